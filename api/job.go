@@ -1,0 +1,58 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// JobStatus is where a job is in its life.
+type JobStatus string
+
+// The statuses of a job. Queued and running are live; the rest are final.
+const (
+	JobQueued    JobStatus = "queued"
+	JobRunning   JobStatus = "running"
+	JobSucceeded JobStatus = "succeeded"
+	JobFailed    JobStatus = "failed"
+	JobCancelled JobStatus = "cancelled"
+)
+
+// Final reports whether s is an end state.
+func (s JobStatus) Final() bool {
+	return s == JobSucceeded || s == JobFailed || s == JobCancelled
+}
+
+// Reasons a job ended other than by its own exit code.
+const (
+	ReasonTimeout     = "timeout"
+	ReasonCancelled   = "cancelled"
+	ReasonOrphaned    = "orphaned"
+	ReasonTaskDeleted = "task deleted"
+)
+
+// Job is one run of a task. Completed and Failed are Kriten's counters (1 or 0); Status is runplane's.
+type Job struct {
+	ID             string          `json:"id"`
+	Owner          string          `json:"owner"`
+	Task           string          `json:"task"`
+	Status         JobStatus       `json:"status"`
+	CreateTime     time.Time       `json:"create_time"`
+	StartTime      *time.Time      `json:"start_time,omitempty"`
+	CompletionTime *time.Time      `json:"completion_time,omitempty"`
+	Completed      int             `json:"completed"`
+	Failed         int             `json:"failed"`
+	ExitCode       *int            `json:"exit_code,omitempty"`
+	Reason         string          `json:"reason,omitempty"`
+	Warnings       []string        `json:"warnings,omitempty"`
+	Stdout         string          `json:"stdout"`
+	JSONData       json.RawMessage `json:"json_data,omitempty"`
+}
+
+// JobCreated is the answer to an asynchronous submission, or a synchronous one that did not finish in time.
+type JobCreated struct {
+	Msg string `json:"msg"`
+	ID  string `json:"id"`
+}
+
+// JobCreatedMsg is Kriten's message for a created job.
+const JobCreatedMsg = "job created successfully"

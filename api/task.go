@@ -1,0 +1,60 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Task is a command in a runner's repository, with an input schema.
+type Task struct {
+	Name        string          `json:"name"`
+	Runner      string          `json:"runner"`
+	Command     string          `json:"command"`
+	Synchronous bool            `json:"synchronous"`
+	Schema      json.RawMessage `json:"schema,omitempty"`
+	// Timeout ends a job that runs longer, killing its whole process tree (reason "timeout"). Zero: no limit.
+	Timeout Duration `json:"timeout,omitempty"`
+	// SyncTimeout is how long a synchronous submission waits for the job before answering as async.
+	// Zero: DefaultSyncTimeout.
+	SyncTimeout Duration `json:"sync_timeout,omitempty"`
+}
+
+// DefaultSyncTimeout is how long a synchronous task's submission waits when the task sets no sync_timeout.
+const DefaultSyncTimeout = 20 * time.Second
+
+// MaxSyncTimeout bounds how long any request may wait for a job.
+const MaxSyncTimeout = 10 * time.Minute
+
+// Validate checks the fields a task needs, without a store. It does not compile the schema.
+func (t *Task) Validate() error {
+	if err := ValidateName(t.Name); err != nil {
+		return err
+	}
+	if t.Runner == "" {
+		return Invalidf("runner is required")
+	}
+	if t.Command == "" {
+		return Invalidf("command is required")
+	}
+	if len(t.Command) > 64<<10 {
+		return Invalidf("command longer than 64 KiB")
+	}
+	if t.Timeout < 0 || t.SyncTimeout < 0 {
+		return Invalidf("timeout and sync_timeout must not be negative")
+	}
+	if time.Duration(t.SyncTimeout) > MaxSyncTimeout {
+		return Invalidf("sync_timeout must be at most %s", MaxSyncTimeout)
+	}
+	if len(t.Schema) > 0 && string(t.Schema) != "null" && !json.Valid(t.Schema) {
+		return Invalidf("schema is not valid JSON")
+	}
+	return nil
+}
+
+// EffectiveSyncTimeout is how long a synchronous submission of t waits by default.
+func (t *Task) EffectiveSyncTimeout() time.Duration {
+	if t.SyncTimeout > 0 {
+		return time.Duration(t.SyncTimeout)
+	}
+	return DefaultSyncTimeout
+}

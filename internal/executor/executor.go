@@ -1,0 +1,71 @@
+// Package executor declares how a job attempt runs: the Executor interface, its Spec, Handle and Result, and
+// optional capabilities as extra interfaces. Backends live in sub-packages (local, later kubeexec) and all pass
+// executortest.Run. This package must never import a backend.
+package executor
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// ErrNotFound: the attempt a handle names is gone (Recover, Wait, Logs).
+var ErrNotFound = errors.New("executor: attempt not found")
+
+// Repo is where the job's working directory comes from.
+type Repo struct {
+	URL    string
+	Branch string // empty: api.DefaultBranch
+	Token  string // for https; never logged, never in argv, env or errors
+}
+
+// Spec is one job attempt to run.
+type Spec struct {
+	JobID  string
+	Task   string
+	Runner string
+	Owner  string
+	Image  string // used by container executors; recorded but unused by the local one
+	Repo   Repo
+	// Command runs as `sh -c Command` in the checkout.
+	Command string
+	// ExtraVars is the job input, set as env EXTRA_VARS; nil leaves it unset.
+	ExtraVars []byte
+	// Secrets become files /etc/secret/<key> (read-only) and env vars <key>.
+	Secrets map[string]string
+	// Timeout, if positive, is a limit executors may also enforce natively; the engine enforces it regardless.
+	Timeout time.Duration
+	// Output receives the attempt's stdout and stderr, interleaved. An *os.File is handed to the process directly.
+	// The executor does not close it; it is written to until Wait returns.
+	Output io.Writer
+}
+
+// Handle names a started attempt. It is an opaque string that can be persisted and handed to Recover by a later process.
+type Handle string
+
+// Result is how an attempt ended.
+type Result struct {
+	ExitCode int
+	// Reason is set when the attempt did not end by exiting on its own (for example "signal: killed").
+	Reason string
+	// Warnings say what the executor could not provide as asked (for example no private /etc/secret mount).
+	Warnings []string
+}
+
+// Executor runs job attempts. Implementations are safe for concurrent use.
+type Executor interface {
+	// Start launches spec and returns at once with a Handle that can be persisted. An error means nothing runs;
+	// errors wrap the cause (a failed checkout says so) and never include the repository token.
+	Start(ctx context.Context, spec Spec) (Handle, error)
+	// Wait blocks until the attempt ends or ctx is done and returns its Result. Several callers may wait on
+	// one handle. ErrNotFound if the handle is unknown to this executor.
+	Wait(ctx context.Context, h Handle) (Result, error)
+	// Stop asks the attempt to end (SIGTERM to its whole process tree), then kills it after grace.
+	// Stopping a finished or unknown attempt is not an error.
+	Stop(ctx context.Context, h Handle, grace time.Duration) error
+	// Recover re-attaches to an attempt started by an earlier process, so Wait and Stop work on it; ErrNotFound if
+	// it is gone. An executor that cannot re-attach makes sure the attempt's processes are gone and returns ErrNotFound.
+	// output receives the rest of the attempt's output (appended to what an earlier process wrote).
+	Recover(ctx context.Context, h Handle, output io.Writer) error
+}
