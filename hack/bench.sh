@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The benchmarks of the README: sync round trip and async throughput, each beside a bare `sh -c true` spawn
+# measured in the same run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=local
+go test -run '^$' -bench 'BenchmarkSync$' -benchtime "${SYNC_N:-500}x" ./test/e2e/
+go test -run '^$' -bench 'BenchmarkThroughput$' -benchtime 1x -timeout 30m ./test/e2e/

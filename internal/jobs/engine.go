@@ -1,0 +1,197 @@
+// Package jobs is the job engine: accept → queue → dispatch → watch → finish, with sync waiters, cancel,
+// timeouts, a concurrency limit and crash recovery.
+//
+// It talks to the store and the executor only through interfaces, and persists every state change before acting
+// on it: a job exists in the store before anything runs, and a job is marked finished before its waiters are told.
+// It must never import a store or executor backend.
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/executor"
+	"github.com/runplane/runplane/internal/joblog"
+	"github.com/runplane/runplane/internal/store"
+)
+
+// ErrTaskNotFound: a submission names a task that does not exist. It wraps store.ErrNotFound.
+var ErrTaskNotFound = fmt.Errorf("jobs: task not found: %w", store.ErrNotFound)
+
+// ErrFinished: the job already ended, so it cannot be cancelled. It wraps store.ErrConflict.
+var ErrFinished = fmt.Errorf("jobs: job already finished: %w", store.ErrConflict)
+
+// Store is the slice of the store the engine needs.
+type Store interface {
+	GetRunner(ctx context.Context, name string) (api.Runner, error)
+	store.Tasks
+	store.Jobs
+}
+
+// Options tune the engine. The zero value works.
+type Options struct {
+	// MaxConcurrent bounds running jobs; 0 means 4 × GOMAXPROCS.
+	MaxConcurrent int
+	// StopGrace is how long a cancelled or timed-out job has between SIGTERM and SIGKILL; 0 means 5s.
+	StopGrace time.Duration
+	// ShutdownGrace is how long running jobs may go on finishing once Run's context ends, before they are
+	// stopped and marked failed (reason "interrupted"); 0 means 10s.
+	ShutdownGrace time.Duration
+	// StdoutLimit bounds the bytes of a job's log kept in Job.Stdout and scanned for a ^JSON result; 0 means 1 MiB.
+	StdoutLimit int64
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// Registerer receives the engine's metrics; nil registers none.
+	Registerer prometheus.Registerer
+}
+
+// Request is one job submission.
+type Request struct {
+	Task  string
+	Owner string
+	// Input is the request body (EXTRA_VARS); nil or empty when there was none.
+	Input          []byte
+	IdempotencyKey string
+}
+
+// Engine runs jobs. Create it with New, start it with Run; Submit, Await, Cancel and Done are safe for concurrent
+// use and work before Run starts (jobs then wait in the queue).
+type Engine struct {
+	st      Store
+	ex      executor.Executor
+	logs    *joblog.Store
+	opts    Options
+	log     *slog.Logger
+	metrics *metrics
+	schemas schemaCache
+
+	wake chan struct{} // a job was queued; buffered 1
+
+	mu       sync.Mutex
+	waiters  map[string]chan struct{} // closed when the job is final
+	attempts map[string]*attempt      // jobs this engine is running
+}
+
+// New returns an engine over st and ex, keeping job logs in logs.
+func New(st Store, ex executor.Executor, logs *joblog.Store, opts Options) *Engine {
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = 4 * runtime.GOMAXPROCS(0)
+	}
+	if opts.StopGrace <= 0 {
+		opts.StopGrace = 5 * time.Second
+	}
+	if opts.ShutdownGrace <= 0 {
+		opts.ShutdownGrace = 10 * time.Second
+	}
+	if opts.StdoutLimit <= 0 {
+		opts.StdoutLimit = 1 << 20
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{
+		st:       st,
+		ex:       ex,
+		logs:     logs,
+		opts:     opts,
+		log:      log,
+		wake:     make(chan struct{}, 1),
+		waiters:  make(map[string]chan struct{}),
+		attempts: make(map[string]*attempt),
+	}
+	e.metrics = newMetrics(opts.Registerer, e.queueDepth)
+	return e
+}
+
+// Submit validates r against its task and queues a job. With an idempotency key that the owner used before, it
+// returns that earlier job and created false. Errors: ErrTaskNotFound, *api.InvalidError for input that is not
+// JSON or fails the task's schema (with the failing paths in Fields).
+func (e *Engine) Submit(ctx context.Context, r Request) (job store.Job, created bool, err error) {
+	task, err := e.st.GetTask(ctx, r.Task)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Job{}, false, fmt.Errorf("task %q: %w", r.Task, ErrTaskNotFound)
+	}
+	if err != nil {
+		return store.Job{}, false, fmt.Errorf("submit: %w", err)
+	}
+	input := r.Input
+	if len(input) == 0 {
+		input = nil
+	} else if !json.Valid(input) {
+		return store.Job{}, false, api.Invalidf("input is not valid JSON")
+	}
+	if err := e.schemas.validate(task, input); err != nil {
+		return store.Job{}, false, err
+	}
+	j := store.Job{
+		Job: api.Job{
+			Owner:      r.Owner,
+			Task:       task.Name,
+			Status:     api.JobQueued,
+			CreateTime: e.opts.Now().UTC(),
+		},
+		Input:          input,
+		IdempotencyKey: r.IdempotencyKey,
+	}
+	for range 5 {
+		j.ID = newJobID(task.Name)
+		job, created, err = e.st.CreateJob(ctx, j)
+		if !errors.Is(err, store.ErrConflict) {
+			break
+		}
+	}
+	if err != nil {
+		return store.Job{}, false, fmt.Errorf("submit: %w", err)
+	}
+	if created {
+		e.metrics.submitted.Inc()
+		e.kick()
+	}
+	return job, created, nil
+}
+
+// kick wakes the dispatcher without blocking.
+func (e *Engine) kick() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+// newJobID returns "<task>-<5 random lowercase alphanumerics>", like Kriten's job names.
+func newJobID(task string) string {
+	var b [5]byte
+	rand.Read(b[:])
+	for i := range b {
+		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
+	}
+	return task + "-" + string(b[:])
+}
+
+func (e *Engine) queueDepth() float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	n, err := e.st.CountJobs(ctx, api.JobQueued)
+	if err != nil {
+		return 0
+	}
+	return float64(n)
+}

@@ -1,0 +1,271 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/executor"
+	"github.com/runplane/runplane/internal/result"
+	"github.com/runplane/runplane/internal/store"
+)
+
+// Causes of an attempt's end that the engine decided on; they become the job's reason.
+var (
+	errCancelled   = errors.New(api.ReasonCancelled)
+	errTimeout     = errors.New(api.ReasonTimeout)
+	errInterrupted = errors.New("interrupted: server shutting down")
+)
+
+// attempt is a job this engine is running.
+type attempt struct {
+	stop context.CancelCauseFunc // ends the attempt with a cause
+	done chan struct{}           // closed once the job is finished in the store
+}
+
+// Run recovers jobs an earlier process left running, then dispatches queued jobs until ctx ends. On return, every
+// attempt it started has ended: running jobs get ShutdownGrace to finish, then are stopped.
+func (e *Engine) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	// Attempts outlive ctx by ShutdownGrace, so they run under their own context.
+	attemptCtx, stopAttempts := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer stopAttempts(nil)
+
+	if err := e.recover(ctx, attemptCtx, &wg); err != nil {
+		return err
+	}
+	err := e.dispatch(ctx, attemptCtx, &wg)
+
+	drained := make(chan struct{})
+	go func() { wg.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(e.opts.ShutdownGrace):
+		e.log.Info("stopping running jobs", "after", e.opts.ShutdownGrace)
+		stopAttempts(errInterrupted)
+		<-drained
+	}
+	return err
+}
+
+// dispatch claims queued jobs while a concurrency slot is free, until ctx ends.
+func (e *Engine) dispatch(ctx, attemptCtx context.Context, wg *sync.WaitGroup) error {
+	slots := make(chan struct{}, e.opts.MaxConcurrent)
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		job, err := e.st.ClaimJob(ctx, e.opts.Now().UTC())
+		if err != nil {
+			<-slots
+			if ctx.Err() != nil {
+				return nil
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				e.log.Error("claim job", "err", err)
+				// A failing store is retried after a pause, not in a hot loop.
+				select {
+				case <-time.After(time.Second):
+				case <-ctx.Done():
+					return nil
+				}
+				continue
+			}
+			select {
+			case <-e.wake:
+			case <-ctx.Done():
+				return nil
+			}
+			continue
+		}
+		a := e.track(attemptCtx, job.ID)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			e.execute(job, a)
+		}()
+	}
+}
+
+// track registers a running attempt so Cancel can reach it.
+func (e *Engine) track(parent context.Context, id string) (a *attemptRun) {
+	ctx, stop := context.WithCancelCause(parent)
+	at := &attempt{stop: stop, done: make(chan struct{})}
+	e.mu.Lock()
+	e.attempts[id] = at
+	e.mu.Unlock()
+	e.metrics.running.Inc()
+	return &attemptRun{ctx: ctx, attempt: at}
+}
+
+type attemptRun struct {
+	ctx context.Context
+	*attempt
+}
+
+// execute starts a claimed job and watches it to the end.
+func (e *Engine) execute(job store.Job, a *attemptRun) {
+	ctx := a.ctx
+	task, err := e.st.GetTask(ctx, job.Task)
+	if errors.Is(err, store.ErrNotFound) {
+		e.finish(job, store.Finish{Status: api.JobFailed, Reason: api.ReasonTaskDeleted}, a.attempt)
+		return
+	}
+	var runner api.Runner
+	if err == nil {
+		runner, err = e.st.GetRunner(ctx, task.Runner)
+		if errors.Is(err, store.ErrNotFound) {
+			err = fmt.Errorf("runner %q does not exist", task.Runner)
+		}
+	}
+	if err != nil {
+		e.finish(job, store.Finish{Status: api.JobFailed, Reason: "start: " + err.Error()}, a.attempt)
+		return
+	}
+	out, err := e.logs.Create(job.ID)
+	if err != nil {
+		e.finish(job, store.Finish{Status: api.JobFailed, Reason: "start: " + err.Error()}, a.attempt)
+		return
+	}
+	defer out.Close()
+	spec := executor.Spec{
+		JobID:     job.ID,
+		Task:      task.Name,
+		Runner:    runner.Name,
+		Owner:     job.Owner,
+		Image:     runner.Image,
+		Repo:      executor.Repo{URL: runner.GitURL, Branch: runner.Branch, Token: runner.Token},
+		Command:   task.Command,
+		ExtraVars: job.Input,
+		Secrets:   runner.Secret,
+		Timeout:   time.Duration(task.Timeout),
+		Output:    out,
+	}
+	if spec.Timeout > 0 {
+		t := time.AfterFunc(spec.Timeout, func() { a.stop(errTimeout) })
+		defer t.Stop()
+	}
+	h, err := e.ex.Start(ctx, spec)
+	if err != nil {
+		reason := "start: " + err.Error()
+		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
+			reason = cause.Error()
+		}
+		fmt.Fprintf(out, "runplane: %s\n", reason)
+		e.finish(job, store.Finish{Status: statusFor(context.Cause(ctx)), Reason: reason}, a.attempt)
+		return
+	}
+	if err := e.st.SetJobHandle(context.WithoutCancel(ctx), job.ID, string(h)); err != nil {
+		// Cancelled (or otherwise finished) between claim and start: the process must not live on.
+		e.log.Info("job ended before it started; stopping it", "job", job.ID, "err", err)
+		a.stop(errCancelled)
+	}
+	e.watch(job, h, out, a)
+}
+
+// watch waits for an attempt to end, stopping it when its context ends, and finishes the job.
+func (e *Engine) watch(job store.Job, h executor.Handle, out *os.File, a *attemptRun) {
+	stopper := context.AfterFunc(a.ctx, func() {
+		if err := e.ex.Stop(context.Background(), h, e.opts.StopGrace); err != nil {
+			e.log.Error("stop job", "job", job.ID, "err", err)
+		}
+	})
+	defer stopper()
+	res, err := e.ex.Wait(context.Background(), h)
+	if err != nil {
+		e.finish(job, store.Finish{Status: api.JobFailed, Reason: "wait: " + err.Error()}, a.attempt)
+		return
+	}
+	out.Sync()
+	f := store.Finish{Status: api.JobSucceeded, ExitCode: &res.ExitCode, Warnings: res.Warnings}
+	if res.ExitCode != 0 {
+		f.Status = api.JobFailed
+		f.Reason = res.Reason
+		if f.Reason == "" {
+			f.Reason = fmt.Sprintf("exit code %d", res.ExitCode)
+		}
+	}
+	if cause := context.Cause(a.ctx); a.ctx.Err() != nil && cause != nil {
+		f.Status, f.Reason = statusFor(cause), cause.Error()
+	}
+	stdout, cut, err := e.logs.ReadAll(job.ID, e.opts.StdoutLimit)
+	if err != nil {
+		e.log.Error("read job log", "job", job.ID, "err", err)
+	}
+	f.Stdout = string(stdout)
+	if cut {
+		f.Warnings = append(f.Warnings, fmt.Sprintf("stdout cut at %d bytes; GET /jobs/%s/log has all of it", e.opts.StdoutLimit, job.ID))
+	}
+	if data, ok := result.Extract(stdout); ok {
+		f.JSONData = data
+	}
+	e.finish(job, f, a.attempt)
+}
+
+func statusFor(cause error) api.JobStatus {
+	if errors.Is(cause, errCancelled) {
+		return api.JobCancelled
+	}
+	return api.JobFailed
+}
+
+// finish persists how a job ended, then tells its waiters. a is nil for jobs this engine never ran.
+func (e *Engine) finish(job store.Job, f store.Finish, a *attempt) {
+	f.Time = e.opts.Now().UTC()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done, err := e.st.FinishJob(ctx, job.ID, f)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		// Someone (a cancel of a not-yet-started job) finished it first; that outcome stands.
+	case err != nil:
+		e.log.Error("finish job", "job", job.ID, "err", err)
+	default:
+		e.metrics.observe(done)
+	}
+	if a != nil {
+		e.mu.Lock()
+		delete(e.attempts, job.ID)
+		e.mu.Unlock()
+		e.metrics.running.Dec()
+		close(a.done)
+	}
+	e.notify(job.ID)
+}
+
+// recover settles jobs an earlier process left running: re-attached where the executor can, else failed as orphaned.
+func (e *Engine) recover(ctx, attemptCtx context.Context, wg *sync.WaitGroup) error {
+	left, _, err := e.st.ListJobs(ctx, store.JobFilter{Status: []api.JobStatus{api.JobRunning}})
+	if err != nil {
+		return fmt.Errorf("recover running jobs: %w", err)
+	}
+	for _, job := range left {
+		if job.Handle != "" {
+			if out, err := e.logs.Create(job.ID); err == nil {
+				h := executor.Handle(job.Handle)
+				if err := e.ex.Recover(ctx, h, out); err == nil {
+					a := e.track(attemptCtx, job.ID)
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						defer out.Close()
+						e.watch(job, h, out, a)
+					}()
+					e.log.Info("re-attached job", "job", job.ID)
+					continue
+				}
+				out.Close()
+			}
+		}
+		e.log.Warn("job orphaned by an earlier process", "job", job.ID)
+		e.finish(job, store.Finish{Status: api.JobFailed, Reason: api.ReasonOrphaned}, nil)
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+package arch
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/runplane/runplane"
+
+type pkg struct {
+	ImportPath string
+	Name       string
+	Doc        string
+	Imports    []string
+	Deps       []string
+	Standard   bool
+}
+
+func listPackages(t *testing.T) map[string]pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps=false", "-json=ImportPath,Name,Doc,Imports,Deps,Standard", mod+"/...")
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	pkgs := map[string]pkg{}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs[p.ImportPath] = p
+	}
+	if len(pkgs) < 10 {
+		t.Fatalf("go list found only %d packages", len(pkgs))
+	}
+	return pkgs
+}
+
+var backends = []string{
+	mod + "/internal/store/sqlite",
+	mod + "/internal/store/postgres",
+	mod + "/internal/executor/local",
+	mod + "/internal/executor/kubeexec",
+}
+
+func isBackend(path string) (string, bool) {
+	for _, b := range backends {
+		if path == b || strings.HasPrefix(path, b+"/") {
+			return b, true
+		}
+	}
+	return "", false
+}
+
+func internal(path string) bool { return strings.HasPrefix(path, mod+"/") }
+
+// TestDependencyRules enforces ARCHITECTURE.md's import rules on non-test code.
+func TestDependencyRules(t *testing.T) {
+	pkgs := listPackages(t)
+	for path, p := range pkgs {
+		switch {
+		case path == mod+"/api":
+			for _, d := range p.Deps {
+				if internal(d) || strings.Contains(strings.Split(d, "/")[0], ".") {
+					t.Errorf("api imports %s; it may import only the standard library", d)
+				}
+			}
+		case path == mod+"/client":
+			for _, d := range p.Deps {
+				if d != mod+"/api" && (internal(d) || strings.Contains(strings.Split(d, "/")[0], ".")) {
+					t.Errorf("client imports %s; it may import only api and the standard library", d)
+				}
+			}
+		}
+		self, selfIsBackend := isBackend(path)
+		for _, imp := range p.Imports {
+			if b, ok := isBackend(imp); ok {
+				switch {
+				case selfIsBackend && b != self:
+					t.Errorf("backend %s imports backend %s", path, imp)
+				case !selfIsBackend && path != mod+"/internal/server":
+					t.Errorf("%s imports backend %s; only internal/server may", path, imp)
+				}
+			}
+			if imp == mod+"/internal/server" && path != mod+"/internal/cli" {
+				t.Errorf("%s imports internal/server; only internal/cli may", path)
+			}
+		}
+	}
+}
+
+// TestPackageDocs requires a package comment on every package.
+func TestPackageDocs(t *testing.T) {
+	for path, p := range listPackages(t) {
+		if p.Name != "main" && strings.TrimSpace(p.Doc) == "" {
+			t.Errorf("package %s has no package doc comment", path)
+		}
+	}
+}
