@@ -1,0 +1,101 @@
+//go:build linux
+
+package local
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+)
+
+// The launcher's inherited pipes: its config arrives on configFD, it reports how the job ended on statusFD.
+const (
+	configFD = 3
+	statusFD = 4
+)
+
+// launchConfig is what the executor sends the launcher on configFD; secrets travel only this way.
+type launchConfig struct {
+	Command string            `json:"command"`
+	Dir     string            `json:"dir"`
+	Env     []string          `json:"env"`
+	Secrets map[string]string `json:"secrets"`
+}
+
+// RunLauncher is the launcher: started by the executor as PID 1 of new mount and PID namespaces, it reads its
+// config from fd 3, mounts the secrets at SecretDir, forks `sh -c command` in a new session, forwards SIGTERM,
+// SIGINT and SIGHUP to the job's process group, reaps every orphan, reports the job's wait status on fd 4 and
+// returns the job's exit code (128+signal if a signal killed it). Its exit takes the whole namespace with it.
+func RunLauncher() int {
+	runtime.LockOSThread() // Pdeathsig of the job follows this thread
+	status := os.NewFile(statusFD, "status")
+	syscall.CloseOnExec(statusFD)
+	fail := func(err error) int {
+		fmt.Fprintf(os.Stderr, "runplane launcher: %v\n", err)
+		return 127
+	}
+	cfg, err := readLaunchConfig()
+	if err != nil {
+		return fail(err)
+	}
+	if err := mountSecrets(cfg.Secrets); err != nil {
+		return fail(err)
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	pid, err := syscall.ForkExec("/bin/sh", []string{"sh", "-c", cfg.Command}, &syscall.ProcAttr{
+		Dir:   cfg.Dir,
+		Env:   cfg.Env,
+		Files: []uintptr{0, 1, 2},
+		Sys:   &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL},
+	})
+	if err != nil {
+		return fail(fmt.Errorf("start sh: %w", err))
+	}
+	go func() {
+		for s := range sigs {
+			_ = syscall.Kill(-pid, s.(syscall.Signal))
+		}
+	}()
+	for {
+		var ws syscall.WaitStatus
+		wpid, err := syscall.Wait4(-1, &ws, 0, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return fail(fmt.Errorf("wait: %w", err))
+		}
+		if wpid != pid {
+			continue // an orphan adopted by PID 1
+		}
+		fmt.Fprintf(status, "%d\n", uint32(ws))
+		status.Close()
+		if ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ws.ExitStatus()
+	}
+}
+
+func readLaunchConfig() (*launchConfig, error) {
+	f := os.NewFile(configFD, "config")
+	if f == nil {
+		return nil, fmt.Errorf("no config pipe on fd %d", configFD)
+	}
+	defer f.Close()
+	syscall.CloseOnExec(configFD)
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	var cfg launchConfig
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return nil, fmt.Errorf("parse config: %w", err)
+	}
+	return &cfg, nil
+}

@@ -1,0 +1,200 @@
+//go:build linux
+
+package local
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/runplane/runplane/internal/executor"
+)
+
+// nsWorkspaceName is the directory under WorkDir where each in-process namespace job mounts its tmpfs workspace.
+const nsWorkspaceName = "job"
+
+// mode is how this Executor actually isolates jobs.
+type mode int
+
+const (
+	modeNone     mode = iota
+	modeInProc        // namespaces set up on a locked thread of this process
+	modeLauncher      // namespaces set up by the re-executed launcher
+)
+
+// Executor runs jobs as local processes. It is safe for concurrent use.
+type Executor struct {
+	opts    Options
+	log     *slog.Logger
+	mode    mode
+	userns  bool // launcher needs a user namespace (not root)
+	workDir string
+	// nsWorkspace is where every in-process namespace job finds its own tmpfs workspace: an empty directory on
+	// the host, a mount point inside each job's mount namespace.
+	nsWorkspace string
+
+	mu       sync.Mutex
+	attempts map[executor.Handle]*attempt
+}
+
+var _ executor.Executor = (*Executor)(nil)
+
+// New checks the host, prepares WorkDir (removing stale workspaces) and returns an Executor.
+func New(opts Options) (*Executor, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.WorkDir == "" {
+		dir, err := os.MkdirTemp("", "runplane-work-")
+		if err != nil {
+			return nil, fmt.Errorf("local executor: %w", err)
+		}
+		opts.WorkDir = dir
+	}
+	if opts.LauncherPath == "" {
+		opts.LauncherPath = "/proc/self/exe"
+		if opts.LauncherArgs == nil {
+			opts.LauncherArgs = []string{LauncherArg}
+		}
+	}
+	if opts.RetainFinished <= 0 {
+		opts.RetainFinished = 2 * time.Minute
+	}
+	workDir, err := filepath.Abs(opts.WorkDir)
+	if err != nil {
+		return nil, fmt.Errorf("local executor: %w", err)
+	}
+	if err := os.MkdirAll(workDir, 0o700); err != nil {
+		return nil, fmt.Errorf("local executor: %w", err)
+	}
+	if err := removeStaleWorkspaces(workDir); err != nil {
+		return nil, fmt.Errorf("local executor: remove stale workspaces: %w", err)
+	}
+	e := &Executor{opts: opts, log: log, workDir: workDir, attempts: map[executor.Handle]*attempt{}}
+	if err := e.pickMode(opts.Isolation); err != nil {
+		return nil, err
+	}
+	if e.tmpfsWorkspace() {
+		e.nsWorkspace = filepath.Join(workDir, nsWorkspaceName)
+		if err := os.Mkdir(e.nsWorkspace, 0o700); err != nil {
+			return nil, fmt.Errorf("local executor: %w", err)
+		}
+	}
+	log.Info("local executor ready", "isolation", e.Isolation(), "workdir", workDir)
+	return e, nil
+}
+
+// Isolation reports the isolation in effect: IsolationNamespace, IsolationLauncher or IsolationNone.
+func (e *Executor) Isolation() string {
+	switch e.mode {
+	case modeInProc:
+		return IsolationNamespace
+	case modeLauncher:
+		return IsolationLauncher
+	}
+	return IsolationNone
+}
+
+func (e *Executor) pickMode(iso string) error {
+	root := os.Geteuid() == 0
+	switch iso {
+	case "", IsolationAuto:
+		switch {
+		case root && probeInProc() == nil:
+			e.mode = modeInProc
+		case !root && userNamespacesAllowed() && dirExists(SecretDir):
+			e.mode, e.userns = modeLauncher, true
+		default:
+			e.mode = modeNone
+		}
+	case IsolationNamespace:
+		if root {
+			if err := probeInProc(); err != nil {
+				return fmt.Errorf("local executor: namespace isolation unavailable: %w", err)
+			}
+			e.mode = modeInProc
+			return nil
+		}
+		if err := e.launcherUsable(); err != nil {
+			return err
+		}
+		e.mode, e.userns = modeLauncher, true
+	case IsolationLauncher:
+		if !root {
+			if err := e.launcherUsable(); err != nil {
+				return err
+			}
+		} else if err := os.MkdirAll(SecretDir, 0o755); err != nil {
+			return fmt.Errorf("local executor: %w", err)
+		}
+		e.mode, e.userns = modeLauncher, !root
+	case IsolationNone:
+		e.mode = modeNone
+	default:
+		return fmt.Errorf("local executor: unknown isolation %q (want auto, namespace, launcher or none)", iso)
+	}
+	return nil
+}
+
+func (e *Executor) launcherUsable() error {
+	if !userNamespacesAllowed() {
+		return errors.New("local executor: namespace isolation unavailable: not root and no unprivileged user namespaces")
+	}
+	if !dirExists(SecretDir) {
+		return fmt.Errorf("local executor: namespace isolation unavailable: %s does not exist and only root can create it", SecretDir)
+	}
+	return nil
+}
+
+func dirExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+func userNamespacesAllowed() bool {
+	b, err := os.ReadFile("/proc/sys/user/max_user_namespaces")
+	if err != nil || len(b) == 0 || b[0] == '0' {
+		return false
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/unprivileged_userns_clone"); err == nil && len(b) > 0 && b[0] == '0' {
+		return false
+	}
+	return true
+}
+
+// probeInProc checks, on a throwaway thread, that this process can make a private mount namespace with a tmpfs
+// at SecretDir (creating the directory on the host if needed).
+func probeInProc() error {
+	if err := os.MkdirAll(SecretDir, 0o755); err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with its namespace
+		errc <- enterJobMountNS(nil)
+	}()
+	return <-errc
+}
+
+// removeStaleWorkspaces removes what an earlier Executor left in dir, and only that: names it makes.
+func removeStaleWorkspaces(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		name := strings.TrimSuffix(e.Name(), secretDirSuffix)
+		if e.IsDir() && (name == nsWorkspaceName || (strings.Contains(name, ".") && validWorkspace(name))) {
+			errs = append(errs, os.RemoveAll(filepath.Join(dir, e.Name())))
+		}
+	}
+	return errors.Join(errs...)
+}

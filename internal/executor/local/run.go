@@ -1,0 +1,227 @@
+//go:build linux
+
+package local
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/runplane/runplane/internal/executor"
+)
+
+// attempt is one running or finished job known to this process.
+type attempt struct {
+	handle    executor.Handle
+	mode      mode
+	workspace string      // the workspace directory on disk; "" for a tmpfs workspace
+	secretDir string      // IsolationNone only: the job's private secret directory, a sibling of the workspace
+	proc      *os.Process // the job's shell, or the launcher; signalled through its pidfd
+	pid       int
+	startTime uint64
+	status    *os.File // launcher mode: the job's wait status arrives here
+
+	// terminated: Stop found the shell (PID 1 of its namespace, where SIGTERM without a handler is dropped) with
+	// SIGTERM's default action and killed it in SIGTERM's stead; the result says "signal: terminated".
+	terminated atomic.Bool
+
+	done   chan struct{} // closed when result is final
+	result executor.Result
+}
+
+// jobProcess is what run starts.
+type jobProcess struct {
+	command string
+	dir     string
+	env     []string
+	secrets map[string]string
+	output  io.Writer
+	prepare func() error // if set, run on the job's thread (in its namespace) before the fork
+	name    string       // the workspace's name under WorkDir, "" for a tmpfs workspace
+}
+
+// run starts the job and waits for it on a dedicated OS thread, reporting the start on started. The thread is
+// never unlocked, so it dies when run returns: it may hold the job's private mount namespace, and it is the
+// parent whose death the job's Pdeathsig follows (the kernel tracks the parent thread, not the process).
+func (e *Executor) run(a *attempt, job jobProcess, started chan<- error) {
+	runtime.LockOSThread()
+	if a.mode == modeInProc {
+		if err := enterJobMountNS(job.secrets); err != nil {
+			started <- err
+			return
+		}
+	}
+	if job.prepare != nil {
+		if err := job.prepare(); err != nil {
+			started <- err
+			return
+		}
+	}
+	cmd, cfg, err := e.command(a, job)
+	if err != nil {
+		started <- err
+		return
+	}
+	err = cmd.Start()
+	if cfg != nil {
+		cfg.close(err == nil)
+	}
+	if err != nil {
+		if a.status != nil {
+			a.status.Close()
+		}
+		started <- fmt.Errorf("start sh: %w", err)
+		return
+	}
+	a.proc, a.pid = cmd.Process, cmd.Process.Pid
+	if st, err := readProcStat(a.pid); err == nil { // not reaped yet, so still there
+		a.startTime = st.startTime
+	}
+	a.handle = executor.Handle(handle{pid: a.pid, startTime: a.startTime, workspace: job.name}.String())
+	started <- nil
+
+	ws := e.wait(a, cmd)
+	a.result.ExitCode, a.result.Reason = e.outcome(a, ws)
+	a.removeSecretDir() // before anyone learns the job ended
+	close(a.done)
+	if err := a.removeWorkspace(); err != nil {
+		e.log.Warn("remove workspace", "dir", a.workspace, "err", err)
+	}
+	time.AfterFunc(e.opts.RetainFinished, func() {
+		e.mu.Lock()
+		delete(e.attempts, a.handle)
+		e.mu.Unlock()
+	})
+}
+
+// secretDirSuffix names the secret directory of workspace w (IsolationNone): w + secretDirSuffix.
+const secretDirSuffix = ".secret"
+
+func (a *attempt) removeSecretDir() {
+	if a.secretDir != "" {
+		_ = os.RemoveAll(a.secretDir)
+	}
+}
+
+// removeWorkspace removes a disk workspace (a tmpfs one goes with the job's mount namespace).
+func (a *attempt) removeWorkspace() error {
+	a.removeSecretDir()
+	if a.workspace == "" {
+		return nil
+	}
+	return os.RemoveAll(a.workspace)
+}
+
+// launchPipes carries the launcher's config (written once it started) and returns its status.
+type launchPipes struct {
+	cfgR, cfgW, statW *os.File
+	cfg               []byte
+}
+
+func (p *launchPipes) close(started bool) {
+	p.cfgR.Close()
+	p.statW.Close()
+	if started {
+		_, _ = p.cfgW.Write(p.cfg) // the launcher reads it all before anything else
+	}
+	p.cfgW.Close()
+}
+
+func (e *Executor) command(a *attempt, job jobProcess) (*exec.Cmd, *launchPipes, error) {
+	cmd := &exec.Cmd{Path: "/bin/sh", Args: []string{"sh", "-c", job.command}, Env: job.env, Dir: job.dir}
+	if job.output != nil {
+		cmd.Stdout, cmd.Stderr = job.output, job.output
+		cmd.WaitDelay = 2 * time.Second // a process that escaped the job must not hold Wait forever
+	}
+	attr := &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = attr
+	switch a.mode {
+	case modeInProc:
+		attr.Cloneflags = syscall.CLONE_NEWPID
+	case modeLauncher:
+		cfg, err := json.Marshal(launchConfig{Command: job.command, Dir: job.dir, Env: job.env, Secrets: job.secrets})
+		if err != nil {
+			return nil, nil, err
+		}
+		p := &launchPipes{cfg: cfg}
+		if p.cfgR, p.cfgW, err = os.Pipe(); err != nil {
+			return nil, nil, err
+		}
+		statR, statW, err := os.Pipe()
+		if err != nil {
+			p.cfgR.Close()
+			p.cfgW.Close()
+			return nil, nil, err
+		}
+		p.statW, a.status = statW, statR
+		cmd.Path = e.opts.LauncherPath
+		cmd.Args = append([]string{e.opts.LauncherPath}, e.opts.LauncherArgs...)
+		cmd.Env = []string{} // the launcher gets nothing through its environment
+		cmd.ExtraFiles = []*os.File{p.cfgR, p.statW}
+		attr.Setsid, attr.Setpgid = false, true
+		attr.Cloneflags = syscall.CLONE_NEWNS | syscall.CLONE_NEWPID
+		if e.userns {
+			attr.Cloneflags |= syscall.CLONE_NEWUSER
+			attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
+			attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
+		}
+		return cmd, p, nil
+	}
+	return cmd, nil, nil
+}
+
+// wait waits for the job's first process and returns the job's wait status.
+func (e *Executor) wait(a *attempt, cmd *exec.Cmd) syscall.WaitStatus {
+	if a.mode == modeNone {
+		// Without a PID namespace, kill what the shell left in its process group before reaping the shell,
+		// while its pid still names the group.
+		var info unix.Siginfo
+		for {
+			err := unix.Waitid(unix.P_PID, a.pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+			if err != unix.EINTR {
+				break
+			}
+		}
+		_ = syscall.Kill(-a.pid, syscall.SIGKILL)
+	}
+	if err := cmd.Wait(); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			e.log.Warn("wait for job", "handle", a.handle, "err", err)
+		}
+	}
+	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if a.status != nil {
+		b, _ := io.ReadAll(a.status)
+		a.status.Close()
+		if v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 32); err == nil {
+			return syscall.WaitStatus(v)
+		}
+		if ws.Exited() { // the launcher ended without reporting: it failed before the job ran
+			a.result.Reason = "launcher failed"
+		}
+	}
+	return ws
+}
+
+// outcome turns a wait status into the Result's exit code and reason.
+func (e *Executor) outcome(a *attempt, ws syscall.WaitStatus) (int, string) {
+	if a.terminated.Load() {
+		return 128 + int(syscall.SIGTERM), "signal: " + syscall.SIGTERM.String()
+	}
+	if !ws.Signaled() {
+		return ws.ExitStatus(), a.result.Reason
+	}
+	return 128 + int(ws.Signal()), "signal: " + ws.Signal().String()
+}

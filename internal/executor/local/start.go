@@ -1,0 +1,157 @@
+//go:build linux
+
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/executor"
+)
+
+// Start prepares the workspace (checkout, secrets) and launches the job. It returns once the job's first
+// process runs; an error means nothing runs and no workspace is left.
+//
+// The workspace is the checkout: the job's working directory and its HOME. In-process namespace jobs get it
+// on a tmpfs of their own, mounted inside their mount namespace at the same path for every job, so a job costs
+// no disk metadata operations and its workspace vanishes with it. Other jobs get a directory under WorkDir.
+func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Handle, error) {
+	if err := validateSpec(spec); err != nil {
+		return "", fmt.Errorf("local executor: %w", err)
+	}
+	if spec.Repo.URL != "" && e.opts.Git == nil {
+		return "", errors.New("local executor: checkout: no git cache configured")
+	}
+	a := &attempt{mode: e.mode, done: make(chan struct{})}
+	job := jobProcess{command: spec.Command, secrets: spec.Secrets, output: spec.Output}
+	if e.tmpfsWorkspace() {
+		job.dir = e.nsWorkspace
+		job.prepare = func() error {
+			if err := mountWorkspace(job.dir, e.opts.WorkspaceSize); err != nil {
+				return err
+			}
+			return e.checkout(ctx, spec.Repo, job.dir)
+		}
+	} else {
+		job.name = newWorkspaceName(spec.JobID)
+		if err := e.diskWorkspace(ctx, a, spec, job.name); err != nil {
+			return "", fmt.Errorf("local executor: %w", err)
+		}
+		job.dir = a.workspace
+	}
+	job.env = jobEnv(spec, job.dir, a.secretDir)
+
+	started := make(chan error, 1)
+	go e.run(a, job, started)
+	if err := <-started; err != nil {
+		a.removeWorkspace()
+		return "", fmt.Errorf("local executor: %w", err)
+	}
+	h := a.handle
+	e.mu.Lock()
+	e.attempts[h] = a
+	e.mu.Unlock()
+	e.log.Debug("job started", "job", spec.JobID, "handle", h)
+	return h, nil
+}
+
+func (e *Executor) tmpfsWorkspace() bool {
+	return e.mode == modeInProc && !e.opts.WorkspaceOnDisk
+}
+
+// diskWorkspace makes WorkDir/<name> with the checkout and, without namespaces, the secret directory next to it.
+func (e *Executor) diskWorkspace(ctx context.Context, a *attempt, spec executor.Spec, name string) (err error) {
+	ws := filepath.Join(e.workDir, name)
+	if err := os.Mkdir(ws, 0o700); err != nil {
+		return fmt.Errorf("workspace: %w", err)
+	}
+	a.workspace = ws
+	defer func() {
+		if err != nil {
+			a.removeWorkspace()
+		}
+	}()
+	if err := e.checkout(ctx, spec.Repo, ws); err != nil {
+		return err
+	}
+	if e.mode != modeNone {
+		return nil
+	}
+	a.secretDir = ws + secretDirSuffix
+	if err := os.Mkdir(a.secretDir, 0o700); err != nil {
+		return fmt.Errorf("secrets: %w", err)
+	}
+	if err := writeSecretFiles(a.secretDir, spec.Secrets); err != nil {
+		return err
+	}
+	if len(spec.Secrets) > 0 {
+		a.result.Warnings = []string{"secrets are in $RUNPLANE_SECRET_DIR, not " + SecretDir + ": no mount namespace on this host"}
+	}
+	return nil
+}
+
+func (e *Executor) checkout(ctx context.Context, repo executor.Repo, dir string) error {
+	if repo.URL != "" {
+		if _, err := e.opts.Git.Checkout(ctx, repo, dir); err != nil {
+			return fmt.Errorf("checkout: %w", err)
+		}
+	}
+	return ctx.Err()
+}
+
+func validateSpec(spec executor.Spec) error {
+	if spec.Command == "" {
+		return errors.New("empty command")
+	}
+	if strings.IndexByte(spec.Command, 0) >= 0 || strings.IndexByte(string(spec.ExtraVars), 0) >= 0 {
+		return errors.New("command and input must not contain NUL bytes")
+	}
+	for _, s := range []string{spec.JobID, spec.Task, spec.Runner, spec.Owner} {
+		if strings.IndexByte(s, 0) >= 0 {
+			return errors.New("job identity must not contain NUL bytes")
+		}
+	}
+	for k, v := range spec.Secrets {
+		if err := api.ValidateSecretKey(k); err != nil {
+			return err
+		}
+		if strings.IndexByte(v, 0) >= 0 {
+			return fmt.Errorf("secret %s must not contain NUL bytes", k)
+		}
+	}
+	return nil
+}
+
+// jobEnv is the job's whole environment (CONTRACTS.md §1); nothing of the server's own is in it.
+func jobEnv(spec executor.Spec, home, secretDir string) []string {
+	env := make([]string, 0, 8+len(spec.Secrets))
+	env = append(env,
+		"PATH="+JobPath,
+		"HOME="+home,
+		"RUNPLANE_JOB_ID="+spec.JobID,
+		"RUNPLANE_TASK="+spec.Task,
+		"RUNPLANE_RUNNER="+spec.Runner,
+		"RUNPLANE_OWNER="+spec.Owner,
+	)
+	if spec.ExtraVars != nil {
+		env = append(env, "EXTRA_VARS="+string(spec.ExtraVars))
+	}
+	if secretDir != "" {
+		env = append(env, "RUNPLANE_SECRET_DIR="+secretDir)
+	}
+	keys := make([]string, 0, len(spec.Secrets))
+	for k := range spec.Secrets {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+spec.Secrets[k])
+	}
+	return env
+}

@@ -1,0 +1,11 @@
+// Package gitsource materialises a runner's repository at a branch into a job's working directory, fast.
+//
+// A Cache keeps one bare mirror per repository URL, fetches the wanted branch (coalescing concurrent fetches and
+// reusing a result for Options.TTL), extracts each commit's tree once into a read-only directory, and copies that
+// tree into every job's fresh directory in Go (never hard links: jobs may modify their files).
+//
+// git is run through a small hardened wrapper: no shell, a clean environment, no system or global config, a
+// protocol allowlist, no prompts, and "--" before user-supplied arguments. The repository token travels to git
+// only through GIT_CONFIG_* environment variables as an http.extraHeader: it must never appear in argv, in the
+// mirror's config, in logs or in error strings (git's stderr is scrubbed of it and of URL user info).
+package gitsource
