@@ -1,0 +1,105 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/runplane/runplane/api"
+)
+
+// SubmitOptions tunes a job submission.
+type SubmitOptions struct {
+	// Wait, when set, is how long the server waits for the job before answering as async (?wait=), overriding
+	// the task's synchronous setting. Nil leaves it to the task.
+	Wait *time.Duration
+	// IdempotencyKey, when set, makes a repeated submission by the same caller return the first job.
+	IdempotencyKey string
+}
+
+// Submit starts a job of task with input as its body (EXTRA_VARS; nil or empty for none). When the server
+// waited and the job ended in time it answers with the whole job and finished is true; otherwise the returned
+// job carries only ID and Task. Input failing the task's schema is an *Error matching ErrInvalid whose Fields
+// name each failing path.
+func (c *Client) Submit(ctx context.Context, task string, input []byte, opts SubmitOptions) (job api.Job, finished bool, err error) {
+	r := request{method: http.MethodPost, path: "/jobs/" + seg(task), header: http.Header{}}
+	if len(input) > 0 {
+		r.body = input
+	}
+	if opts.Wait != nil {
+		r.query = url.Values{"wait": {opts.Wait.String()}}
+	}
+	if opts.IdempotencyKey != "" {
+		r.header.Set("Idempotency-Key", opts.IdempotencyKey)
+	}
+	var raw json.RawMessage
+	if err := c.do(ctx, r, &raw); err != nil {
+		return api.Job{}, false, err
+	}
+	// A full job carries a status; the async answer is {"msg", "id"}.
+	var probe struct {
+		ID     string         `json:"id"`
+		Status *api.JobStatus `json:"status"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return api.Job{}, false, fmt.Errorf("POST /jobs/%s: decode response: %w", task, err)
+	}
+	if probe.ID == "" {
+		return api.Job{}, false, fmt.Errorf("POST /jobs/%s: the server answered without a job id", task)
+	}
+	if probe.Status == nil {
+		return api.Job{ID: probe.ID, Task: task}, false, nil
+	}
+	if err := json.Unmarshal(raw, &job); err != nil {
+		return api.Job{}, false, fmt.Errorf("POST /jobs/%s: decode response: %w", task, err)
+	}
+	return job, job.Status.Final(), nil
+}
+
+// ListJobs returns jobs newest first. A limit of 0 leaves the page size to the server.
+func (c *Client) ListJobs(ctx context.Context, limit, offset int) ([]api.Job, error) {
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if offset > 0 {
+		q.Set("offset", strconv.Itoa(offset))
+	}
+	var out []api.Job
+	err := c.do(ctx, request{method: http.MethodGet, path: "/jobs", query: q}, &out)
+	return out, err
+}
+
+// GetJob returns one job.
+func (c *Client) GetJob(ctx context.Context, id string) (api.Job, error) {
+	var out api.Job
+	err := c.do(ctx, request{method: http.MethodGet, path: "/jobs/" + seg(id)}, &out)
+	return out, err
+}
+
+// Cancel ends a queued or running job and returns it as it ended (status cancelled, unless it finished on its
+// own first). Cancelling a job that had already ended is ErrConflict.
+func (c *Client) Cancel(ctx context.Context, id string) (api.Job, error) {
+	var out api.Job
+	err := c.do(ctx, request{method: http.MethodPost, path: "/jobs/" + seg(id) + "/cancel"}, &out)
+	return out, err
+}
+
+// Log returns a job's combined stdout and stderr. With follow the stream stays open until the job ends (or
+// ctx is done). The caller closes it.
+func (c *Client) Log(ctx context.Context, id string, follow bool) (io.ReadCloser, error) {
+	r := request{method: http.MethodGet, path: "/jobs/" + seg(id) + "/log", header: http.Header{"Accept": {"text/plain"}}}
+	if follow {
+		r.query = url.Values{"follow": {"true"}}
+	}
+	resp, err := c.send(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}

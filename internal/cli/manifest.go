@@ -1,0 +1,270 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/runplane/runplane/api"
+)
+
+// Kinds of document `runplane apply` understands.
+const (
+	kindRunner = "Runner"
+	kindTask   = "Task"
+)
+
+// manifest is one document read from a file: a runner or a task.
+type manifest struct {
+	source string // `examples/x.yaml (document 2)`, for errors
+	kind   string
+	runner api.Runner
+	task   api.Task
+}
+
+func (m manifest) name() string {
+	if m.kind == kindRunner {
+		return m.runner.Name
+	}
+	return m.task.Name
+}
+
+// ref is how apply names the object: runner/NAME or task/NAME.
+func (m manifest) ref() string { return strings.ToLower(m.kind) + "/" + m.name() }
+
+// manifestSource is one file's content.
+type manifestSource struct {
+	name string
+	data []byte
+	json bool // parse as a stream of JSON values rather than YAML documents
+}
+
+// readManifestSources expands -f arguments: "-" is stdin, a directory is its *.yaml, *.yml and *.json files
+// (not recursive) in name order, anything else a file.
+func readManifestSources(paths []string, stdin io.Reader) ([]manifestSource, error) {
+	var out []manifestSource
+	for _, p := range paths {
+		if p == "-" {
+			b, err := io.ReadAll(stdin)
+			if err != nil {
+				return nil, fmt.Errorf("apply -: read stdin: %w", err)
+			}
+			out = append(out, manifestSource{name: "-", data: b})
+			continue
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("apply %s: %w", p, pathErr(err))
+		}
+		if !st.IsDir() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return nil, fmt.Errorf("apply %s: %w", p, pathErr(err))
+			}
+			out = append(out, manifestSource{name: p, data: b, json: strings.EqualFold(filepath.Ext(p), ".json")})
+			continue
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			return nil, fmt.Errorf("apply %s: %w", p, pathErr(err))
+		}
+		n := len(out)
+		for _, e := range entries { // ReadDir sorts by name
+			ext := strings.ToLower(filepath.Ext(e.Name()))
+			if e.IsDir() || (ext != ".yaml" && ext != ".yml" && ext != ".json") {
+				continue
+			}
+			fp := filepath.Join(p, e.Name())
+			b, err := os.ReadFile(fp)
+			if err != nil {
+				return nil, fmt.Errorf("apply %s: %w", fp, pathErr(err))
+			}
+			out = append(out, manifestSource{name: fp, data: b, json: ext == ".json"})
+		}
+		if len(out) == n {
+			return nil, fmt.Errorf("apply %s: no .yaml, .yml or .json files in the directory", p)
+		}
+	}
+	return out, nil
+}
+
+// pathErr drops the path an *fs.PathError repeats.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// parseManifests reads every document of src. Documents are numbered from 1, counting only non-empty ones.
+func parseManifests(src manifestSource) ([]manifest, error) {
+	docs, err := splitDocuments(src)
+	if err != nil {
+		var de *docError
+		if errors.As(err, &de) {
+			return nil, fmt.Errorf("apply %s (document %d): %w", src.name, de.n, de.err)
+		}
+		return nil, fmt.Errorf("apply %s: %w", src.name, err)
+	}
+	var out []manifest
+	for i, doc := range docs {
+		m, err := parseManifest(doc)
+		m.source = fmt.Sprintf("%s (document %d)", src.name, i+1)
+		if err != nil {
+			return nil, fmt.Errorf("apply %s: %w", m.source, err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// docError is a document that could not be read at all.
+type docError struct {
+	n   int
+	err error
+}
+
+func (e *docError) Error() string { return fmt.Sprintf("document %d: %v", e.n, e.err) }
+
+// splitDocuments returns each non-empty document of src as JSON.
+func splitDocuments(src manifestSource) ([][]byte, error) {
+	var out [][]byte
+	if src.json {
+		dec := json.NewDecoder(bytes.NewReader(src.data))
+		for {
+			var v json.RawMessage
+			err := dec.Decode(&v)
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			if err != nil {
+				return nil, &docError{len(out) + 1, fmt.Errorf("invalid JSON: %w", err)}
+			}
+			// A top-level array holds several documents.
+			var items []json.RawMessage
+			if json.Unmarshal(v, &items) != nil {
+				items = []json.RawMessage{v}
+			}
+			for _, it := range items {
+				out = append(out, it)
+			}
+		}
+	}
+	for _, doc := range splitYAML(src.data) {
+		j, err := yaml.YAMLToJSONStrict(doc)
+		if err != nil {
+			return nil, &docError{len(out) + 1, fmt.Errorf("invalid YAML: %w", err)}
+		}
+		if string(j) == "null" {
+			continue // only comments or whitespace
+		}
+		out = append(out, j)
+	}
+	return out, nil
+}
+
+// splitYAML cuts a YAML stream at lines that are exactly "---" (optionally followed by spaces), as kubectl does.
+func splitYAML(data []byte) [][]byte {
+	var docs [][]byte
+	var cur bytes.Buffer
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "---") && strings.TrimSpace(line[3:]) == "" {
+			docs = append(docs, slices.Clone(cur.Bytes()))
+			cur.Reset()
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+	}
+	return append(docs, cur.Bytes())
+}
+
+// parseManifest turns one JSON document into a runner or a task. Both the flat form ({kind, name, ...fields})
+// and the Kubernetes form ({kind, metadata: {name}, spec: {...fields}}) are accepted; apiVersion is ignored.
+// Unknown fields are errors, so a misspelt field is not silently dropped.
+func parseManifest(doc []byte) (manifest, error) {
+	var m manifest
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(doc, &fields); err != nil || fields == nil {
+		return m, errors.New("a document must be a mapping with a kind")
+	}
+	if err := json.Unmarshal(fields["kind"], &m.kind); err != nil || m.kind == "" {
+		return m, fmt.Errorf("kind is missing: want %s or %s", kindRunner, kindTask)
+	}
+	if m.kind != kindRunner && m.kind != kindTask {
+		return m, fmt.Errorf("unknown kind %q: want %s or %s", m.kind, kindRunner, kindTask)
+	}
+	delete(fields, "kind")
+	delete(fields, "apiVersion")
+	body, err := flatten(fields)
+	if err != nil {
+		return m, err
+	}
+	var target interface{ Validate() error } = &m.task
+	if m.kind == kindRunner {
+		target = &m.runner
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(target); err != nil {
+		return m, fmt.Errorf("%s: %s", m.kind, strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if err := target.Validate(); err != nil {
+		return m, fmt.Errorf("%s: %w", m.kind, err)
+	}
+	return m, nil
+}
+
+// flatten turns the Kubernetes form into the flat one.
+func flatten(fields map[string]json.RawMessage) ([]byte, error) {
+	meta, hasMeta := fields["metadata"]
+	spec, hasSpec := fields["spec"]
+	if !hasMeta && !hasSpec {
+		return json.Marshal(fields)
+	}
+	if len(fields) != btoi(hasMeta)+btoi(hasSpec) {
+		return nil, errors.New("a document with metadata or spec must hold its fields under spec")
+	}
+	var md struct {
+		Name string `json:"name"`
+	}
+	if hasMeta {
+		if err := json.Unmarshal(meta, &md); err != nil {
+			return nil, fmt.Errorf("metadata: %s", strings.TrimPrefix(err.Error(), "json: "))
+		}
+	}
+	out := map[string]json.RawMessage{}
+	if hasSpec {
+		if err := json.Unmarshal(spec, &out); err != nil || out == nil {
+			return nil, errors.New("spec must be a mapping")
+		}
+	}
+	if md.Name != "" {
+		if _, ok := out["name"]; ok {
+			return nil, errors.New("name is given both in metadata and in spec")
+		}
+		out["name"], _ = json.Marshal(md.Name)
+	}
+	return json.Marshal(out)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
