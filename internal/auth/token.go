@@ -1,0 +1,61 @@
+package auth
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Issuer is the "iss" claim of every token runplane issues and the only one it accepts.
+const Issuer = "runplane"
+
+// maxTokenLen bounds the work spent on a presented token before its signature is checked.
+const maxTokenLen = 8 << 10
+
+type claims struct {
+	Name     string `json:"name"`
+	Provider string `json:"provider"`
+	jwt.RegisteredClaims
+}
+
+// issue signs a session token for p valid for ttl from now.
+func issue(key []byte, p Principal, now time.Time, ttl time.Duration) (string, error) {
+	c := claims{
+		Name:     p.Username,
+		Provider: p.Provider,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    Issuer,
+			Subject:   p.UserID,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+		},
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(key)
+	if err != nil {
+		return "", fmt.Errorf("auth: sign token: %w", err)
+	}
+	return s, nil
+}
+
+// verify checks a session token strictly: HS256 only, our issuer, an expiry in the future and an issue time not in
+// the future, a subject and a name. Any failure is errInvalidToken; the reason is never shown to the caller.
+func verify(key []byte, token string, now func() time.Time) (Principal, error) {
+	if token == "" || len(token) > maxTokenLen {
+		return Principal{}, errInvalidToken
+	}
+	p := jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(Issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(now),
+		jwt.WithStrictDecoding(),
+	)
+	var c claims
+	_, err := p.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return key, nil })
+	if err != nil || c.Subject == "" || c.Name == "" || c.Provider == "" {
+		return Principal{}, errInvalidToken
+	}
+	return Principal{UserID: c.Subject, Username: c.Name, Provider: c.Provider}, nil
+}

@@ -1,0 +1,54 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/auth"
+)
+
+// login checks a username and password and answers a session token, in the body and as an HttpOnly cookie.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
+	var in api.Login
+	if err := decodeJSON(r.Body, &in); err != nil {
+		return err
+	}
+	token, err := h.auth.Login(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	h.sendToken(w, r, token)
+	return nil
+}
+
+// refresh answers a new token for the caller, who proved who they are with a cookie or a Bearer token.
+func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) error {
+	p, ok := auth.PrincipalFrom(r.Context())
+	if !ok {
+		return auth.ErrUnauthenticated
+	}
+	token, err := h.auth.Issue(p)
+	if err != nil {
+		return err
+	}
+	h.sendToken(w, r, token)
+	return nil
+}
+
+// sendToken answers {"token"} and sets the token cookie. SameSite=Lax keeps other sites from making a browser
+// send it with their POSTs; Secure is set when the request came over TLS.
+func (h *Handler) sendToken(w http.ResponseWriter, r *http.Request, token string) {
+	ttl := h.auth.TokenTTL()
+	http.SetCookie(w, &http.Cookie{
+		Name:     auth.Cookie,
+		Value:    token,
+		Path:     "/",
+		MaxAge:   int(ttl / time.Second),
+		Expires:  time.Now().Add(ttl),
+		HttpOnly: true,
+		Secure:   r.TLS != nil,
+		SameSite: http.SameSiteLaxMode,
+	})
+	writeJSON(w, http.StatusOK, api.LoginResponse{Token: token})
+}

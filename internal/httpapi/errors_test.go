@@ -1,0 +1,75 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/auth"
+	"github.com/runplane/runplane/internal/jobs"
+	"github.com/runplane/runplane/internal/store"
+)
+
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	fields := []api.FieldError{{Path: "/n", Message: "want integer"}}
+	tests := []struct {
+		name       string
+		err        error
+		wantStatus int
+		wantBody   api.Error
+	}{
+		{"invalid", api.Invalidf("name is required"), 400, api.Error{Error: "name is required"}},
+		{"invalid with fields", fmt.Errorf("submit: %w", &api.InvalidError{Msg: "input fails schema", Fields: fields}), 400, api.Error{Error: "input fails schema", Fields: fields}},
+		{"too large", fmt.Errorf("read: %w", &http.MaxBytesError{Limit: 1024}), 413, api.Error{Error: "request body larger than 1024 bytes"}},
+		{"auth error", &auth.Error{Msg: "invalid or expired token"}, 401, api.Error{Error: "invalid or expired token"}},
+		{"bare unauthenticated", auth.ErrUnauthenticated, 401, api.Error{Error: "authentication required"}},
+		{"not found with message", withMsg(store.ErrNotFound, "runner %q not found", "x"), 404, api.Error{Error: `runner "x" not found`}},
+		{"not found bare", fmt.Errorf("sqlite: get: %w", store.ErrNotFound), 404, api.Error{Error: "not found"}},
+		{"task not found from engine", withMsg(fmt.Errorf("task %q: %w", "t", jobs.ErrTaskNotFound), "task %q not found", "t"), 404, api.Error{Error: `task "t" not found`}},
+		{"conflict", withMsg(jobs.ErrFinished, "job %q already finished", "j"), 409, api.Error{Error: `job "j" already finished`}},
+		{"internal", errors.New("sqlite: disk I/O error at /secret/path"), 500, api.Error{Error: "internal server error"}},
+		{"deadline", context.DeadlineExceeded, 500, api.Error{Error: "internal server error"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			status, body := classify(tt.err)
+			if status != tt.wantStatus {
+				t.Errorf("classify(%v) status = %d, want %d", tt.err, status, tt.wantStatus)
+			}
+			if diff := cmp.Diff(tt.wantBody, body); diff != "" {
+				t.Errorf("classify(%v) body (-want +got):\n%s", tt.err, diff)
+			}
+		})
+	}
+}
+
+func TestPageSlice(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		p     page
+		total int
+		want  span
+	}{
+		{"everything", page{}, 5, span{0, 5, 5}},
+		{"limit", page{limit: 2}, 5, span{0, 2, 2}},
+		{"offset and limit", page{limit: 2, offset: 4}, 5, span{4, 5, 1}},
+		{"offset past the end", page{limit: 2, offset: 9}, 5, span{5, 5, 0}},
+		{"empty list", page{limit: 2}, 0, span{0, 0, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := tt.p.slice(tt.total); got != tt.want {
+				t.Errorf("%+v.slice(%d) = %+v, want %+v", tt.p, tt.total, got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,243 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/auth"
+	"github.com/runplane/runplane/internal/joblog"
+	"github.com/runplane/runplane/internal/jobs"
+	"github.com/runplane/runplane/internal/store"
+)
+
+// Paging of GET /jobs: jobs grow without bound, so a list without ?limit is the newest defaultJobsLimit.
+const (
+	defaultJobsLimit = 100
+	maxJobsLimit     = 1000
+)
+
+// maxIdempotencyKey bounds the Idempotency-Key header.
+const maxIdempotencyKey = 255
+
+// submitJob runs a task: the body is the job's input (EXTRA_VARS), verbatim. A synchronous task, or any task
+// with ?wait=30s, waits for the job up to the task's sync_timeout (or the wait given, at most api.MaxSyncTimeout)
+// and answers the full job if it finished; otherwise, and always with ?wait=0, it answers {"msg","id"}.
+func (h *Handler) submitJob(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("task")
+	p, ok := auth.PrincipalFrom(r.Context())
+	if !ok {
+		return auth.ErrUnauthenticated
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if err := checkIdempotencyKey(key); err != nil {
+		return err
+	}
+	input, err := readInput(r.Body)
+	if err != nil {
+		return err
+	}
+	task, err := h.task(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	wait, err := waitFor(r, task)
+	if err != nil {
+		return err
+	}
+	job, _, err := h.engine.Submit(r.Context(), jobs.Request{Task: name, Owner: p.Username, Input: input, IdempotencyKey: key})
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return withMsg(err, "task %q not found", name)
+		}
+		return err
+	}
+	if wait > 0 && !job.Status.Final() {
+		done, err := h.engine.Await(r.Context(), job.ID, wait)
+		if err == nil {
+			job = done
+		} else if r.Context().Err() == nil {
+			return err
+		}
+		// The request ended while waiting (client gone, server stopping): the job exists, say so.
+	}
+	if wait > 0 && job.Status.Final() {
+		writeJSON(w, http.StatusOK, h.view(job))
+		return nil
+	}
+	writeJSON(w, http.StatusOK, api.JobCreated{Msg: api.JobCreatedMsg, ID: job.ID})
+	return nil
+}
+
+// waitFor is how long a submission of task waits: ?wait if given (0 forces async), else the task's sync timeout
+// when it is synchronous, else 0; at most api.MaxSyncTimeout.
+func waitFor(r *http.Request, task api.Task) (time.Duration, error) {
+	var wait time.Duration
+	if task.Synchronous {
+		wait = task.EffectiveSyncTimeout()
+	}
+	if q := r.URL.Query(); q.Has("wait") {
+		d, err := api.ParseDuration(q.Get("wait"))
+		if err != nil || d < 0 {
+			return 0, api.Invalidf("query parameter wait=%q: want a duration such as 30s, or 0", q.Get("wait"))
+		}
+		wait = d
+	}
+	return min(wait, api.MaxSyncTimeout), nil
+}
+
+func checkIdempotencyKey(k string) error {
+	if len(k) > maxIdempotencyKey {
+		return api.Invalidf("Idempotency-Key longer than %d characters", maxIdempotencyKey)
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return api.Invalidf("Idempotency-Key must be printable ASCII without spaces")
+		}
+	}
+	return nil
+}
+
+// listJobs answers jobs newest first, a page at a time (?limit, default 100, at most 1000; ?offset), optionally
+// only those of one ?task or with some ?status (comma separated).
+func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request) error {
+	pg, err := parsePage(r, defaultJobsLimit, maxJobsLimit)
+	if err != nil {
+		return err
+	}
+	f := store.JobFilter{Task: r.URL.Query().Get("task"), Limit: pg.limit, Offset: pg.offset}
+	if s := r.URL.Query().Get("status"); s != "" {
+		for _, st := range strings.Split(s, ",") {
+			switch js := api.JobStatus(strings.TrimSpace(st)); js {
+			case api.JobQueued, api.JobRunning, api.JobSucceeded, api.JobFailed, api.JobCancelled:
+				f.Status = append(f.Status, js)
+			default:
+				return api.Invalidf("query parameter status: unknown status %q", st)
+			}
+		}
+	}
+	list, total, err := h.st.ListJobs(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]api.Job, 0, len(list))
+	for _, j := range list {
+		out = append(out, j.Job)
+	}
+	writeList(w, "jobs", out, span{from: pg.offset}, total)
+	return nil
+}
+
+// getJob answers one job. A job still running shows the output it has written so far.
+func (h *Handler) getJob(w http.ResponseWriter, r *http.Request) error {
+	job, err := h.job(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, h.view(job))
+	return nil
+}
+
+// cancelJob ends a queued or running job (status cancelled) and answers it; 409 if it already ended.
+func (h *Handler) cancelJob(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	job, err := h.engine.Cancel(r.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return withMsg(err, "job %q not found", id)
+	case errors.Is(err, store.ErrConflict):
+		return withMsg(err, "job %q already finished", id)
+	case err != nil:
+		return err
+	}
+	writeJSON(w, http.StatusOK, h.view(job))
+	return nil
+}
+
+// jobLog answers the job's combined stdout and stderr as text. With ?follow=true on a live job, the answer is
+// streamed (chunked, flushed as output arrives) and ends when the job ends.
+func (h *Handler) jobLog(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	follow, err := queryBool(r, "follow")
+	if err != nil {
+		return err
+	}
+	job, err := h.job(r, id)
+	if err != nil {
+		return err
+	}
+	var rc io.ReadCloser
+	if follow && !job.Status.Final() {
+		done, err := h.engine.Done(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		if rc, err = h.logs.Follow(r.Context(), id, done); err != nil {
+			return err
+		}
+	} else {
+		f, err := h.logs.Open(id)
+		switch {
+		case errors.Is(err, joblog.ErrNotFound):
+			// No log file (never started, or pruned by retention): what the store kept is all there is.
+			rc = io.NopCloser(strings.NewReader(job.Stdout))
+		case err != nil:
+			return err
+		default:
+			rc = f
+		}
+	}
+	defer rc.Close()
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	rc2 := http.NewResponseController(w)
+	_ = rc2.Flush()
+	buf := make([]byte, 32<<10)
+	for {
+		n, rerr := rc.Read(buf)
+		if n > 0 {
+			if _, err := w.Write(buf[:n]); err != nil {
+				return nil // the client went away
+			}
+			if follow {
+				_ = rc2.Flush()
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			if r.Context().Err() != nil {
+				return nil
+			}
+			return rerr
+		}
+	}
+}
+
+// job loads a job, naming it in a 404.
+func (h *Handler) job(r *http.Request, id string) (store.Job, error) {
+	j, err := h.st.GetJob(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Job{}, withMsg(err, "job %q not found", id)
+	}
+	return j, err
+}
+
+// view is the API form of a job: never its input, handle or idempotency key. A live job's stdout comes from its
+// log, bounded by the stdout limit.
+func (h *Handler) view(j store.Job) api.Job {
+	v := j.Job
+	if !v.Status.Final() {
+		if b, _, err := h.logs.ReadAll(v.ID, h.stdoutLimit); err == nil {
+			v.Stdout = string(b)
+		}
+	}
+	return v
+}

@@ -1,0 +1,121 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var wildcard = regexp.MustCompile(`\{[^}]*\}`)
+
+// TestOpenAPICoversRoutes keeps the hand-kept OpenAPI document and the route table in step: every route is
+// documented and every documented operation is a route. Wildcard names may differ (POST /jobs/{task} shares the
+// OpenAPI path /jobs/{id} with GET), so they are compared as {}.
+func TestOpenAPICoversRoutes(t *testing.T) {
+	t.Parallel()
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	if doc.OpenAPI != "3.1.0" {
+		t.Errorf("openapi = %q, want 3.1.0", doc.OpenAPI)
+	}
+	var documented []string
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			documented = append(documented, strings.ToUpper(method)+" "+wildcard.ReplaceAllString(path, "{}"))
+		}
+	}
+	var routed []string
+	for _, rt := range (&Handler{}).table() {
+		routed = append(routed, rt.Method+" "+wildcard.ReplaceAllString(rt.Path, "{}"))
+	}
+	sort.Strings(documented)
+	sort.Strings(routed)
+	if diff := cmp.Diff(routed, documented); diff != "" {
+		t.Errorf("routes (-) vs OpenAPI operations (+):\n%s", diff)
+	}
+}
+
+// TestOpenAPIRefsResolve checks that every $ref in the document points at a component that exists.
+func TestOpenAPIRefsResolve(t *testing.T) {
+	t.Parallel()
+	var doc map[string]any
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if k == "$ref" {
+					ref, _ := x.(string)
+					if !resolves(doc, ref) {
+						t.Errorf("$ref %q does not resolve", ref)
+					}
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(doc)
+}
+
+func resolves(doc map[string]any, ref string) bool {
+	path, ok := strings.CutPrefix(ref, "#/")
+	if !ok {
+		return false
+	}
+	var cur any = doc
+	for _, seg := range strings.Split(path, "/") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return false
+		}
+		if cur, ok = m[seg]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// TestOpenAPIPublicRoutes checks that the operations the document marks as needing no credentials are exactly
+// the public routes.
+func TestOpenAPIPublicRoutes(t *testing.T) {
+	t.Parallel()
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Security *[]any `json:"security"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range (&Handler{}).table() {
+		for path, ops := range doc.Paths {
+			if wildcard.ReplaceAllString(path, "{}") != wildcard.ReplaceAllString(rt.Path, "{}") {
+				continue
+			}
+			op, ok := ops[strings.ToLower(rt.Method)]
+			if !ok {
+				continue
+			}
+			public := op.Security != nil && len(*op.Security) == 0
+			if public != rt.Public {
+				t.Errorf("%s %s: OpenAPI public = %v, route public = %v", rt.Method, rt.Path, public, rt.Public)
+			}
+		}
+	}
+}

@@ -1,0 +1,206 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/schema"
+	"github.com/runplane/runplane/internal/store"
+)
+
+// Tasks are addressed by name. A task's runner must exist and its schema must compile (400 otherwise).
+
+func (h *Handler) listTasks(w http.ResponseWriter, r *http.Request) error {
+	page, err := parsePage(r, 0, 0)
+	if err != nil {
+		return err
+	}
+	all, err := h.st.ListTasks(r.Context())
+	if err != nil {
+		return err
+	}
+	s := page.slice(len(all))
+	writeList(w, "tasks", all[s.from:s.to], s, len(all))
+	return nil
+}
+
+func (h *Handler) getTask(w http.ResponseWriter, r *http.Request) error {
+	t, err := h.task(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (h *Handler) createTask(w http.ResponseWriter, r *http.Request) error {
+	var in api.Task
+	if err := decodeJSON(r.Body, &in); err != nil {
+		return err
+	}
+	in.Schema = normalizeSchema(in.Schema)
+	if err := h.checkTask(r.Context(), in); err != nil {
+		return err
+	}
+	if err := h.st.CreateTask(r.Context(), in); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return withMsg(err, "task %q already exists", in.Name)
+		}
+		return err
+	}
+	return h.answerTask(w, r, in.Name)
+}
+
+// replaceTask (PUT) replaces every field of the task.
+func (h *Handler) replaceTask(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("id")
+	var in api.Task
+	if err := decodeJSON(r.Body, &in); err != nil {
+		return err
+	}
+	if err := matchName(&in.Name, name, "task"); err != nil {
+		return err
+	}
+	if _, err := h.task(r.Context(), name); err != nil {
+		return err
+	}
+	in.Schema = normalizeSchema(in.Schema)
+	return h.updateTask(w, r, in)
+}
+
+// patchTask (PATCH) changes only the fields present.
+func (h *Handler) patchTask(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("id")
+	cur, err := h.task(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	if err := decodeJSON(r.Body, &cur); err != nil {
+		return err
+	}
+	if cur.Name != name {
+		return api.Invalidf("name %q in the body does not match task %q in the URL", cur.Name, name)
+	}
+	cur.Schema = normalizeSchema(cur.Schema)
+	return h.updateTask(w, r, cur)
+}
+
+func (h *Handler) updateTask(w http.ResponseWriter, r *http.Request, t api.Task) error {
+	if err := h.checkTask(r.Context(), t); err != nil {
+		return err
+	}
+	if err := h.st.UpdateTask(r.Context(), t); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return withMsg(err, "task %q not found", t.Name)
+		}
+		return err
+	}
+	return h.answerTask(w, r, t.Name)
+}
+
+func (h *Handler) deleteTask(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("id")
+	if err := h.st.DeleteTask(r.Context(), name); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return withMsg(err, "task %q not found", name)
+		}
+		return err
+	}
+	writeJSON(w, http.StatusOK, msg{Msg: "task deleted successfully"})
+	return nil
+}
+
+// getSchema answers the task's input schema; {} (accept anything) when it has none.
+func (h *Handler) getSchema(w http.ResponseWriter, r *http.Request) error {
+	t, err := h.task(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if len(t.Schema) == 0 {
+		writeJSON(w, http.StatusOK, map[string]any{})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, t.Schema)
+	return nil
+}
+
+// setSchema (POST or PUT) replaces the task's schema with the body, which must be a valid schema.
+func (h *Handler) setSchema(w http.ResponseWriter, r *http.Request) error {
+	t, err := h.task(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var raw json.RawMessage
+	if err := decodeJSON(r.Body, &raw); err != nil {
+		return err
+	}
+	t.Schema = normalizeSchema(raw)
+	if _, err := schema.Compile(t.Schema); err != nil {
+		return err
+	}
+	if err := h.st.UpdateTask(r.Context(), t); err != nil {
+		return err
+	}
+	return h.getSchema(w, r)
+}
+
+func (h *Handler) deleteSchema(w http.ResponseWriter, r *http.Request) error {
+	t, err := h.task(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	t.Schema = nil
+	if err := h.st.UpdateTask(r.Context(), t); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, msg{Msg: "schema deleted successfully"})
+	return nil
+}
+
+// checkTask validates t, checks that its runner exists and that its schema compiles.
+func (h *Handler) checkTask(ctx context.Context, t api.Task) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	if _, err := h.st.GetRunner(ctx, t.Runner); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return api.Invalidf("runner %q does not exist", t.Runner)
+		}
+		return err
+	}
+	if _, err := schema.Compile(t.Schema); err != nil {
+		return err
+	}
+	return nil
+}
+
+// task loads a task, naming it in a 404.
+func (h *Handler) task(ctx context.Context, name string) (api.Task, error) {
+	t, err := h.st.GetTask(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return api.Task{}, withMsg(err, "task %q not found", name)
+	}
+	return t, err
+}
+
+func (h *Handler) answerTask(w http.ResponseWriter, r *http.Request, name string) error {
+	t, err := h.task(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+// normalizeSchema stores "no schema" one way: absent, not "null" or blank.
+func normalizeSchema(raw json.RawMessage) json.RawMessage {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	return raw
+}

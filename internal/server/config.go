@@ -1,0 +1,151 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/runplane/runplane/internal/executor/local"
+)
+
+// Config is everything an operator sets. Fill it with DefaultConfig, then LoadEnv and flags, then Validate.
+type Config struct {
+	// Listen is the TCP address of the HTTP API; port 0 picks a free port (see Server.Addr).
+	Listen string
+	// DataDir holds the database, keys, job logs, the git cache and job workspaces; created 0700.
+	DataDir string
+	// MaxConcurrentJobs bounds running jobs; 0 means the engine's default (4 × GOMAXPROCS).
+	MaxConcurrentJobs int
+	// RootPassword is the password of the root user. Empty on first start: a random one is generated and printed
+	// once. Set on a later start: root's password is reset to it.
+	RootPassword string
+	// TokenTTL is how long a session token is valid.
+	TokenTTL time.Duration
+	// LogRetention is how long job logs are kept after their last write; 0 keeps them forever.
+	LogRetention time.Duration
+	// GitCacheTTL is how long a fetched repository is reused without fetching again; 0 fetches for every job.
+	GitCacheTTL time.Duration
+	// MaxBodyBytes bounds request bodies; larger ones answer 413.
+	MaxBodyBytes int64
+	// Isolation of local jobs: "auto", "namespace", "launcher" or "none" (see executor/local).
+	Isolation string
+}
+
+// DefaultConfig returns the defaults: 127.0.0.1:8080, ./runplane-data, 24h tokens, 30 days of logs, 1 MiB bodies.
+func DefaultConfig() Config {
+	return Config{
+		Listen:       "127.0.0.1:8080",
+		DataDir:      "./runplane-data",
+		TokenTTL:     24 * time.Hour,
+		LogRetention: 720 * time.Hour,
+		MaxBodyBytes: 1 << 20,
+		Isolation:    local.IsolationAuto,
+	}
+}
+
+// Bounds Validate enforces.
+const (
+	minBodyBytes = 1 << 10
+	maxBodyBytes = 1 << 30
+	maxJobs      = 100_000
+)
+
+// Validate checks c and names the first bad setting.
+func (c Config) Validate() error {
+	if c.Listen == "" {
+		return errors.New("config: listen address is required")
+	}
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return fmt.Errorf("config: listen address %q: want host:port, e.g. 127.0.0.1:8080", c.Listen)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("config: listen address %q: port must be a number from 0 to 65535", c.Listen)
+	}
+	_ = host // empty host means every interface, as net.Listen has it
+	if strings.TrimSpace(c.DataDir) == "" {
+		return errors.New("config: data dir is required")
+	}
+	if c.MaxConcurrentJobs < 0 || c.MaxConcurrentJobs > maxJobs {
+		return fmt.Errorf("config: max concurrent jobs %d: want 0 (default) to %d", c.MaxConcurrentJobs, maxJobs)
+	}
+	if len(c.RootPassword) > 1024 {
+		return errors.New("config: root password longer than 1024 bytes")
+	}
+	if c.TokenTTL < time.Minute {
+		return fmt.Errorf("config: token TTL %v: want at least 1m", c.TokenTTL)
+	}
+	if c.LogRetention < 0 {
+		return fmt.Errorf("config: log retention %v must not be negative (0 keeps logs forever)", c.LogRetention)
+	}
+	if c.GitCacheTTL < 0 {
+		return fmt.Errorf("config: git cache TTL %v must not be negative", c.GitCacheTTL)
+	}
+	if c.MaxBodyBytes < minBodyBytes || c.MaxBodyBytes > maxBodyBytes {
+		return fmt.Errorf("config: max body bytes %d: want %d to %d", c.MaxBodyBytes, minBodyBytes, maxBodyBytes)
+	}
+	switch c.Isolation {
+	case local.IsolationAuto, local.IsolationNamespace, local.IsolationLauncher, local.IsolationNone:
+	default:
+		return fmt.Errorf("config: isolation %q: want auto, namespace, launcher or none", c.Isolation)
+	}
+	return nil
+}
+
+// LoadEnv overrides c with the RUNPLANE_* variables lookup finds (os.LookupEnv in main). An empty variable counts
+// as unset. A value that does not parse is an error naming the variable.
+func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
+	get := func(name string) (string, bool) {
+		v, ok := lookup(name)
+		return v, ok && v != ""
+	}
+	if v, ok := get("RUNPLANE_LISTEN"); ok {
+		c.Listen = v
+	}
+	if v, ok := get("RUNPLANE_DATA_DIR"); ok {
+		c.DataDir = v
+	}
+	if v, ok := get("RUNPLANE_ROOT_PASSWORD"); ok {
+		c.RootPassword = v
+	}
+	if v, ok := get("RUNPLANE_ISOLATION"); ok {
+		c.Isolation = v
+	}
+	if v, ok := get("RUNPLANE_MAX_CONCURRENT_JOBS"); ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 {
+			return fmt.Errorf("RUNPLANE_MAX_CONCURRENT_JOBS=%q: want a non-negative integer", v)
+		}
+		c.MaxConcurrentJobs = n
+	}
+	if v, ok := get("RUNPLANE_MAX_BODY_BYTES"); ok {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("RUNPLANE_MAX_BODY_BYTES=%q: want a positive number of bytes", v)
+		}
+		c.MaxBodyBytes = n
+	}
+	durations := []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{"RUNPLANE_TOKEN_TTL", &c.TokenTTL},
+		{"RUNPLANE_LOG_RETENTION", &c.LogRetention},
+		{"RUNPLANE_GIT_CACHE_TTL", &c.GitCacheTTL},
+	}
+	for _, d := range durations {
+		v, ok := get(d.name)
+		if !ok {
+			continue
+		}
+		x, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || x < 0 {
+			return fmt.Errorf("%s=%q: want a duration such as 90s, 30m or 24h", d.name, v)
+		}
+		*d.dst = x
+	}
+	return nil
+}

@@ -1,0 +1,272 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/auth"
+	"github.com/runplane/runplane/internal/executor/local"
+	"github.com/runplane/runplane/internal/gitsource"
+	"github.com/runplane/runplane/internal/httpapi"
+	"github.com/runplane/runplane/internal/joblog"
+	"github.com/runplane/runplane/internal/jobs"
+	"github.com/runplane/runplane/internal/secret"
+	"github.com/runplane/runplane/internal/store/sqlite"
+)
+
+// LauncherArg is the hidden first argument that makes the runplane binary act as the local executor's job
+// launcher; the CLI dispatches it to RunLauncher before anything else.
+const LauncherArg = local.LauncherArg
+
+// RunLauncher runs the job launcher (see executor/local) and returns its exit code.
+func RunLauncher() int { return local.RunLauncher() }
+
+// Files and directories in the data dir.
+const (
+	dbFile        = "runplane.db"
+	jwtKeyFile    = "jwt.key"
+	secretKeyFile = "secret.key"
+	logsDir       = "logs"
+	gitDir        = "git"
+	workDir       = "work"
+)
+
+// shutdownTimeout bounds how long Run waits for in-flight requests once its context ends.
+const shutdownTimeout = 10 * time.Second
+
+// Server is an open runplane server. Open it, Run it until its context ends, then Close it.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	store    *sqlite.Store
+	logs     *joblog.Store
+	engine   *jobs.Engine
+	api      *httpapi.Handler
+	http     *http.Server
+	ln       net.Listener
+	stopping atomic.Bool
+	ran      atomic.Bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open prepares everything Run needs and binds the listener, so Addr is known when Open returns. On the first
+// start it creates the data dir, the keys and the root user; a generated root password is written to out, once,
+// as "root password: ...". log receives every component's logs (never a secret).
+func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *Server, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if out == nil {
+		out = io.Discard
+	}
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	if info, err := os.Stat(dir); err == nil && info.Mode().Perm()&0o077 != 0 {
+		log.Warn("data dir is accessible to group or others; chmod 700 it", "dir", dir, "mode", fmt.Sprintf("%04o", info.Mode().Perm()))
+	}
+	s := &Server{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+		}
+	}()
+
+	jwtKey, err := auth.LoadOrCreateSigningKey(filepath.Join(dir, jwtKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	encKey, err := secret.LoadOrCreateKey(filepath.Join(dir, secretKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	cipher, err := secret.NewCipher(encKey)
+	if err != nil {
+		return nil, err
+	}
+	if s.store, err = sqlite.Open(ctx, filepath.Join(dir, dbFile), sqlite.Options{Cipher: cipher, Logger: log}); err != nil {
+		return nil, err
+	}
+	if s.logs, err = joblog.Open(filepath.Join(dir, logsDir)); err != nil {
+		return nil, err
+	}
+	git, err := gitsource.New(filepath.Join(dir, gitDir), gitsource.Options{TTL: cfg.GitCacheTTL, Logger: log.With("component", "git")})
+	if err != nil {
+		return nil, err
+	}
+	ex, err := local.New(local.Options{
+		WorkDir:   filepath.Join(dir, workDir),
+		Git:       git,
+		Isolation: cfg.Isolation,
+		Logger:    log.With("component", "executor"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	s.engine = jobs.New(s.store, ex, s.logs, jobs.Options{
+		MaxConcurrent: cfg.MaxConcurrentJobs,
+		Logger:        log.With("component", "jobs"),
+		Registerer:    reg,
+	})
+	authn, err := auth.New(s.store, jwtKey, auth.Options{TokenTTL: cfg.TokenTTL, Logger: log.With("component", "auth")})
+	if err != nil {
+		return nil, err
+	}
+	generated, err := auth.EnsureRoot(ctx, s.store, cfg.RootPassword)
+	if err != nil {
+		return nil, err
+	}
+	if generated != "" {
+		// Printed at once: if anything below fails, root exists and this is the only copy of its password.
+		fmt.Fprintf(out, "root password: %s\n", generated)
+		log.Info("created user root with a generated password, printed once to the console; set RUNPLANE_ROOT_PASSWORD to choose it")
+	}
+	if s.api, err = httpapi.New(httpapi.Options{
+		Store:        s.store,
+		Engine:       s.engine,
+		Logs:         s.logs,
+		Auth:         authn,
+		Logger:       log.With("component", "http"),
+		Registerer:   reg,
+		Gatherer:     reg,
+		Ready:        s.ready,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+	}); err != nil {
+		return nil, err
+	}
+	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("server: listen: %w", err)
+	}
+	s.http = &http.Server{
+		Handler:           s.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		// No ReadTimeout or WriteTimeout: synchronous runs wait up to api.MaxSyncTimeout and log follows stream for
+		// as long as a job runs. Bodies are bounded by MaxBodyBytes instead.
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
+	}
+	log.Info("server open", "data_dir", dir, "addr", s.Addr(), "isolation", ex.Isolation())
+	return s, nil
+}
+
+// ready is the readiness check: the store answers, and the server is not shutting down.
+func (s *Server) ready(ctx context.Context) error {
+	if s.stopping.Load() {
+		return errors.New("server: shutting down")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := s.store.CountJobs(ctx, api.JobRunning)
+	return err
+}
+
+// Addr is the address the API listens on, such as 127.0.0.1:41234.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL is the API's base URL, such as http://127.0.0.1:41234.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Run serves HTTP and runs the job engine and log retention until ctx ends or one of them fails. Then it shuts
+// down in order:
+//
+//  1. HTTP stops accepting, readiness answers 503, and in-flight requests get up to 10s: log follows end at once
+//     and synchronous runs still waiting answer as async ({"msg","id"}), since their jobs exist.
+//  2. The engine stops dispatching. Jobs still running get the engine's shutdown grace (10s) to finish, then are
+//     stopped and recorded failed (reason "interrupted"). Queued jobs stay queued and run after the next start.
+//     A server killed without this shutdown leaves running jobs to crash recovery instead (reason "orphaned").
+//
+// Run returns nil after a shutdown caused by ctx; otherwise the first error. Call it once.
+func (s *Server) Run(ctx context.Context) error {
+	if !s.ran.CompareAndSwap(false, true) {
+		return errors.New("server: Run called twice")
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	// The engine and retention outlive ctx until HTTP has drained, so requests in flight still see a live engine.
+	bg, stopBg := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBg()
+	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	s.http.BaseContext = func(net.Listener) context.Context { return base }
+	s.http.RegisterOnShutdown(cancelBase)
+
+	g.Go(func() error {
+		if err := s.engine.Run(bg); err != nil {
+			return fmt.Errorf("server: job engine: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := s.logs.RunRetention(bg, s.cfg.LogRetention, retentionInterval(s.cfg.LogRetention), time.Now); err != nil {
+			return fmt.Errorf("server: log retention: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		s.log.Info("serving", "url", s.URL())
+		if err := s.http.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("server: serve: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		s.stopping.Store(true)
+		s.log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := s.http.Shutdown(sctx); err != nil {
+			s.log.Warn("requests still running after the shutdown timeout; closing their connections", "timeout", shutdownTimeout)
+			_ = s.http.Close()
+		}
+		stopBg()
+		return nil
+	})
+	err := g.Wait()
+	s.log.Info("stopped")
+	return err
+}
+
+// retentionInterval is how often old logs are pruned: a quarter of the retention, between a minute and an hour.
+func retentionInterval(keep time.Duration) time.Duration {
+	return min(max(keep/4, time.Minute), time.Hour)
+}
+
+// Close releases the listener (if Run never served it) and the store. Call it after Run returned.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		if s.ln != nil && !s.ran.Load() {
+			errs = append(errs, s.ln.Close())
+		}
+		if s.store != nil {
+			errs = append(errs, s.store.Close())
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}

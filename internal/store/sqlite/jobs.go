@@ -1,0 +1,237 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store"
+)
+
+const jobCols = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
+	stdout, json_data, input, idempotency_key, handle`
+
+// CreateJob stores j as queued (clearing its start and completion times, exit code and counters; a zero
+// CreateTime becomes now). With an IdempotencyKey the owner already used, it stores nothing and returns the
+// earlier job with created false. ErrConflict if the id is taken, so the caller can retry with a new one.
+func (s *Store) CreateJob(ctx context.Context, j store.Job) (store.Job, bool, error) {
+	if j.ID == "" {
+		return store.Job{}, false, errors.New("sqlite: create job: id is required")
+	}
+	j.Status = api.JobQueued
+	j.StartTime, j.CompletionTime, j.ExitCode = nil, nil, nil
+	j.Completed, j.Failed = 0, 0
+	if j.CreateTime.IsZero() {
+		j.CreateTime = s.now()
+	}
+	j.CreateTime = fromNanos(toNanos(j.CreateTime))
+	if len(j.Input) == 0 {
+		j.Input = nil
+	}
+	if len(j.JSONData) == 0 {
+		j.JSONData = nil
+	}
+	warnings, err := encodeWarnings(j.Warnings)
+	if err != nil {
+		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: %w", j.ID, err)
+	}
+	args := []any{j.ID, j.Owner, j.Task, string(j.Status), toNanos(j.CreateTime), j.Reason, warnings, j.Stdout,
+		nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle}
+	const insert = `INSERT INTO jobs (id, owner, task, status, create_time, reason, warnings, stdout, json_data, input,
+		idempotency_key, handle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+	if j.IdempotencyKey == "" {
+		if _, err := s.ws.exec(ctx, insert, args...); err != nil {
+			return store.Job{}, false, createJobError(j.ID, err)
+		}
+		return j, true, nil
+	}
+	// Look up and insert under one write lock, so two submissions with one key cannot both insert.
+	// The idempotency_key != '' term lets SQLite use the partial unique index.
+	const lookupQuery = `SELECT ` + jobCols + ` FROM jobs
+		WHERE owner = ? AND idempotency_key = ? AND idempotency_key != ''`
+	if err := s.ws.warm(ctx, lookupQuery, insert); err != nil {
+		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: %w", j.ID, err)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: %w", j.ID, err)
+	}
+	defer tx.Rollback()
+	lookup, err := s.ws.inTx(ctx, tx, lookupQuery)
+	if err != nil {
+		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: %w", j.ID, err)
+	}
+	prev, err := scanJob(lookup.QueryRowContext(ctx, j.Owner, j.IdempotencyKey))
+	switch {
+	case err == nil:
+		return prev, false, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: %w", j.ID, err)
+	}
+	ins, err := s.ws.inTx(ctx, tx, insert)
+	if err != nil {
+		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: %w", j.ID, err)
+	}
+	if _, err := ins.ExecContext(ctx, args...); err != nil {
+		return store.Job{}, false, createJobError(j.ID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: %w", j.ID, err)
+	}
+	return j, true, nil
+}
+
+func createJobError(id string, err error) error {
+	if isUnique(err) {
+		return conflictf("job %q already exists", id)
+	}
+	return fmt.Errorf("sqlite: create job %q: %w", id, err)
+}
+
+// GetJob returns a job; ErrNotFound if absent.
+func (s *Store) GetJob(ctx context.Context, id string) (store.Job, error) {
+	j, err := scanJob(s.rs.queryRow(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Job{}, notFoundf("job %q not found", id)
+	}
+	if err != nil {
+		return store.Job{}, fmt.Errorf("sqlite: get job %q: %w", id, err)
+	}
+	return j, nil
+}
+
+// ListJobs returns the jobs matching f newest first (by CreateTime, then id), and how many match f without its
+// Limit and Offset. Both come from one snapshot. A negative Limit or Offset counts as zero.
+func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, int, error) {
+	var where []string
+	var args []any
+	if len(f.Status) > 0 {
+		where = append(where, `status IN (?`+strings.Repeat(`, ?`, len(f.Status)-1)+`)`)
+		for _, st := range f.Status {
+			args = append(args, string(st))
+		}
+	}
+	if f.Task != "" {
+		where = append(where, `task = ?`)
+		args = append(args, f.Task)
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	limit := int64(-1) // SQLite: no limit
+	if f.Limit > 0 {
+		limit = int64(f.Limit)
+	}
+	offset := max(f.Offset, 0)
+
+	countQuery := `SELECT count(*) FROM jobs` + cond
+	listQuery := `SELECT ` + jobCols + ` FROM jobs` + cond + ` ORDER BY create_time DESC, id DESC LIMIT ? OFFSET ?`
+	if err := s.rs.warm(ctx, countQuery, listQuery); err != nil {
+		return nil, 0, fmt.Errorf("sqlite: list jobs: %w", err)
+	}
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: list jobs: %w", err)
+	}
+	defer tx.Rollback()
+	count, err := s.rs.inTx(ctx, tx, countQuery)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: list jobs: %w", err)
+	}
+	var total int
+	if err := count.QueryRowContext(ctx, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("sqlite: count jobs: %w", err)
+	}
+	jobs := []store.Job{}
+	if total <= offset {
+		return jobs, total, nil
+	}
+	list, err := s.rs.inTx(ctx, tx, listQuery)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: list jobs: %w", err)
+	}
+	rows, err := list.QueryContext(ctx, append(args, limit, offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: list jobs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("sqlite: list jobs: %w", err)
+		}
+		jobs = append(jobs, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("sqlite: list jobs: %w", err)
+	}
+	return jobs, total, nil
+}
+
+// CountJobs counts jobs with the given status.
+func (s *Store) CountJobs(ctx context.Context, status api.JobStatus) (int, error) {
+	var n int
+	if err := s.rs.queryRow(ctx, `SELECT count(*) FROM jobs WHERE status = ?`, string(status)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count %s jobs: %w", status, err)
+	}
+	return n, nil
+}
+
+func encodeWarnings(w []string) (any, error) {
+	if len(w) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(w)
+	if err != nil {
+		return nil, fmt.Errorf("encode warnings: %w", err)
+	}
+	return string(b), nil
+}
+
+// counters are Kriten's completed and failed fields for a status.
+func counters(s api.JobStatus) (completed, failed int) {
+	switch s {
+	case api.JobSucceeded:
+		return 1, 0
+	case api.JobFailed, api.JobCancelled:
+		return 0, 1
+	}
+	return 0, 0
+}
+
+func scanJob(row scanner) (store.Job, error) {
+	var j store.Job
+	var status string
+	var created int64
+	var started, completed, exit sql.NullInt64
+	var warnings, jsonData sql.NullString
+	err := row.Scan(&j.ID, &j.Owner, &j.Task, &status, &created, &started, &completed, &exit, &j.Reason,
+		&warnings, &j.Stdout, &jsonData, &j.Input, &j.IdempotencyKey, &j.Handle)
+	if err != nil {
+		return store.Job{}, err
+	}
+	j.Status = api.JobStatus(status)
+	j.Completed, j.Failed = counters(j.Status)
+	j.CreateTime = fromNanos(created)
+	j.StartTime = fromNullNanos(started)
+	j.CompletionTime = fromNullNanos(completed)
+	if exit.Valid {
+		c := int(exit.Int64)
+		j.ExitCode = &c
+	}
+	if warnings.Valid {
+		if err := json.Unmarshal([]byte(warnings.String), &j.Warnings); err != nil {
+			return store.Job{}, fmt.Errorf("job %q: decode warnings: %w", j.ID, err)
+		}
+	}
+	if jsonData.Valid {
+		j.JSONData = json.RawMessage(jsonData.String)
+	}
+	return j, nil
+}

@@ -1,0 +1,181 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/runplane/runplane/api"
+)
+
+const runnerCols = `name, image, git_url, branch, token_enc, secret_enc`
+
+// CreateRunner stores a new runner with its token and secrets sealed; ErrConflict if the name is taken.
+func (s *Store) CreateRunner(ctx context.Context, r api.Runner) error {
+	tok, sec, err := s.sealRunner(r)
+	if err != nil {
+		return err
+	}
+	now := toNanos(s.now())
+	_, err = s.ws.exec(ctx, `INSERT INTO runners (`+runnerCols+`, create_time, update_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.Name, r.Image, r.GitURL, r.Branch, tok, sec, now, now)
+	if isUnique(err) {
+		return conflictf("runner %q already exists", r.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create runner %q: %w", r.Name, err)
+	}
+	return nil
+}
+
+// GetRunner returns a runner with its token and secrets opened; ErrNotFound if absent.
+func (s *Store) GetRunner(ctx context.Context, name string) (api.Runner, error) {
+	r, err := s.scanRunner(s.rs.queryRow(ctx, `SELECT `+runnerCols+` FROM runners WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return api.Runner{}, notFoundf("runner %q not found", name)
+	}
+	if err != nil {
+		return api.Runner{}, fmt.Errorf("sqlite: get runner %q: %w", name, err)
+	}
+	return r, nil
+}
+
+// ListRunners returns every runner ordered by name, opened.
+func (s *Store) ListRunners(ctx context.Context) ([]api.Runner, error) {
+	rows, err := s.rs.query(ctx, `SELECT `+runnerCols+` FROM runners ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list runners: %w", err)
+	}
+	defer rows.Close()
+	rs := []api.Runner{}
+	for rows.Next() {
+		r, err := s.scanRunner(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list runners: %w", err)
+		}
+		rs = append(rs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list runners: %w", err)
+	}
+	return rs, nil
+}
+
+// UpdateRunner replaces the runner named r.Name, resealing its token and secrets; ErrNotFound if absent.
+func (s *Store) UpdateRunner(ctx context.Context, r api.Runner) error {
+	tok, sec, err := s.sealRunner(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.ws.exec(ctx, `UPDATE runners
+		SET image = ?, git_url = ?, branch = ?, token_enc = ?, secret_enc = ?, update_time = ?
+		WHERE name = ?`, r.Image, r.GitURL, r.Branch, tok, sec, toNanos(s.now()), r.Name)
+	return oneRow(res, err, "update", "runner", r.Name)
+}
+
+// DeleteRunner removes a runner; ErrNotFound if absent, ErrConflict naming the tasks that still use it.
+func (s *Store) DeleteRunner(ctx context.Context, name string) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: delete runner %q: %w", name, err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT name FROM tasks WHERE runner = ? ORDER BY name`, name)
+	if err != nil {
+		return fmt.Errorf("sqlite: delete runner %q: %w", name, err)
+	}
+	var tasks []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return fmt.Errorf("sqlite: delete runner %q: %w", name, err)
+		}
+		tasks = append(tasks, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: delete runner %q: %w", name, err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM runners WHERE name = ?`, name)
+	if err := oneRow(res, err, "delete", "runner", name); err != nil {
+		return err
+	}
+	switch len(tasks) {
+	case 0:
+	case 1:
+		return conflictf("runner %q is used by task %s", name, tasks[0])
+	default:
+		return conflictf("runner %q is used by tasks %s", name, strings.Join(tasks, ", "))
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: delete runner %q: %w", name, err)
+	}
+	return nil
+}
+
+// oneRow turns the result of an UPDATE or DELETE of the kind named name into the store's errors: op "update",
+// kind "runner" gives "runner "x" not found" when no row matched.
+func oneRow(res sql.Result, err error, op, kind, name string) error {
+	if err != nil {
+		return fmt.Errorf("sqlite: %s %s %q: %w", op, kind, name, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: %s %s %q: %w", op, kind, name, err)
+	}
+	if n == 0 {
+		return notFoundf("%s %q not found", kind, name)
+	}
+	return nil
+}
+
+// sealRunner seals the token and the secret map (as one JSON object). Empty values are stored as NULL.
+func (s *Store) sealRunner(r api.Runner) (token, secrets []byte, err error) {
+	if r.Token != "" {
+		if token, err = s.cipher.Seal([]byte(r.Token)); err != nil {
+			return nil, nil, fmt.Errorf("sqlite: runner %q: seal token: %w", r.Name, err)
+		}
+	}
+	if len(r.Secret) > 0 {
+		b, err := json.Marshal(r.Secret)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sqlite: runner %q: encode secrets: %w", r.Name, err)
+		}
+		if secrets, err = s.cipher.Seal(b); err != nil {
+			return nil, nil, fmt.Errorf("sqlite: runner %q: seal secrets: %w", r.Name, err)
+		}
+	}
+	return token, secrets, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func (s *Store) scanRunner(row scanner) (api.Runner, error) {
+	var r api.Runner
+	var tok, sec []byte
+	if err := row.Scan(&r.Name, &r.Image, &r.GitURL, &r.Branch, &tok, &sec); err != nil {
+		return api.Runner{}, err
+	}
+	if tok != nil {
+		b, err := s.cipher.Open(tok)
+		if err != nil {
+			return api.Runner{}, fmt.Errorf("runner %q: open token (is this the key the store was created with?): %w", r.Name, err)
+		}
+		r.Token = string(b)
+	}
+	if sec != nil {
+		b, err := s.cipher.Open(sec)
+		if err != nil {
+			return api.Runner{}, fmt.Errorf("runner %q: open secrets (is this the key the store was created with?): %w", r.Name, err)
+		}
+		// The decoder's error could quote the plaintext, so it is not wrapped.
+		if err := json.Unmarshal(b, &r.Secret); err != nil {
+			return api.Runner{}, fmt.Errorf("runner %q: sealed secrets are not a JSON object of strings", r.Name)
+		}
+	}
+	return r, nil
+}

@@ -1,0 +1,93 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/runplane/runplane/api"
+)
+
+const taskCols = `name, runner, command, synchronous, schema, timeout_ns, sync_timeout_ns`
+
+// CreateTask stores a new task; ErrConflict if the name is taken. It does not check that the runner exists.
+func (s *Store) CreateTask(ctx context.Context, t api.Task) error {
+	now := toNanos(s.now())
+	_, err := s.ws.exec(ctx, `INSERT INTO tasks (`+taskCols+`, create_time, update_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.Name, t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout), int64(t.SyncTimeout), now, now)
+	if isUnique(err) {
+		return conflictf("task %q already exists", t.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create task %q: %w", t.Name, err)
+	}
+	return nil
+}
+
+// GetTask returns a task; ErrNotFound if absent.
+func (s *Store) GetTask(ctx context.Context, name string) (api.Task, error) {
+	t, err := scanTask(s.rs.queryRow(ctx, `SELECT `+taskCols+` FROM tasks WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return api.Task{}, notFoundf("task %q not found", name)
+	}
+	if err != nil {
+		return api.Task{}, fmt.Errorf("sqlite: get task %q: %w", name, err)
+	}
+	return t, nil
+}
+
+// ListTasks returns every task ordered by name.
+func (s *Store) ListTasks(ctx context.Context) ([]api.Task, error) {
+	rows, err := s.rs.query(ctx, `SELECT `+taskCols+` FROM tasks ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list tasks: %w", err)
+	}
+	defer rows.Close()
+	ts := []api.Task{}
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list tasks: %w", err)
+		}
+		ts = append(ts, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list tasks: %w", err)
+	}
+	return ts, nil
+}
+
+// UpdateTask replaces the task named t.Name; ErrNotFound if absent.
+func (s *Store) UpdateTask(ctx context.Context, t api.Task) error {
+	res, err := s.ws.exec(ctx, `UPDATE tasks
+		SET runner = ?, command = ?, synchronous = ?, schema = ?, timeout_ns = ?, sync_timeout_ns = ?, update_time = ?
+		WHERE name = ?`,
+		t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout), int64(t.SyncTimeout),
+		toNanos(s.now()), t.Name)
+	return oneRow(res, err, "update", "task", t.Name)
+}
+
+// DeleteTask removes a task; ErrNotFound if absent. Its jobs stay.
+func (s *Store) DeleteTask(ctx context.Context, name string) error {
+	res, err := s.ws.exec(ctx, `DELETE FROM tasks WHERE name = ?`, name)
+	return oneRow(res, err, "delete", "task", name)
+}
+
+func scanTask(row scanner) (api.Task, error) {
+	var t api.Task
+	var schema sql.NullString
+	var timeout, syncTimeout int64
+	if err := row.Scan(&t.Name, &t.Runner, &t.Command, &t.Synchronous, &schema, &timeout, &syncTimeout); err != nil {
+		return api.Task{}, err
+	}
+	if schema.Valid {
+		t.Schema = json.RawMessage(schema.String)
+	}
+	t.Timeout = api.Duration(time.Duration(timeout))
+	t.SyncTimeout = api.Duration(time.Duration(syncTimeout))
+	return t, nil
+}

@@ -1,0 +1,101 @@
+// Package storetest is the conformance suite every store backend runs: Run exercises each method of every
+// interface in package store against a real backend, so SQLite and PostgreSQL behave the same to their callers.
+//
+// It holds tests only. It must never import a backend (backends import it from their tests) nor reach into one:
+// a behaviour worth relying on is stated in store's doc comments and checked here through the interface.
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/runplane/runplane/internal/store"
+)
+
+// Run runs the suite. open must return a new, empty store for each call; the suite closes it when the subtest
+// ends. Subtests run in parallel, so stores from open must not share state.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"RunnerRoundTrip", testRunnerRoundTrip},
+		{"RunnerCreateConflict", testRunnerCreateConflict},
+		{"RunnerNotFound", testRunnerNotFound},
+		{"RunnerList", testRunnerList},
+		{"RunnerUpdate", testRunnerUpdate},
+		{"RunnerDelete", testRunnerDelete},
+		{"RunnerDeleteInUse", testRunnerDeleteInUse},
+		{"TaskRoundTrip", testTaskRoundTrip},
+		{"TaskCreateConflict", testTaskCreateConflict},
+		{"TaskNotFound", testTaskNotFound},
+		{"TaskList", testTaskList},
+		{"TaskUpdate", testTaskUpdate},
+		{"TaskDeleteKeepsJobs", testTaskDeleteKeepsJobs},
+		{"JobCreateGet", testJobCreateGet},
+		{"JobCreateDuplicateID", testJobCreateDuplicateID},
+		{"JobGetNotFound", testJobGetNotFound},
+		{"JobIdempotencyKey", testJobIdempotencyKey},
+		{"JobIdempotencyKeyConcurrent", testJobIdempotencyKeyConcurrent},
+		{"JobLifecycle", testJobLifecycle},
+		{"JobClaimEmpty", testJobClaimEmpty},
+		{"JobClaimFIFO", testJobClaimFIFO},
+		{"JobClaimConcurrent", testJobClaimConcurrent},
+		{"JobSetHandle", testJobSetHandle},
+		{"JobFinishCounters", testJobFinishCounters},
+		{"JobFinishQueued", testJobFinishQueued},
+		{"JobFinishTwice", testJobFinishTwice},
+		{"JobFinishNotFound", testJobFinishNotFound},
+		{"JobFinishNotFinal", testJobFinishNotFinal},
+		{"JobCount", testJobCount},
+		{"JobList", testJobList},
+		{"JobListTies", testJobListTies},
+		{"UserRoundTrip", testUserRoundTrip},
+		{"UserUniquePerProvider", testUserUniquePerProvider},
+		{"UserSetPassword", testUserSetPassword},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+			tt.fn(t, s)
+		})
+	}
+}
+
+// base is the suite's clock. Times have microsecond precision, the finest PostgreSQL keeps.
+var base = time.Date(2026, 3, 4, 5, 6, 7, 890123000, time.UTC)
+
+// at returns base plus n seconds.
+func at(n int) time.Time { return base.Add(time.Duration(n) * time.Second) }
+
+// opts compare stored values: nil and empty slices and maps are the same.
+var opts = cmp.Options{cmpopts.EquateEmpty()}
+
+// checkErr fails t unless err wraps kind and, when msg is set, reads exactly msg.
+func checkErr(t *testing.T, call string, err, kind error, msg string) {
+	t.Helper()
+	if !errors.Is(err, kind) {
+		t.Errorf("%s error = %v, want %v", call, err, kind)
+		return
+	}
+	if msg != "" && err.Error() != msg {
+		t.Errorf("%s error = %q, want %q", call, err.Error(), msg)
+	}
+}
+
+func must(t *testing.T, call string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", call, err)
+	}
+}
