@@ -403,24 +403,6 @@ func TestTreesAreCollected(t *testing.T) {
 	}
 }
 
-func BenchmarkCheckoutCached(b *testing.B) {
-	bare := gittest.NewRepo(b, map[string]string{"run.sh": "#!/bin/sh\ntrue\n", "README": "x"})
-	c := newCache(b, Options{TTL: time.Hour, Logger: slog.New(slog.DiscardHandler)})
-	repo := executor.Repo{URL: gittest.URL(bare)}
-	root := b.TempDir()
-	if _, err := c.Checkout(b.Context(), repo, filepath.Join(root, "warm")); err != nil {
-		b.Fatal(err)
-	}
-	i := 0
-	for b.Loop() {
-		i++
-		dst := filepath.Join(root, strings.Repeat("x", i%7)+string(rune('a'+i%26))+time.Now().Format("150405.000000000"))
-		if _, err := c.Checkout(b.Context(), repo, dst); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 func TestCheckoutCanceled(t *testing.T) {
 	t.Parallel()
 	bare := gittest.NewRepo(t, map[string]string{"f": "x"})

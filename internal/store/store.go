@@ -27,7 +27,7 @@ type Runners interface {
 	CreateRunner(ctx context.Context, r api.Runner) error
 	// GetRunner returns the runner with its token and secrets decrypted; ErrNotFound if absent.
 	GetRunner(ctx context.Context, name string) (api.Runner, error)
-	// ListRunners returns every runner ordered by name, decrypted.
+	// ListRunners returns every runner ordered by name, decrypted; never nil.
 	ListRunners(ctx context.Context) ([]api.Runner, error)
 	// UpdateRunner replaces the runner named r.Name; ErrNotFound if absent.
 	UpdateRunner(ctx context.Context, r api.Runner) error
@@ -84,8 +84,9 @@ type JobFilter struct {
 // Every method is atomic: in particular ClaimJob hands a queued job to exactly one caller, even across
 // processes sharing the store.
 type Jobs interface {
-	// CreateJob stores j (status queued). If j.IdempotencyKey is set and the owner already has a job with that key,
-	// it stores nothing and returns that job with created false.
+	// CreateJob stores j as queued: status, start/completion times, exit code and counters are reset, and a zero
+	// CreateTime becomes now. If j.IdempotencyKey is set and the owner already has a job with that key, it stores
+	// nothing and returns that job with created false. ErrConflict if the id is taken (callers pick a new id).
 	CreateJob(ctx context.Context, j Job) (stored Job, created bool, err error)
 	// GetJob returns a job; ErrNotFound if absent.
 	GetJob(ctx context.Context, id string) (Job, error)
@@ -94,10 +95,12 @@ type Jobs interface {
 	ListJobs(ctx context.Context, f JobFilter) (jobs []Job, total int, err error)
 	// ClaimJob moves the oldest queued job to running with StartTime now and returns it; ErrNotFound if none is queued.
 	ClaimJob(ctx context.Context, now time.Time) (Job, error)
-	// SetJobHandle records the executor handle of a running job; ErrConflict if the job is not running.
+	// SetJobHandle records the executor handle of a running job; ErrConflict if the job is not running,
+	// ErrNotFound if absent.
 	SetJobHandle(ctx context.Context, id, handle string) error
 	// FinishJob moves a queued or running job to its final state, setting Completed/Failed counters from the
-	// status; ErrConflict if the job already ended, ErrNotFound if absent.
+	// status; warnings replace any earlier ones and a zero Time becomes now. ErrConflict if the job already ended,
+	// ErrNotFound if absent; an error if f.Status is not final.
 	FinishJob(ctx context.Context, id string, f Finish) (Job, error)
 	// CountJobs counts jobs with the given status.
 	CountJobs(ctx context.Context, status api.JobStatus) (int, error)
