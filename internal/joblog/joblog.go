@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -177,7 +178,8 @@ func (s *Store) Prune(cutoff time.Time) (int, error) {
 }
 
 // RunRetention prunes logs older than keep every interval until ctx ends. keep <= 0 keeps logs forever.
-func (s *Store) RunRetention(ctx context.Context, keep, interval time.Duration, now func() time.Time) error {
+// A failed pass is logged and tried again at the next interval: retention never stops the server.
+func (s *Store) RunRetention(ctx context.Context, keep, interval time.Duration, now func() time.Time, log *slog.Logger) error {
 	if keep <= 0 {
 		<-ctx.Done()
 		return nil
@@ -185,8 +187,10 @@ func (s *Store) RunRetention(ctx context.Context, keep, interval time.Duration, 
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if _, err := s.Prune(now().Add(-keep)); err != nil {
-			return err
+		if n, err := s.Prune(now().Add(-keep)); err != nil {
+			log.Warn("prune job logs", "err", err)
+		} else if n > 0 {
+			log.Info("pruned job logs", "count", n, "older_than", keep)
 		}
 		select {
 		case <-ctx.Done():

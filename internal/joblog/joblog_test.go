@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -136,5 +137,32 @@ func TestPrune(t *testing.T) {
 	}
 	if _, err := s.Open("new-bbbbb"); err != nil {
 		t.Errorf("new log pruned: %v", err)
+	}
+}
+
+func TestRunRetention(t *testing.T) {
+	s := open(t)
+	f, err := s.Create("old-ccccc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	later := func() time.Time { return time.Now().Add(48 * time.Hour) }
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.RunRetention(ctx, 24*time.Hour, time.Hour, later, slog.New(slog.DiscardHandler)) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := s.Open("old-ccccc"); errors.Is(err, ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("RunRetention did not prune an expired log")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("RunRetention = %v, want nil after cancel", err)
 	}
 }

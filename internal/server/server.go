@@ -221,7 +221,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return nil
 	})
 	g.Go(func() error {
-		if err := s.logs.RunRetention(bg, s.cfg.LogRetention, retentionInterval(s.cfg.LogRetention), time.Now); err != nil {
+		if err := s.logs.RunRetention(bg, s.cfg.LogRetention, retentionInterval(s.cfg.LogRetention), time.Now, s.log.With("component", "joblog")); err != nil {
 			return fmt.Errorf("server: log retention: %w", err)
 		}
 		return nil
