@@ -136,7 +136,8 @@ func New(opts Options) (*Handler, error) {
 		h.mux.Handle(rt.Method+" "+rt.Path, h.handle(rt))
 		h.routes = append(h.routes, rt.Route)
 	}
-	h.root = h.observe(h.limitBody(http.HandlerFunc(h.dispatch)))
+	// limitBody wraps the connection's own writer, so an oversized body also closes the connection.
+	h.root = h.limitBody(h.observe(http.HandlerFunc(h.dispatch)))
 	return h, nil
 }
 

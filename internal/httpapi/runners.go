@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/store"
@@ -73,6 +75,9 @@ func (h *Handler) replaceRunner(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := guardToken(in.Token, in, stored); err != nil {
+		return err
+	}
 	return h.updateRunner(w, r, prepareRunner(in.MergeSecrets(stored)))
 }
 
@@ -91,6 +96,9 @@ func (h *Handler) patchRunner(w http.ResponseWriter, r *http.Request) error {
 	}
 	if cur.Name != name {
 		return api.Invalidf("name %q in the body does not match runner %q in the URL", cur.Name, name)
+	}
+	if err := guardToken(cur.Token, cur, stored); err != nil {
+		return err
 	}
 	return h.updateRunner(w, r, prepareRunner(cur.MergeSecrets(stored)))
 }
@@ -221,6 +229,25 @@ func (h *Handler) deleteSecret(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, msg{Msg: "secret deleted successfully"})
 	return nil
+}
+
+// guardToken refuses to keep a stored token (sent back as the mask, or left out of a PATCH) when gitURL moves to
+// another scheme, host or port: the token would be sent to a server its owner never gave it to, by someone who
+// never knew it. Such an update must send the token again, or "" to drop it.
+func guardToken(sent string, next, stored api.Runner) error {
+	if sent != api.Mask || stored.Token == "" || origin(next.GitURL) == origin(stored.GitURL) {
+		return nil
+	}
+	return api.Invalidf("gitURL moves to another host: send the token again (or \"\" to remove it) instead of the mask")
+}
+
+// origin is a URL's scheme, host and port, lowercased.
+func origin(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	return strings.ToLower(p.Scheme + "://" + p.Host)
 }
 
 // runner loads a runner, naming it in a 404.

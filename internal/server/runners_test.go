@@ -69,6 +69,26 @@ func TestRunnersCRUD(t *testing.T) {
 		t.Errorf("after PUT (-want +got):\n%s", diff)
 	}
 
+	// A kept (masked) token never follows gitURL to another host; sending it again does.
+	ts.do(t, req{method: "PATCH", path: "/api/v1/runners/r1", body: `{"token":"tok-2"}`}).want(t, 200)
+	for _, r := range []req{
+		{method: "PATCH", path: "/api/v1/runners/r1", body: `{"gitURL":"https://evil.example/repo.git"}`},
+		{method: "PATCH", path: "/api/v1/runners/r1", body: `{"gitURL":"https://evil.example/repo.git","token":"` + api.Mask + `"}`},
+		{method: "PUT", path: "/api/v1/runners/r1", json: api.Runner{GitURL: "https://evil.example/repo.git", Token: api.Mask}},
+	} {
+		if e := ts.do(t, r).want(t, http.StatusBadRequest).apiError(t); !strings.Contains(e.Error, "send the token again") {
+			t.Errorf("%s moving gitURL with a masked token: error %q", r.method, e.Error)
+		}
+	}
+	if s := ts.stored(t, "r1"); s.GitURL != url || s.Token != "tok-2" {
+		t.Errorf("refused moves changed the runner: %+v", s)
+	}
+	ts.do(t, req{method: "PATCH", path: "/api/v1/runners/r1", body: `{"gitURL":"https://other.example/repo.git","token":"tok-3"}`}).want(t, 200)
+	if s := ts.stored(t, "r1"); s.GitURL != "https://other.example/repo.git" || s.Token != "tok-3" {
+		t.Errorf("move with a new token: stored %+v", s)
+	}
+	ts.do(t, req{method: "PATCH", path: "/api/v1/runners/r1", body: `{"gitURL":"https://other.example/another.git"}`}).want(t, 200)
+
 	// PUT on the collection creates, as Kriten does.
 	ts.do(t, req{method: "PUT", path: "/api/v1/runners", json: api.Runner{Name: "r2", GitURL: url}}).want(t, 200)
 
