@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"errors"
+	"github.com/runplane/runplane/internal/server/servertest"
 	"testing"
 
 	"github.com/runplane/runplane/api"
@@ -9,7 +10,7 @@ import (
 )
 
 func TestLogin(t *testing.T) {
-	url := startServer(t)
+	url := servertest.Start(t)
 	tests := []struct {
 		name  string
 		login api.Login
@@ -47,7 +48,7 @@ func TestLogin(t *testing.T) {
 }
 
 func TestRefresh(t *testing.T) {
-	url := startServer(t)
+	url := servertest.Start(t)
 	c := newClient(t, url)
 	tok, err := c.Refresh(t.Context())
 	if err != nil {
@@ -66,7 +67,7 @@ func TestRefresh(t *testing.T) {
 }
 
 func TestUnauthenticated(t *testing.T) {
-	url := startServer(t)
+	url := servertest.Start(t)
 	tests := []struct {
 		name  string
 		token string

@@ -2,10 +2,8 @@ package client_test
 
 import (
 	"encoding/json"
-	"io"
-	"log/slog"
+	"github.com/runplane/runplane/internal/server/servertest"
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/runplane/runplane/api"
@@ -15,55 +13,15 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// Jobs re-execute this test binary as their launcher.
-	if len(os.Args) > 1 && os.Args[1] == server.LauncherArg {
-		os.Exit(server.RunLauncher())
-	}
+	servertest.MaybeRunLauncher()
 	os.Exit(m.Run())
 }
 
-const rootPassword = "root-password-for-tests"
+const rootPassword = servertest.RootPassword
 
-// scripts is the repository the test runner points at.
-var scripts = map[string]string{
-	"hello.sh": "#!/bin/sh\necho \"hello from $RUNPLANE_TASK\"\necho '^JSON'\n" +
-		"echo \"{\\\"greeting\\\":\\\"hello\\\",\\\"input\\\":${EXTRA_VARS:-null}}\"\necho '^JSON'\n",
-	"fail.sh": "#!/bin/sh\necho 'about to fail'\nexit 3\n",
-	"slow.sh": "#!/bin/sh\necho started\nsleep 120\necho never\n",
-}
+var scripts = servertest.Scripts
 
 const greetSchema = `{"type":"object","properties":{"name":{"type":"string"},"count":{"type":"integer"}},"required":["name"]}`
-
-// startServer runs a real server on a free port with a fresh data dir until the test ends.
-func startServer(t *testing.T, edit ...func(*server.Config)) string {
-	t.Helper()
-	cfg := server.DefaultConfig()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
-	if err := os.Chmod(cfg.DataDir, 0o700); err != nil { // the server warns about a group-readable data dir
-		t.Fatal(err)
-	}
-	cfg.RootPassword = rootPassword
-	for _, e := range edit {
-		e(&cfg)
-	}
-	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.Open(t.Context(), cfg, logger, io.Discard)
-	if err != nil {
-		t.Fatalf("server.Open: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(t.Context()) }()
-	t.Cleanup(func() {
-		if err := <-done; err != nil && !strings.Contains(err.Error(), "context canceled") {
-			t.Errorf("server.Run: %v", err)
-		}
-		if err := srv.Close(); err != nil {
-			t.Errorf("server.Close: %v", err)
-		}
-	})
-	return "http://" + srv.Addr()
-}
 
 // newClient returns a client for url logged in as root.
 func newClient(t *testing.T, url string) *client.Client {
@@ -87,7 +45,7 @@ type fixture struct {
 
 func setup(t *testing.T, edit ...func(*server.Config)) fixture {
 	t.Helper()
-	f := fixture{url: startServer(t, edit...), gitURL: gittest.URL(gittest.NewRepo(t, scripts))}
+	f := fixture{url: servertest.Start(t, edit...), gitURL: gittest.URL(gittest.NewRepo(t, scripts))}
 	f.c = newClient(t, f.url)
 	ctx := t.Context()
 	if _, err := f.c.CreateRunner(ctx, api.Runner{Name: "scripts", Image: "alpine", GitURL: f.gitURL}); err != nil {

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"errors"
+	"github.com/runplane/runplane/internal/server/servertest"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -12,7 +13,7 @@ import (
 )
 
 func TestRunners(t *testing.T) {
-	url := startServer(t)
+	url := servertest.Start(t)
 	c := newClient(t, url)
 	ctx := t.Context()
 	gitURL := gittest.URL(gittest.NewRepo(t, scripts))

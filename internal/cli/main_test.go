@@ -3,8 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"encoding/json"
-	"io"
-	"log/slog"
+	"github.com/runplane/runplane/internal/server/servertest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,54 +11,16 @@ import (
 
 	"github.com/runplane/runplane/internal/cli"
 	"github.com/runplane/runplane/internal/gitsource/gittest"
-	"github.com/runplane/runplane/internal/server"
 )
 
 func TestMain(m *testing.M) {
-	// Jobs re-execute this test binary as their launcher.
-	if len(os.Args) > 1 && os.Args[1] == server.LauncherArg {
-		os.Exit(server.RunLauncher())
-	}
+	servertest.MaybeRunLauncher()
 	os.Exit(m.Run())
 }
 
-const rootPassword = "root-password-for-tests"
+const rootPassword = servertest.RootPassword
 
-// scripts is the repository the tests' runner points at.
-var scripts = map[string]string{
-	"hello.sh": "#!/bin/sh\necho \"hello from $RUNPLANE_TASK\"\necho '^JSON'\n" +
-		"echo \"{\\\"greeting\\\":\\\"hello\\\",\\\"input\\\":${EXTRA_VARS:-null}}\"\necho '^JSON'\n",
-	"fail.sh": "#!/bin/sh\necho 'about to fail'\nexit 3\n",
-	"slow.sh": "#!/bin/sh\necho started\nsleep 120\necho never\n",
-}
-
-// startServer runs a real server on a free port with a fresh data dir until the test ends.
-func startServer(t *testing.T) string {
-	t.Helper()
-	cfg := server.DefaultConfig()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
-	if err := os.Chmod(cfg.DataDir, 0o700); err != nil { // the server warns about a group-readable data dir
-		t.Fatal(err)
-	}
-	cfg.RootPassword = rootPassword
-	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.Open(t.Context(), cfg, logger, io.Discard)
-	if err != nil {
-		t.Fatalf("server.Open: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(t.Context()) }()
-	t.Cleanup(func() {
-		if err := <-done; err != nil && !strings.Contains(err.Error(), "context canceled") {
-			t.Errorf("server.Run: %v", err)
-		}
-		if err := srv.Close(); err != nil {
-			t.Errorf("server.Close: %v", err)
-		}
-	})
-	return "http://" + srv.Addr()
-}
+var scripts = servertest.Scripts
 
 // harness is a server plus a private config directory; commands run through cli.Run.
 type harness struct {
@@ -76,7 +37,7 @@ func newHarness(t *testing.T, login bool) *harness {
 	t.Setenv("XDG_CONFIG_HOME", h.cfgDir)
 	t.Setenv("RUNPLANE_SERVER", "")
 	t.Setenv("RUNPLANE_TOKEN", "")
-	h.url = startServer(t)
+	h.url = servertest.Start(t)
 	h.gitURL = gittest.URL(gittest.NewRepo(t, scripts))
 	if login {
 		h.ok(rootPassword+"\n", "login", "--server", h.url, "-u", "root", "--password-stdin")

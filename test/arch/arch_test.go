@@ -90,8 +90,11 @@ func TestDependencyRules(t *testing.T) {
 					t.Errorf("%s imports backend %s; only internal/server may", path, imp)
 				}
 			}
-			if imp == mod+"/internal/server" && path != mod+"/internal/cli" {
-				t.Errorf("%s imports internal/server; only internal/cli may", path)
+			if imp == mod+"/internal/server" && path != mod+"/internal/cli" && path != mod+"/internal/server/servertest" {
+				t.Errorf("%s imports internal/server; only internal/cli (and the test support servertest) may", path)
+			}
+			if imp == mod+"/internal/server/servertest" {
+				t.Errorf("%s imports servertest; only _test.go files may", path)
 			}
 		}
 	}
