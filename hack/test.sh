@@ -22,6 +22,8 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 if [ -n "$unformatted" ]; then
 	echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
+echo "== go mod tidy"
+go mod tidy -diff
 echo "== go vet"
 go vet ./...
 echo "== go test"
