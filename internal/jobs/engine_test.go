@@ -51,7 +51,7 @@ func newEnv(t *testing.T, opts jobs.Options, files map[string]string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.logs, err = joblog.Open(filepath.Join(e.dir, "logs")); err != nil {
+	if e.logs, err = joblog.Open(filepath.Join(e.dir, "logs"), joblog.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if files == nil {
@@ -451,5 +451,32 @@ func TestStartFailureIsRecorded(t *testing.T) {
 	got := e.run(t, "t", "")
 	if got.Status != api.JobFailed || !strings.HasPrefix(got.Reason, "start: ") || strings.Contains(got.Reason, "tok-123456") {
 		t.Errorf("job = %s %q, want failed with a start reason and no token", got.Status, got.Reason)
+	}
+}
+
+func TestLogs(t *testing.T) {
+	e := newEnv(t, jobs.Options{StdoutLimit: 1000}, nil)
+	e.start(t)
+	e.task(t, api.Task{Name: "short", Command: "echo short"})
+	e.task(t, api.Task{Name: "long", Command: `i=0; while [ $i -lt 500 ]; do echo 0123456789; i=$((i+1)); done; echo '^JSON {"late": true} ^JSON'`})
+
+	short := e.run(t, "short", "")
+	if short.Stdout != "short\n" {
+		t.Errorf("short stdout = %q", short.Stdout)
+	}
+	if files, _ := filepath.Glob(filepath.Join(e.dir, "logs", "short-*")); len(files) != 0 {
+		t.Errorf("a short job's log went to a file: %v", files)
+	}
+
+	long := e.run(t, "long", "")
+	if len(long.Stdout) != 1000 || len(long.Warnings) != 1 || !strings.Contains(long.Warnings[0], "cut at 1000") {
+		t.Errorf("long job: stdout %d bytes, warnings %q; want 1000 bytes and a cut warning", len(long.Stdout), long.Warnings)
+	}
+	if long.JSONData != nil {
+		t.Errorf("json_data = %s from beyond StdoutLimit, want none", long.JSONData)
+	}
+	all, cut, err := e.logs.ReadAll(long.ID, 1<<20)
+	if err != nil || cut || len(all) != 5500+len("^JSON {\"late\": true} ^JSON\n") {
+		t.Errorf("full log = %d bytes, cut %v, %v; want all of it kept", len(all), cut, err)
 	}
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
+	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/result"
 	"github.com/runplane/runplane/internal/store"
 )
@@ -134,7 +136,19 @@ func (e *Engine) execute(job store.Job, a *attemptRun) {
 		e.finish(job, store.Finish{Status: api.JobFailed, Reason: "start: " + err.Error()}, a.attempt)
 		return
 	}
-	defer out.Close()
+	defer out.Release()
+	// The job writes into a pipe that a goroutine copies into the live log: no file is created for a short job.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		e.finish(job, store.Finish{Status: api.JobFailed, Reason: "start: " + err.Error()}, a.attempt)
+		return
+	}
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		defer pr.Close()
+		io.Copy(out, pr)
+	}()
 	spec := executor.Spec{
 		JobID:     job.ID,
 		Task:      task.Name,
@@ -146,20 +160,22 @@ func (e *Engine) execute(job store.Job, a *attemptRun) {
 		ExtraVars: job.Input,
 		Secrets:   runner.Secret,
 		Timeout:   time.Duration(task.Timeout),
-		Output:    out,
+		Output:    pw,
 	}
 	if spec.Timeout > 0 {
 		t := time.AfterFunc(spec.Timeout, func() { a.stop(errTimeout) })
 		defer t.Stop()
 	}
 	h, err := e.ex.Start(ctx, spec)
+	pw.Close() // the job holds its own copy
 	if err != nil {
+		<-copied
 		reason := "start: " + err.Error()
 		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
 			reason = cause.Error()
 		}
 		fmt.Fprintf(out, "runplane: %s\n", reason)
-		e.finish(job, store.Finish{Status: statusFor(context.Cause(ctx)), Reason: reason}, a.attempt)
+		e.finish(job, store.Finish{Status: statusFor(context.Cause(ctx)), Reason: reason, Stdout: e.stdout(out).Stdout}, a.attempt)
 		return
 	}
 	if err := e.st.SetJobHandle(context.WithoutCancel(ctx), job.ID, string(h)); err != nil {
@@ -167,11 +183,16 @@ func (e *Engine) execute(job store.Job, a *attemptRun) {
 		e.log.Info("job ended before it started; stopping it", "job", job.ID, "err", err)
 		a.stop(errCancelled)
 	}
-	e.watch(job, h, out, a)
+	e.watch(job, h, out, copied, a)
 }
 
-// watch waits for an attempt to end, stopping it when its context ends, and finishes the job.
-func (e *Engine) watch(job store.Job, h executor.Handle, out *os.File, a *attemptRun) {
+// outputGrace is how long the engine waits, after a job's process ended, for processes it left behind to close
+// its output.
+const outputGrace = 2 * time.Second
+
+// watch waits for an attempt to end, stopping it when its context ends, and finishes the job. copied, if not nil,
+// is closed once the job's output pipe is drained.
+func (e *Engine) watch(job store.Job, h executor.Handle, out *joblog.Writer, copied <-chan struct{}, a *attemptRun) {
 	stopper := context.AfterFunc(a.ctx, func() {
 		if err := e.ex.Stop(context.Background(), h, e.opts.StopGrace); err != nil {
 			e.log.Error("stop job", "job", job.ID, "err", err)
@@ -179,12 +200,19 @@ func (e *Engine) watch(job store.Job, h executor.Handle, out *os.File, a *attemp
 	})
 	defer stopper()
 	res, err := e.ex.Wait(context.Background(), h)
+	if copied != nil {
+		select {
+		case <-copied:
+		case <-time.After(outputGrace):
+			e.log.Warn("job left processes holding its output open; the log ends here", "job", job.ID)
+		}
+	}
 	if err != nil {
 		e.finish(job, store.Finish{Status: api.JobFailed, Reason: "wait: " + err.Error()}, a.attempt)
 		return
 	}
-	out.Sync()
-	f := store.Finish{Status: api.JobSucceeded, ExitCode: &res.ExitCode, Warnings: res.Warnings}
+	f := e.stdout(out)
+	f.Status, f.ExitCode, f.Warnings = api.JobSucceeded, &res.ExitCode, append(res.Warnings, f.Warnings...)
 	if res.ExitCode != 0 {
 		f.Status = api.JobFailed
 		f.Reason = res.Reason
@@ -195,18 +223,28 @@ func (e *Engine) watch(job store.Job, h executor.Handle, out *os.File, a *attemp
 	if cause := context.Cause(a.ctx); a.ctx.Err() != nil && cause != nil {
 		f.Status, f.Reason = statusFor(cause), cause.Error()
 	}
-	stdout, cut, err := e.logs.ReadAll(job.ID, e.opts.StdoutLimit)
-	if err != nil {
-		e.log.Error("read job log", "job", job.ID, "err", err)
+	e.finish(job, f, a.attempt)
+}
+
+// stdout reads the head of a job's log into a Finish, with its ^JSON result. A log longer than StdoutLimit is
+// spilled to its file first, so that nothing of it is lost when the live log is released.
+func (e *Engine) stdout(out *joblog.Writer) store.Finish {
+	var f store.Finish
+	size := out.Size()
+	if size > e.opts.StdoutLimit {
+		if err := out.Spill(); err != nil {
+			e.log.Error("save job log", "err", err)
+		}
+		f.Warnings = append(f.Warnings, fmt.Sprintf("stdout cut at %d of %d bytes; the job's log has all of it", e.opts.StdoutLimit, size))
 	}
-	f.Stdout = string(stdout)
-	if cut {
-		f.Warnings = append(f.Warnings, fmt.Sprintf("stdout cut at %d bytes; GET /jobs/%s/log has all of it", e.opts.StdoutLimit, job.ID))
-	}
-	if data, ok := result.Extract(stdout); ok {
+	b := make([]byte, min(size, e.opts.StdoutLimit))
+	n, _ := out.ReadAt(b, 0)
+	b = b[:n]
+	f.Stdout = string(b)
+	if data, ok := result.Extract(b); ok {
 		f.JSONData = data
 	}
-	e.finish(job, f, a.attempt)
+	return f
 }
 
 func statusFor(cause error) api.JobStatus {
@@ -255,13 +293,13 @@ func (e *Engine) recover(ctx, attemptCtx context.Context, wg *sync.WaitGroup) er
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						defer out.Close()
-						e.watch(job, h, out, a)
+						defer out.Release()
+						e.watch(job, h, out, nil, a)
 					}()
 					e.log.Info("re-attached job", "job", job.ID)
 					continue
 				}
-				out.Close()
+				out.Release()
 			}
 		}
 		e.log.Warn("job orphaned by an earlier process", "job", job.ID)

@@ -110,7 +110,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if s.store, err = sqlite.Open(ctx, filepath.Join(dir, dbFile), sqlite.Options{Cipher: cipher, Logger: log}); err != nil {
 		return nil, err
 	}
-	if s.logs, err = joblog.Open(filepath.Join(dir, logsDir)); err != nil {
+	if s.logs, err = joblog.Open(filepath.Join(dir, logsDir), joblog.Options{}); err != nil {
 		return nil, err
 	}
 	git, err := gitsource.New(filepath.Join(dir, gitDir), gitsource.Options{TTL: cfg.GitCacheTTL, Logger: log.With("component", "git")})
