@@ -1,9 +1,13 @@
 package gitsource
 
 import (
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,13 +22,25 @@ func benchCheckout(b *testing.B, opts Options, repo executor.Repo) {
 	if _, err := c.Checkout(b.Context(), repo, filepath.Join(root, "warm")); err != nil {
 		b.Fatal(err)
 	}
-	i := 0
-	for b.Loop() {
-		i++
-		if _, err := c.Checkout(b.Context(), repo, filepath.Join(root, strconv.Itoa(i))); err != nil {
-			b.Fatal(err)
+	var i atomic.Int64
+	b.Run("serial", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := c.Checkout(b.Context(), repo, filepath.Join(root, strconv.FormatInt(i.Add(1), 10))); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.SetParallelism(4)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := c.Checkout(b.Context(), repo, filepath.Join(root, strconv.FormatInt(i.Add(1), 10))); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
 }
 
 func benchRepo(b *testing.B) string {
@@ -44,5 +60,41 @@ func BenchmarkCheckoutFresh(b *testing.B) {
 	b.Run("http", func(b *testing.B) {
 		url := gittest.ServeHTTP(b, benchRepo(b), TokenUser, testToken)
 		benchCheckout(b, Options{}, executor.Repo{URL: url, Token: testToken})
+	})
+}
+
+// BenchmarkProbe: the freshness check alone.
+func BenchmarkProbe(b *testing.B) {
+	probe := func(b *testing.B, repo executor.Repo) {
+		c := newCache(b, Options{Logger: slog.New(slog.DiscardHandler)})
+		for b.Loop() {
+			if _, err := c.probe(b.Context(), repo, "main"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("file", func(b *testing.B) {
+		probe(b, executor.Repo{URL: gittest.URL(benchRepo(b))})
+	})
+	b.Run("http", func(b *testing.B) {
+		probe(b, executor.Repo{URL: gittest.ServeHTTP(b, benchRepo(b), TokenUser, testToken), Token: testToken})
+	})
+	// The advertisement git http-backend gives, served without spawning it per request: the client's share.
+	b.Run("http-static", func(b *testing.B) {
+		resp, err := http.Get(gittest.ServeHTTP(b, benchRepo(b), "", "") + "/info/refs?service=git-upload-pack")
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("advertisement: %d, %v", resp.StatusCode, err)
+		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", advertisementCT)
+			w.Write(body)
+		}))
+		b.Cleanup(srv.Close)
+		probe(b, executor.Repo{URL: srv.URL + "/repo.git"})
 	})
 }

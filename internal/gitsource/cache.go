@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,8 +35,11 @@ func (e *BranchNotFoundError) Is(target error) bool { return target == ErrBranch
 
 // Options tune a Cache. The zero value works.
 type Options struct {
-	// TTL is how long the result of a fetch may be reused. Zero fetches for every checkout, but concurrent
-	// checkouts of one repository branch share one fetch that started after they asked.
+	// TTL is how long a check of the branch head may be reused. Zero checks it for every checkout: a probe
+	// (the refs read from disk for a local repository; one ref advertisement request over HTTP(S)) names the
+	// head commit, and there is no fetch if its tree is extracted already. Where the probe cannot tell (ssh,
+	// errors), every checkout fetches. Either way, concurrent checkouts of one repository branch share one probe
+	// or fetch that started after they asked.
 	TTL time.Duration
 	// FetchTimeout bounds one fetch and tree extraction; default 10 minutes.
 	FetchTimeout time.Duration
@@ -55,8 +59,10 @@ type Cache struct {
 	mu       sync.Mutex
 	repos    map[string]*mirror       // by URL
 	branches map[branchKey]*branchRef // by URL, branch and token
+	client   *http.Client             // for probes
 
-	testHookFetched func() // called after each fetch; tests only
+	testHookFetched func()       // called after each fetch; tests only
+	testHookProbe   func() error // called before each probe, an error fails it; tests only
 }
 
 // mirror is one bare repository; mu serialises the git commands that change it.
@@ -90,7 +96,7 @@ func New(dir string, opts Options) (*Cache, error) {
 	c := &Cache{
 		dir: abs, home: filepath.Join(abs, "home"), mirrors: filepath.Join(abs, "mirrors"), trees: filepath.Join(abs, "trees"),
 		opts: opts, log: log, now: opts.Now,
-		repos: map[string]*mirror{}, branches: map[branchKey]*branchRef{},
+		repos: map[string]*mirror{}, branches: map[branchKey]*branchRef{}, client: newProbeClient(),
 	}
 	if err := os.RemoveAll(c.trees); err != nil {
 		return nil, fmt.Errorf("gitsource: remove old trees: %w", err)

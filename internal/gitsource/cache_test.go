@@ -220,10 +220,11 @@ func TestCheckoutTTL(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	c := newCache(t, Options{TTL: time.Minute, Now: clock})
-	var fetches atomic.Int32
+	var probes, fetches atomic.Int32
+	c.testHookProbe = func() error { probes.Add(1); return nil }
 	c.testHookFetched = func() { fetches.Add(1) }
 	repo := executor.Repo{URL: gittest.URL(bare)}
-	check := func(step, want string, wantFetches int32) {
+	check := func(step, want string, wantProbes, wantFetches int32) {
 		t.Helper()
 		dst := t.TempDir()
 		if _, err := c.Checkout(t.Context(), repo, dst); err != nil {
@@ -232,81 +233,105 @@ func TestCheckoutTTL(t *testing.T) {
 		if got := readTree(t, dst)["v"]; got != want {
 			t.Errorf("%s: v = %q, want %q", step, got, want)
 		}
+		if got := probes.Load(); got != wantProbes {
+			t.Errorf("%s: %d probes, want %d", step, got, wantProbes)
+		}
 		if got := fetches.Load(); got != wantFetches {
 			t.Errorf("%s: %d fetches, want %d", step, got, wantFetches)
 		}
 	}
-	check("first", "1", 1)
+	check("first", "1", 1, 1)
 	gittest.Commit(t, bare, map[string]string{"v": "2"})
 	advance(30 * time.Second)
-	check("within TTL", "1", 1)
+	check("within TTL", "1", 1, 1)
 	advance(31 * time.Second)
-	check("after TTL", "2", 2)
-	check("fresh again", "2", 2)
-	// Another token is another key: it must ask the server itself.
+	check("after TTL", "2", 2, 2)
+	check("fresh again", "2", 2, 2)
+	advance(61 * time.Second)
+	check("after TTL, unchanged", "2", 3, 2)
+	// Another token is another key: it must ask the server itself (the probe does; the tree is there).
 	repo.Token = "other"
-	check("other token", "2", 3)
+	check("other token", "2", 4, 2)
 }
 
 // TestCheckoutCoalesces: callers arriving while a fetch runs do not reuse it (it may predate what they must
-// see) but share exactly one next fetch.
+// see) but share exactly one next fetch. With a probe, they wait for the running fetch in case it brings the
+// commit the probe saw, and share the next one when it does not.
 func TestCheckoutCoalesces(t *testing.T) {
 	t.Parallel()
-	bare := gittest.NewRepo(t, map[string]string{"v": "old"})
-	c := newCache(t, Options{})
-	var fetches atomic.Int32
-	release := make(chan struct{})
-	c.testHookFetched = func() {
-		if fetches.Add(1) == 1 {
-			<-release
-		}
+	tests := []struct {
+		name  string
+		probe func() error
+	}{
+		{"probe fails", func() error { return errors.New("injected") }},
+		{"probe works", func() error { return nil }},
 	}
-	repo := executor.Repo{URL: gittest.URL(bare)}
-	type res struct {
-		v   string
-		err error
-	}
-	run := func(out chan<- res) {
-		dst := t.TempDir()
-		_, err := c.Checkout(t.Context(), repo, dst)
-		if err != nil {
-			out <- res{err: err}
-			return
-		}
-		b, err := os.ReadFile(filepath.Join(dst, "v"))
-		out <- res{string(b), err}
-	}
-	first := make(chan res, 1)
-	go run(first)
-	waitFor(t, func() bool { return fetches.Load() == 1 })
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			bare := gittest.NewRepo(t, map[string]string{"v": "old"})
+			c := newCache(t, Options{})
+			c.testHookProbe = tc.probe
+			var fetches atomic.Int32
+			release := make(chan struct{})
+			c.testHookFetched = func() {
+				if fetches.Add(1) == 1 {
+					<-release
+				}
+			}
+			repo := executor.Repo{URL: gittest.URL(bare)}
+			first := make(chan checkoutResult, 1)
+			go checkoutV(t, c, repo, first)
+			waitFor(t, func() bool { return fetches.Load() == 1 })
 
-	gittest.Commit(t, bare, map[string]string{"v": "new"})
-	const late = 6
-	rest := make(chan res, late)
-	for range late {
-		go run(rest)
-	}
-	waitFor(t, func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		for _, br := range c.branches {
-			return br.next != nil && br.next.waiters == late
-		}
-		return false
-	})
-	close(release)
+			gittest.Commit(t, bare, map[string]string{"v": "new"})
+			const late = 6
+			rest := make(chan checkoutResult, late)
+			for range late {
+				go checkoutV(t, c, repo, rest)
+			}
+			waitFor(t, func() bool {
+				c.mu.Lock()
+				defer c.mu.Unlock()
+				for _, br := range c.branches {
+					if tc.name == "probe fails" {
+						return br.fetch.next != nil && br.fetch.next.waiters == late
+					}
+					return br.fetch.cur.waiters == 1+late
+				}
+				return false
+			})
+			close(release)
 
-	if r := <-first; r.err != nil || r.v != "old" {
-		t.Errorf("first checkout = %q, %v; want %q (its fetch predates the commit)", r.v, r.err, "old")
+			if r := <-first; r.err != nil || r.v != "old" {
+				t.Errorf("first checkout = %q, %v; want %q (its fetch predates the commit)", r.v, r.err, "old")
+			}
+			for range late {
+				if r := <-rest; r.err != nil || r.v != "new" {
+					t.Errorf("late checkout = %q, %v; want %q", r.v, r.err, "new")
+				}
+			}
+			if got := fetches.Load(); got != 2 {
+				t.Errorf("%d fetches, want 2", got)
+			}
+		})
 	}
-	for range late {
-		if r := <-rest; r.err != nil || r.v != "new" {
-			t.Errorf("late checkout = %q, %v; want %q", r.v, r.err, "new")
-		}
+}
+
+type checkoutResult struct {
+	v   string
+	err error
+}
+
+// checkoutV checks repo out and sends the content of its file v.
+func checkoutV(t *testing.T, c *Cache, repo executor.Repo, out chan<- checkoutResult) {
+	dst := t.TempDir()
+	if _, err := c.Checkout(t.Context(), repo, dst); err != nil {
+		out <- checkoutResult{err: err}
+		return
 	}
-	if got := fetches.Load(); got != 2 {
-		t.Errorf("%d fetches, want 2", got)
-	}
+	b, err := os.ReadFile(filepath.Join(dst, "v"))
+	out <- checkoutResult{string(b), err}
 }
 
 func waitFor(t testing.TB, cond func() bool) {

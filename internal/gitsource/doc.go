@@ -4,8 +4,14 @@
 // reusing a result for Options.TTL), extracts each commit's tree once into a read-only directory, and copies that
 // tree into every job's fresh directory in Go (never hard links: jobs may modify their files).
 //
+// Before fetching, a probe asks which commit the branch is at, without git: for a local repository it reads the
+// refs from disk; over HTTP(S) it reads the smart HTTP ref advertisement with one GET. If that commit's tree is
+// extracted already, nothing is fetched, so a branch that has not moved costs no git process. A probe that
+// cannot tell (ssh, an unusual repository, any HTTP error) only means "fetch": git gives the user-facing error.
+//
 // git is run through a small hardened wrapper: no shell, a clean environment, no system or global config, a
 // protocol allowlist, no prompts, and "--" before user-supplied arguments. The repository token travels to git
-// only through GIT_CONFIG_* environment variables as an http.extraHeader: it must never appear in argv, in the
-// mirror's config, in logs or in error strings (git's stderr is scrubbed of it and of URL user info).
+// only through GIT_CONFIG_* environment variables as an http.extraHeader, and to a probe only in its
+// Authorization header: it must never appear in argv, in a URL, in the mirror's config, in logs or in error
+// strings (git's stderr is scrubbed of it and of URL user info).
 package gitsource

@@ -70,8 +70,11 @@ func buildGit(home, token string, args ...string) gitInvocation {
 	return gitInvocation{argv: argv, env: env}
 }
 
-func authHeader(token string) string {
-	return "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(TokenUser+":"+token))
+func authHeader(token string) string { return "Authorization: " + basicAuth(token) }
+
+// basicAuth is the Authorization header value that carries token, for git and for probes alike.
+func basicAuth(token string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(TokenUser+":"+token))
 }
 
 func pathEnv() string {

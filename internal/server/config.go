@@ -26,7 +26,8 @@ type Config struct {
 	TokenTTL time.Duration
 	// LogRetention is how long job logs are kept after their last write; 0 keeps them forever.
 	LogRetention time.Duration
-	// GitCacheTTL is how long a fetched repository is reused without fetching again; 0 fetches for every job.
+	// GitCacheTTL is how long a checked branch head is reused without checking again; 0 checks the branch head
+	// for every job (cheap: a ref read or one HTTP request) and fetches only when it moved.
 	GitCacheTTL time.Duration
 	// MaxBodyBytes bounds request bodies; larger ones answer 413.
 	MaxBodyBytes int64

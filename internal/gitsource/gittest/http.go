@@ -33,6 +33,7 @@ func ServeHTTP(t testing.TB, bareDir, user, password string) (url string) {
 			"HOME=" + t.TempDir(),
 			"PATH=" + os.Getenv("PATH"),
 		},
+		Stderr: logWriter{t}, // "Not a git repository" and such, with the test's output
 	}
 	public := user == "" && password == ""
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -58,4 +59,12 @@ func ServeHTTP(t testing.TB, bareDir, user, password string) (url string) {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv.URL + "/" + filepath.Base(bareDir)
+}
+
+// logWriter writes to the test log. The server is closed, ending every request, before the test completes.
+type logWriter struct{ t testing.TB }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
