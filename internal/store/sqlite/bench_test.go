@@ -3,6 +3,7 @@ package sqlite
 import (
 	"fmt"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -220,4 +221,52 @@ func BenchmarkListJobs(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkServerLoad mimics a busy server: 16 goroutines each run whole jobs through the store as the API and
+// the engine do — create, a status poll, claim, record the handle, finish, a last read — with no two iterations
+// on one job id. One op is one job; jobs/s is the store's throughput.
+func BenchmarkServerLoad(b *testing.B) {
+	const workers = 16
+	s := benchStore(b, true)
+	var next atomic.Int64
+	n := int64(b.N)
+	code := 0
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for range workers {
+		wg.Go(func() {
+			ctx := b.Context()
+			for i := next.Add(1); i <= n; i = next.Add(1) {
+				if _, _, err := s.CreateJob(ctx, benchJob(i)); err != nil {
+					b.Error(err)
+					return
+				}
+				if _, err := s.GetJob(ctx, benchJob(i).ID); err != nil {
+					b.Error(err)
+					return
+				}
+				j, err := s.ClaimJob(ctx, time.Now())
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if err := s.SetJobHandle(ctx, j.ID, "local:1"); err != nil {
+					b.Error(err)
+					return
+				}
+				if _, err := s.FinishJob(ctx, j.ID, store.Finish{Status: api.JobSucceeded, ExitCode: &code,
+					Stdout: "hello\n^JSON\n{\"ok\":true}\n^JSON\n", JSONData: []byte(`{"ok":true}`)}); err != nil {
+					b.Error(err)
+					return
+				}
+				if _, err := s.GetJob(ctx, j.ID); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
 }

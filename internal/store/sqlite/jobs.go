@@ -41,50 +41,39 @@ func (s *Store) CreateJob(ctx context.Context, j store.Job) (store.Job, bool, er
 	}
 	args := []any{j.ID, j.Owner, j.Task, string(j.Status), toNanos(j.CreateTime), j.Reason, warnings, j.Stdout,
 		nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle}
-	const insert = `INSERT INTO jobs (id, owner, task, status, create_time, reason, warnings, stdout, json_data, input,
-		idempotency_key, handle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-
-	if j.IdempotencyKey == "" {
-		if _, err := s.ws.exec(ctx, insert, args...); err != nil {
-			return store.Job{}, false, createJobError(j.ID, err)
+	// With a key, look up and insert in one operation: its batch holds the write lock, so two submissions with
+	// one key cannot both insert.
+	var prev *store.Job
+	err = s.write(ctx, func(tx *wtx) error {
+		if j.IdempotencyKey != "" {
+			p, err := scanJob(tx.queryRow(lookupJobKey, j.Owner, j.IdempotencyKey))
+			if err == nil {
+				prev = &p
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
 		}
-		return j, true, nil
-	}
-	// Look up and insert under one write lock, so two submissions with one key cannot both insert.
-	// The idempotency_key != '' term lets SQLite use the partial unique index.
-	const lookupQuery = `SELECT ` + jobCols + ` FROM jobs
-		WHERE owner = ? AND idempotency_key = ? AND idempotency_key != ''`
-	if err := s.ws.warm(ctx, lookupQuery, insert); err != nil {
-		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: %w", j.ID, err)
-	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: %w", j.ID, err)
-	}
-	defer tx.Rollback()
-	lookup, err := s.ws.inTx(ctx, tx, lookupQuery)
-	if err != nil {
-		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: %w", j.ID, err)
-	}
-	prev, err := scanJob(lookup.QueryRowContext(ctx, j.Owner, j.IdempotencyKey))
+		_, err := tx.exec(insertJob, args...)
+		return err
+	}, insertJob, lookupJobKey)
 	switch {
-	case err == nil:
-		return prev, false, nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: %w", j.ID, err)
-	}
-	ins, err := s.ws.inTx(ctx, tx, insert)
-	if err != nil {
-		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: %w", j.ID, err)
-	}
-	if _, err := ins.ExecContext(ctx, args...); err != nil {
+	case err != nil:
 		return store.Job{}, false, createJobError(j.ID, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: %w", j.ID, err)
+	case prev != nil:
+		return *prev, false, nil
 	}
 	return j, true, nil
 }
+
+const (
+	insertJob = `INSERT INTO jobs (id, owner, task, status, create_time, reason, warnings, stdout, json_data, input,
+		idempotency_key, handle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	// The idempotency_key != '' term lets SQLite use the partial unique index.
+	lookupJobKey = `SELECT ` + jobCols + ` FROM jobs
+		WHERE owner = ? AND idempotency_key = ? AND idempotency_key != ''`
+)
 
 func createJobError(id string, err error) error {
 	if isUnique(err) {
@@ -205,6 +194,14 @@ func counters(s api.JobStatus) (completed, failed int) {
 	return 0, 0
 }
 
+func fromNullInt(n sql.NullInt64) *int {
+	if !n.Valid {
+		return nil
+	}
+	i := int(n.Int64)
+	return &i
+}
+
 func scanJob(row scanner) (store.Job, error) {
 	var j store.Job
 	var status string
@@ -221,10 +218,7 @@ func scanJob(row scanner) (store.Job, error) {
 	j.CreateTime = fromNanos(created)
 	j.StartTime = fromNullNanos(started)
 	j.CompletionTime = fromNullNanos(completed)
-	if exit.Valid {
-		c := int(exit.Int64)
-		j.ExitCode = &c
-	}
+	j.ExitCode = fromNullInt(exit)
 	if warnings.Valid {
 		if err := json.Unmarshal([]byte(warnings.String), &j.Warnings); err != nil {
 			return store.Job{}, fmt.Errorf("job %q: decode warnings: %w", j.ID, err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/runplane/runplane/api"
@@ -14,18 +15,21 @@ import (
 // ClaimJob moves the oldest queued job (by CreateTime, then id) to running with StartTime now and
 // returns it; ErrNotFound if none is queued.
 //
-// It is one UPDATE ... RETURNING statement: SQLite takes the write lock before the statement's subquery reads,
-// so the choice and the change are atomic against every other connection and process, with no round trips
-// between them.
+// It is one UPDATE ... RETURNING statement in a write transaction, which holds the database's write lock: the
+// choice and the change are atomic against every other connection and process. Two claims in one batch run one
+// after the other on the writer's connection, so the second sees the first.
 func (s *Store) ClaimJob(ctx context.Context, now time.Time) (store.Job, error) {
-	j, err := scanJob(s.ws.queryRow(ctx, `UPDATE jobs SET status = 'running', start_time = ?
-		WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY create_time, id LIMIT 1)
-		RETURNING `+jobCols, toNanos(now)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Job{}, notFoundf("no job is queued")
-	}
+	var j store.Job
+	err := s.write(ctx, func(tx *wtx) error {
+		var err error
+		j, err = scanJob(tx.queryRow(claimJob, toNanos(now)))
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFoundf("no job is queued")
+		}
+		return err
+	}, claimJob)
 	if err != nil {
-		return store.Job{}, fmt.Errorf("sqlite: claim job: %w", err)
+		return store.Job{}, wrap(err, "sqlite: claim job")
 	}
 	return j, nil
 }
@@ -33,22 +37,22 @@ func (s *Store) ClaimJob(ctx context.Context, now time.Time) (store.Job, error) 
 // SetJobHandle records the executor handle of a running job; ErrConflict if the job is not running, ErrNotFound
 // if absent.
 func (s *Store) SetJobHandle(ctx context.Context, id, handle string) error {
-	res, err := s.ws.exec(ctx, `UPDATE jobs SET handle = ? WHERE id = ? AND status = 'running'`, handle, id)
-	if err != nil {
-		return fmt.Errorf("sqlite: set handle of job %q: %w", id, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlite: set handle of job %q: %w", id, err)
-	}
-	if n == 1 {
-		return nil
-	}
-	status, err := s.jobStatus(ctx, id)
-	if err != nil {
-		return err
-	}
-	return conflictf("job %q is %s, not running", id, status)
+	err := s.write(ctx, func(tx *wtx) error {
+		res, err := tx.exec(setJobHandle, handle, id)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n == 1 {
+			return err
+		}
+		status, err := tx.jobStatus(id)
+		if err != nil {
+			return err
+		}
+		return conflictf("job %q is %s, not running", id, status)
+	}, setJobHandle, jobStatus)
+	return wrap(err, "sqlite: set handle of job %q", id)
 }
 
 // FinishJob moves a queued or running job to the final status f.Status, setting CompletionTime (f.Time, or now
@@ -69,33 +73,67 @@ func (s *Store) FinishJob(ctx context.Context, id string, f store.Finish) (store
 	if f.ExitCode != nil {
 		exit = sql.NullInt64{Int64: int64(*f.ExitCode), Valid: true}
 	}
-	j, err := scanJob(s.ws.queryRow(ctx, `UPDATE jobs
-		SET status = ?, completion_time = ?, exit_code = ?, reason = ?, warnings = ?, stdout = ?, json_data = ?
-		WHERE id = ? AND status IN ('queued', 'running')
-		RETURNING `+jobCols,
-		string(f.Status), toNanos(f.Time), exit, f.Reason, warnings, f.Stdout, nullText(f.JSONData), id))
-	if err == nil {
-		return j, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return store.Job{}, fmt.Errorf("sqlite: finish job %q: %w", id, err)
-	}
-	status, err := s.jobStatus(ctx, id)
+	var j store.Job
+	err = s.write(ctx, func(tx *wtx) error {
+		// Only the columns FinishJob does not set come back: stdout may be a megabyte, which RETURNING would
+		// buffer and copy out again while the batch holds the write lock.
+		var started sql.NullInt64
+		var created int64
+		err := tx.queryRow(finishJob, string(f.Status), toNanos(f.Time), exit, f.Reason, warnings, f.Stdout,
+			nullText(f.JSONData), id).Scan(&j.Owner, &j.Task, &created, &started, &j.Input, &j.IdempotencyKey, &j.Handle)
+		if err == nil {
+			j.CreateTime, j.StartTime = fromNanos(created), fromNullNanos(started)
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		status, err := tx.jobStatus(id)
+		if err != nil {
+			return err
+		}
+		return conflictf("job %q already %s", id, status)
+	}, finishJob, jobStatus)
 	if err != nil {
-		return store.Job{}, err
+		return store.Job{}, wrap(err, "sqlite: finish job %q", id)
 	}
-	return store.Job{}, conflictf("job %q already %s", id, status)
+	// The rest is f, as it reads back from its columns.
+	done := fromNanos(toNanos(f.Time))
+	j.ID, j.Status, j.CompletionTime, j.ExitCode = id, f.Status, &done, fromNullInt(exit)
+	j.Completed, j.Failed = counters(f.Status)
+	j.Reason, j.Stdout = f.Reason, f.Stdout
+	if len(f.Warnings) > 0 {
+		j.Warnings = slices.Clone(f.Warnings)
+	}
+	if len(f.JSONData) > 0 {
+		j.JSONData = slices.Clone(f.JSONData)
+	}
+	return j, nil
 }
 
-// jobStatus explains why a conditional update matched no row; ErrNotFound if the job is absent.
-func (s *Store) jobStatus(ctx context.Context, id string) (api.JobStatus, error) {
+const (
+	// The subquery yields the rowid, which the status index holds: no lookup by id in the primary key index.
+	claimJob = `UPDATE jobs SET status = 'running', start_time = ?
+		WHERE rowid = (SELECT rowid FROM jobs WHERE status = 'queued' ORDER BY create_time, id LIMIT 1)
+		RETURNING ` + jobCols
+	setJobHandle = `UPDATE jobs SET handle = ? WHERE id = ? AND status = 'running'`
+	finishJob    = `UPDATE jobs
+		SET status = ?, completion_time = ?, exit_code = ?, reason = ?, warnings = ?, stdout = ?, json_data = ?
+		WHERE id = ? AND status IN ('queued', 'running')
+		RETURNING owner, task, create_time, start_time, input, idempotency_key, handle`
+	jobStatus = `SELECT status FROM jobs WHERE id = ?`
+)
+
+// jobStatus explains why a conditional update matched no row; ErrNotFound if the job is absent. It reads in the
+// batch's transaction, which sees the changes of the operations before it.
+func (t *wtx) jobStatus(id string) (api.JobStatus, error) {
 	var status string
-	err := s.rs.queryRow(ctx, `SELECT status FROM jobs WHERE id = ?`, id).Scan(&status)
+	err := t.queryRow(jobStatus, id).Scan(&status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", notFoundf("job %q not found", id)
 	}
 	if err != nil {
-		return "", fmt.Errorf("sqlite: get job %q: %w", id, err)
+		return "", fmt.Errorf("get status: %w", err)
 	}
 	return api.JobStatus(status), nil
 }

@@ -20,8 +20,10 @@ func (s *Store) CreateRunner(ctx context.Context, r api.Runner) error {
 		return err
 	}
 	now := toNanos(s.now())
-	_, err = s.ws.exec(ctx, `INSERT INTO runners (`+runnerCols+`, create_time, update_time)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.Name, r.Image, r.GitURL, r.Branch, tok, sec, now, now)
+	err = s.write(ctx, func(tx *wtx) error {
+		_, err := tx.exec(insertRunner, r.Name, r.Image, r.GitURL, r.Branch, tok, sec, now, now)
+		return err
+	}, insertRunner)
 	if isUnique(err) {
 		return conflictf("runner %q already exists", r.Name)
 	}
@@ -70,62 +72,74 @@ func (s *Store) UpdateRunner(ctx context.Context, r api.Runner) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.ws.exec(ctx, `UPDATE runners
-		SET image = ?, git_url = ?, branch = ?, token_enc = ?, secret_enc = ?, update_time = ?
-		WHERE name = ?`, r.Image, r.GitURL, r.Branch, tok, sec, toNanos(s.now()), r.Name)
-	return oneRow(res, err, "update", "runner", r.Name)
+	now := toNanos(s.now())
+	err = s.write(ctx, func(tx *wtx) error {
+		res, err := tx.exec(updateRunner, r.Image, r.GitURL, r.Branch, tok, sec, now, r.Name)
+		return oneRow(res, err, "runner", r.Name)
+	}, updateRunner)
+	return wrap(err, "sqlite: update runner %q", r.Name)
 }
 
 // DeleteRunner removes a runner; ErrNotFound if absent, ErrConflict naming the tasks that still use it.
 func (s *Store) DeleteRunner(ctx context.Context, name string) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: delete runner %q: %w", name, err)
-	}
-	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT name FROM tasks WHERE runner = ? ORDER BY name`, name)
-	if err != nil {
-		return fmt.Errorf("sqlite: delete runner %q: %w", name, err)
-	}
-	var tasks []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			rows.Close()
-			return fmt.Errorf("sqlite: delete runner %q: %w", name, err)
+	err := s.write(ctx, func(tx *wtx) error {
+		tasks, err := tx.strings(runnerTasks, name)
+		if err != nil {
+			return err
 		}
-		tasks = append(tasks, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("sqlite: delete runner %q: %w", name, err)
-	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM runners WHERE name = ?`, name)
-	if err := oneRow(res, err, "delete", "runner", name); err != nil {
-		return err
-	}
-	switch len(tasks) {
-	case 0:
-	case 1:
-		return conflictf("runner %q is used by task %s", name, tasks[0])
-	default:
-		return conflictf("runner %q is used by tasks %s", name, strings.Join(tasks, ", "))
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: delete runner %q: %w", name, err)
-	}
-	return nil
+		res, err := tx.exec(deleteRunner, name)
+		if err := oneRow(res, err, "runner", name); err != nil {
+			return err
+		}
+		// The runner is deleted and then the operation fails: its savepoint rolls the delete back.
+		switch len(tasks) {
+		case 0:
+			return nil
+		case 1:
+			return conflictf("runner %q is used by task %s", name, tasks[0])
+		default:
+			return conflictf("runner %q is used by tasks %s", name, strings.Join(tasks, ", "))
+		}
+	}, runnerTasks, deleteRunner)
+	return wrap(err, "sqlite: delete runner %q", name)
 }
 
-// oneRow turns the result of an UPDATE or DELETE of the kind named name into the store's errors: op "update",
-// kind "runner" gives "runner "x" not found" when no row matched.
-func oneRow(res sql.Result, err error, op, kind, name string) error {
+const (
+	insertRunner = `INSERT INTO runners (` + runnerCols + `, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	updateRunner = `UPDATE runners
+		SET image = ?, git_url = ?, branch = ?, token_enc = ?, secret_enc = ?, update_time = ?
+		WHERE name = ?`
+	runnerTasks  = `SELECT name FROM tasks WHERE runner = ? ORDER BY name`
+	deleteRunner = `DELETE FROM runners WHERE name = ?`
+)
+
+// strings returns the first column of the rows of query.
+func (t *wtx) strings(query string, args ...any) ([]string, error) {
+	rows, err := t.query(query, args...)
 	if err != nil {
-		return fmt.Errorf("sqlite: %s %s %q: %w", op, kind, name, err)
+		return nil, err
+	}
+	defer rows.Close()
+	var ss []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		ss = append(ss, s)
+	}
+	return ss, rows.Err()
+}
+
+// oneRow turns the result of an UPDATE or DELETE of the kind named name into the store's errors: kind "runner"
+// gives "runner "x" not found" when no row matched.
+func oneRow(res sql.Result, err error, kind, name string) error {
+	if err != nil {
+		return err
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("sqlite: %s %s %q: %w", op, kind, name, err)
+		return err
 	}
 	if n == 0 {
 		return notFoundf("%s %q not found", kind, name)

@@ -3,9 +3,10 @@
 //
 // The file is in WAL mode with synchronous=NORMAL: a committed change survives the process being killed (kill -9);
 // only a power loss may drop the last few commits. Writes go through a single connection, so writers queue in Go
-// instead of spinning on SQLITE_BUSY, and reads use a pool of read-only connections that WAL lets run alongside
-// the writer. Several processes may open one file: SQLite's file locks (and busy_timeout) serialize their writes,
-// and ClaimJob stays exactly-once across them.
+// instead of spinning on SQLITE_BUSY, and those that queue together share one transaction (group commit, see
+// write.go). Reads use a pool of read-only connections that WAL lets run alongside the writer. Several processes
+// may open one file: SQLite's file locks (and busy_timeout) serialize their writes, and ClaimJob stays
+// exactly-once across them.
 //
 // Runner tokens and secret values are sealed with the secret.Cipher given in Options before they reach SQL. This
 // package must never write them in plaintext, log them, or put them in an error, and must never import another
@@ -48,6 +49,7 @@ type Store struct {
 	w      *sql.DB // exactly one connection: every write, serialized
 	r      *sql.DB // read-only connections
 	ws, rs *stmts  // prepared statements of w and r
+	wr     *writer // batches the writes on w
 	cipher *secret.Cipher
 	log    *slog.Logger
 	now    func() time.Time
@@ -103,6 +105,11 @@ func open(ctx context.Context, path string, opts Options, split bool) (*Store, e
 		return nil, err
 	}
 	s.ws = newStmts(s.w)
+	if s.wr, err = newWriter(ctx, s.w, s.ws); err != nil {
+		s.ws.close()
+		s.w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	if !split {
 		s.r, s.rs = s.w, s.ws
 		return s, nil

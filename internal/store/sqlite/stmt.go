@@ -12,7 +12,7 @@ import (
 //
 // Preparing takes a connection from the pool. A caller that holds one (inside a transaction) must therefore not
 // prepare through the pool: with the writer's single connection it would wait for itself. Such callers call warm
-// before they begin, and inTx afterwards.
+// before they begin, and inTx afterwards; Store.write does so for every write.
 type stmts struct {
 	db *sql.DB
 	mu sync.Mutex
@@ -74,14 +74,6 @@ func (c *stmts) close() error {
 		delete(c.m, q)
 	}
 	return errors.Join(errs...)
-}
-
-func (c *stmts) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	st, err := c.get(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return st.ExecContext(ctx, args...)
 }
 
 func (c *stmts) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {

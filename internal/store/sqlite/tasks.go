@@ -16,9 +16,11 @@ const taskCols = `name, runner, command, synchronous, schema, timeout_ns, sync_t
 // CreateTask stores a new task; ErrConflict if the name is taken. It does not check that the runner exists.
 func (s *Store) CreateTask(ctx context.Context, t api.Task) error {
 	now := toNanos(s.now())
-	_, err := s.ws.exec(ctx, `INSERT INTO tasks (`+taskCols+`, create_time, update_time)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.Name, t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout), int64(t.SyncTimeout), now, now)
+	err := s.write(ctx, func(tx *wtx) error {
+		_, err := tx.exec(insertTask, t.Name, t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout),
+			int64(t.SyncTimeout), now, now)
+		return err
+	}, insertTask)
 	if isUnique(err) {
 		return conflictf("task %q already exists", t.Name)
 	}
@@ -63,19 +65,31 @@ func (s *Store) ListTasks(ctx context.Context) ([]api.Task, error) {
 
 // UpdateTask replaces the task named t.Name; ErrNotFound if absent.
 func (s *Store) UpdateTask(ctx context.Context, t api.Task) error {
-	res, err := s.ws.exec(ctx, `UPDATE tasks
-		SET runner = ?, command = ?, synchronous = ?, schema = ?, timeout_ns = ?, sync_timeout_ns = ?, update_time = ?
-		WHERE name = ?`,
-		t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout), int64(t.SyncTimeout),
-		toNanos(s.now()), t.Name)
-	return oneRow(res, err, "update", "task", t.Name)
+	now := toNanos(s.now())
+	err := s.write(ctx, func(tx *wtx) error {
+		res, err := tx.exec(updateTask, t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout),
+			int64(t.SyncTimeout), now, t.Name)
+		return oneRow(res, err, "task", t.Name)
+	}, updateTask)
+	return wrap(err, "sqlite: update task %q", t.Name)
 }
 
 // DeleteTask removes a task; ErrNotFound if absent. Its jobs stay.
 func (s *Store) DeleteTask(ctx context.Context, name string) error {
-	res, err := s.ws.exec(ctx, `DELETE FROM tasks WHERE name = ?`, name)
-	return oneRow(res, err, "delete", "task", name)
+	err := s.write(ctx, func(tx *wtx) error {
+		res, err := tx.exec(deleteTask, name)
+		return oneRow(res, err, "task", name)
+	}, deleteTask)
+	return wrap(err, "sqlite: delete task %q", name)
 }
+
+const (
+	insertTask = `INSERT INTO tasks (` + taskCols + `, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	updateTask = `UPDATE tasks
+		SET runner = ?, command = ?, synchronous = ?, schema = ?, timeout_ns = ?, sync_timeout_ns = ?, update_time = ?
+		WHERE name = ?`
+	deleteTask = `DELETE FROM tasks WHERE name = ?`
+)
 
 func scanTask(row scanner) (api.Task, error) {
 	var t api.Task

@@ -22,8 +22,10 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	if u.CreateTime.IsZero() {
 		u.CreateTime = s.now()
 	}
-	_, err := s.ws.exec(ctx, `INSERT INTO users (id, username, provider, password_hash, create_time)
-		VALUES (?, ?, ?, ?, ?)`, u.ID, u.Username, u.Provider, u.PasswordHash, toNanos(u.CreateTime))
+	err := s.write(ctx, func(tx *wtx) error {
+		_, err := tx.exec(insertUser, u.ID, u.Username, u.Provider, u.PasswordHash, toNanos(u.CreateTime))
+		return err
+	}, insertUser)
 	if isUnique(err) {
 		var e *sqlitedriver.Error
 		if errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
@@ -56,6 +58,14 @@ func (s *Store) GetUserByName(ctx context.Context, provider, username string) (s
 
 // SetPassword replaces a user's password hash; ErrNotFound if absent.
 func (s *Store) SetPassword(ctx context.Context, id, passwordHash string) error {
-	res, err := s.ws.exec(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, passwordHash, id)
-	return oneRow(res, err, "set password of", "user", id)
+	err := s.write(ctx, func(tx *wtx) error {
+		res, err := tx.exec(setPassword, passwordHash, id)
+		return oneRow(res, err, "user", id)
+	}, setPassword)
+	return wrap(err, "sqlite: set password of user %q", id)
 }
+
+const (
+	insertUser  = `INSERT INTO users (id, username, provider, password_hash, create_time) VALUES (?, ?, ?, ?, ?)`
+	setPassword = `UPDATE users SET password_hash = ? WHERE id = ?`
+)

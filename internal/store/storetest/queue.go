@@ -204,7 +204,7 @@ func testJobSetHandle(t *testing.T, s store.Store) {
 }
 
 func testJobFinishCounters(t *testing.T, s store.Store) {
-	code1 := 1
+	code0, code1 := 0, 1
 	tests := []struct {
 		name          string
 		f             store.Finish
@@ -215,6 +215,8 @@ func testJobFinishCounters(t *testing.T, s store.Store) {
 		{"failed", store.Finish{Status: api.JobFailed, ExitCode: &code1, Reason: "exit status 1"}, 0, 1},
 		{"cancelled", store.Finish{Status: api.JobCancelled, Reason: api.ReasonCancelled}, 0, 1},
 		{"timeout", store.Finish{Status: api.JobFailed, Reason: api.ReasonTimeout}, 0, 1},
+		{"output", store.Finish{Status: api.JobSucceeded, ExitCode: &code0, Warnings: []string{"w1", "w2"},
+			Stdout: "x\n^JSON\n{\"a\": 1}\n^JSON\n", JSONData: []byte(`{"a": 1}`)}, 1, 0},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -235,6 +237,11 @@ func testJobFinishCounters(t *testing.T, s store.Store) {
 			}
 			if got.CompletionTime == nil || !got.CompletionTime.Equal(at(200)) {
 				t.Errorf("FinishJob(%s).CompletionTime = %v, want %v", tt.name, got.CompletionTime, at(200))
+			}
+			read, err := s.GetJob(t.Context(), id)
+			must(t, "GetJob", err)
+			if diff := cmp.Diff(read, got, opts); diff != "" {
+				t.Errorf("FinishJob(%s) returned a job GetJob does not read back (-read +returned):\n%s", tt.name, diff)
 			}
 		})
 	}
@@ -306,6 +313,71 @@ func testJobCount(t *testing.T, s store.Store) {
 	must(t, "FinishJob", err)
 	want := map[api.JobStatus]int{api.JobQueued: 2, api.JobRunning: 2, api.JobSucceeded: 1, api.JobFailed: 0, api.JobCancelled: 1}
 	for status, n := range want {
+		got, err := s.CountJobs(t.Context(), status)
+		must(t, "CountJobs", err)
+		if got != n {
+			t.Errorf("CountJobs(%s) = %d, want %d", status, got, n)
+		}
+	}
+}
+
+// testJobsConcurrent runs whole jobs from many goroutines at once, as a busy server does: each caller reads back
+// what it wrote as soon as the write returns, a refused write fails alone, and every job is claimed once.
+func testJobsConcurrent(t *testing.T, s store.Store) {
+	const workers, jobs = 16, 8
+	_, _, err := s.CreateJob(t.Context(), job("t-taken", "t", 0))
+	must(t, "CreateJob", err)
+	var (
+		mu      sync.Mutex
+		claimed []string
+		wg      sync.WaitGroup
+	)
+	for w := range workers {
+		wg.Go(func() {
+			ctx := t.Context()
+			for i := range jobs {
+				id := fmt.Sprintf("t-%02d-%02d", w, i)
+				if _, _, err := s.CreateJob(ctx, job(id, "t", 1+i)); err != nil {
+					t.Errorf("CreateJob(%s): %v", id, err)
+					return
+				}
+				if _, err := s.GetJob(ctx, id); err != nil {
+					t.Errorf("GetJob(%s) after CreateJob returned: %v", id, err)
+				}
+				_, _, err := s.CreateJob(ctx, job("t-taken", "u", 0))
+				checkErr(t, "CreateJob(t-taken) again", err, store.ErrConflict, "")
+				// This worker's job at least is queued.
+				j, err := s.ClaimJob(ctx, at(100))
+				if err != nil {
+					t.Errorf("ClaimJob: %v", err)
+					return
+				}
+				mu.Lock()
+				claimed = append(claimed, j.ID)
+				mu.Unlock()
+				handle := "h-" + j.ID
+				must(t, "SetJobHandle", s.SetJobHandle(ctx, j.ID, handle))
+				_, err = s.FinishJob(ctx, j.ID, store.Finish{Status: api.JobSucceeded, Stdout: j.ID, Time: at(200)})
+				must(t, "FinishJob", err)
+				_, err = s.FinishJob(ctx, j.ID, store.Finish{Status: api.JobFailed, Time: at(300)})
+				checkErr(t, "FinishJob again", err, store.ErrConflict, "")
+				got, err := s.GetJob(ctx, j.ID)
+				if err != nil || got.Status != api.JobSucceeded || got.Handle != handle || got.Stdout != j.ID {
+					t.Errorf("GetJob(%s) after FinishJob returned = %s, handle %q, stdout %q, %v; want succeeded, %q, %q",
+						j.ID, got.Status, got.Handle, got.Stdout, err, handle, j.ID)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, id := range claimed {
+		if seen[id] {
+			t.Errorf("job %q claimed twice", id)
+		}
+		seen[id] = true
+	}
+	for status, n := range map[api.JobStatus]int{api.JobQueued: 1, api.JobRunning: 0, api.JobSucceeded: workers * jobs} {
 		got, err := s.CountJobs(t.Context(), status)
 		must(t, "CountJobs", err)
 		if got != n {

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"JobFinishNotFound", testJobFinishNotFound},
 		{"JobFinishNotFinal", testJobFinishNotFinal},
 		{"JobCount", testJobCount},
+		{"JobsConcurrent", testJobsConcurrent},
 		{"JobList", testJobList},
 		{"JobListTies", testJobListTies},
 		{"UserRoundTrip", testUserRoundTrip},
