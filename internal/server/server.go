@@ -107,7 +107,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if err != nil {
 		return nil, err
 	}
-	if s.store, err = sqlite.Open(ctx, filepath.Join(dir, dbFile), sqlite.Options{Cipher: cipher, Logger: log}); err != nil {
+	if s.store, err = sqlite.Open(ctx, filepath.Join(dir, dbFile), sqlite.Options{Cipher: cipher, Logger: log.With("component", "store")}); err != nil {
 		return nil, err
 	}
 	if s.logs, err = joblog.Open(filepath.Join(dir, logsDir), joblog.Options{}); err != nil {

@@ -76,7 +76,7 @@ func open(ctx context.Context, path string, opts Options, split bool) (*Store, e
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.log = s.log.With("component", "store", "path", path)
+	s.log = s.log.With("path", path)
 	if s.now == nil {
 		s.now = time.Now
 	}
