@@ -91,6 +91,14 @@ func testSecrets(t *testing.T, s *suite) {
 	}
 }
 
+// testNoSecrets: a job without secrets finds no secret files (and no secrets of other jobs).
+func testNoSecrets(t *testing.T, s *suite) {
+	spec, out := s.spec(t, `ls -A "${RUNPLANE_SECRET_DIR:-/etc/secret}" 2>/dev/null; echo end`)
+	if r, got := s.run(t, spec, out); r.ExitCode != 0 || got != "end\n" {
+		t.Errorf("job without secrets: exit %d, listed its secret directory as %q; want 0, nothing", r.ExitCode, strings.TrimSuffix(got, "end\n"))
+	}
+}
+
 // testNoServerEnv: the job's environment is exactly the contract's (plus what the platform and sh add).
 func testNoServerEnv(t *testing.T, s *suite) {
 	spec, out := s.spec(t, "env")

@@ -182,3 +182,20 @@ func testSecretsPrivate(t *testing.T, s *suite) {
 		t.Errorf("job read its secret file as %q, want %q", b, "hidden")
 	}
 }
+
+// testConcurrentWorkspaces: jobs running at once each get a workspace of their own.
+func testConcurrentWorkspaces(t *testing.T, s *suite) {
+	const n = 6
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			spec, out := s.spec(t, fmt.Sprintf(`touch mine-%d && sleep 0.2 && ls -d mine-* && cat hello.txt`, i))
+			spec.JobID = fmt.Sprintf("%s-%d", spec.JobID, i)
+			r, got := s.run(t, spec, out)
+			if want := fmt.Sprintf("mine-%d\nhello from main\n", i); r.ExitCode != 0 || got != want {
+				t.Errorf("job %d: exit %d, saw %q; want 0, %q", i, r.ExitCode, got, want)
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -75,6 +75,7 @@ func Run(t *testing.T, cfg Config) {
 		{"ExtraVarsUnsetWhenNil", testExtraVarsUnset},
 		{"Secrets", testSecrets},
 		{"SecretsPrivateToJob", testSecretsPrivate},
+		{"NoSecrets", testNoSecrets},
 		{"IdentityEnv", testIdentityEnv},
 		{"NoServerEnv", testNoServerEnv},
 		{"WorkdirIsCheckout", testWorkdirIsCheckout},
@@ -90,6 +91,7 @@ func Run(t *testing.T, cfg Config) {
 		{"StopFinished", testStopFinished},
 		{"UnknownHandle", testUnknownHandle},
 		{"ConcurrentJobs", testConcurrentJobs},
+		{"ConcurrentWorkspaces", testConcurrentWorkspaces},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ package local_test
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/runplane/runplane/internal/executor"
@@ -13,14 +14,34 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	for _, iso := range []string{local.IsolationNamespace, local.IsolationLauncher, local.IsolationNone} {
-		t.Run(iso, func(t *testing.T) {
+	tests := []struct {
+		name string
+		opts local.Options
+	}{
+		{local.IsolationNamespace, local.Options{Isolation: local.IsolationNamespace}},
+		// The other places a namespace job's workspace can be (workspace.go).
+		{"namespace-tmpfs-per-job", local.Options{Isolation: local.IsolationNamespace, WorkspaceSize: 64 << 20}},
+		{"namespace-on-disk", local.Options{Isolation: local.IsolationNamespace, WorkspaceOnDisk: true}},
+		{local.IsolationLauncher, local.Options{Isolation: local.IsolationLauncher}},
+		{local.IsolationNone, local.Options{Isolation: local.IsolationNone}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			executortest.Run(t, executortest.Config{
 				New: func(t *testing.T) executor.Executor {
-					ex := newExecutor(t, iso, gitsource.Options{})
-					want := iso
-					if iso == local.IsolationNamespace && os.Geteuid() != 0 {
+					cache, err := gitsource.New(filepath.Join(t.TempDir(), "git"), gitsource.Options{Logger: testLogger(t)})
+					if err != nil {
+						t.Fatal(err)
+					}
+					opts := tc.opts
+					opts.WorkDir, opts.Git, opts.Logger = filepath.Join(t.TempDir(), "work"), cache, testLogger(t)
+					ex, err := local.New(opts)
+					if err != nil {
+						t.Fatalf("local.New(%+v): %v", opts, err)
+					}
+					want := opts.Isolation
+					if want == local.IsolationNamespace && os.Geteuid() != 0 {
 						want = local.IsolationLauncher // namespaces through the launcher in a user namespace
 					}
 					if got := ex.Isolation(); got != want {

@@ -113,16 +113,24 @@ func (e *Executor) Recover(ctx context.Context, h executor.Handle, output io.Wri
 	if !ok {
 		return fmt.Errorf("local executor: recover %q: %w", h, executor.ErrNotFound)
 	}
-	if n := killLeftovers(hd.pid, hd.startTime); n > 0 {
-		e.log.Warn("killed leftover processes of an earlier attempt", "handle", h, "processes", n)
+	if hd.startTime != 0 { // 0: a namespace job, gone with its shell
+		if n := killLeftovers(hd.pid, hd.startTime); n > 0 {
+			e.log.Warn("killed leftover processes of an earlier attempt", "handle", h, "processes", n)
+		}
 	}
 	if hd.workspace == "" {
 		return fmt.Errorf("local executor: recover %s: %w", h, executor.ErrNotFound)
 	}
-	ws := filepath.Join(e.workDir, hd.workspace)
-	for _, dir := range []string{ws + secretDirSuffix, ws} {
-		if err := os.RemoveAll(dir); err != nil {
-			e.log.Warn("remove stale workspace", "handle", h, "err", err)
+	roots := []string{e.workDir}
+	if e.wsRoot != "" && e.wsRoot != e.workDir {
+		roots = append(roots, e.wsRoot)
+	}
+	for _, root := range roots {
+		ws := filepath.Join(root, hd.workspace)
+		for _, dir := range []string{ws + secretDirSuffix, ws} {
+			if err := os.RemoveAll(dir); err != nil {
+				e.log.Warn("remove stale workspace", "handle", h, "err", err)
+			}
 		}
 	}
 	return fmt.Errorf("local executor: recover %s: %w", h, executor.ErrNotFound)

@@ -13,8 +13,9 @@ import (
 )
 
 // handle is what a Handle encodes: "local:<pid>:<starttime>:<workspace>". The pid and its start time name the
-// attempt's first process for good (pids get reused, the pair does not); the workspace is a directory name
-// under WorkDir, or empty for a tmpfs workspace that lived only in the job's mount namespace.
+// attempt's first process for good (pids get reused, the pair does not); a start time of 0 says the job ran in
+// namespaces, where nothing of it outlives its shell or the server. The workspace is the attempt's unique name,
+// that of its directory under the workspace root if it had one there (empty in handles of older versions).
 type handle struct {
 	pid       int
 	startTime uint64

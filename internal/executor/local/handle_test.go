@@ -20,6 +20,7 @@ func TestParseHandle(t *testing.T) {
 	}{
 		{"local:1234:99887766:job-a.0a1b2c", handle{pid: 1234, startTime: 99887766, workspace: "job-a.0a1b2c"}, true},
 		{"local:1234:5:", handle{pid: 1234, startTime: 5}, true},
+		{"local:1234:0:job-a.0a1b2c", handle{pid: 1234, workspace: "job-a.0a1b2c"}, true},
 		{"local:1234:5:a.b:c", handle{}, false},
 		{"local:1234:5:../etc", handle{}, false},
 		{"local:1234:5:.hidden", handle{}, false},

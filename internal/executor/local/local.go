@@ -3,6 +3,7 @@
 package local
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,8 +36,10 @@ type Executor struct {
 	mode    mode
 	userns  bool // launcher needs a user namespace (not root)
 	workDir string
-	// nsWorkspace is where every in-process namespace job finds its own tmpfs workspace: an empty directory on
-	// the host, a mount point inside each job's mount namespace.
+	// wsRoot is where each job's workspace directory is made: a tmpfs shared by all jobs (workspace.go) or
+	// WorkDir. Empty when every job mounts a tmpfs of its own at nsWorkspace instead: an empty directory on the
+	// host, a mount point inside each job's mount namespace.
+	wsRoot      string
 	nsWorkspace string
 
 	mu       sync.Mutex
@@ -81,14 +84,36 @@ func New(opts Options) (*Executor, error) {
 	if err := e.pickMode(opts.Isolation); err != nil {
 		return nil, err
 	}
-	if e.tmpfsWorkspace() {
-		e.nsWorkspace = filepath.Join(workDir, nsWorkspaceName)
-		if err := os.Mkdir(e.nsWorkspace, 0o700); err != nil {
-			return nil, fmt.Errorf("local executor: %w", err)
+	if err := e.pickWorkspaces(); err != nil {
+		return nil, fmt.Errorf("local executor: %w", err)
+	}
+	log.Info("local executor ready", "isolation", e.Isolation(), "workdir", workDir, "workspaces", cmp.Or(e.wsRoot, "tmpfs per job"))
+	return e, nil
+}
+
+// pickWorkspaces decides where workspaces go: on a tmpfs where there is one (workspace.go), else under
+// WorkDir, except for in-process namespace jobs, which then mount a tmpfs each.
+func (e *Executor) pickWorkspaces() error {
+	e.wsRoot = e.workDir
+	if e.opts.WorkspaceOnDisk {
+		return nil
+	}
+	if e.mode != modeInProc || e.opts.WorkspaceSize == 0 { // a size cap needs a tmpfs per job
+		root, err := sharedWorkspaceRoot(shmBase, e.workDir)
+		if err != nil {
+			e.log.Warn("no shared tmpfs for workspaces", "err", err)
+		}
+		if root != "" {
+			e.wsRoot = root
+			return nil
 		}
 	}
-	log.Info("local executor ready", "isolation", e.Isolation(), "workdir", workDir)
-	return e, nil
+	if e.mode != modeInProc {
+		return nil
+	}
+	e.wsRoot = ""
+	e.nsWorkspace = filepath.Join(e.workDir, nsWorkspaceName)
+	return os.Mkdir(e.nsWorkspace, 0o700)
 }
 
 // Isolation reports the isolation in effect: IsolationNamespace, IsolationLauncher or IsolationNone.

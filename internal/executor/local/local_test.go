@@ -4,12 +4,14 @@ package local_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -94,41 +96,95 @@ func TestStartWithoutRepo(t *testing.T) {
 	}
 }
 
+// TestWorkspaceRemoved: each kind of workspace is gone once the job ended, with or without secrets, and nothing
+// is left under WorkDir.
 func TestWorkspaceRemoved(t *testing.T) {
 	t.Parallel()
-	for _, iso := range []string{local.IsolationNamespace, local.IsolationNone} {
-		t.Run(iso, func(t *testing.T) {
+	tests := []struct {
+		name string
+		opts local.Options
+	}{
+		{"namespace", local.Options{Isolation: local.IsolationNamespace}},
+		{"namespace-on-disk", local.Options{Isolation: local.IsolationNamespace, WorkspaceOnDisk: true}},
+		{"namespace-tmpfs-per-job", local.Options{Isolation: local.IsolationNamespace, WorkspaceSize: 64 << 20}},
+		{"none", local.Options{Isolation: local.IsolationNone}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			work := filepath.Join(t.TempDir(), "work")
-			ex, err := local.New(local.Options{WorkDir: work, Isolation: iso, Logger: testLogger(t)})
+			opts := tc.opts
+			opts.WorkDir, opts.Logger = work, testLogger(t)
+			ex, err := local.New(opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			out := outputFile(t)
-			h, err := ex.Start(t.Context(), executor.Spec{JobID: "ws", Command: "pwd; echo data > file", Output: out, Secrets: map[string]string{"K": "v"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := ex.Wait(t.Context(), h); err != nil {
-				t.Fatal(err)
-			}
-			b, _ := os.ReadFile(out.Name())
-			if !strings.HasPrefix(string(b), work+"/") {
-				t.Fatalf("job ran in %q, want a directory under %s", b, work)
-			}
-			waitFor(t, 10*time.Second, "the workspace to be removed", func() bool {
+			for _, secrets := range []map[string]string{nil, {"K": "v"}} {
+				out := outputFile(t)
+				h, err := ex.Start(t.Context(), executor.Spec{JobID: "ws", Command: "pwd; echo data > file; ls", Output: out, Secrets: secrets})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r, err := ex.Wait(t.Context(), h); err != nil || r.ExitCode != 0 {
+					t.Fatalf("Wait = %+v, %v", r, err)
+				}
+				b, _ := os.ReadFile(out.Name())
+				dir, ls, _ := strings.Cut(string(b), "\n")
+				if !filepath.IsAbs(dir) || ls != "file\n" {
+					t.Fatalf("job printed %q, want its absolute working directory, then the file it made", b)
+				}
+				waitFor(t, 10*time.Second, "the workspace to be removed", func() bool {
+					inner, err := os.ReadDir(dir)
+					return errors.Is(err, os.ErrNotExist) || (err == nil && len(inner) == 0 && dir == filepath.Join(work, "job"))
+				})
 				entries, _ := os.ReadDir(work)
 				for _, e := range entries {
 					if e.Name() != "job" { // the mount point of tmpfs workspaces
-						return false
-					}
-					if inner, _ := os.ReadDir(filepath.Join(work, e.Name())); len(inner) > 0 {
-						return false
+						t.Errorf("%s left in WorkDir after the job (secrets %v)", e.Name(), secrets)
 					}
 				}
-				return true
-			})
+			}
 		})
+	}
+}
+
+// TestJobOutlivesOtherJobs: a job's shell dies (Pdeathsig) with the OS thread that forked it, and a job with a
+// mount namespace of its own ends its thread when it ends. Many such jobs must not take a long job with them.
+func TestJobOutlivesOtherJobs(t *testing.T) {
+	t.Parallel()
+	ex := newExecutor(t, local.IsolationAuto, gitsource.Options{})
+	out := outputFile(t)
+	long, err := ex.Start(t.Context(), executor.Spec{JobID: "long", Command: "echo ready; exec sleep 1000", Output: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the long job to start", func() bool {
+		b, _ := os.ReadFile(out.Name())
+		return strings.Contains(string(b), "ready")
+	})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 10 {
+				h, err := ex.Start(t.Context(), executor.Spec{JobID: "short", Command: "true", Secrets: map[string]string{"K": "v"}})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if r, err := ex.Wait(t.Context(), h); err != nil || r.ExitCode != 0 {
+					t.Errorf("short job: Wait = %+v, %v", r, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if r, err := ex.Wait(ctx, long); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("long job ended while other jobs ran: Wait = %+v, %v", r, err)
+	}
+	if err := ex.Stop(t.Context(), long, 0); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -163,8 +219,8 @@ func TestHelperJobServer(t *testing.T) {
 		fmt.Println("ERROR", err)
 		os.Exit(1)
 	}
-	marker := os.Getenv("RUNPLANE_TEST_HELPER_MARKER")
-	h, err := ex.Start(t.Context(), executor.Spec{JobID: "orphan", Command: "export RP_MARKER=" + marker + "; sleep 1000 & sh -c 'sleep 1000; true' & sleep 1000"})
+	marker, pwdFile := os.Getenv("RUNPLANE_TEST_HELPER_MARKER"), os.Getenv("RUNPLANE_TEST_HELPER_PWDFILE")
+	h, err := ex.Start(t.Context(), executor.Spec{JobID: "orphan", Command: "pwd > " + pwdFile + "; export RP_MARKER=" + marker + "; sleep 1000 & sh -c 'sleep 1000; true' & sleep 1000"})
 	if err != nil {
 		fmt.Println("ERROR", err)
 		os.Exit(1)
@@ -174,7 +230,7 @@ func TestHelperJobServer(t *testing.T) {
 }
 
 // TestServerKilled: when the server dies by SIGKILL, every process of its jobs dies with it (namespaces); without
-// namespaces the leftovers die at Recover.
+// namespaces the leftovers die at Recover. The next executor on the same WorkDir removes the job's workspace.
 func TestServerKilled(t *testing.T) {
 	t.Parallel()
 	for _, iso := range []string{local.IsolationNamespace, local.IsolationLauncher, local.IsolationNone} {
@@ -182,9 +238,10 @@ func TestServerKilled(t *testing.T) {
 			t.Parallel()
 			marker := fmt.Sprintf("killtest-%s-%d", iso, time.Now().UnixNano())
 			work := filepath.Join(t.TempDir(), "work")
+			pwdFile := filepath.Join(t.TempDir(), "pwd")
 			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperJobServer$", "-test.v")
 			cmd.Env = append(os.Environ(), "RUNPLANE_TEST_HELPER_ISOLATION="+iso, "RUNPLANE_TEST_HELPER_WORKDIR="+work,
-				"RUNPLANE_TEST_HELPER_MARKER="+marker)
+				"RUNPLANE_TEST_HELPER_MARKER="+marker, "RUNPLANE_TEST_HELPER_PWDFILE="+pwdFile)
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -220,22 +277,35 @@ func TestServerKilled(t *testing.T) {
 			}
 			_ = cmd.Wait()
 
-			if iso == local.IsolationNone {
+			if iso != local.IsolationNone {
+				waitFor(t, 10*time.Second, "every process of the job to die with the server", func() bool {
+					return len(executortest.ProcessesWithEnv("RP_MARKER", marker)) == 0
+				})
+			} else if left := executortest.ProcessesWithEnv("RP_MARKER", marker); len(left) == 0 {
 				// Pdeathsig killed the shell only; the rest of its process group remains until Recover.
-				if left := executortest.ProcessesWithEnv("RP_MARKER", marker); len(left) == 0 {
-					t.Log("no leftovers to recover (all died with the shell)")
-				}
-				ex, err := local.New(local.Options{WorkDir: work, Isolation: iso, Logger: testLogger(t)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := ex.Recover(t.Context(), handle, nil); !errors.Is(err, executor.ErrNotFound) {
-					t.Errorf("Recover(%s) = %v, want ErrNotFound", handle, err)
-				}
+				t.Log("no leftovers to recover (all died with the shell)")
+			}
+			b, err := os.ReadFile(pwdFile)
+			ws := strings.TrimSpace(string(b))
+			if err != nil || !filepath.IsAbs(ws) {
+				t.Fatalf("the job's working directory %q, %v; want an absolute path", ws, err)
+			}
+			if _, err := os.Stat(ws); err != nil {
+				t.Fatalf("the killed server's job workspace is already gone: %v", err)
+			}
+			ex, err := local.New(local.Options{WorkDir: work, Isolation: iso, Logger: testLogger(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ex.Recover(t.Context(), handle, nil); !errors.Is(err, executor.ErrNotFound) {
+				t.Errorf("Recover(%s) = %v, want ErrNotFound", handle, err)
 			}
 			waitFor(t, 10*time.Second, "every process of the job to die", func() bool {
 				return len(executortest.ProcessesWithEnv("RP_MARKER", marker)) == 0
 			})
+			if _, err := os.Stat(ws); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("workspace %s of the killed server's job after New and Recover: %v, want it gone", ws, err)
+			}
 		})
 	}
 }

@@ -12,8 +12,9 @@ import (
 const (
 	// IsolationAuto picks IsolationNamespace when the host allows it, else IsolationNone.
 	IsolationAuto = "auto"
-	// IsolationNamespace runs each job in its own mount and PID namespaces with /etc/secret private to it: set up
-	// in-process as root, through the launcher otherwise (with a user namespace).
+	// IsolationNamespace runs each job in its own PID namespace, and in its own mount namespace with /etc/secret
+	// private to it: set up in-process as root (only for jobs with secrets or a tmpfs workspace of their own),
+	// through the launcher otherwise (with a user namespace).
 	IsolationNamespace = "namespace"
 	// IsolationLauncher is IsolationNamespace always through the launcher, even as root (slower; the launcher is
 	// PID 1 and forwards SIGTERM/SIGINT to the job's process group).
@@ -32,7 +33,9 @@ const JobPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 // unless Git is set).
 type Options struct {
 	// WorkDir holds the per-job workspaces (removed after each job); default a new directory under os.TempDir().
-	// One Executor at a time may use it: New removes the workspaces an earlier process left there.
+	// Unless it is a tmpfs, workspaces go to a tmpfs instead where there is one: a private directory under
+	// /dev/shm named after WorkDir. One Executor at a time may use a WorkDir: New removes the workspaces an
+	// earlier process left there (and under /dev/shm, those of WorkDirs that no longer exist).
 	WorkDir string
 	// Git materialises Spec.Repo. With nil, a Spec with a repository URL fails to start.
 	Git *gitsource.Cache
@@ -41,10 +44,11 @@ type Options struct {
 	LauncherArgs []string
 	// Isolation is one of the Isolation* constants; "" means IsolationAuto.
 	Isolation string
-	// WorkspaceOnDisk puts namespace jobs' workspaces in directories under WorkDir instead of on a tmpfs private
-	// to each job (the default: a job then needs no disk metadata operations, and its files live in memory).
+	// WorkspaceOnDisk puts workspaces in directories under WorkDir even where a tmpfs is available (the default
+	// keeps them in memory: a job then needs no disk metadata operations).
 	WorkspaceOnDisk bool
-	// WorkspaceSize caps each tmpfs workspace in bytes; zero leaves the kernel's default (half the RAM).
+	// WorkspaceSize, if positive, gives each in-process namespace job a tmpfs workspace of its own capped at this
+	// many bytes, mounted in its own mount namespace (slower); zero shares a tmpfs among all jobs (no cap per job).
 	WorkspaceSize int64
 	// RetainFinished is how long a finished attempt stays known to Wait and Stop; default 2 minutes. Callers
 	// are expected to Wait right after Start.

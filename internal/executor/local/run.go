@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -48,19 +49,26 @@ type jobProcess struct {
 	secrets map[string]string
 	output  io.Writer
 	prepare func() error // if set, run on the job's thread (in its namespace) before the fork
-	name    string       // the workspace's name under WorkDir, "" for a tmpfs workspace
+	name    string       // the attempt's unique name: its workspace's under the workspace root, if it has one there
+	// ownMountNS: in-process mode, the job needs a mount namespace of its own (secrets, a tmpfs workspace).
+	ownMountNS bool
 }
 
-// run starts the job and waits for it on a dedicated OS thread, reporting the start on started. The thread is
-// never unlocked, so it dies when run returns: it may hold the job's private mount namespace, and it is the
-// parent whose death the job's Pdeathsig follows (the kernel tracks the parent thread, not the process).
+// run starts the job and waits for it on an OS thread locked to it, reporting the start on started.
+//
+// The job's Pdeathsig follows the thread that forks it, not the process: the thread stays locked to run until the
+// job's first process is reaped, since a goroutine that exits while locked ends its thread (and with it, any job
+// forked there). A thread that entered a mount namespace of the job's own is never unlocked: it dies when run
+// returns. Any other goes back to the runtime, so a job costs no thread creation.
 func (e *Executor) run(a *attempt, job jobProcess, started chan<- error) {
 	runtime.LockOSThread()
-	if a.mode == modeInProc {
+	if job.ownMountNS {
 		if err := enterJobMountNS(job.secrets); err != nil {
 			started <- err
 			return
 		}
+	} else {
+		defer runtime.UnlockOSThread()
 	}
 	if job.prepare != nil {
 		if err := job.prepare(); err != nil {
@@ -85,8 +93,12 @@ func (e *Executor) run(a *attempt, job jobProcess, started chan<- error) {
 		return
 	}
 	a.proc, a.pid = cmd.Process, cmd.Process.Pid
-	if st, err := readProcStat(a.pid); err == nil { // not reaped yet, so still there
-		a.startTime = st.startTime
+	if a.mode == modeNone {
+		// Recover needs the start time to kill what is left of the job's process group. With namespaces
+		// nothing is left (the job dies with its shell and with the server), and the handle says so with 0.
+		if st, err := readProcStat(a.pid); err == nil { // not reaped yet, so still there
+			a.startTime = st.startTime
+		}
 	}
 	a.handle = executor.Handle(handle{pid: a.pid, startTime: a.startTime, workspace: job.name}.String())
 	started <- nil
@@ -138,8 +150,20 @@ func (p *launchPipes) close(started bool) {
 	p.cfgW.Close()
 }
 
+// devNull is every job's stdin (and output when it has none), opened once: exec.Cmd opens it for each process.
+var devNull = sync.OnceValue(func() *os.File {
+	f, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return nil // exec.Cmd then opens it itself, and fails the same way
+	}
+	return f
+})
+
 func (e *Executor) command(a *attempt, job jobProcess) (*exec.Cmd, *launchPipes, error) {
 	cmd := &exec.Cmd{Path: "/bin/sh", Args: []string{"sh", "-c", job.command}, Env: job.env, Dir: job.dir}
+	if null := devNull(); null != nil {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
+	}
 	if job.output != nil {
 		cmd.Stdout, cmd.Stderr = job.output, job.output
 		cmd.WaitDelay = 2 * time.Second // a process that escaped the job must not hold Wait forever

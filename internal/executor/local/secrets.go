@@ -3,6 +3,7 @@
 package local
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,7 +34,15 @@ func mountSecrets(secrets map[string]string) error {
 		size += len(k) + len(v) + 4<<10
 	}
 	const flags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
-	if err := unix.Mount("tmpfs", SecretDir, "tmpfs", flags, fmt.Sprintf("mode=0755,size=%d", size)); err != nil {
+	opts := fmt.Sprintf("mode=0755,size=%d", size)
+	err := unix.Mount("tmpfs", SecretDir, "tmpfs", flags, opts)
+	if errors.Is(err, unix.ENOENT) {
+		// Jobs without secrets share the host's mount namespace, and one may have removed the mount point.
+		if err = os.MkdirAll(SecretDir, 0o755); err == nil {
+			err = unix.Mount("tmpfs", SecretDir, "tmpfs", flags, opts)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("mount tmpfs at %s: %w", SecretDir, err)
 	}
 	if err := writeSecretFiles(SecretDir, secrets); err != nil {

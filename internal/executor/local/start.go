@@ -18,9 +18,11 @@ import (
 // Start prepares the workspace (checkout, secrets) and launches the job. It returns once the job's first
 // process runs; an error means nothing runs and no workspace is left.
 //
-// The workspace is the checkout: the job's working directory and its HOME. In-process namespace jobs get it
-// on a tmpfs of their own, mounted inside their mount namespace at the same path for every job, so a job costs
-// no disk metadata operations and its workspace vanishes with it. Other jobs get a directory under WorkDir.
+// The workspace is the checkout: the job's working directory and its HOME, a fresh directory under the
+// workspace root (workspace.go), or a tmpfs of the job's own mounted inside its mount namespace at the same
+// path for every job. In-process namespace jobs get a mount namespace of their own only when they need one:
+// for secrets at /etc/secret, or for that tmpfs. Their PID namespace alone ties their processes' lives to the
+// shell's and the server's.
 func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Handle, error) {
 	if err := validateSpec(spec); err != nil {
 		return "", fmt.Errorf("local executor: %w", err)
@@ -29,9 +31,12 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 		return "", errors.New("local executor: checkout: no git cache configured")
 	}
 	a := &attempt{mode: e.mode, done: make(chan struct{})}
-	job := jobProcess{command: spec.Command, secrets: spec.Secrets, output: spec.Output}
-	if e.tmpfsWorkspace() {
+	// Every attempt gets a unique name, even without a directory of that name: with it, the handle stays
+	// unique when pids are reused.
+	job := jobProcess{command: spec.Command, secrets: spec.Secrets, output: spec.Output, name: newWorkspaceName(spec.JobID)}
+	if e.nsWorkspace != "" {
 		job.dir = e.nsWorkspace
+		job.ownMountNS = true
 		job.prepare = func() error {
 			if err := mountWorkspace(job.dir, e.opts.WorkspaceSize); err != nil {
 				return err
@@ -39,11 +44,11 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 			return e.checkout(ctx, spec.Repo, job.dir)
 		}
 	} else {
-		job.name = newWorkspaceName(spec.JobID)
-		if err := e.diskWorkspace(ctx, a, spec, job.name); err != nil {
+		if err := e.makeWorkspace(ctx, a, spec, job.name); err != nil {
 			return "", fmt.Errorf("local executor: %w", err)
 		}
 		job.dir = a.workspace
+		job.ownMountNS = e.mode == modeInProc && len(spec.Secrets) > 0
 	}
 	job.env = jobEnv(spec, job.dir, a.secretDir)
 
@@ -61,13 +66,10 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 	return h, nil
 }
 
-func (e *Executor) tmpfsWorkspace() bool {
-	return e.mode == modeInProc && !e.opts.WorkspaceOnDisk
-}
-
-// diskWorkspace makes WorkDir/<name> with the checkout and, without namespaces, the secret directory next to it.
-func (e *Executor) diskWorkspace(ctx context.Context, a *attempt, spec executor.Spec, name string) (err error) {
-	ws := filepath.Join(e.workDir, name)
+// makeWorkspace makes <workspace root>/<name> with the checkout and, without namespaces, the secret directory
+// next to it.
+func (e *Executor) makeWorkspace(ctx context.Context, a *attempt, spec executor.Spec, name string) (err error) {
+	ws := filepath.Join(e.wsRoot, name)
 	if err := os.Mkdir(ws, 0o700); err != nil {
 		return fmt.Errorf("workspace: %w", err)
 	}
