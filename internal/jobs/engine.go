@@ -77,7 +77,7 @@ type Engine struct {
 	metrics *metrics
 	schemas schemaCache
 
-	wake chan struct{} // a job was queued; buffered 1
+	wake chan struct{} // a job was queued: one token wakes one idle worker; buffered MaxConcurrent
 
 	mu       sync.Mutex
 	waiters  map[string]chan struct{} // closed when the job is final
@@ -111,7 +111,7 @@ func New(st Store, ex executor.Executor, logs *joblog.Store, opts Options) *Engi
 		logs:     logs,
 		opts:     opts,
 		log:      log,
-		wake:     make(chan struct{}, 1),
+		wake:     make(chan struct{}, opts.MaxConcurrent),
 		waiters:  make(map[string]chan struct{}),
 		attempts: make(map[string]*attempt),
 	}
@@ -166,7 +166,7 @@ func (e *Engine) Submit(ctx context.Context, r Request) (job store.Job, created 
 	return job, created, nil
 }
 
-// kick wakes the dispatcher without blocking.
+// kick wakes one idle worker without blocking. When every token is taken, enough workers are awake already.
 func (e *Engine) kick() {
 	select {
 	case e.wake <- struct{}{}:

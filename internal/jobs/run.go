@@ -29,7 +29,7 @@ type attempt struct {
 	done chan struct{}           // closed once the job is finished in the store
 }
 
-// Run recovers jobs an earlier process left running, then dispatches queued jobs until ctx ends. On return, every
+// Run recovers jobs an earlier process left running, then runs queued jobs until ctx ends. On return, every
 // attempt it started has ended: running jobs get ShutdownGrace to finish, then are stopped.
 func (e *Engine) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
@@ -40,7 +40,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.recover(ctx, attemptCtx, &wg); err != nil {
 		return err
 	}
-	err := e.dispatch(ctx, attemptCtx, &wg)
+	// One worker per concurrency slot: each claims a job, runs it, and claims the next. Concurrent claims share
+	// the store's write transactions, and an idle worker costs nothing.
+	for range e.opts.MaxConcurrent {
+		wg.Go(func() { e.work(ctx, attemptCtx) })
+	}
+	<-ctx.Done()
 
 	drained := make(chan struct{})
 	go func() { wg.Wait(); close(drained) }()
@@ -51,48 +56,32 @@ func (e *Engine) Run(ctx context.Context) error {
 		stopAttempts(errInterrupted)
 		<-drained
 	}
-	return err
+	return nil
 }
 
-// dispatch claims queued jobs while a concurrency slot is free, until ctx ends.
-func (e *Engine) dispatch(ctx, attemptCtx context.Context, wg *sync.WaitGroup) error {
-	slots := make(chan struct{}, e.opts.MaxConcurrent)
-	for {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil
-		}
+// work claims and runs queued jobs one at a time until ctx ends.
+func (e *Engine) work(ctx, attemptCtx context.Context) {
+	for ctx.Err() == nil {
 		job, err := e.st.ClaimJob(ctx, e.opts.Now().UTC())
-		if err != nil {
-			<-slots
-			if ctx.Err() != nil {
-				return nil
-			}
-			if !errors.Is(err, store.ErrNotFound) {
-				e.log.Error("claim job", "err", err)
-				// A failing store is retried after a pause, not in a hot loop.
-				select {
-				case <-time.After(time.Second):
-				case <-ctx.Done():
-					return nil
-				}
-				continue
-			}
+		switch {
+		case err == nil:
+			e.execute(job, e.track(attemptCtx, job.ID))
+			continue
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, store.ErrNotFound):
 			select {
 			case <-e.wake:
 			case <-ctx.Done():
-				return nil
 			}
-			continue
+		default:
+			e.log.Error("claim job", "err", err)
+			// A failing store is retried after a pause, not in a hot loop.
+			select {
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+			}
 		}
-		a := e.track(attemptCtx, job.ID)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			e.execute(job, a)
-		}()
 	}
 }
 
