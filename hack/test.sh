@@ -5,7 +5,8 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v git >/dev/null 2>&1 || need+=(git)
-command -v gcc >/dev/null 2>&1 || true # not needed: the build is pure Go (CGO not required)
+# The race detector needs cgo, so a C compiler (the build itself is pure Go).
+command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 if ((${#need[@]})); then
 	echo "installing: ${need[*]}"
 	sudo=""
@@ -26,5 +27,5 @@ echo "== go mod tidy"
 go mod tidy -diff
 echo "== go vet"
 go vet ./...
-echo "== go test"
-go test -count=1 -timeout 20m ./...
+echo "== go test -race"
+CGO_ENABLED=1 go test -race -count=1 -timeout 20m ./...
