@@ -13,6 +13,7 @@ import (
 	"github.com/runplane/runplane/internal/executor"
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/result"
+	"github.com/runplane/runplane/internal/secret"
 	"github.com/runplane/runplane/internal/store"
 )
 
@@ -136,7 +137,9 @@ func (e *Engine) execute(job store.Job, a *attemptRun) {
 	go func() {
 		defer close(copied)
 		defer pr.Close()
-		io.Copy(out, pr)
+		masked := secret.NewMaskWriter(out, secretValues(runner))
+		io.Copy(masked, pr)
+		masked.Close()
 	}()
 	spec := executor.Spec{
 		JobID:     job.ID,
@@ -172,16 +175,22 @@ func (e *Engine) execute(job store.Job, a *attemptRun) {
 		e.log.Info("job ended before it started; stopping it", "job", job.ID, "err", err)
 		a.stop(errCancelled)
 	}
-	e.watch(job, h, out, copied, a)
+	e.watch(job, h, out, func() {
+		select {
+		case <-copied:
+		case <-time.After(outputGrace):
+			e.log.Warn("job left processes holding its output open; the log ends here", "job", job.ID)
+		}
+	}, a)
 }
 
 // outputGrace is how long the engine waits, after a job's process ended, for processes it left behind to close
 // its output.
 const outputGrace = 2 * time.Second
 
-// watch waits for an attempt to end, stopping it when its context ends, and finishes the job. copied, if not nil,
-// is closed once the job's output pipe is drained.
-func (e *Engine) watch(job store.Job, h executor.Handle, out *joblog.Writer, copied <-chan struct{}, a *attemptRun) {
+// watch waits for an attempt to end, stopping it when its context ends, and finishes the job. drain returns once
+// the attempt's output has all reached out.
+func (e *Engine) watch(job store.Job, h executor.Handle, out *joblog.Writer, drain func(), a *attemptRun) {
 	stopper := context.AfterFunc(a.ctx, func() {
 		if err := e.ex.Stop(context.Background(), h, e.opts.StopGrace); err != nil {
 			e.log.Error("stop job", "job", job.ID, "err", err)
@@ -189,13 +198,7 @@ func (e *Engine) watch(job store.Job, h executor.Handle, out *joblog.Writer, cop
 	})
 	defer stopper()
 	res, err := e.ex.Wait(context.Background(), h)
-	if copied != nil {
-		select {
-		case <-copied:
-		case <-time.After(outputGrace):
-			e.log.Warn("job left processes holding its output open; the log ends here", "job", job.ID)
-		}
-	}
+	drain()
 	if err != nil {
 		e.finish(job, store.Finish{Status: api.JobFailed, Reason: "wait: " + err.Error()}, a.attempt)
 		return
@@ -277,13 +280,14 @@ func (e *Engine) recover(ctx, attemptCtx context.Context, wg *sync.WaitGroup) er
 		if job.Handle != "" {
 			if out, err := e.logs.Create(job.ID); err == nil {
 				h := executor.Handle(job.Handle)
-				if err := e.ex.Recover(ctx, h, out); err == nil {
+				masked := secret.NewMaskWriter(out, e.secretsOf(ctx, job.Task))
+				if err := e.ex.Recover(ctx, h, masked); err == nil {
 					a := e.track(attemptCtx, job.ID)
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
 						defer out.Release()
-						e.watch(job, h, out, nil, a)
+						e.watch(job, h, out, func() { masked.Close() }, a)
 					}()
 					e.log.Info("re-attached job", "job", job.ID)
 					continue
@@ -295,4 +299,29 @@ func (e *Engine) recover(ctx, attemptCtx context.Context, wg *sync.WaitGroup) er
 		e.finish(job, store.Finish{Status: api.JobFailed, Reason: api.ReasonOrphaned}, nil)
 	}
 	return nil
+}
+
+// secretValues are the values masked in a job's log: the runner's secrets and token.
+func secretValues(r api.Runner) []string {
+	v := make([]string, 0, len(r.Secret)+1)
+	for _, s := range r.Secret {
+		v = append(v, s)
+	}
+	if r.Token != "" {
+		v = append(v, r.Token)
+	}
+	return v
+}
+
+// secretsOf is secretValues for the runner of task, or none when either is gone.
+func (e *Engine) secretsOf(ctx context.Context, task string) []string {
+	t, err := e.st.GetTask(ctx, task)
+	if err != nil {
+		return nil
+	}
+	r, err := e.st.GetRunner(ctx, t.Runner)
+	if err != nil {
+		return nil
+	}
+	return secretValues(r)
 }

@@ -1,4 +1,5 @@
-// Package secret encrypts values at rest (runner tokens, runner secrets) and manages the key that does it.
+// Package secret encrypts values at rest (runner tokens, runner secrets) and manages the key that does it, and
+// masks secret values in job output (MaskWriter).
 //
 // A Cipher seals with AES-256-GCM behind a one-byte version prefix, so the algorithm or key can be rotated
 // later without guessing what an old value is. LoadOrCreateKey keeps the key in a private file in the data dir.
