@@ -149,3 +149,15 @@ func TestAccessLog(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyListsAreArrays: Kriten's clients iterate lists; an empty one must be [], never null.
+func TestEmptyListsAreArrays(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	for _, path := range []string{"/api/v1/runners", "/api/v1/tasks", "/api/v1/jobs"} {
+		res := ts.do(t, req{method: "GET", path: path}).want(t, 200)
+		if got := strings.TrimSpace(string(res.body)); got != "[]" {
+			t.Errorf("GET %s on an empty server = %s, want []", path, got)
+		}
+	}
+}
