@@ -134,6 +134,7 @@ func readInput(body io.Reader) ([]byte, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, nil
 	}
+	// The engine checks this too, for every caller; here, at the edge, the error says exactly what is wrong.
 	if !json.Valid(b) {
 		var v json.RawMessage
 		if err := decodeJSON(bytes.NewReader(b), &v); err != nil {

@@ -40,21 +40,19 @@ func (h *Handler) submitJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	task, err := h.task(r.Context(), name)
+	// ?wait is checked before anything is queued, so a bad one queues nothing.
+	asked, err := waitParam(r)
 	if err != nil {
 		return err
 	}
-	wait, err := waitFor(r, task)
-	if err != nil {
-		return err
-	}
-	job, _, err := h.engine.Submit(r.Context(), jobs.Request{Task: name, Owner: p.Username, Input: input, IdempotencyKey: key})
+	sub, err := h.engine.Submit(r.Context(), jobs.Request{Task: name, Owner: p.Username, Input: input, IdempotencyKey: key})
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return withMsg(err, "task %q not found", name)
 		}
 		return err
 	}
+	job, wait := sub.Job, waitFor(asked, sub.Task)
 	if wait > 0 && !job.Status.Final() {
 		done, err := h.engine.Await(r.Context(), job.ID, wait)
 		if err == nil {
@@ -72,21 +70,30 @@ func (h *Handler) submitJob(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// waitFor is how long a submission of task waits: ?wait if given (0 forces async), else the task's sync timeout
-// when it is synchronous, else 0; at most api.MaxSyncTimeout.
-func waitFor(r *http.Request, task api.Task) (time.Duration, error) {
+// waitParam reads ?wait: nil when absent; 0 forces async.
+func waitParam(r *http.Request) (*time.Duration, error) {
+	q := r.URL.Query()
+	if !q.Has("wait") {
+		return nil, nil
+	}
+	d, err := api.ParseDuration(q.Get("wait"))
+	if err != nil || d < 0 {
+		return nil, api.Invalidf("query parameter wait=%q: want a duration such as 30s, or 0", q.Get("wait"))
+	}
+	return &d, nil
+}
+
+// waitFor is how long a submission of task waits: the ?wait asked if any, else the task's sync timeout when it is
+// synchronous, else 0; at most api.MaxSyncTimeout.
+func waitFor(asked *time.Duration, task api.Task) time.Duration {
 	var wait time.Duration
-	if task.Synchronous {
+	switch {
+	case asked != nil:
+		wait = *asked
+	case task.Synchronous:
 		wait = task.EffectiveSyncTimeout()
 	}
-	if q := r.URL.Query(); q.Has("wait") {
-		d, err := api.ParseDuration(q.Get("wait"))
-		if err != nil || d < 0 {
-			return 0, api.Invalidf("query parameter wait=%q: want a duration such as 30s, or 0", q.Get("wait"))
-		}
-		wait = d
-	}
-	return min(wait, api.MaxSyncTimeout), nil
+	return min(wait, api.MaxSyncTimeout)
 }
 
 func checkIdempotencyKey(k string) error {

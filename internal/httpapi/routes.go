@@ -29,7 +29,7 @@ type Store interface {
 // Engine is the job engine as the API uses it; *jobs.Engine implements it.
 type Engine interface {
 	// Submit queues a job; jobs.ErrTaskNotFound, *api.InvalidError for bad input.
-	Submit(ctx context.Context, r jobs.Request) (job store.Job, created bool, err error)
+	Submit(ctx context.Context, r jobs.Request) (jobs.Submitted, error)
 	// Await returns the job once final, or its current state after max.
 	Await(ctx context.Context, id string, max time.Duration) (store.Job, error)
 	// Cancel ends a live job; store.ErrNotFound, jobs.ErrFinished.

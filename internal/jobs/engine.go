@@ -7,6 +7,7 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -119,25 +120,35 @@ func New(st Store, ex executor.Executor, logs *joblog.Store, opts Options) *Engi
 	return e
 }
 
+// Submitted is an accepted submission.
+type Submitted struct {
+	store.Job
+	// Created is false when an idempotency key the owner used before returned that earlier job.
+	Created bool
+	// Task is the task the job was accepted for, as it was then (callers need its sync settings).
+	Task api.Task
+}
+
 // Submit validates r against its task and queues a job. With an idempotency key that the owner used before, it
-// returns that earlier job and created false. Errors: ErrTaskNotFound, *api.InvalidError for input that is not
+// returns that earlier job and Created false. Errors: ErrTaskNotFound, *api.InvalidError for input that is not
 // JSON or fails the task's schema (with the failing paths in Fields).
-func (e *Engine) Submit(ctx context.Context, r Request) (job store.Job, created bool, err error) {
+func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
 	task, err := e.st.GetTask(ctx, r.Task)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Job{}, false, fmt.Errorf("task %q: %w", r.Task, ErrTaskNotFound)
+		return Submitted{}, fmt.Errorf("task %q: %w", r.Task, ErrTaskNotFound)
 	}
 	if err != nil {
-		return store.Job{}, false, fmt.Errorf("submit: %w", err)
+		return Submitted{}, fmt.Errorf("submit: %w", err)
 	}
 	input := r.Input
-	if len(input) == 0 {
+	if len(bytes.TrimSpace(input)) == 0 {
 		input = nil
 	} else if !json.Valid(input) {
-		return store.Job{}, false, api.Invalidf("input is not valid JSON")
+		var v json.RawMessage
+		return Submitted{}, api.Invalidf("input is not valid JSON: %v", json.Unmarshal(input, &v))
 	}
 	if err := e.schemas.validate(task, input); err != nil {
-		return store.Job{}, false, err
+		return Submitted{}, err
 	}
 	j := store.Job{
 		Job: api.Job{
@@ -149,6 +160,8 @@ func (e *Engine) Submit(ctx context.Context, r Request) (job store.Job, created 
 		Input:          input,
 		IdempotencyKey: r.IdempotencyKey,
 	}
+	var job store.Job
+	var created bool
 	for range 5 {
 		j.ID = newJobID(task.Name)
 		job, created, err = e.st.CreateJob(ctx, j)
@@ -157,13 +170,13 @@ func (e *Engine) Submit(ctx context.Context, r Request) (job store.Job, created 
 		}
 	}
 	if err != nil {
-		return store.Job{}, false, fmt.Errorf("submit: %w", err)
+		return Submitted{}, fmt.Errorf("submit: %w", err)
 	}
 	if created {
 		e.metrics.submitted.Inc()
 		e.kick()
 	}
-	return job, created, nil
+	return Submitted{Job: job, Created: created, Task: task}, nil
 }
 
 // kick wakes one idle worker without blocking. When every token is taken, enough workers are awake already.

@@ -116,7 +116,7 @@ func (e *env) task(t *testing.T, tk api.Task) {
 // run submits a job and waits for it to end.
 func (e *env) run(t *testing.T, task string, input string) store.Job {
 	t.Helper()
-	job, _, err := e.eng.Submit(t.Context(), jobs.Request{Task: task, Owner: "alice", Input: []byte(input)})
+	job, err := e.eng.Submit(t.Context(), jobs.Request{Task: task, Owner: "alice", Input: []byte(input)})
 	if err != nil {
 		t.Fatalf("Submit(%s): %v", task, err)
 	}
@@ -213,7 +213,7 @@ func TestSubmitRejects(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := e.eng.Submit(t.Context(), jobs.Request{Task: tc.task, Owner: "a", Input: []byte(tc.input)})
+			_, err := e.eng.Submit(t.Context(), jobs.Request{Task: tc.task, Owner: "a", Input: []byte(tc.input)})
 			if tc.wantNotFound {
 				if !errors.Is(err, jobs.ErrTaskNotFound) || !errors.Is(err, store.ErrNotFound) {
 					t.Fatalf("Submit = %v, want ErrTaskNotFound", err)
@@ -242,17 +242,17 @@ func TestSubmitRejects(t *testing.T) {
 func TestIdempotencyKey(t *testing.T) {
 	e := newEnv(t, jobs.Options{}, nil)
 	e.task(t, api.Task{Name: "t", Command: "true"})
-	first, created, err := e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: "a", IdempotencyKey: "k1"})
-	if err != nil || !created {
-		t.Fatalf("first Submit = %v, %v", created, err)
+	first, err := e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: "a", IdempotencyKey: "k1"})
+	if err != nil || !first.Created {
+		t.Fatalf("first Submit = %v, %v", first.Created, err)
 	}
-	again, created, err := e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: "a", IdempotencyKey: "k1"})
-	if err != nil || created || again.ID != first.ID {
-		t.Errorf("repeat Submit = %s created %v %v, want %s not created", again.ID, created, err, first.ID)
+	again, err := e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: "a", IdempotencyKey: "k1"})
+	if err != nil || again.Created || again.ID != first.ID {
+		t.Errorf("repeat Submit = %s created %v %v, want %s not created", again.ID, again.Created, err, first.ID)
 	}
-	other, created, err := e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: "b", IdempotencyKey: "k1"})
-	if err != nil || !created || other.ID == first.ID {
-		t.Errorf("other owner Submit = %s created %v %v, want a new job", other.ID, created, err)
+	other, err := e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: "b", IdempotencyKey: "k1"})
+	if err != nil || !other.Created || other.ID == first.ID {
+		t.Errorf("other owner Submit = %s created %v %v, want a new job", other.ID, other.Created, err)
 	}
 }
 
@@ -295,7 +295,7 @@ func TestCancel(t *testing.T) {
 	e.task(t, api.Task{Name: "slow", Command: "sleep 600"})
 
 	// A queued job is cancelled without ever running.
-	queued, _, err := e.eng.Submit(t.Context(), jobs.Request{Task: "slow", Owner: "a"})
+	queued, err := e.eng.Submit(t.Context(), jobs.Request{Task: "slow", Owner: "a"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func TestCancel(t *testing.T) {
 	}
 
 	e.start(t)
-	running, _, err := e.eng.Submit(t.Context(), jobs.Request{Task: "slow", Owner: "a"})
+	running, err := e.eng.Submit(t.Context(), jobs.Request{Task: "slow", Owner: "a"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +348,7 @@ func TestConcurrencyLimit(t *testing.T) {
 		`touch %[1]s/$RUNPLANE_JOB_ID; ls %[1]s | wc -l > %[1]s.$RUNPLANE_JOB_ID.n; sleep 0.2; rm %[1]s/$RUNPLANE_JOB_ID`, dir)})
 	var ids []string
 	for range 6 {
-		j, _, err := e.eng.Submit(t.Context(), jobs.Request{Task: "c", Owner: "a"})
+		j, err := e.eng.Submit(t.Context(), jobs.Request{Task: "c", Owner: "a"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -381,7 +381,7 @@ func TestRecoverOrphans(t *testing.T) {
 	// returned, one still queued.
 	var ids []string
 	for range 3 {
-		j, _, err := e.eng.Submit(ctx, jobs.Request{Task: "t", Owner: "a"})
+		j, err := e.eng.Submit(ctx, jobs.Request{Task: "t", Owner: "a"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -415,7 +415,7 @@ func TestShutdownInterruptsRunningJobs(t *testing.T) {
 	e := newEnv(t, jobs.Options{ShutdownGrace: 100 * time.Millisecond, StopGrace: 100 * time.Millisecond}, nil)
 	e.task(t, api.Task{Name: "slow", Command: "sleep 600"})
 	e.start(t)
-	j, _, err := e.eng.Submit(t.Context(), jobs.Request{Task: "slow", Owner: "a"})
+	j, err := e.eng.Submit(t.Context(), jobs.Request{Task: "slow", Owner: "a"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +430,7 @@ func TestShutdownInterruptsRunningJobs(t *testing.T) {
 func TestTaskDeletedBeforeStart(t *testing.T) {
 	e := newEnv(t, jobs.Options{}, nil)
 	e.task(t, api.Task{Name: "t", Command: "true"})
-	j, _, err := e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: "a"})
+	j, err := e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: "a"})
 	if err != nil {
 		t.Fatal(err)
 	}
