@@ -89,11 +89,7 @@ func (s *Store) Create(id string) (*Writer, error) {
 			return nil, err
 		}
 	}
-	w.timer = time.AfterFunc(s.opts.SpillAfter, func() {
-		if err := w.Spill(); err != nil {
-			w.setErr(err)
-		}
-	})
+	w.timer = time.AfterFunc(s.opts.SpillAfter, func() { w.Spill() }) // a failure is kept for Err
 	s.mu.Lock()
 	s.live[id] = w
 	s.mu.Unlock()

@@ -268,3 +268,22 @@ func TestRunRetention(t *testing.T) {
 		t.Errorf("RunRetention = %v, want nil after cancel", err)
 	}
 }
+
+func TestSpillFailureKeepsLogInMemory(t *testing.T) {
+	s := open(t, Options{SpillBytes: 4})
+	if err := os.RemoveAll(s.dir); err != nil { // nowhere to spill to
+		t.Fatal(err)
+	}
+	w, err := s.Create("job-nodisk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Release()
+	w.Write([]byte("more than four bytes"))
+	if w.Err() == nil || w.Spilled() {
+		t.Fatalf("Err() = %v, Spilled() = %v; want a spill error and the log in memory", w.Err(), w.Spilled())
+	}
+	if got, _, err := s.ReadAll("job-nodisk", 100); err != nil || string(got) != "more than four bytes" {
+		t.Errorf("ReadAll = %q, %v; want the whole log from memory", got, err)
+	}
+}

@@ -96,7 +96,11 @@ func (w *Writer) Spill() error {
 	if w.f != nil || w.released {
 		return nil
 	}
-	return w.spillLocked()
+	err := w.spillLocked()
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return err
 }
 
 func (w *Writer) spillLocked() error {
@@ -112,15 +116,7 @@ func (w *Writer) spillLocked() error {
 	return nil
 }
 
-func (w *Writer) setErr(err error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.err == nil {
-		w.err = err
-	}
-}
-
-// Err reports a failed spill, after which the log stayed in memory.
+// Err reports a failed spill (by size, age or Spill), after which the log stayed in memory.
 func (w *Writer) Err() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()

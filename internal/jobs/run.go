@@ -224,10 +224,13 @@ func (e *Engine) stdout(out *joblog.Writer) store.Finish {
 	var f store.Finish
 	size := out.Size()
 	if size > e.opts.StdoutLimit {
-		if err := out.Spill(); err != nil {
-			e.log.Error("save job log", "err", err)
-		}
+		out.Spill() // a failure is reported through out.Err below
 		f.Warnings = append(f.Warnings, fmt.Sprintf("stdout cut at %d of %d bytes; the job's log has all of it", e.opts.StdoutLimit, size))
+	}
+	if err := out.Err(); err != nil {
+		// The log stayed in memory: what fits in stdout is kept with the job, the rest is lost.
+		e.log.Error("save job log", "err", err)
+		f.Warnings = append(f.Warnings, "the log could not be written to disk; only stdout was kept")
 	}
 	b := make([]byte, min(size, e.opts.StdoutLimit))
 	n, _ := out.ReadAt(b, 0)
