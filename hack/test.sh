@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v git >/dev/null 2>&1 || need+=(git)
+# Go fetches modules over TLS.
+[ -s /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 # The race detector needs cgo, so a C compiler (the build itself is pure Go).
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 if ((${#need[@]})); then

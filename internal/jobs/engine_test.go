@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -471,7 +472,8 @@ func TestLogs(t *testing.T) {
 	}
 
 	long := e.run(t, "long", "")
-	if len(long.Stdout) != 1000 || len(long.Warnings) != 1 || !strings.Contains(long.Warnings[0], "cut at 1000") {
+	// Hosts without namespaces add a warning about secrets; the cut warning must be there either way.
+	if len(long.Stdout) != 1000 || !slices.ContainsFunc(long.Warnings, func(w string) bool { return strings.Contains(w, "cut at 1000") }) {
 		t.Errorf("long job: stdout %d bytes, warnings %q; want 1000 bytes and a cut warning", len(long.Stdout), long.Warnings)
 	}
 	if long.JSONData != nil {

@@ -22,10 +22,32 @@ func shmTestBase(t *testing.T) string {
 	return base
 }
 
+// diskDir returns a temp directory that is not on a tmpfs (on hosts whose /tmp is a tmpfs, as on Debian 13, one in
+// this package's directory), or skips.
+func diskDir(t *testing.T) string {
+	t.Helper()
+	if d := t.TempDir(); !isTmpfs(d, shmMinSize) {
+		return d
+	}
+	d, err := os.MkdirTemp(".", "testdata-disk-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	if isTmpfs(d, shmMinSize) {
+		t.Skip("no directory off tmpfs to test with")
+	}
+	abs, err := filepath.Abs(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
+}
+
 func TestSharedWorkspaceRoot(t *testing.T) {
 	t.Parallel()
 	base := shmTestBase(t)
-	workDir := t.TempDir()
+	workDir := diskDir(t)
 	root, err := sharedWorkspaceRoot(base, workDir)
 	if err != nil || filepath.Dir(root) != base {
 		t.Fatalf("sharedWorkspaceRoot(%s, %s) = %q, %v; want a directory in %s", base, workDir, root, err, base)
@@ -43,7 +65,7 @@ func TestSharedWorkspaceRoot(t *testing.T) {
 	}
 
 	// A root that is not private to us is refused.
-	other := t.TempDir()
+	other := diskDir(t)
 	root, err = sharedWorkspaceRoot(base, other)
 	if err != nil {
 		t.Fatal(err)
