@@ -38,6 +38,15 @@ func (c *Client) takeToken(ctx context.Context, r request) (string, error) {
 	return out.Token, nil
 }
 
+// Logout ends the session on the server side (POST /logout clears the session cookie and is audited) and drops
+// the client's session token, which the client stops sending even if the call fails. A stateless session token
+// stays valid until it expires: forget it too. An API token is not affected; delete it with DeleteAPIToken.
+func (c *Client) Logout(ctx context.Context) error {
+	err := c.do(ctx, request{method: http.MethodPost, path: "/logout"}, nil)
+	c.SetToken("")
+	return err
+}
+
 // Health reports whether the server answers GET /healthz with success. It needs no token.
 func (c *Client) Health(ctx context.Context) error {
 	resp, err := c.send(ctx, request{method: http.MethodGet, path: "/healthz", raw: true})

@@ -28,8 +28,9 @@ type Client struct {
 	http      *http.Client
 	userAgent string
 
-	mu    sync.RWMutex
-	token string
+	mu       sync.RWMutex
+	token    string
+	apiToken string
 }
 
 // Option configures a Client.
@@ -38,6 +39,13 @@ type Option func(*Client)
 // WithToken makes the client authenticate every request with "Authorization: Bearer token".
 func WithToken(token string) Option {
 	return func(c *Client) { c.token = token }
+}
+
+// WithAPIToken makes the client authenticate every request with the header "Token: key", where key is an API
+// token's key (api.APIToken.Key, shown once on creation). When both are set, the API token is sent and the
+// session token is not: the server would look at the API token first anyway.
+func WithAPIToken(key string) Option {
+	return func(c *Client) { c.apiToken = key }
 }
 
 // WithHTTPClient replaces http.DefaultClient. Set no overall Timeout on it if you follow logs or wait for jobs:
@@ -76,14 +84,14 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 // BaseURL returns the server URL the client talks to, without the API prefix.
 func (c *Client) BaseURL() string { return c.base }
 
-// Token returns the token the client currently sends ("" for none).
+// Token returns the session token the client currently holds ("" for none).
 func (c *Client) Token() string {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.token
 }
 
-// SetToken replaces the token sent with every later request.
+// SetToken replaces the session token sent with every later request.
 func (c *Client) SetToken(token string) {
 	c.mu.Lock()
 	c.token = token
@@ -128,7 +136,13 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 		req.Header.Set("Accept", "application/json")
 	}
 	req.Header.Set("User-Agent", c.userAgent)
-	if tok := c.Token(); tok != "" {
+	c.mu.RLock()
+	key, tok := c.apiToken, c.token
+	c.mu.RUnlock()
+	switch {
+	case key != "":
+		req.Header.Set("Token", key)
+	case tok != "":
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	resp, err := c.http.Do(req)
@@ -169,6 +183,37 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 		return fmt.Errorf("%s %s: decode response: %w", r.method, r.path, err)
 	}
 	return nil
+}
+
+// getJSON performs a GET of path and decodes the answer as a T.
+func getJSON[T any](ctx context.Context, c *Client, path string, query url.Values) (T, error) {
+	var out T
+	err := c.do(ctx, request{method: http.MethodGet, path: path, query: query}, &out)
+	return out, err
+}
+
+// sendJSON sends v as the JSON body of method path and decodes the answer as a T.
+func sendJSON[T any](ctx context.Context, c *Client, method, path string, v any) (T, error) {
+	var out T
+	body, err := jsonBody(v)
+	if err != nil {
+		return out, err
+	}
+	err = c.do(ctx, request{method: method, path: path, body: body}, &out)
+	return out, err
+}
+
+// deleteJSON performs a DELETE of path, with v as its JSON body unless v is nil.
+func (c *Client) deleteJSON(ctx context.Context, path string, v any) error {
+	r := request{method: http.MethodDelete, path: path}
+	if v != nil {
+		body, err := jsonBody(v)
+		if err != nil {
+			return err
+		}
+		r.body = body
+	}
+	return c.do(ctx, r, nil)
 }
 
 // jsonBody marshals v for a request body.

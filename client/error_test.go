@@ -15,13 +15,13 @@ import (
 )
 
 func TestErrorIs(t *testing.T) {
-	sentinels := []error{ErrInvalid, ErrUnauthorized, ErrForbidden, ErrNotFound, ErrConflict, ErrTooLarge}
+	sentinels := []error{ErrInvalid, ErrUnauthorized, ErrForbidden, ErrNotFound, ErrConflict, ErrTooLarge, ErrTooManyRequests}
 	tests := []struct {
 		status int
 		want   error
 	}{
 		{400, ErrInvalid}, {401, ErrUnauthorized}, {403, ErrForbidden}, {404, ErrNotFound},
-		{409, ErrConflict}, {413, ErrTooLarge}, {500, nil}, {502, nil},
+		{409, ErrConflict}, {413, ErrTooLarge}, {429, ErrTooManyRequests}, {500, nil}, {502, nil},
 	}
 	for _, tt := range tests {
 		err := error(&Error{StatusCode: tt.status, Message: "m"})
@@ -29,6 +29,28 @@ func TestErrorIs(t *testing.T) {
 			if got := errors.Is(err, s); got != (s == tt.want) {
 				t.Errorf("errors.Is(status %d, %v) = %v, want %v", tt.status, s, got, s == tt.want)
 			}
+		}
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		header string
+		want   time.Duration
+	}{
+		{"", 0},
+		{"3", 3 * time.Second},
+		{" 120 ", 2 * time.Minute},
+		{"0", 0},
+		{"-1", 0},
+		{"soon", 0},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
+		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
+	}
+	for _, tt := range tests {
+		if got := retryAfter(tt.header, now); got != tt.want {
+			t.Errorf("retryAfter(%q) = %v, want %v", tt.header, got, tt.want)
 		}
 	}
 }
@@ -55,12 +77,17 @@ func TestErrorBodies(t *testing.T) {
 		{"json without error field", 500, "application/json", `{"msg":"x"}`, &Error{StatusCode: 500, Message: `{"msg":"x"}`}},
 		{"huge body", 500, "text/plain", strings.Repeat("y", 1<<20),
 			&Error{StatusCode: 500, Message: strings.Repeat("y", 200) + "..."}},
+		{"throttled", 429, "application/json", `{"error":"too many failed logins: try again in 4s"}`,
+			&Error{StatusCode: 429, Message: "too many failed logins: try again in 4s", RetryAfter: 4 * time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if tt.ctype != "" {
 					w.Header().Set("Content-Type", tt.ctype)
+				}
+				if tt.status == http.StatusTooManyRequests {
+					w.Header().Set("Retry-After", "4")
 				}
 				w.WriteHeader(tt.status)
 				_, _ = w.Write([]byte(tt.body))
@@ -111,6 +138,39 @@ func TestRequest(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, have); diff != "" {
 		t.Errorf("request (-want +got):\n%s", diff)
+	}
+}
+
+// TestAuthHeaders checks which credential goes on the wire: an API token as the Token header, in preference to a
+// session token sent as a Bearer token.
+func TestAuthHeaders(t *testing.T) {
+	var got http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		_, _ = w.Write([]byte(`[]`))
+	}))
+	defer srv.Close()
+	tests := []struct {
+		name        string
+		opts        []Option
+		token, auth string
+	}{
+		{"none", nil, "", ""},
+		{"session", []Option{WithToken("jwt")}, "", "Bearer jwt"},
+		{"API token", []Option{WithAPIToken("rpat_k")}, "rpat_k", ""},
+		{"both", []Option{WithToken("jwt"), WithAPIToken("rpat_k")}, "rpat_k", ""},
+	}
+	for _, tt := range tests {
+		c, err := New(srv.URL, tt.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ListUsers(t.Context()); err != nil {
+			t.Fatalf("%s: ListUsers: %v", tt.name, err)
+		}
+		if got.Get("Token") != tt.token || got.Get("Authorization") != tt.auth {
+			t.Errorf("%s: Token %q, Authorization %q; want %q, %q", tt.name, got.Get("Token"), got.Get("Authorization"), tt.token, tt.auth)
+		}
 	}
 }
 

@@ -9,12 +9,30 @@ command -v git >/dev/null 2>&1 || need+=(git)
 [ -s /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 # The race detector needs cgo, so a C compiler (the build itself is pure Go).
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+# The LDAP tests run their own OpenLDAP server (internal/auth/ldap/ldaptest); they need the slapd binary only.
+new_slapd=false
+if [ ! -x /usr/sbin/slapd ]; then
+	need+=(slapd ldap-utils)
+	new_slapd=true
+fi
+# Debian's own slapd writes its pid here; the tests never use that server.
+system_slapd_running() { [ -s /run/slapd/slapd.pid ] && kill -0 "$(cat /run/slapd/slapd.pid)" 2>/dev/null; }
 if ((${#need[@]})); then
 	echo "installing: ${need[*]}"
 	sudo=""
 	[ "$(id -u)" = 0 ] || sudo="sudo"
 	$sudo apt-get update -qq
+	slapd_was_running=false
+	if $new_slapd; then
+		system_slapd_running && slapd_was_running=true
+		# Install the binary without creating a system directory (and without asking for its admin password).
+		echo "slapd slapd/no_configuration boolean true" | $sudo debconf-set-selections
+	fi
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+	if $new_slapd && ! $slapd_was_running && system_slapd_running; then
+		echo "stopping the system slapd the package started (the tests run their own)"
+		$sudo invoke-rc.d slapd stop >/dev/null 2>&1 || $sudo service slapd stop >/dev/null 2>&1 || true
+	fi
 fi
 
 export GOFLAGS="${GOFLAGS:--buildvcs=false}"

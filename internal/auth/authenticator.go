@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,9 +32,12 @@ func (e *Error) Unwrap() error { return ErrUnauthenticated }
 
 var (
 	errNoCredentials  = &Error{Msg: "authentication required"}
-	errBadLogin       = &Error{Msg: "invalid username or password"}
+	errBadLogin       = ErrInvalidCredentials
 	errInvalidToken   = &Error{Msg: "invalid or expired token"}
 	errInvalidAPIKey  = &Error{Msg: "invalid API token"}
+	errAPIKeyDisabled = &Error{Msg: "API token is disabled"}
+	errAPIKeyExpired  = &Error{Msg: "API token has expired"}
+	errTokenRevoked   = &Error{Msg: "session ended by a password change: log in again"}
 	errUnsupportedScm = &Error{Msg: "unsupported authorization scheme: use Bearer"}
 )
 
@@ -46,10 +50,19 @@ const DefaultTokenTTL = 24 * time.Hour
 // maxConcurrentHashes bounds the memory password checks can take (19 MiB each) under a flood of logins.
 const maxConcurrentHashes = 4
 
-// UserLookup is the slice of the store the Authenticator needs.
-type UserLookup interface {
+// Store is the slice of the store the Authenticator needs.
+type Store interface {
+	store.Access
 	// GetUserByName returns a user; store.ErrNotFound if absent.
 	GetUserByName(ctx context.Context, provider, username string) (store.User, error)
+	// CreateUser stores a directory user on first login; store.ErrConflict if another request created it first.
+	CreateUser(ctx context.Context, u store.User) (store.User, error)
+	// GetGroupByName finds the runplane groups a directory user's groups map to.
+	GetGroupByName(ctx context.Context, provider, name string) (api.Group, error)
+	// SetUserGroups records a directory user's mapped groups at each login.
+	SetUserGroups(ctx context.Context, userID string, groupIDs []string) error
+	// GetAPITokenByHash finds the token a Token header names.
+	GetAPITokenByHash(ctx context.Context, keyHash string) (store.APIToken, error)
 }
 
 // Options tune an Authenticator. The zero value works.
@@ -60,22 +73,27 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives failed logins (username and provider only); nil discards.
 	Logger *slog.Logger
+	// Directory checks active_directory logins; nil means that provider is not configured.
+	Directory Directory
 }
 
 // Authenticator logs users in and recognises the callers of API requests. It is safe for concurrent use.
 type Authenticator struct {
-	users UserLookup
-	key   []byte
-	ttl   time.Duration
-	now   func() time.Time
-	log   *slog.Logger
+	st       Store
+	key      []byte
+	keys     apiKeyHasher
+	ttl      time.Duration
+	now      func() time.Time
+	log      *slog.Logger
+	dir      Directory
+	throttle *throttle
 	// dummyHash is verified when a login names an unknown user, so that case costs as much as a wrong password.
 	dummyHash string
 	hashing   chan struct{}
 }
 
-// New returns an Authenticator that finds users in users and signs tokens with key (at least SigningKeySize bytes).
-func New(users UserLookup, key []byte, opts Options) (*Authenticator, error) {
+// New returns an Authenticator that finds users in st and signs tokens with key (at least SigningKeySize bytes).
+func New(st Store, key []byte, opts Options) (*Authenticator, error) {
 	if len(key) < SigningKeySize {
 		return nil, fmt.Errorf("auth: signing key shorter than %d bytes", SigningKeySize)
 	}
@@ -83,11 +101,13 @@ func New(users UserLookup, key []byte, opts Options) (*Authenticator, error) {
 		return nil, fmt.Errorf("auth: negative token TTL")
 	}
 	a := &Authenticator{
-		users:   users,
+		st:      st,
 		key:     append([]byte(nil), key...),
+		keys:    newAPIKeyHasher(key),
 		ttl:     opts.TokenTTL,
 		now:     opts.Now,
 		log:     opts.Logger,
+		dir:     opts.Directory,
 		hashing: make(chan struct{}, maxConcurrentHashes),
 	}
 	if a.ttl == 0 {
@@ -99,6 +119,7 @@ func New(users UserLookup, key []byte, opts Options) (*Authenticator, error) {
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
+	a.throttle = newThrottle(a.now)
 	var err error
 	if a.dummyHash, err = HashPassword(rand.Text()); err != nil {
 		return nil, err
@@ -109,38 +130,108 @@ func New(users UserLookup, key []byte, opts Options) (*Authenticator, error) {
 // TokenTTL is how long the tokens a issues are valid.
 func (a *Authenticator) TokenTTL() time.Duration { return a.ttl }
 
-// Login checks a username and password and returns a session token. A wrong username or password is the same
-// *Error; a provider other than "local" is an *api.InvalidError ("active_directory" is known but not configured
-// yet). An empty provider means "local".
-func (a *Authenticator) Login(ctx context.Context, l api.Login) (string, error) {
-	switch l.Provider {
-	case "", api.ProviderLocal:
-	case api.ProviderActiveDirectory:
-		return "", api.Invalidf("provider %q not configured", l.Provider)
-	default:
-		return "", api.Invalidf("unknown provider %q: want %q or %q", l.Provider, api.ProviderLocal, api.ProviderActiveDirectory)
+// Login checks a username and password coming from the address source and returns a session token and who logged
+// in. A wrong username or password is ErrInvalidCredentials either way; repeated failures from source are
+// refused for a while with a *ThrottledError; an unknown provider, or active_directory when no directory is
+// configured, is an *api.InvalidError. An empty provider means "local".
+func (a *Authenticator) Login(ctx context.Context, l api.Login, source string) (string, Principal, error) {
+	if l.Provider == "" {
+		l.Provider = api.ProviderLocal
+	}
+	if err := api.ValidateProvider(l.Provider); err != nil {
+		return "", Principal{}, err
+	}
+	if l.Provider == api.ProviderActiveDirectory && a.dir == nil {
+		return "", Principal{}, api.Invalidf("provider %q is not configured on this server", l.Provider)
 	}
 	if l.Username == "" || l.Password == "" {
-		return "", api.Invalidf("username and password are required")
+		return "", Principal{}, api.Invalidf("username and password are required")
 	}
-	u, err := a.users.GetUserByName(ctx, api.ProviderLocal, l.Username)
+	pair := pairKey(l.Provider, l.Username, source)
+	if w := a.throttle.wait(pair, addrKey(source)); w > 0 {
+		a.log.WarnContext(ctx, "login throttled", "username", l.Username, "provider", l.Provider, "source", source)
+		return "", Principal{}, &ThrottledError{RetryAfter: w}
+	}
+	var u store.User
+	var err error
+	if l.Provider == api.ProviderLocal {
+		u, err = a.loginLocal(ctx, l)
+	} else {
+		u, err = a.loginDirectory(ctx, l)
+	}
+	if errors.Is(err, ErrInvalidCredentials) {
+		a.throttle.fail(pair, pairFree)
+		a.throttle.fail(addrKey(source), addrFree)
+		a.log.InfoContext(ctx, "login failed", "username", l.Username, "provider", l.Provider, "source", source)
+	}
+	if err != nil {
+		return "", Principal{}, err
+	}
+	a.throttle.reset(pair)
+	p := Principal{UserID: u.ID, Username: u.Username, Provider: u.Provider, Generation: u.Generation}
+	token, err := a.Issue(p)
+	return token, p, err
+}
+
+func (a *Authenticator) loginLocal(ctx context.Context, l api.Login) (store.User, error) {
+	u, err := a.st.GetUserByName(ctx, api.ProviderLocal, l.Username)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		_, _ = a.verify(ctx, a.dummyHash, l.Password)
-		a.log.InfoContext(ctx, "login failed", "username", l.Username, "provider", api.ProviderLocal)
-		return "", errBadLogin
+		return store.User{}, ErrInvalidCredentials
 	case err != nil:
-		return "", fmt.Errorf("auth: look up user: %w", err)
+		return store.User{}, fmt.Errorf("auth: look up user: %w", err)
 	}
 	ok, err := a.verify(ctx, u.PasswordHash, l.Password)
 	if err != nil {
-		return "", fmt.Errorf("auth: user %s: %w", u.ID, err)
+		return store.User{}, fmt.Errorf("auth: user %s: %w", u.ID, err)
 	}
 	if !ok {
-		a.log.InfoContext(ctx, "login failed", "username", l.Username, "provider", api.ProviderLocal)
-		return "", errBadLogin
+		return store.User{}, ErrInvalidCredentials
 	}
-	return a.Issue(Principal{UserID: u.ID, Username: u.Username, Provider: u.Provider})
+	return u, nil
+}
+
+// loginDirectory checks the password with the directory, creates the user on first login, and makes the user's
+// active_directory groups those its directory groups map to.
+func (a *Authenticator) loginDirectory(ctx context.Context, l api.Login) (store.User, error) {
+	du, err := a.dir.Authenticate(ctx, l.Username, l.Password)
+	if err != nil {
+		return store.User{}, err
+	}
+	name := du.Username
+	if name == "" {
+		name = l.Username
+	}
+	u, err := a.st.GetUserByName(ctx, api.ProviderActiveDirectory, name)
+	if errors.Is(err, store.ErrNotFound) {
+		u, err = a.st.CreateUser(ctx, store.User{User: api.User{Username: name, Provider: api.ProviderActiveDirectory}})
+		if errors.Is(err, store.ErrConflict) { // a concurrent first login created it
+			u, err = a.st.GetUserByName(ctx, api.ProviderActiveDirectory, name)
+		}
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("auth: directory user %q: %w", name, err)
+	}
+	ids := make([]string, 0, len(du.Groups))
+	for _, g := range du.Groups {
+		grp, err := a.st.GetGroupByName(ctx, api.ProviderActiveDirectory, g)
+		if errors.Is(err, store.ErrNotFound) {
+			a.log.WarnContext(ctx, "directory group maps to a group that does not exist", "group", g, "provider", api.ProviderActiveDirectory)
+			continue
+		}
+		if err != nil {
+			return store.User{}, fmt.Errorf("auth: group %q: %w", g, err)
+		}
+		ids = append(ids, grp.ID)
+	}
+	slices.Sort(ids)
+	if !slices.Equal(ids, u.Groups) {
+		if err := a.st.SetUserGroups(ctx, u.ID, ids); err != nil {
+			return store.User{}, fmt.Errorf("auth: groups of directory user %q: %w", name, err)
+		}
+	}
+	return u, nil
 }
 
 func (a *Authenticator) verify(ctx context.Context, hash, password string) (bool, error) {
@@ -158,23 +249,66 @@ func (a *Authenticator) Issue(p Principal) (string, error) {
 	return issue(a.key, p, a.now(), a.ttl)
 }
 
-// Authenticate returns the caller of r, looking in order at the Token header (API tokens), an Authorization Bearer
-// token and the token cookie. The first credential present decides: a bad one is an *Error even if a later one
-// would be good. No credential at all is an *Error too.
+// Authenticate returns the caller of r with its grants, looking in order at the Token header (API tokens), an
+// Authorization Bearer token and the token cookie. The first credential present decides: a bad one is an *Error
+// even if a later one would be good. No credential at all is an *Error too. A session token of a deleted user or
+// from before a password change is invalid.
 func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
-	if r.Header.Get("Token") != "" {
-		// API tokens arrive with the identity issue; until then no API token is valid.
-		return Principal{}, errInvalidAPIKey
+	ctx := r.Context()
+	if key := r.Header.Get("Token"); key != "" {
+		return a.authenticateAPIKey(ctx, key)
 	}
+	var token string
 	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, token, ok := strings.Cut(h, " ")
+		scheme, t, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			return Principal{}, errUnsupportedScm
 		}
-		return verify(a.key, strings.TrimSpace(token), a.now)
+		token = strings.TrimSpace(t)
+	} else if c, err := r.Cookie(Cookie); err == nil && c.Value != "" {
+		token = c.Value
+	} else {
+		return Principal{}, errNoCredentials
 	}
-	if c, err := r.Cookie(Cookie); err == nil && c.Value != "" {
-		return verify(a.key, c.Value, a.now)
+	p, err := verify(a.key, token, a.now)
+	if err != nil {
+		return Principal{}, err
 	}
-	return Principal{}, errNoCredentials
+	u, grants, err := a.st.UserAccess(ctx, p.UserID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Principal{}, errInvalidToken
+	case err != nil:
+		return Principal{}, fmt.Errorf("auth: access of user %s: %w", p.UserID, err)
+	case u.Generation != p.Generation:
+		return Principal{}, errTokenRevoked
+	}
+	p.Username, p.Provider, p.Grants = u.Username, u.Provider, grants
+	return p, nil
+}
+
+func (a *Authenticator) authenticateAPIKey(ctx context.Context, key string) (Principal, error) {
+	if len(key) > maxAPIKeyLen || !strings.HasPrefix(key, APIKeyPrefix) {
+		return Principal{}, errInvalidAPIKey
+	}
+	t, err := a.st.GetAPITokenByHash(ctx, a.keys.hash(key))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Principal{}, errInvalidAPIKey
+	case err != nil:
+		return Principal{}, fmt.Errorf("auth: look up API token: %w", err)
+	case !t.IsEnabled():
+		return Principal{}, errAPIKeyDisabled
+	case t.Expires != nil && !a.now().Before(*t.Expires):
+		return Principal{}, errAPIKeyExpired
+	}
+	u, grants, err := a.st.UserAccess(ctx, t.Owner)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Principal{}, errInvalidAPIKey
+	case err != nil:
+		return Principal{}, fmt.Errorf("auth: access of user %s: %w", t.Owner, err)
+	}
+	return Principal{UserID: u.ID, Username: u.Username, Provider: u.Provider, Grants: grants,
+		Generation: u.Generation, APITokenID: t.ID}, nil
 }

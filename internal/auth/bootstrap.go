@@ -5,63 +5,161 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"time"
+	"slices"
+	"strings"
 
-	"github.com/google/uuid"
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/store"
 )
 
-// RootUser is the user EnsureRoot creates.
-const RootUser = "root"
+// Built-in objects EnsureBuiltins creates.
+const (
+	RootUser   = "root"
+	AdminGroup = "Admin"
+	AdminRole  = "Admin"
+	// AdminBinding binds AdminRole to AdminGroup.
+	AdminBinding = "Admin"
+)
 
-// EnsureRoot makes sure the local user root exists. On first start it creates root with password, or, when
-// password is empty, with a random password that it returns so the caller can show it once; there is no fixed
-// default. When root exists and password is set but no longer matches, root's password is reset to it: whoever sets
-// RUNPLANE_ROOT_PASSWORD controls the server anyway, and this is how a lost root password is recovered. The
-// password is never logged.
-func EnsureRoot(ctx context.Context, users store.Users, password string) (generated string, err error) {
+// BootstrapStore is the slice of the store EnsureBuiltins needs.
+type BootstrapStore interface {
+	store.Users
+	store.Groups
+	store.Roles
+	store.RoleBindings
+}
+
+// WriteAllRole names the built-in role that grants write on every object of resource, e.g. WriteAllRunners.
+func WriteAllRole(resource string) string {
+	var b strings.Builder
+	b.WriteString("WriteAll")
+	for _, part := range strings.Split(resource, "_") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
+}
+
+// EnsureBuiltins creates what a fresh server needs and is idempotent: the local user root, the group Admin with
+// root in it, the role Admin (write on everything), the binding of Admin to Admin, and one WriteAll<Resource> role
+// per resource. Several replicas may run it at once.
+//
+// On first start root gets rootPassword or, when it is empty, a random password that is returned so the caller
+// can show it once; there is no fixed default. When root exists and rootPassword is set but no longer matches,
+// root's password is reset to it: whoever sets RUNPLANE_ROOT_PASSWORD controls the server anyway, and this is how
+// a lost root password is recovered. The password is never logged.
+func EnsureBuiltins(ctx context.Context, st BootstrapStore, rootPassword string) (generated string, err error) {
+	root, generated, err := ensureRoot(ctx, st, rootPassword)
+	if err != nil {
+		return "", err
+	}
+	group, err := ensure(ctx, "group "+AdminGroup,
+		func() (api.Group, error) { return st.GetGroupByName(ctx, api.ProviderLocal, AdminGroup) },
+		func() (api.Group, error) {
+			return st.CreateGroup(ctx, api.Group{Name: AdminGroup, Provider: api.ProviderLocal, UserIDs: []string{root.ID}, Builtin: true})
+		})
+	if err != nil {
+		return "", err
+	}
+	if !slices.Contains(root.Groups, group.ID) && !slices.Contains(group.UserIDs, root.ID) {
+		// Root was taken out of Admin: put it back, or nobody may be able to administer the server.
+		if err := st.SetUserGroups(ctx, root.ID, append(root.Groups, group.ID)); err != nil {
+			return "", fmt.Errorf("auth: put root in %s: %w", AdminGroup, err)
+		}
+	}
+	role, err := ensureRole(ctx, st, api.Role{Name: AdminRole, Resource: api.ResourceAll, ResourceIDs: []string{api.AllIDs}, Access: api.AccessWrite})
+	if err != nil {
+		return "", err
+	}
+	for _, res := range api.Resources {
+		r := api.Role{Name: WriteAllRole(res), Resource: res, ResourceIDs: []string{api.AllIDs}, Access: api.AccessWrite}
+		if _, err := ensureRole(ctx, st, r); err != nil {
+			return "", err
+		}
+	}
+	_, err = ensure(ctx, "role binding "+AdminBinding,
+		func() (api.RoleBinding, error) {
+			all, err := st.ListRoleBindings(ctx)
+			if err != nil {
+				return api.RoleBinding{}, err
+			}
+			for _, b := range all {
+				if b.Name == AdminBinding {
+					return b, nil
+				}
+			}
+			return api.RoleBinding{}, store.ErrNotFound
+		},
+		func() (api.RoleBinding, error) {
+			return st.CreateRoleBinding(ctx, api.RoleBinding{Name: AdminBinding, RoleID: role.ID, GroupID: group.ID, Builtin: true})
+		})
+	return generated, err
+}
+
+func ensureRole(ctx context.Context, st BootstrapStore, r api.Role) (api.Role, error) {
+	r.Builtin = true
+	return ensure(ctx, "role "+r.Name,
+		func() (api.Role, error) { return st.GetRoleByName(ctx, r.Name) },
+		func() (api.Role, error) { return st.CreateRole(ctx, r) })
+}
+
+// ensure gets an object, creating it when absent; a conflict on create means another replica created it first.
+func ensure[T any](ctx context.Context, what string, get, create func() (T, error)) (T, error) {
+	v, err := get()
+	if errors.Is(err, store.ErrNotFound) {
+		v, err = create()
+		if errors.Is(err, store.ErrConflict) {
+			v, err = get()
+		}
+	}
+	if err != nil {
+		return v, fmt.Errorf("auth: ensure %s: %w", what, err)
+	}
+	return v, nil
+}
+
+func ensureRoot(ctx context.Context, users store.Users, password string) (store.User, string, error) {
 	u, err := users.GetUserByName(ctx, api.ProviderLocal, RootUser)
 	switch {
 	case err == nil:
 		if password == "" {
-			return "", nil
+			return u, "", nil
 		}
 		if ok, verr := VerifyPassword(u.PasswordHash, password); verr == nil && ok {
-			return "", nil
+			return u, "", nil
 		}
 		hash, err := HashPassword(password)
 		if err != nil {
-			return "", err
+			return u, "", err
 		}
 		if err := users.SetPassword(ctx, u.ID, hash); err != nil {
-			return "", fmt.Errorf("auth: reset root password: %w", err)
+			return u, "", fmt.Errorf("auth: reset root password: %w", err)
 		}
-		return "", nil
+		return u, "", nil
 	case !errors.Is(err, store.ErrNotFound):
-		return "", fmt.Errorf("auth: look up root: %w", err)
+		return u, "", fmt.Errorf("auth: look up root: %w", err)
 	}
+	var generated string
 	if password == "" {
 		password = rand.Text()
 		generated = password
 	}
 	hash, err := HashPassword(password)
 	if err != nil {
-		return "", err
+		return u, "", err
 	}
-	err = users.CreateUser(ctx, store.User{
-		ID:           uuid.NewString(),
-		Username:     RootUser,
-		Provider:     api.ProviderLocal,
+	u, err = users.CreateUser(ctx, store.User{
+		User:         api.User{Username: RootUser, Provider: api.ProviderLocal, Builtin: true},
 		PasswordHash: hash,
-		CreateTime:   time.Now().UTC(),
 	})
 	if errors.Is(err, store.ErrConflict) {
 		// Another replica created root first; its password stands.
-		return "", nil
+		u, err = users.GetUserByName(ctx, api.ProviderLocal, RootUser)
+		return u, "", err
 	}
 	if err != nil {
-		return "", fmt.Errorf("auth: create root: %w", err)
+		return u, "", fmt.Errorf("auth: create root: %w", err)
 	}
-	return generated, nil
+	return u, generated, nil
 }

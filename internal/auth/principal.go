@@ -1,12 +1,22 @@
 package auth
 
-import "context"
+import (
+	"context"
 
-// Principal is an authenticated caller. The RBAC layer resolves its groups and roles from UserID.
+	"github.com/runplane/runplane/internal/rbac"
+)
+
+// Principal is an authenticated caller with the roles it holds at the time of the request.
 type Principal struct {
 	UserID   string
 	Username string
 	Provider string
+	// Grants are the roles bound to the user's groups, resolved when the request was authenticated.
+	Grants rbac.Grants
+	// Generation is the user's password generation the credential was issued at.
+	Generation int64
+	// APITokenID is the token the caller presented, when it authenticated with one.
+	APITokenID string
 }
 
 type principalKey struct{}

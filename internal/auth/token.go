@@ -16,6 +16,8 @@ const maxTokenLen = 8 << 10
 type claims struct {
 	Name     string `json:"name"`
 	Provider string `json:"provider"`
+	// Gen is the user's password generation at issue; a password change makes older tokens invalid.
+	Gen int64 `json:"gen"`
 	jwt.RegisteredClaims
 }
 
@@ -24,6 +26,7 @@ func issue(key []byte, p Principal, now time.Time, ttl time.Duration) (string, e
 	c := claims{
 		Name:     p.Username,
 		Provider: p.Provider,
+		Gen:      p.Generation,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    Issuer,
 			Subject:   p.UserID,
@@ -57,5 +60,5 @@ func verify(key []byte, token string, now func() time.Time) (Principal, error) {
 	if err != nil || c.Subject == "" || c.Name == "" || c.Provider == "" {
 		return Principal{}, errInvalidToken
 	}
-	return Principal{UserID: c.Subject, Username: c.Name, Provider: c.Provider}, nil
+	return Principal{UserID: c.Subject, Username: c.Name, Provider: c.Provider, Generation: c.Gen}, nil
 }

@@ -18,16 +18,28 @@ func (a *app) applyCommand() *cobra.Command {
 	var files []string
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE|DIR|-",
-		Short: "Create or update runners and tasks from YAML or JSON files",
-		Long: "Create or update runners and tasks declared in files. A file holds one or more documents (YAML\n" +
+		Short: "Create or update runners, tasks, users, groups, roles and role bindings from YAML or JSON files",
+		Long: "Create or update the objects declared in files. A file holds one or more documents (YAML\n" +
 			"separated by \"---\", or JSON), each with a kind and the API's fields:\n\n" +
 			"  kind: Runner\n  name: examples\n  gitURL: https://example.com/scripts.git\n  branch: main\n" +
 			"  ---\n  kind: Task\n  name: hello\n  runner: examples\n  command: ./hello.sh\n\n" +
+			"Users, groups, roles and role bindings refer to each other by name, since their ids are assigned by\n" +
+			"the server; users and groups belong to a provider (local unless given):\n\n" +
+			"  kind: Group\n  name: operators\n  users: [alice]          # optional: the members, by username\n" +
+			"  ---\n  kind: User\n  username: bob\n  password: changeme-now  # needed to create a local user\n" +
+			"  groups: [operators]     # optional: the user's groups, by name\n" +
+			"  ---\n  kind: Role\n  name: run-hello\n  resource: jobs\n  resource_ids: [hello]\n  access: write\n" +
+			"  ---\n  kind: RoleBinding\n  name: operators-run-hello\n  role: run-hello\n  group: operators\n\n" +
 			"A directory means its *.yaml, *.yml and *.json files, in name order; \"-\" means stdin. Every document\n" +
-			"is checked before anything is sent, and runners are applied before tasks. Applying the same files\n" +
-			"again changes nothing and says \"unchanged\" (a runner whose document carries a token or secret values\n" +
-			"is always sent, since the server never shows them back).",
-		Example: "  runplane apply -f examples/\n  runplane apply -f runner.yaml -f task.yaml",
+			"is checked before anything is sent, including that every name it refers to exists on the server or\n" +
+			"is declared in the files. Objects are applied in this order: runners, tasks, then groups are created\n" +
+			"(without members) so that users can name them, users are applied, group members are set, and roles\n" +
+			"and role bindings follow. Membership declared on either side counts: a user ends up in a group when\n" +
+			"the user's groups or the group's users name it; a side not declared is left as it is.\n\n" +
+			"Applying the same files again changes nothing and says \"unchanged\". A runner whose document\n" +
+			"carries a token or secret values, or a user whose document carries a password, is always sent and\n" +
+			"says \"configured\", since the server never shows them back.",
+		Example: "  runplane apply -f examples/\n  runplane apply -f runner.yaml -f task.yaml\n  runplane apply -f users.yaml",
 		Args:    checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(files) == 0 {
@@ -41,12 +53,23 @@ func (a *app) applyCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			ctx := cmd.Context()
+			identity, err := newIdentityApply(ctx, c, ms)
+			if err != nil {
+				return err
+			}
 			for _, m := range ms {
-				result, err := applyOne(cmd.Context(), c, m)
+				if m.kind != kindRunner && m.kind != kindTask {
+					continue
+				}
+				result, err := applyOne(ctx, c, m)
 				if err != nil {
 					return fmt.Errorf("apply %s: %w", m.source, err)
 				}
 				fmt.Fprintf(a.stdout, "%s %s\n", m.ref(), result)
+			}
+			if identity != nil {
+				return identity.apply(ctx, a.stdout)
 			}
 			return nil
 		},
@@ -56,7 +79,8 @@ func (a *app) applyCommand() *cobra.Command {
 	return cmd
 }
 
-// loadManifests reads and checks every document, and orders runners before tasks (otherwise keeping file order).
+// loadManifests reads and checks every document, and orders them by kind as kinds lists them (otherwise keeping
+// file order).
 func (a *app) loadManifests(files []string) ([]manifest, error) {
 	srcs, err := readManifestSources(files, a.stdin)
 	if err != nil {
@@ -78,12 +102,12 @@ func (a *app) loadManifests(files []string) ([]manifest, error) {
 		ms = append(ms, got...)
 	}
 	slices.SortStableFunc(ms, func(x, y manifest) int {
-		return btoi(x.kind == kindTask) - btoi(y.kind == kindTask)
+		return slices.Index(kinds, x.kind) - slices.Index(kinds, y.kind)
 	})
 	return ms, nil
 }
 
-// applyOne creates m or brings the server's object in line with it, and says which it did.
+// applyOne creates a runner or task or brings the server's object in line with it, and says which it did.
 func applyOne(ctx context.Context, c *client.Client, m manifest) (string, error) {
 	if m.kind == kindRunner {
 		cur, err := c.GetRunner(ctx, m.runner.Name)

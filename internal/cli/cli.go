@@ -4,7 +4,8 @@
 //
 // Commands live one per file. The package must never reach into the store, the executors or the job engine: apart
 // from `serve`, which hands a server.Config to internal/server, everything it knows comes from the REST API. It
-// never prints a token or a password.
+// never prints a token or a password, except the key of an API token it has just created, which the server shows
+// only once.
 package cli
 
 import (
@@ -78,8 +79,8 @@ func (a *app) rootCommand() *cobra.Command {
 		Short: "Run scripts from git repositories as governed operations",
 		Long: "runplane turns scripts that live in git repositories into authenticated REST endpoints with validated\n" +
 			"inputs, injected secrets, captured results and logs.\n\n" +
-			"Start a server with \"runplane serve\", log in with \"runplane login\", then apply runners and tasks\n" +
-			"and run jobs.",
+			"Start a server with \"runplane serve\", log in with \"runplane login\", then apply runners, tasks,\n" +
+			"users, groups, roles and role bindings, and run jobs.",
 		Version:           versionString(),
 		SilenceErrors:     true,
 		SilenceUsage:      true,
@@ -96,12 +97,14 @@ func (a *app) rootCommand() *cobra.Command {
 		withoutClientFlags(a.serveCommand()),
 		withoutClientFlags(a.versionCommand()),
 		a.loginCommand(),
+		a.logoutCommand(),
 		a.applyCommand(),
 		a.getCommand(),
 		a.deleteCommand(),
 		a.runCommand(),
 		a.logsCommand(),
 		a.cancelCommand(),
+		a.tokenCommand(),
 	)
 	return root
 }

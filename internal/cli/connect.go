@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/runplane/runplane/client"
 )
@@ -24,7 +25,8 @@ func (a *app) serverURL(cfg fileConfig) string {
 }
 
 // connect returns a client for the resolved server carrying the resolved token: --token, then RUNPLANE_TOKEN,
-// then the config file's token, which is only sent to the server it was issued by.
+// then the config file's token, which is only sent to the server it was issued by. The token may be a session
+// token or an API token key.
 func (a *app) connect() (*client.Client, error) {
 	cfg, err := loadConfig()
 	if err != nil {
@@ -41,7 +43,15 @@ func (a *app) connect() (*client.Client, error) {
 	if token == "" {
 		return nil, errNotLoggedIn
 	}
-	return a.newClient(srv, client.WithToken(token))
+	return a.newClient(srv, tokenOption(token))
+}
+
+// tokenOption sends an API token key as the Token header and anything else as a Bearer session token.
+func tokenOption(token string) client.Option {
+	if strings.HasPrefix(token, apiTokenPrefix) {
+		return client.WithAPIToken(token)
+	}
+	return client.WithToken(token)
 }
 
 func (a *app) newClient(srv string, opts ...client.Option) (*client.Client, error) {

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/client"
 )
 
 // resourceKinds maps what users type to the resource, kubectl style: plural, singular.
@@ -16,88 +18,118 @@ var resourceKinds = map[string]string{
 	"runners": "runners", "runner": "runners",
 	"tasks": "tasks", "task": "tasks",
 	"jobs": "jobs", "job": "jobs",
+	"users": "users", "user": "users",
+	"groups": "groups", "group": "groups",
+	"roles": "roles", "role": "roles",
+	"rolebindings": "rolebindings", "rolebinding": "rolebindings",
+	"tokens": "tokens", "token": "tokens",
+	"auditlogs": "auditlogs", "auditlog": "auditlogs",
+}
+
+// getKinds is what get accepts, for help and messages.
+var getKinds = []string{"runners", "tasks", "jobs", "users", "groups", "roles", "rolebindings", "tokens", "auditlogs"}
+
+// getOptions are the flags of get that only some resources use.
+type getOptions struct {
+	output        string
+	limit, offset int
+	allTokens     bool
 }
 
 func (a *app) getCommand() *cobra.Command {
-	var output string
-	var limit, offset int
+	var o getOptions
+	typeList := strings.Join(getKinds[:len(getKinds)-1], ", ") + " or " + getKinds[len(getKinds)-1]
 	cmd := &cobra.Command{
-		Use:   "get runners|tasks|jobs [NAME]",
-		Short: "List runners, tasks or jobs, or show one",
+		Use:   "get " + strings.Join(getKinds, "|") + " [NAME]",
+		Short: "List runners, tasks, jobs, users, groups, roles, role bindings, API tokens or audit logs, or show one",
+		Long: "List objects of a kind, or show one. Runners, tasks and roles are named by name, jobs, tokens and\n" +
+			"audit logs by id, users, groups and role bindings by name or id (an id when a name is shared by\n" +
+			"users or groups of different providers). Singular forms work too: runner, user, token, ...",
 		Example: "  runplane get runners\n  runplane get task hello -o yaml\n" +
-			"  runplane get jobs --limit 5\n  runplane get job hello-x7k2p -o json",
+			"  runplane get jobs --limit 5\n  runplane get job hello-x7k2p -o json\n" +
+			"  runplane get users\n  runplane get role Admin -o yaml\n  runplane get tokens --all",
 		Args: checkArgs(func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return errors.New("name a resource type: runners, tasks or jobs")
+				return errors.New("name a resource type: " + typeList)
 			}
 			return cobra.RangeArgs(1, 2)(cmd, args)
 		}),
-		ValidArgs: []string{"runners", "tasks", "jobs"},
+		ValidArgs: getKinds,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			kind, ok := resourceKinds[args[0]]
 			if !ok {
-				return usage(cmd, "unknown resource type %q: want runners, tasks or jobs", args[0])
+				return usage(cmd, "unknown resource type %q: want %s", args[0], typeList)
 			}
-			if err := checkOutput(cmd, output); err != nil {
+			if err := checkOutput(cmd, o.output); err != nil {
 				return err
 			}
 			c, err := a.connect()
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
 			name := ""
 			if len(args) == 2 {
 				name = args[1]
 			}
 			switch kind {
-			case "runners":
-				var rs []api.Runner
-				if name != "" {
-					r, err := c.GetRunner(ctx, name)
-					if err != nil {
-						return err
-					}
-					return a.print(cmd, output, r, func(w io.Writer) { runnerTable(w, []api.Runner{r}) })
-				}
-				if rs, err = c.ListRunners(ctx); err != nil {
-					return err
-				}
-				return a.print(cmd, output, rs, func(w io.Writer) { runnerTable(w, rs) })
-			case "tasks":
-				var ts []api.Task
-				if name != "" {
-					t, err := c.GetTask(ctx, name)
-					if err != nil {
-						return err
-					}
-					return a.print(cmd, output, t, func(w io.Writer) { taskTable(w, []api.Task{t}) })
-				}
-				if ts, err = c.ListTasks(ctx); err != nil {
-					return err
-				}
-				return a.print(cmd, output, ts, func(w io.Writer) { taskTable(w, ts) })
+			case "runners", "tasks", "jobs":
+				return a.getWorkload(cmd, c, kind, name, o)
 			}
-			now := time.Now()
-			if name != "" {
-				j, err := c.GetJob(ctx, name)
-				if err != nil {
-					return err
-				}
-				return a.print(cmd, output, j, func(w io.Writer) { jobTable(w, now, []api.Job{j}) })
-			}
-			js, err := c.ListJobs(ctx, limit, offset)
+			return a.getIdentity(cmd, c, kind, name, o)
+		},
+	}
+	addOutputFlag(cmd, &o.output)
+	f := cmd.Flags()
+	f.IntVar(&o.limit, "limit", 0, "jobs and auditlogs: how many to list, newest first (0: the server's default)")
+	f.IntVar(&o.offset, "offset", 0, "jobs: how many of the newest to skip")
+	f.BoolVar(&o.allTokens, "all", false, "tokens: list every user's tokens, not only yours")
+	return cmd
+}
+
+// getWorkload prints runners, tasks or jobs.
+func (a *app) getWorkload(cmd *cobra.Command, c *client.Client, kind, name string, o getOptions) error {
+	ctx, output := cmd.Context(), o.output
+	switch kind {
+	case "runners":
+		if name != "" {
+			r, err := c.GetRunner(ctx, name)
 			if err != nil {
 				return err
 			}
-			return a.print(cmd, output, js, func(w io.Writer) { jobTable(w, now, js) })
-		},
+			return a.print(cmd, output, r, func(w io.Writer) { runnerTable(w, []api.Runner{r}) })
+		}
+		rs, err := c.ListRunners(ctx)
+		if err != nil {
+			return err
+		}
+		return a.print(cmd, output, rs, func(w io.Writer) { runnerTable(w, rs) })
+	case "tasks":
+		if name != "" {
+			t, err := c.GetTask(ctx, name)
+			if err != nil {
+				return err
+			}
+			return a.print(cmd, output, t, func(w io.Writer) { taskTable(w, []api.Task{t}) })
+		}
+		ts, err := c.ListTasks(ctx)
+		if err != nil {
+			return err
+		}
+		return a.print(cmd, output, ts, func(w io.Writer) { taskTable(w, ts) })
 	}
-	addOutputFlag(cmd, &output)
-	f := cmd.Flags()
-	f.IntVar(&limit, "limit", 0, "jobs: how many to list, newest first (0: the server's default)")
-	f.IntVar(&offset, "offset", 0, "jobs: how many of the newest to skip")
-	return cmd
+	now := time.Now()
+	if name != "" {
+		j, err := c.GetJob(ctx, name)
+		if err != nil {
+			return err
+		}
+		return a.print(cmd, output, j, func(w io.Writer) { jobTable(w, now, []api.Job{j}) })
+	}
+	js, err := c.ListJobs(ctx, o.limit, o.offset)
+	if err != nil {
+		return err
+	}
+	return a.print(cmd, output, js, func(w io.Writer) { jobTable(w, now, js) })
 }
 
 func runnerTable(w io.Writer, rs []api.Runner) {

@@ -11,20 +11,24 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/client"
 )
 
 func (a *app) loginCommand() *cobra.Command {
 	var username, provider string
 	var passwordStdin bool
 	cmd := &cobra.Command{
-		Use:   "login [--server URL] [-u USER] [--password-stdin]",
+		Use:   "login [--server URL] [-u USER] [--password-stdin] | [--token KEY]",
 		Short: "Log in to a server and remember it and the token in the config file",
 		Long: "Log in to a runplane server. The server URL and the token are saved in the user's config directory\n" +
 			"(for example ~/.config/runplane/config.json, readable only by you) and used by every later command.\n\n" +
 			"The password is prompted for without echo on a terminal; otherwise one line is read from stdin.\n" +
-			"It is never accepted as a flag, which would show it in the process list.",
+			"It is never accepted as a flag, which would show it in the process list.\n\n" +
+			"With --token, no password is asked for: the token (an API token key from \"runplane token create\",\n" +
+			"or a session token) is checked with the server and saved instead.",
 		Example: "  runplane login --server http://127.0.0.1:8080 -u root\n" +
-			"  printf '%s\\n' \"$PASSWORD\" | runplane login -u root --password-stdin",
+			"  printf '%s\\n' \"$PASSWORD\" | runplane login -u root --password-stdin\n" +
+			"  runplane login --server https://runplane.example.com --token \"$RUNPLANE_API_TOKEN\"",
 		Args: checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig()
@@ -32,6 +36,12 @@ func (a *app) loginCommand() *cobra.Command {
 				return err
 			}
 			srv := a.serverURL(cfg)
+			if a.token != "" {
+				if username != "" || passwordStdin {
+					return usage(cmd, "--token replaces the username and password: give one or the other")
+				}
+				return a.loginWithToken(cmd.Context(), srv)
+			}
 			c, err := a.newClient(srv)
 			if err != nil {
 				return err
@@ -73,6 +83,28 @@ func (a *app) loginCommand() *cobra.Command {
 	f.BoolVar(&passwordStdin, "password-stdin", false, "read the password as one line from stdin")
 	f.StringVar(&provider, "provider", api.ProviderLocal, "identity provider: local or active_directory")
 	return cmd
+}
+
+// loginWithToken checks that the server accepts --token and saves it as the config's token.
+func (a *app) loginWithToken(ctx context.Context, srv string) error {
+	c, err := a.newClient(srv, tokenOption(a.token))
+	if err != nil {
+		return err
+	}
+	// Listing one's own tokens needs no role; any answer but 401 means the token authenticates.
+	if _, err := c.ListAPITokens(ctx); err != nil && !errors.Is(err, client.ErrForbidden) {
+		return err
+	}
+	path, err := saveConfig(fileConfig{Server: c.BaseURL(), Token: a.token})
+	if err != nil {
+		return err
+	}
+	what := "a session token"
+	if strings.HasPrefix(a.token, apiTokenPrefix) {
+		what = "an API token"
+	}
+	fmt.Fprintf(a.stdout, "Logged in to %s with %s (saved in %s)\n", c.BaseURL(), what, path)
+	return nil
 }
 
 // stdinTerminal reports whether stdin is an interactive terminal.

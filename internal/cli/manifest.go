@@ -20,27 +20,64 @@ import (
 
 // Kinds of document `runplane apply` understands.
 const (
-	kindRunner = "Runner"
-	kindTask   = "Task"
+	kindRunner      = "Runner"
+	kindTask        = "Task"
+	kindGroup       = "Group"
+	kindUser        = "User"
+	kindRole        = "Role"
+	kindRoleBinding = "RoleBinding"
 )
 
-// manifest is one document read from a file: a runner or a task.
+// kinds lists the kinds in the order apply sends them (see applyCommand for why groups come before users).
+var kinds = []string{kindRunner, kindTask, kindGroup, kindUser, kindRole, kindRoleBinding}
+
+// kindList is kinds for messages: "Runner, Task, ... or RoleBinding".
+var kindList = strings.Join(kinds[:len(kinds)-1], ", ") + " or " + kinds[len(kinds)-1]
+
+// manifest is one document read from a file. Exactly one of the object fields is set, the one of its kind.
 type manifest struct {
-	source string // `examples/x.yaml (document 2)`, for errors
-	kind   string
-	runner api.Runner
-	task   api.Task
+	source  string // `examples/x.yaml (document 2)`, for errors
+	kind    string
+	runner  api.Runner
+	task    api.Task
+	user    userDoc
+	group   groupDoc
+	role    roleDoc
+	binding bindingDoc
 }
 
 func (m manifest) name() string {
-	if m.kind == kindRunner {
+	switch m.kind {
+	case kindRunner:
 		return m.runner.Name
+	case kindTask:
+		return m.task.Name
+	case kindUser:
+		return m.user.Username
+	case kindGroup:
+		return m.group.Name
+	case kindRole:
+		return m.role.Name
 	}
-	return m.task.Name
+	return m.binding.Name
 }
 
-// ref is how apply names the object: runner/NAME or task/NAME.
-func (m manifest) ref() string { return strings.ToLower(m.kind) + "/" + m.name() }
+// ref is how apply names the object: kind/NAME, lower case, as in runner/examples or rolebinding/ops. A user or
+// group of a provider other than local says so, since names are unique only per provider.
+func (m manifest) ref() string {
+	return strings.ToLower(m.kind) + "/" + m.name() + providerSuffix(m.provider())
+}
+
+// provider returns the identity provider of a user or group document ("" for other kinds).
+func (m manifest) provider() string {
+	switch m.kind {
+	case kindUser:
+		return m.user.Provider
+	case kindGroup:
+		return m.group.Provider
+	}
+	return ""
+}
 
 // manifestSource is one file's content.
 type manifestSource struct {
@@ -193,9 +230,10 @@ func splitYAML(data []byte) [][]byte {
 	return append(docs, cur.Bytes())
 }
 
-// parseManifest turns one JSON document into a runner or a task. Both the flat form ({kind, name, ...fields})
-// and the Kubernetes form ({kind, metadata: {name}, spec: {...fields}}) are accepted; apiVersion is ignored.
-// Unknown fields are errors, so a misspelt field is not silently dropped.
+// parseManifest turns one JSON document into an object of a known kind. Both the flat form ({kind, name,
+// ...fields}) and the Kubernetes form ({kind, metadata: {name}, spec: {...fields}}) are accepted; apiVersion is
+// ignored. Unknown fields are errors, so a misspelt field is not silently dropped. A User is named by username,
+// which metadata.name fills in the Kubernetes form.
 func parseManifest(doc []byte) (manifest, error) {
 	var m manifest
 	var fields map[string]json.RawMessage
@@ -203,34 +241,60 @@ func parseManifest(doc []byte) (manifest, error) {
 		return m, errors.New("a document must be a mapping with a kind")
 	}
 	if err := json.Unmarshal(fields["kind"], &m.kind); err != nil || m.kind == "" {
-		return m, fmt.Errorf("kind is missing: want %s or %s", kindRunner, kindTask)
+		return m, fmt.Errorf("kind is missing: want %s", kindList)
 	}
-	if m.kind != kindRunner && m.kind != kindTask {
-		return m, fmt.Errorf("unknown kind %q: want %s or %s", m.kind, kindRunner, kindTask)
+	if !slices.Contains(kinds, m.kind) {
+		return m, fmt.Errorf("unknown kind %q: want %s", m.kind, kindList)
 	}
 	delete(fields, "kind")
 	delete(fields, "apiVersion")
-	body, err := flatten(fields)
+	nameKey := "name"
+	if m.kind == kindUser {
+		nameKey = "username"
+	}
+	body, err := flatten(fields, nameKey)
 	if err != nil {
 		return m, err
 	}
-	var target interface{ Validate() error } = &m.task
-	if m.kind == kindRunner {
+	var target any
+	switch m.kind {
+	case kindRunner:
 		target = &m.runner
+	case kindTask:
+		target = &m.task
+	case kindUser:
+		target = &m.user
+	case kindGroup:
+		target = &m.group
+	case kindRole:
+		target = &m.role
+	case kindRoleBinding:
+		target = &m.binding
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(target); err != nil {
 		return m, fmt.Errorf("%s: %s", m.kind, strings.TrimPrefix(err.Error(), "json: "))
 	}
-	if err := target.Validate(); err != nil {
+	if err := m.validate(); err != nil {
 		return m, fmt.Errorf("%s: %w", m.kind, err)
 	}
 	return m, nil
 }
 
-// flatten turns the Kubernetes form into the flat one.
-func flatten(fields map[string]json.RawMessage) ([]byte, error) {
+// validate checks a document without a server, filling in the default provider.
+func (m *manifest) validate() error {
+	switch m.kind {
+	case kindRunner:
+		return m.runner.Validate()
+	case kindTask:
+		return m.task.Validate()
+	}
+	return m.validateIdentity()
+}
+
+// flatten turns the Kubernetes form into the flat one, metadata.name becoming the field nameKey.
+func flatten(fields map[string]json.RawMessage, nameKey string) ([]byte, error) {
 	meta, hasMeta := fields["metadata"]
 	spec, hasSpec := fields["spec"]
 	if !hasMeta && !hasSpec {
@@ -254,10 +318,10 @@ func flatten(fields map[string]json.RawMessage) ([]byte, error) {
 		}
 	}
 	if md.Name != "" {
-		if _, ok := out["name"]; ok {
-			return nil, errors.New("name is given both in metadata and in spec")
+		if _, ok := out[nameKey]; ok {
+			return nil, fmt.Errorf("%s is given both in metadata and in spec", nameKey)
 		}
-		out["name"], _ = json.Marshal(md.Name)
+		out[nameKey], _ = json.Marshal(md.Name)
 	}
 	return json.Marshal(out)
 }

@@ -14,11 +14,35 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r.Body, &in); err != nil {
 		return err
 	}
-	token, err := h.auth.Login(r.Context(), in)
+	token, p, err := h.auth.Login(r.Context(), in, sourceAddr(r))
+	e := api.AuditLog{UserID: p.UserID, Username: in.Username, Provider: in.Provider, EventType: "login",
+		EventCategory: "auth", EventTarget: in.Username, Source: sourceAddr(r)}
+	if e.Provider == "" {
+		e.Provider = api.ProviderLocal
+	}
+	e.Status, e.Reason = outcome(err)
+	h.audit.Record(e)
 	if err != nil {
 		return err
 	}
 	h.sendToken(w, r, token)
+	return nil
+}
+
+// logout ends the browser session: the cookie is cleared. (A copied token stays valid until it expires or the
+// user's password changes.)
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
+	http.SetCookie(w, &http.Cookie{
+		Name:     auth.Cookie,
+		Value:    "",
+		Path:     "/",
+		MaxAge:   -1,
+		Expires:  time.Unix(0, 0),
+		HttpOnly: true,
+		Secure:   r.TLS != nil,
+		SameSite: http.SameSiteLaxMode,
+	})
+	writeJSON(w, http.StatusOK, msg{Msg: "logged out"})
 	return nil
 }
 

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/auth"
@@ -36,16 +38,25 @@ func classify(err error) (int, api.Error) {
 		tooLarge *http.MaxBytesError
 		invalid  *api.InvalidError
 		authErr  *auth.Error
+		throttle *auth.ThrottledError
 	)
 	switch {
 	case errors.As(err, &tooLarge):
 		return http.StatusRequestEntityTooLarge, api.Error{Error: fmt.Sprintf("request body larger than %d bytes", tooLarge.Limit)}
 	case errors.As(err, &invalid):
 		return http.StatusBadRequest, api.Error{Error: invalid.Msg, Fields: invalid.Fields}
+	case errors.As(err, &throttle):
+		return http.StatusTooManyRequests, api.Error{Error: throttle.Error()}
 	case errors.As(err, &authErr):
 		return http.StatusUnauthorized, api.Error{Error: authErr.Msg}
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return http.StatusUnauthorized, api.Error{Error: "authentication required"}
+	case errors.Is(err, ErrForbidden):
+		return http.StatusForbidden, api.Error{Error: publicMsg(err, "forbidden")}
+	case errors.Is(err, store.ErrInvalid):
+		return http.StatusBadRequest, api.Error{Error: publicMsg(err, "invalid reference")}
+	case errors.Is(err, auth.ErrDirectoryUnavailable):
+		return http.StatusServiceUnavailable, api.Error{Error: "the directory cannot be reached: try again later"}
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, api.Error{Error: publicMsg(err, "not found")}
 	case errors.Is(err, store.ErrConflict):
@@ -80,8 +91,14 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		// The response is under way (a streamed log): its status is sent; it just ends here.
 		return
 	}
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="runplane"`)
+	case http.StatusTooManyRequests:
+		var t *auth.ThrottledError
+		if errors.As(err, &t) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(t.RetryAfter.Seconds()))))
+		}
 	}
 	writeJSON(w, status, body)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/runplane/runplane/internal/auth"
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/jobs"
+	"github.com/runplane/runplane/internal/rbac"
 	"github.com/runplane/runplane/internal/store"
 )
 
@@ -52,6 +53,7 @@ func (h *Handler) submitJob(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
+	setTarget(w, sub.Job.ID)
 	job, wait := sub.Job, waitFor(asked, sub.Task)
 	if wait > 0 && !job.Status.Final() {
 		done, err := h.engine.Await(r.Context(), job.ID, wait)
@@ -116,6 +118,9 @@ func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := store.JobFilter{Task: r.URL.Query().Get("task"), Limit: pg.limit, Offset: pg.offset}
+	if f.Tasks, err = h.readableTasks(r); err != nil {
+		return err
+	}
 	if s := r.URL.Query().Get("status"); s != "" {
 		for _, st := range strings.Split(s, ",") {
 			switch js := api.JobStatus(strings.TrimSpace(st)); js {
@@ -136,6 +141,22 @@ func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeList(w, "jobs", out, span{from: pg.offset}, total)
 	return nil
+}
+
+// readableTasks is the filter that keeps a job list to the tasks whose jobs the caller may read: nil when they may
+// read every job. Roles name tasks, so the list is the tasks they name (a task deleted since keeps its jobs).
+func (h *Handler) readableTasks(r *http.Request) ([]string, error) {
+	p, _ := auth.PrincipalFrom(r.Context())
+	if rbac.Allow(p.Grants, api.AccessRead, api.ResourceJobs, "") {
+		return nil, nil
+	}
+	tasks := []string{}
+	for _, g := range p.Grants {
+		if g.Resource == api.ResourceJobs || g.Resource == api.ResourceAll {
+			tasks = append(tasks, g.ResourceIDs...)
+		}
+	}
+	return tasks, nil
 }
 
 // getJob answers one job. A job still running shows the output it has written so far.

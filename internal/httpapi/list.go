@@ -59,3 +59,14 @@ func writeList[T any](w http.ResponseWriter, kind string, items []T, s span, tot
 	}
 	writeJSON(w, http.StatusOK, items)
 }
+
+// keep returns the items whose name ok accepts, for filtering a list to what the caller may read.
+func keep[T any](items []T, ok func(names ...string) bool, name func(T) string) []T {
+	out := items[:0:0]
+	for _, x := range items {
+		if ok(name(x)) {
+			out = append(out, x)
+		}
+	}
+	return out
+}

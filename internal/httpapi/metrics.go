@@ -83,6 +83,7 @@ type statusWriter struct {
 	bytes  int64
 	route  string // the matched pattern's path; "" when no route matched
 	quiet  bool   // health and metrics requests are logged at debug level
+	target string // what a mutation acted on, when its path does not say (setTarget)
 }
 
 func (s *statusWriter) WriteHeader(code int) {

@@ -24,6 +24,18 @@ type Store interface {
 	store.Tasks
 	GetJob(ctx context.Context, id string) (store.Job, error)
 	ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, int, error)
+	store.Users
+	store.Groups
+	store.Roles
+	store.RoleBindings
+	store.APITokens
+	ListAudit(ctx context.Context, max int) ([]api.AuditLog, error)
+	GetAudit(ctx context.Context, id string) (api.AuditLog, error)
+}
+
+// Auditor records audit entries; *audit.Log implements it. Record must not block on I/O.
+type Auditor interface {
+	Record(e api.AuditLog)
 }
 
 // Engine is the job engine as the API uses it; *jobs.Engine implements it.
@@ -46,12 +58,13 @@ const (
 	DefaultStdoutLimit  = 1 << 20
 )
 
-// Options configure a Handler. Store, Engine, Logs and Auth are required.
+// Options configure a Handler. Store, Engine, Logs, Auth and Audit are required.
 type Options struct {
 	Store  Store
 	Engine Engine
 	Logs   *joblog.Store
 	Auth   *auth.Authenticator
+	Audit  Auditor
 	// Logger receives the access log and the causes of internal errors; nil discards.
 	Logger *slog.Logger
 	// Registerer receives the HTTP metrics; nil registers none.
@@ -66,12 +79,19 @@ type Options struct {
 	StdoutLimit int64
 }
 
-// Route is one entry of the route table: an HTTP method and a ServeMux path pattern.
+// Route is one entry of the route table: an HTTP method, a ServeMux path pattern and how it is authorized.
 type Route struct {
 	Method string
 	Path   string
 	// Public routes need no credentials: login, health, readiness and metrics.
 	Public bool
+	// Resource is the RBAC resource the route acts on ("" for public and session routes), Authz how the adapter
+	// checks the caller, Param the path wildcard naming the object for Object checks, and Own whether the
+	// object's owner passes an Object check.
+	Resource string
+	Authz    Authz
+	Param    string
+	Own      bool
 }
 
 // handlerFunc is a handler that returns its error for Handler.handle to answer with the right status.
@@ -88,6 +108,7 @@ type Handler struct {
 	engine      Engine
 	logs        *joblog.Store
 	auth        *auth.Authenticator
+	audit       Auditor
 	log         *slog.Logger
 	ready       func(context.Context) error
 	maxBody     int64
@@ -101,8 +122,8 @@ type Handler struct {
 
 // New builds the API handler.
 func New(opts Options) (*Handler, error) {
-	if opts.Store == nil || opts.Engine == nil || opts.Logs == nil || opts.Auth == nil {
-		return nil, errors.New("httpapi: Store, Engine, Logs and Auth are required")
+	if opts.Store == nil || opts.Engine == nil || opts.Logs == nil || opts.Auth == nil || opts.Audit == nil {
+		return nil, errors.New("httpapi: Store, Engine, Logs, Auth and Audit are required")
 	}
 	if opts.MaxBodyBytes < 0 || opts.StdoutLimit < 0 {
 		return nil, errors.New("httpapi: negative limit")
@@ -112,6 +133,7 @@ func New(opts Options) (*Handler, error) {
 		engine:      opts.Engine,
 		logs:        opts.Logs,
 		auth:        opts.Auth,
+		audit:       opts.Audit,
 		log:         opts.Logger,
 		ready:       opts.Ready,
 		maxBody:     opts.MaxBodyBytes,
@@ -152,70 +174,149 @@ func (h *Handler) table() []route {
 	pub := func(method, path string, fn handlerFunc) route {
 		return route{Route{Method: method, Path: path, Public: true}, fn}
 	}
-	priv := func(method, path string, fn handlerFunc) route {
-		return route{Route{Method: method, Path: path}, fn}
+	// session: any authenticated caller; the handler keeps them to what is theirs.
+	session := func(method, path, resource string, fn handlerFunc) route {
+		return route{Route{Method: method, Path: path, Resource: resource, Authz: Authenticated}, fn}
 	}
-	const v1 = "/api/v1"
+	list := func(path, resource string, fn handlerFunc) route {
+		return route{Route{Method: "GET", Path: path, Resource: resource, Authz: List}, fn}
+	}
+	create := func(method, path, resource string, fn handlerFunc) route {
+		return route{Route{Method: method, Path: path, Resource: resource, Authz: Create}, fn}
+	}
+	obj := func(method, path, resource, param string, fn handlerFunc) route {
+		return route{Route{Method: method, Path: path, Resource: resource, Authz: Object, Param: param}, fn}
+	}
+	own := func(method, path, resource string, fn handlerFunc) route {
+		return route{Route{Method: method, Path: path, Resource: resource, Authz: Object, Param: "id", Own: true}, fn}
+	}
+	const (
+		v1       = "/api/v1"
+		runners  = api.ResourceRunners
+		tasks    = api.ResourceTasks
+		jobs     = api.ResourceJobs
+		users    = api.ResourceUsers
+		groups   = api.ResourceGroups
+		roles    = api.ResourceRoles
+		bindings = api.ResourceRoleBindings
+		tokens   = api.ResourceAPITokens
+		auditLog = api.ResourceAuditLogs
+	)
 	return []route{
 		pub("GET", "/healthz", h.healthz),
 		pub("GET", "/readyz", h.readyz),
 		pub("GET", "/metrics", h.serveMetrics),
 		pub("POST", v1+"/login", h.login),
-		priv("GET", v1+"/refresh", h.refresh),
-		priv("GET", v1+"/openapi.json", h.openAPI),
+		session("GET", v1+"/refresh", "", h.refresh),
+		session("POST", v1+"/logout", "", h.logout),
+		session("GET", v1+"/openapi.json", "", h.openAPI),
 
-		priv("GET", v1+"/runners", h.listRunners),
-		priv("POST", v1+"/runners", h.createRunner),
-		priv("PUT", v1+"/runners", h.createRunner), // Kriten accepts PUT on the collection as create
-		priv("GET", v1+"/runners/{id}", h.getRunner),
-		priv("PUT", v1+"/runners/{id}", h.replaceRunner),
-		priv("PATCH", v1+"/runners/{id}", h.patchRunner),
-		priv("DELETE", v1+"/runners/{id}", h.deleteRunner),
-		priv("GET", v1+"/runners/{id}/secret", h.getSecret),
-		priv("POST", v1+"/runners/{id}/secret", h.mergeSecret),
-		priv("PUT", v1+"/runners/{id}/secret", h.replaceSecret),
-		priv("DELETE", v1+"/runners/{id}/secret", h.deleteSecret),
+		list(v1+"/runners", runners, h.listRunners),
+		create("POST", v1+"/runners", runners, h.createRunner),
+		create("PUT", v1+"/runners", runners, h.createRunner), // Kriten accepts PUT on the collection as create
+		obj("GET", v1+"/runners/{id}", runners, "id", h.getRunner),
+		obj("PUT", v1+"/runners/{id}", runners, "id", h.replaceRunner),
+		obj("PATCH", v1+"/runners/{id}", runners, "id", h.patchRunner),
+		obj("DELETE", v1+"/runners/{id}", runners, "id", h.deleteRunner),
+		obj("GET", v1+"/runners/{id}/secret", runners, "id", h.getSecret),
+		obj("POST", v1+"/runners/{id}/secret", runners, "id", h.mergeSecret),
+		obj("PUT", v1+"/runners/{id}/secret", runners, "id", h.replaceSecret),
+		obj("DELETE", v1+"/runners/{id}/secret", runners, "id", h.deleteSecret),
 
-		priv("GET", v1+"/tasks", h.listTasks),
-		priv("POST", v1+"/tasks", h.createTask),
-		priv("PUT", v1+"/tasks", h.createTask),
-		priv("GET", v1+"/tasks/{id}", h.getTask),
-		priv("PUT", v1+"/tasks/{id}", h.replaceTask),
-		priv("PATCH", v1+"/tasks/{id}", h.patchTask),
-		priv("DELETE", v1+"/tasks/{id}", h.deleteTask),
-		priv("GET", v1+"/tasks/{id}/schema", h.getSchema),
-		priv("POST", v1+"/tasks/{id}/schema", h.setSchema),
-		priv("PUT", v1+"/tasks/{id}/schema", h.setSchema),
-		priv("DELETE", v1+"/tasks/{id}/schema", h.deleteSchema),
-		priv("POST", v1+"/tasks/{task}/run", h.submitJob),
+		list(v1+"/tasks", tasks, h.listTasks),
+		create("POST", v1+"/tasks", tasks, h.createTask),
+		create("PUT", v1+"/tasks", tasks, h.createTask),
+		obj("GET", v1+"/tasks/{id}", tasks, "id", h.getTask),
+		obj("PUT", v1+"/tasks/{id}", tasks, "id", h.replaceTask),
+		obj("PATCH", v1+"/tasks/{id}", tasks, "id", h.patchTask),
+		obj("DELETE", v1+"/tasks/{id}", tasks, "id", h.deleteTask),
+		obj("GET", v1+"/tasks/{id}/schema", tasks, "id", h.getSchema),
+		obj("POST", v1+"/tasks/{id}/schema", tasks, "id", h.setSchema),
+		obj("PUT", v1+"/tasks/{id}/schema", tasks, "id", h.setSchema),
+		obj("DELETE", v1+"/tasks/{id}/schema", tasks, "id", h.deleteSchema),
+		obj("POST", v1+"/tasks/{task}/run", jobs, "task", h.submitJob),
 
-		priv("GET", v1+"/jobs", h.listJobs),
-		priv("GET", v1+"/jobs/{id}", h.getJob),
-		priv("GET", v1+"/jobs/{id}/log", h.jobLog),
-		priv("POST", v1+"/jobs/{id}/cancel", h.cancelJob),
-		priv("POST", v1+"/jobs/{task}", h.submitJob),
-		priv("PUT", v1+"/jobs/{task}", h.submitJob),
+		list(v1+"/jobs", jobs, h.listJobs),
+		obj("GET", v1+"/jobs/{id}", jobs, "id", h.getJob),
+		obj("GET", v1+"/jobs/{id}/log", jobs, "id", h.jobLog),
+		obj("POST", v1+"/jobs/{id}/cancel", jobs, "id", h.cancelJob),
+		obj("POST", v1+"/jobs/{task}", jobs, "task", h.submitJob),
+		obj("PUT", v1+"/jobs/{task}", jobs, "task", h.submitJob),
+
+		list(v1+"/users", users, h.listUsers),
+		create("POST", v1+"/users", users, h.createUser),
+		own("GET", v1+"/users/{id}", users, h.getUser),
+		own("PUT", v1+"/users/{id}", users, h.replaceUser),
+		own("PATCH", v1+"/users/{id}", users, h.patchUser),
+		obj("DELETE", v1+"/users/{id}", users, "id", h.deleteUser),
+		own("GET", v1+"/users/{id}/groups", users, h.userGroups),
+
+		list(v1+"/groups", groups, h.listGroups),
+		create("POST", v1+"/groups", groups, h.createGroup),
+		obj("GET", v1+"/groups/{id}", groups, "id", h.getGroup),
+		obj("PUT", v1+"/groups/{id}", groups, "id", h.replaceGroup),
+		obj("PATCH", v1+"/groups/{id}", groups, "id", h.patchGroup),
+		obj("DELETE", v1+"/groups/{id}", groups, "id", h.deleteGroup),
+		obj("GET", v1+"/groups/{id}/users", groups, "id", h.groupUsers),
+		obj("POST", v1+"/groups/{id}/users", groups, "id", h.addGroupUsers),
+		obj("DELETE", v1+"/groups/{id}/users", groups, "id", h.removeGroupUsers),
+
+		list(v1+"/roles", roles, h.listRoles),
+		create("POST", v1+"/roles", roles, h.createRole),
+		obj("GET", v1+"/roles/{id}", roles, "id", h.getRole),
+		obj("PUT", v1+"/roles/{id}", roles, "id", h.replaceRole),
+		obj("PATCH", v1+"/roles/{id}", roles, "id", h.patchRole),
+		obj("DELETE", v1+"/roles/{id}", roles, "id", h.deleteRole),
+
+		list(v1+"/role_bindings", bindings, h.listRoleBindings),
+		create("POST", v1+"/role_bindings", bindings, h.createRoleBinding),
+		obj("GET", v1+"/role_bindings/{id}", bindings, "id", h.getRoleBinding),
+		obj("PUT", v1+"/role_bindings/{id}", bindings, "id", h.replaceRoleBinding),
+		obj("PATCH", v1+"/role_bindings/{id}", bindings, "id", h.patchRoleBinding),
+		obj("DELETE", v1+"/role_bindings/{id}", bindings, "id", h.deleteRoleBinding),
+
+		session("GET", v1+"/api_tokens", tokens, h.listOwnTokens),
+		session("POST", v1+"/api_tokens", tokens, h.createToken),
+		list(v1+"/api_tokens/all", tokens, h.listAllTokens),
+		own("GET", v1+"/api_tokens/{id}", tokens, h.getToken),
+		own("PUT", v1+"/api_tokens/{id}", tokens, h.replaceToken),
+		own("PATCH", v1+"/api_tokens/{id}", tokens, h.patchToken),
+		own("DELETE", v1+"/api_tokens/{id}", tokens, h.deleteToken),
+
+		list(v1+"/audit_logs", auditLog, h.listAudit),
+		obj("GET", v1+"/audit_logs/{id}", auditLog, "id", h.getAudit),
 	}
 }
 
 // handle adapts a route's handler: it names the route for metrics and logs, authenticates the caller of a
-// protected route (putting the Principal in the context), and answers a returned error through writeError.
+// protected route (putting the Principal in the context), authorizes it (Route.Authz), answers a returned error
+// through writeError, and records every mutation in the audit log.
 func (h *Handler) handle(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if sw, ok := w.(*statusWriter); ok {
 			sw.route = rt.Path
 			sw.quiet = rt.Public && rt.Method == http.MethodGet
 		}
-		if !rt.Public {
-			p, err := h.auth.Authenticate(r)
-			if err != nil {
+		if rt.Public {
+			if err := rt.fn(w, r); err != nil {
 				h.writeError(w, r, err)
-				return
 			}
-			r = r.WithContext(auth.WithPrincipal(r.Context(), p))
+			return
 		}
-		if err := rt.fn(w, r); err != nil {
+		p, err := h.auth.Authenticate(r)
+		if err != nil {
 			h.writeError(w, r, err)
+			return
+		}
+		r = r.WithContext(auth.WithPrincipal(r.Context(), p))
+		if err = h.authorize(r, rt.Route, p); err == nil {
+			err = rt.fn(w, r)
+		}
+		if err != nil {
+			h.writeError(w, r, err)
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.auditRequest(w, r, rt.Route, p, err)
 		}
 	})
 }

@@ -24,6 +24,7 @@ func (h *Handler) listRunners(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	all = keep(all, readable(r.Context(), api.ResourceRunners), func(x api.Runner) string { return x.Name })
 	items := page.slice(len(all))
 	out := make([]api.Runner, 0, items.n)
 	for _, x := range all[items.from:items.to] {
@@ -48,8 +49,12 @@ func (h *Handler) createRunner(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r.Body, &in); err != nil {
 		return err
 	}
+	setTarget(w, in.Name)
 	in = prepareRunner(in.MergeSecrets(api.Runner{}))
 	if err := in.Validate(); err != nil {
+		return err
+	}
+	if err := mustMay(r.Context(), api.AccessWrite, api.ResourceRunners, in.Name); err != nil {
 		return err
 	}
 	if err := h.st.CreateRunner(r.Context(), in); err != nil {

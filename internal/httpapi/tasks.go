@@ -23,6 +23,7 @@ func (h *Handler) listTasks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	all = keep(all, readable(r.Context(), api.ResourceTasks), func(t api.Task) string { return t.Name })
 	s := page.slice(len(all))
 	writeList(w, "tasks", all[s.from:s.to], s, len(all))
 	return nil
@@ -42,8 +43,12 @@ func (h *Handler) createTask(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r.Body, &in); err != nil {
 		return err
 	}
+	setTarget(w, in.Name)
 	in.Schema = normalizeSchema(in.Schema)
-	if err := h.checkTask(r.Context(), in); err != nil {
+	if err := h.checkTask(r.Context(), in, ""); err != nil {
+		return err
+	}
+	if err := mustMay(r.Context(), api.AccessWrite, api.ResourceTasks, in.Name); err != nil {
 		return err
 	}
 	if err := h.st.CreateTask(r.Context(), in); err != nil {
@@ -90,7 +95,11 @@ func (h *Handler) patchTask(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) updateTask(w http.ResponseWriter, r *http.Request, t api.Task) error {
-	if err := h.checkTask(r.Context(), t); err != nil {
+	stored, err := h.task(r.Context(), t.Name)
+	if err != nil {
+		return err
+	}
+	if err := h.checkTask(r.Context(), t, stored.Runner); err != nil {
 		return err
 	}
 	if err := h.st.UpdateTask(r.Context(), t); err != nil {
@@ -161,10 +170,17 @@ func (h *Handler) deleteSchema(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// checkTask validates t, checks that its runner exists and that its schema compiles.
-func (h *Handler) checkTask(ctx context.Context, t api.Task) error {
+// checkTask validates t, checks that its runner exists, that the caller may read it when it is not the task's
+// runner already (a task runs with its runner's token and secrets, so pointing one at a runner needs access to
+// that runner) and that its schema compiles.
+func (h *Handler) checkTask(ctx context.Context, t api.Task, prevRunner string) error {
 	if err := t.Validate(); err != nil {
 		return err
+	}
+	if t.Runner != prevRunner {
+		if err := mustMay(ctx, api.AccessRead, api.ResourceRunners, t.Runner); err != nil {
+			return err
+		}
 	}
 	if _, err := h.st.GetRunner(ctx, t.Runner); err != nil {
 		if errors.Is(err, store.ErrNotFound) {

@@ -23,7 +23,7 @@ func TestLogin(t *testing.T) {
 		{"extra fields", `{"username":"root","password":"` + rootPassword + `","provider":"local","remember":true}`, 200, ""},
 		{"bad password", `{"username":"root","password":"wrong","provider":"local"}`, 401, "invalid username or password"},
 		{"unknown user", `{"username":"nobody","password":"` + rootPassword + `","provider":"local"}`, 401, "invalid username or password"},
-		{"active directory", `{"username":"root","password":"x","provider":"active_directory"}`, 400, `provider "active_directory" not configured`},
+		{"active directory", `{"username":"root","password":"x","provider":"active_directory"}`, 400, `provider "active_directory" is not configured`},
 		{"unknown provider", `{"username":"root","password":"x","provider":"oidc"}`, 400, "unknown provider"},
 		{"malformed", `{"username":"root",`, 400, "malformed JSON"},
 		{"empty body", ``, 400, "request body is empty"},

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runplane/runplane/internal/auth/ldap"
 	"github.com/runplane/runplane/internal/executor/local"
 )
 
@@ -33,6 +34,8 @@ type Config struct {
 	MaxBodyBytes int64
 	// Isolation of local jobs: "auto", "namespace", "launcher" or "none" (see executor/local).
 	Isolation string
+	// LDAP configures logins with provider active_directory; an empty URL leaves that provider off.
+	LDAP ldap.Config
 }
 
 // DefaultConfig returns the defaults: 127.0.0.1:8080, ./runplane-data, 24h tokens, 30 days of logs, 1 MiB bodies.
@@ -93,6 +96,11 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("config: isolation %q: want auto, namespace, launcher or none", c.Isolation)
 	}
+	if c.LDAP.URL != "" {
+		if err := c.LDAP.Validate(); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -128,6 +136,9 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 			return fmt.Errorf("RUNPLANE_MAX_BODY_BYTES=%q: want a positive number of bytes", v)
 		}
 		c.MaxBodyBytes = n
+	}
+	if err := loadLDAPEnv(&c.LDAP, get); err != nil {
+		return err
 	}
 	durations := []struct {
 		name string

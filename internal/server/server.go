@@ -18,7 +18,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/audit"
 	"github.com/runplane/runplane/internal/auth"
+	"github.com/runplane/runplane/internal/auth/ldap"
 	"github.com/runplane/runplane/internal/executor/local"
 	"github.com/runplane/runplane/internal/gitsource"
 	"github.com/runplane/runplane/internal/httpapi"
@@ -55,6 +57,7 @@ type Server struct {
 	store    *sqlite.Store
 	logs     *joblog.Store
 	engine   *jobs.Engine
+	audit    *audit.Log
 	api      *httpapi.Handler
 	http     *http.Server
 	ln       net.Listener
@@ -132,11 +135,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		Logger:        log.With("component", "jobs"),
 		Registerer:    reg,
 	})
-	authn, err := auth.New(s.store, jwtKey, auth.Options{TokenTTL: cfg.TokenTTL, Logger: log.With("component", "auth")})
+	authOpts := auth.Options{TokenTTL: cfg.TokenTTL, Logger: log.With("component", "auth")}
+	if cfg.LDAP.URL != "" {
+		if authOpts.Directory, err = ldap.New(cfg.LDAP, log.With("component", "ldap")); err != nil {
+			return nil, err
+		}
+	}
+	authn, err := auth.New(s.store, jwtKey, authOpts)
 	if err != nil {
 		return nil, err
 	}
-	generated, err := auth.EnsureRoot(ctx, s.store, cfg.RootPassword)
+	s.audit = audit.New(s.store, audit.Options{Logger: log.With("component", "audit")})
+	generated, err := auth.EnsureBuiltins(ctx, s.store, cfg.RootPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +160,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		Engine:       s.engine,
 		Logs:         s.logs,
 		Auth:         authn,
+		Audit:        s.audit,
 		Logger:       log.With("component", "http"),
 		Registerer:   reg,
 		Gatherer:     reg,
@@ -226,6 +237,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		return nil
 	})
+	g.Go(func() error { return s.audit.Run(bg) })
 	g.Go(func() error {
 		s.log.Info("serving", "url", s.URL())
 		if err := s.http.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {

@@ -111,6 +111,7 @@ type req struct {
 	json         any    // marshalled when body is ""
 	header       map[string]string
 	noAuth       bool
+	as           string // a session token to send instead of root's
 }
 
 type resp struct {
@@ -140,7 +141,11 @@ func (ts *testServer) do(t *testing.T, r req) *resp {
 	if body != nil {
 		hr.Header.Set("Content-Type", "application/json")
 	}
-	if !r.noAuth {
+	switch {
+	case r.noAuth:
+	case r.as != "":
+		hr.Header.Set("Authorization", "Bearer "+r.as)
+	default:
 		hr.Header.Set("Authorization", "Bearer "+ts.token)
 	}
 	for k, v := range r.header {

@@ -17,8 +17,11 @@ import (
 var (
 	// ErrNotFound: the object does not exist.
 	ErrNotFound = errors.New("store: not found")
-	// ErrConflict: the name is taken, the object is in use, or a state transition is no longer possible.
+	// ErrConflict: the name is taken, the object is in use or built in, or a state transition is no longer possible.
 	ErrConflict = errors.New("store: conflict")
+	// ErrInvalid: the object refers to something that does not exist or may not be referred to (a group of another
+	// provider, say). The API answers it with 400.
+	ErrInvalid = errors.New("store: invalid reference")
 )
 
 // Runners stores runners by name.
@@ -75,6 +78,8 @@ type Finish struct {
 type JobFilter struct {
 	Status []api.JobStatus
 	Task   string
+	// Tasks, when not nil, keeps only jobs of these tasks (none when empty): what a caller may read.
+	Tasks  []string
 	Limit  int // 0: no limit
 	Offset int
 }
@@ -106,31 +111,18 @@ type Jobs interface {
 	CountJobs(ctx context.Context, status api.JobStatus) (int, error)
 }
 
-// User is a login identity. PasswordHash is an encoded argon2id hash; it never leaves the server.
-type User struct {
-	ID           string
-	Username     string
-	Provider     string
-	PasswordHash string
-	CreateTime   time.Time
-}
-
-// Users stores users. The identity issue extends it with groups, roles and bindings.
-type Users interface {
-	// CreateUser stores a user; ErrConflict if (provider, username) is taken.
-	CreateUser(ctx context.Context, u User) error
-	// GetUserByName returns a user; ErrNotFound if absent.
-	GetUserByName(ctx context.Context, provider, username string) (User, error)
-	// SetPassword replaces a user's password hash; ErrNotFound if absent.
-	SetPassword(ctx context.Context, id, passwordHash string) error
-}
-
 // Store is everything a backend provides.
 type Store interface {
 	Runners
 	Tasks
 	Jobs
 	Users
+	Groups
+	Roles
+	RoleBindings
+	Access
+	APITokens
+	Audit
 	// Close releases the backend's resources.
 	Close() error
 }

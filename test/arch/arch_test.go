@@ -49,6 +49,7 @@ var backends = []string{
 	mod + "/internal/store/postgres",
 	mod + "/internal/executor/local",
 	mod + "/internal/executor/kubeexec",
+	mod + "/internal/auth/ldap",
 }
 
 func isBackend(path string) (string, bool) {
@@ -71,6 +72,12 @@ func TestDependencyRules(t *testing.T) {
 			for _, d := range p.Deps {
 				if internal(d) || strings.Contains(strings.Split(d, "/")[0], ".") {
 					t.Errorf("api imports %s; it may import only the standard library", d)
+				}
+			}
+		case path == mod+"/internal/rbac":
+			for _, d := range p.Deps {
+				if d != mod+"/api" && (internal(d) || strings.Contains(strings.Split(d, "/")[0], ".")) {
+					t.Errorf("rbac imports %s; it is pure: only api and the standard library", d)
 				}
 			}
 		case path == mod+"/client":

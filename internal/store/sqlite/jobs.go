@@ -109,6 +109,15 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 		where = append(where, `task = ?`)
 		args = append(args, f.Task)
 	}
+	if f.Tasks != nil {
+		// One JSON argument keeps the statement text (and its prepared statement) the same for any number of tasks.
+		b, err := json.Marshal(f.Tasks)
+		if err != nil {
+			return nil, 0, fmt.Errorf("sqlite: list jobs: %w", err)
+		}
+		where = append(where, `task IN (SELECT value FROM json_each(?))`)
+		args = append(args, string(b))
+	}
 	cond := ""
 	if len(where) > 0 {
 		cond = ` WHERE ` + strings.Join(where, ` AND `)

@@ -3,15 +3,18 @@ package sqlite
 import (
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store"
 )
 
 func TestMigrationsIdempotent(t *testing.T) {
@@ -197,5 +200,51 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, versions(t, db)); diff != "" {
 		t.Errorf("schema_migrations after concurrent opens (-want +got):\n%s", diff)
+	}
+}
+
+// TestMigrateIdentity upgrades a database that has users from before 0002: they keep their ids and hashes, get an
+// update time equal to their creation time, and root becomes the built-in user it is now created as.
+func TestMigrateIdentity(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "runplane.db")
+	initSQL, err := fs.ReadFile(migrations, "migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	if err := migrate(t.Context(), db, fstest.MapFS{"migrations/0001_init.sql": {Data: initSQL}}, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	created := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	old := []store.User{
+		{User: api.User{ID: "u-root", Username: "root", Provider: api.ProviderLocal, Builtin: true}, PasswordHash: "h1"},
+		{User: api.User{ID: "u-ann", Username: "ann", Provider: api.ProviderLocal}, PasswordHash: "h2"},
+		{User: api.User{ID: "u-root-ad", Username: "root", Provider: api.ProviderActiveDirectory}},
+	}
+	for _, u := range old {
+		if _, err := db.ExecContext(t.Context(), `INSERT INTO users (id, username, provider, password_hash, create_time)
+			VALUES (?, ?, ?, ?, ?)`, u.ID, u.Username, u.Provider, u.PasswordHash, created.UnixNano()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := openAt(t, path)
+	defer s.Close()
+	for _, want := range old {
+		want.CreateTime, want.UpdateTime, want.Groups = created, created, []string{}
+		got, err := s.GetUser(t.Context(), want.ID)
+		if err != nil {
+			t.Fatalf("GetUser(%q) after migrating: %v", want.ID, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("GetUser(%q) after migrating (-want +got):\n%s", want.ID, diff)
+		}
 	}
 }

@@ -202,6 +202,10 @@ func conflictf(format string, args ...any) error {
 	return &storeError{msg: fmt.Sprintf(format, args...), kind: store.ErrConflict}
 }
 
+func invalidf(format string, args ...any) error {
+	return &storeError{msg: fmt.Sprintf(format, args...), kind: store.ErrInvalid}
+}
+
 // isUnique reports whether err is a violated PRIMARY KEY or UNIQUE constraint.
 func isUnique(err error) bool {
 	var e *sqlitedriver.Error
@@ -211,11 +215,39 @@ func isUnique(err error) bool {
 	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
+// isPrimaryKey reports whether err is a violated PRIMARY KEY constraint: an id that is taken.
+func isPrimaryKey(err error) bool {
+	var e *sqlitedriver.Error
+	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// read runs fn in a read transaction on the reader pool, so that its queries see one snapshot of the database;
+// queries are the statements fn runs, which it prepares first. fn only queries through tx.
+func (s *Store) read(ctx context.Context, fn func(tx *wtx) error, queries ...string) error {
+	if err := s.rs.warm(ctx, queries...); err != nil {
+		return err
+	}
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(&wtx{ctx: ctx, tx: tx, stmts: s.rs})
+}
+
 // Times are stored as unix nanoseconds (UTC by definition): they sort as numbers, which RFC 3339 text with
 // trimmed fractions does not, and they cover 1678 to 2262.
 func toNanos(t time.Time) int64 { return t.UnixNano() }
 
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// storedTime returns t, or now when t is zero, as it reads back from the database.
+func storedTime(t, now time.Time) time.Time {
+	if t.IsZero() {
+		t = now
+	}
+	return fromNanos(toNanos(t))
+}
 
 func nullNanos(t *time.Time) sql.NullInt64 {
 	if t == nil {

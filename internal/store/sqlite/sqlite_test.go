@@ -231,14 +231,15 @@ func TestReopenPersists(t *testing.T) {
 	s := openAt(t, path)
 	r := api.Runner{Name: "r", GitURL: "https://x/y.git", Token: "t", Secret: map[string]string{"K": "v"}}
 	tk := api.Task{Name: "t", Runner: "r", Command: "true", Schema: []byte(`{"type":"object"}`)}
-	u := store.User{ID: "2b1e4c1e-9c1a-4bde-9d6b-3f5a2a8c7e11", Username: "root", Provider: api.ProviderLocal, PasswordHash: "h"}
+	u := store.User{User: api.User{ID: "2b1e4c1e-9c1a-4bde-9d6b-3f5a2a8c7e11", Username: "root", Provider: api.ProviderLocal},
+		PasswordHash: "h"}
 	if err := s.CreateRunner(ctx, r); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.CreateTask(ctx, tk); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateUser(ctx, u); err != nil {
+	if _, err := s.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
 	j, _, err := s.CreateJob(ctx, store.Job{Job: api.Job{ID: "t-aaaaa", Task: "t"}, Input: []byte(`{}`)})
@@ -300,10 +301,12 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 	s := openAt(t, filepath.Join(t.TempDir(), "runplane.db"))
 	defer s.Close()
 	plans := map[string]string{
-		"claim": claimJob,
-		"list":  `SELECT id FROM jobs ORDER BY create_time DESC, id DESC LIMIT 10`,
-		"count": `SELECT count(*) FROM jobs WHERE status = 'running'`,
-		"key":   `SELECT id FROM jobs WHERE owner = 'a' AND idempotency_key = 'k' AND idempotency_key != ''`,
+		"claim":  claimJob,
+		"list":   `SELECT id FROM jobs ORDER BY create_time DESC, id DESC LIMIT 10`,
+		"count":  `SELECT count(*) FROM jobs WHERE status = 'running'`,
+		"key":    `SELECT id FROM jobs WHERE owner = 'a' AND idempotency_key = 'k' AND idempotency_key != ''`,
+		"audit":  `SELECT id FROM audit_logs ORDER BY create_time DESC, id DESC LIMIT 10`,
+		"tokens": `SELECT id FROM api_tokens WHERE owner = 'a' ORDER BY create_time, id`,
 	}
 	for name, q := range plans {
 		plan := explain(t.Context(), t, s.r, q)

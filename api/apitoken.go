@@ -1,0 +1,24 @@
+package api
+
+import "time"
+
+// APIToken is a long-lived credential sent as the Token header. Key is present only in the answer to its creation;
+// runplane keeps only a keyed hash of it. Owner is the id of the user whose rights the token carries.
+type APIToken struct {
+	ID          string     `json:"id"`
+	Owner       string     `json:"owner"`
+	Key         string     `json:"key,omitempty"`
+	Description string     `json:"description"`
+	Enabled     *bool      `json:"enabled"`
+	Expires     *time.Time `json:"expires"`
+	CreateTime  time.Time  `json:"created_at"`
+	UpdateTime  time.Time  `json:"updated_at"`
+}
+
+// Validate checks a token's settable fields, without a store.
+func (t *APIToken) Validate() error {
+	return validateLabel("description", t.Description, 1024)
+}
+
+// IsEnabled reports whether the token is enabled; a token created without "enabled" is.
+func (t *APIToken) IsEnabled() bool { return t.Enabled == nil || *t.Enabled }

@@ -1,0 +1,145 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/auth"
+	"github.com/runplane/runplane/internal/store"
+)
+
+// API tokens carry their owner's rights. Anyone may create tokens for themselves and manage their own; the key is
+// answered once, on create, and only a keyed hash of it is kept. Other users' tokens need api_tokens access.
+
+func (h *Handler) listOwnTokens(w http.ResponseWriter, r *http.Request) error {
+	p, _ := auth.PrincipalFrom(r.Context())
+	all, err := h.st.ListAPITokens(r.Context(), p.UserID)
+	if err != nil {
+		return err
+	}
+	listOf(w, "api_tokens", tokenViews(all), func(api.APIToken) bool { return true })
+	return nil
+}
+
+func (h *Handler) listAllTokens(w http.ResponseWriter, r *http.Request) error {
+	all, err := h.st.ListAPITokens(r.Context(), "")
+	if err != nil {
+		return err
+	}
+	p, _ := auth.PrincipalFrom(r.Context())
+	ok := readable(r.Context(), api.ResourceAPITokens)
+	listOf(w, "api_tokens", tokenViews(all), func(t api.APIToken) bool { return t.Owner == p.UserID || ok(t.ID) })
+	return nil
+}
+
+func tokenViews(ts []store.APIToken) []api.APIToken {
+	out := make([]api.APIToken, len(ts))
+	for i, t := range ts {
+		out[i] = t.APIToken
+	}
+	return out
+}
+
+// createToken makes a token owned by the caller and answers it with its key, the only time the key is shown.
+func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
+	var in api.APIToken
+	if err := decodeJSON(r.Body, &in); err != nil {
+		return err
+	}
+	if err := checkToken(in); err != nil {
+		return err
+	}
+	p, _ := auth.PrincipalFrom(r.Context())
+	key, hash := h.auth.NewAPIKey()
+	enabled := in.IsEnabled()
+	t, err := h.st.CreateAPIToken(r.Context(), store.APIToken{
+		APIToken: api.APIToken{Owner: p.UserID, Description: in.Description, Enabled: &enabled, Expires: in.Expires},
+		KeyHash:  hash,
+	})
+	if err != nil {
+		return storeErr(err)
+	}
+	out := t.APIToken
+	out.Key = key
+	return answer(w, out.ID, out)
+}
+
+func checkToken(t api.APIToken) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	if t.Expires != nil && !t.Expires.After(time.Now()) {
+		return api.Invalidf("expires %s is in the past", t.Expires.Format(time.RFC3339))
+	}
+	return nil
+}
+
+func (h *Handler) getToken(w http.ResponseWriter, r *http.Request) error {
+	t, err := h.st.GetAPIToken(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return storeErr(err)
+	}
+	writeJSON(w, http.StatusOK, t.APIToken)
+	return nil
+}
+
+// replaceToken (PUT) replaces the description, enabled flag and expiry.
+func (h *Handler) replaceToken(w http.ResponseWriter, r *http.Request) error {
+	stored, err := h.st.GetAPIToken(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return storeErr(err)
+	}
+	var in api.APIToken
+	if err := decodeJSON(r.Body, &in); err != nil {
+		return err
+	}
+	return h.updateToken(w, r, stored, in)
+}
+
+// patchToken (PATCH) changes only the fields present.
+func (h *Handler) patchToken(w http.ResponseWriter, r *http.Request) error {
+	stored, err := h.st.GetAPIToken(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return storeErr(err)
+	}
+	in := stored.APIToken
+	if err := decodeJSON(r.Body, &in); err != nil {
+		return err
+	}
+	return h.updateToken(w, r, stored, in)
+}
+
+func (h *Handler) updateToken(w http.ResponseWriter, r *http.Request, stored store.APIToken, in api.APIToken) error {
+	if in.ID != "" && in.ID != stored.ID {
+		return api.Invalidf("id %q in the body does not match API token %q in the URL", in.ID, stored.ID)
+	}
+	if in.Owner != "" && in.Owner != stored.Owner {
+		return api.Invalidf("the owner of an API token cannot change")
+	}
+	if in.Key != "" {
+		return api.Invalidf("the key of an API token cannot be set: create a new token")
+	}
+	if in.Expires != nil && (stored.Expires == nil || !in.Expires.Equal(*stored.Expires)) {
+		if err := checkToken(in); err != nil {
+			return err
+		}
+	} else if err := in.Validate(); err != nil {
+		return err
+	}
+	enabled := in.IsEnabled()
+	next := stored
+	next.Description, next.Enabled, next.Expires = in.Description, &enabled, in.Expires
+	t, err := h.st.UpdateAPIToken(r.Context(), next)
+	if err != nil {
+		return storeErr(err)
+	}
+	return answer(w, t.ID, t.APIToken)
+}
+
+func (h *Handler) deleteToken(w http.ResponseWriter, r *http.Request) error {
+	if err := h.st.DeleteAPIToken(r.Context(), r.PathValue("id")); err != nil {
+		return storeErr(err)
+	}
+	return deleted(w, "API token")
+}

@@ -1,0 +1,123 @@
+package httpapi
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/auth"
+	"github.com/runplane/runplane/internal/store"
+)
+
+// Audit events: every mutation through the API and every login attempt. Entries carry names, ids, outcomes and
+// the public error message, never a request body, so no password, token or secret value can reach them.
+
+// auditRequest records the outcome of a mutation by p. err is what the handler (or its authorization) returned.
+func (h *Handler) auditRequest(w http.ResponseWriter, r *http.Request, rt Route, p auth.Principal, err error) {
+	e := api.AuditLog{
+		UserID:        p.UserID,
+		Username:      p.Username,
+		Provider:      p.Provider,
+		EventType:     eventType(r, rt),
+		EventCategory: rt.Resource,
+		Source:        sourceAddr(r),
+	}
+	if e.EventCategory == "" {
+		e.EventCategory = "auth"
+	}
+	if rt.Param != "" {
+		e.EventTarget = r.PathValue(rt.Param)
+	}
+	if sw, ok := w.(*statusWriter); ok && sw.target != "" {
+		e.EventTarget = sw.target
+	}
+	e.Status, e.Reason = outcome(err)
+	h.audit.Record(e)
+}
+
+// outcome is an audit status and reason for a handler's error.
+func outcome(err error) (status, reason string) {
+	switch {
+	case err == nil:
+		return api.AuditSuccess, ""
+	case errors.Is(err, ErrForbidden):
+		_, body := classify(err)
+		return api.AuditDenied, body.Error
+	default:
+		_, body := classify(err)
+		return api.AuditFailure, body.Error
+	}
+}
+
+func eventType(r *http.Request, rt Route) string {
+	switch {
+	case rt.Resource == api.ResourceJobs && rt.Param == "task":
+		return "run"
+	case strings.HasSuffix(rt.Path, "/cancel"):
+		return "cancel"
+	case strings.HasSuffix(rt.Path, "/logout"):
+		return "logout"
+	case rt.Authz == Create || (rt.Resource == api.ResourceAPITokens && rt.Authz == Authenticated):
+		return "create"
+	case r.Method == http.MethodDelete && rt.Param != "" && strings.HasSuffix(rt.Path, "{"+rt.Param+"}"):
+		return "delete"
+	}
+	return "update"
+}
+
+// setTarget names, for the audit log, the object a handler created (its path did not name it).
+func setTarget(w http.ResponseWriter, target string) {
+	if sw, ok := w.(*statusWriter); ok {
+		sw.target = target
+	}
+}
+
+// sourceAddr is the client's address as this server saw it. Forwarded headers are not trusted: a client could set
+// them to anything.
+func sourceAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// listAudit answers the newest ?max entries (default 100, at most 10,000), newest first, filtered to those the
+// caller may read.
+func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) error {
+	n, err := queryInt(r, "max", 100)
+	if err != nil {
+		return err
+	}
+	if n <= 0 || n > 10_000 {
+		return api.Invalidf("query parameter max=%d: want 1 to 10000", n)
+	}
+	all, err := h.st.ListAudit(r.Context(), n)
+	if err != nil {
+		return err
+	}
+	ok := readable(r.Context(), api.ResourceAuditLogs)
+	out := make([]api.AuditLog, 0, len(all))
+	for _, e := range all {
+		if ok(e.ID) {
+			out = append(out, e)
+		}
+	}
+	writeList(w, "audit_logs", out, span{}, len(out))
+	return nil
+}
+
+func (h *Handler) getAudit(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	e, err := h.st.GetAudit(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return withMsg(err, "audit log %q not found", id)
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
