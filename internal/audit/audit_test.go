@@ -69,8 +69,8 @@ type logSink struct {
 func newLogSink() *logSink { return &logSink{signal: make(chan struct{}, 1)} }
 
 func (s *logSink) Enabled(context.Context, slog.Level) bool { return true }
-func (s *logSink) WithAttrs([]slog.Attr) slog.Handler        { return s }
-func (s *logSink) WithGroup(string) slog.Handler             { return s }
+func (s *logSink) WithAttrs([]slog.Attr) slog.Handler       { return s }
+func (s *logSink) WithGroup(string) slog.Handler            { return s }
 func (s *logSink) Handle(_ context.Context, r slog.Record) error {
 	s.mu.Lock()
 	s.recs = append(s.recs, r.Clone())

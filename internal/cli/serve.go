@@ -20,6 +20,7 @@ type serveFlags struct {
 	listen, dataDir, isolation string
 	maxConcurrentJobs          int
 	logRetention, gitCacheTTL  time.Duration
+	tokenTTL                   time.Duration
 	logFormat, logLevel        string
 }
 
@@ -27,7 +28,7 @@ func (a *app) serveCommand() *cobra.Command {
 	def := server.DefaultConfig()
 	sf := serveFlags{
 		listen: def.Listen, dataDir: def.DataDir, isolation: def.Isolation,
-		maxConcurrentJobs: def.MaxConcurrentJobs, logRetention: def.LogRetention, gitCacheTTL: def.GitCacheTTL,
+		maxConcurrentJobs: def.MaxConcurrentJobs, logRetention: def.LogRetention, gitCacheTTL: def.GitCacheTTL, tokenTTL: def.TokenTTL,
 		logFormat: "text", logLevel: "info",
 	}
 	cmd := &cobra.Command{
@@ -57,6 +58,7 @@ func (a *app) serveCommand() *cobra.Command {
 	f.IntVar(&sf.maxConcurrentJobs, "max-concurrent-jobs", sf.maxConcurrentJobs, "jobs running at once, more wait queued; 0: 4 × GOMAXPROCS (env RUNPLANE_MAX_CONCURRENT_JOBS)")
 	f.DurationVar(&sf.logRetention, "log-retention", sf.logRetention, "how long job logs are kept after their last write; 0 keeps them (env RUNPLANE_LOG_RETENTION)")
 	f.DurationVar(&sf.gitCacheTTL, "git-cache-ttl", sf.gitCacheTTL, "how long a fetched repository is reused before fetching again; 0 fetches for every job (env RUNPLANE_GIT_CACHE_TTL)")
+	f.DurationVar(&sf.tokenTTL, "token-ttl", sf.tokenTTL, "how long a login session token is valid (env RUNPLANE_TOKEN_TTL)")
 	f.StringVar(&sf.isolation, "isolation", sf.isolation, "isolation of local jobs: auto, namespace, launcher or none (env RUNPLANE_ISOLATION)")
 	f.StringVar(&sf.logFormat, "log-format", sf.logFormat, "log format on stderr: text or json (env RUNPLANE_LOG_FORMAT)")
 	f.StringVar(&sf.logLevel, "log-level", sf.logLevel, "minimum log level: debug, info, warn or error (env RUNPLANE_LOG_LEVEL)")
@@ -87,6 +89,9 @@ func (sf *serveFlags) config(cmd *cobra.Command) (server.Config, error) {
 	}
 	if f.Changed("isolation") {
 		cfg.Isolation = sf.isolation
+	}
+	if f.Changed("token-ttl") {
+		cfg.TokenTTL = sf.tokenTTL
 	}
 	if !f.Changed("log-format") {
 		if v, ok := lookupEnv("RUNPLANE_LOG_FORMAT"); ok {

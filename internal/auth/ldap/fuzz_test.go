@@ -58,7 +58,7 @@ func decompile(filter string, err error) string {
 func FuzzGroupKey(f *testing.F) {
 	for _, s := range []string{
 		"cn=ops,ou=groups,dc=example,dc=org", "CN=Ops, OU=Groups", `cn=a\,b`, "cn=#04024869", "uid=a+cn=b",
-		"Domain  Admins", "=", "cn=", ",", `cn=\`, "cn= x ;dc=y",
+		"Domain  Admins", "=", "cn=", ",", `cn=\`, "cn= x ;dc=y", `\==`,
 	} {
 		f.Add(s)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -58,6 +59,9 @@ func normalizeGroupKey(key string) (norm string, isDN bool, err error) {
 	return norm, false, nil
 }
 
+// attrTypeRE is an attribute type as RFC 4512 spells it: a name (keystring) or a numeric OID.
+var attrTypeRE = regexp.MustCompile(`^(?:[a-z][a-z0-9-]*|[0-9]+(?:\.[0-9]+)*)$`)
+
 // normalizeDN gives equal strings for DNs that differ only in case, spaces around separators, runs of spaces
 // inside values, escaping style, or the order of a multi-valued RDN's parts.
 func normalizeDN(dn string) (string, error) {
@@ -73,10 +77,10 @@ func normalizeDN(dn string) (string, error) {
 		parts := make([]string, 0, len(rdn.Attributes))
 		for _, a := range rdn.Attributes {
 			typ := strings.ToLower(strings.TrimSpace(a.Type))
-			if typ == "" {
-				return "", errors.New("empty attribute type")
+			if !attrTypeRE.MatchString(typ) {
+				return "", fmt.Errorf("attribute type %q is neither a name nor an OID", a.Type)
 			}
-			parts = append(parts, goldap.EscapeDN(typ)+"="+goldap.EscapeDN(foldValue(a.Value)))
+			parts = append(parts, typ+"="+goldap.EscapeDN(foldValue(a.Value)))
 		}
 		slices.Sort(parts)
 		rdns = append(rdns, strings.Join(parts, "+"))

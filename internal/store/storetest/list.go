@@ -93,6 +93,12 @@ func testJobList(t *testing.T, s store.Store) {
 		{"task and status", store.JobFilter{Task: "even", Status: []api.JobStatus{api.JobQueued, api.JobRunning}},
 			ids(func(r row) bool { return r.task == "even" && !r.status.Final() }), 3},
 		{"unknown task", store.JobFilter{Task: "nope"}, nil, 0},
+		{"tasks", store.JobFilter{Tasks: []string{"odd", "nope"}}, ids(func(r row) bool { return r.task == "odd" }), 5},
+		{"tasks both", store.JobFilter{Tasks: []string{"even", "odd"}, Limit: 4}, ids(every)[:4], 10},
+		{"tasks empty: none", store.JobFilter{Tasks: []string{}}, nil, 0},
+		{"tasks and task", store.JobFilter{Tasks: []string{"odd"}, Task: "even"}, nil, 0},
+		{"tasks and status", store.JobFilter{Tasks: []string{"even"}, Status: []api.JobStatus{api.JobQueued}},
+			ids(func(r row) bool { return r.task == "even" && r.status == api.JobQueued }), 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
