@@ -15,6 +15,10 @@ type APIToken struct {
 	UpdateTime  time.Time  `json:"updated_at"`
 }
 
+// APITokenPrefix starts every API token key, so a leaked key is recognisable (secret scanners, logs) and a client
+// can tell it from a session token.
+const APITokenPrefix = "rpat_"
+
 // Validate checks a token's settable fields, without a store.
 func (t *APIToken) Validate() error {
 	return validateLabel("description", t.Description, 1024)

@@ -30,6 +30,9 @@ type Options struct {
 	Buffer int
 	// Batch bounds the entries written at once (default 500).
 	Batch int
+	// Linger is how long Run lets entries gather after the first one arrives before writing them (default 50ms):
+	// under load, fewer and larger writes leave the store to the jobs.
+	Linger time.Duration
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -57,6 +60,9 @@ func New(st Store, opts Options) *Log {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Linger <= 0 {
+		opts.Linger = 50 * time.Millisecond
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -93,6 +99,12 @@ func (l *Log) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-l.wake:
+			linger := time.NewTimer(l.opts.Linger)
+			select {
+			case <-linger.C:
+			case <-ctx.Done():
+				linger.Stop()
+			}
 			l.flush(ctx, false)
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -139,7 +151,11 @@ func (l *Log) flush(ctx context.Context, final bool) {
 		}
 		l.writing = true
 		l.mu.Unlock()
-		if err := l.st.AppendAudit(ctx, batch...); err != nil {
+		// A batch taken off the queue is written even if ctx ends meanwhile: dropping it would lose entries.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		err := l.st.AppendAudit(wctx, batch...)
+		cancel()
+		if err != nil {
 			l.opts.Logger.ErrorContext(ctx, "audit entries not written", "entries", len(batch), "err", err)
 		}
 		l.mu.Lock()

@@ -466,3 +466,34 @@ func TestShutdownGrace(t *testing.T) {
 		}
 	})
 }
+
+// TestLingerGathers checks that entries recorded within Options.Linger of the first one go to the store in one
+// write, and not before the linger is over.
+func TestLingerGathers(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		st := newStore(t)
+		count := &countingStore{next: st}
+		l := audit.New(count, audit.Options{Linger: 100 * time.Millisecond})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- l.Run(ctx) }()
+		for i := range 5 {
+			l.Record(entry(fmt.Sprint(i)))
+			time.Sleep(10 * time.Millisecond)
+		}
+		synctest.Wait()
+		if got := count.sizes(); len(got) != 0 {
+			t.Errorf("writes before the linger ended: %v", got)
+		}
+		time.Sleep(100 * time.Millisecond)
+		l.Flush()
+		if diff := cmp.Diff([]int{5}, count.sizes()); diff != "" {
+			t.Errorf("AppendAudit batch sizes (-want +got):\n%s", diff)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	})
+}

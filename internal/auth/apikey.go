@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+
+	"github.com/runplane/runplane/api"
 )
 
-// APIKeyPrefix starts every API token key, so a leaked key is recognisable (secret scanners, logs).
-const APIKeyPrefix = "rpat_"
+// APIKeyPrefix starts every API token key.
+const APIKeyPrefix = api.APITokenPrefix
 
 // maxAPIKeyLen bounds a presented key before it is hashed.
 const maxAPIKeyLen = 256

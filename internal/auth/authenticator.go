@@ -87,6 +87,7 @@ type Authenticator struct {
 	log      *slog.Logger
 	dir      Directory
 	throttle *throttle
+	access   *accessCache
 	// dummyHash is verified when a login names an unknown user, so that case costs as much as a wrong password.
 	dummyHash string
 	hashing   chan struct{}
@@ -120,6 +121,7 @@ func New(st Store, key []byte, opts Options) (*Authenticator, error) {
 		a.log = slog.New(slog.DiscardHandler)
 	}
 	a.throttle = newThrottle(a.now)
+	a.access = newAccessCache(st, a.now)
 	var err error
 	if a.dummyHash, err = HashPassword(rand.Text()); err != nil {
 		return nil, err
@@ -230,6 +232,7 @@ func (a *Authenticator) loginDirectory(ctx context.Context, l api.Login) (store.
 		if err := a.st.SetUserGroups(ctx, u.ID, ids); err != nil {
 			return store.User{}, fmt.Errorf("auth: groups of directory user %q: %w", name, err)
 		}
+		a.Forget()
 	}
 	return u, nil
 }
@@ -243,6 +246,11 @@ func (a *Authenticator) verify(ctx context.Context, hash, password string) (bool
 	defer func() { <-a.hashing }()
 	return VerifyPassword(hash, password)
 }
+
+// Forget makes the next request of every user read its access (password generation, roles) from the store
+// again. Call it after changing users, groups, roles or role bindings; without it such changes apply within two
+// seconds.
+func (a *Authenticator) Forget() { a.access.forget() }
 
 // Issue returns a new session token for p.
 func (a *Authenticator) Issue(p Principal) (string, error) {
@@ -274,7 +282,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 	if err != nil {
 		return Principal{}, err
 	}
-	u, grants, err := a.st.UserAccess(ctx, p.UserID)
+	u, grants, err := a.access.get(ctx, p.UserID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return Principal{}, errInvalidToken
@@ -302,7 +310,7 @@ func (a *Authenticator) authenticateAPIKey(ctx context.Context, key string) (Pri
 	case t.Expires != nil && !a.now().Before(*t.Expires):
 		return Principal{}, errAPIKeyExpired
 	}
-	u, grants, err := a.st.UserAccess(ctx, t.Owner)
+	u, grants, err := a.access.get(ctx, t.Owner)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return Principal{}, errInvalidAPIKey

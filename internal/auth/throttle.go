@@ -28,7 +28,7 @@ const (
 	firstWait     = time.Second
 	maxWait       = 5 * time.Minute
 	forgetAfter   = 15 * time.Minute // a key with no failure for this long starts over
-	maxThrottleKs = 100_000          // bound on remembered keys; the oldest are dropped past it
+	maxThrottleKs = 100_000          // bound on remembered keys; past it, keys not waiting are dropped
 )
 
 // throttle counts failed logins per key. It is safe for concurrent use. Counts live in memory: each replica keeps
@@ -77,6 +77,9 @@ func (t *throttle) fail(key string, free int) {
 	if f == nil || now.Sub(f.last) > forgetAfter {
 		if f == nil && len(t.keys) >= maxThrottleKs {
 			t.prune(now)
+			if len(t.keys) >= maxThrottleKs {
+				return // every remembered key is waiting: keep them rather than make room
+			}
 		}
 		f = &failures{}
 		t.keys[key] = f
@@ -100,7 +103,8 @@ func (t *throttle) reset(key string) {
 	t.mu.Unlock()
 }
 
-// prune drops forgotten keys, or, if none is, the half least recently failed. Called with mu held.
+// prune drops forgotten keys and, if that is not enough, every key not waiting now: a key that is throttled is
+// never dropped to make room, so flooding the table with new keys cannot lift a wait. Called with mu held.
 func (t *throttle) prune(now time.Time) {
 	for k, f := range t.keys {
 		if now.Sub(f.last) > forgetAfter && !f.until.After(now) {
@@ -110,13 +114,9 @@ func (t *throttle) prune(now time.Time) {
 	if len(t.keys) < maxThrottleKs {
 		return
 	}
-	cut := now.Add(-forgetAfter / 2)
 	for k, f := range t.keys {
-		if f.last.Before(cut) {
+		if !f.until.After(now) {
 			delete(t.keys, k)
 		}
-	}
-	if len(t.keys) >= maxThrottleKs {
-		clear(t.keys)
 	}
 }

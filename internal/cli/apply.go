@@ -38,7 +38,8 @@ func (a *app) applyCommand() *cobra.Command {
 			"the user's groups or the group's users name it; a side not declared is left as it is.\n\n" +
 			"Applying the same files again changes nothing and says \"unchanged\". A runner whose document\n" +
 			"carries a token or secret values, or a user whose document carries a password, is always sent and\n" +
-			"says \"configured\", since the server never shows them back.",
+			"says \"configured\", since the server never shows them back. Setting a password ends that user's\n" +
+			"sessions, so passwords of existing users are set last; leave them out of files applied often.",
 		Example: "  runplane apply -f examples/\n  runplane apply -f runner.yaml -f task.yaml\n  runplane apply -f users.yaml",
 		Args:    checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {

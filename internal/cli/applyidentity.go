@@ -24,6 +24,9 @@ type identityApply struct {
 	roles    []manifest
 	bindings []manifest
 	created  map[string]bool // refs of the groups this apply created
+	// passwords are new passwords of existing users, set last: the server ends a user's sessions when their
+	// password changes, and the user may be the one running this apply.
+	passwords []manifest
 }
 
 // newIdentityApply lists the server's objects the documents of ms need and checks every name they use, before
@@ -118,7 +121,8 @@ func (ia *identityApply) roleKnown(name string) bool {
 }
 
 // apply makes the changes, writing one line per document to out: groups are created first (without members) so
-// that users can join them, then users are applied, then group membership, roles and role bindings.
+// that users can join them, then users are applied, then group membership, roles and role bindings, and last the
+// passwords of existing users.
 func (ia *identityApply) apply(ctx context.Context, out io.Writer) error {
 	steps := []struct {
 		ms    []manifest
@@ -140,6 +144,11 @@ func (ia *identityApply) apply(ctx context.Context, out io.Writer) error {
 			if s.print {
 				fmt.Fprintf(out, "%s %s\n", m.ref(), result)
 			}
+		}
+	}
+	for _, m := range ia.passwords { // collected by applyUser
+		if err := ia.setPassword(ctx, m); err != nil {
+			return fmt.Errorf("apply %s: %s: %w", m.source, m.ref(), err)
 		}
 	}
 	return nil
@@ -179,22 +188,32 @@ func (ia *identityApply) applyUser(ctx context.Context, m manifest) (string, err
 		ia.dir.putUser(got)
 		return "created", nil
 	}
-	patch := map[string]any{}
+	result := "unchanged"
 	if u.Password != "" {
-		patch["password"] = u.Password
+		ia.passwords = append(ia.passwords, m)
+		result = "configured"
 	}
-	if managed && !sameSet(ids, cur.Groups) {
-		patch["groups"] = ids
+	if !managed || sameSet(ids, cur.Groups) {
+		return result, nil
 	}
-	if len(patch) == 0 {
-		return "unchanged", nil
-	}
-	got, err := ia.c.PatchUser(ctx, cur.ID, patch)
+	got, err := ia.c.PatchUser(ctx, cur.ID, map[string]any{"groups": ids})
 	if err != nil {
 		return "", err
 	}
 	ia.dir.putUser(got)
 	return "configured", nil
+}
+
+// setPassword sets the password of an existing user.
+func (ia *identityApply) setPassword(ctx context.Context, m manifest) error {
+	u, ok := ia.dir.user(m.user.Provider, m.user.Username)
+	if !ok {
+		return fmt.Errorf("user %q vanished during the apply", m.user.Username)
+	}
+	if _, err := ia.c.PatchUser(ctx, u.ID, map[string]any{"password": m.user.Password}); err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	return nil
 }
 
 // applyMembers sets the membership of a declared group whose document lists its users.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/client"
 )
 
@@ -48,7 +49,7 @@ func (a *app) connect() (*client.Client, error) {
 
 // tokenOption sends an API token key as the Token header and anything else as a Bearer session token.
 func tokenOption(token string) client.Option {
-	if strings.HasPrefix(token, apiTokenPrefix) {
+	if strings.HasPrefix(token, api.APITokenPrefix) {
 		return client.WithAPIToken(token)
 	}
 	return client.WithToken(token)

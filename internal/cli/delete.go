@@ -18,9 +18,9 @@ func (a *app) deleteCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "delete runner|task|user|group|role|rolebinding|token NAME...",
 		Short: "Delete runners, tasks, users, groups, roles, role bindings or API tokens",
-		Long: "Delete objects by name: runners, tasks and roles by name or id, users, groups and role bindings by\n" +
-			"name or id, API tokens by id. A runner that a task still uses cannot be deleted (409), nor can the\n" +
-			"builtin objects (root, Admin).",
+		Long: "Delete objects: runners and tasks by name, users, groups, roles and role bindings by name or id, API\n" +
+			"tokens by id. What is still in use cannot be deleted (409): a runner a task uses, a user in a group, a\n" +
+			"group with members or role bindings, a bound role; nor can the builtin objects (root, Admin).",
 		Example: "  runplane delete task hello\n  runplane delete runner examples\n  runplane delete user alice\n" +
 			"  runplane delete token 0b6f3c1e-...",
 		Args: checkArgs(func(cmd *cobra.Command, args []string) error {

@@ -91,7 +91,9 @@ func (d *directory) binding(name string) (api.RoleBinding, bool) {
 }
 
 // putUser records u, replacing the user of the same id.
-func (d *directory) putUser(u api.User) { d.users = put(d.users, u, func(x api.User) string { return x.ID }) }
+func (d *directory) putUser(u api.User) {
+	d.users = put(d.users, u, func(x api.User) string { return x.ID })
+}
 
 // putGroup records g, replacing the group of the same id.
 func (d *directory) putGroup(g api.Group) {
@@ -99,7 +101,9 @@ func (d *directory) putGroup(g api.Group) {
 }
 
 // putRole records r, replacing the role of the same id.
-func (d *directory) putRole(r api.Role) { d.roles = put(d.roles, r, func(x api.Role) string { return x.ID }) }
+func (d *directory) putRole(r api.Role) {
+	d.roles = put(d.roles, r, func(x api.Role) string { return x.ID })
+}
 
 func put[T any](s []T, v T, id func(T) string) []T {
 	if i := slices.IndexFunc(s, func(x T) bool { return id(x) == id(v) }); i >= 0 {
@@ -112,6 +116,7 @@ func put[T any](s []T, v T, id func(T) string) []T {
 // names maps ids to names, for tables; an id it does not know stays as it is.
 type names map[string]string
 
+// of returns the names of ids, sorted and joined with commas.
 func (n names) of(ids []string) string {
 	out := make([]string, len(ids))
 	for i, id := range ids {
@@ -120,6 +125,7 @@ func (n names) of(ids []string) string {
 			out[i] = name
 		}
 	}
+	slices.Sort(out)
 	return strings.Join(out, ",")
 }
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -20,6 +21,12 @@ func (a *app) getIdentity(cmd *cobra.Command, c *client.Client, kind, name strin
 	switch kind {
 	case "users":
 		us, err := c.ListUsers(ctx)
+		if errors.Is(err, client.ErrForbidden) && name != "" {
+			// Without users access one may still read one's own record, by id.
+			if u, gerr := c.GetUser(ctx, name); gerr == nil {
+				us, err = []api.User{u}, nil
+			}
+		}
 		if err != nil {
 			return err
 		}

@@ -100,7 +100,7 @@ func (a *app) loginWithToken(ctx context.Context, srv string) error {
 		return err
 	}
 	what := "a session token"
-	if strings.HasPrefix(a.token, apiTokenPrefix) {
+	if strings.HasPrefix(a.token, api.APITokenPrefix) {
 		what = "an API token"
 	}
 	fmt.Fprintf(a.stdout, "Logged in to %s with %s (saved in %s)\n", c.BaseURL(), what, path)

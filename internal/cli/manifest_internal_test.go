@@ -10,7 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/runplane/runplane/api"
-	"github.com/runplane/runplane/internal/auth"
 )
 
 func TestSplitYAML(t *testing.T) {
@@ -346,12 +345,5 @@ func TestSameSet(t *testing.T) {
 		if got := sameSet(tt.a, tt.b); got != tt.want {
 			t.Errorf("sameSet(%v, %v) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
-	}
-}
-
-func TestAPITokenPrefix(t *testing.T) {
-	// The CLI sends what the server issues as API token keys with the Token header.
-	if apiTokenPrefix != auth.APIKeyPrefix {
-		t.Errorf("apiTokenPrefix = %q, want the server's %q", apiTokenPrefix, auth.APIKeyPrefix)
 	}
 }

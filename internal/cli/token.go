@@ -11,10 +11,6 @@ import (
 	"github.com/runplane/runplane/api"
 )
 
-// apiTokenPrefix starts every API token key the server issues (internal/auth.APIKeyPrefix); session tokens never
-// start with it. It tells the CLI to send a token as the Token header rather than as a Bearer token.
-const apiTokenPrefix = "rpat_"
-
 func (a *app) tokenCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "token create|list|delete",
@@ -23,7 +19,9 @@ func (a *app) tokenCommand() *cobra.Command {
 			"created them. Use one with --token, RUNPLANE_TOKEN or \"runplane login --token\"; the CLI sends it\n" +
 			"as the Token header.",
 		Args: checkArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error { return usage(cmd, "name a subcommand: create, list or delete") },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return usage(cmd, "name a subcommand: create, list or delete")
+		},
 	}
 	cmd.AddCommand(a.tokenCreateCommand(), a.tokenListCommand(), a.tokenDeleteCommand())
 	return cmd

@@ -84,9 +84,20 @@ type statusWriter struct {
 	route  string // the matched pattern's path; "" when no route matched
 	quiet  bool   // health and metrics requests are logged at debug level
 	target string // what a mutation acted on, when its path does not say (setTarget)
+	// beforeAnswer, when set, runs once before the response starts: a change to who may do what takes effect
+	// before the client can act on the answer.
+	beforeAnswer func()
+}
+
+func (s *statusWriter) answering() {
+	if f := s.beforeAnswer; f != nil {
+		s.beforeAnswer = nil
+		f()
+	}
 }
 
 func (s *statusWriter) WriteHeader(code int) {
+	s.answering()
 	if s.status == 0 {
 		s.status = code
 	}
@@ -94,6 +105,7 @@ func (s *statusWriter) WriteHeader(code int) {
 }
 
 func (s *statusWriter) Write(b []byte) (int, error) {
+	s.answering()
 	if s.status == 0 {
 		s.status = http.StatusOK
 	}

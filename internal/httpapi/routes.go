@@ -309,16 +309,30 @@ func (h *Handler) handle(rt route) http.Handler {
 			return
 		}
 		r = r.WithContext(auth.WithPrincipal(r.Context(), p))
+		mutation := r.Method != http.MethodGet && r.Method != http.MethodHead
+		if sw, ok := w.(*statusWriter); ok && mutation && changesAccess(rt.Resource) {
+			// Even a failed change may have half happened; forgetting costs each caller one read.
+			sw.beforeAnswer = h.auth.Forget
+		}
 		if err = h.authorize(r, rt.Route, p); err == nil {
 			err = rt.fn(w, r)
 		}
 		if err != nil {
 			h.writeError(w, r, err)
 		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if mutation {
 			h.auditRequest(w, r, rt.Route, p, err)
 		}
 	})
+}
+
+// changesAccess reports whether mutating resource can change who may do what (or whose sessions are valid).
+func changesAccess(resource string) bool {
+	switch resource {
+	case api.ResourceUsers, api.ResourceGroups, api.ResourceRoles, api.ResourceRoleBindings:
+		return true
+	}
+	return false
 }
 
 // dispatch routes r through the mux, answering unknown paths (404) and methods (405, with Allow) in JSON too.
