@@ -37,20 +37,25 @@ func (a *app) deleteCommand() *cobra.Command {
 			default:
 				return usage(cmd, "cannot delete %q: want runner, task, user, group, role, rolebinding or token", args[0])
 			}
-			c, err := a.connect()
-			if err != nil {
-				return err
-			}
-			for _, name := range args[1:] {
-				ref, err := deleteOne(cmd.Context(), c, kind, name)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(a.stdout, "%s deleted\n", ref)
-			}
-			return nil
+			return a.deleteAll(cmd, kind, args[1:])
 		},
 	}
+}
+
+// deleteAll deletes the objects of kind named keys in order, saying so for each, and stops at the first error.
+func (a *app) deleteAll(cmd *cobra.Command, kind string, keys []string) error {
+	c, err := a.connect()
+	if err != nil {
+		return err
+	}
+	for _, key := range keys {
+		ref, err := deleteOne(cmd.Context(), c, kind, key)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "%s deleted\n", ref)
+	}
+	return nil
 }
 
 // deleteOne deletes the object of kind named key (a name or an id) and returns how to name it: kind/NAME.

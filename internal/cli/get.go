@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"io"
 	"strconv"
@@ -88,48 +89,34 @@ func (a *app) getCommand() *cobra.Command {
 
 // getWorkload prints runners, tasks or jobs.
 func (a *app) getWorkload(cmd *cobra.Command, c *client.Client, kind, name string, o getOptions) error {
-	ctx, output := cmd.Context(), o.output
 	switch kind {
 	case "runners":
-		if name != "" {
-			r, err := c.GetRunner(ctx, name)
-			if err != nil {
-				return err
-			}
-			return a.print(cmd, output, r, func(w io.Writer) { runnerTable(w, []api.Runner{r}) })
-		}
-		rs, err := c.ListRunners(ctx)
-		if err != nil {
-			return err
-		}
-		return a.print(cmd, output, rs, func(w io.Writer) { runnerTable(w, rs) })
+		return getOrList(a, cmd, o.output, name, c.GetRunner, c.ListRunners, runnerTable)
 	case "tasks":
-		if name != "" {
-			t, err := c.GetTask(ctx, name)
-			if err != nil {
-				return err
-			}
-			return a.print(cmd, output, t, func(w io.Writer) { taskTable(w, []api.Task{t}) })
-		}
-		ts, err := c.ListTasks(ctx)
-		if err != nil {
-			return err
-		}
-		return a.print(cmd, output, ts, func(w io.Writer) { taskTable(w, ts) })
+		return getOrList(a, cmd, o.output, name, c.GetTask, c.ListTasks, taskTable)
 	}
 	now := time.Now()
+	return getOrList(a, cmd, o.output, name, c.GetJob,
+		func(ctx context.Context) ([]api.Job, error) { return c.ListJobs(ctx, o.limit, o.offset) },
+		func(w io.Writer, js []api.Job) { jobTable(w, now, js) })
+}
+
+// getOrList prints the object name with get, or every object list returns when name is "". table writes either
+// as a table.
+func getOrList[T any](a *app, cmd *cobra.Command, output, name string, get func(context.Context, string) (T, error),
+	list func(context.Context) ([]T, error), table func(io.Writer, []T)) error {
 	if name != "" {
-		j, err := c.GetJob(ctx, name)
+		v, err := get(cmd.Context(), name)
 		if err != nil {
 			return err
 		}
-		return a.print(cmd, output, j, func(w io.Writer) { jobTable(w, now, []api.Job{j}) })
+		return a.print(cmd, output, v, func(w io.Writer) { table(w, []T{v}) })
 	}
-	js, err := c.ListJobs(ctx, o.limit, o.offset)
+	vs, err := list(cmd.Context())
 	if err != nil {
 		return err
 	}
-	return a.print(cmd, output, js, func(w io.Writer) { jobTable(w, now, js) })
+	return a.print(cmd, output, vs, func(w io.Writer) { table(w, vs) })
 }
 
 func runnerTable(w io.Writer, rs []api.Runner) {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"io"
 	"strconv"
@@ -69,31 +70,11 @@ func (a *app) getIdentity(cmd *cobra.Command, c *client.Client, kind, name strin
 		}
 		return a.print(cmd, output, v, func(w io.Writer) { groupTable(w, gs, un, rn) })
 	case "roles":
-		if name != "" {
-			r, err := c.GetRole(ctx, name)
-			if err != nil {
-				return err
-			}
-			return a.print(cmd, output, r, func(w io.Writer) { roleTable(w, []api.Role{r}) })
-		}
-		rs, err := c.ListRoles(ctx)
-		if err != nil {
-			return err
-		}
-		return a.print(cmd, output, rs, func(w io.Writer) { roleTable(w, rs) })
+		return getOrList(a, cmd, output, name, c.GetRole, c.ListRoles, roleTable)
 	case "rolebindings":
-		if name != "" {
-			b, err := findBinding(ctx, c, name)
-			if err != nil {
-				return err
-			}
-			return a.print(cmd, output, b, func(w io.Writer) { bindingTable(w, []api.RoleBinding{b}) })
-		}
-		bs, err := c.ListRoleBindings(ctx)
-		if err != nil {
-			return err
-		}
-		return a.print(cmd, output, bs, func(w io.Writer) { bindingTable(w, bs) })
+		return getOrList(a, cmd, output, name,
+			func(ctx context.Context, key string) (api.RoleBinding, error) { return findBinding(ctx, c, key) },
+			c.ListRoleBindings, bindingTable)
 	case "tokens":
 		if name != "" {
 			t, err := c.GetAPIToken(ctx, name)
@@ -104,18 +85,8 @@ func (a *app) getIdentity(cmd *cobra.Command, c *client.Client, kind, name strin
 		}
 		return a.listTokens(cmd, c, output, o.allTokens)
 	}
-	if name != "" {
-		l, err := c.GetAuditLog(ctx, name)
-		if err != nil {
-			return err
-		}
-		return a.print(cmd, output, l, func(w io.Writer) { auditTable(w, []api.AuditLog{l}) })
-	}
-	ls, err := c.ListAuditLogs(ctx, o.limit)
-	if err != nil {
-		return err
-	}
-	return a.print(cmd, output, ls, func(w io.Writer) { auditTable(w, ls) })
+	return getOrList(a, cmd, output, name, c.GetAuditLog,
+		func(ctx context.Context) ([]api.AuditLog, error) { return c.ListAuditLogs(ctx, o.limit) }, auditTable)
 }
 
 // listTokens prints the caller's API tokens, or with all every user's, with their owners.

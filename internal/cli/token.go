@@ -103,17 +103,7 @@ func (a *app) tokenDeleteCommand() *cobra.Command {
 		Short:   "Delete API tokens; they stop working at once",
 		Args:    checkArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect()
-			if err != nil {
-				return err
-			}
-			for _, id := range args {
-				if err := c.DeleteAPIToken(cmd.Context(), id); err != nil {
-					return err
-				}
-				fmt.Fprintf(a.stdout, "token/%s deleted\n", id)
-			}
-			return nil
+			return a.deleteAll(cmd, "tokens", args)
 		},
 	}
 }

@@ -23,7 +23,11 @@ func (s *Store) UserAccess(ctx context.Context, userID string) (store.User, []ap
 		if err != nil {
 			return err
 		}
-		roles, err = scanRoles(tx.query(userRoles, userID))
+		rows, err := tx.query(userRoles, userID)
+		if err != nil {
+			return err
+		}
+		roles, err = scanAll(rows, scanRole)
 		return err
 	}, selectUser, userRoles)
 	if err != nil {

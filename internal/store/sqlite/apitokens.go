@@ -56,54 +56,25 @@ func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) (store.API
 
 // GetAPIToken returns a token by id; ErrNotFound if absent.
 func (s *Store) GetAPIToken(ctx context.Context, id string) (store.APIToken, error) {
-	t, err := scanToken(s.rs.queryRow(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.APIToken{}, notFoundf("api token %q not found", id)
-	}
-	if err != nil {
-		return store.APIToken{}, fmt.Errorf("sqlite: get api token %q: %w", id, err)
-	}
-	return t, nil
+	return getOne(ctx, s.rs, scanToken, notFoundf("api token %q not found", id),
+		fmt.Sprintf("sqlite: get api token %q", id), `SELECT `+tokenCols+` FROM api_tokens WHERE id = ?`, id)
 }
 
 // GetAPITokenByHash returns the token whose key hashes to keyHash; ErrNotFound if none.
 func (s *Store) GetAPITokenByHash(ctx context.Context, keyHash string) (store.APIToken, error) {
-	t, err := scanToken(s.rs.queryRow(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE key_hash = ?`, keyHash))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.APIToken{}, notFoundf("api token not found")
-	}
-	if err != nil {
-		return store.APIToken{}, fmt.Errorf("sqlite: get api token by key: %w", err)
-	}
-	return t, nil
+	return getOne(ctx, s.rs, scanToken, notFoundf("api token not found"), "sqlite: get api token by key",
+		`SELECT `+tokenCols+` FROM api_tokens WHERE key_hash = ?`, keyHash)
 }
 
 // ListAPITokens returns the tokens of owner, every token when owner is "", ordered by creation time (then id);
 // never nil.
 func (s *Store) ListAPITokens(ctx context.Context, owner string) ([]store.APIToken, error) {
-	var rows *sql.Rows
-	var err error
+	const what = "sqlite: list api tokens"
 	if owner == "" {
-		rows, err = s.rs.query(ctx, `SELECT `+tokenCols+` FROM api_tokens ORDER BY create_time, id`)
-	} else {
-		rows, err = s.rs.query(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE owner = ? ORDER BY create_time, id`, owner)
+		return listAll(ctx, s.rs, scanToken, what, `SELECT `+tokenCols+` FROM api_tokens ORDER BY create_time, id`)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list api tokens: %w", err)
-	}
-	defer rows.Close()
-	ts := []store.APIToken{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list api tokens: %w", err)
-		}
-		ts = append(ts, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list api tokens: %w", err)
-	}
-	return ts, nil
+	return listAll(ctx, s.rs, scanToken, what,
+		`SELECT `+tokenCols+` FROM api_tokens WHERE owner = ? ORDER BY create_time, id`, owner)
 }
 
 // UpdateAPIToken replaces the description, enabled flag (nil: enabled) and expiry of the token t.ID; ErrNotFound

@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -49,35 +47,14 @@ func (s *Store) ListAudit(ctx context.Context, max int) ([]api.AuditLog, error) 
 	if max <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := s.rs.query(ctx, `SELECT `+auditCols+` FROM audit_logs ORDER BY create_time DESC, id DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list audit log: %w", err)
-	}
-	defer rows.Close()
-	es := []api.AuditLog{}
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list audit log: %w", err)
-		}
-		es = append(es, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list audit log: %w", err)
-	}
-	return es, nil
+	return listAll(ctx, s.rs, scanAudit, "sqlite: list audit log",
+		`SELECT `+auditCols+` FROM audit_logs ORDER BY create_time DESC, id DESC LIMIT ?`, limit)
 }
 
 // GetAudit returns an entry by id; ErrNotFound if absent.
 func (s *Store) GetAudit(ctx context.Context, id string) (api.AuditLog, error) {
-	e, err := scanAudit(s.rs.queryRow(ctx, `SELECT `+auditCols+` FROM audit_logs WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return api.AuditLog{}, notFoundf("audit entry %q not found", id)
-	}
-	if err != nil {
-		return api.AuditLog{}, fmt.Errorf("sqlite: get audit entry %q: %w", id, err)
-	}
-	return e, nil
+	return getOne(ctx, s.rs, scanAudit, notFoundf("audit entry %q not found", id),
+		fmt.Sprintf("sqlite: get audit entry %q", id), `SELECT `+auditCols+` FROM audit_logs WHERE id = ?`, id)
 }
 
 const insertAudit = `INSERT INTO audit_logs (` + auditCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`

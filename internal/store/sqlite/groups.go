@@ -45,48 +45,21 @@ func (s *Store) CreateGroup(ctx context.Context, g api.Group) (api.Group, error)
 
 // GetGroup returns a group by id; ErrNotFound if absent.
 func (s *Store) GetGroup(ctx context.Context, id string) (api.Group, error) {
-	g, err := scanGroup(s.rs.queryRow(ctx, selectGroup, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return api.Group{}, notFoundf("group %q not found", id)
-	}
-	if err != nil {
-		return api.Group{}, fmt.Errorf("sqlite: get group %q: %w", id, err)
-	}
-	return g, nil
+	return getOne(ctx, s.rs, scanGroup, notFoundf("group %q not found", id), fmt.Sprintf("sqlite: get group %q", id),
+		selectGroup, id)
 }
 
 // GetGroupByName returns a group; ErrNotFound if absent.
 func (s *Store) GetGroupByName(ctx context.Context, provider, name string) (api.Group, error) {
-	g, err := scanGroup(s.rs.queryRow(ctx, `SELECT `+groupCols+` FROM groups WHERE provider = ? AND name = ?`,
-		provider, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return api.Group{}, notFoundf("group %q of provider %q not found", name, provider)
-	}
-	if err != nil {
-		return api.Group{}, fmt.Errorf("sqlite: get group %q: %w", name, err)
-	}
-	return g, nil
+	return getOne(ctx, s.rs, scanGroup, notFoundf("group %q of provider %q not found", name, provider),
+		fmt.Sprintf("sqlite: get group %q", name),
+		`SELECT `+groupCols+` FROM groups WHERE provider = ? AND name = ?`, provider, name)
 }
 
 // ListGroups returns every group ordered by provider then name; never nil.
 func (s *Store) ListGroups(ctx context.Context) ([]api.Group, error) {
-	rows, err := s.rs.query(ctx, `SELECT `+groupCols+` FROM groups ORDER BY provider, name`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list groups: %w", err)
-	}
-	defer rows.Close()
-	gs := []api.Group{}
-	for rows.Next() {
-		g, err := scanGroup(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list groups: %w", err)
-		}
-		gs = append(gs, g)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list groups: %w", err)
-	}
-	return gs, nil
+	return listAll(ctx, s.rs, scanGroup, "sqlite: list groups",
+		`SELECT `+groupCols+` FROM groups ORDER BY provider, name`)
 }
 
 // UpdateGroup renames the group g.ID and, when g.UserIDs is not nil, replaces its members; Provider and RoleIDs
@@ -127,17 +100,9 @@ func (s *Store) UpdateGroup(ctx context.Context, g api.Group) (api.Group, error)
 // bound to it, naming the members and bindings in the way.
 func (s *Store) DeleteGroup(ctx context.Context, id string) error {
 	err := s.write(ctx, func(tx *wtx) error {
-		var name string
-		var builtin bool
-		err := tx.queryRow(groupBuiltin, id).Scan(&name, &builtin)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFoundf("group %q not found", id)
-		}
+		name, err := tx.notBuiltin(groupBuiltin, "group", id, "deleted")
 		if err != nil {
 			return err
-		}
-		if builtin {
-			return conflictf("group %q is built in and cannot be deleted", name)
 		}
 		members, err := tx.strings(groupMemberNames, id)
 		if err != nil {

@@ -84,14 +84,8 @@ func createJobError(id string, err error) error {
 
 // GetJob returns a job; ErrNotFound if absent.
 func (s *Store) GetJob(ctx context.Context, id string) (store.Job, error) {
-	j, err := scanJob(s.rs.queryRow(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Job{}, notFoundf("job %q not found", id)
-	}
-	if err != nil {
-		return store.Job{}, fmt.Errorf("sqlite: get job %q: %w", id, err)
-	}
-	return j, nil
+	return getOne(ctx, s.rs, scanJob, notFoundf("job %q not found", id), fmt.Sprintf("sqlite: get job %q", id),
+		`SELECT `+jobCols+` FROM jobs WHERE id = ?`, id)
 }
 
 // ListJobs returns the jobs matching f newest first (by CreateTime, then id), and how many match f without its
@@ -146,9 +140,8 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 	if err := count.QueryRowContext(ctx, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("sqlite: count jobs: %w", err)
 	}
-	jobs := []store.Job{}
 	if total <= offset {
-		return jobs, total, nil
+		return []store.Job{}, total, nil
 	}
 	list, err := s.rs.inTx(ctx, tx, listQuery)
 	if err != nil {
@@ -158,15 +151,8 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlite: list jobs: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("sqlite: list jobs: %w", err)
-		}
-		jobs = append(jobs, j)
-	}
-	if err := rows.Err(); err != nil {
+	jobs, err := scanAll(rows, scanJob)
+	if err != nil {
 		return nil, 0, fmt.Errorf("sqlite: list jobs: %w", err)
 	}
 	return jobs, total, nil

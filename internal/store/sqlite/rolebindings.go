@@ -45,35 +45,13 @@ func (s *Store) CreateRoleBinding(ctx context.Context, b api.RoleBinding) (api.R
 
 // GetRoleBinding returns a binding by id; ErrNotFound if absent.
 func (s *Store) GetRoleBinding(ctx context.Context, id string) (api.RoleBinding, error) {
-	b, err := scanBinding(s.rs.queryRow(ctx, selectBindingByID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return api.RoleBinding{}, notFoundf("role binding %q not found", id)
-	}
-	if err != nil {
-		return api.RoleBinding{}, fmt.Errorf("sqlite: get role binding %q: %w", id, err)
-	}
-	return b, nil
+	return getOne(ctx, s.rs, scanBinding, notFoundf("role binding %q not found", id),
+		fmt.Sprintf("sqlite: get role binding %q", id), selectBindingByID, id)
 }
 
 // ListRoleBindings returns every binding ordered by name; never nil.
 func (s *Store) ListRoleBindings(ctx context.Context) ([]api.RoleBinding, error) {
-	rows, err := s.rs.query(ctx, selectBinding+` ORDER BY b.name`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list role bindings: %w", err)
-	}
-	defer rows.Close()
-	bs := []api.RoleBinding{}
-	for rows.Next() {
-		b, err := scanBinding(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list role bindings: %w", err)
-		}
-		bs = append(bs, b)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list role bindings: %w", err)
-	}
-	return bs, nil
+	return listAll(ctx, s.rs, scanBinding, "sqlite: list role bindings", selectBinding+` ORDER BY b.name`)
 }
 
 // UpdateRoleBinding replaces the name, role and group of the binding b.ID; ErrNotFound if absent, ErrConflict if
@@ -83,17 +61,8 @@ func (s *Store) UpdateRoleBinding(ctx context.Context, b api.RoleBinding) (api.R
 	now := toNanos(s.now())
 	var stored api.RoleBinding
 	err := s.write(ctx, func(tx *wtx) error {
-		var name string
-		var builtin bool
-		err := tx.queryRow(bindingBuiltin, b.ID).Scan(&name, &builtin)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFoundf("role binding %q not found", b.ID)
-		}
-		if err != nil {
+		if _, err := tx.notBuiltin(bindingBuiltin, "role binding", b.ID, "changed"); err != nil {
 			return err
-		}
-		if builtin {
-			return conflictf("role binding %q is built in and cannot be changed", name)
 		}
 		if err := tx.checkBinding(b); err != nil {
 			return err
@@ -101,6 +70,7 @@ func (s *Store) UpdateRoleBinding(ctx context.Context, b api.RoleBinding) (api.R
 		if _, err := tx.exec(updateBinding, b.Name, b.RoleID, b.GroupID, now, b.ID); err != nil {
 			return bindingUniqueError(err, b)
 		}
+		var err error
 		stored, err = scanBinding(tx.queryRow(selectBindingByID, b.ID))
 		return err
 	}, bindingWrites...)
@@ -113,19 +83,10 @@ func (s *Store) UpdateRoleBinding(ctx context.Context, b api.RoleBinding) (api.R
 // DeleteRoleBinding removes a binding; ErrNotFound if absent, ErrConflict if built in.
 func (s *Store) DeleteRoleBinding(ctx context.Context, id string) error {
 	err := s.write(ctx, func(tx *wtx) error {
-		var name string
-		var builtin bool
-		err := tx.queryRow(bindingBuiltin, id).Scan(&name, &builtin)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFoundf("role binding %q not found", id)
-		}
-		if err != nil {
+		if _, err := tx.notBuiltin(bindingBuiltin, "role binding", id, "deleted"); err != nil {
 			return err
 		}
-		if builtin {
-			return conflictf("role binding %q is built in and cannot be deleted", name)
-		}
-		_, err = tx.exec(deleteBinding, id)
+		_, err := tx.exec(deleteBinding, id)
 		return err
 	}, bindingBuiltin, deleteBinding)
 	return wrap(err, "sqlite: delete role binding %q", id)

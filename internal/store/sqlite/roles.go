@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -37,35 +35,19 @@ func (s *Store) CreateRole(ctx context.Context, r api.Role) (api.Role, error) {
 
 // GetRole returns a role by id; ErrNotFound if absent.
 func (s *Store) GetRole(ctx context.Context, id string) (api.Role, error) {
-	r, err := scanRole(s.rs.queryRow(ctx, `SELECT `+roleCols+` FROM roles WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return api.Role{}, notFoundf("role %q not found", id)
-	}
-	if err != nil {
-		return api.Role{}, fmt.Errorf("sqlite: get role %q: %w", id, err)
-	}
-	return r, nil
+	return getOne(ctx, s.rs, scanRole, notFoundf("role %q not found", id), fmt.Sprintf("sqlite: get role %q", id),
+		`SELECT `+roleCols+` FROM roles WHERE id = ?`, id)
 }
 
 // GetRoleByName returns a role by name; ErrNotFound if absent.
 func (s *Store) GetRoleByName(ctx context.Context, name string) (api.Role, error) {
-	r, err := scanRole(s.rs.queryRow(ctx, `SELECT `+roleCols+` FROM roles WHERE name = ?`, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return api.Role{}, notFoundf("role named %q not found", name)
-	}
-	if err != nil {
-		return api.Role{}, fmt.Errorf("sqlite: get role named %q: %w", name, err)
-	}
-	return r, nil
+	return getOne(ctx, s.rs, scanRole, notFoundf("role named %q not found", name),
+		fmt.Sprintf("sqlite: get role named %q", name), `SELECT `+roleCols+` FROM roles WHERE name = ?`, name)
 }
 
 // ListRoles returns every role ordered by name; never nil.
 func (s *Store) ListRoles(ctx context.Context) ([]api.Role, error) {
-	rs, err := scanRoles(s.rs.query(ctx, `SELECT `+roleCols+` FROM roles ORDER BY name`))
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list roles: %w", err)
-	}
-	return rs, nil
+	return listAll(ctx, s.rs, scanRole, "sqlite: list roles", `SELECT `+roleCols+` FROM roles ORDER BY name`)
 }
 
 // UpdateRole replaces the role r.ID; ErrNotFound if absent, ErrConflict if built in or the new name is taken.
@@ -73,17 +55,9 @@ func (s *Store) UpdateRole(ctx context.Context, r api.Role) (api.Role, error) {
 	now := toNanos(s.now())
 	var stored api.Role
 	err := s.write(ctx, func(tx *wtx) error {
-		var name string
-		var builtin bool
-		err := tx.queryRow(roleBuiltin, r.ID).Scan(&name, &builtin)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFoundf("role %q not found", r.ID)
-		}
+		_, err := tx.notBuiltin(roleBuiltin, "role", r.ID, "changed")
 		if err != nil {
 			return err
-		}
-		if builtin {
-			return conflictf("role %q is built in and cannot be changed", name)
 		}
 		stored, err = scanRole(tx.queryRow(updateRole, r.Name, r.Resource, encodeIDs(r.ResourceIDs), string(r.Access),
 			now, r.ID))
@@ -98,17 +72,9 @@ func (s *Store) UpdateRole(ctx context.Context, r api.Role) (api.Role, error) {
 // DeleteRole removes a role; ErrNotFound if absent, ErrConflict if built in or bound (naming the bindings).
 func (s *Store) DeleteRole(ctx context.Context, id string) error {
 	err := s.write(ctx, func(tx *wtx) error {
-		var name string
-		var builtin bool
-		err := tx.queryRow(roleBuiltin, id).Scan(&name, &builtin)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFoundf("role %q not found", id)
-		}
+		name, err := tx.notBuiltin(roleBuiltin, "role", id, "deleted")
 		if err != nil {
 			return err
-		}
-		if builtin {
-			return conflictf("role %q is built in and cannot be deleted", name)
 		}
 		bindings, err := tx.strings(roleBindingNames, id)
 		if err != nil {
@@ -141,23 +107,6 @@ func roleUniqueError(err error, r api.Role) error {
 		return conflictf("role %q already exists", r.Name)
 	}
 	return err
-}
-
-// scanRoles reads the roles of a query's result; never nil.
-func scanRoles(rows *sql.Rows, err error) ([]api.Role, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	rs := []api.Role{}
-	for rows.Next() {
-		r, err := scanRole(rows)
-		if err != nil {
-			return nil, err
-		}
-		rs = append(rs, r)
-	}
-	return rs, rows.Err()
 }
 
 func scanRole(row scanner) (api.Role, error) {

@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -35,35 +33,13 @@ func (s *Store) CreateRunner(ctx context.Context, r api.Runner) error {
 
 // GetRunner returns a runner with its token and secrets opened; ErrNotFound if absent.
 func (s *Store) GetRunner(ctx context.Context, name string) (api.Runner, error) {
-	r, err := s.scanRunner(s.rs.queryRow(ctx, `SELECT `+runnerCols+` FROM runners WHERE name = ?`, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return api.Runner{}, notFoundf("runner %q not found", name)
-	}
-	if err != nil {
-		return api.Runner{}, fmt.Errorf("sqlite: get runner %q: %w", name, err)
-	}
-	return r, nil
+	return getOne(ctx, s.rs, s.scanRunner, notFoundf("runner %q not found", name),
+		fmt.Sprintf("sqlite: get runner %q", name), `SELECT `+runnerCols+` FROM runners WHERE name = ?`, name)
 }
 
 // ListRunners returns every runner ordered by name, opened.
 func (s *Store) ListRunners(ctx context.Context) ([]api.Runner, error) {
-	rows, err := s.rs.query(ctx, `SELECT `+runnerCols+` FROM runners ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list runners: %w", err)
-	}
-	defer rows.Close()
-	rs := []api.Runner{}
-	for rows.Next() {
-		r, err := s.scanRunner(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list runners: %w", err)
-		}
-		rs = append(rs, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list runners: %w", err)
-	}
-	return rs, nil
+	return listAll(ctx, s.rs, s.scanRunner, "sqlite: list runners", `SELECT `+runnerCols+` FROM runners ORDER BY name`)
 }
 
 // UpdateRunner replaces the runner named r.Name, resealing its token and secrets; ErrNotFound if absent.
@@ -113,40 +89,6 @@ const (
 	deleteRunner = `DELETE FROM runners WHERE name = ?`
 )
 
-// strings returns the first column of the rows of query.
-func (t *wtx) strings(query string, args ...any) ([]string, error) {
-	rows, err := t.query(query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ss []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		ss = append(ss, s)
-	}
-	return ss, rows.Err()
-}
-
-// oneRow turns the result of an UPDATE or DELETE of the kind named name into the store's errors: kind "runner"
-// gives "runner "x" not found" when no row matched.
-func oneRow(res sql.Result, err error, kind, name string) error {
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return notFoundf("%s %q not found", kind, name)
-	}
-	return nil
-}
-
 // sealRunner seals the token and the secret map (as one JSON object). Empty values are stored as NULL.
 func (s *Store) sealRunner(r api.Runner) (token, secrets []byte, err error) {
 	if r.Token != "" {
@@ -165,8 +107,6 @@ func (s *Store) sealRunner(r api.Runner) (token, secrets []byte, err error) {
 	}
 	return token, secrets, nil
 }
-
-type scanner interface{ Scan(dest ...any) error }
 
 func (s *Store) scanRunner(row scanner) (api.Runner, error) {
 	var r api.Runner

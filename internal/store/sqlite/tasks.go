@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -32,35 +31,13 @@ func (s *Store) CreateTask(ctx context.Context, t api.Task) error {
 
 // GetTask returns a task; ErrNotFound if absent.
 func (s *Store) GetTask(ctx context.Context, name string) (api.Task, error) {
-	t, err := scanTask(s.rs.queryRow(ctx, `SELECT `+taskCols+` FROM tasks WHERE name = ?`, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return api.Task{}, notFoundf("task %q not found", name)
-	}
-	if err != nil {
-		return api.Task{}, fmt.Errorf("sqlite: get task %q: %w", name, err)
-	}
-	return t, nil
+	return getOne(ctx, s.rs, scanTask, notFoundf("task %q not found", name), fmt.Sprintf("sqlite: get task %q", name),
+		`SELECT `+taskCols+` FROM tasks WHERE name = ?`, name)
 }
 
 // ListTasks returns every task ordered by name.
 func (s *Store) ListTasks(ctx context.Context) ([]api.Task, error) {
-	rows, err := s.rs.query(ctx, `SELECT `+taskCols+` FROM tasks ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list tasks: %w", err)
-	}
-	defer rows.Close()
-	ts := []api.Task{}
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list tasks: %w", err)
-		}
-		ts = append(ts, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list tasks: %w", err)
-	}
-	return ts, nil
+	return listAll(ctx, s.rs, scanTask, "sqlite: list tasks", `SELECT `+taskCols+` FROM tasks ORDER BY name`)
 }
 
 // UpdateTask replaces the task named t.Name; ErrNotFound if absent.

@@ -51,48 +51,21 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 
 // GetUser returns a user by id; ErrNotFound if absent.
 func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
-	u, err := scanUser(s.rs.queryRow(ctx, selectUser, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.User{}, notFoundf("user %q not found", id)
-	}
-	if err != nil {
-		return store.User{}, fmt.Errorf("sqlite: get user %q: %w", id, err)
-	}
-	return u, nil
+	return getOne(ctx, s.rs, scanUser, notFoundf("user %q not found", id), fmt.Sprintf("sqlite: get user %q", id),
+		selectUser, id)
 }
 
 // GetUserByName returns a user; ErrNotFound if absent.
 func (s *Store) GetUserByName(ctx context.Context, provider, username string) (store.User, error) {
-	u, err := scanUser(s.rs.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE provider = ? AND username = ?`,
-		provider, username))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.User{}, notFoundf("user %q of provider %q not found", username, provider)
-	}
-	if err != nil {
-		return store.User{}, fmt.Errorf("sqlite: get user %q: %w", username, err)
-	}
-	return u, nil
+	return getOne(ctx, s.rs, scanUser, notFoundf("user %q of provider %q not found", username, provider),
+		fmt.Sprintf("sqlite: get user %q", username),
+		`SELECT `+userCols+` FROM users WHERE provider = ? AND username = ?`, provider, username)
 }
 
 // ListUsers returns every user ordered by provider then username; never nil.
 func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
-	rows, err := s.rs.query(ctx, `SELECT `+userCols+` FROM users ORDER BY provider, username`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list users: %w", err)
-	}
-	defer rows.Close()
-	us := []store.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list users: %w", err)
-		}
-		us = append(us, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list users: %w", err)
-	}
-	return us, nil
+	return listAll(ctx, s.rs, scanUser, "sqlite: list users",
+		`SELECT `+userCols+` FROM users ORDER BY provider, username`)
 }
 
 // SetPassword replaces a user's password hash and increments its Generation; ErrNotFound if absent.
@@ -131,17 +104,9 @@ func (s *Store) SetUserGroups(ctx context.Context, userID string, groupIDs []str
 // group (naming the groups).
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	err := s.write(ctx, func(tx *wtx) error {
-		var username string
-		var builtin bool
-		err := tx.queryRow(userBuiltin, id).Scan(&username, &builtin)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFoundf("user %q not found", id)
-		}
+		username, err := tx.notBuiltin(userBuiltin, "user", id, "deleted")
 		if err != nil {
 			return err
-		}
-		if builtin {
-			return conflictf("user %q is built in and cannot be deleted", username)
 		}
 		groups, err := tx.strings(userGroupNames, id)
 		if err != nil {
