@@ -15,6 +15,12 @@ if [ ! -x /usr/sbin/slapd ]; then
 	need+=(slapd ldap-utils)
 	new_slapd=true
 fi
+# The PostgreSQL tests run their own server (internal/store/postgres/pgtest); they need the server binaries only.
+new_postgres=false
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+	need+=(postgresql)
+	new_postgres=true
+fi
 # Debian's own slapd writes its pid here; the tests never use that server.
 system_slapd_running() { [ -s /run/slapd/slapd.pid ] && kill -0 "$(cat /run/slapd/slapd.pid)" 2>/dev/null; }
 if ((${#need[@]})); then
@@ -28,7 +34,27 @@ if ((${#need[@]})); then
 		# Install the binary without creating a system directory (and without asking for its admin password).
 		echo "slapd slapd/no_configuration boolean true" | $sudo debconf-set-selections
 	fi
+	if $new_postgres; then
+		# Install the binaries without creating (and starting) the system cluster "main" on port 5432.
+		pg_conf_d=/etc/postgresql-common/createcluster.d
+		[ -d $pg_conf_d ] && made_pg_conf_d=false || made_pg_conf_d=true
+		$sudo mkdir -p $pg_conf_d
+		echo "create_main_cluster = false" | $sudo tee $pg_conf_d/runplane-test.conf >/dev/null
+	fi
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+	if $new_postgres; then
+		$sudo rm -f $pg_conf_d/runplane-test.conf
+		if $made_pg_conf_d; then $sudo rmdir $pg_conf_d 2>/dev/null || true; fi
+		# No PostgreSQL server was installed before, so any cluster running now was started by this install.
+		if command -v pg_lsclusters >/dev/null 2>&1; then
+			pg_lsclusters -h | while read -r version cluster _ status _; do
+				case $status in online*)
+					echo "stopping the system PostgreSQL cluster $version/$cluster the package started (the tests run their own)"
+					$sudo pg_ctlcluster "$version" "$cluster" stop || true ;;
+				esac
+			done || true
+		fi
+	fi
 	if $new_slapd && ! $slapd_was_running && system_slapd_running; then
 		echo "stopping the system slapd the package started (the tests run their own)"
 		$sudo invoke-rc.d slapd stop >/dev/null 2>&1 || $sudo service slapd stop >/dev/null 2>&1 || true

@@ -10,6 +10,7 @@ package audit
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,6 +81,12 @@ func (l *Log) Record(e api.AuditLog) {
 	if e.CreateTime.IsZero() {
 		e.CreateTime = l.opts.Now().UTC()
 	}
+	// Names come from requests (a failed login's username): keep them printable and valid UTF-8, so no store
+	// refuses the batch they are in.
+	for _, f := range []*string{&e.UserID, &e.Username, &e.Provider, &e.EventType, &e.EventCategory, &e.EventTarget,
+		&e.Status, &e.Reason, &e.Source} {
+		*f = clean(*f)
+	}
 	l.mu.Lock()
 	if len(l.queue) >= l.opts.Buffer {
 		l.dropped++
@@ -92,6 +99,12 @@ func (l *Log) Record(e api.AuditLog) {
 	case l.wake <- struct{}{}:
 	default:
 	}
+}
+
+// clean replaces invalid UTF-8 and NUL bytes with U+FFFD.
+func clean(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
 }
 
 // Run writes queued entries until ctx ends, then writes what is left (with a short grace) and returns nil.

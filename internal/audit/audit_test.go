@@ -497,3 +497,20 @@ func TestLingerGathers(t *testing.T) {
 		}
 	})
 }
+
+// TestRecordCleansText checks that text from requests (a failed login's username) reaches the store as valid
+// UTF-8 without NUL bytes, which PostgreSQL would refuse with the whole batch.
+func TestRecordCleansText(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	l := audit.New(st, audit.Options{Linger: time.Millisecond})
+	start(t, l)
+	e := entry("ok")
+	e.Username = "ma\x00lory\xff"
+	l.Record(e)
+	l.Flush()
+	got := list(t, st)
+	if len(got) != 1 || got[0].Username != "ma\uFFFDlory\uFFFD" {
+		t.Errorf("stored entries = %+v, want the username cleaned to %q", got, "ma\uFFFDlory\uFFFD")
+	}
+}

@@ -18,6 +18,7 @@ import (
 // serveFlags are the server settings `runplane serve` takes as flags; each overrides its RUNPLANE_* variable.
 type serveFlags struct {
 	listen, dataDir, isolation string
+	store                      string
 	maxConcurrentJobs          int
 	logRetention, gitCacheTTL  time.Duration
 	tokenTTL                   time.Duration
@@ -54,6 +55,7 @@ func (a *app) serveCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&sf.listen, "listen", sf.listen, "address to listen on (env RUNPLANE_LISTEN)")
+	f.StringVar(&sf.store, "store", sf.store, `where state lives: "sqlite" (a file in the data dir) or a postgres://user:password@host/db URL (env RUNPLANE_STORE)`)
 	f.StringVar(&sf.dataDir, "data-dir", sf.dataDir, "directory for the database, keys, job logs and git cache (env RUNPLANE_DATA_DIR)")
 	f.IntVar(&sf.maxConcurrentJobs, "max-concurrent-jobs", sf.maxConcurrentJobs, "jobs running at once, more wait queued; 0: 4 × GOMAXPROCS (env RUNPLANE_MAX_CONCURRENT_JOBS)")
 	f.DurationVar(&sf.logRetention, "log-retention", sf.logRetention, "how long job logs are kept after their last write; 0 keeps them (env RUNPLANE_LOG_RETENTION)")
@@ -89,6 +91,9 @@ func (sf *serveFlags) config(cmd *cobra.Command) (server.Config, error) {
 	}
 	if f.Changed("isolation") {
 		cfg.Isolation = sf.isolation
+	}
+	if f.Changed("store") {
+		cfg.Store = sf.store
 	}
 	if f.Changed("token-ttl") {
 		cfg.TokenTTL = sf.tokenTTL

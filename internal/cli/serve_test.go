@@ -105,6 +105,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"serve", "--max-concurrent-jobs", "many"}, "Error: invalid argument \"many\" for \"--max-concurrent-jobs\""},
 		{[]string{"serve", "--root-password", "x"}, "Error: unknown flag: --root-password\n"},
 		{[]string{"serve", "--token-ttl", "10s"}, "Error: config: token TTL 10s: want at least 1m\n"},
+		{[]string{"serve", "--store", "mysql://x"}, "Error: config: store: want \"sqlite\" or a postgres://"},
 		{[]string{"serve", "extra"}, "Error: unknown command \"extra\" for \"runplane serve\"\n"},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// Isolation of local jobs: "auto", "namespace", "launcher" or "none" (see executor/local).
 	Isolation string
+	// Store is where state lives: "sqlite" (or empty), a SQLite file in DataDir; or a postgres:// URL of a
+	// PostgreSQL database, which several servers may share.
+	Store string
 	// LDAP configures logins with provider active_directory; an empty URL leaves that provider off.
 	LDAP ldap.Config
 }
@@ -96,6 +100,9 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("config: isolation %q: want auto, namespace, launcher or none", c.Isolation)
 	}
+	if err := validateStore(c.Store); err != nil {
+		return err
+	}
 	if c.LDAP.URL != "" {
 		if err := c.LDAP.Validate(); err != nil {
 			return fmt.Errorf("config: %w", err)
@@ -119,6 +126,9 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	}
 	if v, ok := get("RUNPLANE_ROOT_PASSWORD"); ok {
 		c.RootPassword = v
+	}
+	if v, ok := get("RUNPLANE_STORE"); ok {
+		c.Store = v
 	}
 	if v, ok := get("RUNPLANE_ISOLATION"); ok {
 		c.Isolation = v
@@ -160,4 +170,21 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 		*d.dst = x
 	}
 	return nil
+}
+
+// StoreSQLite selects the embedded SQLite store.
+const StoreSQLite = "sqlite"
+
+// validateStore checks the store setting without ever repeating it: a URL may hold a password.
+func validateStore(s string) error {
+	if s == "" || s == StoreSQLite {
+		return nil
+	}
+	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") {
+		if _, err := url.Parse(s); err != nil {
+			return errors.New("config: store: the postgres:// URL does not parse")
+		}
+		return nil
+	}
+	return errors.New(`config: store: want "sqlite" or a postgres://user:password@host:5432/db URL`)
 }

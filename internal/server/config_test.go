@@ -1,11 +1,15 @@
 package server
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/runplane/runplane/internal/auth/ldap"
 )
 
 func TestDefaultConfig(t *testing.T) {
@@ -45,6 +49,18 @@ func TestValidate(t *testing.T) {
 		{"huge root password", func(c *Config) { c.RootPassword = strings.Repeat("p", 2000) }, "root password"},
 		{"bad isolation", func(c *Config) { c.Isolation = "docker" }, "isolation"},
 		{"isolation none", func(c *Config) { c.Isolation = "none" }, ""},
+		{"store sqlite", func(c *Config) { c.Store = "sqlite" }, ""},
+		{"store postgres", func(c *Config) { c.Store = "postgres://u:secret-pw@db:5432/runplane?sslmode=disable" }, ""},
+		{"store postgresql", func(c *Config) { c.Store = "postgresql://db/runplane" }, ""},
+		{"store mysql", func(c *Config) { c.Store = "mysql://u:secret-pw@db/runplane" }, `want "sqlite" or a postgres://`},
+		{"store bad url", func(c *Config) { c.Store = "postgres://u:secret-pw@db:port/x" }, "does not parse"},
+		{"ldap plain refused", func(c *Config) {
+			c.LDAP.URL, c.LDAP.BaseDN = "ldap://dc.example.org", "dc=example,dc=org"
+		}, "ldap"},
+		{"ldap ldaps", func(c *Config) {
+			c.LDAP.URL, c.LDAP.BaseDN = "ldaps://dc.example.org", "dc=example,dc=org"
+		}, ""},
+		{"ldap without base", func(c *Config) { c.LDAP.URL = "ldaps://dc.example.org" }, "ldap"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,6 +79,9 @@ func TestValidate(t *testing.T) {
 			}
 			if c.RootPassword != "" && err != nil && strings.Contains(err.Error(), c.RootPassword) {
 				t.Errorf("Validate() error repeats the root password")
+			}
+			if err != nil && strings.Contains(err.Error(), "secret-pw") {
+				t.Errorf("Validate() error repeats the store password: %v", err)
 			}
 		})
 	}
@@ -91,6 +110,41 @@ func TestLoadEnv(t *testing.T) {
 			t.Errorf("LoadEnv (-want +got):\n%s", diff)
 		}
 	})
+	t.Run("store and ldap", func(t *testing.T) {
+		t.Parallel()
+		pwFile := filepath.Join(t.TempDir(), "bind-pw")
+		if err := os.WriteFile(pwFile, []byte("from-file\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c := DefaultConfig()
+		err := c.LoadEnv(env(map[string]string{
+			"RUNPLANE_STORE":                   "postgres://db/runplane",
+			"RUNPLANE_LDAP_URL":                "ldap://dc:389",
+			"RUNPLANE_LDAP_START_TLS":          "true",
+			"RUNPLANE_LDAP_CA_FILE":            "/etc/ca.pem",
+			"RUNPLANE_LDAP_SERVER_NAME":        "dc.example.org",
+			"RUNPLANE_LDAP_ALLOW_PLAIN":        "false",
+			"RUNPLANE_LDAP_BIND_DN":            "cn=svc",
+			"RUNPLANE_LDAP_BIND_PASSWORD_FILE": pwFile,
+			"RUNPLANE_LDAP_BASE_DN":            "dc=example,dc=org",
+			"RUNPLANE_LDAP_USER_FILTER":        "(sAMAccountName={username})",
+			"RUNPLANE_LDAP_GROUP_BASE_DN":      "ou=groups,dc=example,dc=org",
+			"RUNPLANE_LDAP_GROUP_FILTER":       "(member={dn})",
+			"RUNPLANE_LDAP_GROUP_MAP":          `{"cn=ops,ou=groups,dc=example,dc=org": "operators"}`,
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := DefaultConfig()
+		want.Store = "postgres://db/runplane"
+		want.LDAP = ldap.Config{URL: "ldap://dc:389", StartTLS: true, CAFile: "/etc/ca.pem", ServerName: "dc.example.org",
+			BindDN: "cn=svc", BindPassword: "from-file", BaseDN: "dc=example,dc=org", UserFilter: "(sAMAccountName={username})",
+			GroupBaseDN: "ou=groups,dc=example,dc=org", GroupFilter: "(member={dn})",
+			GroupMap: map[string]string{"cn=ops,ou=groups,dc=example,dc=org": "operators"}}
+		if diff := cmp.Diff(want, c); diff != "" {
+			t.Errorf("LoadEnv (-want +got):\n%s", diff)
+		}
+	})
 	t.Run("unset and empty keep defaults", func(t *testing.T) {
 		t.Parallel()
 		c := DefaultConfig()
@@ -110,6 +164,10 @@ func TestLoadEnv(t *testing.T) {
 		{"RUNPLANE_TOKEN_TTL", "30"},
 		{"RUNPLANE_LOG_RETENTION", "-1h"},
 		{"RUNPLANE_GIT_CACHE_TTL", "1 minute"},
+		{"RUNPLANE_LDAP_START_TLS", "sometimes"},
+		{"RUNPLANE_LDAP_ALLOW_PLAIN", "2"},
+		{"RUNPLANE_LDAP_GROUP_MAP", "cn=ops=operators"},
+		{"RUNPLANE_LDAP_BIND_PASSWORD_FILE", "/nonexistent/runplane-test"},
 	}
 	for _, b := range bad {
 		t.Run(b.name+"="+b.value, func(t *testing.T) {

@@ -27,6 +27,8 @@ import (
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/jobs"
 	"github.com/runplane/runplane/internal/secret"
+	"github.com/runplane/runplane/internal/store"
+	"github.com/runplane/runplane/internal/store/postgres"
 	"github.com/runplane/runplane/internal/store/sqlite"
 )
 
@@ -54,7 +56,7 @@ const shutdownTimeout = 10 * time.Second
 type Server struct {
 	cfg      Config
 	log      *slog.Logger
-	store    *sqlite.Store
+	store    store.Store
 	logs     *joblog.Store
 	engine   *jobs.Engine
 	audit    *audit.Log
@@ -110,7 +112,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if err != nil {
 		return nil, err
 	}
-	if s.store, err = sqlite.Open(ctx, filepath.Join(dir, dbFile), sqlite.Options{Cipher: cipher, Logger: log.With("component", "store")}); err != nil {
+	if s.store, err = openStore(ctx, cfg.Store, filepath.Join(dir, dbFile), cipher, log.With("component", "store")); err != nil {
 		return nil, err
 	}
 	if s.logs, err = joblog.Open(filepath.Join(dir, logsDir), joblog.Options{}); err != nil {
@@ -183,6 +185,19 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	}
 	log.Info("server open", "data_dir", dir, "addr", s.Addr(), "isolation", ex.Isolation())
 	return s, nil
+}
+
+// openStore opens the store cfg names: SQLite in the data dir when it is empty or "sqlite", else PostgreSQL at the
+// postgres:// URL it holds.
+func openStore(ctx context.Context, dsn, sqlitePath string, cipher *secret.Cipher, log *slog.Logger) (store.Store, error) {
+	if dsn == "" || dsn == StoreSQLite {
+		return sqlite.Open(ctx, sqlitePath, sqlite.Options{Cipher: cipher, Logger: log})
+	}
+	st, err := postgres.Open(ctx, dsn, postgres.Options{Cipher: cipher, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // ready is the readiness check: the store answers, and the server is not shutting down.

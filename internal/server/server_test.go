@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,12 +14,14 @@ import (
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor/local"
+	"github.com/runplane/runplane/internal/store/postgres/pgtest"
 )
 
 func TestMain(m *testing.M) {
 	// The test binary doubles as the local executor's job launcher.
 	local.MaybeRunLauncher()
-	os.Exit(m.Run())
+	pgtest.Main(m) // runs the tests, then stops the PostgreSQL server tests on the postgres store started
+
 }
 
 const rootPassword = "root-password-for-tests"

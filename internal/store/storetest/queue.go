@@ -298,6 +298,30 @@ func testJobFinishNotFinal(t *testing.T, s store.Store) {
 	}
 }
 
+// testJobStdoutBytes checks that a job's output reads back as the job printed it: any bytes, which need not be
+// UTF-8 and may hold NULs.
+func testJobStdoutBytes(t *testing.T, s store.Store) {
+	_, _, err := s.CreateJob(t.Context(), job("t-aaaaa", "t", 0))
+	must(t, "CreateJob", err)
+	_, err = s.ClaimJob(t.Context(), at(1))
+	must(t, "ClaimJob", err)
+	const stdout = "ok\x00\xff\xfe, half a rune: \xe2\x82, done\n"
+	finished, err := s.FinishJob(t.Context(), "t-aaaaa", store.Finish{Status: api.JobFailed, Stdout: stdout, Time: at(2)})
+	must(t, "FinishJob", err)
+	got, err := s.GetJob(t.Context(), "t-aaaaa")
+	must(t, "GetJob", err)
+	listed, _, err := s.ListJobs(t.Context(), store.JobFilter{})
+	must(t, "ListJobs", err)
+	if len(listed) != 1 {
+		t.Fatalf("ListJobs() = %d jobs, want 1", len(listed))
+	}
+	for call, j := range map[string]store.Job{"FinishJob": finished, "GetJob": got, "ListJobs": listed[0]} {
+		if j.Stdout != stdout {
+			t.Errorf("%s().Stdout = %q, want %q", call, j.Stdout, stdout)
+		}
+	}
+}
+
 func testJobCount(t *testing.T, s store.Store) {
 	for i := range 6 {
 		_, _, err := s.CreateJob(t.Context(), job(fmt.Sprintf("t-%05d", i), "t", i))

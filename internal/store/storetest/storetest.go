@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"JobFinishTwice", testJobFinishTwice},
 		{"JobFinishNotFound", testJobFinishNotFound},
 		{"JobFinishNotFinal", testJobFinishNotFinal},
+		{"JobStdoutBytes", testJobStdoutBytes},
 		{"JobCount", testJobCount},
 		{"JobsConcurrent", testJobsConcurrent},
 		{"JobList", testJobList},
@@ -95,6 +96,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditRoundTrip", testAuditRoundTrip},
 		{"AuditList", testAuditList},
 		{"AuditAppendAtomic", testAuditAppendAtomic},
+		{"OddKeys", testOddKeys},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,252 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store"
+)
+
+const jobCols = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
+	stdout, json_data, input, idempotency_key, handle`
+
+// CreateJob stores j as queued (clearing its start and completion times, exit code and counters; a zero
+// CreateTime becomes now). With an IdempotencyKey the owner already used, it stores nothing and returns the
+// earlier job with created false. ErrConflict if the id is taken, so the caller can retry with a new one.
+//
+// The key is enforced by a unique index, which the insert names as its ON CONFLICT arbiter: of two submissions
+// with one key, in any replicas, the second waits for the first to commit and then inserts nothing.
+func (s *Store) CreateJob(ctx context.Context, j store.Job) (store.Job, bool, error) {
+	if j.ID == "" {
+		return store.Job{}, false, errors.New("postgres: create job: id is required")
+	}
+	j.Status = api.JobQueued
+	j.StartTime, j.CompletionTime, j.ExitCode = nil, nil, nil
+	j.Completed, j.Failed = 0, 0
+	j.CreateTime = storedTime(j.CreateTime, s.now())
+	if len(j.Input) == 0 {
+		j.Input = nil
+	}
+	if len(j.JSONData) == 0 {
+		j.JSONData = nil
+	}
+	args := []any{j.ID, j.Owner, j.Task, string(j.Status), j.CreateTime, j.Reason, nullStrings(j.Warnings),
+		[]byte(j.Stdout), nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle}
+	if j.IdempotencyKey == "" {
+		_, err := s.pool.Exec(ctx, insertJob, args...)
+		if err != nil {
+			return store.Job{}, false, createJobError(j.ID, err)
+		}
+		return j, true, nil
+	}
+	for {
+		tag, err := s.pool.Exec(ctx, insertJobOnce, args...)
+		if err != nil {
+			return store.Job{}, false, createJobError(j.ID, err)
+		}
+		if tag.RowsAffected() == 1 {
+			return j, true, nil
+		}
+		// The key is taken by a committed job: a new statement's snapshot sees it. Jobs are never deleted, so it
+		// is there, unless the store is being emptied by hand; then insert again.
+		prev, err := scanJob(s.pool.QueryRow(ctx, lookupJobKey, j.Owner, j.IdempotencyKey))
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return store.Job{}, false, fmt.Errorf("postgres: create job %q: %w", j.ID, err)
+		}
+		return prev, false, nil
+	}
+}
+
+const (
+	insertJob = `INSERT INTO jobs (id, owner, task, status, create_time, reason, warnings, stdout, json_data, input,
+		idempotency_key, handle) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+	// The conflict target names the partial unique index by its columns and predicate.
+	insertJobOnce = insertJob + ` ON CONFLICT (owner, idempotency_key) WHERE idempotency_key <> '' DO NOTHING`
+	lookupJobKey  = `SELECT ` + jobCols + ` FROM jobs WHERE owner = $1 AND idempotency_key = $2 AND idempotency_key <> ''`
+)
+
+func createJobError(id string, err error) error {
+	if violated(err) == "jobs_pkey" {
+		return conflictf("job %q already exists", id)
+	}
+	return wrap(err, "postgres: create job %q", id)
+}
+
+// GetJob returns a job; ErrNotFound if absent.
+func (s *Store) GetJob(ctx context.Context, id string) (store.Job, error) {
+	j, err := scanJob(s.pool.QueryRow(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = $1`, id))
+	if missing(err) {
+		return store.Job{}, notFoundf("job %q not found", id)
+	}
+	if err != nil {
+		return store.Job{}, fmt.Errorf("postgres: get job %q: %w", id, err)
+	}
+	return j, nil
+}
+
+// ListJobs returns the jobs matching f newest first (by CreateTime, then id), and how many match f without its
+// Limit and Offset. Both come from one statement, so from one snapshot. A negative Limit or Offset counts as
+// zero.
+func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, int, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if len(f.Status) > 0 {
+		st := make([]string, len(f.Status))
+		for i, s := range f.Status {
+			st[i] = string(s)
+		}
+		where = append(where, `status = ANY(`+arg(st)+`)`)
+	}
+	if f.Task != "" {
+		if !textOK(f.Task) {
+			return []store.Job{}, 0, nil // no job has such a task
+		}
+		where = append(where, `task = `+arg(f.Task))
+	}
+	if f.Tasks != nil {
+		// An empty array matches nothing, as an empty Tasks must. Names no job can have are left out.
+		tasks := []string{}
+		for _, t := range f.Tasks {
+			if textOK(t) {
+				tasks = append(tasks, t)
+			}
+		}
+		where = append(where, `task = ANY(`+arg(tasks)+`)`)
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	var limit *int // NULL: no limit
+	if f.Limit > 0 {
+		limit = &f.Limit
+	}
+	offset := max(f.Offset, 0)
+	// The count is always one row; the page joins it, so an empty page still brings the total.
+	query := `SELECT n.total, j.* FROM (SELECT count(*) AS total FROM jobs` + cond + `) n
+		LEFT JOIN LATERAL (SELECT ` + jobCols + ` FROM jobs` + cond + `
+			ORDER BY create_time DESC, id DESC LIMIT ` + arg(limit) + ` OFFSET ` + arg(offset) + `) j ON true
+		ORDER BY j.create_time DESC, j.id DESC`
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: list jobs: %w", err)
+	}
+	defer rows.Close()
+	jobs := []store.Job{}
+	var total int
+	for rows.Next() {
+		var id *string
+		var j store.Job
+		var r jobRow
+		dest := append([]any{&total, &id}, r.dest(&j)[1:]...)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, 0, fmt.Errorf("postgres: list jobs: %w", err)
+		}
+		if id == nil { // no job on this page
+			continue
+		}
+		j.ID = *id
+		r.finish(&j)
+		jobs = append(jobs, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("postgres: list jobs: %w", err)
+	}
+	return jobs, total, nil
+}
+
+// CountJobs counts jobs with the given status.
+func (s *Store) CountJobs(ctx context.Context, status api.JobStatus) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM jobs WHERE status = $1`, string(status)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgres: count %s jobs: %w", status, err)
+	}
+	return n, nil
+}
+
+// nullStrings stores an empty list as NULL.
+func nullStrings(ss []string) []string {
+	if len(ss) == 0 {
+		return nil
+	}
+	return ss
+}
+
+// counters are Kriten's completed and failed fields for a status.
+func counters(s api.JobStatus) (completed, failed int) {
+	switch s {
+	case api.JobSucceeded:
+		return 1, 0
+	case api.JobFailed, api.JobCancelled:
+		return 0, 1
+	}
+	return 0, 0
+}
+
+// jobRow holds the columns of jobCols that need converting after a scan. In a LEFT JOIN every column may be
+// NULL, so the NOT NULL ones scan into pointers too.
+type jobRow struct {
+	owner, task, status, reason, key, handle *string
+	jsonData                                 *string
+	created                                  *time.Time
+	stdout                                   []byte
+	exit                                     *int32
+}
+
+// dest returns the scan targets of jobCols, in order, filling j and r.
+func (r *jobRow) dest(j *store.Job) []any {
+	return []any{&j.ID, &r.owner, &r.task, &r.status, &r.created, &j.StartTime, &j.CompletionTime, &r.exit,
+		&r.reason, &j.Warnings, &r.stdout, &r.jsonData, &j.Input, &r.key, &r.handle}
+}
+
+// finish converts what dest scanned.
+func (r *jobRow) finish(j *store.Job) {
+	deref := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	j.Owner, j.Task, j.Status = deref(r.owner), deref(r.task), api.JobStatus(deref(r.status))
+	j.Reason, j.IdempotencyKey, j.Handle = deref(r.reason), deref(r.key), deref(r.handle)
+	j.Completed, j.Failed = counters(j.Status)
+	if r.created != nil {
+		j.CreateTime = r.created.UTC()
+	}
+	j.StartTime, j.CompletionTime = utc(j.StartTime), utc(j.CompletionTime)
+	if r.exit != nil {
+		code := int(*r.exit)
+		j.ExitCode = &code
+	}
+	j.Stdout = string(r.stdout)
+	if r.jsonData != nil {
+		j.JSONData = json.RawMessage(*r.jsonData)
+	}
+	if len(j.Warnings) == 0 {
+		j.Warnings = nil
+	}
+}
+
+func scanJob(row pgx.Row) (store.Job, error) {
+	var j store.Job
+	var r jobRow
+	if err := row.Scan(r.dest(&j)...); err != nil {
+		return store.Job{}, err
+	}
+	r.finish(&j)
+	return j, nil
+}

@@ -1,0 +1,138 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// migrations holds the schema, one file per version: NNNN_what.sql. A file is never edited once released; a
+// change to the schema is a new file.
+//
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrationLock is the advisory lock migrate holds: replicas starting together apply each migration once.
+const migrationLock = 0x72756e706c616e66
+
+// loadMigrations reads fsys's migrations/*.sql in version order.
+func loadMigrations(fsys fs.FS) ([]migration, error) {
+	names, err := fs.Glob(fsys, "migrations/*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("postgres: migrations: %w", err)
+	}
+	var ms []migration
+	seen := map[int]string{}
+	for _, n := range names {
+		base := path.Base(n)
+		prefix, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(prefix)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("postgres: migration %s: name must start with a positive version and '_'", base)
+		}
+		if other, dup := seen[v]; dup {
+			return nil, fmt.Errorf("postgres: migrations %s and %s share version %d", other, base, v)
+		}
+		seen[v] = base
+		b, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: migration %s: %w", base, err)
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// migrate applies, in version order, each migration of fsys the database has not recorded in schema_migrations,
+// all in one transaction together with their records. The transaction first takes migrationLock, so replicas that
+// start at once queue: the first applies what is missing, the others then find it done. DDL is transactional in
+// PostgreSQL, so a migration that fails leaves nothing behind. migrate refuses a database that records a version
+// this binary does not know, i.e. one a newer runplane migrated.
+func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, log *slog.Logger) error {
+	ms, err := loadMigrations(fsys)
+	if err != nil {
+		return err
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	applied, err := apply(ctx, tx, ms)
+	if err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: migrate: commit: %w", err)
+	}
+	for _, m := range applied {
+		log.Info("applied migration", "version", m.version, "name", m.name)
+	}
+	return nil
+}
+
+// apply is migrate's transaction: it takes the lock and applies what is missing.
+func apply(ctx context.Context, tx pgx.Tx, ms []migration) ([]migration, error) {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
+		return nil, fmt.Errorf("postgres: lock for migrations: %w", err)
+	}
+	// Look before creating: a database already up to date then needs no CREATE privilege, so replicas may run as
+	// a role that cannot change the schema once it is in place.
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+		return nil, fmt.Errorf("postgres: read schema version: %w", err)
+	}
+	if !exists {
+		if _, err := tx.Exec(ctx, `CREATE TABLE schema_migrations (
+			version      integer PRIMARY KEY,
+			name         text NOT NULL,
+			applied_time timestamptz NOT NULL DEFAULT now()
+		)`); err != nil {
+			return nil, fmt.Errorf("postgres: create schema_migrations: %w", err)
+		}
+	}
+	var newest *int
+	if err := tx.QueryRow(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&newest); err != nil {
+		return nil, fmt.Errorf("postgres: read schema version: %w", err)
+	}
+	if known := len(ms); newest != nil && (known == 0 || *newest > ms[known-1].version) {
+		return nil, fmt.Errorf("postgres: database schema version %d is newer than this binary knows; upgrade runplane", *newest)
+	}
+	var applied []migration
+	for _, m := range ms {
+		var done bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`,
+			m.version).Scan(&done); err != nil {
+			return nil, fmt.Errorf("postgres: migration %s: %w", m.name, err)
+		}
+		if done {
+			continue
+		}
+		// No arguments: pgx sends the file with the simple protocol, which runs several statements.
+		if _, err := tx.Exec(ctx, m.sql); err != nil {
+			return nil, fmt.Errorf("postgres: migration %s: %w", m.name, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`,
+			m.version, m.name); err != nil {
+			return nil, fmt.Errorf("postgres: record migration %s: %w", m.name, err)
+		}
+		applied = append(applied, m)
+	}
+	return applied, nil
+}

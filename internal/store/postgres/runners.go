@@ -1,0 +1,141 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/runplane/runplane/api"
+)
+
+const runnerCols = `name, image, git_url, branch, token_enc, secret_enc`
+
+// CreateRunner stores a new runner with its token and secrets sealed; ErrConflict if the name is taken.
+func (s *Store) CreateRunner(ctx context.Context, r api.Runner) error {
+	tok, sec, err := s.sealRunner(r)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	_, err = s.pool.Exec(ctx, `INSERT INTO runners (`+runnerCols+`, create_time, update_time)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, r.Name, r.Image, r.GitURL, r.Branch, tok, sec, now)
+	if violated(err) != "" {
+		return conflictf("runner %q already exists", r.Name)
+	}
+	return wrap(err, "postgres: create runner %q", r.Name)
+}
+
+// GetRunner returns a runner with its token and secrets opened; ErrNotFound if absent.
+func (s *Store) GetRunner(ctx context.Context, name string) (api.Runner, error) {
+	r, err := s.scanRunner(s.pool.QueryRow(ctx, `SELECT `+runnerCols+` FROM runners WHERE name = $1`, name))
+	if missing(err) {
+		return api.Runner{}, notFoundf("runner %q not found", name)
+	}
+	if err != nil {
+		return api.Runner{}, fmt.Errorf("postgres: get runner %q: %w", name, err)
+	}
+	return r, nil
+}
+
+// ListRunners returns every runner ordered by name, opened.
+func (s *Store) ListRunners(ctx context.Context) ([]api.Runner, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+runnerCols+` FROM runners ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list runners: %w", err)
+	}
+	rs, err := collect(rows, s.scanRunner)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list runners: %w", err)
+	}
+	return rs, nil
+}
+
+// UpdateRunner replaces the runner named r.Name, resealing its token and secrets; ErrNotFound if absent.
+func (s *Store) UpdateRunner(ctx context.Context, r api.Runner) error {
+	if !textOK(r.Name) {
+		return notFoundf("runner %q not found", r.Name)
+	}
+	tok, sec, err := s.sealRunner(r)
+	if err != nil {
+		return err
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE runners
+		SET image = $1, git_url = $2, branch = $3, token_enc = $4, secret_enc = $5, update_time = $6
+		WHERE name = $7`, r.Image, r.GitURL, r.Branch, tok, sec, s.now(), r.Name)
+	return wrap(oneRow(tag, err, "runner", r.Name), "postgres: update runner %q", r.Name)
+}
+
+// DeleteRunner removes a runner; ErrNotFound if absent, ErrConflict naming the tasks that still use it.
+func (s *Store) DeleteRunner(ctx context.Context, name string) error {
+	if !textOK(name) {
+		return notFoundf("runner %q not found", name)
+	}
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		tasks, err := column[string](ctx, tx, `SELECT name FROM tasks WHERE runner = $1 ORDER BY name`, name)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM runners WHERE name = $1`, name)
+		if err := oneRow(tag, err, "runner", name); err != nil {
+			return err
+		}
+		// The runner is deleted and then the transaction fails: the delete rolls back.
+		switch len(tasks) {
+		case 0:
+			return nil
+		case 1:
+			return conflictf("runner %q is used by task %s", name, tasks[0])
+		default:
+			return conflictf("runner %q is used by tasks %s", name, strings.Join(tasks, ", "))
+		}
+	})
+	return wrap(err, "postgres: delete runner %q", name)
+}
+
+// sealRunner seals the token and the secret map (as one JSON object). Empty values are stored as NULL.
+func (s *Store) sealRunner(r api.Runner) (token, secrets []byte, err error) {
+	if r.Token != "" {
+		if token, err = s.cipher.Seal([]byte(r.Token)); err != nil {
+			return nil, nil, fmt.Errorf("postgres: runner %q: seal token: %w", r.Name, err)
+		}
+	}
+	if len(r.Secret) > 0 {
+		b, err := json.Marshal(r.Secret)
+		if err != nil {
+			return nil, nil, fmt.Errorf("postgres: runner %q: encode secrets: %w", r.Name, err)
+		}
+		if secrets, err = s.cipher.Seal(b); err != nil {
+			return nil, nil, fmt.Errorf("postgres: runner %q: seal secrets: %w", r.Name, err)
+		}
+	}
+	return token, secrets, nil
+}
+
+func (s *Store) scanRunner(row pgx.Row) (api.Runner, error) {
+	var r api.Runner
+	var tok, sec []byte
+	if err := row.Scan(&r.Name, &r.Image, &r.GitURL, &r.Branch, &tok, &sec); err != nil {
+		return api.Runner{}, err
+	}
+	if tok != nil {
+		b, err := s.cipher.Open(tok)
+		if err != nil {
+			return api.Runner{}, fmt.Errorf("runner %q: open token (is this the key the store was created with?): %w", r.Name, err)
+		}
+		r.Token = string(b)
+	}
+	if sec != nil {
+		b, err := s.cipher.Open(sec)
+		if err != nil {
+			return api.Runner{}, fmt.Errorf("runner %q: open secrets (is this the key the store was created with?): %w", r.Name, err)
+		}
+		// The decoder's error could quote the plaintext, so it is not wrapped.
+		if err := json.Unmarshal(b, &r.Secret); err != nil {
+			return api.Runner{}, fmt.Errorf("runner %q: sealed secrets are not a JSON object of strings", r.Name)
+		}
+	}
+	return r, nil
+}

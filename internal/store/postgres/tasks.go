@@ -1,0 +1,87 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/runplane/runplane/api"
+)
+
+const taskCols = `name, runner, command, synchronous, schema, timeout_ns, sync_timeout_ns`
+
+// CreateTask stores a new task; ErrConflict if the name is taken. It does not check that the runner exists.
+func (s *Store) CreateTask(ctx context.Context, t api.Task) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO tasks (`+taskCols+`, create_time, update_time)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, t.Name, t.Runner, t.Command, t.Synchronous, nullText(t.Schema),
+		int64(t.Timeout), int64(t.SyncTimeout), s.now())
+	if violated(err) != "" {
+		return conflictf("task %q already exists", t.Name)
+	}
+	return wrap(err, "postgres: create task %q", t.Name)
+}
+
+// GetTask returns a task; ErrNotFound if absent.
+func (s *Store) GetTask(ctx context.Context, name string) (api.Task, error) {
+	t, err := scanTask(s.pool.QueryRow(ctx, `SELECT `+taskCols+` FROM tasks WHERE name = $1`, name))
+	if missing(err) {
+		return api.Task{}, notFoundf("task %q not found", name)
+	}
+	if err != nil {
+		return api.Task{}, fmt.Errorf("postgres: get task %q: %w", name, err)
+	}
+	return t, nil
+}
+
+// ListTasks returns every task ordered by name.
+func (s *Store) ListTasks(ctx context.Context) ([]api.Task, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+taskCols+` FROM tasks ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list tasks: %w", err)
+	}
+	ts, err := collect(rows, scanTask)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list tasks: %w", err)
+	}
+	return ts, nil
+}
+
+// UpdateTask replaces the task named t.Name; ErrNotFound if absent.
+func (s *Store) UpdateTask(ctx context.Context, t api.Task) error {
+	if !textOK(t.Name) {
+		return notFoundf("task %q not found", t.Name)
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE tasks
+		SET runner = $1, command = $2, synchronous = $3, schema = $4, timeout_ns = $5, sync_timeout_ns = $6,
+			update_time = $7
+		WHERE name = $8`, t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout),
+		int64(t.SyncTimeout), s.now(), t.Name)
+	return wrap(oneRow(tag, err, "task", t.Name), "postgres: update task %q", t.Name)
+}
+
+// DeleteTask removes a task; ErrNotFound if absent. Its jobs stay.
+func (s *Store) DeleteTask(ctx context.Context, name string) error {
+	if !textOK(name) {
+		return notFoundf("task %q not found", name)
+	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM tasks WHERE name = $1`, name)
+	return wrap(oneRow(tag, err, "task", name), "postgres: delete task %q", name)
+}
+
+func scanTask(row pgx.Row) (api.Task, error) {
+	var t api.Task
+	var schema *string
+	var timeout, syncTimeout int64
+	if err := row.Scan(&t.Name, &t.Runner, &t.Command, &t.Synchronous, &schema, &timeout, &syncTimeout); err != nil {
+		return api.Task{}, err
+	}
+	if schema != nil {
+		t.Schema = json.RawMessage(*schema)
+	}
+	t.Timeout = api.Duration(time.Duration(timeout))
+	t.SyncTimeout = api.Duration(time.Duration(syncTimeout))
+	return t, nil
+}
