@@ -55,6 +55,8 @@ func classify(err error) (int, api.Error) {
 		return http.StatusForbidden, api.Error{Error: publicMsg(err, "forbidden")}
 	case errors.Is(err, store.ErrInvalid):
 		return http.StatusBadRequest, api.Error{Error: publicMsg(err, "invalid reference")}
+	case errors.Is(err, store.ErrUnavailable):
+		return http.StatusServiceUnavailable, api.Error{Error: "the database is unavailable: retry shortly"}
 	case errors.Is(err, auth.ErrDirectoryUnavailable):
 		return http.StatusServiceUnavailable, api.Error{Error: "the directory cannot be reached: try again later"}
 	case errors.Is(err, store.ErrNotFound):
@@ -94,6 +96,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	switch status {
 	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="runplane"`)
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "1")
 	case http.StatusTooManyRequests:
 		var t *auth.ThrottledError
 		if errors.As(err, &t) {

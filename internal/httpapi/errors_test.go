@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -35,6 +36,12 @@ func TestClassify(t *testing.T) {
 		{"conflict", withMsg(jobs.ErrFinished, "job %q already finished", "j"), 409, api.Error{Error: `job "j" already finished`}},
 		{"internal", errors.New("sqlite: disk I/O error at /secret/path"), 500, api.Error{Error: "internal server error"}},
 		{"deadline", context.DeadlineExceeded, 500, api.Error{Error: "internal server error"}},
+		{"forbidden", forbidden(api.AccessWrite, "runners"), 403, api.Error{Error: "forbidden: write access to runners required"}},
+		{"invalid reference", fmt.Errorf("x: %w", store.ErrInvalid), 400, api.Error{Error: "invalid reference"}},
+		{"store unavailable", fmt.Errorf("postgres: get job: dial tcp 10.0.0.5:5432: connect: connection refused: %w", store.ErrUnavailable), 503,
+			api.Error{Error: "the database is unavailable: retry shortly"}},
+		{"directory unavailable", fmt.Errorf("ldap: dial: %w", auth.ErrDirectoryUnavailable), 503, api.Error{Error: "the directory cannot be reached: try again later"}},
+		{"throttled", &auth.ThrottledError{RetryAfter: 2 * time.Second}, 429, api.Error{Error: "too many failed logins: try again in 2s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

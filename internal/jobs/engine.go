@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -56,6 +57,15 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer receives the engine's metrics; nil registers none.
 	Registerer prometheus.Registerer
+	// ServerID names this server in the leases of the jobs it runs; empty means a random id. Several servers
+	// sharing a store must have different ids.
+	ServerID string
+	// LeaseTTL is how long a claim on a running job lasts without renewal (renewed every third of it); when it
+	// runs out another server recovers the job. 0 means 30s.
+	LeaseTTL time.Duration
+	// Exclusive says no other process uses the store (SQLite): every job left running belongs to an earlier
+	// process of this server and is recovered at once at start, without waiting for its lease to run out.
+	Exclusive bool
 }
 
 // Request is one job submission.
@@ -101,6 +111,12 @@ func New(st Store, ex executor.Executor, logs *joblog.Store, opts Options) *Engi
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = 30 * time.Second
+	}
+	if opts.ServerID == "" {
+		opts.ServerID = newServerID()
 	}
 	log := opts.Logger
 	if log == nil {
@@ -188,6 +204,22 @@ func (e *Engine) kick() {
 }
 
 const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+// newServerID returns "<hostname>-<8 random alphanumerics>".
+func newServerID() string {
+	host, _ := os.Hostname()
+	var b [8]byte
+	rand.Read(b[:])
+	for i := range b {
+		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
+	}
+	return host + "-" + string(b[:])
+}
+
+// lease is a claim for this server from now on.
+func (e *Engine) lease() store.Lease {
+	return store.Lease{Owner: e.opts.ServerID, Until: e.opts.Now().UTC().Add(e.opts.LeaseTTL)}
+}
 
 // newJobID returns "<task>-<5 random lowercase alphanumerics>", like Kriten's job names.
 func newJobID(task string) string {

@@ -375,7 +375,7 @@ func TestConcurrencyLimit(t *testing.T) {
 }
 
 func TestRecoverOrphans(t *testing.T) {
-	e := newEnv(t, jobs.Options{}, nil)
+	e := newEnv(t, jobs.Options{Exclusive: true}, nil)
 	e.task(t, api.Task{Name: "t", Command: "true"})
 	ctx := t.Context()
 	// Left by a crashed process: one job running under a handle whose process is gone, one claimed before Start
@@ -389,7 +389,8 @@ func TestRecoverOrphans(t *testing.T) {
 		ids = append(ids, j.ID)
 	}
 	for i := range 2 {
-		j, err := e.st.ClaimJob(ctx, time.Now())
+		// The crashed process's leases have not run out: an exclusive store's jobs are recovered at once anyway.
+		j, err := e.st.ClaimJob(ctx, time.Now(), store.Lease{Owner: "crashed", Until: time.Now().Add(time.Hour)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -409,6 +410,64 @@ func TestRecoverOrphans(t *testing.T) {
 		if j.Status != want || j.Reason != reason {
 			t.Errorf("job %d = %s %q, want %s %q", i, j.Status, j.Reason, want, reason)
 		}
+	}
+}
+
+// TestLeases: on a shared store, a job whose server stopped is recovered once its lease runs out, not before; the
+// jobs a server runs keep their leases renewed.
+func TestLeases(t *testing.T) {
+	e := newEnv(t, jobs.Options{LeaseTTL: 300 * time.Millisecond, ServerID: "me"}, nil)
+	e.task(t, api.Task{Name: "t", Command: "true"})
+	e.task(t, api.Task{Name: "slow", Command: "sleep 2"})
+	ctx := t.Context()
+	sub, err := e.eng.Submit(ctx, jobs.Request{Task: "t", Owner: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaseEnd := time.Now().Add(time.Second)
+	if _, err := e.st.ClaimJob(ctx, time.Now(), store.Lease{Owner: "gone", Until: leaseEnd}); err != nil {
+		t.Fatal(err)
+	}
+	e.start(t)
+	j := e.await(t, sub.ID)
+	if j.Status != api.JobFailed || j.Reason != api.ReasonOrphaned {
+		t.Errorf("job of a stopped server = %s %q, want failed %q", j.Status, j.Reason, api.ReasonOrphaned)
+	}
+	if j.CompletionTime == nil || j.CompletionTime.Before(leaseEnd) {
+		t.Errorf("job of a stopped server recovered at %v, before its lease ended at %v", j.CompletionTime, leaseEnd)
+	}
+
+	slow, err := e.eng.Submit(ctx, jobs.Request{Task: "slow", Owner: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, e, slow.ID, api.JobRunning)
+	first, err := e.st.GetJob(ctx, slow.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		cur, err := e.st.GetJob(ctx, slow.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur.Status != api.JobRunning {
+			t.Fatalf("slow job ended (%s %q) before its lease was renewed", cur.Status, cur.Reason)
+		}
+		if cur.Lease.Owner != "me" {
+			t.Fatalf("running job's lease owner = %q, want me", cur.Lease.Owner)
+		}
+		if cur.Lease.Until.After(first.Lease.Until) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lease of a running job not renewed: still until %v", cur.Lease.Until)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := e.await(t, slow.ID); got.Status != api.JobSucceeded {
+		t.Errorf("slow job = %s %q, want succeeded (its own server renewed it; nobody took it over)", got.Status, got.Reason)
 	}
 }
 

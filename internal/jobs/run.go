@@ -38,9 +38,24 @@ func (e *Engine) Run(ctx context.Context) error {
 	attemptCtx, stopAttempts := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer stopAttempts(nil)
 
-	if err := e.recover(ctx, attemptCtx, &wg); err != nil {
-		return err
+	if e.opts.Exclusive {
+		// Every job left running is an earlier process's: recover them all before taking new work.
+		// "Now" is the end of time, so every running job counts as expired; the lease taken on them must end later
+		// still, or a job re-attached here would count as expired again. The first renewal brings it back.
+		end := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+		l := store.Lease{Owner: e.opts.ServerID, Until: end.AddDate(0, 11, 30)}
+		if err := e.recoverExpired(ctx, attemptCtx, &wg, end, func() store.Lease { return l }); err != nil {
+			return fmt.Errorf("recover running jobs: %w", err)
+		}
 	}
+	if ev, ok := e.st.(store.Events); ok {
+		listening := make(chan error, 1)
+		wg.Go(func() { e.listen(ctx, ev, listening) })
+		if err := <-listening; err != nil {
+			return fmt.Errorf("listen for job events: %w", err)
+		}
+	}
+	wg.Go(func() { e.keepLeases(ctx, attemptCtx, &wg) })
 	// One worker per concurrency slot: each claims a job, runs it, and claims the next. Concurrent claims share
 	// the store's write transactions, and an idle worker costs nothing.
 	for range e.opts.MaxConcurrent {
@@ -63,7 +78,7 @@ func (e *Engine) Run(ctx context.Context) error {
 // work claims and runs queued jobs one at a time until ctx ends.
 func (e *Engine) work(ctx, attemptCtx context.Context) {
 	for ctx.Err() == nil {
-		job, err := e.st.ClaimJob(ctx, e.opts.Now().UTC())
+		job, err := e.st.ClaimJob(ctx, e.opts.Now().UTC(), e.lease())
 		switch {
 		case err == nil:
 			e.execute(job, e.track(attemptCtx, job.ID))
@@ -273,35 +288,118 @@ func (e *Engine) finish(job store.Job, f store.Finish, a *attempt) {
 	e.notify(job.ID)
 }
 
-// recover settles jobs an earlier process left running: re-attached where the executor can, else failed as orphaned.
-func (e *Engine) recover(ctx, attemptCtx context.Context, wg *sync.WaitGroup) error {
-	left, _, err := e.st.ListJobs(ctx, store.JobFilter{Status: []api.JobStatus{api.JobRunning}})
-	if err != nil {
-		return fmt.Errorf("recover running jobs: %w", err)
-	}
-	for _, job := range left {
-		if job.Handle != "" {
-			if out, err := e.logs.Create(job.ID); err == nil {
-				h := executor.Handle(job.Handle)
-				masked := secret.NewMaskWriter(out, e.secretsOf(ctx, job.Task))
-				if err := e.ex.Recover(ctx, h, masked); err == nil {
-					a := e.track(attemptCtx, job.ID)
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						defer out.Release()
-						e.watch(job, h, out, func() { masked.Close() }, a)
-					}()
-					e.log.Info("re-attached job", "job", job.ID)
-					continue
-				}
-				out.Release()
-			}
+// keepLeases renews the leases of the jobs this server runs every third of LeaseTTL, and recovers jobs whose
+// lease ran out (their server stopped), until ctx ends.
+func (e *Engine) keepLeases(ctx, attemptCtx context.Context, wg *sync.WaitGroup) {
+	tick := time.NewTicker(e.opts.LeaseTTL / 3)
+	defer tick.Stop()
+	for {
+		if _, err := e.st.RenewLeases(ctx, e.lease()); err != nil && ctx.Err() == nil {
+			e.log.Warn("renew job leases", "err", err)
 		}
-		e.log.Warn("job orphaned by an earlier process", "job", job.ID)
-		e.finish(job, store.Finish{Status: api.JobFailed, Reason: api.ReasonOrphaned}, nil)
+		if err := e.recoverExpired(ctx, attemptCtx, wg, e.opts.Now().UTC(), e.lease); err != nil && ctx.Err() == nil {
+			e.log.Warn("recover jobs of stopped servers", "err", err)
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// recoverExpired claims, with leases from lease, every running job whose lease ended before now and settles it:
+// re-attached where the executor can, else failed as orphaned.
+func (e *Engine) recoverExpired(ctx, attemptCtx context.Context, wg *sync.WaitGroup, now time.Time, lease func() store.Lease) error {
+	for ctx.Err() == nil {
+		job, err := e.st.ClaimExpired(ctx, now, lease())
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		e.adopt(ctx, attemptCtx, wg, job)
 	}
 	return nil
+}
+
+// adopt takes over a job another process (or an earlier one of this server) was running.
+func (e *Engine) adopt(ctx, attemptCtx context.Context, wg *sync.WaitGroup, job store.Job) {
+	if job.Handle != "" {
+		if out, err := e.logs.Create(job.ID); err == nil {
+			h := executor.Handle(job.Handle)
+			masked := secret.NewMaskWriter(out, e.secretsOf(ctx, job.Task))
+			if err := e.ex.Recover(ctx, h, masked); err == nil {
+				a := e.track(attemptCtx, job.ID)
+				wg.Go(func() {
+					defer out.Release()
+					e.watch(job, h, out, func() { masked.Close() }, a)
+				})
+				e.log.Info("re-attached job", "job", job.ID, "from", job.Lease.Owner)
+				return
+			}
+			out.Release()
+		}
+	}
+	e.log.Warn("job orphaned by a stopped server", "job", job.ID, "server", job.Lease.Owner)
+	e.finish(job, store.Finish{Status: api.JobFailed, Reason: api.ReasonOrphaned}, nil)
+}
+
+// listen acts on what other servers sharing the store do: a job queued wakes a worker, a job finished wakes its
+// waiters here and stops it if this server still runs it (it was cancelled, or taken over), and after missed
+// events everything is looked at again. It reports on started whether it could listen at all.
+func (e *Engine) listen(ctx context.Context, ev store.Events, started chan<- error) {
+	var once sync.Once
+	ready := func() { once.Do(func() { started <- nil }) }
+	err := ev.ListenJobs(ctx, func(x store.JobEvent) {
+		ready()
+		switch x.Kind {
+		case store.EventQueued:
+			e.kick()
+		case store.EventFinished:
+			e.finishedElsewhere(x.ID)
+		case store.EventResync:
+			e.resync(ctx)
+		}
+	})
+	once.Do(func() { started <- err })
+	if err != nil && ctx.Err() == nil {
+		e.log.Error("job events", "err", err)
+	}
+}
+
+// finishedElsewhere handles a job that reached its final state: its waiters here look, and if this server still
+// runs it, it is stopped (the final state stands; stopping tells the process).
+func (e *Engine) finishedElsewhere(id string) {
+	e.mu.Lock()
+	a := e.attempts[id]
+	e.mu.Unlock()
+	if a != nil {
+		a.stop(errCancelled)
+	}
+	e.notify(id)
+}
+
+// resync looks again at everything events would have told: queued jobs, awaited jobs, jobs this server runs.
+func (e *Engine) resync(ctx context.Context) {
+	for range e.opts.MaxConcurrent {
+		e.kick()
+	}
+	e.mu.Lock()
+	ids := make([]string, 0, len(e.waiters)+len(e.attempts))
+	for id := range e.waiters {
+		ids = append(ids, id)
+	}
+	for id := range e.attempts {
+		ids = append(ids, id)
+	}
+	e.mu.Unlock()
+	for _, id := range ids {
+		if j, err := e.st.GetJob(ctx, id); err == nil && j.Status.Final() {
+			e.finishedElsewhere(id)
+		}
+	}
 }
 
 // secretValues are the values masked in a job's log: the runner's secrets and token.

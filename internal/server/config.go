@@ -35,6 +35,12 @@ type Config struct {
 	MaxBodyBytes int64
 	// Isolation of local jobs: "auto", "namespace", "launcher" or "none" (see executor/local).
 	Isolation string
+	// LeaseTTL is how long another server waits before recovering the jobs of a server that stopped renewing
+	// its claims on them (PostgreSQL store); renewed every third of it.
+	LeaseTTL time.Duration
+	// KeysDir holds jwt.key (session signing) and secret.key (encryption at rest); empty means DataDir. Servers
+	// sharing a PostgreSQL store must share these keys: point them at one directory (a mounted secret).
+	KeysDir string
 	// Store is where state lives: "sqlite" (or empty), a SQLite file in DataDir; or a postgres:// URL of a
 	// PostgreSQL database, which several servers may share.
 	Store string
@@ -48,6 +54,7 @@ func DefaultConfig() Config {
 		Listen:       "127.0.0.1:8080",
 		DataDir:      "./runplane-data",
 		TokenTTL:     24 * time.Hour,
+		LeaseTTL:     30 * time.Second,
 		LogRetention: 720 * time.Hour,
 		MaxBodyBytes: 1 << 20,
 		Isolation:    local.IsolationAuto,
@@ -85,6 +92,9 @@ func (c Config) Validate() error {
 	}
 	if c.TokenTTL < time.Minute {
 		return fmt.Errorf("config: token TTL %v: want at least 1m", c.TokenTTL)
+	}
+	if c.LeaseTTL < 300*time.Millisecond {
+		return fmt.Errorf("config: lease TTL %v: want at least 300ms", c.LeaseTTL)
 	}
 	if c.LogRetention < 0 {
 		return fmt.Errorf("config: log retention %v must not be negative (0 keeps logs forever)", c.LogRetention)
@@ -127,6 +137,9 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	if v, ok := get("RUNPLANE_ROOT_PASSWORD"); ok {
 		c.RootPassword = v
 	}
+	if v, ok := get("RUNPLANE_KEYS_DIR"); ok {
+		c.KeysDir = v
+	}
 	if v, ok := get("RUNPLANE_STORE"); ok {
 		c.Store = v
 	}
@@ -155,6 +168,7 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 		dst  *time.Duration
 	}{
 		{"RUNPLANE_TOKEN_TTL", &c.TokenTTL},
+		{"RUNPLANE_LEASE_TTL", &c.LeaseTTL},
 		{"RUNPLANE_LOG_RETENTION", &c.LogRetention},
 		{"RUNPLANE_GIT_CACHE_TTL", &c.GitCacheTTL},
 	}

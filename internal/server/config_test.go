@@ -19,7 +19,7 @@ func TestDefaultConfig(t *testing.T) {
 		t.Fatalf("DefaultConfig().Validate() = %v", err)
 	}
 	want := Config{Listen: "127.0.0.1:8080", DataDir: "./runplane-data", TokenTTL: 24 * time.Hour,
-		LogRetention: 720 * time.Hour, MaxBodyBytes: 1 << 20, Isolation: "auto"}
+		LogRetention: 720 * time.Hour, MaxBodyBytes: 1 << 20, Isolation: "auto", LeaseTTL: 30 * time.Second}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("DefaultConfig (-want +got):\n%s", diff)
 	}
@@ -42,6 +42,7 @@ func TestValidate(t *testing.T) {
 		{"no data dir", func(c *Config) { c.DataDir = " " }, "data dir is required"},
 		{"negative jobs", func(c *Config) { c.MaxConcurrentJobs = -1 }, "max concurrent jobs"},
 		{"short token ttl", func(c *Config) { c.TokenTTL = time.Second }, "token TTL"},
+		{"short lease ttl", func(c *Config) { c.LeaseTTL = time.Millisecond }, "lease TTL"},
 		{"negative retention", func(c *Config) { c.LogRetention = -time.Hour }, "log retention"},
 		{"zero retention keeps forever", func(c *Config) { c.LogRetention = 0 }, ""},
 		{"negative git ttl", func(c *Config) { c.GitCacheTTL = -time.Second }, "git cache TTL"},
@@ -100,12 +101,14 @@ func TestLoadEnv(t *testing.T) {
 			"RUNPLANE_MAX_CONCURRENT_JOBS": "8", "RUNPLANE_ROOT_PASSWORD": "pw",
 			"RUNPLANE_TOKEN_TTL": "1h", "RUNPLANE_LOG_RETENTION": "0s", "RUNPLANE_GIT_CACHE_TTL": "30s",
 			"RUNPLANE_MAX_BODY_BYTES": "2048", "RUNPLANE_ISOLATION": "none",
+			"RUNPLANE_LEASE_TTL": "5s", "RUNPLANE_KEYS_DIR": "/etc/runplane/keys",
 		}))
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := Config{Listen: "0.0.0.0:9000", DataDir: "/var/lib/runplane", MaxConcurrentJobs: 8, RootPassword: "pw",
-			TokenTTL: time.Hour, LogRetention: 0, GitCacheTTL: 30 * time.Second, MaxBodyBytes: 2048, Isolation: "none"}
+			TokenTTL: time.Hour, LogRetention: 0, GitCacheTTL: 30 * time.Second, MaxBodyBytes: 2048, Isolation: "none",
+			LeaseTTL: 5 * time.Second, KeysDir: "/etc/runplane/keys"}
 		if diff := cmp.Diff(want, c); diff != "" {
 			t.Errorf("LoadEnv (-want +got):\n%s", diff)
 		}
@@ -164,6 +167,7 @@ func TestLoadEnv(t *testing.T) {
 		{"RUNPLANE_TOKEN_TTL", "30"},
 		{"RUNPLANE_LOG_RETENTION", "-1h"},
 		{"RUNPLANE_GIT_CACHE_TTL", "1 minute"},
+		{"RUNPLANE_LEASE_TTL", "soon"},
 		{"RUNPLANE_LDAP_START_TLS", "sometimes"},
 		{"RUNPLANE_LDAP_ALLOW_PLAIN", "2"},
 		{"RUNPLANE_LDAP_GROUP_MAP", "cn=ops=operators"},

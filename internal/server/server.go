@@ -100,11 +100,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		}
 	}()
 
-	jwtKey, err := auth.LoadOrCreateSigningKey(filepath.Join(dir, jwtKeyFile))
+	keys := dir
+	if cfg.KeysDir != "" {
+		keys = cfg.KeysDir
+	}
+	jwtKey, err := auth.LoadOrCreateSigningKey(filepath.Join(keys, jwtKeyFile))
 	if err != nil {
 		return nil, err
 	}
-	encKey, err := secret.LoadOrCreateKey(filepath.Join(dir, secretKeyFile))
+	encKey, err := secret.LoadOrCreateKey(filepath.Join(keys, secretKeyFile))
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +140,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		MaxConcurrent: cfg.MaxConcurrentJobs,
 		Logger:        log.With("component", "jobs"),
 		Registerer:    reg,
+		// SQLite is this process's alone: jobs left running at start are recovered at once. PostgreSQL is shared
+		// by replicas, whose jobs are recovered only when their leases run out.
+		Exclusive: cfg.Store == "" || cfg.Store == StoreSQLite,
+		LeaseTTL:  cfg.LeaseTTL,
 	})
 	authOpts := auth.Options{TokenTTL: cfg.TokenTTL, Logger: log.With("component", "auth")}
 	if cfg.LDAP.URL != "" {

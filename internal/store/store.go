@@ -22,6 +22,9 @@ var (
 	// ErrInvalid: the object refers to something that does not exist or may not be referred to (a group of another
 	// provider, say). The API answers it with 400.
 	ErrInvalid = errors.New("store: invalid reference")
+	// ErrUnavailable: the store cannot be reached right now (a database restarting, a network failure); the same
+	// call may succeed later. The API answers it with 503 and Retry-After.
+	ErrUnavailable = errors.New("store: unavailable")
 )
 
 // Runners stores runners by name.
@@ -61,6 +64,16 @@ type Job struct {
 	IdempotencyKey string
 	// Handle is the executor's handle of the running attempt; empty before Start returned.
 	Handle string
+	// Lease says which server runs the job and until when it has promised to renew that claim; zero unless the
+	// job is running.
+	Lease Lease
+}
+
+// Lease is a server's claim on a running job. A server renews the leases of the jobs it runs; a job whose lease
+// ran out belongs to a server that stopped (crashed, lost its database connection) and is recovered by another.
+type Lease struct {
+	Owner string
+	Until time.Time
 }
 
 // Finish is how a job ended.
@@ -98,8 +111,15 @@ type Jobs interface {
 	// ListJobs returns jobs newest first (by CreateTime, then id) and the number matching the filter
 	// without Limit/Offset.
 	ListJobs(ctx context.Context, f JobFilter) (jobs []Job, total int, err error)
-	// ClaimJob moves the oldest queued job to running with StartTime now and returns it; ErrNotFound if none is queued.
-	ClaimJob(ctx context.Context, now time.Time) (Job, error)
+	// ClaimJob moves the oldest queued job to running with StartTime now and lease l, and returns it; ErrNotFound
+	// if none is queued.
+	ClaimJob(ctx context.Context, now time.Time, l Lease) (Job, error)
+	// RenewLeases moves the lease of every running job l.Owner holds to l.Until and returns how many it renewed.
+	RenewLeases(ctx context.Context, l Lease) (int, error)
+	// ClaimExpired hands one running job whose lease ended before now (or that has no lease) to l and returns it
+	// as it was before (its old lease tells whose it was); ErrNotFound if there is none. Like ClaimJob, it hands a
+	// job to exactly one caller.
+	ClaimExpired(ctx context.Context, now time.Time, l Lease) (Job, error)
 	// SetJobHandle records the executor handle of a running job; ErrConflict if the job is not running,
 	// ErrNotFound if absent.
 	SetJobHandle(ctx context.Context, id, handle string) error
@@ -109,6 +129,40 @@ type Jobs interface {
 	FinishJob(ctx context.Context, id string, f Finish) (Job, error)
 	// CountJobs counts jobs with the given status.
 	CountJobs(ctx context.Context, status api.JobStatus) (int, error)
+}
+
+// JobEvent is something a server did to a job that other servers sharing the store may need to act on.
+type JobEvent struct {
+	Kind JobEventKind
+	// ID is the job; empty for EventResync.
+	ID string
+}
+
+// JobEventKind says what happened.
+type JobEventKind int
+
+const (
+	// EventQueued: a job was queued; idle servers should claim.
+	EventQueued JobEventKind = iota + 1
+	// EventFinished: job ID reached a final state; its waiters should look, and a server still running it
+	// should stop it (it was cancelled).
+	EventFinished
+	// EventResync: events may have been missed (the connection to the store was lost and is back); treat every
+	// job of interest as possibly changed.
+	EventResync
+)
+
+// Events is implemented by stores that several servers share. Each server listens, so that a job queued on one
+// server is claimed by an idle other at once, a synchronous request answered by one server sees a job finished by
+// another at once, and a cancel reaches the server running the job. Stores that only one process uses do not
+// implement it.
+type Events interface {
+	// ListenJobs calls fn, from one goroutine, for every JobEvent of every server (this one's included) until ctx
+	// ends, then returns nil. CreateJob publishes EventQueued and FinishJob EventFinished, when they commit. fn is
+	// called with EventResync first, as soon as ListenJobs listens (so the caller knows it does, and looks at what
+	// happened before), and again each time it listens again after losing the connection, which it re-establishes
+	// with backoff. It returns an error only when it cannot listen at all at the start.
+	ListenJobs(ctx context.Context, fn func(JobEvent)) error
 }
 
 // Store is everything a backend provides.

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/runplane/runplane/api"
@@ -18,7 +17,7 @@ func (s *Store) UserAccess(ctx context.Context, userID string) (store.User, []ap
 	}
 	rows, err := s.pool.Query(ctx, userAccess, userID)
 	if err != nil {
-		return store.User{}, nil, fmt.Errorf("postgres: access of user %q: %w", userID, err)
+		return store.User{}, nil, wrap(err, "postgres: access of user %q", userID)
 	}
 	defer rows.Close()
 	var u store.User
@@ -35,7 +34,7 @@ func (s *Store) UserAccess(ctx context.Context, userID string) (store.User, []ap
 		)
 		if err := rows.Scan(&nu.ID, &nu.Username, &nu.Provider, &nu.Builtin, &created, &updated, &nu.PasswordHash,
 			&nu.Generation, &nu.Groups, &id, &name, &resource, &ids, &access, &builtin, &rc, &ru); err != nil {
-			return store.User{}, nil, fmt.Errorf("postgres: access of user %q: %w", userID, err)
+			return store.User{}, nil, wrap(err, "postgres: access of user %q", userID)
 		}
 		if !found {
 			nu.CreateTime, nu.UpdateTime = created.UTC(), updated.UTC()
@@ -49,7 +48,7 @@ func (s *Store) UserAccess(ctx context.Context, userID string) (store.User, []ap
 			Access: api.Access(*access), Builtin: *builtin, CreateTime: rc.UTC(), UpdateTime: ru.UTC()})
 	}
 	if err := rows.Err(); err != nil {
-		return store.User{}, nil, fmt.Errorf("postgres: access of user %q: %w", userID, err)
+		return store.User{}, nil, wrap(err, "postgres: access of user %q", userID)
 	}
 	if !found {
 		return store.User{}, nil, notFoundf("user %q not found", userID)

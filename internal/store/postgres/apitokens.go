@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -65,7 +64,7 @@ func (s *Store) GetAPIToken(ctx context.Context, id string) (store.APIToken, err
 		return store.APIToken{}, notFoundf("api token %q not found", id)
 	}
 	if err != nil {
-		return store.APIToken{}, fmt.Errorf("postgres: get api token %q: %w", id, err)
+		return store.APIToken{}, wrap(err, "postgres: get api token %q", id)
 	}
 	return t, nil
 }
@@ -77,7 +76,7 @@ func (s *Store) GetAPITokenByHash(ctx context.Context, keyHash string) (store.AP
 		return store.APIToken{}, notFoundf("api token not found")
 	}
 	if err != nil {
-		return store.APIToken{}, fmt.Errorf("postgres: get api token by key: %w", err)
+		return store.APIToken{}, wrap(err, "postgres: get api token by key")
 	}
 	return t, nil
 }
@@ -96,11 +95,11 @@ func (s *Store) ListAPITokens(ctx context.Context, owner string) ([]store.APITok
 		rows, err = s.pool.Query(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE owner = $1 ORDER BY create_time, id`, owner)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list api tokens: %w", err)
+		return nil, wrap(err, "postgres: list api tokens")
 	}
 	ts, err := collect(rows, scanToken)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list api tokens: %w", err)
+		return nil, wrap(err, "postgres: list api tokens")
 	}
 	return ts, nil
 }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -59,11 +58,11 @@ func (s *Store) ListAudit(ctx context.Context, max int) ([]api.AuditLog, error) 
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+auditCols+` FROM audit_logs ORDER BY create_time DESC, id DESC LIMIT $1`, limit)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list audit log: %w", err)
+		return nil, wrap(err, "postgres: list audit log")
 	}
 	es, err := collect(rows, scanAudit)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list audit log: %w", err)
+		return nil, wrap(err, "postgres: list audit log")
 	}
 	return es, nil
 }
@@ -75,7 +74,7 @@ func (s *Store) GetAudit(ctx context.Context, id string) (api.AuditLog, error) {
 		return api.AuditLog{}, notFoundf("audit entry %q not found", id)
 	}
 	if err != nil {
-		return api.AuditLog{}, fmt.Errorf("postgres: get audit entry %q: %w", id, err)
+		return api.AuditLog{}, wrap(err, "postgres: get audit entry %q", id)
 	}
 	return e, nil
 }

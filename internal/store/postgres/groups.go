@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -51,7 +50,7 @@ func (s *Store) GetGroup(ctx context.Context, id string) (api.Group, error) {
 		return api.Group{}, notFoundf("group %q not found", id)
 	}
 	if err != nil {
-		return api.Group{}, fmt.Errorf("postgres: get group %q: %w", id, err)
+		return api.Group{}, wrap(err, "postgres: get group %q", id)
 	}
 	return g, nil
 }
@@ -64,7 +63,7 @@ func (s *Store) GetGroupByName(ctx context.Context, provider, name string) (api.
 		return api.Group{}, notFoundf("group %q of provider %q not found", name, provider)
 	}
 	if err != nil {
-		return api.Group{}, fmt.Errorf("postgres: get group %q: %w", name, err)
+		return api.Group{}, wrap(err, "postgres: get group %q", name)
 	}
 	return g, nil
 }
@@ -73,11 +72,11 @@ func (s *Store) GetGroupByName(ctx context.Context, provider, name string) (api.
 func (s *Store) ListGroups(ctx context.Context) ([]api.Group, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+groupCols+` FROM groups ORDER BY provider, name`)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list groups: %w", err)
+		return nil, wrap(err, "postgres: list groups")
 	}
 	gs, err := collect(rows, scanGroup)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list groups: %w", err)
+		return nil, wrap(err, "postgres: list groups")
 	}
 	return gs, nil
 }

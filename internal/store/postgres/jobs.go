@@ -14,15 +14,20 @@ import (
 	"github.com/runplane/runplane/internal/store"
 )
 
-const jobCols = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
+const (
+	// jobData are the columns of a job but its lease.
+	jobData = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
 	stdout, json_data, input, idempotency_key, handle`
+	jobCols = jobData + `, lease_owner, lease_until`
+)
 
-// CreateJob stores j as queued (clearing its start and completion times, exit code and counters; a zero
+// CreateJob stores j as queued (clearing its start and completion times, exit code, counters and lease; a zero
 // CreateTime becomes now). With an IdempotencyKey the owner already used, it stores nothing and returns the
 // earlier job with created false. ErrConflict if the id is taken, so the caller can retry with a new one.
 //
 // The key is enforced by a unique index, which the insert names as its ON CONFLICT arbiter: of two submissions
-// with one key, in any replicas, the second waits for the first to commit and then inserts nothing.
+// with one key, in any replicas, the second waits for the first to commit and then inserts nothing. The insert
+// publishes EventQueued for the row it inserts, if any, delivered when it commits.
 func (s *Store) CreateJob(ctx context.Context, j store.Job) (store.Job, bool, error) {
 	if j.ID == "" {
 		return store.Job{}, false, errors.New("postgres: create job: id is required")
@@ -30,6 +35,7 @@ func (s *Store) CreateJob(ctx context.Context, j store.Job) (store.Job, bool, er
 	j.Status = api.JobQueued
 	j.StartTime, j.CompletionTime, j.ExitCode = nil, nil, nil
 	j.Completed, j.Failed = 0, 0
+	j.Lease = store.Lease{}
 	j.CreateTime = storedTime(j.CreateTime, s.now())
 	if len(j.Input) == 0 {
 		j.Input = nil
@@ -38,16 +44,17 @@ func (s *Store) CreateJob(ctx context.Context, j store.Job) (store.Job, bool, er
 		j.JSONData = nil
 	}
 	args := []any{j.ID, j.Owner, j.Task, string(j.Status), j.CreateTime, j.Reason, nullStrings(j.Warnings),
-		[]byte(j.Stdout), nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle}
+		[]byte(j.Stdout), nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle,
+		eventPayload(store.EventQueued, j.ID)}
 	if j.IdempotencyKey == "" {
-		_, err := s.pool.Exec(ctx, insertJob, args...)
+		_, err := s.pool.Exec(ctx, createJob, args...)
 		if err != nil {
 			return store.Job{}, false, createJobError(j.ID, err)
 		}
 		return j, true, nil
 	}
 	for {
-		tag, err := s.pool.Exec(ctx, insertJobOnce, args...)
+		tag, err := s.pool.Exec(ctx, createJobOnce, args...)
 		if err != nil {
 			return store.Job{}, false, createJobError(j.ID, err)
 		}
@@ -61,7 +68,7 @@ func (s *Store) CreateJob(ctx context.Context, j store.Job) (store.Job, bool, er
 			continue
 		}
 		if err != nil {
-			return store.Job{}, false, fmt.Errorf("postgres: create job %q: %w", j.ID, err)
+			return store.Job{}, false, wrap(err, "postgres: create job %q", j.ID)
 		}
 		return prev, false, nil
 	}
@@ -70,9 +77,13 @@ func (s *Store) CreateJob(ctx context.Context, j store.Job) (store.Job, bool, er
 const (
 	insertJob = `INSERT INTO jobs (id, owner, task, status, create_time, reason, warnings, stdout, json_data, input,
 		idempotency_key, handle) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+	// RETURNING runs for each row inserted, and none when ON CONFLICT skips it.
+	notifyCreated = ` RETURNING pg_notify('` + eventChannel + `', $13)`
+	createJob     = insertJob + notifyCreated
 	// The conflict target names the partial unique index by its columns and predicate.
-	insertJobOnce = insertJob + ` ON CONFLICT (owner, idempotency_key) WHERE idempotency_key <> '' DO NOTHING`
-	lookupJobKey  = `SELECT ` + jobCols + ` FROM jobs WHERE owner = $1 AND idempotency_key = $2 AND idempotency_key <> ''`
+	createJobOnce = insertJob + ` ON CONFLICT (owner, idempotency_key) WHERE idempotency_key <> '' DO NOTHING` +
+		notifyCreated
+	lookupJobKey = `SELECT ` + jobCols + ` FROM jobs WHERE owner = $1 AND idempotency_key = $2 AND idempotency_key <> ''`
 )
 
 func createJobError(id string, err error) error {
@@ -89,7 +100,7 @@ func (s *Store) GetJob(ctx context.Context, id string) (store.Job, error) {
 		return store.Job{}, notFoundf("job %q not found", id)
 	}
 	if err != nil {
-		return store.Job{}, fmt.Errorf("postgres: get job %q: %w", id, err)
+		return store.Job{}, wrap(err, "postgres: get job %q", id)
 	}
 	return j, nil
 }
@@ -143,7 +154,7 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 		ORDER BY j.create_time DESC, j.id DESC`
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("postgres: list jobs: %w", err)
+		return nil, 0, wrap(err, "postgres: list jobs")
 	}
 	defer rows.Close()
 	jobs := []store.Job{}
@@ -154,7 +165,7 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 		var r jobRow
 		dest := append([]any{&total, &id}, r.dest(&j)[1:]...)
 		if err := rows.Scan(dest...); err != nil {
-			return nil, 0, fmt.Errorf("postgres: list jobs: %w", err)
+			return nil, 0, wrap(err, "postgres: list jobs")
 		}
 		if id == nil { // no job on this page
 			continue
@@ -164,7 +175,7 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 		jobs = append(jobs, j)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("postgres: list jobs: %w", err)
+		return nil, 0, wrap(err, "postgres: list jobs")
 	}
 	return jobs, total, nil
 }
@@ -173,7 +184,7 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 func (s *Store) CountJobs(ctx context.Context, status api.JobStatus) (int, error) {
 	var n int
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM jobs WHERE status = $1`, string(status)).Scan(&n); err != nil {
-		return 0, fmt.Errorf("postgres: count %s jobs: %w", status, err)
+		return 0, wrap(err, "postgres: count %s jobs", status)
 	}
 	return n, nil
 }
@@ -201,8 +212,8 @@ func counters(s api.JobStatus) (completed, failed int) {
 // NULL, so the NOT NULL ones scan into pointers too.
 type jobRow struct {
 	owner, task, status, reason, key, handle *string
-	jsonData                                 *string
-	created                                  *time.Time
+	jsonData, leaseOwner                     *string
+	created, leaseUntil                      *time.Time
 	stdout                                   []byte
 	exit                                     *int32
 }
@@ -210,7 +221,7 @@ type jobRow struct {
 // dest returns the scan targets of jobCols, in order, filling j and r.
 func (r *jobRow) dest(j *store.Job) []any {
 	return []any{&j.ID, &r.owner, &r.task, &r.status, &r.created, &j.StartTime, &j.CompletionTime, &r.exit,
-		&r.reason, &j.Warnings, &r.stdout, &r.jsonData, &j.Input, &r.key, &r.handle}
+		&r.reason, &j.Warnings, &r.stdout, &r.jsonData, &j.Input, &r.key, &r.handle, &r.leaseOwner, &r.leaseUntil}
 }
 
 // finish converts what dest scanned.
@@ -223,6 +234,10 @@ func (r *jobRow) finish(j *store.Job) {
 	}
 	j.Owner, j.Task, j.Status = deref(r.owner), deref(r.task), api.JobStatus(deref(r.status))
 	j.Reason, j.IdempotencyKey, j.Handle = deref(r.reason), deref(r.key), deref(r.handle)
+	j.Lease.Owner = deref(r.leaseOwner)
+	if r.leaseUntil != nil {
+		j.Lease.Until = r.leaseUntil.UTC()
+	}
 	j.Completed, j.Failed = counters(j.Status)
 	if r.created != nil {
 		j.CreateTime = r.created.UTC()

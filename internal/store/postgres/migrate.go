@@ -34,7 +34,7 @@ const migrationLock = 0x72756e706c616e66
 func loadMigrations(fsys fs.FS) ([]migration, error) {
 	names, err := fs.Glob(fsys, "migrations/*.sql")
 	if err != nil {
-		return nil, fmt.Errorf("postgres: migrations: %w", err)
+		return nil, wrap(err, "postgres: migrations")
 	}
 	var ms []migration
 	seen := map[int]string{}
@@ -51,7 +51,7 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 		seen[v] = base
 		b, err := fs.ReadFile(fsys, n)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: migration %s: %w", base, err)
+			return nil, wrap(err, "postgres: migration %s", base)
 		}
 		ms = append(ms, migration{version: v, name: base, sql: string(b)})
 	}
@@ -71,7 +71,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, log *slog.Logg
 	}
 	tx, err := pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
+		return wrap(err, "postgres: migrate")
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	applied, err := apply(ctx, tx, ms)
@@ -79,7 +79,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, log *slog.Logg
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: migrate: commit: %w", err)
+		return wrap(err, "postgres: migrate: commit")
 	}
 	for _, m := range applied {
 		log.Info("applied migration", "version", m.version, "name", m.name)
@@ -90,13 +90,13 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, log *slog.Logg
 // apply is migrate's transaction: it takes the lock and applies what is missing.
 func apply(ctx context.Context, tx pgx.Tx, ms []migration) ([]migration, error) {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
-		return nil, fmt.Errorf("postgres: lock for migrations: %w", err)
+		return nil, wrap(err, "postgres: lock for migrations")
 	}
 	// Look before creating: a database already up to date then needs no CREATE privilege, so replicas may run as
 	// a role that cannot change the schema once it is in place.
 	var exists bool
 	if err := tx.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
-		return nil, fmt.Errorf("postgres: read schema version: %w", err)
+		return nil, wrap(err, "postgres: read schema version")
 	}
 	if !exists {
 		if _, err := tx.Exec(ctx, `CREATE TABLE schema_migrations (
@@ -104,12 +104,12 @@ func apply(ctx context.Context, tx pgx.Tx, ms []migration) ([]migration, error) 
 			name         text NOT NULL,
 			applied_time timestamptz NOT NULL DEFAULT now()
 		)`); err != nil {
-			return nil, fmt.Errorf("postgres: create schema_migrations: %w", err)
+			return nil, wrap(err, "postgres: create schema_migrations")
 		}
 	}
 	var newest *int
 	if err := tx.QueryRow(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&newest); err != nil {
-		return nil, fmt.Errorf("postgres: read schema version: %w", err)
+		return nil, wrap(err, "postgres: read schema version")
 	}
 	if known := len(ms); newest != nil && (known == 0 || *newest > ms[known-1].version) {
 		return nil, fmt.Errorf("postgres: database schema version %d is newer than this binary knows; upgrade runplane", *newest)
@@ -119,18 +119,18 @@ func apply(ctx context.Context, tx pgx.Tx, ms []migration) ([]migration, error) 
 		var done bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`,
 			m.version).Scan(&done); err != nil {
-			return nil, fmt.Errorf("postgres: migration %s: %w", m.name, err)
+			return nil, wrap(err, "postgres: migration %s", m.name)
 		}
 		if done {
 			continue
 		}
 		// No arguments: pgx sends the file with the simple protocol, which runs several statements.
 		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return nil, fmt.Errorf("postgres: migration %s: %w", m.name, err)
+			return nil, wrap(err, "postgres: migration %s", m.name)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`,
 			m.version, m.name); err != nil {
-			return nil, fmt.Errorf("postgres: record migration %s: %w", m.name, err)
+			return nil, wrap(err, "postgres: record migration %s", m.name)
 		}
 		applied = append(applied, m)
 	}

@@ -2,10 +2,12 @@
 // (pgxpool, no database/sql). It implements store.Store and passes storetest.Run.
 //
 // Everything a replica must agree on with the others is decided by the database: ClaimJob takes a queued job with
-// one UPDATE over SELECT ... FOR UPDATE SKIP LOCKED, so several replicas claiming at once never run one job twice;
-// CreateJob's idempotency rests on a unique index; and writes that check before they change (deleting a group that
-// may have members, say) hold a transaction-scoped advisory lock, so they are as atomic as SQLite's single writer
-// makes them. Migrations run under another advisory lock, so replicas may start at the same moment.
+// one UPDATE over SELECT ... FOR UPDATE SKIP LOCKED, so several replicas claiming at once never run one job twice,
+// and ClaimExpired takes over a job whose lease ran out the same way; CreateJob's idempotency rests on a unique
+// index; and writes that check before they change (deleting a group that may have members, say) hold a
+// transaction-scoped advisory lock, so they are as atomic as SQLite's single writer makes them. Migrations run
+// under another advisory lock, so replicas may start at the same moment. Replicas hear of each other's new and
+// finished jobs through LISTEN/NOTIFY (store.Events, see events.go).
 //
 // Runner tokens and secret values are sealed with the secret.Cipher given in Options before they reach SQL. This
 // package must never write them in plaintext, log them, or put them in an error, must never put the DSN's
@@ -16,8 +18,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -60,7 +65,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgconn redacts the password from the DSN it quotes.
-		return nil, fmt.Errorf("postgres: open: %w", err)
+		return nil, wrap(err, "postgres: open")
 	}
 	s := &Store{cipher: opts.Cipher, log: opts.Logger, now: opts.Now}
 	if s.log == nil {
@@ -71,13 +76,13 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.now = time.Now
 	}
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
-		return nil, fmt.Errorf("postgres: open: %w", err)
+		return nil, wrap(err, "postgres: open")
 	}
 	// The pool connects lazily; a DSN that points nowhere should fail here, not on the first request.
 	if err := s.pool.Ping(ctx); err != nil {
 		s.pool.Close()
 		// pgconn says which user, database and address it tried.
-		return nil, fmt.Errorf("postgres: open: %w", err)
+		return nil, wrap(err, "postgres: open")
 	}
 	if err := migrate(ctx, s.pool, migrations, s.log); err != nil {
 		s.pool.Close()
@@ -138,7 +143,42 @@ func wrap(err error, format string, args ...any) error {
 	if badText(err) {
 		return invalidf("text must be valid UTF-8 without NUL bytes")
 	}
+	if unavailable(err) {
+		return &unavailableError{msg: fmt.Sprintf(format, args...), err: err}
+	}
 	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+// unavailableError is a failure to reach the database: it is both its cause and store.ErrUnavailable.
+type unavailableError struct {
+	msg string
+	err error
+}
+
+func (e *unavailableError) Error() string   { return e.msg + ": " + e.err.Error() }
+func (e *unavailableError) Unwrap() []error { return []error{e.err, store.ErrUnavailable} }
+
+// unavailable reports whether err means the database could not be reached or went away (restarting, shutting
+// down, network lost), so that the same call may succeed later.
+func unavailable(err error) bool {
+	var connect *pgconn.ConnectError
+	var pg *pgconn.PgError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &connect), pgconn.SafeToRetry(err):
+		return true
+	case errors.As(err, &pg):
+		// Class 08: connection exception; 57P01-03: the server is shutting down or starting; 53300: too many
+		// connections.
+		return strings.HasPrefix(pg.Code, "08") || pg.Code == "57P01" || pg.Code == "57P02" || pg.Code == "57P03" ||
+			pg.Code == "53300"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return true
+	case errors.As(err, &netErr):
+		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	}
+	return false
 }
 
 // badText reports whether err is PostgreSQL refusing a text value, a NUL byte or invalid UTF-8, which its text

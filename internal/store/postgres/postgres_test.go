@@ -218,7 +218,9 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		query string
 		args  []any
 	}{
-		{"claim", claimJob, []any{time.Now()}},
+		{"claim", claimJob, []any{time.Now(), "a", time.Now()}},
+		{"expired", claimExpired, []any{time.Now(), "a", time.Now()}},
+		{"renew", renewLeases, []any{time.Now(), "a"}},
 		{"list", `SELECT id FROM jobs ORDER BY create_time DESC, id DESC LIMIT 10`, nil},
 		{"list by task", `SELECT id FROM jobs WHERE task = 't' ORDER BY create_time DESC, id DESC LIMIT 10`, nil},
 		{"count", `SELECT count(*) FROM jobs WHERE status = 'running'`, nil},
@@ -266,7 +268,7 @@ func TestCatalogWritesSerialize(t *testing.T) {
 	if _, _, err := s.CreateJob(t.Context(), store.Job{Job: api.Job{ID: "t-1", Task: "t"}}); err != nil {
 		t.Errorf("CreateJob while the catalog lock is held: %v", err)
 	}
-	if _, err := s.ClaimJob(t.Context(), time.Now()); err != nil {
+	if _, err := s.ClaimJob(t.Context(), time.Now(), store.Lease{Owner: "a", Until: time.Now().Add(time.Minute)}); err != nil {
 		t.Errorf("ClaimJob while the catalog lock is held: %v", err)
 	}
 

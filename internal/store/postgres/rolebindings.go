@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -54,7 +53,7 @@ func (s *Store) GetRoleBinding(ctx context.Context, id string) (api.RoleBinding,
 		return api.RoleBinding{}, notFoundf("role binding %q not found", id)
 	}
 	if err != nil {
-		return api.RoleBinding{}, fmt.Errorf("postgres: get role binding %q: %w", id, err)
+		return api.RoleBinding{}, wrap(err, "postgres: get role binding %q", id)
 	}
 	return b, nil
 }
@@ -63,11 +62,11 @@ func (s *Store) GetRoleBinding(ctx context.Context, id string) (api.RoleBinding,
 func (s *Store) ListRoleBindings(ctx context.Context) ([]api.RoleBinding, error) {
 	rows, err := s.pool.Query(ctx, selectBinding+` ORDER BY b.name`)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list role bindings: %w", err)
+		return nil, wrap(err, "postgres: list role bindings")
 	}
 	bs, err := collect(rows, scanBinding)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list role bindings: %w", err)
+		return nil, wrap(err, "postgres: list role bindings")
 	}
 	return bs, nil
 }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -40,7 +39,7 @@ func (s *Store) GetRole(ctx context.Context, id string) (api.Role, error) {
 		return api.Role{}, notFoundf("role %q not found", id)
 	}
 	if err != nil {
-		return api.Role{}, fmt.Errorf("postgres: get role %q: %w", id, err)
+		return api.Role{}, wrap(err, "postgres: get role %q", id)
 	}
 	return r, nil
 }
@@ -52,7 +51,7 @@ func (s *Store) GetRoleByName(ctx context.Context, name string) (api.Role, error
 		return api.Role{}, notFoundf("role named %q not found", name)
 	}
 	if err != nil {
-		return api.Role{}, fmt.Errorf("postgres: get role named %q: %w", name, err)
+		return api.Role{}, wrap(err, "postgres: get role named %q", name)
 	}
 	return r, nil
 }
@@ -61,11 +60,11 @@ func (s *Store) GetRoleByName(ctx context.Context, name string) (api.Role, error
 func (s *Store) ListRoles(ctx context.Context) ([]api.Role, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+roleCols+` FROM roles ORDER BY name`)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list roles: %w", err)
+		return nil, wrap(err, "postgres: list roles")
 	}
 	rs, err := collect(rows, scanRole)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list roles: %w", err)
+		return nil, wrap(err, "postgres: list roles")
 	}
 	return rs, nil
 }

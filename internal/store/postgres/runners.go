@@ -35,7 +35,7 @@ func (s *Store) GetRunner(ctx context.Context, name string) (api.Runner, error) 
 		return api.Runner{}, notFoundf("runner %q not found", name)
 	}
 	if err != nil {
-		return api.Runner{}, fmt.Errorf("postgres: get runner %q: %w", name, err)
+		return api.Runner{}, wrap(err, "postgres: get runner %q", name)
 	}
 	return r, nil
 }
@@ -44,11 +44,11 @@ func (s *Store) GetRunner(ctx context.Context, name string) (api.Runner, error) 
 func (s *Store) ListRunners(ctx context.Context) ([]api.Runner, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+runnerCols+` FROM runners ORDER BY name`)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list runners: %w", err)
+		return nil, wrap(err, "postgres: list runners")
 	}
 	rs, err := collect(rows, s.scanRunner)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list runners: %w", err)
+		return nil, wrap(err, "postgres: list runners")
 	}
 	return rs, nil
 }
@@ -99,16 +99,16 @@ func (s *Store) DeleteRunner(ctx context.Context, name string) error {
 func (s *Store) sealRunner(r api.Runner) (token, secrets []byte, err error) {
 	if r.Token != "" {
 		if token, err = s.cipher.Seal([]byte(r.Token)); err != nil {
-			return nil, nil, fmt.Errorf("postgres: runner %q: seal token: %w", r.Name, err)
+			return nil, nil, wrap(err, "postgres: runner %q: seal token", r.Name)
 		}
 	}
 	if len(r.Secret) > 0 {
 		b, err := json.Marshal(r.Secret)
 		if err != nil {
-			return nil, nil, fmt.Errorf("postgres: runner %q: encode secrets: %w", r.Name, err)
+			return nil, nil, wrap(err, "postgres: runner %q: encode secrets", r.Name)
 		}
 		if secrets, err = s.cipher.Seal(b); err != nil {
-			return nil, nil, fmt.Errorf("postgres: runner %q: seal secrets: %w", r.Name, err)
+			return nil, nil, wrap(err, "postgres: runner %q: seal secrets", r.Name)
 		}
 	}
 	return token, secrets, nil

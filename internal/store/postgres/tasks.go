@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,7 +30,7 @@ func (s *Store) GetTask(ctx context.Context, name string) (api.Task, error) {
 		return api.Task{}, notFoundf("task %q not found", name)
 	}
 	if err != nil {
-		return api.Task{}, fmt.Errorf("postgres: get task %q: %w", name, err)
+		return api.Task{}, wrap(err, "postgres: get task %q", name)
 	}
 	return t, nil
 }
@@ -40,11 +39,11 @@ func (s *Store) GetTask(ctx context.Context, name string) (api.Task, error) {
 func (s *Store) ListTasks(ctx context.Context) ([]api.Task, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+taskCols+` FROM tasks ORDER BY name`)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list tasks: %w", err)
+		return nil, wrap(err, "postgres: list tasks")
 	}
 	ts, err := collect(rows, scanTask)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list tasks: %w", err)
+		return nil, wrap(err, "postgres: list tasks")
 	}
 	return ts, nil
 }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -61,7 +60,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
 		return store.User{}, notFoundf("user %q not found", id)
 	}
 	if err != nil {
-		return store.User{}, fmt.Errorf("postgres: get user %q: %w", id, err)
+		return store.User{}, wrap(err, "postgres: get user %q", id)
 	}
 	return u, nil
 }
@@ -74,7 +73,7 @@ func (s *Store) GetUserByName(ctx context.Context, provider, username string) (s
 		return store.User{}, notFoundf("user %q of provider %q not found", username, provider)
 	}
 	if err != nil {
-		return store.User{}, fmt.Errorf("postgres: get user %q: %w", username, err)
+		return store.User{}, wrap(err, "postgres: get user %q", username)
 	}
 	return u, nil
 }
@@ -83,11 +82,11 @@ func (s *Store) GetUserByName(ctx context.Context, provider, username string) (s
 func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM users ORDER BY provider, username`)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list users: %w", err)
+		return nil, wrap(err, "postgres: list users")
 	}
 	us, err := collect(rows, scanUser)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list users: %w", err)
+		return nil, wrap(err, "postgres: list users")
 	}
 	return us, nil
 }

@@ -36,6 +36,9 @@ func benchJob(i int64) store.Job {
 		Input: []byte(`{"name":"value","n":42}`)}
 }
 
+// benchLease is a lease as a server takes it when it claims.
+func benchLease() store.Lease { return store.Lease{Owner: "bench", Until: time.Now().Add(time.Minute)} }
+
 func BenchmarkCreateJob(b *testing.B) {
 	for _, m := range modes {
 		b.Run(m.name, func(b *testing.B) {
@@ -83,7 +86,7 @@ func BenchmarkClaimFinish(b *testing.B) {
 			code := 0
 			b.ResetTimer()
 			for range b.N {
-				j, err := s.ClaimJob(b.Context(), time.Now())
+				j, err := s.ClaimJob(b.Context(), time.Now(), benchLease())
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -112,7 +115,7 @@ func BenchmarkJobCycle(b *testing.B) {
 						b.Error(err)
 						return
 					}
-					j, err := s.ClaimJob(b.Context(), time.Now())
+					j, err := s.ClaimJob(b.Context(), time.Now(), benchLease())
 					if err != nil {
 						b.Error(err)
 						return
@@ -246,7 +249,7 @@ func BenchmarkServerLoad(b *testing.B) {
 					b.Error(err)
 					return
 				}
-				j, err := s.ClaimJob(ctx, time.Now())
+				j, err := s.ClaimJob(ctx, time.Now(), benchLease())
 				if err != nil {
 					b.Error(err)
 					return

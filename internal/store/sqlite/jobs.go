@@ -13,9 +13,9 @@ import (
 )
 
 const jobCols = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
-	stdout, json_data, input, idempotency_key, handle`
+	stdout, json_data, input, idempotency_key, handle, lease_owner, lease_until`
 
-// CreateJob stores j as queued (clearing its start and completion times, exit code and counters; a zero
+// CreateJob stores j as queued (clearing its start and completion times, exit code, counters and lease; a zero
 // CreateTime becomes now). With an IdempotencyKey the owner already used, it stores nothing and returns the
 // earlier job with created false. ErrConflict if the id is taken, so the caller can retry with a new one.
 func (s *Store) CreateJob(ctx context.Context, j store.Job) (store.Job, bool, error) {
@@ -25,6 +25,7 @@ func (s *Store) CreateJob(ctx context.Context, j store.Job) (store.Job, bool, er
 	j.Status = api.JobQueued
 	j.StartTime, j.CompletionTime, j.ExitCode = nil, nil, nil
 	j.Completed, j.Failed = 0, 0
+	j.Lease = store.Lease{}
 	if j.CreateTime.IsZero() {
 		j.CreateTime = s.now()
 	}
@@ -201,10 +202,10 @@ func scanJob(row scanner) (store.Job, error) {
 	var j store.Job
 	var status string
 	var created int64
-	var started, completed, exit sql.NullInt64
+	var started, completed, exit, leaseUntil sql.NullInt64
 	var warnings, jsonData sql.NullString
 	err := row.Scan(&j.ID, &j.Owner, &j.Task, &status, &created, &started, &completed, &exit, &j.Reason,
-		&warnings, &j.Stdout, &jsonData, &j.Input, &j.IdempotencyKey, &j.Handle)
+		&warnings, &j.Stdout, &jsonData, &j.Input, &j.IdempotencyKey, &j.Handle, &j.Lease.Owner, &leaseUntil)
 	if err != nil {
 		return store.Job{}, err
 	}
@@ -214,6 +215,9 @@ func scanJob(row scanner) (store.Job, error) {
 	j.StartTime = fromNullNanos(started)
 	j.CompletionTime = fromNullNanos(completed)
 	j.ExitCode = fromNullInt(exit)
+	if leaseUntil.Valid {
+		j.Lease.Until = fromNanos(leaseUntil.Int64)
+	}
 	if warnings.Valid {
 		if err := json.Unmarshal([]byte(warnings.String), &j.Warnings); err != nil {
 			return store.Job{}, fmt.Errorf("job %q: decode warnings: %w", j.ID, err)

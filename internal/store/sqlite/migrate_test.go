@@ -248,3 +248,47 @@ func TestMigrateIdentity(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateLeases upgrades a database with a job running from before leases: it has none, so ClaimExpired hands
+// it over at any time, and a queued one gets its lease when claimed.
+func TestMigrateLeases(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "runplane.db")
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	before := fstest.MapFS{}
+	for _, name := range []string{"migrations/0001_init.sql", "migrations/0002_identity.sql"} {
+		b, err := fs.ReadFile(migrations, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[name] = &fstest.MapFile{Data: b}
+	}
+	if err := migrate(t.Context(), db, before, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, j := range []struct{ id, status string }{{"t-running", "running"}, {"t-queued", "queued"}} {
+		if _, err := db.ExecContext(t.Context(), `INSERT INTO jobs (id, owner, task, status, create_time, start_time)
+			VALUES (?, 'alice', 't', ?, ?, ?)`, j.id, j.status, created.UnixNano(), created.UnixNano()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := openAt(t, path)
+	defer s.Close()
+	lease := store.Lease{Owner: "new", Until: created.Add(time.Hour)}
+	got, err := s.ClaimExpired(t.Context(), created, lease)
+	if err != nil || got.ID != "t-running" || got.Lease != (store.Lease{}) {
+		t.Fatalf("ClaimExpired after migrating = %q with lease %+v, %v; want t-running without a lease", got.ID, got.Lease, err)
+	}
+	claimed, err := s.ClaimJob(t.Context(), created, lease)
+	if err != nil || claimed.ID != "t-queued" || !cmp.Equal(claimed.Lease, lease) {
+		t.Errorf("ClaimJob after migrating = %q with lease %+v, %v; want t-queued with %+v", claimed.ID, claimed.Lease, err, lease)
+	}
+}

@@ -12,17 +12,17 @@ import (
 	"github.com/runplane/runplane/internal/store"
 )
 
-// ClaimJob moves the oldest queued job (by CreateTime, then id) to running with StartTime now and
+// ClaimJob moves the oldest queued job (by CreateTime, then id) to running with StartTime now and lease l, and
 // returns it; ErrNotFound if none is queued.
 //
 // It is one UPDATE ... RETURNING statement in a write transaction, which holds the database's write lock: the
 // choice and the change are atomic against every other connection and process. Two claims in one batch run one
 // after the other on the writer's connection, so the second sees the first.
-func (s *Store) ClaimJob(ctx context.Context, now time.Time) (store.Job, error) {
+func (s *Store) ClaimJob(ctx context.Context, now time.Time, l store.Lease) (store.Job, error) {
 	var j store.Job
 	err := s.write(ctx, func(tx *wtx) error {
 		var err error
-		j, err = scanJob(tx.queryRow(claimJob, toNanos(now)))
+		j, err = scanJob(tx.queryRow(claimJob, toNanos(now), l.Owner, leaseUntil(l.Until)))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFoundf("no job is queued")
 		}
@@ -30,6 +30,52 @@ func (s *Store) ClaimJob(ctx context.Context, now time.Time) (store.Job, error) 
 	}, claimJob)
 	if err != nil {
 		return store.Job{}, wrap(err, "sqlite: claim job")
+	}
+	return j, nil
+}
+
+// RenewLeases moves the lease of every running job l.Owner holds to l.Until and returns how many it renewed. An
+// empty owner holds nothing: jobs without a lease stay without one.
+func (s *Store) RenewLeases(ctx context.Context, l store.Lease) (int, error) {
+	if l.Owner == "" {
+		return 0, nil
+	}
+	var n int64
+	err := s.write(ctx, func(tx *wtx) error {
+		res, err := tx.exec(renewLeases, leaseUntil(l.Until), l.Owner)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	}, renewLeases)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: renew leases of %q: %w", l.Owner, err)
+	}
+	return int(n), nil
+}
+
+// ClaimExpired gives one running job whose lease ended before now, or that has none (it was running before leases
+// existed), the lease l, and returns the job as it was before, with its old lease; ErrNotFound if there is none.
+//
+// The look and the change are one write operation, so they hold the database's write lock together: no other
+// claim, in any process, comes between them.
+func (s *Store) ClaimExpired(ctx context.Context, now time.Time, l store.Lease) (store.Job, error) {
+	var j store.Job
+	err := s.write(ctx, func(tx *wtx) error {
+		var err error
+		j, err = scanJob(tx.queryRow(expiredJob, clampedNanos(now)))
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFoundf("no running job has an expired lease")
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.exec(setLease, l.Owner, leaseUntil(l.Until), j.ID)
+		return err
+	}, expiredJob, setLease)
+	if err != nil {
+		return store.Job{}, wrap(err, "sqlite: claim expired job")
 	}
 	return j, nil
 }
@@ -113,12 +159,22 @@ func (s *Store) FinishJob(ctx context.Context, id string, f store.Finish) (store
 
 const (
 	// The subquery yields the rowid, which the status index holds: no lookup by id in the primary key index.
-	claimJob = `UPDATE jobs SET status = 'running', start_time = ?
+	claimJob = `UPDATE jobs SET status = 'running', start_time = ?, lease_owner = ?, lease_until = ?
 		WHERE rowid = (SELECT rowid FROM jobs WHERE status = 'queued' ORDER BY create_time, id LIMIT 1)
 		RETURNING ` + jobCols
+	// On the index of running jobs by owner.
+	renewLeases = `UPDATE jobs SET lease_until = ? WHERE status = 'running' AND lease_owner = ?`
+	// The running job whose lease ends first, NULLs first, is expired if any is. The subquery reads one entry of
+	// the lease index; with the test of its lease in the same WHERE, SQLite would pick the status index and sort.
+	expiredJob = `SELECT ` + jobCols + ` FROM jobs
+		WHERE rowid = (SELECT rowid FROM jobs WHERE status = 'running' ORDER BY lease_until LIMIT 1)
+			AND (lease_until IS NULL OR lease_until < ?)`
+	setLease     = `UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ?`
 	setJobHandle = `UPDATE jobs SET handle = ? WHERE id = ? AND status = 'running'`
-	finishJob    = `UPDATE jobs
-		SET status = ?, completion_time = ?, exit_code = ?, reason = ?, warnings = ?, stdout = ?, json_data = ?
+	// An ended job holds no lease.
+	finishJob = `UPDATE jobs
+		SET status = ?, completion_time = ?, exit_code = ?, reason = ?, warnings = ?, stdout = ?, json_data = ?,
+			lease_owner = '', lease_until = NULL
 		WHERE id = ? AND status IN ('queued', 'running')
 		RETURNING owner, task, create_time, start_time, input, idempotency_key, handle`
 	jobStatus = `SELECT status FROM jobs WHERE id = ?`

@@ -5,8 +5,8 @@
 // only a power loss may drop the last few commits. Writes go through a single connection, so writers queue in Go
 // instead of spinning on SQLITE_BUSY, and those that queue together share one transaction (group commit, see
 // write.go). Reads use a pool of read-only connections that WAL lets run alongside the writer. Several processes
-// may open one file: SQLite's file locks (and busy_timeout) serialize their writes, and ClaimJob stays
-// exactly-once across them.
+// may open one file: SQLite's file locks (and busy_timeout) serialize their writes, and ClaimJob and ClaimExpired stay
+// exactly-once across them. It does not implement store.Events: such processes do not hear of each other's jobs.
 //
 // Runner tokens and secret values are sealed with the secret.Cipher given in Options before they reach SQL. This
 // package must never write them in plaintext, log them, or put them in an error, and must never import another
@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -240,6 +241,32 @@ func (s *Store) read(ctx context.Context, fn func(tx *wtx) error, queries ...str
 func toNanos(t time.Time) int64 { return t.UnixNano() }
 
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// The times nanoseconds since 1970 can hold.
+var (
+	minNanos = time.Unix(0, math.MinInt64)
+	maxNanos = time.Unix(0, math.MaxInt64)
+)
+
+// clampedNanos is toNanos for a time that may lie outside what nanoseconds can hold, like the far future a server
+// passes to ClaimExpired to take every running job: it becomes the nearest time they can.
+func clampedNanos(t time.Time) int64 {
+	switch {
+	case t.Before(minNanos):
+		return math.MinInt64
+	case t.After(maxNanos):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// leaseUntil stores a lease's end; the zero time, no lease, is NULL.
+func leaseUntil(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: clampedNanos(t), Valid: true}
+}
 
 // storedTime returns t, or now when t is zero, as it reads back from the database.
 func storedTime(t, now time.Time) time.Time {

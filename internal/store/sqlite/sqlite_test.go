@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -249,7 +250,8 @@ func TestReopenPersists(t *testing.T) {
 	if _, _, err := s.CreateJob(ctx, store.Job{Job: api.Job{ID: "t-bbbbb", Task: "t"}}); err != nil {
 		t.Fatal(err)
 	}
-	claimed, err := s.ClaimJob(ctx, j.CreateTime)
+	lease := store.Lease{Owner: "a", Until: j.CreateTime.Add(time.Minute)}
+	claimed, err := s.ClaimJob(ctx, j.CreateTime, lease)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +274,7 @@ func TestReopenPersists(t *testing.T) {
 		t.Errorf("GetJob after reopen = %+v, %v; want %+v", got, err, claimed)
 	}
 	// The queue survives too: the next claim is the other job.
-	if next, err := s.ClaimJob(ctx, j.CreateTime); err != nil || next.ID != "t-bbbbb" {
+	if next, err := s.ClaimJob(ctx, j.CreateTime, lease); err != nil || next.ID != "t-bbbbb" {
 		t.Errorf("ClaimJob after reopen = %q, %v; want t-bbbbb", next.ID, err)
 	}
 }
@@ -301,12 +303,14 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 	s := openAt(t, filepath.Join(t.TempDir(), "runplane.db"))
 	defer s.Close()
 	plans := map[string]string{
-		"claim":  claimJob,
-		"list":   `SELECT id FROM jobs ORDER BY create_time DESC, id DESC LIMIT 10`,
-		"count":  `SELECT count(*) FROM jobs WHERE status = 'running'`,
-		"key":    `SELECT id FROM jobs WHERE owner = 'a' AND idempotency_key = 'k' AND idempotency_key != ''`,
-		"audit":  `SELECT id FROM audit_logs ORDER BY create_time DESC, id DESC LIMIT 10`,
-		"tokens": `SELECT id FROM api_tokens WHERE owner = 'a' ORDER BY create_time, id`,
+		"claim":   claimJob,
+		"expired": expiredJob,
+		"renew":   renewLeases,
+		"list":    `SELECT id FROM jobs ORDER BY create_time DESC, id DESC LIMIT 10`,
+		"count":   `SELECT count(*) FROM jobs WHERE status = 'running'`,
+		"key":     `SELECT id FROM jobs WHERE owner = 'a' AND idempotency_key = 'k' AND idempotency_key != ''`,
+		"audit":   `SELECT id FROM audit_logs ORDER BY create_time DESC, id DESC LIMIT 10`,
+		"tokens":  `SELECT id FROM api_tokens WHERE owner = 'a' ORDER BY create_time, id`,
 	}
 	for name, q := range plans {
 		plan := explain(t.Context(), t, s.r, q)

@@ -93,7 +93,7 @@ func TestBatchFailuresStayAlone(t *testing.T) {
 		{"delete a runner in use", func() error { return s.DeleteRunner(ctx, "r") }, store.ErrConflict},
 		{"claim", func() error {
 			var err error
-			claimed, err = s.ClaimJob(ctx, time.Now())
+			claimed, err = s.ClaimJob(ctx, time.Now(), store.Lease{Owner: "a", Until: time.Now().Add(time.Minute)})
 			return err
 		}, nil},
 		{"handle of an absent job", func() error { return s.SetJobHandle(ctx, "t-absent", "h") }, store.ErrNotFound},

@@ -32,6 +32,7 @@ func testJobCreateGet(t *testing.T, s store.Store) {
 	stale := job("t-ccccc", "t", 2)
 	stale.Status, stale.StartTime, stale.CompletionTime = api.JobSucceeded, &started, &started
 	stale.Completed, stale.Failed, stale.ExitCode = 1, 1, &code
+	stale.Lease = store.Lease{Owner: "s1", Until: at(9)}
 	tests := []struct {
 		name string
 		in   store.Job
@@ -129,7 +130,7 @@ func testJobIdempotencyKey(t *testing.T, s store.Store) {
 		}
 	}
 	// The key keeps answering with the earlier job after it ran.
-	first, err := s.ClaimJob(t.Context(), at(10))
+	first, err := s.ClaimJob(t.Context(), at(10), held)
 	must(t, "ClaimJob", err)
 	again, created, err := s.CreateJob(t.Context(), mk("t-00008", "alice", "k", 11))
 	must(t, "CreateJob after claim", err)

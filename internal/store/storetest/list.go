@@ -38,7 +38,7 @@ func testJobList(t *testing.T, s store.Store) {
 	slices.SortFunc(all, func(a, b row) int { return b.n - a.n }) // newest first
 	status := map[string]api.JobStatus{}
 	for i := range 6 {
-		j, err := s.ClaimJob(t.Context(), at(100))
+		j, err := s.ClaimJob(t.Context(), at(100), held)
 		must(t, "ClaimJob", err)
 		status[j.ID] = api.JobRunning
 		if i <= 2 {

@@ -24,8 +24,8 @@ func testJobLifecycle(t *testing.T, s store.Store) {
 	}
 
 	started := at(1)
-	want.Status, want.StartTime = api.JobRunning, &started
-	claimed, err := s.ClaimJob(t.Context(), started)
+	want.Status, want.StartTime, want.Lease = api.JobRunning, &started, held
+	claimed, err := s.ClaimJob(t.Context(), started, held)
 	must(t, "ClaimJob", err)
 	if diff := cmp.Diff(want, claimed, opts); diff != "" {
 		t.Errorf("ClaimJob mismatch (-want +got):\n%s", diff)
@@ -44,6 +44,7 @@ func testJobLifecycle(t *testing.T, s store.Store) {
 	f := store.Finish{Status: api.JobSucceeded, ExitCode: &code, Reason: "", Warnings: []string{"w1", "w2"},
 		Stdout: "hello\n^JSON\n{\"a\": [1, 2]}\n^JSON\n", JSONData: []byte(`{"a": [1, 2]}`), Time: done}
 	want.Status, want.CompletionTime, want.Completed, want.ExitCode = api.JobSucceeded, &done, 1, &code
+	want.Lease = store.Lease{} // an ended job holds none
 	want.Warnings, want.Stdout, want.JSONData = f.Warnings, f.Stdout, f.JSONData
 	finished, err := s.FinishJob(t.Context(), in.ID, f)
 	must(t, "FinishJob", err)
@@ -55,13 +56,13 @@ func testJobLifecycle(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(want, got, opts); diff != "" {
 		t.Errorf("GetJob after FinishJob mismatch (-want +got):\n%s", diff)
 	}
-	if _, err := s.ClaimJob(t.Context(), at(3)); err == nil {
+	if _, err := s.ClaimJob(t.Context(), at(3), held); err == nil {
 		t.Errorf("ClaimJob after the only job finished succeeded, want ErrNotFound")
 	}
 }
 
 func testJobClaimEmpty(t *testing.T, s store.Store) {
-	_, err := s.ClaimJob(t.Context(), at(0))
+	_, err := s.ClaimJob(t.Context(), at(0), held)
 	checkErr(t, "ClaimJob on an empty store", err, store.ErrNotFound, "")
 }
 
@@ -74,7 +75,7 @@ func testJobClaimFIFO(t *testing.T, s store.Store) {
 	}
 	var got []string
 	for i := range order {
-		j, err := s.ClaimJob(t.Context(), at(100+i))
+		j, err := s.ClaimJob(t.Context(), at(100+i), held)
 		must(t, "ClaimJob", err)
 		if j.Status != api.JobRunning || j.StartTime == nil || !j.StartTime.Equal(at(100+i)) {
 			t.Errorf("ClaimJob() = %s started %v, want running started %v", j.Status, j.StartTime, at(100+i))
@@ -85,7 +86,7 @@ func testJobClaimFIFO(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("claim order (-want +got):\n%s", diff)
 	}
-	_, err := s.ClaimJob(t.Context(), at(200))
+	_, err := s.ClaimJob(t.Context(), at(200), held)
 	checkErr(t, "ClaimJob with nothing queued", err, store.ErrNotFound, "")
 }
 
@@ -102,7 +103,7 @@ func ClaimConcurrently(t *testing.T, workers int, claimers ...store.Jobs) []stri
 		c := claimers[w%len(claimers)]
 		wg.Go(func() {
 			for {
-				j, err := c.ClaimJob(t.Context(), at(1000))
+				j, err := c.ClaimJob(t.Context(), at(1000), held)
 				if err != nil {
 					if !errors.Is(err, store.ErrNotFound) {
 						t.Errorf("ClaimJob: %v", err)
@@ -167,9 +168,9 @@ func testJobSetHandle(t *testing.T, s store.Store) {
 		_, _, err := s.CreateJob(t.Context(), job(fmt.Sprintf("t-%05d", i), "t", i))
 		must(t, "CreateJob", err)
 	}
-	_, err := s.ClaimJob(t.Context(), at(10)) // t-00000 running
+	_, err := s.ClaimJob(t.Context(), at(10), held) // t-00000 running
 	must(t, "ClaimJob", err)
-	_, err = s.ClaimJob(t.Context(), at(11)) // t-00001 running, then finished
+	_, err = s.ClaimJob(t.Context(), at(11), held) // t-00001 running, then finished
 	must(t, "ClaimJob", err)
 	_, err = s.FinishJob(t.Context(), "t-00001", store.Finish{Status: api.JobFailed, Time: at(12)})
 	must(t, "FinishJob", err)
@@ -223,7 +224,7 @@ func testJobFinishCounters(t *testing.T, s store.Store) {
 			id := fmt.Sprintf("t-%05d", i)
 			_, _, err := s.CreateJob(t.Context(), job(id, "t", i))
 			must(t, "CreateJob", err)
-			_, err = s.ClaimJob(t.Context(), at(100))
+			_, err = s.ClaimJob(t.Context(), at(100), held)
 			must(t, "ClaimJob", err)
 			tt.f.Time = at(200)
 			got, err := s.FinishJob(t.Context(), id, tt.f)
@@ -256,14 +257,14 @@ func testJobFinishQueued(t *testing.T, s store.Store) {
 		t.Errorf("FinishJob(queued, cancelled) = status %s, failed %d, start %v, completion %v; want cancelled, 1, nil, now",
 			got.Status, got.Failed, got.StartTime, got.CompletionTime)
 	}
-	_, err = s.ClaimJob(t.Context(), at(1))
+	_, err = s.ClaimJob(t.Context(), at(1), held)
 	checkErr(t, "ClaimJob after the queued job was cancelled", err, store.ErrNotFound, "")
 }
 
 func testJobFinishTwice(t *testing.T, s store.Store) {
 	_, _, err := s.CreateJob(t.Context(), job("t-aaaaa", "t", 0))
 	must(t, "CreateJob", err)
-	_, err = s.ClaimJob(t.Context(), at(1))
+	_, err = s.ClaimJob(t.Context(), at(1), held)
 	must(t, "ClaimJob", err)
 	first, err := s.FinishJob(t.Context(), "t-aaaaa", store.Finish{Status: api.JobSucceeded, Stdout: "first", Time: at(2)})
 	must(t, "FinishJob", err)
@@ -303,7 +304,7 @@ func testJobFinishNotFinal(t *testing.T, s store.Store) {
 func testJobStdoutBytes(t *testing.T, s store.Store) {
 	_, _, err := s.CreateJob(t.Context(), job("t-aaaaa", "t", 0))
 	must(t, "CreateJob", err)
-	_, err = s.ClaimJob(t.Context(), at(1))
+	_, err = s.ClaimJob(t.Context(), at(1), held)
 	must(t, "ClaimJob", err)
 	const stdout = "ok\x00\xff\xfe, half a rune: \xe2\x82, done\n"
 	finished, err := s.FinishJob(t.Context(), "t-aaaaa", store.Finish{Status: api.JobFailed, Stdout: stdout, Time: at(2)})
@@ -328,7 +329,7 @@ func testJobCount(t *testing.T, s store.Store) {
 		must(t, "CreateJob", err)
 	}
 	for i := range 3 {
-		_, err := s.ClaimJob(t.Context(), at(10+i))
+		_, err := s.ClaimJob(t.Context(), at(10+i), held)
 		must(t, "ClaimJob", err)
 	}
 	_, err := s.FinishJob(t.Context(), "t-00000", store.Finish{Status: api.JobSucceeded})
@@ -371,7 +372,7 @@ func testJobsConcurrent(t *testing.T, s store.Store) {
 				_, _, err := s.CreateJob(ctx, job("t-taken", "u", 0))
 				checkErr(t, "CreateJob(t-taken) again", err, store.ErrConflict, "")
 				// This worker's job at least is queued.
-				j, err := s.ClaimJob(ctx, at(100))
+				j, err := s.ClaimJob(ctx, at(100), held)
 				if err != nil {
 					t.Errorf("ClaimJob: %v", err)
 					return
