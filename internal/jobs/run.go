@@ -120,14 +120,15 @@ type attemptRun struct {
 // execute starts a claimed job and watches it to the end.
 func (e *Engine) execute(job store.Job, a *attemptRun) {
 	ctx := a.ctx
-	task, err := e.st.GetTask(ctx, job.Task)
+	var task api.Task
+	err := e.patient(ctx, func() (err error) { task, err = e.st.GetTask(ctx, job.Task); return err })
 	if errors.Is(err, store.ErrNotFound) {
 		e.finish(job, store.Finish{Status: api.JobFailed, Reason: api.ReasonTaskDeleted}, a.attempt)
 		return
 	}
 	var runner api.Runner
 	if err == nil {
-		runner, err = e.st.GetRunner(ctx, task.Runner)
+		err = e.patient(ctx, func() (err error) { runner, err = e.st.GetRunner(ctx, task.Runner); return err })
 		if errors.Is(err, store.ErrNotFound) {
 			err = fmt.Errorf("runner %q does not exist", task.Runner)
 		}
@@ -185,7 +186,8 @@ func (e *Engine) execute(job store.Job, a *attemptRun) {
 		e.finish(job, store.Finish{Status: statusFor(context.Cause(ctx)), Reason: reason, Stdout: e.stdout(out).Stdout}, a.attempt)
 		return
 	}
-	if err := e.st.SetJobHandle(context.WithoutCancel(ctx), job.ID, string(h)); err != nil {
+	hctx := context.WithoutCancel(ctx)
+	if err := e.patient(hctx, func() error { return e.st.SetJobHandle(hctx, job.ID, string(h)) }); err != nil {
 		// Cancelled (or otherwise finished) between claim and start: the process must not live on.
 		e.log.Info("job ended before it started; stopping it", "job", job.ID, "err", err)
 		a.stop(errCancelled)
@@ -264,12 +266,37 @@ func statusFor(cause error) api.JobStatus {
 	return api.JobFailed
 }
 
+// unavailablePatience is how long the engine keeps retrying a store that is unavailable (a database restarting)
+// before giving up on a call: a short outage must not fail, cancel or lose a job.
+const unavailablePatience = 2 * time.Minute
+
+// patient runs call, and again with backoff (100 ms doubling to 2 s) while it fails with store.ErrUnavailable,
+// for up to unavailablePatience or until ctx ends; it returns the last error.
+func (e *Engine) patient(ctx context.Context, call func() error) error {
+	wait, deadline := 100*time.Millisecond, time.Now().Add(unavailablePatience)
+	for {
+		err := call()
+		if !errors.Is(err, store.ErrUnavailable) || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
 // finish persists how a job ended, then tells its waiters. a is nil for jobs this engine never ran.
 func (e *Engine) finish(job store.Job, f store.Finish, a *attempt) {
 	f.Time = e.opts.Now().UTC()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), unavailablePatience+30*time.Second)
 	defer cancel()
-	done, err := e.st.FinishJob(ctx, job.ID, f)
+	var done store.Job
+	err := e.patient(ctx, func() (err error) { done, err = e.st.FinishJob(ctx, job.ID, f); return err })
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		// Someone (a cancel of a not-yet-started job) finished it first; that outcome stands.

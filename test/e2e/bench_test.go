@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -176,25 +173,10 @@ func BenchmarkThroughput(b *testing.B) {
 }
 
 // finishedJobs reads runplane_jobs_total from /metrics.
-func finishedJobs(b *testing.B, url string) int {
-	resp, err := http.Get(url + "/metrics")
+func finishedJobs(b testing.TB, url string) int {
+	v, err := metric(url, "runplane_jobs_total")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer resp.Body.Close()
-	total := 0
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "runplane_jobs_total{") {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil {
-			b.Fatalf("metrics line %q: %v", line, err)
-		}
-		total += int(v)
-	}
-	return total
+	return int(v)
 }

@@ -3,25 +3,33 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/client"
+	"github.com/runplane/runplane/internal/store/postgres/pgtest"
 )
 
 // binary is the runplane binary built for this test run.
 var binary string
 
+// TestMain builds the binary, then runs the tests under pgtest.Main, which stops the shared PostgreSQL server at
+// the end and exits. It exits without returning here, so the binary's dir is removed by the next run instead (see
+// sweepBuilds).
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "runplane-e2e-")
+	sweepBuilds()
+	dir, err := os.MkdirTemp("", fmt.Sprintf("runplane-e2e-%d-", os.Getpid()))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -31,11 +39,25 @@ func TestMain(m *testing.M) {
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build runplane:", err)
+		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	pgtest.Main(m)
+}
+
+// sweepBuilds removes the build dirs of earlier test binaries that have exited.
+func sweepBuilds() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "runplane-e2e-*-*"))
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(strings.Split(filepath.Base(d), "-")[2])
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); err == nil || errors.Is(err, syscall.EPERM) {
+			continue // still running
+		}
+		os.RemoveAll(d)
+	}
 }
 
 const rootPassword = "e2e-root-password"
@@ -44,26 +66,37 @@ const rootPassword = "e2e-root-password"
 type serverProc struct {
 	cmd    *exec.Cmd
 	url    string
-	output *strings.Builder
+	output *syncBuffer
 	exited chan struct{}
 }
 
 // startServe starts `runplane serve` on a free loopback port over dataDir and waits until it listens.
 func startServe(t testing.TB, dataDir string, args ...string) *serverProc {
 	t.Helper()
+	p, err := launchServe(t, dataDir, nil, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// launchServe starts `runplane serve` with env added to its environment and waits until it listens. The server
+// is killed when t ends. It may be called from any goroutine.
+func launchServe(t testing.TB, dataDir string, env []string, args ...string) (*serverProc, error) {
 	args = append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir}, args...)
 	cmd := exec.Command(binary, args...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "RUNPLANE_ROOT_PASSWORD=" + rootPassword}
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "RUNPLANE_ROOT_PASSWORD=" + rootPassword}, env...)
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	p := &serverProc{cmd: cmd, output: &strings.Builder{}, exited: make(chan struct{})}
+	p := &serverProc{cmd: cmd, output: &syncBuffer{}, exited: make(chan struct{})}
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
+		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
 			p.output.WriteString(line + "\n")
@@ -74,17 +107,45 @@ func startServe(t testing.TB, dataDir string, args ...string) *serverProc {
 				}
 			}
 		}
+		io.Copy(io.Discard, pr) // a line too long for the scanner must not block the server
 	}()
 	go func() { cmd.Wait(); pw.Close(); close(p.exited) }()
-	t.Cleanup(func() { p.kill() })
+	t.Cleanup(func() {
+		p.kill()
+		if dir := os.Getenv("RUNPLANE_E2E_LOGS"); dir != "" {
+			// For a failure's post-mortem: every server's output, named by test and pid.
+			name := fmt.Sprintf("%s-%d.log", strings.ReplaceAll(t.Name(), "/", "_"), cmd.Process.Pid)
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(p.output.String()), 0o644); err != nil {
+				t.Errorf("save the server's output: %v", err)
+			}
+		}
+	})
 	select {
 	case p.url = <-found:
+		return p, nil
 	case <-p.exited:
-		t.Fatalf("runplane serve exited early:\n%s", p.output)
+		return nil, fmt.Errorf("runplane serve exited early:\n%s", p.output)
 	case <-time.After(60 * time.Second):
-		t.Fatalf("runplane serve did not start listening in time:\n%s", p.output)
+		return nil, fmt.Errorf("runplane serve did not start listening in time:\n%s", p.output)
 	}
-	return p
+}
+
+// syncBuffer collects a server's output, written by the reading goroutine and read by the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) WriteString(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.b.WriteString(s)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // kill sends SIGKILL to the server alone (not its process group: jobs must die on their own) and waits for it.
@@ -105,7 +166,7 @@ func (p *serverProc) stop(t testing.TB) {
 	}
 }
 
-func login(t *testing.T, url string) *client.Client {
+func login(t testing.TB, url string) *client.Client {
 	t.Helper()
 	c, err := client.New(url)
 	if err != nil {
