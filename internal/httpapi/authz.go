@@ -96,6 +96,9 @@ func (h *Handler) target(ctx context.Context, rt Route, v string) (target, error
 		var j store.Job
 		if j, err = h.st.GetJob(ctx, v); err == nil {
 			t.names = []string{j.Task}
+			if l, ok := ctx.Value(loadedKey{}).(*loaded); ok {
+				l.job = &j
+			}
 		}
 	case rt.Resource == api.ResourceUsers:
 		var u store.User
@@ -161,4 +164,23 @@ func readable(ctx context.Context, resource string) func(names ...string) bool {
 		}
 		return false
 	}
+}
+
+// loaded keeps what authorization read for the handler, so a request reads its job once (GET /jobs/{id} is what
+// clients poll).
+type loaded struct{ job *store.Job }
+
+type loadedKey struct{}
+
+// withLoaded returns r with an empty loaded in its context.
+func withLoaded(r *http.Request) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), loadedKey{}, &loaded{}))
+}
+
+// loadedJob returns the job authorization read for this request, if it read job id.
+func loadedJob(r *http.Request, id string) (store.Job, bool) {
+	if l, ok := r.Context().Value(loadedKey{}).(*loaded); ok && l.job != nil && l.job.ID == id {
+		return *l.job, true
+	}
+	return store.Job{}, false
 }

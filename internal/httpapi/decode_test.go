@@ -153,11 +153,15 @@ func FuzzDecodeJSON(f *testing.F) {
 		`{"name":"r","gitURL":"file:///x","secret":{"A":"b"}}`, `{"name":"t","runner":"r","command":"true","timeout":"5s","schema":{"type":"object"}}`,
 		`{"timeout":30}`, `{"timeout":"bogus"}`, `null`, `[]`, `"s"`, `{"a":1} {}`, `{"a":`, "\xff", `{"name":"\ud800"}`,
 		`{"username":"root","password":"x","provider":"local"}`,
+		`{"name":"r","resource":"runners","resource_names":["a"],"access":"read"}`, `{"resource_ids":null,"resource_names":[1]}`,
+		`{"name":"b","role_name":"r","subject_kind":"groups","subject_provider":"local","subject_name":"g"}`,
+		`[{"name":"u","provider":"local"}]`, `{"description":"d","enabled":false,"expires":"2030-01-01T00:00:00Z"}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		targets := []any{new(api.Runner), new(api.Task), new(api.Login), new(map[string]string), new(json.RawMessage), new(any)}
+		targets := []any{new(api.Runner), new(api.Task), new(api.Login), new(map[string]string), new(json.RawMessage), new(any),
+			new(api.User), new(api.Group), new(api.Role), new(api.RoleBinding), new(api.APIToken), new([]api.GroupMember)}
 		for _, v := range targets {
 			err := decodeJSON(bytes.NewReader(data), v)
 			if err == nil {

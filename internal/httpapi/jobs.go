@@ -249,6 +249,9 @@ func (h *Handler) jobLog(w http.ResponseWriter, r *http.Request) error {
 
 // job loads a job, naming it in a 404.
 func (h *Handler) job(r *http.Request, id string) (store.Job, error) {
+	if j, ok := loadedJob(r, id); ok {
+		return j, nil
+	}
 	j, err := h.st.GetJob(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Job{}, withMsg(err, "job %q not found", id)

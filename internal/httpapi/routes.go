@@ -308,7 +308,7 @@ func (h *Handler) handle(rt route) http.Handler {
 			h.writeError(w, r, err)
 			return
 		}
-		r = r.WithContext(auth.WithPrincipal(r.Context(), p))
+		r = withLoaded(r.WithContext(auth.WithPrincipal(r.Context(), p)))
 		mutation := r.Method != http.MethodGet && r.Method != http.MethodHead
 		if sw, ok := w.(*statusWriter); ok && mutation && changesAccess(rt.Resource) {
 			// Even a failed change may have half happened; forgetting costs each caller one read.

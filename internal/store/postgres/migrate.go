@@ -4,12 +4,9 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	mig "github.com/runplane/runplane/internal/store/migration"
 	"io/fs"
 	"log/slog"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -21,41 +18,17 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
+type migration = mig.Migration
 
 // migrationLock is the advisory lock migrate holds: replicas starting together apply each migration once.
 const migrationLock = 0x72756e706c616e66
 
 // loadMigrations reads fsys's migrations/*.sql in version order.
 func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
+	ms, err := mig.Load(fsys)
 	if err != nil {
-		return nil, wrap(err, "postgres: migrations")
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	var ms []migration
-	seen := map[int]string{}
-	for _, n := range names {
-		base := path.Base(n)
-		prefix, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(prefix)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("postgres: migration %s: name must start with a positive version and '_'", base)
-		}
-		if other, dup := seen[v]; dup {
-			return nil, fmt.Errorf("postgres: migrations %s and %s share version %d", other, base, v)
-		}
-		seen[v] = base
-		b, err := fs.ReadFile(fsys, n)
-		if err != nil {
-			return nil, wrap(err, "postgres: migration %s", base)
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 	return ms, nil
 }
 
@@ -82,7 +55,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, log *slog.Logg
 		return wrap(err, "postgres: migrate: commit")
 	}
 	for _, m := range applied {
-		log.Info("applied migration", "version", m.version, "name", m.name)
+		log.Info("applied migration", "version", m.Version, "name", m.Name)
 	}
 	return nil
 }
@@ -111,26 +84,26 @@ func apply(ctx context.Context, tx pgx.Tx, ms []migration) ([]migration, error) 
 	if err := tx.QueryRow(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&newest); err != nil {
 		return nil, wrap(err, "postgres: read schema version")
 	}
-	if known := len(ms); newest != nil && (known == 0 || *newest > ms[known-1].version) {
+	if known := len(ms); newest != nil && (known == 0 || *newest > ms[known-1].Version) {
 		return nil, fmt.Errorf("postgres: database schema version %d is newer than this binary knows; upgrade runplane", *newest)
 	}
 	var applied []migration
 	for _, m := range ms {
 		var done bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`,
-			m.version).Scan(&done); err != nil {
-			return nil, wrap(err, "postgres: migration %s", m.name)
+			m.Version).Scan(&done); err != nil {
+			return nil, wrap(err, "postgres: migration %s", m.Name)
 		}
 		if done {
 			continue
 		}
 		// No arguments: pgx sends the file with the simple protocol, which runs several statements.
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return nil, wrap(err, "postgres: migration %s", m.name)
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return nil, wrap(err, "postgres: migration %s", m.Name)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`,
-			m.version, m.name); err != nil {
-			return nil, wrap(err, "postgres: record migration %s", m.name)
+			m.Version, m.Name); err != nil {
+			return nil, wrap(err, "postgres: record migration %s", m.Name)
 		}
 		applied = append(applied, m)
 	}

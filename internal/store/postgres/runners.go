@@ -2,13 +2,13 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store"
 )
 
 const runnerCols = `name, image, git_url, branch, token_enc, secret_enc`
@@ -95,21 +95,11 @@ func (s *Store) DeleteRunner(ctx context.Context, name string) error {
 	return wrap(err, "postgres: delete runner %q", name)
 }
 
-// sealRunner seals the token and the secret map (as one JSON object). Empty values are stored as NULL.
+// sealRunner seals the token and the secret map (store.SealRunner).
 func (s *Store) sealRunner(r api.Runner) (token, secrets []byte, err error) {
-	if r.Token != "" {
-		if token, err = s.cipher.Seal([]byte(r.Token)); err != nil {
-			return nil, nil, wrap(err, "postgres: runner %q: seal token", r.Name)
-		}
-	}
-	if len(r.Secret) > 0 {
-		b, err := json.Marshal(r.Secret)
-		if err != nil {
-			return nil, nil, wrap(err, "postgres: runner %q: encode secrets", r.Name)
-		}
-		if secrets, err = s.cipher.Seal(b); err != nil {
-			return nil, nil, wrap(err, "postgres: runner %q: seal secrets", r.Name)
-		}
+	token, secrets, err = store.SealRunner(s.cipher, r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("postgres: %w", err)
 	}
 	return token, secrets, nil
 }
@@ -120,22 +110,8 @@ func (s *Store) scanRunner(row pgx.Row) (api.Runner, error) {
 	if err := row.Scan(&r.Name, &r.Image, &r.GitURL, &r.Branch, &tok, &sec); err != nil {
 		return api.Runner{}, err
 	}
-	if tok != nil {
-		b, err := s.cipher.Open(tok)
-		if err != nil {
-			return api.Runner{}, fmt.Errorf("runner %q: open token (is this the key the store was created with?): %w", r.Name, err)
-		}
-		r.Token = string(b)
-	}
-	if sec != nil {
-		b, err := s.cipher.Open(sec)
-		if err != nil {
-			return api.Runner{}, fmt.Errorf("runner %q: open secrets (is this the key the store was created with?): %w", r.Name, err)
-		}
-		// The decoder's error could quote the plaintext, so it is not wrapped.
-		if err := json.Unmarshal(b, &r.Secret); err != nil {
-			return api.Runner{}, fmt.Errorf("runner %q: sealed secrets are not a JSON object of strings", r.Name)
-		}
+	if err := store.OpenRunner(s.cipher, &r, tok, sec); err != nil {
+		return api.Runner{}, err
 	}
 	return r, nil
 }

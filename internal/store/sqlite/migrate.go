@@ -5,12 +5,9 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	mig "github.com/runplane/runplane/internal/store/migration"
 	"io/fs"
 	"log/slog"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -20,38 +17,14 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
+type migration = mig.Migration
 
 // loadMigrations reads fsys's migrations/*.sql in version order.
 func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
+	ms, err := mig.Load(fsys)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: migrations: %w", err)
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	var ms []migration
-	seen := map[int]string{}
-	for _, n := range names {
-		base := path.Base(n)
-		prefix, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(prefix)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("sqlite: migration %s: name must start with a positive version and '_'", base)
-		}
-		if other, dup := seen[v]; dup {
-			return nil, fmt.Errorf("sqlite: migrations %s and %s share version %d", other, base, v)
-		}
-		seen[v] = base
-		b, err := fs.ReadFile(fsys, n)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: migration %s: %w", base, err)
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 	return ms, nil
 }
 
@@ -75,7 +48,7 @@ func migrate(ctx context.Context, db *sql.DB, fsys fs.FS, log *slog.Logger) erro
 	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&newest); err != nil {
 		return fmt.Errorf("sqlite: read schema version: %w", err)
 	}
-	if known := len(ms); newest.Valid && (known == 0 || newest.Int64 > int64(ms[known-1].version)) {
+	if known := len(ms); newest.Valid && (known == 0 || newest.Int64 > int64(ms[known-1].Version)) {
 		return fmt.Errorf("sqlite: database schema version %d is newer than this binary knows; upgrade runplane", newest.Int64)
 	}
 	for _, m := range ms {
@@ -84,7 +57,7 @@ func migrate(ctx context.Context, db *sql.DB, fsys fs.FS, log *slog.Logger) erro
 			return err
 		}
 		if applied {
-			log.Info("applied migration", "version", m.version, "name", m.name)
+			log.Info("applied migration", "version", m.Version, "name", m.Name)
 		}
 	}
 	return nil
@@ -93,25 +66,25 @@ func migrate(ctx context.Context, db *sql.DB, fsys fs.FS, log *slog.Logger) erro
 func applyMigration(ctx context.Context, db *sql.DB, m migration) (applied bool, err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return false, fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+		return false, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
-		return false, fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
+		return false, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 	}
 	if n > 0 {
 		return false, nil
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return false, fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return false, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_time) VALUES (?, ?, ?)`,
-		m.version, m.name, time.Now().UnixNano()); err != nil {
-		return false, fmt.Errorf("sqlite: record migration %s: %w", m.name, err)
+		m.Version, m.Name, time.Now().UnixNano()); err != nil {
+		return false, fmt.Errorf("sqlite: record migration %s: %w", m.Name, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("sqlite: migration %s: commit: %w", m.name, err)
+		return false, fmt.Errorf("sqlite: migration %s: commit: %w", m.Name, err)
 	}
 	return true, nil
 }

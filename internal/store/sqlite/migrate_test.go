@@ -42,7 +42,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 	}
 	var want, got []int
 	for _, m := range ms {
-		want = append(want, m.version)
+		want = append(want, m.Version)
 	}
 	rows, err := db.QueryContext(t.Context(), `SELECT version FROM schema_migrations ORDER BY version`)
 	if err != nil {
@@ -196,7 +196,7 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 	var want []int
 	for _, m := range ms {
-		want = append(want, m.version)
+		want = append(want, m.Version)
 	}
 	if diff := cmp.Diff(want, versions(t, db)); diff != "" {
 		t.Errorf("schema_migrations after concurrent opens (-want +got):\n%s", diff)

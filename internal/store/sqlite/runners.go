@@ -2,11 +2,11 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store"
 )
 
 const runnerCols = `name, image, git_url, branch, token_enc, secret_enc`
@@ -89,21 +89,11 @@ const (
 	deleteRunner = `DELETE FROM runners WHERE name = ?`
 )
 
-// sealRunner seals the token and the secret map (as one JSON object). Empty values are stored as NULL.
+// sealRunner seals the token and the secret map (store.SealRunner).
 func (s *Store) sealRunner(r api.Runner) (token, secrets []byte, err error) {
-	if r.Token != "" {
-		if token, err = s.cipher.Seal([]byte(r.Token)); err != nil {
-			return nil, nil, fmt.Errorf("sqlite: runner %q: seal token: %w", r.Name, err)
-		}
-	}
-	if len(r.Secret) > 0 {
-		b, err := json.Marshal(r.Secret)
-		if err != nil {
-			return nil, nil, fmt.Errorf("sqlite: runner %q: encode secrets: %w", r.Name, err)
-		}
-		if secrets, err = s.cipher.Seal(b); err != nil {
-			return nil, nil, fmt.Errorf("sqlite: runner %q: seal secrets: %w", r.Name, err)
-		}
+	token, secrets, err = store.SealRunner(s.cipher, r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlite: %w", err)
 	}
 	return token, secrets, nil
 }
@@ -114,22 +104,8 @@ func (s *Store) scanRunner(row scanner) (api.Runner, error) {
 	if err := row.Scan(&r.Name, &r.Image, &r.GitURL, &r.Branch, &tok, &sec); err != nil {
 		return api.Runner{}, err
 	}
-	if tok != nil {
-		b, err := s.cipher.Open(tok)
-		if err != nil {
-			return api.Runner{}, fmt.Errorf("runner %q: open token (is this the key the store was created with?): %w", r.Name, err)
-		}
-		r.Token = string(b)
-	}
-	if sec != nil {
-		b, err := s.cipher.Open(sec)
-		if err != nil {
-			return api.Runner{}, fmt.Errorf("runner %q: open secrets (is this the key the store was created with?): %w", r.Name, err)
-		}
-		// The decoder's error could quote the plaintext, so it is not wrapped.
-		if err := json.Unmarshal(b, &r.Secret); err != nil {
-			return api.Runner{}, fmt.Errorf("runner %q: sealed secrets are not a JSON object of strings", r.Name)
-		}
+	if err := store.OpenRunner(s.cipher, &r, tok, sec); err != nil {
+		return api.Runner{}, err
 	}
 	return r, nil
 }
