@@ -17,6 +17,8 @@ type Task struct {
 	// SyncTimeout is how long a synchronous submission waits for the job before answering as async.
 	// Zero: DefaultSyncTimeout.
 	SyncTimeout Duration `json:"sync_timeout,omitempty"`
+	// Kubernetes places and sizes the task's jobs on a container executor; others ignore it. Nil: the defaults.
+	Kubernetes *TaskKubernetes `json:"kubernetes,omitempty"`
 }
 
 // DefaultSyncTimeout is how long a synchronous task's submission waits when the task sets no sync_timeout.
@@ -48,7 +50,7 @@ func (t *Task) Validate() error {
 	if len(t.Schema) > 0 && string(t.Schema) != "null" && !json.Valid(t.Schema) {
 		return Invalidf("schema is not valid JSON")
 	}
-	return nil
+	return t.Kubernetes.Validate()
 }
 
 // EffectiveSyncTimeout is how long a synchronous submission of t waits by default.

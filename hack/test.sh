@@ -75,3 +75,11 @@ echo "== go vet"
 go vet ./...
 echo "== go test -race"
 CGO_ENABLED=1 go test -race -count=1 -timeout 20m ./...
+# The Kubernetes executor end to end, on a single-node cluster of its own (hack/kube/cluster.sh; as root or via
+# sudo; the first run builds Kubernetes from the Go module proxy, ~10 min, then it is cached). RUNPLANE_SKIP_KUBE=1 skips it.
+if [ "${RUNPLANE_SKIP_KUBE:-0}" = 1 ]; then
+	echo "== Kubernetes end-to-end tests skipped (RUNPLANE_SKIP_KUBE=1)"
+else
+	echo "== Kubernetes end-to-end tests (hack/test-kube.sh)"
+	./hack/test-kube.sh
+fi

@@ -135,3 +135,44 @@ func TestApplyErrors(t *testing.T) {
 		t.Errorf("runners after failed applies: %s, want none", got)
 	}
 }
+
+// TestApplyTaskKubernetes: a task's kubernetes settings, pasted from a pod spec, are applied, compare equal when
+// unchanged, and go away when the document drops them.
+func TestApplyTaskKubernetes(t *testing.T) {
+	h := newHarness(t, true)
+	runner := "kind: Runner\nname: scripts\ngitURL: " + h.gitURL + "\n---\n"
+	task := "kind: Task\nname: placed\nrunner: scripts\ncommand: ./hello.sh\n"
+	kube := "kubernetes:\n  resources:\n    requests: {cpu: 100m, memory: 64Mi}\n    limits: {cpu: 1}\n" +
+		"  nodeSelector: {disktype: ssd}\n  tolerations:\n  - {key: dedicated, operator: Equal, value: jobs, effect: NoSchedule}\n" +
+		"  imagePullSecrets: [regcred]\n  imagePullPolicy: IfNotPresent\n"
+	steps := []struct {
+		name, doc, want string
+		wantKube        *api.TaskKubernetes
+	}{
+		{"create", runner + task + kube, "runner/scripts created\ntask/placed created\n", &api.TaskKubernetes{
+			Resources:        &api.ResourceRequirements{Requests: map[string]string{"cpu": "100m", "memory": "64Mi"}, Limits: map[string]string{"cpu": "1"}},
+			NodeSelector:     map[string]string{"disktype": "ssd"},
+			Tolerations:      []api.Toleration{{Key: "dedicated", Operator: "Equal", Value: "jobs", Effect: "NoSchedule"}},
+			ImagePullSecrets: []string{"regcred"}, ImagePullPolicy: "IfNotPresent",
+		}},
+		{"unchanged", runner + task + kube, "runner/scripts unchanged\ntask/placed unchanged\n", nil},
+		{"changed", runner + task + "kubernetes: {serviceAccount: jobs}\n", "runner/scripts unchanged\ntask/placed configured\n",
+			&api.TaskKubernetes{ServiceAccount: "jobs"}},
+		{"dropped", runner + task, "runner/scripts unchanged\ntask/placed configured\n", nil},
+	}
+	for _, s := range steps {
+		if got := h.ok(s.doc, "apply", "-f", "-"); got != s.want {
+			t.Errorf("%s: apply printed\n%s\nwant\n%s", s.name, got, s.want)
+		}
+		if s.name == "unchanged" {
+			continue
+		}
+		got := unmarshal[api.Task](t, h.ok("", "get", "task", "placed", "-o", "json"))
+		if diff := cmp.Diff(s.wantKube, got.Kubernetes); diff != "" {
+			t.Errorf("%s: task kubernetes (-want +got):\n%s", s.name, diff)
+		}
+	}
+	if e := h.fail("kind: Task\nname: placed\nrunner: scripts\ncommand: x\nkubernetes: {resources: {limits: {cpu: lots}}}\n", "apply", "-f", "-"); !strings.Contains(e, `kubernetes.resources.limits.cpu: "lots" is not a quantity`) {
+		t.Errorf("apply with a bad quantity: stderr %q", e)
+	}
+}

@@ -105,6 +105,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.logsCommand(),
 		a.cancelCommand(),
 		a.tokenCommand(),
+		a.podCommand(),
 	)
 	return root
 }

@@ -102,6 +102,32 @@ func TestParseManifests(t *testing.T) {
 		{name: "binding with bad provider", in: "kind: RoleBinding\nname: b\nrole: r\ngroup: g\nprovider: x\n",
 			wantErr: `RoleBinding: unknown provider "x"`},
 		{name: "unknown kind lists all", in: "kind: Users\n", wantErr: `unknown kind "Users": want Runner, Task, Group, User, Role or RoleBinding`},
+		{name: "task with kubernetes settings pasted from a pod spec",
+			in: "kind: Task\nmetadata: {name: t}\nspec:\n  runner: r\n  command: x\n  kubernetes:\n" +
+				"    resources:\n      requests: {cpu: 100m, memory: 64Mi}\n      limits: {cpu: 1, nvidia.com/gpu: 1}\n" +
+				"    serviceAccount: jobs\n    nodeSelector: {disktype: ssd}\n" +
+				"    tolerations:\n    - {key: dedicated, operator: Equal, value: jobs, effect: NoSchedule}\n" +
+				"    - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 300}\n" +
+				"    imagePullSecrets: [regcred]\n    imagePullPolicy: IfNotPresent\n",
+			want: []manifest{{source: "f (document 1)", kind: kindTask, task: api.Task{Name: "t", Runner: "r", Command: "x",
+				Kubernetes: &api.TaskKubernetes{
+					Resources: &api.ResourceRequirements{Requests: map[string]string{"cpu": "100m", "memory": "64Mi"},
+						Limits: map[string]string{"cpu": "1", "nvidia.com/gpu": "1"}},
+					ServiceAccount: "jobs", NodeSelector: map[string]string{"disktype": "ssd"},
+					Tolerations: []api.Toleration{{Key: "dedicated", Operator: "Equal", Value: "jobs", Effect: "NoSchedule"},
+						{Key: "node.kubernetes.io/unreachable", Operator: "Exists", Effect: "NoExecute", TolerationSeconds: ptr(int64(300))}},
+					ImagePullSecrets: []string{"regcred"}, ImagePullPolicy: "IfNotPresent",
+				}}}}},
+		{name: "kubernetes field misspelt", in: "kind: Task\nname: t\nrunner: r\ncommand: x\nkubernetes: {nodeSelectr: {a: b}}\n",
+			wantErr: `Task: unknown field "nodeSelectr"`},
+		{name: "kubernetes resources misspelt", in: "kind: Task\nname: t\nrunner: r\ncommand: x\nkubernetes: {resources: {request: {cpu: 1}}}\n",
+			wantErr: `Task: kubernetes.resources: unknown field "request": want requests or limits`},
+		{name: "kubernetes bad quantity", in: "kind: Task\nname: t\nrunner: r\ncommand: x\nkubernetes: {resources: {limits: {memory: 64MB}}}\n",
+			wantErr: `Task: kubernetes.resources.limits.memory: "64MB" is not a quantity`},
+		{name: "kubernetes bad pull policy", in: "kind: Task\nname: t\nrunner: r\ncommand: x\nkubernetes: {imagePullPolicy: always}\n",
+			wantErr: `Task: kubernetes.imagePullPolicy "always": want Always, IfNotPresent or Never`},
+		{name: "kubernetes unquoted boolean label", in: "kind: Task\nname: t\nrunner: r\ncommand: x\nkubernetes: {nodeSelector: {gpu: true}}\n",
+			wantErr: `Task: cannot unmarshal bool`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,9 +148,12 @@ func TestParseManifests(t *testing.T) {
 	}
 }
 
+func ptr[T any](v T) *T { return &v }
+
 func FuzzParseManifests(f *testing.F) {
 	f.Add([]byte("kind: Runner\nname: r\ngitURL: https://example.com/r.git\n---\nkind: Task\nname: t\nrunner: r\ncommand: x\n"), false)
 	f.Add([]byte("kind: Task\nmetadata: {name: t}\nspec: {runner: r, command: x, schema: {type: object}}\n"), false)
+	f.Add([]byte("kind: Task\nname: t\nrunner: r\ncommand: x\nkubernetes: {resources: {limits: {cpu: 1}}, tolerations: [{operator: Exists}]}\n"), false)
 	f.Add([]byte(`[{"kind":"Runner","name":"r"}] {"kind":"Task"}`), true)
 	f.Add([]byte("kind: User\nusername: alice\npassword: alice-password\ngroups: [ops]\n---\nkind: Group\nname: ops\nusers: [alice]\n"), false)
 	f.Add([]byte("kind: User\nmetadata: {name: jane}\nspec: {provider: active_directory}\n"), false)

@@ -23,24 +23,44 @@ type serveFlags struct {
 	logRetention, gitCacheTTL  time.Duration
 	tokenTTL                   time.Duration
 	logFormat, logLevel        string
+	// The Kubernetes executor's settings.
+	executor, kubeconfig, namespace string
+	jobImage, jobServiceAccount     string
+	jobTTL, podStartTimeout         time.Duration
+	imageAllowlist                  []string
 }
 
-func (a *app) serveCommand() *cobra.Command {
+// newServeFlags returns the flags' defaults: server.DefaultConfig's.
+func newServeFlags() *serveFlags {
 	def := server.DefaultConfig()
-	sf := serveFlags{
+	return &serveFlags{
 		listen: def.Listen, dataDir: def.DataDir, isolation: def.Isolation,
 		maxConcurrentJobs: def.MaxConcurrentJobs, logRetention: def.LogRetention, gitCacheTTL: def.GitCacheTTL, tokenTTL: def.TokenTTL,
 		logFormat: "text", logLevel: "info",
+		executor: def.Executor, jobTTL: def.JobTTL, podStartTimeout: def.PodStartTimeout,
 	}
+}
+
+func (a *app) serveCommand() *cobra.Command {
+	sf := newServeFlags()
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Start the runplane server (embedded mode: SQLite and local processes)",
+		Short: "Start the runplane server (by default embedded: SQLite and local processes)",
 		Long: "Start the server. Settings come from flags, then RUNPLANE_* environment variables, then defaults.\n\n" +
 			"The root user's password is read only from RUNPLANE_ROOT_PASSWORD (never a flag, which would show\n" +
 			"in the process list); when it is unset on first start a random one is generated and printed once.\n" +
-			"The server stops gracefully on SIGINT or SIGTERM.",
-		Example: "  RUNPLANE_ROOT_PASSWORD=change-me runplane serve --listen 127.0.0.1:8080 --data-dir ./runplane-data",
-		Args:    checkArgs(cobra.NoArgs),
+			"The server stops gracefully on SIGINT or SIGTERM.\n\n" +
+			"With --executor kubernetes every job attempt runs as a Kubernetes Job (batch/v1) in the runner's image,\n" +
+			"in --namespace, reached through --kubeconfig; --job-image is runplane's own image, which checks out the\n" +
+			"job's repository. The other --job-* and --pod-* flags tune those Jobs; the local executor ignores them.\n" +
+			"--image-allowlist limits the images runners may name to glob patterns (* within a path component, **\n" +
+			"across '/', ? one character) matched against the image as written and in full (busybox is\n" +
+			"docker.io/library/busybox:latest); a pattern without a tag allows any tag. A runner naming another\n" +
+			"image is refused when saved (400), and its jobs when submitted (403).",
+		Example: "  RUNPLANE_ROOT_PASSWORD=change-me runplane serve --listen 127.0.0.1:8080 --data-dir ./runplane-data\n" +
+			"  runplane serve --executor kubernetes --namespace runplane-jobs --job-image ghcr.io/runplane/runplane:v1 \\\n" +
+			"    --store postgres://runplane@db/runplane --image-allowlist 'docker.io/library/*,registry.corp/**'",
+		Args: checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := sf.config(cmd)
 			if err != nil {
@@ -53,6 +73,12 @@ func (a *app) serveCommand() *cobra.Command {
 			return a.serve(cmd.Context(), cfg, logger)
 		},
 	}
+	sf.register(cmd)
+	return cmd
+}
+
+// register defines the flags on cmd.
+func (sf *serveFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&sf.listen, "listen", sf.listen, "address to listen on (env RUNPLANE_LISTEN)")
 	f.StringVar(&sf.store, "store", sf.store, `where state lives: "sqlite" (a file in the data dir) or a postgres://user:password@host/db URL (env RUNPLANE_STORE)`)
@@ -64,7 +90,14 @@ func (a *app) serveCommand() *cobra.Command {
 	f.StringVar(&sf.isolation, "isolation", sf.isolation, "isolation of local jobs: auto, namespace, launcher or none (env RUNPLANE_ISOLATION)")
 	f.StringVar(&sf.logFormat, "log-format", sf.logFormat, "log format on stderr: text or json (env RUNPLANE_LOG_FORMAT)")
 	f.StringVar(&sf.logLevel, "log-level", sf.logLevel, "minimum log level: debug, info, warn or error (env RUNPLANE_LOG_LEVEL)")
-	return cmd
+	f.StringVar(&sf.executor, "executor", sf.executor, "what runs jobs: local (processes on this machine) or kubernetes (a Kubernetes Job per attempt) (env RUNPLANE_EXECUTOR)")
+	f.StringVar(&sf.kubeconfig, "kubeconfig", "", "kubeconfig file of the cluster jobs run in; default: $KUBECONFIG, the in-cluster config, then ~/.kube/config (env RUNPLANE_KUBECONFIG)")
+	f.StringVar(&sf.namespace, "namespace", "", "namespace Kubernetes jobs run in; default: the server's own namespace in a cluster, else \"default\" (env RUNPLANE_NAMESPACE)")
+	f.StringVar(&sf.jobImage, "job-image", "", "runplane's own image, run by each Kubernetes job's init container to check out the repository (env RUNPLANE_JOB_IMAGE)")
+	f.StringVar(&sf.jobServiceAccount, "job-service-account", "", "ServiceAccount Kubernetes jobs run as unless their task names one; default: the namespace's default (env RUNPLANE_JOB_SERVICE_ACCOUNT)")
+	f.DurationVar(&sf.jobTTL, "job-ttl", sf.jobTTL, "how long finished Kubernetes Jobs and their pods are kept for inspection (ttlSecondsAfterFinished; logs are kept regardless) (env RUNPLANE_JOB_TTL)")
+	f.DurationVar(&sf.podStartTimeout, "pod-start-timeout", sf.podStartTimeout, "a Kubernetes job whose pod has not started this long after creation (unschedulable, image not pulled) fails (env RUNPLANE_POD_START_TIMEOUT)")
+	f.StringArrayVar(&sf.imageAllowlist, "image-allowlist", nil, "images runners may name, as glob patterns such as docker.io/library/* or registry.corp/**; repeatable and comma-separated; default: any image (env RUNPLANE_IMAGE_ALLOWLIST, comma-separated)")
 }
 
 // config builds the server configuration: defaults, then RUNPLANE_* env, then the flags given.
@@ -98,6 +131,7 @@ func (sf *serveFlags) config(cmd *cobra.Command) (server.Config, error) {
 	if f.Changed("token-ttl") {
 		cfg.TokenTTL = sf.tokenTTL
 	}
+	sf.applyKubernetes(f.Changed, &cfg)
 	if !f.Changed("log-format") {
 		if v, ok := lookupEnv("RUNPLANE_LOG_FORMAT"); ok {
 			sf.logFormat = v
@@ -112,6 +146,35 @@ func (sf *serveFlags) config(cmd *cobra.Command) (server.Config, error) {
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// applyKubernetes overrides cfg with the executor flags given (changed says which).
+func (sf *serveFlags) applyKubernetes(changed func(flag string) bool, cfg *server.Config) {
+	strs := []struct {
+		flag     string
+		from, to *string
+	}{
+		{"executor", &sf.executor, &cfg.Executor},
+		{"kubeconfig", &sf.kubeconfig, &cfg.Kubeconfig},
+		{"namespace", &sf.namespace, &cfg.Namespace},
+		{"job-image", &sf.jobImage, &cfg.JobImage},
+		{"job-service-account", &sf.jobServiceAccount, &cfg.JobServiceAccount},
+	}
+	for _, s := range strs {
+		if changed(s.flag) {
+			*s.to = strings.TrimSpace(*s.from)
+		}
+	}
+	if changed("job-ttl") {
+		cfg.JobTTL = sf.jobTTL
+	}
+	if changed("pod-start-timeout") {
+		cfg.PodStartTimeout = sf.podStartTimeout
+	}
+	if changed("image-allowlist") {
+		// The flags replace the variable's list; --image-allowlist "" clears it.
+		cfg.ImageAllowlist = server.SplitList(sf.imageAllowlist...)
+	}
 }
 
 // newLogger returns a slog logger writing to w in the given format from the given level up.

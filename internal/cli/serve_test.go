@@ -107,6 +107,11 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"serve", "--token-ttl", "10s"}, "Error: config: token TTL 10s: want at least 1m\n"},
 		{[]string{"serve", "--store", "mysql://x"}, "Error: config: store: want \"sqlite\" or a postgres://"},
 		{[]string{"serve", "extra"}, "Error: unknown command \"extra\" for \"runplane serve\"\n"},
+		{[]string{"serve", "--executor", "docker"}, "Error: config: executor \"docker\": want local or kubernetes\n"},
+		{[]string{"serve", "--job-ttl", "-1s"}, "Error: config: job TTL -1s: want 0 to "},
+		{[]string{"serve", "--job-service-account", "Bad SA"}, "Error: config: job service account \"Bad SA\""},
+		{[]string{"serve", "--image-allowlist", "docker.io/library/*", "--image-allowlist", "registry.corp/***"},
+			"Error: config: image allowlist pattern 2 \"registry.corp/***\": runs three '*' together"},
 	}
 	for _, tt := range tests {
 		var out, errOut bytes.Buffer

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"github.com/runplane/runplane/api"
 )
 
 // ErrNotFound: the attempt a handle names is gone (Recover, Wait, Logs).
@@ -39,6 +41,8 @@ type Spec struct {
 	// Output receives the attempt's stdout and stderr, interleaved. An *os.File is handed to the process directly.
 	// The executor does not close it; it is written to until Wait returns.
 	Output io.Writer
+	// Kubernetes is the task's placement and resources for container executors; others ignore it. May be nil.
+	Kubernetes *api.TaskKubernetes
 }
 
 // Handle names a started attempt. It is an opaque string that can be persisted and handed to Recover by a later process.
@@ -68,4 +72,17 @@ type Executor interface {
 	// it is gone. An executor that cannot re-attach makes sure the attempt's processes are gone and returns ErrNotFound.
 	// output receives the rest of the attempt's output (appended to what an earlier process wrote).
 	Recover(ctx context.Context, h Handle, output io.Writer) error
+}
+
+// OutputReplayer is implemented by executors whose Recover writes an attempt's output again from its beginning
+// (a Kubernetes pod keeps its whole log). The caller starts the attempt's log over instead of appending to it.
+type OutputReplayer interface {
+	ReplaysOutput() bool
+}
+
+// Durable is implemented by executors whose attempts outlive the process that started them (Kubernetes Jobs).
+// A server shutting down leaves such attempts running, for the next server (or another replica) to Recover,
+// instead of stopping them.
+type Durable interface {
+	Durable() bool
 }

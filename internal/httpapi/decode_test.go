@@ -156,6 +156,9 @@ func FuzzDecodeJSON(f *testing.F) {
 		`{"name":"r","resource":"runners","resource_names":["a"],"access":"read"}`, `{"resource_ids":null,"resource_names":[1]}`,
 		`{"name":"b","role_name":"r","subject_kind":"groups","subject_provider":"local","subject_name":"g"}`,
 		`[{"name":"u","provider":"local"}]`, `{"description":"d","enabled":false,"expires":"2030-01-01T00:00:00Z"}`,
+		`{"name":"t","runner":"r","command":"x","kubernetes":{"resources":{"limits":{"cpu":1,"memory":"1e2"},"requests":{"cpu":"2"}},` +
+			`"nodeSelector":{"a/b":"c"},"tolerations":[{"operator":"Exists","tolerationSeconds":5}],"imagePullPolicy":"Never"}}`,
+		`{"kubernetes":{"resources":{"request":{}}}}`, `{"kubernetes":{"resources":{"limits":{"cpu":[1]}}}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -167,6 +170,9 @@ func FuzzDecodeJSON(f *testing.F) {
 			if err == nil {
 				if !json.Valid(data) {
 					t.Fatalf("decodeJSON(%q) into %T accepted invalid JSON", data, v)
+				}
+				if task, ok := v.(*api.Task); ok {
+					_ = task.Validate() // must not panic, whatever the kubernetes settings hold
 				}
 				continue
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/auth"
+	"github.com/runplane/runplane/internal/imagepolicy"
 	"github.com/runplane/runplane/internal/store"
 )
 
@@ -39,6 +40,7 @@ func classify(err error) (int, api.Error) {
 		invalid  *api.InvalidError
 		authErr  *auth.Error
 		throttle *auth.ThrottledError
+		image    *imagepolicy.NotAllowedError
 	)
 	switch {
 	case errors.As(err, &tooLarge):
@@ -51,6 +53,10 @@ func classify(err error) (int, api.Error) {
 		return http.StatusUnauthorized, api.Error{Error: authErr.Msg}
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return http.StatusUnauthorized, api.Error{Error: "authentication required"}
+	case errors.As(err, &image):
+		// A job whose runner names an image the allowlist refuses (the runner may predate the list). Saving such a
+		// runner is refused as invalid input instead: see Handler.checkImage.
+		return http.StatusForbidden, api.Error{Error: image.Error()}
 	case errors.Is(err, ErrForbidden):
 		return http.StatusForbidden, api.Error{Error: publicMsg(err, "forbidden")}
 	case errors.Is(err, store.ErrInvalid):

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,9 +13,33 @@ import (
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/auth"
+	"github.com/runplane/runplane/internal/imagepolicy"
 	"github.com/runplane/runplane/internal/jobs"
 	"github.com/runplane/runplane/internal/store"
 )
+
+var (
+	allowlist, _  = imagepolicy.Parse([]string{"docker.io/library/*", "registry.corp/**"})
+	notAllowed    = allowlist.Check("evil.io/x:1")
+	notAllowedMsg = `image "evil.io/x:1" is not allowed: allowed images are docker.io/library/*, registry.corp/**`
+)
+
+func TestCheckImage(t *testing.T) {
+	t.Parallel()
+	h := &Handler{images: allowlist}
+	for _, image := range []string{"", "busybox:1.36", "registry.corp/team/app@sha256:" + strings.Repeat("a", 64)} {
+		if err := h.checkImage(image); err != nil {
+			t.Errorf("checkImage(%q) = %v, want nil", image, err)
+		}
+	}
+	err := h.checkImage("evil.io/x:1")
+	if !errors.Is(err, imagepolicy.ErrNotAllowed) {
+		t.Errorf("checkImage(evil.io/x:1) = %v, want it to wrap imagepolicy.ErrNotAllowed", err)
+	}
+	if err := (&Handler{}).checkImage("evil.io/x:1"); err != nil {
+		t.Errorf("checkImage without an allowlist = %v, want nil", err)
+	}
+}
 
 func TestClassify(t *testing.T) {
 	t.Parallel()
@@ -42,6 +67,8 @@ func TestClassify(t *testing.T) {
 			api.Error{Error: "the database is unavailable: retry shortly"}},
 		{"directory unavailable", fmt.Errorf("ldap: dial: %w", auth.ErrDirectoryUnavailable), 503, api.Error{Error: "the directory cannot be reached: try again later"}},
 		{"throttled", &auth.ThrottledError{RetryAfter: 2 * time.Second}, 429, api.Error{Error: "too many failed logins: try again in 2s"}},
+		{"image not allowed at submit", fmt.Errorf("submit: runner %q: %w", "r", notAllowed), 403, api.Error{Error: notAllowedMsg}},
+		{"image not allowed at save", (&Handler{images: allowlist}).checkImage("evil.io/x:1"), 400, api.Error{Error: notAllowedMsg}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

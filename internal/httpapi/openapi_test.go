@@ -2,12 +2,15 @@ package httpapi
 
 import (
 	"encoding/json"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/runplane/runplane/api"
 )
 
 var wildcard = regexp.MustCompile(`\{[^}]*\}`)
@@ -116,6 +119,48 @@ func TestOpenAPIPublicRoutes(t *testing.T) {
 			if public != rt.Public {
 				t.Errorf("%s %s: OpenAPI public = %v, route public = %v", rt.Method, rt.Path, public, rt.Public)
 			}
+		}
+	}
+}
+
+// TestOpenAPISchemasMatchTypes checks that the documented properties of some wire types are exactly their JSON
+// fields, so a field added to the Go type is documented too.
+func TestOpenAPISchemasMatchTypes(t *testing.T) {
+	t.Parallel()
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]any{
+		"Task":                 api.Task{},
+		"TaskKubernetes":       api.TaskKubernetes{},
+		"ResourceRequirements": api.ResourceRequirements{},
+		"Toleration":           api.Toleration{},
+		"Runner":               api.Runner{},
+	}
+	for name, v := range types {
+		var want []string
+		rt := reflect.TypeOf(v)
+		for i := range rt.NumField() {
+			tag, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+			if tag != "" && tag != "-" {
+				want = append(want, tag)
+			}
+		}
+		var got []string
+		for p := range doc.Components.Schemas[name].Properties {
+			got = append(got, p)
+		}
+		sort.Strings(want)
+		sort.Strings(got)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("schema %s: JSON fields of api.%s (-) vs documented properties (+):\n%s", name, name, diff)
 		}
 	}
 }

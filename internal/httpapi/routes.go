@@ -13,6 +13,7 @@ import (
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/auth"
+	"github.com/runplane/runplane/internal/imagepolicy"
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/jobs"
 	"github.com/runplane/runplane/internal/store"
@@ -77,6 +78,9 @@ type Options struct {
 	MaxBodyBytes int64
 	// StdoutLimit bounds the stdout shown for a job that is still running; 0 means DefaultStdoutLimit.
 	StdoutLimit int64
+	// Images is the operator's image allowlist: a runner naming an image outside it is refused when saved (400).
+	// Nil or empty allows every image. (The engine checks it again when a job is submitted.)
+	Images *imagepolicy.Allowlist
 }
 
 // Route is one entry of the route table: an HTTP method, a ServeMux path pattern and how it is authorized.
@@ -113,6 +117,7 @@ type Handler struct {
 	ready       func(context.Context) error
 	maxBody     int64
 	stdoutLimit int64
+	images      *imagepolicy.Allowlist
 	metrics     *httpMetrics
 	metricsPage http.Handler
 	mux         *http.ServeMux
@@ -138,6 +143,7 @@ func New(opts Options) (*Handler, error) {
 		ready:       opts.Ready,
 		maxBody:     opts.MaxBodyBytes,
 		stdoutLimit: opts.StdoutLimit,
+		images:      opts.Images,
 		mux:         http.NewServeMux(),
 	}
 	if h.log == nil {

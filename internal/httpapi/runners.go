@@ -54,6 +54,9 @@ func (h *Handler) createRunner(w http.ResponseWriter, r *http.Request) error {
 	if err := in.Validate(); err != nil {
 		return err
 	}
+	if err := h.checkImage(in.Image); err != nil {
+		return err
+	}
 	if err := mustMay(r.Context(), api.AccessWrite, api.ResourceRunners, in.Name); err != nil {
 		return err
 	}
@@ -110,6 +113,9 @@ func (h *Handler) patchRunner(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) updateRunner(w http.ResponseWriter, r *http.Request, next api.Runner) error {
 	if err := next.Validate(); err != nil {
+		return err
+	}
+	if err := h.checkImage(next.Image); err != nil {
 		return err
 	}
 	if err := h.st.UpdateRunner(r.Context(), next); err != nil {
@@ -233,6 +239,20 @@ func (h *Handler) deleteSecret(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, msg{Msg: "secret deleted successfully"})
+	return nil
+}
+
+// checkImage refuses a runner image outside the operator's allowlist as invalid input (400). The error still
+// wraps imagepolicy.ErrNotAllowed, which the status table answers with 403 where it comes from a job submission
+// instead (the runner was saved before the list changed). An empty image is not checked here: a runner without
+// one can be saved, and its jobs are refused at submission.
+func (h *Handler) checkImage(image string) error {
+	if image == "" {
+		return nil
+	}
+	if err := h.images.Check(image); err != nil {
+		return errors.Join(&api.InvalidError{Msg: err.Error()}, err)
+	}
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/schema"
@@ -77,15 +78,26 @@ func (h *Handler) replaceTask(w http.ResponseWriter, r *http.Request) error {
 	return h.updateTask(w, r, in)
 }
 
-// patchTask (PATCH) changes only the fields present.
+// patchTask (PATCH) changes only the fields present. Each replaces the stored value whole, kubernetes too: its
+// settings sent replace the stored ones (null or {} removes them), as a schema does, rather than merging into them
+// key by key, which would leave no way to remove a node selector label or a toleration.
 func (h *Handler) patchTask(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("id")
 	cur, err := h.task(r.Context(), name)
 	if err != nil {
 		return err
 	}
-	if err := decodeJSON(r.Body, &cur); err != nil {
+	body, err := readInput(r.Body)
+	if err != nil {
 		return err
+	}
+	stored := cur.Kubernetes
+	cur.Kubernetes = nil
+	if err := decodeJSON(bytes.NewReader(body), &cur); err != nil {
+		return err
+	}
+	if !hasField(body, "kubernetes") {
+		cur.Kubernetes = stored
 	}
 	if cur.Name != name {
 		return api.Invalidf("name %q in the body does not match task %q in the URL", cur.Name, name)
@@ -210,6 +222,21 @@ func (h *Handler) answerTask(w http.ResponseWriter, r *http.Request, name string
 	}
 	writeJSON(w, http.StatusOK, t)
 	return nil
+}
+
+// hasField reports whether the JSON object body has the field name, matched as encoding/json matches struct
+// fields: case-insensitively.
+func hasField(body []byte, name string) bool {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return false
+	}
+	for k := range fields {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // normalizeSchema stores "no schema" one way: absent, not "null" or blank.

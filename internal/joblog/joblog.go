@@ -217,6 +217,22 @@ func (r *follower) Close() error {
 	return nil
 }
 
+// Remove deletes job id's log file, so that a new Create starts it over. It is not an error if there is none;
+// a live log (one being written) is not removed.
+func (s *Store) Remove(id string) error {
+	p, err := s.path(id)
+	if err != nil {
+		return err
+	}
+	if s.writer(id) != nil {
+		return fmt.Errorf("joblog: remove %s: the log is being written", id)
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("joblog: remove: %w", err)
+	}
+	return nil
+}
+
 // Prune removes log files last written before cutoff and returns how many it removed. Live logs are kept.
 func (s *Store) Prune(cutoff time.Time) (int, error) {
 	entries, err := os.ReadDir(s.dir)

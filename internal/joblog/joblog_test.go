@@ -287,3 +287,34 @@ func TestSpillFailureKeepsLogInMemory(t *testing.T) {
 		t.Errorf("ReadAll = %q, %v; want the whole log from memory", got, err)
 	}
 }
+
+func TestRemove(t *testing.T) {
+	s := open(t, Options{SpillBytes: 1})
+	w, err := s.Create("job-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("first attempt's output\n"))
+	if err := s.Remove("job-1"); err == nil {
+		t.Error("Remove of a log being written = nil, want an error")
+	}
+	w.Release()
+	if err := s.Remove("job-1"); err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
+	if fileExists(s, "job-1") {
+		t.Error("the log file is still there")
+	}
+	if err := s.Remove("job-1"); err != nil {
+		t.Errorf("Remove of a missing log = %v, want nil", err)
+	}
+	if err := s.Remove("../etc"); err == nil {
+		t.Error("Remove of an invalid id = nil, want an error")
+	}
+	w, _ = s.Create("job-1")
+	w.Write([]byte("again\n"))
+	w.Release()
+	if b, _, _ := s.ReadAll("job-1", 1<<20); string(b) != "again\n" {
+		t.Errorf("log after Remove and Create = %q, want only the new output", b)
+	}
+}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
+	"github.com/runplane/runplane/internal/imagepolicy"
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/store"
 )
@@ -66,6 +67,9 @@ type Options struct {
 	// Exclusive says no other process uses the store (SQLite): every job left running belongs to an earlier
 	// process of this server and is recovered at once at start, without waiting for its lease to run out.
 	Exclusive bool
+	// Images is the operator's image allowlist: Submit refuses a job whose runner names an image outside it, or
+	// none. Nil or empty allows every image.
+	Images *imagepolicy.Allowlist
 }
 
 // Request is one job submission.
@@ -89,6 +93,10 @@ type Engine struct {
 	schemas schemaCache
 
 	wake chan struct{} // a job was queued: one token wakes one idle worker; buffered MaxConcurrent
+	// detached ends when a shutting-down engine leaves a durable executor's attempts running (executor.Durable):
+	// watches of them end without finishing their jobs.
+	detached context.Context
+	detach   context.CancelFunc
 
 	mu       sync.Mutex
 	waiters  map[string]chan struct{} // closed when the job is final
@@ -132,6 +140,7 @@ func New(st Store, ex executor.Executor, logs *joblog.Store, opts Options) *Engi
 		waiters:  make(map[string]chan struct{}),
 		attempts: make(map[string]*attempt),
 	}
+	e.detached, e.detach = context.WithCancel(context.Background())
 	e.metrics = newMetrics(opts.Registerer, e.queueDepth)
 	return e
 }
@@ -147,7 +156,8 @@ type Submitted struct {
 
 // Submit validates r against its task and queues a job. With an idempotency key that the owner used before, it
 // returns that earlier job and Created false. Errors: ErrTaskNotFound, *api.InvalidError for input that is not
-// JSON or fails the task's schema (with the failing paths in Fields).
+// JSON or fails the task's schema (with the failing paths in Fields), an error wrapping imagepolicy.ErrNotAllowed
+// when the task's runner names an image Options.Images refuses.
 func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
 	task, err := e.st.GetTask(ctx, r.Task)
 	if errors.Is(err, store.ErrNotFound) {
@@ -155,6 +165,9 @@ func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
 	}
 	if err != nil {
 		return Submitted{}, fmt.Errorf("submit: %w", err)
+	}
+	if err := e.checkImage(ctx, task); err != nil {
+		return Submitted{}, err
 	}
 	input := r.Input
 	if len(bytes.TrimSpace(input)) == 0 {
@@ -193,6 +206,25 @@ func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
 		e.kick()
 	}
 	return Submitted{Job: job, Created: created, Task: task}, nil
+}
+
+// checkImage refuses a job whose runner names an image outside the allowlist: the runner may have been saved
+// before the list changed. A runner that does not exist is left to fail the job when it starts, as without a list.
+func (e *Engine) checkImage(ctx context.Context, task api.Task) error {
+	if e.opts.Images.Empty() {
+		return nil
+	}
+	runner, err := e.st.GetRunner(ctx, task.Runner)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("submit: %w", err)
+	}
+	if err := e.opts.Images.Check(runner.Image); err != nil {
+		return fmt.Errorf("submit: runner %q: %w", runner.Name, err)
+	}
+	return nil
 }
 
 // kick wakes one idle worker without blocking. When every token is taken, enough workers are awake already.

@@ -65,6 +65,13 @@ func (e *Engine) Run(ctx context.Context) error {
 
 	drained := make(chan struct{})
 	go func() { wg.Wait(); close(drained) }()
+	if d, ok := e.ex.(executor.Durable); ok && d.Durable() {
+		// The attempts go on without this server: the next one (or another replica) re-attaches to them.
+		e.detach()
+		<-drained
+		e.releaseLeases()
+		return nil
+	}
 	select {
 	case <-drained:
 	case <-time.After(e.opts.ShutdownGrace):
@@ -158,17 +165,18 @@ func (e *Engine) execute(job store.Job, a *attemptRun) {
 		masked.Close()
 	}()
 	spec := executor.Spec{
-		JobID:     job.ID,
-		Task:      task.Name,
-		Runner:    runner.Name,
-		Owner:     job.Owner,
-		Image:     runner.Image,
-		Repo:      executor.Repo{URL: runner.GitURL, Branch: runner.Branch, Token: runner.Token},
-		Command:   task.Command,
-		ExtraVars: job.Input,
-		Secrets:   runner.Secret,
-		Timeout:   time.Duration(task.Timeout),
-		Output:    pw,
+		JobID:      job.ID,
+		Task:       task.Name,
+		Runner:     runner.Name,
+		Owner:      job.Owner,
+		Image:      runner.Image,
+		Repo:       executor.Repo{URL: runner.GitURL, Branch: runner.Branch, Token: runner.Token},
+		Command:    task.Command,
+		ExtraVars:  job.Input,
+		Secrets:    runner.Secret,
+		Timeout:    time.Duration(task.Timeout),
+		Output:     pw,
+		Kubernetes: task.Kubernetes,
 	}
 	if spec.Timeout > 0 {
 		t := time.AfterFunc(spec.Timeout, func() { a.stop(errTimeout) })
@@ -214,7 +222,12 @@ func (e *Engine) watch(job store.Job, h executor.Handle, out *joblog.Writer, dra
 		}
 	})
 	defer stopper()
-	res, err := e.ex.Wait(context.Background(), h)
+	res, err := e.ex.Wait(e.detached, h)
+	if err != nil && e.detached.Err() != nil {
+		// Its output is not drained either: the next server gets it all again (executor.OutputReplayer).
+		e.log.Info("server shutting down; the job runs on and is re-attached by the next server", "job", job.ID)
+		return
+	}
 	drain()
 	if err != nil {
 		e.finish(job, store.Finish{Status: api.JobFailed, Reason: "wait: " + err.Error()}, a.attempt)
@@ -315,6 +328,16 @@ func (e *Engine) finish(job store.Job, f store.Finish, a *attempt) {
 	e.notify(job.ID)
 }
 
+// releaseLeases lets the jobs this server leaves running be recovered at once, by any server, instead of when
+// their leases run out.
+func (e *Engine) releaseLeases() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := e.st.RenewLeases(ctx, store.Lease{Owner: e.opts.ServerID, Until: e.opts.Now().UTC()}); err != nil {
+		e.log.Warn("release job leases", "err", err)
+	}
+}
+
 // keepLeases renews the leases of the jobs this server runs every third of LeaseTTL, and recovers jobs whose
 // lease ran out (their server stopped), until ctx ends.
 func (e *Engine) keepLeases(ctx, attemptCtx context.Context, wg *sync.WaitGroup) {
@@ -354,6 +377,12 @@ func (e *Engine) recoverExpired(ctx, attemptCtx context.Context, wg *sync.WaitGr
 // adopt takes over a job another process (or an earlier one of this server) was running.
 func (e *Engine) adopt(ctx, attemptCtx context.Context, wg *sync.WaitGroup, job store.Job) {
 	if job.Handle != "" {
+		if r, ok := e.ex.(executor.OutputReplayer); ok && r.ReplaysOutput() {
+			// The executor writes the attempt's whole output again: the log starts over.
+			if err := e.logs.Remove(job.ID); err != nil {
+				e.log.Warn("start the log of a re-attached job over", "job", job.ID, "err", err)
+			}
+		}
 		if out, err := e.logs.Create(job.ID); err == nil {
 			h := executor.Handle(job.Handle)
 			masked := secret.NewMaskWriter(out, e.secretsOf(ctx, job.Task))

@@ -107,7 +107,7 @@ func readKeyFile(path string) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("secret: key file %s is not a regular file", path)
 	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
+	if perm := fi.Mode().Perm(); !keyModeOK(perm, fileOwner(fi), os.Geteuid()) && runtime.GOOS != "windows" {
 		return nil, fmt.Errorf("secret: key file %s has mode %04o, which lets group or others use it; run chmod 600 on it", path, perm)
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
@@ -125,4 +125,14 @@ func readKeyFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("secret: key file %s holds %d bytes, want %d", path, len(key), KeySize)
 	}
 	return key, nil
+}
+
+// keyModeOK says whether a key file with mode perm, owned by uid owner, is private enough for a process running as
+// euid: nobody but its owner may use it. As PostgreSQL allows for its key file, a root-owned key read by another
+// user may also be group-readable (0640, 0440): that is how Kubernetes mounts a Secret into a pod with an fsGroup.
+func keyModeOK(perm fs.FileMode, owner, euid int) bool {
+	if perm&0o077 == 0 {
+		return true
+	}
+	return owner == 0 && euid != 0 && perm&0o037 == 0
 }

@@ -3,6 +3,7 @@ package secret
 import (
 	"bytes"
 	"encoding/base64"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -149,5 +150,29 @@ func TestLoadOrCreateKeyConcurrent(t *testing.T) {
 			names = append(names, e.Name())
 		}
 		t.Errorf("directory holds %v, want only the key file (temporary files left behind)", names)
+	}
+}
+
+func TestKeyModeOK(t *testing.T) {
+	tests := []struct {
+		perm        fs.FileMode
+		owner, euid int
+		want        bool
+	}{
+		{0o600, 1000, 1000, true},
+		{0o400, 0, 0, true},
+		{0o640, 1000, 1000, false},
+		{0o640, 0, 0, false},    // root can chmod its own key
+		{0o640, 0, 65532, true}, // a Kubernetes Secret with fsGroup, read by a non-root server
+		{0o440, 0, 65532, true},
+		{0o660, 0, 65532, false}, // group-writable
+		{0o644, 0, 65532, false}, // world-readable
+		{0o650, 0, 65532, false},
+		{0o640, 1000, 65532, false}, // someone else's file
+	}
+	for _, tc := range tests {
+		if got := keyModeOK(tc.perm, tc.owner, tc.euid); got != tc.want {
+			t.Errorf("keyModeOK(%04o, owner %d, euid %d) = %v, want %v", tc.perm, tc.owner, tc.euid, got, tc.want)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/runplane/runplane/internal/auth/ldap"
 	"github.com/runplane/runplane/internal/executor/local"
+	"github.com/runplane/runplane/internal/imagepolicy"
 )
 
 // Config is everything an operator sets. Fill it with DefaultConfig, then LoadEnv and flags, then Validate.
@@ -46,9 +47,35 @@ type Config struct {
 	Store string
 	// LDAP configures logins with provider active_directory; an empty URL leaves that provider off.
 	LDAP ldap.Config
+
+	// Executor runs jobs: "local" (or empty), processes on this machine; or "kubernetes", a batch/v1 Job per
+	// attempt. The settings below it are the Kubernetes executor's; the local executor ignores them.
+	Executor string
+	// Kubeconfig is the kubeconfig file to reach the cluster with; empty: $KUBECONFIG, the in-cluster
+	// configuration, then ~/.kube/config.
+	Kubeconfig string
+	// Namespace the Kubernetes Jobs run in; empty: the server's own namespace when it runs in the cluster, else
+	// "default".
+	Namespace string
+	// JobImage is runplane's own image, whose init container checks out each job's repository.
+	JobImage string
+	// JobServiceAccount is the ServiceAccount jobs run as unless their task names one; empty: the namespace's
+	// default.
+	JobServiceAccount string
+	// JobTTL keeps a finished Kubernetes Job and its pod this long for inspection (ttlSecondsAfterFinished); job
+	// logs are kept by runplane regardless.
+	JobTTL time.Duration
+	// PodStartTimeout fails a job whose pod has not started this long after its Job was created (unschedulable,
+	// image not pulled).
+	PodStartTimeout time.Duration
+
+	// ImageAllowlist lists the images runners may name, as glob patterns (see package imagepolicy): a runner
+	// naming another is refused when saved (400) and its jobs when submitted (403). Empty allows every image.
+	ImageAllowlist []string
 }
 
-// DefaultConfig returns the defaults: 127.0.0.1:8080, ./runplane-data, 24h tokens, 30 days of logs, 1 MiB bodies.
+// DefaultConfig returns the defaults: 127.0.0.1:8080, ./runplane-data, 24h tokens, 30 days of logs, 1 MiB bodies,
+// the local executor (Kubernetes Jobs kept 5m after they finish, pods given 5m to start), any image.
 func DefaultConfig() Config {
 	return Config{
 		Listen:       "127.0.0.1:8080",
@@ -58,6 +85,10 @@ func DefaultConfig() Config {
 		LogRetention: 720 * time.Hour,
 		MaxBodyBytes: 1 << 20,
 		Isolation:    local.IsolationAuto,
+
+		Executor:        ExecutorLocal,
+		JobTTL:          5 * time.Minute,
+		PodStartTimeout: 5 * time.Minute,
 	}
 }
 
@@ -118,6 +149,12 @@ func (c Config) Validate() error {
 			return fmt.Errorf("config: %w", err)
 		}
 	}
+	if err := c.validateKubernetes(); err != nil {
+		return err
+	}
+	if _, err := imagepolicy.Parse(c.ImageAllowlist); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
 	return nil
 }
 
@@ -146,6 +183,9 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	if v, ok := get("RUNPLANE_ISOLATION"); ok {
 		c.Isolation = v
 	}
+	if err := c.loadKubernetesEnv(get); err != nil {
+		return err
+	}
 	if v, ok := get("RUNPLANE_MAX_CONCURRENT_JOBS"); ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n < 0 {
@@ -171,6 +211,8 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 		{"RUNPLANE_LEASE_TTL", &c.LeaseTTL},
 		{"RUNPLANE_LOG_RETENTION", &c.LogRetention},
 		{"RUNPLANE_GIT_CACHE_TTL", &c.GitCacheTTL},
+		{"RUNPLANE_JOB_TTL", &c.JobTTL},
+		{"RUNPLANE_POD_START_TIMEOUT", &c.PodStartTimeout},
 	}
 	for _, d := range durations {
 		v, ok := get(d.name)

@@ -19,7 +19,8 @@ func TestDefaultConfig(t *testing.T) {
 		t.Fatalf("DefaultConfig().Validate() = %v", err)
 	}
 	want := Config{Listen: "127.0.0.1:8080", DataDir: "./runplane-data", TokenTTL: 24 * time.Hour,
-		LogRetention: 720 * time.Hour, MaxBodyBytes: 1 << 20, Isolation: "auto", LeaseTTL: 30 * time.Second}
+		LogRetention: 720 * time.Hour, MaxBodyBytes: 1 << 20, Isolation: "auto", LeaseTTL: 30 * time.Second,
+		Executor: "local", JobTTL: 5 * time.Minute, PodStartTimeout: 5 * time.Minute}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("DefaultConfig (-want +got):\n%s", diff)
 	}
@@ -62,6 +63,30 @@ func TestValidate(t *testing.T) {
 			c.LDAP.URL, c.LDAP.BaseDN = "ldaps://dc.example.org", "dc=example,dc=org"
 		}, ""},
 		{"ldap without base", func(c *Config) { c.LDAP.URL = "ldaps://dc.example.org" }, "ldap"},
+		{"executor kubernetes", func(c *Config) {
+			c.Executor, c.Kubeconfig, c.Namespace = "kubernetes", "/etc/kube/config", "runplane-jobs"
+			c.JobImage, c.JobServiceAccount = "ghcr.io/runplane/runplane:v1@sha256:"+strings.Repeat("a", 64), "runplane.jobs"
+			c.JobTTL, c.PodStartTimeout = 0, time.Second
+		}, ""},
+		{"executor empty is local", func(c *Config) { c.Executor = "" }, ""},
+		{"kubernetes settings ignored by local", func(c *Config) {
+			c.Executor, c.Namespace, c.JobImage, c.JobServiceAccount = "local", "jobs", "runplane:dev", "sa"
+		}, ""},
+		{"unknown executor", func(c *Config) { c.Executor = "docker" }, `executor "docker": want local or kubernetes`},
+		{"executor case", func(c *Config) { c.Executor = "Kubernetes" }, `want local or kubernetes`},
+		{"namespace capitals", func(c *Config) { c.Namespace = "Jobs" }, `namespace "Jobs"`},
+		{"namespace too long", func(c *Config) { c.Namespace = strings.Repeat("n", 64) }, "namespace"},
+		{"namespace dots", func(c *Config) { c.Namespace = "a.b" }, "namespace"},
+		{"job image spaces", func(c *Config) { c.JobImage = "runplane: v1" }, `job image "runplane: v1"`},
+		{"job service account", func(c *Config) { c.JobServiceAccount = "Job_SA" }, `job service account "Job_SA"`},
+		{"negative job ttl", func(c *Config) { c.JobTTL = -time.Second }, "job TTL -1s"},
+		{"huge job ttl", func(c *Config) { c.JobTTL = 100 * 365 * 24 * time.Hour }, "job TTL"},
+		{"zero pod start timeout", func(c *Config) { c.PodStartTimeout = 0 }, "pod start timeout 0s"},
+		{"negative pod start timeout", func(c *Config) { c.PodStartTimeout = -time.Minute }, "pod start timeout"},
+		{"image allowlist", func(c *Config) { c.ImageAllowlist = []string{"docker.io/library/*", "registry.corp/**"} }, ""},
+		{"image allowlist empty pattern", func(c *Config) { c.ImageAllowlist = []string{"docker.io/library/*", ""} }, `image allowlist pattern 2 "": is empty`},
+		{"image allowlist whitespace", func(c *Config) { c.ImageAllowlist = []string{"docker.io/ library/*"} }, "holds whitespace"},
+		{"image allowlist absurd", func(c *Config) { c.ImageAllowlist = []string{strings.Repeat("x", 10000)} }, "longer than 512"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,7 +133,8 @@ func TestLoadEnv(t *testing.T) {
 		}
 		want := Config{Listen: "0.0.0.0:9000", DataDir: "/var/lib/runplane", MaxConcurrentJobs: 8, RootPassword: "pw",
 			TokenTTL: time.Hour, LogRetention: 0, GitCacheTTL: 30 * time.Second, MaxBodyBytes: 2048, Isolation: "none",
-			LeaseTTL: 5 * time.Second, KeysDir: "/etc/runplane/keys"}
+			LeaseTTL: 5 * time.Second, KeysDir: "/etc/runplane/keys",
+			Executor: "local", JobTTL: 5 * time.Minute, PodStartTimeout: 5 * time.Minute}
 		if diff := cmp.Diff(want, c); diff != "" {
 			t.Errorf("LoadEnv (-want +got):\n%s", diff)
 		}
@@ -148,6 +174,34 @@ func TestLoadEnv(t *testing.T) {
 			t.Errorf("LoadEnv (-want +got):\n%s", diff)
 		}
 	})
+	t.Run("kubernetes", func(t *testing.T) {
+		t.Parallel()
+		c := DefaultConfig()
+		err := c.LoadEnv(env(map[string]string{
+			"RUNPLANE_EXECUTOR":            "kubernetes",
+			"RUNPLANE_KUBECONFIG":          "/etc/kube/config",
+			"RUNPLANE_NAMESPACE":           "jobs",
+			"RUNPLANE_JOB_IMAGE":           "ghcr.io/runplane/runplane:v1",
+			"RUNPLANE_JOB_SERVICE_ACCOUNT": "runner",
+			"RUNPLANE_JOB_TTL":             "1h",
+			"RUNPLANE_POD_START_TIMEOUT":   "90s",
+			"RUNPLANE_IMAGE_ALLOWLIST":     " docker.io/library/*, registry.corp/**,,",
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := DefaultConfig()
+		want.Executor, want.Kubeconfig, want.Namespace = "kubernetes", "/etc/kube/config", "jobs"
+		want.JobImage, want.JobServiceAccount = "ghcr.io/runplane/runplane:v1", "runner"
+		want.JobTTL, want.PodStartTimeout = time.Hour, 90*time.Second
+		want.ImageAllowlist = []string{"docker.io/library/*", "registry.corp/**"}
+		if diff := cmp.Diff(want, c); diff != "" {
+			t.Errorf("LoadEnv (-want +got):\n%s", diff)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("Validate() after LoadEnv = %v", err)
+		}
+	})
 	t.Run("unset and empty keep defaults", func(t *testing.T) {
 		t.Parallel()
 		c := DefaultConfig()
@@ -172,6 +226,9 @@ func TestLoadEnv(t *testing.T) {
 		{"RUNPLANE_LDAP_ALLOW_PLAIN", "2"},
 		{"RUNPLANE_LDAP_GROUP_MAP", "cn=ops=operators"},
 		{"RUNPLANE_LDAP_BIND_PASSWORD_FILE", "/nonexistent/runplane-test"},
+		{"RUNPLANE_JOB_TTL", "-5m"},
+		{"RUNPLANE_JOB_TTL", "forever"},
+		{"RUNPLANE_POD_START_TIMEOUT", "5"},
 	}
 	for _, b := range bad {
 		t.Run(b.name+"="+b.value, func(t *testing.T) {
@@ -182,5 +239,25 @@ func TestLoadEnv(t *testing.T) {
 				t.Errorf("LoadEnv(%s=%q) = %v, want an error naming the variable", b.name, b.value, err)
 			}
 		})
+	}
+}
+
+func TestSplitList(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   []string
+		want []string
+	}{
+		{nil, nil},
+		{[]string{""}, nil},
+		{[]string{" , ,"}, nil},
+		{[]string{"a"}, []string{"a"}},
+		{[]string{"a, b ,c,"}, []string{"a", "b", "c"}},
+		{[]string{"a,b", "c", " d , e"}, []string{"a", "b", "c", "d", "e"}},
+	}
+	for _, tt := range tests {
+		if got := SplitList(tt.in...); !cmp.Equal(got, tt.want) {
+			t.Errorf("SplitList(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }

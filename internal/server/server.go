@@ -24,6 +24,7 @@ import (
 	"github.com/runplane/runplane/internal/executor/local"
 	"github.com/runplane/runplane/internal/gitsource"
 	"github.com/runplane/runplane/internal/httpapi"
+	"github.com/runplane/runplane/internal/imagepolicy"
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/jobs"
 	"github.com/runplane/runplane/internal/secret"
@@ -59,6 +60,7 @@ type Server struct {
 	store    store.Store
 	logs     *joblog.Store
 	engine   *jobs.Engine
+	executor runningExecutor
 	audit    *audit.Log
 	api      *httpapi.Handler
 	http     *http.Server
@@ -126,17 +128,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if err != nil {
 		return nil, err
 	}
-	ex, err := local.New(local.Options{
-		WorkDir:   filepath.Join(dir, workDir),
-		Git:       git,
-		Isolation: cfg.Isolation,
-		Logger:    log.With("component", "executor"),
-	})
+	images, err := imagepolicy.Parse(cfg.ImageAllowlist)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	ex, err := openExecutor(cfg, dir, git, images, log.With("component", "executor"))
 	if err != nil {
 		return nil, err
 	}
+	s.executor = ex
 	reg := prometheus.NewRegistry()
-	s.engine = jobs.New(s.store, ex, s.logs, jobs.Options{
+	s.engine = jobs.New(s.store, ex.Executor, s.logs, jobs.Options{
 		MaxConcurrent: cfg.MaxConcurrentJobs,
 		Logger:        log.With("component", "jobs"),
 		Registerer:    reg,
@@ -144,6 +146,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		// by replicas, whose jobs are recovered only when their leases run out.
 		Exclusive: cfg.Store == "" || cfg.Store == StoreSQLite,
 		LeaseTTL:  cfg.LeaseTTL,
+		Images:    images,
 	})
 	authOpts := auth.Options{TokenTTL: cfg.TokenTTL, Logger: log.With("component", "auth")}
 	if cfg.LDAP.URL != "" {
@@ -176,6 +179,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		Gatherer:     reg,
 		Ready:        s.ready,
 		MaxBodyBytes: cfg.MaxBodyBytes,
+		Images:       images,
 	}); err != nil {
 		return nil, err
 	}
@@ -191,7 +195,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
 	}
-	log.Info("server open", "data_dir", dir, "addr", s.Addr(), "isolation", ex.Isolation())
+	log.Info("server open", append([]any{"data_dir", dir, "addr", s.Addr()}, ex.attr...)...)
 	return s, nil
 }
 
@@ -248,6 +252,14 @@ func (s *Server) Run(ctx context.Context) error {
 	s.http.BaseContext = func(net.Listener) context.Context { return base }
 	s.http.RegisterOnShutdown(cancelBase)
 
+	if s.executor.run != nil {
+		g.Go(func() error {
+			if err := s.executor.run(bg); err != nil {
+				return fmt.Errorf("server: executor: %w", err)
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
 		if err := s.engine.Run(bg); err != nil {
 			return fmt.Errorf("server: job engine: %w", err)

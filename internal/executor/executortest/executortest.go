@@ -38,6 +38,9 @@ type Config struct {
 	LocalProcesses bool
 	// Timeout bounds each job of the suite; default 60s.
 	Timeout time.Duration
+	// Image is the runner image of every job (container executors run it); it needs a POSIX sh and coreutils
+	// such as busybox's.
+	Image string
 }
 
 // FileRepo is a Config.Repo for executors that can read this host's files: a bare repository in t.TempDir with
@@ -121,7 +124,7 @@ func (s *suite) spec(t *testing.T, command string) (executor.Spec, *os.File) {
 	}
 	return executor.Spec{
 		JobID: "job-" + strings.Trim(id, "-"), Task: "conformance", Runner: "suite-runner", Owner: "tester",
-		Repo: s.repo, Command: command, Output: out, Timeout: s.cfg.Timeout,
+		Repo: s.repo, Command: command, Output: out, Timeout: s.cfg.Timeout, Image: s.cfg.Image,
 	}, out
 }
 

@@ -18,6 +18,13 @@ import (
 // any user name. With both user and password "" the repository is public. The server closes at t.Cleanup.
 func ServeHTTP(t testing.TB, bareDir, user, password string) (url string) {
 	t.Helper()
+	return ServeHTTPAt(t, "127.0.0.1", bareDir, user, password)
+}
+
+// ServeHTTPAt is ServeHTTP on a port of its own at host, an address of this machine (for example one that pods
+// of a local Kubernetes cluster can reach).
+func ServeHTTPAt(t testing.TB, host, bareDir, user, password string) (url string) {
+	t.Helper()
 	execPath, err := exec.Command("git", "--exec-path").Output()
 	if err != nil {
 		t.Fatalf("git --exec-path: %v", err)
@@ -51,7 +58,7 @@ func ServeHTTP(t testing.TB, bareDir, user, password string) (url string) {
 		}
 		backend.ServeHTTP(w, r)
 	})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,20 +3,26 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store"
 )
 
-const taskCols = `name, runner, command, synchronous, schema, timeout_ns, sync_timeout_ns`
+const taskCols = `name, runner, command, synchronous, schema, timeout_ns, sync_timeout_ns, kubernetes`
 
 // CreateTask stores a new task; ErrConflict if the name is taken. It does not check that the runner exists.
 func (s *Store) CreateTask(ctx context.Context, t api.Task) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO tasks (`+taskCols+`, create_time, update_time)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, t.Name, t.Runner, t.Command, t.Synchronous, nullText(t.Schema),
-		int64(t.Timeout), int64(t.SyncTimeout), s.now())
+	kube, err := store.EncodeTaskKubernetes(t)
+	if err != nil {
+		return fmt.Errorf("postgres: create task: %w", err)
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO tasks (`+taskCols+`, create_time, update_time)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`, t.Name, t.Runner, t.Command, t.Synchronous, nullText(t.Schema),
+		int64(t.Timeout), int64(t.SyncTimeout), nullText(kube), s.now())
 	if violated(err) != "" {
 		return conflictf("task %q already exists", t.Name)
 	}
@@ -53,11 +59,15 @@ func (s *Store) UpdateTask(ctx context.Context, t api.Task) error {
 	if !textOK(t.Name) {
 		return notFoundf("task %q not found", t.Name)
 	}
+	kube, err := store.EncodeTaskKubernetes(t)
+	if err != nil {
+		return fmt.Errorf("postgres: update task: %w", err)
+	}
 	tag, err := s.pool.Exec(ctx, `UPDATE tasks
 		SET runner = $1, command = $2, synchronous = $3, schema = $4, timeout_ns = $5, sync_timeout_ns = $6,
-			update_time = $7
-		WHERE name = $8`, t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout),
-		int64(t.SyncTimeout), s.now(), t.Name)
+			kubernetes = $7, update_time = $8
+		WHERE name = $9`, t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout),
+		int64(t.SyncTimeout), nullText(kube), s.now(), t.Name)
 	return wrap(oneRow(tag, err, "task", t.Name), "postgres: update task %q", t.Name)
 }
 
@@ -72,13 +82,18 @@ func (s *Store) DeleteTask(ctx context.Context, name string) error {
 
 func scanTask(row pgx.Row) (api.Task, error) {
 	var t api.Task
-	var schema *string
+	var schema, kube *string
 	var timeout, syncTimeout int64
-	if err := row.Scan(&t.Name, &t.Runner, &t.Command, &t.Synchronous, &schema, &timeout, &syncTimeout); err != nil {
+	if err := row.Scan(&t.Name, &t.Runner, &t.Command, &t.Synchronous, &schema, &timeout, &syncTimeout, &kube); err != nil {
 		return api.Task{}, err
 	}
 	if schema != nil {
 		t.Schema = json.RawMessage(*schema)
+	}
+	if kube != nil {
+		if err := store.DecodeTaskKubernetes(&t, []byte(*kube)); err != nil {
+			return api.Task{}, err
+		}
 	}
 	t.Timeout = api.Duration(time.Duration(timeout))
 	t.SyncTimeout = api.Duration(time.Duration(syncTimeout))

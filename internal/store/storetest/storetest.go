@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TaskList", testTaskList},
 		{"TaskUpdate", testTaskUpdate},
 		{"TaskDeleteKeepsJobs", testTaskDeleteKeepsJobs},
+		{"TaskKubernetesNone", testTaskKubernetesNone},
 		{"JobCreateGet", testJobCreateGet},
 		{"JobCreateDuplicateID", testJobCreateDuplicateID},
 		{"JobGetNotFound", testJobGetNotFound},

@@ -15,6 +15,25 @@ func task(name, runner string) api.Task {
 	return api.Task{Name: name, Runner: runner, Command: "./run.sh " + name}
 }
 
+// kube is a task's Kubernetes settings with every field set.
+func kube() *api.TaskKubernetes {
+	secs := int64(300)
+	return &api.TaskKubernetes{
+		Resources: &api.ResourceRequirements{
+			Requests: map[string]string{"cpu": "100m", "memory": "64Mi"},
+			Limits:   map[string]string{"cpu": "1", "memory": "128Mi", "nvidia.com/gpu": "1"},
+		},
+		ServiceAccount: "jobs",
+		NodeSelector:   map[string]string{"kubernetes.io/arch": "amd64", "disk": "ssd"},
+		Tolerations: []api.Toleration{
+			{Key: "dedicated", Operator: "Equal", Value: "jobs", Effect: "NoSchedule"},
+			{Key: "node.kubernetes.io/unreachable", Operator: "Exists", Effect: "NoExecute", TolerationSeconds: &secs},
+		},
+		ImagePullSecrets: []string{"regcred", "mirror-cred"},
+		ImagePullPolicy:  "Always",
+	}
+}
+
 func testTaskRoundTrip(t *testing.T, s store.Store) {
 	tests := []struct {
 		name string
@@ -24,8 +43,11 @@ func testTaskRoundTrip(t *testing.T, s store.Store) {
 		{"everything", api.Task{Name: "everything", Runner: "r", Command: "python3 main.py --x 'y'", Synchronous: true,
 			Schema:      json.RawMessage(`{"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}`),
 			Timeout:     api.Duration(90 * time.Second),
-			SyncTimeout: api.Duration(1500 * time.Millisecond)}},
+			SyncTimeout: api.Duration(1500 * time.Millisecond),
+			Kubernetes:  kube()}},
 		{"long command", api.Task{Name: "long", Runner: "r", Command: longCommand}},
+		{"kubernetes only pull policy", api.Task{Name: "pull", Runner: "r", Command: "true",
+			Kubernetes: &api.TaskKubernetes{ImagePullPolicy: "Never"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,6 +88,7 @@ func testTaskList(t *testing.T, s store.Store) {
 		t.Errorf("ListTasks() of an empty store = %v, want none", empty)
 	}
 	want := []api.Task{task("a", "r2"), task("b", "r1"), task("c.d", "r1"), task("c_e", "r1")}
+	want[2].Kubernetes = kube()
 	for _, i := range []int{2, 0, 3, 1} {
 		must(t, "CreateTask", s.CreateTask(t.Context(), want[i]))
 	}
@@ -85,8 +108,12 @@ func testTaskUpdate(t *testing.T, s store.Store) {
 		t    api.Task
 	}{
 		{"change everything", api.Task{Name: "t", Runner: "r2", Command: "make", Synchronous: true,
-			Schema: json.RawMessage(`{"type":"array"}`), Timeout: api.Duration(time.Minute), SyncTimeout: api.Duration(time.Second)}},
-		{"clear schema and timeouts", api.Task{Name: "t", Runner: "r2", Command: "make"}},
+			Schema: json.RawMessage(`{"type":"array"}`), Timeout: api.Duration(time.Minute), SyncTimeout: api.Duration(time.Second),
+			Kubernetes: kube()}},
+		{"change kubernetes", api.Task{Name: "t", Runner: "r2", Command: "make", Synchronous: true,
+			Schema: json.RawMessage(`{"type":"array"}`), Timeout: api.Duration(time.Minute), SyncTimeout: api.Duration(time.Second),
+			Kubernetes: &api.TaskKubernetes{NodeSelector: map[string]string{"pool": "batch"}}}},
+		{"clear schema, timeouts and kubernetes", api.Task{Name: "t", Runner: "r2", Command: "make"}},
 	}
 	for _, st := range steps {
 		must(t, "UpdateTask "+st.name, s.UpdateTask(t.Context(), st.t))
@@ -113,4 +140,40 @@ func testTaskDeleteKeepsJobs(t *testing.T, s store.Store) {
 	}
 	// The name can be reused, and the old job is still there.
 	must(t, "CreateTask after delete", s.CreateTask(t.Context(), task("t", "r")))
+}
+
+// testTaskKubernetesNone checks that settings that set nothing are stored as none: a task created or updated with
+// them reads back without any.
+func testTaskKubernetesNone(t *testing.T, s store.Store) {
+	empty := []*api.TaskKubernetes{
+		{},
+		{Resources: &api.ResourceRequirements{}, NodeSelector: map[string]string{}, Tolerations: []api.Toleration{}},
+	}
+	for i, k := range empty {
+		want := task("t"+string(rune('a'+i)), "r")
+		in := want
+		in.Kubernetes = k
+		must(t, "CreateTask", s.CreateTask(t.Context(), in))
+		got, err := s.GetTask(t.Context(), in.Name)
+		must(t, "GetTask", err)
+		if diff := cmp.Diff(want, got, opts); diff != "" {
+			t.Errorf("GetTask(%q) after CreateTask with empty kubernetes settings (-want +got):\n%s", in.Name, diff)
+		}
+		withSettings := want
+		withSettings.Kubernetes = kube()
+		must(t, "UpdateTask", s.UpdateTask(t.Context(), withSettings))
+		must(t, "UpdateTask", s.UpdateTask(t.Context(), in))
+		got, err = s.GetTask(t.Context(), in.Name)
+		must(t, "GetTask", err)
+		if diff := cmp.Diff(want, got, opts); diff != "" {
+			t.Errorf("GetTask(%q) after UpdateTask with empty kubernetes settings (-want +got):\n%s", in.Name, diff)
+		}
+	}
+	list, err := s.ListTasks(t.Context())
+	must(t, "ListTasks", err)
+	for _, x := range list {
+		if x.Kubernetes != nil {
+			t.Errorf("ListTasks: task %q has kubernetes settings %+v, want none", x.Name, x.Kubernetes)
+		}
+	}
 }

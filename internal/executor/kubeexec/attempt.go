@@ -1,0 +1,113 @@
+package kubeexec
+
+import (
+	"context"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/runplane/runplane/internal/executor"
+)
+
+// attempt is what the executor knows of one Job it runs. It ends (done closes) once its result is known and its
+// log stream, if one started, has ended: everything the job wrote is in out by then.
+type attempt struct {
+	name string
+	out  io.Writer
+	done chan struct{}
+
+	mu         sync.Mutex
+	pod        string           // the pod's name, once seen
+	stopping   bool             // Stop was called
+	pending    string           // why the pod has not started, while it has not
+	exit       *executor.Result // how it ended, once known
+	logging    bool             // a log stream was started
+	logsDone   bool             // ... and has ended
+	cancelLogs context.CancelFunc
+	closeOut   func() // releases out once nothing writes to it any more
+	secret     bool   // the attempt has a Secret, not yet deleted
+	final      bool   // done is closed
+	res        executor.Result
+	finishedAt time.Time
+	timer      *time.Timer
+	started    time.Time // Start or Recover
+}
+
+// newAttempt returns an attempt writing to out. An *os.File is duplicated: the caller may close its copy once
+// Start returns, as it can for a local process that inherited it.
+func newAttempt(name string, out io.Writer) *attempt {
+	a := &attempt{name: name, out: out, done: make(chan struct{}), closeOut: func() {}, started: time.Now()}
+	if f, ok := out.(*os.File); ok {
+		if fd, err := syscall.Dup(int(f.Fd())); err == nil {
+			dup := os.NewFile(uintptr(fd), f.Name())
+			a.out, a.closeOut = dup, func() { dup.Close() }
+		}
+	}
+	return a
+}
+
+func (a *attempt) armStartTimer(d time.Duration, f func()) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.exit == nil && a.timer == nil {
+		a.timer = time.AfterFunc(max(d, 0), f)
+	}
+}
+
+func (a *attempt) stopTimer() {
+	if a.timer != nil {
+		a.timer.Stop()
+	}
+}
+
+func (a *attempt) result() executor.Result {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.res
+}
+
+func (a *attempt) finishedBefore(t time.Time) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.final && a.finishedAt.Before(t)
+}
+
+// endLocked records how the attempt ended; the first answer wins. A log stream still running is left to end on
+// its own when the container ended normally (it then has all the output), and cut otherwise.
+func (a *attempt) endLocked(r executor.Result, containerEnded bool) {
+	if a.exit != nil {
+		return
+	}
+	a.exit = &r
+	a.stopTimer()
+	if a.logging && !a.logsDone {
+		if !containerEnded {
+			a.cancelLogs()
+		}
+		return
+	}
+	a.finalLocked()
+}
+
+// logsEnded is called once by the log stream when it ends.
+func (a *attempt) logsEnded() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.logsDone = true
+	if a.exit != nil {
+		a.finalLocked()
+	}
+}
+
+func (a *attempt) finalLocked() {
+	if a.final {
+		return
+	}
+	a.final = true
+	a.res = *a.exit
+	a.finishedAt = time.Now()
+	a.closeOut()
+	close(a.done)
+}

@@ -1,0 +1,175 @@
+package kubeexec_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/executor"
+	"github.com/runplane/runplane/internal/executor/kubeexec"
+)
+
+// Kubernetes-specific behaviour, beyond the conformance suite.
+
+// jobSpec is a spec for command in the busybox image against a one-file repository.
+func (c *cluster) jobSpec(t *testing.T, repo executor.Repo, command string) (executor.Spec, *os.File) {
+	t.Helper()
+	out, err := os.Create(filepath.Join(t.TempDir(), "output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { out.Close() })
+	return executor.Spec{
+		JobID: "kube-test", Task: "kube", Runner: "r", Owner: "tester", Image: c.busybox,
+		Repo: repo, Command: command, Output: out, Timeout: 2 * time.Minute,
+	}, out
+}
+
+func waitResult(t *testing.T, ex executor.Executor, h executor.Handle, within time.Duration) executor.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), within)
+	defer cancel()
+	r, err := ex.Wait(ctx, h)
+	if err != nil {
+		t.Fatalf("Wait(%s): %v", h, err)
+	}
+	return r
+}
+
+func jobNameOf(h executor.Handle) string {
+	_, name, _ := strings.Cut(string(h), "/")
+	return name
+}
+
+// TestUnstartableImage: a job whose image cannot be pulled fails with the kubelet's reason, and its Job is deleted.
+func TestUnstartableImage(t *testing.T) {
+	c := needCluster(t)
+	t.Parallel()
+	ns := c.namespace(t)
+	ex := c.newExecutor(t, ns, nil)
+	spec, _ := c.jobSpec(t, c.repo(t, map[string]map[string]string{"main": {"a": "b"}}), "true")
+	spec.Image = "localhost:1/runplane-test/no-such-image:1"
+	h, err := ex.Start(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := waitResult(t, ex, h, 2*time.Minute)
+	if r.ExitCode == 0 || !strings.Contains(r.Reason, "no-such-image") || !strings.Contains(r.Reason, "ImagePull") {
+		t.Errorf("job with an image that cannot be pulled: %+v; want a failure naming the image and ImagePullBackOff", r)
+	}
+	waitFor(t, time.Minute, "its Job to be deleted", func() bool {
+		_, err := c.client.BatchV1().Jobs(ns).Get(context.Background(), jobNameOf(h), metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+}
+
+// TestUnschedulable: a job whose pod cannot be scheduled fails after StartTimeout with the scheduler's reason.
+func TestUnschedulable(t *testing.T) {
+	c := needCluster(t)
+	t.Parallel()
+	ns := c.namespace(t)
+	ex := c.newExecutor(t, ns, func(o *kubeexec.Options) { o.StartTimeout = 3 * time.Second })
+	spec, _ := c.jobSpec(t, c.repo(t, map[string]map[string]string{"main": {"a": "b"}}), "true")
+	spec.Kubernetes = &api.TaskKubernetes{NodeSelector: map[string]string{"runplane.dev/no-such-node": "x"}}
+	h, err := ex.Start(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := waitResult(t, ex, h, time.Minute)
+	if r.ExitCode == 0 || !strings.Contains(r.Reason, "did not start within 3s") || !strings.Contains(r.Reason, "Unschedulable") {
+		t.Errorf("unschedulable job: %+v; want a failure after 3s naming Unschedulable", r)
+	}
+	waitFor(t, time.Minute, "its Job to be deleted", func() bool {
+		_, err := c.client.BatchV1().Jobs(ns).Get(context.Background(), jobNameOf(h), metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+}
+
+// TestRecover: a job keeps running while no executor watches it; a new executor re-adopts it by its handle and
+// gets its result and its whole log.
+func TestRecover(t *testing.T) {
+	c := needCluster(t)
+	t.Parallel()
+	ns := c.namespace(t)
+	repo := c.repo(t, map[string]map[string]string{"main": {"a": "b"}})
+	first, stopFirst := context.WithCancel(context.Background())
+	ex1 := c.newExecutorCtx(t, first, ns)
+	spec, out := c.jobSpec(t, repo, `echo before; while [ ! -e /tmp/go ]; do sleep 0.2; done; echo after; exit 4`)
+	h, err := ex1.Start(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Minute, "the job to start", func() bool {
+		b, _ := os.ReadFile(out.Name())
+		return strings.Contains(string(b), "before")
+	})
+	stopFirst() // the first server is gone; its job runs on
+
+	ex2 := c.newExecutor(t, ns, nil)
+	if err := ex2.Recover(t.Context(), executor.Handle("kube:"+ns+"/rp-no-such-job-xxxxx"), nil); !errors.Is(err, executor.ErrNotFound) {
+		t.Errorf("Recover of a Job that does not exist = %v, want ErrNotFound", err)
+	}
+	var replay lockedBuffer
+	if err := ex2.Recover(t.Context(), h, &replay); err != nil {
+		t.Fatalf("Recover: %v", err)
+	}
+	c.exec(t, ns, jobNameOf(h), "touch /tmp/go")
+	r := waitResult(t, ex2, h, time.Minute)
+	if r.ExitCode != 4 || replay.String() != "before\nafter\n" {
+		t.Errorf("re-adopted job: exit %d, log %q; want 4, %q", r.ExitCode, replay.String(), "before\nafter\n")
+	}
+}
+
+// TestStartChecksImages: the executor refuses an image its allowlist does not allow, before creating anything.
+func TestStartChecksImages(t *testing.T) {
+	c := needCluster(t)
+	t.Parallel()
+	ns := c.namespace(t)
+	ex := c.newExecutor(t, ns, func(o *kubeexec.Options) { o.Images = onlyImage(c.busybox) })
+	spec, _ := c.jobSpec(t, c.repo(t, map[string]map[string]string{"main": {"a": "b"}}), "true")
+	spec.Image = "evil.example/miner:1"
+	if _, err := ex.Start(t.Context(), spec); err == nil || !strings.Contains(err.Error(), "evil.example/miner:1") {
+		t.Errorf("Start with an image outside the allowlist = %v, want an error naming it", err)
+	}
+	jobs, err := c.client.BatchV1().Jobs(ns).List(t.Context(), metav1.ListOptions{})
+	if err != nil || len(jobs.Items) != 0 {
+		t.Errorf("Jobs after a refused start: %d (%v), want none", len(jobs.Items), err)
+	}
+}
+
+// TestSecretBelongsToJob: the attempt's Secret is owned by its Job (deleted with it if all else fails), and is
+// deleted as soon as the job's container started.
+func TestSecretBelongsToJob(t *testing.T) {
+	c := needCluster(t)
+	t.Parallel()
+	ns := c.namespace(t)
+	ex := c.newExecutor(t, ns, nil)
+	spec, _ := c.jobSpec(t, c.repo(t, map[string]map[string]string{"main": {"a": "b"}}), "true")
+	spec.Secrets = map[string]string{"K": "v"}
+	h, err := ex.Start(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.client.CoreV1().Secrets(ns).Get(t.Context(), jobNameOf(h), metav1.GetOptions{})
+	if err == nil && (len(s.OwnerReferences) != 1 || s.OwnerReferences[0].Kind != "Job" || s.OwnerReferences[0].Name != jobNameOf(h)) {
+		t.Errorf("the attempt's Secret is owned by %+v, want its Job", s.OwnerReferences)
+	}
+	if r := waitResult(t, ex, h, 2*time.Minute); r.ExitCode != 0 {
+		t.Fatalf("job: %+v", r)
+	}
+	waitFor(t, 30*time.Second, "the Secret to be deleted", func() bool {
+		_, err := c.client.CoreV1().Secrets(ns).Get(t.Context(), jobNameOf(h), metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	if _, err := c.client.BatchV1().Jobs(ns).Get(t.Context(), jobNameOf(h), metav1.GetOptions{}); err != nil {
+		t.Errorf("the Job is gone (%v); want it kept for its TTL", err)
+	}
+}

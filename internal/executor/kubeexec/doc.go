@@ -1,0 +1,19 @@
+// Package kubeexec runs job attempts as Kubernetes Jobs: the distributed mode's executor.
+//
+// Each attempt is one batch/v1 Job in the configured namespace (backoffLimit 0: the engine owns retries). Its pod
+// has an init container running runplane's own image (`runplane pod checkout`): it clones the runner's branch into
+// an emptyDir, copies the job's secrets from a per-attempt Secret to a memory emptyDir that the job sees read-only
+// at /etc/secret, and copies runplane's static binary into the pod. The main container runs the runner's image
+// with that binary as PID 1 (`runplane pod run -- sh -c <command>`): it forwards SIGTERM to the whole process tree,
+// merges stderr into stdout in order, and reports a death by signal in the termination message. Pods are
+// hardened by default (non-root, no capabilities, no privilege escalation, seccomp RuntimeDefault, read-only root
+// filesystem, no service account token).
+//
+// The executor watches (informers on the Jobs and Pods it labels), never polls: it learns that a job ended from
+// its container's state, streams the container's log into the attempt's Output while it runs (so logs outlive the
+// pod), fails attempts whose pod can never start (image pull errors, bad configuration, unschedulable past
+// Options.StartTimeout) and deletes their Job. After a restart, Recover re-adopts a running Job by its name.
+//
+// This package must never put a secret or the repository token into a Job or Pod spec (they travel in a Secret),
+// never poll the API on a timer, and never import another executor backend.
+package kubeexec

@@ -1,0 +1,343 @@
+package kubeexec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	batchlisters "k8s.io/client-go/listers/batch/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
+
+	"github.com/runplane/runplane/internal/executor"
+)
+
+// Executor runs job attempts as Kubernetes Jobs. It is safe for concurrent use; Run must be running for Start,
+// Wait and Recover to make progress.
+type Executor struct {
+	opts   Options
+	log    *slog.Logger
+	client kubernetes.Interface
+	ns     string
+
+	factory informers.SharedInformerFactory
+	pods    corelisters.PodLister
+	jobs    batchlisters.JobLister
+	synced  chan struct{}
+
+	mu       sync.Mutex
+	attempts map[string]*attempt // by Job name
+}
+
+var (
+	_ executor.Executor       = (*Executor)(nil)
+	_ executor.OutputReplayer = (*Executor)(nil)
+	_ executor.Durable        = (*Executor)(nil)
+)
+
+// New returns an Executor; nothing talks to the cluster until Run.
+func New(opts Options) (*Executor, error) {
+	if opts.Client == nil {
+		return nil, errors.New("kubeexec: no Kubernetes client")
+	}
+	if opts.JobImage == "" {
+		return nil, errors.New("kubeexec: no job image (runplane's own image, for the checkout init container)")
+	}
+	if opts.Heads == nil {
+		return nil, errors.New("kubeexec: no Heads to check branches with")
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	if opts.JobImagePullPolicy == "" {
+		opts.JobImagePullPolicy = corev1.PullIfNotPresent
+	}
+	if opts.TTL <= 0 {
+		opts.TTL = 5 * time.Minute
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 5 * time.Minute
+	}
+	if opts.StopGrace <= 0 {
+		opts.StopGrace = 10 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Executor{
+		opts: opts, log: log, client: opts.Client, ns: opts.Namespace,
+		synced: make(chan struct{}), attempts: map[string]*attempt{},
+	}
+	e.factory = informers.NewSharedInformerFactoryWithOptions(opts.Client, 0,
+		informers.WithNamespace(e.ns),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = labelManagedBy + "=" + managedBy }))
+	podInf := e.factory.Core().V1().Pods()
+	jobInf := e.factory.Batch().V1().Jobs()
+	e.pods, e.jobs = podInf.Lister(), jobInf.Lister()
+	if _, err := podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { e.podChanged(obj) },
+		UpdateFunc: func(_, obj any) { e.podChanged(obj) },
+		DeleteFunc: func(obj any) { e.podDeleted(obj) },
+	}); err != nil {
+		return nil, fmt.Errorf("kubeexec: %w", err)
+	}
+	if _, err := jobInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { e.jobChanged(obj) },
+		UpdateFunc: func(_, obj any) { e.jobChanged(obj) },
+		DeleteFunc: func(obj any) { e.jobDeleted(obj) },
+	}); err != nil {
+		return nil, fmt.Errorf("kubeexec: %w", err)
+	}
+	return e, nil
+}
+
+// Namespace is where this executor's Jobs run.
+func (e *Executor) Namespace() string { return e.ns }
+
+// Run watches the executor's Jobs and Pods until ctx ends. It returns an error if the watches cannot start.
+func (e *Executor) Run(ctx context.Context) error {
+	e.factory.Start(ctx.Done())
+	defer e.factory.Shutdown()
+	for typ, ok := range e.factory.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("kubeexec: watch %v in namespace %s: not synced", typ, e.ns)
+		}
+	}
+	close(e.synced)
+	e.log.Info("watching Kubernetes jobs", "namespace", e.ns)
+	<-ctx.Done()
+	// The Jobs run on without this process: stop watching them (a next one re-adopts them with Recover).
+	e.mu.Lock()
+	for _, a := range e.attempts {
+		a.mu.Lock()
+		a.stopTimer()
+		if a.cancelLogs != nil {
+			a.cancelLogs()
+		}
+		a.mu.Unlock()
+	}
+	e.mu.Unlock()
+	return nil
+}
+
+func (e *Executor) waitSynced(ctx context.Context) error {
+	select {
+	case <-e.synced:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("kubeexec: not watching the cluster yet: %w", context.Cause(ctx))
+	}
+}
+
+// Start creates the attempt's Secret and Job and returns at once.
+func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Handle, error) {
+	if spec.Image == "" {
+		return "", errors.New("the runner has no image: the Kubernetes executor runs jobs in the runner's image")
+	}
+	if e.opts.Images != nil {
+		if err := e.opts.Images.Check(spec.Image); err != nil {
+			return "", err
+		}
+	}
+	if err := e.waitSynced(ctx); err != nil {
+		return "", err
+	}
+	if _, err := e.opts.Heads.Head(ctx, spec.Repo); err != nil {
+		return "", fmt.Errorf("checkout: %w", err)
+	}
+	name := jobName(spec.JobID)
+	secret, job, err := e.objects(name, spec)
+	if err != nil {
+		return "", err
+	}
+	out := spec.Output
+	if out == nil {
+		out = io.Discard
+	}
+	a := e.track(name, out)
+	a.secret = secret != nil
+	if err := e.create(ctx, secret, job); err != nil {
+		e.forget(name)
+		return "", err
+	}
+	a.armStartTimer(e.opts.StartTimeout, func() { e.startTimedOut(a) })
+	return handleFor(e.ns, name), nil
+}
+
+// create makes the Secret, then the Job, then gives the Secret to the Job so they are deleted together.
+func (e *Executor) create(ctx context.Context, secret *corev1.Secret, job *batchv1.Job) error {
+	if secret != nil {
+		if _, err := e.client.CoreV1().Secrets(e.ns).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create Kubernetes Secret %s/%s: %w", e.ns, secret.Name, err)
+		}
+	}
+	created, err := e.client.BatchV1().Jobs(e.ns).Create(ctx, job, metav1.CreateOptions{})
+	if err != nil {
+		if secret != nil {
+			e.deleteSecret(secret.Name)
+		}
+		return fmt.Errorf("create Kubernetes Job %s/%s: %w", e.ns, job.Name, err)
+	}
+	if secret != nil {
+		patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"apiVersion":"batch/v1","kind":"Job","name":%q,"uid":%q,"controller":true,"blockOwnerDeletion":false}]}}`,
+			created.Name, created.UID)
+		if _, err := e.client.CoreV1().Secrets(e.ns).Patch(ctx, secret.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			// The job runs either way; the Secret is deleted when the attempt ends (finish) instead of by the GC.
+			e.log.Warn("give Secret to its Job", "secret", secret.Name, "err", err)
+		}
+	}
+	return nil
+}
+
+func (e *Executor) deleteSecret(name string) {
+	err := e.client.CoreV1().Secrets(e.ns).Delete(context.Background(), name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		e.log.Warn("delete Secret", "secret", name, "err", err)
+	}
+}
+
+// Wait blocks until the attempt ended and its log is all in its Output.
+func (e *Executor) Wait(ctx context.Context, h executor.Handle) (executor.Result, error) {
+	a := e.lookup(h)
+	if a == nil {
+		return executor.Result{}, executor.ErrNotFound
+	}
+	select {
+	case <-a.done:
+		return a.result(), nil
+	case <-ctx.Done():
+		return executor.Result{}, context.Cause(ctx)
+	}
+}
+
+// Stop deletes the attempt's pod with grace (the kubelet sends SIGTERM, which `runplane pod run` passes to the
+// whole process tree, then SIGKILL after grace) and its Job.
+func (e *Executor) Stop(ctx context.Context, h executor.Handle, grace time.Duration) error {
+	ns, name, ok := parseHandle(h)
+	if !ok || ns != e.ns {
+		return nil
+	}
+	pod := ""
+	if a := e.get(name); a != nil {
+		a.mu.Lock()
+		finished := a.final
+		a.stopping = true
+		pod = a.pod
+		a.mu.Unlock()
+		if finished {
+			return nil
+		}
+	} else if _, err := e.jobs.Jobs(e.ns).Get(name); apierrors.IsNotFound(err) {
+		return nil
+	}
+	if pod != "" {
+		err := e.client.CoreV1().Pods(e.ns).Delete(ctx, pod, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(seconds(grace))})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("stop: delete pod %s/%s: %w", e.ns, pod, err)
+		}
+	}
+	err := e.client.BatchV1().Jobs(e.ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("stop: delete Job %s/%s: %w", e.ns, name, err)
+	}
+	return nil
+}
+
+// Recover re-adopts a Job started by an earlier process by its name. Its whole log is written to output again
+// (ReplaysOutput).
+func (e *Executor) Recover(ctx context.Context, h executor.Handle, output io.Writer) error {
+	ns, name, ok := parseHandle(h)
+	if !ok || ns != e.ns {
+		return executor.ErrNotFound
+	}
+	if err := e.waitSynced(ctx); err != nil {
+		return err
+	}
+	job, err := e.jobs.Jobs(e.ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		// The cache may not have seen a Job created a moment ago by another replica.
+		job, err = e.client.BatchV1().Jobs(e.ns).Get(ctx, name, metav1.GetOptions{})
+	}
+	if apierrors.IsNotFound(err) {
+		return executor.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("recover %s: %w", h, err)
+	}
+	if output == nil {
+		output = io.Discard
+	}
+	a := e.track(name, output)
+	a.armStartTimer(time.Until(job.CreationTimestamp.Add(e.opts.StartTimeout)), func() { e.startTimedOut(a) })
+	pods, _ := e.pods.Pods(e.ns).List(labels.SelectorFromSet(labels.Set{labelAttempt: name}))
+	for _, p := range pods {
+		e.observePod(a, p)
+	}
+	if len(pods) == 0 {
+		e.observeJob(a, job)
+	}
+	return nil
+}
+
+// ReplaysOutput: Recover writes the attempt's output from its beginning (the pod's whole log).
+func (e *Executor) ReplaysOutput() bool { return true }
+
+func (e *Executor) lookup(h executor.Handle) *attempt {
+	ns, name, ok := parseHandle(h)
+	if !ok || ns != e.ns {
+		return nil
+	}
+	return e.get(name)
+}
+
+func (e *Executor) get(name string) *attempt {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.attempts[name]
+}
+
+// keepFinished is how long a finished attempt's result stays available to Wait.
+const keepFinished = 10 * time.Minute
+
+func (e *Executor) track(name string, out io.Writer) *attempt {
+	a := newAttempt(name, out)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := time.Now()
+	for n, old := range e.attempts {
+		if old.finishedBefore(now.Add(-keepFinished)) {
+			delete(e.attempts, n)
+		}
+	}
+	e.attempts[name] = a
+	return a
+}
+
+func (e *Executor) forget(name string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if a := e.attempts[name]; a != nil {
+		a.stopTimer()
+		delete(e.attempts, name)
+	}
+}
+
+// Durable: Jobs run on without the server that started them; the next one re-adopts them (Recover).
+func (e *Executor) Durable() bool { return true }

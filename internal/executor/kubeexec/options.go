@@ -1,0 +1,50 @@
+package kubeexec
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/runplane/runplane/internal/executor"
+)
+
+// Heads says which commit a repository's branch is at (gitsource.Cache does). Start uses it to fail at once, with
+// a clear error, for a branch that does not exist, instead of in a pod seconds later.
+type Heads interface {
+	Head(ctx context.Context, repo executor.Repo) (string, error)
+}
+
+// Images decides which images jobs may run (imagePolicy.Allowlist does); Check's error says why not.
+type Images interface {
+	Check(image string) error
+}
+
+// Options configure an Executor. Client, JobImage and Heads are required.
+type Options struct {
+	Client kubernetes.Interface
+	// Namespace the Jobs run in; default "default".
+	Namespace string
+	// JobImage is runplane's own image, run by every job's init container (`runplane pod checkout`).
+	JobImage string
+	// JobImagePullPolicy of the init container; default IfNotPresent.
+	JobImagePullPolicy corev1.PullPolicy
+	// ServiceAccount jobs run as unless their task names one; empty: the namespace's default. Its token is
+	// never mounted either way.
+	ServiceAccount string
+	// TTL keeps a finished Job (and its pod) this long for inspection; default 5 minutes. Logs are kept by
+	// runplane regardless.
+	TTL time.Duration
+	// StartTimeout fails an attempt whose job container has not started this long after Start (unschedulable,
+	// stuck pulling); default 5 minutes.
+	StartTimeout time.Duration
+	// StopGrace is the pods' terminationGracePeriodSeconds; default 10s. Stop uses its own grace.
+	StopGrace time.Duration
+	// Heads checks a repository branch before its Job is created.
+	Heads Heads
+	// Images, if not nil, is checked again at Start (the API checks it when runners are saved and jobs submitted).
+	Images Images
+	Logger *slog.Logger
+}

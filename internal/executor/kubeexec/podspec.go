@@ -1,0 +1,271 @@
+package kubeexec
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/executor"
+	"github.com/runplane/runplane/internal/inpod"
+)
+
+// Paths and names inside a job's pod. The in-pod side (internal/inpod) is told them through its environment.
+const (
+	containerJob      = "job"
+	containerCheckout = "checkout"
+	workspaceDir      = "/workspace"
+	toolsDir          = "/runplane"
+	secretDir         = "/etc/secret"
+	secretSrcDir      = "/run/runplane/secret-src"
+	secretDstDir      = "/run/runplane/secret"
+	tmpDir            = "/tmp"
+	runplaneInImage   = "/usr/local/bin/runplane"
+	// tokenKey holds the repository token in the attempt's Secret. It starts with a dot, so it can never be the
+	// name of one of the runner's secrets (environment variable names), and it is never projected into the job.
+	tokenKey = ".git-token"
+	// jobUID runs every container: runplane's image has this user; any other image just runs as this id.
+	jobUID = 65532
+)
+
+// deadlineSlack is added to a task's timeout for the Job's activeDeadlineSeconds: the engine stops a job at its
+// timeout itself; the deadline is the backstop for when no runplane server is watching.
+const deadlineSlack = 30 * time.Second
+
+// objects builds the Secret (nil when the attempt needs none) and the Job of one attempt. It is pure.
+func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *batchv1.Job, error) {
+	k := spec.Kubernetes
+	if k == nil {
+		k = &api.TaskKubernetes{}
+	}
+	labels := map[string]string{
+		labelManagedBy: managedBy,
+		labelAttempt:   name,
+		labelJob:       labelValue(spec.JobID),
+		labelTask:      labelValue(spec.Task),
+	}
+	meta := metav1.ObjectMeta{
+		Name:      name,
+		Namespace: e.ns,
+		Labels:    labels,
+		Annotations: map[string]string{
+			annJob: spec.JobID, annTask: spec.Task, annRunner: spec.Runner, annOwner: spec.Owner,
+		},
+	}
+
+	var secret *corev1.Secret
+	if len(spec.Secrets) > 0 || spec.Repo.Token != "" {
+		secret = &corev1.Secret{ObjectMeta: *meta.DeepCopy(), Type: corev1.SecretTypeOpaque, Data: map[string][]byte{}, Immutable: ptr.To(true)}
+		for k, v := range spec.Secrets {
+			secret.Data[k] = []byte(v)
+		}
+		if spec.Repo.Token != "" {
+			secret.Data[tokenKey] = []byte(spec.Repo.Token)
+		}
+	}
+	keys := make([]string, 0, len(spec.Secrets))
+	for k := range spec.Secrets {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+
+	branch := spec.Repo.Branch
+	if branch == "" {
+		branch = api.DefaultBranch
+	}
+	checkoutEnv := []corev1.EnvVar{
+		{Name: inpod.EnvGitURL, Value: spec.Repo.URL},
+		{Name: inpod.EnvGitBranch, Value: branch},
+		{Name: inpod.EnvWorkspace, Value: workspaceDir},
+		{Name: inpod.EnvTools, Value: toolsDir},
+		{Name: "HOME", Value: tmpDir},
+	}
+	if spec.Repo.Token != "" {
+		checkoutEnv = append(checkoutEnv, secretEnv(inpod.EnvGitToken, name, tokenKey))
+	}
+	if len(keys) > 0 {
+		checkoutEnv = append(checkoutEnv,
+			corev1.EnvVar{Name: inpod.EnvSecretsSrc, Value: secretSrcDir},
+			corev1.EnvVar{Name: inpod.EnvSecretsDst, Value: secretDstDir})
+	}
+
+	jobEnv := []corev1.EnvVar{
+		{Name: "HOME", Value: workspaceDir},
+		{Name: "RUNPLANE_JOB_ID", Value: spec.JobID},
+		{Name: "RUNPLANE_TASK", Value: spec.Task},
+		{Name: "RUNPLANE_RUNNER", Value: spec.Runner},
+		{Name: "RUNPLANE_OWNER", Value: spec.Owner},
+	}
+	if spec.ExtraVars != nil {
+		jobEnv = append(jobEnv, corev1.EnvVar{Name: "EXTRA_VARS", Value: string(spec.ExtraVars)})
+	}
+	for _, key := range keys {
+		jobEnv = append(jobEnv, secretEnv(key, name, key))
+	}
+
+	volumes := []corev1.Volume{
+		emptyDir("workspace", ""),
+		emptyDir("tools", ""),
+		emptyDir("tmp", ""),
+	}
+	checkoutMounts := []corev1.VolumeMount{
+		{Name: "workspace", MountPath: workspaceDir},
+		{Name: "tools", MountPath: toolsDir},
+		{Name: "tmp", MountPath: tmpDir},
+	}
+	jobMounts := []corev1.VolumeMount{
+		{Name: "workspace", MountPath: workspaceDir},
+		{Name: "tools", MountPath: toolsDir, ReadOnly: true},
+		{Name: "tmp", MountPath: tmpDir},
+	}
+	if len(keys) > 0 {
+		items := make([]corev1.KeyToPath, len(keys))
+		for i, k := range keys {
+			items[i] = corev1.KeyToPath{Key: k, Path: k}
+		}
+		volumes = append(volumes,
+			corev1.Volume{Name: "secret-src", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+				SecretName: name, Items: items, DefaultMode: ptr.To[int32](0o440),
+			}}},
+			emptyDir("secret", corev1.StorageMediumMemory))
+		checkoutMounts = append(checkoutMounts,
+			corev1.VolumeMount{Name: "secret-src", MountPath: secretSrcDir, ReadOnly: true},
+			corev1.VolumeMount{Name: "secret", MountPath: secretDstDir})
+		jobMounts = append(jobMounts, corev1.VolumeMount{Name: "secret", MountPath: secretDir, ReadOnly: true})
+	}
+
+	resources, err := resourcesOf(k.Resources)
+	if err != nil {
+		return nil, nil, err
+	}
+	var pullSecrets []corev1.LocalObjectReference
+	for _, s := range k.ImagePullSecrets {
+		pullSecrets = append(pullSecrets, corev1.LocalObjectReference{Name: s})
+	}
+	var tolerations []corev1.Toleration
+	for _, t := range k.Tolerations {
+		tolerations = append(tolerations, corev1.Toleration{
+			Key: t.Key, Operator: corev1.TolerationOperator(t.Operator), Value: t.Value,
+			Effect: corev1.TaintEffect(t.Effect), TolerationSeconds: t.TolerationSeconds,
+		})
+	}
+	sa := e.opts.ServiceAccount
+	if k.ServiceAccount != "" {
+		sa = k.ServiceAccount
+	}
+	pullPolicy := corev1.PullIfNotPresent
+	if k.ImagePullPolicy != "" {
+		pullPolicy = corev1.PullPolicy(k.ImagePullPolicy)
+	}
+
+	job := &batchv1.Job{
+		ObjectMeta: meta,
+		Spec: batchv1.JobSpec{
+			BackoffLimit:            ptr.To[int32](0),
+			TTLSecondsAfterFinished: ptr.To(int32(e.opts.TTL / time.Second)),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: meta.Annotations},
+				Spec: corev1.PodSpec{
+					RestartPolicy:                 corev1.RestartPolicyNever,
+					ServiceAccountName:            sa,
+					AutomountServiceAccountToken:  ptr.To(false),
+					EnableServiceLinks:            ptr.To(false),
+					TerminationGracePeriodSeconds: ptr.To(seconds(e.opts.StopGrace)),
+					SecurityContext: &corev1.PodSecurityContext{
+						RunAsNonRoot:   ptr.To(true),
+						RunAsUser:      ptr.To[int64](jobUID),
+						RunAsGroup:     ptr.To[int64](jobUID),
+						FSGroup:        ptr.To[int64](jobUID),
+						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+					},
+					NodeSelector:     k.NodeSelector,
+					Tolerations:      tolerations,
+					ImagePullSecrets: pullSecrets,
+					InitContainers: []corev1.Container{{
+						Name:            containerCheckout,
+						Image:           e.opts.JobImage,
+						ImagePullPolicy: e.opts.JobImagePullPolicy,
+						Command:         []string{runplaneInImage, "pod", "checkout"},
+						Env:             checkoutEnv,
+						VolumeMounts:    checkoutMounts,
+						SecurityContext: hardened(),
+					}},
+					Containers: []corev1.Container{{
+						Name:            containerJob,
+						Image:           spec.Image,
+						ImagePullPolicy: pullPolicy,
+						Command:         []string{toolsDir + "/" + inpod.ToolName, "pod", "run", "--", "sh", "-c", spec.Command},
+						WorkingDir:      workspaceDir,
+						Env:             jobEnv,
+						VolumeMounts:    jobMounts,
+						Resources:       resources,
+						SecurityContext: hardened(),
+					}},
+					Volumes: volumes,
+				},
+			},
+		},
+	}
+	if spec.Timeout > 0 {
+		job.Spec.ActiveDeadlineSeconds = ptr.To(seconds(spec.Timeout + deadlineSlack))
+	}
+	return secret, job, nil
+}
+
+func hardened() *corev1.SecurityContext {
+	return &corev1.SecurityContext{
+		AllowPrivilegeEscalation: ptr.To(false),
+		ReadOnlyRootFilesystem:   ptr.To(true),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+	}
+}
+
+func emptyDir(name string, medium corev1.StorageMedium) corev1.Volume {
+	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: medium}}}
+}
+
+func secretEnv(name, secret, key string) corev1.EnvVar {
+	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: secret}, Key: key,
+	}}}
+}
+
+// seconds rounds d up to whole seconds, at least 1.
+func seconds(d time.Duration) int64 {
+	return max(1, int64(math.Ceil(d.Seconds())))
+}
+
+func resourcesOf(r *api.ResourceRequirements) (corev1.ResourceRequirements, error) {
+	var out corev1.ResourceRequirements
+	if r == nil {
+		return out, nil
+	}
+	parse := func(what string, in map[string]string) (corev1.ResourceList, error) {
+		if len(in) == 0 {
+			return nil, nil
+		}
+		list := corev1.ResourceList{}
+		for name, v := range in {
+			q, err := resource.ParseQuantity(strings.TrimSpace(v))
+			if err != nil {
+				return nil, fmt.Errorf("kubernetes.resources.%s.%s: %q is not a quantity", what, name, v)
+			}
+			list[corev1.ResourceName(name)] = q
+		}
+		return list, nil
+	}
+	var err error
+	if out.Requests, err = parse("requests", r.Requests); err != nil {
+		return out, err
+	}
+	out.Limits, err = parse("limits", r.Limits)
+	return out, err
+}

@@ -1,0 +1,228 @@
+package kubeexec
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
+
+	"github.com/runplane/runplane/internal/executor"
+)
+
+// notStarted is the exit code of an attempt whose command never ran (its checkout failed, its image could not be
+// pulled, its pod was deleted first); the reason says why.
+const notStarted = -1
+
+// logDrain bounds how long the end of a job's log may trail its container's end.
+const logDrain = 10 * time.Second
+
+// unstartable are the reasons a waiting container gives when it will not start without someone changing
+// something: its Job is failed at once rather than left pending.
+var unstartable = map[string]bool{
+	"ImagePullBackOff":           true,
+	"InvalidImageName":           true,
+	"ErrImageNeverPull":          true,
+	"CreateContainerConfigError": true,
+	"CreateContainerError":       true,
+}
+
+func (e *Executor) podChanged(obj any) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	if a := e.get(p.Labels[labelAttempt]); a != nil {
+		e.observePod(a, p)
+	}
+}
+
+// observePod moves an attempt on by what its pod says.
+func (e *Executor) observePod(a *attempt, p *corev1.Pod) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.exit != nil {
+		return
+	}
+	a.pod = p.Name
+	for _, cs := range p.Status.InitContainerStatuses {
+		if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
+			e.failLocked(a, "checkout failed: "+message(t.Message, t.Reason))
+			return
+		}
+		if w := cs.State.Waiting; w != nil && unstartable[w.Reason] {
+			e.failLocked(a, fmt.Sprintf("cannot start the checkout container (image %s): %s", e.opts.JobImage, message(w.Message, w.Reason)))
+			return
+		}
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.Name != containerJob {
+			continue
+		}
+		if w := cs.State.Waiting; w != nil && unstartable[w.Reason] {
+			e.failLocked(a, fmt.Sprintf("cannot start the job's container (image %s): %s", cs.Image, message(w.Message, w.Reason)))
+			return
+		}
+		if cs.State.Running != nil || cs.State.Terminated != nil {
+			e.startLogsLocked(a, p.Name)
+			a.pending = ""
+		}
+		if t := cs.State.Terminated; t != nil {
+			e.log.Debug("job container ended", "job", a.name, "after", time.Since(a.started), "exit_code", t.ExitCode)
+			a.endLocked(resultOf(t, a.stopping), true)
+			if !a.final {
+				cancel := a.cancelLogs
+				time.AfterFunc(logDrain, cancel)
+			}
+			return
+		}
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			a.pending = message(c.Message, c.Reason)
+		}
+	}
+}
+
+// resultOf reads the job container's end; `runplane pod run` writes "signal: …" to the termination message when
+// the command died of a signal.
+func resultOf(t *corev1.ContainerStateTerminated, stopping bool) executor.Result {
+	r := executor.Result{ExitCode: int(t.ExitCode)}
+	msg, _, _ := strings.Cut(strings.TrimSpace(t.Message), "\n")
+	switch {
+	case strings.HasPrefix(msg, "signal: "):
+		r.Reason = msg
+	case t.Reason == "OOMKilled":
+		r.Reason = "OOMKilled: the job went over its memory limit"
+	case t.Reason == "StartError" || t.Reason == "ContainerCannotRun":
+		r.Reason = "the job's container did not start: " + message(t.Message, t.Reason)
+	case stopping && t.ExitCode == 137:
+		r.Reason = "signal: killed"
+	}
+	return r
+}
+
+func (e *Executor) podDeleted(obj any) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	a := e.get(p.Labels[labelAttempt])
+	if a == nil {
+		return
+	}
+	e.observePod(a, p) // its last state may say how it ended
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopping {
+		a.endLocked(executor.Result{ExitCode: notStarted, Reason: "stopped"}, false)
+	} else {
+		a.endLocked(executor.Result{ExitCode: notStarted, Reason: "the job's pod was deleted"}, false)
+	}
+}
+
+func (e *Executor) jobChanged(obj any) {
+	j, ok := obj.(*batchv1.Job)
+	if !ok {
+		return
+	}
+	if a := e.get(j.Name); a != nil {
+		e.observeJob(a, j)
+	}
+}
+
+// observeJob ends an attempt by its Job's conditions while it has no pod: a Job that failed before its pod was
+// made (or whose pod is gone) says why; a complete one succeeded.
+func (e *Executor) observeJob(a *attempt, j *batchv1.Job) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.exit != nil || a.pod != "" {
+		return
+	}
+	for _, c := range j.Status.Conditions {
+		if c.Status != corev1.ConditionTrue {
+			continue
+		}
+		switch c.Type {
+		case batchv1.JobFailed:
+			a.endLocked(executor.Result{ExitCode: notStarted, Reason: "Kubernetes Job failed: " + message(c.Message, c.Reason)}, false)
+		case batchv1.JobComplete:
+			a.endLocked(executor.Result{}, false)
+		}
+	}
+}
+
+func (e *Executor) jobDeleted(obj any) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	j, ok := obj.(*batchv1.Job)
+	if !ok {
+		return
+	}
+	a := e.get(j.Name)
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.pod != "" {
+		return // the pod's own events say how it ends
+	}
+	reason := "the Kubernetes Job was deleted before its pod started"
+	if a.stopping {
+		reason = "stopped before it started"
+	}
+	a.endLocked(executor.Result{ExitCode: notStarted, Reason: reason}, false)
+}
+
+// startTimedOut fails an attempt whose job container has not started within StartTimeout.
+func (e *Executor) startTimedOut(a *attempt) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.exit != nil || a.logging {
+		return
+	}
+	reason := fmt.Sprintf("the job's pod did not start within %s", e.opts.StartTimeout)
+	if a.pending != "" {
+		reason += ": " + a.pending
+	}
+	e.failLocked(a, reason)
+}
+
+// failLocked ends an attempt that cannot run and deletes its Job (and with it the pod and Secret).
+func (e *Executor) failLocked(a *attempt, reason string) {
+	e.log.Info("job cannot run", "job", a.name, "reason", reason)
+	a.endLocked(executor.Result{ExitCode: notStarted, Reason: reason}, false)
+	name := a.name
+	go func() {
+		err := e.client.BatchV1().Jobs(e.ns).Delete(context.Background(), name, metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)})
+		if err != nil && !apierrors.IsNotFound(err) {
+			e.log.Warn("delete Job", "job", name, "err", err)
+		}
+	}()
+}
+
+// message is "reason: message" without empty parts, on one line, at most 1 KiB.
+func message(msg, reason string) string {
+	msg = strings.Join(strings.Fields(msg), " ")
+	switch {
+	case msg == "":
+		msg = reason
+	case reason != "" && !strings.HasPrefix(msg, reason):
+		msg = reason + ": " + msg
+	}
+	if len(msg) > 1024 {
+		msg = msg[:1024] + "…"
+	}
+	return msg
+}

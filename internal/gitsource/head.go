@@ -1,0 +1,47 @@
+package gitsource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/runplane/runplane/internal/executor"
+)
+
+// Head returns the commit repo's branch (default "main") is at, without fetching it: the probe where it can
+// tell (refs on disk, one ref advertisement over HTTP), else `git ls-remote`. A missing branch is a
+// *BranchNotFoundError. Executors that check out elsewhere (in a pod) use it to fail early and name the commit.
+// Errors never contain the token or URL user info.
+func (c *Cache) Head(ctx context.Context, repo executor.Repo) (string, error) {
+	branch := repo.Branch
+	if branch == "" {
+		branch = "main"
+	}
+	if err := validateURL(repo.URL); err != nil {
+		return "", err
+	}
+	if err := validateBranch(branch); err != nil {
+		return "", err
+	}
+	commit, err := c.probe(ctx, repo, branch)
+	if err == nil {
+		return commit, nil
+	}
+	if errors.Is(err, errRefNotFound) {
+		return "", &BranchNotFoundError{Branch: branch, URL: RedactURL(repo.URL)}
+	}
+	c.log.Debug("probe failed; asking git", "url", RedactURL(repo.URL), "err", err)
+	ref := "refs/heads/" + branch
+	out, err := c.runGit(ctx, "", repo.Token, "ls-remote", "--", repo.URL, ref)
+	if err != nil {
+		return "", fmt.Errorf("gitsource: list %s: %w", RedactURL(repo.URL), err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		oid, name, ok := strings.Cut(line, "\t")
+		if ok && name == ref && isHex(oid) {
+			return oid, nil
+		}
+	}
+	return "", &BranchNotFoundError{Branch: branch, URL: RedactURL(repo.URL)}
+}

@@ -1,0 +1,218 @@
+package inpod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/gitsource"
+)
+
+// The environment of `runplane pod checkout` (and, for EnvTerminationLog, of `runplane pod run`).
+const (
+	EnvGitURL         = "RUNPLANE_GIT_URL"         // http(s) or file URL of the repository; required
+	EnvGitBranch      = "RUNPLANE_GIT_BRANCH"      // branch to check out; default api.DefaultBranch
+	EnvGitToken       = "RUNPLANE_GIT_TOKEN"       // optional; sent as basic auth password of gitsource.TokenUser
+	EnvWorkspace      = "RUNPLANE_WORKSPACE"       // directory to check the files out into; required
+	EnvTools          = "RUNPLANE_TOOLS"           // directory that receives a copy of this executable; optional
+	EnvSecretsSrc     = "RUNPLANE_SECRETS_SRC"     // mounted Secret volume; optional
+	EnvSecretsDst     = "RUNPLANE_SECRETS_DST"     // where its keys become 0400 files; required with EnvSecretsSrc
+	EnvTerminationLog = "RUNPLANE_TERMINATION_LOG" // default DefaultTerminationLog
+)
+
+// DefaultTerminationLog is where Kubernetes reads a container's termination message by default.
+const DefaultTerminationLog = "/dev/termination-log"
+
+// ToolName is the name of the copy of this executable in the tools directory.
+const ToolName = "runplane"
+
+// CheckoutConfig is what the init container does. Its zero value does nothing useful: GitURL and Workspace are
+// required.
+type CheckoutConfig struct {
+	GitURL    string
+	Branch    string // "" means api.DefaultBranch
+	Token     string
+	Workspace string
+	Tools     string // "" means: do not copy the executable
+	// SecretsSrc is a mounted Secret volume ("" or a missing directory: no secrets); its keys are copied to
+	// SecretsDst.
+	SecretsSrc string
+	SecretsDst string
+}
+
+// CheckoutConfigFromEnv reads the configuration from the RUNPLANE_* variables.
+func CheckoutConfigFromEnv(getenv func(string) string) CheckoutConfig {
+	return CheckoutConfig{
+		GitURL:     getenv(EnvGitURL),
+		Branch:     getenv(EnvGitBranch),
+		Token:      getenv(EnvGitToken),
+		Workspace:  getenv(EnvWorkspace),
+		Tools:      getenv(EnvTools),
+		SecretsSrc: getenv(EnvSecretsSrc),
+		SecretsDst: getenv(EnvSecretsDst),
+	}
+}
+
+// RunCheckout is `runplane pod checkout`: it runs Checkout with the configuration in the environment and returns
+// the process exit code. On success it prints "checked out <branch> at <commit>" to stdout and writes
+// "commit <sha>" to the termination log; on failure it writes the message (free of the token) to the termination
+// log and to stderr and returns 1.
+func RunCheckout(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg := CheckoutConfigFromEnv(getenv)
+	logPath := terminationLogPath(getenv)
+	commit, err := Checkout(ctx, cfg)
+	if err != nil {
+		msg := redact(err.Error(), cfg.Token)
+		writeTerminationLog(logPath, msg)
+		fmt.Fprintln(stderr, msg)
+		return 1
+	}
+	fmt.Fprintf(stdout, "checked out %s at %s\n", cfg.branch(), commit)
+	writeTerminationLog(logPath, "commit "+commit)
+	return 0
+}
+
+// Checkout clones cfg.Branch of cfg.GitURL (depth 1, that branch only, no tags) into cfg.Workspace, copies the
+// secrets and the executable, and returns the commit checked out. Its errors never contain the token nor the
+// user info of a URL.
+func Checkout(ctx context.Context, cfg CheckoutConfig) (commit string, err error) {
+	if err := cfg.validate(); err != nil {
+		return "", err
+	}
+	commit, err = clone(ctx, cfg)
+	if err != nil {
+		return "", &scrubbedError{msg: redact(err.Error(), cfg.Token), err: err}
+	}
+	if cfg.SecretsSrc != "" {
+		if err := CopySecrets(cfg.SecretsSrc, cfg.SecretsDst); err != nil {
+			return "", err
+		}
+	}
+	if cfg.Tools != "" {
+		if err := CopySelf(cfg.Tools); err != nil {
+			return "", err
+		}
+	}
+	return commit, nil
+}
+
+func (cfg CheckoutConfig) branch() string {
+	if cfg.Branch == "" {
+		return api.DefaultBranch
+	}
+	return cfg.Branch
+}
+
+func (cfg CheckoutConfig) validate() error {
+	switch {
+	case cfg.GitURL == "":
+		return fmt.Errorf("%s is not set", EnvGitURL)
+	case cfg.Workspace == "":
+		return fmt.Errorf("%s is not set", EnvWorkspace)
+	case cfg.SecretsSrc != "" && cfg.SecretsDst == "":
+		return fmt.Errorf("%s is set but %s is not", EnvSecretsSrc, EnvSecretsDst)
+	}
+	// go-git would also take ssh and git URLs and local paths, which a pod has no keys or files for.
+	u, err := url.Parse(cfg.GitURL)
+	if err == nil && (u.Scheme == "file" || (u.Scheme == "http" || u.Scheme == "https") && u.Host != "") {
+		return nil
+	}
+	return fmt.Errorf("invalid repository URL %q: only http, https and file URLs are supported", redactURL(cfg.GitURL))
+}
+
+// clone checks the branch out into the workspace. Its errors may contain the token (go-git's do not, but a
+// server's reply is quoted); Checkout scrubs them.
+func clone(ctx context.Context, cfg CheckoutConfig) (string, error) {
+	if err := prepareWorkspace(cfg.Workspace); err != nil {
+		return "", err
+	}
+	opts := &git.CloneOptions{
+		URL:           cfg.GitURL,
+		ReferenceName: plumbing.NewBranchReferenceName(cfg.branch()),
+		SingleBranch:  true,
+		Depth:         1,
+		Tags:          git.NoTags,
+	}
+	if cfg.Token != "" && !isFileURL(cfg.GitURL) {
+		opts.Auth = &githttp.BasicAuth{Username: gitsource.TokenUser, Password: cfg.Token}
+	}
+	// go-git reads no global or system configuration to clone, so HOME may be unset or unwritable.
+	repo, err := git.PlainCloneContext(ctx, cfg.Workspace, false, opts)
+	if err != nil {
+		return "", cloneError(err, cfg)
+	}
+	head, err := repo.Head()
+	if err != nil {
+		return "", fmt.Errorf("clone %s: read HEAD: %w", redactURL(cfg.GitURL), err)
+	}
+	return head.Hash().String(), nil
+}
+
+// prepareWorkspace makes sure dir exists and is empty. A checkout left by an earlier run of this container (the
+// kubelet may run init containers again) is removed; anything else is an error.
+func prepareWorkspace(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return os.MkdirAll(dir, 0o755)
+	}
+	if err != nil {
+		return fmt.Errorf("workspace: %w", err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if _, err := os.Lstat(filepath.Join(dir, git.GitDirName)); err != nil {
+		return fmt.Errorf("workspace %s is not empty", dir)
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("workspace: remove an earlier checkout: %w", err)
+		}
+	}
+	return nil
+}
+
+// cloneError says what failed in words a runner's author can act on.
+func cloneError(err error, cfg CheckoutConfig) error {
+	u := redactURL(cfg.GitURL)
+	var noRef git.NoMatchingRefSpecError
+	switch {
+	case errors.As(err, &noRef), errors.Is(err, plumbing.ErrReferenceNotFound):
+		return fmt.Errorf("branch %q not found in %s", cfg.branch(), u)
+	case errors.Is(err, transport.ErrEmptyRemoteRepository):
+		return fmt.Errorf("branch %q not found in %s: the repository is empty", cfg.branch(), u)
+	case errors.Is(err, transport.ErrAuthenticationRequired) && cfg.Token != "":
+		return fmt.Errorf("authentication to %s failed: the repository token was not accepted", u)
+	case errors.Is(err, transport.ErrAuthenticationRequired):
+		return fmt.Errorf("authentication to %s required: the repository is private and the runner has no token", u)
+	case errors.Is(err, transport.ErrAuthorizationFailed):
+		return fmt.Errorf("access to %s denied: the repository token may not have read permission", u)
+	case errors.Is(err, transport.ErrRepositoryNotFound):
+		return fmt.Errorf("repository %s not found (or not visible with the runner's token)", u)
+	}
+	return fmt.Errorf("clone %s: %w", u, err)
+}
+
+func isFileURL(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && p.Scheme == "file"
+}
+
+// scrubbedError is an error whose text has been scrubbed of secrets; its cause (Unwrap) has not.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }

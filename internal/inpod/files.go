@@ -1,0 +1,117 @@
+package inpod
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// CopySecrets copies the keys of a mounted Kubernetes Secret volume at src into dst as files of mode 0400 owned by
+// the current user. A Secret volume holds, besides one top-level symlink per key (KEY -> ..data/KEY), the kubelet's
+// own entries ("..data", "..<timestamp>"): every top-level entry whose name starts with ".." is skipped, symlinks
+// are followed, and only regular files are copied. A missing src holds no secrets. Files left in dst by an
+// earlier run are replaced.
+func CopySecrets(src, dst string) error {
+	entries, err := os.ReadDir(src)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read secrets: %w", err)
+	}
+	if err := os.MkdirAll(dst, 0o700); err != nil {
+		return fmt.Errorf("copy secrets: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, "..") {
+			continue
+		}
+		if err := copySecret(filepath.Join(src, name), filepath.Join(dst, name)); err != nil {
+			return fmt.Errorf("copy secret %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func copySecret(src, dst string) error {
+	in, err := os.Open(src) // follows the symlink into ..data
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil
+	}
+	// A 0400 file from an earlier run cannot be opened for writing: replace it. O_EXCL refuses to follow a
+	// symlink someone put in its place.
+	if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o400)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Chmod(0o400) // whatever the umask
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// CopySelf copies the running executable to dir/ToolName, mode 0555, atomically (through a temporary file and
+// a rename), so that the job's container can run it as its PID 1.
+func CopySelf(dir string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("copy runplane: %w", err)
+	}
+	if err := copyExecutable(self, filepath.Join(dir, ToolName)); err != nil {
+		return fmt.Errorf("copy runplane to %s: %w", dir, err)
+	}
+	return nil
+}
+
+func copyExecutable(src, dst string) (err error) {
+	// No child may be forked while the copy is open for writing: it would hold the file open until its exec, and
+	// running the copy meanwhile fails with ETXTBSY.
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+"-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := io.Copy(tmp, in); err != nil {
+		return err
+	}
+	if err := tmp.Chmod(0o555); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), dst)
+}

@@ -1,0 +1,149 @@
+package inpod_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/runplane/runplane/internal/inpod"
+)
+
+// makeSecretVolume lays dir out the way the kubelet mounts a Secret: the keys in a timestamped directory, a
+// "..data" symlink to it and one top-level symlink per key into "..data". Files are mode 0440 (readable
+// through fsGroup).
+func makeSecretVolume(t *testing.T, dir string, secrets map[string]string) {
+	t.Helper()
+	const ts = "..2026_01_02_03_04_05.123456789"
+	if err := os.MkdirAll(filepath.Join(dir, ts), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range secrets {
+		p := filepath.Join(dir, ts, k)
+		if err := os.WriteFile(p, []byte(v), 0o440); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(filepath.Join("..data", k), filepath.Join(dir, k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(ts, filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// secretFiles returns the files in dir, name → content, and fails on any entry that is not a 0400 file.
+func secretFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range entries {
+		fi, err := os.Lstat(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o400 {
+			t.Errorf("%s: mode %v, want a regular file of mode 0400", e.Name(), fi.Mode())
+		}
+		got[e.Name()] = readFile(t, filepath.Join(dir, e.Name()))
+	}
+	return got
+}
+
+func TestCopySecrets(t *testing.T) {
+	t.Parallel()
+	secrets := map[string]string{"API_KEY": "k3y", "DB_PASSWORD": "pa ss\nword\n", "empty": "", ".dotted": "d"}
+	src, dst := t.TempDir(), t.TempDir()
+	makeSecretVolume(t, src, secrets)
+	// Not keys: a directory, kubelet-style ".." files and a symlink to a directory.
+	if err := os.Mkdir(filepath.Join(src, "subdir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "..hidden"), []byte("no"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("subdir", filepath.Join(src, "dirlink")); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, run := range []string{"first", "again"} { // an init container may run twice
+		if err := inpod.CopySecrets(src, dst); err != nil {
+			t.Fatalf("CopySecrets (%s): %v", run, err)
+		}
+		if diff := cmp.Diff(secrets, secretFiles(t, dst)); diff != "" {
+			t.Errorf("secrets after the %s copy (-want +got):\n%s", run, diff)
+		}
+	}
+}
+
+func TestCopySecretsNone(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		src  string
+	}{
+		{"missing source", filepath.Join(t.TempDir(), "missing")},
+		{"empty source", t.TempDir()},
+		{"only kubelet entries", func() string { d := t.TempDir(); makeSecretVolume(t, d, nil); return d }()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dst := t.TempDir()
+			if err := inpod.CopySecrets(tc.src, dst); err != nil {
+				t.Fatalf("CopySecrets(%s) = %v, want nil", tc.src, err)
+			}
+			if got := secretFiles(t, dst); len(got) != 0 {
+				t.Errorf("CopySecrets(%s) copied %v, want nothing", tc.src, got)
+			}
+		})
+	}
+}
+
+func TestCopySecretsBrokenLink(t *testing.T) {
+	t.Parallel()
+	src := t.TempDir()
+	if err := os.Symlink("..data/GONE", filepath.Join(src, "GONE")); err != nil {
+		t.Fatal(err)
+	}
+	if err := inpod.CopySecrets(src, t.TempDir()); err == nil {
+		t.Error("CopySecrets of a dangling key = nil, want an error")
+	}
+}
+
+func TestCopySelf(t *testing.T) {
+	t.Parallel()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, run := range []string{"first", "again"} {
+		if err := inpod.CopySelf(dir); err != nil {
+			t.Fatalf("CopySelf (%s): %v", run, err)
+		}
+		p := filepath.Join(dir, inpod.ToolName)
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o555 {
+			t.Errorf("%s: mode %v after the %s copy, want 0555", p, fi.Mode(), run)
+		}
+		if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s after the %s copy: %d bytes, %v; want a copy of %s (%d bytes)", p, run, len(got), err, self, len(want))
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+			t.Errorf("%s holds %d entries after the %s copy, want only %s", dir, len(entries), run, inpod.ToolName)
+		}
+	}
+}

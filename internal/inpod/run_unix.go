@@ -1,0 +1,130 @@
+//go:build unix
+
+package inpod
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+)
+
+// forwarded are the signals RunCommand passes on to the command's process group: what the kubelet sends to stop a
+// container (SIGTERM) and what a person at a terminal would.
+var forwarded = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT}
+
+// RunCommand is `runplane pod run -- args...`, PID 1 of a job's container. It starts args (args[0] is looked up in
+// PATH) with the environment and working directory unchanged, stdin /dev/null, stdout and stderr both on stdout
+// (one file: the two streams interleave exactly as written), in a process group of its own. It forwards
+// SIGTERM, SIGINT, SIGHUP and SIGQUIT to that whole group, reaps every orphan handed to it while it waits, and
+// returns the command's exit code; if a signal killed the command it writes "signal: <name>" (the words of
+// os.ProcessState.String) to the termination log and returns 128+signal.
+//
+// It writes nothing to stdout, and to stderr only when the command cannot be started (exit code 127 if it is
+// not found, 126 if it cannot be executed, 1 otherwise). It waits for every child of the process, so nothing else
+// in the process may start one.
+func RunCommand(args []string, getenv func(string) string, stdout *os.File, stderr io.Writer) int {
+	logPath := terminationLogPath(getenv)
+	fail := func(code int, err error) int {
+		msg := "runplane pod run: " + err.Error()
+		writeTerminationLog(logPath, msg)
+		fmt.Fprintln(stderr, msg)
+		return code
+	}
+	if len(args) == 0 {
+		return fail(1, errors.New("no command"))
+	}
+	path, err := exec.LookPath(args[0])
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return fail(126, err)
+	case err != nil && !errors.Is(err, exec.ErrDot):
+		return fail(127, err)
+	}
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		return fail(1, err)
+	}
+	becomeSubreaper()
+	// Notify before the command starts: a signal that arrives meanwhile waits in the channel and is forwarded.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwarded...)
+	defer signal.Stop(sigs)
+	out := stdout.Fd()
+	pid, err := syscall.ForkExec(path, args, &syscall.ProcAttr{
+		Env:   os.Environ(),
+		Files: []uintptr{devNull.Fd(), out, out},
+		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	})
+	devNull.Close()
+	if err != nil {
+		code := 1
+		switch {
+		case errors.Is(err, syscall.ENOENT):
+			code = 127
+		case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.ENOEXEC):
+			code = 126
+		}
+		return fail(code, fmt.Errorf("start %s: %w", args[0], err))
+	}
+
+	done := make(chan struct{})
+	defer close(done)
+	go forward(sigs, pid, done)
+	ws, err := waitFor(pid)
+	if err != nil {
+		return fail(1, err)
+	}
+	if ws.Signaled() {
+		writeTerminationLog(logPath, signalMessage(ws))
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// forward passes each signal received to the process group of pid, the command's (so that its children get
+// it too: `sh -c 'sleep 1000'` ends at once), or to pid alone if the command has left that group.
+func forward(sigs <-chan os.Signal, pid int, done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case s := <-sigs:
+			sig := s.(syscall.Signal)
+			if err := syscall.Kill(-pid, sig); errors.Is(err, syscall.ESRCH) {
+				_ = syscall.Kill(pid, sig)
+			}
+		}
+	}
+}
+
+// waitFor reaps children until pid ends and returns its status. The others are orphans the kernel gave this
+// process (as PID 1 of the container or as a subreaper): reaping them keeps zombies from piling up.
+func waitFor(pid int) (syscall.WaitStatus, error) {
+	for {
+		var ws syscall.WaitStatus
+		wpid, err := syscall.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("wait: %w", err)
+		}
+		if wpid == pid {
+			return ws, nil
+		}
+	}
+}
+
+// signalMessage says how a process a signal killed ended, in the words of os.ProcessState.String.
+func signalMessage(ws syscall.WaitStatus) string {
+	msg := "signal: " + ws.Signal().String()
+	if ws.CoreDump() {
+		msg += " (core dumped)"
+	}
+	return msg
+}

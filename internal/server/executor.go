@@ -1,0 +1,76 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/runplane/runplane/internal/executor"
+	"github.com/runplane/runplane/internal/executor/kubeexec"
+	"github.com/runplane/runplane/internal/executor/local"
+	"github.com/runplane/runplane/internal/gitsource"
+	"github.com/runplane/runplane/internal/imagepolicy"
+)
+
+// Executors cfg.Executor may name.
+const (
+	ExecutorLocal      = "local"
+	ExecutorKubernetes = "kubernetes"
+)
+
+// runningExecutor is the executor the engine uses, what it needs run alongside (nil for none), and how to
+// describe it in the log. Hand the engine the Executor field itself: this struct hides its optional interfaces.
+type runningExecutor struct {
+	executor.Executor
+	run  func(ctx context.Context) error
+	attr []any
+}
+
+// openExecutor makes the executor cfg names. Images checks the runner images jobs start with (nil: any).
+func openExecutor(cfg Config, dir string, git *gitsource.Cache, images *imagepolicy.Allowlist, log *slog.Logger) (runningExecutor, error) {
+	switch cfg.Executor {
+	case "", ExecutorLocal:
+		ex, err := local.New(local.Options{
+			WorkDir:   filepath.Join(dir, workDir),
+			Git:       git,
+			Isolation: cfg.Isolation,
+			Logger:    log,
+		})
+		if err != nil {
+			return runningExecutor{}, err
+		}
+		return runningExecutor{Executor: ex, attr: []any{"executor", ExecutorLocal, "isolation", ex.Isolation()}}, nil
+	case ExecutorKubernetes:
+		if cfg.JobImage == "" {
+			return runningExecutor{}, errors.New("server: the kubernetes executor needs --job-image (RUNPLANE_JOB_IMAGE): runplane's own image, which checks out each job's repository")
+		}
+		client, ns, err := kubeexec.Connect(cfg.Kubeconfig)
+		if err != nil {
+			return runningExecutor{}, fmt.Errorf("server: %w", err)
+		}
+		if cfg.Namespace != "" {
+			ns = cfg.Namespace
+		}
+		opts := kubeexec.Options{
+			Client:         client,
+			Namespace:      ns,
+			JobImage:       cfg.JobImage,
+			ServiceAccount: cfg.JobServiceAccount,
+			TTL:            cfg.JobTTL,
+			StartTimeout:   cfg.PodStartTimeout,
+			Heads:          git,
+			Logger:         log,
+		}
+		if !images.Empty() {
+			opts.Images = images
+		}
+		ex, err := kubeexec.New(opts)
+		if err != nil {
+			return runningExecutor{}, fmt.Errorf("server: %w", err)
+		}
+		return runningExecutor{Executor: ex, run: ex.Run, attr: []any{"executor", ExecutorKubernetes, "namespace", ex.Namespace()}}, nil
+	}
+	return runningExecutor{}, fmt.Errorf("server: unknown executor %q", cfg.Executor)
+}
