@@ -20,6 +20,8 @@ import (
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/runplane/runplane/internal/pdeathsig"
 )
 
 // SlapdPath is where Debian's slapd package installs the server.
@@ -137,8 +139,7 @@ func (s *Server) start(dir, caFile, certFile, keyFile string) error {
 	cmd := exec.Command(SlapdPath, "-d", "0", "-f", conf, "-h", ldapURL+"/ "+ldapsURL+"/")
 	output := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = output, output
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	if err := pdeathsig.Start(cmd); err != nil { // the kernel kills slapd if the test binary dies first
 		return err
 	}
 	exited := make(chan struct{})

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/runplane/runplane/internal/pdeathsig"
 )
 
 // The life of a cluster: find the binaries, initdb, run and stop the postmaster.
@@ -183,7 +185,7 @@ func (s *Server) run() error {
 	)
 	p := &process{cmd: cmd, exited: make(chan struct{}), output: &syncBuffer{}}
 	cmd.Stdout, cmd.Stderr = p.output, p.output
-	if err := cmd.Start(); err != nil {
+	if err := pdeathsig.Start(cmd); err != nil {
 		return err
 	}
 	go func() {
@@ -258,7 +260,7 @@ func terminate(p *process, sig syscall.Signal, timeout time.Duration) error {
 	return fmt.Errorf("postgres (pid %d) ignored %v for %v; killed it", p.cmd.Process.Pid, sig, timeout)
 }
 
-// command runs name as the server's user, in Dir, killed by the kernel if this process dies.
+// command runs name as the server's user, in Dir.
 func (s *Server) command(name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = s.Dir

@@ -6,10 +6,10 @@ import (
 )
 
 // sysProcAttr runs the server as cred (nil: as this process's user), in a process group of its own so that a
-// terminal's Ctrl-C reaches only the test binary, which then stops it; the kernel kills it if the test binary
-// dies without doing so.
+// terminal's Ctrl-C reaches only the test binary, which then stops it. (pdeathsig.Start has the kernel kill it if
+// the test binary dies without doing so.)
 func sysProcAttr(cred *syscall.Credential) *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Credential: cred, Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return &syscall.SysProcAttr{Credential: cred, Setpgid: true}
 }
 
 func processAlive(pid int) bool {
