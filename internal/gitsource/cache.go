@@ -129,14 +129,8 @@ func removeStaleLocks(root string) {
 // Checkout fetches repo's branch (default api.DefaultBranch) and writes the tree of its head commit into dst,
 // which must not exist or be empty. It returns the commit. Errors never contain the token or URL user info.
 func (c *Cache) Checkout(ctx context.Context, repo executor.Repo, dst string) (commit string, err error) {
-	branch := repo.Branch
-	if branch == "" {
-		branch = "main"
-	}
-	if err := validateURL(repo.URL); err != nil {
-		return "", err
-	}
-	if err := validateBranch(branch); err != nil {
+	branch, err := checkRepo(repo)
+	if err != nil {
 		return "", err
 	}
 	m := c.mirror(repo.URL)
@@ -226,6 +220,18 @@ func (c *Cache) initMirror(ctx context.Context, m *mirror) error {
 		return fmt.Errorf("gitsource: init mirror: %w", err)
 	}
 	return nil
+}
+
+// checkRepo validates repo's URL and branch and returns the branch to use (default "main").
+func checkRepo(repo executor.Repo) (string, error) {
+	branch := repo.Branch
+	if branch == "" {
+		branch = "main"
+	}
+	if err := validateURL(repo.URL); err != nil {
+		return "", err
+	}
+	return branch, validateBranch(branch)
 }
 
 func validateURL(u string) error {

@@ -14,14 +14,8 @@ import (
 // *BranchNotFoundError. Executors that check out elsewhere (in a pod) use it to fail early and name the commit.
 // Errors never contain the token or URL user info.
 func (c *Cache) Head(ctx context.Context, repo executor.Repo) (string, error) {
-	branch := repo.Branch
-	if branch == "" {
-		branch = "main"
-	}
-	if err := validateURL(repo.URL); err != nil {
-		return "", err
-	}
-	if err := validateBranch(branch); err != nil {
+	branch, err := checkRepo(repo)
+	if err != nil {
 		return "", err
 	}
 	commit, err := c.probe(ctx, repo, branch)

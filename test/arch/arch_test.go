@@ -80,6 +80,13 @@ func TestDependencyRules(t *testing.T) {
 					t.Errorf("rbac imports %s; it is pure: only api and the standard library", d)
 				}
 			}
+		case path == mod+"/internal/inpod":
+			// It runs inside job pods: it must never talk to the Kubernetes API.
+			for _, d := range p.Deps {
+				if strings.HasPrefix(d, "k8s.io/") || strings.HasPrefix(d, "sigs.k8s.io/") {
+					t.Errorf("inpod imports %s; what runs in a job's pod must not talk to the Kubernetes API", d)
+				}
+			}
 		case path == mod+"/client":
 			for _, d := range p.Deps {
 				if d != mod+"/api" && (internal(d) || strings.Contains(strings.Split(d, "/")[0], ".")) {
@@ -100,8 +107,8 @@ func TestDependencyRules(t *testing.T) {
 			if imp == mod+"/internal/server" && path != mod+"/internal/cli" && path != mod+"/internal/server/servertest" {
 				t.Errorf("%s imports internal/server; only internal/cli (and the test support servertest) may", path)
 			}
-			if imp == mod+"/internal/server/servertest" {
-				t.Errorf("%s imports servertest; only _test.go files may", path)
+			if imp == mod+"/internal/server/servertest" || imp == mod+"/internal/executor/kubeexec/kubetest" {
+				t.Errorf("%s imports %s; only _test.go files may", path, imp)
 			}
 		}
 	}

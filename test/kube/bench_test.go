@@ -12,6 +12,7 @@ import (
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/client"
+	"github.com/runplane/runplane/internal/gitsource/gittest"
 	"github.com/runplane/runplane/internal/server"
 )
 
@@ -30,10 +31,14 @@ func BenchmarkKubeJob(b *testing.B) {
 		b.Fatal("RUNPLANE_KUBECTL is not set")
 	}
 	e := needCluster(b)
-	ns := e.namespace(b)
+	ns := e.Namespace(b)
 	s := e.newServer(b, ns, func(c *server.Config) { c.MaxConcurrentJobs = 64 })
 	c := s.client(b)
-	e.runner(b, c, e.busybox)
+	// Like the bare Job: a public repository, no secrets (a job with secrets costs a Secret more).
+	url := gittest.ServeHTTPAt(b, e.HostIP, gittest.NewRepo(b, map[string]string{"README": "bench"}), "", "")
+	if _, err := c.CreateRunner(b.Context(), api.Runner{Name: "r", Image: e.Busybox, GitURL: url}); err != nil {
+		b.Fatal(err)
+	}
 	e.task(b, c, api.Task{Name: "trivial", Command: "echo done", Synchronous: true, SyncTimeout: api.Duration(5 * time.Minute)})
 
 	viaRunplane := func() time.Duration {
@@ -52,7 +57,7 @@ func BenchmarkKubeJob(b *testing.B) {
 			n++
 			name := fmt.Sprintf("bare-%d", n)
 			names = append(names, "job/"+name)
-			fmt.Fprintf(&yaml, bareJob, name, ns, e.busybox)
+			fmt.Fprintf(&yaml, bareJob, name, ns, e.Busybox)
 		}
 		start := time.Now()
 		apply := exec.Command(kubectl, "apply", "-f", "-")

@@ -17,6 +17,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/runplane/runplane/internal/executor/kubeexec/kubetest"
 )
 
 // What TestChartInstall needs of the cluster beyond the chart: a volume for its claim, a way in, and a
@@ -39,7 +41,7 @@ func needKubectl(t testing.TB) string {
 // reserved for the claim ns/claim and of a storage class of its own, since this cluster has no provisioner. The
 // directory belongs to the server's user, as a provisioned volume would through fsGroup (which hostPath volumes
 // ignore). It returns the class and the directory; the volume is deleted when the test ends.
-func (e *env) hostPathVolume(t testing.TB, ns, claim string) (class, dir string) {
+func (e env) hostPathVolume(t testing.TB, ns, claim string) (class, dir string) {
 	t.Helper()
 	dir = t.TempDir()
 	if err := os.Chmod(dir, 0o700); err != nil {
@@ -63,17 +65,17 @@ func (e *env) hostPathVolume(t testing.TB, ns, claim string) (class, dir string)
 			},
 		},
 	}
-	if _, err := e.kube.CoreV1().PersistentVolumes().Create(t.Context(), pv, metav1.CreateOptions{}); err != nil {
+	if _, err := e.Client.CoreV1().PersistentVolumes().Create(t.Context(), pv, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create PersistentVolume: %v", err)
 	}
 	t.Cleanup(func() {
 		ctx := context.Background()
-		if err := e.kube.CoreV1().PersistentVolumes().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		if err := e.Client.CoreV1().PersistentVolumes().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			t.Errorf("delete PersistentVolume %s: %v", name, err)
 			return
 		}
-		waitFor(t, 2*time.Minute, "PersistentVolume "+name+" to be deleted", func() bool {
-			_, err := e.kube.CoreV1().PersistentVolumes().Get(ctx, name, metav1.GetOptions{})
+		kubetest.WaitFor(t, 2*time.Minute, "PersistentVolume "+name+" to be deleted", func() bool {
+			_, err := e.Client.CoreV1().PersistentVolumes().Get(ctx, name, metav1.GetOptions{})
 			return apierrors.IsNotFound(err)
 		})
 	})

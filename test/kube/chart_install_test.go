@@ -15,6 +15,7 @@ import (
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/client"
+	"github.com/runplane/runplane/internal/executor/kubeexec/kubetest"
 	"github.com/runplane/runplane/internal/gitsource/gittest"
 )
 
@@ -26,19 +27,19 @@ func TestChartInstall(t *testing.T) {
 	e := needCluster(t)
 	h := needHelm(t)
 	kubectl := needKubectl(t)
-	ns := e.namespace(t)
+	ns := e.Namespace(t)
 	class, dataDir := e.hostPathVolume(t, ns, chartName)
 
-	colon := strings.LastIndex(e.image, ":")
-	if colon < strings.LastIndex(e.image, "/") || strings.Contains(e.image, "@") {
-		t.Fatalf("RUNPLANE_KUBE_IMAGE=%q: want repository:tag", e.image)
+	colon := strings.LastIndex(e.Image, ":")
+	if colon < strings.LastIndex(e.Image, "/") || strings.Contains(e.Image, "@") {
+		t.Fatalf("RUNPLANE_KUBE_IMAGE=%q: want repository:tag", e.Image)
 	}
-	repository, tag := e.image[:colon], e.image[colon+1:]
+	repository, tag := e.Image[:colon], e.Image[colon+1:]
 	values, err := json.Marshal(map[string]any{
 		// The image is in the node's containerd already: never pull it.
 		"image":          map[string]any{"repository": repository, "tag": tag, "pullPolicy": "Never"},
 		"persistence":    map[string]any{"storageClass": class, "size": "100Mi"},
-		"imageAllowlist": []string{e.busybox},
+		"imageAllowlist": []string{e.Busybox},
 		"executor":       map[string]any{"jobTTL": "10m"},
 		"log":            map[string]any{"level": "debug"},
 	})
@@ -59,8 +60,8 @@ func TestChartInstall(t *testing.T) {
 			t.Errorf("uninstall: %v", err)
 		}
 		// The server's pod writes into the volume's directory, which is removed after this.
-		waitFor(t, 2*time.Minute, "the server's pods to be gone", func() bool {
-			pods, err := e.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=rp"})
+		kubetest.WaitFor(t, 2*time.Minute, "the server's pods to be gone", func() bool {
+			pods, err := e.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=rp"})
 			return err == nil && len(pods.Items) == 0
 		})
 	})
@@ -68,11 +69,11 @@ func TestChartInstall(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	pvc, err := e.kube.CoreV1().PersistentVolumeClaims(ns).Get(t.Context(), chartName, metav1.GetOptions{})
+	pvc, err := e.Client.CoreV1().PersistentVolumeClaims(ns).Get(t.Context(), chartName, metav1.GetOptions{})
 	if err != nil || pvc.Status.Phase != corev1.ClaimBound || pvc.Spec.VolumeName != class {
 		t.Fatalf("claim %s: %v, %+v; want bound to the volume %s", chartName, err, pvc.Status, class)
 	}
-	secret, err := e.kube.CoreV1().Secrets(ns).Get(t.Context(), chartName, metav1.GetOptions{})
+	secret, err := e.Client.CoreV1().Secrets(ns).Get(t.Context(), chartName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +85,8 @@ func TestChartInstall(t *testing.T) {
 		"hello.txt": "hello from git",
 		"job.sh":    "#!/bin/sh\necho \"checked out: $(cat hello.txt)\"\necho '^JSON {\"ok\":true} ^JSON'\n",
 	})
-	gitURL := gittest.ServeHTTPAt(t, e.hostIP, bare, "", "")
-	if _, err := c.CreateRunner(t.Context(), api.Runner{Name: "chart", Image: e.busybox, GitURL: gitURL}); err != nil {
+	gitURL := gittest.ServeHTTPAt(t, e.HostIP, bare, "", "")
+	if _, err := c.CreateRunner(t.Context(), api.Runner{Name: "chart", Image: e.Busybox, GitURL: gitURL}); err != nil {
 		t.Fatalf("create runner: %v", err)
 	}
 	task := api.Task{Name: "hello", Runner: "chart", Command: "sh job.sh", Synchronous: true, SyncTimeout: api.Duration(3 * time.Minute)}
@@ -104,7 +105,7 @@ func TestChartInstall(t *testing.T) {
 	}
 
 	// The job ran as the chart's job account, without an API token.
-	pods, err := e.kube.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "runplane.dev/job=" + j.ID})
+	pods, err := e.Client.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "runplane.dev/job=" + j.ID})
 	if err != nil || len(pods.Items) != 1 {
 		t.Errorf("pods of job %s: %v, %v; want 1", j.ID, len(pods.Items), err)
 	} else {
@@ -128,7 +129,7 @@ func TestChartInstall(t *testing.T) {
 	if _, err := h.run(t.Context(), "upgrade", "rp", chartDir, "--namespace", ns, "--reuse-values", "--wait", "--timeout", "5m"); err != nil {
 		t.Fatal(err)
 	}
-	secret, err = e.kube.CoreV1().Secrets(ns).Get(t.Context(), chartName, metav1.GetOptions{})
+	secret, err = e.Client.CoreV1().Secrets(ns).Get(t.Context(), chartName, metav1.GetOptions{})
 	if err != nil || string(secret.Data["root-password"]) != password {
 		t.Errorf("root password after an upgrade: %v; changed %v, want it kept", err, string(secret.Data["root-password"]) != password)
 	}
@@ -136,15 +137,15 @@ func TestChartInstall(t *testing.T) {
 	// A new server pod finds everything on the volume.
 	stopForward()
 	server := "app.kubernetes.io/instance=rp,app.kubernetes.io/name=runplane"
-	old, err := e.kube.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: server})
+	old, err := e.Client.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: server})
 	if err != nil || len(old.Items) != 1 {
 		t.Fatalf("server pods: %v, %v; want 1", len(old.Items), err)
 	}
-	if err := e.kube.CoreV1().Pods(ns).Delete(t.Context(), old.Items[0].Name, metav1.DeleteOptions{}); err != nil {
+	if err := e.Client.CoreV1().Pods(ns).Delete(t.Context(), old.Items[0].Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 3*time.Minute, "a new ready server pod", func() bool {
-		pods, err := e.kube.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: server})
+	kubetest.WaitFor(t, 3*time.Minute, "a new ready server pod", func() bool {
+		pods, err := e.Client.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: server})
 		if err != nil || len(pods.Items) != 1 || pods.Items[0].UID == old.Items[0].UID {
 			return false
 		}

@@ -2,8 +2,6 @@ package kube_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -12,13 +10,11 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/client"
+	"github.com/runplane/runplane/internal/executor/kubeexec/kubetest"
 	"github.com/runplane/runplane/internal/gitsource/gittest"
 	"github.com/runplane/runplane/internal/server"
 )
@@ -26,48 +22,9 @@ import (
 const rootPassword = "kube-test-root-password"
 
 // env is the cluster the tests run against.
-type env struct {
-	kube    kubernetes.Interface
-	image   string // runplane's image
-	busybox string // the runner image
-	hostIP  string // where pods reach this host
-}
+type env struct{ *kubetest.Cluster }
 
-func needCluster(t testing.TB) *env {
-	t.Helper()
-	if os.Getenv("RUNPLANE_KUBE_TEST") != "1" {
-		t.Skip("needs a Kubernetes cluster: run make test-kube (hack/test-kube.sh)")
-	}
-	e := &env{image: os.Getenv("RUNPLANE_KUBE_IMAGE"), busybox: os.Getenv("RUNPLANE_KUBE_BUSYBOX"), hostIP: os.Getenv("RUNPLANE_KUBE_HOST_IP")}
-	if e.image == "" || e.busybox == "" || e.hostIP == "" {
-		t.Fatal("RUNPLANE_KUBE_IMAGE, RUNPLANE_KUBE_BUSYBOX and RUNPLANE_KUBE_HOST_IP must be set with RUNPLANE_KUBE_TEST=1")
-	}
-	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(clientcmd.NewDefaultClientConfigLoadingRules(), nil).ClientConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.kube, err = kubernetes.NewForConfig(rc); err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
-
-// namespace creates a fresh namespace, deleted when the test ends.
-func (e *env) namespace(t testing.TB) string {
-	t.Helper()
-	var b [4]byte
-	rand.Read(b[:])
-	ns := "rp-test-" + hex.EncodeToString(b[:])
-	if _, err := e.kube.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create namespace: %v", err)
-	}
-	t.Cleanup(func() { e.kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
-	waitFor(t, 30*time.Second, "the namespace's default service account", func() bool {
-		_, err := e.kube.CoreV1().ServiceAccounts(ns).Get(t.Context(), "default", metav1.GetOptions{})
-		return err == nil
-	})
-	return ns
-}
+func needCluster(t testing.TB) env { return env{kubetest.Need(t)} }
 
 // server is an in-process runplane server with the Kubernetes executor, which a test may stop and start again
 // on the same data dir.
@@ -77,7 +34,7 @@ type testServer struct {
 	url  string
 }
 
-func (e *env) newServer(t testing.TB, ns string, edit func(*server.Config)) *testServer {
+func (e env) newServer(t testing.TB, ns string, edit func(*server.Config)) *testServer {
 	t.Helper()
 	cfg := server.DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
@@ -86,7 +43,7 @@ func (e *env) newServer(t testing.TB, ns string, edit func(*server.Config)) *tes
 	cfg.RootPassword = rootPassword
 	cfg.Executor = server.ExecutorKubernetes
 	cfg.Namespace = ns
-	cfg.JobImage = e.image
+	cfg.JobImage = e.Image
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -149,10 +106,10 @@ echo '^JSON'
 `
 
 // runner publishes a private repository over HTTP where pods reach it and creates runner "r" for it.
-func (e *env) runner(t testing.TB, c *client.Client, image string) {
+func (e env) runner(t testing.TB, c *client.Client, image string) {
 	t.Helper()
 	bare := gittest.NewRepo(t, map[string]string{"hello.txt": "hello from git", "contract.sh": script})
-	url := gittest.ServeHTTPAt(t, e.hostIP, bare, "", repoToken)
+	url := gittest.ServeHTTPAt(t, e.HostIP, bare, "", repoToken)
 	_, err := c.CreateRunner(t.Context(), api.Runner{Name: "r", Image: image, GitURL: url, Token: repoToken,
 		Secret: map[string]string{"API_KEY": "s3cret-value"}})
 	if err != nil {
@@ -160,7 +117,7 @@ func (e *env) runner(t testing.TB, c *client.Client, image string) {
 	}
 }
 
-func (e *env) task(t testing.TB, c *client.Client, task api.Task) {
+func (e env) task(t testing.TB, c *client.Client, task api.Task) {
 	t.Helper()
 	task.Runner = "r"
 	if _, err := c.CreateTask(t.Context(), task); err != nil {
@@ -170,22 +127,11 @@ func (e *env) task(t testing.TB, c *client.Client, task api.Task) {
 
 func wait(d time.Duration) *time.Duration { return &d }
 
-func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // waitJob waits until job id is final.
 func waitJob(t testing.TB, c *client.Client, id string, within time.Duration) api.Job {
 	t.Helper()
 	var j api.Job
-	waitFor(t, within, "job "+id+" to end", func() bool {
+	kubetest.WaitFor(t, within, "job "+id+" to end", func() bool {
 		var err error
 		j, err = c.GetJob(t.Context(), id)
 		return err == nil && j.Status != api.JobQueued && j.Status != api.JobRunning
@@ -208,10 +154,10 @@ func readLog(t testing.TB, c *client.Client, id string) string {
 // secrets as files and env, the ^JSON result, timeout, cancel, and logs kept after the pod is deleted.
 func TestJobs(t *testing.T) {
 	e := needCluster(t)
-	ns := e.namespace(t)
-	s := e.newServer(t, ns, func(c *server.Config) { c.ImageAllowlist = []string{e.busybox} })
+	ns := e.Namespace(t)
+	s := e.newServer(t, ns, func(c *server.Config) { c.ImageAllowlist = []string{e.Busybox} })
 	c := s.client(t)
-	e.runner(t, c, e.busybox)
+	e.runner(t, c, e.Busybox)
 	e.task(t, c, api.Task{Name: "contract", Command: "sh contract.sh", Synchronous: true, SyncTimeout: api.Duration(2 * time.Minute)})
 	e.task(t, c, api.Task{Name: "slow", Command: "echo started; sleep 600", Timeout: api.Duration(3 * time.Second)})
 	e.task(t, c, api.Task{Name: "forever", Command: "echo started; sleep 600"})
@@ -232,15 +178,15 @@ func TestJobs(t *testing.T) {
 			t.Errorf("log %q: want the checkout's file and no secret value", log)
 		}
 		// Logs outlive the pod.
-		pods, err := e.kube.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "runplane.dev/job=" + j.ID})
+		pods, err := e.Client.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "runplane.dev/job=" + j.ID})
 		if err != nil || len(pods.Items) != 1 {
 			t.Fatalf("pods of job %s: %d, %v; want 1", j.ID, len(pods.Items), err)
 		}
-		if err := e.kube.CoreV1().Pods(ns).Delete(t.Context(), pods.Items[0].Name, metav1.DeleteOptions{}); err != nil {
+		if err := e.Client.CoreV1().Pods(ns).Delete(t.Context(), pods.Items[0].Name, metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, time.Minute, "the pod to be gone", func() bool {
-			p, _ := e.kube.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "runplane.dev/job=" + j.ID})
+		kubetest.WaitFor(t, time.Minute, "the pod to be gone", func() bool {
+			p, _ := e.Client.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "runplane.dev/job=" + j.ID})
 			return len(p.Items) == 0
 		})
 		if log := readLog(t, c, j.ID); !strings.Contains(log, "checked out: hello from git") {
@@ -264,7 +210,7 @@ func TestJobs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 2*time.Minute, "the job to start", func() bool { return strings.Contains(readLog(t, c, j.ID), "started") })
+		kubetest.WaitFor(t, 2*time.Minute, "the job to start", func() bool { return strings.Contains(readLog(t, c, j.ID), "started") })
 		if _, err := c.Cancel(t.Context(), j.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -272,8 +218,8 @@ func TestJobs(t *testing.T) {
 		if j.Status != api.JobCancelled {
 			t.Errorf("cancelled job: %s, %q", j.Status, j.Reason)
 		}
-		waitFor(t, time.Minute, "its pod to be gone", func() bool {
-			p, _ := e.kube.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "runplane.dev/job=" + j.ID})
+		kubetest.WaitFor(t, time.Minute, "its pod to be gone", func() bool {
+			p, _ := e.Client.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "runplane.dev/job=" + j.ID})
 			return len(p.Items) == 0
 		})
 	})
@@ -291,16 +237,16 @@ func TestJobs(t *testing.T) {
 // keeps its whole log. Then the allowlist changes: the runner's image is refused at submission with 403.
 func TestRestart(t *testing.T) {
 	e := needCluster(t)
-	ns := e.namespace(t)
+	ns := e.Namespace(t)
 	s := e.newServer(t, ns, nil)
 	c := s.client(t)
-	e.runner(t, c, e.busybox)
+	e.runner(t, c, e.Busybox)
 	e.task(t, c, api.Task{Name: "long", Command: "echo before; sleep 8; echo after; echo '^JSON {\"done\":true} ^JSON'"})
 	j, _, err := c.Submit(t.Context(), "long", nil, client.SubmitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 2*time.Minute, "the job to start", func() bool { return strings.Contains(readLog(t, c, j.ID), "before") })
+	kubetest.WaitFor(t, 2*time.Minute, "the job to start", func() bool { return strings.Contains(readLog(t, c, j.ID), "before") })
 	s.stop()
 	s.start(t)
 	c = s.client(t)
@@ -318,7 +264,7 @@ func TestRestart(t *testing.T) {
 	c = s.client(t)
 	_, _, err = c.Submit(t.Context(), "long", nil, client.SubmitOptions{})
 	var ce *client.Error
-	if !errors.As(err, &ce) || ce.StatusCode != 403 || !strings.Contains(ce.Error(), e.busybox) {
+	if !errors.As(err, &ce) || ce.StatusCode != 403 || !strings.Contains(ce.Error(), e.Busybox) {
 		t.Errorf("job whose runner's image the allowlist no longer allows: %v; want 403 naming the image", err)
 	}
 }

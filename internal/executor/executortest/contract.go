@@ -180,7 +180,7 @@ func testOutputInOrder(t *testing.T, s *suite) {
 // testOutputToWriter: an Output that is not a file gets everything before Wait returns.
 func testOutputToWriter(t *testing.T, s *suite) {
 	spec, _ := s.spec(t, `echo first; echo second >&2; i=0; while [ $i -lt 20000 ]; do echo "line $i"; i=$((i+1)); done; echo last`)
-	var buf lockedBuffer
+	var buf LockedBuffer
 	spec.Output = &buf
 	r := s.wait(t, s.start(t, spec))
 	got := buf.String()

@@ -14,13 +14,15 @@ import (
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
+	"github.com/runplane/runplane/internal/executor/executortest"
 	"github.com/runplane/runplane/internal/executor/kubeexec"
+	"github.com/runplane/runplane/internal/executor/kubeexec/kubetest"
 )
 
 // Kubernetes-specific behaviour, beyond the conformance suite.
 
 // jobSpec is a spec for command in the busybox image against a one-file repository.
-func (c *cluster) jobSpec(t *testing.T, repo executor.Repo, command string) (executor.Spec, *os.File) {
+func (c cluster) jobSpec(t *testing.T, repo executor.Repo, command string) (executor.Spec, *os.File) {
 	t.Helper()
 	out, err := os.Create(filepath.Join(t.TempDir(), "output"))
 	if err != nil {
@@ -28,7 +30,7 @@ func (c *cluster) jobSpec(t *testing.T, repo executor.Repo, command string) (exe
 	}
 	t.Cleanup(func() { out.Close() })
 	return executor.Spec{
-		JobID: "kube-test", Task: "kube", Runner: "r", Owner: "tester", Image: c.busybox,
+		JobID: "kube-test", Task: "kube", Runner: "r", Owner: "tester", Image: c.Busybox,
 		Repo: repo, Command: command, Output: out, Timeout: 2 * time.Minute,
 	}, out
 }
@@ -53,7 +55,7 @@ func jobNameOf(h executor.Handle) string {
 func TestUnstartableImage(t *testing.T) {
 	c := needCluster(t)
 	t.Parallel()
-	ns := c.namespace(t)
+	ns := c.Namespace(t)
 	ex := c.newExecutor(t, ns, nil)
 	spec, _ := c.jobSpec(t, c.repo(t, map[string]map[string]string{"main": {"a": "b"}}), "true")
 	spec.Image = "localhost:1/runplane-test/no-such-image:1"
@@ -65,8 +67,8 @@ func TestUnstartableImage(t *testing.T) {
 	if r.ExitCode == 0 || !strings.Contains(r.Reason, "no-such-image") || !strings.Contains(r.Reason, "ImagePull") {
 		t.Errorf("job with an image that cannot be pulled: %+v; want a failure naming the image and ImagePullBackOff", r)
 	}
-	waitFor(t, time.Minute, "its Job to be deleted", func() bool {
-		_, err := c.client.BatchV1().Jobs(ns).Get(context.Background(), jobNameOf(h), metav1.GetOptions{})
+	kubetest.WaitFor(t, time.Minute, "its Job to be deleted", func() bool {
+		_, err := c.Client.BatchV1().Jobs(ns).Get(context.Background(), jobNameOf(h), metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
 	})
 }
@@ -75,7 +77,7 @@ func TestUnstartableImage(t *testing.T) {
 func TestUnschedulable(t *testing.T) {
 	c := needCluster(t)
 	t.Parallel()
-	ns := c.namespace(t)
+	ns := c.Namespace(t)
 	ex := c.newExecutor(t, ns, func(o *kubeexec.Options) { o.StartTimeout = 3 * time.Second })
 	spec, _ := c.jobSpec(t, c.repo(t, map[string]map[string]string{"main": {"a": "b"}}), "true")
 	spec.Kubernetes = &api.TaskKubernetes{NodeSelector: map[string]string{"runplane.dev/no-such-node": "x"}}
@@ -87,8 +89,8 @@ func TestUnschedulable(t *testing.T) {
 	if r.ExitCode == 0 || !strings.Contains(r.Reason, "did not start within 3s") || !strings.Contains(r.Reason, "Unschedulable") {
 		t.Errorf("unschedulable job: %+v; want a failure after 3s naming Unschedulable", r)
 	}
-	waitFor(t, time.Minute, "its Job to be deleted", func() bool {
-		_, err := c.client.BatchV1().Jobs(ns).Get(context.Background(), jobNameOf(h), metav1.GetOptions{})
+	kubetest.WaitFor(t, time.Minute, "its Job to be deleted", func() bool {
+		_, err := c.Client.BatchV1().Jobs(ns).Get(context.Background(), jobNameOf(h), metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
 	})
 }
@@ -98,7 +100,7 @@ func TestUnschedulable(t *testing.T) {
 func TestRecover(t *testing.T) {
 	c := needCluster(t)
 	t.Parallel()
-	ns := c.namespace(t)
+	ns := c.Namespace(t)
 	repo := c.repo(t, map[string]map[string]string{"main": {"a": "b"}})
 	first, stopFirst := context.WithCancel(context.Background())
 	ex1 := c.newExecutorCtx(t, first, ns)
@@ -107,7 +109,7 @@ func TestRecover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, time.Minute, "the job to start", func() bool {
+	kubetest.WaitFor(t, time.Minute, "the job to start", func() bool {
 		b, _ := os.ReadFile(out.Name())
 		return strings.Contains(string(b), "before")
 	})
@@ -117,7 +119,7 @@ func TestRecover(t *testing.T) {
 	if err := ex2.Recover(t.Context(), executor.Handle("kube:"+ns+"/rp-no-such-job-xxxxx"), nil); !errors.Is(err, executor.ErrNotFound) {
 		t.Errorf("Recover of a Job that does not exist = %v, want ErrNotFound", err)
 	}
-	var replay lockedBuffer
+	var replay executortest.LockedBuffer
 	if err := ex2.Recover(t.Context(), h, &replay); err != nil {
 		t.Fatalf("Recover: %v", err)
 	}
@@ -132,14 +134,14 @@ func TestRecover(t *testing.T) {
 func TestStartChecksImages(t *testing.T) {
 	c := needCluster(t)
 	t.Parallel()
-	ns := c.namespace(t)
-	ex := c.newExecutor(t, ns, func(o *kubeexec.Options) { o.Images = onlyImage(c.busybox) })
+	ns := c.Namespace(t)
+	ex := c.newExecutor(t, ns, func(o *kubeexec.Options) { o.Images = onlyImage(c.Busybox) })
 	spec, _ := c.jobSpec(t, c.repo(t, map[string]map[string]string{"main": {"a": "b"}}), "true")
 	spec.Image = "evil.example/miner:1"
 	if _, err := ex.Start(t.Context(), spec); err == nil || !strings.Contains(err.Error(), "evil.example/miner:1") {
 		t.Errorf("Start with an image outside the allowlist = %v, want an error naming it", err)
 	}
-	jobs, err := c.client.BatchV1().Jobs(ns).List(t.Context(), metav1.ListOptions{})
+	jobs, err := c.Client.BatchV1().Jobs(ns).List(t.Context(), metav1.ListOptions{})
 	if err != nil || len(jobs.Items) != 0 {
 		t.Errorf("Jobs after a refused start: %d (%v), want none", len(jobs.Items), err)
 	}
@@ -150,7 +152,7 @@ func TestStartChecksImages(t *testing.T) {
 func TestSecretBelongsToJob(t *testing.T) {
 	c := needCluster(t)
 	t.Parallel()
-	ns := c.namespace(t)
+	ns := c.Namespace(t)
 	ex := c.newExecutor(t, ns, nil)
 	spec, _ := c.jobSpec(t, c.repo(t, map[string]map[string]string{"main": {"a": "b"}}), "true")
 	spec.Secrets = map[string]string{"K": "v"}
@@ -158,18 +160,18 @@ func TestSecretBelongsToJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := c.client.CoreV1().Secrets(ns).Get(t.Context(), jobNameOf(h), metav1.GetOptions{})
+	s, err := c.Client.CoreV1().Secrets(ns).Get(t.Context(), jobNameOf(h), metav1.GetOptions{})
 	if err == nil && (len(s.OwnerReferences) != 1 || s.OwnerReferences[0].Kind != "Job" || s.OwnerReferences[0].Name != jobNameOf(h)) {
 		t.Errorf("the attempt's Secret is owned by %+v, want its Job", s.OwnerReferences)
 	}
 	if r := waitResult(t, ex, h, 2*time.Minute); r.ExitCode != 0 {
 		t.Fatalf("job: %+v", r)
 	}
-	waitFor(t, 30*time.Second, "the Secret to be deleted", func() bool {
-		_, err := c.client.CoreV1().Secrets(ns).Get(t.Context(), jobNameOf(h), metav1.GetOptions{})
+	kubetest.WaitFor(t, 30*time.Second, "the Secret to be deleted", func() bool {
+		_, err := c.Client.CoreV1().Secrets(ns).Get(t.Context(), jobNameOf(h), metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
 	})
-	if _, err := c.client.BatchV1().Jobs(ns).Get(t.Context(), jobNameOf(h), metav1.GetOptions{}); err != nil {
+	if _, err := c.Client.BatchV1().Jobs(ns).Get(t.Context(), jobNameOf(h), metav1.GetOptions{}); err != nil {
 		t.Errorf("the Job is gone (%v); want it kept for its TTL", err)
 	}
 }
