@@ -86,3 +86,10 @@ type OutputReplayer interface {
 type Durable interface {
 	Durable() bool
 }
+
+// Finder is implemented by executors that can find the attempt of a job by the job's id alone (Kubernetes Jobs carry
+// it in a label). A server that stopped between starting an attempt and recording its handle leaves a job running
+// without one; the next server finds it instead of calling it orphaned. ErrNotFound if there is none.
+type Finder interface {
+	Find(ctx context.Context, jobID string) (Handle, error)
+}

@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
 	"github.com/runplane/runplane/internal/jobs"
+	"github.com/runplane/runplane/internal/store"
 )
 
 // durable presents an executor's attempts as outliving the server (as Kubernetes Jobs do).
@@ -52,5 +54,52 @@ func TestShutdownLeavesDurableJobsRunning(t *testing.T) {
 	// any more. The Kubernetes tests check that a re-attached job's log is whole.)
 	if done.Status != api.JobSucceeded {
 		t.Errorf("re-attached job = %s %q; want succeeded", done.Status, done.Reason)
+	}
+}
+
+// finder finds one job's attempt by its id, as the Kubernetes executor does by label.
+type finder struct {
+	executor.Executor
+	id string
+	h  executor.Handle
+}
+
+func (f finder) Find(_ context.Context, id string) (executor.Handle, error) {
+	if id == f.id {
+		return f.h, nil
+	}
+	return "", executor.ErrNotFound
+}
+
+// TestAdoptFindsUnrecordedAttempt: a job left running without a handle (its server stopped between starting the
+// attempt and recording it) is found by its id and re-attached, not orphaned; one the executor cannot find is.
+func TestAdoptFindsUnrecordedAttempt(t *testing.T) {
+	e := newEnv(t, jobs.Options{Exclusive: true}, nil)
+	e.task(t, api.Task{Name: "t", Command: "true"})
+	ctx := t.Context()
+	var ids []string
+	for range 2 {
+		j, err := e.eng.Submit(ctx, jobs.Request{Task: "t", Owner: "a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.st.ClaimJob(ctx, time.Now(), store.Lease{Owner: "crashed", Until: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, j.ID)
+	}
+	// The attempt the crashed server started for the first job, still running.
+	h, err := e.ex.Start(ctx, executor.Spec{JobID: ids[0], Task: "t", Runner: "r", Owner: "a",
+		Repo: executor.Repo{URL: e.repo}, Command: "sleep 0.3; exit 3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.eng = jobs.New(e.st, finder{Executor: e.ex, id: ids[0], h: h}, e.logs, jobs.Options{Exclusive: true})
+	e.start(t)
+	if j := e.await(t, ids[0]); j.Status != api.JobFailed || j.ExitCode == nil || *j.ExitCode != 3 || j.Handle != string(h) {
+		t.Errorf("found job = %s %q (exit %v, handle %q); want failed with the attempt's exit code 3 and its handle", j.Status, j.Reason, j.ExitCode, j.Handle)
+	}
+	if j := e.await(t, ids[1]); j.Status != api.JobFailed || j.Reason != api.ReasonOrphaned {
+		t.Errorf("job without an attempt = %s %q, want failed, orphaned", j.Status, j.Reason)
 	}
 }

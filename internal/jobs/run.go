@@ -376,6 +376,15 @@ func (e *Engine) recoverExpired(ctx, attemptCtx context.Context, wg *sync.WaitGr
 
 // adopt takes over a job another process (or an earlier one of this server) was running.
 func (e *Engine) adopt(ctx, attemptCtx context.Context, wg *sync.WaitGroup, job store.Job) {
+	if f, ok := e.ex.(executor.Finder); ok && job.Handle == "" {
+		// Started, perhaps, by a server that stopped before it could record the handle.
+		if h, err := f.Find(ctx, job.ID); err == nil {
+			job.Handle = string(h)
+			if err := e.st.SetJobHandle(ctx, job.ID, job.Handle); err != nil {
+				e.log.Warn("record the handle of a found job", "job", job.ID, "err", err)
+			}
+		}
+	}
 	if job.Handle != "" {
 		if r, ok := e.ex.(executor.OutputReplayer); ok && r.ReplaysOutput() {
 			// The executor writes the attempt's whole output again: the log starts over.

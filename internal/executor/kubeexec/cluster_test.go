@@ -116,6 +116,13 @@ func TestRecover(t *testing.T) {
 	stopFirst() // the first server is gone; its job runs on
 
 	ex2 := c.newExecutor(t, ns, nil)
+	// A server that stopped before recording the handle: the job is found by its id.
+	if found, err := ex2.Find(t.Context(), spec.JobID); err != nil || found != h {
+		t.Errorf("Find(%s) = %q, %v; want %q", spec.JobID, found, err, h)
+	}
+	if _, err := ex2.Find(t.Context(), "no-such-job"); !errors.Is(err, executor.ErrNotFound) {
+		t.Errorf("Find of a job without attempts = %v, want ErrNotFound", err)
+	}
 	if err := ex2.Recover(t.Context(), executor.Handle("kube:"+ns+"/rp-no-such-job-xxxxx"), nil); !errors.Is(err, executor.ErrNotFound) {
 		t.Errorf("Recover of a Job that does not exist = %v, want ErrNotFound", err)
 	}

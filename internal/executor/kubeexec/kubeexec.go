@@ -46,6 +46,7 @@ var (
 	_ executor.Executor       = (*Executor)(nil)
 	_ executor.OutputReplayer = (*Executor)(nil)
 	_ executor.Durable        = (*Executor)(nil)
+	_ executor.Finder         = (*Executor)(nil)
 )
 
 // New returns an Executor; nothing talks to the cluster until Run.
@@ -294,6 +295,28 @@ func (e *Executor) Recover(ctx context.Context, h executor.Handle, output io.Wri
 		e.observeJob(a, job)
 	}
 	return nil
+}
+
+// Find returns the handle of job id's newest attempt, by the runplane.dev/job label (and the exact id in its
+// annotation); ErrNotFound if it has none.
+func (e *Executor) Find(ctx context.Context, id string) (executor.Handle, error) {
+	if err := e.waitSynced(ctx); err != nil {
+		return "", err
+	}
+	jobs, err := e.jobs.Jobs(e.ns).List(labels.SelectorFromSet(labels.Set{labelJob: labelValue(id)}))
+	if err != nil {
+		return "", fmt.Errorf("find attempts of %s: %w", id, err)
+	}
+	var newest *batchv1.Job
+	for _, j := range jobs {
+		if j.Annotations[annJob] == id && (newest == nil || newest.CreationTimestamp.Before(&j.CreationTimestamp)) {
+			newest = j
+		}
+	}
+	if newest == nil {
+		return "", executor.ErrNotFound
+	}
+	return handleFor(e.ns, newest.Name), nil
 }
 
 // ReplaysOutput: Recover writes the attempt's output from its beginning (the pod's whole log).

@@ -75,7 +75,11 @@ func (e *Executor) observePod(a *attempt, p *corev1.Pod) {
 		}
 		if t := cs.State.Terminated; t != nil {
 			e.log.Debug("job container ended", "job", a.name, "after", time.Since(a.started), "exit_code", t.ExitCode)
-			a.endLocked(resultOf(t, a.stopping), true)
+			r := resultOf(t, a.stopping)
+			if r.Reason == "" && t.ExitCode != 0 && p.Status.Reason != "" {
+				r.Reason = message(p.Status.Message, p.Status.Reason) // Evicted, DeadlineExceeded
+			}
+			a.endLocked(r, true)
 			if !a.final {
 				cancel := a.cancelLogs
 				time.AfterFunc(logDrain, cancel)
