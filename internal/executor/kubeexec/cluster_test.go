@@ -182,3 +182,17 @@ func TestSecretBelongsToJob(t *testing.T) {
 		t.Errorf("the Job is gone (%v); want it kept for its TTL", err)
 	}
 }
+
+// TestStartFailsWhenJobCannotBeCreated: an error from the API (here: no such namespace) fails Start with a message
+// naming what could not be created, and leaves nothing behind.
+func TestStartFailsWhenJobCannotBeCreated(t *testing.T) {
+	c := needCluster(t)
+	t.Parallel()
+	ex := c.newExecutor(t, "rp-test-no-such-namespace", nil)
+	spec, _ := c.jobSpec(t, c.repo(t, map[string]map[string]string{"main": {"a": "b"}}), "true")
+	spec.Secrets = map[string]string{"K": "secret-value-never-shown"}
+	h, err := ex.Start(t.Context(), spec)
+	if err == nil || !strings.Contains(err.Error(), "rp-test-no-such-namespace") || strings.Contains(err.Error(), "secret-value-never-shown") {
+		t.Fatalf("Start in a namespace that does not exist = %q, %v; want an error naming it, without the secret", h, err)
+	}
+}

@@ -358,6 +358,7 @@ func (e *Executor) forget(name string) {
 	defer e.mu.Unlock()
 	if a := e.attempts[name]; a != nil {
 		a.stopTimer()
+		a.closeOut()
 		delete(e.attempts, name)
 	}
 }
