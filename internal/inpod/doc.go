@@ -7,9 +7,10 @@
 // copies this very executable into a shared emptyDir so that the job's container can run it.
 //
 // RunCommand (`runplane pod run -- ARGS...`) is PID 1 of the job's container, in the runner's arbitrary image: it
-// starts the command in its own process group with stdout and stderr on one file (so they interleave in order),
-// forwards SIGTERM, SIGINT, SIGHUP and SIGQUIT to that whole group, reaps orphans, and exits with the command's
-// exit code (128+signal, and "signal: <name>" in the termination message, when a signal killed it).
+// starts the command in its own process group with stdout and stderr on one pipe (so they interleave in order),
+// which it copies to its stdout, forwards SIGTERM, SIGINT, SIGHUP and SIGQUIT to that whole group, reaps orphans,
+// and exits with the command's exit code (128+signal when a signal killed it). Its termination message (Report)
+// says which signal, and how many bytes of output it copied.
 //
 // Everything either command knows comes from its environment (the Env* constants) and its files. This package
 // must never talk to the Kubernetes API, never print or write the repository token anywhere (messages carry URLs

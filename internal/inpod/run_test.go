@@ -5,11 +5,14 @@ package inpod_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,26 +21,43 @@ import (
 )
 
 // podRun is `runplane pod run -- args...` running as a real process (the test binary re-executed). Its stdout is
-// a pipe read with deadlines, so that a test never hangs on a process that does not end.
+// a pipe read all along, as a container runtime reads a container's: runplane waits for its output to be read
+// before it exits.
 type podRun struct {
 	t      *testing.T
 	cmd    *exec.Cmd
-	out    *os.File // read end of the process's stdout
-	stdout bytes.Buffer
+	stdout lockedBuffer
+	outEOF chan struct{} // closed when stdout has ended
 	stderr bytes.Buffer
 	tlog   string
 	exited chan struct{}
 }
 
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func startRun(t *testing.T, env []string, args ...string) *podRun {
 	t.Helper()
 	dir := t.TempDir()
-	p := &podRun{t: t, tlog: filepath.Join(dir, "termination-log"), exited: make(chan struct{})}
+	p := &podRun{t: t, tlog: filepath.Join(dir, "termination-log"), exited: make(chan struct{}), outEOF: make(chan struct{})}
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.out = r
 	t.Cleanup(func() { r.Close() })
 	self, err := os.Executable()
 	if err != nil {
@@ -56,6 +76,10 @@ func startRun(t *testing.T, env []string, args ...string) *podRun {
 		t.Fatal(err)
 	}
 	w.Close()
+	go func() {
+		_, _ = io.Copy(&p.stdout, r)
+		close(p.outEOF)
+	}()
 	go func() {
 		_ = p.cmd.Wait()
 		close(p.exited)
@@ -84,17 +108,15 @@ func sh(t *testing.T, script string, env ...string) *podRun {
 	return startRun(t, env, "sh", "-c", script)
 }
 
-// readUntil reads stdout until it ends with want.
+// readUntil waits until stdout ends with want.
 func (p *podRun) readUntil(want string) {
 	p.t.Helper()
-	_ = p.out.SetReadDeadline(time.Now().Add(deadline))
-	buf := make([]byte, 512)
+	end := time.Now().Add(deadline)
 	for !strings.HasSuffix(p.stdout.String(), want) {
-		n, err := p.out.Read(buf)
-		p.stdout.Write(buf[:n])
-		if err != nil {
-			p.t.Fatalf("reading stdout for %q: %v; got %q", want, err, p.stdout.String())
+		if time.Now().After(end) {
+			p.t.Fatalf("no %q on stdout within %v; got %q", want, deadline, p.stdout.String())
 		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -106,19 +128,15 @@ func (p *podRun) signal(sig syscall.Signal) {
 	}
 }
 
-// wait waits for the process to exit and returns its exit code and its whole stdout. Stdout is read to its end,
-// or for a moment after the exit when a background process of the command holds it open.
+// wait waits for the process to exit and returns its exit code and its whole stdout.
 func (p *podRun) wait() (code int, stdout string) {
 	p.t.Helper()
-	select {
-	case <-p.exited:
-	case <-time.After(deadline):
-		p.t.Fatalf("pod run did not exit within %v; stdout so far %q", deadline, p.stdout.String())
-	}
-	_ = p.out.SetReadDeadline(time.Now().Add(2 * time.Second))
-	_, err := p.stdout.ReadFrom(p.out)
-	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-		p.t.Fatal(err)
+	for _, c := range []chan struct{}{p.exited, p.outEOF} {
+		select {
+		case <-c:
+		case <-time.After(deadline):
+			p.t.Fatalf("pod run did not exit and close its stdout within %v; stdout so far %q", deadline, p.stdout.String())
+		}
 	}
 	return p.cmd.ProcessState.ExitCode(), p.stdout.String()
 }
@@ -171,8 +189,9 @@ func TestRunExit(t *testing.T) {
 			if got := p.stderr.String(); got != "" {
 				t.Errorf("stderr = %q, want nothing (the command's stderr goes to stdout)", got)
 			}
-			if got := p.terminationLog(); got != tc.wantLog {
-				t.Errorf("termination log = %q, want %q", got, tc.wantLog)
+			want := inpod.Report{Signal: tc.wantLog, OutputBytes: int64(len(out))}.String()
+			if got := p.terminationLog(); got != want {
+				t.Errorf("termination log = %q, want %q", got, want)
 			}
 		})
 	}
@@ -236,8 +255,8 @@ func TestRunSignals(t *testing.T) {
 			if code != 7 || !strings.HasPrefix(out, "ready\n") || !strings.HasSuffix(out, "\ngot-"+tc.name+"\n") {
 				t.Errorf("exit code, stdout = %d, %q; want 7, %q", code, out, "ready\n[...]got-"+tc.name+"\n")
 			}
-			if got := p.terminationLog(); got != "" {
-				t.Errorf("termination log = %q, want nothing", got)
+			if got, want := p.terminationLog(), (inpod.Report{OutputBytes: int64(len(out))}).String(); got != want {
+				t.Errorf("termination log = %q, want %q", got, want)
 			}
 		})
 	}
@@ -252,11 +271,39 @@ func TestRunTerminated(t *testing.T) {
 	if code != 143 || out != "ready\n" {
 		t.Errorf("exit code, stdout = %d, %q; want 143, %q", code, out, "ready\n")
 	}
-	if got := p.terminationLog(); got != "signal: terminated" {
-		t.Errorf("termination log = %q, want %q", got, "signal: terminated")
+	if got, want := p.terminationLog(), "signal: terminated\noutput: 6 bytes"; got != want {
+		t.Errorf("termination log = %q, want %q", got, want)
 	}
 	if got := p.stderr.String(); got != "" {
 		t.Errorf("stderr = %q, want nothing", got)
+	}
+}
+
+// TestRunOutputCounted checks that all of a large output, written faster than it is read, reaches stdout and
+// that the termination log counts it.
+func TestRunOutputCounted(t *testing.T) {
+	t.Parallel()
+	p := sh(t, `i=0; while [ $i -lt 20000 ]; do echo "line $i"; i=$((i+1)); done; printf 'no newline'`)
+	code, out := p.wait()
+	if code != 0 || !strings.HasPrefix(out, "line 0\n") || !strings.HasSuffix(out, "line 19999\nno newline") {
+		t.Fatalf("exit code %d, %d bytes of stdout (%.20q…%.20q); want 0 and every line", code, len(out), out, out[max(0, len(out)-20):])
+	}
+	if got, want := p.terminationLog(), fmt.Sprintf("output: %d bytes", len(out)); got != want {
+		t.Errorf("termination log = %q, want %q", got, want)
+	}
+}
+
+// TestRunBackgroundHoldsOutput checks that a background process still holding the output open does not keep
+// runplane from ending once the command has: what it wrote before is copied, and the count says so.
+func TestRunBackgroundHoldsOutput(t *testing.T) {
+	t.Parallel()
+	p := sh(t, `(echo from-background; sleep 3) & echo from-command; sleep 0.2; exit 4`)
+	code, out := p.wait()
+	if code != 4 || !strings.Contains(out, "from-background\n") || !strings.Contains(out, "from-command\n") {
+		t.Errorf("exit code, stdout = %d, %q; want 4 and both lines", code, out)
+	}
+	if got, want := p.terminationLog(), fmt.Sprintf("output: %d bytes", len(out)); got != want {
+		t.Errorf("termination log = %q, want %q", got, want)
 	}
 }
 
@@ -334,5 +381,48 @@ exit 5`
 	code, out := p.wait()
 	if code != 5 || out != "reaped\n" {
 		t.Errorf("exit code, stdout = %d, %q; want 5, %q", code, out, "reaped\n")
+	}
+}
+
+// TestRunWaitsForOutputToBeRead checks that runplane does not exit while its output waits unread in its stdout
+// pipe: a container runtime gives up copying a container's output soon after its PID 1 exits.
+func TestRunWaitsForOutputToBeRead(t *testing.T) {
+	t.Parallel()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, "sh", "-c", "echo hello")
+	cmd.Env = append(os.Environ(), testMainEnv+"=run", inpod.EnvTerminationLog+"="+filepath.Join(t.TempDir(), "tlog"),
+		"GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=0")
+	cmd.Stdout = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		t.Fatalf("pod run exited (%v) while its output was unread", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	_ = r.SetReadDeadline(time.Now().Add(deadline))
+	out, err := io.ReadAll(r)
+	if err != nil || string(out) != "hello\n" {
+		t.Errorf("stdout = %q, %v; want %q", out, err, "hello\n")
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("pod run: %v", err)
+		}
+	case <-time.After(deadline):
+		t.Fatal("pod run did not exit once its output was read")
 	}
 }

@@ -11,22 +11,37 @@ import (
 	"os/exec"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // forwarded are the signals RunCommand passes on to the command's process group: what the kubelet sends to stop a
 // container (SIGTERM) and what a person at a terminal would.
 var forwarded = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT}
 
+// afterExit is how long RunCommand still copies output once the command has ended, while a background process of
+// the command holds the pipe open: what is already in the pipe is read at once, and a process that goes on
+// writing would have been killed with the container anyway.
+const afterExit = 100 * time.Millisecond
+
+// readLimit bounds how long RunCommand waits, once the command has ended, for the container runtime to read the
+// output it copied; runtimeSlack is how long it then gives the runtime to write it to the log (see waitRead).
+const (
+	readLimit    = 30 * time.Second
+	runtimeSlack = time.Second
+)
+
 // RunCommand is `runplane pod run -- args...`, PID 1 of a job's container. It starts args (args[0] is looked up in
-// PATH) with the environment and working directory unchanged, stdin /dev/null, stdout and stderr both on stdout
-// (one file: the two streams interleave exactly as written), in a process group of its own. It forwards
-// SIGTERM, SIGINT, SIGHUP and SIGQUIT to that whole group, reaps every orphan handed to it while it waits, and
-// returns the command's exit code; if a signal killed the command it writes "signal: <name>" (the words of
-// os.ProcessState.String) to the termination log and returns 128+signal.
+// PATH) with the environment and working directory unchanged, stdin /dev/null, stdout and stderr both on one pipe
+// (the two streams interleave exactly as written) that it copies to stdout, in a process group of its own. It
+// forwards SIGTERM, SIGINT, SIGHUP and SIGQUIT to that whole group, reaps every orphan handed to it while it
+// waits, and returns the command's exit code (128+signal if a signal killed it).
 //
-// It writes nothing to stdout, and to stderr only when the command cannot be started (exit code 127 if it is
-// not found, 126 if it cannot be executed, 1 otherwise). It waits for every child of the process, so nothing else
-// in the process may start one.
+// Its termination log says how the command ended (see Report): the signal that killed it, and how many bytes of
+// output it copied, so that whoever reads the container's log knows when it has all of it.
+//
+// It writes nothing of its own to stdout, and to stderr only when the command cannot be started (exit code 127
+// if it is not found, 126 if it cannot be executed, 1 otherwise). It waits for every child of the process, so
+// nothing else in the process may start one.
 func RunCommand(args []string, getenv func(string) string, stdout *os.File, stderr io.Writer) int {
 	logPath := terminationLogPath(getenv)
 	fail := func(code int, err error) int {
@@ -54,13 +69,19 @@ func RunCommand(args []string, getenv func(string) string, stdout *os.File, stde
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
-	out := stdout.Fd()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return fail(1, err)
+	}
+	defer pr.Close()
+	out := pw.Fd() // blocking for the command: Fd clears O_NONBLOCK on the write end, the read end keeps it
 	pid, err := syscall.ForkExec(path, args, &syscall.ProcAttr{
 		Env:   os.Environ(),
 		Files: []uintptr{devNull.Fd(), out, out},
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	})
 	devNull.Close()
+	pw.Close()
 	if err != nil {
 		code := 1
 		switch {
@@ -75,15 +96,22 @@ func RunCommand(args []string, getenv func(string) string, stdout *os.File, stde
 	done := make(chan struct{})
 	defer close(done)
 	go forward(sigs, pid, done)
+	copied := make(chan int64, 1)
+	go func() { copied <- copyOutput(stdout, pr) }()
 	ws, err := waitFor(pid)
 	if err != nil {
 		return fail(1, err)
 	}
+	_ = pr.SetReadDeadline(time.Now().Add(afterExit))
+	rep := Report{OutputBytes: <-copied}
+	waitRead(stdout, readLimit, runtimeSlack)
+	code := ws.ExitStatus()
 	if ws.Signaled() {
-		writeTerminationLog(logPath, signalMessage(ws))
-		return 128 + int(ws.Signal())
+		rep.Signal = signalMessage(ws)
+		code = 128 + int(ws.Signal())
 	}
-	return ws.ExitStatus()
+	writeTerminationLog(logPath, rep.String())
+	return code
 }
 
 // forward passes each signal received to the process group of pid, the command's (so that its children get
@@ -127,4 +155,23 @@ func signalMessage(ws syscall.WaitStatus) string {
 		msg += " (core dumped)"
 	}
 	return msg
+}
+
+// copyOutput copies src to dst until src ends (EOF, or its read deadline) and returns how many bytes dst took. It
+// reads on when dst fails, so that the command never blocks on a full pipe.
+func copyOutput(dst io.Writer, src *os.File) int64 {
+	buf := make([]byte, 64<<10)
+	var n int64
+	var werr error
+	for {
+		r, err := src.Read(buf)
+		if r > 0 && werr == nil {
+			var w int
+			w, werr = dst.Write(buf[:r])
+			n += int64(w)
+		}
+		if err != nil {
+			return n
+		}
+	}
 }

@@ -24,6 +24,8 @@ type attempt struct {
 	pending    string           // why the pod has not started, while it has not
 	exit       *executor.Result // how it ended, once known
 	logging    bool             // a log stream was started
+	ended      chan struct{}    // closed when the job's container is seen terminated
+	outBytes   int64            // ... with this many bytes of output, by its termination message; -1 unknown
 	logsDone   bool             // ... and has ended
 	cancelLogs context.CancelFunc
 	closeOut   func() // releases out once nothing writes to it any more
@@ -38,7 +40,8 @@ type attempt struct {
 // newAttempt returns an attempt writing to out. An *os.File is duplicated: the caller may close its copy once
 // Start returns, as it can for a local process that inherited it.
 func newAttempt(name string, out io.Writer) *attempt {
-	a := &attempt{name: name, out: out, done: make(chan struct{}), closeOut: func() {}, started: time.Now()}
+	a := &attempt{name: name, out: out, done: make(chan struct{}), ended: make(chan struct{}), outBytes: -1,
+		closeOut: func() {}, started: time.Now()}
 	if f, ok := out.(*os.File); ok {
 		if fd, err := syscall.Dup(int(f.Fd())); err == nil {
 			dup := os.NewFile(uintptr(fd), f.Name())
@@ -89,6 +92,36 @@ func (a *attempt) endLocked(r executor.Result, containerEnded bool) {
 		return
 	}
 	a.finalLocked()
+}
+
+// containerEndedLocked records that the job's container has ended, with n bytes of output (-1: not known).
+func (a *attempt) containerEndedLocked(n int64) {
+	select {
+	case <-a.ended:
+	default:
+		a.outBytes = n
+		close(a.ended)
+	}
+}
+
+// outputLength waits until the job's container has ended and returns its output's length in bytes (-1: not
+// known); false if ctx ends first.
+func (a *attempt) outputLength(ctx context.Context) (int64, bool) {
+	select {
+	case <-a.ended:
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.outBytes, true
+	case <-ctx.Done():
+		return 0, false
+	}
+}
+
+// outputLengthNow is the output's length in bytes if the container has ended and said it, else -1.
+func (a *attempt) outputLengthNow() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.outBytes
 }
 
 // logsEnded is called once by the log stream when it ends.

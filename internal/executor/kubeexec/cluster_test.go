@@ -3,6 +3,7 @@ package kubeexec_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,5 +195,52 @@ func TestStartFailsWhenJobCannotBeCreated(t *testing.T) {
 	h, err := ex.Start(t.Context(), spec)
 	if err == nil || !strings.Contains(err.Error(), "rp-test-no-such-namespace") || strings.Contains(err.Error(), "secret-value-never-shown") {
 		t.Fatalf("Start in a namespace that does not exist = %q, %v; want an error naming it, without the secret", h, err)
+	}
+}
+
+// TestWholeLogOfShortJobs: jobs that write a lot and end at once keep every byte. The kubelet ends a log stream
+// as soon as it sees the container gone, which can be before the runtime has written the end of the log file;
+// the executor reads on until it has the length `runplane pod run` reported.
+func TestWholeLogOfShortJobs(t *testing.T) {
+	c := needCluster(t)
+	t.Parallel()
+	ns := c.Namespace(t)
+	ex := c.newExecutor(t, ns, nil)
+	repo := c.repo(t, map[string]map[string]string{"main": {"a": "b"}})
+	var want strings.Builder
+	for i := 1; i <= 30000; i++ {
+		fmt.Fprintf(&want, "%d\n", i)
+	}
+	want.WriteString("end without newline")
+	const jobs = 4
+	results := make(chan error, jobs)
+	for i := range jobs {
+		go func() {
+			spec, _ := c.jobSpec(t, repo, `seq 1 30000; printf 'end without newline'`)
+			spec.JobID = fmt.Sprintf("whole-log-%d", i)
+			var buf executortest.LockedBuffer
+			spec.Output = &buf
+			h, err := ex.Start(t.Context(), spec)
+			if err != nil {
+				results <- err
+				return
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+			defer cancel()
+			r, err := ex.Wait(ctx, h)
+			switch got := buf.String(); {
+			case err != nil:
+				results <- err
+			case r.ExitCode != 0 || got != want.String():
+				results <- fmt.Errorf("job %d: exit %d, %d bytes ending %q; want 0, %d bytes", i, r.ExitCode, len(got), got[max(0, len(got)-30):], want.Len())
+			default:
+				results <- nil
+			}
+		}()
+	}
+	for range jobs {
+		if err := <-results; err != nil {
+			t.Error(err)
+		}
 	}
 }

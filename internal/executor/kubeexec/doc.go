@@ -5,7 +5,8 @@
 // an emptyDir, copies the job's secrets from a per-attempt Secret to a memory emptyDir that the job sees read-only
 // at /etc/secret, and copies runplane's static binary into the pod. The main container runs the runner's image
 // with that binary as PID 1 (`runplane pod run -- sh -c <command>`): it forwards SIGTERM to the whole process tree,
-// merges stderr into stdout in order, and reports a death by signal in the termination message. Pods are
+// merges stderr into stdout in order, and reports in the termination message a death by signal and the length of
+// the output (the log stream is read until it has all of it: it can end before the log file does). Pods are
 // hardened by default (non-root, no capabilities, no privilege escalation, seccomp RuntimeDefault, read-only root
 // filesystem, no service account token).
 //
