@@ -83,7 +83,7 @@ func (sf *serveFlags) register(cmd *cobra.Command) {
 	f.StringVar(&sf.listen, "listen", sf.listen, "address to listen on (env RUNPLANE_LISTEN)")
 	f.StringVar(&sf.store, "store", sf.store, `where state lives: "sqlite" (a file in the data dir) or a postgres://user:password@host/db URL (env RUNPLANE_STORE)`)
 	f.StringVar(&sf.dataDir, "data-dir", sf.dataDir, "directory for the database, keys, job logs and git cache (env RUNPLANE_DATA_DIR)")
-	f.IntVar(&sf.maxConcurrentJobs, "max-concurrent-jobs", sf.maxConcurrentJobs, "jobs running at once, more wait queued; 0: 4 × GOMAXPROCS (env RUNPLANE_MAX_CONCURRENT_JOBS)")
+	f.IntVar(&sf.maxConcurrentJobs, "max-concurrent-jobs", sf.maxConcurrentJobs, "jobs running at once, more wait queued; 0: 4 × GOMAXPROCS, 64 with --executor kubernetes (env RUNPLANE_MAX_CONCURRENT_JOBS)")
 	f.DurationVar(&sf.logRetention, "log-retention", sf.logRetention, "how long job logs are kept after their last write; 0 keeps them (env RUNPLANE_LOG_RETENTION)")
 	f.DurationVar(&sf.gitCacheTTL, "git-cache-ttl", sf.gitCacheTTL, "how long a fetched repository is reused before fetching again; 0 fetches for every job (env RUNPLANE_GIT_CACHE_TTL)")
 	f.DurationVar(&sf.tokenTTL, "token-ttl", sf.tokenTTL, "how long a login session token is valid (env RUNPLANE_TOKEN_TTL)")

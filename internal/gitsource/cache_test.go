@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,27 +13,22 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/runplane/runplane/internal/executor"
 	"github.com/runplane/runplane/internal/gitsource/gittest"
+	"github.com/runplane/runplane/internal/testlog"
 )
 
 func newCache(t testing.TB, opts Options) *Cache {
 	t.Helper()
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		opts.Logger = testlog.New(t)
 	}
 	c, err := New(t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
 }
 
 // readTree returns every file, dir and symlink under dir: path → content, "dir", or "-> target", with "*" after

@@ -14,6 +14,7 @@ import (
 
 	"github.com/runplane/runplane/internal/executor"
 	"github.com/runplane/runplane/internal/gitsource/gittest"
+	"github.com/runplane/runplane/internal/testlog"
 )
 
 // TestCheckoutFresh: with TTL 0, a checkout of a branch that has not moved fetches nothing, and the very next
@@ -220,7 +221,7 @@ func TestCheckoutFromMirrorWithoutFetch(t *testing.T) {
 	gittest.CommitBranch(t, bare, "dev", map[string]string{"v": "dev"})
 	dir := t.TempDir()
 	open := func() (*Cache, *atomic.Int32) {
-		c, err := New(dir, Options{KeepTrees: 1, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+		c, err := New(dir, Options{KeepTrees: 1, Logger: testlog.New(t)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,11 +24,16 @@ var forwarded = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, sys
 const afterExit = 100 * time.Millisecond
 
 // readLimit bounds how long RunCommand waits, once the command has ended, for the container runtime to read the
-// output it copied; runtimeSlack is how long it then gives the runtime to write it to the log (see waitRead).
+// output it copied. If the runtime was behind, RunCommand then gives it the time to write to the log what it may
+// still hold, at worst as much as was written, as if the runtime wrote 100 KB/s, and at most maxSlack.
 const (
-	readLimit    = 30 * time.Second
-	runtimeSlack = time.Second
+	readLimit = 30 * time.Second
+	maxSlack  = time.Second
 )
+
+func slackFor(written int64) time.Duration {
+	return min(maxSlack, time.Duration(written)*10*time.Microsecond)
+}
 
 // RunCommand is `runplane pod run -- args...`, PID 1 of a job's container. It starts args (args[0] is looked up in
 // PATH) with the environment and working directory unchanged, stdin /dev/null, stdout and stderr both on one pipe
@@ -104,7 +109,7 @@ func RunCommand(args []string, getenv func(string) string, stdout *os.File, stde
 	}
 	_ = pr.SetReadDeadline(time.Now().Add(afterExit))
 	rep := Report{OutputBytes: <-copied}
-	waitRead(stdout, readLimit, runtimeSlack)
+	waitRead(stdout, readLimit, slackFor(rep.OutputBytes))
 	code := ws.ExitStatus()
 	if ws.Signaled() {
 		rep.Signal = signalMessage(ws)

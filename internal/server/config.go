@@ -20,7 +20,8 @@ type Config struct {
 	Listen string
 	// DataDir holds the database, keys, job logs, the git cache and job workspaces; created 0700.
 	DataDir string
-	// MaxConcurrentJobs bounds running jobs; 0 means the engine's default (4 × GOMAXPROCS).
+	// MaxConcurrentJobs bounds running jobs; 0 means the default: 4 × GOMAXPROCS for the local executor, 64 for the
+	// Kubernetes one.
 	MaxConcurrentJobs int
 	// RootPassword is the password of the root user. Empty on first start: a random one is generated and printed
 	// once. Set on a later start: root's password is reset to it.

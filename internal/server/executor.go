@@ -24,9 +24,15 @@ const (
 // describe it in the log. Hand the engine the Executor field itself: this struct hides its optional interfaces.
 type runningExecutor struct {
 	executor.Executor
-	run  func(ctx context.Context) error
-	attr []any
+	run     func(ctx context.Context) error
+	attr    []any
+	maxJobs int // jobs running at once unless configured; 0: the engine's default, for this machine's CPUs
 }
+
+// kubeMaxJobs is how many Kubernetes Jobs a server runs at once by default: they run on the cluster, not on the
+// server's CPUs, and a cluster without room keeps pods pending until --pod-start-timeout fails them, so more wait
+// queued in runplane.
+const kubeMaxJobs = 64
 
 // openExecutor makes the executor cfg names. Images checks the runner images jobs start with (nil: any).
 func openExecutor(cfg Config, dir string, git *gitsource.Cache, images *imagepolicy.Allowlist, log *slog.Logger) (runningExecutor, error) {
@@ -70,7 +76,8 @@ func openExecutor(cfg Config, dir string, git *gitsource.Cache, images *imagepol
 		if err != nil {
 			return runningExecutor{}, fmt.Errorf("server: %w", err)
 		}
-		return runningExecutor{Executor: ex, run: ex.Run, attr: []any{"executor", ExecutorKubernetes, "namespace", ex.Namespace()}}, nil
+		return runningExecutor{Executor: ex, run: ex.Run, maxJobs: kubeMaxJobs,
+			attr: []any{"executor", ExecutorKubernetes, "namespace", ex.Namespace()}}, nil
 	}
 	return runningExecutor{}, fmt.Errorf("server: unknown executor %q", cfg.Executor)
 }

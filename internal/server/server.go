@@ -137,9 +137,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		return nil, err
 	}
 	s.executor = ex
+	maxJobs := cfg.MaxConcurrentJobs
+	if maxJobs == 0 {
+		maxJobs = ex.maxJobs
+	}
 	reg := prometheus.NewRegistry()
 	s.engine = jobs.New(s.store, ex.Executor, s.logs, jobs.Options{
-		MaxConcurrent: cfg.MaxConcurrentJobs,
+		MaxConcurrent: maxJobs,
 		Logger:        log.With("component", "jobs"),
 		Registerer:    reg,
 		// SQLite is this process's alone: jobs left running at start are recovered at once. PostgreSQL is shared

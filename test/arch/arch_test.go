@@ -107,7 +107,7 @@ func TestDependencyRules(t *testing.T) {
 			if imp == mod+"/internal/server" && path != mod+"/internal/cli" && path != mod+"/internal/server/servertest" {
 				t.Errorf("%s imports internal/server; only internal/cli (and the test support servertest) may", path)
 			}
-			if imp == mod+"/internal/server/servertest" || imp == mod+"/internal/executor/kubeexec/kubetest" {
+			if imp == mod+"/internal/server/servertest" || imp == mod+"/internal/executor/kubeexec/kubetest" || imp == mod+"/internal/testlog" {
 				t.Errorf("%s imports %s; only _test.go files may", path, imp)
 			}
 		}

@@ -3,10 +3,8 @@ package kubeexec_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"github.com/runplane/runplane/internal/executor/kubeexec/kubetest"
 	"github.com/runplane/runplane/internal/gitsource"
 	"github.com/runplane/runplane/internal/gitsource/gittest"
+	"github.com/runplane/runplane/internal/testlog"
 )
 
 // The tests of this package run against a real cluster (kubetest.Need): hack/test-kube.sh (make test-kube) brings
@@ -27,12 +26,12 @@ func needCluster(t *testing.T) cluster { return cluster{kubetest.Need(t)} }
 // newExecutor returns a running executor in ns; it stops when the test ends.
 func (c cluster) newExecutor(t testing.TB, ns string, tweak func(*kubeexec.Options)) *kubeexec.Executor {
 	t.Helper()
-	git, err := gitsource.New(filepath.Join(t.TempDir(), "git"), gitsource.Options{Logger: testLogger(t)})
+	git, err := gitsource.New(filepath.Join(t.TempDir(), "git"), gitsource.Options{Logger: testlog.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts := kubeexec.Options{
-		Client: c.Client, Namespace: ns, JobImage: c.Image, Heads: git, Logger: testLogger(t),
+		Client: c.Client, Namespace: ns, JobImage: c.Image, Heads: git, Logger: testlog.New(t),
 		StopGrace: 5 * time.Second,
 	}
 	if tweak != nil {
@@ -87,25 +86,14 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
 // newExecutorCtx is newExecutor running until ctx ends (a server that goes away mid-test).
 func (c cluster) newExecutorCtx(t testing.TB, ctx context.Context, ns string) *kubeexec.Executor {
 	t.Helper()
-	git, err := gitsource.New(filepath.Join(t.TempDir(), "git"), gitsource.Options{Logger: testLogger(t)})
+	git, err := gitsource.New(filepath.Join(t.TempDir(), "git"), gitsource.Options{Logger: testlog.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex, err := kubeexec.New(kubeexec.Options{Client: c.Client, Namespace: ns, JobImage: c.Image, Heads: git, Logger: testLogger(t)})
+	ex, err := kubeexec.New(kubeexec.Options{Client: c.Client, Namespace: ns, JobImage: c.Image, Heads: git, Logger: testlog.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

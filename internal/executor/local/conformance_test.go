@@ -11,6 +11,7 @@ import (
 	"github.com/runplane/runplane/internal/executor/executortest"
 	"github.com/runplane/runplane/internal/executor/local"
 	"github.com/runplane/runplane/internal/gitsource"
+	"github.com/runplane/runplane/internal/testlog"
 )
 
 func TestConformance(t *testing.T) {
@@ -30,12 +31,12 @@ func TestConformance(t *testing.T) {
 			t.Parallel()
 			executortest.Run(t, executortest.Config{
 				New: func(t *testing.T) executor.Executor {
-					cache, err := gitsource.New(filepath.Join(t.TempDir(), "git"), gitsource.Options{Logger: testLogger(t)})
+					cache, err := gitsource.New(filepath.Join(t.TempDir(), "git"), gitsource.Options{Logger: testlog.New(t)})
 					if err != nil {
 						t.Fatal(err)
 					}
 					opts := tc.opts
-					opts.WorkDir, opts.Git, opts.Logger = filepath.Join(t.TempDir(), "work"), cache, testLogger(t)
+					opts.WorkDir, opts.Git, opts.Logger = filepath.Join(t.TempDir(), "work"), cache, testlog.New(t)
 					ex, err := local.New(opts)
 					if err != nil {
 						t.Fatalf("local.New(%+v): %v", opts, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/runplane/runplane/internal/executor/local"
 	"github.com/runplane/runplane/internal/gitsource"
 	"github.com/runplane/runplane/internal/gitsource/gittest"
+	"github.com/runplane/runplane/internal/testlog"
 )
 
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
@@ -75,7 +76,7 @@ func TestPrivateRepoWithToken(t *testing.T) {
 
 func TestStartWithoutRepo(t *testing.T) {
 	t.Parallel()
-	ex, err := local.New(local.Options{WorkDir: t.TempDir(), Logger: testLogger(t)})
+	ex, err := local.New(local.Options{WorkDir: t.TempDir(), Logger: testlog.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func TestWorkspaceRemoved(t *testing.T) {
 			t.Parallel()
 			work := filepath.Join(t.TempDir(), "work")
 			opts := tc.opts
-			opts.WorkDir, opts.Logger = work, testLogger(t)
+			opts.WorkDir, opts.Logger = work, testlog.New(t)
 			ex, err := local.New(opts)
 			if err != nil {
 				t.Fatal(err)
@@ -293,7 +294,7 @@ func TestServerKilled(t *testing.T) {
 			if _, err := os.Stat(ws); err != nil {
 				t.Fatalf("the killed server's job workspace is already gone: %v", err)
 			}
-			ex, err := local.New(local.Options{WorkDir: work, Isolation: iso, Logger: testLogger(t)})
+			ex, err := local.New(local.Options{WorkDir: work, Isolation: iso, Logger: testlog.New(t)})
 			if err != nil {
 				t.Fatal(err)
 			}

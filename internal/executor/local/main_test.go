@@ -3,14 +3,13 @@
 package local_test
 
 import (
-	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/runplane/runplane/internal/executor/local"
 	"github.com/runplane/runplane/internal/gitsource"
+	"github.com/runplane/runplane/internal/testlog"
 )
 
 func TestMain(m *testing.M) {
@@ -18,21 +17,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
 // newExecutor returns an executor with the given isolation, its own work dir and git cache.
 func newExecutor(t testing.TB, isolation string, gitOpts gitsource.Options) *local.Executor {
 	t.Helper()
-	gitOpts.Logger = testLogger(t)
+	gitOpts.Logger = testlog.New(t)
 	cache, err := gitsource.New(filepath.Join(t.TempDir(), "git"), gitOpts)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +29,7 @@ func newExecutor(t testing.TB, isolation string, gitOpts gitsource.Options) *loc
 		WorkDir:   filepath.Join(t.TempDir(), "work"),
 		Git:       cache,
 		Isolation: isolation,
-		Logger:    testLogger(t),
+		Logger:    testlog.New(t),
 	})
 	if err != nil {
 		t.Fatalf("local.New(%s): %v", isolation, err)
