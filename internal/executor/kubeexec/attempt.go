@@ -24,9 +24,9 @@ type attempt struct {
 	pending    string           // why the pod has not started, while it has not
 	exit       *executor.Result // how it ended, once known
 	logging    bool             // a log stream was started
+	logsDone   bool             // ... and has ended
 	ended      chan struct{}    // closed when the job's container is seen terminated
 	outBytes   int64            // ... with this many bytes of output, by its termination message; -1 unknown
-	logsDone   bool             // ... and has ended
 	cancelLogs context.CancelFunc
 	closeOut   func() // releases out once nothing writes to it any more
 	secret     bool   // the attempt has a Secret, not yet deleted
