@@ -201,8 +201,8 @@ func TestPodRunTerminated(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 143 || stderr.String() != "" {
 		t.Errorf("exit code, stderr = %d, %q; want 143, nothing", code, stderr.String())
 	}
-	if log, _ := os.ReadFile(tlog); string(log) != "signal: terminated" {
-		t.Errorf("termination log = %q, want %q", log, "signal: terminated")
+	if log, _ := os.ReadFile(tlog); string(log) != "signal: terminated\noutput: 6 bytes" {
+		t.Errorf("termination log = %q, want %q", log, "signal: terminated\noutput: 6 bytes")
 	}
 }
 
