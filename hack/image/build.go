@@ -23,6 +23,7 @@ import (
 // options says what goes into the image.
 type options struct {
 	Binary   string // the static runplane binary
+	PID1     string // the static runplane-pid1 binary, which job pods run as PID 1
 	CACerts  string // the PEM bundle copied to /etc/ssl/certs/ca-certificates.crt
 	Tag      string // the full reference the tarball names, e.g. docker.io/runplane/runplane:e2e
 	Version  string // optional label
@@ -33,6 +34,7 @@ type options struct {
 const (
 	uid        = 65532 // the runplane user and group: non-root, outside the usual ranges of host users
 	binPath    = "/usr/local/bin/runplane"
+	pid1Path   = "/usr/local/bin/runplane-pid1" // next to runplane, where `runplane pod checkout` looks (inpod.CopyPID1)
 	dataDir    = "/data"
 	listenAddr = ":8080"
 	source     = "https://github.com/runplane/runplane"
@@ -75,9 +77,16 @@ func writeImage(opt options, out string) (digest, id v1.Hash, err error) {
 
 // build assembles the image: a base layer (users, CA bundle, /tmp, /data) that changes seldom, then the binary.
 func build(opt options) (v1.Image, error) {
-	bin, arch, err := readBinary(opt.Binary)
+	bin, arch, err := readBinary("-binary", opt.Binary)
 	if err != nil {
 		return nil, err
+	}
+	pid1, pid1Arch, err := readBinary("-pid1", opt.PID1)
+	if err != nil {
+		return nil, err
+	}
+	if pid1Arch != arch {
+		return nil, fmt.Errorf("-pid1 %s is for %s, -binary %s for %s: build both for one architecture", opt.PID1, pid1Arch, opt.Binary, arch)
 	}
 	certs, err := os.ReadFile(opt.CACerts)
 	if err != nil {
@@ -106,6 +115,7 @@ func build(opt options) (v1.Image, error) {
 		{name: "usr/local/", mode: 0o755},
 		{name: "usr/local/bin/", mode: 0o755},
 		{name: binPath[1:], mode: 0o755, data: bin},
+		{name: pid1Path[1:], mode: 0o755, data: pid1},
 	})
 	if err != nil {
 		return nil, err
@@ -156,36 +166,36 @@ const (
 	group  = "root:x:0:\nrunplane:x:65532:\n"
 )
 
-// readBinary reads the binary at path and returns it with its GOARCH. It refuses a dynamically linked ELF
+// readBinary reads the binary at path (given by flag) and returns it with its GOARCH. It refuses a dynamically linked ELF
 // binary, which could not start in an image without a C library. A file that is not ELF is taken as is, for
 // the host's architecture (the tests package a stand-in).
-func readBinary(path string) (data []byte, arch string, err error) {
+func readBinary(flag, path string) (data []byte, arch string, err error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, "", fmt.Errorf("-binary: %w", err)
+		return nil, "", fmt.Errorf("%s: %w", flag, err)
 	}
 	if !st.Mode().IsRegular() || st.Size() == 0 {
-		return nil, "", fmt.Errorf("-binary %s: not a regular, non-empty file", path)
+		return nil, "", fmt.Errorf("%s %s: not a regular, non-empty file", flag, path)
 	}
 	data, err = os.ReadFile(path)
 	if err != nil {
-		return nil, "", fmt.Errorf("-binary: %w", err)
+		return nil, "", fmt.Errorf("%s: %w", flag, err)
 	}
 	if !bytes.HasPrefix(data, []byte(elf.ELFMAG)) {
 		return data, runtime.GOARCH, nil
 	}
 	f, err := elf.NewFile(bytes.NewReader(data))
 	if err != nil {
-		return nil, "", fmt.Errorf("-binary %s: %w", path, err)
+		return nil, "", fmt.Errorf("%s %s: %w", flag, path, err)
 	}
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
-			return nil, "", fmt.Errorf("-binary %s is dynamically linked; the image has no C library: build it with CGO_ENABLED=0 go build -trimpath ./cmd/runplane", path)
+			return nil, "", fmt.Errorf("%s %s is dynamically linked; the image has no C library: build it with CGO_ENABLED=0 go build -trimpath", flag, path)
 		}
 	}
 	arch, ok := elfArch[f.Machine]
 	if !ok {
-		return nil, "", fmt.Errorf("-binary %s: unsupported machine %v", path, f.Machine)
+		return nil, "", fmt.Errorf("%s %s: unsupported machine %v", flag, path, f.Machine)
 	}
 	return data, arch, nil
 }

@@ -30,11 +30,15 @@ func inputs(t *testing.T, binary string) (dir string, args []string) {
 	if err := os.WriteFile(bin, []byte(binary), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	pid1 := filepath.Join(dir, "runplane-pid1")
+	if err := os.WriteFile(pid1, []byte("#!/bin/sh\necho a stand-in for runplane-pid1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	certs := filepath.Join(dir, "ca.crt")
 	if err := os.WriteFile(certs, []byte("-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return dir, []string{"-binary", bin, "-ca-certs", certs, "-tag", testTag}
+	return dir, []string{"-binary", bin, "-pid1", pid1, "-ca-certs", certs, "-tag", testTag}
 }
 
 // buildImage runs the command with args plus -o out and returns the manifest digest and image ID it printed.
@@ -175,6 +179,7 @@ func TestImage(t *testing.T) {
 			dirEntry("usr/local/", 0o755, 0),
 			dirEntry("usr/local/bin/", 0o755, 0),
 			fileEntry("usr/local/bin/runplane", 0o755, "#!/bin/sh\necho a stand-in for runplane\n"),
+			fileEntry("usr/local/bin/runplane-pid1", 0o755, "#!/bin/sh\necho a stand-in for runplane-pid1\n"),
 		},
 	}
 	var got [][]entry
@@ -250,6 +255,9 @@ func TestErrors(t *testing.T) {
 		want string // in the error
 	}{
 		{"no binary flag", []string{"-tag", testTag}, "-binary is required"},
+		{"no pid1 flag", []string{"-binary", filepath.Join(dir, "runplane"), "-tag", testTag}, "-pid1 is required"},
+		{"missing pid1", with("-pid1", filepath.Join(dir, "nope")), "-pid1: stat " + filepath.Join(dir, "nope") + ": no such file or directory"},
+		{"empty pid1", with("-pid1", empty), "-pid1 " + empty + ": not a regular, non-empty file"},
 		{"missing binary", with("-binary", filepath.Join(dir, "nope")), "-binary: stat " + filepath.Join(dir, "nope") + ": no such file or directory"},
 		{"empty binary", with("-binary", empty), "not a regular, non-empty file"},
 		{"directory as binary", with("-binary", dir), "not a regular, non-empty file"},

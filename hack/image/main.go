@@ -2,9 +2,11 @@
 // `docker load` and `ctr -n k8s.io images import` accept:
 //
 //	CGO_ENABLED=0 go build -trimpath -o /tmp/rp/runplane ./cmd/runplane
-//	go run ./hack/image -binary /tmp/rp/runplane -tag docker.io/runplane/runplane:e2e -o /tmp/rp/img.tar
+//	CGO_ENABLED=0 go build -trimpath -ldflags=-s -o /tmp/rp/runplane-pid1 ./cmd/runplane-pid1
+//	go run ./hack/image -binary /tmp/rp/runplane -pid1 /tmp/rp/runplane-pid1 -tag docker.io/runplane/runplane:e2e -o /tmp/rp/img.tar
 //
-// The image holds the static binary as /usr/local/bin/runplane, the build host's CA bundle (the server and the
+// The image holds the static binaries as /usr/local/bin/runplane and /usr/local/bin/runplane-pid1 (what job pods
+// run as PID 1: the init container copies it into each pod, a few MB where runplane is tens), the build host's CA bundle (the server and the
 // jobs' checkout clone over https), a runplane user and group 65532, /tmp and the data dir /data. It runs
 // `runplane serve` as 65532 on :8080 with its state in /data. The same inputs always give the same image digest:
 // every file has a fixed owner and modification time and the entries are sorted.
@@ -32,6 +34,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var opt options
 	var out string
 	fs.StringVar(&opt.Binary, "binary", "", "static runplane binary to put in the image (CGO_ENABLED=0 go build -trimpath ./cmd/runplane)")
+	fs.StringVar(&opt.PID1, "pid1", "", "static runplane-pid1 binary to put next to it (CGO_ENABLED=0 go build -trimpath ./cmd/runplane-pid1)")
 	fs.StringVar(&opt.Tag, "tag", "docker.io/runplane/runplane:e2e", "full image reference the tarball names, registry and tag included")
 	fs.StringVar(&out, "o", "runplane-image.tar", "where to write the docker-archive tarball")
 	fs.StringVar(&opt.CACerts, "ca-certs", "/etc/ssl/certs/ca-certificates.crt", "PEM bundle of trusted CAs to copy into the image")
@@ -45,6 +48,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if opt.Binary == "" {
 		return fmt.Errorf("-binary is required: the path of a runplane binary built with CGO_ENABLED=0")
+	}
+	if opt.PID1 == "" {
+		return fmt.Errorf("-pid1 is required: the path of a runplane-pid1 binary built with CGO_ENABLED=0 from ./cmd/runplane-pid1")
 	}
 	digest, id, err := writeImage(opt, out)
 	if err != nil {

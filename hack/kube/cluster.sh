@@ -300,8 +300,9 @@ build_runplane_image() {
 		cd "$REPO"
 		CGO_ENABLED=0 go build -buildvcs=false -trimpath \
 			-ldflags "-X github.com/runplane/runplane/internal/cli.commit=$commit" -o "$tmp/runplane" ./cmd/runplane
-		go run -buildvcs=false ./hack/image -binary "$tmp/runplane" -tag "$RUNPLANE_IMAGE" -revision "$commit" \
-			-o "$IMAGES/runplane.tar" >/dev/null
+		CGO_ENABLED=0 go build -buildvcs=false -trimpath -ldflags=-s -o "$tmp/runplane-pid1" ./cmd/runplane-pid1
+		go run -buildvcs=false ./hack/image -binary "$tmp/runplane" -pid1 "$tmp/runplane-pid1" -tag "$RUNPLANE_IMAGE" \
+			-revision "$commit" -o "$IMAGES/runplane.tar" >/dev/null
 	); then
 		rm -rf "$tmp"
 		die "building runplane's image failed (RUNPLANE_KUBE_SKIP_IMAGE=1 brings the cluster up without it)"

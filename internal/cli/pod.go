@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runplane/runplane/internal/inpod"
+	"github.com/runplane/runplane/internal/inpod/pid1"
 )
 
 // podCommand groups what runs inside a Kubernetes job's pod (package inpod). It is hidden: the Kubernetes
@@ -28,10 +29,10 @@ func (a *app) podCommand() *cobra.Command {
 func (a *app) podCheckoutCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "checkout",
-		Short: "Clone the runner's branch, copy the secrets and this binary (the init container)",
+		Short: "Clone the runner's branch, copy the secrets and runplane-pid1 (the init container)",
 		Long: "Clone RUNPLANE_GIT_BRANCH of RUNPLANE_GIT_URL (with RUNPLANE_GIT_TOKEN, if set) into RUNPLANE_WORKSPACE,\n" +
-			"copy the Secret volume at RUNPLANE_SECRETS_SRC to RUNPLANE_SECRETS_DST and this binary to\n" +
-			"RUNPLANE_TOOLS/runplane. Failures go to stderr and to RUNPLANE_TERMINATION_LOG (default\n" +
+			"copy the Secret volume at RUNPLANE_SECRETS_SRC to RUNPLANE_SECRETS_DST and runplane-pid1 (the one next\n" +
+			"to this binary, or this binary) to RUNPLANE_TOOLS. Failures go to stderr and to RUNPLANE_TERMINATION_LOG (default\n" +
 			"/dev/termination-log).",
 		Args: checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -45,15 +46,15 @@ func (a *app) podRunCommand() *cobra.Command {
 		Use:   "run -- COMMAND [ARG...]",
 		Short: "Run the job's command as PID 1 of its container",
 		Long: "Run COMMAND with stderr merged into stdout, forward SIGTERM, SIGINT, SIGHUP and SIGQUIT to its process\n" +
-			"group, reap orphans and exit with its exit code (128+signal, with \"signal: <name>\" in the termination\n" +
-			"log, if a signal killed it).",
+			"group, reap orphans and exit with its exit code (128+signal if a signal killed it); the termination log\n" +
+			"says which signal and how many bytes of output were copied. As runplane-pid1 does.",
 		Args: checkArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out, ok := a.stdout.(*os.File)
 			if !ok {
 				return errors.New("pod run: stdout must be a file")
 			}
-			return exitCode(inpod.RunCommand(args, os.Getenv, out, a.stderr))
+			return exitCode(pid1.Run(args, os.Getenv, out, a.stderr))
 		},
 	}
 	cmd.Flags().SetInterspersed(false) // the command's own flags are not ours, even without "--"

@@ -116,9 +116,9 @@ func TestPodCheckout(t *testing.T) {
 			if (err == nil) != tc.wantFiles {
 				t.Errorf("hello.sh checked out: %v, want %v", err, tc.wantFiles)
 			}
-			fi, err := os.Stat(filepath.Join(tools, "runplane"))
+			fi, err := os.Stat(filepath.Join(tools, "runplane-pid1"))
 			if (err == nil && fi.Mode().Perm() == 0o555) != tc.wantTools {
-				t.Errorf("tools/runplane: %v, %v; want present with mode 0555: %v", fi, err, tc.wantTools)
+				t.Errorf("tools/runplane-pid1: %v, %v; want present with mode 0555: %v", fi, err, tc.wantTools)
 			}
 			if tc.wantFiles {
 				if fi, err := os.Stat(filepath.Join(dst, "API_KEY")); err != nil || fi.Mode().Perm() != 0o400 {

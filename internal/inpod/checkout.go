@@ -16,25 +16,19 @@ import (
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/gitsource"
+	"github.com/runplane/runplane/internal/inpod/pid1"
 )
 
-// The environment of `runplane pod checkout` (and, for EnvTerminationLog, of `runplane pod run`).
+// The environment of `runplane pod checkout`; its termination log is pid1's (pid1.EnvTerminationLog).
 const (
-	EnvGitURL         = "RUNPLANE_GIT_URL"         // http(s) or file URL of the repository; required
-	EnvGitBranch      = "RUNPLANE_GIT_BRANCH"      // branch to check out; default api.DefaultBranch
-	EnvGitToken       = "RUNPLANE_GIT_TOKEN"       // optional; sent as basic auth password of gitsource.TokenUser
-	EnvWorkspace      = "RUNPLANE_WORKSPACE"       // directory to check the files out into; required
-	EnvTools          = "RUNPLANE_TOOLS"           // directory that receives a copy of this executable; optional
-	EnvSecretsSrc     = "RUNPLANE_SECRETS_SRC"     // mounted Secret volume; optional
-	EnvSecretsDst     = "RUNPLANE_SECRETS_DST"     // where its keys become 0400 files; required with EnvSecretsSrc
-	EnvTerminationLog = "RUNPLANE_TERMINATION_LOG" // default DefaultTerminationLog
+	EnvGitURL     = "RUNPLANE_GIT_URL"     // http(s) or file URL of the repository; required
+	EnvGitBranch  = "RUNPLANE_GIT_BRANCH"  // branch to check out; default api.DefaultBranch
+	EnvGitToken   = "RUNPLANE_GIT_TOKEN"   // optional; sent as basic auth password of gitsource.TokenUser
+	EnvWorkspace  = "RUNPLANE_WORKSPACE"   // directory to check the files out into; required
+	EnvTools      = "RUNPLANE_TOOLS"       // directory that receives runplane-pid1 (pid1.Name); optional
+	EnvSecretsSrc = "RUNPLANE_SECRETS_SRC" // mounted Secret volume; optional
+	EnvSecretsDst = "RUNPLANE_SECRETS_DST" // where its keys become 0400 files; required with EnvSecretsSrc
 )
-
-// DefaultTerminationLog is where Kubernetes reads a container's termination message by default.
-const DefaultTerminationLog = "/dev/termination-log"
-
-// ToolName is the name of the copy of this executable in the tools directory.
-const ToolName = "runplane"
 
 // CheckoutConfig is what the init container does. Its zero value does nothing useful: GitURL and Workspace are
 // required.
@@ -43,7 +37,7 @@ type CheckoutConfig struct {
 	Branch    string // "" means api.DefaultBranch
 	Token     string
 	Workspace string
-	Tools     string // "" means: do not copy the executable
+	Tools     string // "" means: do not copy runplane-pid1
 	// SecretsSrc is a mounted Secret volume ("" or a missing directory: no secrets); its keys are copied to
 	// SecretsDst.
 	SecretsSrc string
@@ -69,21 +63,21 @@ func CheckoutConfigFromEnv(getenv func(string) string) CheckoutConfig {
 // log and to stderr and returns 1.
 func RunCheckout(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg := CheckoutConfigFromEnv(getenv)
-	logPath := terminationLogPath(getenv)
+	logPath := pid1.TerminationLogPath(getenv)
 	commit, err := Checkout(ctx, cfg)
 	if err != nil {
 		msg := redact(err.Error(), cfg.Token)
-		writeTerminationLog(logPath, msg)
+		pid1.WriteTerminationLog(logPath, msg)
 		fmt.Fprintln(stderr, msg)
 		return 1
 	}
 	fmt.Fprintf(stdout, "checked out %s at %s\n", cfg.branch(), commit)
-	writeTerminationLog(logPath, "commit "+commit)
+	pid1.WriteTerminationLog(logPath, "commit "+commit)
 	return 0
 }
 
 // Checkout clones cfg.Branch of cfg.GitURL (depth 1, that branch only, no tags) into cfg.Workspace, copies the
-// secrets and the executable, and returns the commit checked out. Its errors never contain the token nor the
+// secrets and runplane-pid1, and returns the commit checked out. Its errors never contain the token nor the
 // user info of a URL.
 func Checkout(ctx context.Context, cfg CheckoutConfig) (commit string, err error) {
 	if err := cfg.validate(); err != nil {
@@ -99,7 +93,7 @@ func Checkout(ctx context.Context, cfg CheckoutConfig) (commit string, err error
 		}
 	}
 	if cfg.Tools != "" {
-		if err := CopySelf(cfg.Tools); err != nil {
+		if err := CopyPID1(cfg.Tools); err != nil {
 			return "", err
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/runplane/runplane/internal/gitsource/gittest"
 	"github.com/runplane/runplane/internal/inpod"
+	"github.com/runplane/runplane/internal/inpod/pid1"
 )
 
 // podUID is the user the Kubernetes executor runs pods as.
@@ -69,6 +70,11 @@ func TestCheckoutProcess(t *testing.T) {
 	}
 	tlog := filepath.Join(dir("log"), "termination-log")
 	exe := copyTestBinary(t, bin)
+	// runplane's image has the small runplane-pid1 next to runplane: that is what goes into the pod.
+	pid1Want := []byte("#!/bin/sh\n# stands for runplane-pid1\n")
+	if err := os.WriteFile(filepath.Join(bin, pid1.Name), pid1Want, 0o755); err != nil {
+		t.Fatal(err)
+	}
 
 	cmd := exec.Command(exe)
 	cmd.Dir = "/"
@@ -82,7 +88,7 @@ func TestCheckoutProcess(t *testing.T) {
 		inpod.EnvTools + "=" + tools,
 		inpod.EnvSecretsSrc + "=" + src,
 		inpod.EnvSecretsDst + "=" + dst,
-		inpod.EnvTerminationLog + "=" + tlog,
+		pid1.EnvTerminationLog + "=" + tlog,
 	}
 	if asPodUser {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: podUID, Gid: podUID}}
@@ -108,14 +114,10 @@ func TestCheckoutProcess(t *testing.T) {
 	if diff := cmp.Diff(secrets, secretFiles(t, dst)); diff != "" {
 		t.Errorf("secrets (-want +got):\n%s", diff)
 	}
-	want, err := os.ReadFile(exe)
-	if err != nil {
-		t.Fatal(err)
+	if got, err := os.ReadFile(filepath.Join(tools, pid1.Name)); err != nil || !bytes.Equal(got, pid1Want) {
+		t.Errorf("tools copy: %q, %v; want a copy of the %s next to the executable", got, err, pid1.Name)
 	}
-	if got, err := os.ReadFile(filepath.Join(tools, inpod.ToolName)); err != nil || !bytes.Equal(got, want) {
-		t.Errorf("tools copy: %d bytes, %v; want a copy of the executable (%d bytes)", len(got), err, len(want))
-	}
-	for _, p := range []string{filepath.Join(ws, "run.sh"), filepath.Join(dst, "API_KEY"), filepath.Join(tools, inpod.ToolName)} {
+	for _, p := range []string{filepath.Join(ws, "run.sh"), filepath.Join(dst, "API_KEY"), filepath.Join(tools, pid1.Name)} {
 		var st syscall.Stat_t
 		if err := syscall.Stat(p, &st); err != nil {
 			t.Fatal(err)
@@ -140,7 +142,7 @@ func copyTestBinary(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	syscall.ForkLock.RLock() // see inpod.CopySelf
+	syscall.ForkLock.RLock() // see inpod.CopyPID1
 	defer syscall.ForkLock.RUnlock()
 	in, err := os.Open(self)
 	if err != nil {

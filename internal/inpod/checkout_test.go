@@ -18,6 +18,7 @@ import (
 	"github.com/runplane/runplane/internal/gitsource"
 	"github.com/runplane/runplane/internal/gitsource/gittest"
 	"github.com/runplane/runplane/internal/inpod"
+	"github.com/runplane/runplane/internal/inpod/pid1"
 )
 
 // Tokens with characters that URL escaping and base64 change, so that every form of them is looked for.
@@ -59,7 +60,7 @@ type checkoutResult struct {
 func runCheckout(t *testing.T, env map[string]string) checkoutResult {
 	t.Helper()
 	tlog := filepath.Join(t.TempDir(), "termination-log")
-	env[inpod.EnvTerminationLog] = tlog
+	env[pid1.EnvTerminationLog] = tlog
 	var stdout, stderr bytes.Buffer
 	code := inpod.RunCheckout(t.Context(), envMap(env), &stdout, &stderr)
 	r := checkoutResult{code: code, stdout: stdout.String(), stderr: stderr.String()}
@@ -147,7 +148,7 @@ func TestCheckout(t *testing.T) {
 				t.Errorf("run.sh: %v, %v; want an executable file", fi, err)
 			}
 			checkShallowSingleBranch(t, ws, tc.wantBranch, commit)
-			if fi, err := os.Stat(filepath.Join(tools, inpod.ToolName)); err != nil || fi.Mode().Perm() != 0o555 {
+			if fi, err := os.Stat(filepath.Join(tools, pid1.Name)); err != nil || fi.Mode().Perm() != 0o555 {
 				t.Errorf("tools copy: %v, %v; want mode 0555", fi, err)
 			}
 		})

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/runplane/runplane/internal/inpod/pid1"
 )
 
 // CopySecrets copies the keys of a mounted Kubernetes Secret volume at src into dst as files of mode 0400 owned by
@@ -71,15 +73,21 @@ func copySecret(src, dst string) error {
 	return err
 }
 
-// CopySelf copies the running executable to dir/ToolName, mode 0555, atomically (through a temporary file and
-// a rename), so that the job's container can run it as its PID 1.
-func CopySelf(dir string) error {
+// CopyPID1 copies runplane-pid1 (pid1.Name) to dir, mode 0555, atomically (through a temporary file and a rename),
+// so that the job's container can run it as its PID 1. The program is the file of that name next to the running
+// executable, as runplane's image has it (a few MB, where runplane is tens); without one, the running executable
+// itself, which acts as runplane-pid1 when called by that name.
+func CopyPID1(dir string) error {
 	self, err := os.Executable()
 	if err != nil {
-		return fmt.Errorf("copy runplane: %w", err)
+		return fmt.Errorf("copy %s: %w", pid1.Name, err)
 	}
-	if err := copyExecutable(self, filepath.Join(dir, ToolName)); err != nil {
-		return fmt.Errorf("copy runplane to %s: %w", dir, err)
+	src := filepath.Join(filepath.Dir(self), pid1.Name)
+	if fi, err := os.Stat(src); err != nil || !fi.Mode().IsRegular() {
+		src = self
+	}
+	if err := copyExecutable(src, filepath.Join(dir, pid1.Name)); err != nil {
+		return fmt.Errorf("copy %s to %s: %w", pid1.Name, dir, err)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/runplane/runplane/internal/inpod"
+	"github.com/runplane/runplane/internal/inpod/pid1"
 )
 
 // makeSecretVolume lays dir out the way the kubelet mounts a Secret: the keys in a timestamped directory, a
@@ -116,7 +117,9 @@ func TestCopySecretsBrokenLink(t *testing.T) {
 	}
 }
 
-func TestCopySelf(t *testing.T) {
+// TestCopyPID1WithoutIt: without a runplane-pid1 next to it (a binary built on its own), the running executable
+// itself is copied under that name.
+func TestCopyPID1WithoutIt(t *testing.T) {
 	t.Parallel()
 	self, err := os.Executable()
 	if err != nil {
@@ -128,10 +131,10 @@ func TestCopySelf(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for _, run := range []string{"first", "again"} {
-		if err := inpod.CopySelf(dir); err != nil {
-			t.Fatalf("CopySelf (%s): %v", run, err)
+		if err := inpod.CopyPID1(dir); err != nil {
+			t.Fatalf("CopyPID1 (%s): %v", run, err)
 		}
-		p := filepath.Join(dir, inpod.ToolName)
+		p := filepath.Join(dir, pid1.Name)
 		fi, err := os.Stat(p)
 		if err != nil {
 			t.Fatal(err)
@@ -143,7 +146,7 @@ func TestCopySelf(t *testing.T) {
 			t.Errorf("%s after the %s copy: %d bytes, %v; want a copy of %s (%d bytes)", p, run, len(got), err, self, len(want))
 		}
 		if entries, _ := os.ReadDir(dir); len(entries) != 1 {
-			t.Errorf("%s holds %d entries after the %s copy, want only %s", dir, len(entries), run, inpod.ToolName)
+			t.Errorf("%s holds %d entries after the %s copy, want only %s", dir, len(entries), run, pid1.Name)
 		}
 	}
 }

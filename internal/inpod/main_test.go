@@ -9,7 +9,7 @@ import (
 	"github.com/runplane/runplane/internal/inpod"
 )
 
-// testMainEnv makes the test binary, re-executed by a test, act as `runplane pod checkout` or `runplane pod run`.
+// testMainEnv makes the test binary, re-executed by a test, act as `runplane pod checkout`.
 const testMainEnv = "INPOD_TEST_MAIN"
 
 // deadline bounds every wait on a real process; a healthy one takes a fraction of it.
@@ -19,8 +19,6 @@ func TestMain(m *testing.M) {
 	switch os.Getenv(testMainEnv) {
 	case "checkout":
 		os.Exit(inpod.RunCheckout(context.Background(), os.Getenv, os.Stdout, os.Stderr))
-	case "run":
-		os.Exit(inpod.RunCommand(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }

@@ -3,37 +3,11 @@ package inpod
 import (
 	"encoding/base64"
 	"net/url"
-	"os"
 	"regexp"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/runplane/runplane/internal/gitsource"
 )
-
-// maxTerminationLog keeps a termination message under the 4096 bytes Kubernetes keeps of it.
-const maxTerminationLog = 4000
-
-func terminationLogPath(getenv func(string) string) string {
-	if p := getenv(EnvTerminationLog); p != "" {
-		return p
-	}
-	return DefaultTerminationLog
-}
-
-// writeTerminationLog replaces the termination message with msg, cut to maxTerminationLog bytes. It is best
-// effort: a container without a termination log still ends with the right exit code.
-func writeTerminationLog(path, msg string) {
-	if len(msg) > maxTerminationLog {
-		cut := maxTerminationLog
-		for cut > 0 && !utf8.RuneStart(msg[cut]) {
-			cut--
-		}
-		msg = msg[:cut]
-	}
-	_ = os.WriteFile(path, []byte(msg), 0o644)
-}
 
 var userinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@`)
 
@@ -56,39 +30,3 @@ func redact(s, token string) string {
 
 // redactURL is gitsource.RedactURL: a URL for messages, without user info.
 func redactURL(u string) string { return gitsource.RedactURL(u) }
-
-// Report is what `runplane pod run` writes to its container's termination log: how the command ended.
-type Report struct {
-	Signal      string // "signal: <name>" when a signal killed the command, else ""
-	OutputBytes int64  // bytes of output copied to the container's stdout; -1 when not known
-}
-
-const outputPrefix = "output: "
-
-// String is the termination message: the signal line first (where people look), then "output: N bytes".
-func (r Report) String() string {
-	out := outputPrefix + strconv.FormatInt(r.OutputBytes, 10) + " bytes"
-	if r.Signal != "" {
-		return r.Signal + "\n" + out
-	}
-	return out
-}
-
-// ParseReport reads a termination message written by `runplane pod run`. A message in any other form (a runtime's
-// own, an older runplane's) gives what it can: OutputBytes -1 when it does not say.
-func ParseReport(msg string) Report {
-	r := Report{OutputBytes: -1}
-	for _, line := range strings.Split(msg, "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(line, "signal: "):
-			r.Signal = line
-		case strings.HasPrefix(line, outputPrefix) && strings.HasSuffix(line, " bytes"):
-			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(line, outputPrefix), " bytes"), 10, 64)
-			if err == nil && n >= 0 {
-				r.OutputBytes = n
-			}
-		}
-	}
-	return r
-}

@@ -3,8 +3,8 @@
 // Each attempt is one batch/v1 Job in the configured namespace (backoffLimit 0: the engine owns retries). Its pod
 // has an init container running runplane's own image (`runplane pod checkout`): it clones the runner's branch into
 // an emptyDir, copies the job's secrets from a per-attempt Secret to a memory emptyDir that the job sees read-only
-// at /etc/secret, and copies runplane's static binary into the pod. The main container runs the runner's image
-// with that binary as PID 1 (`runplane pod run -- sh -c <command>`): it forwards SIGTERM to the whole process tree,
+// at /etc/secret, and copies runplane-pid1 (a 2 MB static program, package inpod/pid1) into the pod. The main
+// container runs the runner's image with that program as PID 1 (`runplane-pid1 -- sh -c <command>`): it forwards SIGTERM to the whole process tree,
 // merges stderr into stdout in order, and reports in the termination message a death by signal and the length of
 // the output (the log stream is read until it has all of it: it can end before the log file does). Pods are
 // hardened by default (non-root, no capabilities, no privilege escalation, seccomp RuntimeDefault, read-only root

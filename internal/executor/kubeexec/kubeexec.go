@@ -228,7 +228,7 @@ func (e *Executor) Wait(ctx context.Context, h executor.Handle) (executor.Result
 	}
 }
 
-// Stop deletes the attempt's pod with grace (the kubelet sends SIGTERM, which `runplane pod run` passes to the
+// Stop deletes the attempt's pod with grace (the kubelet sends SIGTERM, which runplane-pid1 passes to the
 // whole process tree, then SIGKILL after grace) and its Job.
 func (e *Executor) Stop(ctx context.Context, h executor.Handle, grace time.Duration) error {
 	ns, name, ok := parseHandle(h)

@@ -40,7 +40,7 @@ func (e *Executor) startLogsLocked(a *attempt, pod string) {
 // The stream's clean end means the container has ended, not that the log is whole: the container runtime may
 // still be writing its end to the log file when the kubelet, seeing the container gone, ends the stream (a
 // short job that writes a lot loses its last lines that way). So the stream is read again until it has the
-// length `runplane pod run` reported in the termination message.
+// length runplane-pid1 reported in the termination message.
 func (e *Executor) streamLogs(ctx context.Context, a *attempt, pod string) {
 	var copied int64
 	wait := 100 * time.Millisecond

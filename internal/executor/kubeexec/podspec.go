@@ -16,6 +16,7 @@ import (
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
 	"github.com/runplane/runplane/internal/inpod"
+	"github.com/runplane/runplane/internal/inpod/pid1"
 )
 
 // Paths and names inside a job's pod. The in-pod side (internal/inpod) is told them through its environment.
@@ -202,7 +203,7 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 						Name:            containerJob,
 						Image:           spec.Image,
 						ImagePullPolicy: pullPolicy,
-						Command:         []string{toolsDir + "/" + inpod.ToolName, "pod", "run", "--", "sh", "-c", spec.Command},
+						Command:         []string{toolsDir + "/" + pid1.Name, "--", "sh", "-c", spec.Command},
 						WorkingDir:      workspaceDir,
 						Env:             jobEnv,
 						VolumeMounts:    jobMounts,

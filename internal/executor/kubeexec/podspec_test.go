@@ -110,7 +110,7 @@ func TestObjectsHardened(t *testing.T) {
 		t.Errorf("terminationGracePeriodSeconds = %v, want 10", g)
 	}
 	main := pod.Containers[0]
-	if want := []string{"/runplane/runplane", "pod", "run", "--", "sh", "-c", "echo hi"}; strings.Join(main.Command, "\x00") != strings.Join(want, "\x00") {
+	if want := []string{"/runplane/runplane-pid1", "--", "sh", "-c", "echo hi"}; strings.Join(main.Command, "\x00") != strings.Join(want, "\x00") {
 		t.Errorf("command %q, want %q", main.Command, want)
 	}
 }

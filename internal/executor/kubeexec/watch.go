@@ -14,7 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/runplane/runplane/internal/executor"
-	"github.com/runplane/runplane/internal/inpod"
+	"github.com/runplane/runplane/internal/inpod/pid1"
 )
 
 // notStarted is the exit code of an attempt whose command never ran (its checkout failed, its image could not be
@@ -76,7 +76,7 @@ func (e *Executor) observePod(a *attempt, p *corev1.Pod) {
 		}
 		if t := cs.State.Terminated; t != nil {
 			e.log.Debug("job container ended", "job", a.name, "after", time.Since(a.started), "exit_code", t.ExitCode)
-			a.containerEndedLocked(inpod.ParseReport(t.Message).OutputBytes)
+			a.containerEndedLocked(pid1.ParseReport(t.Message).OutputBytes)
 			r := resultOf(t, a.stopping)
 			if r.Reason == "" && t.ExitCode != 0 && p.Status.Reason != "" {
 				r.Reason = message(p.Status.Message, p.Status.Reason) // Evicted, DeadlineExceeded
@@ -96,11 +96,11 @@ func (e *Executor) observePod(a *attempt, p *corev1.Pod) {
 	}
 }
 
-// resultOf reads the job container's end; `runplane pod run` reports in the termination message the signal that
+// resultOf reads the job container's end; runplane-pid1 reports in the termination message the signal that
 // killed the command.
 func resultOf(t *corev1.ContainerStateTerminated, stopping bool) executor.Result {
 	r := executor.Result{ExitCode: int(t.ExitCode)}
-	switch sig := inpod.ParseReport(t.Message).Signal; {
+	switch sig := pid1.ParseReport(t.Message).Signal; {
 	case sig != "":
 		r.Reason = sig
 	case t.Reason == "OOMKilled":

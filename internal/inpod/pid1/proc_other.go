@@ -1,6 +1,6 @@
 //go:build unix && !linux
 
-package inpod
+package pid1
 
 import (
 	"os"

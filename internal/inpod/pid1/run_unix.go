@@ -1,6 +1,6 @@
 //go:build unix
 
-package inpod
+package pid1
 
 import (
 	"errors"
@@ -14,17 +14,17 @@ import (
 	"time"
 )
 
-// forwarded are the signals RunCommand passes on to the command's process group: what the kubelet sends to stop a
+// forwarded are the signals Run passes on to the command's process group: what the kubelet sends to stop a
 // container (SIGTERM) and what a person at a terminal would.
 var forwarded = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT}
 
-// afterExit is how long RunCommand still copies output once the command has ended, while a background process of
+// afterExit is how long Run still copies output once the command has ended, while a background process of
 // the command holds the pipe open: what is already in the pipe is read at once, and a process that goes on
 // writing would have been killed with the container anyway.
 const afterExit = 100 * time.Millisecond
 
-// readLimit bounds how long RunCommand waits, once the command has ended, for the container runtime to read the
-// output it copied. If the runtime was behind, RunCommand then gives it the time to write to the log what it may
+// readLimit bounds how long Run waits, once the command has ended, for the container runtime to read the
+// output it copied. If the runtime was behind, Run then gives it the time to write to the log what it may
 // still hold, at worst as much as was written, as if the runtime wrote 100 KB/s, and at most maxSlack.
 const (
 	readLimit = 30 * time.Second
@@ -35,7 +35,7 @@ func slackFor(written int64) time.Duration {
 	return min(maxSlack, time.Duration(written)*10*time.Microsecond)
 }
 
-// RunCommand is `runplane pod run -- args...`, PID 1 of a job's container. It starts args (args[0] is looked up in
+// Run is PID 1 of a job's container: `runplane-pid1 -- args...` or `runplane pod run -- args...`. It starts args (args[0] is looked up in
 // PATH) with the environment and working directory unchanged, stdin /dev/null, stdout and stderr both on one pipe
 // (the two streams interleave exactly as written) that it copies to stdout, in a process group of its own. It
 // forwards SIGTERM, SIGINT, SIGHUP and SIGQUIT to that whole group, reaps every orphan handed to it while it
@@ -47,11 +47,11 @@ func slackFor(written int64) time.Duration {
 // It writes nothing of its own to stdout, and to stderr only when the command cannot be started (exit code 127
 // if it is not found, 126 if it cannot be executed, 1 otherwise). It waits for every child of the process, so
 // nothing else in the process may start one.
-func RunCommand(args []string, getenv func(string) string, stdout *os.File, stderr io.Writer) int {
-	logPath := terminationLogPath(getenv)
+func Run(args []string, getenv func(string) string, stdout *os.File, stderr io.Writer) int {
+	logPath := TerminationLogPath(getenv)
 	fail := func(code int, err error) int {
-		msg := "runplane pod run: " + err.Error()
-		writeTerminationLog(logPath, msg)
+		msg := Name + ": " + err.Error()
+		WriteTerminationLog(logPath, msg)
 		fmt.Fprintln(stderr, msg)
 		return code
 	}
@@ -115,7 +115,7 @@ func RunCommand(args []string, getenv func(string) string, stdout *os.File, stde
 		rep.Signal = signalMessage(ws)
 		code = 128 + int(ws.Signal())
 	}
-	writeTerminationLog(logPath, rep.String())
+	WriteTerminationLog(logPath, rep.String())
 	return code
 }
 

@@ -1,4 +1,4 @@
-package inpod
+package pid1
 
 import (
 	"os"

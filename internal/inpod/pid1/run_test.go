@@ -1,6 +1,6 @@
 //go:build linux
 
-package inpod_test
+package pid1_test
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runplane/runplane/internal/inpod"
+	"github.com/runplane/runplane/internal/inpod/pid1"
 )
 
 // podRun is `runplane pod run -- args...` running as a real process (the test binary re-executed). Its stdout is
@@ -65,7 +65,7 @@ func startRun(t *testing.T, env []string, args ...string) *podRun {
 	}
 	p.cmd = exec.Command(self, args...)
 	p.cmd.Dir = dir // where a core dump would land
-	p.cmd.Env = append(os.Environ(), testMainEnv+"=run", inpod.EnvTerminationLog+"="+p.tlog,
+	p.cmd.Env = append(os.Environ(), testMainEnv+"=run", pid1.EnvTerminationLog+"="+p.tlog,
 		"GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=0") // a -race binary sleeps 1s when it exits 0
 	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdin = strings.NewReader("stdin must not reach the command\n")
@@ -189,7 +189,7 @@ func TestRunExit(t *testing.T) {
 			if got := p.stderr.String(); got != "" {
 				t.Errorf("stderr = %q, want nothing (the command's stderr goes to stdout)", got)
 			}
-			want := inpod.Report{Signal: tc.wantLog, OutputBytes: int64(len(out))}.String()
+			want := pid1.Report{Signal: tc.wantLog, OutputBytes: int64(len(out))}.String()
 			if got := p.terminationLog(); got != want {
 				t.Errorf("termination log = %q, want %q", got, want)
 			}
@@ -209,8 +209,8 @@ func TestRunCannotStart(t *testing.T) {
 		wantCode int
 		wantMsg  string
 	}{
-		{"not found", []string{"inpod-no-such-command"}, 127, `runplane pod run: exec: "inpod-no-such-command": executable file not found in $PATH`},
-		{"not executable", []string{notExec}, 126, "runplane pod run: exec: \"" + notExec + "\": permission denied"},
+		{"not found", []string{"inpod-no-such-command"}, 127, `runplane-pid1: exec: "inpod-no-such-command": executable file not found in $PATH`},
+		{"not executable", []string{notExec}, 126, "runplane-pid1: exec: \"" + notExec + "\": permission denied"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -255,7 +255,7 @@ func TestRunSignals(t *testing.T) {
 			if code != 7 || !strings.HasPrefix(out, "ready\n") || !strings.HasSuffix(out, "\ngot-"+tc.name+"\n") {
 				t.Errorf("exit code, stdout = %d, %q; want 7, %q", code, out, "ready\n[...]got-"+tc.name+"\n")
 			}
-			if got, want := p.terminationLog(), (inpod.Report{OutputBytes: int64(len(out))}).String(); got != want {
+			if got, want := p.terminationLog(), (pid1.Report{OutputBytes: int64(len(out))}).String(); got != want {
 				t.Errorf("termination log = %q, want %q", got, want)
 			}
 		})
@@ -398,7 +398,7 @@ func TestRunWaitsForOutputToBeRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(self, "sh", "-c", "echo hello")
-	cmd.Env = append(os.Environ(), testMainEnv+"=run", inpod.EnvTerminationLog+"="+filepath.Join(t.TempDir(), "tlog"),
+	cmd.Env = append(os.Environ(), testMainEnv+"=run", pid1.EnvTerminationLog+"="+filepath.Join(t.TempDir(), "tlog"),
 		"GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=0")
 	cmd.Stdout = w
 	if err := cmd.Start(); err != nil {
@@ -424,5 +424,16 @@ func TestRunWaitsForOutputToBeRead(t *testing.T) {
 		}
 	case <-time.After(deadline):
 		t.Fatal("pod run did not exit once its output was read")
+	}
+}
+
+// TestMainArgs: the command may follow "--", as in the pod spec, or come first.
+func TestMainArgs(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"--", "sh", "-c", "echo hi"}, {"sh", "-c", "echo hi"}} {
+		p := startRun(t, nil, args...)
+		if code, out := p.wait(); code != 0 || out != "hi\n" {
+			t.Errorf("runplane-pid1 %q: exit %d, stdout %q; want 0, %q", args, code, out, "hi\n")
+		}
 	}
 }

@@ -1,0 +1,74 @@
+package pid1
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// The termination log: where a container leaves Kubernetes a message about how it ended.
+const (
+	EnvTerminationLog     = "RUNPLANE_TERMINATION_LOG" // its path, for tests; default DefaultTerminationLog
+	DefaultTerminationLog = "/dev/termination-log"     // where Kubernetes reads it by default
+)
+
+// maxTerminationLog keeps a termination message under the 4096 bytes Kubernetes keeps of it.
+const maxTerminationLog = 4000
+
+// TerminationLogPath is the termination log's path in the environment getenv reads.
+func TerminationLogPath(getenv func(string) string) string {
+	if p := getenv(EnvTerminationLog); p != "" {
+		return p
+	}
+	return DefaultTerminationLog
+}
+
+// WriteTerminationLog replaces the termination message with msg, cut to maxTerminationLog bytes. It is best
+// effort: a container without a termination log still ends with the right exit code.
+func WriteTerminationLog(path, msg string) {
+	if len(msg) > maxTerminationLog {
+		cut := maxTerminationLog
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut]
+	}
+	_ = os.WriteFile(path, []byte(msg), 0o644)
+}
+
+// Report is what Run writes to its container's termination log: how the command ended.
+type Report struct {
+	Signal      string // "signal: <name>" when a signal killed the command, else ""
+	OutputBytes int64  // bytes of output copied to the container's stdout; -1 when not known
+}
+
+const outputPrefix = "output: "
+
+// String is the termination message: the signal line first (where people look), then "output: N bytes".
+func (r Report) String() string {
+	out := outputPrefix + strconv.FormatInt(r.OutputBytes, 10) + " bytes"
+	if r.Signal != "" {
+		return r.Signal + "\n" + out
+	}
+	return out
+}
+
+// ParseReport reads a termination message written by Run. A message in any other form (a runtime's own, an
+// older runplane's) gives what it can: OutputBytes -1 when it does not say.
+func ParseReport(msg string) Report {
+	r := Report{OutputBytes: -1}
+	for _, line := range strings.Split(msg, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "signal: "):
+			r.Signal = line
+		case strings.HasPrefix(line, outputPrefix) && strings.HasSuffix(line, " bytes"):
+			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(line, outputPrefix), " bytes"), 10, 64)
+			if err == nil && n >= 0 {
+				r.OutputBytes = n
+			}
+		}
+	}
+	return r
+}

@@ -1,0 +1,16 @@
+//go:build !unix
+
+package pid1
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+)
+
+// Run is PID 1 of a job's container, which runs only in a Linux container: elsewhere it fails.
+func Run(args []string, getenv func(string) string, stdout *os.File, stderr io.Writer) int {
+	fmt.Fprintf(stderr, Name+": not supported on %s\n", runtime.GOOS)
+	return 1
+}
