@@ -18,9 +18,9 @@ import (
 // container (SIGTERM) and what a person at a terminal would.
 var forwarded = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT}
 
-// afterExit is how long Run still copies output once the command has ended, while a background process of
-// the command holds the pipe open: what is already in the pipe is read at once, and a process that goes on
-// writing would have been killed with the container anyway.
+// afterExit is how long Run still waits for the end of the output once the command has ended, while a background
+// process of the command holds the pipe open: what is in the pipe then is copied still, and a process that goes
+// on writing would have been killed with the container anyway.
 const afterExit = 100 * time.Millisecond
 
 // readLimit bounds how long Run waits, once the command has ended, for the container runtime to read the
@@ -101,14 +101,24 @@ func Run(args []string, getenv func(string) string, stdout *os.File, stderr io.W
 	done := make(chan struct{})
 	defer close(done)
 	go forward(sigs, pid, done)
-	copied := make(chan int64, 1)
-	go func() { copied <- copyOutput(stdout, pr) }()
+	oc := &outputCopier{dst: stdout, src: pr, buf: make([]byte, 64<<10)}
+	copied := make(chan struct{})
+	go func() {
+		oc.copy()
+		close(copied)
+	}()
 	ws, err := waitFor(pid)
 	if err != nil {
 		return fail(1, err)
 	}
-	_ = pr.SetReadDeadline(time.Now().Add(afterExit))
-	rep := Report{OutputBytes: <-copied}
+	select {
+	case <-copied: // the output's end
+	case <-time.After(afterExit): // a background process holds the pipe open
+		_ = pr.SetReadDeadline(time.Now())
+		<-copied
+		oc.drain()
+	}
+	rep := Report{OutputBytes: oc.n}
 	waitRead(stdout, readLimit, slackFor(rep.OutputBytes))
 	code := ws.ExitStatus()
 	if ws.Signaled() {
@@ -162,21 +172,56 @@ func signalMessage(ws syscall.WaitStatus) string {
 	return msg
 }
 
-// copyOutput copies src to dst until src ends (EOF, or its read deadline) and returns how many bytes dst took. It
-// reads on when dst fails, so that the command never blocks on a full pipe.
-func copyOutput(dst io.Writer, src *os.File) int64 {
-	buf := make([]byte, 64<<10)
-	var n int64
-	var werr error
+// outputCopier copies the command's output (src, the read end of its pipe) to dst, counting what dst took. It reads
+// on when dst fails, so that the command never blocks on a full pipe.
+type outputCopier struct {
+	dst  io.Writer
+	src  *os.File
+	buf  []byte
+	n    int64 // bytes dst took
+	werr error // dst's first error
+}
+
+func (c *outputCopier) write(p []byte) {
+	if c.werr == nil {
+		w, err := c.dst.Write(p)
+		c.n += int64(w)
+		c.werr = err
+	}
+}
+
+// copy copies until src ends: EOF, or its read deadline (which can pass with data still in the pipe: see drain).
+func (c *outputCopier) copy() {
 	for {
-		r, err := src.Read(buf)
-		if r > 0 && werr == nil {
-			var w int
-			w, werr = dst.Write(buf[:r])
-			n += int64(w)
+		r, err := c.src.Read(c.buf)
+		if r > 0 {
+			c.write(c.buf[:r])
 		}
 		if err != nil {
-			return n
+			return
 		}
 	}
+}
+
+// drain copies what the pipe holds now, without waiting for more. A read past its deadline fails before it looks
+// at the pipe, so a reader held up longer than the deadline by a busy machine would leave output behind.
+func (c *outputCopier) drain() {
+	_ = c.src.SetReadDeadline(time.Time{})
+	rc, err := c.src.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = rc.Read(func(fd uintptr) bool {
+		for {
+			r, err := syscall.Read(int(fd), c.buf)
+			if r > 0 {
+				c.write(c.buf[:r])
+				continue
+			}
+			if errors.Is(err, syscall.EINTR) {
+				continue
+			}
+			return true // empty (EAGAIN), ended (0) or failed: done, never wait
+		}
+	})
 }

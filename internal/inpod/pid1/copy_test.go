@@ -1,0 +1,49 @@
+//go:build unix
+
+package pid1
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDrainAfterDeadline: a reader whose deadline passed before it read (a busy machine held it up) gets nothing,
+// and drain still copies all that is in the pipe, without waiting for the writer that holds it open.
+func TestDrainAfterDeadline(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close() // held open: a background process of the command
+	want := strings.Repeat("output still in the pipe\n", 1000)
+	go func() { _, _ = w.WriteString(want) }() // more than a pipe holds: the writer blocks until drained
+	time.Sleep(50 * time.Millisecond)
+	var out bytes.Buffer
+	c := &outputCopier{dst: &out, src: r, buf: make([]byte, 4096)}
+	_ = r.SetReadDeadline(time.Now().Add(-time.Second))
+	c.copy()
+	if c.n != 0 {
+		t.Fatalf("a read past its deadline copied %d bytes; this test needs it to copy nothing", c.n)
+	}
+	done := make(chan struct{})
+	go func() {
+		for c.n < int64(len(want)) { // the writer refills the pipe as drain empties it
+			c.drain()
+			time.Sleep(time.Millisecond)
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("drain copied %d of %d bytes", c.n, len(want))
+	}
+	if out.String() != want || c.n != int64(len(want)) {
+		t.Errorf("drained %d bytes (counted %d), want %d", out.Len(), c.n, len(want))
+	}
+	c.drain() // an empty pipe: returns at once
+}
