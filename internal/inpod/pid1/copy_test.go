@@ -4,6 +4,7 @@ package pid1
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -46,4 +47,48 @@ func TestDrainAfterDeadline(t *testing.T) {
 		t.Errorf("drained %d bytes (counted %d), want %d", out.Len(), c.n, len(want))
 	}
 	c.drain() // an empty pipe: returns at once
+}
+
+// TestDrainBounded: a writer that refills the pipe as fast as drain empties it does not keep drain going.
+func TestDrainBounded(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	stop := make(chan struct{})
+	writing := make(chan struct{})
+	go func() {
+		defer close(writing)
+		chunk := bytes.Repeat([]byte("y\n"), 2048)
+		for {
+			select {
+			case <-stop:
+				w.Close()
+				return
+			default:
+				_, _ = w.Write(chunk)
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		go func() { _, _ = io.Copy(io.Discard, r) }() // unblock the writer's last write
+		<-writing
+	}()
+	time.Sleep(20 * time.Millisecond)
+	c := &outputCopier{dst: io.Discard, src: r, buf: make([]byte, 4096)}
+	done := make(chan struct{})
+	go func() {
+		c.drain()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("drain did not return while a writer kept the pipe full")
+	}
+	if c.n < 1 || c.n > maxDrain+int64(len(c.buf)) {
+		t.Errorf("drain copied %d bytes; want some, at most %d", c.n, maxDrain+len(c.buf))
+	}
 }

@@ -203,6 +203,10 @@ func (c *outputCopier) copy() {
 	}
 }
 
+// maxDrain bounds what drain copies: more than a pipe holds (64 KiB by default, 1 MiB at most), so that a
+// background process that writes as fast as drain reads cannot keep it, and PID 1, going.
+const maxDrain = 1 << 20
+
 // drain copies what the pipe holds now, without waiting for more. A read past its deadline fails before it looks
 // at the pipe, so a reader held up longer than the deadline by a busy machine would leave output behind.
 func (c *outputCopier) drain() {
@@ -212,10 +216,11 @@ func (c *outputCopier) drain() {
 		return
 	}
 	_ = rc.Read(func(fd uintptr) bool {
-		for {
+		for drained := 0; drained < maxDrain; {
 			r, err := syscall.Read(int(fd), c.buf)
 			if r > 0 {
 				c.write(c.buf[:r])
+				drained += r
 				continue
 			}
 			if errors.Is(err, syscall.EINTR) {
@@ -223,5 +228,6 @@ func (c *outputCopier) drain() {
 			}
 			return true // empty (EAGAIN), ended (0) or failed: done, never wait
 		}
+		return true
 	})
 }
