@@ -418,8 +418,15 @@ start_daemon() {
 	shift
 	# 9>&-: the daemons must not inherit (and hold) the lock
 	setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null 9>&- &
-	echo $! >"$RUN/$name.pid"
-	say "started $name (pid $!)"
+	local pid=$! i
+	echo "$pid" >"$RUN/$name.pid"
+	# Until it has exec'd: before, its command line is this script's, and pid_of would take it for gone.
+	for ((i = 0; i < 200; i++)); do
+		ours "$pid" && break
+		alive "$pid" || break
+		sleep 0.05
+	done
+	say "started $name (pid $pid)"
 }
 
 # wait_for <seconds> <daemon> <what> <command...>: until the command succeeds; fails early if the daemon died.
