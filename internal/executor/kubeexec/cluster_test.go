@@ -96,6 +96,30 @@ func TestUnschedulable(t *testing.T) {
 	})
 }
 
+// TestBadConfig: a job whose pod the API refuses to create (here: a service account that does not exist) fails
+// after StartTimeout with the Job controller's reason, and its Job is deleted.
+func TestBadConfig(t *testing.T) {
+	c := needCluster(t)
+	t.Parallel()
+	ns := c.Namespace(t)
+	ex := c.newExecutor(t, ns, func(o *kubeexec.Options) { o.StartTimeout = 5 * time.Second })
+	spec, _ := c.jobSpec(t, c.repo(t, map[string]map[string]string{"main": {"a": "b"}}), "true")
+	spec.Kubernetes = &api.TaskKubernetes{ServiceAccount: "no-such-account"}
+	h, err := ex.Start(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := waitResult(t, ex, h, time.Minute)
+	if r.ExitCode == 0 || !strings.Contains(r.Reason, "did not start within 5s") || !strings.Contains(r.Reason, "FailedCreate") ||
+		!strings.Contains(r.Reason, `serviceaccount "no-such-account" not found`) {
+		t.Errorf("job with a service account that does not exist: %+v; want a failure after 5s with the Job controller's reason", r)
+	}
+	kubetest.WaitFor(t, time.Minute, "its Job to be deleted", func() bool {
+		_, err := c.Client.BatchV1().Jobs(ns).Get(context.Background(), jobNameOf(h), metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+}
+
 // TestRecover: a job keeps running while no executor watches it; a new executor re-adopts it by its handle and
 // gets its result and its whole log.
 func TestRecover(t *testing.T) {

@@ -2,6 +2,7 @@ package kubeexec
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,17 @@ func TestObjectsHardened(t *testing.T) {
 	main := pod.Containers[0]
 	if want := []string{"/runplane/runplane-pid1", "--", "sh", "-c", "echo hi"}; strings.Join(main.Command, "\x00") != strings.Join(want, "\x00") {
 		t.Errorf("command %q, want %q", main.Command, want)
+	}
+	// Labels identify the job on the Job and on its pods (the informers select by managed-by; re-adoption finds a
+	// job's Job by runplane.dev/job).
+	wantLabels := map[string]string{
+		"app.kubernetes.io/managed-by": "runplane", "runplane.dev/attempt": "rp-x-xxxxx",
+		"runplane.dev/job": "hello-ab12c", "runplane.dev/task": "hello",
+	}
+	for what, got := range map[string]map[string]string{"Job": job.Labels, "pod template": job.Spec.Template.Labels} {
+		if !reflect.DeepEqual(got, wantLabels) {
+			t.Errorf("%s labels = %v, want %v", what, got, wantLabels)
+		}
 	}
 }
 

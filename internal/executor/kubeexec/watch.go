@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 
@@ -190,18 +191,61 @@ func (e *Executor) jobDeleted(obj any) {
 	a.endLocked(executor.Result{ExitCode: notStarted, Reason: reason}, false)
 }
 
-// startTimedOut fails an attempt whose job container has not started within StartTimeout.
+// startTimedOut fails an attempt whose job container has not started within StartTimeout. Why is the pod's
+// scheduling condition when it has one; when the Job controller could not even create the pod (a service account
+// or resources the API refuses), it is the Job's last warning event.
 func (e *Executor) startTimedOut(a *attempt) {
+	a.mu.Lock()
+	noPod := a.pod == ""
+	a.mu.Unlock()
+	why := ""
+	if noPod {
+		why = e.lastWarning(a.name)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.exit != nil || a.logging {
 		return
 	}
 	reason := fmt.Sprintf("the job's pod did not start within %s", e.opts.StartTimeout)
-	if a.pending != "" {
+	switch {
+	case a.pending != "":
 		reason += ": " + a.pending
+	case a.pod == "" && why != "":
+		reason += ": " + why
 	}
 	e.failLocked(a, reason)
+}
+
+// lastWarning is the newest warning event about Job name ("reason: message"), or "" if there is none or the
+// events cannot be read. It is read once, when a job has failed to start: events are not watched.
+func (e *Executor) lastWarning(name string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	list, err := e.client.CoreV1().Events(e.ns).List(ctx, metav1.ListOptions{
+		FieldSelector: fields.Set{"involvedObject.kind": "Job", "involvedObject.name": name, "type": corev1.EventTypeWarning}.String(),
+	})
+	if err != nil {
+		e.log.Debug("read the Job's events", "job", name, "err", err)
+		return ""
+	}
+	var last *corev1.Event
+	for i := range list.Items {
+		if ev := &list.Items[i]; last == nil || eventTime(ev).After(eventTime(last)) {
+			last = ev
+		}
+	}
+	if last == nil {
+		return ""
+	}
+	return message(last.Message, last.Reason)
+}
+
+func eventTime(ev *corev1.Event) time.Time {
+	if !ev.LastTimestamp.IsZero() {
+		return ev.LastTimestamp.Time
+	}
+	return ev.EventTime.Time
 }
 
 // failLocked ends an attempt that cannot run and deletes its Job (and with it the pod and Secret).
