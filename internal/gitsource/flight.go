@@ -57,17 +57,9 @@ type flight struct {
 // In order: a freshness check within the TTL is reused; a probe names the head commit, and if its tree is
 // extracted, or the mirror already holds it, there is nothing to fetch; else a fetch.
 func (c *Cache) resolve(ctx context.Context, m *mirror, repo executor.Repo, branch string) (string, *tree, error) {
-	key := branchKey{url: repo.URL, branch: branch}
-	if repo.Token != "" {
-		key.token = sha256.Sum256([]byte(repo.Token))
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	br := c.branches[key]
-	if br == nil {
-		br = &branchRef{probe: lane{timeout: probeTimeout}, fetch: lane{timeout: c.opts.FetchTimeout}}
-		c.branches[key] = br
-	}
+	br := c.branchLocked(repo, branch)
 	now := c.now()
 	if f := br.last; c.opts.TTL > 0 && f != nil && now.Sub(f.started) < c.opts.TTL {
 		if t := c.treeLocked(m, f); t != nil {
@@ -134,6 +126,50 @@ func (c *Cache) resolve(ctx context.Context, m *mirror, repo executor.Repo, bran
 	return f.commit, f.tree, nil
 }
 
+// branchLocked returns the branchRef of repo's branch, making it if needed. c.mu must be held.
+func (c *Cache) branchLocked(repo executor.Repo, branch string) *branchRef {
+	key := branchKey{url: repo.URL, branch: branch}
+	if repo.Token != "" {
+		key.token = sha256.Sum256([]byte(repo.Token))
+	}
+	br := c.branches[key]
+	if br == nil {
+		br = &branchRef{probe: lane{timeout: probeTimeout}, fetch: lane{timeout: c.opts.FetchTimeout}}
+		c.branches[key] = br
+	}
+	return br
+}
+
+// headLocked is the head commit of repo's branch as resolve would see it, without fetching: a probe or fetch
+// within the TTL, else a probe shared with the callers asking at the same time. ok is false when a probe cannot
+// say (no probe for this kind of URL, or it failed); err is a *BranchNotFoundError when it said there is no such
+// branch. c.mu must be held.
+func (c *Cache) headLocked(ctx context.Context, repo executor.Repo, branch string) (commit string, ok bool, err error) {
+	br := c.branchLocked(repo, branch)
+	if f := br.last; c.opts.TTL > 0 && f != nil && c.now().Sub(f.started) < c.opts.TTL {
+		return f.commit, true, nil
+	}
+	var f *flight
+	switch probeKindOf(repo.URL) {
+	case probeNone:
+		return "", false, nil
+	case probeLocal:
+		f = c.probeInlineLocked(ctx, br, c.probeFunc(repo, branch))
+	default:
+		f = c.joinLocked(ctx, br, &br.probe, br.seq, c.probeFunc(repo, branch))
+		if err := c.awaitLocked(ctx, &br.probe, f); err != nil {
+			return "", true, fmt.Errorf("gitsource: check %s: %w", RedactURL(repo.URL), err)
+		}
+	}
+	switch {
+	case f.err == nil:
+		return f.commit, true, nil
+	case errors.Is(f.err, errRefNotFound):
+		return "", true, &BranchNotFoundError{Branch: branch, URL: RedactURL(repo.URL)}
+	}
+	return "", false, nil
+}
+
 // treeLocked acquires the tree of f's commit (a probe's commit may have been extracted by any earlier fetch of
 // the mirror: a commit names its tree), or returns nil if there is none. c.mu must be held.
 func (c *Cache) treeLocked(m *mirror, f *flight) *tree {
@@ -160,7 +196,7 @@ func (c *Cache) probeFunc(repo executor.Repo, branch string) runFunc {
 			commit, err = c.probe(ctx, repo, branch)
 		}
 		if err != nil {
-			c.log.Debug("probe failed, will fetch", "url", RedactURL(repo.URL), "branch", branch, "err", scrub(err.Error(), repo.Token))
+			c.log.Debug("probe failed, will fetch", "url", RedactURL(repo.URL), "branch", branch, "err", Scrub(err.Error(), repo.Token))
 			return "", nil, err
 		}
 		return commit, nil, nil

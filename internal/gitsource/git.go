@@ -106,7 +106,7 @@ func (c *Cache) runGit(ctx context.Context, dir, token string, args ...string) (
 	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 8 << 10}
 	err := cmd.Run()
 	if err != nil {
-		return nil, &gitError{args: redactArgs(args), stderr: scrub(stderr.String(), token), err: err}
+		return nil, &gitError{args: redactArgs(args), stderr: Scrub(stderr.String(), token), err: err}
 	}
 	return stdout.Bytes(), nil
 }
@@ -143,12 +143,18 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 
 var userinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@`)
 
-// scrub removes secrets from text that may be logged or returned: the token, its encoded header, and the user
-// info of any URL.
-func scrub(s, token string) string {
+// Scrub removes secrets from text that may be logged or returned: the token in every form a message may quote it
+// (plain, URL-escaped, inside a basic auth header), and the user info of any URL.
+func Scrub(s, token string) string {
 	if token != "" {
-		s = strings.ReplaceAll(s, token, "[redacted]")
-		s = strings.ReplaceAll(s, base64.StdEncoding.EncodeToString([]byte(TokenUser+":"+token)), "[redacted]")
+		for _, form := range []string{
+			token,
+			url.QueryEscape(token),
+			url.PathEscape(token),
+			base64.StdEncoding.EncodeToString([]byte(TokenUser + ":" + token)),
+		} {
+			s = strings.ReplaceAll(s, form, "[redacted]")
+		}
 	}
 	return userinfoRE.ReplaceAllString(s, "$1")
 }

@@ -58,8 +58,8 @@ func TestScrub(t *testing.T) {
 		{"token " + testToken + " rejected", "token [redacted] rejected"},
 	}
 	for _, tc := range tests {
-		if got := scrub(tc.in, testToken); got != tc.want {
-			t.Errorf("scrub(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := Scrub(tc.in, testToken); got != tc.want {
+			t.Errorf("Scrub(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

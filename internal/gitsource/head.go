@@ -2,7 +2,6 @@ package gitsource
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -10,7 +9,8 @@ import (
 )
 
 // Head returns the commit repo's branch (default "main") is at, without fetching it: the probe where it can
-// tell (refs on disk, one ref advertisement over HTTP), else `git ls-remote`. A missing branch is a
+// tell (refs on disk, one ref advertisement over HTTP; within the TTL the last answer, and one probe shared by the
+// callers asking at once, as for checkouts), else `git ls-remote`. A missing branch is a
 // *BranchNotFoundError. Executors that check out elsewhere (in a pod) use it to fail early and name the commit.
 // Errors never contain the token or URL user info.
 func (c *Cache) Head(ctx context.Context, repo executor.Repo) (string, error) {
@@ -18,14 +18,12 @@ func (c *Cache) Head(ctx context.Context, repo executor.Repo) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	commit, err := c.probe(ctx, repo, branch)
-	if err == nil {
-		return commit, nil
+	c.mu.Lock()
+	commit, ok, err := c.headLocked(ctx, repo, branch)
+	c.mu.Unlock()
+	if ok {
+		return commit, err
 	}
-	if errors.Is(err, errRefNotFound) {
-		return "", &BranchNotFoundError{Branch: branch, URL: RedactURL(repo.URL)}
-	}
-	c.log.Debug("probe failed; asking git", "url", RedactURL(repo.URL), "err", err)
 	ref := "refs/heads/" + branch
 	out, err := c.runGit(ctx, "", repo.Token, "ls-remote", "--", repo.URL, ref)
 	if err != nil {

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"os/exec"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/runplane/runplane/internal/executor"
 	"github.com/runplane/runplane/internal/gitsource/gittest"
@@ -60,5 +63,49 @@ func TestHead(t *testing.T) {
 	}
 	if _, err := c.Head(t.Context(), executor.Repo{URL: httpURL, Token: "wrong-" + token}); err == nil || strings.Contains(err.Error(), token) {
 		t.Errorf("Head with a wrong token = %v; want an error without the token", err)
+	}
+}
+
+// TestHeadSharesProbes: within the TTL Head reuses the last answer, as checkouts do; callers asking at once share
+// one probe; without a TTL each call asks the server again.
+func TestHeadSharesProbes(t *testing.T) {
+	bare := gittest.NewRepo(t, map[string]string{"a": "1"})
+	repo := executor.Repo{URL: gittest.ServeHTTP(t, bare, "", "")}
+	for _, tc := range []struct {
+		name       string
+		ttl        time.Duration
+		calls      int
+		concurrent bool
+		wantMax    int64
+		wantMin    int64
+	}{
+		{"TTL, one after another", time.Minute, 5, false, 1, 1},
+		{"no TTL, one after another", 0, 3, false, 3, 3},
+		{"no TTL, at once", 0, 20, true, 5, 1},
+	} {
+		c := newCache(t, Options{TTL: tc.ttl})
+		var probes atomic.Int64
+		c.testHookProbe = func() error {
+			probes.Add(1)
+			time.Sleep(20 * time.Millisecond) // long enough for callers to arrive meanwhile
+			return nil
+		}
+		var wg sync.WaitGroup
+		for range tc.calls {
+			call := func() {
+				if _, err := c.Head(t.Context(), repo); err != nil {
+					t.Errorf("%s: Head: %v", tc.name, err)
+				}
+			}
+			if tc.concurrent {
+				wg.Go(call)
+			} else {
+				call()
+			}
+		}
+		wg.Wait()
+		if n := probes.Load(); n < tc.wantMin || n > tc.wantMax {
+			t.Errorf("%s: %d calls made %d probes, want %d to %d", tc.name, tc.calls, n, tc.wantMin, tc.wantMax)
+		}
 	}
 }

@@ -66,7 +66,7 @@ func RunCheckout(ctx context.Context, getenv func(string) string, stdout, stderr
 	logPath := pid1.TerminationLogPath(getenv)
 	commit, err := Checkout(ctx, cfg)
 	if err != nil {
-		msg := redact(err.Error(), cfg.Token)
+		msg := gitsource.Scrub(err.Error(), cfg.Token)
 		pid1.WriteTerminationLog(logPath, msg)
 		fmt.Fprintln(stderr, msg)
 		return 1
@@ -85,7 +85,7 @@ func Checkout(ctx context.Context, cfg CheckoutConfig) (commit string, err error
 	}
 	commit, err = clone(ctx, cfg)
 	if err != nil {
-		return "", &scrubbedError{msg: redact(err.Error(), cfg.Token), err: err}
+		return "", &scrubbedError{msg: gitsource.Scrub(err.Error(), cfg.Token), err: err}
 	}
 	if cfg.SecretsSrc != "" {
 		if err := CopySecrets(cfg.SecretsSrc, cfg.SecretsDst); err != nil {
@@ -121,7 +121,7 @@ func (cfg CheckoutConfig) validate() error {
 	if err == nil && (u.Scheme == "file" || (u.Scheme == "http" || u.Scheme == "https") && u.Host != "") {
 		return nil
 	}
-	return fmt.Errorf("invalid repository URL %q: only http, https and file URLs are supported", redactURL(cfg.GitURL))
+	return fmt.Errorf("invalid repository URL %q: only http, https and file URLs are supported", gitsource.RedactURL(cfg.GitURL))
 }
 
 // clone checks the branch out into the workspace. Its errors may contain the token (go-git's do not, but a
@@ -147,7 +147,7 @@ func clone(ctx context.Context, cfg CheckoutConfig) (string, error) {
 	}
 	head, err := repo.Head()
 	if err != nil {
-		return "", fmt.Errorf("clone %s: read HEAD: %w", redactURL(cfg.GitURL), err)
+		return "", fmt.Errorf("clone %s: read HEAD: %w", gitsource.RedactURL(cfg.GitURL), err)
 	}
 	return head.Hash().String(), nil
 }
@@ -178,7 +178,7 @@ func prepareWorkspace(dir string) error {
 
 // cloneError says what failed in words a runner's author can act on.
 func cloneError(err error, cfg CheckoutConfig) error {
-	u := redactURL(cfg.GitURL)
+	u := gitsource.RedactURL(cfg.GitURL)
 	var noRef git.NoMatchingRefSpecError
 	switch {
 	case errors.As(err, &noRef), errors.Is(err, plumbing.ErrReferenceNotFound):
