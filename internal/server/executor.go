@@ -67,10 +67,8 @@ func openExecutor(cfg Config, dir string, git *gitsource.Cache, images *imagepol
 			TTL:            cfg.JobTTL,
 			StartTimeout:   cfg.PodStartTimeout,
 			Heads:          git,
+			Images:         images, // nil or empty: any image
 			Logger:         log,
-		}
-		if !images.Empty() {
-			opts.Images = images
 		}
 		ex, err := kubeexec.New(opts)
 		if err != nil {

@@ -32,7 +32,7 @@ type attempt struct {
 	secret     bool   // the attempt has a Secret, not yet deleted
 	final      bool   // done is closed
 	res        executor.Result
-	finishedAt time.Time
+	onFinal    func() // called once done is closed
 	timer      *time.Timer
 	started    time.Time // Start or Recover
 }
@@ -69,12 +69,6 @@ func (a *attempt) result() executor.Result {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.res
-}
-
-func (a *attempt) finishedBefore(t time.Time) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.final && a.finishedAt.Before(t)
 }
 
 // endLocked records how the attempt ended; the first answer wins. A log stream still running is left to end on
@@ -140,7 +134,9 @@ func (a *attempt) finalLocked() {
 	}
 	a.final = true
 	a.res = *a.exit
-	a.finishedAt = time.Now()
 	a.closeOut()
 	close(a.done)
+	if a.onFinal != nil {
+		a.onFinal()
+	}
 }

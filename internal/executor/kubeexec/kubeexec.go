@@ -341,14 +341,17 @@ const keepFinished = 10 * time.Minute
 
 func (e *Executor) track(name string, out io.Writer) *attempt {
 	a := newAttempt(name, out)
+	a.onFinal = func() {
+		time.AfterFunc(keepFinished, func() {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			if e.attempts[name] == a {
+				delete(e.attempts, name)
+			}
+		})
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	now := time.Now()
-	for n, old := range e.attempts {
-		if old.finishedBefore(now.Add(-keepFinished)) {
-			delete(e.attempts, n)
-		}
-	}
 	e.attempts[name] = a
 	return a
 }

@@ -77,8 +77,9 @@ func (e *Executor) observePod(a *attempt, p *corev1.Pod) {
 		}
 		if t := cs.State.Terminated; t != nil {
 			e.log.Debug("job container ended", "job", a.name, "after", time.Since(a.started), "exit_code", t.ExitCode)
-			a.containerEndedLocked(pid1.ParseReport(t.Message).OutputBytes)
-			r := resultOf(t, a.stopping)
+			rep := pid1.ParseReport(t.Message)
+			a.containerEndedLocked(rep.OutputBytes)
+			r := resultOf(t, rep, a.stopping)
 			if r.Reason == "" && t.ExitCode != 0 && p.Status.Reason != "" {
 				r.Reason = message(p.Status.Message, p.Status.Reason) // Evicted, DeadlineExceeded
 			}
@@ -97,13 +98,13 @@ func (e *Executor) observePod(a *attempt, p *corev1.Pod) {
 	}
 }
 
-// resultOf reads the job container's end; runplane-pid1 reports in the termination message the signal that
-// killed the command.
-func resultOf(t *corev1.ContainerStateTerminated, stopping bool) executor.Result {
+// resultOf reads the job container's end and runplane-pid1's report of it (rep, from the termination message),
+// which names the signal that killed the command.
+func resultOf(t *corev1.ContainerStateTerminated, rep pid1.Report, stopping bool) executor.Result {
 	r := executor.Result{ExitCode: int(t.ExitCode)}
-	switch sig := pid1.ParseReport(t.Message).Signal; {
-	case sig != "":
-		r.Reason = sig
+	switch {
+	case rep.Signal != "":
+		r.Reason = rep.Signal
 	case t.Reason == "OOMKilled":
 		r.Reason = "OOMKilled: the job went over its memory limit"
 	case t.Reason == "StartError" || t.Reason == "ContainerCannotRun":
