@@ -3,20 +3,16 @@ package server
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/runplane/runplane/internal/imagepolicy"
 )
 
 // maxJobTTL is the longest ttlSecondsAfterFinished a Kubernetes Job can hold (an int32 of seconds).
 const maxJobTTL = math.MaxInt32 * time.Second
-
-var (
-	dnsLabelRe     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
-	dnsSubdomainRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-)
 
 // validateKubernetes checks the executor and the Kubernetes executor's settings. They are checked whichever
 // executor runs, so that a mistake shows when it is made, not when the executor is switched; given to the local
@@ -27,13 +23,13 @@ func (c Config) validateKubernetes() error {
 	default:
 		return fmt.Errorf("config: executor %q: want %s or %s", c.Executor, ExecutorLocal, ExecutorKubernetes)
 	}
-	if c.Namespace != "" && !dnsLabelRe.MatchString(c.Namespace) {
+	if c.Namespace != "" && len(validation.IsDNS1123Label(c.Namespace)) > 0 {
 		return fmt.Errorf("config: namespace %q: want a Kubernetes namespace name: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit", c.Namespace)
 	}
 	if c.JobImage != "" && !imagepolicy.IsReference(c.JobImage) {
 		return fmt.Errorf("config: job image %q: want an image reference such as ghcr.io/runplane/runplane:v1", c.JobImage)
 	}
-	if sa := c.JobServiceAccount; sa != "" && (len(sa) > 253 || !dnsSubdomainRe.MatchString(sa)) {
+	if sa := c.JobServiceAccount; sa != "" && len(validation.IsDNS1123Subdomain(sa)) > 0 {
 		return fmt.Errorf("config: job service account %q: want a ServiceAccount name: lowercase letters, digits, '-' and '.', at most 253 characters", sa)
 	}
 	if c.JobTTL < 0 || c.JobTTL > maxJobTTL {

@@ -21,9 +21,10 @@ const (
 )
 
 // runningExecutor is the executor the engine uses, what it needs run alongside (nil for none), and how to
-// describe it in the log. Hand the engine the Executor field itself: this struct hides its optional interfaces.
+// describe it in the log. The executor is a named field, not embedded: the engine finds its optional interfaces
+// (executor.Durable, …) on it, which a struct embedding it would hide.
 type runningExecutor struct {
-	executor.Executor
+	ex      executor.Executor
 	run     func(ctx context.Context) error
 	attr    []any
 	maxJobs int // jobs running at once unless configured; 0: the engine's default, for this machine's CPUs
@@ -47,7 +48,7 @@ func openExecutor(cfg Config, dir string, git *gitsource.Cache, images *imagepol
 		if err != nil {
 			return runningExecutor{}, err
 		}
-		return runningExecutor{Executor: ex, attr: []any{"executor", ExecutorLocal, "isolation", ex.Isolation()}}, nil
+		return runningExecutor{ex: ex, attr: []any{"executor", ExecutorLocal, "isolation", ex.Isolation()}}, nil
 	case ExecutorKubernetes:
 		if cfg.JobImage == "" {
 			return runningExecutor{}, errors.New("server: the kubernetes executor needs --job-image (RUNPLANE_JOB_IMAGE): runplane's own image, which checks out each job's repository")
@@ -74,7 +75,7 @@ func openExecutor(cfg Config, dir string, git *gitsource.Cache, images *imagepol
 		if err != nil {
 			return runningExecutor{}, fmt.Errorf("server: %w", err)
 		}
-		return runningExecutor{Executor: ex, run: ex.Run, maxJobs: kubeMaxJobs,
+		return runningExecutor{ex: ex, run: ex.Run, maxJobs: kubeMaxJobs,
 			attr: []any{"executor", ExecutorKubernetes, "namespace", ex.Namespace()}}, nil
 	}
 	return runningExecutor{}, fmt.Errorf("server: unknown executor %q", cfg.Executor)

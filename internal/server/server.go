@@ -142,7 +142,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		maxJobs = ex.maxJobs
 	}
 	reg := prometheus.NewRegistry()
-	s.engine = jobs.New(s.store, ex.Executor, s.logs, jobs.Options{
+	s.engine = jobs.New(s.store, ex.ex, s.logs, jobs.Options{
 		MaxConcurrent: maxJobs,
 		Logger:        log.With("component", "jobs"),
 		Registerer:    reg,

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"github.com/runplane/runplane/internal/executor"
 )
 
@@ -97,37 +99,6 @@ func labelValue(s string) string {
 	return p + hex.EncodeToString(sum[:8])
 }
 
-func isLabelValue(s string) bool {
-	if len(s) > 63 {
-		return false
-	}
-	if s == "" {
-		return true
-	}
-	for i, c := range s {
-		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-		if (i == 0 || i == len(s)-1) && !alnum {
-			return false
-		}
-		if !alnum && c != '-' && c != '_' && c != '.' {
-			return false
-		}
-	}
-	return true
-}
+func isLabelValue(s string) bool { return len(validation.IsValidLabelValue(s)) == 0 }
 
-func isDNSLabel(s string) bool {
-	if s == "" || len(s) > 63 {
-		return false
-	}
-	for i, c := range s {
-		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
-		if (i == 0 || i == len(s)-1) && !alnum {
-			return false
-		}
-		if !alnum && c != '-' {
-			return false
-		}
-	}
-	return true
-}
+func isDNSLabel(s string) bool { return len(validation.IsDNS1123Label(s)) == 0 }
