@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"runtime"
 	"syscall"
+
+	"github.com/runplane/runplane/internal/inpod/pid1"
 )
 
 // The launcher's inherited pipes: its config arrives on configFD, it reports how the job ended on statusFD.
@@ -56,30 +58,17 @@ func RunLauncher() int {
 	if err != nil {
 		return fail(fmt.Errorf("start sh: %w", err))
 	}
-	go func() {
-		for s := range sigs {
-			_ = syscall.Kill(-pid, s.(syscall.Signal))
-		}
-	}()
-	for {
-		var ws syscall.WaitStatus
-		wpid, err := syscall.Wait4(-1, &ws, 0, nil)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return fail(fmt.Errorf("wait: %w", err))
-		}
-		if wpid != pid {
-			continue // an orphan adopted by PID 1
-		}
-		fmt.Fprintf(status, "%d\n", uint32(ws))
-		status.Close()
-		if ws.Signaled() {
-			return 128 + int(ws.Signal())
-		}
-		return ws.ExitStatus()
+	go pid1.Forward(sigs, pid, nil)
+	ws, err := pid1.WaitFor(pid)
+	if err != nil {
+		return fail(err)
 	}
+	fmt.Fprintf(status, "%d\n", uint32(ws))
+	status.Close()
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
 }
 
 func readLaunchConfig() (*launchConfig, error) {

@@ -100,14 +100,14 @@ func Run(args []string, getenv func(string) string, stdout *os.File, stderr io.W
 
 	done := make(chan struct{})
 	defer close(done)
-	go forward(sigs, pid, done)
+	go Forward(sigs, pid, done)
 	oc := &outputCopier{dst: stdout, src: pr, buf: make([]byte, 64<<10)}
 	copied := make(chan struct{})
 	go func() {
 		oc.copy()
 		close(copied)
 	}()
-	ws, err := waitFor(pid)
+	ws, err := WaitFor(pid)
 	if err != nil {
 		return fail(1, err)
 	}
@@ -129,9 +129,10 @@ func Run(args []string, getenv func(string) string, stdout *os.File, stderr io.W
 	return code
 }
 
-// forward passes each signal received to the process group of pid, the command's (so that its children get
-// it too: `sh -c 'sleep 1000'` ends at once), or to pid alone if the command has left that group.
-func forward(sigs <-chan os.Signal, pid int, done <-chan struct{}) {
+// Forward passes each signal received on sigs to the process group of pid, the command's (so that its children
+// get it too: `sh -c 'sleep 1000'` ends at once), or to pid alone if the command has left that group, until done
+// closes. The local executor's launcher, PID 1 of a job's namespace, uses it too.
+func Forward(sigs <-chan os.Signal, pid int, done <-chan struct{}) {
 	for {
 		select {
 		case <-done:
@@ -145,9 +146,9 @@ func forward(sigs <-chan os.Signal, pid int, done <-chan struct{}) {
 	}
 }
 
-// waitFor reaps children until pid ends and returns its status. The others are orphans the kernel gave this
-// process (as PID 1 of the container or as a subreaper): reaping them keeps zombies from piling up.
-func waitFor(pid int) (syscall.WaitStatus, error) {
+// WaitFor reaps children until pid ends and returns its status. The others are orphans the kernel gave this
+// process (as PID 1 of a container or namespace, or as a subreaper): reaping them keeps zombies from piling up.
+func WaitFor(pid int) (syscall.WaitStatus, error) {
 	for {
 		var ws syscall.WaitStatus
 		wpid, err := syscall.Wait4(-1, &ws, 0, nil)
