@@ -4,14 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
@@ -265,6 +272,96 @@ func TestWholeLogOfShortJobs(t *testing.T) {
 	for range jobs {
 		if err := <-results; err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// requestLog records the requests a client sends to the API server.
+type requestLog struct {
+	mu   sync.Mutex
+	reqs []string // "GET /api/v1/...?watch=true"
+}
+
+func (l *requestLog) RoundTrip(rt http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		l.mu.Lock()
+		l.reqs = append(l.reqs, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
+		l.mu.Unlock()
+		return rt.RoundTrip(r)
+	})
+}
+
+func (l *requestLog) since(n int) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.reqs[n:]...)
+}
+
+func (l *requestLog) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.reqs)
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestWatchNeverPolls: the executor watches Jobs and pods (informers) and follows the log, and while a job runs it
+// sends the API server nothing at all: it never polls.
+func TestWatchNeverPolls(t *testing.T) {
+	c := needCluster(t)
+	t.Parallel()
+	ns := c.Namespace(t)
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(clientcmd.NewDefaultClientConfigLoadingRules(), &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log requestLog
+	rc.Wrap(log.RoundTrip)
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := c.newExecutor(t, ns, func(o *kubeexec.Options) { o.Client = client })
+	spec, out := c.jobSpec(t, c.repo(t, map[string]map[string]string{"main": {"a": "b"}}), "echo started; sleep 6; echo done")
+	h, err := ex.Start(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubetest.WaitFor(t, time.Minute, "the job to start", func() bool {
+		b, _ := os.ReadFile(out.Name())
+		return strings.Contains(string(b), "started")
+	})
+	time.Sleep(200 * time.Millisecond) // the log stream and the Secret's deletion, both at the container's start
+	mark := log.len()
+	time.Sleep(3 * time.Second)
+	if reqs := log.since(mark); len(reqs) > 0 {
+		t.Errorf("while the job ran, the executor sent %d requests: %q; want none", len(reqs), reqs)
+	}
+	if r := waitResult(t, ex, h, time.Minute); r.ExitCode != 0 {
+		t.Fatalf("job: %+v", r)
+	}
+	// The end came from the container's state: the Job controller, which batches pod updates for a second, has
+	// not marked the Job complete yet.
+	job, err := c.Client.BatchV1().Jobs(ns).Get(t.Context(), jobNameOf(h), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cond := range job.Status.Conditions {
+		if cond.Type == batchv1.JobComplete && cond.Status == corev1.ConditionTrue {
+			t.Errorf("the Job was complete (at %v) when the executor reported the job's end; want its end known first", cond.LastTransitionTime)
+		}
+	}
+	var watches []string
+	for _, r := range log.since(0) {
+		if strings.Contains(r, "watch=true") {
+			watches = append(watches, r)
+		}
+	}
+	for _, want := range []string{"/apis/batch/v1/namespaces/" + ns + "/jobs", "/api/v1/namespaces/" + ns + "/pods"} {
+		if !slices.ContainsFunc(watches, func(r string) bool { return strings.Contains(r, want+"?") }) {
+			t.Errorf("no watch of %s among %q", want, watches)
 		}
 	}
 }
