@@ -16,6 +16,7 @@ export GOTOOLCHAIN=local
 cluster=hack/kube/cluster.sh
 t_start=$SECONDS
 t_up=0 t_test=0 t_down=0
+state_before=""
 phase_start=$SECONDS
 took() { echo $((SECONDS - phase_start)); }
 
@@ -30,10 +31,18 @@ finish() {
 		phase_start=$SECONDS
 		"$cluster" down || down_rc=$?
 		t_down=$(took)
+		if [ -n "$state_before" ] && [ "$down_rc" = 0 ]; then
+			state_after=$("$cluster" host-state)
+			if [ "$state_after" != "$state_before" ]; then
+				echo "test-kube: the host is not as it was before the cluster (< before, > after):" >&2
+				diff <(echo "$state_before") <(echo "$state_after") >&2 || true
+				down_rc=1
+			fi
+		fi
 	fi
 	echo "== timings: cluster up ${t_up}s, tests ${t_test}s, cluster down ${t_down}s, total $((SECONDS - t_start))s"
 	if [ "$rc" = 0 ] && [ "$down_rc" != 0 ]; then
-		echo "test-kube: the tests passed but the cluster did not come down cleanly ($down_rc)" >&2
+		echo "test-kube: the tests passed but the cluster did not come down cleanly, or left the host changed ($down_rc)" >&2
 		rc=$down_rc
 	fi
 	exit "$rc"
@@ -41,6 +50,11 @@ finish() {
 trap finish EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# What of the host the cluster changes, to check that `down` undoes it all. A cluster left up (KEEP=1) is
+# stopped first, as `up` would.
+"$cluster" down >/dev/null
+state_before=$("$cluster" host-state)
 
 echo "== cluster up"
 "$cluster" up

@@ -6,6 +6,7 @@
 #                                  # stopped first); prints the time of each phase
 #   hack/kube/cluster.sh down      # stops the cluster and undoes its changes to the host; safe to run twice
 #   hack/kube/cluster.sh status    # which processes run, the node; exit 0 only when everything runs
+#   hack/kube/cluster.sh host-state  # what of the host the cluster changes, to compare before `up` and after `down`
 #   eval "$(hack/kube/cluster.sh env)"   # KUBECONFIG and the RUNPLANE_KUBE_* variables of the tests
 #   hack/kube/cluster.sh image     # rebuilds runplane's image and imports it into the running cluster
 #   hack/kube/cluster.sh tools     # only the Kubernetes binaries and helm, no cluster (needs no root)
@@ -601,9 +602,47 @@ root_stop() {
 		awk 'index($2, "/run/netns/cni-") == 1 {print $2}' /proc/self/mounts | while read -r m; do umount -l "$m" 2>/dev/null || true; done
 		rm -f /run/netns/cni-* 2>/dev/null || true
 	fi
+	# the loopback plugin's result cache, one file per pod sandbox still set up when containerd stopped
+	local sb
+	for sb in "$RUN"/containerd/root/io.containerd.grpc.v1.cri/sandboxes/*/; do
+		if [ -d "$sb" ]; then rm -f "/var/lib/cni/results/cni-loopback-$(basename "$sb")-lo"; fi
+	done
 	rm -rf "$RUN"
 	host_cleanup
 	[ -n "$quiet" ] || say "cluster down"
+}
+
+# host_state prints, in a stable form, everything of the host that the cluster changes while it runs (see
+# host_cleanup): addresses and links, iptables rules and chains, the sysctls, mounts, the fixed directories, the
+# kubepods cgroups and this harness's processes. Equal output before `up` and after `down` means the host is as it
+# was found.
+host_state() {
+	local ipt c d
+	echo "# addresses"
+	ip -o addr show 2>/dev/null | awk '{print $2, $3, $4}' | sort
+	echo "# links"
+	ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | sort
+	for ipt in iptables ip6tables; do
+		have "$ipt-save" || continue
+		echo "# $ipt (rules, and chains other than the built-in ones)"
+		{ "$ipt-save" 2>/dev/null || true; } | { grep -E '^-A |^:[^ ]+ - ' || true; } | sed 's/ \[[0-9]*:[0-9]*\]$//' | sort
+	done
+	echo "# sysctls"
+	for c in "${SYSCTLS[@]}"; do echo "$c = $(sysctl -n "$c" 2>/dev/null)"; done
+	echo "# mounts"
+	awk '$2 ~ /kubelet|containerd|netns|runplane/ {print $2}' /proc/self/mounts | sort
+	echo "# directories"
+	for d in /var/lib/kubelet /var/log/containers /var/lib/cni /run/containerd/s /run/containerd/fifo /run/containerd/runc; do
+		if [ -e "$d" ]; then echo "$d"; fi
+	done
+	echo "# cgroups"
+	for c in /sys/fs/cgroup/kubepods /sys/fs/cgroup/*/kubepods; do
+		if [ -d "$c" ]; then echo "$c"; fi
+	done
+	echo "# processes of $K"
+	for d in /proc/[0-9]*; do
+		if ours "${d#/proc/}"; then tr '\0' ' ' <"$d/cmdline" | awk '{print $1}'; fi
+	done | sort
 }
 
 # A containerd of the host's own runs (or ran) on the default socket: its /run/containerd and /run/netns stay.
@@ -713,6 +752,8 @@ up)
 down) as_root "$KUBE_DIR/cluster.sh" _stop ;;
 env) print_env ;;
 status) status ;;
+host-state) as_root "$KUBE_DIR/cluster.sh" _host_state ;;
+_host_state) host_state ;;
 image)
 	build_runplane_image
 	if [ -f "$IMAGES/runplane.tar" ]; then as_root "$KUBE_DIR/cluster.sh" _import; fi
