@@ -43,7 +43,23 @@ type Spec struct {
 	Output io.Writer
 	// Kubernetes is the task's placement and resources for container executors; others ignore it. May be nil.
 	Kubernetes *api.TaskKubernetes
+	// Limits bound what the attempt may use, in every executor (the task's resources limits).
+	Limits Limits
 }
+
+// Limits bound what one attempt may use; a zero field sets no limit.
+type Limits struct {
+	CPU    int64 // millicores: 1000 is one CPU
+	Memory int64 // bytes; an attempt over it ends with ReasonOOM
+	Pids   int64 // processes and threads at once
+}
+
+// IsZero reports whether l limits nothing.
+func (l Limits) IsZero() bool { return l == Limits{} }
+
+// ReasonOOM is Result.Reason of an attempt killed for using more memory than Limits.Memory.
+const ReasonOOM = "oom"
+
 
 // Handle names a started attempt. It is an opaque string that can be persisted and handed to Recover by a later process.
 type Handle string
