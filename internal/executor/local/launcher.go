@@ -8,8 +8,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/runplane/runplane/internal/inpod/pid1"
 )
@@ -22,14 +25,17 @@ const (
 
 // launchConfig is what the executor sends the launcher on configFD; secrets travel only this way.
 type launchConfig struct {
-	Command string            `json:"command"`
-	Dir     string            `json:"dir"`
-	Env     []string          `json:"env"`
-	Secrets map[string]string `json:"secrets"`
+	Command string         `json:"command"`
+	Dir     string         `json:"dir"`
+	Env     []string       `json:"env"`
+	Layout  *sandboxLayout `json:"layout"`
+	Root    jobRoot        `json:"root"`
+	SetUID  bool           `json:"setuid"` // run the job as Root.UID (the launcher is root on the host)
 }
 
-// RunLauncher is the launcher: started by the executor as PID 1 of new mount and PID namespaces, it reads its
-// config from fd 3, mounts the secrets at SecretDir, forks `sh -c command` in a new session, forwards SIGTERM,
+// RunLauncher is the launcher: started by the executor as PID 1 of new mount, IPC and PID namespaces (and a user
+// namespace when the server is not root), it reads its config from fd 3, builds the job's sandbox (sandbox.go),
+// forks `sh -c command` there in a new session as the job's user, forwards SIGTERM,
 // SIGINT and SIGHUP to the job's process group, reaps every orphan, reports the job's wait status on fd 4 and
 // returns the job's exit code (128+signal if a signal killed it). Its exit takes the whole namespace with it.
 func RunLauncher() int {
@@ -44,8 +50,12 @@ func RunLauncher() int {
 	if err != nil {
 		return fail(err)
 	}
-	if err := mountSecrets(cfg.Secrets); err != nil {
+	if err := buildLauncherRoot(cfg); err != nil {
 		return fail(err)
+	}
+	var cred *syscall.Credential
+	if cfg.SetUID {
+		cred = &syscall.Credential{Uid: uint32(cfg.Root.UID), Gid: uint32(cfg.Root.GID), Groups: []uint32{}}
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
@@ -53,7 +63,7 @@ func RunLauncher() int {
 		Dir:   cfg.Dir,
 		Env:   cfg.Env,
 		Files: []uintptr{0, 1, 2},
-		Sys:   &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL},
+		Sys:   &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL, Chroot: cfg.Layout.Dir, Credential: cred},
 	})
 	if err != nil {
 		return fail(fmt.Errorf("start sh: %w", err))
@@ -69,6 +79,25 @@ func RunLauncher() int {
 		return 128 + int(ws.Signal())
 	}
 	return ws.ExitStatus()
+}
+
+// buildLauncherRoot makes the job's sandbox in the launcher's mount namespace; the launcher is PID 1 of the job's
+// PID namespace, so a plain proc mount is the job's.
+func buildLauncherRoot(cfg *launchConfig) error {
+	if cfg.Layout == nil {
+		return fmt.Errorf("no sandbox layout")
+	}
+	if err := privateMounts(); err != nil {
+		return err
+	}
+	if err := cfg.Layout.build(cfg.Root); err != nil {
+		return err
+	}
+	const flags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+	if err := unix.Mount("proc", filepath.Join(cfg.Layout.Dir, "proc"), "proc", flags, "hidepid=invisible"); err != nil {
+		return fmt.Errorf("mount proc: %w", err)
+	}
+	return nil
 }
 
 func readLaunchConfig() (*launchConfig, error) {

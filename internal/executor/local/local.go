@@ -14,11 +14,14 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/runplane/runplane/internal/executor"
 )
 
-// nsWorkspaceName is the directory under WorkDir where each in-process namespace job mounts its tmpfs workspace.
-const nsWorkspaceName = "job"
+// rootDirName is the directory under WorkDir where each sandboxed job mounts its root (sandbox.go), inside its
+// own mount namespace: on the host it stays an empty directory.
+const rootDirName = "root"
 
 // mode is how this Executor actually isolates jobs.
 type mode int
@@ -37,10 +40,13 @@ type Executor struct {
 	userns  bool // launcher needs a user namespace (not root)
 	workDir string
 	// wsRoot is where each job's workspace directory is made: a tmpfs shared by all jobs (workspace.go) or
-	// WorkDir. Empty when every job mounts a tmpfs of its own at nsWorkspace instead: an empty directory on the
-	// host, a mount point inside each job's mount namespace.
-	wsRoot      string
-	nsWorkspace string
+	// WorkDir. Empty when every job mounts a tmpfs of its own at /workspace in its sandbox instead.
+	wsRoot string
+	// sandbox is the layout of every job's root; nil with IsolationNone.
+	sandbox *sandboxLayout
+	// uids hands out the job user ids when the server is root; nil otherwise (jobs then run as sandboxUID in a
+	// user namespace that maps it to the server's user).
+	uids *uidPool
 
 	mu       sync.Mutex
 	attempts map[executor.Handle]*attempt
@@ -84,11 +90,40 @@ func New(opts Options) (*Executor, error) {
 	if err := e.pickMode(opts.Isolation); err != nil {
 		return nil, err
 	}
+	if e.mode != modeNone {
+		if err := e.prepareSandbox(); err != nil {
+			return nil, fmt.Errorf("local executor: %w", err)
+		}
+	}
 	if err := e.pickWorkspaces(); err != nil {
 		return nil, fmt.Errorf("local executor: %w", err)
 	}
 	log.Info("local executor ready", "isolation", e.Isolation(), "workdir", workDir, "workspaces", cmp.Or(e.wsRoot, "tmpfs per job"))
 	return e, nil
+}
+
+// sandboxUID is the user id jobs run as in the launcher's user namespace when the server is not root (the
+// Kubernetes executor's default too): the namespace maps it to the server's own user.
+const sandboxUID = 65532
+
+// prepareSandbox works out the layout of the jobs' roots and where their user ids come from.
+func (e *Executor) prepareSandbox() error {
+	dir := filepath.Join(e.workDir, rootDirName)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return err
+	}
+	l, err := newSandboxLayout(dir, e.opts.ReadOnlyPaths)
+	if err != nil {
+		return err
+	}
+	e.sandbox = l
+	if !e.userns {
+		e.uids = newUIDPool(cmp.Or(e.opts.UIDBase, DefaultUIDBase), cmp.Or(e.opts.UIDCount, DefaultUIDCount))
+	}
+	if e.mode == modeInProc {
+		l.ProcNS = probeProcNS(dir)
+	}
+	return nil
 }
 
 // pickWorkspaces decides where workspaces go: on a tmpfs where there is one (workspace.go), else under
@@ -108,12 +143,10 @@ func (e *Executor) pickWorkspaces() error {
 			return nil
 		}
 	}
-	if e.mode != modeInProc {
-		return nil
+	if e.mode == modeInProc {
+		e.wsRoot = "" // a tmpfs per job, mounted in its sandbox
 	}
-	e.wsRoot = ""
-	e.nsWorkspace = filepath.Join(e.workDir, nsWorkspaceName)
-	return os.Mkdir(e.nsWorkspace, 0o700)
+	return nil
 }
 
 // Isolation reports the isolation in effect: IsolationNamespace, IsolationLauncher or IsolationNone.
@@ -194,16 +227,37 @@ func userNamespacesAllowed() bool {
 	return true
 }
 
-// probeInProc checks, on a throwaway thread, that this process can make a private mount namespace with a tmpfs
-// at SecretDir (creating the directory on the host if needed).
+// probeInProc checks, on a throwaway thread, that this process can make private mount and IPC namespaces with a
+// tmpfs at SecretDir (creating the directory on the host if needed: it is the mount point of every job's secrets).
 func probeInProc() error {
 	if err := os.MkdirAll(SecretDir, 0o755); err != nil {
 		return err
 	}
+	return onThrowawayThread(func() error {
+		if err := enterJobMountNS(); err != nil {
+			return err
+		}
+		return mountSecretsAt(SecretDir, nil, -1, -1)
+	})
+}
+
+// probeProcNS reports whether this kernel mounts a proc for another PID namespace (Linux 6.18's pidns= option),
+// trying at dir in a throwaway mount namespace.
+func probeProcNS(dir string) bool {
+	return onThrowawayThread(func() error {
+		if err := enterJobMountNS(); err != nil {
+			return err
+		}
+		return unix.Mount("proc", dir, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "pidns=/proc/thread-self/ns/pid")
+	}) == nil
+}
+
+// onThrowawayThread runs fn on an OS thread of its own that exits afterwards, with whatever namespaces fn gave it.
+func onThrowawayThread(fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with its namespace
-		errc <- enterJobMountNS(nil)
+		runtime.LockOSThread() // never unlocked: the thread dies with its namespaces
+		errc <- fn()
 	}()
 	return <-errc
 }
@@ -217,7 +271,7 @@ func removeStaleWorkspaces(dir string) error {
 	var errs []error
 	for _, e := range entries {
 		name := strings.TrimSuffix(e.Name(), secretDirSuffix)
-		if e.IsDir() && (name == nsWorkspaceName || (strings.Contains(name, ".") && validWorkspace(name))) {
+		if e.IsDir() && (name == rootDirName || name == "job" || (strings.Contains(name, ".") && validWorkspace(name))) {
 			errs = append(errs, os.RemoveAll(filepath.Join(dir, e.Name())))
 		}
 	}

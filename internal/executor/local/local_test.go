@@ -35,6 +35,20 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 	}
 }
 
+// hostWorkspaces returns where the workspace of the attempt h is on the host, if anywhere: under work or in a
+// shared workspace root under /dev/shm. A handle ends with the workspace's name.
+func hostWorkspaces(work string, h executor.Handle) []string {
+	name := string(h[strings.LastIndexByte(string(h), ':')+1:])
+	shm, _ := filepath.Glob("/dev/shm/runplane-*/" + name)
+	var found []string
+	for _, p := range append(shm, filepath.Join(work, name)) {
+		if _, err := os.Lstat(p); err == nil {
+			found = append(found, p)
+		}
+	}
+	return found
+}
+
 func outputFile(t *testing.T) *os.File {
 	t.Helper()
 	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
@@ -135,12 +149,11 @@ func TestWorkspaceRemoved(t *testing.T) {
 					t.Fatalf("job printed %q, want its absolute working directory, then the file it made", b)
 				}
 				waitFor(t, 10*time.Second, "the workspace to be removed", func() bool {
-					inner, err := os.ReadDir(dir)
-					return errors.Is(err, os.ErrNotExist) || (err == nil && len(inner) == 0 && dir == filepath.Join(work, "job"))
+					return len(hostWorkspaces(work, h)) == 0
 				})
 				entries, _ := os.ReadDir(work)
 				for _, e := range entries {
-					if e.Name() != "job" { // the mount point of tmpfs workspaces
+					if e.Name() != "root" { // the mount point of the sandboxes' roots
 						t.Errorf("%s left in WorkDir after the job (secrets %v)", e.Name(), secrets)
 					}
 				}
@@ -220,8 +233,8 @@ func TestHelperJobServer(t *testing.T) {
 		fmt.Println("ERROR", err)
 		os.Exit(1)
 	}
-	marker, pwdFile := os.Getenv("RUNPLANE_TEST_HELPER_MARKER"), os.Getenv("RUNPLANE_TEST_HELPER_PWDFILE")
-	h, err := ex.Start(t.Context(), executor.Spec{JobID: "orphan", Command: "pwd > " + pwdFile + "; export RP_MARKER=" + marker + "; sleep 1000 & sh -c 'sleep 1000; true' & sleep 1000"})
+	marker := os.Getenv("RUNPLANE_TEST_HELPER_MARKER")
+	h, err := ex.Start(t.Context(), executor.Spec{JobID: "orphan", Command: "export RP_MARKER=" + marker + "; sleep 1000 & sh -c 'sleep 1000; true' & sleep 1000"})
 	if err != nil {
 		fmt.Println("ERROR", err)
 		os.Exit(1)
@@ -239,10 +252,9 @@ func TestServerKilled(t *testing.T) {
 			t.Parallel()
 			marker := fmt.Sprintf("killtest-%s-%d", iso, time.Now().UnixNano())
 			work := filepath.Join(t.TempDir(), "work")
-			pwdFile := filepath.Join(t.TempDir(), "pwd")
 			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperJobServer$", "-test.v")
 			cmd.Env = append(os.Environ(), "RUNPLANE_TEST_HELPER_ISOLATION="+iso, "RUNPLANE_TEST_HELPER_WORKDIR="+work,
-				"RUNPLANE_TEST_HELPER_MARKER="+marker, "RUNPLANE_TEST_HELPER_PWDFILE="+pwdFile)
+				"RUNPLANE_TEST_HELPER_MARKER="+marker)
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -286,13 +298,8 @@ func TestServerKilled(t *testing.T) {
 				// Pdeathsig killed the shell only; the rest of its process group remains until Recover.
 				t.Log("no leftovers to recover (all died with the shell)")
 			}
-			b, err := os.ReadFile(pwdFile)
-			ws := strings.TrimSpace(string(b))
-			if err != nil || !filepath.IsAbs(ws) {
-				t.Fatalf("the job's working directory %q, %v; want an absolute path", ws, err)
-			}
-			if _, err := os.Stat(ws); err != nil {
-				t.Fatalf("the killed server's job workspace is already gone: %v", err)
+			if len(hostWorkspaces(work, handle)) == 0 {
+				t.Fatalf("the killed server's job workspace is already gone")
 			}
 			ex, err := local.New(local.Options{WorkDir: work, Isolation: iso, Logger: testlog.New(t)})
 			if err != nil {
@@ -304,8 +311,8 @@ func TestServerKilled(t *testing.T) {
 			waitFor(t, 10*time.Second, "every process of the job to die", func() bool {
 				return len(executortest.ProcessesWithEnv("RP_MARKER", marker)) == 0
 			})
-			if _, err := os.Stat(ws); !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("workspace %s of the killed server's job after New and Recover: %v, want it gone", ws, err)
+			if left := hostWorkspaces(work, handle); len(left) > 0 {
+				t.Errorf("workspace %s of the killed server's job after New and Recover, want it gone", left)
 			}
 		})
 	}

@@ -12,14 +12,15 @@ import (
 const (
 	// IsolationAuto picks IsolationNamespace when the host allows it, else IsolationNone.
 	IsolationAuto = "auto"
-	// IsolationNamespace runs each job in its own PID namespace, and in its own mount namespace with /etc/secret
-	// private to it: set up in-process as root (only for jobs with secrets or a tmpfs workspace of their own),
-	// through the launcher otherwise (with a user namespace).
+	// IsolationNamespace runs each job in a sandbox (sandbox.go): a root of its own with the host's /usr and /etc
+	// read-only, its own PID, mount and IPC namespaces, and as root, a user id of its own without capabilities.
+	// As root it is set up in-process; otherwise through the launcher, in a user namespace.
 	IsolationNamespace = "namespace"
 	// IsolationLauncher is IsolationNamespace always through the launcher, even as root (slower; the launcher is
 	// PID 1 and forwards SIGTERM/SIGINT to the job's process group).
 	IsolationLauncher = "launcher"
-	// IsolationNone runs `sh -c` directly in its own process group; secrets go to $RUNPLANE_SECRET_DIR.
+	// IsolationNone runs `sh -c` directly in its own process group, as the server's user, with the host's view:
+	// no security boundary. Secrets go to $RUNPLANE_SECRET_DIR.
 	IsolationNone = "none"
 )
 
@@ -50,6 +51,11 @@ type Options struct {
 	// WorkspaceSize, if positive, gives each in-process namespace job a tmpfs workspace of its own capped at this
 	// many bytes, mounted in its own mount namespace (slower); zero shares a tmpfs among all jobs (no cap per job).
 	WorkspaceSize int64
+	// UIDBase and UIDCount are the user ids sandboxed jobs run as when the server is root, one per running job
+	// (uid.go); 0 means DefaultUIDBase and DefaultUIDCount. No other process on the host may use them.
+	UIDBase, UIDCount uint32
+	// ReadOnlyPaths are the host directories a sandboxed job sees, read-only; nil means DefaultReadOnlyPaths.
+	ReadOnlyPaths []string
 	// RetainFinished is how long a finished attempt stays known to Wait and Stop; default 2 minutes. Callers
 	// are expected to Wait right after Start.
 	RetainFinished time.Duration

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -32,6 +33,8 @@ type attempt struct {
 	pid       int
 	startTime uint64
 	status    *os.File // launcher mode: the job's wait status arrives here
+	uid       int      // the job's user id from uids, -1 if none
+	uids      *uidPool
 
 	// terminated: Stop found the shell (PID 1 of its namespace, where SIGTERM without a handler is dropped) with
 	// SIGTERM's default action and killed it in SIGTERM's stead; the result says "signal: terminated".
@@ -48,33 +51,26 @@ type jobProcess struct {
 	env     []string
 	secrets map[string]string
 	output  io.Writer
-	prepare func() error // if set, run on the job's thread (in its namespace) before the fork
-	name    string       // the attempt's unique name: its workspace's under the workspace root, if it has one there
-	// ownMountNS: in-process mode, the job needs a mount namespace of its own (secrets, a tmpfs workspace).
-	ownMountNS bool
+	root    jobRoot               // its sandbox, in the namespace modes
+	prepare func(dir string) error // if set, fills the job's tmpfs workspace dir, on its thread, in its sandbox
+	name    string                 // the attempt's unique name: its workspace's under the workspace root, if it has one there
 }
 
 // run starts the job and waits for it on an OS thread locked to it, reporting the start on started.
 //
 // The job's Pdeathsig follows the thread that forks it, not the process: the thread stays locked to run until the
 // job's first process is reaped, since a goroutine that exits while locked ends its thread (and with it, any job
-// forked there). A thread that entered a mount namespace of the job's own is never unlocked: it dies when run
-// returns. Any other goes back to the runtime, so a job costs no thread creation.
+// forked there). In-process sandboxes are made in the thread's own mount namespace, so that thread is never
+// unlocked: it dies when run returns, and the sandbox with it. Any other goes back to the runtime.
 func (e *Executor) run(a *attempt, job jobProcess, started chan<- error) {
 	runtime.LockOSThread()
-	if job.ownMountNS {
-		if err := enterJobMountNS(job.secrets); err != nil {
+	if a.mode == modeInProc {
+		if err := e.enterSandbox(job); err != nil {
 			started <- err
 			return
 		}
 	} else {
 		defer runtime.UnlockOSThread()
-	}
-	if job.prepare != nil {
-		if err := job.prepare(); err != nil {
-			started <- err
-			return
-		}
 	}
 	cmd, cfg, err := e.command(a, job)
 	if err != nil {
@@ -91,6 +87,14 @@ func (e *Executor) run(a *attempt, job jobProcess, started chan<- error) {
 		}
 		started <- fmt.Errorf("start sh: %w", err)
 		return
+	}
+	if a.mode == modeInProc {
+		if err := e.releaseStopped(cmd.Process.Pid); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			started <- err
+			return
+		}
 	}
 	a.proc, a.pid = cmd.Process, cmd.Process.Pid
 	if a.mode == modeNone {
@@ -110,11 +114,60 @@ func (e *Executor) run(a *attempt, job jobProcess, started chan<- error) {
 	if err := a.removeWorkspace(); err != nil {
 		e.log.Warn("remove workspace", "dir", a.workspace, "err", err)
 	}
+	a.release()
 	time.AfterFunc(e.opts.RetainFinished, func() {
 		e.mu.Lock()
 		delete(e.attempts, a.handle)
 		e.mu.Unlock()
 	})
+}
+
+// enterSandbox gives the calling thread, locked for good, the job's mount and IPC namespaces and builds the job's
+// root there, checkout included.
+func (e *Executor) enterSandbox(job jobProcess) error {
+	if err := enterJobMountNS(); err != nil {
+		return err
+	}
+	if err := e.sandbox.build(job.root); err != nil {
+		return err
+	}
+	if job.prepare != nil {
+		return job.prepare(filepath.Join(e.sandbox.Dir, WorkspacePath[1:]))
+	}
+	return nil
+}
+
+// releaseStopped finishes the sandbox of the job whose shell, pid, was started traced and so stopped at its first
+// instruction, then lets it run. Only the thread that forked pid may do this.
+func (e *Executor) releaseStopped(pid int) error {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, unix.WALL, nil)
+		if err == nil {
+			break
+		}
+		if err != unix.EINTR {
+			return fmt.Errorf("wait for the job to stop: %w", err)
+		}
+	}
+	if !ws.Stopped() {
+		return fmt.Errorf("job did not stop before its first instruction: wait status %#x", uint32(ws))
+	}
+	if err := e.sandbox.mountProc(pid); err != nil {
+		return err
+	}
+	if err := unix.PtraceDetach(pid); err != nil {
+		return fmt.Errorf("release the job: %w", err)
+	}
+	return nil
+}
+
+// release gives the attempt's user id back; its processes are gone and its files removed.
+func (a *attempt) release() {
+	if a.uids != nil && a.uid >= 0 {
+		a.uids.put(a.uid)
+		a.uid = -1
+	}
 }
 
 // secretDirSuffix names the secret directory of workspace w (IsolationNone): w + secretDirSuffix.
@@ -172,9 +225,14 @@ func (e *Executor) command(a *attempt, job jobProcess) (*exec.Cmd, *launchPipes,
 	cmd.SysProcAttr = attr
 	switch a.mode {
 	case modeInProc:
+		// Stopped by ptrace at its first instruction, until releaseStopped has mounted its /proc.
 		attr.Cloneflags = syscall.CLONE_NEWPID
+		attr.Chroot = e.sandbox.Dir
+		attr.Credential = &syscall.Credential{Uid: uint32(job.root.UID), Gid: uint32(job.root.GID), Groups: []uint32{}}
+		attr.Ptrace = true
 	case modeLauncher:
-		cfg, err := json.Marshal(launchConfig{Command: job.command, Dir: job.dir, Env: job.env, Secrets: job.secrets})
+		cfg, err := json.Marshal(launchConfig{Command: job.command, Dir: job.dir, Env: job.env,
+			Layout: e.sandbox, Root: job.root, SetUID: !e.userns})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -189,6 +247,7 @@ func (e *Executor) command(a *attempt, job jobProcess) (*exec.Cmd, *launchPipes,
 			return nil, nil, err
 		}
 		p.statW, a.status = statW, statR
+		cmd.Dir = "/" // the job's is inside its sandbox
 		cmd.Path = e.opts.LauncherPath
 		cmd.Args = append([]string{e.opts.LauncherPath}, e.opts.LauncherArgs...)
 		cmd.Env = []string{} // the launcher gets nothing through its environment
@@ -197,8 +256,8 @@ func (e *Executor) command(a *attempt, job jobProcess) (*exec.Cmd, *launchPipes,
 		attr.Cloneflags = syscall.CLONE_NEWNS | syscall.CLONE_NEWPID
 		if e.userns {
 			attr.Cloneflags |= syscall.CLONE_NEWUSER
-			attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
-			attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
+			attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: sandboxUID, HostID: os.Getuid(), Size: 1}}
+			attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: sandboxUID, HostID: os.Getgid(), Size: 1}}
 		}
 		return cmd, p, nil
 	}

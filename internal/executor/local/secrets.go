@@ -3,7 +3,6 @@
 package local
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,42 +12,39 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// enterJobMountNS gives the calling thread (which must be locked and must die afterwards) a private mount
-// namespace with a read-only tmpfs at SecretDir holding secrets, one 0400 file each. Children forked from this
-// thread inherit it; nobody else sees it.
-func enterJobMountNS(secrets map[string]string) error {
-	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+// enterJobMountNS gives the calling thread (which must be locked and must die afterwards) private mount and
+// IPC namespaces, with every mount private, so that nothing mounted there propagates back to the host. Children
+// forked from this thread inherit them; nobody else sees them.
+func enterJobMountNS() error {
+	if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_NEWIPC); err != nil {
 		return fmt.Errorf("unshare mount namespace: %w", err)
 	}
-	return mountSecrets(secrets)
+	return privateMounts()
 }
 
-// mountSecrets makes the current mount namespace private (so nothing propagates back to the host), mounts a
-// tmpfs at SecretDir, writes secrets and remounts it read-only.
-func mountSecrets(secrets map[string]string) error {
+// privateMounts makes every mount of the current mount namespace private.
+func privateMounts() error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
 	}
+	return nil
+}
+
+// mountSecretsAt mounts a tmpfs at dir, writes secrets there as files owned by uid:gid and remounts it read-only.
+func mountSecretsAt(dir string, secrets map[string]string, uid, gid int) error {
 	size := 16 << 10
 	for k, v := range secrets {
 		size += len(k) + len(v) + 4<<10
 	}
 	const flags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 	opts := fmt.Sprintf("mode=0755,size=%d", size)
-	err := unix.Mount("tmpfs", SecretDir, "tmpfs", flags, opts)
-	if errors.Is(err, unix.ENOENT) {
-		// Jobs without secrets share the host's mount namespace, and one may have removed the mount point.
-		if err = os.MkdirAll(SecretDir, 0o755); err == nil {
-			err = unix.Mount("tmpfs", SecretDir, "tmpfs", flags, opts)
-		}
-	}
-	if err != nil {
+	if err := unix.Mount("tmpfs", dir, "tmpfs", flags, opts); err != nil {
 		return fmt.Errorf("mount tmpfs at %s: %w", SecretDir, err)
 	}
-	if err := writeSecretFiles(SecretDir, secrets); err != nil {
+	if err := writeSecretFiles(dir, secrets, uid, gid); err != nil {
 		return err
 	}
-	if err := unix.Mount("", SecretDir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|flags, ""); err != nil {
+	if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|flags, ""); err != nil {
 		return fmt.Errorf("remount %s read-only: %w", SecretDir, err)
 	}
 	return nil
@@ -66,10 +62,10 @@ func mountWorkspace(dir string, size int64) error {
 	return nil
 }
 
-// writeSecretFiles writes each secret as dir/<key>, mode 0400. It holds syscall.ForkLock so that no process
+// writeSecretFiles writes each secret as dir/<key>, mode 0400, owned by uid:gid (-1: unchanged). It holds syscall.ForkLock so that no process
 // forked meanwhile inherits (and keeps open) one of the files: that would leak the fd until exec and make a
 // read-only remount fail with EBUSY.
-func writeSecretFiles(dir string, secrets map[string]string) error {
+func writeSecretFiles(dir string, secrets map[string]string, uid, gid int) error {
 	keys := make([]string, 0, len(secrets))
 	for k := range secrets {
 		keys = append(keys, k)
@@ -83,6 +79,9 @@ func writeSecretFiles(dir string, secrets map[string]string) error {
 			return fmt.Errorf("write secret %s: %w", k, err)
 		}
 		_, err = f.WriteString(secrets[k])
+		if err == nil && uid >= 0 {
+			err = f.Chown(uid, gid)
+		}
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}

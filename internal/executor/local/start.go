@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -30,25 +31,34 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 	if spec.Repo.URL != "" && e.opts.Git == nil {
 		return "", errors.New("local executor: checkout: no git cache configured")
 	}
-	a := &attempt{mode: e.mode, done: make(chan struct{})}
+	a := &attempt{mode: e.mode, done: make(chan struct{}), uid: -1}
 	// Every attempt gets a unique name, even without a directory of that name: with it, the handle stays
 	// unique when pids are reused.
 	job := jobProcess{command: spec.Command, secrets: spec.Secrets, output: spec.Output, name: newWorkspaceName(spec.JobID)}
-	if e.nsWorkspace != "" {
-		job.dir = e.nsWorkspace
-		job.ownMountNS = true
-		job.prepare = func() error {
-			if err := mountWorkspace(job.dir, e.opts.WorkspaceSize); err != nil {
-				return err
-			}
-			return e.checkout(ctx, spec.Repo, job.dir)
-		}
-	} else {
-		if err := e.makeWorkspace(ctx, a, spec, job.name); err != nil {
+	if e.sandbox != nil {
+		uid, err := e.takeUID(a)
+		if err != nil {
 			return "", fmt.Errorf("local executor: %w", err)
 		}
-		job.dir = a.workspace
-		job.ownMountNS = e.mode == modeInProc && len(spec.Secrets) > 0
+		job.root = jobRoot{UID: uid, GID: uid, Secrets: spec.Secrets, WSSize: e.opts.WorkspaceSize}
+	}
+	if e.wsRoot == "" {
+		job.prepare = func(dir string) error { // on the job's thread, in its sandbox, once its tmpfs is mounted
+			if err := e.checkout(ctx, spec.Repo, dir); err != nil {
+				return err
+			}
+			return chownTree(dir, job.root.UID, job.root.GID)
+		}
+	} else {
+		if err := e.makeWorkspace(ctx, a, spec, job.name, job.root.UID); err != nil {
+			a.release()
+			return "", fmt.Errorf("local executor: %w", err)
+		}
+		job.root.Workspace = a.workspace
+	}
+	job.dir = a.workspace
+	if e.sandbox != nil {
+		job.dir = WorkspacePath
 	}
 	job.env = jobEnv(spec, job.dir, a.secretDir)
 
@@ -56,6 +66,7 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 	go e.run(a, job, started)
 	if err := <-started; err != nil {
 		a.removeWorkspace()
+		a.release()
 		return "", fmt.Errorf("local executor: %w", err)
 	}
 	h := a.handle
@@ -66,9 +77,22 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 	return h, nil
 }
 
-// makeWorkspace makes <workspace root>/<name> with the checkout and, without namespaces, the secret directory
-// next to it.
-func (e *Executor) makeWorkspace(ctx context.Context, a *attempt, spec executor.Spec, name string) (err error) {
+// takeUID gives the attempt its user id: one of the pool's as root, else the user namespace's sandboxUID.
+func (e *Executor) takeUID(a *attempt) (int, error) {
+	if e.uids == nil {
+		return sandboxUID, nil
+	}
+	uid, err := e.uids.get()
+	if err != nil {
+		return 0, err
+	}
+	a.uid, a.uids = uid, e.uids
+	return uid, nil
+}
+
+// makeWorkspace makes <workspace root>/<name> with the checkout (owned by uid when the server hands out user ids)
+// and, without namespaces, the secret directory next to it.
+func (e *Executor) makeWorkspace(ctx context.Context, a *attempt, spec executor.Spec, name string, uid int) (err error) {
 	ws := filepath.Join(e.wsRoot, name)
 	if err := os.Mkdir(ws, 0o700); err != nil {
 		return fmt.Errorf("workspace: %w", err)
@@ -83,19 +107,32 @@ func (e *Executor) makeWorkspace(ctx context.Context, a *attempt, spec executor.
 		return err
 	}
 	if e.mode != modeNone {
-		return nil
+		if e.uids == nil {
+			return nil // the user namespace maps the job's user to the server's, which owns the files
+		}
+		return chownTree(ws, uid, uid)
 	}
 	a.secretDir = ws + secretDirSuffix
 	if err := os.Mkdir(a.secretDir, 0o700); err != nil {
 		return fmt.Errorf("secrets: %w", err)
 	}
-	if err := writeSecretFiles(a.secretDir, spec.Secrets); err != nil {
+	if err := writeSecretFiles(a.secretDir, spec.Secrets, -1, -1); err != nil {
 		return err
 	}
 	if len(spec.Secrets) > 0 {
 		a.result.Warnings = []string{"secrets are in $RUNPLANE_SECRET_DIR, not " + SecretDir + ": no mount namespace on this host"}
 	}
 	return nil
+}
+
+// chownTree gives dir and everything in it to uid:gid.
+func chownTree(dir string, uid, gid int) error {
+	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
 }
 
 func (e *Executor) checkout(ctx context.Context, repo executor.Repo, dir string) error {

@@ -1,0 +1,305 @@
+//go:build linux
+
+package local
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// The sandbox: what a job of a namespace mode sees instead of the host.
+//
+// Every job gets a root of its own: a tmpfs (mounted at the executor's rootDir inside the job's private mount
+// namespace, so the host never sees it) holding
+//
+//	/usr, /etc, /opt, ...  the host's, bound read-only, nosuid, nodev (Options.ReadOnlyPaths; /bin, /lib, ... as
+//	                       on the host: symlinks into /usr on a merged-/usr system, read-only binds otherwise)
+//	/etc/passwd, /etc/group the host's with a line for the job's user added, so tools that look the user up work
+//	/etc/secret            a read-only tmpfs with the job's secrets, one 0400 file each, owned by the job's user
+//	/workspace             the job's checkout (its working directory and HOME), owned by the job's user
+//	/tmp, /var/tmp, /dev/shm private to the job, in the root tmpfs
+//	/dev                   null, zero, full, random, urandom, tty, and the usual symlinks
+//	/proc                  a proc of the job's own PID namespace: the job sees its own processes only
+//
+// and nothing else: not the data dir, not the git cache, not other jobs' workspaces, not the server's /proc. The
+// job's processes run as a user id of their own (uid.go), with no capabilities, in a chroot (without
+// CAP_SYS_CHROOT they cannot leave it, and the kernel refuses a chrooted process a new user namespace), in their
+// own PID and IPC namespaces. The host's network stays shared: jobs fetch and call APIs as scripts expect.
+
+// WorkspacePath is the job's working directory (and HOME) inside a sandbox, the same as in a Kubernetes pod.
+const WorkspacePath = "/workspace"
+
+// DefaultReadOnlyPaths are the host directories a sandboxed job sees, read-only, when Options.ReadOnlyPaths is
+// nil. Those that do not exist are skipped.
+var DefaultReadOnlyPaths = []string{"/usr", "/etc", "/opt", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}
+
+// rootTmpSize caps a job's root tmpfs: /tmp, /var/tmp and /dev/shm share it (a per-job tmpfs workspace has its own).
+const rootTmpSize = 1 << 30
+
+// sandboxLayout is what every job's root is made of, worked out once by New.
+// Its fields are exported for the launcher, which gets it as JSON.
+type sandboxLayout struct {
+	Dir     string            // the mount point of each job's root tmpfs: an empty directory on the host
+	Binds   []string          // host directories bound read-only at the same path
+	Links   map[string]string // top-level symlinks (e.g. /bin -> usr/bin on merged-/usr systems)
+	Passwd  []byte            // the host's /etc/passwd, to which a line for the job's user is added
+	Group   []byte            // the host's /etc/group, likewise
+	ProcNS  bool              // proc can be mounted for another PID namespace (pidns=, Linux 6.18)
+	Secrets bool              // /etc is bound, so /etc/secret exists as a mount point
+}
+
+// newSandboxLayout inspects the host's paths. dir must be an empty directory private to the server.
+func newSandboxLayout(dir string, paths []string) (*sandboxLayout, error) {
+	if paths == nil {
+		paths = DefaultReadOnlyPaths
+	}
+	l := &sandboxLayout{Dir: dir, Links: map[string]string{}}
+	for _, p := range paths {
+		if !filepath.IsAbs(p) || filepath.Clean(p) != p || p == "/" {
+			return nil, fmt.Errorf("read-only path %q: want a clean absolute path other than /", p)
+		}
+		fi, err := os.Lstat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return nil, err
+		case fi.Mode()&fs.ModeSymlink != 0 && strings.Count(p, "/") == 1:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return nil, err
+			}
+			l.Links[p] = target
+		case fi.IsDir():
+			l.Binds = append(l.Binds, p)
+		}
+	}
+	slices.Sort(l.Binds) // parents before children
+	for _, b := range l.Binds {
+		if b == "/etc" {
+			l.Secrets = dirExists(SecretDir)
+		}
+	}
+	var err error
+	if l.Passwd, err = readSmall("/etc/passwd"); err != nil {
+		return nil, err
+	}
+	if l.Group, err = readSmall("/etc/group"); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func readSmall(p string) ([]byte, error) {
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if len(b) > 4<<20 {
+		return nil, fmt.Errorf("%s: larger than 4 MiB", p)
+	}
+	return b, err
+}
+
+// jobRoot is one job's sandbox, as buildRoot makes it.
+// Its fields are exported for the launcher, which gets it as JSON.
+type jobRoot struct {
+	UID, GID  int
+	Workspace string            // host directory bound at WorkspacePath; "" mounts a tmpfs there (WSSize)
+	WSSize    int64             // size cap of that tmpfs; 0 for none
+	Secrets   map[string]string // written to /etc/secret
+}
+
+// build makes the job's root at l.Dir in the calling thread's mount namespace, which must be private to the job
+// (enterJobMountNS). Everything but /proc, which mountProc adds once the job's PID namespace exists.
+func (l *sandboxLayout) build(j jobRoot) error {
+	if err := unix.Mount("tmpfs", l.Dir, "tmpfs", unix.MS_NOSUID, fmt.Sprintf("mode=0755,size=%d", rootTmpSize)); err != nil {
+		return fmt.Errorf("mount root tmpfs: %w", err)
+	}
+	r := func(p string) string { return filepath.Join(l.Dir, p) }
+	for _, d := range []string{"dev", "proc", "tmp", "var", "var/tmp", "dev/shm", "run", WorkspacePath[1:]} {
+		if err := os.Mkdir(r(d), 0o755); err != nil {
+			return err
+		}
+	}
+	for _, d := range []string{"tmp", "var/tmp", "dev/shm"} {
+		if err := os.Chmod(r(d), 0o1777); err != nil {
+			return err
+		}
+	}
+	for link, target := range l.Links {
+		if err := os.Symlink(target, r(link)); err != nil {
+			return err
+		}
+	}
+	for _, b := range l.Binds {
+		if err := os.MkdirAll(r(b), 0o755); err != nil {
+			return err
+		}
+		if err := unix.Mount(b, r(b), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind %s: %w", b, err)
+		}
+		if err := remountReadOnly(r(b)); err != nil {
+			return err
+		}
+	}
+	if err := l.makeDev(r("dev")); err != nil {
+		return err
+	}
+	if err := l.bindUsers(r, j.UID, j.GID); err != nil {
+		return err
+	}
+	ws := r(WorkspacePath[1:])
+	if j.Workspace != "" {
+		if err := unix.Mount(j.Workspace, ws, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind workspace: %w", err)
+		}
+	} else {
+		if err := mountWorkspace(ws, j.WSSize); err != nil {
+			return err
+		}
+		if err := os.Chown(ws, j.UID, j.GID); err != nil {
+			return err
+		}
+	}
+	if l.Secrets {
+		if err := mountSecretsAt(r(SecretDir[1:]), j.Secrets, j.UID, j.GID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// remountReadOnly makes the bind mount at p read-only, nosuid and nodev, keeping the flags it has: in a user
+// namespace the kernel refuses to clear the flags of a mount that came from the host (noexec, atime, ...).
+func remountReadOnly(p string) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(p, &st); err != nil {
+		return fmt.Errorf("remount %s read-only: %w", p, err)
+	}
+	flags := uintptr(unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV)
+	for _, f := range []struct{ st, ms uintptr }{
+		{unix.ST_NOEXEC, unix.MS_NOEXEC}, {unix.ST_NOATIME, unix.MS_NOATIME},
+		{unix.ST_NODIRATIME, unix.MS_NODIRATIME}, {unix.ST_RELATIME, unix.MS_RELATIME},
+	} {
+		if uintptr(st.Flags)&f.st != 0 {
+			flags |= f.ms
+		}
+	}
+	if err := unix.Mount("", p, "", flags, ""); err != nil {
+		return fmt.Errorf("remount %s read-only: %w", p, err)
+	}
+	return nil
+}
+
+// devices are the character devices every job gets.
+var devices = []struct {
+	name         string
+	major, minor uint32
+}{{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}}
+
+// makeDev fills dir (on the root tmpfs) with the job's devices. The job cannot make more: it has no CAP_MKNOD.
+func (l *sandboxLayout) makeDev(dir string) error {
+	for _, d := range devices {
+		p := filepath.Join(dir, d.name)
+		err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor)))
+		if errors.Is(err, unix.EPERM) { // in a user namespace: bind the host's device instead
+			err = bindDevice("/dev/"+d.name, p)
+		} else if err == nil {
+			err = os.Chmod(p, 0o666) // mknod applies the umask
+		}
+		if err != nil {
+			return fmt.Errorf("device %s: %w", d.name, err)
+		}
+	}
+	for name, target := range map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0",
+		"stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2", "ptmx": "pts/ptmx"} {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func bindDevice(src, dst string) error {
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o666)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return unix.Mount(src, dst, "", unix.MS_BIND, "")
+}
+
+// jobUserName is the name /etc/passwd gives the job's user inside the sandbox.
+const jobUserName = "runplane"
+
+// bindUsers puts copies of the host's passwd and group files, with the job's user and group added, over the
+// read-only /etc ones (ssh, git over ssh and many tools refuse to run as a user without a name).
+func (l *sandboxLayout) bindUsers(r func(string) string, uid, gid int) error {
+	if !slices.Contains(l.Binds, "/etc") {
+		return nil
+	}
+	for _, f := range []struct {
+		name string
+		base []byte
+		line string
+	}{
+		{"passwd", l.Passwd, fmt.Sprintf("%s:x:%d:%d:runplane job:%s:/bin/sh\n", jobUserName, uid, gid, WorkspacePath)},
+		{"group", l.Group, fmt.Sprintf("%s:x:%d:\n", jobUserName, gid)},
+	} {
+		if f.base == nil {
+			continue
+		}
+		src := r("run/." + f.name)
+		b := make([]byte, 0, len(f.base)+len(f.line)+1)
+		b = append(b, f.base...)
+		if len(b) > 0 && b[len(b)-1] != '\n' {
+			b = append(b, '\n')
+		}
+		b = append(b, f.line...)
+		if err := os.WriteFile(src, b, 0o444); err != nil {
+			return err
+		}
+		dst := r("etc/" + f.name)
+		if err := unix.Mount(src, dst, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind %s: %w", f.name, err)
+		}
+		if err := remountReadOnly(dst); err != nil {
+			return err
+		}
+		if err := os.Remove(src); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mountProc mounts at the root's /proc a proc of the PID namespace that process pid is in (the job's shell,
+// stopped before its first instruction). Kernels before 6.18 cannot; there the job gets a proc of the host's
+// PID namespace that shows only the job's own user's processes (hidepid=invisible): the job's, since its user id
+// is its own.
+func (l *sandboxLayout) mountProc(pid int) error {
+	dir := filepath.Join(l.Dir, "proc")
+	const flags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+	if l.ProcNS {
+		err := unix.Mount("proc", dir, "proc", flags, "hidepid=invisible,pidns=/proc/"+strconv.Itoa(pid)+"/ns/pid")
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EINVAL) {
+			return fmt.Errorf("mount proc: %w", err)
+		}
+	}
+	if err := unix.Mount("proc", dir, "proc", flags, "hidepid=invisible"); err != nil {
+		return fmt.Errorf("mount proc: %w", err)
+	}
+	return nil
+}
