@@ -51,7 +51,7 @@ type jobProcess struct {
 	env     []string
 	secrets map[string]string
 	output  io.Writer
-	root    jobRoot               // its sandbox, in the namespace modes
+	root    jobRoot                // its sandbox, in the namespace modes
 	prepare func(dir string) error // if set, fills the job's tmpfs workspace dir, on its thread, in its sandbox
 	name    string                 // the attempt's unique name: its workspace's under the workspace root, if it has one there
 }
