@@ -83,12 +83,21 @@ func startServe(t testing.TB, dataDir string, args ...string) *serverProc {
 // launchServe starts `runplane serve` with env added to its environment and waits until it listens. The server
 // is killed when t ends. It may be called from any goroutine.
 func launchServe(t testing.TB, dataDir string, env []string, args ...string) (*serverProc, error) {
+	return launchServeAs(t, nil, dataDir, env, args...)
+}
+
+// launchServeAs is launchServe as the user cred names (nil: this process's). HOME is then the data dir.
+func launchServeAs(t testing.TB, cred *syscall.Credential, dataDir string, env []string, args ...string) (*serverProc, error) {
 	args = append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir}, args...)
 	cmd := exec.Command(binary, args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "RUNPLANE_ROOT_PASSWORD=" + rootPassword}, env...)
+	home := dataDir
+	if cred == nil {
+		home = t.TempDir()
+	}
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "RUNPLANE_ROOT_PASSWORD=" + rootPassword}, env...)
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -33,6 +33,9 @@ type launchConfig struct {
 	SetUID  bool           `json:"setuid"` // run the job as Root.UID (the launcher is root on the host)
 }
 
+// launcherCaps are the capabilities the launcher needs in its user namespace to build a job's sandbox.
+var launcherCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SYS_CHROOT, unix.CAP_CHOWN, unix.CAP_DAC_OVERRIDE, unix.CAP_FOWNER}
+
 // RunLauncher is the launcher: started by the executor as PID 1 of new mount, IPC and PID namespaces (and a user
 // namespace when the server is not root), it reads its config from fd 3, builds the job's sandbox (sandbox.go),
 // forks `sh -c command` there in a new session as the job's user, forwards SIGTERM,
@@ -52,6 +55,11 @@ func RunLauncher() int {
 	}
 	if err := buildLauncherRoot(cfg); err != nil {
 		return fail(err)
+	}
+	// Capabilities the launcher holds as ambient ones (in a user namespace) must not pass to the job. The job is
+	// forked from this thread, locked above, so clearing them here is enough.
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fail(fmt.Errorf("drop ambient capabilities: %w", err))
 	}
 	var cred *syscall.Credential
 	if cfg.SetUID {

@@ -258,6 +258,9 @@ func (e *Executor) command(a *attempt, job jobProcess) (*exec.Cmd, *launchPipes,
 			attr.Cloneflags |= syscall.CLONE_NEWUSER
 			attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: sandboxUID, HostID: os.Getuid(), Size: 1}}
 			attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: sandboxUID, HostID: os.Getgid(), Size: 1}}
+			// The launcher is not root in its user namespace (so the job is not either), so it keeps across exec
+			// only the capabilities it needs to build the sandbox, as ambient ones; it drops them before the job.
+			attr.AmbientCaps = launcherCaps
 		}
 		return cmd, p, nil
 	}

@@ -25,7 +25,7 @@ import (
 //	/etc/passwd, /etc/group the host's with a line for the job's user added, so tools that look the user up work
 //	/etc/secret            a read-only tmpfs with the job's secrets, one 0400 file each, owned by the job's user
 //	/workspace             the job's checkout (its working directory and HOME), owned by the job's user
-//	/tmp, /var/tmp, /dev/shm private to the job, in the root tmpfs
+//	/tmp, /dev/shm         private to the job, in the root tmpfs (/var/tmp links to /tmp); the rest is read-only
 //	/dev                   null, zero, full, random, urandom, tty, and the usual symlinks
 //	/proc                  a proc of the job's own PID namespace: the job sees its own processes only
 //
@@ -125,15 +125,18 @@ func (l *sandboxLayout) build(j jobRoot) error {
 		return fmt.Errorf("mount root tmpfs: %w", err)
 	}
 	r := func(p string) string { return filepath.Join(l.Dir, p) }
-	for _, d := range []string{"dev", "proc", "tmp", "var", "var/tmp", "dev/shm", "run", WorkspacePath[1:]} {
+	for _, d := range []string{"dev", "proc", "tmp", "var", "dev/shm", "run", WorkspacePath[1:]} {
 		if err := os.Mkdir(r(d), 0o755); err != nil {
 			return err
 		}
 	}
-	for _, d := range []string{"tmp", "var/tmp", "dev/shm"} {
+	for _, d := range writable {
 		if err := os.Chmod(r(d), 0o1777); err != nil {
 			return err
 		}
+	}
+	if err := os.Symlink("../tmp", r("var/tmp")); err != nil {
+		return err
 	}
 	for link, target := range l.Links {
 		if err := os.Symlink(target, r(link)); err != nil {
@@ -174,6 +177,23 @@ func (l *sandboxLayout) build(j jobRoot) error {
 		if err := mountSecretsAt(r(SecretDir[1:]), j.Secrets, j.UID, j.GID); err != nil {
 			return err
 		}
+	}
+	return l.sealRoot(r)
+}
+
+// writable are the directories of the root tmpfs a job may write to; the rest of its root is read-only.
+var writable = []string{"tmp", "dev/shm"}
+
+// sealRoot makes the job's root read-only but for its writable directories, which become mounts of their own.
+// In a user namespace the job's user owns the root tmpfs (it made it), and could otherwise write anywhere in it.
+func (l *sandboxLayout) sealRoot(r func(string) string) error {
+	for _, d := range writable {
+		if err := unix.Mount(r(d), r(d), "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind %s: %w", d, err)
+		}
+	}
+	if err := unix.Mount("", l.Dir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID, ""); err != nil {
+		return fmt.Errorf("remount the root read-only: %w", err)
 	}
 	return nil
 }
