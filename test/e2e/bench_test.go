@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -18,7 +17,15 @@ import (
 
 // benchServer starts the real binary with a runner and the given tasks.
 func benchServer(b *testing.B, tasks ...api.Task) (*serverProc, *client.Client) {
-	srv := startServe(b, b.TempDir())
+	return benchServerOf(b, binary, tasks...)
+}
+
+// benchServerOf is benchServer with the given runplane binary.
+func benchServerOf(b *testing.B, bin string, tasks ...api.Task) (*serverProc, *client.Client) {
+	srv, err := launchServeBinary(b, bin, nil, b.TempDir(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
 	c, err := client.New(srv.url)
 	if err != nil {
 		b.Fatal(err)
@@ -41,6 +48,24 @@ func benchServer(b *testing.B, tasks ...api.Task) (*serverProc, *client.Client) 
 	return srv, c
 }
 
+// benchTarget is one server a benchmark measures: this tree's binary, and with RUNPLANE_BENCH_BASELINE naming
+// another runplane binary (hack/bench.sh builds one from BASELINE=<git ref>), that one too, interleaved with it.
+type benchTarget struct {
+	name string
+	srv  *serverProc
+	c    *client.Client
+}
+
+func benchTargets(b *testing.B, tasks ...api.Task) []benchTarget {
+	srv, c := benchServer(b, tasks...)
+	targets := []benchTarget{{"", srv, c}}
+	if base := os.Getenv("RUNPLANE_BENCH_BASELINE"); base != "" {
+		srv, c := benchServerOf(b, base, tasks...)
+		targets = append(targets, benchTarget{"baseline-", srv, c})
+	}
+	return targets
+}
+
 func spawnBare() error { return exec.Command("sh", "-c", "true").Run() }
 
 func percentile(d []time.Duration, p float64) time.Duration {
@@ -55,121 +80,141 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // fork/exec of `sh -c true` measured in the same run (interleaved, so both see the same machine).
 // Run: go test -run '^$' -bench Sync -benchtime 500x ./test/e2e/
 func BenchmarkSync(b *testing.B) {
-	_, c := benchServer(b, api.Task{Name: "true", Command: "true", Synchronous: true})
+	targets := benchTargets(b, api.Task{Name: "true", Command: "true", Synchronous: true})
 	ctx := context.Background()
 	// Warm the git cache and the connection.
-	for range 5 {
-		if _, _, err := c.Submit(ctx, "true", nil, client.SubmitOptions{}); err != nil {
-			b.Fatal(err)
+	for _, tg := range targets {
+		for range 5 {
+			if _, _, err := tg.c.Submit(ctx, "true", nil, client.SubmitOptions{}); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
-	var job, bare []time.Duration
+	job := make([][]time.Duration, len(targets))
+	var bare []time.Duration
 	b.ResetTimer()
 	for range b.N {
 		t0 := time.Now()
 		if err := spawnBare(); err != nil {
 			b.Fatal(err)
 		}
-		t1 := time.Now()
-		j, finished, err := c.Submit(ctx, "true", nil, client.SubmitOptions{})
-		if err != nil || !finished || j.Status != api.JobSucceeded {
-			b.Fatalf("sync job = %+v finished %v, %v", j, finished, err)
+		bare = append(bare, time.Since(t0))
+		for i, tg := range targets {
+			t1 := time.Now()
+			j, finished, err := tg.c.Submit(ctx, "true", nil, client.SubmitOptions{})
+			if err != nil || !finished || j.Status != api.JobSucceeded {
+				b.Fatalf("sync job = %+v finished %v, %v", j, finished, err)
+			}
+			job[i] = append(job[i], time.Since(t1))
 		}
-		job = append(job, time.Since(t1))
-		bare = append(bare, t1.Sub(t0))
 	}
 	b.StopTimer()
-	b.ReportMetric(ms(percentile(job, .5)), "p50-ms")
-	b.ReportMetric(ms(percentile(job, .99)), "p99-ms")
+	for i, tg := range targets {
+		b.ReportMetric(ms(percentile(job[i], .5)), tg.name+"p50-ms")
+		b.ReportMetric(ms(percentile(job[i], .99)), tg.name+"p99-ms")
+		b.ReportMetric(ms(percentile(job[i], .5)-percentile(bare, .5)), tg.name+"p50-over-bare-ms")
+	}
+	if len(targets) > 1 {
+		b.ReportMetric(float64(percentile(job[0], .5))/float64(percentile(job[1], .5)), "p50-vs-baseline")
+	}
 	b.ReportMetric(ms(percentile(bare, .5)), "bare-p50-ms")
 	b.ReportMetric(ms(percentile(bare, .99)), "bare-p99-ms")
-	b.ReportMetric(ms(percentile(job, .5)-percentile(bare, .5)), "p50-over-bare-ms")
 }
 
-// BenchmarkThroughput submits 5,000 async jobs at once and measures jobs/s until all are finished, checking that
-// none is lost and none runs twice (each job appends its id to a file with a shell builtin, as cheap as `true`).
-// Beside it, the rate of bare `sh -c true` spawns with the same concurrency, measured in the same run.
+// BenchmarkThroughput submits 5,000 async jobs at once and measures jobs/s until all are finished, then checks
+// that none is lost and each ran (each job prints its own id, as cheap as `true`; jobs cannot write outside
+// their sandbox). Beside it, the rate of bare `sh -c true` spawns with the same concurrency, measured in the same
+// run, and with RUNPLANE_BENCH_BASELINE, the baseline binary's rate in alternate rounds.
 // Run: go test -run '^$' -bench Throughput -benchtime 1x ./test/e2e/
 func BenchmarkThroughput(b *testing.B) {
-	const n = 5000
-	ran := filepath.Join(b.TempDir(), "ran")
-	srv, c := benchServer(b, api.Task{Name: "mark", Command: `echo "$RUNPLANE_JOB_ID" >> ` + ran})
-	ctx := context.Background()
-	const clients = 16
-	var jobRate, bareRate float64
+	targets := benchTargets(b, api.Task{Name: "mark", Command: `echo "$RUNPLANE_JOB_ID"`})
+	rates := make([]float64, len(targets))
+	var bareRate float64
 	for range b.N {
-		os.Remove(ran)
-		before := finishedJobs(b, srv.url)
-		ids := make(chan string, n)
-		start := time.Now()
-		var wg sync.WaitGroup
-		for w := range clients {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := w; i < n; i += clients {
-					j, _, err := c.Submit(ctx, "mark", nil, client.SubmitOptions{})
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					ids <- j.ID
-				}
-			}()
+		for i, tg := range targets {
+			rates[i] += throughputRound(b, tg)
 		}
-		wg.Wait()
-		close(ids)
-		for finishedJobs(b, srv.url) < before+n {
-			time.Sleep(20 * time.Millisecond)
-		}
-		elapsed := time.Since(start)
-		jobRate = n / elapsed.Seconds()
-
-		want := map[string]bool{}
-		for id := range ids {
-			want[id] = true
-		}
-		got := map[string]int{}
-		data, _ := os.ReadFile(ran)
-		for _, id := range strings.Fields(string(data)) {
-			got[id]++
-		}
-		lost, twice := 0, 0
-		for id := range want {
-			switch got[id] {
-			case 0:
-				lost++
-			case 1:
-			default:
-				twice++
-			}
-		}
-		if len(want) != n || lost != 0 || twice != 0 || len(got) != n {
-			b.Fatalf("submitted %d distinct, ran %d distinct: %d lost, %d ran twice", len(want), len(got), lost, twice)
-		}
-
-		// The baseline: the same number of bare spawns with the same client concurrency.
-		bstart := time.Now()
-		var bwg sync.WaitGroup
-		for w := range clients {
-			bwg.Add(1)
-			go func() {
-				defer bwg.Done()
-				for i := w; i < n; i += clients {
-					if err := spawnBare(); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			}()
-		}
-		bwg.Wait()
-		bareRate = n / time.Since(bstart).Seconds()
+		bareRate += bareRound(b)
 	}
-	b.ReportMetric(jobRate, "jobs/s")
-	b.ReportMetric(bareRate, "bare-spawns/s")
-	b.ReportMetric(jobRate/bareRate, "ratio")
+	for i, tg := range targets {
+		b.ReportMetric(rates[i]/float64(b.N), tg.name+"jobs/s")
+	}
+	b.ReportMetric(bareRate/float64(b.N), "bare-spawns/s")
+	b.ReportMetric(rates[0]/bareRate, "ratio")
+	if len(targets) > 1 {
+		b.ReportMetric(rates[0]/rates[1], "vs-baseline")
+	}
 	b.ReportMetric(0, "ns/op")
+}
+
+const (
+	throughputJobs    = 5000
+	throughputClients = 16
+)
+
+// throughputRound runs one round against tg and returns its jobs/s.
+func throughputRound(b *testing.B, tg benchTarget) float64 {
+	ctx := context.Background()
+	before := finishedJobs(b, tg.srv.url)
+	ids := make(chan string, throughputJobs)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range throughputClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < throughputJobs; i += throughputClients {
+				j, _, err := tg.c.Submit(ctx, "mark", nil, client.SubmitOptions{})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				ids <- j.ID
+			}
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	for finishedJobs(b, tg.srv.url) < before+throughputJobs {
+		time.Sleep(20 * time.Millisecond)
+	}
+	rate := throughputJobs / time.Since(start).Seconds()
+
+	want := map[string]bool{}
+	for id := range ids {
+		want[id] = true
+	}
+	bad := 0
+	for id := range want {
+		j, err := tg.c.GetJob(ctx, id)
+		if err != nil || j.Status != api.JobSucceeded || strings.TrimSpace(j.Stdout) != id {
+			bad++
+		}
+	}
+	if len(want) != throughputJobs || bad != 0 {
+		b.Fatalf("%ssubmitted %d distinct jobs; %d did not succeed printing their own id", tg.name, len(want), bad)
+	}
+	return rate
+}
+
+// bareRound spawns as many bare `sh -c true` as a round has jobs, with the same concurrency, and returns the rate.
+func bareRound(b *testing.B) float64 {
+	bstart := time.Now()
+	var bwg sync.WaitGroup
+	for w := range throughputClients {
+		bwg.Add(1)
+		go func() {
+			defer bwg.Done()
+			for i := w; i < throughputJobs; i += throughputClients {
+				if err := spawnBare(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	bwg.Wait()
+	return throughputJobs / time.Since(bstart).Seconds()
 }
 
 // finishedJobs reads runplane_jobs_total from /metrics.

@@ -88,8 +88,13 @@ func launchServe(t testing.TB, dataDir string, env []string, args ...string) (*s
 
 // launchServeAs is launchServe as the user cred names (nil: this process's). HOME is then the data dir.
 func launchServeAs(t testing.TB, cred *syscall.Credential, dataDir string, env []string, args ...string) (*serverProc, error) {
+	return launchServeBinary(t, binary, cred, dataDir, env, args...)
+}
+
+// launchServeBinary is launchServeAs with the given runplane binary.
+func launchServeBinary(t testing.TB, bin string, cred *syscall.Credential, dataDir string, env []string, args ...string) (*serverProc, error) {
 	args = append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir}, args...)
-	cmd := exec.Command(binary, args...)
+	cmd := exec.Command(bin, args...)
 	home := dataDir
 	if cred == nil {
 		home = t.TempDir()

@@ -98,7 +98,19 @@ func buildLauncherRoot(cfg *launchConfig) error {
 	if err := privateMounts(); err != nil {
 		return err
 	}
-	if err := cfg.Layout.build(cfg.Root); err != nil {
+	root := cfg.Root
+	err := cfg.Layout.buildBase(func(r func(string) string) error {
+		root.Passwd, root.Group = r("run/passwd"), r("run/group")
+		p, g := cfg.Layout.usersFiles(root.UID, root.GID)
+		if err := os.WriteFile(root.Passwd, p, 0o444); err != nil {
+			return err
+		}
+		return os.WriteFile(root.Group, g, 0o444)
+	})
+	if err != nil {
+		return err
+	}
+	if err := cfg.Layout.mountJob(root); err != nil {
 		return err
 	}
 	const flags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC

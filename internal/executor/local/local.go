@@ -23,6 +23,9 @@ import (
 // own mount namespace: on the host it stays an empty directory.
 const rootDirName = "root"
 
+// usersDirName is the directory under WorkDir with the passwd and group files of job users (template.go).
+const usersDirName = "users"
+
 // mode is how this Executor actually isolates jobs.
 type mode int
 
@@ -47,6 +50,9 @@ type Executor struct {
 	// uids hands out the job user ids when the server is root; nil otherwise (jobs then run as sandboxUID in a
 	// user namespace that maps it to the server's user).
 	uids *uidPool
+	// template and users serve in-process sandboxes (template.go); nil in the other modes.
+	template *template
+	users    *userFiles
 
 	mu       sync.Mutex
 	attempts map[executor.Handle]*attempt
@@ -120,10 +126,15 @@ func (e *Executor) prepareSandbox() error {
 	if !e.userns {
 		e.uids = newUIDPool(cmp.Or(e.opts.UIDBase, DefaultUIDBase), cmp.Or(e.opts.UIDCount, DefaultUIDCount))
 	}
-	if e.mode == modeInProc {
-		l.ProcNS = probeProcNS(dir)
+	if e.mode != modeInProc {
+		return nil
 	}
-	return nil
+	l.ProcNS = probeProcNS(dir)
+	if e.users, err = newUserFiles(filepath.Join(e.workDir, usersDirName), l); err != nil {
+		return err
+	}
+	e.template, err = newTemplate(l)
+	return err
 }
 
 // pickWorkspaces decides where workspaces go: on a tmpfs where there is one (workspace.go), else under
@@ -271,7 +282,7 @@ func removeStaleWorkspaces(dir string) error {
 	var errs []error
 	for _, e := range entries {
 		name := strings.TrimSuffix(e.Name(), secretDirSuffix)
-		if e.IsDir() && (name == rootDirName || name == "job" || (strings.Contains(name, ".") && validWorkspace(name))) {
+		if e.IsDir() && (name == rootDirName || name == usersDirName || name == "job" || (strings.Contains(name, ".") && validWorkspace(name))) {
 			errs = append(errs, os.RemoveAll(filepath.Join(dir, e.Name())))
 		}
 	}

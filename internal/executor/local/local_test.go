@@ -153,7 +153,7 @@ func TestWorkspaceRemoved(t *testing.T) {
 				})
 				entries, _ := os.ReadDir(work)
 				for _, e := range entries {
-					if e.Name() != "root" { // the mount point of the sandboxes' roots
+X
 						t.Errorf("%s left in WorkDir after the job (secrets %v)", e.Name(), secrets)
 					}
 				}

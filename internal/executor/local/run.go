@@ -125,10 +125,10 @@ func (e *Executor) run(a *attempt, job jobProcess, started chan<- error) {
 // enterSandbox gives the calling thread, locked for good, the job's mount and IPC namespaces and builds the job's
 // root there, checkout included.
 func (e *Executor) enterSandbox(job jobProcess) error {
-	if err := enterJobMountNS(); err != nil {
+	if err := e.template.enter(); err != nil {
 		return err
 	}
-	if err := e.sandbox.build(job.root); err != nil {
+	if err := e.sandbox.mountJob(job.root); err != nil {
 		return err
 	}
 	if job.prepare != nil {

@@ -41,9 +41,6 @@ const WorkspacePath = "/workspace"
 // nil. Those that do not exist are skipped.
 var DefaultReadOnlyPaths = []string{"/usr", "/etc", "/opt", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}
 
-// rootTmpSize caps a job's root tmpfs: /tmp, /var/tmp and /dev/shm share it (a per-job tmpfs workspace has its own).
-const rootTmpSize = 1 << 30
-
 // sandboxLayout is what every job's root is made of, worked out once by New.
 // Its fields are exported for the launcher, which gets it as JSON.
 type sandboxLayout struct {
@@ -109,29 +106,34 @@ func readSmall(p string) ([]byte, error) {
 	return b, err
 }
 
-// jobRoot is one job's sandbox, as buildRoot makes it.
+// jobRoot is what is a job's own in its sandbox, as mountJob adds it to the base every job shares.
 // Its fields are exported for the launcher, which gets it as JSON.
 type jobRoot struct {
 	UID, GID  int
 	Workspace string            // host directory bound at WorkspacePath; "" mounts a tmpfs there (WSSize)
 	WSSize    int64             // size cap of that tmpfs; 0 for none
 	Secrets   map[string]string // written to /etc/secret
+	Passwd    string            // files bound at /etc/passwd and /etc/group (users.go); "" for the host's
+	Group     string
 }
 
-// build makes the job's root at l.Dir in the calling thread's mount namespace, which must be private to the job
-// (enterJobMountNS). Everything but /proc, which mountProc adds once the job's PID namespace exists.
-func (l *sandboxLayout) build(j jobRoot) error {
-	if err := unix.Mount("tmpfs", l.Dir, "tmpfs", unix.MS_NOSUID, fmt.Sprintf("mode=0755,size=%d", rootTmpSize)); err != nil {
+// Sizes of the job's own tmpfs mounts.
+const (
+	baseSize = 1 << 20 // the root itself: directories, links and device nodes only
+	tmpSize  = 1 << 30 // /tmp (and /var/tmp, a link to it)
+	shmSize  = 64 << 20
+)
+
+// buildBase makes at l.Dir, in the calling thread's mount namespace (private: enterJobMountNS), the part of a
+// job's root that every job shares: a tmpfs with the mount points, the host's directories bound read-only, the
+// device nodes, sealed read-only. before, if set, runs just before the seal, to add files of the job's own.
+func (l *sandboxLayout) buildBase(before func(r func(string) string) error) error {
+	if err := unix.Mount("tmpfs", l.Dir, "tmpfs", unix.MS_NOSUID, fmt.Sprintf("mode=0755,size=%d", baseSize)); err != nil {
 		return fmt.Errorf("mount root tmpfs: %w", err)
 	}
 	r := func(p string) string { return filepath.Join(l.Dir, p) }
 	for _, d := range []string{"dev", "proc", "tmp", "var", "dev/shm", "run", WorkspacePath[1:]} {
 		if err := os.Mkdir(r(d), 0o755); err != nil {
-			return err
-		}
-	}
-	for _, d := range writable {
-		if err := os.Chmod(r(d), 0o1777); err != nil {
 			return err
 		}
 	}
@@ -157,8 +159,29 @@ func (l *sandboxLayout) build(j jobRoot) error {
 	if err := l.makeDev(r("dev")); err != nil {
 		return err
 	}
-	if err := l.bindUsers(r, j.UID, j.GID); err != nil {
-		return err
+	if before != nil {
+		if err := before(r); err != nil {
+			return err
+		}
+	}
+	// Read-only: in a user namespace the job's user owns this tmpfs (it made it), and could write anywhere in it.
+	if err := unix.Mount("", l.Dir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID, ""); err != nil {
+		return fmt.Errorf("remount the root read-only: %w", err)
+	}
+	return nil
+}
+
+// mountJob adds to the base what is the job's own: /tmp and /dev/shm, its workspace, its passwd and group files,
+// its secrets. Everything but /proc, which mountProc adds once the job's PID namespace exists.
+func (l *sandboxLayout) mountJob(j jobRoot) error {
+	r := func(p string) string { return filepath.Join(l.Dir, p) }
+	for _, m := range []struct {
+		dir  string
+		size int
+	}{{"tmp", tmpSize}, {"dev/shm", shmSize}} {
+		if err := unix.Mount("tmpfs", r(m.dir), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, fmt.Sprintf("mode=1777,size=%d", m.size)); err != nil {
+			return fmt.Errorf("mount /%s: %w", m.dir, err)
+		}
 	}
 	ws := r(WorkspacePath[1:])
 	if j.Workspace != "" {
@@ -173,27 +196,19 @@ func (l *sandboxLayout) build(j jobRoot) error {
 			return err
 		}
 	}
+	// The files are read-only to the job (root's, mode 0444) without a read-only remount.
+	for _, f := range []struct{ src, dst string }{{j.Passwd, "etc/passwd"}, {j.Group, "etc/group"}} {
+		if f.src == "" || !slices.Contains(l.Binds, "/etc") {
+			continue
+		}
+		if err := unix.Mount(f.src, r(f.dst), "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind /%s: %w", f.dst, err)
+		}
+	}
 	if l.Secrets {
 		if err := mountSecretsAt(r(SecretDir[1:]), j.Secrets, j.UID, j.GID); err != nil {
 			return err
 		}
-	}
-	return l.sealRoot(r)
-}
-
-// writable are the directories of the root tmpfs a job may write to; the rest of its root is read-only.
-var writable = []string{"tmp", "dev/shm"}
-
-// sealRoot makes the job's root read-only but for its writable directories, which become mounts of their own.
-// In a user namespace the job's user owns the root tmpfs (it made it), and could otherwise write anywhere in it.
-func (l *sandboxLayout) sealRoot(r func(string) string) error {
-	for _, d := range writable {
-		if err := unix.Mount(r(d), r(d), "", unix.MS_BIND, ""); err != nil {
-			return fmt.Errorf("bind %s: %w", d, err)
-		}
-	}
-	if err := unix.Mount("", l.Dir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID, ""); err != nil {
-		return fmt.Errorf("remount the root read-only: %w", err)
 	}
 	return nil
 }
@@ -261,45 +276,19 @@ func bindDevice(src, dst string) error {
 // jobUserName is the name /etc/passwd gives the job's user inside the sandbox.
 const jobUserName = "runplane"
 
-// bindUsers puts copies of the host's passwd and group files, with the job's user and group added, over the
-// read-only /etc ones (ssh, git over ssh and many tools refuse to run as a user without a name).
-func (l *sandboxLayout) bindUsers(r func(string) string, uid, gid int) error {
-	if !slices.Contains(l.Binds, "/etc") {
-		return nil
-	}
-	for _, f := range []struct {
-		name string
-		base []byte
-		line string
-	}{
-		{"passwd", l.Passwd, fmt.Sprintf("%s:x:%d:%d:runplane job:%s:/bin/sh\n", jobUserName, uid, gid, WorkspacePath)},
-		{"group", l.Group, fmt.Sprintf("%s:x:%d:\n", jobUserName, gid)},
-	} {
-		if f.base == nil {
-			continue
-		}
-		src := r("run/." + f.name)
-		b := make([]byte, 0, len(f.base)+len(f.line)+1)
-		b = append(b, f.base...)
+// usersFiles returns the host's passwd and group files with the job's user and group added (ssh, git over ssh
+// and many tools refuse to run as a user without a name).
+func (l *sandboxLayout) usersFiles(uid, gid int) (passwd, group []byte) {
+	add := func(base []byte, line string) []byte {
+		b := make([]byte, 0, len(base)+len(line)+1)
+		b = append(b, base...)
 		if len(b) > 0 && b[len(b)-1] != '\n' {
 			b = append(b, '\n')
 		}
-		b = append(b, f.line...)
-		if err := os.WriteFile(src, b, 0o444); err != nil {
-			return err
-		}
-		dst := r("etc/" + f.name)
-		if err := unix.Mount(src, dst, "", unix.MS_BIND, ""); err != nil {
-			return fmt.Errorf("bind %s: %w", f.name, err)
-		}
-		if err := remountReadOnly(dst); err != nil {
-			return err
-		}
-		if err := os.Remove(src); err != nil {
-			return err
-		}
+		return append(b, line...)
 	}
-	return nil
+	return add(l.Passwd, fmt.Sprintf("%s:x:%d:%d:runplane job:%s:/bin/sh\n", jobUserName, uid, gid, WorkspacePath)),
+		add(l.Group, fmt.Sprintf("%s:x:%d:\n", jobUserName, gid))
 }
 
 // mountProc mounts at the root's /proc a proc of the PID namespace that process pid is in (the job's shell,

@@ -41,6 +41,12 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 			return "", fmt.Errorf("local executor: %w", err)
 		}
 		job.root = jobRoot{UID: uid, GID: uid, Secrets: spec.Secrets, WSSize: e.opts.WorkspaceSize}
+		if e.users != nil {
+			if job.root.Passwd, job.root.Group, err = e.users.paths(uid); err != nil {
+				a.release()
+				return "", fmt.Errorf("local executor: %w", err)
+			}
+		}
 	}
 	if e.wsRoot == "" {
 		job.prepare = func(dir string) error { // on the job's thread, in its sandbox, once its tmpfs is mounted

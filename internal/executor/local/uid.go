@@ -6,8 +6,10 @@ import (
 )
 
 // Job user ids. Each running sandboxed job has a user (and group) id no other process uses: not the server's, not
-// another job's, so the kernel's own checks keep it from the server's and other jobs' files, /proc entries,
-// signals and ptrace. Ids are handed out round robin over the range, so an id is used again as late as possible.
+// another running job's, so the kernel's own checks keep it from the server's and other jobs' files, /proc
+// entries, signals and ptrace. An id is given to a new job only once the job that had it is gone with all its
+// processes and files (its sandbox holds everything it could write), so ids are reused: the most recently freed
+// first, which keeps the set of ids in use, and of their passwd files (template.go), as small as the concurrency.
 const (
 	// DefaultUIDBase is the first job user id when Options.UIDBase is 0: far above the ids distributions give
 	// people (1000+), systemd's dynamic users (61184-65519) and the subordinate ranges of rootless containers
@@ -24,33 +26,33 @@ var errNoUID = errors.New("every job user id is in use")
 type uidPool struct {
 	base, count uint32
 	mu          sync.Mutex
-	next        uint32 // offset where the search for a free id starts
-	used        map[uint32]bool
+	fresh       uint32   // ids base+fresh.. have never been handed out
+	free        []uint32 // ids given back, most recent last
 }
 
 func newUIDPool(base, count uint32) *uidPool {
-	return &uidPool{base: base, count: count, used: map[uint32]bool{}}
+	return &uidPool{base: base, count: count}
 }
 
-// get returns a free id.
+// get returns an id no running job has.
 func (p *uidPool) get() (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if uint32(len(p.used)) >= p.count {
+	if n := len(p.free); n > 0 {
+		id := p.free[n-1]
+		p.free = p.free[:n-1]
+		return int(id), nil
+	}
+	if p.fresh >= p.count {
 		return 0, errNoUID
 	}
-	for p.used[p.next] {
-		p.next = (p.next + 1) % p.count
-	}
-	off := p.next
-	p.used[off] = true
-	p.next = (p.next + 1) % p.count
-	return int(p.base + off), nil
+	p.fresh++
+	return int(p.base + p.fresh - 1), nil
 }
 
 // put gives id back; the job that had it must have no process left and no file outside its sandbox.
 func (p *uidPool) put(id int) {
 	p.mu.Lock()
-	delete(p.used, uint32(id)-p.base)
+	p.free = append(p.free, uint32(id))
 	p.mu.Unlock()
 }
