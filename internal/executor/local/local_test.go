@@ -153,7 +153,7 @@ func TestWorkspaceRemoved(t *testing.T) {
 				})
 				entries, _ := os.ReadDir(work)
 				for _, e := range entries {
-X
+					if e.Name() != "root" && e.Name() != "users" { // the sandboxes' mount point and passwd files
 						t.Errorf("%s left in WorkDir after the job (secrets %v)", e.Name(), secrets)
 					}
 				}
