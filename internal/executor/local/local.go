@@ -105,8 +105,15 @@ func New(opts Options) (*Executor, error) {
 		return nil, fmt.Errorf("local executor: %w", err)
 	}
 	log.Info("local executor ready", "isolation", e.Isolation(), "workdir", workDir, "workspaces", cmp.Or(e.wsRoot, "tmpfs per job"))
+	if e.mode == modeNone {
+		log.Warn(NoSandboxWarning)
+	}
 	return e, nil
 }
+
+// NoSandboxWarning is what the server logs at start, and every job's warnings say, when jobs run without a sandbox.
+const NoSandboxWarning = "isolation none: jobs run as the server's user and see the host as it does; this is NOT a security boundary: " +
+	"a task's author can read the server's data dir, keys and environment (use isolation namespace, which needs root or unprivileged user namespaces)"
 
 // sandboxUID is the user id jobs run as in the launcher's user namespace when the server is not root (the
 // Kubernetes executor's default too): the namespace maps it to the server's own user.

@@ -125,8 +125,9 @@ func (e *Executor) makeWorkspace(ctx context.Context, a *attempt, spec executor.
 	if err := writeSecretFiles(a.secretDir, spec.Secrets, -1, -1); err != nil {
 		return err
 	}
+	a.result.Warnings = []string{NoSandboxWarning}
 	if len(spec.Secrets) > 0 {
-		a.result.Warnings = []string{"secrets are in $RUNPLANE_SECRET_DIR, not " + SecretDir + ": no mount namespace on this host"}
+		a.result.Warnings = append(a.result.Warnings, "secrets are in $RUNPLANE_SECRET_DIR, not "+SecretDir+": no mount namespace on this host")
 	}
 	return nil
 }
