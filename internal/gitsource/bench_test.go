@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
@@ -16,6 +17,10 @@ import (
 )
 
 func benchCheckout(b *testing.B, opts Options, repo executor.Repo) {
+	benchCheckoutWith(b, opts, repo, CheckoutOptions{})
+}
+
+func benchCheckoutWith(b *testing.B, opts Options, repo executor.Repo, co CheckoutOptions) {
 	opts.Logger = slog.New(slog.DiscardHandler)
 	c := newCache(b, opts)
 	root := b.TempDir()
@@ -25,7 +30,7 @@ func benchCheckout(b *testing.B, opts Options, repo executor.Repo) {
 	var i atomic.Int64
 	b.Run("serial", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := c.Checkout(b.Context(), repo, filepath.Join(root, strconv.FormatInt(i.Add(1), 10))); err != nil {
+			if _, err := c.CheckoutWith(b.Context(), repo, filepath.Join(root, strconv.FormatInt(i.Add(1), 10)), co); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -34,7 +39,7 @@ func benchCheckout(b *testing.B, opts Options, repo executor.Repo) {
 		b.SetParallelism(4)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if _, err := c.Checkout(b.Context(), repo, filepath.Join(root, strconv.FormatInt(i.Add(1), 10))); err != nil {
+				if _, err := c.CheckoutWith(b.Context(), repo, filepath.Join(root, strconv.FormatInt(i.Add(1), 10)), co); err != nil {
 					b.Error(err)
 					return
 				}
@@ -50,6 +55,14 @@ func benchRepo(b *testing.B) string {
 // BenchmarkCheckoutCached: within the TTL, no freshness check at all.
 func BenchmarkCheckoutCached(b *testing.B) {
 	benchCheckout(b, Options{TTL: time.Hour}, executor.Repo{URL: gittest.URL(benchRepo(b))})
+}
+
+// BenchmarkCheckoutCachedChown: BenchmarkCheckoutCached, the files given to another user (root only).
+func BenchmarkCheckoutCachedChown(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root")
+	}
+	benchCheckoutWith(b, Options{TTL: time.Hour}, executor.Repo{URL: gittest.URL(benchRepo(b))}, CheckoutOptions{Chown: true, UID: 4245, GID: 4245})
 }
 
 // BenchmarkCheckoutFresh: TTL 0, the branch does not move; every checkout checks the branch head.
