@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -184,6 +185,27 @@ func TestPidsLimit(t *testing.T) {
 // TestKill: every process of the job dies, those in a new session and double-forked too; the server does not.
 func TestKill(t *testing.T) {
 	m, _ := newManager(t)
+	tests := []struct {
+		name string
+		mod  func(m *Manager)
+	}{
+		{"cgroup.kill", func(m *Manager) {}},
+		{"v1 freezer", func(m *Manager) { m.v2 = nil }},
+		{"signal until empty", func(m *Manager) { m.v2 = nil; m.v1 = maps.Clone(m.v1); delete(m.v1, "freezer") }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := *m
+			tc.mod(&m)
+			if tc.name == "cgroup.kill" && m.v2 == nil {
+				t.Skip("no cgroup2 hierarchy")
+			}
+			testKill(t, &m)
+		})
+	}
+}
+
+func testKill(t *testing.T, m *Manager) {
 	g := newGroup(t, m, "kill", executor.Limits{})
 	cmd := exec.Command("sh", "-c", "sleep 300 & setsid sh -c 'sleep 300 & sleep 300' & (sleep 300 &) ; echo ready; wait")
 	stdout, err := cmd.StdoutPipe()
