@@ -120,7 +120,8 @@ func detect(mountinfo, self []byte) (v1 map[string]*hierarchy, v2 *hierarchy, er
 	for _, m := range mounts {
 		if m.v2 {
 			if v2 == nil && hasV2 {
-				if d := ownDir(m, v2path); d != "" {
+				// A server that moved itself into its leaf (see delegate) makes its groups beside it.
+				if d := ownDir(m, strings.TrimSuffix(v2path, "/runplane-server")); d != "" {
 					v2 = &hierarchy{v2: true, own: d, mount: m.point}
 				}
 			}

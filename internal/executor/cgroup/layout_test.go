@@ -43,6 +43,8 @@ func TestDetect(t *testing.T) {
 		}, false},
 		{"pure v2", "25 1 0:22 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n", "0::/system.slice/runplane.service\n",
 			want{V1: map[string]string{}, V2: "/sys/fs/cgroup/system.slice/runplane.service"}, false},
+		{"v2, server in its own leaf", "25 1 0:22 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "0::/system.slice/r.service/runplane-server\n",
+			want{V1: map[string]string{}, V2: "/sys/fs/cgroup/system.slice/r.service"}, false},
 		{"v2 mounted from a subtree (container)", `25 1 0:22 /kubepods/pod1 /sys/fs/cgroup rw - cgroup2 cgroup2 rw` + "\n",
 			"0::/kubepods/pod1/c\n", want{V1: map[string]string{}, V2: "/sys/fs/cgroup/c"}, false},
 		{"mount of another subtree is unusable", `25 1 0:22 /other /sys/fs/cgroup rw - cgroup2 cgroup2 rw` + "\n",

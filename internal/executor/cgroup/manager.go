@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -120,9 +121,9 @@ func (m *Manager) makeParent(h *hierarchy) error {
 
 // enableV2 enables, in the v2 parent group dir, the controllers not taken from v1 that the server's group can
 // pass down, and returns those now enabled for job groups. The parent holds no process (only job groups do), so
-// the "no internal processes" rule holds; the server's own group must already pass them down (root, or a group
-// delegated with them in its subtree_control), since the server itself sits in it.
+// the "no internal processes" rule holds for it; for the server's own group see delegate.
 func (m *Manager) enableV2(h *hierarchy, dir string) []string {
+	m.delegate(h)
 	avail, _ := read(dir, "cgroup.controllers")
 	var on []string
 	for _, c := range controllers {
@@ -141,6 +142,59 @@ func (m *Manager) enableV2(h *hierarchy, dir string) []string {
 		on = append(on, c)
 	}
 	return on
+}
+
+// delegate makes the server's own v2 group pass the controllers down to the parent group. A group with processes
+// in it cannot (the "no internal processes" rule), unless it is the root; so if the server is alone in its group
+// (a systemd service with Delegate=yes, a container), it first moves itself into a leaf beside the parent,
+// "runplane-server", as systemd asks of delegated services. If other processes share the group, it moves
+// nothing and says what to do instead.
+func (m *Manager) delegate(h *hierarchy) {
+	have, _ := read(h.own, "cgroup.controllers")
+	on, _ := read(h.own, "cgroup.subtree_control")
+	var want []string
+	for _, c := range controllers {
+		if m.v1[c] == nil && slices.Contains(strings.Fields(have), c) && !slices.Contains(strings.Fields(on), c) {
+			want = append(want, c)
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	enable := func() error {
+		for _, c := range want {
+			if err := write(h.own, "cgroup.subtree_control", "+"+c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err := enable()
+	if err == nil || !errors.Is(err, unix.EBUSY) || h.own == h.mount {
+		if err != nil {
+			m.log.Warn("cgroup v2: cannot delegate controllers to job groups", "group", h.own, "err", err)
+		}
+		return
+	}
+	procs, _ := pids(h.own, "cgroup.procs")
+	if len(procs) != 1 || procs[0] != os.Getpid() {
+		m.log.Warn("cgroup v2: the server shares its cgroup with other processes, so it cannot pass controllers down to job groups",
+			"group", h.own, "processes", len(procs), "hint", "run the server alone in a delegated cgroup (systemd: Delegate=yes)")
+		return
+	}
+	leaf := filepath.Join(h.own, "runplane-server")
+	if err := os.Mkdir(leaf, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		m.log.Warn("cgroup v2: make the server's leaf group", "err", err)
+		return
+	}
+	if err := write(leaf, "cgroup.procs", strconv.Itoa(os.Getpid())); err != nil {
+		m.log.Warn("cgroup v2: move the server into its leaf group", "err", err)
+		return
+	}
+	m.log.Info("cgroup v2: moved the server into a leaf group to delegate controllers to job groups", "group", leaf)
+	if err := enable(); err != nil {
+		m.log.Warn("cgroup v2: cannot delegate controllers to job groups", "group", h.own, "err", err)
+	}
 }
 
 // Version is 2 if every controller used is a cgroup v2 one, else 1 (v1 or hybrid).
