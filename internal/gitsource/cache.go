@@ -233,6 +233,10 @@ func (c *Cache) initMirror(ctx context.Context, m *mirror) error {
 	if _, err := c.runGit(ctx, "", "", "init", "--quiet", "--bare", "--", tmp); err != nil {
 		return fmt.Errorf("gitsource: init mirror: %w", err)
 	}
+	// The config is the server's own from the start, whatever this git's init writes.
+	if err := os.WriteFile(filepath.Join(tmp, "config"), []byte(mirrorConfig), 0o600); err != nil {
+		return fmt.Errorf("gitsource: init mirror: %w", err)
+	}
 	_ = os.RemoveAll(m.dir)
 	if err := os.Rename(tmp, m.dir); err != nil {
 		return fmt.Errorf("gitsource: init mirror: %w", err)

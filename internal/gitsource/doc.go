@@ -16,8 +16,9 @@
 // is 0700 and must belong to the server's user. CheckoutWith can give a checkout's files to a job's user.
 //
 // git is run through a small hardened wrapper: no shell, a clean environment, no system or global config, a
-// protocol allowlist, no prompts, and "--" before user-supplied arguments. The repository token travels to git
-// only for http(s) remotes, and only through GIT_CONFIG_* environment variables as an http.extraHeader, and to a probe only in its
-// Authorization header: it must never appear in argv, in a URL, in the mirror's config, in logs or in error
-// strings (git's stderr is scrubbed of it and of URL user info).
+// protocol allowlist, no prompts, and "--" before user-supplied arguments. The repository token goes to git only
+// for http(s) remotes (never into the environment of a file:// or ssh fetch), and only through GIT_CONFIG_*
+// environment variables as an http.extraHeader; to a probe only in its Authorization header. It must never
+// appear in argv, in a URL, in the mirror's config, in logs or in error strings (git's stderr is scrubbed of it
+// and of URL user info).
 package gitsource
