@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -109,5 +110,42 @@ func BenchmarkProbe(b *testing.B) {
 		}))
 		b.Cleanup(srv.Close)
 		probe(b, executor.Repo{URL: srv.URL + "/repo.git"})
+	})
+}
+
+// BenchmarkExtract: one commit's tree of 200 files extracted raw (ls-tree + cat-file --batch + writes), beside
+// `git archive` of it into io.Discard, a lower bound of what the extraction by git archive cost before.
+func BenchmarkExtract(b *testing.B) {
+	files := map[string]string{}
+	for i := range 200 {
+		files["d"+strconv.Itoa(i%10)+"/f"+strconv.Itoa(i)+".txt"] = strings.Repeat("line "+strconv.Itoa(i)+"\n", 50)
+	}
+	bare := gittest.NewRepo(b, files)
+	c := newCache(b, Options{Logger: slog.New(slog.DiscardHandler)})
+	repo := executor.Repo{URL: gittest.URL(bare)}
+	commit, err := c.Checkout(b.Context(), repo, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := c.mirror(repo.URL)
+	b.Run("raw", func(b *testing.B) {
+		for b.Loop() {
+			t, err := c.extractRaw(b.Context(), m, commit)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			os.RemoveAll(t.dir)
+			b.StartTimer()
+		}
+	})
+	b.Run("git-archive-to-discard", func(b *testing.B) {
+		for b.Loop() {
+			cmd := buildGit(c.home, "", "archive", "--format=tar", commit).command(b.Context(), m.dir)
+			cmd.Stdout = io.Discard
+			if err := cmd.Run(); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 }

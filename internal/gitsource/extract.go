@@ -120,7 +120,7 @@ func (c *Cache) writeBlobs(ctx context.Context, m *mirror, dir string, entries [
 			req.WriteByte('\n')
 		}
 	}
-	inv := buildGit(c.home, "", "cat-file", "--batch")
+	inv := buildGit(c.home, "", "cat-file", "--batch", "--buffer") // not one flush (and a context switch) per object
 	if c.testHookGit != nil {
 		c.testHookGit(inv)
 	}
