@@ -53,10 +53,15 @@ func BenchmarkGroup(b *testing.B) {
 // on a hybrid host, clone3 into the cgroup2 group too), wait, Remove.
 func BenchmarkForkExecInGroup(b *testing.B) {
 	m, _ := newManager(b)
+	b.Run("limits", func(b *testing.B) { benchForkExecInGroup(b, m, benchLimits) })
+	b.Run("no-limits", func(b *testing.B) { benchForkExecInGroup(b, m, executor.Limits{}) })
+}
+
+func benchForkExecInGroup(b *testing.B, m *Manager, l executor.Limits) {
 	i := 0
 	for b.Loop() {
 		i++
-		g, err := m.New(fmt.Sprint("bench-", i), benchLimits)
+		g, err := m.New(fmt.Sprint("bench-", i), l)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -17,7 +17,7 @@ var ErrNoThreadEntry = errors.New("cgroup: no cgroup v1 hierarchy: clone into th
 // (clone3 with CLONE_INTO_CGROUP): the child starts inside it. The Group owns the descriptor (Remove closes it).
 // On a host without a usable cgroup2 hierarchy the error wraps errors.ErrUnsupported.
 func (g *Group) FD() (int, error) {
-	if g.m.v2 == nil {
+	if g.m.v2 == nil || g.dirs[g.m.v2] == "" {
 		return -1, fmt.Errorf("cgroup: no cgroup v2 hierarchy: %w", errors.ErrUnsupported)
 	}
 	g.mu.Lock()
@@ -93,7 +93,7 @@ func (g *Group) AddProcess(pid int) error {
 	if pid == os.Getpid() || pid <= 0 {
 		return fmt.Errorf("cgroup: will not move process %d into a job group", pid)
 	}
-	for _, h := range g.m.dirs {
+	for _, h := range g.hs {
 		if err := write(g.dirs[h], "cgroup.procs", strconv.Itoa(pid)); err != nil {
 			return fmt.Errorf("cgroup: add process %d to %s: %w", pid, g.name, err)
 		}
@@ -104,7 +104,7 @@ func (g *Group) AddProcess(pid int) error {
 // v1dirs are the group's cgroup v1 hierarchies.
 func (g *Group) v1dirs() []*hierarchy {
 	var out []*hierarchy
-	for _, h := range g.m.dirs {
+	for _, h := range g.hs {
 		if !h.v2 {
 			out = append(out, h)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -25,7 +26,8 @@ type Group struct {
 	m      *Manager
 	name   string
 	limits executor.Limits
-	dirs   map[*hierarchy]string
+	hs     []*hierarchy          // the hierarchies the job is in
+	dirs   map[*hierarchy]string // its directory in each of hs
 
 	mu     sync.Mutex
 	fd     int // v2 directory fd for CLONE_INTO_CGROUP; -1 until FD
@@ -43,7 +45,7 @@ func (m *Manager) New(name string, l executor.Limits) (*Group, error) {
 	if err := m.Supports(l); err != nil {
 		return nil, err
 	}
-	g := m.group(name)
+	g := m.group(name, m.joined(l))
 	g.limits = l
 	if err := g.make(); err != nil {
 		g.Kill()
@@ -67,22 +69,50 @@ func (m *Manager) Supports(l executor.Limits) error {
 	return nil
 }
 
-func (m *Manager) group(name string) *Group {
-	g := &Group{m: m, name: name, dirs: map[*hierarchy]string{}, fd: -1, inside: map[int]bool{}}
-	for _, h := range m.dirs {
+// group is name's Group in hierarchies hs.
+func (m *Manager) group(name string, hs []*hierarchy) *Group {
+	g := &Group{m: m, name: name, hs: hs, dirs: map[*hierarchy]string{}, fd: -1, inside: map[int]bool{}}
+	for _, h := range hs {
 		g.dirs[h] = filepath.Join(m.parent[h], name)
 	}
 	return g
 }
 
+// joined is the hierarchies a job with limits l goes in: those of its limits' controllers, and one to hold and
+// kill it (cgroup2, else v1 freezer). Not more: each group costs a mkdir and an rmdir, and the kernel's work at
+// every fork, exit and charge in it, so a job without a CPU limit is in no cpu group.
+func (m *Manager) joined(l executor.Limits) []*hierarchy {
+	var hs []*hierarchy
+	add := func(h *hierarchy) {
+		if h != nil && !slices.Contains(hs, h) {
+			hs = append(hs, h)
+		}
+	}
+	add(m.v2)
+	if m.v2 == nil {
+		if h := m.v1["freezer"]; h != nil && m.parent[h] != "" {
+			add(h)
+		}
+	}
+	for c, set := range map[string]bool{"memory": l.Memory > 0, "pids": l.Pids > 0, "cpu": l.CPU > 0} {
+		if set {
+			add(m.hier(c))
+		}
+	}
+	if len(hs) == 0 {
+		add(m.dirs[0])
+	}
+	return hs
+}
+
 // make creates the group's directories and writes its limits.
 func (g *Group) make() error {
-	for _, h := range g.m.dirs {
+	for _, h := range g.hs {
 		dir := g.dirs[h]
 		err := os.Mkdir(dir, 0o755)
 		if errors.Is(err, os.ErrExist) {
 			g.m.log.Warn("job group exists already; replacing it", "group", g.name)
-			old := g.m.group(g.name)
+			old := g.m.group(g.name, g.m.dirs)
 			old.Kill()
 			if err = old.Remove(); err == nil {
 				err = os.Mkdir(dir, 0o755)
@@ -142,7 +172,7 @@ func (g *Group) Name() string { return g.name }
 // OOMKilled reports whether the kernel killed a process of the job for exceeding its memory limit.
 func (g *Group) OOMKilled() bool {
 	h := g.m.hier("memory")
-	if h == nil {
+	if h == nil || g.dirs[h] == "" {
 		return false
 	}
 	if h.v2 {
@@ -159,7 +189,7 @@ func (g *Group) OOMKilled() bool {
 
 // Procs lists the processes in the job's group (never the server).
 func (g *Group) Procs() []int {
-	for _, h := range g.m.dirs {
+	for _, h := range g.hs {
 		if ps, err := pids(g.dirs[h], "cgroup.procs"); err == nil {
 			return withoutSelf(ps)
 		}
@@ -188,7 +218,7 @@ func (g *Group) Remove() error {
 	}
 	g.mu.Unlock()
 	var errs []error
-	for _, h := range g.m.dirs {
+	for _, h := range g.hs {
 		if err := rmdir(g.dirs[h], removeWait); err != nil {
 			errs = append(errs, err)
 		}

@@ -36,11 +36,13 @@ func TestLimitsWritten(t *testing.T) {
 		{"tiny cpu rounds up to 1ms", executor.Limits{CPU: 1}, map[string]map[string]string{
 			"cpu": {"cpu.cfs_quota_us": "1000", "cpu.max": "1000 100000"},
 		}},
-		{"none", executor.Limits{}, map[string]map[string]string{
-			"pids": {"pids.max": "max"},
-			"cpu":  {"cpu.cfs_quota_us": "-1", "cpu.max": "max 100000"},
-		}},
 	}
+	t.Run("none: no controller groups, only one to hold the job", func(t *testing.T) {
+		g := newGroup(t, m, "limits-none", executor.Limits{})
+		if len(g.hs) != 1 || g.hs[0] != m.v2 && g.hs[0] != m.v1["freezer"] {
+			t.Errorf("a job without limits is in %d hierarchies, want only cgroup2 or freezer", len(g.hs))
+		}
+	})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g := newGroup(t, m, "limits-"+strings.ReplaceAll(tc.name, " ", "-"), tc.l)
@@ -102,7 +104,10 @@ func TestChildStartsInGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	v1, v2, _ := parseProcCgroup(out.Bytes())
-	for _, h := range m.dirs {
+	if want := len(m.dirs) - btoi(m.v2 != nil && m.v1["freezer"] != nil); len(g.hs) != want {
+		t.Fatalf("job with every limit is in %d hierarchies, want %d (all, but freezer where cgroup2 holds the job)", len(g.hs), want)
+	}
+	for _, h := range g.hs {
 		want := relPath(h, g.dirs[h])
 		if h.v2 {
 			if v2 != want {
@@ -127,7 +132,7 @@ func TestChildStartsInGroup(t *testing.T) {
 	if strings.Contains(string(self), m.name) {
 		t.Errorf("server's own /proc/self/cgroup names a runplane group:\n%s", self)
 	}
-	for _, h := range m.dirs {
+	for _, h := range g.hs {
 		if h.v2 {
 			continue
 		}
@@ -319,4 +324,11 @@ func TestGoNeverRunsOnMainThread(t *testing.T) {
 			t.Fatal("Go ran f on the main thread")
 		}
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -13,7 +13,7 @@ import (
 // signalling every process in it and thawing it; without a freezer, by signalling until none is left. It does
 // not wait for them to be reaped.
 func (g *Group) Kill() {
-	if h := g.m.v2; h != nil {
+	if h := g.m.v2; h != nil && g.dirs[h] != "" {
 		if err := write(g.dirs[h], "cgroup.kill", "1"); err == nil || errors.Is(err, os.ErrNotExist) && !g.exists(h) {
 			return
 		}
@@ -21,7 +21,7 @@ func (g *Group) Kill() {
 	g.mu.Lock()
 	threadInside := len(g.inside) > 0 // a server thread between EnterThread and LeaveThread: never freeze it
 	g.mu.Unlock()
-	if h := g.m.v1["freezer"]; h != nil && !threadInside {
+	if h := g.m.v1["freezer"]; h != nil && g.dirs[h] != "" && !threadInside {
 		dir := g.dirs[h]
 		if write(dir, "freezer.state", "FROZEN") == nil {
 			g.waitFrozen(dir)
@@ -30,7 +30,7 @@ func (g *Group) Kill() {
 			return
 		}
 	}
-	for _, h := range g.m.dirs {
+	for _, h := range g.hs {
 		for range 100 {
 			if g.signalAll(g.dirs[h]) == 0 {
 				break

@@ -241,7 +241,7 @@ func (m *Manager) removeStale() {
 		for _, e := range entries {
 			if e.IsDir() && !seen[e.Name()] {
 				seen[e.Name()] = true
-				g := m.group(e.Name())
+				g := m.group(e.Name(), m.dirs)
 				g.Kill()
 				if err := g.Remove(); err != nil {
 					m.log.Warn("remove stale job group", "group", e.Name(), "err", err)
