@@ -10,8 +10,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ErrNoThreadEntry: EnterThread has nothing to do here, because no v1 hierarchy is used (pure cgroup v2); use FD.
-var ErrNoThreadEntry = errors.New("cgroup: no cgroup v1 hierarchy: clone into the group with FD")
+// ErrNoThreadEntry: EnterThread had nothing to do, because the group is in no cgroup v1 hierarchy (pure cgroup
+// v2, or on a hybrid host a job without limits); the child goes in with FD alone. Callers may ignore it.
+var ErrNoThreadEntry = errors.New("cgroup: group in no cgroup v1 hierarchy: clone into it with FD")
 
 // FD returns a descriptor of the job's cgroup v2 group for syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
 // (clone3 with CLONE_INTO_CGROUP): the child starts inside it. The Group owns the descriptor (Remove closes it).
@@ -36,7 +37,7 @@ func (g *Group) FD() (int, error) {
 // forks starts there. The caller must run on a thread of its own (see Go), fork, and then call LeaveThread at once: while
 // the thread is inside, it counts against the job's pids limit (EnterThread raises pids.max by one meanwhile)
 // and its process could be chosen by the job's OOM killer. It refuses the main thread (the thread group
-// leader), which would put the whole server in the job's OOM domain. With no v1 hierarchy it returns
+// leader), which would put the whole server in the job's OOM domain. With no v1 hierarchy to enter it returns
 // ErrNoThreadEntry and moves nothing.
 func (g *Group) EnterThread() error {
 	tid := unix.Gettid()
