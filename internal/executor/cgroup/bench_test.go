@@ -55,6 +55,10 @@ func BenchmarkForkExecInGroup(b *testing.B) {
 	m, _ := newManager(b)
 	b.Run("limits", func(b *testing.B) { benchForkExecInGroup(b, m, benchLimits) })
 	b.Run("no-limits", func(b *testing.B) { benchForkExecInGroup(b, m, executor.Limits{}) })
+	b.Run("memory", func(b *testing.B) { benchForkExecInGroup(b, m, executor.Limits{Memory: benchLimits.Memory}) })
+	b.Run("pids", func(b *testing.B) { benchForkExecInGroup(b, m, executor.Limits{Pids: benchLimits.Pids}) })
+	b.Run("cpu", func(b *testing.B) { benchForkExecInGroup(b, m, executor.Limits{CPU: benchLimits.CPU}) })
+	b.Run("cpu-unthrottled", func(b *testing.B) { benchForkExecInGroup(b, m, executor.Limits{CPU: 64000}) })
 }
 
 func benchForkExecInGroup(b *testing.B, m *Manager, l executor.Limits) {
