@@ -61,8 +61,9 @@ type Cache struct {
 	branches map[branchKey]*branchRef // by URL, branch and token
 	client   *http.Client             // for probes
 
-	testHookFetched func()       // called after each fetch; tests only
-	testHookProbe   func() error // called before each probe, an error fails it; tests only
+	testHookFetched func()              // called after each fetch; tests only
+	testHookProbe   func() error        // called before each probe, an error fails it; tests only
+	testHookGit     func(gitInvocation) // sees every git command run through runGit; tests only
 }
 
 // mirror is one bare repository; mu serialises the git commands that change it.
@@ -73,7 +74,8 @@ type mirror struct {
 	trees map[string]*tree // by commit; guarded by Cache.mu
 }
 
-// New opens (creating it 0700) the cache directory dir. Extracted trees of an earlier process are discarded;
+// New opens (creating it 0700) the cache directory dir, which must belong to this process's user; a looser mode
+// of it or of its subdirectories is tightened to 0700. Extracted trees of an earlier process are discarded;
 // mirrors are kept and stale git lock files in them removed.
 func New(dir string, opts Options) (*Cache, error) {
 	if opts.FetchTimeout <= 0 {
@@ -102,7 +104,7 @@ func New(dir string, opts Options) (*Cache, error) {
 		return nil, fmt.Errorf("gitsource: remove old trees: %w", err)
 	}
 	for _, d := range []string{c.dir, c.home, c.mirrors, c.trees} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
+		if err := privateDir(d); err != nil {
 			return nil, fmt.Errorf("gitsource: %w", err)
 		}
 	}
@@ -129,6 +131,19 @@ func removeStaleLocks(root string) {
 // Checkout fetches repo's branch (default api.DefaultBranch) and writes the tree of its head commit into dst,
 // which must not exist or be empty. It returns the commit. Errors never contain the token or URL user info.
 func (c *Cache) Checkout(ctx context.Context, repo executor.Repo, dst string) (commit string, err error) {
+	return c.CheckoutWith(ctx, repo, dst, CheckoutOptions{})
+}
+
+// CheckoutOptions change how Checkout writes the files. The zero value is Checkout's behaviour.
+type CheckoutOptions struct {
+	// Chown gives dst and every directory, file and symlink written into it to UID:GID (a job's user), as they
+	// are created: nothing is ever owned by the server in between.
+	Chown    bool
+	UID, GID int
+}
+
+// CheckoutWith is Checkout with options.
+func (c *Cache) CheckoutWith(ctx context.Context, repo executor.Repo, dst string, opts CheckoutOptions) (commit string, err error) {
 	branch, err := checkRepo(repo)
 	if err != nil {
 		return "", err
@@ -143,7 +158,7 @@ func (c *Cache) Checkout(ctx context.Context, repo executor.Repo, dst string) (c
 		if err != nil {
 			return "", err
 		}
-		err = t.copyTo(dst)
+		err = t.copyTo(dst, opts)
 		c.release(t)
 		if err != nil {
 			return "", fmt.Errorf("gitsource: write checkout of %s: %w", RedactURL(repo.URL), err)
@@ -173,8 +188,11 @@ func (c *Cache) update(ctx context.Context, m *mirror, repo executor.Repo, branc
 	if err := c.initMirror(ctx, m); err != nil {
 		return "", nil, err
 	}
+	if err := c.sealMirror(m); err != nil {
+		return "", nil, err
+	}
 	ref := "refs/heads/" + branch
-	_, err := c.runGit(ctx, m.dir, repo.Token, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
+	_, err := c.runGit(ctx, m.dir, tokenFor(repo.URL, repo.Token), "fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
 		"--no-recurse-submodules", "--", repo.URL, "+"+ref+":"+ref)
 	if err != nil {
 		var ge *gitError
@@ -213,6 +231,10 @@ func (c *Cache) initMirror(ctx context.Context, m *mirror) error {
 	}
 	defer os.RemoveAll(tmp)
 	if _, err := c.runGit(ctx, "", "", "init", "--quiet", "--bare", "--", tmp); err != nil {
+		return fmt.Errorf("gitsource: init mirror: %w", err)
+	}
+	// The config is the server's own from the start, whatever this git's init writes.
+	if err := os.WriteFile(filepath.Join(tmp, "config"), []byte(mirrorConfig), 0o600); err != nil {
 		return fmt.Errorf("gitsource: init mirror: %w", err)
 	}
 	_ = os.RemoveAll(m.dir)

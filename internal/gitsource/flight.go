@@ -210,7 +210,11 @@ func (c *Cache) extractMirrored(ctx context.Context, m *mirror, branch, commit s
 		return nil, nil
 	}
 	m.mu.Lock()
-	t, err := c.extract(ctx, m, commit)
+	err := c.sealMirror(m)
+	var t *tree
+	if err == nil {
+		t, err = c.extract(ctx, m, commit)
+	}
 	m.mu.Unlock()
 	if err != nil {
 		if ctx.Err() != nil {

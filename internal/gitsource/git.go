@@ -28,6 +28,8 @@ var baseConfig = []string{
 	"protocol.file.allow=always",
 	"protocol.ssh.allow=always",
 	"core.hooksPath=/dev/null",
+	"core.attributesFile=/dev/null",
+	"core.fsmonitor=false",
 	"credential.helper=",
 	"gc.autoDetach=false",
 	"maintenance.autoDetach=false",
@@ -56,6 +58,7 @@ func buildGit(home, token string, args ...string) gitInvocation {
 		"GIT_TERMINAL_PROMPT=0",
 		"GIT_CONFIG_NOSYSTEM=1",
 		"GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_ATTR_NOSYSTEM=1",
 		"GIT_ASKPASS=/bin/false",
 		"SSH_ASKPASS=/bin/false",
 		"GIT_SSH_COMMAND=ssh -o BatchMode=yes",
@@ -68,6 +71,20 @@ func buildGit(home, token string, args ...string) gitInvocation {
 		)
 	}
 	return gitInvocation{argv: argv, env: env}
+}
+
+// tokenFor returns token if git may send it to u: only http(s) remotes take it. A file:// or ssh fetch never has
+// it in its environment, where a helper git runs (upload-pack, ssh) would see it.
+func tokenFor(u, token string) string {
+	scheme, _, ok := strings.Cut(u, "://")
+	if !ok {
+		return ""
+	}
+	switch strings.ToLower(scheme) {
+	case "http", "https":
+		return token
+	}
+	return ""
 }
 
 func authHeader(token string) string { return "Authorization: " + basicAuth(token) }
@@ -100,6 +117,9 @@ func (g gitInvocation) command(ctx context.Context, dir string) *exec.Cmd {
 // URL user info.
 func (c *Cache) runGit(ctx context.Context, dir, token string, args ...string) ([]byte, error) {
 	inv := buildGit(c.home, token, args...)
+	if c.testHookGit != nil {
+		c.testHookGit(inv)
+	}
 	cmd := inv.command(ctx, dir)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout

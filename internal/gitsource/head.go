@@ -25,7 +25,7 @@ func (c *Cache) Head(ctx context.Context, repo executor.Repo) (string, error) {
 		return commit, err
 	}
 	ref := "refs/heads/" + branch
-	out, err := c.runGit(ctx, "", repo.Token, "ls-remote", "--", repo.URL, ref)
+	out, err := c.runGit(ctx, "", tokenFor(repo.URL, repo.Token), "ls-remote", "--", repo.URL, ref)
 	if err != nil {
 		return "", fmt.Errorf("gitsource: list %s: %w", RedactURL(repo.URL), err)
 	}

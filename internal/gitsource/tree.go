@@ -1,17 +1,13 @@
 package gitsource
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -50,7 +46,7 @@ func (c *Cache) release(t *tree) {
 	c.mu.Unlock()
 }
 
-// extract returns commit's tree, extracting it with git archive if it is not there yet, and evicts trees beyond
+// extract returns commit's tree, extracting it if it is not there yet, and evicts trees beyond
 // KeepTrees that nobody uses. m.mu must be held.
 func (c *Cache) extract(ctx context.Context, m *mirror, commit string) (*tree, error) {
 	c.mu.Lock()
@@ -59,7 +55,7 @@ func (c *Cache) extract(ctx context.Context, m *mirror, commit string) (*tree, e
 	if t != nil {
 		return t, nil
 	}
-	t, err := c.archive(ctx, m, commit)
+	t, err := c.extractRaw(ctx, m, commit)
 	if err != nil {
 		return nil, fmt.Errorf("gitsource: extract %.12s of %s: %w", commit, RedactURL(m.url), err)
 	}
@@ -98,141 +94,33 @@ func (c *Cache) evictLocked(m *mirror, keep *tree) []*tree {
 	return evict
 }
 
-// archive streams `git archive` of commit into a fresh directory and builds its manifest.
-func (c *Cache) archive(ctx context.Context, m *mirror, commit string) (*tree, error) {
-	root := filepath.Join(c.trees, filepath.Base(m.dir))
-	if err := os.MkdirAll(root, 0o700); err != nil {
-		return nil, err
-	}
-	tmp, err := os.MkdirTemp(root, ".tmp-")
-	if err != nil {
-		return nil, err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			os.RemoveAll(tmp)
-		}
-	}()
-	inv := buildGit(c.home, "", "archive", "--format=tar", commit)
-	cmd := inv.command(ctx, m.dir)
-	var stderr bytes.Buffer
-	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 8 << 10}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	entries, rerr := readTar(out, tmp)
-	if rerr != nil {
-		_, _ = io.Copy(io.Discard, out)
-	}
-	if err := cmd.Wait(); err != nil {
-		return nil, fmt.Errorf("git archive: %w: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	if rerr != nil {
-		return nil, rerr
-	}
-	dir := filepath.Join(root, commit)
-	_ = os.RemoveAll(dir)
-	if err := os.Rename(tmp, dir); err != nil {
-		return nil, err
-	}
-	ok = true
-	return &tree{dir: dir, entries: entries}, nil
-}
-
-// readTar writes the regular files, directories and symlinks of a git archive under dir (read-only files) and
-// returns them in archive order (parents first). Names that could escape dir are refused.
-func readTar(r io.Reader, dir string) ([]entry, error) {
-	tr := tar.NewReader(r)
-	dirs := map[string]bool{".": true}
-	var entries []entry
-	inline := 0
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return entries, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read archive: %w", err)
-		}
-		var e entry
-		switch h.Typeflag {
-		case tar.TypeDir:
-			e.mode = fs.ModeDir | 0o755
-		case tar.TypeReg:
-			e.mode = 0o644
-			if h.Mode&0o100 != 0 {
-				e.mode = 0o755
-			}
-		case tar.TypeSymlink:
-			e.mode = fs.ModeSymlink | 0o777
-			e.link = h.Linkname
-		default:
-			continue // pax headers, gitlinks
-		}
-		name := strings.TrimSuffix(h.Name, "/")
-		if name == "" || !fs.ValidPath(name) || name == "." {
-			return nil, fmt.Errorf("archive entry %q: invalid path", h.Name)
-		}
-		if !dirs[path.Dir(name)] {
-			return nil, fmt.Errorf("archive entry %q: parent is not a directory of the tree", h.Name)
-		}
-		e.name = name
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		switch {
-		case e.mode.IsDir():
-			if err := os.Mkdir(p, 0o755); err != nil {
-				return nil, err
-			}
-			dirs[name] = true
-		case e.mode&fs.ModeSymlink != 0:
-			if err := os.Symlink(e.link, p); err != nil {
-				return nil, err
-			}
-		default:
-			f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, e.mode.Perm()&0o555)
-			if err != nil {
-				return nil, err
-			}
-			if h.Size <= inlineFileMax && inline+int(h.Size) <= inlineTotalMax {
-				e.data = make([]byte, h.Size)
-				if _, err = io.ReadFull(tr, e.data); err == nil {
-					_, err = f.Write(e.data)
-				}
-				inline += int(h.Size)
-			} else {
-				_, err = io.Copy(f, tr)
-			}
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return nil, err
-			}
-		}
-		entries = append(entries, e)
-	}
-}
-
-// copyTo writes the tree into dst (created if missing; it must hold none of the tree's names).
-func (t *tree) copyTo(dst string) error {
+// copyTo writes the tree into dst (created if missing; it must hold none of the tree's names), owned as opts
+// say.
+func (t *tree) copyTo(dst string, opts CheckoutOptions) error {
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return err
+	}
+	chown := func(p string) error { return nil }
+	if opts.Chown {
+		chown = func(p string) error { return os.Lchown(p, opts.UID, opts.GID) }
+		if err := chown(dst); err != nil {
+			return err
+		}
 	}
 	for _, e := range t.entries {
 		p := filepath.Join(dst, filepath.FromSlash(e.name))
 		var err error
 		switch {
 		case e.mode.IsDir():
-			err = os.Mkdir(p, e.mode.Perm())
+			if err = os.Mkdir(p, e.mode.Perm()); err == nil {
+				err = chown(p)
+			}
 		case e.mode&fs.ModeSymlink != 0:
-			err = os.Symlink(e.link, p)
+			if err = os.Symlink(e.link, p); err == nil {
+				err = chown(p)
+			}
 		default:
-			err = t.copyFile(e, p)
+			err = t.copyFile(e, p, opts)
 		}
 		if err != nil {
 			return err
@@ -241,20 +129,16 @@ func (t *tree) copyTo(dst string) error {
 	return nil
 }
 
-func (t *tree) copyFile(e entry, p string) error {
+func (t *tree) copyFile(e entry, p string, opts CheckoutOptions) error {
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, e.mode.Perm())
 	if err != nil {
 		return err
 	}
-	if e.data != nil {
-		_, err = f.Write(e.data)
-	} else {
-		var src *os.File
-		src, err = os.Open(filepath.Join(t.dir, filepath.FromSlash(e.name)))
-		if err == nil {
-			_, err = io.Copy(f, src) // copy_file_range
-			src.Close()
-		}
+	if opts.Chown {
+		err = f.Chown(opts.UID, opts.GID) // fchown: the file is never reopened by name
+	}
+	if err == nil {
+		err = t.fill(f, e)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -263,4 +147,19 @@ func (t *tree) copyFile(e entry, p string) error {
 		return fmt.Errorf("write %s: %w", e.name, err)
 	}
 	return nil
+}
+
+// fill writes e's content into f.
+func (t *tree) fill(f *os.File, e entry) error {
+	if e.data != nil {
+		_, err := f.Write(e.data)
+		return err
+	}
+	src, err := os.Open(filepath.Join(t.dir, filepath.FromSlash(e.name)))
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	_, err = io.Copy(f, src) // copy_file_range
+	return err
 }

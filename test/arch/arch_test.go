@@ -95,6 +95,14 @@ func TestDependencyRules(t *testing.T) {
 					t.Errorf("%s imports %s; PID 1 of a job's container may import only the standard library and golang.org/x/sys", path, d)
 				}
 			}
+		case path == mod+"/internal/executor/cgroup":
+			// Runs in the forking path of every local job: the standard library, x/sys and executor's types only.
+			for _, d := range p.Deps {
+				if d != mod+"/internal/executor" && d != mod+"/api" && (internal(d) || strings.Contains(strings.Split(d, "/")[0], ".")) &&
+					!strings.HasPrefix(d, "golang.org/x/sys/") {
+					t.Errorf("%s imports %s; it may import only the standard library, golang.org/x/sys and internal/executor (with api)", path, d)
+				}
+			}
 		case path == mod+"/client":
 			for _, d := range p.Deps {
 				if d != mod+"/api" && (internal(d) || strings.Contains(strings.Split(d, "/")[0], ".")) {
