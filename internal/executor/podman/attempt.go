@@ -27,6 +27,9 @@ type attempt struct {
 	dir      string // under WorkDir
 	memLimit bool
 	stopping atomic.Bool
+	// abandoned: this process let go of the attempt without ending it (tests play a server that died).
+	abandoned atomic.Bool
+	client    *os.Process // the podman client streaming the output
 
 	done   chan struct{}
 	result executor.Result // set before done is closed
@@ -71,6 +74,7 @@ func (e *Executor) follow(a *attempt, out io.Writer, args ...string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("podman %s: %w", args[0], err)
 	}
+	a.client = cmd.Process
 	go func() {
 		err := cmd.Wait()
 		code := notStarted
@@ -88,6 +92,9 @@ func (e *Executor) follow(a *attempt, out io.Writer, args ...string) error {
 // finish works out how a's container ended, publishes it and removes the container and a's directory.
 // attached says code is the container's exit code as `podman start --attach` reported it (else it is unknown).
 func (e *Executor) finish(a *attempt, code int, attached bool) {
+	if a.abandoned.Load() {
+		return
+	}
 	ctx := context.Background()
 	r := executor.Result{ExitCode: code}
 	// podman start reports the container's exit code, except 125-127 for its own failures, and -1 when it did
