@@ -121,6 +121,7 @@ func (e *Executor) finish(a *attempt, code int, attached bool) {
 		r.Reason = e.signalReason(a, r.ExitCode)
 	}
 	a.result = r
+	e.cleanups.Add(1) // before done: a caller of Wait, then Close, waits for the removal
 	close(a.done)
 	e.log.Debug("job ended", "container", a.name, "exit", r.ExitCode, "reason", r.Reason)
 	time.AfterFunc(e.opts.RetainFinished, func() {
@@ -128,7 +129,6 @@ func (e *Executor) finish(a *attempt, code int, attached bool) {
 		delete(e.attempts, handleOf(a.name))
 		e.mu.Unlock()
 	})
-	e.cleanups.Add(1)
 	go func() {
 		defer e.cleanups.Done()
 		e.remove(a)
