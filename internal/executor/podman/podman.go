@@ -188,14 +188,20 @@ func (e *Executor) run(ctx context.Context, timeout time.Duration, env []string,
 	return stdout.Bytes(), nil
 }
 
-// podmanMessage is the gist of what podman wrote on stderr: its last non-empty lines, without "Error: ", at most
-// 1000 bytes.
+// podmanMessage is the gist of what podman wrote on stderr: its "Error: " lines (without the prefix) if it wrote
+// any, else its last lines (podman logs its retries as warnings before the error), at most 1000 bytes.
 func podmanMessage(s string) string {
-	var lines []string
+	var lines, errs []string
 	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			lines = append(lines, strings.TrimPrefix(l, "Error: "))
+		l = strings.TrimSpace(l)
+		if e, ok := strings.CutPrefix(l, "Error: "); ok {
+			errs = append(errs, e)
+		} else if l != "" {
+			lines = append(lines, l)
 		}
+	}
+	if len(errs) > 0 {
+		lines = errs
 	}
 	if len(lines) > 3 {
 		lines = lines[len(lines)-3:]
