@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
@@ -48,15 +49,18 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 			e.remove(a)
 		}
 	}()
+	t0 := time.Now()
 	if err := e.prepare(ctx, spec, dir); err != nil {
 		return "", fmt.Errorf("podman executor: %w", err)
 	}
+	t1 := time.Now()
 	env := jobEnv(spec)
 	out, err := e.run(ctx, e.opts.CreateTimeout, env, e.createArgs(name, dir, spec, envNames(env))...)
 	if err != nil {
 		return "", fmt.Errorf("podman executor: image %s: %w", spec.Image, err)
 	}
 	a.id = strings.TrimSpace(string(out))
+	t2 := time.Now()
 	if err := e.attach(a, spec.Output); err != nil {
 		return "", fmt.Errorf("podman executor: %w", err)
 	}
@@ -65,7 +69,7 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 	e.mu.Lock()
 	e.attempts[h] = a
 	e.mu.Unlock()
-	e.log.Debug("job started", "job", spec.JobID, "handle", h)
+	e.log.Debug("job started", "job", spec.JobID, "handle", h, "prepare", t1.Sub(t0), "create", t2.Sub(t1))
 	return h, nil
 }
 
