@@ -98,17 +98,19 @@ func (e *Executor) finish(a *attempt, code int, attached bool) {
 	ctx := context.Background()
 	r := executor.Result{ExitCode: code}
 	// podman start reports the container's exit code, except 125-127 for its own failures, and -1 when it did
-	// not exit on its own: only then (and to tell an OOM kill) is inspecting the container worth its ~150 ms.
-	if !attached || code < 0 || code >= 125 {
+	// not exit on its own: only then is inspecting the container worth its ~150 ms.
+	if !attached || code < 0 || (code >= 125 && code <= 127) {
 		st, err := e.inspect(ctx, a.name)
 		if err == nil && st.State.Status == "running" {
 			_, _ = e.run(ctx, 365*24*time.Hour, nil, "wait", a.name)
 			st, err = e.inspect(ctx, a.name)
 		}
 		switch {
+		case err != nil && noSuchContainer(err) && a.stopping.Load():
+			r = executor.Result{ExitCode: notStarted, Reason: "stopped before it started"}
 		case err != nil:
 			r = executor.Result{ExitCode: notStarted, Reason: "podman: " + firstOf(a.podmanSaid(), err.Error())}
-		case st.State.Error != "" || st.State.Status == "created":
+		case st.State.Error != "" || neverRan(st.State.Status):
 			r = executor.Result{ExitCode: notStarted, Reason: "the job's container did not start: " + firstOf(st.State.Error, a.podmanSaid())}
 		default:
 			r.ExitCode = st.State.ExitCode
@@ -200,28 +202,43 @@ func (e *Executor) Stop(ctx context.Context, h executor.Handle, grace time.Durat
 	if a == nil {
 		return nil
 	}
-	select {
-	case <-a.done:
-		return nil
-	default:
-	}
 	a.stopping.Store(true)
-	secs := int64(math.Ceil(max(grace, 0).Seconds()))
-	_, err := e.run(ctx, grace+e.opts.CallTimeout, nil, "stop", "--time", strconv.FormatInt(secs, 10), a.name)
-	select {
-	case <-a.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	default:
+	secs := strconv.FormatInt(int64(math.Ceil(max(grace, 0).Seconds())), 10)
+	for {
+		select {
+		case <-a.done:
+			return nil
+		default:
+		}
+		_, err := e.run(ctx, grace+e.opts.CallTimeout, nil, "stop", "--time", secs, a.name)
+		if err != nil && !noSuchContainer(err) && ctx.Err() == nil {
+			select {
+			case <-a.done:
+				return nil
+			default:
+			}
+			return fmt.Errorf("podman executor: stop %s: %w", h, err)
+		}
+		// podman stop does nothing to a container that does not run yet: Start returns while podman start is
+		// still on its way. Such a container is removed (its podman start then fails); one that runs by now is
+		// stopped again.
+		t := time.NewTimer(time.Second)
+		select {
+		case <-a.done:
+			t.Stop()
+			return nil
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		if st, err := e.inspect(ctx, a.name); err == nil && neverRan(st.State.Status) {
+			_, _ = e.run(ctx, e.opts.CallTimeout, nil, "rm", "--force", "--time", "0", a.name)
+		}
 	}
-	if err != nil && !noSuchContainer(err) {
-		return fmt.Errorf("podman executor: stop %s: %w", h, err)
-	}
-	select {
-	case <-a.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+}
+
+// neverRan reports whether a container in podman state status has not been started.
+func neverRan(status string) bool {
+	return status == "created" || status == "configured" || status == "initialized"
 }

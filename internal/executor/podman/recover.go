@@ -70,7 +70,7 @@ func (e *Executor) Recover(ctx context.Context, h executor.Handle, output io.Wri
 		return fmt.Errorf("podman executor: recover %s: %w", h, err)
 	case st.Config.Labels[LabelManagedBy] != managedBy:
 		return fmt.Errorf("podman executor: recover %s: not a container of runplane: %w", h, executor.ErrNotFound)
-	case st.State.Status == "created":
+	case neverRan(st.State.Status):
 		e.remove(a)
 		return fmt.Errorf("podman executor: recover %s: created but never started: %w", h, executor.ErrNotFound)
 	}
