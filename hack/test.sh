@@ -21,6 +21,11 @@ if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
 	need+=(postgresql)
 	new_postgres=true
 fi
+# The podman executor's tests run containers (internal/executor/podman): podman with runc (crun cannot run on our
+# hybrid-cgroup VMs) and a static busybox to build their image from (no registry is reachable).
+command -v podman >/dev/null 2>&1 || need+=(podman)
+[ -x /usr/sbin/runc ] || need+=(runc)
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need+=(busybox-static)
 # Debian's own slapd writes its pid here; the tests never use that server.
 system_slapd_running() { [ -s /run/slapd/slapd.pid ] && kill -0 "$(cat /run/slapd/slapd.pid)" 2>/dev/null; }
 if ((${#need[@]})); then

@@ -49,6 +49,7 @@ var backends = []string{
 	mod + "/internal/store/postgres",
 	mod + "/internal/executor/local",
 	mod + "/internal/executor/kubeexec",
+	mod + "/internal/executor/podman",
 	mod + "/internal/auth/ldap",
 }
 
@@ -123,7 +124,8 @@ func TestDependencyRules(t *testing.T) {
 			if imp == mod+"/internal/server" && path != mod+"/internal/cli" && path != mod+"/internal/server/servertest" {
 				t.Errorf("%s imports internal/server; only internal/cli (and the test support servertest) may", path)
 			}
-			if imp == mod+"/internal/server/servertest" || imp == mod+"/internal/executor/kubeexec/kubetest" || imp == mod+"/internal/testlog" {
+			if imp == mod+"/internal/server/servertest" || imp == mod+"/internal/executor/kubeexec/kubetest" ||
+				imp == mod+"/internal/executor/podman/podmantest" || imp == mod+"/internal/testlog" {
 				t.Errorf("%s imports %s; only _test.go files may", path, imp)
 			}
 		}

@@ -1,0 +1,159 @@
+// Package podmantest gives tests what the podman executor needs: podman itself (a test skips without it, unless
+// it runs in CI) and a busybox image built on this machine (no registry is reachable from our machines). Only
+// _test.go files may import it.
+package podmantest
+
+import (
+	"bytes"
+	"debug/elf"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Image is the name of the test image: busybox-static's applets in /bin, nothing else.
+const Image = "localhost/runplane-test-busybox:1"
+
+// Runtime and global flags that work on our VMs (see podman-on-one-vm.md).
+var Global = []string{"--runtime", "/usr/sbin/runc", "--cgroup-manager", "cgroupfs"}
+
+// Need skips t when podman or what it needs (root, runc, busybox-static) is missing, except in CI (env CI set),
+// where a test that needs podman must run: then it fails.
+func Need(t testing.TB) {
+	t.Helper()
+	var missing []string
+	if os.Geteuid() != 0 {
+		missing = append(missing, "root")
+	}
+	for _, bin := range []string{"podman", "runc"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			missing = append(missing, bin)
+		}
+	}
+	if _, err := busybox(); err != nil {
+		missing = append(missing, "busybox-static")
+	}
+	if len(missing) == 0 {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("podman tests need %s (apt-get install -y podman runc busybox-static); CI is set, so they may not skip", strings.Join(missing, ", "))
+	}
+	t.Skipf("podman tests need %s (apt-get install -y podman runc busybox-static)", strings.Join(missing, ", "))
+}
+
+var (
+	imageOnce sync.Once
+	imageErr  error
+)
+
+// BuildImage makes Image in podman's store (root's) from busybox-static unless it is there, once per test binary,
+// and returns its name.
+func BuildImage(t testing.TB) string {
+	t.Helper()
+	Need(t)
+	imageOnce.Do(func() { imageErr = build() })
+	if imageErr != nil {
+		t.Fatalf("build test image: %v", imageErr)
+	}
+	return Image
+}
+
+// busybox returns the path of a statically linked busybox (one without an ELF interpreter): it runs in an image
+// that has nothing else.
+func busybox() (string, error) {
+	for _, p := range []string{"/bin/busybox", "/usr/bin/busybox"} {
+		f, err := elf.Open(p)
+		if err != nil {
+			continue
+		}
+		static := true
+		for _, prog := range f.Progs {
+			if prog.Type == elf.PT_INTERP {
+				static = false
+			}
+		}
+		f.Close()
+		if static {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no statically linked busybox")
+}
+
+func podman(args ...string) *exec.Cmd {
+	return exec.Command("podman", append(append([]string(nil), Global...), args...)...)
+}
+
+func build() error {
+	if podman("image", "exists", Image).Run() == nil {
+		return nil
+	}
+	bb, err := busybox()
+	if err != nil {
+		return err
+	}
+	root, err := os.MkdirTemp("", "runplane-test-rootfs-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(root)
+	bin := filepath.Join(root, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(bb)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(bin, "busybox"), data, 0o755); err != nil {
+		return err
+	}
+	list, err := exec.Command(bb, "--list").Output()
+	if err != nil {
+		return fmt.Errorf("busybox --list: %w", err)
+	}
+	for _, applet := range strings.Fields(string(list)) {
+		if applet != "busybox" {
+			if err := os.Symlink("busybox", filepath.Join(bin, applet)); err != nil {
+				return err
+			}
+		}
+	}
+	tar := exec.Command("tar", "-C", root, "-c", ".")
+	imp := podman("import", "-", Image)
+	pipe, err := tar.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	imp.Stdin = pipe
+	var stderr bytes.Buffer
+	imp.Stderr = &stderr
+	if err := tar.Start(); err != nil {
+		return err
+	}
+	if err := imp.Run(); err != nil {
+		_ = tar.Wait()
+		return fmt.Errorf("podman import: %v: %s", err, stderr.Bytes())
+	}
+	return tar.Wait()
+}
+
+// RemoveLabelled removes every container labelled key=value (a test's own), running or not.
+func RemoveLabelled(t testing.TB, key, value string) {
+	t.Helper()
+	out, err := podman("ps", "-aq", "--filter", "label="+key+"="+value).Output()
+	if err != nil {
+		t.Logf("podman ps: %v", err)
+		return
+	}
+	if ids := strings.Fields(string(out)); len(ids) > 0 {
+		if out, err := podman(append([]string{"rm", "-f", "-t", "0"}, ids...)...).CombinedOutput(); err != nil {
+			t.Logf("podman rm: %v: %s", err, out)
+		}
+	}
+}
