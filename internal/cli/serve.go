@@ -87,7 +87,7 @@ func (sf *serveFlags) register(cmd *cobra.Command) {
 	f.DurationVar(&sf.logRetention, "log-retention", sf.logRetention, "how long job logs are kept after their last write; 0 keeps them (env RUNPLANE_LOG_RETENTION)")
 	f.DurationVar(&sf.gitCacheTTL, "git-cache-ttl", sf.gitCacheTTL, "how long a fetched repository is reused before fetching again; 0 fetches for every job (env RUNPLANE_GIT_CACHE_TTL)")
 	f.DurationVar(&sf.tokenTTL, "token-ttl", sf.tokenTTL, "how long a login session token is valid (env RUNPLANE_TOKEN_TTL)")
-	f.StringVar(&sf.isolation, "isolation", sf.isolation, "isolation of local jobs: auto, namespace, launcher or none (env RUNPLANE_ISOLATION)")
+	f.StringVar(&sf.isolation, "isolation", sf.isolation, "isolation of local jobs: auto, namespace, launcher, container (podman, the runner's image) or none (env RUNPLANE_ISOLATION)")
 	f.StringVar(&sf.logFormat, "log-format", sf.logFormat, "log format on stderr: text or json (env RUNPLANE_LOG_FORMAT)")
 	f.StringVar(&sf.logLevel, "log-level", sf.logLevel, "minimum log level: debug, info, warn or error (env RUNPLANE_LOG_LEVEL)")
 	f.StringVar(&sf.executor, "executor", sf.executor, "what runs jobs: local (processes on this machine) or kubernetes (a Kubernetes Job per attempt) (env RUNPLANE_EXECUTOR)")

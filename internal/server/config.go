@@ -35,7 +35,8 @@ type Config struct {
 	GitCacheTTL time.Duration
 	// MaxBodyBytes bounds request bodies; larger ones answer 413.
 	MaxBodyBytes int64
-	// Isolation of local jobs: "auto", "namespace", "launcher" or "none" (see executor/local).
+	// Isolation of local jobs: "auto", "namespace", "launcher" or "none" (see executor/local), or "container"
+	// (every job in its runner's image, with podman: executor/podman).
 	Isolation string
 	// LeaseTTL is how long another server waits before recovering the jobs of a server that stopped renewing
 	// its claims on them (PostgreSQL store); renewed every third of it.
@@ -138,9 +139,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: max body bytes %d: want %d to %d", c.MaxBodyBytes, minBodyBytes, maxBodyBytes)
 	}
 	switch c.Isolation {
-	case local.IsolationAuto, local.IsolationNamespace, local.IsolationLauncher, local.IsolationNone:
+	case local.IsolationAuto, local.IsolationNamespace, local.IsolationLauncher, local.IsolationNone, IsolationContainer:
 	default:
-		return fmt.Errorf("config: isolation %q: want auto, namespace, launcher or none", c.Isolation)
+		return fmt.Errorf("config: isolation %q: want auto, namespace, launcher, container or none", c.Isolation)
 	}
 	if err := validateStore(c.Store); err != nil {
 		return err

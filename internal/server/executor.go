@@ -10,9 +10,13 @@ import (
 	"github.com/runplane/runplane/internal/executor"
 	"github.com/runplane/runplane/internal/executor/kubeexec"
 	"github.com/runplane/runplane/internal/executor/local"
+	"github.com/runplane/runplane/internal/executor/podman"
 	"github.com/runplane/runplane/internal/gitsource"
 	"github.com/runplane/runplane/internal/imagepolicy"
 )
+
+// IsolationContainer runs every local job in its runner's image with podman (executor/podman).
+const IsolationContainer = "container"
 
 // Executors cfg.Executor may name.
 const (
@@ -39,6 +43,18 @@ const kubeMaxJobs = 64
 func openExecutor(cfg Config, dir string, git *gitsource.Cache, images *imagepolicy.Allowlist, log *slog.Logger) (runningExecutor, error) {
 	switch cfg.Executor {
 	case "", ExecutorLocal:
+		if cfg.Isolation == IsolationContainer {
+			ex, err := podman.New(podman.Options{
+				WorkDir: filepath.Join(dir, workDir),
+				Git:     git,
+				Images:  images, // nil or empty: any image
+				Logger:  log,
+			})
+			if err != nil {
+				return runningExecutor{}, fmt.Errorf("server: %w", err)
+			}
+			return runningExecutor{ex: ex, attr: []any{"executor", ExecutorLocal, "isolation", IsolationContainer}}, nil
+		}
 		ex, err := local.New(local.Options{
 			WorkDir:   filepath.Join(dir, workDir),
 			Git:       git,

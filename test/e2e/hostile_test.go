@@ -18,6 +18,7 @@ import (
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/client"
 	"github.com/runplane/runplane/internal/executor/executortest"
+	"github.com/runplane/runplane/internal/executor/podman/podmantest"
 	"github.com/runplane/runplane/internal/gitsource/gittest"
 )
 
@@ -38,7 +39,8 @@ var hostileAttacks = []string{
 type hostileMode struct {
 	name   string
 	args   []string
-	asUser bool // run the server as nobody instead of root
+	asUser bool   // run the server as nobody instead of root
+	image  string // the runners' image
 }
 
 func TestHostileJobs(t *testing.T) {
@@ -53,9 +55,16 @@ func TestHostileJobs(t *testing.T) {
 		{name: "namespace", args: []string{"--isolation", "namespace"}},
 		{name: "launcher", args: []string{"--isolation", "launcher"}},
 		{name: "unprivileged-server", args: []string{"--isolation", "namespace"}, asUser: true},
+		{name: "container", args: []string{"--isolation", "container"}},
 	}
 	for _, m := range modes {
-		t.Run(m.name, func(t *testing.T) { runHostile(t, m, attacker) })
+		t.Run(m.name, func(t *testing.T) {
+			if m.name == "container" {
+				podmantest.Need(t)
+				m.image = podmantest.BuildImage(t)
+			}
+			runHostile(t, m, attacker)
+		})
 	}
 }
 
@@ -127,8 +136,8 @@ func runHostile(t *testing.T, m hostileMode, attacker []byte) {
 		"info.txt":                "$Format:%H$ $Id$\n",
 	}), "", "")
 	for _, r := range []api.Runner{
-		{Name: "victim", GitURL: victimRepo, Secret: map[string]string{"VICTIM_KEY": victimSecret}},
-		{Name: "attacker", GitURL: attackerRepo, Secret: map[string]string{"ATTACKER_KEY": attackerSecret}},
+		{Name: "victim", GitURL: victimRepo, Image: m.image, Secret: map[string]string{"VICTIM_KEY": victimSecret}},
+		{Name: "attacker", GitURL: attackerRepo, Image: m.image, Secret: map[string]string{"ATTACKER_KEY": attackerSecret}},
 	} {
 		if _, err := c.CreateRunner(ctx, r); err != nil {
 			t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
+	"github.com/runplane/runplane/internal/gitsource"
 )
 
 // Start prepares the workspace (checkout, secrets) and launches the job. It returns once the job's first
@@ -50,10 +50,7 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 	}
 	if e.wsRoot == "" {
 		job.prepare = func(dir string) error { // on the job's thread, in its sandbox, once its tmpfs is mounted
-			if err := e.checkout(ctx, spec.Repo, dir); err != nil {
-				return err
-			}
-			return chownTree(dir, job.root.UID, job.root.GID)
+			return e.checkout(ctx, spec.Repo, dir, job.root.UID)
 		}
 	} else {
 		if err := e.makeWorkspace(ctx, a, spec, job.name, job.root.UID); err != nil {
@@ -109,14 +106,14 @@ func (e *Executor) makeWorkspace(ctx context.Context, a *attempt, spec executor.
 			a.removeWorkspace()
 		}
 	}()
-	if err := e.checkout(ctx, spec.Repo, ws); err != nil {
+	if e.uids == nil {
+		uid = -1 // no sandbox, or a user namespace that maps the job's user to the server's, which owns the files
+	}
+	if err := e.checkout(ctx, spec.Repo, ws, uid); err != nil {
 		return err
 	}
 	if e.mode != modeNone {
-		if e.uids == nil {
-			return nil // the user namespace maps the job's user to the server's, which owns the files
-		}
-		return chownTree(ws, uid, uid)
+		return nil
 	}
 	a.secretDir = ws + secretDirSuffix
 	if err := os.Mkdir(a.secretDir, 0o700); err != nil {
@@ -132,20 +129,17 @@ func (e *Executor) makeWorkspace(ctx context.Context, a *attempt, spec executor.
 	return nil
 }
 
-// chownTree gives dir and everything in it to uid:gid.
-func chownTree(dir string, uid, gid int) error {
-	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, uid, gid)
-	})
-}
-
-func (e *Executor) checkout(ctx context.Context, repo executor.Repo, dir string) error {
+// checkout fills dir with repo's branch, giving dir and everything in it to the job's user uid (its group has
+// the same number) unless uid is -1.
+func (e *Executor) checkout(ctx context.Context, repo executor.Repo, dir string, uid int) error {
 	if repo.URL != "" {
-		if _, err := e.opts.Git.Checkout(ctx, repo, dir); err != nil {
+		opts := gitsource.CheckoutOptions{Chown: uid >= 0, UID: uid, GID: uid}
+		if _, err := e.opts.Git.CheckoutWith(ctx, repo, dir, opts); err != nil {
 			return fmt.Errorf("checkout: %w", err)
+		}
+	} else if uid >= 0 {
+		if err := os.Chown(dir, uid, uid); err != nil {
+			return fmt.Errorf("workspace: %w", err)
 		}
 	}
 	return ctx.Err()
