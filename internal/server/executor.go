@@ -2,12 +2,15 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 
 	"github.com/runplane/runplane/internal/executor"
+	"github.com/runplane/runplane/internal/executor/cgroup"
 	"github.com/runplane/runplane/internal/executor/kubeexec"
 	"github.com/runplane/runplane/internal/executor/local"
 	"github.com/runplane/runplane/internal/executor/podman"
@@ -31,7 +34,24 @@ type runningExecutor struct {
 	ex      executor.Executor
 	run     func(ctx context.Context) error
 	attr    []any
-	maxJobs int // jobs running at once unless configured; 0: the engine's default, for this machine's CPUs
+	maxJobs int          // jobs running at once unless configured; 0: the engine's default, for this machine's CPUs
+	close   func() error // releases what the executor holds once no job runs; nil for nothing
+}
+
+// openCgroups opens the control groups that enforce local jobs' resource limits, named after the data dir so
+// that servers on one host keep out of each other's groups; nil, logged once, where the host has none to give.
+func openCgroups(dataDir string, log *slog.Logger) *cgroup.Manager {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		abs = dataDir
+	}
+	sum := sha256.Sum256([]byte(abs))
+	m, err := cgroup.Open(cgroup.Options{Name: hex.EncodeToString(sum[:6]), Logger: log})
+	if err != nil {
+		log.Warn("tasks' resource limits will not be enforced", "err", err)
+		return nil
+	}
+	return m
 }
 
 // kubeMaxJobs is how many Kubernetes Jobs a server runs at once by default: they run on the cluster, not on the
@@ -53,18 +73,27 @@ func openExecutor(cfg Config, dir string, git *gitsource.Cache, images *imagepol
 			if err != nil {
 				return runningExecutor{}, fmt.Errorf("server: %w", err)
 			}
-			return runningExecutor{ex: ex, attr: []any{"executor", ExecutorLocal, "isolation", IsolationContainer}}, nil
+			return runningExecutor{ex: ex, close: ex.Close, attr: []any{"executor", ExecutorLocal, "isolation", IsolationContainer}}, nil
 		}
+		cg := openCgroups(dir, log)
 		ex, err := local.New(local.Options{
 			WorkDir:   filepath.Join(dir, workDir),
 			Git:       git,
 			Isolation: cfg.Isolation,
+			Cgroups:   cg,
 			Logger:    log,
 		})
 		if err != nil {
+			if cg != nil {
+				cg.Close()
+			}
 			return runningExecutor{}, err
 		}
-		return runningExecutor{ex: ex, attr: []any{"executor", ExecutorLocal, "isolation", ex.Isolation()}}, nil
+		rex := runningExecutor{ex: ex, attr: []any{"executor", ExecutorLocal, "isolation", ex.Isolation()}}
+		if cg != nil {
+			rex.close = cg.Close
+		}
+		return rex, nil
 	case ExecutorKubernetes:
 		if cfg.JobImage == "" {
 			return runningExecutor{}, errors.New("server: the kubernetes executor needs --job-image (RUNPLANE_JOB_IMAGE): runplane's own image, which checks out each job's repository")

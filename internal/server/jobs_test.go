@@ -152,7 +152,7 @@ func TestJobWait(t *testing.T) {
 // TestSyncTimeout: a synchronous job still running after the task's sync_timeout is answered as async.
 func TestSyncTimeout(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t)
+	ts := startServer(t, hostFiles)
 	ts.withRepo(t)
 	fifo := mkfifo(t)
 	ts.createTask(t, api.Task{Name: "slow", Runner: "repo", Command: "cat " + fifo, Synchronous: true,

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"context"
+	"github.com/runplane/runplane/internal/executor/local"
 	"io"
 	"net/http"
 	"os"
@@ -18,7 +19,7 @@ import (
 // TestFollowLog: a follower receives output while the job runs, and the stream ends when the job ends.
 func TestFollowLog(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t)
+	ts := startServer(t, hostFiles)
 	ts.withRepo(t)
 	fifo := mkfifo(t)
 	ts.createTask(t, api.Task{Name: "chatty", Runner: "repo", Command: "echo first; cat " + fifo + "; echo second"})
@@ -69,7 +70,7 @@ func TestFollowLog(t *testing.T) {
 
 func TestCancelJob(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t)
+	ts := startServer(t, hostFiles)
 	ts.withRepo(t)
 	fifo := mkfifo(t)
 	t.Cleanup(func() { unblock(fifo) })
@@ -102,7 +103,7 @@ func TestCancelJob(t *testing.T) {
 
 func TestCancelQueuedJob(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t, func(c *Config) { c.MaxConcurrentJobs = 1 })
+	ts := startServer(t, hostFiles, func(c *Config) { c.MaxConcurrentJobs = 1 })
 	ts.withRepo(t)
 	fifo := mkfifo(t)
 	t.Cleanup(func() { unblock(fifo) })
@@ -118,6 +119,10 @@ func TestCancelQueuedJob(t *testing.T) {
 	release(t, fifo, "x\n")
 	ts.waitFinal(t, first)
 }
+
+// hostFiles runs the server's jobs without a sandbox, so that they can reach the fifos of the test's directory
+// (containment is executor/local's and test/e2e's to test).
+func hostFiles(c *Config) { c.Isolation = local.IsolationNone }
 
 // mkfifo makes a named pipe a job can block on until the test writes to it.
 func mkfifo(t *testing.T) string {

@@ -317,6 +317,9 @@ func (s *Server) Close() error {
 		if s.store != nil {
 			errs = append(errs, s.store.Close())
 		}
+		if s.executor.close != nil {
+			errs = append(errs, s.executor.close())
+		}
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr

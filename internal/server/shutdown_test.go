@@ -21,6 +21,7 @@ func TestGracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
 	cfg := DefaultConfig()
 	cfg.Listen, cfg.DataDir, cfg.RootPassword = "127.0.0.1:0", dir, rootPassword
+	hostFiles(&cfg)
 	logs := &syncBuffer{}
 	s, err := Open(t.Context(), cfg, slog.New(slog.NewTextHandler(logs, nil)), io.Discard)
 	if err != nil {

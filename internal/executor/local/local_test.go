@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/runplane/runplane/internal/executor"
+	"github.com/runplane/runplane/internal/executor/cgroup"
 	"github.com/runplane/runplane/internal/executor/executortest"
 	"github.com/runplane/runplane/internal/executor/local"
 	"github.com/runplane/runplane/internal/gitsource"
@@ -313,6 +315,56 @@ func TestServerKilled(t *testing.T) {
 			})
 			if left := hostWorkspaces(work, handle); len(left) > 0 {
 				t.Errorf("workspace %s of the killed server's job after New and Recover, want it gone", left)
+			}
+		})
+	}
+}
+
+// TestLimits: a job over its memory limit ends with reason oom, a fork bomb stops at its pids limit, in each
+// isolation mode, with the host's control groups.
+func TestLimits(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 && os.Getenv("CI") == "" {
+		t.Skip("control groups need root")
+	}
+	cg, err := cgroup.Open(cgroup.Options{Name: "local-test-" + strconv.Itoa(os.Getpid()), Logger: testlog.New(t)})
+	if err != nil {
+		t.Fatalf("cgroup.Open: %v", err)
+	}
+	t.Cleanup(func() { cg.Close() })
+	for _, iso := range []string{local.IsolationNamespace, local.IsolationLauncher, local.IsolationNone} {
+		t.Run(iso, func(t *testing.T) {
+			t.Parallel()
+			ex, err := local.New(local.Options{WorkDir: filepath.Join(t.TempDir(), "work"), Isolation: iso, Cgroups: cg, Logger: testlog.New(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			run := func(cmd string, l executor.Limits) (executor.Result, string) {
+				out := outputFile(t)
+				h, err := ex.Start(t.Context(), executor.Spec{JobID: "limits", Command: cmd, Output: out, Limits: l})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, err := ex.Wait(t.Context(), h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := os.ReadFile(out.Name())
+				return r, string(b)
+			}
+			r, out := run(`x=$(head -c 200000000 /dev/zero | tr '\0' x); echo survived ${#x}`, executor.Limits{Memory: 32 << 20})
+			if r.Reason != executor.ReasonOOM || strings.Contains(out, "survived") {
+				t.Errorf("job over its memory limit = %+v, output %q; want reason %q", r, out, executor.ReasonOOM)
+			}
+			if iso != local.IsolationLauncher { // the launcher's own threads would count: no pids limit there
+				r, out = run(`echo begin; i=0; while [ $i -lt 10 ]; do sleep 5 & i=$((i+1)); done; echo all started`, executor.Limits{Pids: 4})
+				if r.ExitCode == 0 || strings.Contains(out, "all started") || !strings.Contains(out, "begin") {
+					t.Errorf("job past its pids limit = %+v, output %q; want it to fail to fork", r, out)
+				}
+			}
+			r, out = run(`x=$(head -c 1000000 /dev/zero | tr '\0' x); echo ok ${#x}`, executor.Limits{Memory: 64 << 20, Pids: 64, CPU: 500})
+			if r.ExitCode != 0 || r.Reason != "" || !strings.Contains(out, "ok 1000000") || len(r.Warnings) > 1 {
+				t.Errorf("job within its limits = %+v, output %q; want success", r, out)
 			}
 		})
 	}

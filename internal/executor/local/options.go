@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/runplane/runplane/internal/executor/cgroup"
 	"github.com/runplane/runplane/internal/gitsource"
 )
 
@@ -56,6 +57,9 @@ type Options struct {
 	UIDBase, UIDCount uint32
 	// ReadOnlyPaths are the host directories a sandboxed job sees, read-only; nil means DefaultReadOnlyPaths.
 	ReadOnlyPaths []string
+	// Cgroups enforces Spec.Limits (cgroup v1 or v2); with nil, or for a limit the host cannot enforce, the job
+	// runs without it and its warnings say so.
+	Cgroups *cgroup.Manager
 	// RetainFinished is how long a finished attempt stays known to Wait and Stop; default 2 minutes. Callers
 	// are expected to Wait right after Start.
 	RetainFinished time.Duration

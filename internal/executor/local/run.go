@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runplane/runplane/internal/executor"
+	"github.com/runplane/runplane/internal/executor/cgroup"
 )
 
 // attempt is one running or finished job known to this process.
@@ -35,6 +36,7 @@ type attempt struct {
 	status    *os.File // launcher mode: the job's wait status arrives here
 	uid       int      // the job's user id from uids, -1 if none
 	uids      *uidPool
+	group     *cgroup.Group // the job's control group, enforcing its limits; nil for none
 
 	// terminated: Stop found the shell (PID 1 of its namespace, where SIGTERM without a handler is dropped) with
 	// SIGTERM's default action and killed it in SIGTERM's stead; the result says "signal: terminated".
@@ -77,7 +79,7 @@ func (e *Executor) run(a *attempt, job jobProcess, started chan<- error) {
 		started <- err
 		return
 	}
-	err = cmd.Start()
+	err = a.startIn(cmd)
 	if cfg != nil {
 		cfg.close(err == nil)
 	}
@@ -109,6 +111,15 @@ func (e *Executor) run(a *attempt, job jobProcess, started chan<- error) {
 
 	ws := e.wait(a, cmd)
 	a.result.ExitCode, a.result.Reason = e.outcome(a, ws)
+	if a.group != nil {
+		if a.group.OOMKilled() {
+			a.result.Reason = executor.ReasonOOM
+		}
+		a.group.Kill()
+		if err := a.group.Remove(); err != nil {
+			e.log.Warn("remove the job's control group", "group", a.group.Name(), "err", err)
+		}
+	}
 	a.removeSecretDir() // before anyone learns the job ended
 	close(a.done)
 	if err := a.removeWorkspace(); err != nil {
@@ -160,6 +171,30 @@ func (e *Executor) releaseStopped(pid int) error {
 		return fmt.Errorf("release the job: %w", err)
 	}
 	return nil
+}
+
+// startIn starts cmd inside the attempt's control group, if it has one, from its first instruction: cloned into
+// it on cgroup v2, forked by a thread that is inside it on cgroup v1 (the caller's, locked).
+func (a *attempt) startIn(cmd *exec.Cmd) error {
+	if a.group == nil {
+		return cmd.Start()
+	}
+	if fd, err := a.group.FD(); err == nil {
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
+	}
+	switch err := a.group.EnterThread(); {
+	case errors.Is(err, cgroup.ErrNoThreadEntry):
+		return cmd.Start()
+	case err != nil:
+		return err
+	}
+	err := cmd.Start()
+	if lerr := a.group.LeaveThread(); err == nil && lerr != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return lerr
+	}
+	return err
 }
 
 // release gives the attempt's user id back; its processes are gone and its files removed.

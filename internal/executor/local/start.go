@@ -13,6 +13,7 @@ import (
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
+	"github.com/runplane/runplane/internal/executor/cgroup"
 	"github.com/runplane/runplane/internal/gitsource"
 )
 
@@ -64,12 +65,22 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 		job.dir = WorkspacePath
 	}
 	job.env = jobEnv(spec, job.dir, a.secretDir)
+	e.limit(a, job.name, spec.Limits)
 
 	started := make(chan error, 1)
-	go e.run(a, job, started)
+	if a.group != nil || a.mode == modeInProc {
+		// A thread that is not the main thread, ended afterwards: what the job's start changed about it (its
+		// mount namespace, its control group) goes with it.
+		cgroup.Go(func() { e.run(a, job, started) })
+	} else {
+		go e.run(a, job, started)
+	}
 	if err := <-started; err != nil {
 		a.removeWorkspace()
 		a.release()
+		if a.group != nil {
+			_ = a.group.Remove()
+		}
 		return "", fmt.Errorf("local executor: %w", err)
 	}
 	h := a.handle
@@ -78,6 +89,30 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 	e.mu.Unlock()
 	e.log.Debug("job started", "job", spec.JobID, "handle", h)
 	return h, nil
+}
+
+// limit gives the attempt a control group that enforces l, if l limits anything; where that cannot be done, the
+// job runs without and its warnings say why.
+func (e *Executor) limit(a *attempt, name string, l executor.Limits) {
+	if l.IsZero() {
+		return
+	}
+	if e.opts.Cgroups == nil {
+		a.result.Warnings = append(a.result.Warnings, "resource limits not enforced: no control groups on this host")
+		return
+	}
+	if a.mode == modeLauncher && l.Pids > 0 {
+		// The launcher is in the job's group from its start, and its own threads would count.
+		a.result.Warnings = append(a.result.Warnings, "pids limit not enforced in launcher isolation")
+		l.Pids = 0
+	}
+	g, err := e.opts.Cgroups.New(name, l)
+	if err != nil {
+		a.result.Warnings = append(a.result.Warnings, "resource limits not enforced: "+err.Error())
+		e.log.Warn("resource limits not enforced", "err", err)
+		return
+	}
+	a.group = g
 }
 
 // takeUID gives the attempt its user id: one of the pool's as root, else the user namespace's sandboxUID.
