@@ -1,0 +1,3 @@
+-- A task's resources (api.TaskResources: requests and limits of cpu, memory and pids) as JSON text; NULL when the
+-- task sets none. Every executor applies the limits.
+ALTER TABLE tasks ADD COLUMN resources TEXT;
