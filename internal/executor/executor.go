@@ -60,7 +60,6 @@ func (l Limits) IsZero() bool { return l == Limits{} }
 // ReasonOOM is Result.Reason of an attempt killed for using more memory than Limits.Memory.
 const ReasonOOM = "oom"
 
-
 // Handle names a started attempt. It is an opaque string that can be persisted and handed to Recover by a later process.
 type Handle string
 
