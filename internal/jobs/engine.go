@@ -50,6 +50,9 @@ type Options struct {
 	// ShutdownGrace is how long running jobs may go on finishing once Run's context ends, before they are
 	// stopped and marked failed (reason "interrupted"); 0 means 10s.
 	ShutdownGrace time.Duration
+	// DefaultTimeout ends jobs of tasks without a timeout of their own that run longer (reason "timeout", as a
+	// task's timeout does); 0 means no limit.
+	DefaultTimeout time.Duration
 	// StdoutLimit bounds the bytes of a job's log kept in Job.Stdout and scanned for a ^JSON result; 0 means 1 MiB.
 	StdoutLimit int64
 	// Now is the clock; nil means time.Now.

@@ -543,3 +543,18 @@ func TestLogs(t *testing.T) {
 		t.Errorf("full log = %d bytes, cut %v, %v; want all of it kept", len(all), cut, err)
 	}
 }
+
+// TestDefaultTimeout: a job of a task without a timeout ends at the engine's default, as a task's timeout ends it.
+func TestDefaultTimeout(t *testing.T) {
+	e := newEnv(t, jobs.Options{DefaultTimeout: 500 * time.Millisecond, StopGrace: 200 * time.Millisecond}, nil)
+	e.start(t)
+	e.task(t, api.Task{Name: "slow", Command: "sleep 600"})
+	e.task(t, api.Task{Name: "own", Command: "sleep 1; echo done", Timeout: api.Duration(time.Minute)})
+	if job := e.run(t, "slow", ""); job.Status != api.JobFailed || job.Reason != api.ReasonTimeout {
+		t.Errorf("job without a timeout = %s %q, want failed %q", job.Status, job.Reason, api.ReasonTimeout)
+	}
+	if job := e.run(t, "own", ""); job.Status != api.JobSucceeded {
+		t.Errorf("job whose task's timeout is longer than the default = %s %q, want succeeded", job.Status, job.Reason)
+	}
+}
+

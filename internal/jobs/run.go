@@ -164,20 +164,7 @@ func (e *Engine) execute(job store.Job, a *attemptRun) {
 		io.Copy(masked, pr)
 		masked.Close()
 	}()
-	spec := executor.Spec{
-		JobID:      job.ID,
-		Task:       task.Name,
-		Runner:     runner.Name,
-		Owner:      job.Owner,
-		Image:      runner.Image,
-		Repo:       executor.Repo{URL: runner.GitURL, Branch: runner.Branch, Token: runner.Token},
-		Command:    task.Command,
-		ExtraVars:  job.Input,
-		Secrets:    runner.Secret,
-		Timeout:    time.Duration(task.Timeout),
-		Output:     pw,
-		Kubernetes: task.Kubernetes,
-	}
+	spec := e.prepare(job, task, runner, pw)
 	if spec.Timeout > 0 {
 		t := time.AfterFunc(spec.Timeout, func() { a.stop(errTimeout) })
 		defer t.Stop()
