@@ -558,3 +558,37 @@ func TestDefaultTimeout(t *testing.T) {
 	}
 }
 
+// TestLogCap: a job writing past the log cap runs to its end; its log stops at the cap and says so.
+func TestLogCap(t *testing.T) {
+	e := newEnv(t, jobs.Options{}, nil)
+	var err error
+	if e.logs, err = joblog.Open(filepath.Join(e.dir, "capped"), joblog.Options{MaxBytes: 1000, SpillBytes: 100}); err != nil {
+		t.Fatal(err)
+	}
+	e.eng = jobs.New(e.st, e.ex, e.logs, jobs.Options{})
+	e.start(t)
+	// 200 lines of 10 bytes, then a last word that only a job still running can write.
+	e.task(t, api.Task{Name: "chatty", Command: `i=0; while [ $i -lt 200 ]; do echo "line $(printf %04d $i)"; i=$((i+1)); done; echo finished >&2; exit 4`})
+	job := e.run(t, "chatty", "")
+	if job.Status != api.JobFailed || derefInt(job.ExitCode) != 4 {
+		t.Errorf("job = %s exit %v, want failed with the script's own exit code 4 (it ran to its end)", job.Status, derefInt(job.ExitCode))
+	}
+	log, _, err := e.logs.ReadAll(job.ID, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cut = "line 0099\nrunplane: the log is cut here, at 1000 bytes"
+	const end = "runplane: 1009 bytes of output were dropped after the cut at 1000 bytes\n"
+	if !strings.HasPrefix(string(log), "line 0000\n") || !strings.Contains(string(log), cut) || !strings.HasSuffix(string(log), end) || len(log) > 1200 {
+		t.Errorf("log (%d bytes) = %q...%q; want the first 1000 bytes, %q, and the end %q", len(log), log[:min(len(log), 40)], log[max(0, len(log)-300):], cut, end)
+	}
+	if strings.Contains(string(log), "finished") {
+		t.Errorf("log holds output from past the cap")
+	}
+	if !slices.ContainsFunc(job.Warnings, func(w string) bool { return strings.Contains(w, "log cut at 1000 bytes") }) {
+		t.Errorf("warnings %q, want one saying the log was cut", job.Warnings)
+	}
+	if job.Stdout != string(log) {
+		t.Errorf("stdout = %q, want the whole (cut) log %q", job.Stdout, log)
+	}
+}

@@ -235,10 +235,14 @@ func (e *Engine) watch(job store.Job, h executor.Handle, out *joblog.Writer, dra
 	e.finish(job, f, a.attempt)
 }
 
-// stdout reads the head of a job's log into a Finish, with its ^JSON result. A log longer than StdoutLimit is
-// spilled to its file first, so that nothing of it is lost when the live log is released.
+// stdout ends the job's log and reads its head into a Finish, with its ^JSON result. A log longer than StdoutLimit
+// is spilled to its file first, so that nothing of it is lost when the live log is released.
 func (e *Engine) stdout(out *joblog.Writer) store.Finish {
 	var f store.Finish
+	if cut, dropped := out.End(); cut > 0 {
+		// The job ran on: like Kubernetes and GitLab, the server caps what it keeps, not what the job may print.
+		f.Warnings = append(f.Warnings, fmt.Sprintf("log cut at %d bytes (the server's max log size): %d bytes of output dropped", cut, dropped))
+	}
 	size := out.Size()
 	if size > e.opts.StdoutLimit {
 		out.Spill() // a failure is reported through out.Err below
