@@ -592,3 +592,57 @@ func TestLogCap(t *testing.T) {
 		t.Errorf("stdout = %q, want the whole (cut) log %q", job.Stdout, log)
 	}
 }
+
+// TestMaxQueuedPerOwner: an owner with as many queued jobs as allowed is refused with *QueueFullError, other owners
+// and idempotent resubmissions are not. The engine is not running, so submitted jobs stay queued.
+func TestMaxQueuedPerOwner(t *testing.T) {
+	e := newEnv(t, jobs.Options{MaxQueuedPerOwner: 2}, nil)
+	e.task(t, api.Task{Name: "t", Command: "true"})
+	submit := func(owner, key string) (jobs.Submitted, error) {
+		return e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: owner, IdempotencyKey: key})
+	}
+	first, err := submit("alice", "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := submit("alice", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := []string{first.ID, second.ID}
+	tests := []struct {
+		name, owner, key string
+		wantFull         bool
+	}{
+		{"past the cap", "alice", "", true},
+		{"past the cap with a new key", "alice", "k2", true},
+		{"resubmission of a queued job", "alice", "k1", false},
+		{"another owner", "bob", "", false},
+	}
+	for _, tt := range tests {
+		got, err := submit(tt.owner, tt.key)
+		var full *jobs.QueueFullError
+		switch {
+		case tt.wantFull:
+			if !errors.As(err, &full) || !errors.Is(err, store.ErrQueueFull) || full.Max != 2 || full.RetryAfter <= 0 {
+				t.Errorf("%s: Submit = %v, want a *QueueFullError of 2 with a RetryAfter", tt.name, err)
+			} else if !strings.Contains(err.Error(), "alice already has 2 jobs queued") {
+				t.Errorf("%s: error %q does not say who and how many", tt.name, err)
+			}
+		case err != nil:
+			t.Errorf("%s: Submit = %v, want it accepted", tt.name, err)
+		case tt.key == "k1" && (got.Created || got.ID != first.ID):
+			t.Errorf("%s: Submit = %s created %v, want the earlier %s", tt.name, got.ID, got.Created, first.ID)
+		default:
+			accepted = append(accepted, got.ID)
+		}
+	}
+	// Once the queue moves, alice may submit again.
+	e.start(t)
+	for _, id := range accepted {
+		e.await(t, id)
+	}
+	if _, err := submit("alice", ""); err != nil {
+		t.Errorf("Submit after the queue drained = %v, want it accepted", err)
+	}
+}
