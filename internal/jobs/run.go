@@ -388,8 +388,10 @@ func (e *Engine) adopt(ctx, attemptCtx context.Context, wg *sync.WaitGroup, job 
 			masked := secret.NewMaskWriter(out, e.secretsOf(ctx, job.Task))
 			if err := e.ex.Recover(ctx, h, masked); err == nil {
 				a := e.track(attemptCtx, job.ID)
+				stopTimer := e.armTimeout(ctx, job, a)
 				wg.Go(func() {
 					defer out.Release()
+					defer stopTimer()
 					e.watch(job, h, out, func() { masked.Close() }, a)
 				})
 				e.log.Info("re-attached job", "job", job.ID, "from", job.Lease.Owner)
@@ -400,6 +402,22 @@ func (e *Engine) adopt(ctx, attemptCtx context.Context, wg *sync.WaitGroup, job 
 	}
 	e.log.Warn("job orphaned by a stopped server", "job", job.ID, "server", job.Lease.Owner)
 	e.finish(job, store.Finish{Status: api.JobFailed, Reason: api.ReasonOrphaned}, nil)
+}
+
+// armTimeout ends a re-attached job when its timeout (its task's, else the default) runs out, counted from when it
+// started: a restart does not give it more time. It returns a function that disarms it.
+func (e *Engine) armTimeout(ctx context.Context, job store.Job, a *attemptRun) (stop func()) {
+	task, err := e.st.GetTask(ctx, job.Task)
+	if err != nil {
+		task = api.Task{} // deleted meanwhile: the default applies
+	}
+	d := e.timeout(task)
+	if d <= 0 || job.StartTime == nil {
+		return func() {}
+	}
+	left := max(0, d-e.opts.Now().Sub(*job.StartTime))
+	t := time.AfterFunc(left, func() { a.stop(errTimeout) })
+	return func() { t.Stop() }
 }
 
 // listen acts on what other servers sharing the store do: a job queued wakes a worker, a job finished wakes its
