@@ -356,3 +356,37 @@ func TestLoadProcessEnvDropsSecrets(t *testing.T) {
 		})
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want int64 // -1: an error
+	}{
+		{"0", 0},
+		{"1048576", 1 << 20},
+		{" 512KiB ", 512 << 10},
+		{"512Ki", 512 << 10},
+		{"100MiB", 100 << 20},
+		{"2Gi", 2 << 30},
+		{"", -1},
+		{"MiB", -1},
+		{"100MB", -1},
+		{"1.5GiB", -1},
+		{"-1", -1},
+		{"100 MiB", -1},
+		{"9999999999GiB", -1},
+	}
+	for _, tt := range tests {
+		got, err := ParseSize(tt.in)
+		if tt.want < 0 {
+			if err == nil {
+				t.Errorf("ParseSize(%q) = %d, want an error", tt.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
+	}
+}
