@@ -17,6 +17,9 @@ type Task struct {
 	// SyncTimeout is how long a synchronous submission waits for the job before answering as async.
 	// Zero: DefaultSyncTimeout.
 	SyncTimeout Duration `json:"sync_timeout,omitempty"`
+	// Resources bound what each job may use (cpu, memory, pids), in every executor. Nil: no limits, unless
+	// kubernetes.resources sets some, which then apply in every executor too (see EffectiveLimits).
+	Resources *TaskResources `json:"resources,omitempty"`
 	// Kubernetes places and sizes the task's jobs on a container executor; others ignore it. Nil: the defaults.
 	Kubernetes *TaskKubernetes `json:"kubernetes,omitempty"`
 }
@@ -50,7 +53,22 @@ func (t *Task) Validate() error {
 	if len(t.Schema) > 0 && string(t.Schema) != "null" && !json.Valid(t.Schema) {
 		return Invalidf("schema is not valid JSON")
 	}
+	if err := t.Resources.Validate(); err != nil {
+		return err
+	}
 	return t.Kubernetes.Validate()
+}
+
+// EffectiveLimits are the resource limits t's jobs run with: resources.limits, or, when the task sets no
+// resources, kubernetes.resources.limits, so that a task written for Kubernetes is limited in every executor.
+func (t *Task) EffectiveLimits() *ResourceRequirements {
+	if !t.Resources.IsZero() {
+		return (*ResourceRequirements)(t.Resources)
+	}
+	if t.Kubernetes != nil {
+		return t.Kubernetes.Resources
+	}
+	return nil
 }
 
 // EffectiveSyncTimeout is how long a synchronous submission of t waits by default.

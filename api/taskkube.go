@@ -69,7 +69,7 @@ func (k *TaskKubernetes) Validate() error {
 		return nil
 	}
 	if r := k.Resources; r != nil {
-		if err := validateResources(r); err != nil {
+		if err := r.validate(kubePathPrefix+"resources", isResourceName, kubeResourceNames); err != nil {
 			return err
 		}
 	}
@@ -144,21 +144,26 @@ func (t Toleration) validate() string {
 	return ""
 }
 
-func validateResources(r *ResourceRequirements) error {
+// kubeResourceNames says which names kubernetes.resources accepts.
+const kubeResourceNames = "want cpu, memory, ephemeral-storage, hugepages-<size> or a domain-prefixed name such as nvidia.com/gpu"
+
+// validate checks r's names with nameOK (a refused one is explained by nameRule) and its quantities, naming fields
+// from path ("kubernetes.resources" or "resources").
+func (r *ResourceRequirements) validate(path string, nameOK func(string) bool, nameRule string) error {
 	lists := []struct {
 		name string
 		m    map[string]string
 	}{{"requests", r.Requests}, {"limits", r.Limits}}
 	for _, l := range lists {
 		if len(l.m) > maxKubeEntries {
-			return Invalidf("kubernetes.resources.%s: %d resources, want at most %d", l.name, len(l.m), maxKubeEntries)
+			return Invalidf("%s.%s: %d resources, want at most %d", path, l.name, len(l.m), maxKubeEntries)
 		}
 		for _, name := range sortedKeys(l.m) {
-			if !isResourceName(name) {
-				return Invalidf("kubernetes.resources.%s: resource %q: want cpu, memory, ephemeral-storage, hugepages-<size> or a domain-prefixed name such as nvidia.com/gpu", l.name, clip(name))
+			if !nameOK(name) {
+				return Invalidf("%s.%s: resource %q: %s", path, l.name, clip(name), nameRule)
 			}
 			if _, ok := parseQuantity(l.m[name]); !ok {
-				return Invalidf("kubernetes.resources.%s.%s: %q is not a quantity %s", l.name, name, clip(l.m[name]), quantityExample)
+				return Invalidf("%s.%s.%s: %q is not a quantity %s", path, l.name, name, clip(l.m[name]), quantityExample)
 			}
 		}
 	}
@@ -170,7 +175,7 @@ func validateResources(r *ResourceRequirements) error {
 		req, _ := parseQuantity(r.Requests[name])
 		max, _ := parseQuantity(lim)
 		if req.Cmp(max) > 0 {
-			return Invalidf("kubernetes.resources: requests.%s %s is more than limits.%s %s", name, r.Requests[name], name, lim)
+			return Invalidf("%s: requests.%s %s is more than limits.%s %s", path, name, r.Requests[name], name, lim)
 		}
 	}
 	return nil
@@ -179,9 +184,14 @@ func validateResources(r *ResourceRequirements) error {
 // UnmarshalJSON reads {"requests": {...}, "limits": {...}}, taking numbers as quantities too ({"cpu": 1} as pasted
 // from a pod spec in YAML). Other fields are errors: a misspelt "request" must not silently drop the limits.
 func (r *ResourceRequirements) UnmarshalJSON(b []byte) error {
+	return r.unmarshal(b, kubePathPrefix+"resources")
+}
+
+// unmarshal is UnmarshalJSON with errors naming the field from path.
+func (r *ResourceRequirements) unmarshal(b []byte, path string) error {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(b, &fields); err != nil {
-		return errors.New("kubernetes.resources: want an object with requests and limits")
+		return fmt.Errorf("%s: want an object with requests and limits", path)
 	}
 	var out ResourceRequirements
 	for _, name := range sortedKeys(fields) {
@@ -192,11 +202,11 @@ func (r *ResourceRequirements) UnmarshalJSON(b []byte) error {
 		case "limits":
 			dst = &out.Limits
 		default:
-			return fmt.Errorf("kubernetes.resources: unknown field %q: want requests or limits", clip(name))
+			return fmt.Errorf("%s: unknown field %q: want requests or limits", path, clip(name))
 		}
 		m, err := quantities(fields[name])
 		if err != nil {
-			return fmt.Errorf("kubernetes.resources.%s%s", name, err)
+			return fmt.Errorf("%s.%s%s", path, name, err)
 		}
 		*dst = m
 	}

@@ -176,3 +176,41 @@ func TestApplyTaskKubernetes(t *testing.T) {
 		t.Errorf("apply with a bad quantity: stderr %q", e)
 	}
 }
+
+// TestApplyTaskResources: a task's resources are applied, compare equal when unchanged, and go away when the
+// document drops them.
+func TestApplyTaskResources(t *testing.T) {
+	h := newHarness(t, true)
+	runner := "kind: Runner\nname: scripts\ngitURL: " + h.gitURL + "\n---\n"
+	task := "kind: Task\nname: limited\nrunner: scripts\ncommand: ./hello.sh\n"
+	steps := []struct {
+		name, doc, want string
+		wantResources   *api.TaskResources
+	}{
+		{"create", runner + task + "resources:\n  requests: {cpu: 100m}\n  limits: {cpu: 1, memory: 256Mi, pids: 128}\n",
+			"runner/scripts created\ntask/limited created\n", &api.TaskResources{
+				Requests: map[string]string{"cpu": "100m"},
+				Limits:   map[string]string{"cpu": "1", "memory": "256Mi", "pids": "128"},
+			}},
+		{"unchanged", runner + task + "resources:\n  requests: {cpu: 100m}\n  limits: {cpu: 1, memory: 256Mi, pids: 128}\n",
+			"runner/scripts unchanged\ntask/limited unchanged\n", nil},
+		{"changed", runner + task + "resources: {limits: {pids: 64}}\n", "runner/scripts unchanged\ntask/limited configured\n",
+			&api.TaskResources{Limits: map[string]string{"pids": "64"}}},
+		{"dropped", runner + task, "runner/scripts unchanged\ntask/limited configured\n", nil},
+	}
+	for _, s := range steps {
+		if got := h.ok(s.doc, "apply", "-f", "-"); got != s.want {
+			t.Errorf("%s: apply printed\n%s\nwant\n%s", s.name, got, s.want)
+		}
+		if s.name == "unchanged" {
+			continue
+		}
+		got := unmarshal[api.Task](t, h.ok("", "get", "task", "limited", "-o", "json"))
+		if diff := cmp.Diff(s.wantResources, got.Resources); diff != "" {
+			t.Errorf("%s: task resources (-want +got):\n%s", s.name, diff)
+		}
+	}
+	if e := h.fail(task+"resources: {limits: {pids: 1.5}}\n", "apply", "-f", "-"); !strings.Contains(e, `resources.limits.pids: "1.5" is not a whole number`) {
+		t.Errorf("apply with fractional pids: stderr %q", e)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -22,6 +21,9 @@ type serveFlags struct {
 	maxConcurrentJobs          int
 	logRetention, gitCacheTTL  time.Duration
 	tokenTTL                   time.Duration
+	defaultTimeout             time.Duration
+	maxLogSize                 string
+	maxQueuedPerOwner          int
 	logFormat, logLevel        string
 	// The Kubernetes executor's settings.
 	executor, kubeconfig, namespace string
@@ -36,6 +38,7 @@ func newServeFlags() *serveFlags {
 	return &serveFlags{
 		listen: def.Listen, dataDir: def.DataDir, isolation: def.Isolation,
 		maxConcurrentJobs: def.MaxConcurrentJobs, logRetention: def.LogRetention, gitCacheTTL: def.GitCacheTTL, tokenTTL: def.TokenTTL,
+		defaultTimeout: def.DefaultTimeout, maxLogSize: "100MiB", maxQueuedPerOwner: def.MaxQueuedPerOwner,
 		logFormat: "text", logLevel: "info",
 		executor: def.Executor, jobTTL: def.JobTTL, podStartTimeout: def.PodStartTimeout,
 	}
@@ -47,8 +50,10 @@ func (a *app) serveCommand() *cobra.Command {
 		Use:   "serve",
 		Short: "Start the runplane server (by default embedded: SQLite and local processes)",
 		Long: "Start the server. Settings come from flags, then RUNPLANE_* environment variables, then defaults.\n\n" +
-			"The root user's password is read only from RUNPLANE_ROOT_PASSWORD (never a flag, which would show\n" +
-			"in the process list); when it is unset on first start a random one is generated and printed once.\n" +
+			"The root user's password is read only from RUNPLANE_ROOT_PASSWORD or the file RUNPLANE_ROOT_PASSWORD_FILE\n" +
+			"names (never a flag, which would show in the process list); when neither is set on first start a random\n" +
+			"one is generated and printed once. RUNPLANE_STORE and RUNPLANE_LDAP_BIND_PASSWORD may come from a _FILE\n" +
+			"too; the server removes these secrets from its environment once read, so nothing it starts inherits them.\n" +
 			"The server stops gracefully on SIGINT or SIGTERM.\n\n" +
 			"With --executor kubernetes every job attempt runs as a Kubernetes Job (batch/v1) in the runner's image,\n" +
 			"in --namespace, reached through --kubeconfig; --job-image is runplane's own image, which checks out the\n" +
@@ -86,6 +91,9 @@ func (sf *serveFlags) register(cmd *cobra.Command) {
 	f.IntVar(&sf.maxConcurrentJobs, "max-concurrent-jobs", sf.maxConcurrentJobs, "jobs running at once, more wait queued; 0: 4 × GOMAXPROCS, 64 with --executor kubernetes (env RUNPLANE_MAX_CONCURRENT_JOBS)")
 	f.DurationVar(&sf.logRetention, "log-retention", sf.logRetention, "how long job logs are kept after their last write; 0 keeps them (env RUNPLANE_LOG_RETENTION)")
 	f.DurationVar(&sf.gitCacheTTL, "git-cache-ttl", sf.gitCacheTTL, "how long a fetched repository is reused before fetching again; 0 fetches for every job (env RUNPLANE_GIT_CACHE_TTL)")
+	f.DurationVar(&sf.defaultTimeout, "default-timeout", sf.defaultTimeout, "jobs of tasks without a timeout of their own end after this long (reason timeout); 0: no limit (env RUNPLANE_DEFAULT_TIMEOUT)")
+	f.StringVar(&sf.maxLogSize, "max-log-size", sf.maxLogSize, "a job's log is cut past this many bytes (e.g. 104857600, 100MiB, 1GiB), the job runs on; 0: no cap (env RUNPLANE_MAX_LOG_SIZE)")
+	f.IntVar(&sf.maxQueuedPerOwner, "max-queued-per-owner", sf.maxQueuedPerOwner, "queued jobs one user may have at once, across replicas; more answer 429; 0: no limit (env RUNPLANE_MAX_QUEUED_PER_OWNER)")
 	f.DurationVar(&sf.tokenTTL, "token-ttl", sf.tokenTTL, "how long a login session token is valid (env RUNPLANE_TOKEN_TTL)")
 	f.StringVar(&sf.isolation, "isolation", sf.isolation, "isolation of local jobs: auto, namespace, launcher, container (podman, the runner's image) or none (env RUNPLANE_ISOLATION)")
 	f.StringVar(&sf.logFormat, "log-format", sf.logFormat, "log format on stderr: text or json (env RUNPLANE_LOG_FORMAT)")
@@ -103,7 +111,7 @@ func (sf *serveFlags) register(cmd *cobra.Command) {
 // config builds the server configuration: defaults, then RUNPLANE_* env, then the flags given.
 func (sf *serveFlags) config(cmd *cobra.Command) (server.Config, error) {
 	cfg := server.DefaultConfig()
-	if err := cfg.LoadEnv(os.LookupEnv); err != nil {
+	if err := cfg.LoadProcessEnv(); err != nil {
 		return cfg, err
 	}
 	f := cmd.Flags()
@@ -130,6 +138,19 @@ func (sf *serveFlags) config(cmd *cobra.Command) (server.Config, error) {
 	}
 	if f.Changed("token-ttl") {
 		cfg.TokenTTL = sf.tokenTTL
+	}
+	if f.Changed("default-timeout") {
+		cfg.DefaultTimeout = sf.defaultTimeout
+	}
+	if f.Changed("max-log-size") {
+		n, err := server.ParseSize(sf.maxLogSize)
+		if err != nil {
+			return cfg, usage(cmd, "--max-log-size %q: %v", sf.maxLogSize, err)
+		}
+		cfg.MaxLogSize = n
+	}
+	if f.Changed("max-queued-per-owner") {
+		cfg.MaxQueuedPerOwner = sf.maxQueuedPerOwner
 	}
 	sf.applyKubernetes(f.Changed, &cfg)
 	if !f.Changed("log-format") {

@@ -110,3 +110,59 @@ func TestServeKubernetesConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestServeLimitsConfig: the job limits come from flags, then RUNPLANE_* env, then the defaults.
+func TestServeLimitsConfig(t *testing.T) {
+	for _, name := range []string{"RUNPLANE_DEFAULT_TIMEOUT", "RUNPLANE_MAX_LOG_SIZE", "RUNPLANE_MAX_QUEUED_PER_OWNER"} {
+		t.Setenv(name, "")
+	}
+	t.Setenv("RUNPLANE_DATA_DIR", t.TempDir())
+	type limits struct {
+		DefaultTimeout    time.Duration
+		MaxLogSize        int64
+		MaxQueuedPerOwner int
+	}
+	of := func(c server.Config) limits { return limits{c.DefaultTimeout, c.MaxLogSize, c.MaxQueuedPerOwner} }
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want limits
+	}{
+		{"defaults", nil, nil, limits{time.Hour, 100 << 20, 1000}},
+		{"env", map[string]string{"RUNPLANE_DEFAULT_TIMEOUT": "30m", "RUNPLANE_MAX_LOG_SIZE": "1GiB", "RUNPLANE_MAX_QUEUED_PER_OWNER": "5"},
+			nil, limits{30 * time.Minute, 1 << 30, 5}},
+		{"flags win", map[string]string{"RUNPLANE_DEFAULT_TIMEOUT": "30m", "RUNPLANE_MAX_LOG_SIZE": "1GiB", "RUNPLANE_MAX_QUEUED_PER_OWNER": "5"},
+			[]string{"--default-timeout", "2h", "--max-log-size", "2048", "--max-queued-per-owner", "7"}, limits{2 * time.Hour, 2048, 7}},
+		{"zero is none", nil, []string{"--default-timeout", "0", "--max-log-size", "0", "--max-queued-per-owner", "0"}, limits{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			cfg, err := serveConfig(t, tt.args...)
+			if err != nil {
+				t.Fatalf("config = %v", err)
+			}
+			if diff := cmp.Diff(tt.want, of(cfg)); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+	bad := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"log size unit", []string{"--max-log-size", "100MB"}, `--max-log-size "100MB": want a number of bytes`},
+		{"log size too small", []string{"--max-log-size", "10"}, "config: max log size 10: want 0 (no cap) or at least 1024 bytes"},
+		{"negative timeout", []string{"--default-timeout", "-1m"}, "config: default timeout -1m0s must not be negative"},
+		{"negative queue", []string{"--max-queued-per-owner", "-1"}, "config: max queued jobs per owner -1 must not be negative"},
+	}
+	for _, b := range bad {
+		if _, err := serveConfig(t, b.args...); err == nil || !strings.Contains(err.Error(), b.want) {
+			t.Errorf("%s: config %q = %v, want an error containing %q", b.name, b.args, err, b.want)
+		}
+	}
+}

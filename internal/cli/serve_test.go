@@ -69,6 +69,9 @@ func TestServe(t *testing.T) {
 	}
 
 	h.ok("password-from-env\n", "login", "--server", h.url, "-u", "root", "--password-stdin")
+	if v, ok := os.LookupEnv("RUNPLANE_ROOT_PASSWORD"); ok {
+		t.Errorf("RUNPLANE_ROOT_PASSWORD=%q is still in the server's environment, for every process it starts to inherit", v)
+	}
 	if got := h.ok("", "get", "runners", "-o", "json"); got != "[]\n" {
 		t.Errorf("get runners on a fresh server = %q", got)
 	}

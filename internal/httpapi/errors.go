@@ -8,10 +8,12 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/auth"
 	"github.com/runplane/runplane/internal/imagepolicy"
+	"github.com/runplane/runplane/internal/jobs"
 	"github.com/runplane/runplane/internal/store"
 )
 
@@ -41,6 +43,7 @@ func classify(err error) (int, api.Error) {
 		authErr  *auth.Error
 		throttle *auth.ThrottledError
 		image    *imagepolicy.NotAllowedError
+		full     *jobs.QueueFullError
 	)
 	switch {
 	case errors.As(err, &tooLarge):
@@ -49,6 +52,8 @@ func classify(err error) (int, api.Error) {
 		return http.StatusBadRequest, api.Error{Error: invalid.Msg, Fields: invalid.Fields}
 	case errors.As(err, &throttle):
 		return http.StatusTooManyRequests, api.Error{Error: throttle.Error()}
+	case errors.As(err, &full):
+		return http.StatusTooManyRequests, api.Error{Error: full.Error()}
 	case errors.As(err, &authErr):
 		return http.StatusUnauthorized, api.Error{Error: authErr.Msg}
 	case errors.Is(err, auth.ErrUnauthenticated):
@@ -105,12 +110,23 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "1")
 	case http.StatusTooManyRequests:
-		var t *auth.ThrottledError
-		if errors.As(err, &t) {
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(t.RetryAfter.Seconds()))))
+		var (
+			t    *auth.ThrottledError
+			full *jobs.QueueFullError
+		)
+		switch {
+		case errors.As(err, &t):
+			w.Header().Set("Retry-After", retryAfter(t.RetryAfter))
+		case errors.As(err, &full):
+			w.Header().Set("Retry-After", retryAfter(full.RetryAfter))
 		}
 	}
 	writeJSON(w, status, body)
+}
+
+// retryAfter is a Retry-After header's value: whole seconds, at least 1.
+func retryAfter(d time.Duration) string {
+	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds()))))
 }
 
 // writeJSON answers v as JSON with status. API answers are never cached: some carry tokens.

@@ -67,6 +67,8 @@ func TestClassify(t *testing.T) {
 			api.Error{Error: "the database is unavailable: retry shortly"}},
 		{"directory unavailable", fmt.Errorf("ldap: dial: %w", auth.ErrDirectoryUnavailable), 503, api.Error{Error: "the directory cannot be reached: try again later"}},
 		{"throttled", &auth.ThrottledError{RetryAfter: 2 * time.Second}, 429, api.Error{Error: "too many failed logins: try again in 2s"}},
+		{"owner's queue full", fmt.Errorf("submit: %w", &jobs.QueueFullError{Owner: "alice", Max: 3, RetryAfter: time.Second}), 429,
+			api.Error{Error: "alice already has 3 jobs queued, the most this server allows: submit again once some have started"}},
 		{"image not allowed at submit", fmt.Errorf("submit: runner %q: %w", "r", notAllowed), 403, api.Error{Error: notAllowedMsg}},
 		{"image not allowed at save", (&Handler{images: allowlist}).checkImage("evil.io/x:1"), 400, api.Error{Error: notAllowedMsg}},
 	}

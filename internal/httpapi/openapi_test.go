@@ -140,6 +140,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 	types := map[string]any{
 		"Task":                 api.Task{},
 		"TaskKubernetes":       api.TaskKubernetes{},
+		"TaskResources":        api.TaskResources{},
 		"ResourceRequirements": api.ResourceRequirements{},
 		"Toleration":           api.Toleration{},
 		"Runner":               api.Runner{},

@@ -78,9 +78,9 @@ func (h *Handler) replaceTask(w http.ResponseWriter, r *http.Request) error {
 	return h.updateTask(w, r, in)
 }
 
-// patchTask (PATCH) changes only the fields present. Each replaces the stored value whole, kubernetes too: its
-// settings sent replace the stored ones (null or {} removes them), as a schema does, rather than merging into them
-// key by key, which would leave no way to remove a node selector label or a toleration.
+// patchTask (PATCH) changes only the fields present. Each replaces the stored value whole, kubernetes and resources
+// too: their settings sent replace the stored ones (null or {} removes them), as a schema does, rather than merging
+// into them key by key, which would leave no way to remove a node selector label, a toleration or a limit.
 func (h *Handler) patchTask(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("id")
 	cur, err := h.task(r.Context(), name)
@@ -91,13 +91,16 @@ func (h *Handler) patchTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	stored := cur.Kubernetes
-	cur.Kubernetes = nil
+	storedKube, storedResources := cur.Kubernetes, cur.Resources
+	cur.Kubernetes, cur.Resources = nil, nil
 	if err := decodeJSON(bytes.NewReader(body), &cur); err != nil {
 		return err
 	}
 	if !hasField(body, "kubernetes") {
-		cur.Kubernetes = stored
+		cur.Kubernetes = storedKube
+	}
+	if !hasField(body, "resources") {
+		cur.Resources = storedResources
 	}
 	if cur.Name != name {
 		return api.Invalidf("name %q in the body does not match task %q in the URL", cur.Name, name)

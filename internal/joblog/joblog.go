@@ -32,6 +32,9 @@ type Options struct {
 	// SpillAfter: a live log older than this is written to its file, so a long job's output survives a crash;
 	// 0 means 2s.
 	SpillAfter time.Duration
+	// MaxBytes caps each job's log: output past it is dropped (the job goes on running), the log says where it was
+	// cut, and Writer.End adds how much was dropped. 0 means no cap.
+	MaxBytes int64
 	// PollInterval is how often a follower of a log file looks for new output; 0 means 100ms. Followers of live
 	// logs are woken by writes instead.
 	PollInterval time.Duration
@@ -85,6 +88,10 @@ func (s *Store) Create(id string) (*Writer, error) {
 	w := &Writer{s: s, id: id, path: p, wake: make(chan struct{})}
 	if info, err := os.Stat(p); err == nil {
 		w.size = info.Size()
+		if max := s.opts.MaxBytes; max > 0 && w.size >= max {
+			// Cut by an earlier process: the rest of the output is dropped too, without a second mark.
+			w.cutAt = max
+		}
 		if err := w.spillLocked(); err != nil {
 			return nil, err
 		}

@@ -20,13 +20,61 @@ type Writer struct {
 	err      error         // a failed spill: writes keep going to memory
 	wake     chan struct{} // closed and replaced on every write
 	released bool
+	// Options.MaxBytes: cutAt is where the log was cut (0: it was not), dropped how much output went since.
+	cutAt, dropped int64
+	endsLine       bool // the last byte kept is a newline
+	ended          bool
 }
 
-// Write appends p to the log.
+// Write appends p to the log. Past Options.MaxBytes, it drops p but reports it written, so that the job goes on.
 func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.cutAt > 0 || w.ended {
+		w.dropped += int64(len(p))
+		return len(p), nil
+	}
 	defer w.notifyLocked()
+	max := w.s.opts.MaxBytes
+	if max <= 0 || w.size+int64(len(p)) <= max {
+		return w.appendLocked(p)
+	}
+	keep := max - w.size
+	if _, err := w.appendLocked(p[:keep]); err != nil {
+		return int(keep), err
+	}
+	w.cutAt, w.dropped = max, int64(len(p))-keep
+	mark := fmt.Sprintf("runplane: the log is cut here, at %d bytes (the server's max log size); the job goes on, its further output is dropped\n", max)
+	if !w.endsLine {
+		mark = "\n" + mark
+	}
+	if _, err := w.appendLocked([]byte(mark)); err != nil {
+		return int(keep), err
+	}
+	return len(p), nil
+}
+
+// End marks the end of the job's output: later writes are dropped, and a log that was cut ends with a line saying
+// how much was dropped. It returns where the log was cut (0 if it was not) and how many bytes were dropped.
+func (w *Writer) End() (cutAt, dropped int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ended || w.cutAt == 0 {
+		w.ended = true
+		return w.cutAt, w.dropped
+	}
+	w.ended = true
+	defer w.notifyLocked()
+	// A failure is kept for Err, as for any write.
+	_, _ = w.appendLocked(fmt.Appendf(nil, "runplane: %d bytes of output were dropped after the cut at %d bytes\n", w.dropped, w.cutAt))
+	return w.cutAt, w.dropped
+}
+
+// appendLocked writes p at the end of the log, in memory or in its file.
+func (w *Writer) appendLocked(p []byte) (int, error) {
+	if len(p) > 0 {
+		w.endsLine = p[len(p)-1] == '\n'
+	}
 	if w.f != nil {
 		n, err := w.f.Write(p)
 		w.size += int64(n)

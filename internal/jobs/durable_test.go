@@ -103,3 +103,33 @@ func TestAdoptFindsUnrecordedAttempt(t *testing.T) {
 		t.Errorf("job without an attempt = %s %q, want failed, orphaned", j.Status, j.Reason)
 	}
 }
+
+// TestAdoptedJobKeepsItsTimeout: a job re-attached after a restart ends when its timeout, counted from its start,
+// runs out; a restart gives it no more time.
+func TestAdoptedJobKeepsItsTimeout(t *testing.T) {
+	e := newEnv(t, jobs.Options{Exclusive: true}, nil)
+	e.task(t, api.Task{Name: "t", Command: "true"})
+	ctx := t.Context()
+	j, err := e.eng.Submit(ctx, jobs.Request{Task: "t", Owner: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Started an hour ago by a server that crashed, and still running.
+	started := time.Now().Add(-time.Hour)
+	if _, err := e.st.ClaimJob(ctx, started, store.Lease{Owner: "crashed", Until: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := e.ex.Start(ctx, executor.Spec{JobID: j.ID, Task: "t", Runner: "r", Owner: "a",
+		Repo: executor.Repo{URL: e.repo}, Command: "exec sleep 600"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetJobHandle(ctx, j.ID, string(h)); err != nil {
+		t.Fatal(err)
+	}
+	e.eng = jobs.New(e.st, e.ex, e.logs, jobs.Options{Exclusive: true, DefaultTimeout: 30 * time.Minute, StopGrace: 200 * time.Millisecond})
+	e.start(t)
+	if got := e.await(t, j.ID); got.Status != api.JobFailed || got.Reason != api.ReasonTimeout {
+		t.Errorf("re-attached job past its timeout = %s %q, want failed %q", got.Status, got.Reason, api.ReasonTimeout)
+	}
+}

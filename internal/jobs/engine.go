@@ -34,6 +34,24 @@ var ErrTaskNotFound = fmt.Errorf("jobs: task not found: %w", store.ErrNotFound)
 // ErrFinished: the job already ended, so it cannot be cancelled. It wraps store.ErrConflict.
 var ErrFinished = fmt.Errorf("jobs: job already finished: %w", store.ErrConflict)
 
+// QueueFullError refuses a submission whose owner already has Options.MaxQueuedPerOwner jobs queued. It wraps
+// store.ErrQueueFull.
+type QueueFullError struct {
+	Owner string
+	Max   int
+	// RetryAfter is when trying again may succeed: a guess, since it depends on how fast queued jobs start.
+	RetryAfter time.Duration
+}
+
+func (e *QueueFullError) Error() string {
+	return fmt.Sprintf("%s already has %d jobs queued, the most this server allows: submit again once some have started", e.Owner, e.Max)
+}
+
+func (e *QueueFullError) Unwrap() error { return store.ErrQueueFull }
+
+// queueFullRetry is QueueFullError.RetryAfter.
+const queueFullRetry = 10 * time.Second
+
 // Store is the slice of the store the engine needs.
 type Store interface {
 	GetRunner(ctx context.Context, name string) (api.Runner, error)
@@ -50,6 +68,13 @@ type Options struct {
 	// ShutdownGrace is how long running jobs may go on finishing once Run's context ends, before they are
 	// stopped and marked failed (reason "interrupted"); 0 means 10s.
 	ShutdownGrace time.Duration
+	// DefaultTimeout ends jobs of tasks without a timeout of their own that run longer (reason "timeout", as a
+	// task's timeout does); 0 means no limit.
+	DefaultTimeout time.Duration
+	// MaxQueuedPerOwner bounds the queued jobs of one owner: a submission past it fails with *QueueFullError, except
+	// one returning an earlier job by its idempotency key. The count is the store's, so it holds across servers
+	// sharing it. 0 means no limit.
+	MaxQueuedPerOwner int
 	// StdoutLimit bounds the bytes of a job's log kept in Job.Stdout and scanned for a ^JSON result; 0 means 1 MiB.
 	StdoutLimit int64
 	// Now is the clock; nil means time.Now.
@@ -157,7 +182,8 @@ type Submitted struct {
 // Submit validates r against its task and queues a job. With an idempotency key that the owner used before, it
 // returns that earlier job and Created false. Errors: ErrTaskNotFound, *api.InvalidError for input that is not
 // JSON or fails the task's schema (with the failing paths in Fields), an error wrapping imagepolicy.ErrNotAllowed
-// when the task's runner names an image Options.Images refuses.
+// when the task's runner names an image Options.Images refuses, *QueueFullError when the owner has
+// Options.MaxQueuedPerOwner jobs queued.
 func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
 	task, err := e.st.GetTask(ctx, r.Task)
 	if errors.Is(err, store.ErrNotFound) {
@@ -193,10 +219,13 @@ func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
 	var created bool
 	for range 5 {
 		j.ID = newJobID(task.Name)
-		job, created, err = e.st.CreateJob(ctx, j)
+		job, created, err = e.st.CreateJobCapped(ctx, j, e.opts.MaxQueuedPerOwner)
 		if !errors.Is(err, store.ErrConflict) {
 			break
 		}
+	}
+	if errors.Is(err, store.ErrQueueFull) {
+		return Submitted{}, &QueueFullError{Owner: r.Owner, Max: e.opts.MaxQueuedPerOwner, RetryAfter: queueFullRetry}
 	}
 	if err != nil {
 		return Submitted{}, fmt.Errorf("submit: %w", err)

@@ -545,3 +545,106 @@ func TestLogs(t *testing.T) {
 		t.Errorf("full log = %d bytes, cut %v, %v; want all of it kept", len(all), cut, err)
 	}
 }
+
+// TestDefaultTimeout: a job of a task without a timeout ends at the engine's default, as a task's timeout ends it.
+func TestDefaultTimeout(t *testing.T) {
+	e := newEnv(t, jobs.Options{DefaultTimeout: 500 * time.Millisecond, StopGrace: 200 * time.Millisecond}, nil)
+	e.start(t)
+	e.task(t, api.Task{Name: "slow", Command: "sleep 600"})
+	e.task(t, api.Task{Name: "own", Command: "sleep 1; echo done", Timeout: api.Duration(time.Minute)})
+	if job := e.run(t, "slow", ""); job.Status != api.JobFailed || job.Reason != api.ReasonTimeout {
+		t.Errorf("job without a timeout = %s %q, want failed %q", job.Status, job.Reason, api.ReasonTimeout)
+	}
+	if job := e.run(t, "own", ""); job.Status != api.JobSucceeded {
+		t.Errorf("job whose task's timeout is longer than the default = %s %q, want succeeded", job.Status, job.Reason)
+	}
+}
+
+// TestLogCap: a job writing past the log cap runs to its end; its log stops at the cap and says so.
+func TestLogCap(t *testing.T) {
+	e := newEnv(t, jobs.Options{}, nil)
+	var err error
+	if e.logs, err = joblog.Open(filepath.Join(e.dir, "capped"), joblog.Options{MaxBytes: 1000, SpillBytes: 100}); err != nil {
+		t.Fatal(err)
+	}
+	e.eng = jobs.New(e.st, e.ex, e.logs, jobs.Options{})
+	e.start(t)
+	// 200 lines of 10 bytes, then a last word that only a job still running can write.
+	e.task(t, api.Task{Name: "chatty", Command: `i=0; while [ $i -lt 200 ]; do echo "line $(printf %04d $i)"; i=$((i+1)); done; echo finished >&2; exit 4`})
+	job := e.run(t, "chatty", "")
+	if job.Status != api.JobFailed || derefInt(job.ExitCode) != 4 {
+		t.Errorf("job = %s exit %v, want failed with the script's own exit code 4 (it ran to its end)", job.Status, derefInt(job.ExitCode))
+	}
+	log, _, err := e.logs.ReadAll(job.ID, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cut = "line 0099\nrunplane: the log is cut here, at 1000 bytes"
+	const end = "runplane: 1009 bytes of output were dropped after the cut at 1000 bytes\n"
+	if !strings.HasPrefix(string(log), "line 0000\n") || !strings.Contains(string(log), cut) || !strings.HasSuffix(string(log), end) || len(log) > 1200 {
+		t.Errorf("log (%d bytes) = %q...%q; want the first 1000 bytes, %q, and the end %q", len(log), log[:min(len(log), 40)], log[max(0, len(log)-300):], cut, end)
+	}
+	if strings.Contains(string(log), "finished") {
+		t.Errorf("log holds output from past the cap")
+	}
+	if !slices.ContainsFunc(job.Warnings, func(w string) bool { return strings.Contains(w, "log cut at 1000 bytes") }) {
+		t.Errorf("warnings %q, want one saying the log was cut", job.Warnings)
+	}
+	if job.Stdout != string(log) {
+		t.Errorf("stdout = %q, want the whole (cut) log %q", job.Stdout, log)
+	}
+}
+
+// TestMaxQueuedPerOwner: an owner with as many queued jobs as allowed is refused with *QueueFullError, other owners
+// and idempotent resubmissions are not. The engine is not running, so submitted jobs stay queued.
+func TestMaxQueuedPerOwner(t *testing.T) {
+	e := newEnv(t, jobs.Options{MaxQueuedPerOwner: 2}, nil)
+	e.task(t, api.Task{Name: "t", Command: "true"})
+	submit := func(owner, key string) (jobs.Submitted, error) {
+		return e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: owner, IdempotencyKey: key})
+	}
+	first, err := submit("alice", "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := submit("alice", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := []string{first.ID, second.ID}
+	tests := []struct {
+		name, owner, key string
+		wantFull         bool
+	}{
+		{"past the cap", "alice", "", true},
+		{"past the cap with a new key", "alice", "k2", true},
+		{"resubmission of a queued job", "alice", "k1", false},
+		{"another owner", "bob", "", false},
+	}
+	for _, tt := range tests {
+		got, err := submit(tt.owner, tt.key)
+		var full *jobs.QueueFullError
+		switch {
+		case tt.wantFull:
+			if !errors.As(err, &full) || !errors.Is(err, store.ErrQueueFull) || full.Max != 2 || full.RetryAfter <= 0 {
+				t.Errorf("%s: Submit = %v, want a *QueueFullError of 2 with a RetryAfter", tt.name, err)
+			} else if !strings.Contains(err.Error(), "alice already has 2 jobs queued") {
+				t.Errorf("%s: error %q does not say who and how many", tt.name, err)
+			}
+		case err != nil:
+			t.Errorf("%s: Submit = %v, want it accepted", tt.name, err)
+		case tt.key == "k1" && (got.Created || got.ID != first.ID):
+			t.Errorf("%s: Submit = %s created %v, want the earlier %s", tt.name, got.ID, got.Created, first.ID)
+		default:
+			accepted = append(accepted, got.ID)
+		}
+	}
+	// Once the queue moves, alice may submit again.
+	e.start(t)
+	for _, id := range accepted {
+		e.await(t, id)
+	}
+	if _, err := submit("alice", ""); err != nil {
+		t.Errorf("Submit after the queue drained = %v, want it accepted", err)
+	}
+}

@@ -164,20 +164,7 @@ func (e *Engine) execute(job store.Job, a *attemptRun) {
 		io.Copy(masked, pr)
 		masked.Close()
 	}()
-	spec := executor.Spec{
-		JobID:      job.ID,
-		Task:       task.Name,
-		Runner:     runner.Name,
-		Owner:      job.Owner,
-		Image:      runner.Image,
-		Repo:       executor.Repo{URL: runner.GitURL, Branch: runner.Branch, Token: runner.Token},
-		Command:    task.Command,
-		ExtraVars:  job.Input,
-		Secrets:    runner.Secret,
-		Timeout:    time.Duration(task.Timeout),
-		Output:     pw,
-		Kubernetes: task.Kubernetes,
-	}
+	spec := e.prepare(job, task, runner, pw)
 	if spec.Timeout > 0 {
 		t := time.AfterFunc(spec.Timeout, func() { a.stop(errTimeout) })
 		defer t.Stop()
@@ -248,10 +235,14 @@ func (e *Engine) watch(job store.Job, h executor.Handle, out *joblog.Writer, dra
 	e.finish(job, f, a.attempt)
 }
 
-// stdout reads the head of a job's log into a Finish, with its ^JSON result. A log longer than StdoutLimit is
-// spilled to its file first, so that nothing of it is lost when the live log is released.
+// stdout ends the job's log and reads its head into a Finish, with its ^JSON result. A log longer than StdoutLimit
+// is spilled to its file first, so that nothing of it is lost when the live log is released.
 func (e *Engine) stdout(out *joblog.Writer) store.Finish {
 	var f store.Finish
+	if cut, dropped := out.End(); cut > 0 {
+		// The job ran on: like Kubernetes and GitLab, the server caps what it keeps, not what the job may print.
+		f.Warnings = append(f.Warnings, fmt.Sprintf("log cut at %d bytes (the server's max log size): %d bytes of output dropped", cut, dropped))
+	}
 	size := out.Size()
 	if size > e.opts.StdoutLimit {
 		out.Spill() // a failure is reported through out.Err below
@@ -397,8 +388,10 @@ func (e *Engine) adopt(ctx, attemptCtx context.Context, wg *sync.WaitGroup, job 
 			masked := secret.NewMaskWriter(out, e.secretsOf(ctx, job.Task))
 			if err := e.ex.Recover(ctx, h, masked); err == nil {
 				a := e.track(attemptCtx, job.ID)
+				stopTimer := e.armTimeout(ctx, job, a)
 				wg.Go(func() {
 					defer out.Release()
+					defer stopTimer()
 					e.watch(job, h, out, func() { masked.Close() }, a)
 				})
 				e.log.Info("re-attached job", "job", job.ID, "from", job.Lease.Owner)
@@ -409,6 +402,22 @@ func (e *Engine) adopt(ctx, attemptCtx context.Context, wg *sync.WaitGroup, job 
 	}
 	e.log.Warn("job orphaned by a stopped server", "job", job.ID, "server", job.Lease.Owner)
 	e.finish(job, store.Finish{Status: api.JobFailed, Reason: api.ReasonOrphaned}, nil)
+}
+
+// armTimeout ends a re-attached job when its timeout (its task's, else the default) runs out, counted from when it
+// started: a restart does not give it more time. It returns a function that disarms it.
+func (e *Engine) armTimeout(ctx context.Context, job store.Job, a *attemptRun) (stop func()) {
+	task, err := e.st.GetTask(ctx, job.Task)
+	if err != nil {
+		task = api.Task{} // deleted meanwhile: the default applies
+	}
+	d := e.timeout(task)
+	if d <= 0 || job.StartTime == nil {
+		return func() {}
+	}
+	left := max(0, d-e.opts.Now().Sub(*job.StartTime))
+	t := time.AfterFunc(left, func() { a.stop(errTimeout) })
+	return func() { t.Stop() }
 }
 
 // listen acts on what other servers sharing the store do: a job queued wakes a worker, a job finished wakes its

@@ -26,6 +26,15 @@ type Config struct {
 	// RootPassword is the password of the root user. Empty on first start: a random one is generated and printed
 	// once. Set on a later start: root's password is reset to it.
 	RootPassword string
+	// DefaultTimeout ends jobs of tasks without a timeout of their own that run longer (reason "timeout"); 0 means
+	// no limit.
+	DefaultTimeout time.Duration
+	// MaxLogSize caps each job's log in bytes: output past it is dropped (the job runs on) and the log says where it
+	// was cut and how much was dropped; 0 means no cap.
+	MaxLogSize int64
+	// MaxQueuedPerOwner bounds the queued jobs of one owner, across every server sharing the store: a submission past
+	// it answers 429 with Retry-After; 0 means no limit.
+	MaxQueuedPerOwner int
 	// TokenTTL is how long a session token is valid.
 	TokenTTL time.Duration
 	// LogRetention is how long job logs are kept after their last write; 0 keeps them forever.
@@ -77,16 +86,20 @@ type Config struct {
 }
 
 // DefaultConfig returns the defaults: 127.0.0.1:8080, ./runplane-data, 24h tokens, 30 days of logs, 1 MiB bodies,
-// the local executor (Kubernetes Jobs kept 5m after they finish, pods given 5m to start), any image.
+// jobs ended after 1h unless their task says otherwise, 100 MiB logs, 1000 queued jobs per owner, the local
+// executor (Kubernetes Jobs kept 5m after they finish, pods given 5m to start), any image.
 func DefaultConfig() Config {
 	return Config{
-		Listen:       "127.0.0.1:8080",
-		DataDir:      "./runplane-data",
-		TokenTTL:     24 * time.Hour,
-		LeaseTTL:     30 * time.Second,
-		LogRetention: 720 * time.Hour,
-		MaxBodyBytes: 1 << 20,
-		Isolation:    local.IsolationAuto,
+		Listen:            "127.0.0.1:8080",
+		DataDir:           "./runplane-data",
+		TokenTTL:          24 * time.Hour,
+		LeaseTTL:          30 * time.Second,
+		LogRetention:      720 * time.Hour,
+		MaxBodyBytes:      1 << 20,
+		Isolation:         local.IsolationAuto,
+		DefaultTimeout:    time.Hour,
+		MaxLogSize:        100 << 20,
+		MaxQueuedPerOwner: 1000,
 
 		Executor:        ExecutorLocal,
 		JobTTL:          5 * time.Minute,
@@ -99,6 +112,7 @@ const (
 	minBodyBytes = 1 << 10
 	maxBodyBytes = 1 << 30
 	maxJobs      = 100_000
+	minLogSize   = 1 << 10 // room for a job's first lines and the cut's own
 )
 
 // Validate checks c and names the first bad setting.
@@ -134,6 +148,15 @@ func (c Config) Validate() error {
 	}
 	if c.GitCacheTTL < 0 {
 		return fmt.Errorf("config: git cache TTL %v must not be negative", c.GitCacheTTL)
+	}
+	if c.DefaultTimeout < 0 {
+		return fmt.Errorf("config: default timeout %v must not be negative (0 lets jobs run without a limit)", c.DefaultTimeout)
+	}
+	if c.MaxLogSize < 0 || (c.MaxLogSize > 0 && c.MaxLogSize < minLogSize) {
+		return fmt.Errorf("config: max log size %d: want 0 (no cap) or at least %d bytes", c.MaxLogSize, minLogSize)
+	}
+	if c.MaxQueuedPerOwner < 0 {
+		return fmt.Errorf("config: max queued jobs per owner %d must not be negative (0 is no limit)", c.MaxQueuedPerOwner)
 	}
 	if c.MaxBodyBytes < minBodyBytes || c.MaxBodyBytes > maxBodyBytes {
 		return fmt.Errorf("config: max body bytes %d: want %d to %d", c.MaxBodyBytes, minBodyBytes, maxBodyBytes)
@@ -173,14 +196,25 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	if v, ok := get("RUNPLANE_DATA_DIR"); ok {
 		c.DataDir = v
 	}
-	if v, ok := get("RUNPLANE_ROOT_PASSWORD"); ok {
-		c.RootPassword = v
+	secrets := []struct {
+		name string
+		dst  *string
+	}{
+		{"RUNPLANE_ROOT_PASSWORD", &c.RootPassword},
+		{"RUNPLANE_STORE", &c.Store},
+		{"RUNPLANE_LDAP_BIND_PASSWORD", &c.LDAP.BindPassword},
+	}
+	for _, s := range secrets {
+		v, ok, err := loadSecret(s.name, get)
+		if err != nil {
+			return err
+		}
+		if ok {
+			*s.dst = v
+		}
 	}
 	if v, ok := get("RUNPLANE_KEYS_DIR"); ok {
 		c.KeysDir = v
-	}
-	if v, ok := get("RUNPLANE_STORE"); ok {
-		c.Store = v
 	}
 	if v, ok := get("RUNPLANE_ISOLATION"); ok {
 		c.Isolation = v
@@ -194,6 +228,20 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 			return fmt.Errorf("RUNPLANE_MAX_CONCURRENT_JOBS=%q: want a non-negative integer", v)
 		}
 		c.MaxConcurrentJobs = n
+	}
+	if v, ok := get("RUNPLANE_MAX_QUEUED_PER_OWNER"); ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 {
+			return fmt.Errorf("RUNPLANE_MAX_QUEUED_PER_OWNER=%q: want a non-negative integer (0 is no limit)", v)
+		}
+		c.MaxQueuedPerOwner = n
+	}
+	if v, ok := get("RUNPLANE_MAX_LOG_SIZE"); ok {
+		n, err := ParseSize(v)
+		if err != nil {
+			return fmt.Errorf("RUNPLANE_MAX_LOG_SIZE=%q: %w", v, err)
+		}
+		c.MaxLogSize = n
 	}
 	if v, ok := get("RUNPLANE_MAX_BODY_BYTES"); ok {
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
@@ -210,6 +258,7 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 		dst  *time.Duration
 	}{
 		{"RUNPLANE_TOKEN_TTL", &c.TokenTTL},
+		{"RUNPLANE_DEFAULT_TIMEOUT", &c.DefaultTimeout},
 		{"RUNPLANE_LEASE_TTL", &c.LeaseTTL},
 		{"RUNPLANE_LOG_RETENTION", &c.LogRetention},
 		{"RUNPLANE_GIT_CACHE_TTL", &c.GitCacheTTL},
@@ -228,6 +277,29 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 		*d.dst = x
 	}
 	return nil
+}
+
+// ParseSize reads a number of bytes, with an optional binary unit: 1048576, 512KiB, 100MiB, 2GiB (or Ki, Mi, Gi).
+func ParseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	num := strings.TrimRight(s, "KMGiB")
+	unit := int64(1)
+	switch s[len(num):] {
+	case "":
+	case "Ki", "KiB":
+		unit = 1 << 10
+	case "Mi", "MiB":
+		unit = 1 << 20
+	case "Gi", "GiB":
+		unit = 1 << 30
+	default:
+		return 0, fmt.Errorf("want a number of bytes such as 104857600 or 100MiB")
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/unit {
+		return 0, fmt.Errorf("want a number of bytes such as 104857600 or 100MiB")
+	}
+	return n * unit, nil
 }
 
 // StoreSQLite selects the embedded SQLite store.

@@ -20,6 +20,7 @@ func TestDefaultConfig(t *testing.T) {
 	}
 	want := Config{Listen: "127.0.0.1:8080", DataDir: "./runplane-data", TokenTTL: 24 * time.Hour,
 		LogRetention: 720 * time.Hour, MaxBodyBytes: 1 << 20, Isolation: "auto", LeaseTTL: 30 * time.Second,
+		DefaultTimeout: time.Hour, MaxLogSize: 100 << 20, MaxQueuedPerOwner: 1000,
 		Executor: "local", JobTTL: 5 * time.Minute, PodStartTimeout: 5 * time.Minute}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("DefaultConfig (-want +got):\n%s", diff)
@@ -48,6 +49,14 @@ func TestValidate(t *testing.T) {
 		{"zero retention keeps forever", func(c *Config) { c.LogRetention = 0 }, ""},
 		{"negative git ttl", func(c *Config) { c.GitCacheTTL = -time.Second }, "git cache TTL"},
 		{"tiny body limit", func(c *Config) { c.MaxBodyBytes = 10 }, "max body bytes"},
+		{"no default timeout", func(c *Config) { c.DefaultTimeout = 0 }, ""},
+		{"negative default timeout", func(c *Config) { c.DefaultTimeout = -time.Second }, "default timeout -1s must not be negative"},
+		{"no log cap", func(c *Config) { c.MaxLogSize = 0 }, ""},
+		{"smallest log cap", func(c *Config) { c.MaxLogSize = 1024 }, ""},
+		{"tiny log cap", func(c *Config) { c.MaxLogSize = 1023 }, "max log size 1023: want 0 (no cap) or at least 1024 bytes"},
+		{"negative log cap", func(c *Config) { c.MaxLogSize = -1 }, "max log size -1"},
+		{"no queue cap", func(c *Config) { c.MaxQueuedPerOwner = 0 }, ""},
+		{"negative queue cap", func(c *Config) { c.MaxQueuedPerOwner = -5 }, "max queued jobs per owner -5 must not be negative"},
 		{"huge root password", func(c *Config) { c.RootPassword = strings.Repeat("p", 2000) }, "root password"},
 		{"bad isolation", func(c *Config) { c.Isolation = "docker" }, "isolation"},
 		{"isolation none", func(c *Config) { c.Isolation = "none" }, ""},
@@ -127,13 +136,14 @@ func TestLoadEnv(t *testing.T) {
 			"RUNPLANE_TOKEN_TTL": "1h", "RUNPLANE_LOG_RETENTION": "0s", "RUNPLANE_GIT_CACHE_TTL": "30s",
 			"RUNPLANE_MAX_BODY_BYTES": "2048", "RUNPLANE_ISOLATION": "none",
 			"RUNPLANE_LEASE_TTL": "5s", "RUNPLANE_KEYS_DIR": "/etc/runplane/keys",
+			"RUNPLANE_DEFAULT_TIMEOUT": "0s", "RUNPLANE_MAX_LOG_SIZE": "512KiB", "RUNPLANE_MAX_QUEUED_PER_OWNER": "20",
 		}))
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := Config{Listen: "0.0.0.0:9000", DataDir: "/var/lib/runplane", MaxConcurrentJobs: 8, RootPassword: "pw",
 			TokenTTL: time.Hour, LogRetention: 0, GitCacheTTL: 30 * time.Second, MaxBodyBytes: 2048, Isolation: "none",
-			LeaseTTL: 5 * time.Second, KeysDir: "/etc/runplane/keys",
+			LeaseTTL: 5 * time.Second, KeysDir: "/etc/runplane/keys", DefaultTimeout: 0, MaxLogSize: 512 << 10, MaxQueuedPerOwner: 20,
 			Executor: "local", JobTTL: 5 * time.Minute, PodStartTimeout: 5 * time.Minute}
 		if diff := cmp.Diff(want, c); diff != "" {
 			t.Errorf("LoadEnv (-want +got):\n%s", diff)
@@ -229,6 +239,16 @@ func TestLoadEnv(t *testing.T) {
 		{"RUNPLANE_JOB_TTL", "-5m"},
 		{"RUNPLANE_JOB_TTL", "forever"},
 		{"RUNPLANE_POD_START_TIMEOUT", "5"},
+		{"RUNPLANE_DEFAULT_TIMEOUT", "1 hour"},
+		{"RUNPLANE_DEFAULT_TIMEOUT", "-1h"},
+		{"RUNPLANE_MAX_LOG_SIZE", "100MB"},
+		{"RUNPLANE_MAX_LOG_SIZE", "-1"},
+		{"RUNPLANE_MAX_LOG_SIZE", "lots"},
+		{"RUNPLANE_MAX_LOG_SIZE", "99999999999GiB"},
+		{"RUNPLANE_MAX_QUEUED_PER_OWNER", "-1"},
+		{"RUNPLANE_MAX_QUEUED_PER_OWNER", "many"},
+		{"RUNPLANE_ROOT_PASSWORD_FILE", "/nonexistent/runplane-test"},
+		{"RUNPLANE_STORE_FILE", "/nonexistent/runplane-test"},
 	}
 	for _, b := range bad {
 		t.Run(b.name+"="+b.value, func(t *testing.T) {
@@ -258,6 +278,115 @@ func TestSplitList(t *testing.T) {
 	for _, tt := range tests {
 		if got := SplitList(tt.in...); !cmp.Equal(got, tt.want) {
 			t.Errorf("SplitList(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestLoadEnvSecretFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	env := map[string]string{
+		"RUNPLANE_ROOT_PASSWORD_FILE":      file("root", "root-pw\r\n"),
+		"RUNPLANE_STORE_FILE":              file("store", "postgres://u:store-pw@db/runplane\n"),
+		"RUNPLANE_LDAP_BIND_PASSWORD_FILE": file("bind", "bind-pw"),
+	}
+	c := DefaultConfig()
+	if err := c.LoadEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	if c.RootPassword != "root-pw" || c.Store != "postgres://u:store-pw@db/runplane" || c.LDAP.BindPassword != "bind-pw" {
+		t.Errorf("LoadEnv from files: root %q, store %q, bind %q", c.RootPassword, c.Store, c.LDAP.BindPassword)
+	}
+	for _, name := range []string{"RUNPLANE_ROOT_PASSWORD", "RUNPLANE_STORE", "RUNPLANE_LDAP_BIND_PASSWORD"} {
+		both := map[string]string{name: "x", name + "_FILE": file("both", "y")}
+		c := DefaultConfig()
+		err := c.LoadEnv(func(k string) (string, bool) { v, ok := both[k]; return v, ok })
+		if err == nil || !strings.Contains(err.Error(), name+" and "+name+"_FILE are both set") {
+			t.Errorf("LoadEnv with %s and %s_FILE = %v, want an error naming both", name, name, err)
+		}
+	}
+}
+
+// TestLoadProcessEnvDropsSecrets: once read, the secrets are gone from the server's environment, so no process it
+// starts inherits them; everything else stays.
+func TestLoadProcessEnvDropsSecrets(t *testing.T) {
+	pwFile := filepath.Join(t.TempDir(), "root-pw")
+	if err := os.WriteFile(pwFile, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		env      map[string]string
+		wantRoot string
+	}{
+		{"values", map[string]string{"RUNPLANE_ROOT_PASSWORD": "root-pw", "RUNPLANE_STORE": "postgres://u:store-pw@db/x",
+			"RUNPLANE_LDAP_BIND_PASSWORD": "bind-pw"}, "root-pw"},
+		{"root password from a file", map[string]string{"RUNPLANE_ROOT_PASSWORD_FILE": pwFile}, "from-file"},
+		{"refused config", map[string]string{"RUNPLANE_ROOT_PASSWORD": "root-pw", "RUNPLANE_TOKEN_TTL": "soon"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, name := range append(secretVars, "RUNPLANE_ROOT_PASSWORD_FILE", "RUNPLANE_STORE_FILE", "RUNPLANE_LDAP_BIND_PASSWORD_FILE", "RUNPLANE_TOKEN_TTL") {
+				t.Setenv(name, "")
+			}
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			t.Setenv("RUNPLANE_LISTEN", "127.0.0.1:0")
+			c := DefaultConfig()
+			err := c.LoadProcessEnv()
+			if tt.wantRoot != "" && (err != nil || c.RootPassword != tt.wantRoot) {
+				t.Errorf("LoadProcessEnv() = %v, root password %q; want nil, %q", err, c.RootPassword, tt.wantRoot)
+			}
+			for _, name := range secretVars {
+				if v, ok := os.LookupEnv(name); ok {
+					t.Errorf("after LoadProcessEnv, %s=%q is still in the environment", name, v)
+				}
+			}
+			if got := os.Getenv("RUNPLANE_LISTEN"); got != "127.0.0.1:0" {
+				t.Errorf("after LoadProcessEnv, RUNPLANE_LISTEN = %q, want it kept", got)
+			}
+		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want int64 // -1: an error
+	}{
+		{"0", 0},
+		{"1048576", 1 << 20},
+		{" 512KiB ", 512 << 10},
+		{"512Ki", 512 << 10},
+		{"100MiB", 100 << 20},
+		{"2Gi", 2 << 30},
+		{"", -1},
+		{"MiB", -1},
+		{"100MB", -1},
+		{"1.5GiB", -1},
+		{"-1", -1},
+		{"100 MiB", -1},
+		{"9999999999GiB", -1},
+	}
+	for _, tt := range tests {
+		got, err := ParseSize(tt.in)
+		if tt.want < 0 {
+			if err == nil {
+				t.Errorf("ParseSize(%q) = %d, want an error", tt.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -19,6 +18,7 @@ import (
 //	RUNPLANE_LDAP_ALLOW_PLAIN         true to allow ldap:// without TLS (passwords cross the network in clear)
 //	RUNPLANE_LDAP_BIND_DN             service account that searches for users
 //	RUNPLANE_LDAP_BIND_PASSWORD       its password, or RUNPLANE_LDAP_BIND_PASSWORD_FILE naming a file holding it
+//	                                  (read with the other secrets by LoadEnv)
 //	RUNPLANE_LDAP_BASE_DN             where users are searched
 //	RUNPLANE_LDAP_USER_FILTER         default (uid={username}); Active Directory: (sAMAccountName={username})
 //	RUNPLANE_LDAP_GROUP_BASE_DN       where groups are searched (default: the base DN)
@@ -34,7 +34,6 @@ func loadLDAPEnv(c *ldap.Config, get func(string) (string, bool)) error {
 		{"RUNPLANE_LDAP_CA_FILE", &c.CAFile},
 		{"RUNPLANE_LDAP_SERVER_NAME", &c.ServerName},
 		{"RUNPLANE_LDAP_BIND_DN", &c.BindDN},
-		{"RUNPLANE_LDAP_BIND_PASSWORD", &c.BindPassword},
 		{"RUNPLANE_LDAP_BASE_DN", &c.BaseDN},
 		{"RUNPLANE_LDAP_USER_FILTER", &c.UserFilter},
 		{"RUNPLANE_LDAP_GROUP_BASE_DN", &c.GroupBaseDN},
@@ -62,13 +61,6 @@ func loadLDAPEnv(c *ldap.Config, get func(string) (string, bool)) error {
 			return fmt.Errorf("%s=%q: want true or false", b.name, v)
 		}
 		*b.dst = x
-	}
-	if f, ok := get("RUNPLANE_LDAP_BIND_PASSWORD_FILE"); ok {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return fmt.Errorf("RUNPLANE_LDAP_BIND_PASSWORD_FILE: %w", err)
-		}
-		c.BindPassword = strings.TrimRight(string(b), "\r\n")
 	}
 	if v, ok := get("RUNPLANE_LDAP_GROUP_MAP"); ok {
 		m := map[string]string{}

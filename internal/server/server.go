@@ -121,7 +121,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if s.store, err = openStore(ctx, cfg.Store, filepath.Join(dir, dbFile), cipher, log.With("component", "store")); err != nil {
 		return nil, err
 	}
-	if s.logs, err = joblog.Open(filepath.Join(dir, logsDir), joblog.Options{}); err != nil {
+	if s.logs, err = joblog.Open(filepath.Join(dir, logsDir), joblog.Options{MaxBytes: cfg.MaxLogSize}); err != nil {
 		return nil, err
 	}
 	git, err := gitsource.New(filepath.Join(dir, gitDir), gitsource.Options{TTL: cfg.GitCacheTTL, Logger: log.With("component", "git")})
@@ -143,9 +143,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	}
 	reg := prometheus.NewRegistry()
 	s.engine = jobs.New(s.store, ex.ex, s.logs, jobs.Options{
-		MaxConcurrent: maxJobs,
-		Logger:        log.With("component", "jobs"),
-		Registerer:    reg,
+		MaxConcurrent:     maxJobs,
+		DefaultTimeout:    cfg.DefaultTimeout,
+		MaxQueuedPerOwner: cfg.MaxQueuedPerOwner,
+		Logger:            log.With("component", "jobs"),
+		Registerer:        reg,
 		// SQLite is this process's alone: jobs left running at start are recovered at once. PostgreSQL is shared
 		// by replicas, whose jobs are recovered only when their leases run out.
 		Exclusive: cfg.Store == "" || cfg.Store == StoreSQLite,

@@ -25,6 +25,9 @@ var (
 	// ErrUnavailable: the store cannot be reached right now (a database restarting, a network failure); the same
 	// call may succeed later. The API answers it with 503 and Retry-After.
 	ErrUnavailable = errors.New("store: unavailable")
+	// ErrQueueFull: the owner already has as many queued jobs as CreateJobCapped allows. The API answers it with 429
+	// and Retry-After.
+	ErrQueueFull = errors.New("store: too many queued jobs")
 )
 
 // Runners stores runners by name.
@@ -106,6 +109,11 @@ type Jobs interface {
 	// CreateTime becomes now. If j.IdempotencyKey is set and the owner already has a job with that key, it stores
 	// nothing and returns that job with created false. ErrConflict if the id is taken (callers pick a new id).
 	CreateJob(ctx context.Context, j Job) (stored Job, created bool, err error)
+	// CreateJobCapped is CreateJob that also refuses, with an error wrapping ErrQueueFull, a job whose owner already
+	// has maxQueued jobs queued; maxQueued <= 0 is no cap. Counting and inserting are one atomic step, even across
+	// processes sharing the store. A job with an idempotency key the owner used before is never refused: the earlier
+	// job is returned (created false) however many are queued.
+	CreateJobCapped(ctx context.Context, j Job, maxQueued int) (stored Job, created bool, err error)
 	// GetJob returns a job; ErrNotFound if absent.
 	GetJob(ctx context.Context, id string) (Job, error)
 	// ListJobs returns jobs newest first (by CreateTime, then id) and the number matching the filter

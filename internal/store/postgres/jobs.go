@@ -29,6 +29,12 @@ const (
 // with one key, in any replicas, the second waits for the first to commit and then inserts nothing. The insert
 // publishes EventQueued for the row it inserts, if any, delivered when it commits.
 func (s *Store) CreateJob(ctx context.Context, j store.Job) (store.Job, bool, error) {
+	return s.CreateJobCapped(ctx, j, 0)
+}
+
+// CreateJobCapped is CreateJob refusing (ErrQueueFull) a job whose owner has maxQueued queued jobs already. With a
+// cap, the count and the insert run in one transaction holding the owner's queue lock (see createJobCapped).
+func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int) (store.Job, bool, error) {
 	if j.ID == "" {
 		return store.Job{}, false, errors.New("postgres: create job: id is required")
 	}
@@ -46,6 +52,9 @@ func (s *Store) CreateJob(ctx context.Context, j store.Job) (store.Job, bool, er
 	args := []any{j.ID, j.Owner, j.Task, string(j.Status), j.CreateTime, j.Reason, nullStrings(j.Warnings),
 		[]byte(j.Stdout), nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle,
 		eventPayload(store.EventQueued, j.ID)}
+	if maxQueued > 0 {
+		return s.createJobCapped(ctx, j, args, maxQueued)
+	}
 	if j.IdempotencyKey == "" {
 		_, err := s.pool.Exec(ctx, createJob, args...)
 		if err != nil {
@@ -84,9 +93,62 @@ const (
 	createJobOnce = insertJob + ` ON CONFLICT (owner, idempotency_key) WHERE idempotency_key <> '' DO NOTHING` +
 		notifyCreated
 	lookupJobKey = `SELECT ` + jobCols + ` FROM jobs WHERE owner = $1 AND idempotency_key = $2 AND idempotency_key <> ''`
+	// The status term lets PostgreSQL use the partial index jobs_queued_by_owner.
+	countQueuedOf = `SELECT count(*) FROM jobs WHERE owner = $1 AND status = 'queued'`
 )
 
+// queueLockClass is the first half of the two-part advisory lock key (a space apart from one-part keys such as
+// catalogLock) that serializes the capped submissions of one owner; the second half is a hash of the owner.
+const queueLockClass = 0x72756e71 // "runq"
+
+// createJobCapped inserts j (args as CreateJob has them) unless its owner has maxQueued queued jobs. It holds the
+// owner's queue lock until it commits: two replicas queuing for one owner at once count one after the other, so
+// neither goes past the cap. An owner's idempotency key used before returns the earlier job before any count.
+func (s *Store) createJobCapped(ctx context.Context, j store.Job, args []any, maxQueued int) (store.Job, bool, error) {
+	var prev *store.Job
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, int32(queueLockClass), j.Owner); err != nil {
+			return err
+		}
+		for {
+			if j.IdempotencyKey != "" {
+				// Each statement sees what committed before it began: jobs of this owner queued under the lock too.
+				p, err := scanJob(tx.QueryRow(ctx, lookupJobKey, j.Owner, j.IdempotencyKey))
+				if err == nil {
+					prev = &p
+					return nil
+				}
+				if !errors.Is(err, pgx.ErrNoRows) {
+					return err
+				}
+			}
+			var n int
+			if err := tx.QueryRow(ctx, countQueuedOf, j.Owner).Scan(&n); err != nil {
+				return err
+			}
+			if n >= maxQueued {
+				return fmt.Errorf("%w: owner %q has %d queued jobs, the most allowed", store.ErrQueueFull, j.Owner, n)
+			}
+			tag, err := tx.Exec(ctx, createJobOnce, args...)
+			if err != nil || tag.RowsAffected() == 1 {
+				return err
+			}
+			// The key was taken by a submission without a cap, which does not take the lock: look again.
+		}
+	})
+	switch {
+	case err != nil:
+		return store.Job{}, false, createJobError(j.ID, err)
+	case prev != nil:
+		return *prev, false, nil
+	}
+	return j, true, nil
+}
+
 func createJobError(id string, err error) error {
+	if errors.Is(err, store.ErrQueueFull) {
+		return err
+	}
 	if violated(err) == "jobs_pkey" {
 		return conflictf("job %q already exists", id)
 	}

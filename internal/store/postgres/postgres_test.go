@@ -225,6 +225,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		{"list by task", `SELECT id FROM jobs WHERE task = 't' ORDER BY create_time DESC, id DESC LIMIT 10`, nil},
 		{"count", `SELECT count(*) FROM jobs WHERE status = 'running'`, nil},
 		{"key", lookupJobKey, []any{"a", "k"}},
+		{"queued of an owner", countQueuedOf, []any{"a"}},
 		{"audit", `SELECT id FROM audit_logs ORDER BY create_time DESC, id DESC LIMIT 10`, nil},
 		{"tokens", `SELECT id FROM api_tokens WHERE owner = 'a' ORDER BY create_time, id`, nil},
 		{"runners", `SELECT name FROM runners ORDER BY name`, nil},

@@ -273,3 +273,29 @@ func BenchmarkServerLoad(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
 }
+
+// BenchmarkCreateJobCapped measures what the per-owner cap costs a submission at its worst: the owner has 999 jobs
+// queued, so every submission counts them. Each job is cancelled again, so the count stays the same.
+func BenchmarkCreateJobCapped(b *testing.B) {
+	for _, max := range []int{0, 1000} {
+		b.Run(fmt.Sprintf("max=%d", max), func(b *testing.B) {
+			s := benchStore(b, true)
+			var i int64
+			for ; i < 999; i++ {
+				if _, _, err := s.CreateJob(b.Context(), benchJob(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for b.Loop() {
+				i++
+				j, _, err := s.CreateJobCapped(b.Context(), benchJob(i), max)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.FinishJob(b.Context(), j.ID, store.Finish{Status: api.JobCancelled}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -19,6 +19,12 @@ const jobCols = `id, owner, task, status, create_time, start_time, completion_ti
 // CreateTime becomes now). With an IdempotencyKey the owner already used, it stores nothing and returns the
 // earlier job with created false. ErrConflict if the id is taken, so the caller can retry with a new one.
 func (s *Store) CreateJob(ctx context.Context, j store.Job) (store.Job, bool, error) {
+	return s.CreateJobCapped(ctx, j, 0)
+}
+
+// CreateJobCapped is CreateJob refusing (ErrQueueFull) a job whose owner has maxQueued queued jobs already. The count
+// and the insert run in one write transaction, which holds the database's write lock.
+func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int) (store.Job, bool, error) {
 	if j.ID == "" {
 		return store.Job{}, false, errors.New("sqlite: create job: id is required")
 	}
@@ -56,9 +62,18 @@ func (s *Store) CreateJob(ctx context.Context, j store.Job) (store.Job, bool, er
 				return err
 			}
 		}
+		if maxQueued > 0 {
+			var n int
+			if err := tx.queryRow(countQueuedOf, j.Owner).Scan(&n); err != nil {
+				return err
+			}
+			if n >= maxQueued {
+				return fmt.Errorf("%w: owner %q has %d queued jobs, the most allowed", store.ErrQueueFull, j.Owner, n)
+			}
+		}
 		_, err := tx.exec(insertJob, args...)
 		return err
-	}, insertJob, lookupJobKey)
+	}, insertJob, lookupJobKey, countQueuedOf)
 	switch {
 	case err != nil:
 		return store.Job{}, false, createJobError(j.ID, err)
@@ -74,9 +89,14 @@ const (
 	// The idempotency_key != '' term lets SQLite use the partial unique index.
 	lookupJobKey = `SELECT ` + jobCols + ` FROM jobs
 		WHERE owner = ? AND idempotency_key = ? AND idempotency_key != ''`
+	// The status term lets SQLite use the partial index jobs_queued_by_owner.
+	countQueuedOf = `SELECT count(*) FROM jobs WHERE owner = ? AND status = 'queued'`
 )
 
 func createJobError(id string, err error) error {
+	if errors.Is(err, store.ErrQueueFull) {
+		return err
+	}
 	if isUnique(err) {
 		return conflictf("job %q already exists", id)
 	}

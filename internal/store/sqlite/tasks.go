@@ -11,7 +11,7 @@ import (
 	"github.com/runplane/runplane/internal/store"
 )
 
-const taskCols = `name, runner, command, synchronous, schema, timeout_ns, sync_timeout_ns, kubernetes`
+const taskCols = `name, runner, command, synchronous, schema, timeout_ns, sync_timeout_ns, kubernetes, resources`
 
 // CreateTask stores a new task; ErrConflict if the name is taken. It does not check that the runner exists.
 func (s *Store) CreateTask(ctx context.Context, t api.Task) error {
@@ -19,10 +19,14 @@ func (s *Store) CreateTask(ctx context.Context, t api.Task) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create task: %w", err)
 	}
+	resources, err := store.EncodeTaskResources(t)
+	if err != nil {
+		return fmt.Errorf("sqlite: create task: %w", err)
+	}
 	now := toNanos(s.now())
 	err = s.write(ctx, func(tx *wtx) error {
 		_, err := tx.exec(insertTask, t.Name, t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout),
-			int64(t.SyncTimeout), nullText(kube), now, now)
+			int64(t.SyncTimeout), nullText(kube), nullText(resources), now, now)
 		return err
 	}, insertTask)
 	if isUnique(err) {
@@ -51,10 +55,14 @@ func (s *Store) UpdateTask(ctx context.Context, t api.Task) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: update task: %w", err)
 	}
+	resources, err := store.EncodeTaskResources(t)
+	if err != nil {
+		return fmt.Errorf("sqlite: update task: %w", err)
+	}
 	now := toNanos(s.now())
 	err = s.write(ctx, func(tx *wtx) error {
 		res, err := tx.exec(updateTask, t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout),
-			int64(t.SyncTimeout), nullText(kube), now, t.Name)
+			int64(t.SyncTimeout), nullText(kube), nullText(resources), now, t.Name)
 		return oneRow(res, err, "task", t.Name)
 	}, updateTask)
 	return wrap(err, "sqlite: update task %q", t.Name)
@@ -70,25 +78,28 @@ func (s *Store) DeleteTask(ctx context.Context, name string) error {
 }
 
 const (
-	insertTask = `INSERT INTO tasks (` + taskCols + `, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertTask = `INSERT INTO tasks (` + taskCols + `, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	updateTask = `UPDATE tasks
 		SET runner = ?, command = ?, synchronous = ?, schema = ?, timeout_ns = ?, sync_timeout_ns = ?, kubernetes = ?,
-			update_time = ?
+			resources = ?, update_time = ?
 		WHERE name = ?`
 	deleteTask = `DELETE FROM tasks WHERE name = ?`
 )
 
 func scanTask(row scanner) (api.Task, error) {
 	var t api.Task
-	var schema, kube sql.NullString
+	var schema, kube, resources sql.NullString
 	var timeout, syncTimeout int64
-	if err := row.Scan(&t.Name, &t.Runner, &t.Command, &t.Synchronous, &schema, &timeout, &syncTimeout, &kube); err != nil {
+	if err := row.Scan(&t.Name, &t.Runner, &t.Command, &t.Synchronous, &schema, &timeout, &syncTimeout, &kube, &resources); err != nil {
 		return api.Task{}, err
 	}
 	if schema.Valid {
 		t.Schema = json.RawMessage(schema.String)
 	}
 	if err := store.DecodeTaskKubernetes(&t, []byte(kube.String)); err != nil {
+		return api.Task{}, err
+	}
+	if err := store.DecodeTaskResources(&t, []byte(resources.String)); err != nil {
 		return api.Task{}, err
 	}
 	t.Timeout = api.Duration(time.Duration(timeout))

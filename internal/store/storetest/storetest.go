@@ -42,6 +42,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"JobGetNotFound", testJobGetNotFound},
 		{"JobIdempotencyKey", testJobIdempotencyKey},
 		{"JobIdempotencyKeyConcurrent", testJobIdempotencyKeyConcurrent},
+		{"JobQueueCap", testJobQueueCap},
+		{"JobQueueCapConcurrent", testJobQueueCapConcurrent},
 		{"JobLifecycle", testJobLifecycle},
 		{"JobClaimEmpty", testJobClaimEmpty},
 		{"JobClaimFIFO", testJobClaimFIFO},

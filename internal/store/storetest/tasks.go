@@ -34,6 +34,14 @@ func kube() *api.TaskKubernetes {
 	}
 }
 
+// resources is a task's resources with every resource set.
+func resources() *api.TaskResources {
+	return &api.TaskResources{
+		Requests: map[string]string{"cpu": "250m", "memory": "32Mi"},
+		Limits:   map[string]string{"cpu": "0.5", "memory": "64Mi", "pids": "128"},
+	}
+}
+
 func testTaskRoundTrip(t *testing.T, s store.Store) {
 	tests := []struct {
 		name string
@@ -44,7 +52,9 @@ func testTaskRoundTrip(t *testing.T, s store.Store) {
 			Schema:      json.RawMessage(`{"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}`),
 			Timeout:     api.Duration(90 * time.Second),
 			SyncTimeout: api.Duration(1500 * time.Millisecond),
+			Resources:   resources(),
 			Kubernetes:  kube()}},
+		{"resources only", api.Task{Name: "limited", Runner: "r", Command: "true", Resources: resources()}},
 		{"long command", api.Task{Name: "long", Runner: "r", Command: longCommand}},
 		{"kubernetes only pull policy", api.Task{Name: "pull", Runner: "r", Command: "true",
 			Kubernetes: &api.TaskKubernetes{ImagePullPolicy: "Never"}}},
@@ -89,6 +99,7 @@ func testTaskList(t *testing.T, s store.Store) {
 	}
 	want := []api.Task{task("a", "r2"), task("b", "r1"), task("c.d", "r1"), task("c_e", "r1")}
 	want[2].Kubernetes = kube()
+	want[3].Resources = resources()
 	for _, i := range []int{2, 0, 3, 1} {
 		must(t, "CreateTask", s.CreateTask(t.Context(), want[i]))
 	}
@@ -109,11 +120,12 @@ func testTaskUpdate(t *testing.T, s store.Store) {
 	}{
 		{"change everything", api.Task{Name: "t", Runner: "r2", Command: "make", Synchronous: true,
 			Schema: json.RawMessage(`{"type":"array"}`), Timeout: api.Duration(time.Minute), SyncTimeout: api.Duration(time.Second),
-			Kubernetes: kube()}},
-		{"change kubernetes", api.Task{Name: "t", Runner: "r2", Command: "make", Synchronous: true,
+			Resources: resources(), Kubernetes: kube()}},
+		{"change kubernetes and resources", api.Task{Name: "t", Runner: "r2", Command: "make", Synchronous: true,
 			Schema: json.RawMessage(`{"type":"array"}`), Timeout: api.Duration(time.Minute), SyncTimeout: api.Duration(time.Second),
+			Resources:  &api.TaskResources{Limits: map[string]string{"pids": "10"}},
 			Kubernetes: &api.TaskKubernetes{NodeSelector: map[string]string{"pool": "batch"}}}},
-		{"clear schema, timeouts and kubernetes", api.Task{Name: "t", Runner: "r2", Command: "make"}},
+		{"clear schema, timeouts, resources and kubernetes", api.Task{Name: "t", Runner: "r2", Command: "make"}},
 	}
 	for _, st := range steps {
 		must(t, "UpdateTask "+st.name, s.UpdateTask(t.Context(), st.t))
@@ -153,6 +165,7 @@ func testTaskKubernetesNone(t *testing.T, s store.Store) {
 		want := task("t"+string(rune('a'+i)), "r")
 		in := want
 		in.Kubernetes = k
+		in.Resources = &api.TaskResources{Requests: map[string]string{}}
 		must(t, "CreateTask", s.CreateTask(t.Context(), in))
 		got, err := s.GetTask(t.Context(), in.Name)
 		must(t, "GetTask", err)
@@ -161,6 +174,7 @@ func testTaskKubernetesNone(t *testing.T, s store.Store) {
 		}
 		withSettings := want
 		withSettings.Kubernetes = kube()
+		withSettings.Resources = resources()
 		must(t, "UpdateTask", s.UpdateTask(t.Context(), withSettings))
 		must(t, "UpdateTask", s.UpdateTask(t.Context(), in))
 		got, err = s.GetTask(t.Context(), in.Name)
@@ -172,8 +186,8 @@ func testTaskKubernetesNone(t *testing.T, s store.Store) {
 	list, err := s.ListTasks(t.Context())
 	must(t, "ListTasks", err)
 	for _, x := range list {
-		if x.Kubernetes != nil {
-			t.Errorf("ListTasks: task %q has kubernetes settings %+v, want none", x.Name, x.Kubernetes)
+		if x.Kubernetes != nil || x.Resources != nil {
+			t.Errorf("ListTasks: task %q has kubernetes settings %+v or resources %+v, want none", x.Name, x.Kubernetes, x.Resources)
 		}
 	}
 }

@@ -1,0 +1,80 @@
+package jobs
+
+import (
+	"io"
+	"time"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/executor"
+	"github.com/runplane/runplane/internal/store"
+)
+
+// prepare turns a claimed job, its task and its runner into what the executor runs, writing its output to out.
+func (e *Engine) prepare(job store.Job, task api.Task, runner api.Runner, out io.Writer) executor.Spec {
+	return executor.Spec{
+		JobID:      job.ID,
+		Task:       task.Name,
+		Runner:     runner.Name,
+		Owner:      job.Owner,
+		Image:      runner.Image,
+		Repo:       executor.Repo{URL: runner.GitURL, Branch: runner.Branch, Token: runner.Token},
+		Command:    task.Command,
+		ExtraVars:  job.Input,
+		Secrets:    runner.Secret,
+		Timeout:    e.timeout(task),
+		Output:     out,
+		Kubernetes: podSettings(task),
+		Limits:     limits(task),
+	}
+}
+
+// timeout is how long a job of task may run: the task's timeout, else the server's default; 0 is no limit.
+func (e *Engine) timeout(task api.Task) time.Duration {
+	if task.Timeout > 0 {
+		return time.Duration(task.Timeout)
+	}
+	return e.opts.DefaultTimeout
+}
+
+// limits are the task's effective resource limits (its resources, else its kubernetes.resources) as numbers.
+func limits(task api.Task) executor.Limits {
+	r := task.EffectiveLimits()
+	return executor.Limits{
+		CPU:    r.LimitValue(api.ResourceCPU),
+		Memory: r.LimitValue(api.ResourceMemory),
+		Pids:   r.LimitValue(api.ResourcePids),
+	}
+}
+
+// podSettings are the task's Kubernetes settings, with its resources as the pod's when it sets none there: a task
+// limited for every executor is limited on Kubernetes too. pids has no pod equivalent and is left out.
+func podSettings(task api.Task) *api.TaskKubernetes {
+	k := task.Kubernetes
+	if task.Resources.IsZero() || (k != nil && k.Resources != nil && (len(k.Resources.Requests) > 0 || len(k.Resources.Limits) > 0)) {
+		return k
+	}
+	pod := &api.ResourceRequirements{Requests: withoutPids(task.Resources.Requests), Limits: withoutPids(task.Resources.Limits)}
+	if len(pod.Requests) == 0 && len(pod.Limits) == 0 {
+		return k
+	}
+	var merged api.TaskKubernetes
+	if k != nil {
+		merged = *k
+	}
+	merged.Resources = pod
+	return &merged
+}
+
+func withoutPids(m map[string]string) map[string]string {
+	var out map[string]string
+	for name, q := range m {
+		if name == api.ResourcePids {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]string, len(m))
+		}
+		out[name] = q
+	}
+	return out
+}
