@@ -22,7 +22,7 @@ func TestCrashSafety(t *testing.T) {
 	marks := t.TempDir() // each job appends its id here; the path also marks the job's processes
 	ran := filepath.Join(marks, "ran")
 
-	srv := startServe(t, data, "--max-concurrent-jobs", "4")
+	srv := startServe(t, data, "--max-concurrent-jobs", "4", "--isolation", "none") // jobs append to ran
 	c := login(t, srv.url)
 	ctx := t.Context()
 	repo := gittest.URL(gittest.NewRepo(t, map[string]string{"README": "crash test\n"}))
@@ -73,7 +73,7 @@ func TestCrashSafety(t *testing.T) {
 		return len(processesMentioning(marks)) == 0, nil
 	})
 
-	srv2 := startServe(t, data, "--max-concurrent-jobs", "4")
+	srv2 := startServe(t, data, "--max-concurrent-jobs", "4", "--isolation", "none")
 	c2 := login(t, srv2.url)
 	var jobs []api.Job
 	waitFor(t, "every job to end after restart", 120*time.Second, func() (bool, error) {

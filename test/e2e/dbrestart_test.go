@@ -30,7 +30,7 @@ const outage = 3 * time.Second
 // afterwards a synchronous request to one replica returns the job another ran.
 func TestDatabaseRestart(t *testing.T) {
 	pg := pgtest.NewServer(t)
-	rs := newReplicaSet(t, pg.CreateDatabase(t), testLease)
+	rs := newReplicaSet(t, pg.CreateDatabase(t), testLease, hostFiles)
 	rs.start(t, 1, "--max-concurrent-jobs", "1") // one slot, so that occupy can make it busy at the end
 	rs.start(t, 2)
 	marks := t.TempDir()

@@ -28,7 +28,7 @@ func finalWithin(n int) time.Duration { return time.Minute + time.Duration(n)*20
 // TestReplicasExactlyOnce submits jobs from 16 clients across three replicas over one database: every job runs
 // exactly once, and they run on more than one replica.
 func TestReplicasExactlyOnce(t *testing.T) {
-	rs := newReplicaSet(t, pgtest.NewDatabase(t), testLease)
+	rs := newReplicaSet(t, pgtest.NewDatabase(t), testLease, hostFiles)
 	rs.start(t, 3)
 	ran := filepath.Join(t.TempDir(), "ran")
 	createTasks(t, rs.clients[0], api.Task{Name: "mark", Command: markCommand(ran, "")})
@@ -72,7 +72,7 @@ func TestReplicasExactlyOnce(t *testing.T) {
 // the ones it was running end orphaned (and ran at most once), nothing stays running, and the clients' submissions
 // go on through the survivors.
 func TestReplicaKilled(t *testing.T) {
-	rs := newReplicaSet(t, pgtest.NewDatabase(t), testLease)
+	rs := newReplicaSet(t, pgtest.NewDatabase(t), testLease, hostFiles)
 	rs.start(t, 3)
 	marks := t.TempDir() // the jobs append their ids here; the path also marks their processes
 	ran := filepath.Join(marks, "ran")

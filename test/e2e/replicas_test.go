@@ -92,6 +92,11 @@ func createTasks(t testing.TB, c *client.Client, tasks ...api.Task) {
 	}
 }
 
+// hostFiles is the environment of servers whose jobs append to a file of the test's (markCommand): the proof that
+// each job ran exactly once. A sandbox hides the test's files from jobs, so these servers run jobs without one;
+// containment is test/e2e/hostile_test.go's to test.
+const hostFiles = "RUNPLANE_ISOLATION=none"
+
 // markCommand is a task that appends its job's id to the file ran with a shell builtin, then runs rest, if any.
 func markCommand(ran, rest string) string {
 	cmd := fmt.Sprintf(`echo "$RUNPLANE_JOB_ID" >> %s`, ran)

@@ -27,9 +27,9 @@ type deployment struct {
 func deployments(b *testing.B) []deployment {
 	pg := pgtest.NewServer(b)
 	deps := []deployment{
-		{"sqlite", newReplicaSet(b, "")},
-		{"pg1", newReplicaSet(b, pg.CreateDatabase(b))},
-		{"pg3", newReplicaSet(b, pg.CreateDatabase(b))},
+		{"sqlite", newReplicaSet(b, "", hostFiles)},
+		{"pg1", newReplicaSet(b, pg.CreateDatabase(b), hostFiles)},
+		{"pg3", newReplicaSet(b, pg.CreateDatabase(b), hostFiles)},
 	}
 	deps[0].rs.start(b, 1)
 	deps[1].rs.start(b, 1)
