@@ -25,6 +25,8 @@ fi
 # hybrid-cgroup VMs) and a static busybox to build their image from (no registry is reachable).
 command -v podman >/dev/null 2>&1 || need+=(podman)
 [ -x /usr/sbin/runc ] || need+=(runc)
+# Every job container's PID 1 (podman run --init); only a recommendation of podman's package.
+[ -x /usr/bin/catatonit ] || need+=(catatonit)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need+=(busybox-static)
 # Debian's own slapd writes its pid here; the tests never use that server.
 system_slapd_running() { [ -s /run/slapd/slapd.pid ] && kill -0 "$(cat /run/slapd/slapd.pid)" 2>/dev/null; }
