@@ -31,7 +31,7 @@ var hostileAttacks = []string{
 	"read:{data}/jwt.key", "read:{data}/secret.key", "read:{data}/runplane.db", "list:{data}", "list:{data}/git",
 	"list:/dev/shm", "scan-proc", "scan-files", "server-environ", "server-cmdline", "server-mem-write", "server-ptrace",
 	"server-signal", "server-root", "write:{data}/pwned", "write:{marker}", "write:/usr/pwned", "write:/etc/pwned",
-	"write:/pwned", "write:/etc/secret/pwned", "setuid-0", "mount", "mknod-disk", "unshare-user", "chroot", "sysrq",
+	"write:/pwned", "write:/etc/secret/pwned", "setuid-0", "mount", "mknod-disk", "unshare-user", "keyring", "chroot", "sysrq",
 	"cgroup-escape",
 }
 

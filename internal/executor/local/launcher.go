@@ -61,6 +61,9 @@ func RunLauncher() int {
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
 		return fail(fmt.Errorf("drop ambient capabilities: %w", err))
 	}
+	if err := restrictThread(); err != nil {
+		return fail(err)
+	}
 	var cred *syscall.Credential
 	if cfg.SetUID {
 		cred = &syscall.Credential{Uid: uint32(cfg.Root.UID), Gid: uint32(cfg.Root.GID), Groups: []uint32{}}

@@ -143,9 +143,11 @@ func (e *Executor) enterSandbox(job jobProcess) error {
 		return err
 	}
 	if job.prepare != nil {
-		return job.prepare(filepath.Join(e.sandbox.Dir, WorkspacePath[1:]))
+		if err := job.prepare(filepath.Join(e.sandbox.Dir, WorkspacePath[1:])); err != nil {
+			return err
+		}
 	}
-	return nil
+	return restrictThread()
 }
 
 // releaseStopped finishes the sandbox of the job whose shell, pid, was started traced and so stopped at its first

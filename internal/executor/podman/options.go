@@ -64,6 +64,10 @@ type Options struct {
 	Network string
 	// Pull is podman's --pull policy; default "missing": an image is taken from podman's local store, else pulled.
 	Pull string
+	// SeccompProfile is the seccomp profile (containers' JSON format) jobs' profile is derived from: the same,
+	// without the kernel keyring calls; default DefaultSeccompProfile, or podman's built-in one where that file
+	// does not exist (which then leaves keyctl allowed).
+	SeccompProfile string
 	// AuthFile is podman's --authfile for pulls (registry credentials); empty: podman's default.
 	AuthFile string
 	// Labels are added to every container (runplane.dev/managed-by and runplane.dev/job always are).

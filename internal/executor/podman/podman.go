@@ -33,6 +33,7 @@ type Executor struct {
 	podman  string
 	global  []string
 	workDir string
+	seccomp string // --security-opt value of jobs' seccomp profile; "" for podman's built-in one
 
 	mu       sync.Mutex
 	attempts map[executor.Handle]*attempt
@@ -72,6 +73,12 @@ func New(opts Options) (*Executor, error) {
 	}
 	e.global = append(e.global, "--cgroup-manager", opts.CgroupManager)
 	e.global = append(e.global, opts.GlobalArgs...)
+	if e.seccomp, err = seccompOption(opts.SeccompProfile, workDir); err != nil {
+		return nil, fmt.Errorf("podman executor: %w", err)
+	}
+	if e.seccomp == "" {
+		e.log.Warn("no seccomp profile to derive jobs' from: podman's built-in one lets jobs use the kernel keyrings", "profile", DefaultSeccompProfile)
+	}
 	if err := e.removeStale(context.Background()); err != nil {
 		return nil, fmt.Errorf("podman executor: %w", err)
 	}

@@ -229,6 +229,9 @@ func (e *Executor) createArgs(name, dir string, spec executor.Spec, envNames []s
 		"--volume", filepath.Join(dir, wsName)+":"+workspaceDir+":rw",
 		"--env", "HOME="+workspaceDir,
 	)
+	if e.seccomp != "" {
+		args = append(args, "--security-opt", e.seccomp)
+	}
 	if e.opts.AuthFile != "" {
 		args = append(args, "--authfile", e.opts.AuthFile)
 	}

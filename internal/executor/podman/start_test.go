@@ -51,6 +51,8 @@ func TestStartFails(t *testing.T) {
 	}
 	entries, _ := os.ReadDir(work)
 	for _, e := range entries {
-		t.Errorf("Start that failed left %s in the work dir", e.Name())
+		if e.Name() != "seccomp.json" { // the jobs' profile, written by New
+			t.Errorf("Start that failed left %s in the work dir", e.Name())
+		}
 	}
 }
