@@ -22,7 +22,11 @@ func benchServer(b *testing.B, tasks ...api.Task) (*serverProc, *client.Client) 
 
 // benchServerOf is benchServer with the given runplane binary.
 func benchServerOf(b *testing.B, bin string, tasks ...api.Task) (*serverProc, *client.Client) {
-	srv, err := launchServeBinary(b, bin, nil, b.TempDir(), nil)
+	var env []string // RUNPLANE_BENCH_ENV: settings for the servers measured, e.g. RUNPLANE_ISOLATION=none
+	if e := os.Getenv("RUNPLANE_BENCH_ENV"); e != "" {
+		env = strings.Split(e, ",")
+	}
+	srv, err := launchServeBinary(b, bin, nil, b.TempDir(), env)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"syscall"
 
@@ -103,24 +102,34 @@ func buildLauncherRoot(cfg *launchConfig) error {
 	}
 	root := cfg.Root
 	err := cfg.Layout.buildBase(func(r func(string) string) error {
-		root.Passwd, root.Group = r("run/passwd"), r("run/group")
-		p, g := cfg.Layout.usersFiles(root.UID, root.GID)
-		if err := os.WriteFile(root.Passwd, p, 0o444); err != nil {
-			return err
+		passwd, group := r("run/passwd"), r("run/group")
+		p, g := userLines(root.UID, root.GID)
+		for _, f := range []struct {
+			path string
+			base []byte
+			line string
+		}{{passwd, cfg.Layout.Passwd, p}, {group, cfg.Layout.Group, g}} {
+			b := f.base[:len(f.base):len(f.base)]
+			if len(b) > 0 && b[len(b)-1] != '\n' {
+				b = append(b, '\n')
+			}
+			b = append(b, f.line...)
+			if err := os.WriteFile(f.path, b, 0o444); err != nil {
+				return err
+			}
 		}
-		return os.WriteFile(root.Group, g, 0o444)
+		return cfg.Layout.bindUsers(passwd, group)
 	})
 	if err != nil {
+		return err
+	}
+	if err := cfg.Layout.mountTmp(); err != nil {
 		return err
 	}
 	if err := cfg.Layout.mountJob(root); err != nil {
 		return err
 	}
-	const flags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
-	if err := unix.Mount("proc", filepath.Join(cfg.Layout.Dir, "proc"), "proc", flags, "hidepid=invisible"); err != nil {
-		return fmt.Errorf("mount proc: %w", err)
-	}
-	return nil
+	return cfg.Layout.mountHostProc() // the launcher's PID namespace is the job's
 }
 
 func readLaunchConfig() (*launchConfig, error) {

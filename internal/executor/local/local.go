@@ -53,6 +53,7 @@ type Executor struct {
 	// template and users serve in-process sandboxes (template.go); nil in the other modes.
 	template *template
 	users    *userFiles
+	threads  *threads // where jobs with a sandbox or control group of their own run
 
 	mu       sync.Mutex
 	attempts map[executor.Handle]*attempt
@@ -104,6 +105,11 @@ func New(opts Options) (*Executor, error) {
 	if err := e.pickWorkspaces(); err != nil {
 		return nil, fmt.Errorf("local executor: %w", err)
 	}
+	if e.mode == modeInProc {
+		e.threads = newThreads(e.prepareThread)
+	} else {
+		e.threads = newThreads(nil)
+	}
 	log.Info("local executor ready", "isolation", e.Isolation(), "workdir", workDir, "workspaces", cmp.Or(e.wsRoot, "tmpfs per job"))
 	if e.mode == modeNone {
 		log.Warn(NoSandboxWarning)
@@ -140,7 +146,7 @@ func (e *Executor) prepareSandbox() error {
 	if e.users, err = newUserFiles(filepath.Join(e.workDir, usersDirName), l); err != nil {
 		return err
 	}
-	e.template, err = newTemplate(l)
+	e.template, err = newTemplate(l, e.users)
 	return err
 }
 

@@ -64,12 +64,22 @@ type jobProcess struct {
 // job's first process is reaped, since a goroutine that exits while locked ends its thread (and with it, any job
 // forked there). In-process sandboxes are made in the thread's own mount namespace, so that thread is never
 // unlocked: it dies when run returns, and the sandbox with it. Any other goes back to the runtime.
-func (e *Executor) run(a *attempt, job jobProcess, started chan<- error) {
+//
+// ready is how the preparation of the thread went (threads.go): for an in-process sandbox, entering a copy of the
+// template with a /tmp of its own, and restrictThread.
+//
+// It reports whether the thread can run another job: an in-process sandbox's thread whose job ended and whose
+// sandbox was emptied again (resetSandbox) can, which spares making and preparing a new one.
+func (e *Executor) run(a *attempt, job jobProcess, started chan<- error, ready error) (reusable bool) {
 	runtime.LockOSThread()
 	if a.mode == modeInProc {
+		if err := ready; err != nil {
+			started <- err
+			return false
+		}
 		if err := e.enterSandbox(job); err != nil {
 			started <- err
-			return
+			return false
 		}
 	} else {
 		defer runtime.UnlockOSThread()
@@ -77,7 +87,7 @@ func (e *Executor) run(a *attempt, job jobProcess, started chan<- error) {
 	cmd, cfg, err := e.command(a, job)
 	if err != nil {
 		started <- err
-		return
+		return false
 	}
 	err = a.startIn(cmd)
 	if cfg != nil {
@@ -88,14 +98,14 @@ func (e *Executor) run(a *attempt, job jobProcess, started chan<- error) {
 			a.status.Close()
 		}
 		started <- fmt.Errorf("start sh: %w", err)
-		return
+		return false
 	}
 	if a.mode == modeInProc {
-		if err := e.releaseStopped(cmd.Process.Pid); err != nil {
+		if err := e.sandbox.mountProc(cmd.Process.Pid); err != nil {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
 			started <- err
-			return
+			return false
 		}
 	}
 	a.proc, a.pid = cmd.Process, cmd.Process.Pid
@@ -131,46 +141,36 @@ func (e *Executor) run(a *attempt, job jobProcess, started chan<- error) {
 		delete(e.attempts, a.handle)
 		e.mu.Unlock()
 	})
+	if a.mode != modeInProc {
+		return false
+	}
+	if err := e.sandbox.resetJob(); err != nil {
+		e.log.Warn("empty a sandbox for the next job", "err", err)
+		return false
+	}
+	return true
 }
 
-// enterSandbox gives the calling thread, locked for good, the job's mount and IPC namespaces and builds the job's
-// root there, checkout included.
-func (e *Executor) enterSandbox(job jobProcess) error {
+// prepareThread readies the calling thread, locked for good, for an in-process sandbox, ahead of knowing its
+// job: a copy of the template's mount namespace with a /tmp of its own, the jobs' IPC namespace, no_new_privs
+// and the seccomp filter (none of which stops what the thread does next: it is root).
+func (e *Executor) prepareThread() error {
 	if err := e.template.enter(); err != nil {
 		return err
 	}
-	if err := e.sandbox.mountJob(job.root); err != nil {
+	if err := e.sandbox.mountTmp(); err != nil {
 		return err
-	}
-	if job.prepare != nil {
-		if err := job.prepare(filepath.Join(e.sandbox.Dir, WorkspacePath[1:])); err != nil {
-			return err
-		}
 	}
 	return restrictThread()
 }
 
-// releaseStopped finishes the sandbox of the job whose shell, pid, was started traced and so stopped at its first
-// instruction, then lets it run. Only the thread that forked pid may do this.
-func (e *Executor) releaseStopped(pid int) error {
-	var ws unix.WaitStatus
-	for {
-		_, err := unix.Wait4(pid, &ws, unix.WALL, nil)
-		if err == nil {
-			break
-		}
-		if err != unix.EINTR {
-			return fmt.Errorf("wait for the job to stop: %w", err)
-		}
-	}
-	if !ws.Stopped() {
-		return fmt.Errorf("job did not stop before its first instruction: wait status %#x", uint32(ws))
-	}
-	if err := e.sandbox.mountProc(pid); err != nil {
+// enterSandbox finishes the job's root on its prepared thread: its workspace (checkout included) and secrets.
+func (e *Executor) enterSandbox(job jobProcess) error {
+	if err := e.sandbox.mountJob(job.root); err != nil {
 		return err
 	}
-	if err := unix.PtraceDetach(pid); err != nil {
-		return fmt.Errorf("release the job: %w", err)
+	if job.prepare != nil {
+		return job.prepare(filepath.Join(e.sandbox.Dir, WorkspacePath[1:]))
 	}
 	return nil
 }
@@ -262,11 +262,9 @@ func (e *Executor) command(a *attempt, job jobProcess) (*exec.Cmd, *launchPipes,
 	cmd.SysProcAttr = attr
 	switch a.mode {
 	case modeInProc:
-		// Stopped by ptrace at its first instruction, until releaseStopped has mounted its /proc.
 		attr.Cloneflags = syscall.CLONE_NEWPID
 		attr.Chroot = e.sandbox.Dir
 		attr.Credential = &syscall.Credential{Uid: uint32(job.root.UID), Gid: uint32(job.root.GID), Groups: []uint32{}}
-		attr.Ptrace = true
 	case modeLauncher:
 		cfg, err := json.Marshal(launchConfig{Command: job.command, Dir: job.dir, Env: job.env,
 			Layout: e.sandbox, Root: job.root, SetUID: !e.userns})
@@ -290,7 +288,7 @@ func (e *Executor) command(a *attempt, job jobProcess) (*exec.Cmd, *launchPipes,
 		cmd.Env = []string{} // the launcher gets nothing through its environment
 		cmd.ExtraFiles = []*os.File{p.cfgR, p.statW}
 		attr.Setsid, attr.Setpgid = false, true
-		attr.Cloneflags = syscall.CLONE_NEWNS | syscall.CLONE_NEWPID
+		attr.Cloneflags = syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC
 		if e.userns {
 			attr.Cloneflags |= syscall.CLONE_NEWUSER
 			attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: sandboxUID, HostID: os.Getuid(), Size: 1}}

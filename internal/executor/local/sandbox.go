@@ -25,7 +25,7 @@ import (
 //	/etc/passwd, /etc/group the host's with a line for the job's user added, so tools that look the user up work
 //	/etc/secret            a read-only tmpfs with the job's secrets, one 0400 file each, owned by the job's user
 //	/workspace             the job's checkout (its working directory and HOME), owned by the job's user
-//	/tmp, /dev/shm         private to the job, in the root tmpfs (/var/tmp links to /tmp); the rest is read-only
+//	/tmp                   a tmpfs of the job's own (/var/tmp and /dev/shm link to it); the rest is read-only
 //	/dev                   null, zero, full, random, urandom, tty, and the usual symlinks
 //	/proc                  a proc of the job's own PID namespace: the job sees its own processes only
 //
@@ -113,15 +113,12 @@ type jobRoot struct {
 	Workspace string            // host directory bound at WorkspacePath; "" mounts a tmpfs there (WSSize)
 	WSSize    int64             // size cap of that tmpfs; 0 for none
 	Secrets   map[string]string // written to /etc/secret
-	Passwd    string            // files bound at /etc/passwd and /etc/group (users.go); "" for the host's
-	Group     string
 }
 
 // Sizes of the job's own tmpfs mounts.
 const (
 	baseSize = 1 << 20 // the root itself: directories, links and device nodes only
-	tmpSize  = 1 << 30 // /tmp (and /var/tmp, a link to it)
-	shmSize  = 64 << 20
+	tmpSize  = 1 << 30 // /tmp (and /var/tmp and /dev/shm, links to it)
 )
 
 // buildBase makes at l.Dir, in the calling thread's mount namespace (private: enterJobMountNS), the part of a
@@ -132,12 +129,16 @@ func (l *sandboxLayout) buildBase(before func(r func(string) string) error) erro
 		return fmt.Errorf("mount root tmpfs: %w", err)
 	}
 	r := func(p string) string { return filepath.Join(l.Dir, p) }
-	for _, d := range []string{"dev", "proc", "tmp", "var", "dev/shm", "run", WorkspacePath[1:]} {
+	for _, d := range []string{"dev", "proc", "tmp", "var", "run", WorkspacePath[1:]} {
 		if err := os.Mkdir(r(d), 0o755); err != nil {
 			return err
 		}
 	}
+	// /var/tmp and /dev/shm are the job's /tmp: one tmpfs of its own for all three.
 	if err := os.Symlink("../tmp", r("var/tmp")); err != nil {
+		return err
+	}
+	if err := os.Symlink("../tmp", r("dev/shm")); err != nil {
 		return err
 	}
 	for link, target := range l.Links {
@@ -171,18 +172,38 @@ func (l *sandboxLayout) buildBase(before func(r func(string) string) error) erro
 	return nil
 }
 
-// mountJob adds to the base what is the job's own: /tmp and /dev/shm, its workspace, its passwd and group files,
-// its secrets. Everything but /proc, which mountProc adds once the job's PID namespace exists.
-func (l *sandboxLayout) mountJob(j jobRoot) error {
-	r := func(p string) string { return filepath.Join(l.Dir, p) }
-	for _, m := range []struct {
-		dir  string
-		size int
-	}{{"tmp", tmpSize}, {"dev/shm", shmSize}} {
-		if err := unix.Mount("tmpfs", r(m.dir), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, fmt.Sprintf("mode=1777,size=%d", m.size)); err != nil {
-			return fmt.Errorf("mount /%s: %w", m.dir, err)
+// mountTmp gives the root a /tmp of its own (and so a /dev/shm and /var/tmp).
+func (l *sandboxLayout) mountTmp() error {
+	err := unix.Mount("tmpfs", filepath.Join(l.Dir, "tmp"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, fmt.Sprintf("mode=1777,size=%d", tmpSize))
+	if err != nil {
+		return fmt.Errorf("mount /tmp: %w", err)
+	}
+	return nil
+}
+
+// resetJob takes out of the calling thread's mount namespace what mountJob, mountTmp and mountProc added for a
+// job that has ended, with every process of it (its PID namespace is gone), and gives it a fresh /tmp: the
+// thread's sandbox is then as prepareThread left it, for the next job.
+func (l *sandboxLayout) resetJob() error {
+	paths := []string{WorkspacePath[1:], "tmp"}
+	if l.Secrets {
+		paths = append(paths, SecretDir[1:])
+	}
+	if l.ProcNS {
+		paths = append(paths, "proc") // the job's own; the template's stays beneath
+	}
+	for _, p := range paths {
+		if err := unix.Unmount(filepath.Join(l.Dir, p), unix.MNT_DETACH); err != nil {
+			return fmt.Errorf("unmount /%s: %w", p, err)
 		}
 	}
+	return l.mountTmp()
+}
+
+// mountJob adds to a root with its own /tmp (mountTmp) what else is the job's own: its workspace and its
+// secrets; mountProc adds its /proc once its PID namespace exists.
+func (l *sandboxLayout) mountJob(j jobRoot) error {
+	r := func(p string) string { return filepath.Join(l.Dir, p) }
 	ws := r(WorkspacePath[1:])
 	if j.Workspace != "" {
 		if err := unix.Mount(j.Workspace, ws, "", unix.MS_BIND, ""); err != nil {
@@ -194,15 +215,6 @@ func (l *sandboxLayout) mountJob(j jobRoot) error {
 		}
 		if err := os.Chown(ws, j.UID, j.GID); err != nil {
 			return err
-		}
-	}
-	// The files are read-only to the job (root's, mode 0444) without a read-only remount.
-	for _, f := range []struct{ src, dst string }{{j.Passwd, "etc/passwd"}, {j.Group, "etc/group"}} {
-		if f.src == "" || !slices.Contains(l.Binds, "/etc") {
-			continue
-		}
-		if err := unix.Mount(f.src, r(f.dst), "", unix.MS_BIND, ""); err != nil {
-			return fmt.Errorf("bind /%s: %w", f.dst, err)
 		}
 	}
 	if l.Secrets {
@@ -276,38 +288,49 @@ func bindDevice(src, dst string) error {
 // jobUserName is the name /etc/passwd gives the job's user inside the sandbox.
 const jobUserName = "runplane"
 
-// usersFiles returns the host's passwd and group files with the job's user and group added (ssh, git over ssh
+// userLines are the lines of /etc/passwd and /etc/group that name the job's user and group (ssh, git over ssh
 // and many tools refuse to run as a user without a name).
-func (l *sandboxLayout) usersFiles(uid, gid int) (passwd, group []byte) {
-	add := func(base []byte, line string) []byte {
-		b := make([]byte, 0, len(base)+len(line)+1)
-		b = append(b, base...)
-		if len(b) > 0 && b[len(b)-1] != '\n' {
-			b = append(b, '\n')
-		}
-		return append(b, line...)
-	}
-	return add(l.Passwd, fmt.Sprintf("%s:x:%d:%d:runplane job:%s:/bin/sh\n", jobUserName, uid, gid, WorkspacePath)),
-		add(l.Group, fmt.Sprintf("%s:x:%d:\n", jobUserName, gid))
+func userLines(uid, gid int) (passwd, group string) {
+	return fmt.Sprintf("%s:x:%d:%d:runplane job:%s:/bin/sh\n", jobUserName, uid, gid, WorkspacePath),
+		fmt.Sprintf("%s:x:%d:\n", jobUserName, gid)
 }
 
-// mountProc mounts at the root's /proc a proc of the PID namespace that process pid is in (the job's shell,
-// stopped before its first instruction). Kernels before 6.18 cannot; there the job gets a proc of the host's
-// PID namespace that shows only the job's own user's processes (hidepid=invisible): the job's, since its user id
-// is its own.
-func (l *sandboxLayout) mountProc(pid int) error {
-	dir := filepath.Join(l.Dir, "proc")
-	const flags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
-	if l.ProcNS {
-		err := unix.Mount("proc", dir, "proc", flags, "hidepid=invisible,pidns=/proc/"+strconv.Itoa(pid)+"/ns/pid")
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, unix.EINVAL) {
-			return fmt.Errorf("mount proc: %w", err)
+// bindUsers binds the files passwd and group over the root's /etc ones, if it has /etc. They are read-only to
+// jobs as they are (root's, mode 0444).
+func (l *sandboxLayout) bindUsers(passwd, group string) error {
+	if !slices.Contains(l.Binds, "/etc") {
+		return nil
+	}
+	for _, f := range []struct{ src, dst string }{{passwd, "etc/passwd"}, {group, "etc/group"}} {
+		if err := unix.Mount(f.src, filepath.Join(l.Dir, f.dst), "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind /%s: %w", f.dst, err)
 		}
 	}
-	if err := unix.Mount("proc", dir, "proc", flags, "hidepid=invisible"); err != nil {
+	return nil
+}
+
+// mountProc mounts over the root's /proc a proc of the PID namespace that process pid is in (the job's shell, just
+// started), where the kernel can (the pidns= option, Linux 6.18): the job then sees its processes by the ids it
+// knows them by, $$ is 1. Until then, and for good on older kernels, /proc is the template's: a proc of the
+// host's PID namespace that shows only the job's own user's processes (hidepid=invisible), which are the job's,
+// since its user id is its own.
+func (l *sandboxLayout) mountProc(pid int) error {
+	if !l.ProcNS {
+		return nil
+	}
+	err := unix.Mount("proc", filepath.Join(l.Dir, "proc"), "proc", procFlags, "hidepid=invisible,pidns=/proc/"+strconv.Itoa(pid)+"/ns/pid")
+	if err != nil {
+		return fmt.Errorf("mount proc: %w", err)
+	}
+	return nil
+}
+
+const procFlags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+
+// mountHostProc mounts at the root's /proc a proc of the calling thread's PID namespace that shows each process
+// only its own user's processes.
+func (l *sandboxLayout) mountHostProc() error {
+	if err := unix.Mount("proc", filepath.Join(l.Dir, "proc"), "proc", procFlags, "hidepid=invisible"); err != nil {
 		return fmt.Errorf("mount proc: %w", err)
 	}
 	return nil

@@ -13,7 +13,6 @@ import (
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
-	"github.com/runplane/runplane/internal/executor/cgroup"
 	"github.com/runplane/runplane/internal/gitsource"
 )
 
@@ -43,7 +42,7 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 		}
 		job.root = jobRoot{UID: uid, GID: uid, Secrets: spec.Secrets, WSSize: e.opts.WorkspaceSize}
 		if e.users != nil {
-			if job.root.Passwd, job.root.Group, err = e.users.paths(uid); err != nil {
+			if err := e.users.add(uid); err != nil {
 				a.release()
 				return "", fmt.Errorf("local executor: %w", err)
 			}
@@ -71,9 +70,9 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 	if a.group != nil || a.mode == modeInProc {
 		// A thread that is not the main thread, ended afterwards: what the job's start changed about it (its
 		// mount namespace, its control group) goes with it.
-		cgroup.Go(func() { e.run(a, job, started) })
+		e.threads.run(func(ready error) bool { return e.run(a, job, started, ready) })
 	} else {
-		go e.run(a, job, started)
+		go e.run(a, job, started, nil)
 	}
 	if err := <-started; err != nil {
 		a.removeWorkspace()
