@@ -6,7 +6,9 @@ package executor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/runplane/runplane/api"
@@ -59,6 +61,35 @@ func (l Limits) IsZero() bool { return l == Limits{} }
 
 // ReasonOOM is Result.Reason of an attempt killed for using more memory than Limits.Memory.
 const ReasonOOM = "oom"
+
+// Validate checks what every executor needs of a spec: a command, no NUL byte in the command, input, identity and
+// secrets (they become argv and environment), secret names that are valid environment variable names, and no
+// negative limit. Executors add their own checks.
+func (s Spec) Validate() error {
+	if s.Command == "" {
+		return errors.New("empty command")
+	}
+	if strings.IndexByte(s.Command, 0) >= 0 || strings.IndexByte(string(s.ExtraVars), 0) >= 0 {
+		return errors.New("command and input must not contain NUL bytes")
+	}
+	for _, v := range []string{s.JobID, s.Task, s.Runner, s.Owner} {
+		if strings.IndexByte(v, 0) >= 0 {
+			return errors.New("job identity must not contain NUL bytes")
+		}
+	}
+	for k, v := range s.Secrets {
+		if err := api.ValidateSecretKey(k); err != nil {
+			return err
+		}
+		if strings.IndexByte(v, 0) >= 0 {
+			return fmt.Errorf("secret %s must not contain NUL bytes", k)
+		}
+	}
+	if l := s.Limits; l.CPU < 0 || l.Memory < 0 || l.Pids < 0 {
+		return fmt.Errorf("limits %+v: negative", l)
+	}
+	return nil
+}
 
 // Handle names a started attempt. It is an opaque string that can be persisted and handed to Recover by a later process.
 type Handle string

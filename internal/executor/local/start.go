@@ -9,9 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
-	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
 	"github.com/runplane/runplane/internal/gitsource"
 )
@@ -25,7 +23,7 @@ import (
 // for secrets at /etc/secret, or for that tmpfs. Their PID namespace alone ties their processes' lives to the
 // shell's and the server's.
 func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Handle, error) {
-	if err := validateSpec(spec); err != nil {
+	if err := spec.Validate(); err != nil {
 		return "", fmt.Errorf("local executor: %w", err)
 	}
 	if spec.Repo.URL != "" && e.opts.Git == nil {
@@ -177,29 +175,6 @@ func (e *Executor) checkout(ctx context.Context, repo executor.Repo, dir string,
 		}
 	}
 	return ctx.Err()
-}
-
-func validateSpec(spec executor.Spec) error {
-	if spec.Command == "" {
-		return errors.New("empty command")
-	}
-	if strings.IndexByte(spec.Command, 0) >= 0 || strings.IndexByte(string(spec.ExtraVars), 0) >= 0 {
-		return errors.New("command and input must not contain NUL bytes")
-	}
-	for _, s := range []string{spec.JobID, spec.Task, spec.Runner, spec.Owner} {
-		if strings.IndexByte(s, 0) >= 0 {
-			return errors.New("job identity must not contain NUL bytes")
-		}
-	}
-	for k, v := range spec.Secrets {
-		if err := api.ValidateSecretKey(k); err != nil {
-			return err
-		}
-		if strings.IndexByte(v, 0) >= 0 {
-			return fmt.Errorf("secret %s must not contain NUL bytes", k)
-		}
-	}
-	return nil
 }
 
 // jobEnv is the job's whole environment (CONTRACTS.md §1); nothing of the server's own is in it.

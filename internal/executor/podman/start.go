@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
 )
 
@@ -129,8 +128,8 @@ func writeSecrets(dir string, secrets map[string]string, uid, gid int) error {
 }
 
 func validateSpec(spec executor.Spec) error {
-	if spec.Command == "" {
-		return errors.New("empty command")
+	if err := spec.Validate(); err != nil {
+		return err
 	}
 	if spec.Image == "" {
 		return errors.New("no image: the runner names none")
@@ -138,28 +137,10 @@ func validateSpec(spec executor.Spec) error {
 	if strings.HasPrefix(spec.Image, "-") || strings.ContainsAny(spec.Image, " \t\n\x00") {
 		return fmt.Errorf("image %q: not an image reference", spec.Image)
 	}
-	if strings.IndexByte(spec.Command, 0) >= 0 || strings.IndexByte(string(spec.ExtraVars), 0) >= 0 {
-		return errors.New("command and input must not contain NUL bytes")
-	}
-	for _, s := range []string{spec.JobID, spec.Task, spec.Runner, spec.Owner} {
-		if strings.IndexByte(s, 0) >= 0 {
-			return errors.New("job identity must not contain NUL bytes")
-		}
-	}
-	for k, v := range spec.Secrets {
-		if err := api.ValidateSecretKey(k); err != nil {
-			return err
-		}
+	for k := range spec.Secrets {
 		if podmanReads(k) {
 			return fmt.Errorf("secret %s: podman itself reads this environment variable, so the container mode cannot pass it to a job", k)
 		}
-		if strings.IndexByte(v, 0) >= 0 {
-			return fmt.Errorf("secret %s must not contain NUL bytes", k)
-		}
-	}
-	l := spec.Limits
-	if l.CPU < 0 || l.Memory < 0 || l.Pids < 0 {
-		return fmt.Errorf("limits %+v: negative", l)
 	}
 	return nil
 }
