@@ -5,6 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local
+# BASELINE=<git ref>: build runplane at that ref too and measure it beside this tree, interleaved (the sync and
+# throughput benchmarks report both and their ratio).
+if [ -n "${BASELINE:-}" ]; then
+	base=$(mktemp -d)
+	trap 'rm -rf "$base"' EXIT
+	git archive "$BASELINE" | tar -x -C "$base"
+	(cd "$base" && go build -o "$base/runplane-baseline" ./cmd/runplane)
+	export RUNPLANE_BENCH_BASELINE="$base/runplane-baseline"
+fi
 go test -run '^$' -bench 'BenchmarkSync$' -benchtime "${SYNC_N:-500}x" ./test/e2e/
 go test -run '^$' -bench 'BenchmarkThroughput$' -benchtime 1x -timeout 30m ./test/e2e/
 go test -run '^$' -bench 'BenchmarkStoresSync$' -benchtime "${SYNC_N:-500}x" ./test/e2e/
