@@ -63,13 +63,14 @@ type jobProcess struct {
 // The job's Pdeathsig follows the thread that forks it, not the process: the thread stays locked to run until the
 // job's first process is reaped, since a goroutine that exits while locked ends its thread (and with it, any job
 // forked there). In-process sandboxes are made in the thread's own mount namespace, so that thread is never
-// unlocked: it dies when run returns, and the sandbox with it. Any other goes back to the runtime.
+// unlocked: it ends with its sandbox, or, emptied, serves the next job (threads.go). Any other goes back to the
+// runtime.
 //
 // ready is how the preparation of the thread went (threads.go): for an in-process sandbox, entering a copy of the
 // template with a /tmp of its own, and restrictThread.
 //
 // It reports whether the thread can run another job: an in-process sandbox's thread whose job ended and whose
-// sandbox was emptied again (resetSandbox) can, which spares making and preparing a new one.
+// sandbox was emptied again (sandboxLayout.resetJob) can, which spares making and preparing a new one.
 func (e *Executor) run(a *attempt, job jobProcess, started chan<- error, ready error) (reusable bool) {
 	runtime.LockOSThread()
 	if a.mode == modeInProc {
