@@ -112,6 +112,11 @@ func (g *Group) make() error {
 	for _, h := range g.hs {
 		dir := g.dirs[h]
 		err := os.Mkdir(dir, 0o755)
+		if errors.Is(err, os.ErrNotExist) { // another server removed this one's idle parent (removeIdleParents)
+			if err = g.m.remakeParent(h); err == nil {
+				err = os.Mkdir(dir, 0o755)
+			}
+		}
 		if errors.Is(err, os.ErrExist) {
 			g.m.log.Warn("job group exists already; replacing it", "group", g.name)
 			old := g.m.group(g.name, g.m.dirs)

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -331,4 +332,39 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestIdleParentsRemoved: Open removes the idle parent groups of other servers (killed ones leave theirs), and a
+// server whose idle parent another removed makes it again for its next job.
+func TestIdleParentsRemoved(t *testing.T) {
+	needRoot(t)
+	a, err := Open(Options{Name: "idle-a-" + strconv.Itoa(os.Getpid())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	parents := func(m *Manager) []string {
+		var ps []string
+		for _, h := range m.dirs {
+			ps = append(ps, m.parent[h])
+		}
+		return ps
+	}
+	b, err := Open(Options{Name: "idle-b-" + strconv.Itoa(os.Getpid())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, p := range parents(a) {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("idle parent %s of another server after Open: %v, want it removed", p, err)
+		}
+	}
+	g, err := a.New("after-removal", executor.Limits{Memory: 64 << 20})
+	if err != nil {
+		t.Fatalf("New after the parent was removed: %v", err)
+	}
+	if err := g.Remove(); err != nil {
+		t.Error(err)
+	}
 }

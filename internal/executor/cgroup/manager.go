@@ -104,6 +104,7 @@ func open(opts Options, mountinfo, self []byte) (*Manager, error) {
 		log.Warn("cgroup hierarchy not usable", "err", w)
 	}
 	m.removeStale()
+	m.removeIdleParents()
 	log.Info("cgroups", "version", m.Version(), "controllers", m.Controllers(), "parent", m.name)
 	return m, nil
 }
@@ -117,6 +118,23 @@ func (m *Manager) makeParent(h *hierarchy) error {
 	m.parent[h] = dir
 	if h.v2 {
 		h.ctls = m.enableV2(h, dir)
+	}
+	return nil
+}
+
+// remakeParent makes h's parent group again, as Open made it, with the controllers it enabled then. It changes
+// nothing of m: jobs may be starting meanwhile.
+func (m *Manager) remakeParent(h *hierarchy) error {
+	dir := m.parent[h]
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("make %s: %w", dir, err)
+	}
+	if h.v2 {
+		for _, c := range h.ctls {
+			if err := write(dir, "cgroup.subtree_control", "+"+c); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -251,6 +269,25 @@ func (m *Manager) removeStale() {
 					m.log.Info("removed stale job group", "group", e.Name())
 				}
 			}
+		}
+	}
+}
+
+// removeIdleParents removes the parent groups of other servers that hold no job group: those of servers that
+// were killed, which would otherwise pile up on the host. A live server's idle parent may go too; its next job
+// makes it again (Group.make).
+func (m *Manager) removeIdleParents() {
+	for _, h := range m.dirs {
+		entries, err := os.ReadDir(h.own)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if !e.IsDir() || !strings.HasPrefix(e.Name(), "runplane-") || e.Name() == m.name {
+				continue
+			}
+			// rmdir fails on a group that has job groups or processes in it: only idle ones go.
+			_ = unix.Rmdir(filepath.Join(h.own, e.Name()))
 		}
 	}
 }
