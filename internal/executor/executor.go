@@ -91,6 +91,19 @@ func (s Spec) Validate() error {
 	return nil
 }
 
+// WaitDone is the body of an executor's Wait: it blocks until done is closed, then returns a copy of *r (which
+// must be final by then), or until ctx is done.
+func WaitDone(ctx context.Context, done <-chan struct{}, r *Result) (Result, error) {
+	select {
+	case <-done:
+		res := *r
+		res.Warnings = append([]string(nil), r.Warnings...)
+		return res, nil
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}
+
 // Handle names a started attempt. It is an opaque string that can be persisted and handed to Recover by a later process.
 type Handle string
 

@@ -27,14 +27,7 @@ func (e *Executor) Wait(ctx context.Context, h executor.Handle) (executor.Result
 	if a == nil {
 		return executor.Result{}, fmt.Errorf("local executor: wait %s: %w", h, executor.ErrNotFound)
 	}
-	select {
-	case <-a.done:
-		r := a.result
-		r.Warnings = append([]string(nil), r.Warnings...)
-		return r, nil
-	case <-ctx.Done():
-		return executor.Result{}, ctx.Err()
-	}
+	return executor.WaitDone(ctx, a.done, &a.result)
 }
 
 // Stop sends SIGTERM to the job's process group, SIGKILLs the whole job after grace, and returns when the job
