@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,6 +91,26 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("limits %+v: negative", l)
 	}
 	return nil
+}
+
+// Env is the environment of the job contract that every executor gives a job (CONTRACTS.md §1), as NAME=value:
+// RUNPLANE_JOB_ID, _TASK, _RUNNER and _OWNER, EXTRA_VARS when the spec has input, and one variable per secret,
+// sorted. Executors add what their platform needs (PATH, HOME, ...), nothing of the server's own.
+func (s Spec) Env() []string {
+	env := make([]string, 0, 5+len(s.Secrets))
+	env = append(env,
+		"RUNPLANE_JOB_ID="+s.JobID,
+		"RUNPLANE_TASK="+s.Task,
+		"RUNPLANE_RUNNER="+s.Runner,
+		"RUNPLANE_OWNER="+s.Owner,
+	)
+	if s.ExtraVars != nil {
+		env = append(env, "EXTRA_VARS="+string(s.ExtraVars))
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Secrets)) {
+		env = append(env, k+"="+s.Secrets[k])
+	}
+	return env
 }
 
 // WaitDone is the body of an executor's Wait: it blocks until done is closed, then returns a copy of *r (which

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/runplane/runplane/internal/executor"
 	"github.com/runplane/runplane/internal/gitsource"
@@ -179,28 +178,9 @@ func (e *Executor) checkout(ctx context.Context, repo executor.Repo, dir string,
 
 // jobEnv is the job's whole environment (CONTRACTS.md §1); nothing of the server's own is in it.
 func jobEnv(spec executor.Spec, home, secretDir string) []string {
-	env := make([]string, 0, 8+len(spec.Secrets))
-	env = append(env,
-		"PATH="+JobPath,
-		"HOME="+home,
-		"RUNPLANE_JOB_ID="+spec.JobID,
-		"RUNPLANE_TASK="+spec.Task,
-		"RUNPLANE_RUNNER="+spec.Runner,
-		"RUNPLANE_OWNER="+spec.Owner,
-	)
-	if spec.ExtraVars != nil {
-		env = append(env, "EXTRA_VARS="+string(spec.ExtraVars))
-	}
+	env := append([]string{"PATH=" + JobPath, "HOME=" + home}, spec.Env()...)
 	if secretDir != "" {
 		env = append(env, "RUNPLANE_SECRET_DIR="+secretDir)
-	}
-	keys := make([]string, 0, len(spec.Secrets))
-	for k := range spec.Secrets {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		env = append(env, k+"="+spec.Secrets[k])
 	}
 	return env
 }

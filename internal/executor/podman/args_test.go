@@ -21,7 +21,7 @@ func TestCreateArgs(t *testing.T) {
 		ExtraVars: []byte(`{"input":"INPUT-VALUE"}`), Secrets: map[string]string{"KEY": "SECRET-VALUE"},
 		Limits: executor.Limits{CPU: 1500, Memory: 1 << 30, Pids: 100},
 	}
-	env := jobEnv(spec)
+	env := spec.Env()
 	args := e.createArgs("runplane-j1-00000000", "/data/work/runplane-j1-00000000", spec, envNames(env))
 	line := strings.Join(args, " ")
 	for _, v := range []string{"SECRET-VALUE", "INPUT-VALUE"} {

@@ -53,7 +53,9 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 		return "", fmt.Errorf("podman executor: %w", err)
 	}
 	t1 := time.Now()
-	env := jobEnv(spec)
+	// The job's environment goes to podman's own, which copies each variable into the container (createArgs
+	// passes `--env NAME`), so no value appears in argv.
+	env := spec.Env()
 	out, err := e.run(ctx, e.opts.CreateTimeout, env, e.createArgs(name, dir, spec, envNames(env))...)
 	if err != nil {
 		return "", fmt.Errorf("podman executor: image %s: %w", spec.Image, err)
@@ -143,29 +145,6 @@ func validateSpec(spec executor.Spec) error {
 		}
 	}
 	return nil
-}
-
-// jobEnv is the job's environment as NAME=value (CONTRACTS.md §1), given to podman's own environment; podman
-// copies each into the container (createArgs passes `--env NAME`), so no value appears in argv.
-func jobEnv(spec executor.Spec) []string {
-	env := []string{
-		"RUNPLANE_JOB_ID=" + spec.JobID,
-		"RUNPLANE_TASK=" + spec.Task,
-		"RUNPLANE_RUNNER=" + spec.Runner,
-		"RUNPLANE_OWNER=" + spec.Owner,
-	}
-	if spec.ExtraVars != nil {
-		env = append(env, "EXTRA_VARS="+string(spec.ExtraVars))
-	}
-	keys := make([]string, 0, len(spec.Secrets))
-	for k := range spec.Secrets {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		env = append(env, k+"="+spec.Secrets[k])
-	}
-	return env
 }
 
 func envNames(env []string) []string {
