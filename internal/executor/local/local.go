@@ -45,6 +45,7 @@ type Executor struct {
 	// wsRoot is where each job's workspace directory is made: a tmpfs shared by all jobs (workspace.go) or
 	// WorkDir. Empty when every job mounts a tmpfs of its own at /workspace in its sandbox instead.
 	wsRoot string
+	why    string // why auto chose no sandbox
 	// sandbox is the layout of every job's root; nil with IsolationNone.
 	sandbox *sandboxLayout
 	// uids hands out the job user ids when the server is root; nil otherwise (jobs then run as sandboxUID in a
@@ -112,7 +113,7 @@ func New(opts Options) (*Executor, error) {
 	}
 	log.Info("local executor ready", "isolation", e.Isolation(), "workdir", workDir, "workspaces", cmp.Or(e.wsRoot, "tmpfs per job"))
 	if e.mode == modeNone {
-		log.Warn(NoSandboxWarning)
+		log.Warn(NoSandboxWarning, "why", cmp.Or(e.why, "isolation none was asked for"))
 	}
 	return e, nil
 }
@@ -195,6 +196,7 @@ func (e *Executor) pickMode(iso string) error {
 			e.mode, e.userns = modeLauncher, true
 		default:
 			e.mode = modeNone
+			e.why = e.noSandboxReason(root)
 		}
 	case IsolationNamespace:
 		if root {
@@ -225,12 +227,25 @@ func (e *Executor) pickMode(iso string) error {
 	return nil
 }
 
+// noSandboxReason says why auto found no sandbox to give.
+func (e *Executor) noSandboxReason(root bool) string {
+	if root {
+		if err := probeInProc(); err != nil {
+			return "namespaces unavailable: " + err.Error()
+		}
+	}
+	if err := e.launcherUsable(); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
 func (e *Executor) launcherUsable() error {
 	if !userNamespacesAllowed() {
 		return errors.New("local executor: namespace isolation unavailable: not root and no unprivileged user namespaces")
 	}
 	if !dirExists(SecretDir) {
-		return fmt.Errorf("local executor: namespace isolation unavailable: %s does not exist and only root can create it", SecretDir)
+		return fmt.Errorf("local executor: namespace isolation unavailable: %s does not exist and only root can create it (once: sudo mkdir %s)", SecretDir, SecretDir)
 	}
 	return nil
 }

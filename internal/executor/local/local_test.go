@@ -7,9 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -369,3 +371,47 @@ func TestLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestNoSandboxSaysSo: without a sandbox, the executor says at start that jobs are not contained, and so does every
+// job's result.
+func TestNoSandboxSaysSo(t *testing.T) {
+	t.Parallel()
+	var log strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return log.Write(p)
+	}), nil))
+	ex, err := local.New(local.Options{WorkDir: filepath.Join(t.TempDir(), "work"), Isolation: local.IsolationNone, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	started := log.String()
+	mu.Unlock()
+	if strings.Count(started, "NOT a security boundary") != 1 {
+		t.Errorf("start log %q: want one line saying jobs are not contained", started)
+	}
+	h, err := ex.Start(t.Context(), executor.Spec{JobID: "plain", Command: "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ex.Wait(t.Context(), h)
+	if err != nil || !slices.Contains(r.Warnings, local.NoSandboxWarning) {
+		t.Errorf("Wait = %+v, %v; want the no-sandbox warning", r, err)
+	}
+
+	sandboxed := newExecutor(t, local.IsolationNamespace, gitsource.Options{})
+	h, err = sandboxed.Start(t.Context(), executor.Spec{JobID: "boxed", Command: "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := sandboxed.Wait(t.Context(), h); err != nil || len(r.Warnings) != 0 {
+		t.Errorf("sandboxed Wait = %+v, %v; want no warning", r, err)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
