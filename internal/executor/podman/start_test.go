@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/runplane/runplane/internal/executor/podman"
+	"github.com/runplane/runplane/internal/executor/podman/podmantest"
+	"github.com/runplane/runplane/internal/imagepolicy"
 )
 
 // TestStartFails: Start refuses what it cannot run, says why, and leaves nothing behind.
@@ -54,5 +56,27 @@ func TestStartFails(t *testing.T) {
 		if e.Name() != "seccomp.json" { // the jobs' profile, written by New
 			t.Errorf("Start that failed left %s in the work dir", e.Name())
 		}
+	}
+}
+
+// TestImageAllowlist: an image the allowlist refuses never reaches podman; an allowed one runs.
+func TestImageAllowlist(t *testing.T) {
+	allow, err := imagepolicy.Parse([]string{podmantest.Image})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := newExecutor(t, func(o *podman.Options) { o.Images = allow })
+	s, _ := spec(t, "true")
+	s.Image = "docker.io/library/busybox:latest"
+	if h, err := ex.Start(t.Context(), s); err == nil || !strings.Contains(err.Error(), "not allowed") {
+		t.Fatalf("Start of an image outside the allowlist = %s, %v; want a refusal", h, err)
+	}
+	s, _ = spec(t, "true")
+	h, err := ex.Start(t.Context(), s)
+	if err != nil {
+		t.Fatalf("Start of an allowed image: %v", err)
+	}
+	if r, err := ex.Wait(t.Context(), h); err != nil || r.ExitCode != 0 {
+		t.Errorf("Wait = %+v, %v; want exit 0", r, err)
 	}
 }
