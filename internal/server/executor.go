@@ -89,11 +89,14 @@ func openExecutor(cfg Config, dir string, git *gitsource.Cache, images *imagepol
 			}
 			return runningExecutor{}, err
 		}
-		rex := runningExecutor{ex: ex, attr: []any{"executor", ExecutorLocal, "isolation", ex.Isolation()}}
-		if cg != nil {
-			rex.close = cg.Close
+		closeAll := func() error {
+			err := ex.Close()
+			if cg != nil {
+				err = errors.Join(err, cg.Close())
+			}
+			return err
 		}
-		return rex, nil
+		return runningExecutor{ex: ex, close: closeAll, attr: []any{"executor", ExecutorLocal, "isolation", ex.Isolation()}}, nil
 	case ExecutorKubernetes:
 		if cfg.JobImage == "" {
 			return runningExecutor{}, errors.New("server: the kubernetes executor needs --job-image (RUNPLANE_JOB_IMAGE): runplane's own image, which checks out each job's repository")

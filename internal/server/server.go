@@ -65,6 +65,7 @@ type Server struct {
 	api      *httpapi.Handler
 	http     *http.Server
 	ln       net.Listener
+	unlock   func() error // releases the data dir's lock (lock.go)
 	stopping atomic.Bool
 	ran      atomic.Bool
 
@@ -101,6 +102,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 			_ = s.Close()
 		}
 	}()
+	if s.unlock, err = lockDataDir(dir); err != nil {
+		return nil, err
+	}
+	// Listen before anything is migrated, created or printed: a start on a busy port changes nothing.
+	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("server: listen: %w", err)
+	}
 
 	keys := dir
 	if cfg.KeysDir != "" {
@@ -188,9 +196,6 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		Images:       images,
 	}); err != nil {
 		return nil, err
-	}
-	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("server: listen: %w", err)
 	}
 	s.http = &http.Server{
 		Handler:           s.api,
@@ -309,7 +314,8 @@ func retentionInterval(keep time.Duration) time.Duration {
 	return min(max(keep/4, time.Minute), time.Hour)
 }
 
-// Close releases the listener (if Run never served it) and the store. Call it after Run returned.
+// Close releases the listener (if Run never served it), the store, the executor's workspaces and the data dir's
+// lock. Call it after Run returned.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
@@ -321,6 +327,9 @@ func (s *Server) Close() error {
 		}
 		if s.executor.close != nil {
 			errs = append(errs, s.executor.close())
+		}
+		if s.unlock != nil { // last: nothing of this server touches the data dir after
+			errs = append(errs, s.unlock())
 		}
 		s.closeErr = errors.Join(errs...)
 	})

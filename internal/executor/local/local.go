@@ -316,3 +316,25 @@ func removeStaleWorkspaces(dir string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Close removes the shared workspace root this Executor made under /dev/shm, once no job of it runs; WorkDir
+// and its contents are the caller's. Jobs still running keep their workspaces, and Close leaves the root to the
+// next Executor of this WorkDir, which empties it. Call Close when no more jobs will be started.
+func (e *Executor) Close() error {
+	if e.wsRoot == "" || e.wsRoot == e.workDir {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, a := range e.attempts {
+		select {
+		case <-a.done:
+		default:
+			return nil
+		}
+	}
+	if err := os.RemoveAll(e.wsRoot); err != nil {
+		return fmt.Errorf("local executor: remove workspaces: %w", err)
+	}
+	return nil
+}

@@ -37,6 +37,9 @@ func (e *Executor) Wait(context.Context, executor.Handle) (executor.Result, erro
 	return executor.Result{}, executor.ErrNotFound
 }
 
+// Close has nothing to release outside Linux.
+func (e *Executor) Close() error { return nil }
+
 // Stop has nothing to stop outside Linux.
 func (e *Executor) Stop(context.Context, executor.Handle, time.Duration) error { return nil }
 

@@ -1,0 +1,51 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// lockFile is the file in the data dir a server holds an exclusive flock on for as long as it is open: two servers
+// on one data dir would each take the other's running jobs for orphans and share one workspace root. The kernel
+// drops the lock when the process ends however it ends, so a crash never leaves a stale lock behind; the pid
+// written into the file only names the holder in the error.
+const lockFile = "runplane.lock"
+
+// ErrDataDirInUse is returned by Open when another live server holds the data dir.
+var ErrDataDirInUse = errors.New("server: data dir in use")
+
+// lockDataDir takes the data dir's lock, or fails at once, naming the process that holds it.
+func lockDataDir(dir string) (release func() error, err error) {
+	path := filepath.Join(dir, lockFile)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("server: lock data dir: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		holder := ""
+		if b, rerr := os.ReadFile(path); rerr == nil {
+			if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil && pid > 0 {
+				holder = fmt.Sprintf(" (pid %d)", pid)
+			}
+		}
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: another runplane server%s is running on %s; stop it first, or give this one its own --data-dir", ErrDataDirInUse, holder, dir)
+		}
+		return nil, fmt.Errorf("server: lock data dir: %w", err)
+	}
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return func() error {
+		// The file stays: removing it would let a server that opened it before the removal lock a file nobody else
+		// can see any more.
+		return f.Close()
+	}, nil
+}
