@@ -48,10 +48,13 @@ type Job struct {
 	JSONData       json.RawMessage `json:"json_data,omitempty"`
 }
 
-// JobCreated is the answer to an asynchronous submission, or a synchronous one that did not finish in time.
+// JobCreated is the answer to an asynchronous submission, or a synchronous one that did not finish in time:
+// Kriten's {"msg","id"} plus the job's status when answered (queued or running; a client tells "done" from "still
+// running" by it, never by parsing msg). The job's URL is in the answer's Location header.
 type JobCreated struct {
-	Msg string `json:"msg"`
-	ID  string `json:"id"`
+	Msg    string    `json:"msg"`
+	ID     string    `json:"id"`
+	Status JobStatus `json:"status,omitempty"`
 }
 
 // JobCreatedMsg is Kriten's message for a created job.

@@ -24,7 +24,7 @@ type SubmitOptions struct {
 
 // Submit starts a job of task with input as its body (EXTRA_VARS; nil or empty for none). When the server
 // waited and the job ended in time it answers with the whole job and finished is true; otherwise the returned
-// job carries only ID and Task. Input failing the task's schema is an *Error matching ErrInvalid whose Fields
+// job carries only ID, Task and (from servers that say it) Status. Input failing the task's schema is an *Error matching ErrInvalid whose Fields
 // name each failing path.
 func (c *Client) Submit(ctx context.Context, task string, input []byte, opts SubmitOptions) (job api.Job, finished bool, err error) {
 	r := request{method: http.MethodPost, path: "/jobs/" + seg(task), header: http.Header{}}
@@ -41,10 +41,11 @@ func (c *Client) Submit(ctx context.Context, task string, input []byte, opts Sub
 	if err := c.do(ctx, r, &raw); err != nil {
 		return api.Job{}, false, err
 	}
-	// A full job carries a status; the async answer is {"msg", "id"}.
+	// The async answer is {"msg", "id"[, "status"]}; a full job has no msg.
 	var probe struct {
-		ID     string         `json:"id"`
-		Status *api.JobStatus `json:"status"`
+		Msg    *string       `json:"msg"`
+		ID     string        `json:"id"`
+		Status api.JobStatus `json:"status"`
 	}
 	if err := json.Unmarshal(raw, &probe); err != nil {
 		return api.Job{}, false, fmt.Errorf("POST /jobs/%s: decode response: %w", task, err)
@@ -52,8 +53,8 @@ func (c *Client) Submit(ctx context.Context, task string, input []byte, opts Sub
 	if probe.ID == "" {
 		return api.Job{}, false, fmt.Errorf("POST /jobs/%s: the server answered without a job id", task)
 	}
-	if probe.Status == nil {
-		return api.Job{ID: probe.ID, Task: task}, false, nil
+	if probe.Msg != nil {
+		return api.Job{ID: probe.ID, Task: task, Status: probe.Status}, false, nil
 	}
 	if err := json.Unmarshal(raw, &job); err != nil {
 		return api.Job{}, false, fmt.Errorf("POST /jobs/%s: decode response: %w", task, err)
@@ -82,6 +83,15 @@ func (c *Client) GetJob(ctx context.Context, id string) (api.Job, error) {
 	return out, err
 }
 
+// WaitJob returns job id once it has ended, or as it stands when max (at most api.MaxSyncTimeout) has passed:
+// the server holds the request until then, woken by the job's end.
+func (c *Client) WaitJob(ctx context.Context, id string, max time.Duration) (api.Job, error) {
+	var out api.Job
+	r := request{method: http.MethodGet, path: "/jobs/" + seg(id), query: url.Values{"wait": {max.String()}}}
+	err := c.do(ctx, r, &out)
+	return out, err
+}
+
 // Cancel ends a queued or running job and returns it as it ended (status cancelled, unless it finished on its
 // own first). Cancelling a job that had already ended is ErrConflict.
 func (c *Client) Cancel(ctx context.Context, id string) (api.Job, error) {
@@ -93,9 +103,17 @@ func (c *Client) Cancel(ctx context.Context, id string) (api.Job, error) {
 // Log returns a job's combined stdout and stderr. With follow the stream stays open until the job ends (or
 // ctx is done). The caller closes it.
 func (c *Client) Log(ctx context.Context, id string, follow bool) (io.ReadCloser, error) {
-	r := request{method: http.MethodGet, path: "/jobs/" + seg(id) + "/log", header: http.Header{"Accept": {"text/plain"}}}
+	return c.LogFrom(ctx, id, follow, 0)
+}
+
+// LogFrom is Log from the offset-th byte on: a follower whose stream broke resumes where it was.
+func (c *Client) LogFrom(ctx context.Context, id string, follow bool, offset int64) (io.ReadCloser, error) {
+	r := request{method: http.MethodGet, path: "/jobs/" + seg(id) + "/log", header: http.Header{"Accept": {"text/plain"}}, query: url.Values{}}
 	if follow {
-		r.query = url.Values{"follow": {"true"}}
+		r.query.Set("follow", "true")
+	}
+	if offset > 0 {
+		r.query.Set("offset", strconv.FormatInt(offset, 10))
 	}
 	resp, err := c.send(ctx, r)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -57,7 +58,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := a.rootCommand()
-	root.SetArgs(args)
+	root.SetArgs(joinWaitValue(args))
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -70,6 +71,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return int(ee)
 	}
 	a.printError(err)
+	var ce *codedError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
 	return 1
 }
 
@@ -103,11 +108,37 @@ func (a *app) rootCommand() *cobra.Command {
 		a.deleteCommand(),
 		a.runCommand(),
 		a.logsCommand(),
+		a.waitCommand(),
 		a.cancelCommand(),
 		a.tokenCommand(),
 		a.podCommand(),
 	)
 	return root
+}
+
+// joinWaitValue makes "--wait 2s" mean "--wait=2s". --wait takes an optional value (bare, it waits as long as the
+// server allows), and flag parsers read an optional value only after "="; a duration standing after it is
+// unambiguous, since no command takes one as an argument.
+func joinWaitValue(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		if args[i] == "--" {
+			return append(out, args[i:]...)
+		}
+		if args[i] == "--wait" && i+1 < len(args) && looksLikeDuration(args[i+1]) {
+			out = append(out, "--wait="+args[i+1])
+			i++
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
+}
+
+// looksLikeDuration tells whether s is a duration such as 2s or 1m30s (not a bare number, which a task's name may be).
+func looksLikeDuration(s string) bool {
+	_, err := time.ParseDuration(s)
+	return err == nil && s != "0" && !strings.HasPrefix(s, "-") && !strings.HasPrefix(s, "+")
 }
 
 // withoutClientFlags leaves --server and --token out of the help of a command that talks to no server.

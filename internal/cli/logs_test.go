@@ -42,17 +42,20 @@ func TestLogsAndCancel(t *testing.T) {
 	if err != nil || strings.Contains(string(rest), "never") {
 		t.Errorf("logs -f after cancel: rest %q, %v", rest, err)
 	}
-	if code := <-exit; code != 0 {
-		t.Errorf("logs -f exit %d, stderr %s", code, stderr.String())
+	if code := <-exit; code != 1 || !strings.Contains(stderr.String(), "cancelled") { // the job's outcome
+		t.Errorf("logs -f of a job then cancelled: exit %d, stderr %q; want 1 and the job's status", code, stderr.String())
 	}
 	job := unmarshal[api.Job](t, h.ok("", "get", "job", id, "-o", "json"))
 	if job.Status != api.JobCancelled {
 		t.Errorf("job after cancel: status %s, want cancelled", job.Status)
 	}
 
-	for _, args := range [][]string{{"logs", "slow-zzzzz"}, {"cancel", "slow-zzzzz"}} {
-		if got := h.fail("", args...); !strings.HasSuffix(got, "not found (404)\n") {
-			t.Errorf("%v: stderr %q, want the server's 404", args, got)
+	for _, tt := range []struct {
+		args []string
+		code int
+	}{{[]string{"logs", "slow-zzzzz"}, 4}, {[]string{"cancel", "slow-zzzzz"}, 1}} {
+		if r := h.run("", tt.args...); r.code != tt.code || !strings.HasSuffix(r.stderr, "not found (404)\n") {
+			t.Errorf("%v: exit %d, stderr %q; want %d and the server's 404", tt.args, r.code, r.stderr, tt.code)
 		}
 	}
 }

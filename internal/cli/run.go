@@ -50,8 +50,9 @@ func (a *app) runCommand() *cobra.Command {
 		Short: "Run a task as a job",
 		Long: "Submit a job of TASK with an input (the script's EXTRA_VARS) checked against the task's schema.\n\n" +
 			"When the job finishes while the server waits (a synchronous task, or --wait), its result (json_data)\n" +
-			"is printed on stdout and its status on stderr, and the exit code is 1 if the job did not succeed.\n" +
-			"Otherwise the job id is printed; follow it with \"runplane logs -f ID\".",
+			"is printed on stdout and its status on stderr; a job that did not succeed also prints the end of its log.\n" +
+			"Otherwise the job id is printed; follow it with \"runplane logs -f ID\".\n\n" +
+			exitCodesHelp,
 		Example: "  runplane run hello --input '{\"name\": \"world\"}' --wait\n" +
 			"  runplane run backup --input @params.json\n  echo '{}' | runplane run hello --input @- -o json",
 		Args: checkArgs(cobra.ExactArgs(1)),
@@ -73,12 +74,18 @@ func (a *app) runCommand() *cobra.Command {
 			}
 			job, finished, err := c.Submit(cmd.Context(), args[0], body, opts)
 			if err != nil {
-				return err
+				return waitError(err)
 			}
 			if !finished {
-				return a.printCreated(cmd, output, job)
+				if err := a.printCreated(cmd, output, job); err != nil {
+					return err
+				}
+				if wait.set && wait.d > 0 {
+					return stillActive(job)
+				}
+				return nil
 			}
-			return a.printFinished(cmd, output, job)
+			return a.printFinished(cmd, c, output, job)
 		},
 	}
 	f := cmd.Flags()
@@ -126,8 +133,9 @@ func (a *app) printCreated(cmd *cobra.Command, output string, job api.Job) error
 	return nil
 }
 
-// printFinished prints a finished job; a job that did not succeed makes the command exit 1.
-func (a *app) printFinished(cmd *cobra.Command, output string, job api.Job) error {
+// printFinished prints a finished job; a job that did not succeed prints the tail of its log on stderr and makes
+// the command exit 1.
+func (a *app) printFinished(cmd *cobra.Command, c *client.Client, output string, job api.Job) error {
 	if output != "table" {
 		if err := a.print(cmd, output, job, nil); err != nil {
 			return err
@@ -144,7 +152,8 @@ func (a *app) printFinished(cmd *cobra.Command, output string, job api.Job) erro
 	}
 	fmt.Fprintln(a.stderr, jobSummary(job))
 	if job.Status != api.JobSucceeded {
-		return exitError(1)
+		a.printLogTail(cmd.Context(), c, job.ID)
+		return exitError(jobExit(job.Status))
 	}
 	return nil
 }

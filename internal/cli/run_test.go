@@ -108,7 +108,6 @@ func TestRun(t *testing.T) {
 		{"missing required field", []string{"run", "greet", "--input", `{}`}, []string{"Error: ", "name", "(400)\n"}},
 		{"invalid JSON input", []string{"run", "hello", "--input", `{bad`}, []string{"Error: --input is not valid JSON\n"}},
 		{"missing input file", []string{"run", "hello", "--input", "@/nonexistent/in.json"}, []string{"Error: --input: open /nonexistent/in.json"}},
-		{"missing task", []string{"run", "nope"}, []string{"Error: ", "not found (404)\n"}},
 		{"bad wait", []string{"run", "hello", "--wait=forever"}, []string{"Error: invalid argument \"forever\" for \"--wait\""}},
 		{"no task", []string{"run"}, []string{"Error: accepts 1 arg(s), received 0"}},
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -41,10 +42,17 @@ func (h *Handler) submitJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// ?wait is checked before anything is queued, so a bad one queues nothing.
+	// ?wait and Prefer are checked before anything is queued, so a bad one queues nothing.
 	asked, err := waitParam(r)
 	if err != nil {
 		return err
+	}
+	pref, err := parsePrefer(r.Header.Values("Prefer"))
+	if err != nil {
+		return err
+	}
+	if pref.async && asked == nil {
+		asked = &pref.wait // respond-async: answer at once, or after the wait the client named
 	}
 	sub, err := h.engine.Submit(r.Context(), jobs.Request{Task: name, Owner: p.Username, Input: input, IdempotencyKey: key})
 	if err != nil {
@@ -68,7 +76,15 @@ func (h *Handler) submitJob(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, h.view(job))
 		return nil
 	}
-	writeJSON(w, http.StatusOK, api.JobCreated{Msg: api.JobCreatedMsg, ID: job.ID})
+	// Not finished (or not waited for): Kriten's 200 {"msg","id"}, or 202 for a client that asked for async
+	// answers; either way the job's URL and status say where it is and how it stands.
+	w.Header().Set("Location", apiPrefix+"/jobs/"+url.PathEscape(job.ID))
+	status := http.StatusOK
+	if pref.async {
+		w.Header().Set("Preference-Applied", "respond-async")
+		status = http.StatusAccepted
+	}
+	writeJSON(w, status, api.JobCreated{Msg: api.JobCreatedMsg, ID: job.ID, Status: job.Status})
 	return nil
 }
 
@@ -157,11 +173,26 @@ func readableTasks(r *http.Request) []string {
 	return tasks
 }
 
-// getJob answers one job. A job still running shows the output it has written so far.
+// getJob answers one job. A job still running shows the output it has written so far. With ?wait=30s it first
+// waits (at most api.MaxSyncTimeout) for the job to end: a long poll that `runplane wait` uses, woken by the job's
+// completion.
 func (h *Handler) getJob(w http.ResponseWriter, r *http.Request) error {
+	wait, err := waitParam(r)
+	if err != nil {
+		return err
+	}
 	job, err := h.job(r, r.PathValue("id"))
 	if err != nil {
 		return err
+	}
+	if wait != nil && *wait > 0 && !job.Status.Final() {
+		done, err := h.engine.Await(r.Context(), job.ID, min(*wait, api.MaxSyncTimeout))
+		if err != nil && r.Context().Err() == nil {
+			return err
+		}
+		if err == nil {
+			job = done
+		}
 	}
 	writeJSON(w, http.StatusOK, h.view(job))
 	return nil
@@ -191,6 +222,10 @@ func (h *Handler) jobLog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	offset, err := queryInt(r, "offset", 0)
+	if err != nil {
+		return err
+	}
 	job, err := h.job(r, id)
 	if err != nil {
 		return err
@@ -217,6 +252,12 @@ func (h *Handler) jobLog(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	defer rc.Close()
+	// ?offset=N resumes a log from its Nth byte: a follower whose stream broke asks for what it has not seen.
+	if offset > 0 {
+		if _, err := io.CopyN(io.Discard, rc, int64(offset)); err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/plain; charset=utf-8")
 	hdr.Set("Cache-Control", "no-store")

@@ -197,7 +197,7 @@ func (h *Handler) table() []route {
 		return route{Route{Method: method, Path: path, Resource: resource, Authz: Object, Param: "id", Own: true}, fn}
 	}
 	const (
-		v1       = "/api/v1"
+		v1       = apiPrefix
 		runners  = api.ResourceRunners
 		tasks    = api.ResourceTasks
 		jobs     = api.ResourceJobs
