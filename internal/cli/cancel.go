@@ -12,8 +12,9 @@ func (a *app) cancelCommand() *cobra.Command {
 		Short: "Cancel queued or running jobs",
 		Long: "Cancel jobs. A queued job never starts; a running one is stopped (its whole process tree) and ends with\n" +
 			"status cancelled. Cancelling a job that already ended is an error (409).",
-		Example: "  runplane cancel hello-x7k2p",
-		Args:    checkArgs(cobra.MinimumNArgs(1)),
+		Example:           "  runplane cancel hello-x7k2p",
+		Args:              checkArgs(cobra.MinimumNArgs(1)),
+		ValidArgsFunction: a.completeNames(0, jobIDs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.connect()
 			if err != nil {

@@ -32,8 +32,9 @@ type app struct {
 	stdout, stderr io.Writer
 	stdinLines     *bufio.Reader // created on first use; prompts and --password-stdin share it
 
-	server string // --server
-	token  string // --token
+	server  string // --server
+	token   string // --token
+	context string // --context
 }
 
 // exitError ends the program with a code and no further message (the command already said why).
@@ -97,12 +98,14 @@ func (a *app) rootCommand() *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.server, "server", "", "URL of the runplane server (env RUNPLANE_SERVER; default from \"runplane login\", else "+defaultServer+")")
 	pf.StringVar(&a.token, "token", "", "API or session token (env RUNPLANE_TOKEN; default from \"runplane login\")")
+	pf.StringVar(&a.context, "context", "", "saved context (server and token) to use (env RUNPLANE_CONTEXT; default: the current one, see \"runplane context\")")
 
 	root.AddCommand(
 		withoutClientFlags(a.serveCommand()),
 		withoutClientFlags(a.versionCommand()),
 		a.loginCommand(),
 		a.logoutCommand(),
+		withoutClientFlags(a.contextCommand()),
 		a.applyCommand(),
 		a.getCommand(),
 		a.deleteCommand(),
@@ -144,7 +147,7 @@ func looksLikeDuration(s string) bool {
 // withoutClientFlags leaves --server and --token out of the help of a command that talks to no server.
 func withoutClientFlags(cmd *cobra.Command) *cobra.Command {
 	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
-		for _, name := range []string{"server", "token"} {
+		for _, name := range []string{"server", "token", "context"} {
 			if f := c.Root().PersistentFlags().Lookup(name); f != nil {
 				f.Hidden = true
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -55,7 +56,7 @@ func (a *app) getCommand() *cobra.Command {
 			}
 			return cobra.RangeArgs(1, 2)(cmd, args)
 		}),
-		ValidArgs: getKinds,
+		ValidArgsFunction: a.completeGet,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			kind, ok := resourceKinds[args[0]]
 			if !ok {
@@ -119,31 +120,54 @@ func getOrList[T any](a *app, cmd *cobra.Command, output, name string, get func(
 	return a.print(cmd, output, vs, func(w io.Writer) { table(w, vs) })
 }
 
+// Tables: header cells marked "~" are the extra columns of -o wide.
+
 func runnerTable(w io.Writer, rs []api.Runner) {
-	row(w, "NAME", "IMAGE", "GITURL", "BRANCH")
+	row(w, "NAME", "IMAGE", "GITURL", "BRANCH", "~SECRETS")
 	for _, r := range rs {
 		b := r.Branch
 		if b == "" {
 			b = api.DefaultBranch
 		}
-		row(w, r.Name, cell(r.Image, 40), cell(r.GitURL, 60), cell(b, 30))
+		keys := make([]string, 0, len(r.Secret))
+		for k := range r.Secret {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		row(w, r.Name, cell(r.Image, 40), cell(r.GitURL, 60), cell(b, 30), cell(strings.Join(keys, ","), 60))
 	}
 }
 
 func taskTable(w io.Writer, ts []api.Task) {
-	row(w, "NAME", "RUNNER", "SYNC", "COMMAND")
+	row(w, "NAME", "RUNNER", "SYNC", "COMMAND", "~TIMEOUT", "~SCHEMA")
 	for _, t := range ts {
-		row(w, t.Name, t.Runner, strconv.FormatBool(t.Synchronous), cell(t.Command, 50))
+		timeout := "-"
+		if t.Timeout > 0 {
+			timeout = time.Duration(t.Timeout).String()
+		}
+		schema := "-"
+		if len(t.Schema) > 0 && string(t.Schema) != "null" {
+			schema = "yes"
+		}
+		row(w, t.Name, t.Runner, strconv.FormatBool(t.Synchronous), cell(t.Command, 50), timeout, schema)
 	}
 }
 
 func jobTable(w io.Writer, now time.Time, js []api.Job) {
-	row(w, "ID", "TASK", "STATUS", "OWNER", "EXIT", "AGE")
+	row(w, "ID", "TASK", "STATUS", "OWNER", "EXIT", "AGE", "~DURATION", "~REASON")
 	for _, j := range js {
 		exit := "-"
 		if j.ExitCode != nil {
 			exit = strconv.Itoa(*j.ExitCode)
 		}
-		row(w, j.ID, j.Task, string(j.Status), cell(j.Owner, 30), exit, age(now, j.CreateTime))
+		took := "-"
+		if j.StartTime != nil {
+			end := now
+			if j.CompletionTime != nil {
+				end = *j.CompletionTime
+			}
+			took = end.Sub(*j.StartTime).Round(time.Millisecond).String()
+		}
+		row(w, j.ID, j.Task, string(j.Status), cell(j.Owner, 30), exit, age(now, j.CreateTime), took, cell(j.Reason, 60))
 	}
 }

@@ -94,7 +94,7 @@ func TestGet(t *testing.T) {
 		want string
 	}{
 		{"unknown type", []string{"get", "widgets"}, "Error: unknown resource type \"widgets\": want runners, tasks, jobs, users, groups, roles, rolebindings, tokens or auditlogs\nRun 'runplane get --help' for usage.\n"},
-		{"unknown format", []string{"get", "runners", "-o", "xml"}, "Error: unknown output format \"xml\": want table, json or yaml\nRun 'runplane get --help' for usage.\n"},
+		{"unknown format", []string{"get", "runners", "-o", "xml"}, "Error: unknown output format \"xml\": want table, wide, name, json, yaml or jsonpath=TEMPLATE\nRun 'runplane get --help' for usage.\n"},
 		{"missing runner", []string{"get", "runner", "nope"}, "Error: runner \"nope\" not found (404)\n"},
 		{"missing task", []string{"get", "task", "nope"}, "Error: task \"nope\" not found (404)\n"},
 		{"missing job", []string{"get", "job", "hello-zzzzz"}, "Error: job \"hello-zzzzz\" not found (404)\n"},
@@ -107,5 +107,42 @@ func TestGet(t *testing.T) {
 				t.Errorf("%v: stderr %q, want %q", tt.args, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestGetFormats: -o wide adds columns, -o name prints kind/name, -o jsonpath runs a kubectl-style template.
+func TestGetFormats(t *testing.T) {
+	h := newHarness(t, true)
+	h.ok("", "apply", "-f", h.manifests())
+	job := unmarshal[api.Job](t, h.run("", "run", "fail", "-o", "json").stdout)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"name of a list", []string{"get", "tasks", "-o", "name"}, "task/fail\ntask/greet\ntask/hello\ntask/slow\n"},
+		{"name of one", []string{"get", "runner", "scripts", "-o", "name"}, "runner/scripts\n"},
+		{"name of a job", []string{"get", "job", job.ID, "-o", "name"}, "job/" + job.ID + "\n"},
+		{"name of users", []string{"get", "users", "-o", "name"}, "user/root\n"},
+		{"jsonpath of a list", []string{"get", "tasks", "-o", "jsonpath={.items[*].name}"}, "fail greet hello slow\n"},
+		{"jsonpath of one", []string{"get", "job", job.ID, "-o", "jsonpath={.status} {.exit_code}"}, "failed 3\n"},
+		{"jsonpath without braces", []string{"get", "runner", "scripts", "-o", "jsonpath=.image"}, "alpine:3\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := h.with(t).ok("", tt.args...); got != tt.want {
+				t.Errorf("runplane %s = %q, want %q", strings.Join(tt.args, " "), got, tt.want)
+			}
+		})
+	}
+	wide := table(h.ok("", "get", "job", job.ID, "-o", "wide"))
+	if want := []string{"ID", "TASK", "STATUS", "OWNER", "EXIT", "AGE", "DURATION", "REASON"}; !cmp.Equal(wide[0], want) {
+		t.Errorf("get job -o wide header = %v, want %v", wide[0], want)
+	}
+	if r := wide[1]; len(r) != 10 || !strings.HasSuffix(r[6], "s") || strings.Join(r[7:], " ") != "exit code 3" {
+		t.Errorf("get job -o wide row = %v, want a duration and the reason", r)
+	}
+	if got := h.fail("", "get", "tasks", "-o", "jsonpath={.items[}"); !strings.Contains(got, "-o jsonpath:") {
+		t.Errorf("a bad jsonpath: stderr %q", got)
 	}
 }

@@ -18,7 +18,7 @@ import (
 // objects hold ids, when the caller may list what they name; otherwise the ids.
 func (a *app) getIdentity(cmd *cobra.Command, c *client.Client, kind, name string, o getOptions) error {
 	ctx, output := cmd.Context(), o.output
-	table := output == "table"
+	table := isTable(output)
 	switch kind {
 	case "users":
 		us, err := c.ListUsers(ctx)
@@ -103,7 +103,7 @@ func (a *app) listTokens(cmd *cobra.Command, c *client.Client, output string, al
 	var owners names
 	if all {
 		owners = names{}
-		if output == "table" {
+		if isTable(output) {
 			if us, err := c.ListUsers(ctx); err == nil {
 				owners = userNames(us)
 			}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,12 +36,12 @@ func (a *app) loginCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			srv := a.serverURL(cfg)
+			srv := a.serverURL(cfg.Contexts[cmp.Or(a.context, cfg.Current)])
 			if a.token != "" {
 				if username != "" || passwordStdin {
 					return usage(cmd, "--token replaces the username and password: give one or the other")
 				}
-				return a.loginWithToken(cmd.Context(), srv)
+				return a.loginWithToken(cmd.Context(), cfg, srv)
 			}
 			c, err := a.newClient(srv)
 			if err != nil {
@@ -67,14 +68,18 @@ func (a *app) loginCommand() *cobra.Command {
 				return errors.New("password is empty")
 			}
 			token, err := c.Login(ctx, api.Login{Username: username, Password: password, Provider: provider})
+			if errors.Is(err, client.ErrUnauthorized) {
+				// Said plainly, without the "session expired, log in again" hint other commands give for a 401.
+				return fmt.Errorf("login to %s as %s failed: wrong username or password", c.BaseURL(), username)
+			}
 			if err != nil {
 				return err
 			}
-			path, err := saveConfig(fileConfig{Server: c.BaseURL(), Token: token, Username: username})
+			path, name, err := a.saveLogin(cfg, c.BaseURL(), token, username)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Logged in to %s as %s (saved in %s)\n", c.BaseURL(), username, path)
+			fmt.Fprintf(a.stdout, "Logged in to %s as %s (context %s, saved in %s)\n", c.BaseURL(), username, name, path)
 			return nil
 		},
 	}
@@ -86,7 +91,7 @@ func (a *app) loginCommand() *cobra.Command {
 }
 
 // loginWithToken checks that the server accepts --token and saves it as the config's token.
-func (a *app) loginWithToken(ctx context.Context, srv string) error {
+func (a *app) loginWithToken(ctx context.Context, cfg fileConfig, srv string) error {
 	c, err := a.newClient(srv, tokenOption(a.token))
 	if err != nil {
 		return err
@@ -95,7 +100,7 @@ func (a *app) loginWithToken(ctx context.Context, srv string) error {
 	if _, err := c.ListAPITokens(ctx); err != nil && !errors.Is(err, client.ErrForbidden) {
 		return err
 	}
-	path, err := saveConfig(fileConfig{Server: c.BaseURL(), Token: a.token})
+	path, name, err := a.saveLogin(cfg, c.BaseURL(), a.token, "")
 	if err != nil {
 		return err
 	}
@@ -103,7 +108,7 @@ func (a *app) loginWithToken(ctx context.Context, srv string) error {
 	if strings.HasPrefix(a.token, api.APITokenPrefix) {
 		what = "an API token"
 	}
-	fmt.Fprintf(a.stdout, "Logged in to %s with %s (saved in %s)\n", c.BaseURL(), what, path)
+	fmt.Fprintf(a.stdout, "Logged in to %s with %s (context %s, saved in %s)\n", c.BaseURL(), what, name, path)
 	return nil
 }
 

@@ -5,6 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/runplane/runplane/internal/server/servertest"
 )
 
 const notLoggedIn = "Error: not logged in: run \"runplane login\" or set RUNPLANE_TOKEN\n"
@@ -16,8 +20,8 @@ func TestLogin(t *testing.T) {
 	if got := h.fail("", "get", "runners", "--server", h.url); got != notLoggedIn {
 		t.Errorf("get before login: stderr %q, want %q", got, notLoggedIn)
 	}
-	if got := h.fail("nope\n", "login", "--server", h.url, "-u", "root", "--password-stdin"); !strings.Contains(got, "(401)") {
-		t.Errorf("login with a wrong password: stderr %q, want the server's 401", got)
+	if got := h.fail("nope\n", "login", "--server", h.url, "-u", "root", "--password-stdin"); !strings.Contains(got, "wrong username or password") || strings.Contains(got, "login again") {
+		t.Errorf("login with a wrong password: stderr %q, want it said plainly, without a hint to log in again", got)
 	}
 	if got := h.fail("", "login", "--server", h.url, "--password-stdin"); !strings.Contains(got, "--username is required") {
 		t.Errorf("login without -u: stderr %q", got)
@@ -31,7 +35,7 @@ func TestLogin(t *testing.T) {
 
 	// Without --password-stdin a non-terminal stdin still gives one line.
 	out := h.ok(rootPassword+"\n", "login", "--server", h.url+"/", "-u", "root")
-	if !strings.HasPrefix(out, "Logged in to "+h.url+" as root") {
+	if !strings.HasPrefix(out, "Logged in to "+h.url+" as root (context 127.0.0.1:") {
 		t.Errorf("login stdout %q", out)
 	}
 	for path, want := range map[string]os.FileMode{cfgFile: 0o600, filepath.Dir(cfgFile): 0o700 | os.ModeDir} {
@@ -43,7 +47,7 @@ func TestLogin(t *testing.T) {
 			t.Errorf("mode of %s = %v, want %v", path, st.Mode(), want)
 		}
 	}
-	cfg := unmarshal[map[string]string](t, mustRead(t, cfgFile))
+	cfg := savedContext(t, cfgFile)
 	if cfg["server"] != h.url || cfg["token"] == "" || cfg["username"] != "root" {
 		t.Errorf("config file = %v, want server %s, a token and username root", cfg, h.url)
 	}
@@ -53,8 +57,13 @@ func TestLogin(t *testing.T) {
 		t.Errorf("get runners after login: %q", out)
 	}
 	// The saved token is never sent to another server.
-	if got := h.fail("", "get", "runners", "--server", "http://127.0.0.1:1"); got != notLoggedIn {
-		t.Errorf("get with another --server: stderr %q, want %q", got, notLoggedIn)
+	if got := h.fail("", "get", "runners", "--server", "http://127.0.0.1:1"); !strings.HasPrefix(got, strings.TrimSuffix(notLoggedIn, "\n")) ||
+		!strings.Contains(got, "no saved login for http://127.0.0.1:1; saved: 127.0.0.1:") {
+		t.Errorf("get with another --server: stderr %q, want %q naming the saved servers", got, notLoggedIn)
+	}
+	// The same server spelt another way is no stranger.
+	if out := h.ok("", "get", "runners", "--server", strings.Replace(h.url, "127.0.0.1", "localhost", 1)+"/api/v1/"); !strings.HasPrefix(out, "NAME") {
+		t.Errorf("get runners with localhost for 127.0.0.1: %q", out)
 	}
 
 	// Env and flags work without a config file, and win over it.
@@ -78,4 +87,62 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// savedContext reads the config file's current context as a map of its fields.
+func savedContext(t *testing.T, path string) map[string]string {
+	t.Helper()
+	cfg := unmarshal[struct {
+		Current  string                       `json:"current"`
+		Contexts map[string]map[string]string `json:"contexts"`
+	}](t, mustRead(t, path))
+	return cfg.Contexts[cfg.Current]
+}
+
+// TestContexts: each login saves a named context; commands use the current one, or the one --context or
+// RUNPLANE_CONTEXT names; list, use, current and delete manage them.
+func TestContexts(t *testing.T) {
+	h := newHarness(t, false)
+	other := servertest.Start(t)
+	h.ok(rootPassword+"\n", "login", "--server", h.url, "-u", "root", "--password-stdin", "--context", "dev")
+	h.ok(rootPassword+"\n", "login", "--server", other, "-u", "root", "--password-stdin", "--context", "prod")
+	h.ok("", "apply", "-f", h.manifests()) // on prod, the current context
+	if got := h.ok("", "context", "current"); got != "prod\n" {
+		t.Errorf("context current = %q, want prod", got)
+	}
+	rows := table(h.ok("", "context", "list"))
+	want := [][]string{{"CURRENT", "NAME", "SERVER", "USER"}, {"dev", h.url, "root"}, {"*", "prod", other, "root"}}
+	if !cmp.Equal(rows, want) {
+		t.Errorf("context list = %v, want %v", rows, want)
+	}
+	hasRunner := func(args ...string) bool {
+		return strings.Contains(h.ok("", append([]string{"get", "runners"}, args...)...), "scripts")
+	}
+	if !hasRunner() || hasRunner("--context", "dev") {
+		t.Error("apply did not go to the current context (prod) only")
+	}
+	t.Setenv("RUNPLANE_CONTEXT", "dev")
+	if hasRunner() {
+		t.Error("RUNPLANE_CONTEXT=dev still reached prod")
+	}
+	t.Setenv("RUNPLANE_CONTEXT", "")
+	if got := h.ok("", "context", "use", "dev"); got != "Switched to context dev ("+h.url+")\n" {
+		t.Errorf("context use dev = %q", got)
+	}
+	if hasRunner() || !hasRunner("--server", other) {
+		t.Error("after context use dev: commands did not follow, or --server did not find prod's token")
+	}
+	if got := h.fail("", "get", "runners", "--context", "nope"); !strings.Contains(got, `no context "nope"; saved: dev (`+h.url+"), prod ("+other+")") {
+		t.Errorf("unknown context: stderr %q, want the saved ones named", got)
+	}
+	if got := h.fail("", "context", "use", "nope"); !strings.Contains(got, `no context "nope"`) {
+		t.Errorf("context use nope: stderr %q", got)
+	}
+	h.ok("", "context", "delete", "dev")
+	if got := h.fail("", "context", "current"); !strings.Contains(got, "no current context") {
+		t.Errorf("context current after deleting it: %q", got)
+	}
+	if !hasRunner("--context", "prod") {
+		t.Error("prod lost with dev")
+	}
 }

@@ -24,7 +24,8 @@ func (a *app) logoutCommand() *cobra.Command {
 			}
 			c, err := a.connect()
 			if errors.Is(err, errNotLoggedIn) {
-				fmt.Fprintf(a.stdout, "Not logged in to %s\n", a.serverURL(cfg))
+				_, sc, _ := a.selectedContext(&cfg)
+				fmt.Fprintf(a.stdout, "Not logged in to %s\n", a.serverURL(sc))
 				return nil
 			}
 			if err != nil {
@@ -32,8 +33,8 @@ func (a *app) logoutCommand() *cobra.Command {
 			}
 			serverErr := c.Logout(cmd.Context())
 			_, fromEnv := lookupEnv("RUNPLANE_TOKEN")
-			if a.token == "" && !fromEnv && cfg.Token != "" && sameServer(cfg.Server, c.BaseURL()) {
-				cfg.Token, cfg.Username = "", ""
+			if n := cfg.forServer(c.BaseURL()); a.token == "" && !fromEnv && n != "" && cfg.Contexts[n].Token != "" {
+				cfg.Contexts[n].Token, cfg.Contexts[n].Username = "", ""
 				if _, err := saveConfig(cfg); err != nil {
 					return err
 				}

@@ -26,8 +26,9 @@ func (a *app) logsCommand() *cobra.Command {
 		Long: "Print a job's combined output. With -f the output is streamed until the job ends, and the command exits\n" +
 			"with the job's outcome; when the server goes away meanwhile, it reconnects for up to --reconnect and\n" +
 			"resumes where it was.\n\n" + exitCodesHelp,
-		Example: "  runplane logs hello-x7k2p\n  runplane logs -f hello-x7k2p",
-		Args:    checkArgs(cobra.ExactArgs(1)),
+		Example:           "  runplane logs hello-x7k2p\n  runplane logs -f hello-x7k2p",
+		Args:              checkArgs(cobra.ExactArgs(1)),
+		ValidArgsFunction: a.completeNames(1, jobIDs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.connect()
 			if err != nil {

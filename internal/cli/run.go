@@ -55,7 +55,8 @@ func (a *app) runCommand() *cobra.Command {
 			exitCodesHelp,
 		Example: "  runplane run hello --input '{\"name\": \"world\"}' --wait\n" +
 			"  runplane run backup --input @params.json\n  echo '{}' | runplane run hello --input @- -o json",
-		Args: checkArgs(cobra.ExactArgs(1)),
+		Args:              checkArgs(cobra.ExactArgs(1)),
+		ValidArgsFunction: a.completeNames(1, taskNames),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(cmd, output); err != nil {
 				return err
@@ -125,7 +126,7 @@ func (a *app) readInput(v string) ([]byte, error) {
 }
 
 func (a *app) printCreated(cmd *cobra.Command, output string, job api.Job) error {
-	if output != "table" {
+	if !isTable(output) {
 		return a.print(cmd, output, api.JobCreated{Msg: api.JobCreatedMsg, ID: job.ID}, nil)
 	}
 	fmt.Fprintln(a.stdout, job.ID)
@@ -136,7 +137,7 @@ func (a *app) printCreated(cmd *cobra.Command, output string, job api.Job) error
 // printFinished prints a finished job; a job that did not succeed prints the tail of its log on stderr and makes
 // the command exit 1.
 func (a *app) printFinished(cmd *cobra.Command, c *client.Client, output string, job api.Job) error {
-	if output != "table" {
+	if !isTable(output) {
 		if err := a.print(cmd, output, job, nil); err != nil {
 			return err
 		}

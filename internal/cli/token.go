@@ -40,6 +40,9 @@ func (a *app) tokenCreateCommand() *cobra.Command {
 			"  export RUNPLANE_TOKEN=$(runplane token create --description nightly)",
 		Args: checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if strings.TrimSpace(description) == "" {
+				return usage(cmd, "--description is required: say what the token is for, so that it can be told apart later")
+			}
 			exp, err := parseExpiry(expires, time.Now())
 			if err != nil {
 				return usage(cmd, "--expires: %v", err)

@@ -85,7 +85,7 @@ func (a *app) versionCommand() *cobra.Command {
 		Args:  checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b := readBuildInfo()
-			if output != "table" {
+			if !isTable(output) {
 				return a.print(cmd, output, b, nil)
 			}
 			fmt.Fprintf(a.stdout, "version: %s\n", b.Version)

@@ -18,8 +18,9 @@ func (a *app) waitCommand() *cobra.Command {
 		Short: "Wait for jobs to end and exit with their outcome",
 		Long: "Wait until every JOB has ended (or --timeout has passed), print how each ended, and for each that did not\n" +
 			"succeed the end of its log. Several jobs exit with the worst of their codes.\n\n" + exitCodesHelp,
-		Example: "  runplane wait hello-x7k2p\n  runplane wait $(runplane run backup --wait=0) --timeout 30m",
-		Args:    checkArgs(cobra.MinimumNArgs(1)),
+		Example:           "  runplane wait hello-x7k2p\n  runplane wait $(runplane run backup --wait=0) --timeout 30m",
+		Args:              checkArgs(cobra.MinimumNArgs(1)),
+		ValidArgsFunction: a.completeNames(0, jobIDs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.connect()
 			if err != nil {
