@@ -16,6 +16,7 @@ import (
 
 func (a *app) applyCommand() *cobra.Command {
 	var files []string
+	var recursive bool
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE|DIR|-",
 		Short: "Create or update runners, tasks, users, groups, roles and role bindings from YAML or JSON files",
@@ -46,7 +47,7 @@ func (a *app) applyCommand() *cobra.Command {
 			if len(files) == 0 {
 				return usage(cmd, "-f is required")
 			}
-			ms, err := a.loadManifests(files)
+			ms, err := a.loadManifests(files, recursive)
 			if err != nil {
 				return err
 			}
@@ -77,13 +78,14 @@ func (a *app) applyCommand() *cobra.Command {
 	}
 	cmd.Flags().StringArrayVarP(&files, "filename", "f", nil, "file, directory or - (stdin) holding the documents; repeatable")
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
+	cmd.Flags().BoolVarP(&recursive, "recursive", "R", false, "read the directories given with -f and all their subdirectories")
 	return cmd
 }
 
 // loadManifests reads and checks every document, and orders them by kind as kinds lists them (otherwise keeping
 // file order).
-func (a *app) loadManifests(files []string) ([]manifest, error) {
-	srcs, err := readManifestSources(files, a.stdin)
+func (a *app) loadManifests(files []string, recursive bool) ([]manifest, error) {
+	srcs, err := readManifestSources(files, a.stdin, recursive)
 	if err != nil {
 		return nil, err
 	}

@@ -109,6 +109,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.applyCommand(),
 		a.getCommand(),
 		a.deleteCommand(),
+		a.exportCommand(),
 		a.runCommand(),
 		a.logsCommand(),
 		a.waitCommand(),

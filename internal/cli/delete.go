@@ -15,22 +15,36 @@ import (
 var deleteKinds = []string{"runner", "task", "user", "group", "role", "rolebinding", "token"}
 
 func (a *app) deleteCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "delete runner|task|user|group|role|rolebinding|token NAME...",
+	var files []string
+	var recursive, ignoreNotFound bool
+	cmd := &cobra.Command{
+		Use:   "delete runner|task|user|group|role|rolebinding|token NAME... | -f FILE|DIR|-",
 		Short: "Delete runners, tasks, users, groups, roles, role bindings or API tokens",
 		Long: "Delete objects: runners and tasks by name, users, groups, roles and role bindings by name or id, API\n" +
 			"tokens by id. What is still in use cannot be deleted (409): a runner a task uses, a user in a group, a\n" +
-			"group with members or role bindings, a bound role; nor can the builtin objects (root, Admin).",
+			"group with members or role bindings, a bound role; nor can the builtin objects (root, Admin).\n\n" +
+			"With -f, the objects the documents declare (as \"runplane apply\" reads them) are deleted, in the\n" +
+			"reverse of apply's order: role bindings, roles, users, groups, tasks, runners. One that is not found is\n" +
+			"reported and the rest still deleted (the exit code is then 1), unless --ignore-not-found.",
 		Example: "  runplane delete task hello\n  runplane delete runner examples\n  runplane delete user alice\n" +
-			"  runplane delete token 0b6f3c1e-...",
+			"  runplane delete token 0b6f3c1e-...\n  runplane delete -f examples/",
 		Args: checkArgs(func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("filename") {
+				if len(args) > 0 {
+					return errors.New("give -f or a resource type and names, not both")
+				}
+				return nil
+			}
 			if len(args) < 2 {
-				return errors.New("name a resource type (runner, task, user, group, role, rolebinding or token) and at least one name")
+				return errors.New("name a resource type (runner, task, user, group, role, rolebinding or token) and at least one name, or -f FILE")
 			}
 			return nil
 		}),
 		ValidArgs: deleteKinds,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(files) > 0 {
+				return a.deleteFiles(cmd, files, recursive, ignoreNotFound)
+			}
 			kind := resourceKinds[args[0]]
 			switch kind {
 			case "runners", "tasks", "users", "groups", "roles", "rolebindings", "tokens":
@@ -40,6 +54,49 @@ func (a *app) deleteCommand() *cobra.Command {
 			return a.deleteAll(cmd, kind, args[1:])
 		},
 	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&files, "filename", "f", nil, "file, directory or - (stdin) holding the documents of the objects to delete; repeatable")
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
+	f.BoolVarP(&recursive, "recursive", "R", false, "with -f: read directories' subdirectories too")
+	f.BoolVar(&ignoreNotFound, "ignore-not-found", false, "with -f: an object that does not exist is not an error")
+	return cmd
+}
+
+// deleteFiles deletes the objects files declare, dependents first.
+func (a *app) deleteFiles(cmd *cobra.Command, files []string, recursive, ignoreNotFound bool) error {
+	ms, err := a.loadManifests(files, recursive)
+	if err != nil {
+		return err
+	}
+	c, err := a.connect()
+	if err != nil {
+		return err
+	}
+	kindOf := map[string]string{kindRunner: "runners", kindTask: "tasks", kindUser: "users", kindGroup: "groups",
+		kindRole: "roles", kindRoleBinding: "rolebindings"}
+	missing := 0
+	for i := len(ms) - 1; i >= 0; i-- {
+		m := ms[i]
+		err := leaveGroups(cmd.Context(), c, m)
+		if err == nil {
+			_, err = deleteOne(cmd.Context(), c, kindOf[m.kind], m.name())
+		}
+		switch {
+		case errors.Is(err, client.ErrNotFound):
+			if !ignoreNotFound {
+				fmt.Fprintf(a.stderr, "Error: %s not found\n", m.ref())
+				missing++
+			}
+		case err != nil:
+			return fmt.Errorf("delete %s: %w", m.ref(), err)
+		default:
+			fmt.Fprintf(a.stdout, "%s deleted\n", m.ref())
+		}
+	}
+	if missing > 0 {
+		return exitError(1)
+	}
+	return nil
 }
 
 // deleteAll deletes the objects of kind named keys in order, saying so for each, and stops at the first error.
@@ -95,4 +152,26 @@ func providerSuffix(p string) string {
 		return ""
 	}
 	return " (" + p + ")"
+}
+
+// leaveGroups empties the membership of a user or group a file declares, so that deleting it is not refused for
+// the membership the file's own objects hold (a user in a group, a group with members).
+func leaveGroups(ctx context.Context, c *client.Client, m manifest) error {
+	switch m.kind {
+	case kindUser:
+		u, err := findUser(ctx, c, m.name())
+		if err != nil || len(u.Groups) == 0 {
+			return err
+		}
+		_, err = c.PatchUser(ctx, u.ID, map[string]any{"groups": []string{}})
+		return err
+	case kindGroup:
+		g, err := findGroup(ctx, c, m.name())
+		if err != nil || len(g.UserIDs) == 0 {
+			return err
+		}
+		_, err = c.PatchGroup(ctx, g.ID, map[string]any{"user_ids": []string{}})
+		return err
+	}
+	return nil
 }

@@ -153,6 +153,13 @@ func roleNames(rs []api.Role) names {
 	return n
 }
 
+// notFound is an object the CLI looked for in a list and did not find: it matches client.ErrNotFound, as the
+// server's 404 does.
+type notFound string
+
+func (e notFound) Error() string        { return string(e) }
+func (e notFound) Is(target error) bool { return target == client.ErrNotFound }
+
 // pick finds the object a command-line argument names: the one whose id is key, else the one whose name is key.
 // Several with the name (users or groups of different providers) is an error asking for the id.
 func pick[T any](kind, key string, items []T, id, name func(T) string) (T, error) {
@@ -168,7 +175,7 @@ func pick[T any](kind, key string, items []T, id, name func(T) string) (T, error
 	}
 	switch len(found) {
 	case 0:
-		return zero, fmt.Errorf("%s %q not found", kind, key)
+		return zero, notFound(fmt.Sprintf("%s %q not found", kind, key))
 	case 1:
 		return found[0], nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -72,6 +73,9 @@ func (a *app) getCommand() *cobra.Command {
 			name := ""
 			if len(args) == 2 {
 				name = args[1]
+			}
+			if o.output == "yaml" && slices.Contains(documentKinds, kind) {
+				return a.getDocuments(cmd.Context(), c, kind, name) // documents that apply takes back
 			}
 			switch kind {
 			case "runners", "tasks", "jobs":

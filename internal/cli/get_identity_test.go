@@ -78,12 +78,16 @@ func TestGetIdentity(t *testing.T) {
 
 	t.Run("yaml", func(t *testing.T) {
 		h := h.with(t)
+		// A document apply takes back: groups by name, no id, no password.
+		if got, want := h.ok("", "get", "user", "alice", "-o", "yaml"), "kind: User\ngroups:\n- devs\n- ops\nprovider: local\nusername: alice\n"; got != want {
+			t.Errorf("get user alice -o yaml = %q, want %q", got, want)
+		}
 		var u api.User
-		if err := yaml.Unmarshal([]byte(h.ok("", "get", "user", "alice", "-o", "yaml")), &u); err != nil {
+		if err := yaml.Unmarshal([]byte(h.ok("", "get", "user", "alice", "-o", "json")), &u); err != nil {
 			t.Fatal(err)
 		}
 		if u.ID != id["user/alice"] || u.Password != "" || len(u.Groups) != 2 {
-			t.Errorf("get user alice -o yaml = %+v", u)
+			t.Errorf("get user alice -o json = %+v", u)
 		}
 	})
 

@@ -79,6 +79,9 @@ func (m manifest) provider() string {
 	return ""
 }
 
+// errNoManifests is a directory without a document file.
+var errNoManifests = errors.New("no .yaml, .yml or .json files in the directory")
+
 // manifestSource is one file's content.
 type manifestSource struct {
 	name string
@@ -86,9 +89,9 @@ type manifestSource struct {
 	json bool // parse as a stream of JSON values rather than YAML documents
 }
 
-// readManifestSources expands -f arguments: "-" is stdin, a directory is its *.yaml, *.yml and *.json files
-// (not recursive) in name order, anything else a file.
-func readManifestSources(paths []string, stdin io.Reader) ([]manifestSource, error) {
+// readManifestSources expands -f arguments: "-" is stdin, a directory is its *.yaml, *.yml and *.json files in name
+// order (and, with recursive, those of its subdirectories, depth first), anything else a file.
+func readManifestSources(paths []string, stdin io.Reader, recursive bool) ([]manifestSource, error) {
 	var out []manifestSource
 	for _, p := range paths {
 		if p == "-" {
@@ -118,6 +121,14 @@ func readManifestSources(paths []string, stdin io.Reader) ([]manifestSource, err
 		n := len(out)
 		for _, e := range entries { // ReadDir sorts by name
 			ext := strings.ToLower(filepath.Ext(e.Name()))
+			if e.IsDir() && recursive && !strings.HasPrefix(e.Name(), ".") {
+				sub, err := readManifestSources([]string{filepath.Join(p, e.Name())}, stdin, true)
+				if err != nil && !errors.Is(err, errNoManifests) {
+					return nil, err
+				}
+				out = append(out, sub...)
+				continue
+			}
 			if e.IsDir() || (ext != ".yaml" && ext != ".yml" && ext != ".json") {
 				continue
 			}
@@ -129,7 +140,7 @@ func readManifestSources(paths []string, stdin io.Reader) ([]manifestSource, err
 			out = append(out, manifestSource{name: fp, data: b, json: ext == ".json"})
 		}
 		if len(out) == n {
-			return nil, fmt.Errorf("apply %s: no .yaml, .yml or .json files in the directory", p)
+			return nil, fmt.Errorf("apply %s: %w", p, errNoManifests)
 		}
 	}
 	return out, nil

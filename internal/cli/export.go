@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/client"
+)
+
+func (a *app) exportCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "export",
+		Short: "Print every runner, task, group, user, role and role binding as documents apply takes back",
+		Long: "Print the server's configuration as one YAML stream of documents, in the order apply needs them:\n" +
+			"runners, tasks, groups, users (naming their groups), roles, role bindings. Builtin objects (root,\n" +
+			"Admin, the WriteAll roles) are left out: every server has them. Runner tokens and secret values are\n" +
+			"masked and local users' passwords are never shown: applying the export to the same server keeps them;\n" +
+			"on another server, add them to the documents first (or restore a backup of the store instead). Kinds\n" +
+			"you may not read are skipped, with a warning.",
+		Example: "  runplane export > all.yaml\n  runplane --context new export | diff all.yaml -\n  runplane apply -f all.yaml",
+		Args:    checkArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.connect()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			var docs []document
+			skip := func(kind string, err error) error {
+				if errors.Is(err, client.ErrForbidden) {
+					fmt.Fprintf(a.stderr, "Warning: %s not exported: you may not read them\n", kind)
+					return nil
+				}
+				return err
+			}
+			rs, err := c.ListRunners(ctx)
+			if err = skip("runners", err); err != nil {
+				return err
+			}
+			docs = append(docs, runnerDocs(rs)...)
+			ts, err := c.ListTasks(ctx)
+			if err = skip("tasks", err); err != nil {
+				return err
+			}
+			docs = append(docs, taskDocs(ts)...)
+			var id identity
+			for _, k := range []string{"groups", "users", "roles", "rolebindings"} {
+				var err error
+				switch k {
+				case "groups":
+					id.groups, err = c.ListGroups(ctx)
+				case "users":
+					id.users, err = c.ListUsers(ctx)
+				case "roles":
+					id.roles, err = c.ListRoles(ctx)
+				case "rolebindings":
+					id.bindings, err = c.ListRoleBindings(ctx)
+				}
+				if err = skip(k, err); err != nil {
+					return err
+				}
+			}
+			docs = append(docs, id.groupDocs(notBuiltin(id.groups, func(g api.Group) bool { return g.Builtin }), false)...)
+			docs = append(docs, id.userDocs(notBuiltin(id.users, func(u api.User) bool { return u.Builtin }))...)
+			docs = append(docs, roleDocs(notBuiltin(id.roles, func(r api.Role) bool { return r.Builtin }))...)
+			docs = append(docs, id.bindingDocs(notBuiltin(id.bindings, func(b api.RoleBinding) bool { return b.Builtin }))...)
+			b, err := marshalDocuments(docs)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "# runplane export of %s at %s\n", c.BaseURL(), time.Now().UTC().Format(time.RFC3339))
+			_, err = a.stdout.Write(b)
+			return err
+		},
+	}
+}
+
+// notBuiltin drops the builtin objects.
+func notBuiltin[T any](items []T, builtin func(T) bool) []T {
+	out := make([]T, 0, len(items))
+	for _, it := range items {
+		if !builtin(it) {
+			out = append(out, it)
+		}
+	}
+	return out
+}
