@@ -28,10 +28,10 @@ import (
 // memoizes nothing). It over-approximates: every applicator is assumed to apply, and a $dynamicRef or
 // $recursiveRef may land on any schema carrying its anchor.
 const (
-	maxNodes      = 5000      // subschemas in one compiled schema
-	maxPerValue   = 10_000    // weighted evaluations of one input value
-	maxSteps      = 4_000_000 // weighted evaluations for one input
-	maxInputDepth = 128       // input nesting the bound is computed for, when the schema is recursive
+	maxNodes      = 5000    // subschemas in one compiled schema
+	maxPerValue   = 10_000  // weighted evaluations of one input value
+	maxSteps      = 200_000 // weighted evaluations for one input: ~1 s and 53 MB at worst (BenchmarkValidateWorstCase)
+	maxInputDepth = 128     // input nesting the bound is computed for, when the schema is recursive
 )
 
 // node is one subschema in the cost graph, or (max set) a choice made at run time among several.
