@@ -54,12 +54,24 @@ func (h *Handler) submitJob(w http.ResponseWriter, r *http.Request) error {
 	if pref.async && asked == nil {
 		asked = &pref.wait // respond-async: answer at once, or after the wait the client named
 	}
-	sub, err := h.engine.Submit(r.Context(), jobs.Request{Task: name, Owner: p.Username, Input: input, IdempotencyKey: key})
+	sub, err := h.engine.Submit(r.Context(), jobs.Request{Task: name, Owner: p.Username, OwnerID: p.UserID, Input: input,
+		IdempotencyKey: key})
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
 			return withMsg(err, "task %q not found", name)
+		case errors.Is(err, jobs.ErrKeyReused):
+			// The earlier job's task is not named: the caller may no longer read it.
+			return withMsg(err, "Idempotency-Key %q was already used for a job of another task: use a new key", key)
 		}
 		return err
+	}
+	// A replay answers a job submitted earlier, maybe before the caller lost access to its task's jobs: the
+	// caller must be able to read it now.
+	if !sub.Created {
+		if err := mustMay(r.Context(), api.AccessRead, api.ResourceJobs, sub.Job.Task); err != nil {
+			return err
+		}
 	}
 	setTarget(w, sub.Job.ID)
 	job, wait := sub.Job, waitFor(asked, sub.Task)

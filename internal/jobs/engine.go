@@ -34,6 +34,10 @@ var ErrTaskNotFound = fmt.Errorf("jobs: task not found: %w", store.ErrNotFound)
 // ErrFinished: the job already ended, so it cannot be cancelled. It wraps store.ErrConflict.
 var ErrFinished = fmt.Errorf("jobs: job already finished: %w", store.ErrConflict)
 
+// ErrKeyReused: a submission's idempotency key is the submitter's key of a job of another task. It wraps
+// store.ErrConflict.
+var ErrKeyReused = fmt.Errorf("jobs: idempotency key already used for another task: %w", store.ErrConflict)
+
 // QueueFullError refuses a submission whose owner already has Options.MaxQueuedPerOwner jobs queued. It wraps
 // store.ErrQueueFull.
 type QueueFullError struct {
@@ -101,6 +105,8 @@ type Options struct {
 type Request struct {
 	Task  string
 	Owner string
+	// OwnerID is the submitting user's id; required with an IdempotencyKey, which is scoped by it.
+	OwnerID string
 	// Input is the request body (EXTRA_VARS); nil or empty when there was none.
 	Input          []byte
 	IdempotencyKey string
@@ -179,12 +185,16 @@ type Submitted struct {
 	Task api.Task
 }
 
-// Submit validates r against its task and queues a job. With an idempotency key that the owner used before, it
-// returns that earlier job and Created false. Errors: ErrTaskNotFound, *api.InvalidError for input that is not
+// Submit validates r against its task and queues a job. With an idempotency key the same user (r.OwnerID) used
+// before for this task, it returns that earlier job and Created false; used before for another task, ErrKeyReused.
+// The caller decides whether the submitter may still see the earlier job. Errors: ErrTaskNotFound, *api.InvalidError for input that is not
 // JSON or fails the task's schema (with the failing paths in Fields), an error wrapping imagepolicy.ErrNotAllowed
 // when the task's runner names an image Options.Images refuses, *QueueFullError when the owner has
 // Options.MaxQueuedPerOwner jobs queued.
 func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
+	if r.IdempotencyKey != "" && r.OwnerID == "" {
+		return Submitted{}, errors.New("jobs: submit: an idempotency key needs the submitter's user id")
+	}
 	task, err := e.st.GetTask(ctx, r.Task)
 	if errors.Is(err, store.ErrNotFound) {
 		return Submitted{}, fmt.Errorf("task %q: %w", r.Task, ErrTaskNotFound)
@@ -214,6 +224,7 @@ func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
 		},
 		Input:          input,
 		IdempotencyKey: r.IdempotencyKey,
+		OwnerID:        r.OwnerID,
 	}
 	var job store.Job
 	var created bool
@@ -229,6 +240,9 @@ func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
 	}
 	if err != nil {
 		return Submitted{}, fmt.Errorf("submit: %w", err)
+	}
+	if !created && job.Task != task.Name {
+		return Submitted{}, ErrKeyReused
 	}
 	if created {
 		e.metrics.submitted.Inc()

@@ -245,17 +245,28 @@ func TestSubmitRejects(t *testing.T) {
 func TestIdempotencyKey(t *testing.T) {
 	e := newEnv(t, jobs.Options{}, nil)
 	e.task(t, api.Task{Name: "t", Command: "true"})
-	first, err := e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: "a", IdempotencyKey: "k1"})
+	first, err := e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: "a", OwnerID: "id-a", IdempotencyKey: "k1"})
 	if err != nil || !first.Created {
 		t.Fatalf("first Submit = %v, %v", first.Created, err)
 	}
-	again, err := e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: "a", IdempotencyKey: "k1"})
+	again, err := e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: "a", OwnerID: "id-a", IdempotencyKey: "k1"})
 	if err != nil || again.Created || again.ID != first.ID {
 		t.Errorf("repeat Submit = %s created %v %v, want %s not created", again.ID, again.Created, err, first.ID)
 	}
-	other, err := e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: "b", IdempotencyKey: "k1"})
+	other, err := e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: "b", OwnerID: "id-b", IdempotencyKey: "k1"})
 	if err != nil || !other.Created || other.ID == first.ID {
 		t.Errorf("other owner Submit = %s created %v %v, want a new job", other.ID, other.Created, err)
+	}
+	renamed, err := e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: "b", OwnerID: "id-a", IdempotencyKey: "k1"})
+	if err != nil || renamed.Created || renamed.ID != first.ID {
+		t.Errorf("same user id, other name Submit = %s created %v %v, want %s not created", renamed.ID, renamed.Created, err, first.ID)
+	}
+	e.task(t, api.Task{Name: "u", Command: "true"})
+	if _, err := e.eng.Submit(t.Context(), jobs.Request{Task: "u", Owner: "a", OwnerID: "id-a", IdempotencyKey: "k1"}); !errors.Is(err, jobs.ErrKeyReused) {
+		t.Errorf("Submit with a key used for another task = %v, want ErrKeyReused", err)
+	}
+	if _, err := e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: "a", IdempotencyKey: "k2"}); err == nil {
+		t.Errorf("Submit with a key and no user id = nil error, want one")
 	}
 }
 
@@ -601,7 +612,7 @@ func TestMaxQueuedPerOwner(t *testing.T) {
 	e := newEnv(t, jobs.Options{MaxQueuedPerOwner: 2}, nil)
 	e.task(t, api.Task{Name: "t", Command: "true"})
 	submit := func(owner, key string) (jobs.Submitted, error) {
-		return e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: owner, IdempotencyKey: key})
+		return e.eng.Submit(t.Context(), jobs.Request{Task: "t", Owner: owner, OwnerID: "id-" + owner, IdempotencyKey: key})
 	}
 	first, err := submit("alice", "k1")
 	if err != nil {

@@ -24,7 +24,8 @@ import (
 // Schema is a compiled schema. It is safe for concurrent use. The zero value and a nil *Schema accept any
 // JSON input.
 type Schema struct {
-	s *jsonschema.Schema // nil: accept anything
+	s    *jsonschema.Schema // nil: accept anything
+	cost *cost
 }
 
 // resourceURL names the schema being compiled. It has no network or file meaning; relative `$ref`s resolve
@@ -46,6 +47,9 @@ func Compile(raw []byte) (*Schema, error) {
 	if m, ok := doc.(map[string]any); ok && len(m) == 0 {
 		return &Schema{}, nil
 	}
+	if tooManyNodes(doc) {
+		return nil, &api.InvalidError{Msg: fmt.Sprintf("schema is not allowed: schema has more than %d subschemas", maxNodes)}
+	}
 	doc = openAPINullable(doc)
 
 	c := jsonschema.NewCompiler()
@@ -59,7 +63,11 @@ func Compile(raw []byte) (*Schema, error) {
 	if err != nil {
 		return nil, compileError(err)
 	}
-	return &Schema{s: s}, nil
+	cst, err := analyse(s, extraRoots(c, doc))
+	if err != nil {
+		return nil, &api.InvalidError{Msg: "schema is not allowed: " + err.Error()}
+	}
+	return &Schema{s: s, cost: cst}, nil
 }
 
 // Validate checks doc, a job's raw input, against s. Empty or blank input is validated as `{}`, so a schema
@@ -77,6 +85,15 @@ func (s *Schema) Validate(doc []byte) error {
 	}
 	if s == nil || s.s == nil {
 		return nil
+	}
+	// The validator cannot be stopped once started: refuse input whose bound is over budget up front.
+	steps, err := s.cost.steps(v)
+	if err != nil {
+		return &api.InvalidError{Msg: "input is too costly to validate against the task schema: " + err.Error()}
+	}
+	if steps > maxSteps {
+		return &api.InvalidError{Msg: fmt.Sprintf("input is too costly to validate against the task schema: "+
+			"it may need over %d subschema evaluations (a smaller or flatter input fits)", maxSteps)}
 	}
 	err = s.s.Validate(v)
 	if err == nil {

@@ -63,7 +63,11 @@ type Job struct {
 	api.Job
 	// Input is the request body, passed to the job as EXTRA_VARS; nil when the body was empty.
 	Input []byte
-	// IdempotencyKey, when set, makes CreateJob return the earlier job of the same owner and key.
+	// OwnerID is the id of the user who submitted the job, when a user did. Idempotency keys are scoped by it,
+	// not by Owner: a name can belong to a deleted user and its successor, or to a local and a directory user.
+	OwnerID string
+	// IdempotencyKey, when set, makes CreateJob return the earlier job of the same OwnerID and key, whatever its
+	// task: the caller compares tasks.
 	IdempotencyKey string
 	// Handle is the executor's handle of the running attempt; empty before Start returned.
 	Handle string
@@ -106,7 +110,7 @@ type JobFilter struct {
 // processes sharing the store.
 type Jobs interface {
 	// CreateJob stores j as queued: status, start/completion times, exit code and counters are reset, and a zero
-	// CreateTime becomes now. If j.IdempotencyKey is set and the owner already has a job with that key, it stores
+	// CreateTime becomes now. If j.IdempotencyKey is set and a job with the same OwnerID and key exists, it stores
 	// nothing and returns that job with created false. ErrConflict if the id is taken (callers pick a new id).
 	CreateJob(ctx context.Context, j Job) (stored Job, created bool, err error)
 	// CreateJobCapped is CreateJob that also refuses, with an error wrapping ErrQueueFull, a job whose owner already

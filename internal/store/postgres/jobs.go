@@ -17,13 +17,13 @@ import (
 const (
 	// jobData are the columns of a job but its lease.
 	jobData = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
-	stdout, json_data, input, idempotency_key, handle`
+	stdout, json_data, input, idempotency_key, handle, owner_id`
 	jobCols = jobData + `, lease_owner, lease_until`
 )
 
 // CreateJob stores j as queued (clearing its start and completion times, exit code, counters and lease; a zero
-// CreateTime becomes now). With an IdempotencyKey the owner already used, it stores nothing and returns the
-// earlier job with created false. ErrConflict if the id is taken, so the caller can retry with a new one.
+// CreateTime becomes now). With an IdempotencyKey the same OwnerID already used, it stores nothing and
+// returns the earlier job with created false. ErrConflict if the id is taken, so the caller can retry with a new one.
 //
 // The key is enforced by a unique index, which the insert names as its ON CONFLICT arbiter: of two submissions
 // with one key, in any replicas, the second waits for the first to commit and then inserts nothing. The insert
@@ -51,7 +51,7 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 	}
 	args := []any{j.ID, j.Owner, j.Task, string(j.Status), j.CreateTime, j.Reason, nullStrings(j.Warnings),
 		[]byte(j.Stdout), nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle,
-		eventPayload(store.EventQueued, j.ID)}
+		eventPayload(store.EventQueued, j.ID), j.OwnerID}
 	if maxQueued > 0 {
 		return s.createJobCapped(ctx, j, args, maxQueued)
 	}
@@ -72,7 +72,7 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 		}
 		// The key is taken by a committed job: a new statement's snapshot sees it. Jobs are never deleted, so it
 		// is there, unless the store is being emptied by hand; then insert again.
-		prev, err := scanJob(s.pool.QueryRow(ctx, lookupJobKey, j.Owner, j.IdempotencyKey))
+		prev, err := scanJob(s.pool.QueryRow(ctx, lookupJobKey, j.OwnerID, j.IdempotencyKey))
 		if errors.Is(err, pgx.ErrNoRows) {
 			continue
 		}
@@ -85,14 +85,14 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 
 const (
 	insertJob = `INSERT INTO jobs (id, owner, task, status, create_time, reason, warnings, stdout, json_data, input,
-		idempotency_key, handle) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+		idempotency_key, handle, owner_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14)`
 	// RETURNING runs for each row inserted, and none when ON CONFLICT skips it.
 	notifyCreated = ` RETURNING pg_notify('` + eventChannel + `', $13)`
 	createJob     = insertJob + notifyCreated
 	// The conflict target names the partial unique index by its columns and predicate.
-	createJobOnce = insertJob + ` ON CONFLICT (owner, idempotency_key) WHERE idempotency_key <> '' DO NOTHING` +
+	createJobOnce = insertJob + ` ON CONFLICT (owner_id, idempotency_key) WHERE idempotency_key <> '' DO NOTHING` +
 		notifyCreated
-	lookupJobKey = `SELECT ` + jobCols + ` FROM jobs WHERE owner = $1 AND idempotency_key = $2 AND idempotency_key <> ''`
+	lookupJobKey = `SELECT ` + jobCols + ` FROM jobs WHERE owner_id = $1 AND idempotency_key = $2 AND idempotency_key <> ''`
 	// The status term lets PostgreSQL use the partial index jobs_queued_by_owner.
 	countQueuedOf = `SELECT count(*) FROM jobs WHERE owner = $1 AND status = 'queued'`
 )
@@ -113,7 +113,7 @@ func (s *Store) createJobCapped(ctx context.Context, j store.Job, args []any, ma
 		for {
 			if j.IdempotencyKey != "" {
 				// Each statement sees what committed before it began: jobs of this owner queued under the lock too.
-				p, err := scanJob(tx.QueryRow(ctx, lookupJobKey, j.Owner, j.IdempotencyKey))
+				p, err := scanJob(tx.QueryRow(ctx, lookupJobKey, j.OwnerID, j.IdempotencyKey))
 				if err == nil {
 					prev = &p
 					return nil
@@ -273,17 +273,18 @@ func counters(s api.JobStatus) (completed, failed int) {
 // jobRow holds the columns of jobCols that need converting after a scan. In a LEFT JOIN every column may be
 // NULL, so the NOT NULL ones scan into pointers too.
 type jobRow struct {
-	owner, task, status, reason, key, handle *string
-	jsonData, leaseOwner                     *string
-	created, leaseUntil                      *time.Time
-	stdout                                   []byte
-	exit                                     *int32
+	owner, task, status, reason, key, handle, ownerID *string
+	jsonData, leaseOwner                              *string
+	created, leaseUntil                               *time.Time
+	stdout                                            []byte
+	exit                                              *int32
 }
 
 // dest returns the scan targets of jobCols, in order, filling j and r.
 func (r *jobRow) dest(j *store.Job) []any {
 	return []any{&j.ID, &r.owner, &r.task, &r.status, &r.created, &j.StartTime, &j.CompletionTime, &r.exit,
-		&r.reason, &j.Warnings, &r.stdout, &r.jsonData, &j.Input, &r.key, &r.handle, &r.leaseOwner, &r.leaseUntil}
+		&r.reason, &j.Warnings, &r.stdout, &r.jsonData, &j.Input, &r.key, &r.handle, &r.ownerID, &r.leaseOwner,
+		&r.leaseUntil}
 }
 
 // finish converts what dest scanned.
@@ -295,7 +296,7 @@ func (r *jobRow) finish(j *store.Job) {
 		return *p
 	}
 	j.Owner, j.Task, j.Status = deref(r.owner), deref(r.task), api.JobStatus(deref(r.status))
-	j.Reason, j.IdempotencyKey, j.Handle = deref(r.reason), deref(r.key), deref(r.handle)
+	j.Reason, j.IdempotencyKey, j.Handle, j.OwnerID = deref(r.reason), deref(r.key), deref(r.handle), deref(r.ownerID)
 	j.Lease.Owner = deref(r.leaseOwner)
 	if r.leaseUntil != nil {
 		j.Lease.Until = r.leaseUntil.UTC()

@@ -103,7 +103,7 @@ func TestTwoStoresIdempotencyKey(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			j := store.Job{Job: api.Job{ID: fmt.Sprintf("t-%05d", i), Owner: "alice", Task: "t"}, IdempotencyKey: "once"}
+			j := store.Job{Job: api.Job{ID: fmt.Sprintf("t-%05d", i), Owner: "alice", Task: "t"}, IdempotencyKey: "once", OwnerID: "u1"}
 			got, made, err := stores[i%2].CreateJob(t.Context(), j)
 			if err != nil {
 				t.Errorf("CreateJob #%d: %v", i, err)

@@ -13,11 +13,11 @@ import (
 )
 
 const jobCols = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
-	stdout, json_data, input, idempotency_key, handle, lease_owner, lease_until`
+	stdout, json_data, input, idempotency_key, handle, owner_id, lease_owner, lease_until`
 
 // CreateJob stores j as queued (clearing its start and completion times, exit code, counters and lease; a zero
-// CreateTime becomes now). With an IdempotencyKey the owner already used, it stores nothing and returns the
-// earlier job with created false. ErrConflict if the id is taken, so the caller can retry with a new one.
+// CreateTime becomes now). With an IdempotencyKey the same OwnerID already used, it stores nothing and
+// returns the earlier job with created false. ErrConflict if the id is taken, so the caller can retry with a new one.
 func (s *Store) CreateJob(ctx context.Context, j store.Job) (store.Job, bool, error) {
 	return s.CreateJobCapped(ctx, j, 0)
 }
@@ -47,13 +47,13 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: %w", j.ID, err)
 	}
 	args := []any{j.ID, j.Owner, j.Task, string(j.Status), toNanos(j.CreateTime), j.Reason, warnings, j.Stdout,
-		nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle}
+		nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle, j.OwnerID}
 	// With a key, look up and insert in one operation: its batch holds the write lock, so two submissions with
 	// one key cannot both insert.
 	var prev *store.Job
 	err = s.write(ctx, func(tx *wtx) error {
 		if j.IdempotencyKey != "" {
-			p, err := scanJob(tx.queryRow(lookupJobKey, j.Owner, j.IdempotencyKey))
+			p, err := scanJob(tx.queryRow(lookupJobKey, j.OwnerID, j.IdempotencyKey))
 			if err == nil {
 				prev = &p
 				return nil
@@ -85,10 +85,10 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 
 const (
 	insertJob = `INSERT INTO jobs (id, owner, task, status, create_time, reason, warnings, stdout, json_data, input,
-		idempotency_key, handle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		idempotency_key, handle, owner_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	// The idempotency_key != '' term lets SQLite use the partial unique index.
 	lookupJobKey = `SELECT ` + jobCols + ` FROM jobs
-		WHERE owner = ? AND idempotency_key = ? AND idempotency_key != ''`
+		WHERE owner_id = ? AND idempotency_key = ? AND idempotency_key != ''`
 	// The status term lets SQLite use the partial index jobs_queued_by_owner.
 	countQueuedOf = `SELECT count(*) FROM jobs WHERE owner = ? AND status = 'queued'`
 )
@@ -225,7 +225,8 @@ func scanJob(row scanner) (store.Job, error) {
 	var started, completed, exit, leaseUntil sql.NullInt64
 	var warnings, jsonData sql.NullString
 	err := row.Scan(&j.ID, &j.Owner, &j.Task, &status, &created, &started, &completed, &exit, &j.Reason,
-		&warnings, &j.Stdout, &jsonData, &j.Input, &j.IdempotencyKey, &j.Handle, &j.Lease.Owner, &leaseUntil)
+		&warnings, &j.Stdout, &jsonData, &j.Input, &j.IdempotencyKey, &j.Handle, &j.OwnerID, &j.Lease.Owner,
+		&leaseUntil)
 	if err != nil {
 		return store.Job{}, err
 	}

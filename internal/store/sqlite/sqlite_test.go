@@ -308,7 +308,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		"renew":   renewLeases,
 		"list":    `SELECT id FROM jobs ORDER BY create_time DESC, id DESC LIMIT 10`,
 		"count":   `SELECT count(*) FROM jobs WHERE status = 'running'`,
-		"key":     `SELECT id FROM jobs WHERE owner = 'a' AND idempotency_key = 'k' AND idempotency_key != ''`,
+		"key":     `SELECT id FROM jobs WHERE owner_id = 'a' AND idempotency_key = 'k' AND idempotency_key != ''`,
 		"queued":  countQueuedOf,
 		"audit":   `SELECT id FROM audit_logs ORDER BY create_time DESC, id DESC LIMIT 10`,
 		"tokens":  `SELECT id FROM api_tokens WHERE owner = 'a' ORDER BY create_time, id`,

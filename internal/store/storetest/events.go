@@ -87,7 +87,7 @@ func testJobEvents(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	keyed := func(id string) store.Job {
 		j := job(id, "t", 2)
-		j.IdempotencyKey = "k"
+		j.IdempotencyKey, j.OwnerID = "k", "u1"
 		return j
 	}
 	steps := []struct {

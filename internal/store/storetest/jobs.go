@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ func testJobCreateGet(t *testing.T, s store.Store) {
 	started := at(5)
 	full := store.Job{Job: api.Job{ID: "t-bbbbb", Owner: "bob", Task: "t", CreateTime: at(1), Reason: "why",
 		Warnings: []string{"secrets are not private"}},
-		Input: []byte(`{"n": 1, "s": "a\"b\\c"}`), IdempotencyKey: "key-1", Handle: "h"}
+		Input: []byte(`{"n": 1, "s": "a\"b\\c"}`), IdempotencyKey: "key-1", OwnerID: "u-bob", Handle: "h"}
 	stale := job("t-ccccc", "t", 2)
 	stale.Status, stale.StartTime, stale.CompletionTime = api.JobSucceeded, &started, &started
 	stale.Completed, stale.Failed, stale.ExitCode = 1, 1, &code
@@ -98,24 +99,30 @@ func testJobGetNotFound(t *testing.T, s store.Store) {
 }
 
 func testJobIdempotencyKey(t *testing.T, s store.Store) {
+	// owner is "name/id": keys are scoped by the id.
 	mk := func(id, owner, key string, n int) store.Job {
 		j := job(id, "t", n)
-		j.Owner, j.IdempotencyKey = owner, key
+		j.Owner, j.OwnerID, _ = strings.Cut(owner, "/")
+		j.IdempotencyKey = key
 		return j
 	}
+	other := func(j store.Job) store.Job { j.Task = "other"; return j }
 	steps := []struct {
 		name        string
 		in          store.Job
 		wantID      string
 		wantCreated bool
 	}{
-		{"first", mk("t-00001", "alice", "k", 0), "t-00001", true},
-		{"same owner and key", mk("t-00002", "alice", "k", 1), "t-00001", false},
-		{"same owner and key, third time", mk("t-00003", "alice", "k", 2), "t-00001", false},
-		{"other owner, same key", mk("t-00004", "bob", "k", 3), "t-00004", true},
-		{"same owner, other key", mk("t-00005", "alice", "k2", 4), "t-00005", true},
-		{"no key", mk("t-00006", "alice", "", 5), "t-00006", true},
-		{"no key again", mk("t-00007", "alice", "", 6), "t-00007", true},
+		{"first", mk("t-00001", "alice/u1", "k", 0), "t-00001", true},
+		{"same owner and key", mk("t-00002", "alice/u1", "k", 1), "t-00001", false},
+		{"same owner and key, third time", mk("t-00003", "alice/u1", "k", 2), "t-00001", false},
+		{"other owner, same key", mk("t-00004", "bob/u2", "k", 3), "t-00004", true},
+		{"same owner, other key", mk("t-00005", "alice/u1", "k2", 4), "t-00005", true},
+		{"no key", mk("t-00006", "alice/u1", "", 5), "t-00006", true},
+		{"no key again", mk("t-00007", "alice/u1", "", 6), "t-00007", true},
+		{"same name, other user", mk("t-00009", "alice/u3", "k", 7), "t-00009", true},
+		{"same user renamed", mk("t-00010", "alicia/u1", "k", 8), "t-00001", false},
+		{"same user and key, other task: the earlier job", other(mk("t-00011", "alice/u1", "k", 9)), "t-00001", false},
 	}
 	for _, st := range steps {
 		got, created, err := s.CreateJob(t.Context(), st.in)
@@ -132,7 +139,7 @@ func testJobIdempotencyKey(t *testing.T, s store.Store) {
 	// The key keeps answering with the earlier job after it ran.
 	first, err := s.ClaimJob(t.Context(), at(10), held)
 	must(t, "ClaimJob", err)
-	again, created, err := s.CreateJob(t.Context(), mk("t-00008", "alice", "k", 11))
+	again, created, err := s.CreateJob(t.Context(), mk("t-00008", "alice/u1", "k", 11))
 	must(t, "CreateJob after claim", err)
 	if created || again.ID != first.ID || again.Status != api.JobRunning {
 		t.Errorf("CreateJob with a used key after claim = %q %s, created %v; want %q running, created false",
@@ -149,7 +156,7 @@ func testJobIdempotencyKeyConcurrent(t *testing.T, s store.Store) {
 	for i := range n {
 		wg.Go(func() {
 			j := job(fmt.Sprintf("t-%05d", i), "t", i)
-			j.IdempotencyKey = "once"
+			j.IdempotencyKey, j.OwnerID = "once", "u1"
 			var got store.Job
 			got, created[i], errs[i] = s.CreateJob(t.Context(), j)
 			ids[i] = got.ID

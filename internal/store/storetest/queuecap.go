@@ -17,7 +17,7 @@ func testJobQueueCap(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	of := func(id, owner, key string, n int) store.Job {
 		j := job(id, "t", n)
-		j.Owner, j.IdempotencyKey = owner, key
+		j.Owner, j.OwnerID, j.IdempotencyKey = owner, "id-"+owner, key
 		return j
 	}
 	steps := []struct {
