@@ -64,12 +64,16 @@ func openExecutor(cfg Config, dir string, git *gitsource.Cache, images *imagepol
 	switch cfg.Executor {
 	case "", ExecutorLocal:
 		if cfg.Isolation == IsolationContainer {
-			ex, err := podman.New(podman.Options{
+			opts := podman.Options{
 				WorkDir: filepath.Join(dir, workDir),
 				Git:     git,
 				Images:  images, // nil or empty: any image
 				Logger:  log,
-			})
+			}
+			if cfg.podmanTweak != nil {
+				cfg.podmanTweak(&opts)
+			}
+			ex, err := podman.New(opts)
 			if err != nil {
 				return runningExecutor{}, fmt.Errorf("server: %w", err)
 			}
