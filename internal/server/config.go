@@ -11,7 +11,6 @@ import (
 
 	"github.com/runplane/runplane/internal/auth/ldap"
 	"github.com/runplane/runplane/internal/executor/local"
-	"github.com/runplane/runplane/internal/executor/podman"
 	"github.com/runplane/runplane/internal/imagepolicy"
 )
 
@@ -84,10 +83,6 @@ type Config struct {
 	// ImageAllowlist lists the images runners may name, as glob patterns (see package imagepolicy): a runner
 	// naming another is refused when saved (400) and its jobs when submitted (403). Empty allows every image.
 	ImageAllowlist []string
-
-	// podmanTweak, set only by this package's tests, edits the container mode's executor options (a registry on
-	// loopback needs podman.Options.SkipTLSVerify).
-	podmanTweak func(*podman.Options)
 }
 
 // DefaultConfig returns the defaults: 127.0.0.1:8080, ./runplane-data, 24h tokens, 30 days of logs, 1 MiB bodies,

@@ -59,10 +59,10 @@ func TestImagePullSecret(t *testing.T) {
 	const user, password = "puller", "srv-pull-pw-83d1"
 	reg := podmantest.NewRegistry(t, user, password)
 	ref := reg.Push(t, "runplane/server-private:1")
-	ts := startServer(t, func(c *Config) {
-		c.Isolation = IsolationContainer
-		c.podmanTweak = func(o *podman.Options) { o.SkipTLSVerify = true }
-	})
+	// Not parallel: no other test's server runs while podmanTweak is set.
+	podmanTweak = func(o *podman.Options) { o.SkipTLSVerify = true }
+	t.Cleanup(func() { podmanTweak = nil })
+	ts := startServer(t, func(c *Config) { c.Isolation = IsolationContainer })
 	leaks := func(s string) bool {
 		return strings.Contains(s, password) || strings.Contains(s, base64.StdEncoding.EncodeToString([]byte(user+":"+password)))
 	}
