@@ -17,6 +17,9 @@ type Runner struct {
 	Token  string            `json:"token,omitempty"`
 	Branch string            `json:"branch"`
 	Secret map[string]string `json:"secret,omitempty"`
+	// ImagePullSecret is the credentials for pulling Image in container mode, a docker config.json
+	// ({"auths": {...}}, as a Kubernetes dockerconfigjson secret holds it). Sealed at rest, masked like Token.
+	ImagePullSecret string `json:"image_pull_secret,omitempty"`
 }
 
 // DefaultBranch is the branch a runner checks out when it names none.
@@ -38,6 +41,9 @@ func (r *Runner) Validate() error {
 			return err
 		}
 	}
+	if err := ValidatePullSecret(r.ImagePullSecret); err != nil {
+		return err
+	}
 	keys := make([]string, 0, len(r.Secret))
 	for k := range r.Secret {
 		keys = append(keys, k)
@@ -51,10 +57,13 @@ func (r *Runner) Validate() error {
 	return nil
 }
 
-// Masked returns a copy of r with the token and every secret value replaced by Mask.
+// Masked returns a copy of r with the token, the image pull secret and every secret value replaced by Mask.
 func (r Runner) Masked() Runner {
 	if r.Token != "" {
 		r.Token = Mask
+	}
+	if r.ImagePullSecret != "" {
+		r.ImagePullSecret = Mask
 	}
 	if r.Secret != nil {
 		m := make(map[string]string, len(r.Secret))
@@ -71,6 +80,9 @@ func (r Runner) Masked() Runner {
 func (r Runner) MergeSecrets(stored Runner) Runner {
 	if r.Token == Mask {
 		r.Token = stored.Token
+	}
+	if r.ImagePullSecret == Mask {
+		r.ImagePullSecret = stored.ImagePullSecret
 	}
 	if r.Secret != nil {
 		m := make(map[string]string, len(r.Secret))

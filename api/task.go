@@ -20,6 +20,9 @@ type Task struct {
 	// Resources bound what each job may use (cpu, memory, pids), in every executor. Nil: no limits, unless
 	// kubernetes.resources sets some, which then apply in every executor too (see EffectiveLimits).
 	Resources *TaskResources `json:"resources,omitempty"`
+	// Network is the network the task's jobs get: "" or NetworkNone (no network, only their own loopback),
+	// NetworkPrivate or NetworkHost. Container executors enforce it; the local one shares the host's network.
+	Network string `json:"network,omitempty"`
 	// Kubernetes places and sizes the task's jobs on a container executor; others ignore it. Nil: the defaults.
 	Kubernetes *TaskKubernetes `json:"kubernetes,omitempty"`
 }
@@ -54,6 +57,9 @@ func (t *Task) Validate() error {
 		return Invalidf("schema is not valid JSON")
 	}
 	if err := t.Resources.Validate(); err != nil {
+		return err
+	}
+	if err := ValidateNetwork(t.Network); err != nil {
 		return err
 	}
 	return t.Kubernetes.Validate()

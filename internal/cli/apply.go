@@ -38,8 +38,8 @@ func (a *app) applyCommand() *cobra.Command {
 			"and role bindings follow. Membership declared on either side counts: a user ends up in a group when\n" +
 			"the user's groups or the group's users name it; a side not declared is left as it is.\n\n" +
 			"Applying the same files again changes nothing and says \"unchanged\". A runner whose document\n" +
-			"carries a token or secret values, or a user whose document carries a password, is always sent and\n" +
-			"says \"configured\", since the server never shows them back. Setting a password ends that user's\n" +
+			"carries a token, an image_pull_secret or secret values, or a user whose document carries a password,\n" +
+			"is always sent and says \"configured\", since the server never shows them back. Setting a password ends that user's\n" +
 			"sessions, so passwords of existing users are set last; leave them out of files applied often.",
 		Example: "  runplane apply -f examples/\n  runplane apply -f runner.yaml -f task.yaml\n  runplane apply -f users.yaml",
 		Args:    checkArgs(cobra.NoArgs),
@@ -145,7 +145,7 @@ func applyOne(ctx context.Context, c *client.Client, m manifest) (string, error)
 // runnerUnchanged compares a declared runner with the server's masked view. Secret values cannot be compared,
 // so a declaration carrying any (other than the mask itself) always counts as a change.
 func runnerUnchanged(want, cur api.Runner) bool {
-	if want.Token != "" && want.Token != api.Mask {
+	if (want.Token != "" && want.Token != api.Mask) || (want.ImagePullSecret != "" && want.ImagePullSecret != api.Mask) {
 		return false
 	}
 	for _, v := range want.Secret {

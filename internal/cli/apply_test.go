@@ -214,3 +214,28 @@ func TestApplyTaskResources(t *testing.T) {
 		t.Errorf("apply with fractional pids: stderr %q", e)
 	}
 }
+
+// TestApplyNetworkAndPullSecret: a task's network and a runner's image pull secret are applied; the secret comes
+// back masked, and a document carrying it always counts as a change.
+func TestApplyNetworkAndPullSecret(t *testing.T) {
+	h := newHarness(t, true)
+	const pull = `{"auths":{"registry.example.com":{"auth":"dXNlcjpwdWxsLXNlY3JldC03Nw=="}}}`
+	runner := "kind: Runner\nname: scripts\ngitURL: " + h.gitURL + "\nimage_pull_secret: '" + pull + "'\n---\n"
+	task := "kind: Task\nname: netted\nrunner: scripts\ncommand: ./hello.sh\nnetwork: host\n"
+	if got, want := h.ok(runner+task, "apply", "-f", "-"), "runner/scripts created\ntask/netted created\n"; got != want {
+		t.Errorf("apply printed\n%s\nwant\n%s", got, want)
+	}
+	if got, want := h.ok(runner+task, "apply", "-f", "-"), "runner/scripts configured\ntask/netted unchanged\n"; got != want {
+		t.Errorf("apply again printed\n%s\nwant\n%s", got, want)
+	}
+	if got := unmarshal[api.Task](t, h.ok("", "get", "task", "netted", "-o", "json")); got.Network != api.NetworkHost {
+		t.Errorf("task network %q, want %q", got.Network, api.NetworkHost)
+	}
+	out := h.ok("", "get", "runner", "scripts", "-o", "json")
+	if got := unmarshal[api.Runner](t, out); got.ImagePullSecret != api.Mask || strings.Contains(out, "dXNlcjpwdWxsLXNlY3JldC03Nw") {
+		t.Errorf("runner's image_pull_secret shows as %q (output %s), want the mask", got.ImagePullSecret, out)
+	}
+	if e := h.fail(task[:len(task)-len("host\n")]+"bridge\n", "apply", "-f", "-"); !strings.Contains(e, `network "bridge": want none, private or host`) {
+		t.Errorf("apply with network bridge: stderr %q", e)
+	}
+}

@@ -49,6 +49,12 @@ type Spec struct {
 	Kubernetes *api.TaskKubernetes
 	// Limits bound what the attempt may use, in every executor (the task's resources limits).
 	Limits Limits
+	// Network is the task's network (api.ValidateNetwork): "" or api.NetworkNone for no network, api.NetworkPrivate
+	// or api.NetworkHost. Each executor's doc says what it gives.
+	Network string
+	// PullSecret is the runner's image pull secret, a docker config.json with credentials for pulling Image; ""
+	// for none. Container executors that pull use it; it never goes to argv, the job's environment or a log.
+	PullSecret string
 }
 
 // Limits bound what one attempt may use; a zero field sets no limit.
@@ -65,8 +71,8 @@ func (l Limits) IsZero() bool { return l == Limits{} }
 const ReasonOOM = "oom"
 
 // Validate checks what every executor needs of a spec: a command, no NUL byte in the command, input, identity and
-// secrets (they become argv and environment), secret names that are valid environment variable names, and no
-// negative limit. Executors add their own checks.
+// secrets (they become argv and environment), secret names that are valid environment variable names, no
+// negative limit and a known network. Executors add their own checks.
 func (s Spec) Validate() error {
 	if s.Command == "" {
 		return errors.New("empty command")
@@ -90,7 +96,7 @@ func (s Spec) Validate() error {
 	if l := s.Limits; l.CPU < 0 || l.Memory < 0 || l.Pids < 0 {
 		return fmt.Errorf("limits %+v: negative", l)
 	}
-	return nil
+	return api.ValidateNetwork(s.Network)
 }
 
 // Env is the environment of the job contract that every executor gives a job (CONTRACTS.md §1), as NAME=value:

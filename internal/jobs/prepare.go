@@ -25,6 +25,8 @@ func (e *Engine) prepare(job store.Job, task api.Task, runner api.Runner, out io
 		Output:     out,
 		Kubernetes: podSettings(task),
 		Limits:     limits(task),
+		Network:    task.Network,
+		PullSecret: runner.ImagePullSecret,
 	}
 }
 

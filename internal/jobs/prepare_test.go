@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -69,5 +70,24 @@ func TestPrepare(t *testing.T) {
 	}
 	if got := New(nil, nil, nil, Options{}).prepare(store.Job{}, api.Task{}, api.Runner{}, nil).Timeout; got != 0 {
 		t.Errorf("Timeout without a default = %v, want 0 (none)", got)
+	}
+}
+
+// TestPrepareNetworkAndPullSecret: the task's network and the runner's image pull secret reach the executor, and
+// the pull secret's credentials are masked in the job's log.
+func TestPrepareNetworkAndPullSecret(t *testing.T) {
+	t.Parallel()
+	const pull = `{"auths":{"r.example":{"auth":"dXNlcjpwcmVwLXB3LTkx"}}}`
+	e := New(nil, nil, nil, Options{})
+	runner := api.Runner{Name: "r", Image: "r.example/img:1", ImagePullSecret: pull}
+	spec := e.prepare(store.Job{}, api.Task{Name: "t", Command: "true", Network: api.NetworkHost}, runner, nil)
+	if spec.Network != api.NetworkHost || spec.PullSecret != pull {
+		t.Errorf("Spec.Network %q, PullSecret %q; want %q, the runner's", spec.Network, spec.PullSecret, api.NetworkHost)
+	}
+	masked := secretValues(runner)
+	for _, v := range []string{"dXNlcjpwcmVwLXB3LTkx", "prep-pw-91"} {
+		if !slices.Contains(masked, v) {
+			t.Errorf("secretValues(runner) = %q, lacks %q", masked, v)
+		}
 	}
 }

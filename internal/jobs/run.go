@@ -476,7 +476,7 @@ func (e *Engine) resync(ctx context.Context) {
 	}
 }
 
-// secretValues are the values masked in a job's log: the runner's secrets and token.
+// secretValues are the values masked in a job's log: the runner's secrets, token and image pull credentials.
 func secretValues(r api.Runner) []string {
 	v := make([]string, 0, len(r.Secret)+1)
 	for _, s := range r.Secret {
@@ -485,7 +485,7 @@ func secretValues(r api.Runner) []string {
 	if r.Token != "" {
 		v = append(v, r.Token)
 	}
-	return v
+	return append(v, api.PullSecretValues(r.ImagePullSecret)...)
 }
 
 // secretsOf is secretValues for the runner of task, or none when either is gone.

@@ -54,6 +54,10 @@ func openCgroups(dataDir string, log *slog.Logger) *cgroup.Manager {
 	return m
 }
 
+// podmanTweak, set only by this package's sequential tests (no other test's server runs meanwhile), edits the
+// container mode's executor options: a registry on loopback needs podman.Options.SkipTLSVerify.
+var podmanTweak func(*podman.Options)
+
 // kubeMaxJobs is how many Kubernetes Jobs a server runs at once by default: they run on the cluster, not on the
 // server's CPUs, and a cluster without room keeps pods pending until --pod-start-timeout fails them, so more wait
 // queued in runplane.
@@ -64,12 +68,16 @@ func openExecutor(cfg Config, dir string, git *gitsource.Cache, images *imagepol
 	switch cfg.Executor {
 	case "", ExecutorLocal:
 		if cfg.Isolation == IsolationContainer {
-			ex, err := podman.New(podman.Options{
+			opts := podman.Options{
 				WorkDir: filepath.Join(dir, workDir),
 				Git:     git,
 				Images:  images, // nil or empty: any image
 				Logger:  log,
-			})
+			}
+			if podmanTweak != nil {
+				podmanTweak(&opts)
+			}
+			ex, err := podman.New(opts)
 			if err != nil {
 				return runningExecutor{}, fmt.Errorf("server: %w", err)
 			}

@@ -129,6 +129,12 @@ func (g *Group) make() error {
 			return err
 		}
 	}
+	return g.writeLimits()
+}
+
+// writeLimits writes the group's limits into its directories, which exist: memory.max (no swap, the whole job
+// killed on OOM), pids.max and cpu.max on cgroup v2; their v1 counterparts on v1.
+func (g *Group) writeLimits() error {
 	l := g.limits
 	if l.Memory > 0 {
 		h := g.m.hier("memory")

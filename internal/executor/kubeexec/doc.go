@@ -8,7 +8,9 @@
 // merges stderr into stdout in order, and reports in the termination message a death by signal and the length of
 // the output (the log stream is read until it has all of it: it can end before the log file does). Pods are
 // hardened by default (non-root, no capabilities, no privilege escalation, seccomp RuntimeDefault, read-only root
-// filesystem, no service account token).
+// filesystem, no service account token). A task's network host is the pod's hostNetwork; none and private run on
+// the pod network (a pod cannot go without one: a NetworkPolicy restricts it). Spec.PullSecret is not used: a
+// task names the namespace's pull Secrets in kubernetes.imagePullSecrets.
 //
 // The executor watches (informers on the Jobs and Pods it labels), never polls: it learns that a job ended from
 // its container's state, streams the container's log into the attempt's Output while it runs (so logs outlive the

@@ -167,6 +167,13 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 		pullPolicy = corev1.PullPolicy(k.ImagePullPolicy)
 	}
 
+	// A task's network host is the pod's hostNetwork (with cluster DNS still first). Pods have no "none": none and
+	// private both run on the pod network, which a NetworkPolicy restricts.
+	hostNetwork, dnsPolicy := spec.Network == api.NetworkHost, corev1.DNSPolicy("")
+	if hostNetwork {
+		dnsPolicy = corev1.DNSClusterFirstWithHostNet
+	}
+
 	job := &batchv1.Job{
 		ObjectMeta: meta,
 		Spec: batchv1.JobSpec{
@@ -190,6 +197,8 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 					NodeSelector:     k.NodeSelector,
 					Tolerations:      tolerations,
 					ImagePullSecrets: pullSecrets,
+					HostNetwork:      hostNetwork,
+					DNSPolicy:        dnsPolicy,
 					InitContainers: []corev1.Container{{
 						Name:            containerCheckout,
 						Image:           e.opts.JobImage,

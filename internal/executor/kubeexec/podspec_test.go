@@ -203,6 +203,31 @@ func TestObjectsTaskSettings(t *testing.T) {
 	}
 }
 
+// TestObjectsNetwork: a task's network host is the pod's hostNetwork; the others keep the pod network.
+func TestObjectsNetwork(t *testing.T) {
+	tests := []struct {
+		network string
+		host    bool
+		dns     corev1.DNSPolicy
+	}{
+		{"", false, ""},
+		{api.NetworkNone, false, ""},
+		{api.NetworkPrivate, false, ""},
+		{api.NetworkHost, true, corev1.DNSClusterFirstWithHostNet},
+	}
+	for _, tt := range tests {
+		spec := testSpec()
+		spec.Network = tt.network
+		_, job, err := testExecutor().objects("rp-x-xxxxx", spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pod := job.Spec.Template.Spec; pod.HostNetwork != tt.host || pod.DNSPolicy != tt.dns {
+			t.Errorf("network %q: hostNetwork %v, dnsPolicy %q; want %v, %q", tt.network, pod.HostNetwork, pod.DNSPolicy, tt.host, tt.dns)
+		}
+	}
+}
+
 func TestObjectsWithoutSecrets(t *testing.T) {
 	spec := testSpec()
 	spec.Secrets, spec.Repo.Token = nil, ""

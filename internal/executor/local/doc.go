@@ -6,7 +6,8 @@
 // boundary: a root of its own with the host's /usr and /etc read-only, its checkout at /workspace, private /tmp,
 // its secrets on a read-only tmpfs at /etc/secret; its own PID and mount namespaces and the jobs' IPC namespace;
 // chrooted, with no_new_privs and a seccomp filter; as root, a user id of its own (uid.go) without capabilities.
-// It cannot see the data dir, the server or other jobs. The job's shell is PID 1 of its PID namespace and dies
+// It cannot see the data dir, the server or other jobs. In every mode it shares the host's network, loopback
+// included (so that it can reach the server there); a task that asks for network none or private gets a warning. The job's shell is PID 1 of its PID namespace and dies
 // (kernel Pdeathsig) with the server, so a crash or kill -9 of the server takes every process of every job with
 // it. Isolation none runs jobs as the server's user with its view of the host, and says it is no boundary.
 //

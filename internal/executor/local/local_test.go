@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
 	"github.com/runplane/runplane/internal/executor/cgroup"
 	"github.com/runplane/runplane/internal/executor/executortest"
@@ -409,6 +410,26 @@ func TestNoSandboxSaysSo(t *testing.T) {
 	}
 	if r, err := sandboxed.Wait(t.Context(), h); err != nil || len(r.Warnings) != 0 {
 		t.Errorf("sandboxed Wait = %+v, %v; want no warning", r, err)
+	}
+}
+
+// TestNetworkWarning: the local executor shares the host's network, and a job whose task asks for none or
+// private is told so.
+func TestNetworkWarning(t *testing.T) {
+	ex := newExecutor(t, local.IsolationNamespace, gitsource.Options{})
+	for _, n := range []string{"", api.NetworkNone, api.NetworkPrivate, api.NetworkHost} {
+		h, err := ex.Start(t.Context(), executor.Spec{JobID: "net", Command: "true", Network: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := ex.Wait(t.Context(), h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		warned := slices.Contains(r.Warnings, local.NetworkWarning(n))
+		if want := n == api.NetworkNone || n == api.NetworkPrivate; warned != want || len(r.Warnings) > 1 {
+			t.Errorf("network %q: warnings %q, want the network warning %v", n, r.Warnings, want)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
 	"github.com/runplane/runplane/internal/gitsource"
 )
@@ -62,6 +63,9 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 	}
 	job.env = jobEnv(spec, job.dir, a.secretDir)
 	e.limit(a, job.name, spec.Limits)
+	if spec.Network == api.NetworkNone || spec.Network == api.NetworkPrivate {
+		a.result.Warnings = append(a.result.Warnings, NetworkWarning(spec.Network))
+	}
 
 	started := make(chan error, 1)
 	if a.group != nil || a.mode == modeInProc {
@@ -85,6 +89,12 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 	e.mu.Unlock()
 	e.log.Debug("job started", "job", spec.JobID, "handle", h)
 	return h, nil
+}
+
+// NetworkWarning is a job's warning when its task asks for network n (none or private), which the local executor
+// does not give: its jobs share the host's network in every isolation mode (the container mode gives it).
+func NetworkWarning(n string) string {
+	return "network " + n + " not enforced: local jobs share the host's network (--isolation container gives it)"
 }
 
 // limit gives the attempt a control group that enforces l, if l limits anything; where that cannot be done, the

@@ -1,6 +1,9 @@
 package podman
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -22,7 +25,7 @@ func TestCreateArgs(t *testing.T) {
 		Limits: executor.Limits{CPU: 1500, Memory: 1 << 30, Pids: 100},
 	}
 	env := spec.Env()
-	args := e.createArgs("runplane-j1-00000000", "/data/work/runplane-j1-00000000", spec, envNames(env))
+	args := e.createArgs("runplane-j1-00000000", "/data/work/runplane-j1-00000000", spec, envNames(env), o.AuthFile)
 	line := strings.Join(args, " ")
 	for _, v := range []string{"SECRET-VALUE", "INPUT-VALUE"} {
 		if strings.Contains(line, v) {
@@ -50,6 +53,82 @@ func TestCreateArgs(t *testing.T) {
 	}
 	if got := args[len(args)-1]; got != spec.Command {
 		t.Errorf("last argument %q, want the command %q", got, spec.Command)
+	}
+}
+
+// TestCreateArgsNetwork: a task's network picks podman's, and Options.Network is for tasks that set none.
+func TestCreateArgsNetwork(t *testing.T) {
+	tests := []struct {
+		name, option, task, want string
+	}{
+		{"default", "", "", "none"},
+		{"none", "", "none", "none"},
+		{"private", "", "private", "bridge"},
+		{"host", "", "host", "host"},
+		{"operator's default", "mynet", "", "mynet"},
+		{"none despite operator's default", "mynet", "none", "none"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := Options{Network: tt.option}
+			if err := defaults(&o); err != nil {
+				t.Fatal(err)
+			}
+			e := &Executor{opts: o}
+			spec := executor.Spec{JobID: "j1", Image: "localhost/img:1", Command: "true", Network: tt.task}
+			args := e.createArgs("runplane-j1-00000000", "/w", spec, nil, "")
+			i := slices.Index(args, "--network")
+			if i < 0 || args[i+1] != tt.want || slices.Index(args[i+1:], "--network") >= 0 {
+				t.Errorf("Options.Network %q, task network %q: podman create %q, want one --network %s", tt.option, tt.task, args, tt.want)
+			}
+		})
+	}
+}
+
+// TestCreateArgsPullSecret: a runner's pull secret reaches podman as a file of its own, mode 0600, in the attempt's
+// directory; the argv names the file and holds no credential.
+func TestCreateArgsPullSecret(t *testing.T) {
+	o := Options{AuthFile: "/etc/runplane/auth.json", SkipTLSVerify: true}
+	if err := defaults(&o); err != nil {
+		t.Fatal(err)
+	}
+	e := &Executor{opts: o}
+	dir := t.TempDir()
+	const secret = `{"auths":{"r.example":{"auth":"dXNlcjpwdWxsLXB3LTQ0"}}}`
+	spec := executor.Spec{JobID: "j1", Image: "r.example/img:1", Command: "true", PullSecret: secret}
+	path, err := e.writeAuthFile(spec, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 || filepath.Dir(path) != dir {
+		t.Fatalf("auth file %s: %v, %v; want mode 0600 in %s", path, fi, err, dir)
+	}
+	if b, _ := os.ReadFile(path); string(b) != secret {
+		t.Errorf("auth file holds %q, want the pull secret", b)
+	}
+	line := strings.Join(e.createArgs("runplane-j1-00000000", dir, spec, nil, path), " ")
+	if !strings.Contains(line, "--authfile "+path) || !strings.Contains(line, "--tls-verify=false") {
+		t.Errorf("podman create %q lacks --authfile %s or --tls-verify=false", line, path)
+	}
+	if strings.Contains(line, "dXNlcjpwdWxsLXB3LTQ0") || strings.Contains(line, "pull-pw-44") || strings.Contains(line, "/etc/runplane/auth.json") {
+		t.Errorf("podman create %q holds the credentials or the server's auth file", line)
+	}
+	// Without a pull secret, the server's auth file serves.
+	spec.PullSecret = ""
+	if p, err := e.writeAuthFile(spec, dir); err != nil || p != o.AuthFile {
+		t.Errorf("writeAuthFile without a pull secret = %q, %v; want %q", p, err, o.AuthFile)
+	}
+}
+
+func TestScrub(t *testing.T) {
+	err := scrub(errors.New("podman create: auth dXNlcjpwdw== refused for pw"), []string{"dXNlcjpwdw==", "", "pw"})
+	if strings.Contains(err.Error(), "dXNlcjpwdw") || strings.Contains(err.Error(), " pw") {
+		t.Errorf("scrub left a secret: %v", err)
+	}
+	plain := errors.New("podman create: unauthorized")
+	if got := scrub(plain, []string{"pw"}); got != plain {
+		t.Errorf("scrub of a clean error = %v, want it unchanged", got)
 	}
 }
 

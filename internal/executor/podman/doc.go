@@ -7,7 +7,11 @@
 // working directory and HOME); secrets are files in a private directory next to it, mounted read-only at
 // /etc/secret, and environment variables. The container is hardened as the Kubernetes executor's pods are: uid
 // 65532, every capability dropped, no-new-privileges, podman's default seccomp profile, a read-only root file
-// system with a tmpfs /tmp, no network (Options.Network), ulimits and the task's cpu, memory and pids limits.
+// system with a tmpfs /tmp, no network unless the task asks (Spec.Network: none; private is podman's bridge, a
+// network namespace of the job's own behind NAT; host is the host's), ulimits and the task's cpu, memory and pids
+// limits. An image missing from podman's store is pulled with the runner's credentials (Spec.PullSecret, a docker
+// config.json written to a 0600 file in the attempt's directory for `podman create --authfile`, removed when it
+// returns); a failed pull fails Start with podman's reason.
 // catatonit (`--init`) is PID 1, so SIGTERM reaches the command; the command's stderr is merged into its stdout
 // inside the container, so the log keeps their order.
 //
@@ -18,5 +22,6 @@
 //
 // This package must never put a secret, the job input or the repository token into podman's argv (they reach
 // podman through its environment, `--env NAME` without a value), never run a job as root or with capabilities,
-// never give a job the host's network unless configured, and never import another executor backend.
+// never give a job the host's network unless its task asks, never put registry credentials anywhere but that file,
+// and never import another executor backend.
 package podman

@@ -59,8 +59,8 @@ type Options struct {
 	Ulimits []string
 	// UID and GID run every job and own its workspace; default DefaultUID. Root cannot be asked for.
 	UID, GID int
-	// Network is podman's --network for every job; default DefaultNetwork. (A task that asks for a network
-	// will choose it per job when tasks can say so.)
+	// Network is podman's --network for the jobs of tasks that set no network (Spec.Network ""); default
+	// DefaultNetwork. A task's network none, private or host is podman's none, bridge or host.
 	Network string
 	// Pull is podman's --pull policy; default "missing": an image is taken from podman's local store, else pulled.
 	Pull string
@@ -68,8 +68,12 @@ type Options struct {
 	// without the kernel keyring calls; default DefaultSeccompProfile, or podman's built-in one where that file
 	// does not exist (which then leaves keyctl allowed).
 	SeccompProfile string
-	// AuthFile is podman's --authfile for pulls (registry credentials); empty: podman's default.
+	// AuthFile is podman's --authfile for pulls of runners without an image pull secret (Spec.PullSecret, which
+	// takes its place); empty: podman's default.
 	AuthFile string
+	// SkipTLSVerify pulls with --tls-verify=false: plain HTTP and unchecked certificates, for every registry. It is
+	// for tests against a registry on loopback; never set it for a real registry.
+	SkipTLSVerify bool
 	// Labels are added to every container (runplane.dev/managed-by and runplane.dev/job always are).
 	Labels map[string]string
 	// CallTimeout bounds every podman call but create (and stop, which adds its grace); default 1 minute.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
 )
 
@@ -22,6 +23,7 @@ const (
 	tmpDir       = "/tmp"
 	wsName       = "workspace"
 	secretName   = "secret"
+	authName     = "auth.json" // the runner's pull secret while podman create runs
 )
 
 // Start checks out the runner's branch, writes the secrets, creates the attempt's container (pulling its image if
@@ -56,9 +58,17 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 	// The job's environment goes to podman's own, which copies each variable into the container (createArgs
 	// passes `--env NAME`), so no value appears in argv.
 	env := spec.Env()
-	out, err := e.run(ctx, e.opts.CreateTimeout, env, e.createArgs(name, dir, spec, envNames(env))...)
+	authFile, err := e.writeAuthFile(spec, dir)
 	if err != nil {
-		return "", fmt.Errorf("podman executor: image %s: %w", spec.Image, err)
+		return "", fmt.Errorf("podman executor: %w", err)
+	}
+	out, err := e.run(ctx, e.opts.CreateTimeout, env, e.createArgs(name, dir, spec, envNames(env), authFile)...)
+	if authFile != e.opts.AuthFile {
+		// The credentials served this pull; nothing needs them once the container exists.
+		_ = os.Remove(authFile)
+	}
+	if err != nil {
+		return "", fmt.Errorf("podman executor: image %s: %w", spec.Image, scrub(err, api.PullSecretValues(spec.PullSecret)))
 	}
 	a.id = strings.TrimSpace(string(out))
 	t2 := time.Now()
@@ -160,7 +170,7 @@ func envNames(env []string) []string {
 const mergeStderr = `exec sh -c "$1" 2>&1`
 
 // createArgs is the `podman create` command line of an attempt. It is pure, and holds no secret and no input.
-func (e *Executor) createArgs(name, dir string, spec executor.Spec, envNames []string) []string {
+func (e *Executor) createArgs(name, dir string, spec executor.Spec, envNames []string, authFile string) []string {
 	args := []string{"create", "--name", name,
 		"--label", LabelManagedBy + "=" + managedBy,
 		"--label", LabelJob + "=" + spec.JobID,
@@ -181,7 +191,7 @@ func (e *Executor) createArgs(name, dir string, spec executor.Spec, envNames []s
 		"--security-opt", "no-new-privileges",
 		"--read-only", "--read-only-tmpfs=false",
 		"--tmpfs", tmpDir+":rw,nosuid,nodev,mode=1777",
-		"--network", e.opts.Network,
+		"--network", e.network(spec.Network),
 		"--http-proxy=false",
 		"--unsetenv", "TERM", "--unsetenv", "container",
 		"--log-driver", "k8s-file",
@@ -192,8 +202,11 @@ func (e *Executor) createArgs(name, dir string, spec executor.Spec, envNames []s
 	if e.seccomp != "" {
 		args = append(args, "--security-opt", e.seccomp)
 	}
-	if e.opts.AuthFile != "" {
-		args = append(args, "--authfile", e.opts.AuthFile)
+	if authFile != "" {
+		args = append(args, "--authfile", authFile)
+	}
+	if e.opts.SkipTLSVerify {
+		args = append(args, "--tls-verify=false")
 	}
 	for _, u := range e.opts.Ulimits {
 		args = append(args, "--ulimit", u)

@@ -11,17 +11,18 @@ import (
 	"github.com/runplane/runplane/internal/store"
 )
 
-const runnerCols = `name, image, git_url, branch, token_enc, secret_enc`
+const runnerCols = `name, image, git_url, branch, token_enc, secret_enc, pull_secret_enc`
 
 // CreateRunner stores a new runner with its token and secrets sealed; ErrConflict if the name is taken.
 func (s *Store) CreateRunner(ctx context.Context, r api.Runner) error {
-	tok, sec, err := s.sealRunner(r)
+	sealed, err := s.sealRunner(r)
 	if err != nil {
 		return err
 	}
 	now := s.now()
 	_, err = s.pool.Exec(ctx, `INSERT INTO runners (`+runnerCols+`, create_time, update_time)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, r.Name, r.Image, r.GitURL, r.Branch, tok, sec, now)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, r.Name, r.Image, r.GitURL, r.Branch, sealed.Token, sealed.Secrets,
+		sealed.PullSecret, now)
 	if violated(err) != "" {
 		return conflictf("runner %q already exists", r.Name)
 	}
@@ -58,13 +59,13 @@ func (s *Store) UpdateRunner(ctx context.Context, r api.Runner) error {
 	if !textOK(r.Name) {
 		return notFoundf("runner %q not found", r.Name)
 	}
-	tok, sec, err := s.sealRunner(r)
+	sealed, err := s.sealRunner(r)
 	if err != nil {
 		return err
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE runners
-		SET image = $1, git_url = $2, branch = $3, token_enc = $4, secret_enc = $5, update_time = $6
-		WHERE name = $7`, r.Image, r.GitURL, r.Branch, tok, sec, s.now(), r.Name)
+		SET image = $1, git_url = $2, branch = $3, token_enc = $4, secret_enc = $5, pull_secret_enc = $6, update_time = $7
+		WHERE name = $8`, r.Image, r.GitURL, r.Branch, sealed.Token, sealed.Secrets, sealed.PullSecret, s.now(), r.Name)
 	return wrap(oneRow(tag, err, "runner", r.Name), "postgres: update runner %q", r.Name)
 }
 
@@ -95,22 +96,22 @@ func (s *Store) DeleteRunner(ctx context.Context, name string) error {
 	return wrap(err, "postgres: delete runner %q", name)
 }
 
-// sealRunner seals the token and the secret map (store.SealRunner).
-func (s *Store) sealRunner(r api.Runner) (token, secrets []byte, err error) {
-	token, secrets, err = store.SealRunner(s.cipher, r)
+// sealRunner seals the token, the secret map and the image pull secret (store.SealRunner).
+func (s *Store) sealRunner(r api.Runner) (store.SealedRunner, error) {
+	sealed, err := store.SealRunner(s.cipher, r)
 	if err != nil {
-		return nil, nil, fmt.Errorf("postgres: %w", err)
+		return store.SealedRunner{}, fmt.Errorf("postgres: %w", err)
 	}
-	return token, secrets, nil
+	return sealed, nil
 }
 
 func (s *Store) scanRunner(row pgx.Row) (api.Runner, error) {
 	var r api.Runner
-	var tok, sec []byte
-	if err := row.Scan(&r.Name, &r.Image, &r.GitURL, &r.Branch, &tok, &sec); err != nil {
+	var sealed store.SealedRunner
+	if err := row.Scan(&r.Name, &r.Image, &r.GitURL, &r.Branch, &sealed.Token, &sealed.Secrets, &sealed.PullSecret); err != nil {
 		return api.Runner{}, err
 	}
-	if err := store.OpenRunner(s.cipher, &r, tok, sec); err != nil {
+	if err := store.OpenRunner(s.cipher, &r, sealed); err != nil {
 		return api.Runner{}, err
 	}
 	return r, nil

@@ -25,7 +25,7 @@ func TestEncryptionAtRest(t *testing.T) {
 	}
 	s := openAt(t, dsn)
 	ctx := t.Context()
-	secrets := []string{"tok3n-OLD-plaintext", "tok3n-NEW-plaintext", "s3cret-value-one", "s3cret-value-two", "s3cret-value-three"}
+	secrets := []string{"tok3n-OLD-plaintext", "tok3n-NEW-plaintext", "s3cret-value-one", "s3cret-value-two", "s3cret-value-three", "pull-s3cret-plaintext"}
 	// Stored in plaintext on purpose: finding it shows that the checks below look where the data is.
 	const visible = "https://git.example.com/visible-url-4c2e.git"
 	r := api.Runner{Name: "r", GitURL: visible, Token: secrets[0], Secret: map[string]string{"ONE": secrets[2], "TWO": secrets[3]}}
@@ -33,6 +33,7 @@ func TestEncryptionAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Token, r.Secret["THREE"] = secrets[1], secrets[4]
+	r.ImagePullSecret = `{"auths":{"registry.example.com":{"username":"u","password":"` + secrets[5] + `"}}}`
 	if err := s.UpdateRunner(ctx, r); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/runplane/runplane/internal/store"
 )
 
-const taskCols = `name, runner, command, synchronous, schema, timeout_ns, sync_timeout_ns, kubernetes, resources`
+const taskCols = `name, runner, command, synchronous, schema, timeout_ns, sync_timeout_ns, kubernetes, resources, network`
 
 // CreateTask stores a new task; ErrConflict if the name is taken. It does not check that the runner exists.
 func (s *Store) CreateTask(ctx context.Context, t api.Task) error {
@@ -25,8 +25,8 @@ func (s *Store) CreateTask(ctx context.Context, t api.Task) error {
 		return fmt.Errorf("postgres: create task: %w", err)
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO tasks (`+taskCols+`, create_time, update_time)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`, t.Name, t.Runner, t.Command, t.Synchronous,
-		nullText(t.Schema), int64(t.Timeout), int64(t.SyncTimeout), nullText(kube), nullText(resources), s.now())
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`, t.Name, t.Runner, t.Command, t.Synchronous,
+		nullText(t.Schema), int64(t.Timeout), int64(t.SyncTimeout), nullText(kube), nullText(resources), t.Network, s.now())
 	if violated(err) != "" {
 		return conflictf("task %q already exists", t.Name)
 	}
@@ -73,9 +73,9 @@ func (s *Store) UpdateTask(ctx context.Context, t api.Task) error {
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE tasks
 		SET runner = $1, command = $2, synchronous = $3, schema = $4, timeout_ns = $5, sync_timeout_ns = $6,
-			kubernetes = $7, resources = $8, update_time = $9
-		WHERE name = $10`, t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout),
-		int64(t.SyncTimeout), nullText(kube), nullText(resources), s.now(), t.Name)
+			kubernetes = $7, resources = $8, network = $9, update_time = $10
+		WHERE name = $11`, t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout),
+		int64(t.SyncTimeout), nullText(kube), nullText(resources), t.Network, s.now(), t.Name)
 	return wrap(oneRow(tag, err, "task", t.Name), "postgres: update task %q", t.Name)
 }
 
@@ -92,7 +92,7 @@ func scanTask(row pgx.Row) (api.Task, error) {
 	var t api.Task
 	var schema, kube, resources *string
 	var timeout, syncTimeout int64
-	if err := row.Scan(&t.Name, &t.Runner, &t.Command, &t.Synchronous, &schema, &timeout, &syncTimeout, &kube, &resources); err != nil {
+	if err := row.Scan(&t.Name, &t.Runner, &t.Command, &t.Synchronous, &schema, &timeout, &syncTimeout, &kube, &resources, &t.Network); err != nil {
 		return api.Task{}, err
 	}
 	if schema != nil {

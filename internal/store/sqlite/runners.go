@@ -9,17 +9,17 @@ import (
 	"github.com/runplane/runplane/internal/store"
 )
 
-const runnerCols = `name, image, git_url, branch, token_enc, secret_enc`
+const runnerCols = `name, image, git_url, branch, token_enc, secret_enc, pull_secret_enc`
 
 // CreateRunner stores a new runner with its token and secrets sealed; ErrConflict if the name is taken.
 func (s *Store) CreateRunner(ctx context.Context, r api.Runner) error {
-	tok, sec, err := s.sealRunner(r)
+	sealed, err := s.sealRunner(r)
 	if err != nil {
 		return err
 	}
 	now := toNanos(s.now())
 	err = s.write(ctx, func(tx *wtx) error {
-		_, err := tx.exec(insertRunner, r.Name, r.Image, r.GitURL, r.Branch, tok, sec, now, now)
+		_, err := tx.exec(insertRunner, r.Name, r.Image, r.GitURL, r.Branch, sealed.Token, sealed.Secrets, sealed.PullSecret, now, now)
 		return err
 	}, insertRunner)
 	if isUnique(err) {
@@ -44,13 +44,13 @@ func (s *Store) ListRunners(ctx context.Context) ([]api.Runner, error) {
 
 // UpdateRunner replaces the runner named r.Name, resealing its token and secrets; ErrNotFound if absent.
 func (s *Store) UpdateRunner(ctx context.Context, r api.Runner) error {
-	tok, sec, err := s.sealRunner(r)
+	sealed, err := s.sealRunner(r)
 	if err != nil {
 		return err
 	}
 	now := toNanos(s.now())
 	err = s.write(ctx, func(tx *wtx) error {
-		res, err := tx.exec(updateRunner, r.Image, r.GitURL, r.Branch, tok, sec, now, r.Name)
+		res, err := tx.exec(updateRunner, r.Image, r.GitURL, r.Branch, sealed.Token, sealed.Secrets, sealed.PullSecret, now, r.Name)
 		return oneRow(res, err, "runner", r.Name)
 	}, updateRunner)
 	return wrap(err, "sqlite: update runner %q", r.Name)
@@ -81,30 +81,30 @@ func (s *Store) DeleteRunner(ctx context.Context, name string) error {
 }
 
 const (
-	insertRunner = `INSERT INTO runners (` + runnerCols + `, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	insertRunner = `INSERT INTO runners (` + runnerCols + `, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	updateRunner = `UPDATE runners
-		SET image = ?, git_url = ?, branch = ?, token_enc = ?, secret_enc = ?, update_time = ?
+		SET image = ?, git_url = ?, branch = ?, token_enc = ?, secret_enc = ?, pull_secret_enc = ?, update_time = ?
 		WHERE name = ?`
 	runnerTasks  = `SELECT name FROM tasks WHERE runner = ? ORDER BY name`
 	deleteRunner = `DELETE FROM runners WHERE name = ?`
 )
 
-// sealRunner seals the token and the secret map (store.SealRunner).
-func (s *Store) sealRunner(r api.Runner) (token, secrets []byte, err error) {
-	token, secrets, err = store.SealRunner(s.cipher, r)
+// sealRunner seals the token, the secret map and the image pull secret (store.SealRunner).
+func (s *Store) sealRunner(r api.Runner) (store.SealedRunner, error) {
+	sealed, err := store.SealRunner(s.cipher, r)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sqlite: %w", err)
+		return store.SealedRunner{}, fmt.Errorf("sqlite: %w", err)
 	}
-	return token, secrets, nil
+	return sealed, nil
 }
 
 func (s *Store) scanRunner(row scanner) (api.Runner, error) {
 	var r api.Runner
-	var tok, sec []byte
-	if err := row.Scan(&r.Name, &r.Image, &r.GitURL, &r.Branch, &tok, &sec); err != nil {
+	var sealed store.SealedRunner
+	if err := row.Scan(&r.Name, &r.Image, &r.GitURL, &r.Branch, &sealed.Token, &sealed.Secrets, &sealed.PullSecret); err != nil {
 		return api.Runner{}, err
 	}
-	if err := store.OpenRunner(s.cipher, &r, tok, sec); err != nil {
+	if err := store.OpenRunner(s.cipher, &r, sealed); err != nil {
 		return api.Runner{}, err
 	}
 	return r, nil

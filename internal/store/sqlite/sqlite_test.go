@@ -122,7 +122,7 @@ func TestFileMode(t *testing.T) {
 func TestEncryptionAtRest(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "runplane.db")
-	secrets := []string{"tok3n-OLD-plaintext", "tok3n-NEW-plaintext", "s3cret-value-one", "s3cret-value-two", "s3cret-value-three"}
+	secrets := []string{"tok3n-OLD-plaintext", "tok3n-NEW-plaintext", "s3cret-value-one", "s3cret-value-two", "s3cret-value-three", "pull-s3cret-plaintext"}
 	s := openAt(t, path)
 	ctx := t.Context()
 	r := api.Runner{Name: "r", GitURL: "https://x/y.git", Token: secrets[0],
@@ -131,6 +131,7 @@ func TestEncryptionAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Token, r.Secret["THREE"] = secrets[1], secrets[4]
+	r.ImagePullSecret = `{"auths":{"registry.example.com":{"username":"u","password":"` + secrets[5] + `"}}}`
 	if err := s.UpdateRunner(ctx, r); err != nil {
 		t.Fatal(err)
 	}
@@ -169,15 +170,15 @@ func TestEncryptionAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.QueryContext(ctx, `SELECT name, image, git_url, branch, token_enc, secret_enc FROM runners`)
+	rows, err := db.QueryContext(ctx, `SELECT name, image, git_url, branch, token_enc, secret_enc, pull_secret_enc FROM runners`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
 	var seen int
 	for rows.Next() {
-		var cols [6][]byte
-		if err := rows.Scan(&cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &cols[5]); err != nil {
+		var cols [7][]byte
+		if err := rows.Scan(&cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &cols[5], &cols[6]); err != nil {
 			t.Fatal(err)
 		}
 		seen++

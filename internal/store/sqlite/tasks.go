@@ -11,7 +11,7 @@ import (
 	"github.com/runplane/runplane/internal/store"
 )
 
-const taskCols = `name, runner, command, synchronous, schema, timeout_ns, sync_timeout_ns, kubernetes, resources`
+const taskCols = `name, runner, command, synchronous, schema, timeout_ns, sync_timeout_ns, kubernetes, resources, network`
 
 // CreateTask stores a new task; ErrConflict if the name is taken. It does not check that the runner exists.
 func (s *Store) CreateTask(ctx context.Context, t api.Task) error {
@@ -26,7 +26,7 @@ func (s *Store) CreateTask(ctx context.Context, t api.Task) error {
 	now := toNanos(s.now())
 	err = s.write(ctx, func(tx *wtx) error {
 		_, err := tx.exec(insertTask, t.Name, t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout),
-			int64(t.SyncTimeout), nullText(kube), nullText(resources), now, now)
+			int64(t.SyncTimeout), nullText(kube), nullText(resources), t.Network, now, now)
 		return err
 	}, insertTask)
 	if isUnique(err) {
@@ -62,7 +62,7 @@ func (s *Store) UpdateTask(ctx context.Context, t api.Task) error {
 	now := toNanos(s.now())
 	err = s.write(ctx, func(tx *wtx) error {
 		res, err := tx.exec(updateTask, t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout),
-			int64(t.SyncTimeout), nullText(kube), nullText(resources), now, t.Name)
+			int64(t.SyncTimeout), nullText(kube), nullText(resources), t.Network, now, t.Name)
 		return oneRow(res, err, "task", t.Name)
 	}, updateTask)
 	return wrap(err, "sqlite: update task %q", t.Name)
@@ -78,10 +78,10 @@ func (s *Store) DeleteTask(ctx context.Context, name string) error {
 }
 
 const (
-	insertTask = `INSERT INTO tasks (` + taskCols + `, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertTask = `INSERT INTO tasks (` + taskCols + `, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	updateTask = `UPDATE tasks
 		SET runner = ?, command = ?, synchronous = ?, schema = ?, timeout_ns = ?, sync_timeout_ns = ?, kubernetes = ?,
-			resources = ?, update_time = ?
+			resources = ?, network = ?, update_time = ?
 		WHERE name = ?`
 	deleteTask = `DELETE FROM tasks WHERE name = ?`
 )
@@ -90,7 +90,7 @@ func scanTask(row scanner) (api.Task, error) {
 	var t api.Task
 	var schema, kube, resources sql.NullString
 	var timeout, syncTimeout int64
-	if err := row.Scan(&t.Name, &t.Runner, &t.Command, &t.Synchronous, &schema, &timeout, &syncTimeout, &kube, &resources); err != nil {
+	if err := row.Scan(&t.Name, &t.Runner, &t.Command, &t.Synchronous, &schema, &timeout, &syncTimeout, &kube, &resources, &t.Network); err != nil {
 		return api.Task{}, err
 	}
 	if schema.Valid {

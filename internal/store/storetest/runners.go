@@ -24,6 +24,8 @@ func testRunnerRoundTrip(t *testing.T, s store.Store) {
 			Secret: map[string]string{"DB_PASSWORD": "hunter2", "API_KEY": "k-123", "EMPTY_LOOKING": " "}}},
 		{"both", api.Runner{Name: "both", Image: "python:3", GitURL: "ssh://git@x/y.git", Token: "t0ken",
 			Secret: map[string]string{"A": "ünïcødé \"quoted\"\n"}}},
+		{"image pull secret", api.Runner{Name: "pull", Image: "registry.example.com/team/img:1", GitURL: "https://x/y.git",
+			ImagePullSecret: `{"auths":{"registry.example.com":{"auth":"dXNlcjpwYXNz"}}}`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,7 +100,8 @@ func testRunnerUpdate(t *testing.T, s store.Store) {
 		r    api.Runner
 	}{
 		{"change everything", api.Runner{Name: "r", Image: "debian", GitURL: "https://x/new.git", Branch: "v2",
-			Token: "new-token", Secret: map[string]string{"KEEP": "1", "ADDED": "3"}}},
+			Token: "new-token", Secret: map[string]string{"KEEP": "1", "ADDED": "3"},
+			ImagePullSecret: `{"auths":{"r.example":{"auth":"dTpw"}}}`}},
 		{"drop token and secrets", api.Runner{Name: "r", Image: "debian", GitURL: "https://x/new.git"}},
 		{"add them back", api.Runner{Name: "r", GitURL: "https://x/new.git", Token: "t", Secret: map[string]string{"S": "v"}}},
 	}

@@ -53,7 +53,9 @@ func testTaskRoundTrip(t *testing.T, s store.Store) {
 			Timeout:     api.Duration(90 * time.Second),
 			SyncTimeout: api.Duration(1500 * time.Millisecond),
 			Resources:   resources(),
+			Network:     api.NetworkHost,
 			Kubernetes:  kube()}},
+		{"network only", api.Task{Name: "net", Runner: "r", Command: "true", Network: api.NetworkPrivate}},
 		{"resources only", api.Task{Name: "limited", Runner: "r", Command: "true", Resources: resources()}},
 		{"long command", api.Task{Name: "long", Runner: "r", Command: longCommand}},
 		{"kubernetes only pull policy", api.Task{Name: "pull", Runner: "r", Command: "true",
@@ -120,10 +122,11 @@ func testTaskUpdate(t *testing.T, s store.Store) {
 	}{
 		{"change everything", api.Task{Name: "t", Runner: "r2", Command: "make", Synchronous: true,
 			Schema: json.RawMessage(`{"type":"array"}`), Timeout: api.Duration(time.Minute), SyncTimeout: api.Duration(time.Second),
-			Resources: resources(), Kubernetes: kube()}},
+			Resources: resources(), Network: api.NetworkHost, Kubernetes: kube()}},
 		{"change kubernetes and resources", api.Task{Name: "t", Runner: "r2", Command: "make", Synchronous: true,
 			Schema: json.RawMessage(`{"type":"array"}`), Timeout: api.Duration(time.Minute), SyncTimeout: api.Duration(time.Second),
 			Resources:  &api.TaskResources{Limits: map[string]string{"pids": "10"}},
+			Network:    api.NetworkNone,
 			Kubernetes: &api.TaskKubernetes{NodeSelector: map[string]string{"pool": "batch"}}}},
 		{"clear schema, timeouts, resources and kubernetes", api.Task{Name: "t", Runner: "r2", Command: "make"}},
 	}
