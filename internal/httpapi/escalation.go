@@ -26,6 +26,9 @@ import (
 //
 // Taking access away (deleting a binding, removing members, deleting an unbound role) needs only write access to
 // what changes. The 403s say what rule refused, never which object was in the way.
+//
+// The checks read before the write, not in one transaction with it: a change slipping in between is someone else's,
+// made with access they hold, so no caller ends up handing on more than some caller held.
 
 var (
 	errRoleEscalates = withMsg(ErrForbidden,
@@ -148,14 +151,17 @@ func (h *Handler) maySetPassword(ctx context.Context, u store.User, current stri
 		}
 		return nil
 	}
+	// What u may do is what the roles of u's groups grant (store.Access reads the same).
 	for _, id := range u.Groups {
 		g, err := h.st.GetGroup(ctx, id)
 		if err != nil {
 			return err
 		}
-		if err := h.mayAddMembers(ctx, g); errors.Is(err, ErrForbidden) {
+		err = h.mayAddMembers(ctx, g)
+		if errors.Is(err, ErrForbidden) {
 			return errPasswordEscalates
-		} else if err != nil {
+		}
+		if err != nil {
 			return err
 		}
 	}
