@@ -251,6 +251,11 @@ func TestNoEscalation(t *testing.T) {
 			return req{method: "POST", path: "/api/v1/groups", json: api.Group{Name: n, Provider: "local", UserIDs: []string{u.ID}}}, n
 		}, status{no, no, ok, ok, ok, ok, ok}},
 
+		{"delete a group", "groups", func(t *testing.T) (req, string) {
+			g := w.group(t)
+			return req{method: "DELETE", path: "/api/v1/groups/" + g.ID}, g.ID
+		}, status{no, no, ok, ok, ok, ok, ok}},
+
 		// roles
 		{"create a role granting the payload", "roles", func(t *testing.T) (req, string) {
 			n := w.name("new")
