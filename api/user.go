@@ -9,11 +9,13 @@ import (
 // returned. Groups holds the ids of the groups the user belongs to; on create and update it replaces the user's
 // membership (omit it to keep the membership as it is).
 type User struct {
-	ID       string   `json:"id"`
-	Username string   `json:"username"`
-	Password string   `json:"password,omitempty"`
-	Provider string   `json:"provider"`
-	Groups   []string `json:"groups"`
+	ID       string `json:"id"`
+	Username string `json:"username"`
+	Password string `json:"password,omitempty"`
+	// CurrentPassword proves a user changing their own password knows the old one; it is never stored or returned.
+	CurrentPassword string   `json:"current_password,omitempty"`
+	Provider        string   `json:"provider"`
+	Groups          []string `json:"groups"`
 	// Builtin objects (root, Admin, ...) are created by the server and cannot be renamed or deleted.
 	Builtin    bool      `json:"builtin,omitempty"`
 	CreateTime time.Time `json:"created_at"`

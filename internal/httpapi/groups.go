@@ -100,6 +100,11 @@ func (h *Handler) updateGroup(w http.ResponseWriter, r *http.Request, stored, in
 	if in.RoleIDs != nil && !sameSet(in.RoleIDs, stored.RoleIDs) {
 		return errRoleIDsReadOnly
 	}
+	if in.UserIDs != nil && len(added(stored.UserIDs, in.UserIDs)) > 0 {
+		if err := h.mayAddMembers(r.Context(), stored); err != nil {
+			return err
+		}
+	}
 	in.ID = stored.ID
 	g, err := h.st.UpdateGroup(r.Context(), in)
 	if err != nil {
@@ -156,12 +161,19 @@ func (h *Handler) changeMembers(w http.ResponseWriter, r *http.Request, add bool
 	for _, id := range g.UserIDs {
 		members[id] = true
 	}
+	grows := false
 	for _, m := range in {
 		id, err := h.memberID(r, m)
 		if err != nil {
 			return err
 		}
+		grows = grows || (add && !members[id])
 		members[id] = add
+	}
+	if grows {
+		if err := h.mayAddMembers(r.Context(), g); err != nil {
+			return err
+		}
 	}
 	next := make([]string, 0, len(members))
 	for id, member := range members {

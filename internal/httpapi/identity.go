@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/store"
 )
 
@@ -58,46 +57,4 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
-}
-
-// changedIDs returns the ids in exactly one of a and b.
-func changedIDs(a, b []string) []string {
-	in := func(s []string, x string) bool {
-		for _, y := range s {
-			if y == x {
-				return true
-			}
-		}
-		return false
-	}
-	var out []string
-	for _, x := range a {
-		if !in(b, x) {
-			out = append(out, x)
-		}
-	}
-	for _, x := range b {
-		if !in(a, x) {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-// mayChangeGroups checks that the caller may write every group whose membership a user change touches: putting
-// someone in a group grants that group's roles, so it needs the same right as editing the group.
-func (h *Handler) mayChangeGroups(r *http.Request, ids []string) error {
-	for _, id := range ids {
-		g, err := h.st.GetGroup(r.Context(), id)
-		if errors.Is(err, store.ErrNotFound) {
-			return api.Invalidf("group %q not found", id)
-		}
-		if err != nil {
-			return err
-		}
-		if err := mustMay(r.Context(), api.AccessWrite, api.ResourceGroups, g.ID, g.Name); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -33,6 +33,9 @@ func (h *Handler) createRoleBinding(w http.ResponseWriter, r *http.Request) erro
 	if err := mustMay(r.Context(), api.AccessWrite, api.ResourceRoleBindings, in.Name); err != nil {
 		return err
 	}
+	if err := h.mayBind(r.Context(), in); err != nil {
+		return err
+	}
 	b, err := h.st.CreateRoleBinding(r.Context(), api.RoleBinding{Name: in.Name, RoleID: in.RoleID, GroupID: in.GroupID})
 	if err != nil {
 		return storeErr(err)
@@ -87,6 +90,13 @@ func (h *Handler) updateRoleBinding(w http.ResponseWriter, r *http.Request, stor
 		return api.Invalidf("id %q in the body does not match role binding %q in the URL", in.ID, stored.ID)
 	}
 	if err := h.resolveBinding(r, &in); err != nil {
+		return err
+	}
+	// Changing a binding hands on its new role and takes its old one away: the caller must be able to make both.
+	if err := h.mayBind(r.Context(), stored); err != nil {
+		return err
+	}
+	if err := h.mayBind(r.Context(), in); err != nil {
 		return err
 	}
 	b, err := h.st.UpdateRoleBinding(r.Context(), api.RoleBinding{ID: stored.ID, Name: in.Name, RoleID: in.RoleID, GroupID: in.GroupID})

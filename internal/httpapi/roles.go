@@ -45,6 +45,9 @@ func (h *Handler) createRole(w http.ResponseWriter, r *http.Request) error {
 	if err := mustMay(r.Context(), api.AccessWrite, api.ResourceRoles, in.Name); err != nil {
 		return err
 	}
+	if err := h.mayChangeRole(r.Context(), api.Role{}, in); err != nil {
+		return err
+	}
 	x, err := h.st.CreateRole(r.Context(), api.Role{Name: in.Name, Resource: in.Resource, ResourceIDs: in.ResourceIDs, Access: in.Access})
 	if err != nil {
 		return storeErr(err)
@@ -92,6 +95,9 @@ func (h *Handler) updateRole(w http.ResponseWriter, r *http.Request, stored, in 
 		return api.Invalidf("id %q in the body does not match role %q in the URL", in.ID, stored.ID)
 	}
 	if err := in.Validate(); err != nil {
+		return err
+	}
+	if err := h.mayChangeRole(r.Context(), stored, in); err != nil {
 		return err
 	}
 	x, err := h.st.UpdateRole(r.Context(), api.Role{ID: stored.ID, Name: in.Name, Resource: in.Resource,

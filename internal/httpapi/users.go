@@ -9,8 +9,8 @@ import (
 )
 
 // Users: passwords are write-only (hashed with argon2id, never answered). A user may read their own record and
-// change their own password without any role; everything else needs users access, and changing someone's groups
-// needs write access to those groups too.
+// change their own password (sending the current one) without any role; everything else needs users access, and
+// changing someone's groups or password may hand on only access the caller holds (escalation.go).
 
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	all, err := h.st.ListUsers(r.Context())
@@ -41,7 +41,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := mustMay(r.Context(), api.AccessWrite, api.ResourceUsers, in.Username); err != nil {
 		return err
 	}
-	if err := h.mayChangeGroups(r, in.Groups); err != nil {
+	if err := h.mayChangeGroups(r.Context(), in.Groups, nil); err != nil {
 		return err
 	}
 	u := store.User{User: api.User{Username: in.Username, Provider: in.Provider, Groups: in.Groups}}
@@ -117,19 +117,28 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, stored stor
 		// The adapter let the user in as the record's owner: they may change their password, nothing else.
 		return forbidden(api.AccessWrite, api.ResourceUsers)
 	}
+	// Every check before the first write, so a refused request changes nothing.
 	if groupsChange {
-		if err := h.mayChangeGroups(r, changedIDs(stored.Groups, in.Groups)); err != nil {
+		if err := h.mayChangeGroups(r.Context(), added(stored.Groups, in.Groups), added(in.Groups, stored.Groups)); err != nil {
 			return err
 		}
+	}
+	var hash string
+	if in.Password != "" {
+		if err := h.maySetPassword(r.Context(), stored, in.CurrentPassword); err != nil {
+			return err
+		}
+		var err error
+		if hash, err = auth.HashPassword(in.Password); err != nil {
+			return err
+		}
+	}
+	if groupsChange {
 		if err := h.st.SetUserGroups(r.Context(), stored.ID, in.Groups); err != nil {
 			return storeErr(err)
 		}
 	}
-	if in.Password != "" {
-		hash, err := auth.HashPassword(in.Password)
-		if err != nil {
-			return err
-		}
+	if hash != "" {
 		if err := h.st.SetPassword(r.Context(), stored.ID, hash); err != nil {
 			return storeErr(err)
 		}

@@ -67,3 +67,31 @@ func covers(r api.Role, verb api.Access, resource string) bool {
 	}
 	return false
 }
+
+// Covers reports whether the grants already permit everything role r would grant, so that holding g one may
+// create r, change a role into r, or hand r to others: no one grants more than they hold (Kubernetes' escalation
+// rule for roles and bindings). Write covers read. A "*" resource or a "*" among the ids is covered only by a
+// grant with "*" there too, as in Kubernetes: it also grants resources and objects that do not exist yet. Several
+// grants may cover one role together (one id each).
+func Covers(g Grants, r api.Role) bool {
+	if r.Access != api.AccessRead && r.Access != api.AccessWrite {
+		return false // a role this package cannot read is covered by nothing
+	}
+	for _, id := range r.ResourceIDs {
+		// Allow asked about the id "*" wants a grant listing "*", and about the resource "*" a grant on "*".
+		if !Allow(g, r.Access, r.Resource, id) {
+			return false
+		}
+	}
+	return true
+}
+
+// CoversAll reports whether the grants cover every role of roles.
+func CoversAll(g Grants, roles []api.Role) bool {
+	for _, r := range roles {
+		if !Covers(g, r) {
+			return false
+		}
+	}
+	return true
+}

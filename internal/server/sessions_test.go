@@ -96,9 +96,9 @@ func TestPasswordChangeEndsSessions(t *testing.T) {
 	ts.do(t, req{method: "POST", path: "/api/v1/users", json: api.User{Username: "dee", Password: "password-1", Provider: "local"}}).
 		want(t, http.StatusOK).decode(t, &u)
 	old := ts.login(t, "dee", "password-1")
-	// A user may read their own record and change their own password without any role...
+	// A user may read their own record and change their own password (knowing the current one) without any role...
 	ts.do(t, req{method: "GET", path: "/api/v1/users/" + u.ID, as: old}).want(t, http.StatusOK)
-	ts.do(t, req{method: "PATCH", path: "/api/v1/users/" + u.ID, body: `{"password":"password-2"}`, as: old}).want(t, http.StatusOK)
+	ts.do(t, req{method: "PATCH", path: "/api/v1/users/" + u.ID, body: `{"password":"password-2","current_password":"password-1"}`, as: old}).want(t, http.StatusOK)
 	// ...but not their groups.
 	res := ts.do(t, req{method: "GET", path: "/api/v1/users/" + u.ID, as: old})
 	if res.status != http.StatusUnauthorized {
