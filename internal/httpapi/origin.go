@@ -40,7 +40,7 @@ func canonicalOrigin(o string) (string, bool) {
 		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
 		return "", false
 	}
-	host := stripDefaultPort(strings.ToLower(u.Host))
+	host := stripDefaultPort(strings.ToLower(u.Host), u.Scheme)
 	return u.Scheme + "://" + host, true
 }
 
@@ -48,13 +48,13 @@ func canonicalOrigin(o string) (string, bool) {
 // are compared, not the scheme: behind a proxy that ends TLS the server sees http while the browser says https.
 func sameHost(origin string, r *http.Request) bool {
 	_, host, _ := strings.Cut(origin, "://")
-	return host == stripDefaultPort(strings.ToLower(r.Host))
+	return stripDefaultPort(host, "") == stripDefaultPort(strings.ToLower(r.Host), "")
 }
 
-// stripDefaultPort drops a port 80 or 443 from host:port.
-func stripDefaultPort(hostport string) string {
+// stripDefaultPort drops the default port of scheme from host:port; with no scheme, port 80 or 443.
+func stripDefaultPort(hostport, scheme string) string {
 	h, p, err := net.SplitHostPort(hostport)
-	if err != nil || (p != "80" && p != "443") {
+	if err != nil || !(p == "80" && scheme != "https" || p == "443" && scheme != "http") {
 		return hostport
 	}
 	if strings.Contains(h, ":") {
