@@ -36,7 +36,7 @@ func ParseOrigins(list []string) (map[string]bool, error) {
 // not a plain http(s) origin (including the opaque "null" origin of sandboxed pages and file: URLs).
 func canonicalOrigin(o string) (string, bool) {
 	u, err := url.Parse(o)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil ||
 		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
 		return "", false
 	}
