@@ -2,7 +2,10 @@ package api
 
 import (
 	"fmt"
+	"net/url"
+	"slices"
 	"sort"
+	"strings"
 )
 
 // Mask replaces secret values (runner tokens, secret map values) in every API response. Sending it back in an
@@ -37,12 +40,15 @@ func (r *Runner) Validate() error {
 		return err
 	}
 	if r.Branch != "" {
-		if err := validateBranch(r.Branch); err != nil {
+		if err := ValidateBranch(r.Branch); err != nil {
 			return err
 		}
 	}
 	if err := ValidatePullSecret(r.ImagePullSecret); err != nil {
 		return err
+	}
+	if strings.IndexByte(r.Token, 0) >= 0 {
+		return Invalidf("token must not contain NUL bytes")
 	}
 	keys := make([]string, 0, len(r.Secret))
 	for k := range r.Secret {
@@ -53,12 +59,21 @@ func (r *Runner) Validate() error {
 		if err := ValidateSecretKey(k); err != nil {
 			return err
 		}
+		// Each secret is also an environment variable of every job.
+		if err := checkEnvValue(fmt.Sprintf("secret %q", k), k, r.Secret[k]); err != nil {
+			return err
+		}
+	}
+	if n := secretEnvSize(r.Secret); n > MaxSecretEnv {
+		return Invalidf("secrets take %d bytes as environment variables, over the %d KiB a runner may have", n, MaxSecretEnv>>10)
 	}
 	return nil
 }
 
-// Masked returns a copy of r with the token, the image pull secret and every secret value replaced by Mask.
+// Masked returns a copy of r with the token, the image pull secret, every secret value and any credentials in
+// gitURL replaced by Mask.
 func (r Runner) Masked() Runner {
+	r.GitURL = RedactGitURL(r.GitURL)
 	if r.Token != "" {
 		r.Token = Mask
 	}
@@ -130,6 +145,11 @@ func reservedEnv(k string) bool {
 	return len(k) >= 9 && k[:9] == "RUNPLANE_"
 }
 
+// gitSchemes are the transports a runner's repository may use: those every executor's checkout supports
+// (gitsource's protocol allowlist; ssh only where the server has keys). git:// is refused: unauthenticated and
+// unencrypted, and git runs with protocol.allow=never for it.
+var gitSchemes = []string{"https", "http", "ssh", "file"}
+
 func validateGitURL(u string) error {
 	if len(u) > 2048 {
 		return Invalidf("gitURL longer than 2048 characters")
@@ -142,24 +162,52 @@ func validateGitURL(u string) error {
 	if u[0] == '-' {
 		return Invalidf("gitURL must not start with '-'")
 	}
-	for _, p := range []string{"https://", "http://", "file://", "ssh://", "git://"} {
-		if len(u) > len(p) && u[:len(p)] == p {
-			return nil
+	p, err := url.Parse(u)
+	if err != nil || !slices.Contains(gitSchemes, p.Scheme) {
+		if err == nil && p.Scheme == "git" {
+			return Invalidf("gitURL: git:// is not supported (unauthenticated and unencrypted): use an https:// or ssh:// URL")
+		}
+		return Invalidf("gitURL %q: want an https://, http://, ssh:// or file:// URL", RedactGitURL(u))
+	}
+	if p.User != nil {
+		_, hasPassword := p.User.Password()
+		switch {
+		case p.Scheme == "http" || p.Scheme == "https":
+			return Invalidf("gitURL must not carry credentials: put the token in the runner's token field, where it is sealed and never shown")
+		case p.Scheme == "ssh" && hasPassword:
+			return Invalidf("gitURL must not carry a password: ssh authenticates with the server's keys")
+		case p.Scheme == "file":
+			return Invalidf("gitURL: a file:// URL has no user")
 		}
 	}
-	return Invalidf("gitURL %q: want an https://, http://, ssh://, git:// or file:// URL", u)
-}
-
-func validateBranch(b string) error {
-	if len(b) > 255 || b[0] == '-' {
-		return Invalidf("branch %q is not a valid branch name", b)
-	}
-	for _, c := range b {
-		if c <= ' ' || c == 0x7f || c == '~' || c == '^' || c == ':' || c == '?' || c == '*' || c == '[' || c == '\\' {
-			return Invalidf("branch %q is not a valid branch name", b)
-		}
+	switch {
+	case p.Scheme != "file" && p.Host == "":
+		return Invalidf("gitURL %q has no host", RedactGitURL(u))
+	case p.Scheme == "file" && (p.Path == "" || (p.Host != "" && p.Host != "localhost")):
+		return Invalidf("gitURL %q: want file:///absolute/path", u)
+	case p.Opaque != "":
+		return Invalidf("gitURL %q: want scheme://host/path", RedactGitURL(u))
 	}
 	return nil
+}
+
+// RedactGitURL returns u with the password of its user info (or, for http(s), the whole user info, which is a
+// token there) replaced by Mask. Runners saved before credentials in gitURL were refused show it so.
+func RedactGitURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.User == nil {
+		return u
+	}
+	user := Mask
+	if p.Scheme != "http" && p.Scheme != "https" {
+		if _, ok := p.User.Password(); !ok {
+			return u
+		}
+		user = url.User(p.User.Username()).String() + ":" + Mask
+	}
+	p.User = nil
+	rest, _ := strings.CutPrefix(p.String(), p.Scheme+"://")
+	return p.Scheme + "://" + user + "@" + rest
 }
 
 // ValidateName checks the name of a runner, task or cronjob: 1 to 63 characters of lowercase letters, digits,

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -46,6 +47,9 @@ func (t *Task) Validate() error {
 	}
 	if len(t.Command) > 64<<10 {
 		return Invalidf("command longer than 64 KiB")
+	}
+	if strings.IndexByte(t.Command, 0) >= 0 {
+		return Invalidf("command must not contain NUL bytes: it is run as sh -c <command>")
 	}
 	if t.Timeout < 0 || t.SyncTimeout < 0 {
 		return Invalidf("timeout and sync_timeout must not be negative")

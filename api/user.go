@@ -86,7 +86,7 @@ func invalidProvider(p string) error {
 	return Invalidf("unknown provider %q: want %q or %q", p, ProviderLocal, ProviderActiveDirectory)
 }
 
-// validateLabel checks a display name: printable, no control characters, no surrounding spaces, at most max bytes.
+// validateLabel checks a display name: visible (checkVisible), no surrounding spaces, at most max bytes.
 func validateLabel(what, s string, max int) error {
 	if len(s) > max {
 		return Invalidf("%s longer than %d characters", what, max)
@@ -94,12 +94,7 @@ func validateLabel(what, s string, max int) error {
 	if strings.TrimSpace(s) != s {
 		return Invalidf("%s %q must not start or end with spaces", what, s)
 	}
-	for _, c := range s {
-		if c < 0x20 || c == 0x7f {
-			return Invalidf("%s must not contain control characters", what)
-		}
-	}
-	return nil
+	return checkVisible(what, s)
 }
 
 // validateIDs checks a list of object ids: no empty entries, no duplicates.

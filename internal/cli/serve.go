@@ -30,6 +30,7 @@ type serveFlags struct {
 	jobImage, jobServiceAccount     string
 	jobTTL, podStartTimeout         time.Duration
 	imageAllowlist                  []string
+	allowedOrigins                  []string
 }
 
 // newServeFlags returns the flags' defaults: server.DefaultConfig's.
@@ -105,6 +106,7 @@ func (sf *serveFlags) register(cmd *cobra.Command) {
 	f.StringVar(&sf.jobServiceAccount, "job-service-account", "", "ServiceAccount Kubernetes jobs run as unless their task names one; default: the namespace's default (env RUNPLANE_JOB_SERVICE_ACCOUNT)")
 	f.DurationVar(&sf.jobTTL, "job-ttl", sf.jobTTL, "how long finished Kubernetes Jobs and their pods are kept for inspection (ttlSecondsAfterFinished; logs are kept regardless) (env RUNPLANE_JOB_TTL)")
 	f.DurationVar(&sf.podStartTimeout, "pod-start-timeout", sf.podStartTimeout, "a Kubernetes job whose pod has not started this long after creation (unschedulable, image not pulled) fails (env RUNPLANE_POD_START_TIMEOUT)")
+	f.StringArrayVar(&sf.allowedOrigins, "allowed-origin", nil, "origins (scheme://host[:port]) besides the server's own whose pages may make state-changing requests with the session cookie; repeatable and comma-separated (env RUNPLANE_ALLOWED_ORIGINS, comma-separated)")
 	f.StringArrayVar(&sf.imageAllowlist, "image-allowlist", nil, "images runners may name, as glob patterns such as docker.io/library/* or registry.corp/**; repeatable and comma-separated; default: any image (env RUNPLANE_IMAGE_ALLOWLIST, comma-separated)")
 }
 
@@ -191,6 +193,9 @@ func (sf *serveFlags) applyKubernetes(changed func(flag string) bool, cfg *serve
 	}
 	if changed("pod-start-timeout") {
 		cfg.PodStartTimeout = sf.podStartTimeout
+	}
+	if changed("allowed-origin") {
+		cfg.AllowedOrigins = server.SplitList(sf.allowedOrigins...)
 	}
 	if changed("image-allowlist") {
 		// The flags replace the variable's list; --image-allowlist "" clears it.

@@ -14,6 +14,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r.Body, &in); err != nil {
 		return err
 	}
+	in.Username = normalizeName(in.Username)
 	token, p, err := h.auth.Login(r.Context(), in, sourceAddr(r))
 	e := api.AuditLog{UserID: p.UserID, Username: in.Username, Provider: in.Provider, EventType: "login",
 		EventCategory: "auth", EventTarget: in.Username, Source: sourceAddr(r)}

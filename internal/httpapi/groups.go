@@ -26,6 +26,7 @@ func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r.Body, &in); err != nil {
 		return err
 	}
+	in.Name = normalizeName(in.Name)
 	setTarget(w, in.Name)
 	if in.Provider == "" {
 		in.Provider = api.ProviderLocal
@@ -85,6 +86,7 @@ func (h *Handler) patchGroup(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) updateGroup(w http.ResponseWriter, r *http.Request, stored, in api.Group) error {
+	in.Name = normalizeName(in.Name)
 	if in.Provider == "" {
 		in.Provider = stored.Provider
 	}

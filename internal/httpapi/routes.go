@@ -81,6 +81,9 @@ type Options struct {
 	// Images is the operator's image allowlist: a runner naming an image outside it is refused when saved (400).
 	// Nil or empty allows every image. (The engine checks it again when a job is submitted.)
 	Images *imagepolicy.Allowlist
+	// AllowedOrigins are the origins (scheme://host[:port]) besides the server's own whose pages may make
+	// state-changing requests with the session cookie (see origin.go); ParseOrigins checks them.
+	AllowedOrigins []string
 }
 
 // Route is one entry of the route table: an HTTP method, a ServeMux path pattern and how it is authorized.
@@ -118,6 +121,7 @@ type Handler struct {
 	maxBody     int64
 	stdoutLimit int64
 	images      *imagepolicy.Allowlist
+	origins     map[string]bool
 	metrics     *httpMetrics
 	metricsPage http.Handler
 	mux         *http.ServeMux
@@ -156,6 +160,9 @@ func New(opts Options) (*Handler, error) {
 		h.stdoutLimit = DefaultStdoutLimit
 	}
 	var err error
+	if h.origins, err = ParseOrigins(opts.AllowedOrigins); err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
+	}
 	if h.metrics, err = newHTTPMetrics(opts.Registerer); err != nil {
 		return nil, err
 	}
@@ -302,6 +309,12 @@ func (h *Handler) handle(rt route) http.Handler {
 		if sw, ok := w.(*statusWriter); ok {
 			sw.route = rt.Path
 			sw.quiet = rt.Public && rt.Method == http.MethodGet
+		}
+		if needsOriginCheck(r, rt.Route) {
+			if err := h.checkOrigin(r); err != nil {
+				h.writeError(w, r, err)
+				return
+			}
 		}
 		if rt.Public {
 			if err := rt.fn(w, r); err != nil {

@@ -134,13 +134,32 @@ func (h *Handler) deleteRunner(w http.ResponseWriter, r *http.Request) error {
 	case errors.Is(err, store.ErrNotFound):
 		return withMsg(err, "runner %q not found", name)
 	case errors.Is(err, store.ErrConflict):
-		// The store's conflict names the tasks that use the runner, which is what the caller needs to know.
-		return withMsg(err, "%s", conflictDetail(err, fmt.Sprintf("runner %q is used by a task", name)))
+		return withMsg(err, "%s", h.runnerInUse(r, name, conflictDetail(err, fmt.Sprintf("runner %q is used by a task", name))))
 	case err != nil:
 		return err
 	}
 	writeJSON(w, http.StatusOK, msg{Msg: "runner deleted successfully"})
 	return nil
+}
+
+// runnerInUse is the 409 message for deleting a runner tasks still use: the store's count, and the names of those
+// tasks the caller may read (only those: a conflict must not tell what the caller could not list).
+func (h *Handler) runnerInUse(r *http.Request, name, detail string) string {
+	all, err := h.st.ListTasks(r.Context())
+	if err != nil {
+		return detail
+	}
+	ok := readable(r.Context(), api.ResourceTasks)
+	var names []string
+	for _, t := range all {
+		if t.Runner == name && ok(t.Name) {
+			names = append(names, t.Name)
+		}
+	}
+	if len(names) == 0 {
+		return detail
+	}
+	return detail + " (of them you may read: " + strings.Join(names, ", ") + ")"
 }
 
 // getSecret answers the runner's secret map with every value masked.

@@ -31,6 +31,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r.Body, &in); err != nil {
 		return err
 	}
+	in.Username = normalizeName(in.Username)
 	setTarget(w, in.Username)
 	if in.Provider == "" {
 		in.Provider = api.ProviderLocal
@@ -97,6 +98,7 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, stored store.User, in api.User) error {
+	in.Username = normalizeName(in.Username)
 	if in.Username == "" {
 		in.Username = stored.Username
 	}

@@ -202,17 +202,23 @@ func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
 	if err != nil {
 		return Submitted{}, fmt.Errorf("submit: %w", err)
 	}
-	if err := e.checkImage(ctx, task); err != nil {
-		return Submitted{}, err
-	}
 	input := r.Input
 	if len(bytes.TrimSpace(input)) == 0 {
 		input = nil
-	} else if !json.Valid(input) {
+	}
+	runner, err := e.checkRunner(ctx, task, input)
+	if err != nil {
+		return Submitted{}, err
+	}
+	if input != nil && !json.Valid(input) {
 		var v json.RawMessage
 		return Submitted{}, api.Invalidf("input is not valid JSON: %v", json.Unmarshal(input, &v))
 	}
 	if err := e.schemas.validate(task, input); err != nil {
+		return Submitted{}, err
+	}
+	// Known now, not only when the job starts: an input that cannot be the job's EXTRA_VARS is a 400.
+	if err := api.CheckJobInput(task, runner, input); err != nil {
 		return Submitted{}, err
 	}
 	j := store.Job{
@@ -251,23 +257,27 @@ func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
 	return Submitted{Job: job, Created: created, Task: task}, nil
 }
 
-// checkImage refuses a job whose runner names an image outside the allowlist: the runner may have been saved
-// before the list changed. A runner that does not exist is left to fail the job when it starts, as without a list.
-func (e *Engine) checkImage(ctx context.Context, task api.Task) error {
-	if e.opts.Images.Empty() {
-		return nil
+// checkRunner loads the task's runner when a check needs it (an image allowlist is set, or there is input whose
+// size counts against the runner's secrets) and refuses a job whose runner names an image outside the allowlist:
+// the runner may have been saved before the list changed. A runner that does not exist is left to fail the job
+// when it starts (the zero Runner is returned).
+func (e *Engine) checkRunner(ctx context.Context, task api.Task, input []byte) (api.Runner, error) {
+	if e.opts.Images.Empty() && input == nil {
+		return api.Runner{}, nil
 	}
 	runner, err := e.st.GetRunner(ctx, task.Runner)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil
+		return api.Runner{}, nil
 	}
 	if err != nil {
-		return fmt.Errorf("submit: %w", err)
+		return api.Runner{}, fmt.Errorf("submit: %w", err)
 	}
-	if err := e.opts.Images.Check(runner.Image); err != nil {
-		return fmt.Errorf("submit: runner %q: %w", runner.Name, err)
+	if !e.opts.Images.Empty() {
+		if err := e.opts.Images.Check(runner.Image); err != nil {
+			return api.Runner{}, fmt.Errorf("submit: runner %q: %w", runner.Name, err)
+		}
 	}
-	return nil
+	return runner, nil
 }
 
 // kick wakes one idle worker without blocking. When every token is taken, enough workers are awake already.

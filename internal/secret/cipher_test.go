@@ -7,6 +7,8 @@ import (
 	"testing"
 )
 
+const testBinding = "runner/r1/token"
+
 func newTestCipher(t testing.TB) *Cipher {
 	t.Helper()
 	key := make([]byte, KeySize)
@@ -57,14 +59,14 @@ func TestCipherRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sealed, err := c.Seal(tt.plain)
+			sealed, err := c.Seal(tt.plain, testBinding)
 			if err != nil {
 				t.Fatalf("Seal: %v", err)
 			}
 			if len(tt.plain) > 0 && bytes.Contains(sealed, tt.plain) {
 				t.Errorf("Seal(%q) contains the plaintext", tt.plain)
 			}
-			got, err := c.Open(sealed)
+			got, err := c.Open(sealed, testBinding)
 			if err != nil {
 				t.Fatalf("Open(Seal(%.20q)): %v", tt.plain, err)
 			}
@@ -77,25 +79,25 @@ func TestCipherRoundTrip(t *testing.T) {
 
 func TestCipherSealIsRandomized(t *testing.T) {
 	c := newTestCipher(t)
-	a, err := c.Seal([]byte("same"))
+	a, err := c.Seal([]byte("same"), testBinding)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := c.Seal([]byte("same"))
+	b, err := c.Seal([]byte("same"), testBinding)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if bytes.Equal(a, b) {
 		t.Errorf("Seal(%q) twice gave equal values %x; want fresh nonces", "same", a)
 	}
-	if a[0] != versionAESGCM {
-		t.Errorf("Seal(...)[0] = %d, want version %d", a[0], versionAESGCM)
+	if a[0] != versionAESGCMBound {
+		t.Errorf("Seal(...)[0] = %d, want version %d", a[0], versionAESGCMBound)
 	}
 }
 
 func TestCipherOpenRejectsTampering(t *testing.T) {
 	c := newTestCipher(t)
-	sealed, err := c.Seal([]byte("a secret value"))
+	sealed, err := c.Seal([]byte("a secret value"), testBinding)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +122,7 @@ func TestCipherOpenRejectsTampering(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := c.Open(tt.sealed)
+			got, err := c.Open(tt.sealed, testBinding)
 			if !errors.Is(err, ErrOpen) {
 				t.Errorf("Open(%x) = %q, %v; want ErrOpen", tt.sealed, got, err)
 			}
@@ -130,27 +132,27 @@ func TestCipherOpenRejectsTampering(t *testing.T) {
 
 func TestCipherWrongKey(t *testing.T) {
 	a, b := newTestCipher(t), newTestCipher(t)
-	sealed, err := a.Seal([]byte("for a only"))
+	sealed, err := a.Seal([]byte("for a only"), testBinding)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := b.Open(sealed); !errors.Is(err, ErrOpen) {
+	if got, err := b.Open(sealed, testBinding); !errors.Is(err, ErrOpen) {
 		t.Errorf("Open with another key = %q, %v; want ErrOpen", got, err)
 	}
 }
 
 func TestCipherString(t *testing.T) {
 	c := newTestCipher(t)
-	sealed, err := c.SealString("hunter2")
+	sealed, err := c.SealString("hunter2", testBinding)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.OpenString(sealed)
+	got, err := c.OpenString(sealed, testBinding)
 	if err != nil || got != "hunter2" {
 		t.Errorf("OpenString(SealString(%q)) = %q, %v; want the plaintext", "hunter2", got, err)
 	}
 	for _, bad := range []string{"", "not base64!", sealed[:len(sealed)-4]} {
-		if got, err := c.OpenString(bad); !errors.Is(err, ErrOpen) {
+		if got, err := c.OpenString(bad, testBinding); !errors.Is(err, ErrOpen) {
 			t.Errorf("OpenString(%q) = %q, %v; want ErrOpen", bad, got, err)
 		}
 	}
@@ -158,30 +160,110 @@ func TestCipherString(t *testing.T) {
 
 func FuzzOpen(f *testing.F) {
 	c := newTestCipher(f)
-	sealed, err := c.Seal([]byte("seed"))
+	sealed, err := c.Seal([]byte("seed"), testBinding)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(sealed)
 	f.Add([]byte{})
 	f.Add([]byte{versionAESGCM})
+	f.Add([]byte{versionAESGCMBound})
 	f.Add(make([]byte, 29))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		plain, err := c.Open(b)
+		plain, err := c.Open(b, testBinding)
+		if _, lerr := c.OpenLegacy(b); lerr != nil && !errors.Is(lerr, ErrOpen) {
+			t.Fatalf("OpenLegacy(%x) error %v does not wrap ErrOpen", b, lerr)
+		}
 		if err == nil {
 			// Only a value this key sealed may open; re-sealing must round trip.
-			again, err := c.Seal(plain)
+			again, err := c.Seal(plain, testBinding)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if back, err := c.Open(again); err != nil || !bytes.Equal(back, plain) {
+			if back, err := c.Open(again, testBinding); err != nil || !bytes.Equal(back, plain) {
 				t.Fatalf("Open(Seal(%q)) = %q, %v", plain, back, err)
 			}
 		} else if !errors.Is(err, ErrOpen) {
 			t.Fatalf("Open(%x) error %v does not wrap ErrOpen", b, err)
 		}
-		if _, err := c.OpenString(string(b)); err != nil && !errors.Is(err, ErrOpen) {
+		if _, err := c.OpenString(string(b), testBinding); err != nil && !errors.Is(err, ErrOpen) {
 			t.Fatalf("OpenString(%q) error %v does not wrap ErrOpen", b, err)
 		}
 	})
+}
+
+// TestCipherBinding: a value opens only under the binding it was sealed for, so a database writer cannot move a
+// runner's token to another runner, or a token into a secret field.
+func TestCipherBinding(t *testing.T) {
+	c := newTestCipher(t)
+	sealed, err := c.Seal([]byte("ghp_token"), "runner/a/token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		binding string
+		wantErr bool
+	}{
+		{"same row and field", "runner/a/token", false},
+		{"another runner", "runner/b/token", true},
+		{"another field", "runner/a/secret", true},
+		{"a prefix", "runner/a/toke", true},
+		{"empty", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := c.Open(sealed, tt.binding)
+			if tt.wantErr != (err != nil) || (err != nil && !errors.Is(err, ErrOpen)) {
+				t.Errorf("Open(sealed for runner/a/token, %q) = %q, %v; want error %v wrapping ErrOpen", tt.binding, got, err, tt.wantErr)
+			}
+		})
+	}
+	if _, err := c.Seal([]byte("x"), ""); err == nil {
+		t.Errorf("Seal(x, \"\") = nil error, want an error: every value is bound")
+	}
+}
+
+// legacySeal seals the way runplane did before bindings: version 1, no additional data.
+func legacySeal(t *testing.T, c *Cipher, plain []byte) []byte {
+	t.Helper()
+	ns := c.aead.NonceSize()
+	out := make([]byte, 1+ns)
+	out[0] = versionAESGCM
+	if _, err := rand.Read(out[1:]); err != nil {
+		t.Fatal(err)
+	}
+	return c.aead.Seal(out, out[1:], plain, nil)
+}
+
+// TestCipherLegacy: a value sealed without a binding opens only through OpenLegacy (the reseal migration), never
+// through Open; a bound value never opens through OpenLegacy.
+func TestCipherLegacy(t *testing.T) {
+	c := newTestCipher(t)
+	old := legacySeal(t, c, []byte("ghp_old"))
+	if !IsLegacy(old) {
+		t.Errorf("IsLegacy(legacy value) = false, want true")
+	}
+	if got, err := c.OpenLegacy(old); err != nil || string(got) != "ghp_old" {
+		t.Errorf("OpenLegacy(legacy value) = %q, %v; want the plaintext", got, err)
+	}
+	if got, err := c.Open(old, testBinding); !errors.Is(err, ErrOpen) {
+		t.Errorf("Open(legacy value) = %q, %v; want ErrOpen", got, err)
+	}
+	bound, err := c.Seal([]byte("ghp_new"), testBinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if IsLegacy(bound) {
+		t.Errorf("IsLegacy(bound value) = true, want false")
+	}
+	if got, err := c.OpenLegacy(bound); !errors.Is(err, ErrOpen) {
+		t.Errorf("OpenLegacy(bound value) = %q, %v; want ErrOpen", got, err)
+	}
+	// Rewriting the version byte of a bound value does not make it a legacy one: the version is authenticated.
+	forged := bytes.Clone(bound)
+	forged[0] = versionAESGCM
+	if got, err := c.OpenLegacy(forged); !errors.Is(err, ErrOpen) {
+		t.Errorf("OpenLegacy(bound value relabelled legacy) = %q, %v; want ErrOpen", got, err)
+	}
 }

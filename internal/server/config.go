@@ -11,6 +11,7 @@ import (
 
 	"github.com/runplane/runplane/internal/auth/ldap"
 	"github.com/runplane/runplane/internal/executor/local"
+	"github.com/runplane/runplane/internal/httpapi"
 	"github.com/runplane/runplane/internal/imagepolicy"
 )
 
@@ -83,6 +84,11 @@ type Config struct {
 	// ImageAllowlist lists the images runners may name, as glob patterns (see package imagepolicy): a runner
 	// naming another is refused when saved (400) and its jobs when submitted (403). Empty allows every image.
 	ImageAllowlist []string
+
+	// AllowedOrigins are origins (scheme://host[:port]) besides the server's own whose pages may make
+	// state-changing requests authenticated by the session cookie, e.g. a web UI served elsewhere. Empty: only
+	// the server's own pages, and clients that send no Origin (curl, the CLI).
+	AllowedOrigins []string
 }
 
 // DefaultConfig returns the defaults: 127.0.0.1:8080, ./runplane-data, 24h tokens, 30 days of logs, 1 MiB bodies,
@@ -178,6 +184,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if _, err := imagepolicy.Parse(c.ImageAllowlist); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if _, err := httpapi.ParseOrigins(c.AllowedOrigins); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	return nil

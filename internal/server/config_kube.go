@@ -62,6 +62,9 @@ func (c *Config) loadKubernetesEnv(get func(string) (string, bool)) error {
 	if v, ok := get("RUNPLANE_IMAGE_ALLOWLIST"); ok {
 		c.ImageAllowlist = SplitList(v)
 	}
+	if v, ok := get("RUNPLANE_ALLOWED_ORIGINS"); ok {
+		c.AllowedOrigins = SplitList(v)
+	}
 	return nil
 }
 

@@ -74,8 +74,8 @@ func TestBuiltins(t *testing.T) {
 	ts.do(t, req{method: "GET", path: "/api/v1/users", as: ann}).want(t, http.StatusOK)
 }
 
-// TestIdentityConflicts: deleting a group with members, a role that is bound or a user in groups answers 409 naming
-// what is in the way; names are unique; references to missing objects are 400.
+// TestIdentityConflicts: deleting a group with members, a role that is bound or a user in groups answers 409
+// counting what is in the way (not naming it: the caller may not read it); names are unique; references to missing objects are 400.
 func TestIdentityConflicts(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t)
@@ -105,9 +105,9 @@ func TestIdentityConflicts(t *testing.T) {
 		status int
 		says   string
 	}{
-		{req{method: "DELETE", path: "/api/v1/groups/" + g.ID}, 409, "bob"},
-		{req{method: "DELETE", path: "/api/v1/roles/runner-reader"}, 409, "ops-read"},
-		{req{method: "DELETE", path: "/api/v1/users/" + u.ID}, 409, "ops"},
+		{req{method: "DELETE", path: "/api/v1/groups/" + g.ID}, 409, "1 member"},
+		{req{method: "DELETE", path: "/api/v1/roles/runner-reader"}, 409, "1 role binding"},
+		{req{method: "DELETE", path: "/api/v1/users/" + u.ID}, 409, "1 group"},
 		{req{method: "POST", path: "/api/v1/groups", json: api.Group{Name: "ops", Provider: "local"}}, 409, "ops"},
 		{req{method: "POST", path: "/api/v1/users", json: api.User{Username: "bob", Password: "password-bob", Provider: "local"}}, 409, "bob"},
 		{req{method: "POST", path: "/api/v1/roles", json: api.Role{Name: "runner-reader", Resource: "runners", ResourceIDs: []string{"*"}, Access: "read"}}, 409, "runner-reader"},

@@ -194,6 +194,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		Ready:        s.ready,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Images:       images,
+		// Validate checked them.
+		AllowedOrigins: cfg.AllowedOrigins,
 	}); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,18 @@ import (
 	"github.com/runplane/runplane/internal/secret"
 )
 
+// Sealed runner fields, as named in their bindings.
+const (
+	FieldToken      = "token"
+	FieldSecrets    = "secret"
+	FieldPullSecret = "image_pull_secret"
+)
+
+// RunnerBinding is what a sealed field of runner name is bound to (AES-GCM additional data): "runner/<name>/<field>".
+// A sealed value copied into another runner's row, or into another field, does not open there. A new sealed
+// field of a runner is sealed with secret.Cipher.Seal(value, RunnerBinding(name, "<field>")).
+func RunnerBinding(name, field string) string { return "runner/" + name + "/" + field }
+
 // SealedRunner is what backends store of a runner's secrets: each sealed value, nil (stored as NULL) for none.
 type SealedRunner struct {
 	Token      []byte // the token
@@ -15,13 +27,13 @@ type SealedRunner struct {
 	PullSecret []byte // the image pull secret
 }
 
-// SealRunner seals a runner's token, secret map and image pull secret for storage. Backends call it on every
-// runner they write, so no token or secret is kept in plaintext.
+// SealRunner seals a runner's token, secret map and image pull secret for storage, each bound to its row and
+// field. Backends call it on every runner they write, so no token or secret is kept in plaintext.
 func SealRunner(c *secret.Cipher, r api.Runner) (SealedRunner, error) {
 	var s SealedRunner
 	var err error
 	if r.Token != "" {
-		if s.Token, err = c.Seal([]byte(r.Token)); err != nil {
+		if s.Token, err = c.Seal([]byte(r.Token), RunnerBinding(r.Name, FieldToken)); err != nil {
 			return SealedRunner{}, fmt.Errorf("runner %q: seal token: %w", r.Name, err)
 		}
 	}
@@ -30,31 +42,32 @@ func SealRunner(c *secret.Cipher, r api.Runner) (SealedRunner, error) {
 		if err != nil {
 			return SealedRunner{}, fmt.Errorf("runner %q: encode secrets: %w", r.Name, err)
 		}
-		if s.Secrets, err = c.Seal(b); err != nil {
+		if s.Secrets, err = c.Seal(b, RunnerBinding(r.Name, FieldSecrets)); err != nil {
 			return SealedRunner{}, fmt.Errorf("runner %q: seal secrets: %w", r.Name, err)
 		}
 	}
 	if r.ImagePullSecret != "" {
-		if s.PullSecret, err = c.Seal([]byte(r.ImagePullSecret)); err != nil {
+		if s.PullSecret, err = c.Seal([]byte(r.ImagePullSecret), RunnerBinding(r.Name, FieldPullSecret)); err != nil {
 			return SealedRunner{}, fmt.Errorf("runner %q: seal image pull secret: %w", r.Name, err)
 		}
 	}
 	return s, nil
 }
 
-// OpenRunner fills r's token, secret map and image pull secret from the sealed values SealRunner made.
+// OpenRunner fills r's token, secret map and image pull secret from the sealed values SealRunner made for r.Name.
 func OpenRunner(c *secret.Cipher, r *api.Runner, s SealedRunner) error {
+	const hint = "(is this the key the store was created with, and the row it was sealed for?)"
 	if s.Token != nil {
-		b, err := c.Open(s.Token)
+		b, err := c.Open(s.Token, RunnerBinding(r.Name, FieldToken))
 		if err != nil {
-			return fmt.Errorf("runner %q: open token (is this the key the store was created with?): %w", r.Name, err)
+			return fmt.Errorf("runner %q: open token %s: %w", r.Name, hint, err)
 		}
 		r.Token = string(b)
 	}
 	if s.Secrets != nil {
-		b, err := c.Open(s.Secrets)
+		b, err := c.Open(s.Secrets, RunnerBinding(r.Name, FieldSecrets))
 		if err != nil {
-			return fmt.Errorf("runner %q: open secrets (is this the key the store was created with?): %w", r.Name, err)
+			return fmt.Errorf("runner %q: open secrets %s: %w", r.Name, hint, err)
 		}
 		// The decoder's error could quote the plaintext, so it is not wrapped.
 		if err := json.Unmarshal(b, &r.Secret); err != nil {
@@ -62,11 +75,29 @@ func OpenRunner(c *secret.Cipher, r *api.Runner, s SealedRunner) error {
 		}
 	}
 	if s.PullSecret != nil {
-		b, err := c.Open(s.PullSecret)
+		b, err := c.Open(s.PullSecret, RunnerBinding(r.Name, FieldPullSecret))
 		if err != nil {
-			return fmt.Errorf("runner %q: open image pull secret (is this the key the store was created with?): %w", r.Name, err)
+			return fmt.Errorf("runner %q: open image pull secret %s: %w", r.Name, hint, err)
 		}
 		r.ImagePullSecret = string(b)
 	}
 	return nil
+}
+
+// ResealLegacy returns a value an older runplane sealed without a binding (secret.IsLegacy) sealed again bound to
+// binding; any other value (nil, already bound) comes back unchanged with changed false. Only the one migration
+// that binds every sealed value calls it, inside the transaction that records the migration, so an unbound value
+// planted in the database later is never accepted.
+func ResealLegacy(c *secret.Cipher, sealed []byte, binding string) (out []byte, changed bool, err error) {
+	if !secret.IsLegacy(sealed) {
+		return sealed, false, nil
+	}
+	plain, err := c.OpenLegacy(sealed)
+	if err != nil {
+		return nil, false, fmt.Errorf("reseal %s (is this the key the store was created with?): %w", binding, err)
+	}
+	if out, err = c.Seal(plain, binding); err != nil {
+		return nil, false, fmt.Errorf("reseal %s: %w", binding, err)
+	}
+	return out, true, nil
 }

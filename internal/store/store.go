@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/runplane/runplane/api"
@@ -191,4 +192,13 @@ type Store interface {
 	Audit
 	// Close releases the backend's resources.
 	Close() error
+}
+
+// Count words n things for a conflict message: "1 task", "3 tasks". Conflicts count what is in the way instead of
+// naming it: the caller may not be allowed to read those objects.
+func Count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store"
 )
 
 // groupCols reads a whole group in one row: its members and the roles bound to it as arrays ordered by id.
@@ -143,13 +144,13 @@ func (s *Store) DeleteGroup(ctx context.Context, id string) error {
 		}
 		var inTheWay []string
 		if len(members) > 0 {
-			inTheWay = append(inTheWay, "members: "+strings.Join(members, ", "))
+			inTheWay = append(inTheWay, store.Count(len(members), "member", "members"))
 		}
 		if len(bindings) > 0 {
-			inTheWay = append(inTheWay, "role bindings: "+strings.Join(bindings, ", "))
+			inTheWay = append(inTheWay, store.Count(len(bindings), "role binding", "role bindings"))
 		}
 		if len(inTheWay) > 0 {
-			return conflictf("group %q has %s", name, strings.Join(inTheWay, "; "))
+			return conflictf("group %q has %s", name, strings.Join(inTheWay, " and "))
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM groups WHERE id = $1`, id)
 		return err

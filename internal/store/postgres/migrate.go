@@ -37,7 +37,10 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 // start at once queue: the first applies what is missing, the others then find it done. DDL is transactional in
 // PostgreSQL, so a migration that fails leaves nothing behind. migrate refuses a database that records a version
 // this binary does not know, i.e. one a newer runplane migrated.
-func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, log *slog.Logger) error {
+//
+// A version may have a Go step in steps, run after its SQL in the same transaction: work SQL cannot do, such as
+// resealing values with the store's key.
+func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, log *slog.Logger, steps map[int]migrationStep) error {
 	ms, err := loadMigrations(fsys)
 	if err != nil {
 		return err
@@ -47,7 +50,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, log *slog.Logg
 		return wrap(err, "postgres: migrate")
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	applied, err := apply(ctx, tx, ms)
+	applied, err := apply(ctx, tx, ms, steps)
 	if err != nil {
 		return err
 	}
@@ -60,8 +63,11 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, log *slog.Logg
 	return nil
 }
 
+// migrationStep is the Go part of a migration, run inside its transaction.
+type migrationStep func(ctx context.Context, tx pgx.Tx) error
+
 // apply is migrate's transaction: it takes the lock and applies what is missing.
-func apply(ctx context.Context, tx pgx.Tx, ms []migration) ([]migration, error) {
+func apply(ctx context.Context, tx pgx.Tx, ms []migration, steps map[int]migrationStep) ([]migration, error) {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
 		return nil, wrap(err, "postgres: lock for migrations")
 	}
@@ -100,6 +106,11 @@ func apply(ctx context.Context, tx pgx.Tx, ms []migration) ([]migration, error) 
 		// No arguments: pgx sends the file with the simple protocol, which runs several statements.
 		if _, err := tx.Exec(ctx, m.SQL); err != nil {
 			return nil, wrap(err, "postgres: migration %s", m.Name)
+		}
+		if step := steps[m.Version]; step != nil {
+			if err := step(ctx, tx); err != nil {
+				return nil, fmt.Errorf("postgres: migration %s: %w", m.Name, err)
+			}
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`,
 			m.Version, m.Name); err != nil {

@@ -183,7 +183,7 @@ func TestMigrate(t *testing.T) {
 			"a b schema_migrations"},
 	}
 	for _, st := range steps {
-		err := migrate(t.Context(), pool, st.fsys, log)
+		err := migrate(t.Context(), pool, st.fsys, log, nil)
 		switch {
 		case st.wantErr == "" && err != nil:
 			t.Errorf("%s: migrate: %v", st.name, err)

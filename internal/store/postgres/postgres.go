@@ -84,7 +84,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		// pgconn says which user, database and address it tried.
 		return nil, wrap(err, "postgres: open")
 	}
-	if err := migrate(ctx, s.pool, migrations, s.log); err != nil {
+	if err := migrate(ctx, s.pool, migrations, s.log, s.migrationSteps()); err != nil {
 		s.pool.Close()
 		return nil, err
 	}

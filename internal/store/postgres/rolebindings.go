@@ -149,7 +149,7 @@ func checkBinding(ctx context.Context, tx pgx.Tx, b api.RoleBinding) error {
 	err = tx.QueryRow(ctx, `SELECT name FROM role_bindings WHERE role_id = $1 AND group_id = $2 AND id <> $3`,
 		b.RoleID, b.GroupID, b.ID).Scan(&other)
 	if err == nil {
-		return conflictf("role %q is already bound to group %q by %q", role, group, other)
+		return conflictf("role %q is already bound to group %q by another role binding", role, group)
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return err

@@ -2,13 +2,13 @@ package postgres
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store"
 )
 
 const roleCols = `id, name, resource, resource_ids, access, builtin, create_time, update_time`
@@ -117,7 +117,7 @@ func (s *Store) DeleteRole(ctx context.Context, id string) error {
 			return err
 		}
 		if len(bindings) > 0 {
-			return conflictf("role %q is bound by: %s", name, strings.Join(bindings, ", "))
+			return conflictf("role %q is bound by %s", name, store.Count(len(bindings), "role binding", "role bindings"))
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM roles WHERE id = $1`, id)
 		return err

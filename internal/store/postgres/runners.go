@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -84,14 +83,10 @@ func (s *Store) DeleteRunner(ctx context.Context, name string) error {
 			return err
 		}
 		// The runner is deleted and then the transaction fails: the delete rolls back.
-		switch len(tasks) {
-		case 0:
-			return nil
-		case 1:
-			return conflictf("runner %q is used by task %s", name, tasks[0])
-		default:
-			return conflictf("runner %q is used by tasks %s", name, strings.Join(tasks, ", "))
+		if len(tasks) > 0 {
+			return conflictf("runner %q is used by %s", name, store.Count(len(tasks), "task", "tasks"))
 		}
+		return nil
 	})
 	return wrap(err, "postgres: delete runner %q", name)
 }

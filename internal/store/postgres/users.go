@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -145,7 +144,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 			return err
 		}
 		if len(groups) > 0 {
-			return conflictf("user %q is in groups: %s", username, strings.Join(groups, ", "))
+			return conflictf("user %q is in %s", username, store.Count(len(groups), "group", "groups"))
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM api_tokens WHERE owner = $1`, id); err != nil {
 			return err

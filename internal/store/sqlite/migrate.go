@@ -32,7 +32,10 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 // each in its own transaction together with its record. It is safe to run on every start and from two processes
 // at once: the writer's transactions are BEGIN IMMEDIATE, so the second waits and then finds the work done.
 // It refuses a database that records a version this binary does not know, i.e. one a newer runplane migrated.
-func migrate(ctx context.Context, db *sql.DB, fsys fs.FS, log *slog.Logger) error {
+//
+// A version may have a Go step in steps, run after its SQL in the same transaction: work SQL cannot do, such as
+// resealing values with the store's key.
+func migrate(ctx context.Context, db *sql.DB, fsys fs.FS, log *slog.Logger, steps map[int]migrationStep) error {
 	ms, err := loadMigrations(fsys)
 	if err != nil {
 		return err
@@ -52,7 +55,7 @@ func migrate(ctx context.Context, db *sql.DB, fsys fs.FS, log *slog.Logger) erro
 		return fmt.Errorf("sqlite: database schema version %d is newer than this binary knows; upgrade runplane", newest.Int64)
 	}
 	for _, m := range ms {
-		applied, err := applyMigration(ctx, db, m)
+		applied, err := applyMigration(ctx, db, m, steps[m.Version])
 		if err != nil {
 			return err
 		}
@@ -63,7 +66,10 @@ func migrate(ctx context.Context, db *sql.DB, fsys fs.FS, log *slog.Logger) erro
 	return nil
 }
 
-func applyMigration(ctx context.Context, db *sql.DB, m migration) (applied bool, err error) {
+// migrationStep is the Go part of a migration, run inside its transaction.
+type migrationStep func(ctx context.Context, tx *sql.Tx) error
+
+func applyMigration(ctx context.Context, db *sql.DB, m migration, step migrationStep) (applied bool, err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
@@ -78,6 +84,11 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration) (applied bool,
 	}
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return false, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
+	}
+	if step != nil {
+		if err := step(ctx, tx); err != nil {
+			return false, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_time) VALUES (?, ?, ?)`,
 		m.Version, m.Name, time.Now().UnixNano()); err != nil {

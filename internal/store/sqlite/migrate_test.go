@@ -24,7 +24,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 		if err := s.CreateRunner(t.Context(), api.Runner{Name: fmt.Sprintf("r%d", i), GitURL: "https://x/y.git"}); err != nil {
 			t.Fatalf("open #%d: CreateRunner: %v", i, err)
 		}
-		if err := migrate(t.Context(), s.w, migrations, slog.New(slog.DiscardHandler)); err != nil {
+		if err := migrate(t.Context(), s.w, migrations, slog.New(slog.DiscardHandler), nil); err != nil {
 			t.Errorf("open #%d: migrate again: %v", i, err)
 		}
 		if err := s.Close(); err != nil {
@@ -122,7 +122,7 @@ func TestMigrate(t *testing.T) {
 			db.SetMaxOpenConns(1)
 			var last error
 			for _, fsys := range tt.runs {
-				last = migrate(t.Context(), db, fsys, slog.New(slog.DiscardHandler))
+				last = migrate(t.Context(), db, fsys, slog.New(slog.DiscardHandler), nil)
 			}
 			if tt.wantErr == "" && last != nil {
 				t.Fatalf("migrate: %v", last)
@@ -216,7 +216,7 @@ func TestMigrateIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.SetMaxOpenConns(1)
-	if err := migrate(t.Context(), db, fstest.MapFS{"migrations/0001_init.sql": {Data: initSQL}}, slog.New(slog.DiscardHandler)); err != nil {
+	if err := migrate(t.Context(), db, fstest.MapFS{"migrations/0001_init.sql": {Data: initSQL}}, slog.New(slog.DiscardHandler), nil); err != nil {
 		t.Fatal(err)
 	}
 	created := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
@@ -266,7 +266,7 @@ func TestMigrateLeases(t *testing.T) {
 		}
 		before[name] = &fstest.MapFile{Data: b}
 	}
-	if err := migrate(t.Context(), db, before, slog.New(slog.DiscardHandler)); err != nil {
+	if err := migrate(t.Context(), db, before, slog.New(slog.DiscardHandler), nil); err != nil {
 		t.Fatal(err)
 	}
 	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)

@@ -113,7 +113,7 @@ func (t *wtx) checkBinding(b api.RoleBinding) error {
 	var other string
 	err = t.queryRow(bindingOfPair, b.RoleID, b.GroupID, b.ID).Scan(&other)
 	if err == nil {
-		return conflictf("role %q is already bound to group %q by %q", role, group, other)
+		return conflictf("role %q is already bound to group %q by another role binding", role, group)
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return err

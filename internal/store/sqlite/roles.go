@@ -3,11 +3,11 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store"
 )
 
 const roleCols = `id, name, resource, resource_ids, access, builtin, create_time, update_time`
@@ -81,7 +81,7 @@ func (s *Store) DeleteRole(ctx context.Context, id string) error {
 			return err
 		}
 		if len(bindings) > 0 {
-			return conflictf("role %q is bound by: %s", name, strings.Join(bindings, ", "))
+			return conflictf("role %q is bound by %s", name, store.Count(len(bindings), "role binding", "role bindings"))
 		}
 		_, err = tx.exec(deleteRole, id)
 		return err

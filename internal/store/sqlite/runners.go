@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/store"
@@ -68,14 +67,10 @@ func (s *Store) DeleteRunner(ctx context.Context, name string) error {
 			return err
 		}
 		// The runner is deleted and then the operation fails: its savepoint rolls the delete back.
-		switch len(tasks) {
-		case 0:
-			return nil
-		case 1:
-			return conflictf("runner %q is used by task %s", name, tasks[0])
-		default:
-			return conflictf("runner %q is used by tasks %s", name, strings.Join(tasks, ", "))
+		if len(tasks) > 0 {
+			return conflictf("runner %q is used by %s", name, store.Count(len(tasks), "task", "tasks"))
 		}
+		return nil
 	}, runnerTasks, deleteRunner)
 	return wrap(err, "sqlite: delete runner %q", name)
 }

@@ -101,7 +101,7 @@ func open(ctx context.Context, path string, opts Options, split bool) (*Store, e
 		s.w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	if err := migrate(ctx, s.w, migrations, s.log); err != nil {
+	if err := migrate(ctx, s.w, migrations, s.log, s.migrationSteps()); err != nil {
 		s.w.Close()
 		return nil, err
 	}

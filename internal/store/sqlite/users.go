@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/google/uuid"
 
@@ -113,7 +112,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 			return err
 		}
 		if len(groups) > 0 {
-			return conflictf("user %q is in groups: %s", username, strings.Join(groups, ", "))
+			return conflictf("user %q is in %s", username, store.Count(len(groups), "group", "groups"))
 		}
 		if _, err := tx.exec(deleteUserTokens, id); err != nil {
 			return err

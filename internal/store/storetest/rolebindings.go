@@ -116,7 +116,7 @@ func testRoleBindingCreateConflict(t *testing.T, s store.Store) {
 		{"same name", binding("b", writer.ID, dev.ID), `role binding "b" already exists`},
 		{"taken id", sameID, fmt.Sprintf("role binding id %q already exists", b.ID)},
 		{"role already bound to the group", binding("b-again", reader.ID, ops.ID),
-			`role "reader" is already bound to group "ops" by "b"`},
+			`role "reader" is already bound to group "ops" by another role binding`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -231,11 +231,11 @@ func testRoleBindingUpdate(t *testing.T, s store.Store) {
 		CreateTime: at(50)}
 	_, err := s.UpdateRoleBinding(t.Context(), changed)
 	checkErr(t, `UpdateRoleBinding("b") to a bound pair`, err, store.ErrConflict,
-		`role "writer" is already bound to group "ops" by "admins"`)
+		`role "writer" is already bound to group "ops" by another role binding`)
 	changed.GroupID = people.ID
 	_, err = s.UpdateRoleBinding(t.Context(), changed)
 	checkErr(t, `UpdateRoleBinding("b") to another bound pair`, err, store.ErrConflict,
-		`role "writer" is already bound to group "people" by "other"`)
+		`role "writer" is already bound to group "people" by another role binding`)
 	must(t, "DeleteRoleBinding", s.DeleteRoleBinding(t.Context(), other.ID))
 
 	updated, err := s.UpdateRoleBinding(t.Context(), changed)

@@ -139,12 +139,12 @@ func testRunnerDeleteInUse(t *testing.T, s store.Store) {
 		}
 		must(t, "CreateTask", s.CreateTask(t.Context(), tk))
 	}
-	checkErr(t, `DeleteRunner("r")`, s.DeleteRunner(t.Context(), "r"), store.ErrConflict, `runner "r" is used by tasks a, b`)
+	checkErr(t, `DeleteRunner("r")`, s.DeleteRunner(t.Context(), "r"), store.ErrConflict, `runner "r" is used by 2 tasks`)
 	if _, err := s.GetRunner(t.Context(), "r"); err != nil {
 		t.Errorf("GetRunner(%q) after a refused delete: %v", "r", err)
 	}
 	must(t, "DeleteTask", s.DeleteTask(t.Context(), "a"))
-	checkErr(t, `DeleteRunner("r") with one task`, s.DeleteRunner(t.Context(), "r"), store.ErrConflict, `runner "r" is used by task b`)
+	checkErr(t, `DeleteRunner("r") with one task`, s.DeleteRunner(t.Context(), "r"), store.ErrConflict, `runner "r" is used by 1 task`)
 	must(t, "DeleteTask", s.DeleteTask(t.Context(), "b"))
 	must(t, "DeleteRunner once unused", s.DeleteRunner(t.Context(), "r"))
 }

@@ -263,7 +263,7 @@ func testUserDelete(t *testing.T, s store.Store) {
 		id   string
 		msg  string
 	}{
-		{"in groups", ann.ID, `user "ann" is in groups: dev, ops`},
+		{"in groups", ann.ID, `user "ann" is in 2 groups`},
 		{"built in", root.ID, `user "root" is built in and cannot be deleted`},
 	}
 	for _, tt := range refused {
