@@ -143,10 +143,11 @@ func checkBuiltins(t *testing.T, st store.Store) {
 func TestEnsureBuiltinsFresh(t *testing.T) {
 	t.Parallel()
 	st, _ := newStore(t)
-	gen, err := EnsureBuiltins(t.Context(), st, "")
+	res, err := EnsureBuiltins(t.Context(), st, RootPassword{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	gen := res.Generated
 	if len(gen) < 20 {
 		t.Fatalf("generated password %q is too short", gen)
 	}
@@ -159,9 +160,9 @@ func TestEnsureBuiltinsFresh(t *testing.T) {
 
 	// A second start changes nothing and shows no password.
 	before := take(t, st)
-	again, err := EnsureBuiltins(t.Context(), st, "")
-	if err != nil || again != "" {
-		t.Errorf("second EnsureBuiltins = %q, %v, want \"\", nil (the password is shown once)", again, err)
+	again, err := EnsureBuiltins(t.Context(), st, RootPassword{})
+	if err != nil || again != (Bootstrap{}) {
+		t.Errorf("second EnsureBuiltins = %+v, %v, want \"\", nil (the password is shown once)", again, err)
 	}
 	if diff := cmp.Diff(before, take(t, st)); diff != "" {
 		t.Errorf("second EnsureBuiltins changed the store (-before +after):\n%s", diff)
@@ -169,11 +170,11 @@ func TestEnsureBuiltinsFresh(t *testing.T) {
 	checkPassword(t, root(t, st), gen, true)
 
 	other, _ := newStore(t)
-	gen2, err := EnsureBuiltins(t.Context(), other, "")
+	res2, err := EnsureBuiltins(t.Context(), other, RootPassword{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if gen2 == gen {
+	if res2.Generated == gen {
 		t.Errorf("two servers generated the same root password")
 	}
 }
@@ -181,37 +182,45 @@ func TestEnsureBuiltinsFresh(t *testing.T) {
 func TestEnsureBuiltinsConfiguredPassword(t *testing.T) {
 	t.Parallel()
 	st, _ := newStore(t)
-	gen, err := EnsureBuiltins(t.Context(), st, "configured-pw-1")
-	if err != nil || gen != "" {
-		t.Fatalf("EnsureBuiltins(configured) = %q, %v, want \"\", nil", gen, err)
+	res, err := EnsureBuiltins(t.Context(), st, RootPassword{Password: "configured-pw-1"})
+	if err != nil || res != (Bootstrap{}) {
+		t.Fatalf("EnsureBuiltins(configured) = %+v, %v, want nothing to say", res, err)
 	}
 	checkBuiltins(t, st)
 	checkPassword(t, root(t, st), "configured-pw-1", true)
 
 	// The same configuration leaves everything alone: no new hash, no new generation, sessions stay valid.
 	before := take(t, st)
-	if _, err := EnsureBuiltins(t.Context(), st, "configured-pw-1"); err != nil {
+	if _, err := EnsureBuiltins(t.Context(), st, RootPassword{Password: "configured-pw-1"}); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(before, take(t, st)); diff != "" {
 		t.Errorf("EnsureBuiltins with the same password changed the store (-before +after):\n%s", diff)
 	}
 	// No configured password keeps whatever root has.
-	if _, err := EnsureBuiltins(t.Context(), st, ""); err != nil {
+	if _, err := EnsureBuiltins(t.Context(), st, RootPassword{}); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(before, take(t, st)); diff != "" {
 		t.Errorf("EnsureBuiltins without a password changed the store (-before +after):\n%s", diff)
 	}
+	// A configured password that is no longer root's (root changed it through the API) is ignored, and says so:
+	// a restart must not undo the change.
+	if res, err := EnsureBuiltins(t.Context(), st, RootPassword{Password: "configured-pw-2"}); err != nil || res != (Bootstrap{Ignored: true}) {
+		t.Fatalf("EnsureBuiltins(changed, no reset) = %+v, %v, want Ignored", res, err)
+	}
+	if diff := cmp.Diff(before, take(t, st)); diff != "" {
+		t.Errorf("EnsureBuiltins with another password but no reset changed the store (-before +after):\n%s", diff)
+	}
 
-	// A changed configuration resets the password, which ends root's sessions.
+	// Asked to reset, it resets the password, which ends root's sessions.
 	a := newAuth(t, st, Options{})
 	tok, _, err := a.Login(t.Context(), api.Login{Username: RootUser, Password: "configured-pw-1"}, "192.0.2.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if gen, err := EnsureBuiltins(t.Context(), st, "configured-pw-2"); err != nil || gen != "" {
-		t.Fatalf("EnsureBuiltins(changed) = %q, %v, want \"\", nil", gen, err)
+	if res, err := EnsureBuiltins(t.Context(), st, RootPassword{Password: "configured-pw-2", Reset: true}); err != nil || res != (Bootstrap{Reset: true}) {
+		t.Fatalf("EnsureBuiltins(changed, reset) = %+v, %v, want Reset", res, err)
 	}
 	r := root(t, st)
 	checkPassword(t, r, "configured-pw-2", true)
@@ -228,7 +237,7 @@ func TestEnsureBuiltinsConfiguredPassword(t *testing.T) {
 func TestEnsureBuiltinsRepairs(t *testing.T) {
 	t.Parallel()
 	st, _ := newStore(t)
-	if _, err := EnsureBuiltins(t.Context(), st, "configured-pw-1"); err != nil {
+	if _, err := EnsureBuiltins(t.Context(), st, RootPassword{Password: "configured-pw-1"}); err != nil {
 		t.Fatal(err)
 	}
 	ops, err := st.CreateGroup(t.Context(), api.Group{Name: "ops", Provider: api.ProviderLocal})
@@ -238,7 +247,7 @@ func TestEnsureBuiltinsRepairs(t *testing.T) {
 	if err := st.SetUserGroups(t.Context(), root(t, st).ID, []string{ops.ID}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := EnsureBuiltins(t.Context(), st, "configured-pw-1"); err != nil {
+	if _, err := EnsureBuiltins(t.Context(), st, RootPassword{Password: "configured-pw-1"}); err != nil {
 		t.Fatal(err)
 	}
 	admin, err := st.GetGroupByName(t.Context(), api.ProviderLocal, AdminGroup)
@@ -262,7 +271,10 @@ func TestEnsureBuiltinsConcurrent(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { gens[i], errs[i] = EnsureBuiltins(t.Context(), st, "") })
+		wg.Go(func() {
+			res, err := EnsureBuiltins(t.Context(), st, RootPassword{})
+			gens[i], errs[i] = res.Generated, err
+		})
 	}
 	wg.Wait()
 	var shown []string
@@ -285,7 +297,7 @@ func TestEnsureBuiltinsStoreFailure(t *testing.T) {
 	t.Parallel()
 	st, _ := newStore(t)
 	st.Close()
-	if gen, err := EnsureBuiltins(t.Context(), st, ""); err == nil || gen != "" {
-		t.Errorf("EnsureBuiltins with a closed store = %q, %v, want \"\" and an error", gen, err)
+	if res, err := EnsureBuiltins(t.Context(), st, RootPassword{}); err == nil || res.Generated != "" {
+		t.Errorf("EnsureBuiltins with a closed store = %+v, %v, want nothing and an error", res, err)
 	}
 }

@@ -25,6 +25,7 @@ type serveFlags struct {
 	maxLogSize                 string
 	maxQueuedPerOwner          int
 	logFormat, logLevel        string
+	resetRootPassword          bool
 	// The Kubernetes executor's settings.
 	executor, kubeconfig, namespace string
 	jobImage, jobServiceAccount     string
@@ -53,7 +54,8 @@ func (a *app) serveCommand() *cobra.Command {
 		Long: "Start the server. Settings come from flags, then RUNPLANE_* environment variables, then defaults.\n\n" +
 			"The root user's password is read only from RUNPLANE_ROOT_PASSWORD or the file RUNPLANE_ROOT_PASSWORD_FILE\n" +
 			"names (never a flag, which would show in the process list); when neither is set on first start a random\n" +
-			"one is generated and printed once. RUNPLANE_STORE and RUNPLANE_LDAP_BIND_PASSWORD may come from a _FILE\n" +
+			"one is generated and printed once. It sets the password root is created with: a password changed later\n" +
+			"through the API survives restarts, and --reset-root-password sets it back to RUNPLANE_ROOT_PASSWORD. RUNPLANE_STORE and RUNPLANE_LDAP_BIND_PASSWORD may come from a _FILE\n" +
 			"too; the server removes these secrets from its environment once read, so nothing it starts inherits them.\n" +
 			"The server stops gracefully on SIGINT or SIGTERM.\n\n" +
 			"With --executor kubernetes every job attempt runs as a Kubernetes Job (batch/v1) in the runner's image,\n" +
@@ -97,6 +99,7 @@ func (sf *serveFlags) register(cmd *cobra.Command) {
 	f.IntVar(&sf.maxQueuedPerOwner, "max-queued-per-owner", sf.maxQueuedPerOwner, "queued jobs one user may have at once, across replicas; more answer 429; 0: no limit (env RUNPLANE_MAX_QUEUED_PER_OWNER)")
 	f.DurationVar(&sf.tokenTTL, "token-ttl", sf.tokenTTL, "how long a login session token is valid (env RUNPLANE_TOKEN_TTL)")
 	f.StringVar(&sf.isolation, "isolation", sf.isolation, "isolation of local jobs: auto, namespace, launcher, container (podman, the runner's image) or none (env RUNPLANE_ISOLATION)")
+	f.BoolVar(&sf.resetRootPassword, "reset-root-password", false, "set root's password to RUNPLANE_ROOT_PASSWORD (or _FILE) at this start, ending root's sessions (audited); without it, RUNPLANE_ROOT_PASSWORD only sets the password root is created with")
 	f.StringVar(&sf.logFormat, "log-format", sf.logFormat, "log format on stderr: text or json (env RUNPLANE_LOG_FORMAT)")
 	f.StringVar(&sf.logLevel, "log-level", sf.logLevel, "minimum log level: debug, info, warn or error (env RUNPLANE_LOG_LEVEL)")
 	f.StringVar(&sf.executor, "executor", sf.executor, "what runs jobs: local (processes on this machine) or kubernetes (a Kubernetes Job per attempt) (env RUNPLANE_EXECUTOR)")
@@ -122,6 +125,9 @@ func (sf *serveFlags) config(cmd *cobra.Command) (server.Config, error) {
 	}
 	if f.Changed("data-dir") {
 		cfg.DataDir = sf.dataDir
+	}
+	if f.Changed("reset-root-password") {
+		cfg.ResetRootPassword = sf.resetRootPassword
 	}
 	if f.Changed("max-concurrent-jobs") {
 		cfg.MaxConcurrentJobs = sf.maxConcurrentJobs

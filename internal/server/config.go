@@ -24,9 +24,13 @@ type Config struct {
 	// MaxConcurrentJobs bounds running jobs; 0 means the default: 4 × GOMAXPROCS for the local executor, 64 for the
 	// Kubernetes one.
 	MaxConcurrentJobs int
-	// RootPassword is the password of the root user. Empty on first start: a random one is generated and printed
-	// once. Set on a later start: root's password is reset to it.
+	// RootPassword is the password root is created with. Empty on first start: a random one is generated and
+	// printed once. On later starts root keeps the password it has (changed through the API or not), unless
+	// ResetRootPassword asks to set it to RootPassword.
 	RootPassword string
+	// ResetRootPassword resets root's password to RootPassword at start (audited, logged, and ending root's
+	// sessions): how a lost root password is recovered.
+	ResetRootPassword bool
 	// DefaultTimeout ends jobs of tasks without a timeout of their own that run longer (reason "timeout"); 0 means
 	// no limit.
 	DefaultTimeout time.Duration
@@ -142,6 +146,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.RootPassword) > 1024 {
 		return errors.New("config: root password longer than 1024 bytes")
+	}
+	if c.ResetRootPassword && c.RootPassword == "" {
+		return errors.New("config: resetting root's password needs the new one in RUNPLANE_ROOT_PASSWORD (or RUNPLANE_ROOT_PASSWORD_FILE)")
 	}
 	if c.TokenTTL < time.Minute {
 		return fmt.Errorf("config: token TTL %v: want at least 1m", c.TokenTTL)

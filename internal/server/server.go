@@ -173,14 +173,22 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		return nil, err
 	}
 	s.audit = audit.New(s.store, audit.Options{Logger: log.With("component", "audit")})
-	generated, err := auth.EnsureBuiltins(ctx, s.store, cfg.RootPassword)
+	boot, err := auth.EnsureBuiltins(ctx, s.store, auth.RootPassword{Password: cfg.RootPassword, Reset: cfg.ResetRootPassword})
 	if err != nil {
 		return nil, err
 	}
-	if generated != "" {
+	switch {
+	case boot.Generated != "":
 		// Printed at once: if anything below fails, root exists and this is the only copy of its password.
-		fmt.Fprintf(out, "root password: %s\n", generated)
+		fmt.Fprintf(out, "root password: %s\n", boot.Generated)
 		log.Info("created user root with a generated password, printed once to the console; set RUNPLANE_ROOT_PASSWORD to choose it")
+	case boot.Reset:
+		log.Warn("reset root's password to RUNPLANE_ROOT_PASSWORD, as --reset-root-password asked; root's sessions ended")
+		s.recordRootReset(ctx)
+	case boot.Ignored:
+		log.Info("RUNPLANE_ROOT_PASSWORD is not root's password any more (it was changed since root was created) and is not applied; to reset root's password to it, start once with --reset-root-password")
+	case cfg.ResetRootPassword:
+		log.Info("root's password already is RUNPLANE_ROOT_PASSWORD; nothing to reset")
 	}
 	if s.api, err = httpapi.New(httpapi.Options{
 		Store:        s.store,
