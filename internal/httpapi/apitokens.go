@@ -118,6 +118,8 @@ func (h *Handler) patchToken(w http.ResponseWriter, r *http.Request) error {
 		return storeErr(err)
 	}
 	in := stored.APIToken
+	// Decoding writes through pointers: give in its own, so stored stays what is stored.
+	in.Enabled, in.Expires = clone(stored.Enabled), clone(stored.Expires)
 	if err := decodeJSON(r.Body, &in); err != nil {
 		return err
 	}
@@ -203,4 +205,13 @@ func (h *Handler) deleteToken(w http.ResponseWriter, r *http.Request) error {
 		return storeErr(err)
 	}
 	return deleted(w, "API token")
+}
+
+// clone returns a pointer to a copy of *p, nil for nil.
+func clone[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
