@@ -11,8 +11,14 @@ type APIToken struct {
 	Description string     `json:"description"`
 	Enabled     *bool      `json:"enabled"`
 	Expires     *time.Time `json:"expires"`
-	CreateTime  time.Time  `json:"created_at"`
-	UpdateTime  time.Time  `json:"updated_at"`
+	// DisabledByAdmin is set by the server when someone other than the owner disabled the token: its owner alone
+	// cannot enable it again.
+	DisabledByAdmin bool `json:"disabled_by_admin"`
+	// RevokedAt is set by the server when its owner's password changed or every credential of the owner was
+	// revoked; a revoked token is disabled for good.
+	RevokedAt  *time.Time `json:"revoked_at"`
+	CreateTime time.Time  `json:"created_at"`
+	UpdateTime time.Time  `json:"updated_at"`
 }
 
 // APITokenPrefix starts every API token key, so a leaked key is recognisable (secret scanners, logs) and a client

@@ -9,7 +9,8 @@ import (
 	"github.com/runplane/runplane/internal/store"
 )
 
-// accessTTL is how long a user's access (password generation and roles) is reused without reading the store.
+// accessTTL is how long a user's access (password generation, roles and revoked sessions) is reused without reading
+// the store.
 // Changes made through this server apply at once (the API calls Forget after every identity change); changes made
 // through another replica apply within accessTTL.
 const accessTTL = 2 * time.Second
@@ -17,46 +18,63 @@ const accessTTL = 2 * time.Second
 // accessCache remembers store.Access answers for accessTTL, so a burst of requests by one caller costs one read.
 // It is safe for concurrent use.
 type accessCache struct {
-	st    store.Access
+	st    accessStore
 	now   func() time.Time
 	mu    sync.Mutex
 	epoch uint64 // bumped by forget, so a read that started before it is not cached after it
 	m     map[string]accessEntry
 }
 
-type accessEntry struct {
-	user   store.User
-	grants []api.Role
-	at     time.Time
+// accessStore is what the cache reads.
+type accessStore interface {
+	store.Access
+	RevokedSessions(ctx context.Context, userID string) ([]string, error)
 }
 
-func newAccessCache(st store.Access, now func() time.Time) *accessCache {
+// access is what authenticating a request of a user needs to know.
+type access struct {
+	user    store.User
+	grants  []api.Role
+	revoked []string // ids of the user's sessions ended by Logout
+}
+
+type accessEntry struct {
+	access
+	at time.Time
+}
+
+func newAccessCache(st accessStore, now func() time.Time) *accessCache {
 	return &accessCache{st: st, now: now, m: map[string]accessEntry{}}
 }
 
 // get returns the user's access, from the cache when it is fresh.
-func (c *accessCache) get(ctx context.Context, userID string) (store.User, []api.Role, error) {
+func (c *accessCache) get(ctx context.Context, userID string) (access, error) {
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.m[userID]
 	epoch := c.epoch
 	c.mu.Unlock()
 	if ok && now.Sub(e.at) < accessTTL && !now.Before(e.at) {
-		return e.user, e.grants, nil
+		return e.access, nil
 	}
 	u, grants, err := c.st.UserAccess(ctx, userID)
 	if err != nil {
-		return u, grants, err
+		return access{}, err
 	}
+	revoked, err := c.st.RevokedSessions(ctx, userID)
+	if err != nil {
+		return access{}, err
+	}
+	acc := access{user: u, grants: grants, revoked: revoked}
 	c.mu.Lock()
 	if c.epoch == epoch {
 		if len(c.m) >= 10_000 {
 			clear(c.m)
 		}
-		c.m[userID] = accessEntry{user: u, grants: grants, at: now}
+		c.m[userID] = accessEntry{access: acc, at: now}
 	}
 	c.mu.Unlock()
-	return u, grants, nil
+	return acc, nil
 }
 
 // forget drops everything cached.

@@ -85,15 +85,18 @@ func TestAPIToken(t *testing.T) {
 	expired, _ := e.token(t, api.APIToken{Expires: at(-time.Second)})
 	expiresNow, _ := e.token(t, api.APIToken{Expires: at(0)})
 	disabledExpired, _ := e.token(t, api.APIToken{Enabled: &off, Expires: at(-time.Hour)})
+	revoked, _ := e.token(t, api.APIToken{Enabled: &off, RevokedAt: at(-time.Minute)})
 
 	tests := []struct {
 		name    string
 		key     string
 		wantTok string // the token id authenticated as; "" when wantErr
+		wantExp *time.Time
 		wantErr string
 	}{
 		{name: "good", key: good, wantTok: goodTok.ID},
-		{name: "enabled, expiring later", key: enabled, wantTok: enabledTok.ID},
+		{name: "enabled, expiring later", key: enabled, wantTok: enabledTok.ID, wantExp: enabledTok.Expires},
+		{name: "revoked", key: revoked, wantErr: errAPIKeyRevoked.Msg},
 		{name: "disabled", key: disabled, wantErr: "API token is disabled"},
 		{name: "expired", key: expired, wantErr: "API token has expired"},
 		{name: "expiring this instant", key: expiresNow, wantErr: "API token has expired"},
@@ -119,7 +122,8 @@ func TestAPIToken(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Authenticate(Token: %s): %v", tt.name, err)
 			}
-			want := Principal{UserID: e.alice.ID, Username: "alice", Provider: "local", Grants: rbac.Grants{e.role}, APITokenID: tt.wantTok}
+			want := Principal{UserID: e.alice.ID, Username: "alice", Provider: "local", Grants: rbac.Grants{e.role}, APITokenID: tt.wantTok,
+				APITokenExpires: tt.wantExp}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Authenticate(Token: %s) (-want +got):\n%s", tt.name, diff)
 			}

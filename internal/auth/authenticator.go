@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/runplane/runplane/api"
@@ -37,7 +38,9 @@ var (
 	errInvalidAPIKey  = &Error{Msg: "invalid API token"}
 	errAPIKeyDisabled = &Error{Msg: "API token is disabled"}
 	errAPIKeyExpired  = &Error{Msg: "API token has expired"}
-	errTokenRevoked   = &Error{Msg: "session ended by a password change: log in again"}
+	errTokenRevoked   = &Error{Msg: "session ended by a password change or a revocation of every credential: log in again"}
+	errSessionEnded   = &Error{Msg: "session ended by a logout: log in again"}
+	errAPIKeyRevoked  = &Error{Msg: "API token was revoked by a password change or a revocation of every credential"}
 	errUnsupportedScm = &Error{Msg: "unsupported authorization scheme: use Bearer"}
 )
 
@@ -47,8 +50,12 @@ const Cookie = "token"
 // DefaultTokenTTL is how long a session token is valid when Options.TokenTTL is zero.
 const DefaultTokenTTL = 24 * time.Hour
 
-// maxConcurrentHashes bounds the memory password checks can take (19 MiB each) under a flood of logins.
-const maxConcurrentHashes = 4
+// maxConcurrentHashes bounds the memory password checks can take (19 MiB each) under a flood of logins, and
+// maxQueuedHashes the checks waiting for a turn (a few times what the running ones finish in 20-25 ms).
+const (
+	maxConcurrentHashes = 4
+	maxQueuedHashes     = 16
+)
 
 // Store is the slice of the store the Authenticator needs.
 type Store interface {
@@ -63,6 +70,8 @@ type Store interface {
 	SetUserGroups(ctx context.Context, userID string, groupIDs []string) error
 	// GetAPITokenByHash finds the token a Token header names.
 	GetAPITokenByHash(ctx context.Context, keyHash string) (store.APIToken, error)
+	// Sessions records logouts and revocations, so that every replica sees them.
+	store.Sessions
 }
 
 // Options tune an Authenticator. The zero value works.
@@ -91,6 +100,7 @@ type Authenticator struct {
 	// dummyHash is verified when a login names an unknown user, so that case costs as much as a wrong password.
 	dummyHash string
 	hashing   chan struct{}
+	pending   atomic.Int64 // password checks running or waiting for a slot of hashing
 }
 
 // New returns an Authenticator that finds users in st and signs tokens with key (at least SigningKeySize bytes).
@@ -133,8 +143,9 @@ func New(st Store, key []byte, opts Options) (*Authenticator, error) {
 func (a *Authenticator) TokenTTL() time.Duration { return a.ttl }
 
 // Login checks a username and password coming from the address source and returns a session token and who logged
-// in. A wrong username or password is ErrInvalidCredentials either way; repeated failures from source are
-// refused for a while with a *ThrottledError; an unknown provider, or active_directory when no directory is
+// in. A wrong username or password is ErrInvalidCredentials either way. Repeated failures (of the user from
+// source's client, of that client, or of the user from anywhere: see the throttling limits) are refused for a while
+// with a *ThrottledError, and so is a login that finds the queue of password checks full (Busy); an unknown provider, or active_directory when no directory is
 // configured, is an *api.InvalidError. An empty provider means "local".
 func (a *Authenticator) Login(ctx context.Context, l api.Login, source string) (string, Principal, error) {
 	if l.Provider == "" {
@@ -149,8 +160,14 @@ func (a *Authenticator) Login(ctx context.Context, l api.Login, source string) (
 	if l.Username == "" || l.Password == "" {
 		return "", Principal{}, api.Invalidf("username and password are required")
 	}
-	pair := pairKey(l.Provider, l.Username, source)
-	if w := a.throttle.wait(pair, addrKey(source)); w > 0 {
+	client := clientOf(source)
+	pair := pairKey(l.Provider, l.Username, client)
+	slots := []slot{{pair, pairFree}, {addrKey(client), addrFree}}
+	if !a.throttle.isKnown(pair) {
+		slots = append(slots, slot{userKey(l.Provider, l.Username), userFree})
+	}
+	hs, w := a.throttle.reserve(slots)
+	if w > 0 {
 		a.log.WarnContext(ctx, "login throttled", "username", l.Username, "provider", l.Provider, "source", source)
 		return "", Principal{}, &ThrottledError{RetryAfter: w}
 	}
@@ -161,17 +178,23 @@ func (a *Authenticator) Login(ctx context.Context, l api.Login, source string) (
 	} else {
 		u, err = a.loginDirectory(ctx, l)
 	}
-	if errors.Is(err, ErrInvalidCredentials) {
-		a.throttle.fail(pair, pairFree)
-		a.throttle.fail(addrKey(source), addrFree)
+	switch {
+	case errors.Is(err, ErrInvalidCredentials):
+		// The reservation stands: it was a failure.
 		a.log.InfoContext(ctx, "login failed", "username", l.Username, "provider", l.Provider, "source", source)
-	}
-	if err != nil {
+		return "", Principal{}, err
+	case err != nil:
+		// Not a failure of the caller's (the check queue was full, the store or directory failed): refunded.
+		a.throttle.refund(hs)
 		return "", Principal{}, err
 	}
 	a.throttle.reset(pair)
-	p := Principal{UserID: u.ID, Username: u.Username, Provider: u.Provider, Generation: u.Generation}
-	token, err := a.Issue(p)
+	a.throttle.refund(hs)
+	a.throttle.remember(pair)
+	now := a.now()
+	p := Principal{UserID: u.ID, Username: u.Username, Provider: u.Provider, Generation: u.Generation,
+		SessionID: rand.Text(), SessionExpires: expiry(now, a.ttl).Time}
+	token, err := issue(a.key, p, now, a.ttl)
 	return token, p, err
 }
 
@@ -179,12 +202,18 @@ func (a *Authenticator) loginLocal(ctx context.Context, l api.Login) (store.User
 	u, err := a.st.GetUserByName(ctx, api.ProviderLocal, l.Username)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		_, _ = a.verify(ctx, a.dummyHash, l.Password)
+		if _, err := a.verify(ctx, a.dummyHash, l.Password); err != nil {
+			return store.User{}, err
+		}
 		return store.User{}, ErrInvalidCredentials
 	case err != nil:
 		return store.User{}, fmt.Errorf("auth: look up user: %w", err)
 	}
 	ok, err := a.verify(ctx, u.PasswordHash, l.Password)
+	var busy *ThrottledError
+	if errors.As(err, &busy) {
+		return store.User{}, err
+	}
 	if err != nil {
 		return store.User{}, fmt.Errorf("auth: user %s: %w", u.ID, err)
 	}
@@ -237,7 +266,15 @@ func (a *Authenticator) loginDirectory(ctx context.Context, l api.Login) (store.
 	return u, nil
 }
 
+// verify checks a password, at most maxConcurrentHashes at a time. At most maxQueuedHashes more wait for their
+// turn; beyond them a check is refused at once with a Busy *ThrottledError, so a flood of logins costs neither
+// unbounded memory nor unbounded latency.
 func (a *Authenticator) verify(ctx context.Context, hash, password string) (bool, error) {
+	if a.pending.Add(1) > maxConcurrentHashes+maxQueuedHashes {
+		a.pending.Add(-1)
+		return false, &ThrottledError{RetryAfter: time.Second, Busy: true}
+	}
+	defer a.pending.Add(-1)
 	select {
 	case a.hashing <- struct{}{}:
 	case <-ctx.Done():
@@ -252,15 +289,16 @@ func (a *Authenticator) verify(ctx context.Context, hash, password string) (bool
 // seconds.
 func (a *Authenticator) Forget() { a.access.forget() }
 
-// Issue returns a new session token for p.
+// Issue returns a new session token for p, with a session id of its own.
 func (a *Authenticator) Issue(p Principal) (string, error) {
+	p.SessionID = ""
 	return issue(a.key, p, a.now(), a.ttl)
 }
 
 // Authenticate returns the caller of r with its grants, looking in order at the Token header (API tokens), an
 // Authorization Bearer token and the token cookie. The first credential present decides: a bad one is an *Error
 // even if a later one would be good. No credential at all is an *Error too. A session token of a deleted user or
-// from before a password change is invalid.
+// from before a password change or a revocation of every credential is invalid, and so is one ended by Logout.
 func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 	ctx := r.Context()
 	if key := r.Header.Get("Token"); key != "" {
@@ -282,16 +320,18 @@ func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 	if err != nil {
 		return Principal{}, err
 	}
-	u, grants, err := a.access.get(ctx, p.UserID)
+	acc, err := a.access.get(ctx, p.UserID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return Principal{}, errInvalidToken
 	case err != nil:
 		return Principal{}, fmt.Errorf("auth: access of user %s: %w", p.UserID, err)
-	case u.Generation != p.Generation:
+	case acc.user.Generation != p.Generation:
 		return Principal{}, errTokenRevoked
+	case p.SessionID != "" && slices.Contains(acc.revoked, p.SessionID):
+		return Principal{}, errSessionEnded
 	}
-	p.Username, p.Provider, p.Grants = u.Username, u.Provider, grants
+	p.Username, p.Provider, p.Grants = acc.user.Username, acc.user.Provider, acc.grants
 	return p, nil
 }
 
@@ -305,18 +345,21 @@ func (a *Authenticator) authenticateAPIKey(ctx context.Context, key string) (Pri
 		return Principal{}, errInvalidAPIKey
 	case err != nil:
 		return Principal{}, fmt.Errorf("auth: look up API token: %w", err)
+	case t.RevokedAt != nil:
+		return Principal{}, errAPIKeyRevoked
 	case !t.IsEnabled():
 		return Principal{}, errAPIKeyDisabled
 	case t.Expires != nil && !a.now().Before(*t.Expires):
 		return Principal{}, errAPIKeyExpired
 	}
-	u, grants, err := a.access.get(ctx, t.Owner)
+	acc, err := a.access.get(ctx, t.Owner)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return Principal{}, errInvalidAPIKey
 	case err != nil:
 		return Principal{}, fmt.Errorf("auth: access of user %s: %w", t.Owner, err)
 	}
-	return Principal{UserID: u.ID, Username: u.Username, Provider: u.Provider, Grants: grants,
-		Generation: u.Generation, APITokenID: t.ID}, nil
+	u := acc.user
+	return Principal{UserID: u.ID, Username: u.Username, Provider: u.Provider, Grants: acc.grants,
+		Generation: u.Generation, APITokenID: t.ID, APITokenExpires: t.Expires}, nil
 }

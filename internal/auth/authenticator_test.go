@@ -16,6 +16,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/rbac"
@@ -103,6 +104,9 @@ type clock struct {
 	mu  sync.Mutex
 	now time.Time
 }
+
+// ignoreSession leaves out of a comparison of principals the session id, random, and expiry.
+var ignoreSession = cmpopts.IgnoreFields(Principal{}, "SessionID", "SessionExpires")
 
 func newClock() *clock { return &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)} }
 
@@ -206,14 +210,18 @@ func TestLogin(t *testing.T) {
 					t.Fatalf("Login(%s): %v", tt.name, err)
 				}
 				want := Principal{UserID: alice.ID, Username: "alice", Provider: "local"}
-				if diff := cmp.Diff(want, p); diff != "" {
+				if diff := cmp.Diff(want, p, ignoreSession); diff != "" {
 					t.Errorf("Login principal (-want +got):\n%s", diff)
 				}
 				got, err := verify(testKey, tok, time.Now)
 				if err != nil {
 					t.Fatalf("verify(login token): %v", err)
 				}
-				if diff := cmp.Diff(want, got); diff != "" {
+				if p.SessionID == "" || got.SessionID != p.SessionID || !got.SessionExpires.Equal(p.SessionExpires) {
+					t.Errorf("login token's session = %q until %v, want the principal's %q until %v (not empty)",
+						got.SessionID, got.SessionExpires, p.SessionID, p.SessionExpires)
+				}
+				if diff := cmp.Diff(want, got, ignoreSession); diff != "" {
 					t.Errorf("principal of login token (-want +got):\n%s", diff)
 				}
 			}
@@ -305,7 +313,7 @@ func TestVerifyToken(t *testing.T) {
 				if err != nil {
 					t.Fatalf("verify: %v", err)
 				}
-				if diff := cmp.Diff(p, got); diff != "" {
+				if diff := cmp.Diff(p, got, ignoreSession); diff != "" {
 					t.Errorf("verify (-want +got):\n%s", diff)
 				}
 				return
@@ -395,7 +403,7 @@ func TestAuthenticate(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Authenticate: %v", err)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, got, ignoreSession); diff != "" {
 				t.Errorf("Authenticate (-want +got):\n%s", diff)
 			}
 		})
@@ -452,7 +460,7 @@ func TestAccessCache(t *testing.T) {
 	grants("within accessTTL of a password change") // still the cached generation
 	a.Forget()
 	_, err = a.Authenticate(request(bearer(tok), ""))
-	wantAuthError(t, "Authenticate after a password change and Forget", err, "session ended by a password change: log in again")
+	wantAuthError(t, "Authenticate after a password change and Forget", err, errTokenRevoked.Msg)
 }
 
 func TestAuthenticateDeletedUser(t *testing.T) {
@@ -512,9 +520,9 @@ func TestPasswordChangeRevokesSessions(t *testing.T) {
 	}
 	a.Forget()
 	_, err = a.Authenticate(request(bearer(before), ""))
-	wantAuthError(t, "Authenticate(token from before the password change)", err, "session ended by a password change: log in again")
+	wantAuthError(t, "Authenticate(token from before the password change)", err, errTokenRevoked.Msg)
 	_, err = a.Authenticate(request(nil, before))
-	wantAuthError(t, "Authenticate(cookie from before the password change)", err, "session ended by a password change: log in again")
+	wantAuthError(t, "Authenticate(cookie from before the password change)", err, errTokenRevoked.Msg)
 
 	if _, err := login("s3cret-alice"); err != ErrInvalidCredentials {
 		t.Errorf("Login(old password) = %v, want ErrInvalidCredentials", err)
@@ -527,10 +535,9 @@ func TestPasswordChangeRevokesSessions(t *testing.T) {
 	if err != nil || p.UserID != alice.ID || p.Generation != 1 {
 		t.Errorf("Authenticate(token issued after the change) = %+v, %v; want %s at generation 1", p, err, alice.ID)
 	}
-	// API tokens are credentials of their own, managed on their own: a password change leaves them valid.
-	if p, err := a.Authenticate(request(map[string]string{"Token": key}, "")); err != nil || p.UserID != alice.ID {
-		t.Errorf("Authenticate(API token after the change) = %+v, %v; want %s", p, err, alice.ID)
-	}
+	// A password change ends every credential of the user: API tokens too.
+	_, err = a.Authenticate(request(map[string]string{"Token": key}, ""))
+	wantAuthError(t, "Authenticate(API token after the change)", err, errAPIKeyRevoked.Msg)
 }
 
 func TestPrincipalContext(t *testing.T) {

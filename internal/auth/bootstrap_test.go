@@ -229,7 +229,7 @@ func TestEnsureBuiltinsConfiguredPassword(t *testing.T) {
 		t.Errorf("root generation after the reset = %d, want 1", r.Generation)
 	}
 	_, err = a.Authenticate(request(bearer(tok), ""))
-	wantAuthError(t, "Authenticate(root session from before the reset)", err, "session ended by a password change: log in again")
+	wantAuthError(t, "Authenticate(root session from before the reset)", err, errTokenRevoked.Msg)
 	checkBuiltins(t, st)
 }
 

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"time"
 
 	"github.com/runplane/runplane/internal/rbac"
 )
@@ -15,8 +16,14 @@ type Principal struct {
 	Grants rbac.Grants
 	// Generation is the user's password generation the credential was issued at.
 	Generation int64
-	// APITokenID is the token the caller presented, when it authenticated with one.
-	APITokenID string
+	// APITokenID is the token the caller presented, when it authenticated with one, and APITokenExpires its
+	// expiry (nil: never).
+	APITokenID      string
+	APITokenExpires *time.Time
+	// SessionID and SessionExpires identify the session token the caller presented, when it authenticated with
+	// one (SessionID is empty for tokens issued before sessions had ids).
+	SessionID      string
+	SessionExpires time.Time
 }
 
 type principalKey struct{}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"crypto/rand"
 	"fmt"
 	"time"
 
@@ -21,8 +22,12 @@ type claims struct {
 	jwt.RegisteredClaims
 }
 
-// issue signs a session token for p valid for ttl from now.
+// issue signs a session token for p valid for ttl from now, with the id p.SessionID (a new random one when empty).
 func issue(key []byte, p Principal, now time.Time, ttl time.Duration) (string, error) {
+	if p.SessionID == "" {
+		p.SessionID = rand.Text()
+	}
+	// The id lets Logout end this one session on every replica (a deny-list kept until the token expires).
 	c := claims{
 		Name:     p.Username,
 		Provider: p.Provider,
@@ -30,8 +35,9 @@ func issue(key []byte, p Principal, now time.Time, ttl time.Duration) (string, e
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    Issuer,
 			Subject:   p.UserID,
+			ID:        p.SessionID,
 			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+			ExpiresAt: expiry(now, ttl),
 		},
 	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(key)
@@ -60,5 +66,14 @@ func verify(key []byte, token string, now func() time.Time) (Principal, error) {
 	if err != nil || c.Subject == "" || c.Name == "" || c.Provider == "" {
 		return Principal{}, errInvalidToken
 	}
-	return Principal{UserID: c.Subject, Username: c.Name, Provider: c.Provider, Generation: c.Gen}, nil
+	if c.ExpiresAt == nil || len(c.ID) > 64 {
+		return Principal{}, errInvalidToken
+	}
+	return Principal{UserID: c.Subject, Username: c.Name, Provider: c.Provider, Generation: c.Gen,
+		SessionID: c.ID, SessionExpires: c.ExpiresAt.Time}, nil
+}
+
+// expiry is when a session token issued at now for ttl expires, as the token states it (whole seconds).
+func expiry(now time.Time, ttl time.Duration) *jwt.NumericDate {
+	return jwt.NewNumericDate(now.Add(ttl))
 }

@@ -51,6 +51,9 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p, _ := auth.PrincipalFrom(r.Context())
+	if err := checkOutlives(p, in.Expires); err != nil {
+		return err
+	}
 	key, hash := h.auth.NewAPIKey()
 	enabled := in.IsEnabled()
 	t, err := h.st.CreateAPIToken(r.Context(), store.APIToken{
@@ -63,6 +66,17 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 	out := t.APIToken
 	out.Key = key
 	return answer(w, out.ID, out)
+}
+
+// checkOutlives refuses a token expiring later than the API token the caller authenticated with (or never), so a
+// token cannot mint a longer-lived one.
+func checkOutlives(p auth.Principal, expires *time.Time) error {
+	limit := p.APITokenExpires
+	if limit == nil || (expires != nil && !expires.After(*limit)) {
+		return nil
+	}
+	return withMsg(ErrForbidden, "forbidden: an API token that expires at %s cannot give a token a later expiry",
+		limit.Format(time.RFC3339))
 }
 
 func checkToken(t api.APIToken) error {
@@ -104,6 +118,8 @@ func (h *Handler) patchToken(w http.ResponseWriter, r *http.Request) error {
 		return storeErr(err)
 	}
 	in := stored.APIToken
+	// Decoding writes through pointers: give in its own, so stored stays what is stored.
+	in.Enabled, in.Expires = clone(stored.Enabled), clone(stored.Expires)
 	if err := decodeJSON(r.Body, &in); err != nil {
 		return err
 	}
@@ -127,9 +143,18 @@ func (h *Handler) updateToken(w http.ResponseWriter, r *http.Request, stored sto
 	} else if err := in.Validate(); err != nil {
 		return err
 	}
+	p, _ := auth.PrincipalFrom(r.Context())
+	if changed := (in.Expires == nil) != (stored.Expires == nil) || in.Expires != nil && !in.Expires.Equal(*stored.Expires); changed {
+		if err := checkOutlives(p, in.Expires); err != nil {
+			return err
+		}
+	}
 	enabled := in.IsEnabled()
 	next := stored
 	next.Description, next.Enabled, next.Expires = in.Description, &enabled, in.Expires
+	if err := enabling(r, p, stored, &next); err != nil {
+		return err
+	}
 	t, err := h.st.UpdateAPIToken(r.Context(), next)
 	if err != nil {
 		return storeErr(err)
@@ -137,9 +162,56 @@ func (h *Handler) updateToken(w http.ResponseWriter, r *http.Request, stored sto
 	return answer(w, t.ID, t.APIToken)
 }
 
+// enabling applies who may turn a token on and off: a token disabled by someone other than its owner (an
+// administrator, through api_tokens write) is marked so, and only a caller with api_tokens write on it may enable
+// it again; a revoked token stays off.
+func enabling(r *http.Request, p auth.Principal, stored store.APIToken, next *store.APIToken) error {
+	switch on := next.IsEnabled(); {
+	case on && stored.RevokedAt != nil:
+		return withMsg(store.ErrConflict, "API token %q was revoked (a password change or a revocation of every "+
+			"credential): create a new one", stored.ID)
+	case on && stored.DisabledByAdmin && !stored.IsEnabled():
+		if !may(r.Context(), api.AccessWrite, api.ResourceAPITokens, stored.ID) {
+			return withMsg(ErrForbidden, "forbidden: API token %q was disabled by an administrator: only one can "+
+				"enable it", stored.ID)
+		}
+		next.DisabledByAdmin = false
+	case on:
+		next.DisabledByAdmin = false
+	case p.UserID != stored.Owner:
+		next.DisabledByAdmin = true
+	}
+	return nil
+}
+
+// revokeAll (DELETE /api_tokens?owner=me) ends every session and API token of the caller, as a password change
+// does: the tokens stay listed, revoked. The caller's own session ends too, and its cookie is cleared.
+func (h *Handler) revokeAll(w http.ResponseWriter, r *http.Request) error {
+	if owner := r.URL.Query().Get("owner"); owner != "me" {
+		return api.Invalidf("query parameter owner=%q: only owner=me is supported (it revokes every session and "+
+			"API token of the caller)", owner)
+	}
+	p, _ := auth.PrincipalFrom(r.Context())
+	if err := h.auth.RevokeAll(r.Context(), p.UserID); err != nil {
+		return err
+	}
+	clearCookie(w, r)
+	writeJSON(w, http.StatusOK, msg{Msg: "every session and API token of " + p.Username + " revoked"})
+	return nil
+}
+
 func (h *Handler) deleteToken(w http.ResponseWriter, r *http.Request) error {
 	if err := h.st.DeleteAPIToken(r.Context(), r.PathValue("id")); err != nil {
 		return storeErr(err)
 	}
 	return deleted(w, "API token")
+}
+
+// clone returns a pointer to a copy of *p, nil for nil.
+func clone[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }

@@ -30,9 +30,20 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// logout ends the browser session: the cookie is cleared. (A copied token stays valid until it expires or the
-// user's password changes.)
+// logout ends the caller's session on the server (every replica refuses its token from then on) and clears the
+// cookie. A caller authenticated by an API token has no session to end: its cookie is cleared all the same.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
+	p, _ := auth.PrincipalFrom(r.Context())
+	if err := h.auth.Logout(r.Context(), p); err != nil {
+		return err
+	}
+	clearCookie(w, r)
+	writeJSON(w, http.StatusOK, msg{Msg: "logged out"})
+	return nil
+}
+
+// clearCookie tells the browser to drop the session cookie.
+func clearCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     auth.Cookie,
 		Value:    "",
@@ -43,15 +54,18 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 		Secure:   r.TLS != nil,
 		SameSite: http.SameSiteLaxMode,
 	})
-	writeJSON(w, http.StatusOK, msg{Msg: "logged out"})
-	return nil
 }
 
-// refresh answers a new token for the caller, who proved who they are with a cookie or a Bearer token.
+// refresh answers a new token for the caller, who proved who they are with a cookie or a Bearer token (not an API
+// token).
 func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) error {
 	p, ok := auth.PrincipalFrom(r.Context())
 	if !ok {
 		return auth.ErrUnauthenticated
+	}
+	if p.APITokenID != "" {
+		// A session made from a token would outlive the token's expiry, disabling and revocation.
+		return withMsg(ErrForbidden, "forbidden: an API token cannot be exchanged for a session: send the token itself")
 	}
 	token, err := h.auth.Issue(p)
 	if err != nil {

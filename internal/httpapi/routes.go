@@ -290,6 +290,7 @@ func (h *Handler) table() []route {
 
 		session("GET", v1+"/api_tokens", tokens, h.listOwnTokens),
 		session("POST", v1+"/api_tokens", tokens, h.createToken),
+		session("DELETE", v1+"/api_tokens", tokens, h.revokeAll), // ?owner=me
 		list(v1+"/api_tokens/all", tokens, h.listAllTokens),
 		own("GET", v1+"/api_tokens/{id}", tokens, h.getToken),
 		own("PUT", v1+"/api_tokens/{id}", tokens, h.replaceToken),

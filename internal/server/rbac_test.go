@@ -17,6 +17,7 @@ type persona struct {
 	name  string
 	role  *api.Role // nil: a user with no roles
 	token string
+	user  string
 }
 
 // rbacWorld is what the exhaustive test acts on: one object of every resource, addressed by the value its routes'
@@ -48,15 +49,20 @@ func TestRBACEveryRoute(t *testing.T) {
 			&persona{name: res + "-one", role: &api.Role{Resource: res, ResourceIDs: []string{w.name[res]}, Access: api.AccessWrite}})
 	}
 	for i, p := range personas {
-		p.token = makePersona(t, ts, fmt.Sprintf("persona-%d", i), p.role)
+		p.user = fmt.Sprintf("persona-%d", i)
+		p.token = makePersona(t, ts, p.user, p.role)
 	}
 
 	routes := ts.api.Routes()
 	// Deletes go last, so every other request finds the objects in place.
-	slices.SortStableFunc(routes, func(a, b httpapi.Route) int {
-		return boolInt(a.Method == http.MethodDelete && !strings.HasSuffix(a.Path, "/users") && !strings.HasSuffix(a.Path, "/secret")) -
-			boolInt(b.Method == http.MethodDelete && !strings.HasSuffix(b.Path, "/users") && !strings.HasSuffix(b.Path, "/secret"))
-	})
+	// Revoking every credential of the caller goes after them: it ends the personas' sessions.
+	last := func(r httpapi.Route) int {
+		if r.Method == http.MethodDelete && r.Path == "/api/v1/api_tokens" {
+			return 2
+		}
+		return boolInt(r.Method == http.MethodDelete && !strings.HasSuffix(r.Path, "/users") && !strings.HasSuffix(r.Path, "/secret"))
+	}
+	slices.SortStableFunc(routes, func(a, b httpapi.Route) int { return last(a) - last(b) })
 	wild := regexp.MustCompile(`\{([^}]*)\}`)
 	for _, rt := range routes {
 		if rt.Public {
@@ -80,7 +86,11 @@ func TestRBACEveryRoute(t *testing.T) {
 		for _, p := range order {
 			w.seq++
 			body := rbacBody(rt, w)
-			res := ts.do(t, req{method: rt.Method, path: path, body: body, as: p.token})
+			as := p.token
+			if rt.Path == "/api/v1/logout" { // it ends the session it is sent with
+				as = ts.login(t, p.user, "password-"+p.user)
+			}
+			res := ts.do(t, req{method: rt.Method, path: path, body: body, as: as})
 			allowed := expectAllowed(rt, p, w)
 			switch {
 			case allowed && (res.status == http.StatusUnauthorized || res.status == http.StatusForbidden):

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/runplane/runplane/api"
 )
@@ -16,8 +17,8 @@ import (
 type User struct {
 	api.User
 	PasswordHash string
-	// Generation counts password changes. Session tokens carry the generation they were issued at and stop being
-	// valid when it moves on.
+	// Generation counts password changes and revocations of every credential of the user (RevokeCredentials).
+	// Session tokens carry the generation they were issued at and stop being valid when it moves on.
 	Generation int64
 }
 
@@ -32,7 +33,8 @@ type Users interface {
 	GetUserByName(ctx context.Context, provider, username string) (User, error)
 	// ListUsers returns every user ordered by provider then username; never nil.
 	ListUsers(ctx context.Context) ([]User, error)
-	// SetPassword replaces a user's password hash and increments its Generation; ErrNotFound if absent.
+	// SetPassword replaces a user's password hash and, in the same transaction, ends every credential of the user
+	// as RevokeCredentials does; ErrNotFound if absent.
 	SetPassword(ctx context.Context, id, passwordHash string) error
 	// SetUserGroups replaces the groups a user belongs to; ErrNotFound if the user is absent, ErrInvalid if a group
 	// does not exist or belongs to another provider.
@@ -109,6 +111,20 @@ type APIToken struct {
 	KeyHash string
 }
 
+// Sessions records the ends of session tokens, so that every replica refuses them. Sessions are otherwise not
+// stored: a session token is a signed claim that names its user, its generation and its id.
+type Sessions interface {
+	// RevokeSession records that the session id of user userID ended (a logout). The record is kept until
+	// expires, when the session would have ended anyway. Revoking a session twice is not an error.
+	RevokeSession(ctx context.Context, userID, id string, expires time.Time) error
+	// RevokedSessions returns the ids of userID's revoked sessions whose expiry is still to come; never nil.
+	RevokedSessions(ctx context.Context, userID string) ([]string, error)
+	// RevokeCredentials ends every session and API token of a user in one transaction: its Generation is
+	// incremented and each of its tokens not yet revoked is disabled with RevokedAt set to now. ErrNotFound if
+	// the user is absent.
+	RevokeCredentials(ctx context.Context, userID string) error
+}
+
 // APITokens stores API tokens. Key in a returned token is always empty.
 type APITokens interface {
 	// CreateAPIToken stores a token; ErrConflict if the id or key hash is taken, ErrInvalid if the owner does
@@ -120,7 +136,8 @@ type APITokens interface {
 	GetAPITokenByHash(ctx context.Context, keyHash string) (APIToken, error)
 	// ListAPITokens returns the tokens of owner (every token when owner is "") ordered by creation time; never nil.
 	ListAPITokens(ctx context.Context, owner string) ([]APIToken, error)
-	// UpdateAPIToken replaces the description, enabled flag and expiry of the token t.ID; ErrNotFound if absent.
+	// UpdateAPIToken replaces the description, enabled flag, DisabledByAdmin and expiry of the token t.ID;
+	// RevokedAt is kept as stored, and a revoked token stays disabled whatever t says. ErrNotFound if absent.
 	UpdateAPIToken(ctx context.Context, t APIToken) (APIToken, error)
 	// DeleteAPIToken removes a token; ErrNotFound if absent.
 	DeleteAPIToken(ctx context.Context, id string) error

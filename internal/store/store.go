@@ -188,6 +188,7 @@ type Store interface {
 	Roles
 	RoleBindings
 	Access
+	Sessions
 	APITokens
 	Audit
 	// Close releases the backend's resources.

@@ -11,7 +11,8 @@ import (
 	"github.com/runplane/runplane/internal/store"
 )
 
-const tokenCols = `id, owner, key_hash, description, enabled, expires, create_time, update_time`
+const tokenCols = `id, owner, key_hash, description, enabled, expires, create_time, update_time, disabled_by_admin,
+	revoked_at`
 
 // CreateAPIToken stores a token; ErrConflict if the id or key hash is taken, ErrInvalid if the owner does not
 // exist. The stored token always has Enabled set: a token created without it is enabled.
@@ -28,6 +29,10 @@ func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) (store.API
 		e := stored(*t.Expires)
 		t.Expires = &e
 	}
+	if t.RevokedAt != nil {
+		r := stored(*t.RevokedAt)
+		t.RevokedAt = &r
+	}
 	if !textOK(t.Owner) {
 		return store.APIToken{}, invalidf("owner %q does not exist", t.Owner)
 	}
@@ -40,8 +45,9 @@ func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) (store.API
 		if !exists {
 			return invalidf("owner %q does not exist", t.Owner)
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO api_tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			t.ID, t.Owner, t.KeyHash, t.Description, enabled, t.Expires, t.CreateTime, t.UpdateTime)
+		_, err := tx.Exec(ctx, `INSERT INTO api_tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			t.ID, t.Owner, t.KeyHash, t.Description, enabled, t.Expires, t.CreateTime, t.UpdateTime, t.DisabledByAdmin,
+			t.RevokedAt)
 		switch violated(err) {
 		case "":
 			return err
@@ -104,8 +110,8 @@ func (s *Store) ListAPITokens(ctx context.Context, owner string) ([]store.APITok
 	return ts, nil
 }
 
-// UpdateAPIToken replaces the description, enabled flag (nil: enabled) and expiry of the token t.ID; ErrNotFound
-// if absent.
+// UpdateAPIToken replaces the description, enabled flag (nil: enabled), DisabledByAdmin and expiry of the token
+// t.ID; a revoked token stays disabled. ErrNotFound if absent.
 func (s *Store) UpdateAPIToken(ctx context.Context, t store.APIToken) (store.APIToken, error) {
 	if !textOK(t.ID) {
 		return store.APIToken{}, notFoundf("api token %q not found", t.ID)
@@ -116,8 +122,9 @@ func (s *Store) UpdateAPIToken(ctx context.Context, t store.APIToken) (store.API
 		expires = &e
 	}
 	stored, err := scanToken(s.pool.QueryRow(ctx, `UPDATE api_tokens
-		SET description = $1, enabled = $2, expires = $3, update_time = $4 WHERE id = $5
-		RETURNING `+tokenCols, t.Description, t.IsEnabled(), expires, s.now(), t.ID))
+		SET description = $1, enabled = ($2 AND revoked_at IS NULL), disabled_by_admin = $3, expires = $4,
+			update_time = $5 WHERE id = $6
+		RETURNING `+tokenCols, t.Description, t.IsEnabled(), t.DisabledByAdmin, expires, s.now(), t.ID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.APIToken{}, notFoundf("api token %q not found", t.ID)
 	}
@@ -140,10 +147,11 @@ func scanToken(row pgx.Row) (store.APIToken, error) {
 	var t store.APIToken
 	var enabled bool
 	var created, updated time.Time
-	if err := row.Scan(&t.ID, &t.Owner, &t.KeyHash, &t.Description, &enabled, &t.Expires, &created, &updated); err != nil {
+	if err := row.Scan(&t.ID, &t.Owner, &t.KeyHash, &t.Description, &enabled, &t.Expires, &created, &updated,
+		&t.DisabledByAdmin, &t.RevokedAt); err != nil {
 		return store.APIToken{}, err
 	}
-	t.Enabled, t.Expires = &enabled, utc(t.Expires)
+	t.Enabled, t.Expires, t.RevokedAt = &enabled, utc(t.Expires), utc(t.RevokedAt)
 	t.CreateTime, t.UpdateTime = created.UTC(), updated.UTC()
 	return t, nil
 }

@@ -90,14 +90,22 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 	return us, nil
 }
 
-// SetPassword replaces a user's password hash and increments its Generation; ErrNotFound if absent.
+// SetPassword replaces a user's password hash and ends every credential of the user, as RevokeCredentials does;
+// ErrNotFound if absent.
 func (s *Store) SetPassword(ctx context.Context, id, passwordHash string) error {
 	if !textOK(id) {
 		return notFoundf("user %q not found", id)
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET password_hash = $1, generation = generation + 1, update_time = $2
-		WHERE id = $3`, passwordHash, s.now(), id)
-	return wrap(oneRow(tag, err, "user", id), "postgres: set password of user %q", id)
+	now := s.now()
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $1, generation = generation + 1, update_time = $2
+			WHERE id = $3`, passwordHash, now, id)
+		if err := oneRow(tag, err, "user", id); err != nil {
+			return err
+		}
+		return revokeUserTokens(ctx, tx, id, now)
+	})
+	return wrap(err, "postgres: set password of user %q", id)
 }
 
 // SetUserGroups replaces the groups a user belongs to; ErrNotFound if the user is absent, ErrInvalid if a group

@@ -11,7 +11,8 @@ import (
 	"github.com/runplane/runplane/internal/store"
 )
 
-const tokenCols = `id, owner, key_hash, description, enabled, expires, create_time, update_time`
+const tokenCols = `id, owner, key_hash, description, enabled, expires, create_time, update_time, disabled_by_admin,
+	revoked_at`
 
 // CreateAPIToken stores a token; ErrConflict if the id or key hash is taken, ErrInvalid if the owner does not
 // exist. The stored token always has Enabled set: a token created without it is enabled.
@@ -28,6 +29,10 @@ func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) (store.API
 		e := fromNanos(toNanos(*t.Expires))
 		t.Expires = &e
 	}
+	if t.RevokedAt != nil {
+		r := fromNanos(toNanos(*t.RevokedAt))
+		t.RevokedAt = &r
+	}
 	err := s.write(ctx, func(tx *wtx) error {
 		var one int
 		err := tx.queryRow(userExists, t.Owner).Scan(&one)
@@ -38,7 +43,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) (store.API
 			return err
 		}
 		_, err = tx.exec(insertToken, t.ID, t.Owner, t.KeyHash, t.Description, enabled, nullNanos(t.Expires),
-			toNanos(t.CreateTime), toNanos(t.UpdateTime))
+			toNanos(t.CreateTime), toNanos(t.UpdateTime), t.DisabledByAdmin, nullNanos(t.RevokedAt))
 		switch {
 		case isPrimaryKey(err):
 			return conflictf("api token %q already exists", t.ID)
@@ -77,14 +82,15 @@ func (s *Store) ListAPITokens(ctx context.Context, owner string) ([]store.APITok
 		`SELECT `+tokenCols+` FROM api_tokens WHERE owner = ? ORDER BY create_time, id`, owner)
 }
 
-// UpdateAPIToken replaces the description, enabled flag (nil: enabled) and expiry of the token t.ID; ErrNotFound
-// if absent.
+// UpdateAPIToken replaces the description, enabled flag (nil: enabled), DisabledByAdmin and expiry of the token
+// t.ID; a revoked token stays disabled. ErrNotFound if absent.
 func (s *Store) UpdateAPIToken(ctx context.Context, t store.APIToken) (store.APIToken, error) {
 	now := toNanos(s.now())
 	var stored store.APIToken
 	err := s.write(ctx, func(tx *wtx) error {
 		var err error
-		stored, err = scanToken(tx.queryRow(updateToken, t.Description, t.IsEnabled(), nullNanos(t.Expires), now, t.ID))
+		stored, err = scanToken(tx.queryRow(updateToken, t.Description, t.IsEnabled(), t.DisabledByAdmin,
+			nullNanos(t.Expires), now, t.ID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFoundf("api token %q not found", t.ID)
 		}
@@ -107,21 +113,22 @@ func (s *Store) DeleteAPIToken(ctx context.Context, id string) error {
 
 const (
 	userExists  = `SELECT 1 FROM users WHERE id = ?`
-	insertToken = `INSERT INTO api_tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-	updateToken = `UPDATE api_tokens SET description = ?, enabled = ?, expires = ?, update_time = ? WHERE id = ?
-		RETURNING ` + tokenCols
+	insertToken = `INSERT INTO api_tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	updateToken = `UPDATE api_tokens SET description = ?, enabled = (? AND revoked_at IS NULL), disabled_by_admin = ?,
+		expires = ?, update_time = ? WHERE id = ? RETURNING ` + tokenCols
 	deleteToken = `DELETE FROM api_tokens WHERE id = ?`
 )
 
 func scanToken(row scanner) (store.APIToken, error) {
 	var t store.APIToken
 	var enabled bool
-	var expires sql.NullInt64
+	var expires, revoked sql.NullInt64
 	var created, updated int64
-	if err := row.Scan(&t.ID, &t.Owner, &t.KeyHash, &t.Description, &enabled, &expires, &created, &updated); err != nil {
+	if err := row.Scan(&t.ID, &t.Owner, &t.KeyHash, &t.Description, &enabled, &expires, &created, &updated,
+		&t.DisabledByAdmin, &revoked); err != nil {
 		return store.APIToken{}, err
 	}
-	t.Enabled, t.Expires = &enabled, fromNullNanos(expires)
+	t.Enabled, t.Expires, t.RevokedAt = &enabled, fromNullNanos(expires), fromNullNanos(revoked)
 	t.CreateTime, t.UpdateTime = fromNanos(created), fromNanos(updated)
 	return t, nil
 }

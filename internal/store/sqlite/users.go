@@ -67,13 +67,18 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 		`SELECT `+userCols+` FROM users ORDER BY provider, username`)
 }
 
-// SetPassword replaces a user's password hash and increments its Generation; ErrNotFound if absent.
+// SetPassword replaces a user's password hash and ends every credential of the user, as RevokeCredentials does;
+// ErrNotFound if absent.
 func (s *Store) SetPassword(ctx context.Context, id, passwordHash string) error {
 	now := toNanos(s.now())
 	err := s.write(ctx, func(tx *wtx) error {
 		res, err := tx.exec(setPassword, passwordHash, now, id)
-		return oneRow(res, err, "user", id)
-	}, setPassword)
+		if err := oneRow(res, err, "user", id); err != nil {
+			return err
+		}
+		_, err = tx.exec(revokeUserTokens, now, now, id)
+		return err
+	}, setPassword, revokeUserTokens)
 	return wrap(err, "sqlite: set password of user %q", id)
 }
 

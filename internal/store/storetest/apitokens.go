@@ -38,6 +38,10 @@ func testAPITokenRoundTrip(t *testing.T, s store.Store) {
 	expiring.Expires = ptr(at(3600))
 	withKey := token(ann.ID, "h-key", 3)
 	withKey.Key = "rp_the-key-itself"
+	byAdmin := token(ann.ID, "h-by-admin", 4)
+	byAdmin.Enabled, byAdmin.DisabledByAdmin = ptr(false), true
+	revoked := token(ann.ID, "h-revoked", 5)
+	revoked.Enabled, revoked.RevokedAt = ptr(false), ptr(at(6))
 	tests := []struct {
 		name string
 		in   store.APIToken
@@ -48,6 +52,8 @@ func testAPITokenRoundTrip(t *testing.T, s store.Store) {
 		{"disabled", disabled, func(tk store.APIToken) store.APIToken { return tk }},
 		{"expiring", expiring, func(tk store.APIToken) store.APIToken { return tk }},
 		{"key is not kept", withKey, func(tk store.APIToken) store.APIToken { tk.Key = ""; return tk }},
+		{"disabled by an administrator", byAdmin, func(tk store.APIToken) store.APIToken { return tk }},
+		{"revoked", revoked, func(tk store.APIToken) store.APIToken { return tk }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,6 +205,20 @@ func testAPITokenUpdate(t *testing.T, s store.Store) {
 				tk.Description, tk.Enabled, tk.Expires = "newer", ptr(true), nil
 				return tk
 			}},
+		{"disabled by an administrator", store.APIToken{APIToken: api.APIToken{Description: "newer", Enabled: ptr(false),
+			DisabledByAdmin: true}},
+			func(tk store.APIToken) store.APIToken {
+				tk.Enabled, tk.DisabledByAdmin = ptr(false), true
+				return tk
+			}},
+		{"enabled again by an administrator", store.APIToken{APIToken: api.APIToken{Description: "newer", Enabled: ptr(true)}},
+			func(tk store.APIToken) store.APIToken {
+				tk.Enabled, tk.DisabledByAdmin = ptr(true), false
+				return tk
+			}},
+		{"revocation is not set by an update", store.APIToken{APIToken: api.APIToken{Description: "newer", Enabled: ptr(true),
+			RevokedAt: ptr(at(7))}},
+			func(tk store.APIToken) store.APIToken { return tk }},
 		{"owner, key and times are not changed", store.APIToken{APIToken: api.APIToken{Owner: bob.ID, Key: "k",
 			Description: "newest", Enabled: ptr(true), CreateTime: at(99)}, KeyHash: "other-hash"},
 			func(tk store.APIToken) store.APIToken { tk.Description = "newest"; return tk }},
