@@ -32,20 +32,22 @@ const (
 
 // Job is one run of a task. Completed and Failed are Kriten's counters (1 or 0); Status is runplane's.
 type Job struct {
-	ID             string          `json:"id"`
-	Owner          string          `json:"owner"`
-	Task           string          `json:"task"`
-	Status         JobStatus       `json:"status"`
-	CreateTime     time.Time       `json:"create_time"`
-	StartTime      *time.Time      `json:"start_time,omitempty"`
-	CompletionTime *time.Time      `json:"completion_time,omitempty"`
-	Completed      int             `json:"completed"`
-	Failed         int             `json:"failed"`
-	ExitCode       *int            `json:"exit_code,omitempty"`
-	Reason         string          `json:"reason,omitempty"`
-	Warnings       []string        `json:"warnings,omitempty"`
-	Stdout         string          `json:"stdout"`
-	JSONData       json.RawMessage `json:"json_data,omitempty"`
+	ID             string     `json:"id"`
+	Owner          string     `json:"owner"`
+	Task           string     `json:"task"`
+	Status         JobStatus  `json:"status"`
+	CreateTime     time.Time  `json:"create_time"`
+	StartTime      *time.Time `json:"start_time,omitempty"`
+	CompletionTime *time.Time `json:"completion_time,omitempty"`
+	Completed      int        `json:"completed"`
+	Failed         int        `json:"failed"`
+	ExitCode       *int       `json:"exit_code,omitempty"`
+	Reason         string     `json:"reason,omitempty"`
+	Warnings       []string   `json:"warnings,omitempty"`
+	// Input is what the job was run with (its EXTRA_VARS), shown to the job's readers; absent for no input.
+	Input    json.RawMessage `json:"input,omitempty"`
+	Stdout   string          `json:"stdout"`
+	JSONData json.RawMessage `json:"json_data,omitempty"`
 }
 
 // JobCreated is the answer to an asynchronous submission, or a synchronous one that did not finish in time:

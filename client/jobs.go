@@ -27,7 +27,18 @@ type SubmitOptions struct {
 // job carries only ID, Task and (from servers that say it) Status. Input failing the task's schema is an *Error matching ErrInvalid whose Fields
 // name each failing path.
 func (c *Client) Submit(ctx context.Context, task string, input []byte, opts SubmitOptions) (job api.Job, finished bool, err error) {
-	r := request{method: http.MethodPost, path: "/jobs/" + seg(task), header: http.Header{}}
+	return c.submit(ctx, "/jobs/"+seg(task), task, input, opts)
+}
+
+// Rerun starts a new job of job id's task with id's input (checked again against the task's schema), and answers
+// as Submit does.
+func (c *Client) Rerun(ctx context.Context, id string, opts SubmitOptions) (job api.Job, finished bool, err error) {
+	return c.submit(ctx, "/jobs/"+seg(id)+"/rerun", "", nil, opts)
+}
+
+// submit posts a submission to path; task names the task in the answer when the server's does not.
+func (c *Client) submit(ctx context.Context, path, task string, input []byte, opts SubmitOptions) (job api.Job, finished bool, err error) {
+	r := request{method: http.MethodPost, path: path, header: http.Header{}}
 	if len(input) > 0 {
 		r.body = input
 	}
@@ -48,16 +59,16 @@ func (c *Client) Submit(ctx context.Context, task string, input []byte, opts Sub
 		Status api.JobStatus `json:"status"`
 	}
 	if err := json.Unmarshal(raw, &probe); err != nil {
-		return api.Job{}, false, fmt.Errorf("POST /jobs/%s: decode response: %w", task, err)
+		return api.Job{}, false, fmt.Errorf("POST %s: decode response: %w", path, err)
 	}
 	if probe.ID == "" {
-		return api.Job{}, false, fmt.Errorf("POST /jobs/%s: the server answered without a job id", task)
+		return api.Job{}, false, fmt.Errorf("POST %s: the server answered without a job id", path)
 	}
 	if probe.Msg != nil {
 		return api.Job{ID: probe.ID, Task: task, Status: probe.Status}, false, nil
 	}
 	if err := json.Unmarshal(raw, &job); err != nil {
-		return api.Job{}, false, fmt.Errorf("POST /jobs/%s: decode response: %w", task, err)
+		return api.Job{}, false, fmt.Errorf("POST %s: decode response: %w", path, err)
 	}
 	return job, job.Status.Final(), nil
 }

@@ -111,6 +111,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.deleteCommand(),
 		a.exportCommand(),
 		a.runCommand(),
+		a.rerunCommand(),
 		a.logsCommand(),
 		a.waitCommand(),
 		a.cancelCommand(),

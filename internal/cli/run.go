@@ -74,19 +74,7 @@ func (a *app) runCommand() *cobra.Command {
 				opts.Wait = &wait.d
 			}
 			job, finished, err := c.Submit(cmd.Context(), args[0], body, opts)
-			if err != nil {
-				return waitError(err)
-			}
-			if !finished {
-				if err := a.printCreated(cmd, output, job); err != nil {
-					return err
-				}
-				if wait.set && wait.d > 0 {
-					return stillActive(job)
-				}
-				return nil
-			}
-			return a.printFinished(cmd, c, output, job)
+			return a.submitted(cmd, c, output, wait, job, finished, err)
 		},
 	}
 	f := cmd.Flags()
@@ -123,6 +111,24 @@ func (a *app) readInput(v string) ([]byte, error) {
 		return nil, fmt.Errorf("--input is not valid JSON")
 	}
 	return b, nil
+}
+
+// submitted reports a submission's answer (run, rerun): the finished job, or the created one's id; the exit code
+// says how the job ended, or that the wait asked for ran out.
+func (a *app) submitted(cmd *cobra.Command, c *client.Client, output string, wait waitFlag, job api.Job, finished bool, err error) error {
+	if err != nil {
+		return waitError(err)
+	}
+	if !finished {
+		if err := a.printCreated(cmd, output, job); err != nil {
+			return err
+		}
+		if wait.set && wait.d > 0 {
+			return stillActive(job)
+		}
+		return nil
+	}
+	return a.printFinished(cmd, c, output, job)
 }
 
 func (a *app) printCreated(cmd *cobra.Command, output string, job api.Job) error {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -29,17 +30,32 @@ const maxIdempotencyKey = 255
 // with ?wait=30s, waits for the job up to the task's sync_timeout (or the wait given, at most api.MaxSyncTimeout)
 // and answers the full job if it finished; otherwise, and always with ?wait=0, it answers {"msg","id"}.
 func (h *Handler) submitJob(w http.ResponseWriter, r *http.Request) error {
-	name := r.PathValue("task")
+	input, err := readInput(r.Body)
+	if err != nil {
+		return err
+	}
+	return h.submit(w, r, r.PathValue("task"), input)
+}
+
+// rerunJob starts a new job of a job's task with the job's input, validated again against the task's schema as
+// it is now; the answer is a submission's. Authorized as a submission: jobs write on the task.
+func (h *Handler) rerunJob(w http.ResponseWriter, r *http.Request) error {
+	old, err := h.job(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return h.submit(w, r, old.Task, old.Input)
+}
+
+// submit queues a job of task with input as the caller and answers as submitJob says, honouring the request's
+// Idempotency-Key, ?wait and Prefer headers.
+func (h *Handler) submit(w http.ResponseWriter, r *http.Request, name string, input []byte) error {
 	p, ok := auth.PrincipalFrom(r.Context())
 	if !ok {
 		return auth.ErrUnauthenticated
 	}
 	key := r.Header.Get("Idempotency-Key")
 	if err := checkIdempotencyKey(key); err != nil {
-		return err
-	}
-	input, err := readInput(r.Body)
-	if err != nil {
 		return err
 	}
 	// ?wait and Prefer are checked before anything is queued, so a bad one queues nothing.
@@ -316,6 +332,9 @@ func (h *Handler) job(r *http.Request, id string) (store.Job, error) {
 // log, bounded by the stdout limit.
 func (h *Handler) view(j store.Job) api.Job {
 	v := j.Job
+	if len(j.Input) > 0 {
+		v.Input = json.RawMessage(j.Input)
+	}
 	if !v.Status.Final() {
 		if b, _, err := h.logs.ReadAll(v.ID, h.stdoutLimit); err == nil {
 			v.Stdout = string(b)

@@ -253,6 +253,7 @@ func (h *Handler) table() []route {
 		obj("GET", v1+"/jobs/{id}", jobs, "id", h.getJob),
 		obj("GET", v1+"/jobs/{id}/log", jobs, "id", h.jobLog),
 		obj("POST", v1+"/jobs/{id}/cancel", jobs, "id", h.cancelJob),
+		obj("POST", v1+"/jobs/{id}/rerun", jobs, "id", h.rerunJob),
 		obj("POST", v1+"/jobs/{task}", jobs, "task", h.submitJob),
 		obj("PUT", v1+"/jobs/{task}", jobs, "task", h.submitJob),
 
