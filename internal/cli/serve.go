@@ -32,6 +32,8 @@ type serveFlags struct {
 	jobTTL, podStartTimeout         time.Duration
 	imageAllowlist                  []string
 	allowedOrigins                  []string
+	tlsCert, tlsKey                 string
+	trustedProxies                  []string
 }
 
 // newServeFlags returns the flags' defaults: server.DefaultConfig's.
@@ -110,6 +112,9 @@ func (sf *serveFlags) register(cmd *cobra.Command) {
 	f.DurationVar(&sf.jobTTL, "job-ttl", sf.jobTTL, "how long finished Kubernetes Jobs and their pods are kept for inspection (ttlSecondsAfterFinished; logs are kept regardless) (env RUNPLANE_JOB_TTL)")
 	f.DurationVar(&sf.podStartTimeout, "pod-start-timeout", sf.podStartTimeout, "a Kubernetes job whose pod has not started this long after creation (unschedulable, image not pulled) fails (env RUNPLANE_POD_START_TIMEOUT)")
 	f.StringArrayVar(&sf.allowedOrigins, "allowed-origin", nil, "origins (scheme://host[:port]) besides the server's own whose pages may make state-changing requests with the session cookie; repeatable and comma-separated (env RUNPLANE_ALLOWED_ORIGINS, comma-separated)")
+	f.StringVar(&sf.tlsCert, "tls-cert", "", "PEM certificate chain: serve HTTPS (and HTTP/2); read again when the file changes (env RUNPLANE_TLS_CERT)")
+	f.StringVar(&sf.tlsKey, "tls-key", "", "PEM private key of --tls-cert (env RUNPLANE_TLS_KEY)")
+	f.StringArrayVar(&sf.trustedProxies, "trusted-proxies", nil, "CIDRs or addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed; repeatable and comma-separated (env RUNPLANE_TRUSTED_PROXIES)")
 	f.StringArrayVar(&sf.imageAllowlist, "image-allowlist", nil, "images runners may name, as glob patterns such as docker.io/library/* or registry.corp/**; repeatable and comma-separated; default: any image (env RUNPLANE_IMAGE_ALLOWLIST, comma-separated)")
 }
 
@@ -199,6 +204,15 @@ func (sf *serveFlags) applyKubernetes(changed func(flag string) bool, cfg *serve
 	}
 	if changed("pod-start-timeout") {
 		cfg.PodStartTimeout = sf.podStartTimeout
+	}
+	if changed("tls-cert") {
+		cfg.TLSCertFile = sf.tlsCert
+	}
+	if changed("tls-key") {
+		cfg.TLSKeyFile = sf.tlsKey
+	}
+	if changed("trusted-proxies") {
+		cfg.TrustedProxies = server.SplitList(sf.trustedProxies...)
 	}
 	if changed("allowed-origin") {
 		cfg.AllowedOrigins = server.SplitList(sf.allowedOrigins...)

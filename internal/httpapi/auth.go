@@ -51,7 +51,7 @@ func clearCookie(w http.ResponseWriter, r *http.Request) {
 		MaxAge:   -1,
 		Expires:  time.Unix(0, 0),
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   isSecure(r),
 		SameSite: http.SameSiteLaxMode,
 	})
 }
@@ -76,7 +76,7 @@ func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) error {
 }
 
 // sendToken answers {"token"} and sets the token cookie. SameSite=Lax keeps other sites from making a browser
-// send it with their POSTs; Secure is set when the request came over TLS.
+// send it with their POSTs; Secure is set when the client's connection is encrypted (TLS here or at a trusted proxy).
 func (h *Handler) sendToken(w http.ResponseWriter, r *http.Request, token string) {
 	ttl := h.auth.TokenTTL()
 	http.SetCookie(w, &http.Cookie{
@@ -86,7 +86,7 @@ func (h *Handler) sendToken(w http.ResponseWriter, r *http.Request, token string
 		MaxAge:   int(ttl / time.Second),
 		Expires:  time.Now().Add(ttl),
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   isSecure(r),
 		SameSite: http.SameSiteLaxMode,
 	})
 	writeJSON(w, http.StatusOK, api.LoginResponse{Token: token})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -84,6 +85,9 @@ type Options struct {
 	// AllowedOrigins are the origins (scheme://host[:port]) besides the server's own whose pages may make
 	// state-changing requests with the session cookie (see origin.go); ParseOrigins checks them.
 	AllowedOrigins []string
+	// TrustedProxies are the peers (ParseProxies) whose X-Forwarded-For and X-Forwarded-Proto are believed: the
+	// client's address then comes from the header, and https marks the session cookie Secure. Nil trusts none.
+	TrustedProxies []netip.Prefix
 }
 
 // Route is one entry of the route table: an HTTP method, a ServeMux path pattern and how it is authorized.
@@ -172,7 +176,7 @@ func New(opts Options) (*Handler, error) {
 		h.routes = append(h.routes, rt.Route)
 	}
 	// limitBody wraps the connection's own writer, so an oversized body also closes the connection.
-	h.root = h.limitBody(h.observe(http.HandlerFunc(h.dispatch)))
+	h.root = forwarded(opts.TrustedProxies, h.limitBody(h.observe(http.HandlerFunc(h.dispatch))))
 	return h, nil
 }
 

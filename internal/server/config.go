@@ -93,6 +93,14 @@ type Config struct {
 	// state-changing requests authenticated by the session cookie, e.g. a web UI served elsewhere. Empty: only
 	// the server's own pages, and clients that send no Origin (curl, the CLI).
 	AllowedOrigins []string
+
+	// TLSCertFile and TLSKeyFile, both or neither, make the API serve HTTPS (and HTTP/2) with that PEM certificate
+	// chain and key, read again when the files change (a renewed certificate needs no restart).
+	TLSCertFile, TLSKeyFile string
+	// TrustedProxies are the CIDRs or addresses of reverse proxies whose X-Forwarded-For (the client's address, for
+	// login throttling, the audit log and the access log) and X-Forwarded-Proto (https: Secure session cookies)
+	// are believed. Empty: none.
+	TrustedProxies []string
 }
 
 // DefaultConfig returns the defaults: 127.0.0.1:8080, ./runplane-data, 24h tokens, 30 days of logs, 1 MiB bodies,
@@ -195,6 +203,12 @@ func (c Config) Validate() error {
 	}
 	if _, err := httpapi.ParseOrigins(c.AllowedOrigins); err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	if _, err := httpapi.ParseProxies(c.TrustedProxies); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return errors.New("config: TLS needs both a certificate (--tls-cert) and its key (--tls-key)")
 	}
 	return nil
 }

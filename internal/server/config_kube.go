@@ -65,6 +65,15 @@ func (c *Config) loadKubernetesEnv(get func(string) (string, bool)) error {
 	if v, ok := get("RUNPLANE_ALLOWED_ORIGINS"); ok {
 		c.AllowedOrigins = SplitList(v)
 	}
+	if v, ok := get("RUNPLANE_TRUSTED_PROXIES"); ok {
+		c.TrustedProxies = SplitList(v)
+	}
+	if v, ok := get("RUNPLANE_TLS_CERT"); ok {
+		c.TLSCertFile = strings.TrimSpace(v)
+	}
+	if v, ok := get("RUNPLANE_TLS_KEY"); ok {
+		c.TLSKeyFile = strings.TrimSpace(v)
+	}
 	return nil
 }
 

@@ -65,7 +65,8 @@ type Server struct {
 	api      *httpapi.Handler
 	http     *http.Server
 	ln       net.Listener
-	unlock   func() error // releases the data dir's lock (lock.go)
+	unlock   func() error  // releases the data dir's lock (lock.go)
+	certs    *certReloader // the API's TLS certificate; nil serves plain HTTP
 	stopping atomic.Bool
 	ran      atomic.Bool
 
@@ -104,6 +105,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	}()
 	if s.unlock, err = lockDataDir(dir); err != nil {
 		return nil, err
+	}
+	if cfg.TLSCertFile != "" {
+		if s.certs, err = newCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile, log.With("component", "http")); err != nil {
+			return nil, err
+		}
+	}
+	proxies, err := httpapi.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	// Listen before anything is migrated, created or printed: a start on a busy port changes nothing.
 	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
@@ -204,6 +214,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		Images:       images,
 		// Validate checked them.
 		AllowedOrigins: cfg.AllowedOrigins,
+		TrustedProxies: proxies,
 	}); err != nil {
 		return nil, err
 	}
@@ -215,6 +226,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		IdleTimeout:    2 * time.Minute,
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
+	}
+	if s.certs != nil {
+		s.http.TLSConfig = s.certs.tlsConfig()
+	} else if !loopback(s.ln.Addr()) && len(proxies) == 0 {
+		log.Warn("serving plain HTTP on an address other machines can reach: passwords and tokens cross the network in clear; give --tls-cert and --tls-key, or put a TLS proxy in front (--trusted-proxies)", "addr", s.Addr())
 	}
 	log.Info("server open", append([]any{"data_dir", dir, "addr", s.Addr()}, ex.attr...)...)
 	return s, nil
@@ -247,8 +263,19 @@ func (s *Server) ready(ctx context.Context) error {
 // Addr is the address the API listens on, such as 127.0.0.1:41234.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// URL is the API's base URL, such as http://127.0.0.1:41234.
-func (s *Server) URL() string { return "http://" + s.Addr() }
+// URL is the API's base URL, such as http://127.0.0.1:41234 (https:// when it serves TLS).
+func (s *Server) URL() string {
+	if s.certs != nil {
+		return "https://" + s.Addr()
+	}
+	return "http://" + s.Addr()
+}
+
+// loopback tells whether addr can be reached only from this machine.
+func loopback(addr net.Addr) bool {
+	ta, ok := addr.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
 
 // Run serves HTTP and runs the job engine and log retention until ctx ends or one of them fails. Then it shuts
 // down in order:
@@ -296,7 +323,11 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.audit.Run(bg) })
 	g.Go(func() error {
 		s.log.Info("serving", "url", s.URL())
-		if err := s.http.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+		serve := s.http.Serve
+		if s.certs != nil {
+			serve = func(ln net.Listener) error { return s.http.ServeTLS(ln, "", "") }
+		}
+		if err := serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("server: serve: %w", err)
 		}
 		return nil

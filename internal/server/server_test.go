@@ -52,6 +52,7 @@ type testServer struct {
 	logs    *syncBuffer // everything every component logged, at debug level
 	console *syncBuffer // what Open printed
 	seen    *syncBuffer // every response body the helpers received
+	client  *http.Client // nil: http.DefaultClient
 }
 
 // startServer opens and runs a server; it stops at the end of the test. Options edit the config first.
@@ -152,7 +153,11 @@ func (ts *testServer) do(t *testing.T, r req) *resp {
 	for k, v := range r.header {
 		hr.Header.Set(k, v)
 	}
-	res, err := http.DefaultClient.Do(hr)
+	c := ts.client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	res, err := c.Do(hr)
 	if err != nil {
 		t.Fatalf("%s %s: %v", r.method, r.path, err)
 	}
