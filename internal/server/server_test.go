@@ -49,9 +49,9 @@ type testServer struct {
 	*Server
 	url     string
 	token   string
-	logs    *syncBuffer // everything every component logged, at debug level
-	console *syncBuffer // what Open printed
-	seen    *syncBuffer // every response body the helpers received
+	logs    *syncBuffer  // everything every component logged, at debug level
+	console *syncBuffer  // what Open printed
+	seen    *syncBuffer  // every response body the helpers received
 	client  *http.Client // nil: http.DefaultClient
 }
 
