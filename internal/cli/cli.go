@@ -103,6 +103,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(
 		withoutClientFlags(a.serveCommand()),
 		withoutClientFlags(a.versionCommand()),
+		withoutClientFlags(a.backupCommand()),
 		a.loginCommand(),
 		a.logoutCommand(),
 		withoutClientFlags(a.contextCommand()),
