@@ -204,7 +204,7 @@ func TestRootPasswordReset(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	openClose(t, dir, "first-password")
-	ts := startServer(t, func(c *Config) { c.DataDir = dir; c.RootPassword = "second-password" })
+	ts := startServer(t, func(c *Config) { c.DataDir = dir; c.RootPassword = "second-password"; c.ResetRootPassword = true })
 	ts.do(t, req{method: "POST", path: "/api/v1/login", noAuth: true,
 		json: api.Login{Username: "root", Password: "first-password", Provider: "local"}}).want(t, http.StatusUnauthorized)
 }

@@ -119,7 +119,8 @@ func TestRevokeCredentials(t *testing.T) {
 		revoke func(t *testing.T, id, session string)
 	}{
 		{"password change", func(t *testing.T, id, session string) {
-			ts.do(t, req{method: "PATCH", path: "/api/v1/users/" + id, body: `{"password":"a-new-password"}`, as: session}).
+			// The first case's user is "ua" (see below).
+			ts.do(t, req{method: "PATCH", path: "/api/v1/users/" + id, body: `{"password":"a-new-password","current_password":"password-ua"}`, as: session}).
 				want(t, http.StatusOK)
 		}},
 		{"password reset by an administrator", func(t *testing.T, id, _ string) {
