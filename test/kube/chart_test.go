@@ -347,6 +347,11 @@ func TestChartValues(t *testing.T) {
 				t.Errorf("Service %+v, want NodePort 30080 for port 80", svc.Spec)
 			}
 		}},
+		{"no resources", []string{"resources=null"}, func(t *testing.T, m manifests) {
+			if pod, _ := deployment(t, m); !cmp.Equal(pod.Containers[0].Resources, corev1.ResourceRequirements{}) {
+				t.Errorf("resources %v with resources=null, want none", pod.Containers[0].Resources)
+			}
+		}},
 		{"scheduling and resources", []string{"nodeSelector.disk=ssd", "tolerations[0].key=dedicated", "tolerations[0].operator=Exists", "resources.limits.memory=1Gi"}, func(t *testing.T, m manifests) {
 			pod, _ := deployment(t, m)
 			if pod.NodeSelector["disk"] != "ssd" || len(pod.Tolerations) != 1 || pod.Containers[0].Resources.Limits.Memory().String() != "1Gi" {

@@ -36,7 +36,7 @@ func TestChartSchema(t *testing.T) {
 		{"local executor", setArgs([]string{"executor.type=local", "persistence.enabled=false"})},
 		{"replicas on PostgreSQL", setArgs([]string{"replicaCount=3", "store.existingSecret=pg", "keys.existingSecret=keys", "persistence.enabled=false"})},
 		{"numbers where --set reads numbers", setArgs([]string{"image.tag=42", "service.type=NodePort", "service.nodePort=30080", "resources.limits.cpu=2", "persistence.size=2Gi"})},
-		{"no resources", []string{"--set-json", "resources={}"}},
+		{"no resources", setArgs([]string{"resources=null"})},
 		{"root password settings", setArgs([]string{"auth.rootPassword=correct-horse", "auth.existingSecretKey=pw", "auth.resetRootPassword=true"})},
 		{"every option on", append(setArgs([]string{
 			"ingress.enabled=true", "ingress.className=nginx", "ingress.annotations.a=b",
