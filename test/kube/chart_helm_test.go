@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -28,23 +29,46 @@ type helm struct {
 	env []string
 }
 
-// needHelm returns $RUNPLANE_HELM, else the helm on PATH; without either the test is skipped, or fails when
-// it runs against a cluster (RUNPLANE_KUBE_TEST=1), where helm must be there.
+// needHelm returns $RUNPLANE_HELM, else the helm on PATH, else the one hack/kube/cluster.sh builds into
+// ${RUNPLANE_K8S_HOME:-~/.cache/runplane-k8s}/bin (so that `go test ./...` checks the chart wherever the Kubernetes
+// tests ran once); without any the test is skipped, or fails when it runs against a cluster
+// (RUNPLANE_KUBE_TEST=1), where helm must be there.
 func needHelm(t testing.TB) *helm {
 	t.Helper()
 	bin := os.Getenv("RUNPLANE_HELM")
 	if bin == "" {
 		var err error
 		if bin, err = exec.LookPath("helm"); err != nil {
+			bin = cachedHelm()
+		}
+		if bin == "" {
+			const msg = "needs helm: set RUNPLANE_HELM, put helm on PATH, or run hack/kube/cluster.sh tools (builds it into ~/.cache/runplane-k8s/bin)"
 			if os.Getenv("RUNPLANE_KUBE_TEST") == "1" {
-				t.Fatal("needs helm: set RUNPLANE_HELM or put helm on PATH")
+				t.Fatal(msg)
 			}
-			t.Skip("needs helm: set RUNPLANE_HELM or put helm on PATH")
+			t.Skip(msg)
 		}
 	}
 	home := t.TempDir()
 	return &helm{bin: bin, env: append(os.Environ(),
 		"HELM_CACHE_HOME="+home+"/cache", "HELM_CONFIG_HOME="+home+"/config", "HELM_DATA_HOME="+home+"/data")}
+}
+
+// cachedHelm is the helm hack/kube/cluster.sh keeps in its cache, or "" without one.
+func cachedHelm() string {
+	home := os.Getenv("RUNPLANE_K8S_HOME")
+	if home == "" {
+		dir, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		home = filepath.Join(dir, ".cache", "runplane-k8s")
+	}
+	bin := filepath.Join(home, "bin", "helm")
+	if fi, err := os.Stat(bin); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return ""
+	}
+	return bin
 }
 
 // run runs helm with args and returns its standard output; an error carries its standard error.
@@ -69,11 +93,22 @@ var docSeparator = regexp.MustCompile(`(?m)^---\s*$`)
 // template renders the chart as release "rp" in namespace with `--set` values.
 func (h *helm) template(t testing.TB, namespace string, set ...string) (manifests, error) {
 	t.Helper()
-	args := []string{"template", "rp", chartDir, "--namespace", namespace}
+	return h.render(t, append([]string{"--namespace", namespace}, setArgs(set)...)...)
+}
+
+// setArgs turns values into `--set` flags.
+func setArgs(set []string) []string {
+	var args []string
 	for _, s := range set {
 		args = append(args, "--set", s)
 	}
-	out, err := h.run(t.Context(), args...)
+	return args
+}
+
+// render runs `helm template rp <chart>` with more flags and reads what it renders.
+func (h *helm) render(t testing.TB, flags ...string) (manifests, error) {
+	t.Helper()
+	out, err := h.run(t.Context(), append([]string{"template", "rp", chartDir}, flags...)...)
 	if err != nil {
 		return nil, err
 	}

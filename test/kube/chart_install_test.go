@@ -34,22 +34,7 @@ func TestChartInstall(t *testing.T) {
 	if colon < strings.LastIndex(e.Image, "/") || strings.Contains(e.Image, "@") {
 		t.Fatalf("RUNPLANE_KUBE_IMAGE=%q: want repository:tag", e.Image)
 	}
-	repository, tag := e.Image[:colon], e.Image[colon+1:]
-	values, err := json.Marshal(map[string]any{
-		// The image is in the node's containerd already: never pull it.
-		"image":          map[string]any{"repository": repository, "tag": tag, "pullPolicy": "Never"},
-		"persistence":    map[string]any{"storageClass": class, "size": "100Mi"},
-		"imageAllowlist": []string{e.Busybox},
-		"executor":       map[string]any{"jobTTL": "10m"},
-		"log":            map[string]any{"level": "debug"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	valuesFile := filepath.Join(t.TempDir(), "values.yaml") // JSON is YAML
-	if err := os.WriteFile(valuesFile, values, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	valuesFile := writeValues(t, installValues(e.Image[:colon], e.Image[colon+1:], class, e.Busybox))
 	t.Cleanup(func() {
 		if t.Failed() {
 			dumpNamespace(t, kubectl, ns)
@@ -162,6 +147,33 @@ func TestChartInstall(t *testing.T) {
 	if err != nil || again.Status != api.JobSucceeded || string(again.JSONData) != `{"ok":true}` {
 		t.Errorf("job %s after the server pod was replaced: %+v, %v; want it succeeded with its result", j.ID, again, err)
 	}
+}
+
+// installValues are the values TestChartInstall installs the chart with (TestChartSchema checks them without a
+// cluster): the test image, which is in the node's containerd already (never pulled), a volume of storage class
+// class, and jobs in busybox.
+func installValues(repository, tag, class, busybox string) map[string]any {
+	return map[string]any{
+		"image":          map[string]any{"repository": repository, "tag": tag, "pullPolicy": "Never"},
+		"persistence":    map[string]any{"storageClass": class, "size": "100Mi"},
+		"imageAllowlist": []string{busybox},
+		"executor":       map[string]any{"jobTTL": "10m"},
+		"log":            map[string]any{"level": "debug"},
+	}
+}
+
+// writeValues writes values into a values file for helm and returns its name.
+func writeValues(t testing.TB, values map[string]any) string {
+	t.Helper()
+	js, err := json.Marshal(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(t.TempDir(), "values.yaml") // JSON is YAML
+	if err := os.WriteFile(name, js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return name
 }
 
 // chartLogin logs in to the server at url as root.

@@ -16,6 +16,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // What the chart names things as release "rp".
@@ -137,6 +138,12 @@ func TestChartDefaults(t *testing.T) {
 	if d := cmp.Diff(wantEnv, containerEnv(c)); d != "" {
 		t.Errorf("server env (-want +got):\n%s", d)
 	}
+	if d := cmp.Diff(defaultResources, c.Resources, cmp.Comparer(func(a, b resource.Quantity) bool { return a.Cmp(b) == 0 })); d != "" {
+		t.Errorf("server resources (-want +got): a small server's requests and limits by default:\n%s", d)
+	}
+	if sum := d.Spec.Template.Annotations["checksum/secret"]; len(sum) != 64 {
+		t.Errorf("pod template annotation checksum/secret = %q, want a sha256 of the chart's Secret", sum)
+	}
 	secret := chartObject[corev1.Secret](t, m, chartKey("Secret", "ops", chartName))
 	if pw := secret.Data["root-password"]; len(pw) < 20 {
 		t.Errorf("generated root password %q: want 20 or more characters", pw)
@@ -152,6 +159,12 @@ func TestChartDefaults(t *testing.T) {
 	if svc.Spec.Type != corev1.ServiceTypeClusterIP || len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 8080 || svc.Spec.Ports[0].TargetPort.String() != "http" {
 		t.Errorf("Service %+v: want ClusterIP 8080 → http", svc.Spec)
 	}
+}
+
+// defaultResources are values.yaml's resources.
+var defaultResources = corev1.ResourceRequirements{
+	Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
+	Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("512Mi")},
 }
 
 // checkHardened checks the server pod's security settings: non-root 65532, nothing to escalate with, and a
@@ -334,9 +347,14 @@ func TestChartValues(t *testing.T) {
 				t.Errorf("Service %+v, want NodePort 30080 for port 80", svc.Spec)
 			}
 		}},
-		{"scheduling and resources", []string{"nodeSelector.disk=ssd", "tolerations[0].key=dedicated", "tolerations[0].operator=Exists", "resources.limits.memory=512Mi"}, func(t *testing.T, m manifests) {
+		{"no resources", []string{"resources=null"}, func(t *testing.T, m manifests) {
+			if pod, _ := deployment(t, m); !cmp.Equal(pod.Containers[0].Resources, corev1.ResourceRequirements{}) {
+				t.Errorf("resources %v with resources=null, want none", pod.Containers[0].Resources)
+			}
+		}},
+		{"scheduling and resources", []string{"nodeSelector.disk=ssd", "tolerations[0].key=dedicated", "tolerations[0].operator=Exists", "resources.limits.memory=1Gi"}, func(t *testing.T, m manifests) {
 			pod, _ := deployment(t, m)
-			if pod.NodeSelector["disk"] != "ssd" || len(pod.Tolerations) != 1 || pod.Containers[0].Resources.Limits.Memory().String() != "512Mi" {
+			if pod.NodeSelector["disk"] != "ssd" || len(pod.Tolerations) != 1 || pod.Containers[0].Resources.Limits.Memory().String() != "1Gi" {
 				t.Errorf("nodeSelector %v, tolerations %v, resources %v", pod.NodeSelector, pod.Tolerations, pod.Containers[0].Resources)
 			}
 		}},
@@ -365,7 +383,6 @@ func TestChartValues(t *testing.T) {
 		{[]string{"replicaCount=2"}, "replicaCount > 1 needs PostgreSQL"},
 		{[]string{"replicaCount=2", "store.existingSecret=pg"}, "replicaCount > 1 needs keys.existingSecret"},
 		{[]string{"replicaCount=2", "store.existingSecret=pg", "keys.existingSecret=k"}, "replicaCount > 1 needs persistence.enabled=false"},
-		{[]string{"executor.type=docker"}, `executor.type "docker": want kubernetes or local`},
 	} {
 		if _, err := h.template(t, "ops", tt.set...); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("helm template --set %v = %v, want an error containing %q", tt.set, err, tt.want)

@@ -80,3 +80,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/* The pod template's checksum/secret: a digest of what the chart puts into the Secret it renders, so that a
+changed Secret rolls the pods. A generated password is not part of it (it is made once and then kept; under `helm
+template` it would change on every render), and a fixed one goes in only through scrypt (derivePassword, salted
+with the release), so the annotation, which whoever reads pods can see, makes guessing no cheaper than a password
+hash would. Empty with auth.existingSecret: the chart does not see that Secret. */}}
+{{- define "runplane.secretChecksum" -}}
+{{- if not .Values.auth.existingSecret }}
+{{- $password := "generated" }}
+{{- with .Values.auth.rootPassword }}
+{{- $password = derivePassword 1 "maximum" . "runplane" (printf "%s/%s" $.Release.Namespace (include "runplane.fullname" $)) }}
+{{- end }}
+{{- dict "name" (include "runplane.fullname" .) "key" .Values.auth.existingSecretKey "password" $password | toJson | sha256sum }}
+{{- end }}
+{{- end }}
