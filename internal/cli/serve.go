@@ -20,7 +20,7 @@ type serveFlags struct {
 	store                      string
 	maxConcurrentJobs          int
 	logRetention, gitCacheTTL  time.Duration
-	tokenTTL                   time.Duration
+	tokenTTL, maxTokenLifetime time.Duration
 	defaultTimeout             time.Duration
 	maxLogSize                 string
 	maxQueuedPerOwner          int
@@ -100,6 +100,7 @@ func (sf *serveFlags) register(cmd *cobra.Command) {
 	f.StringVar(&sf.maxLogSize, "max-log-size", sf.maxLogSize, "a job's log is cut past this many bytes (e.g. 104857600, 100MiB, 1GiB), the job runs on; 0: no cap (env RUNPLANE_MAX_LOG_SIZE)")
 	f.IntVar(&sf.maxQueuedPerOwner, "max-queued-per-owner", sf.maxQueuedPerOwner, "queued jobs one user may have at once, across replicas; more answer 429; 0: no limit (env RUNPLANE_MAX_QUEUED_PER_OWNER)")
 	f.DurationVar(&sf.tokenTTL, "token-ttl", sf.tokenTTL, "how long a login session token is valid (env RUNPLANE_TOKEN_TTL)")
+	f.DurationVar(&sf.maxTokenLifetime, "max-token-lifetime", 0, "the longest an API token may live: tokens created without an expiry get it, a later one is refused; 0: no bound (env RUNPLANE_MAX_TOKEN_LIFETIME)")
 	f.StringVar(&sf.isolation, "isolation", sf.isolation, "isolation of local jobs: auto, namespace, launcher, container (podman, the runner's image) or none (env RUNPLANE_ISOLATION)")
 	f.BoolVar(&sf.resetRootPassword, "reset-root-password", false, "set root's password to RUNPLANE_ROOT_PASSWORD (or _FILE) at this start, ending root's sessions (audited); without it, RUNPLANE_ROOT_PASSWORD only sets the password root is created with")
 	f.StringVar(&sf.logFormat, "log-format", sf.logFormat, "log format on stderr: text or json (env RUNPLANE_LOG_FORMAT)")
@@ -204,6 +205,9 @@ func (sf *serveFlags) applyKubernetes(changed func(flag string) bool, cfg *serve
 	}
 	if changed("pod-start-timeout") {
 		cfg.PodStartTimeout = sf.podStartTimeout
+	}
+	if changed("max-token-lifetime") {
+		cfg.MaxTokenLifetime = sf.maxTokenLifetime
 	}
 	if changed("tls-cert") {
 		cfg.TLSCertFile = sf.tlsCert

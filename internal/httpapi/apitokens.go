@@ -51,6 +51,13 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p, _ := auth.PrincipalFrom(r.Context())
+	if in.Expires == nil && h.maxTokenLife > 0 {
+		exp := time.Now().Add(h.maxTokenLife).UTC().Truncate(time.Second)
+		in.Expires = &exp // the server's longest, when none is asked for
+	}
+	if err := h.checkLifetime(in.Expires); err != nil {
+		return err
+	}
 	if err := checkOutlives(p, in.Expires); err != nil {
 		return err
 	}
@@ -66,6 +73,18 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 	out := t.APIToken
 	out.Key = key
 	return answer(w, out.ID, out)
+}
+
+// checkLifetime refuses an expiry past the server's maximum token lifetime (or none, when there is a maximum).
+func (h *Handler) checkLifetime(expires *time.Time) error {
+	if h.maxTokenLife <= 0 {
+		return nil
+	}
+	// A second of slack: a client that asks for exactly the maximum computes it a moment before the server does.
+	if expires == nil || expires.After(time.Now().Add(h.maxTokenLife+time.Second)) {
+		return api.Invalidf("API tokens on this server expire within %s: give an expiry no later than that", h.maxTokenLife)
+	}
+	return nil
 }
 
 // checkOutlives refuses a token expiring later than the API token the caller authenticated with (or never), so a
@@ -145,6 +164,9 @@ func (h *Handler) updateToken(w http.ResponseWriter, r *http.Request, stored sto
 	}
 	p, _ := auth.PrincipalFrom(r.Context())
 	if changed := (in.Expires == nil) != (stored.Expires == nil) || in.Expires != nil && !in.Expires.Equal(*stored.Expires); changed {
+		if err := h.checkLifetime(in.Expires); err != nil {
+			return err
+		}
 		if err := checkOutlives(p, in.Expires); err != nil {
 			return err
 		}

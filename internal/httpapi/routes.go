@@ -88,6 +88,9 @@ type Options struct {
 	// TrustedProxies are the peers (ParseProxies) whose X-Forwarded-For and X-Forwarded-Proto are believed: the
 	// client's address then comes from the header, and https marks the session cookie Secure. Nil trusts none.
 	TrustedProxies []netip.Prefix
+	// MaxTokenLifetime bounds how long an API token may live: one created without an expiry gets this long, and
+	// a later expiry (or none) is refused. 0: no bound.
+	MaxTokenLifetime time.Duration
 }
 
 // Route is one entry of the route table: an HTTP method, a ServeMux path pattern and how it is authorized.
@@ -115,22 +118,23 @@ type route struct {
 
 // Handler serves the API. It is safe for concurrent use.
 type Handler struct {
-	st          Store
-	engine      Engine
-	logs        *joblog.Store
-	auth        *auth.Authenticator
-	audit       Auditor
-	log         *slog.Logger
-	ready       func(context.Context) error
-	maxBody     int64
-	stdoutLimit int64
-	images      *imagepolicy.Allowlist
-	origins     map[string]bool
-	metrics     *httpMetrics
-	metricsPage http.Handler
-	mux         *http.ServeMux
-	routes      []Route
-	root        http.Handler
+	st           Store
+	engine       Engine
+	logs         *joblog.Store
+	auth         *auth.Authenticator
+	audit        Auditor
+	log          *slog.Logger
+	ready        func(context.Context) error
+	maxBody      int64
+	stdoutLimit  int64
+	images       *imagepolicy.Allowlist
+	origins      map[string]bool
+	maxTokenLife time.Duration
+	metrics      *httpMetrics
+	metricsPage  http.Handler
+	mux          *http.ServeMux
+	routes       []Route
+	root         http.Handler
 }
 
 // New builds the API handler.
@@ -142,17 +146,18 @@ func New(opts Options) (*Handler, error) {
 		return nil, errors.New("httpapi: negative limit")
 	}
 	h := &Handler{
-		st:          opts.Store,
-		engine:      opts.Engine,
-		logs:        opts.Logs,
-		auth:        opts.Auth,
-		audit:       opts.Audit,
-		log:         opts.Logger,
-		ready:       opts.Ready,
-		maxBody:     opts.MaxBodyBytes,
-		stdoutLimit: opts.StdoutLimit,
-		images:      opts.Images,
-		mux:         http.NewServeMux(),
+		st:           opts.Store,
+		engine:       opts.Engine,
+		logs:         opts.Logs,
+		auth:         opts.Auth,
+		audit:        opts.Audit,
+		log:          opts.Logger,
+		ready:        opts.Ready,
+		maxBody:      opts.MaxBodyBytes,
+		stdoutLimit:  opts.StdoutLimit,
+		images:       opts.Images,
+		maxTokenLife: opts.MaxTokenLifetime,
+		mux:          http.NewServeMux(),
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)

@@ -101,6 +101,9 @@ type Config struct {
 	// login throttling, the audit log and the access log) and X-Forwarded-Proto (https: Secure session cookies)
 	// are believed. Empty: none.
 	TrustedProxies []string
+	// MaxTokenLifetime bounds API tokens' lifetime: tokens created without an expiry get it, a later one is
+	// refused. 0: no bound.
+	MaxTokenLifetime time.Duration
 }
 
 // DefaultConfig returns the defaults: 127.0.0.1:8080, ./runplane-data, 24h tokens, 30 days of logs, 1 MiB bodies,
@@ -207,6 +210,9 @@ func (c Config) Validate() error {
 	if _, err := httpapi.ParseProxies(c.TrustedProxies); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	if c.MaxTokenLifetime < 0 {
+		return fmt.Errorf("config: max token lifetime %v: want 0 (none) or more", c.MaxTokenLifetime)
+	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return errors.New("config: TLS needs both a certificate (--tls-cert) and its key (--tls-key)")
 	}
@@ -288,6 +294,7 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 		dst  *time.Duration
 	}{
 		{"RUNPLANE_TOKEN_TTL", &c.TokenTTL},
+		{"RUNPLANE_MAX_TOKEN_LIFETIME", &c.MaxTokenLifetime},
 		{"RUNPLANE_DEFAULT_TIMEOUT", &c.DefaultTimeout},
 		{"RUNPLANE_LEASE_TTL", &c.LeaseTTL},
 		{"RUNPLANE_LOG_RETENTION", &c.LogRetention},

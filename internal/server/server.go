@@ -213,8 +213,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Images:       images,
 		// Validate checked them.
-		AllowedOrigins: cfg.AllowedOrigins,
-		TrustedProxies: proxies,
+		AllowedOrigins:   cfg.AllowedOrigins,
+		TrustedProxies:   proxies,
+		MaxTokenLifetime: cfg.MaxTokenLifetime,
 	}); err != nil {
 		return nil, err
 	}
