@@ -77,6 +77,9 @@ type Options struct {
 	Ready func(context.Context) error
 	// MaxBodyBytes bounds every request body; 0 means DefaultMaxBodyBytes. Larger bodies answer 413.
 	MaxBodyBytes int64
+	// BodyTimeout bounds the time a request's body may take to arrive, from when its headers were read; a body
+	// still arriving answers 408. 0 means no limit.
+	BodyTimeout time.Duration
 	// StdoutLimit bounds the stdout shown for a job that is still running; 0 means DefaultStdoutLimit.
 	StdoutLimit int64
 	// Images is the operator's image allowlist: a runner naming an image outside it is refused when saved (400).
@@ -123,6 +126,7 @@ type Handler struct {
 	log         *slog.Logger
 	ready       func(context.Context) error
 	maxBody     int64
+	bodyTimeout time.Duration
 	stdoutLimit int64
 	images      *imagepolicy.Allowlist
 	origins     map[string]bool
@@ -150,6 +154,7 @@ func New(opts Options) (*Handler, error) {
 		log:         opts.Logger,
 		ready:       opts.Ready,
 		maxBody:     opts.MaxBodyBytes,
+		bodyTimeout: opts.BodyTimeout,
 		stdoutLimit: opts.StdoutLimit,
 		images:      opts.Images,
 		mux:         http.NewServeMux(),
@@ -378,13 +383,14 @@ func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, api.Error{Error: lowerStatusText(status)})
 }
 
-// limitBody caps every request body at maxBody bytes; reading past it fails with *http.MaxBytesError (413).
+// limitBody caps every request body at maxBody bytes, reading past which fails with *http.MaxBytesError (413),
+// and at bodyTimeout, past which reading fails with *BodyTimeoutError (408).
 func (h *Handler) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Body != http.NoBody {
 			r2 := *r
 			r2.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
-			r = &r2
+			r = withBodyDeadline(w, &r2, h.bodyTimeout)
 		}
 		next.ServeHTTP(w, r)
 	})
