@@ -19,6 +19,10 @@ const (
 	jobData = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
 	stdout, json_data, input, idempotency_key, handle, owner_id`
 	jobCols = jobData + `, lease_owner, lease_until`
+	// jobListCols are jobCols without a job's output and input, which ListJobs leaves empty: a page of a thousand
+	// jobs of large logs would otherwise be read into memory whole.
+	jobListCols = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
+	''::bytea AS stdout, json_data, NULL::bytea AS input, idempotency_key, handle, owner_id, lease_owner, lease_until`
 )
 
 // CreateJob stores j as queued (clearing its start and completion times, exit code, counters and lease; a zero
@@ -167,8 +171,8 @@ func (s *Store) GetJob(ctx context.Context, id string) (store.Job, error) {
 	return j, nil
 }
 
-// ListJobs returns the jobs matching f newest first (by CreateTime, then id), and how many match f without its
-// Limit and Offset. Both come from one statement, so from one snapshot. A negative Limit or Offset counts as
+// ListJobs returns the jobs matching f newest first (by CreateTime, then id), without their Stdout and Input, and
+// how many match f without its Limit and Offset. Both come from one statement, so from one snapshot. A negative Limit or Offset counts as
 // zero.
 func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, int, error) {
 	var where []string
@@ -211,7 +215,7 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 	offset := max(f.Offset, 0)
 	// The count is always one row; the page joins it, so an empty page still brings the total.
 	query := `SELECT n.total, j.* FROM (SELECT count(*) AS total FROM jobs` + cond + `) n
-		LEFT JOIN LATERAL (SELECT ` + jobCols + ` FROM jobs` + cond + `
+		LEFT JOIN LATERAL (SELECT ` + jobListCols + ` FROM jobs` + cond + `
 			ORDER BY create_time DESC, id DESC LIMIT ` + arg(limit) + ` OFFSET ` + arg(offset) + `) j ON true
 		ORDER BY j.create_time DESC, j.id DESC`
 	rows, err := s.pool.Query(ctx, query, args...)
