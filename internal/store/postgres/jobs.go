@@ -56,35 +56,42 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 	args := []any{j.ID, j.Owner, j.Task, string(j.Status), j.CreateTime, j.Reason, nullStrings(j.Warnings),
 		[]byte(j.Stdout), nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle,
 		eventPayload(store.EventQueued, j.ID), j.OwnerID}
+	store.SetAuditTarget(ctx, j.ID)
 	if maxQueued > 0 {
 		return s.createJobCapped(ctx, j, args, maxQueued)
 	}
-	if j.IdempotencyKey == "" {
-		_, err := s.pool.Exec(ctx, createJob, args...)
-		if err != nil {
-			return store.Job{}, false, createJobError(j.ID, err)
+	var prev *store.Job
+	err := s.change(ctx, func(q dbtx) error {
+		if j.IdempotencyKey == "" {
+			_, err := q.Exec(ctx, createJob, args...)
+			return err
 		}
-		return j, true, nil
+		for {
+			tag, err := q.Exec(ctx, createJobOnce, args...)
+			if err != nil || tag.RowsAffected() == 1 {
+				return err
+			}
+			// The key is taken by a committed job: a new statement's snapshot sees it. Jobs are never deleted, so
+			// it is there, unless the store is being emptied by hand; then insert again.
+			p, err := scanJob(q.QueryRow(ctx, lookupJobKey, j.OwnerID, j.IdempotencyKey))
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			prev = &p
+			store.SetAuditTarget(ctx, p.ID)
+			return nil
+		}
+	})
+	switch {
+	case err != nil:
+		return store.Job{}, false, createJobError(j.ID, err)
+	case prev != nil:
+		return *prev, false, nil
 	}
-	for {
-		tag, err := s.pool.Exec(ctx, createJobOnce, args...)
-		if err != nil {
-			return store.Job{}, false, createJobError(j.ID, err)
-		}
-		if tag.RowsAffected() == 1 {
-			return j, true, nil
-		}
-		// The key is taken by a committed job: a new statement's snapshot sees it. Jobs are never deleted, so it
-		// is there, unless the store is being emptied by hand; then insert again.
-		prev, err := scanJob(s.pool.QueryRow(ctx, lookupJobKey, j.OwnerID, j.IdempotencyKey))
-		if errors.Is(err, pgx.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return store.Job{}, false, wrap(err, "postgres: create job %q", j.ID)
-		}
-		return prev, false, nil
-	}
+	return j, true, nil
 }
 
 const (
@@ -110,36 +117,20 @@ const queueLockClass = 0x72756e71 // "runq"
 // neither goes past the cap. An owner's idempotency key used before returns the earlier job before any count.
 func (s *Store) createJobCapped(ctx context.Context, j store.Job, args []any, maxQueued int) (store.Job, bool, error) {
 	var prev *store.Job
+	pa := store.AuditFrom(ctx)
+	audited := pa.Take()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, int32(queueLockClass), j.Owner); err != nil {
 			return err
 		}
-		for {
-			if j.IdempotencyKey != "" {
-				// Each statement sees what committed before it began: jobs of this owner queued under the lock too.
-				p, err := scanJob(tx.QueryRow(ctx, lookupJobKey, j.OwnerID, j.IdempotencyKey))
-				if err == nil {
-					prev = &p
-					return nil
-				}
-				if !errors.Is(err, pgx.ErrNoRows) {
-					return err
-				}
-			}
-			var n int
-			if err := tx.QueryRow(ctx, countQueuedOf, j.Owner).Scan(&n); err != nil {
-				return err
-			}
-			if n >= maxQueued {
-				return fmt.Errorf("%w: owner %q has %d queued jobs, the most allowed", store.ErrQueueFull, j.Owner, n)
-			}
-			tag, err := tx.Exec(ctx, createJobOnce, args...)
-			if err != nil || tag.RowsAffected() == 1 {
-				return err
-			}
-			// The key was taken by a submission without a cap, which does not take the lock: look again.
+		if err := s.insertCapped(ctx, tx, j, args, maxQueued, &prev); err != nil || !audited {
+			return err
 		}
+		return s.insertPendingAudit(ctx, tx, pa)
 	})
+	if audited {
+		pa.Done(err == nil)
+	}
 	switch {
 	case err != nil:
 		return store.Job{}, false, createJobError(j.ID, err)
@@ -147,6 +138,37 @@ func (s *Store) createJobCapped(ctx context.Context, j store.Job, args []any, ma
 		return *prev, false, nil
 	}
 	return j, true, nil
+}
+
+// insertCapped inserts j in tx, which holds its owner's queue lock, unless the owner has maxQueued queued jobs
+// already or used j's idempotency key before (then *prev is that job).
+func (s *Store) insertCapped(ctx context.Context, tx pgx.Tx, j store.Job, args []any, maxQueued int, prev **store.Job) error {
+	for {
+		if j.IdempotencyKey != "" {
+			// Each statement sees what committed before it began: jobs of this owner queued under the lock too.
+			p, err := scanJob(tx.QueryRow(ctx, lookupJobKey, j.OwnerID, j.IdempotencyKey))
+			if err == nil {
+				*prev = &p
+				store.SetAuditTarget(ctx, p.ID)
+				return nil
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
+		var n int
+		if err := tx.QueryRow(ctx, countQueuedOf, j.Owner).Scan(&n); err != nil {
+			return err
+		}
+		if n >= maxQueued {
+			return fmt.Errorf("%w: owner %q has %d queued jobs, the most allowed", store.ErrQueueFull, j.Owner, n)
+		}
+		tag, err := tx.Exec(ctx, createJobOnce, args...)
+		if err != nil || tag.RowsAffected() == 1 {
+			return err
+		}
+		// The key was taken by a submission without a cap, which does not take the lock: look again.
+	}
 }
 
 func createJobError(id string, err error) error {

@@ -56,11 +56,13 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 	// With a key, look up and insert in one operation: its batch holds the write lock, so two submissions with
 	// one key cannot both insert.
 	var prev *store.Job
+	store.SetAuditTarget(ctx, j.ID)
 	err = s.write(ctx, func(tx *wtx) error {
 		if j.IdempotencyKey != "" {
 			p, err := scanJob(tx.queryRow(lookupJobKey, j.OwnerID, j.IdempotencyKey))
 			if err == nil {
 				prev = &p
+				store.SetAuditTarget(ctx, p.ID)
 				return nil
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
