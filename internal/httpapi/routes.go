@@ -35,9 +35,12 @@ type Store interface {
 	GetAudit(ctx context.Context, id string) (api.AuditLog, error)
 }
 
-// Auditor records audit entries; *audit.Log implements it. Record must not block on I/O.
+// Auditor records the audit entries that no change's transaction wrote (failures, refusals, logins); *audit.Log
+// implements it. Record never blocks on I/O but may wait, until ctx ends, for room in a full queue;
+// RecordRefused counts refused (throttled) logins into one entry per user, address and window.
 type Auditor interface {
-	Record(e api.AuditLog)
+	Record(ctx context.Context, e api.AuditLog)
+	RecordRefused(ctx context.Context, e api.AuditLog)
 }
 
 // Engine is the job engine as the API uses it; *jobs.Engine implements it.
@@ -314,7 +317,8 @@ func (h *Handler) table() []route {
 
 // handle adapts a route's handler: it names the route for metrics and logs, authenticates the caller of a
 // protected route (putting the Principal in the context), authorizes it (Route.Authz), answers a returned error
-// through writeError, and records every mutation in the audit log.
+// through writeError, and records every mutation in the audit log: in the transaction of the change it made, or,
+// when it changed nothing, through the Auditor.
 func (h *Handler) handle(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if sw, ok := w.(*statusWriter); ok {
@@ -344,14 +348,23 @@ func (h *Handler) handle(rt route) http.Handler {
 			// Even a failed change may have half happened; forgetting costs each caller one read.
 			sw.beforeAnswer = h.auth.Forget
 		}
+		var pending *store.PendingAudit
 		if err = h.authorize(r, rt.Route, p); err == nil {
+			if mutation {
+				// The store writes the entry with the change it records (see store.WithAudit).
+				pending = store.NewPendingAudit(auditEntry(r, rt.Route, p))
+				r = r.WithContext(store.WithAudit(r.Context(), pending))
+				if sw, ok := w.(*statusWriter); ok {
+					sw.pending = pending
+				}
+			}
 			err = rt.fn(w, r)
 		}
 		if err != nil {
 			h.writeError(w, r, err)
 		}
 		if mutation {
-			h.auditRequest(w, r, rt.Route, p, err)
+			h.auditRequest(w, r, rt.Route, p, pending, err)
 		}
 	})
 }

@@ -182,7 +182,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if err != nil {
 		return nil, err
 	}
-	s.audit = audit.New(s.store, audit.Options{Logger: log.With("component", "audit")})
+	s.audit = audit.New(s.store, audit.Options{Logger: log.With("component", "audit"), Registerer: reg})
 	boot, err := auth.EnsureBuiltins(ctx, s.store, auth.RootPassword{Password: cfg.RootPassword, Reset: cfg.ResetRootPassword})
 	if err != nil {
 		return nil, err
