@@ -11,6 +11,7 @@ import (
 	_ "modernc.org/sqlite" // the driver, to inject failures into the server's database
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store/postgres/pgtest"
 )
 
 // auditEntries reads the audit log straight from the store, without flushing the server's queue: what is there
@@ -34,10 +35,25 @@ func hasEntry(es []api.AuditLog, typ, category, target, status string) bool {
 }
 
 // TestAuditCommitsWithChange: a change the API answered 200 has its audit entry stored by the time the answer
-// arrives (it committed in the change's transaction), so a kill -9 right after loses neither.
+// arrives (it committed in the change's transaction), so a kill -9 right after loses neither. On both stores.
 func TestAuditCommitsWithChange(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t)
+	for _, tt := range []struct {
+		name  string
+		store func(t *testing.T) string
+	}{
+		{"sqlite", func(*testing.T) string { return StoreSQLite }},
+		{"postgres", func(t *testing.T) string { return pgtest.NewDatabase(t) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dsn := tt.store(t)
+			testAuditCommitsWithChange(t, startServer(t, func(c *Config) { c.Store = dsn }))
+		})
+	}
+}
+
+func testAuditCommitsWithChange(t *testing.T, ts *testServer) {
 	ts.withRepo(t)
 	ts.createTask(t, api.Task{Name: "quick", Runner: "repo", Command: "true"})
 	if !hasEntry(ts.auditEntries(t), "create", "tasks", "quick", api.AuditSuccess) {
