@@ -55,6 +55,10 @@ func testPendingAudit(t *testing.T, s store.Store) {
 			_, err := s.UpdateAPIToken(ctx, tok)
 			return err
 		}, fixed("given")},
+		{"revoke session", func(ctx context.Context) error {
+			return s.RevokeSession(ctx, owner.ID, "session-1", at(1000))
+		}, fixed("given")},
+		{"revoke credentials", func(ctx context.Context) error { return s.RevokeCredentials(ctx, owner.ID) }, fixed("given")},
 		{"delete api token", func(ctx context.Context) error { return s.DeleteAPIToken(ctx, tok.ID) }, fixed("given")},
 		{"delete api token absent", func(ctx context.Context) error { return s.DeleteAPIToken(ctx, tok.ID) }, nil},
 		{"create job names it", func(ctx context.Context) error {
