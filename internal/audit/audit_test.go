@@ -8,13 +8,16 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/audit"
@@ -203,11 +206,11 @@ func TestRecordFlush(t *testing.T) {
 	preset := entry("kept")
 	preset.ID = "00000000-0000-0000-0000-000000000001"
 	preset.CreateTime = t0.Add(-time.Hour).UTC()
-	l.Record(preset)
-	l.Record(entry("first"))
+	l.Record(context.Background(), preset)
+	l.Record(context.Background(), entry("first"))
 	failed := entry("second")
 	failed.Status, failed.Reason = api.AuditDenied, "forbidden: write access to runners required"
-	l.Record(failed)
+	l.Record(context.Background(), failed)
 	l.Flush()
 
 	got := list(t, st)
@@ -257,14 +260,14 @@ func TestBurstIsBatched(t *testing.T) {
 	l := audit.New(gate, audit.Options{})
 	start(t, l)
 
-	l.Record(entry("first"))
+	l.Record(context.Background(), entry("first"))
 	<-gate.entered // Run is writing "first" and is held there
 	const writers, each = 16, 125
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
 			for i := range each {
-				l.Record(entry(fmt.Sprintf("w%d-%d", w, i)))
+				l.Record(context.Background(), entry(fmt.Sprintf("w%d-%d", w, i)))
 			}
 		})
 	}
@@ -298,7 +301,7 @@ func TestBatchOption(t *testing.T) {
 	count := &countingStore{next: st}
 	l := audit.New(count, audit.Options{Batch: 300})
 	for i := range 2000 {
-		l.Record(entry(fmt.Sprint(i)))
+		l.Record(context.Background(), entry(fmt.Sprint(i)))
 	}
 	start(t, l) // everything is queued before Run starts
 	l.Flush()
@@ -312,20 +315,37 @@ func TestBatchOption(t *testing.T) {
 
 // TestFullBufferDrops checks that Record never blocks on a slow store: past Options.Buffer queued entries it drops
 // them, and the drop is logged with a count.
-func TestFullBufferDrops(t *testing.T) {
+// TestFullBufferWaits: past a full queue, Record waits for room instead of dropping; an entry whose request ends
+// while it waits is dropped, counted in the metric and logged.
+func TestFullBufferWaits(t *testing.T) {
 	t.Parallel()
 	st := newStore(t)
 	gate := newGate(st)
 	logs := newLogSink()
-	l := audit.New(gate, audit.Options{Buffer: 10, Logger: slog.New(logs)})
+	reg := prometheus.NewRegistry()
+	l := audit.New(gate, audit.Options{Buffer: 10, Logger: slog.New(logs), Registerer: reg})
 	start(t, l)
 
-	l.Record(entry("held"))
+	l.Record(context.Background(), entry("held"))
 	<-gate.entered
-	for i := range 15 {
-		l.Record(entry(fmt.Sprint(i))) // returns at once although the store is held
+	for i := range 9 {
+		l.Record(context.Background(), entry(fmt.Sprint(i))) // room for these: the held one and 9 fill the buffer
+	}
+	waited := make(chan struct{})
+	go func() {
+		l.Record(context.Background(), entry("waited")) // blocks until the held write frees room
+		close(waited)
+	}()
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	l.Record(gone, entry("abandoned")) // its request ended: dropped at once
+	select {
+	case <-waited:
+		t.Fatalf("Record returned while the queue was full")
+	default:
 	}
 	close(gate.release)
+	<-waited
 	l.Flush()
 
 	var written []string
@@ -333,24 +353,130 @@ func TestFullBufferDrops(t *testing.T) {
 		written = append(written, e.EventTarget)
 	}
 	slices.Sort(written)
-	// The held entry and a full buffer of 10; 10 to 14 came past it.
-	if diff := cmp.Diff([]string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "held"}, written); diff != "" {
+	if diff := cmp.Diff([]string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "held", "waited"}, written); diff != "" {
 		t.Errorf("entries written (-want +got):\n%s", diff)
 	}
 	r := logs.waitFor(t, "audit entries dropped: the queue was full")
 	if r.Level != slog.LevelError {
 		t.Errorf("drop logged at %v, want ERROR", r.Level)
 	}
-	if d := attr(r, "dropped"); d.Kind() != slog.KindInt64 || d.Int64() != 5 {
-		t.Errorf("drop logged with dropped=%v, want 5", d)
+	if d := attr(r, "dropped"); d.Kind() != slog.KindInt64 || d.Int64() != 1 {
+		t.Errorf("drop logged with dropped=%v, want 1", d)
 	}
+	if got := counterValue(t, reg, "runplane_audit_entries_dropped_total"); got != 1 {
+		t.Errorf("runplane_audit_entries_dropped_total = %v, want 1", got)
+	}
+}
 
-	// Once the queue drained, entries are accepted again.
-	l.Record(entry("after"))
-	l.Flush()
-	if got := len(list(t, st)); got != 12 {
-		t.Errorf("ListAudit after the queue drained = %d entries, want 12", got)
+// TestFullBufferMaxWait: an entry that cannot find room within MaxWait is dropped and counted.
+func TestFullBufferMaxWait(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		reg := prometheus.NewRegistry()
+		l := audit.New(hangingStore{}, audit.Options{Buffer: 1, MaxWait: time.Second, Registerer: reg})
+		l.Record(t.Context(), entry("queued")) // Run is not running: it stays queued
+		begin := time.Now()
+		l.Record(t.Context(), entry("dropped"))
+		if took := time.Since(begin); took != time.Second {
+			t.Errorf("Record with a full queue returned after %v, want MaxWait (1s)", took)
+		}
+		if got := counterValue(t, reg, "runplane_audit_entries_dropped_total"); got != 1 {
+			t.Errorf("runplane_audit_entries_dropped_total = %v, want 1", got)
+		}
+	})
+}
+
+// counterValue is the value of the counter registered as name.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
 	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+// TestRefusedLoginsCounted: refused logins of one user from one address within a window become one entry that
+// says how many there were; another user or address gets its own.
+func TestRefusedLoginsCounted(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	l := audit.New(st, audit.Options{Linger: time.Millisecond})
+	start(t, l)
+	refused := func(user, source string) api.AuditLog {
+		return api.AuditLog{Username: user, Provider: api.ProviderLocal, EventType: "login", EventCategory: "auth",
+			EventTarget: user, Status: api.AuditFailure, Reason: "too many failed logins", Source: source}
+	}
+	for range 500 {
+		l.RecordRefused(context.Background(), refused("root", "10.0.0.1"))
+	}
+	l.RecordRefused(context.Background(), refused("root", "10.0.0.2"))
+	l.RecordRefused(context.Background(), refused("alice", "10.0.0.1"))
+	l.Flush()
+	got := map[string]string{}
+	for _, e := range list(t, st) {
+		got[e.Username+"@"+e.Source] = e.Reason
+	}
+	if len(got) != 3 {
+		t.Fatalf("entries = %v, want 3 (one per user and address)", got)
+	}
+	for key, n := range map[string]int{"root@10.0.0.1": 500, "root@10.0.0.2": 1, "alice@10.0.0.1": 1} {
+		if want := fmt.Sprintf("too many failed logins (%d attempts refused from ", n); !strings.HasPrefix(got[key], want) {
+			t.Errorf("entry %s reason %q, want it to start %q", key, got[key], want)
+		}
+	}
+}
+
+// TestBound: every text field is cut to its limit on a rune boundary; short fields are kept as they are.
+func TestBound(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("é", 1<<19) // 1 MiB
+	tests := []struct {
+		name string
+		in   api.AuditLog
+		want api.AuditLog
+	}{
+		{"short kept", entry("x"), entry("x")},
+		{"username", api.AuditLog{Username: long}, api.AuditLog{Username: strings.Repeat("é", 126) + "…"}},
+		{"target", api.AuditLog{EventTarget: long}, api.AuditLog{EventTarget: strings.Repeat("é", 254) + "…"}},
+		{"reason", api.AuditLog{Reason: strings.Repeat("a", 2000)}, api.AuditLog{Reason: strings.Repeat("a", 1021) + "…"}},
+		{"NUL then cut", api.AuditLog{Source: strings.Repeat("\x00", 300)}, api.AuditLog{Source: strings.Repeat("\uFFFD", 84) + "…"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if diff := cmp.Diff(tt.want, audit.Bound(tt.in)); diff != "" {
+				t.Errorf("Bound (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// FuzzBound: whatever the input, every field comes out valid UTF-8, without NUL, within its limit.
+func FuzzBound(f *testing.F) {
+	f.Add("root", "10.0.0.1", "wrong password")
+	f.Add(strings.Repeat("\xe2\x82", 200), "\x00", strings.Repeat("é", 600))
+	f.Fuzz(func(t *testing.T, user, source, reason string) {
+		e := audit.Bound(api.AuditLog{Username: user, Source: source, Reason: reason, EventTarget: user + reason})
+		for name, v := range map[string]struct {
+			s   string
+			max int
+		}{"username": {e.Username, audit.MaxField}, "source": {e.Source, audit.MaxField},
+			"reason": {e.Reason, audit.MaxReason}, "target": {e.EventTarget, audit.MaxTarget}} {
+			if len(v.s) > v.max || !utf8.ValidString(v.s) || strings.Contains(v.s, "\x00") {
+				t.Errorf("Bound: %s = %q (%d bytes), want valid UTF-8 without NUL, at most %d bytes", name, v.s, len(v.s), v.max)
+			}
+		}
+		if len(user) <= audit.MaxField && utf8.ValidString(user) && !strings.Contains(user, "\x00") && e.Username != user {
+			t.Errorf("Bound changed a short clean username %q to %q", user, e.Username)
+		}
+	})
 }
 
 // TestRunFlushesOnCancel checks that entries queued when Run's context ends are written before Run returns.
@@ -363,7 +489,7 @@ func TestRunFlushesOnCancel(t *testing.T) {
 	for i := range 20 {
 		l := audit.New(st, audit.Options{})
 		for j := range 3 {
-			l.Record(entry(fmt.Sprintf("%d-%d", i, j)))
+			l.Record(context.Background(), entry(fmt.Sprintf("%d-%d", i, j)))
 		}
 		want += 3
 		ctx, cancel := context.WithCancel(t.Context())
@@ -387,10 +513,10 @@ func TestRunFlushesOnCancelDuringWrite(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- l.Run(ctx) }()
-	l.Record(entry("held"))
+	l.Record(context.Background(), entry("held"))
 	<-gate.entered
 	for i := range 5 {
-		l.Record(entry(fmt.Sprint(i)))
+		l.Record(context.Background(), entry(fmt.Sprint(i)))
 	}
 	cancel()
 	close(gate.release)
@@ -413,7 +539,7 @@ func TestStoreErrorIsNotFatal(t *testing.T) {
 	l := audit.New(fs, audit.Options{Logger: slog.New(logs)})
 	start(t, l)
 
-	l.Record(entry("lost"))
+	l.Record(context.Background(), entry("lost"))
 	l.Flush() // returns although the write failed
 	r := logs.waitFor(t, "audit entries not written")
 	if e := attr(r, "err"); e.Kind() != slog.KindAny || !errors.Is(e.Any().(error), errDiskFull) {
@@ -424,7 +550,7 @@ func TestStoreErrorIsNotFatal(t *testing.T) {
 	}
 
 	fs.fail.Store(false)
-	l.Record(entry("kept"))
+	l.Record(context.Background(), entry("kept"))
 	l.Flush()
 	got := list(t, st)
 	if len(got) != 1 || got[0].EventTarget != "kept" {
@@ -447,7 +573,7 @@ func TestShutdownGrace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		logs := newLogSink()
 		l := audit.New(hangingStore{}, audit.Options{Logger: slog.New(logs)})
-		l.Record(entry("x"))
+		l.Record(context.Background(), entry("x"))
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		begin := time.Now()
@@ -479,7 +605,7 @@ func TestLingerGathers(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- l.Run(ctx) }()
 		for i := range 5 {
-			l.Record(entry(fmt.Sprint(i)))
+			l.Record(context.Background(), entry(fmt.Sprint(i)))
 			time.Sleep(10 * time.Millisecond)
 		}
 		synctest.Wait()
@@ -507,10 +633,50 @@ func TestRecordCleansText(t *testing.T) {
 	start(t, l)
 	e := entry("ok")
 	e.Username = "ma\x00lory\xff"
-	l.Record(e)
+	l.Record(context.Background(), e)
 	l.Flush()
 	got := list(t, st)
 	if len(got) != 1 || got[0].Username != "ma\uFFFDlory\uFFFD" {
 		t.Errorf("stored entries = %+v, want the username cleaned to %q", got, "ma\uFFFDlory\uFFFD")
+	}
+}
+
+// poisonStore injects a store that refuses any write holding an entry with target "poison".
+type poisonStore struct{ next audit.Store }
+
+func (p poisonStore) AppendAudit(ctx context.Context, es ...api.AuditLog) error {
+	for _, e := range es {
+		if e.EventTarget == "poison" {
+			return errDiskFull
+		}
+	}
+	return p.next.AppendAudit(ctx, es...)
+}
+
+// TestRefusedEntryAlone: an entry the store refuses is dropped (counted, logged) without the batch it came in.
+func TestRefusedEntryAlone(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	reg := prometheus.NewRegistry()
+	logs := newLogSink()
+	l := audit.New(poisonStore{st}, audit.Options{Logger: slog.New(logs), Registerer: reg})
+	for _, target := range []string{"a", "poison", "b"} {
+		l.Record(context.Background(), entry(target))
+	}
+	start(t, l)
+	l.Flush()
+	var written []string
+	for _, e := range list(t, st) {
+		written = append(written, e.EventTarget)
+	}
+	slices.Sort(written)
+	if diff := cmp.Diff([]string{"a", "b"}, written); diff != "" {
+		t.Errorf("entries written (-want +got):\n%s", diff)
+	}
+	if n := attr(logs.waitFor(t, "audit entries not written"), "entries"); n.Int64() != 1 {
+		t.Errorf("failure logged with entries=%v, want 1", n)
+	}
+	if got := counterValue(t, reg, "runplane_audit_entries_dropped_total"); got != 1 {
+		t.Errorf("runplane_audit_entries_dropped_total = %v, want 1", got)
 	}
 }

@@ -24,6 +24,8 @@ type serveFlags struct {
 	defaultTimeout             time.Duration
 	maxLogSize                 string
 	maxQueuedPerOwner          int
+	bodyTimeout                time.Duration
+	maxConns, maxConnsPerAddr  int
 	logFormat, logLevel        string
 	resetRootPassword          bool
 	// The Kubernetes executor's settings.
@@ -43,6 +45,7 @@ func newServeFlags() *serveFlags {
 		listen: def.Listen, dataDir: def.DataDir, isolation: def.Isolation,
 		maxConcurrentJobs: def.MaxConcurrentJobs, logRetention: def.LogRetention, gitCacheTTL: def.GitCacheTTL, tokenTTL: def.TokenTTL,
 		defaultTimeout: def.DefaultTimeout, maxLogSize: "100MiB", maxQueuedPerOwner: def.MaxQueuedPerOwner,
+		bodyTimeout: def.BodyTimeout, maxConns: def.MaxConns, maxConnsPerAddr: def.MaxConnsPerAddr,
 		logFormat: "text", logLevel: "info",
 		executor: def.Executor, jobTTL: def.JobTTL, podStartTimeout: def.PodStartTimeout,
 	}
@@ -99,6 +102,9 @@ func (sf *serveFlags) register(cmd *cobra.Command) {
 	f.DurationVar(&sf.defaultTimeout, "default-timeout", sf.defaultTimeout, "jobs of tasks without a timeout of their own end after this long (reason timeout); 0: no limit (env RUNPLANE_DEFAULT_TIMEOUT)")
 	f.StringVar(&sf.maxLogSize, "max-log-size", sf.maxLogSize, "a job's log is cut past this many bytes (e.g. 104857600, 100MiB, 1GiB), the job runs on; 0: no cap (env RUNPLANE_MAX_LOG_SIZE)")
 	f.IntVar(&sf.maxQueuedPerOwner, "max-queued-per-owner", sf.maxQueuedPerOwner, "queued jobs one user may have at once, across replicas; more answer 429; 0: no limit (env RUNPLANE_MAX_QUEUED_PER_OWNER)")
+	f.DurationVar(&sf.bodyTimeout, "body-timeout", sf.bodyTimeout, "a request body still arriving this long after its headers answers 408; 0: no limit (env RUNPLANE_BODY_TIMEOUT)")
+	f.IntVar(&sf.maxConns, "max-conns", sf.maxConns, "HTTP connections open at once; more are answered 503 and closed; 0: no cap (env RUNPLANE_MAX_CONNS)")
+	f.IntVar(&sf.maxConnsPerAddr, "max-conns-per-addr", sf.maxConnsPerAddr, "HTTP connections open at once from one client IP address (raise it behind a reverse proxy); 0: no cap (env RUNPLANE_MAX_CONNS_PER_ADDR)")
 	f.DurationVar(&sf.tokenTTL, "token-ttl", sf.tokenTTL, "how long a login session token is valid (env RUNPLANE_TOKEN_TTL)")
 	f.DurationVar(&sf.maxTokenLifetime, "max-token-lifetime", 0, "the longest an API token may live: tokens created without an expiry get it, a later one is refused; 0: no bound (env RUNPLANE_MAX_TOKEN_LIFETIME)")
 	f.StringVar(&sf.isolation, "isolation", sf.isolation, "isolation of local jobs: auto, namespace, launcher, container (podman, the runner's image) or none (env RUNPLANE_ISOLATION)")
@@ -165,6 +171,15 @@ func (sf *serveFlags) config(cmd *cobra.Command) (server.Config, error) {
 	}
 	if f.Changed("max-queued-per-owner") {
 		cfg.MaxQueuedPerOwner = sf.maxQueuedPerOwner
+	}
+	if f.Changed("body-timeout") {
+		cfg.BodyTimeout = sf.bodyTimeout
+	}
+	if f.Changed("max-conns") {
+		cfg.MaxConns = sf.maxConns
+	}
+	if f.Changed("max-conns-per-addr") {
+		cfg.MaxConnsPerAddr = sf.maxConnsPerAddr
 	}
 	sf.applyKubernetes(f.Changed, &cfg)
 	if !f.Changed("log-format") {

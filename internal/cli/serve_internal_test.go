@@ -166,3 +166,44 @@ func TestServeLimitsConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestServeConnectionLimitsConfig(t *testing.T) {
+	for _, name := range []string{"RUNPLANE_BODY_TIMEOUT", "RUNPLANE_MAX_CONNS", "RUNPLANE_MAX_CONNS_PER_ADDR"} {
+		t.Setenv(name, "")
+	}
+	t.Setenv("RUNPLANE_DATA_DIR", t.TempDir())
+	type limits struct {
+		BodyTimeout              time.Duration
+		MaxConns, MaxConnsPerAdr int
+	}
+	of := func(c server.Config) limits { return limits{c.BodyTimeout, c.MaxConns, c.MaxConnsPerAddr} }
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want limits
+	}{
+		{"defaults", nil, nil, limits{30 * time.Second, 4096, 256}},
+		{"env", map[string]string{"RUNPLANE_BODY_TIMEOUT": "5s", "RUNPLANE_MAX_CONNS": "100", "RUNPLANE_MAX_CONNS_PER_ADDR": "10"},
+			nil, limits{5 * time.Second, 100, 10}},
+		{"flags win", map[string]string{"RUNPLANE_BODY_TIMEOUT": "5s", "RUNPLANE_MAX_CONNS": "100"},
+			[]string{"--body-timeout", "1m", "--max-conns", "50", "--max-conns-per-addr", "0"}, limits{time.Minute, 50, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			cfg, err := serveConfig(t, tt.args...)
+			if err != nil {
+				t.Fatalf("config = %v", err)
+			}
+			if diff := cmp.Diff(tt.want, of(cfg)); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if _, err := serveConfig(t, "--max-conns", "-1"); err == nil || !strings.Contains(err.Error(), "must not be negative") {
+		t.Errorf("--max-conns -1 = %v, want an error saying it must not be negative", err)
+	}
+}

@@ -1,21 +1,26 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
 	"strings"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/audit"
 	"github.com/runplane/runplane/internal/auth"
 	"github.com/runplane/runplane/internal/store"
 )
 
 // Audit events: every mutation through the API and every login attempt. Entries carry names, ids, outcomes and
-// the public error message, never a request body, so no password, token or secret value can reach them.
+// the public error message, never a request body, so no password, token or secret value can reach them, and every
+// field is bounded (audit.Bound). A mutation's entry commits with its change (store.WithAudit): a change that is
+// stored is recorded, even if the process dies the next instant.
 
-// auditRequest records the outcome of a mutation by p. err is what the handler (or its authorization) returned.
-func (h *Handler) auditRequest(w http.ResponseWriter, r *http.Request, rt Route, p auth.Principal, err error) {
+// auditEntry is the entry recording a mutation by p that succeeds, as far as the request tells (the object it
+// creates is named later, by setTarget or the store).
+func auditEntry(r *http.Request, rt Route, p auth.Principal) api.AuditLog {
 	e := api.AuditLog{
 		UserID:        p.UserID,
 		Username:      p.Username,
@@ -30,11 +35,42 @@ func (h *Handler) auditRequest(w http.ResponseWriter, r *http.Request, rt Route,
 	if rt.Param != "" {
 		e.EventTarget = r.PathValue(rt.Param)
 	}
+	e.Status = api.AuditSuccess
+	return audit.Bound(e)
+}
+
+// auditRequest records the outcome of a mutation by p unless the store wrote it with the change. err is what the
+// handler (or its authorization) returned; a handler that failed after a change committed gets a second entry
+// saying so.
+func (h *Handler) auditRequest(w http.ResponseWriter, r *http.Request, rt Route, p auth.Principal, pending *store.PendingAudit, err error) {
+	if pending.Written() && err == nil {
+		return
+	}
+	e := auditEntry(r, rt, p)
 	if sw, ok := w.(*statusWriter); ok && sw.target != "" {
 		e.EventTarget = sw.target
 	}
 	e.Status, e.Reason = outcome(err)
-	h.audit.Record(e)
+	// Recorded even if the client has gone: the entry is about what the server did.
+	h.audit.Record(context.WithoutCancel(r.Context()), e)
+}
+
+// auditLogin records a login attempt for user (id userID when known). A refused (throttled) attempt is counted
+// into one entry per user, address and window: a flood of them costs the log one line a minute.
+func (h *Handler) auditLogin(r *http.Request, in api.Login, userID string, err error) {
+	e := api.AuditLog{UserID: userID, Username: in.Username, Provider: in.Provider, EventType: "login",
+		EventCategory: "auth", EventTarget: in.Username, Source: sourceAddr(r)}
+	if e.Provider == "" {
+		e.Provider = api.ProviderLocal
+	}
+	e.Status, e.Reason = outcome(err)
+	ctx := context.WithoutCancel(r.Context())
+	var refused *auth.ThrottledError
+	if errors.As(err, &refused) {
+		h.audit.RecordRefused(ctx, e)
+		return
+	}
+	h.audit.Record(ctx, e)
 }
 
 // outcome is an audit status and reason for a handler's error.
@@ -71,6 +107,7 @@ func eventType(r *http.Request, rt Route) string {
 func setTarget(w http.ResponseWriter, target string) {
 	if sw, ok := w.(*statusWriter); ok {
 		sw.target = target
+		sw.pending.SetTarget(target)
 	}
 }
 

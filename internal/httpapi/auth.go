@@ -14,15 +14,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r.Body, &in); err != nil {
 		return err
 	}
+	if err := checkLogin(in); err != nil {
+		h.auditLogin(r, in, "", err)
+		return err
+	}
 	in.Username = normalizeName(in.Username)
 	token, p, err := h.auth.Login(r.Context(), in, sourceAddr(r))
-	e := api.AuditLog{UserID: p.UserID, Username: in.Username, Provider: in.Provider, EventType: "login",
-		EventCategory: "auth", EventTarget: in.Username, Source: sourceAddr(r)}
-	if e.Provider == "" {
-		e.Provider = api.ProviderLocal
-	}
-	e.Status, e.Reason = outcome(err)
-	h.audit.Record(e)
+	h.auditLogin(r, in, p.UserID, err)
 	if err != nil {
 		return err
 	}

@@ -31,8 +31,7 @@ func decodeJSON(body io.Reader, v any) error {
 	case err == nil:
 		return api.Invalidf("request body has data after the JSON value")
 	default:
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		if isBodyError(err) {
 			return err
 		}
 		return api.Invalidf("request body has data after the JSON value")
@@ -41,12 +40,11 @@ func decodeJSON(body io.Reader, v any) error {
 
 func decodeError(err error) error {
 	var (
-		tooLarge *http.MaxBytesError
-		syntax   *json.SyntaxError
-		typ      *json.UnmarshalTypeError
+		syntax *json.SyntaxError
+		typ    *json.UnmarshalTypeError
 	)
 	switch {
-	case errors.As(err, &tooLarge):
+	case isBodyError(err):
 		return err
 	case errors.Is(err, io.EOF):
 		return api.Invalidf("request body is empty: want a JSON document")
@@ -125,8 +123,7 @@ func readOptionalJSON(body io.Reader, v any) (present bool, err error) {
 func readInput(body io.Reader) ([]byte, error) {
 	b, err := io.ReadAll(body)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		if isBodyError(err) {
 			return nil, err
 		}
 		return nil, api.Invalidf("read request body: %v", err)

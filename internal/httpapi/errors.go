@@ -44,8 +44,11 @@ func classify(err error) (int, api.Error) {
 		throttle *auth.ThrottledError
 		image    *imagepolicy.NotAllowedError
 		full     *jobs.QueueFullError
+		slow     *BodyTimeoutError
 	)
 	switch {
+	case errors.As(err, &slow):
+		return http.StatusRequestTimeout, api.Error{Error: slow.Error()}
 	case errors.As(err, &tooLarge):
 		return http.StatusRequestEntityTooLarge, api.Error{Error: fmt.Sprintf("request body larger than %d bytes", tooLarge.Limit)}
 	case errors.As(err, &invalid):

@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/runplane/runplane/internal/store"
 )
 
 // /metrics is unauthenticated, like /healthz and /readyz, so a Prometheus server can scrape it without a
@@ -84,6 +86,8 @@ type statusWriter struct {
 	route  string // the matched pattern's path; "" when no route matched
 	quiet  bool   // health and metrics requests are logged at debug level
 	target string // what a mutation acted on, when its path does not say (setTarget)
+	// pending is the audit entry of a mutation, which the store writes with the change it records.
+	pending *store.PendingAudit
 	// beforeAnswer, when set, runs once before the response starts: a change to who may do what takes effect
 	// before the client can act on the answer.
 	beforeAnswer func()

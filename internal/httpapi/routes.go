@@ -35,9 +35,12 @@ type Store interface {
 	GetAudit(ctx context.Context, id string) (api.AuditLog, error)
 }
 
-// Auditor records audit entries; *audit.Log implements it. Record must not block on I/O.
+// Auditor records the audit entries that no change's transaction wrote (failures, refusals, logins); *audit.Log
+// implements it. Record never blocks on I/O but may wait, until ctx ends, for room in a full queue;
+// RecordRefused counts refused (throttled) logins into one entry per user, address and window.
 type Auditor interface {
-	Record(e api.AuditLog)
+	Record(ctx context.Context, e api.AuditLog)
+	RecordRefused(ctx context.Context, e api.AuditLog)
 }
 
 // Engine is the job engine as the API uses it; *jobs.Engine implements it.
@@ -77,6 +80,9 @@ type Options struct {
 	Ready func(context.Context) error
 	// MaxBodyBytes bounds every request body; 0 means DefaultMaxBodyBytes. Larger bodies answer 413.
 	MaxBodyBytes int64
+	// BodyTimeout bounds the time a request's body may take to arrive, from when its headers were read; a body
+	// still arriving answers 408. 0 means no limit.
+	BodyTimeout time.Duration
 	// StdoutLimit bounds the stdout shown for a job that is still running; 0 means DefaultStdoutLimit.
 	StdoutLimit int64
 	// Images is the operator's image allowlist: a runner naming an image outside it is refused when saved (400).
@@ -126,6 +132,7 @@ type Handler struct {
 	log          *slog.Logger
 	ready        func(context.Context) error
 	maxBody      int64
+	bodyTimeout  time.Duration
 	stdoutLimit  int64
 	images       *imagepolicy.Allowlist
 	origins      map[string]bool
@@ -154,6 +161,7 @@ func New(opts Options) (*Handler, error) {
 		log:          opts.Logger,
 		ready:        opts.Ready,
 		maxBody:      opts.MaxBodyBytes,
+		bodyTimeout:  opts.BodyTimeout,
 		stdoutLimit:  opts.StdoutLimit,
 		images:       opts.Images,
 		maxTokenLife: opts.MaxTokenLifetime,
@@ -314,7 +322,8 @@ func (h *Handler) table() []route {
 
 // handle adapts a route's handler: it names the route for metrics and logs, authenticates the caller of a
 // protected route (putting the Principal in the context), authorizes it (Route.Authz), answers a returned error
-// through writeError, and records every mutation in the audit log.
+// through writeError, and records every mutation in the audit log: in the transaction of the change it made, or,
+// when it changed nothing, through the Auditor.
 func (h *Handler) handle(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if sw, ok := w.(*statusWriter); ok {
@@ -344,14 +353,23 @@ func (h *Handler) handle(rt route) http.Handler {
 			// Even a failed change may have half happened; forgetting costs each caller one read.
 			sw.beforeAnswer = h.auth.Forget
 		}
+		var pending *store.PendingAudit
 		if err = h.authorize(r, rt.Route, p); err == nil {
+			if mutation {
+				// The store writes the entry with the change it records (see store.WithAudit).
+				pending = store.NewPendingAudit(auditEntry(r, rt.Route, p))
+				r = r.WithContext(store.WithAudit(r.Context(), pending))
+				if sw, ok := w.(*statusWriter); ok {
+					sw.pending = pending
+				}
+			}
 			err = rt.fn(w, r)
 		}
 		if err != nil {
 			h.writeError(w, r, err)
 		}
 		if mutation {
-			h.auditRequest(w, r, rt.Route, p, err)
+			h.auditRequest(w, r, rt.Route, p, pending, err)
 		}
 	})
 }
@@ -383,13 +401,14 @@ func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, api.Error{Error: lowerStatusText(status)})
 }
 
-// limitBody caps every request body at maxBody bytes; reading past it fails with *http.MaxBytesError (413).
+// limitBody caps every request body at maxBody bytes, reading past which fails with *http.MaxBytesError (413),
+// and at bodyTimeout, past which reading fails with *BodyTimeoutError (408).
 func (h *Handler) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Body != http.NoBody {
 			r2 := *r
 			r2.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
-			r = &r2
+			r = withBodyDeadline(w, &r2, h.bodyTimeout)
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -49,6 +49,14 @@ type Config struct {
 	GitCacheTTL time.Duration
 	// MaxBodyBytes bounds request bodies; larger ones answer 413.
 	MaxBodyBytes int64
+	// BodyTimeout bounds how long reading one request's body may take, from its first byte of headers on; a body
+	// still arriving after it answers 408 and the connection is closed. 0 means no limit.
+	BodyTimeout time.Duration
+	// MaxConns caps the HTTP connections open at once, and MaxConnsPerAddr those from one client IP address; a
+	// connection past a cap is answered 503 and closed. 0 means no cap. Behind a reverse proxy every client shares
+	// the proxy's address: raise MaxConnsPerAddr to what the proxy may hold open.
+	MaxConns        int
+	MaxConnsPerAddr int
 	// Isolation of local jobs: "auto", "namespace", "launcher" or "none" (see executor/local), or "container"
 	// (every job in its runner's image, with podman: executor/podman).
 	Isolation string
@@ -106,7 +114,8 @@ type Config struct {
 	MaxTokenLifetime time.Duration
 }
 
-// DefaultConfig returns the defaults: 127.0.0.1:8080, ./runplane-data, 24h tokens, 30 days of logs, 1 MiB bodies,
+// DefaultConfig returns the defaults: 127.0.0.1:8080, ./runplane-data, 24h tokens, 30 days of logs, 1 MiB bodies
+// read within 30s, 4096 connections (256 per client address),
 // jobs ended after 1h unless their task says otherwise, 100 MiB logs, 1000 queued jobs per owner, the local
 // executor (Kubernetes Jobs kept 5m after they finish, pods given 5m to start), any image.
 func DefaultConfig() Config {
@@ -117,6 +126,9 @@ func DefaultConfig() Config {
 		LeaseTTL:          30 * time.Second,
 		LogRetention:      720 * time.Hour,
 		MaxBodyBytes:      1 << 20,
+		BodyTimeout:       30 * time.Second,
+		MaxConns:          4096,
+		MaxConnsPerAddr:   256,
 		Isolation:         local.IsolationAuto,
 		DefaultTimeout:    time.Hour,
 		MaxLogSize:        100 << 20,
@@ -184,6 +196,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBodyBytes < minBodyBytes || c.MaxBodyBytes > maxBodyBytes {
 		return fmt.Errorf("config: max body bytes %d: want %d to %d", c.MaxBodyBytes, minBodyBytes, maxBodyBytes)
+	}
+	if c.BodyTimeout < 0 {
+		return fmt.Errorf("config: body timeout %v must not be negative (0 is no limit)", c.BodyTimeout)
+	}
+	if c.MaxConns < 0 || c.MaxConnsPerAddr < 0 {
+		return fmt.Errorf("config: max connections %d, per address %d: must not be negative (0 is no cap)", c.MaxConns, c.MaxConnsPerAddr)
 	}
 	switch c.Isolation {
 	case local.IsolationAuto, local.IsolationNamespace, local.IsolationLauncher, local.IsolationNone, IsolationContainer:
@@ -265,6 +283,22 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 		}
 		c.MaxConcurrentJobs = n
 	}
+	counts := []struct {
+		name string
+		dst  *int
+	}{
+		{"RUNPLANE_MAX_CONNS", &c.MaxConns},
+		{"RUNPLANE_MAX_CONNS_PER_ADDR", &c.MaxConnsPerAddr},
+	}
+	for _, n := range counts {
+		if v, ok := get(n.name); ok {
+			x, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || x < 0 {
+				return fmt.Errorf("%s=%q: want a non-negative integer (0 is no cap)", n.name, v)
+			}
+			*n.dst = x
+		}
+	}
 	if v, ok := get("RUNPLANE_MAX_QUEUED_PER_OWNER"); ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n < 0 {
@@ -301,6 +335,7 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 		{"RUNPLANE_GIT_CACHE_TTL", &c.GitCacheTTL},
 		{"RUNPLANE_JOB_TTL", &c.JobTTL},
 		{"RUNPLANE_POD_START_TIMEOUT", &c.PodStartTimeout},
+		{"RUNPLANE_BODY_TIMEOUT", &c.BodyTimeout},
 	}
 	for _, d := range durations {
 		v, ok := get(d.name)

@@ -21,6 +21,7 @@ func TestDefaultConfig(t *testing.T) {
 	want := Config{Listen: "127.0.0.1:8080", DataDir: "./runplane-data", TokenTTL: 24 * time.Hour,
 		LogRetention: 720 * time.Hour, MaxBodyBytes: 1 << 20, Isolation: "auto", LeaseTTL: 30 * time.Second,
 		DefaultTimeout: time.Hour, MaxLogSize: 100 << 20, MaxQueuedPerOwner: 1000,
+		BodyTimeout: 30 * time.Second, MaxConns: 4096, MaxConnsPerAddr: 256,
 		Executor: "local", JobTTL: 5 * time.Minute, PodStartTimeout: 5 * time.Minute}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("DefaultConfig (-want +got):\n%s", diff)
@@ -137,6 +138,7 @@ func TestLoadEnv(t *testing.T) {
 			"RUNPLANE_MAX_BODY_BYTES": "2048", "RUNPLANE_ISOLATION": "none",
 			"RUNPLANE_LEASE_TTL": "5s", "RUNPLANE_KEYS_DIR": "/etc/runplane/keys",
 			"RUNPLANE_DEFAULT_TIMEOUT": "0s", "RUNPLANE_MAX_LOG_SIZE": "512KiB", "RUNPLANE_MAX_QUEUED_PER_OWNER": "20",
+			"RUNPLANE_BODY_TIMEOUT": "5s", "RUNPLANE_MAX_CONNS": "100", "RUNPLANE_MAX_CONNS_PER_ADDR": "0",
 		}))
 		if err != nil {
 			t.Fatal(err)
@@ -144,6 +146,7 @@ func TestLoadEnv(t *testing.T) {
 		want := Config{Listen: "0.0.0.0:9000", DataDir: "/var/lib/runplane", MaxConcurrentJobs: 8, RootPassword: "pw",
 			TokenTTL: time.Hour, LogRetention: 0, GitCacheTTL: 30 * time.Second, MaxBodyBytes: 2048, Isolation: "none",
 			LeaseTTL: 5 * time.Second, KeysDir: "/etc/runplane/keys", DefaultTimeout: 0, MaxLogSize: 512 << 10, MaxQueuedPerOwner: 20,
+			BodyTimeout: 5 * time.Second, MaxConns: 100, MaxConnsPerAddr: 0,
 			Executor: "local", JobTTL: 5 * time.Minute, PodStartTimeout: 5 * time.Minute}
 		if diff := cmp.Diff(want, c); diff != "" {
 			t.Errorf("LoadEnv (-want +got):\n%s", diff)
@@ -247,6 +250,9 @@ func TestLoadEnv(t *testing.T) {
 		{"RUNPLANE_MAX_LOG_SIZE", "99999999999GiB"},
 		{"RUNPLANE_MAX_QUEUED_PER_OWNER", "-1"},
 		{"RUNPLANE_MAX_QUEUED_PER_OWNER", "many"},
+		{"RUNPLANE_MAX_CONNS", "-1"},
+		{"RUNPLANE_MAX_CONNS_PER_ADDR", "lots"},
+		{"RUNPLANE_BODY_TIMEOUT", "30"},
 		{"RUNPLANE_ROOT_PASSWORD_FILE", "/nonexistent/runplane-test"},
 		{"RUNPLANE_STORE_FILE", "/nonexistent/runplane-test"},
 	}

@@ -182,7 +182,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if err != nil {
 		return nil, err
 	}
-	s.audit = audit.New(s.store, audit.Options{Logger: log.With("component", "audit")})
+	s.audit = audit.New(s.store, audit.Options{Logger: log.With("component", "audit"), Registerer: reg})
 	boot, err := auth.EnsureBuiltins(ctx, s.store, auth.RootPassword{Password: cfg.RootPassword, Reset: cfg.ResetRootPassword})
 	if err != nil {
 		return nil, err
@@ -211,6 +211,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		Gatherer:     reg,
 		Ready:        s.ready,
 		MaxBodyBytes: cfg.MaxBodyBytes,
+		BodyTimeout:  cfg.BodyTimeout,
 		Images:       images,
 		// Validate checked them.
 		AllowedOrigins:   cfg.AllowedOrigins,
@@ -219,11 +220,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	}); err != nil {
 		return nil, err
 	}
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "runplane_http_connections_refused_total",
+		Help: "Connections answered 503 and closed at once, by the cap they were past (total or address).",
+	}, []string{"cap"})
+	reg.MustRegister(refused)
+	s.ln = limitConns(s.ln, cfg.MaxConns, cfg.MaxConnsPerAddr, refused)
 	s.http = &http.Server{
 		Handler:           s.api,
 		ReadHeaderTimeout: 10 * time.Second,
 		// No ReadTimeout or WriteTimeout: synchronous runs wait up to api.MaxSyncTimeout and log follows stream for
-		// as long as a job runs. Bodies are bounded by MaxBodyBytes instead.
+		// as long as a job runs. Bodies are bounded by MaxBodyBytes and BodyTimeout (httpapi) instead.
 		IdleTimeout:    2 * time.Minute,
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),

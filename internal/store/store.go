@@ -122,7 +122,7 @@ type Jobs interface {
 	// GetJob returns a job; ErrNotFound if absent.
 	GetJob(ctx context.Context, id string) (Job, error)
 	// ListJobs returns jobs newest first (by CreateTime, then id) and the number matching the filter
-	// without Limit/Offset.
+	// without Limit/Offset. Listed jobs carry no Stdout and no Input (GetJob has them): a list never reads logs.
 	ListJobs(ctx context.Context, f JobFilter) (jobs []Job, total int, err error)
 	// ClaimJob moves the oldest queued job to running with StartTime now and lease l, and returns it; ErrNotFound
 	// if none is queued.

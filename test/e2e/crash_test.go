@@ -16,7 +16,7 @@ import (
 
 // TestCrashSafety kills the server with SIGKILL under load and restarts it: every accepted job must be
 // accounted for — queued ones run, running ones end failed "orphaned" with their processes gone, none stays
-// running, none disappears, none runs twice.
+// running, none disappears, none runs twice — and audited.
 func TestCrashSafety(t *testing.T) {
 	data := t.TempDir()
 	marks := t.TempDir() // each job appends its id here; the path also marks the job's processes
@@ -122,6 +122,22 @@ func TestCrashSafety(t *testing.T) {
 	for id, n := range runs {
 		if n > 1 {
 			t.Errorf("job %s ran %d times", id, n)
+		}
+	}
+	// Every accepted submission has its audit entry: it committed with the job.
+	entries, err := c2.ListAuditLogs(ctx, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audited := map[string]bool{}
+	for _, e := range entries {
+		if e.EventType == "run" && e.Status == api.AuditSuccess {
+			audited[e.EventTarget] = true
+		}
+	}
+	for _, id := range accepted {
+		if !audited[id] {
+			t.Errorf("accepted job %s has no audit entry", id)
 		}
 	}
 	t.Logf("accepted %d, succeeded %d, orphaned %d, jobs in store %d", len(accepted), succeeded, orphaned, len(jobs))

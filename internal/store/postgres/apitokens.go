@@ -20,6 +20,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) (store.API
 	if t.ID == "" {
 		t.ID = uuid.NewString()
 	}
+	store.SetAuditTarget(ctx, t.ID)
 	now := s.now()
 	t.CreateTime, t.UpdateTime = storedTime(t.CreateTime, now), storedTime(t.UpdateTime, now)
 	t.Key = ""
@@ -121,10 +122,14 @@ func (s *Store) UpdateAPIToken(ctx context.Context, t store.APIToken) (store.API
 		e := stored(*t.Expires)
 		expires = &e
 	}
-	stored, err := scanToken(s.pool.QueryRow(ctx, `UPDATE api_tokens
-		SET description = $1, enabled = ($2 AND revoked_at IS NULL), disabled_by_admin = $3, expires = $4,
-			update_time = $5 WHERE id = $6
-		RETURNING `+tokenCols, t.Description, t.IsEnabled(), t.DisabledByAdmin, expires, s.now(), t.ID))
+	var stored store.APIToken
+	err := s.change(ctx, func(q dbtx) (err error) {
+		stored, err = scanToken(q.QueryRow(ctx, `UPDATE api_tokens
+			SET description = $1, enabled = ($2 AND revoked_at IS NULL), disabled_by_admin = $3, expires = $4,
+				update_time = $5 WHERE id = $6
+			RETURNING `+tokenCols, t.Description, t.IsEnabled(), t.DisabledByAdmin, expires, s.now(), t.ID))
+		return err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.APIToken{}, notFoundf("api token %q not found", t.ID)
 	}
@@ -139,8 +144,11 @@ func (s *Store) DeleteAPIToken(ctx context.Context, id string) error {
 	if !textOK(id) {
 		return notFoundf("api token %q not found", id)
 	}
-	tag, err := s.pool.Exec(ctx, `DELETE FROM api_tokens WHERE id = $1`, id)
-	return wrap(oneRow(tag, err, "api token", id), "postgres: delete api token %q", id)
+	err := s.change(ctx, func(q dbtx) error {
+		tag, err := q.Exec(ctx, `DELETE FROM api_tokens WHERE id = $1`, id)
+		return oneRow(tag, err, "api token", id)
+	})
+	return wrap(err, "postgres: delete api token %q", id)
 }
 
 func scanToken(row pgx.Row) (store.APIToken, error) {

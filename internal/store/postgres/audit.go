@@ -2,12 +2,15 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store"
 )
 
 const auditCols = `id, user_id, username, provider, event_type, event_category, event_target, status, reason, source,
@@ -27,12 +30,9 @@ func (s *Store) AppendAudit(ctx context.Context, entries ...api.AuditLog) error 
 	ids := make([]string, len(entries))
 	b := &pgx.Batch{}
 	for i, e := range entries {
-		if e.ID == "" {
-			e.ID = uuid.NewString()
-		}
-		ids[i] = e.ID
-		b.Queue(insertAudit, e.ID, e.UserID, e.Username, e.Provider, e.EventType, e.EventCategory, e.EventTarget,
-			e.Status, e.Reason, e.Source, storedTime(e.CreateTime, now))
+		args := auditArgs(e, now)
+		ids[i] = args[0].(string)
+		b.Queue(insertAudit, args...)
 	}
 	br := s.pool.SendBatch(ctx, b)
 	var err error
@@ -88,4 +88,46 @@ func scanAudit(row pgx.Row) (api.AuditLog, error) {
 	}
 	e.CreateTime = created.UTC()
 	return e, nil
+}
+
+// auditArgs are insertAudit's arguments for e, with an empty ID and a zero CreateTime filled.
+func auditArgs(e api.AuditLog, now time.Time) []any {
+	if e.ID == "" {
+		e.ID = uuid.NewString()
+	}
+	return []any{e.ID, e.UserID, e.Username, e.Provider, e.EventType, e.EventCategory, e.EventTarget, e.Status,
+		e.Reason, e.Source, storedTime(e.CreateTime, now)}
+}
+
+// dbtx is what a change runs its statements on: the pool, or a transaction.
+type dbtx interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// change runs fn, a change whose statements need no transaction of their own, on the pool. When ctx carries a
+// pending audit entry (store.WithAudit), fn runs in a transaction that writes the entry after it: both commit or
+// neither. fn's error rolls it back, so fn returns one for a change that did not happen (no row matched).
+func (s *Store) change(ctx context.Context, fn func(q dbtx) error) error {
+	p := store.AuditFrom(ctx)
+	if !p.Take() {
+		return fn(s.pool)
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return s.insertPendingAudit(ctx, tx, p)
+	})
+	p.Done(err == nil)
+	return err
+}
+
+// insertPendingAudit writes p's entry in tx.
+func (s *Store) insertPendingAudit(ctx context.Context, tx pgx.Tx, p *store.PendingAudit) error {
+	if _, err := tx.Exec(ctx, insertAudit, auditArgs(p.Entry(), s.now())...); err != nil {
+		return fmt.Errorf("audit entry: %w", err)
+	}
+	return nil
 }

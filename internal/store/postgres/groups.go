@@ -23,6 +23,7 @@ func (s *Store) CreateGroup(ctx context.Context, g api.Group) (api.Group, error)
 	if g.ID == "" {
 		g.ID = uuid.NewString()
 	}
+	store.SetAuditTarget(ctx, g.ID)
 	now := s.now()
 	g.CreateTime, g.UpdateTime = storedTime(g.CreateTime, now), storedTime(g.UpdateTime, now)
 	setMembers := g.UserIDs != nil

@@ -19,6 +19,10 @@ const (
 	jobData = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
 	stdout, json_data, input, idempotency_key, handle, owner_id`
 	jobCols = jobData + `, lease_owner, lease_until`
+	// jobListCols are jobCols without a job's output and input, which ListJobs leaves empty: a page of a thousand
+	// jobs of large logs would otherwise be read into memory whole.
+	jobListCols = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
+	''::bytea AS stdout, json_data, NULL::bytea AS input, idempotency_key, handle, owner_id, lease_owner, lease_until`
 )
 
 // CreateJob stores j as queued (clearing its start and completion times, exit code, counters and lease; a zero
@@ -52,35 +56,42 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 	args := []any{j.ID, j.Owner, j.Task, string(j.Status), j.CreateTime, j.Reason, nullStrings(j.Warnings),
 		[]byte(j.Stdout), nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle,
 		eventPayload(store.EventQueued, j.ID), j.OwnerID}
+	store.SetAuditTarget(ctx, j.ID)
 	if maxQueued > 0 {
 		return s.createJobCapped(ctx, j, args, maxQueued)
 	}
-	if j.IdempotencyKey == "" {
-		_, err := s.pool.Exec(ctx, createJob, args...)
-		if err != nil {
-			return store.Job{}, false, createJobError(j.ID, err)
+	var prev *store.Job
+	err := s.change(ctx, func(q dbtx) error {
+		if j.IdempotencyKey == "" {
+			_, err := q.Exec(ctx, createJob, args...)
+			return err
 		}
-		return j, true, nil
+		for {
+			tag, err := q.Exec(ctx, createJobOnce, args...)
+			if err != nil || tag.RowsAffected() == 1 {
+				return err
+			}
+			// The key is taken by a committed job: a new statement's snapshot sees it. Jobs are never deleted, so
+			// it is there, unless the store is being emptied by hand; then insert again.
+			p, err := scanJob(q.QueryRow(ctx, lookupJobKey, j.OwnerID, j.IdempotencyKey))
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			prev = &p
+			store.SetAuditTarget(ctx, p.ID)
+			return nil
+		}
+	})
+	switch {
+	case err != nil:
+		return store.Job{}, false, createJobError(j.ID, err)
+	case prev != nil:
+		return *prev, false, nil
 	}
-	for {
-		tag, err := s.pool.Exec(ctx, createJobOnce, args...)
-		if err != nil {
-			return store.Job{}, false, createJobError(j.ID, err)
-		}
-		if tag.RowsAffected() == 1 {
-			return j, true, nil
-		}
-		// The key is taken by a committed job: a new statement's snapshot sees it. Jobs are never deleted, so it
-		// is there, unless the store is being emptied by hand; then insert again.
-		prev, err := scanJob(s.pool.QueryRow(ctx, lookupJobKey, j.OwnerID, j.IdempotencyKey))
-		if errors.Is(err, pgx.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return store.Job{}, false, wrap(err, "postgres: create job %q", j.ID)
-		}
-		return prev, false, nil
-	}
+	return j, true, nil
 }
 
 const (
@@ -106,36 +117,20 @@ const queueLockClass = 0x72756e71 // "runq"
 // neither goes past the cap. An owner's idempotency key used before returns the earlier job before any count.
 func (s *Store) createJobCapped(ctx context.Context, j store.Job, args []any, maxQueued int) (store.Job, bool, error) {
 	var prev *store.Job
+	pa := store.AuditFrom(ctx)
+	audited := pa.Take()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, int32(queueLockClass), j.Owner); err != nil {
 			return err
 		}
-		for {
-			if j.IdempotencyKey != "" {
-				// Each statement sees what committed before it began: jobs of this owner queued under the lock too.
-				p, err := scanJob(tx.QueryRow(ctx, lookupJobKey, j.OwnerID, j.IdempotencyKey))
-				if err == nil {
-					prev = &p
-					return nil
-				}
-				if !errors.Is(err, pgx.ErrNoRows) {
-					return err
-				}
-			}
-			var n int
-			if err := tx.QueryRow(ctx, countQueuedOf, j.Owner).Scan(&n); err != nil {
-				return err
-			}
-			if n >= maxQueued {
-				return fmt.Errorf("%w: owner %q has %d queued jobs, the most allowed", store.ErrQueueFull, j.Owner, n)
-			}
-			tag, err := tx.Exec(ctx, createJobOnce, args...)
-			if err != nil || tag.RowsAffected() == 1 {
-				return err
-			}
-			// The key was taken by a submission without a cap, which does not take the lock: look again.
+		if err := s.insertCapped(ctx, tx, j, args, maxQueued, &prev); err != nil || !audited {
+			return err
 		}
+		return s.insertPendingAudit(ctx, tx, pa)
 	})
+	if audited {
+		pa.Done(err == nil)
+	}
 	switch {
 	case err != nil:
 		return store.Job{}, false, createJobError(j.ID, err)
@@ -143,6 +138,37 @@ func (s *Store) createJobCapped(ctx context.Context, j store.Job, args []any, ma
 		return *prev, false, nil
 	}
 	return j, true, nil
+}
+
+// insertCapped inserts j in tx, which holds its owner's queue lock, unless the owner has maxQueued queued jobs
+// already or used j's idempotency key before (then *prev is that job).
+func (s *Store) insertCapped(ctx context.Context, tx pgx.Tx, j store.Job, args []any, maxQueued int, prev **store.Job) error {
+	for {
+		if j.IdempotencyKey != "" {
+			// Each statement sees what committed before it began: jobs of this owner queued under the lock too.
+			p, err := scanJob(tx.QueryRow(ctx, lookupJobKey, j.OwnerID, j.IdempotencyKey))
+			if err == nil {
+				*prev = &p
+				store.SetAuditTarget(ctx, p.ID)
+				return nil
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
+		var n int
+		if err := tx.QueryRow(ctx, countQueuedOf, j.Owner).Scan(&n); err != nil {
+			return err
+		}
+		if n >= maxQueued {
+			return fmt.Errorf("%w: owner %q has %d queued jobs, the most allowed", store.ErrQueueFull, j.Owner, n)
+		}
+		tag, err := tx.Exec(ctx, createJobOnce, args...)
+		if err != nil || tag.RowsAffected() == 1 {
+			return err
+		}
+		// The key was taken by a submission without a cap, which does not take the lock: look again.
+	}
 }
 
 func createJobError(id string, err error) error {
@@ -167,8 +193,8 @@ func (s *Store) GetJob(ctx context.Context, id string) (store.Job, error) {
 	return j, nil
 }
 
-// ListJobs returns the jobs matching f newest first (by CreateTime, then id), and how many match f without its
-// Limit and Offset. Both come from one statement, so from one snapshot. A negative Limit or Offset counts as
+// ListJobs returns the jobs matching f newest first (by CreateTime, then id), without their Stdout and Input, and
+// how many match f without its Limit and Offset. Both come from one statement, so from one snapshot. A negative Limit or Offset counts as
 // zero.
 func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, int, error) {
 	var where []string
@@ -211,7 +237,7 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 	offset := max(f.Offset, 0)
 	// The count is always one row; the page joins it, so an empty page still brings the total.
 	query := `SELECT n.total, j.* FROM (SELECT count(*) AS total FROM jobs` + cond + `) n
-		LEFT JOIN LATERAL (SELECT ` + jobCols + ` FROM jobs` + cond + `
+		LEFT JOIN LATERAL (SELECT ` + jobListCols + ` FROM jobs` + cond + `
 			ORDER BY create_time DESC, id DESC LIMIT ` + arg(limit) + ` OFFSET ` + arg(offset) + `) j ON true
 		ORDER BY j.create_time DESC, j.id DESC`
 	rows, err := s.pool.Query(ctx, query, args...)

@@ -107,9 +107,24 @@ const catalogLock = 0x72756e706c616e65 // "runplane"
 // beginCatalog begins a transaction and takes catalogLock in the same round trip.
 var beginCatalog = fmt.Sprintf(`BEGIN; SELECT pg_advisory_xact_lock(%d)`, int64(catalogLock))
 
-// write runs fn in a transaction holding catalogLock; fn's error rolls it back.
+// write runs fn in a transaction holding catalogLock; fn's error rolls it back. The audit entry pending in ctx,
+// if any, is written after fn in the same transaction.
 func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{BeginQuery: beginCatalog}, fn)
+	p := store.AuditFrom(ctx)
+	audited := p.Take()
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{BeginQuery: beginCatalog}, func(tx pgx.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if audited {
+			return s.insertPendingAudit(ctx, tx, p)
+		}
+		return nil
+	})
+	if audited {
+		p.Done(err == nil)
+	}
+	return err
 }
 
 // storeError carries a clean message for the API while wrapping a store sentinel for errors.Is.

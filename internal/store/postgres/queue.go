@@ -112,9 +112,11 @@ func (s *Store) FinishJob(ctx context.Context, id string, f store.Finish) (store
 	j := store.Job{Job: api.Job{ID: id}}
 	var owner, task, key, handle string
 	var created time.Time
-	err := s.pool.QueryRow(ctx, finishJob, string(f.Status), done, exit, f.Reason, nullStrings(f.Warnings),
-		[]byte(f.Stdout), nullText(f.JSONData), id, eventPayload(store.EventFinished, id)).
-		Scan(&owner, &task, &created, &j.StartTime, &j.Input, &key, &handle, nil)
+	err := s.change(ctx, func(q dbtx) error {
+		return q.QueryRow(ctx, finishJob, string(f.Status), done, exit, f.Reason, nullStrings(f.Warnings),
+			[]byte(f.Stdout), nullText(f.JSONData), id, eventPayload(store.EventFinished, id)).
+			Scan(&owner, &task, &created, &j.StartTime, &j.Input, &key, &handle, nil)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		// The job is absent or already ended. A job's status never leaves a final one, so what this later read
 		// sees is why.

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store"
 )
 
 // selectBinding reads bindings with the names of their role and group.
@@ -24,6 +25,7 @@ func (s *Store) CreateRoleBinding(ctx context.Context, b api.RoleBinding) (api.R
 	if b.ID == "" {
 		b.ID = uuid.NewString()
 	}
+	store.SetAuditTarget(ctx, b.ID)
 	now := s.now()
 	b.CreateTime, b.UpdateTime = storedTime(b.CreateTime, now), storedTime(b.UpdateTime, now)
 	var stored api.RoleBinding

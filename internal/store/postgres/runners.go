@@ -19,9 +19,12 @@ func (s *Store) CreateRunner(ctx context.Context, r api.Runner) error {
 		return err
 	}
 	now := s.now()
-	_, err = s.pool.Exec(ctx, `INSERT INTO runners (`+runnerCols+`, create_time, update_time)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, r.Name, r.Image, r.GitURL, r.Branch, sealed.Token, sealed.Secrets,
-		sealed.PullSecret, now)
+	err = s.change(ctx, func(q dbtx) error {
+		_, err := q.Exec(ctx, `INSERT INTO runners (`+runnerCols+`, create_time, update_time)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, r.Name, r.Image, r.GitURL, r.Branch, sealed.Token, sealed.Secrets,
+			sealed.PullSecret, now)
+		return err
+	})
 	if violated(err) != "" {
 		return conflictf("runner %q already exists", r.Name)
 	}
@@ -62,10 +65,13 @@ func (s *Store) UpdateRunner(ctx context.Context, r api.Runner) error {
 	if err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE runners
-		SET image = $1, git_url = $2, branch = $3, token_enc = $4, secret_enc = $5, pull_secret_enc = $6, update_time = $7
-		WHERE name = $8`, r.Image, r.GitURL, r.Branch, sealed.Token, sealed.Secrets, sealed.PullSecret, s.now(), r.Name)
-	return wrap(oneRow(tag, err, "runner", r.Name), "postgres: update runner %q", r.Name)
+	err = s.change(ctx, func(q dbtx) error {
+		tag, err := q.Exec(ctx, `UPDATE runners
+			SET image = $1, git_url = $2, branch = $3, token_enc = $4, secret_enc = $5, pull_secret_enc = $6, update_time = $7
+			WHERE name = $8`, r.Image, r.GitURL, r.Branch, sealed.Token, sealed.Secrets, sealed.PullSecret, s.now(), r.Name)
+		return oneRow(tag, err, "runner", r.Name)
+	})
+	return wrap(err, "postgres: update runner %q", r.Name)
 }
 
 // DeleteRunner removes a runner; ErrNotFound if absent, ErrConflict naming the tasks that still use it.

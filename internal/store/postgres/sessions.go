@@ -13,9 +13,12 @@ func (s *Store) RevokeSession(ctx context.Context, userID, id string, expires ti
 	if !textOK(userID) || !textOK(id) {
 		return invalidf("text must be valid UTF-8 without NUL bytes")
 	}
-	_, err := s.pool.Exec(ctx, `WITH pruned AS (DELETE FROM revoked_sessions WHERE expires <= $4)
-		INSERT INTO revoked_sessions (id, user_id, expires) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
-		id, userID, stored(expires), s.now())
+	err := s.change(ctx, func(q dbtx) error {
+		_, err := q.Exec(ctx, `WITH pruned AS (DELETE FROM revoked_sessions WHERE expires <= $4)
+			INSERT INTO revoked_sessions (id, user_id, expires) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+			id, userID, stored(expires), s.now())
+		return err
+	})
 	return wrap(err, "postgres: revoke a session of user %q", userID)
 }
 

@@ -24,9 +24,12 @@ func (s *Store) CreateTask(ctx context.Context, t api.Task) error {
 	if err != nil {
 		return fmt.Errorf("postgres: create task: %w", err)
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO tasks (`+taskCols+`, create_time, update_time)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`, t.Name, t.Runner, t.Command, t.Synchronous,
-		nullText(t.Schema), int64(t.Timeout), int64(t.SyncTimeout), nullText(kube), nullText(resources), t.Network, s.now())
+	err = s.change(ctx, func(q dbtx) error {
+		_, err := q.Exec(ctx, `INSERT INTO tasks (`+taskCols+`, create_time, update_time)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`, t.Name, t.Runner, t.Command, t.Synchronous,
+			nullText(t.Schema), int64(t.Timeout), int64(t.SyncTimeout), nullText(kube), nullText(resources), t.Network, s.now())
+		return err
+	})
 	if violated(err) != "" {
 		return conflictf("task %q already exists", t.Name)
 	}
@@ -71,12 +74,15 @@ func (s *Store) UpdateTask(ctx context.Context, t api.Task) error {
 	if err != nil {
 		return fmt.Errorf("postgres: update task: %w", err)
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE tasks
-		SET runner = $1, command = $2, synchronous = $3, schema = $4, timeout_ns = $5, sync_timeout_ns = $6,
-			kubernetes = $7, resources = $8, network = $9, update_time = $10
-		WHERE name = $11`, t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout),
-		int64(t.SyncTimeout), nullText(kube), nullText(resources), t.Network, s.now(), t.Name)
-	return wrap(oneRow(tag, err, "task", t.Name), "postgres: update task %q", t.Name)
+	err = s.change(ctx, func(q dbtx) error {
+		tag, err := q.Exec(ctx, `UPDATE tasks
+			SET runner = $1, command = $2, synchronous = $3, schema = $4, timeout_ns = $5, sync_timeout_ns = $6,
+				kubernetes = $7, resources = $8, network = $9, update_time = $10
+			WHERE name = $11`, t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout),
+			int64(t.SyncTimeout), nullText(kube), nullText(resources), t.Network, s.now(), t.Name)
+		return oneRow(tag, err, "task", t.Name)
+	})
+	return wrap(err, "postgres: update task %q", t.Name)
 }
 
 // DeleteTask removes a task; ErrNotFound if absent. Its jobs stay.
@@ -84,8 +90,11 @@ func (s *Store) DeleteTask(ctx context.Context, name string) error {
 	if !textOK(name) {
 		return notFoundf("task %q not found", name)
 	}
-	tag, err := s.pool.Exec(ctx, `DELETE FROM tasks WHERE name = $1`, name)
-	return wrap(oneRow(tag, err, "task", name), "postgres: delete task %q", name)
+	err := s.change(ctx, func(q dbtx) error {
+		tag, err := q.Exec(ctx, `DELETE FROM tasks WHERE name = $1`, name)
+		return oneRow(tag, err, "task", name)
+	})
+	return wrap(err, "postgres: delete task %q", name)
 }
 
 func scanTask(row pgx.Row) (api.Task, error) {

@@ -20,6 +20,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) (store.API
 	if t.ID == "" {
 		t.ID = uuid.NewString()
 	}
+	store.SetAuditTarget(ctx, t.ID)
 	now := s.now()
 	t.CreateTime, t.UpdateTime = storedTime(t.CreateTime, now), storedTime(t.UpdateTime, now)
 	t.Key = ""

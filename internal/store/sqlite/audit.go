@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -21,11 +22,7 @@ func (s *Store) AppendAudit(ctx context.Context, entries ...api.AuditLog) error 
 	now := s.now()
 	args := make([][]any, len(entries))
 	for i, e := range entries {
-		if e.ID == "" {
-			e.ID = uuid.NewString()
-		}
-		args[i] = []any{e.ID, e.UserID, e.Username, e.Provider, e.EventType, e.EventCategory, e.EventTarget, e.Status,
-			e.Reason, e.Source, toNanos(storedTime(e.CreateTime, now))}
+		args[i] = auditArgs(e, now)
 	}
 	err := s.write(ctx, func(tx *wtx) error {
 		for _, a := range args {
@@ -68,4 +65,13 @@ func scanAudit(row scanner) (api.AuditLog, error) {
 	}
 	e.CreateTime = fromNanos(created)
 	return e, nil
+}
+
+// auditArgs are insertAudit's arguments for e, with an empty ID and a zero CreateTime filled.
+func auditArgs(e api.AuditLog, now time.Time) []any {
+	if e.ID == "" {
+		e.ID = uuid.NewString()
+	}
+	return []any{e.ID, e.UserID, e.Username, e.Provider, e.EventType, e.EventCategory, e.EventTarget, e.Status,
+		e.Reason, e.Source, toNanos(storedTime(e.CreateTime, now))}
 }

@@ -15,6 +15,11 @@ import (
 const jobCols = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
 	stdout, json_data, input, idempotency_key, handle, owner_id, lease_owner, lease_until`
 
+// jobListCols are jobCols without a job's output and input, which ListJobs leaves empty: a page of a thousand jobs
+// of large logs would otherwise be read into memory whole.
+const jobListCols = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
+	'' AS stdout, json_data, NULL AS input, idempotency_key, handle, owner_id, lease_owner, lease_until`
+
 // CreateJob stores j as queued (clearing its start and completion times, exit code, counters and lease; a zero
 // CreateTime becomes now). With an IdempotencyKey the same OwnerID already used, it stores nothing and
 // returns the earlier job with created false. ErrConflict if the id is taken, so the caller can retry with a new one.
@@ -51,11 +56,13 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 	// With a key, look up and insert in one operation: its batch holds the write lock, so two submissions with
 	// one key cannot both insert.
 	var prev *store.Job
+	store.SetAuditTarget(ctx, j.ID)
 	err = s.write(ctx, func(tx *wtx) error {
 		if j.IdempotencyKey != "" {
 			p, err := scanJob(tx.queryRow(lookupJobKey, j.OwnerID, j.IdempotencyKey))
 			if err == nil {
 				prev = &p
+				store.SetAuditTarget(ctx, p.ID)
 				return nil
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
@@ -109,8 +116,9 @@ func (s *Store) GetJob(ctx context.Context, id string) (store.Job, error) {
 		`SELECT `+jobCols+` FROM jobs WHERE id = ?`, id)
 }
 
-// ListJobs returns the jobs matching f newest first (by CreateTime, then id), and how many match f without its
-// Limit and Offset. Both come from one snapshot. A negative Limit or Offset counts as zero.
+// ListJobs returns the jobs matching f newest first (by CreateTime, then id), without their Stdout and Input, and
+// how many match f without its Limit and Offset. Both come from one snapshot. A negative Limit or Offset counts as
+// zero.
 func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, int, error) {
 	var where []string
 	var args []any
@@ -144,7 +152,7 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 	offset := max(f.Offset, 0)
 
 	countQuery := `SELECT count(*) FROM jobs` + cond
-	listQuery := `SELECT ` + jobCols + ` FROM jobs` + cond + ` ORDER BY create_time DESC, id DESC LIMIT ? OFFSET ?`
+	listQuery := `SELECT ` + jobListCols + ` FROM jobs` + cond + ` ORDER BY create_time DESC, id DESC LIMIT ? OFFSET ?`
 	if err := s.rs.warm(ctx, countQuery, listQuery); err != nil {
 		return nil, 0, fmt.Errorf("sqlite: list jobs: %w", err)
 	}

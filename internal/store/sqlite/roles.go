@@ -17,6 +17,7 @@ func (s *Store) CreateRole(ctx context.Context, r api.Role) (api.Role, error) {
 	if r.ID == "" {
 		r.ID = uuid.NewString()
 	}
+	store.SetAuditTarget(ctx, r.ID)
 	now := s.now()
 	r.CreateTime, r.UpdateTime = storedTime(r.CreateTime, now), storedTime(r.UpdateTime, now)
 	if r.ResourceIDs == nil {

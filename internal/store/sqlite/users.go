@@ -21,6 +21,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 	if u.ID == "" {
 		u.ID = uuid.NewString()
 	}
+	store.SetAuditTarget(ctx, u.ID)
 	now := s.now()
 	u.CreateTime, u.UpdateTime = storedTime(u.CreateTime, now), storedTime(u.UpdateTime, now)
 	u.Password = ""

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+
+	"github.com/runplane/runplane/internal/store"
 )
 
 // Group commit.
@@ -53,12 +55,32 @@ func newWriter(ctx context.Context, db *sql.DB, st *stmts) (*writer, error) {
 }
 
 // write runs fn in a batch transaction of the writer (see writer.do); queries are the statements fn runs, which it
-// prepares first.
+// prepares first. The audit entry pending in ctx, if any, is written after fn in fn's savepoint: with fn's changes,
+// or not at all.
 func (s *Store) write(ctx context.Context, fn func(tx *wtx) error, queries ...string) error {
-	if err := s.ws.warm(ctx, queries...); err != nil {
-		return err
+	p := store.AuditFrom(ctx)
+	audited := p.Take()
+	if audited {
+		change := fn
+		fn = func(tx *wtx) error {
+			if err := change(tx); err != nil {
+				return err
+			}
+			if _, err := tx.exec(insertAudit, auditArgs(p.Entry(), s.now())...); err != nil {
+				return fmt.Errorf("audit entry: %w", err)
+			}
+			return nil
+		}
+		queries = append(queries, insertAudit)
 	}
-	return s.wr.do(ctx, fn)
+	err := s.ws.warm(ctx, queries...)
+	if err == nil {
+		err = s.wr.do(ctx, fn)
+	}
+	if audited {
+		p.Done(err == nil)
+	}
+	return err
 }
 
 type writeOp struct {

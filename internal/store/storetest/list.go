@@ -31,7 +31,9 @@ func testJobList(t *testing.T, s store.Store) {
 	for _, n := range []int{4, 9, 0, 7, 2, 5, 1, 8, 3, 6} {
 		task := map[bool]string{true: "even", false: "odd"}[n%2 == 0]
 		id := fmt.Sprintf("%s-%05d", task, n)
-		_, _, err := s.CreateJob(t.Context(), job(id, task, n))
+		j := job(id, task, n)
+		j.Input = []byte(`{"n":` + fmt.Sprint(n) + `}`)
+		_, _, err := s.CreateJob(t.Context(), j)
 		must(t, "CreateJob", err)
 		all = append(all, row{id, task, n, api.JobQueued})
 	}
@@ -46,7 +48,7 @@ func testJobList(t *testing.T, s store.Store) {
 			if i == 2 {
 				st = api.JobFailed
 			}
-			_, err := s.FinishJob(t.Context(), j.ID, store.Finish{Status: st, Time: at(101)})
+			_, err := s.FinishJob(t.Context(), j.ID, store.Finish{Status: st, Time: at(101), Stdout: "output of " + j.ID})
 			must(t, "FinishJob", err)
 			status[j.ID] = st
 		}
@@ -117,18 +119,29 @@ func testJobList(t *testing.T, s store.Store) {
 		})
 	}
 
-	// Listed jobs are whole jobs, as GetJob returns them.
+	// Listed jobs are jobs as GetJob returns them, but without their output and input: a list never reads logs.
 	jobs, _, err := s.ListJobs(t.Context(), store.JobFilter{})
 	must(t, "ListJobs", err)
+	withOutput := 0
 	for _, j := range jobs {
+		if j.Stdout != "" || j.Input != nil {
+			t.Errorf("ListJobs()[%q] has Stdout %q, Input %q; want neither", j.ID, j.Stdout, j.Input)
+		}
 		got, err := s.GetJob(t.Context(), j.ID)
 		must(t, "GetJob", err)
+		if got.Stdout != "" {
+			withOutput++
+		}
+		got.Stdout, got.Input = "", nil
 		if diff := cmp.Diff(got, j, opts); diff != "" {
 			t.Errorf("ListJobs()[%q] differs from GetJob (-get +list):\n%s", j.ID, diff)
 		}
 		if wantStatus := status[j.ID]; wantStatus != "" && j.Status != wantStatus {
 			t.Errorf("ListJobs()[%q].Status = %s, want %s", j.ID, j.Status, wantStatus)
 		}
+	}
+	if withOutput != 3 {
+		t.Errorf("GetJob returned output for %d listed jobs, want 3", withOutput)
 	}
 }
 

@@ -107,6 +107,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditRoundTrip", testAuditRoundTrip},
 		{"AuditList", testAuditList},
 		{"AuditAppendAtomic", testAuditAppendAtomic},
+		{"PendingAudit", testPendingAudit},
 		{"OddKeys", testOddKeys},
 	}
 	for _, tt := range tests {
