@@ -17,6 +17,9 @@ type connLimiter struct {
 	net.Listener
 	max, perAddr int
 	refused      *prometheus.CounterVec
+	// silent closes refused connections without an answer: under TLS, a plain-text 503 would be garbage to the
+	// client, which sees the connection closed during its handshake instead.
+	silent bool
 
 	mu     sync.Mutex
 	open   int
@@ -47,8 +50,10 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 			if l.refused != nil {
 				l.refused.WithLabelValues(reason).Inc()
 			}
-			_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-			_, _ = c.Write(overCapResponse)
+			if !l.silent {
+				_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+				_, _ = c.Write(overCapResponse)
+			}
 			_ = c.Close()
 			continue
 		}

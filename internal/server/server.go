@@ -225,7 +225,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		Help: "Connections answered 503 and closed at once, by the cap they were past (total or address).",
 	}, []string{"cap"})
 	reg.MustRegister(refused)
-	s.ln = limitConns(s.ln, cfg.MaxConns, cfg.MaxConnsPerAddr, refused)
+	limited := limitConns(s.ln, cfg.MaxConns, cfg.MaxConnsPerAddr, refused)
+	limited.silent = s.certs != nil
+	s.ln = limited
 	s.http = &http.Server{
 		Handler:           s.api,
 		ReadHeaderTimeout: 10 * time.Second,
