@@ -73,22 +73,27 @@ func loadIdentity(ctx context.Context, c *client.Client, kind string) (identity,
 		"users": {"groups"}, "groups": {"users"}, "roles": nil, "rolebindings": {"roles", "groups"},
 	}[kind]
 	for _, k := range append([]string{kind}, aux...) {
-		var err error
-		switch k {
-		case "users":
-			id.users, err = c.ListUsers(ctx)
-		case "groups":
-			id.groups, err = c.ListGroups(ctx)
-		case "roles":
-			id.roles, err = c.ListRoles(ctx)
-		case "rolebindings":
-			id.bindings, err = c.ListRoleBindings(ctx)
-		}
-		if err != nil && k == kind {
+		if err := id.load(ctx, c, k); err != nil && k == kind {
 			return id, err
 		}
 	}
 	return id, nil
+}
+
+// load lists the identity objects of kind (users, groups, roles or rolebindings) into id.
+func (id *identity) load(ctx context.Context, c *client.Client, kind string) error {
+	var err error
+	switch kind {
+	case "users":
+		id.users, err = c.ListUsers(ctx)
+	case "groups":
+		id.groups, err = c.ListGroups(ctx)
+	case "roles":
+		id.roles, err = c.ListRoles(ctx)
+	case "rolebindings":
+		id.bindings, err = c.ListRoleBindings(ctx)
+	}
+	return err
 }
 
 // userDocs are users as documents, naming their groups. Passwords are never shown, so the documents carry none.

@@ -49,18 +49,7 @@ func (a *app) exportCommand() *cobra.Command {
 			docs = append(docs, taskDocs(ts)...)
 			var id identity
 			for _, k := range []string{"groups", "users", "roles", "rolebindings"} {
-				var err error
-				switch k {
-				case "groups":
-					id.groups, err = c.ListGroups(ctx)
-				case "users":
-					id.users, err = c.ListUsers(ctx)
-				case "roles":
-					id.roles, err = c.ListRoles(ctx)
-				case "rolebindings":
-					id.bindings, err = c.ListRoleBindings(ctx)
-				}
-				if err = skip(k, err); err != nil {
+				if err := skip(k, id.load(ctx, c, k)); err != nil {
 					return err
 				}
 			}

@@ -2,9 +2,6 @@ package cli
 
 import (
 	"github.com/spf13/cobra"
-
-	"github.com/runplane/runplane/api"
-	"github.com/runplane/runplane/client"
 )
 
 func (a *app) rerunCommand() *cobra.Command {
@@ -26,18 +23,10 @@ func (a *app) rerunCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := client.SubmitOptions{IdempotencyKey: idemKey}
-			if wait.set {
-				opts.Wait = &wait.d
-			}
-			job, finished, err := c.Rerun(cmd.Context(), args[0], opts)
+			job, finished, err := c.Rerun(cmd.Context(), args[0], submitOptions(wait, idemKey))
 			return a.submitted(cmd, c, output, wait, job, finished, err)
 		},
 	}
-	f := cmd.Flags()
-	f.Var(&wait, "wait", "wait up to DURATION for the job to finish (bare --wait: "+api.MaxSyncTimeout.String()+")")
-	f.Lookup("wait").NoOptDefVal = api.MaxSyncTimeout.String()
-	f.StringVar(&idemKey, "idempotency-key", "", "rerunning again with the same key returns the same job")
-	addOutputFlag(cmd, &output)
+	addSubmitFlags(cmd, &wait, &idemKey, &output)
 	return cmd
 }

@@ -69,21 +69,31 @@ func (a *app) runCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := client.SubmitOptions{IdempotencyKey: idemKey}
-			if wait.set {
-				opts.Wait = &wait.d
-			}
-			job, finished, err := c.Submit(cmd.Context(), args[0], body, opts)
+			job, finished, err := c.Submit(cmd.Context(), args[0], body, submitOptions(wait, idemKey))
 			return a.submitted(cmd, c, output, wait, job, finished, err)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVarP(&input, "input", "i", "", "job input: JSON text, @FILE, or @- for stdin")
-	f.Var(&wait, "wait", "wait up to DURATION for the job to finish (bare --wait: "+api.MaxSyncTimeout.String()+")")
-	f.Lookup("wait").NoOptDefVal = api.MaxSyncTimeout.String()
-	f.StringVar(&idemKey, "idempotency-key", "", "submitting again with the same key returns the same job")
-	addOutputFlag(cmd, &output)
+	cmd.Flags().StringVarP(&input, "input", "i", "", "job input: JSON text, @FILE, or @- for stdin")
+	addSubmitFlags(cmd, &wait, &idemKey, &output)
 	return cmd
+}
+
+// addSubmitFlags adds the flags of the commands that submit jobs (run, rerun): --wait, --idempotency-key, -o.
+func addSubmitFlags(cmd *cobra.Command, wait *waitFlag, idemKey, output *string) {
+	f := cmd.Flags()
+	f.Var(wait, "wait", "wait up to DURATION for the job to finish (bare --wait: "+api.MaxSyncTimeout.String()+")")
+	f.Lookup("wait").NoOptDefVal = api.MaxSyncTimeout.String()
+	f.StringVar(idemKey, "idempotency-key", "", "submitting again with the same key returns the same job")
+	addOutputFlag(cmd, output)
+}
+
+// submitOptions are a submission's options from its flags.
+func submitOptions(wait waitFlag, idemKey string) client.SubmitOptions {
+	opts := client.SubmitOptions{IdempotencyKey: idemKey}
+	if wait.set {
+		opts.Wait = &wait.d
+	}
+	return opts
 }
 
 // readInput resolves --input: literal JSON, @FILE or @-. It must be JSON; empty means no input.

@@ -101,3 +101,17 @@ func ResealLegacy(c *secret.Cipher, sealed []byte, binding string) (out []byte, 
 	}
 	return out, true, nil
 }
+
+// ResealRunnerLegacy reseals a runner's token and secrets that an older runplane sealed without a binding (see
+// ResealLegacy), bound to the runner's row; changed is false when neither needed it.
+func ResealRunnerLegacy(c *secret.Cipher, name string, token, secrets []byte) (tok, sec []byte, changed bool, err error) {
+	tok, ct, err := ResealLegacy(c, token, RunnerBinding(name, FieldToken))
+	if err != nil {
+		return nil, nil, false, err
+	}
+	sec, cs, err := ResealLegacy(c, secrets, RunnerBinding(name, FieldSecrets))
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return tok, sec, ct || cs, nil
+}

@@ -34,15 +34,11 @@ func (s *Store) resealRunners(ctx context.Context, tx pgx.Tx) error {
 		return fmt.Errorf("reseal runners: %w", err)
 	}
 	for _, r := range all {
-		tok, ct, err := store.ResealLegacy(s.cipher, r.tok, store.RunnerBinding(r.name, store.FieldToken))
+		tok, sec, changed, err := store.ResealRunnerLegacy(s.cipher, r.name, r.tok, r.sec)
 		if err != nil {
 			return err
 		}
-		sec, cs, err := store.ResealLegacy(s.cipher, r.sec, store.RunnerBinding(r.name, store.FieldSecrets))
-		if err != nil {
-			return err
-		}
-		if !ct && !cs {
+		if !changed {
 			continue
 		}
 		if _, err := tx.Exec(ctx, `UPDATE runners SET token_enc = $1, secret_enc = $2 WHERE name = $3`, tok, sec, r.name); err != nil {

@@ -40,15 +40,11 @@ func (s *Store) resealRunners(ctx context.Context, tx *sql.Tx) error {
 		return fmt.Errorf("reseal runners: %w", err)
 	}
 	for _, r := range all {
-		tok, ct, err := store.ResealLegacy(s.cipher, r.tok, store.RunnerBinding(r.name, store.FieldToken))
+		tok, sec, changed, err := store.ResealRunnerLegacy(s.cipher, r.name, r.tok, r.sec)
 		if err != nil {
 			return err
 		}
-		sec, cs, err := store.ResealLegacy(s.cipher, r.sec, store.RunnerBinding(r.name, store.FieldSecrets))
-		if err != nil {
-			return err
-		}
-		if !ct && !cs {
+		if !changed {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE runners SET token_enc = ?, secret_enc = ? WHERE name = ?`, tok, sec, r.name); err != nil {
