@@ -90,7 +90,7 @@ type Options struct {
 type Route struct {
 	Method string
 	Path   string
-	// Public routes need no credentials: login, health, readiness and metrics.
+	// Public routes need no credentials: login, health, readiness, metrics and the OpenAPI document.
 	Public bool
 	// Resource is the RBAC resource the route acts on ("" for public and session routes), Authz how the adapter
 	// checks the caller, Param the path wildcard naming the object for Object checks, and Own whether the
@@ -222,7 +222,7 @@ func (h *Handler) table() []route {
 		pub("POST", v1+"/login", h.login),
 		session("GET", v1+"/refresh", "", h.refresh),
 		session("POST", v1+"/logout", "", h.logout),
-		session("GET", v1+"/openapi.json", "", h.openAPI),
+		pub("GET", v1+"/openapi.json", h.openAPI),
 
 		list(v1+"/runners", runners, h.listRunners),
 		create("POST", v1+"/runners", runners, h.createRunner),
@@ -247,6 +247,7 @@ func (h *Handler) table() []route {
 		obj("POST", v1+"/tasks/{id}/schema", tasks, "id", h.setSchema),
 		obj("PUT", v1+"/tasks/{id}/schema", tasks, "id", h.setSchema),
 		obj("DELETE", v1+"/tasks/{id}/schema", tasks, "id", h.deleteSchema),
+		obj("GET", v1+"/tasks/{id}/openapi.json", tasks, "id", h.taskOpenAPI),
 		obj("POST", v1+"/tasks/{task}/run", jobs, "task", h.submitJob),
 
 		list(v1+"/jobs", jobs, h.listJobs),
