@@ -74,6 +74,8 @@ func (a *app) serveCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			b := readBuildInfo()
+			cfg.Version, cfg.Commit = b.Version, b.Commit
 			logger, err := newLogger(a.stderr, sf.logFormat, sf.logLevel)
 			if err != nil {
 				return usage(cmd, "%v", err)

@@ -93,6 +93,10 @@ type Config struct {
 	// state-changing requests authenticated by the session cookie, e.g. a web UI served elsewhere. Empty: only
 	// the server's own pages, and clients that send no Origin (curl, the CLI).
 	AllowedOrigins []string
+
+	// Version and Commit describe the binary, for the metric runplane_build_info; the CLI fills
+	// them. Empty: "dev", and the commit the go command stamped into the binary (if any).
+	Version, Commit string
 }
 
 // DefaultConfig returns the defaults: 127.0.0.1:8080, ./runplane-data, 24h tokens, 30 days of logs, 1 MiB bodies,
