@@ -330,6 +330,9 @@ func (h *Handler) handle(rt route) http.Handler {
 			return
 		}
 		r = withLoaded(r.WithContext(auth.WithPrincipal(r.Context(), p)))
+		if sw, ok := w.(*statusWriter); ok {
+			sw.user = p.Username
+		}
 		mutation := r.Method != http.MethodGet && r.Method != http.MethodHead
 		if sw, ok := w.(*statusWriter); ok && mutation && changesAccess(rt.Resource) {
 			// Even a failed change may have half happened; forgetting costs each caller one read.
