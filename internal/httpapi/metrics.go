@@ -13,8 +13,9 @@ import (
 
 // /metrics is unauthenticated, like /healthz and /readyz, so a Prometheus server can scrape it without a
 // runplane account. It shows only what the registry it is given holds: HTTP request durations by route pattern
-// and the job engine's counters, histograms and gauges (labelled by task name and outcome). Nothing there is a
-// secret; label values are never raw paths, tokens or inputs.
+// and the job engine's counters, histograms and gauges (labelled by task name and outcome), plus what the server
+// adds (Go runtime, process, build info). Nothing there is a secret; label values are never raw paths, tokens or
+// inputs.
 
 type httpMetrics struct {
 	duration *prometheus.HistogramVec
