@@ -94,8 +94,8 @@ type Config struct {
 	// the server's own pages, and clients that send no Origin (curl, the CLI).
 	AllowedOrigins []string
 
-	// Version and Commit describe the binary, for the metric runplane_build_info; the CLI fills
-	// them. Empty: "dev", and the commit the go command stamped into the binary (if any).
+	// Version and Commit describe the binary, for the metric runplane_build_info; the CLI fills them. Empty:
+	// "dev", and the commit the go command stamped into the binary (if any).
 	Version, Commit string
 }
 
