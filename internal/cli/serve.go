@@ -79,6 +79,8 @@ func (a *app) serveCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			b := readBuildInfo()
+			cfg.Version, cfg.Commit = b.Version, b.Commit
 			logger, err := newLogger(a.stderr, sf.logFormat, sf.logLevel)
 			if err != nil {
 				return usage(cmd, "%v", err)
@@ -253,9 +255,19 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	case "text":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
+		opts.ReplaceAttr = durationWithUnit
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// durationWithUnit writes a time.Duration as the text handler does ("1.5s") instead of a bare count of
+// nanoseconds, so that every duration in the log says its unit.
+func durationWithUnit(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // serve runs the server until ctx ends, then shuts it down gracefully.

@@ -98,10 +98,10 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case r.Context().Err() != nil && errors.Is(err, context.Cause(r.Context())):
 		// The client went away, or the server is shutting down: nothing failed on our side. Answer anyway in case
 		// someone still listens.
-		h.log.DebugContext(r.Context(), "request cancelled", "route", routeOf(w), "err", err)
+		h.log.DebugContext(r.Context(), "request cancelled", "route", routeOf(w), "err", err, "request_id", requestID(r.Context()))
 		status, body = http.StatusServiceUnavailable, api.Error{Error: "request cancelled"}
 	case status == http.StatusInternalServerError:
-		h.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", routeOf(w), "err", err)
+		h.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", routeOf(w), "err", err, "request_id", requestID(r.Context()))
 	}
 	if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
 		// The response is under way (a streamed log): its status is sent; it just ends here.

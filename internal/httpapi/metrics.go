@@ -15,8 +15,9 @@ import (
 
 // /metrics is unauthenticated, like /healthz and /readyz, so a Prometheus server can scrape it without a
 // runplane account. It shows only what the registry it is given holds: HTTP request durations by route pattern
-// and the job engine's counters, histograms and gauges (labelled by task name and outcome). Nothing there is a
-// secret; label values are never raw paths, tokens or inputs.
+// and the job engine's counters, histograms and gauges (labelled by task name and outcome), plus what the server
+// adds (Go runtime, process, build info). Nothing there is a secret; label values are never raw paths, tokens or
+// inputs.
 
 type httpMetrics struct {
 	duration *prometheus.HistogramVec
@@ -84,6 +85,7 @@ type statusWriter struct {
 	status int
 	bytes  int64
 	route  string // the matched pattern's path; "" when no route matched
+	user   string // the authenticated caller's username; "" when there is none
 	quiet  bool   // health and metrics requests are logged at debug level
 	target string // what a mutation acted on, when its path does not say (setTarget)
 	// pending is the audit entry of a mutation, which the store writes with the change it records.
@@ -136,19 +138,23 @@ func routeOf(w http.ResponseWriter) string {
 	return "unmatched"
 }
 
-// observe times every request, records it in the duration histogram and writes one access log line: method,
-// route pattern, status, duration and size; never headers, bodies, query strings or tokens. A panicking handler
-// answers 500 and is logged.
+// observe gives every request its id (X-Request-Id), times it, records it in the duration histogram and writes
+// one access log line: method, route pattern, status, duration and size, the authenticated user, the client's
+// address and the request id; never other headers, bodies, query strings or tokens. A panicking handler answers
+// 500 and is logged.
 func (h *Handler) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		id := requestIDOf(r)
+		w.Header().Set(requestIDHeader, id)
+		r = r.WithContext(withRequestID(r.Context(), id))
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				h.log.ErrorContext(r.Context(), "handler panic", "method", r.Method, "route", routeOf(sw), "panic", v)
+				h.log.ErrorContext(r.Context(), "handler panic", "method", r.Method, "route", routeOf(sw), "panic", v, "request_id", id)
 				if sw.status == 0 {
 					writeJSON(sw, http.StatusInternalServerError, map[string]string{"error": "internal server error"})
 				}
@@ -170,6 +176,9 @@ func (h *Handler) observe(next http.Handler) http.Handler {
 				slog.Int("status", status),
 				slog.Duration("duration", d),
 				slog.Int64("bytes", sw.bytes),
+				slog.String("user", sw.user),
+				slog.String("client", sourceAddr(r)),
+				slog.String("request_id", id),
 			)
 		}()
 		next.ServeHTTP(sw, r)

@@ -83,6 +83,7 @@ func resolves(doc map[string]any, ref string) bool {
 	}
 	var cur any = doc
 	for _, seg := range strings.Split(path, "/") {
+		seg = strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~") // RFC 6901
 		m, ok := cur.(map[string]any)
 		if !ok {
 			return false

@@ -103,7 +103,7 @@ type Options struct {
 type Route struct {
 	Method string
 	Path   string
-	// Public routes need no credentials: login, health, readiness and metrics.
+	// Public routes need no credentials: login, health, readiness, metrics and the OpenAPI document.
 	Public bool
 	// Resource is the RBAC resource the route acts on ("" for public and session routes), Authz how the adapter
 	// checks the caller, Param the path wildcard naming the object for Object checks, and Own whether the
@@ -239,7 +239,7 @@ func (h *Handler) table() []route {
 		pub("POST", v1+"/login", h.login),
 		session("GET", v1+"/refresh", "", h.refresh),
 		session("POST", v1+"/logout", "", h.logout),
-		session("GET", v1+"/openapi.json", "", h.openAPI),
+		pub("GET", v1+"/openapi.json", h.openAPI),
 
 		list(v1+"/runners", runners, h.listRunners),
 		create("POST", v1+"/runners", runners, h.createRunner),
@@ -264,6 +264,7 @@ func (h *Handler) table() []route {
 		obj("POST", v1+"/tasks/{id}/schema", tasks, "id", h.setSchema),
 		obj("PUT", v1+"/tasks/{id}/schema", tasks, "id", h.setSchema),
 		obj("DELETE", v1+"/tasks/{id}/schema", tasks, "id", h.deleteSchema),
+		obj("GET", v1+"/tasks/{id}/openapi.json", tasks, "id", h.taskOpenAPI),
 		obj("POST", v1+"/tasks/{task}/run", jobs, "task", h.submitJob),
 
 		list(v1+"/jobs", jobs, h.listJobs),
@@ -348,6 +349,9 @@ func (h *Handler) handle(rt route) http.Handler {
 			return
 		}
 		r = withLoaded(r.WithContext(auth.WithPrincipal(r.Context(), p)))
+		if sw, ok := w.(*statusWriter); ok {
+			sw.user = p.Username
+		}
 		mutation := r.Method != http.MethodGet && r.Method != http.MethodHead
 		if sw, ok := w.(*statusWriter); ok && mutation && changesAccess(rt.Resource) {
 			// Even a failed change may have half happened; forgetting costs each caller one read.

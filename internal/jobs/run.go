@@ -186,6 +186,8 @@ func (e *Engine) execute(job store.Job, a *attemptRun) {
 		// Cancelled (or otherwise finished) between claim and start: the process must not live on.
 		e.log.Info("job ended before it started; stopping it", "job", job.ID, "err", err)
 		a.stop(errCancelled)
+	} else {
+		e.started(job, runner.Name)
 	}
 	e.watch(job, h, out, func() {
 		select {
@@ -307,7 +309,7 @@ func (e *Engine) finish(job store.Job, f store.Finish, a *attempt) {
 	case err != nil:
 		e.log.Error("finish job", "job", job.ID, "err", err)
 	default:
-		e.metrics.observe(done)
+		e.ended(done)
 	}
 	if a != nil {
 		e.mu.Lock()

@@ -92,7 +92,7 @@ func (e *Engine) Cancel(ctx context.Context, id string) (store.Job, error) {
 	if err != nil {
 		return store.Job{}, err
 	}
-	e.metrics.observe(job)
+	e.ended(job)
 	e.notify(id)
 	return job, nil
 }

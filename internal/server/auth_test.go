@@ -128,13 +128,14 @@ func TestRefresh(t *testing.T) {
 	}
 }
 
-// TestProtectedRoutes walks the route table: every route but login, health and metrics answers 401 without
-// credentials, whatever the body.
+// TestProtectedRoutes walks the route table: every route but login, health, metrics and the OpenAPI document
+// answers 401 without credentials, whatever the body.
 func TestProtectedRoutes(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t)
 	wild := regexp.MustCompile(`\{[^}]*\}`)
-	public := map[string]bool{"POST /api/v1/login": true, "GET /healthz": true, "GET /readyz": true, "GET /metrics": true}
+	public := map[string]bool{"POST /api/v1/login": true, "GET /healthz": true, "GET /readyz": true, "GET /metrics": true,
+		"GET /api/v1/openapi.json": true}
 	for _, rt := range ts.api.Routes() {
 		key := rt.Method + " " + rt.Path
 		if rt.Public != public[key] {

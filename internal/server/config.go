@@ -112,6 +112,9 @@ type Config struct {
 	// MaxTokenLifetime bounds API tokens' lifetime: tokens created without an expiry get it, a later one is
 	// refused. 0: no bound.
 	MaxTokenLifetime time.Duration
+	// Version and Commit describe the binary, for the metric runplane_build_info; the CLI fills them. Empty:
+	// "dev", and the commit the go command stamped into the binary (if any).
+	Version, Commit string
 }
 
 // DefaultConfig returns the defaults: 127.0.0.1:8080, ./runplane-data, 24h tokens, 30 days of logs, 1 MiB bodies

@@ -46,7 +46,7 @@ func TestReadyzWhileStopping(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t)
+	ts := startServer(t, func(c *Config) { c.Version, c.Commit = "v9.8.7", "0123abc" })
 	ts.withRepo(t)
 	ts.createTask(t, api.Task{Name: "hello", Runner: "repo", Command: "sh hello.sh", Synchronous: true})
 	j := finished(t, ts.submit(t, "/api/v1/jobs/hello", "", nil))
@@ -67,6 +67,12 @@ func TestMetrics(t *testing.T) {
 		`runplane_job_duration_seconds_count{task="hello"} 1`,
 		`runplane_queue_depth`,
 		`runplane_jobs_running`,
+		`runplane_build_info{commit="0123abc",version="v9.8.7"} 1`,
+		`go_goroutines `,
+		`go_memstats_heap_alloc_bytes `,
+		`process_cpu_seconds_total `,
+		`process_resident_memory_bytes `,
+		`process_open_fds `,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("metrics lack %s", want)
@@ -109,7 +115,8 @@ func TestUnknownRoutes(t *testing.T) {
 func TestOpenAPIServed(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t)
-	res := ts.do(t, req{method: "GET", path: "/api/v1/openapi.json"}).want(t, 200)
+	// Readable without credentials: Swagger UI and Redoc fetch it before anyone logs in.
+	res := ts.do(t, req{method: "GET", path: "/api/v1/openapi.json", noAuth: true}).want(t, 200)
 	var doc struct {
 		OpenAPI string                     `json:"openapi"`
 		Paths   map[string]json.RawMessage `json:"paths"`

@@ -160,6 +160,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		maxJobs = ex.maxJobs
 	}
 	reg := prometheus.NewRegistry()
+	if err := registerProcessMetrics(reg, cfg.Version, cfg.Commit); err != nil {
+		return nil, fmt.Errorf("server: metrics: %w", err)
+	}
 	s.engine = jobs.New(s.store, ex.ex, s.logs, jobs.Options{
 		MaxConcurrent:     maxJobs,
 		DefaultTimeout:    cfg.DefaultTimeout,
