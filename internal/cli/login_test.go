@@ -146,3 +146,14 @@ func TestContexts(t *testing.T) {
 		t.Error("prod lost with dev")
 	}
 }
+
+// TestServerWithoutScheme: a server URL without a scheme says what it wants, before anything else.
+func TestServerWithoutScheme(t *testing.T) {
+	h := newHarness(t, false)
+	for _, srv := range []string{"localhost:8080", "127.0.0.1"} {
+		got := h.fail("", "get", "tasks", "--server", srv, "--token", "rpat_x")
+		if !strings.Contains(got, "want http://host[:port] or https://host[:port]") {
+			t.Errorf("--server %s: stderr %q, want the URL form asked for", srv, got)
+		}
+	}
+}
