@@ -240,6 +240,7 @@ func (h *Handler) table() []route {
 		session("GET", v1+"/refresh", "", h.refresh),
 		session("POST", v1+"/logout", "", h.logout),
 		session("GET", v1+"/openapi.json", "", h.openAPI),
+		session("POST", dryRunPath, "", h.dryRunList),
 
 		list(v1+"/runners", runners, h.listRunners),
 		create("POST", v1+"/runners", runners, h.createRunner),
@@ -342,12 +343,24 @@ func (h *Handler) handle(rt route) http.Handler {
 			}
 			return
 		}
-		p, err := h.auth.Authenticate(r)
+		p, err := h.authenticate(r)
 		if err != nil {
 			h.writeError(w, r, err)
 			return
 		}
 		r = withLoaded(r.WithContext(auth.WithPrincipal(r.Context(), p)))
+		if dry, err := dryRunOf(r, rt.Route); err != nil || dry {
+			// A dry run changes nothing: like a read, it is not audited (dryrun.go).
+			if err == nil {
+				if err = h.authorize(r, rt.Route, p); err == nil {
+					err = h.serveDryRun(w, r, rt.Route, p)
+				}
+			}
+			if err != nil {
+				h.writeError(w, r, err)
+			}
+			return
+		}
 		mutation := r.Method != http.MethodGet && r.Method != http.MethodHead
 		if sw, ok := w.(*statusWriter); ok && mutation && changesAccess(rt.Resource) {
 			// Even a failed change may have half happened; forgetting costs each caller one read.

@@ -1,0 +1,257 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/auth"
+	"github.com/runplane/runplane/internal/store"
+)
+
+// Dry runs. A create, update or delete of runners, tasks (their schema and secret too), users, groups (their
+// members too), roles and role bindings sent with ?dryRun=All (kubectl's spelling) or ?dry_run=true is
+// authenticated, authorized, validated and run against the store exactly as for real, inside one store
+// transaction that is then rolled back (store.DryRunner): the answer is the one the request would get, 200 with
+// the object as it would be stored or the same 4xx, and nothing is stored. A dry run changes nothing, so, like a
+// read, it is not audited. Routes with effects outside the store (jobs, API tokens, login and logout) answer a
+// dry run with 400.
+//
+// POST /api/v1/dry_run runs a list of such requests in order as one dry run: each sees what the ones before it
+// would have done (a task naming a runner the list creates), so a whole set of documents can be tried before any
+// is sent. It stops at the first request that fails.
+
+// dryRunPath is the route that dry-runs a list of requests.
+const dryRunPath = apiPrefix + "/dry_run"
+
+// maxDryRunRequests bounds the requests of one POST /dry_run: the dry run holds the store's writer meanwhile.
+const maxDryRunRequests = 1000
+
+// parseDryRun reads the dry-run parameters of a query: dryRun=All (Kubernetes' one value, any case) or
+// dry_run=<bool>; any other value is a 400.
+func parseDryRun(q url.Values) (bool, error) {
+	dry := false
+	for _, v := range q["dryRun"] {
+		if !strings.EqualFold(v, "All") {
+			return false, api.Invalidf("dryRun: want All, got %q", v)
+		}
+		dry = true
+	}
+	for _, v := range q["dry_run"] {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return false, api.Invalidf("dry_run: want true or false, got %q", v)
+		}
+		dry = dry || b
+	}
+	return dry, nil
+}
+
+// dryRunnable reports whether rt's changes stay in the store, so that a dry run of it can roll them all back.
+func dryRunnable(rt Route) bool {
+	if rt.Method == http.MethodGet || rt.Method == http.MethodHead {
+		return false
+	}
+	switch rt.Resource {
+	case api.ResourceRunners, api.ResourceTasks, api.ResourceUsers, api.ResourceGroups, api.ResourceRoles,
+		api.ResourceRoleBindings:
+		return true
+	}
+	return false
+}
+
+// dryRunState is what the requests of one POST /dry_run share: the store's view and the caller.
+type dryRunState struct {
+	view      Store
+	principal auth.Principal
+}
+
+type dryRunKey struct{}
+
+func dryRunFrom(ctx context.Context) *dryRunState {
+	s, _ := ctx.Value(dryRunKey{}).(*dryRunState)
+	return s
+}
+
+// dryRunOf says whether r asks for a dry run of rt: 400 for a bad value, or a route that cannot dry-run. Every
+// request of a POST /dry_run is one. A read ignores the parameter.
+func dryRunOf(r *http.Request, rt Route) (bool, error) {
+	if rt.Path == dryRunPath {
+		if dryRunFrom(r.Context()) != nil {
+			return false, api.Invalidf("a dry run cannot hold another")
+		}
+		return true, nil
+	}
+	dry, err := parseDryRun(r.URL.Query())
+	if err != nil {
+		return false, err
+	}
+	dry = dry || dryRunFrom(r.Context()) != nil
+	if rt.Method == http.MethodGet || rt.Method == http.MethodHead || !dry {
+		return false, nil
+	}
+	if !dryRunnable(rt) {
+		return false, api.Invalidf("%s %s cannot be dry-run", rt.Method, rt.Path)
+	}
+	return true, nil
+}
+
+// serveDryRun runs rt's handler for p against a view of the store that is rolled back afterwards. The body is
+// read first and the answer kept until the rollback, so that neither a slow client nor a slow reader of the
+// answer holds the store. A request of a POST /dry_run uses that dry run's view.
+func (h *Handler) serveDryRun(w http.ResponseWriter, r *http.Request, rt Route, p auth.Principal) error {
+	if r.Body != nil && r.Body != http.NoBody {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	buf := &bufferedWriter{header: http.Header{}}
+	run := func(view Store) error {
+		hh := *h
+		hh.st = view
+		fn := hh.routeFunc(rt)
+		if fn == nil {
+			return errors.New("dry run: no handler for " + rt.Method + " " + rt.Path)
+		}
+		ctx := context.WithValue(r.Context(), dryRunKey{}, &dryRunState{view: view, principal: p})
+		return fn(buf, r.WithContext(ctx))
+	}
+	var err error
+	if s := dryRunFrom(r.Context()); s != nil {
+		err = run(s.view)
+	} else if dr, ok := h.st.(store.DryRunner); ok {
+		err = dr.DryRun(r.Context(), func(view store.Store) error { return run(view) })
+	} else {
+		err = api.Invalidf("this server's store cannot dry-run")
+	}
+	if err != nil {
+		return err
+	}
+	buf.copyTo(w)
+	return nil
+}
+
+// routeFunc is rt's handler as h's route table binds it.
+func (h *Handler) routeFunc(rt Route) handlerFunc {
+	for _, x := range h.table() {
+		if x.Method == rt.Method && x.Path == rt.Path {
+			return x.fn
+		}
+	}
+	return nil
+}
+
+// dryRunRequest is one request of a POST /dry_run: a method, a path under /api/v1 (with its query) and a JSON
+// body.
+type dryRunRequest struct {
+	Method string          `json:"method"`
+	Path   string          `json:"path"`
+	Body   json.RawMessage `json:"body,omitempty"`
+}
+
+// dryRunResult is the answer one request would get.
+type dryRunResult struct {
+	Status int             `json:"status"`
+	Body   json.RawMessage `json:"body,omitempty"`
+}
+
+// dryRunList runs the requests of a POST /dry_run in order, each as its own route (authorized for the caller as
+// if sent alone), stopping at the first that fails; it answers 200 with every result it got.
+func (h *Handler) dryRunList(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Requests []dryRunRequest `json:"requests"`
+	}
+	if err := decodeJSON(r.Body, &in); err != nil {
+		return err
+	}
+	if len(in.Requests) > maxDryRunRequests {
+		return api.Invalidf("requests: at most %d", maxDryRunRequests)
+	}
+	for i, x := range in.Requests {
+		if !strings.HasPrefix(x.Path, apiPrefix+"/") {
+			return api.Invalidf("requests[%d].path: want a path under %s/", i, apiPrefix)
+		}
+		if x.Method == "" {
+			return api.Invalidf("requests[%d].method is required", i)
+		}
+	}
+	out := struct {
+		Results []dryRunResult `json:"results"`
+	}{Results: []dryRunResult{}}
+	for _, x := range in.Requests {
+		var body io.Reader = http.NoBody
+		if len(x.Body) > 0 {
+			body = bytes.NewReader(x.Body)
+		}
+		sub, err := http.NewRequestWithContext(r.Context(), strings.ToUpper(x.Method), x.Path, body)
+		if err != nil {
+			return api.Invalidf("%s %s: %v", x.Method, x.Path, err)
+		}
+		sub.Header.Set("Content-Type", "application/json")
+		sub.RemoteAddr = r.RemoteAddr
+		rec := &bufferedWriter{header: http.Header{}}
+		h.dispatch(rec, sub)
+		res := dryRunResult{Status: rec.statusCode()}
+		if b := bytes.TrimSpace(rec.body.Bytes()); json.Valid(b) {
+			res.Body = b
+		}
+		out.Results = append(out.Results, res)
+		if res.Status >= 400 {
+			break
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// bufferedWriter keeps an answer until it may be sent.
+type bufferedWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header { return b.header }
+func (b *bufferedWriter) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+func (b *bufferedWriter) statusCode() int {
+	if b.status == 0 {
+		return http.StatusOK
+	}
+	return b.status
+}
+
+func (b *bufferedWriter) copyTo(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(b.statusCode())
+	w.Write(b.body.Bytes())
+}
+
+// authenticate returns the caller of r: the one of the POST /dry_run that r belongs to, if any.
+func (h *Handler) authenticate(r *http.Request) (auth.Principal, error) {
+	if s := dryRunFrom(r.Context()); s != nil {
+		return s.principal, nil
+	}
+	return h.auth.Authenticate(r)
+}
