@@ -11,6 +11,9 @@ type DryRunRequest struct {
 	Method string          `json:"method"`
 	Path   string          `json:"path"`
 	Body   json.RawMessage `json:"body,omitempty"`
+	// As names the id this request's answer carries: a later request's path segment or JSON string value that is
+	// exactly "$ref:" followed by the name stands for it.
+	As string `json:"as,omitempty"`
 }
 
 // DryRunResult is the answer a request of a DryRun would get.

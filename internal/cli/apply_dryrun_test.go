@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestApplyDryRun: apply --dry-run prints what apply would do, marked (dry run), and stores nothing, a task whose
@@ -82,4 +84,50 @@ func TestApplyRefusedLastDocument(t *testing.T) {
 			t.Errorf("%s: tasks after the refused apply: %s, want none", tt.name, got)
 		}
 	}
+}
+
+// TestApplyDryRunIdentity: apply --dry-run of users, groups, roles and bindings that refer to each other, some
+// new and some not, prints what the apply that follows prints, marked (dry run), and stores nothing; at every
+// step of an edit series.
+func TestApplyDryRunIdentity(t *testing.T) {
+	h := newHarness(t, true)
+	dir := t.TempDir()
+	file := write(t, dir, "identity.yaml", identityDocs)
+	unmark := strings.NewReplacer(" (dry run)", "")
+	steps := []struct {
+		name string
+		edit func()
+	}{
+		{"everything new", nil},
+		{"everything in place", nil},
+		{"membership moves, a role changes, a new group is bound", func() {
+			write(t, dir, "identity.yaml", strings.NewReplacer("users: [alice]", "users: [bob]", "groups: [ops]", "groups: [devs]",
+				"access: write", "access: read").Replace(identityDocs)+
+				"---\nkind: Group\nname: qa\nusers: [alice]\n---\nkind: RoleBinding\nname: qa-run-hello\nrole: run-hello\ngroup: qa\n")
+		}},
+	}
+	for _, s := range steps {
+		if s.edit != nil {
+			s.edit()
+		}
+		before := h.identity()
+		dry := h.ok("", "apply", "-f", file, "--dry-run")
+		if diff := cmp.Diff(before, h.identity()); diff != "" {
+			t.Errorf("%s: apply --dry-run changed the server's objects (-before +after):\n%s", s.name, diff)
+		}
+		real := h.ok("", "apply", "-f", file)
+		if got := unmark.Replace(dry); got != real {
+			t.Errorf("%s: apply --dry-run printed\n%s\nthen apply printed\n%s", s.name, dry, real)
+		}
+	}
+}
+
+// identity is every user, group, role and binding the server has, as get prints them.
+func (h *harness) identity() string {
+	h.t.Helper()
+	var b strings.Builder
+	for _, kind := range []string{"users", "groups", "roles", "rolebindings"} {
+		b.WriteString(h.ok("", "get", kind, "-o", "json"))
+	}
+	return b.String()
 }

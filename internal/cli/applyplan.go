@@ -17,14 +17,15 @@ import (
 // A server-side check of every document before any is sent. apply lists the change each document needs and has
 // the server dry-run them all, in apply's order, as one (POST /api/v1/dry_run): each is checked by the server as
 // if sent (validation, schema cost limits, the image allowlist, RBAC, escalation rules, names taken) and sees
-// what the ones before it would do, and nothing is stored. Identity objects are addressed by ids the server
-// assigns, so a membership that names a group or user the same files create is checked only locally.
+// what the ones before it would do, and nothing is stored. The requests are the ones apply then sends, in the
+// same order; where one needs the id of an object an earlier one creates, it refers to that request.
 
 // planned is one document's change.
 type planned struct {
 	m      manifest
 	result string                // created, configured or unchanged
 	req    *client.DryRunRequest // nil when unchanged
+	quiet  bool                  // a step apply does not print: it does not place the document's line
 }
 
 func planReq(method, path string, body any) (*client.DryRunRequest, error) {
@@ -91,94 +92,168 @@ func planTask(ctx context.Context, c *client.Client, m manifest) (planned, error
 	return p, err
 }
 
-// plan lists the changes of the identity documents, in apply's order.
+// plan lists the changes of the identity documents as apply makes them, step by step (see apply): an object the
+// files create is referred to by the request that creates it ("$ref:" and the request's "as"), since its id is
+// not known until then.
 func (ia *identityApply) plan() ([]planned, error) {
 	var out []planned
-	add := func(m manifest, result, method, path string, body any) error {
-		p := planned{m: m, result: result}
+	var errs error
+	n := 0
+	add := func(m manifest, result string, quiet bool, method, path string, body any) string {
+		p := planned{m: m, result: result, quiet: quiet}
 		if method != "" {
 			var err error
 			if p.req, err = planReq(method, path, body); err != nil {
-				return err
+				errs = errors.Join(errs, err)
+				return ""
 			}
+			n++
+			p.req.As = fmt.Sprintf("r%d", n)
 		}
 		out = append(out, p)
-		return nil
+		if p.req == nil {
+			return ""
+		}
+		return refPrefix + p.req.As
 	}
-	var err error
+	newGroups, newUsers, newRoles := map[string]string{}, map[string]string{}, map[string]string{}
+	groupID := func(provider, name string) string {
+		if g, ok := ia.dir.group(provider, name); ok {
+			return g.ID
+		}
+		return newGroups[provider+"/"+name]
+	}
+	userID := func(provider, name string) string {
+		if u, ok := ia.dir.user(provider, name); ok {
+			return u.ID
+		}
+		return newUsers[provider+"/"+name]
+	}
+	roleID := func(name string) string {
+		if r, ok := ia.dir.role(name); ok {
+			return r.ID
+		}
+		return newRoles[name]
+	}
+	ids := func(names []string, id func(string) string) []string {
+		out := make([]string, 0, len(names))
+		for _, n := range names {
+			out = append(out, id(n))
+		}
+		return out
+	}
 	for _, m := range ia.groups {
 		g := m.group
 		if _, ok := ia.dir.group(g.Provider, g.Name); !ok {
-			err = errors.Join(err, add(m, "created", "POST", "/groups", api.Group{Name: g.Name, Provider: g.Provider}))
+			newGroups[g.Provider+"/"+g.Name] = add(m, "created", true, "POST", "/groups", api.Group{Name: g.Name, Provider: g.Provider})
 		}
 	}
+	var passwords []manifest
+	members := map[string][]string{} // group id -> the members the users' step leaves it with, where it changes them
 	for _, m := range ia.users {
 		u := m.user
-		ids, known := ia.knownGroupIDs(u.Provider, ia.groupsOf(u))
+		managed := u.Groups != nil
+		gids := ids(ia.groupsOf(u), func(n string) string { return groupID(u.Provider, n) })
 		cur, ok := ia.dir.user(u.Provider, u.Username)
 		switch {
 		case !ok:
 			body := api.User{Username: u.Username, Provider: u.Provider, Password: u.Password}
-			if u.Groups != nil && known {
-				body.Groups = ids
+			if managed {
+				body.Groups = gids
 			}
-			err = errors.Join(err, add(m, "created", "POST", "/users", body))
-		case u.Groups != nil && known && !sameSet(ids, cur.Groups):
-			err = errors.Join(err, add(m, "configured", "PATCH", "/users/"+url.PathEscape(cur.ID), map[string]any{"groups": ids}))
+			newUsers[u.Provider+"/"+u.Username] = add(m, "created", false, "POST", "/users", body)
+		case managed && !sameSet(gids, cur.Groups):
+			add(m, "configured", false, "PATCH", "/users/"+url.PathEscape(cur.ID), map[string]any{"groups": gids})
 		default:
-			err = errors.Join(err, add(m, "unchanged", "", "", nil))
+			add(m, "unchanged", false, "", "", nil)
 		}
 		if ok && u.Password != "" {
-			err = errors.Join(err, add(m, "configured", "PATCH", "/users/"+url.PathEscape(cur.ID), map[string]any{"password": u.Password}))
+			passwords = append(passwords, m)
 		}
+		if managed {
+			id := userID(u.Provider, u.Username)
+			for _, m := range ia.groups {
+				g := m.group
+				if g.Provider != u.Provider {
+					continue
+				}
+				gid := groupID(g.Provider, g.Name)
+				cur, known := members[gid]
+				if !known {
+					if x, ok := ia.dir.group(g.Provider, g.Name); ok {
+						cur = slices.Clone(x.UserIDs)
+					}
+				}
+				cur = slices.DeleteFunc(cur, func(x string) bool { return x == id })
+				if slices.Contains(gids, gid) {
+					cur = append(cur, id)
+				}
+				members[gid] = cur
+			}
+		}
+	}
+	for _, m := range ia.groups {
+		g := m.group
+		gid := groupID(g.Provider, g.Name)
+		x, exists := ia.dir.group(g.Provider, g.Name)
+		result := "unchanged"
+		if !exists {
+			result = "created"
+		}
+		if g.Users == nil {
+			add(m, result, false, "", "", nil)
+			continue
+		}
+		uids := ids(ia.usersOf(g), func(n string) string { return userID(g.Provider, n) })
+		cur, known := members[gid]
+		if !known && exists {
+			cur = x.UserIDs
+		}
+		if sameSet(uids, cur) {
+			add(m, result, false, "", "", nil)
+			continue
+		}
+		if result == "unchanged" {
+			result = "configured"
+		}
+		add(m, result, false, "PATCH", "/groups/"+url.PathEscape(gid), map[string]any{"user_ids": uids})
 	}
 	for _, m := range ia.roles {
 		want := m.role.apiRole()
 		cur, ok := ia.dir.role(want.Name)
 		switch {
 		case !ok:
-			err = errors.Join(err, add(m, "created", "POST", "/roles", want))
+			newRoles[want.Name] = add(m, "created", false, "POST", "/roles", want)
 		case cur.Resource == want.Resource && cur.Access == want.Access && slices.Equal(cur.ResourceIDs, want.ResourceIDs):
-			err = errors.Join(err, add(m, "unchanged", "", "", nil))
+			add(m, "unchanged", false, "", "", nil)
 		default:
 			want.ID = cur.ID
-			err = errors.Join(err, add(m, "configured", "PUT", "/roles/"+url.PathEscape(cur.ID), want))
+			add(m, "configured", false, "PUT", "/roles/"+url.PathEscape(cur.ID), want)
 		}
 	}
 	for _, m := range ia.bindings {
 		b := m.binding
+		want := api.RoleBinding{Name: b.Name, RoleID: roleID(b.Role), GroupID: groupID(b.Provider, b.Group)}
 		cur, ok := ia.dir.binding(b.Name)
-		role, roleOK := ia.dir.role(b.Role)
-		group, groupOK := ia.dir.group(b.Provider, b.Group)
 		switch {
 		case !ok:
-			// By name: the role and group may be ones this apply creates.
-			err = errors.Join(err, add(m, "created", "POST", "/role_bindings", api.RoleBinding{Name: b.Name, RoleName: b.Role,
-				SubjectKind: "groups", SubjectProvider: b.Provider, SubjectName: b.Group}))
-		case roleOK && groupOK && cur.RoleID == role.ID && cur.GroupID == group.ID:
-			err = errors.Join(err, add(m, "unchanged", "", "", nil))
-		case roleOK && groupOK:
-			err = errors.Join(err, add(m, "configured", "PUT", "/role_bindings/"+url.PathEscape(cur.ID),
-				api.RoleBinding{ID: cur.ID, Name: b.Name, RoleID: role.ID, GroupID: group.ID}))
+			add(m, "created", false, "POST", "/role_bindings", want)
+		case cur.RoleID == want.RoleID && cur.GroupID == want.GroupID:
+			add(m, "unchanged", false, "", "", nil)
 		default:
-			err = errors.Join(err, add(m, "configured", "", "", nil))
+			want.ID = cur.ID
+			add(m, "configured", false, "PUT", "/role_bindings/"+url.PathEscape(cur.ID), want)
 		}
 	}
-	return out, err
+	for _, m := range passwords {
+		u, _ := ia.dir.user(m.user.Provider, m.user.Username)
+		add(m, "configured", true, "PATCH", "/users/"+url.PathEscape(u.ID), map[string]any{"password": m.user.Password})
+	}
+	return out, errs
 }
 
-// knownGroupIDs resolves group names of provider to ids; false if one is not on the server yet.
-func (ia *identityApply) knownGroupIDs(provider string, names []string) ([]string, bool) {
-	ids := make([]string, 0, len(names))
-	for _, n := range names {
-		g, ok := ia.dir.group(provider, n)
-		if !ok {
-			return nil, false
-		}
-		ids = append(ids, g.ID)
-	}
-	return ids, true
-}
+// refPrefix refers, in a dry run's request, to the id an earlier request of the same dry run answered.
+const refPrefix = "$ref:"
 
 // dryRun has the server try every planned change as one dry run. With out, it prints what each document would
 // get, as apply prints what it did, marked "(dry run)". It fails, naming the document, if the server would
@@ -217,18 +292,20 @@ func dryRun(ctx context.Context, c *client.Client, plan []planned, out io.Writer
 	if out == nil {
 		return nil
 	}
-	// One line per document, saying the most it would do: a user created, or configured by any of its changes.
+	// One line per document, where apply prints it, saying the most it would do: a user created, or configured by
+	// any of its changes.
 	rank := map[string]int{"unchanged": 0, "configured": 1, "created": 2}
 	result := map[string]string{}
 	var order []string
+	placed := map[string]bool{}
 	for _, p := range plan {
 		ref := p.m.ref()
-		prev, seen := result[ref]
-		if !seen {
-			order = append(order, ref)
-		}
-		if !seen || rank[p.result] > rank[prev] {
+		if prev, seen := result[ref]; !seen || rank[p.result] > rank[prev] {
 			result[ref] = p.result
+		}
+		if !p.quiet && !placed[ref] {
+			placed[ref] = true
+			order = append(order, ref)
 		}
 	}
 	for _, ref := range order {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -26,7 +27,9 @@ import (
 //
 // POST /api/v1/dry_run runs a list of such requests in order as one dry run: each sees what the ones before it
 // would have done (a task naming a runner the list creates), so a whole set of documents can be tried before any
-// is sent. It stops at the first request that fails.
+// is sent. It stops at the first request that fails. Objects addressed by ids the server assigns can be referred
+// to before they exist: a request with "as": "g" names the id its answer carries, and a later request's path
+// segment or JSON string value that is exactly "$ref:g" stands for that id.
 
 // dryRunPath is the route that dry-runs a list of requests.
 const dryRunPath = apiPrefix + "/dry_run"
@@ -103,9 +106,10 @@ func dryRunOf(r *http.Request, rt Route) (bool, error) {
 	return true, nil
 }
 
-// serveDryRun runs rt's handler for p against a view of the store that is rolled back afterwards. The body is
-// read first and the answer kept until the rollback, so that neither a slow client nor a slow reader of the
-// answer holds the store. A request of a POST /dry_run uses that dry run's view.
+// serveDryRun authorizes p for rt and runs rt's handler, both against a view of the store that is rolled back
+// afterwards (so a request of a POST /dry_run, which uses that dry run's view, is authorized against the objects
+// the requests before it made). The body is read first and the answer kept until the rollback, so that neither a
+// slow client nor a slow reader of the answer holds the store.
 func (h *Handler) serveDryRun(w http.ResponseWriter, r *http.Request, rt Route, p auth.Principal) error {
 	if r.Body != nil && r.Body != http.NoBody {
 		body, err := io.ReadAll(r.Body)
@@ -123,7 +127,11 @@ func (h *Handler) serveDryRun(w http.ResponseWriter, r *http.Request, rt Route, 
 			return errors.New("dry run: no handler for " + rt.Method + " " + rt.Path)
 		}
 		ctx := context.WithValue(r.Context(), dryRunKey{}, &dryRunState{view: view, principal: p})
-		return fn(buf, r.WithContext(ctx))
+		r := r.WithContext(ctx)
+		if err := hh.authorize(r, rt, p); err != nil {
+			return err
+		}
+		return fn(buf, r)
 	}
 	var err error
 	if s := dryRunFrom(r.Context()); s != nil {
@@ -156,6 +164,8 @@ type dryRunRequest struct {
 	Method string          `json:"method"`
 	Path   string          `json:"path"`
 	Body   json.RawMessage `json:"body,omitempty"`
+	// As names the id of the answer, for later requests to refer to as "$ref:<as>".
+	As string `json:"as,omitempty"`
 }
 
 // dryRunResult is the answer one request would get.
@@ -187,12 +197,17 @@ func (h *Handler) dryRunList(w http.ResponseWriter, r *http.Request) error {
 	out := struct {
 		Results []dryRunResult `json:"results"`
 	}{Results: []dryRunResult{}}
-	for _, x := range in.Requests {
-		var body io.Reader = http.NoBody
-		if len(x.Body) > 0 {
-			body = bytes.NewReader(x.Body)
+	refs := map[string]string{}
+	for i, x := range in.Requests {
+		path, raw, err := expandRefs(x.Path, x.Body, refs)
+		if err != nil {
+			return api.Invalidf("requests[%d]: %v", i, err)
 		}
-		sub, err := http.NewRequestWithContext(r.Context(), strings.ToUpper(x.Method), x.Path, body)
+		var body io.Reader = http.NoBody
+		if len(raw) > 0 {
+			body = bytes.NewReader(raw)
+		}
+		sub, err := http.NewRequestWithContext(r.Context(), strings.ToUpper(x.Method), path, body)
 		if err != nil {
 			return api.Invalidf("%s %s: %v", x.Method, x.Path, err)
 		}
@@ -208,9 +223,80 @@ func (h *Handler) dryRunList(w http.ResponseWriter, r *http.Request) error {
 		if res.Status >= 400 {
 			break
 		}
+		if x.As != "" {
+			var answer struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal(res.Body, &answer) != nil || answer.ID == "" {
+				return api.Invalidf("requests[%d]: as %q: the answer carries no id", i, x.As)
+			}
+			refs[x.As] = answer.ID
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// refPrefix marks a reference to the id an earlier request of a POST /dry_run answered.
+const refPrefix = "$ref:"
+
+// expandRefs replaces the path segments (before any query) and the JSON string values of body that are exactly "$ref:<name>" with
+// the id refs holds for name; a name refs lacks is an error. A body without a reference is returned as it is.
+func expandRefs(path string, body json.RawMessage, refs map[string]string) (string, json.RawMessage, error) {
+	var err error
+	resolve := func(s string) string {
+		name, ok := strings.CutPrefix(s, refPrefix)
+		if !ok {
+			return s
+		}
+		id, ok := refs[name]
+		if !ok && err == nil {
+			err = fmt.Errorf("%s%s names no earlier answer", refPrefix, name)
+		}
+		return id
+	}
+	path, query, hasQuery := strings.Cut(path, "?")
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		segs[i] = url.PathEscape(resolve(seg))
+		if !strings.HasPrefix(seg, refPrefix) {
+			segs[i] = seg
+		}
+	}
+	path = strings.Join(segs, "/")
+	if hasQuery {
+		path += "?" + query
+	}
+	if !bytes.Contains(body, []byte(`"`+refPrefix)) {
+		return path, body, err
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	var v any
+	if derr := d.Decode(&v); derr != nil {
+		return path, body, err // the handler answers the bad body
+	}
+	var walk func(any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case string:
+			return resolve(x)
+		case []any:
+			for i := range x {
+				x[i] = walk(x[i])
+			}
+		case map[string]any:
+			for k := range x {
+				x[k] = walk(x[k])
+			}
+		}
+		return v
+	}
+	out, merr := json.Marshal(walk(v))
+	if merr != nil {
+		return path, body, merr
+	}
+	return path, out, err
 }
 
 // bufferedWriter keeps an answer until it may be sent.

@@ -156,6 +156,7 @@ func TestDryRunList(t *testing.T) {
 		Method string          `json:"method"`
 		Path   string          `json:"path"`
 		Body   json.RawMessage `json:"body,omitempty"`
+		As     string          `json:"as,omitempty"`
 	}
 	type results struct {
 		Results []struct {
@@ -163,12 +164,14 @@ func TestDryRunList(t *testing.T) {
 			Body   json.RawMessage `json:"body"`
 		} `json:"results"`
 	}
-	runner := item{"POST", "/api/v1/runners", json.RawMessage(`{"name": "r2", "gitURL": "https://example.com/r.git"}`)}
-	task := item{"POST", "/api/v1/tasks", json.RawMessage(`{"name": "t2", "runner": "r2", "command": "true"}`)}
-	group := item{"POST", "/api/v1/groups", json.RawMessage(`{"name": "g2", "provider": "local"}`)}
+	runner := item{"POST", "/api/v1/runners", json.RawMessage(`{"name": "r2", "gitURL": "https://example.com/r.git"}`), ""}
+	task := item{"POST", "/api/v1/tasks", json.RawMessage(`{"name": "t2", "runner": "r2", "command": "true"}`), ""}
+	group := item{"POST", "/api/v1/groups", json.RawMessage(`{"name": "g2", "provider": "local"}`), "g"}
 	binding := item{"POST", "/api/v1/role_bindings", json.RawMessage(`{"name": "b2", "role_name": "Admin", "subject_kind": "groups",
-		"subject_provider": "local", "subject_name": "g2"}`)}
-	badTask := item{"POST", "/api/v1/tasks", json.RawMessage(`{"name": "t3", "runner": "r2", "command": ""}`)}
+		"subject_provider": "local", "subject_name": "g2"}`), ""}
+	user := item{"POST", "/api/v1/users", json.RawMessage(`{"username": "u2", "password": "password-u2", "groups": ["$ref:g"]}`), "u"}
+	members := item{"PATCH", "/api/v1/groups/$ref:g", json.RawMessage(`{"user_ids": ["$ref:u"]}`), ""}
+	badTask := item{"POST", "/api/v1/tasks", json.RawMessage(`{"name": "t3", "runner": "r2", "command": ""}`), ""}
 	tests := []struct {
 		name     string
 		items    []item
@@ -178,7 +181,8 @@ func TestDryRunList(t *testing.T) {
 		{"a binding naming a group created before it", []item{group, binding}, []int{200, 200}},
 		{"stops at the first failure", []item{runner, badTask, task}, []int{200, 400}},
 		{"a task whose runner the list does not create", []item{task}, []int{400}},
-		{"a job cannot be dry-run", []item{{"POST", "/api/v1/jobs/t", json.RawMessage(`{}`)}}, []int{400}},
+		{"ids of objects created before, by reference", []item{group, user, members}, []int{200, 200, 200}},
+		{"a job cannot be dry-run", []item{{"POST", "/api/v1/jobs/t", json.RawMessage(`{}`), ""}}, []int{400}},
 	}
 	before := ts.snapshot(t)
 	for _, tt := range tests {
@@ -198,8 +202,20 @@ func TestDryRunList(t *testing.T) {
 			}
 		})
 	}
-	ts.do(t, req{method: "POST", path: "/api/v1/dry_run", body: `{"requests": [{"method": "GET", "path": "/healthz"}]}`}).
-		want(t, http.StatusBadRequest)
+	for _, body := range []string{
+		`{"requests": [{"method": "GET", "path": "/healthz"}]}`,
+		`{"requests": [{"method": "PATCH", "path": "/api/v1/groups/$ref:nope", "body": {}}]}`,
+		`{"requests": [{"method": "POST", "path": "/api/v1/dry_run", "body": {"requests": []}}]}`,
+	} {
+		res := ts.do(t, req{method: "POST", path: "/api/v1/dry_run", body: body})
+		var got results
+		if res.status == http.StatusOK {
+			res.decode(t, &got)
+		}
+		if res.status != http.StatusBadRequest && (len(got.Results) != 1 || got.Results[0].Status != http.StatusBadRequest) {
+			t.Errorf("POST /api/v1/dry_run %s = %d %s, want 400", body, res.status, res.body)
+		}
+	}
 }
 
 // TestDryRunConcurrent: real creates sent while dry runs of others run are all stored, the dry runs' none.
