@@ -13,7 +13,22 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store/postgres/pgtest"
 )
+
+// onEachStore runs test on a server on SQLite and on one on PostgreSQL.
+func onEachStore(t *testing.T, test func(t *testing.T, opts ...func(*Config))) {
+	t.Parallel()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		test(t)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		dsn := pgtest.NewDatabase(t)
+		test(t, func(c *Config) { c.Store = dsn })
+	})
+}
 
 // dryWorld is what the dry-run tests change, or must not.
 type dryWorld struct {
@@ -70,9 +85,10 @@ func (ts *testServer) waitAudit(t *testing.T, user, event string) {
 // TestDryRunChangesNothing: every kind of change sent with dryRun answers what it would for real (200 with the
 // object as it would be stored, or the 4xx the real request gets) and leaves every object and the audit log as
 // they were.
-func TestDryRunChangesNothing(t *testing.T) {
-	t.Parallel()
-	ts := startServer(t)
+func TestDryRunChangesNothing(t *testing.T) { onEachStore(t, testDryRunChangesNothing) }
+
+func testDryRunChangesNothing(t *testing.T, opts ...func(*Config)) {
+	ts := startServer(t, opts...)
 	w := seedDryWorld(t, ts)
 	readOnly := makePersona(t, ts, "reader", &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessRead})
 	var bb strings.Builder
@@ -147,9 +163,10 @@ func TestDryRunChangesNothing(t *testing.T) {
 
 // TestDryRunList: POST /api/v1/dry_run runs requests in order as one dry run, each seeing the ones before (a task
 // naming a runner the list creates), stops at the first that fails, and stores nothing.
-func TestDryRunList(t *testing.T) {
-	t.Parallel()
-	ts := startServer(t)
+func TestDryRunList(t *testing.T) { onEachStore(t, testDryRunList) }
+
+func testDryRunList(t *testing.T, opts ...func(*Config)) {
+	ts := startServer(t, opts...)
 	ts.withRepo(t)
 	ts.createTask(t, api.Task{Name: "t", Runner: "repo", Command: "true"})
 	type item struct {
@@ -219,9 +236,10 @@ func TestDryRunList(t *testing.T) {
 }
 
 // TestDryRunConcurrent: real creates sent while dry runs of others run are all stored, the dry runs' none.
-func TestDryRunConcurrent(t *testing.T) {
-	t.Parallel()
-	ts := startServer(t)
+func TestDryRunConcurrent(t *testing.T) { onEachStore(t, testDryRunConcurrent) }
+
+func testDryRunConcurrent(t *testing.T, opts ...func(*Config)) {
+	ts := startServer(t, opts...)
 	const n = 10
 	var wg sync.WaitGroup
 	for i := range n {
