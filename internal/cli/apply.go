@@ -81,7 +81,9 @@ func (a *app) applyCommand() *cobra.Command {
 			if dry == "server" {
 				return dryRun(ctx, c, plan, a.stdout)
 			}
-			if err := dryRun(ctx, c, plan, nil); err != nil {
+			if err := dryRun(ctx, c, plan, nil); errors.Is(err, errNoDryRun) {
+				fmt.Fprintln(a.stderr, "Warning: the server cannot dry-run, so the documents were checked locally only")
+			} else if err != nil {
 				return err
 			}
 			for _, m := range ms {

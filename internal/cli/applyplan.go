@@ -255,6 +255,9 @@ func (ia *identityApply) plan() ([]planned, error) {
 // refPrefix refers, in a dry run's request, to the id an earlier request of the same dry run answered.
 const refPrefix = "$ref:"
 
+// errNoDryRun: the server is older than dry runs (it has no POST /api/v1/dry_run).
+var errNoDryRun = errors.New("apply: the server cannot dry-run (it predates POST /api/v1/dry_run): upgrade it")
+
 // dryRun has the server try every planned change as one dry run. With out, it prints what each document would
 // get, as apply prints what it did, marked "(dry run)". It fails, naming the document, if the server would
 // refuse one.
@@ -270,7 +273,9 @@ func dryRun(ctx context.Context, c *client.Client, plan []planned, out io.Writer
 	var results []client.DryRunResult
 	if len(reqs) > 0 {
 		var err error
-		if results, err = c.DryRun(ctx, reqs); err != nil {
+		if results, err = c.DryRun(ctx, reqs); errors.Is(err, client.ErrNotFound) {
+			return errNoDryRun
+		} else if err != nil {
 			return fmt.Errorf("apply: dry run: %w", err)
 		}
 	}

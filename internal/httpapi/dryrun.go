@@ -158,6 +158,17 @@ func (h *Handler) routeFunc(rt Route) handlerFunc {
 	return nil
 }
 
+// routeOf returns the route r matches; false if none does (the mux then answers 404 or 405).
+func (h *Handler) routeOf(r *http.Request) (Route, bool) {
+	_, pattern := h.mux.Handler(r)
+	for _, rt := range h.routes {
+		if rt.Method+" "+rt.Path == pattern {
+			return rt, true
+		}
+	}
+	return Route{}, false
+}
+
 // dryRunRequest is one request of a POST /dry_run: a method, a path under /api/v1 (with its query) and a JSON
 // body.
 type dryRunRequest struct {
@@ -214,7 +225,12 @@ func (h *Handler) dryRunList(w http.ResponseWriter, r *http.Request) error {
 		sub.Header.Set("Content-Type", "application/json")
 		sub.RemoteAddr = r.RemoteAddr
 		rec := &bufferedWriter{header: http.Header{}}
-		h.dispatch(rec, sub)
+		// Only what can be dry-run reaches a handler: a public route (login) or a read would run for real.
+		if rt, ok := h.routeOf(sub); ok && !dryRunnable(rt) {
+			writeJSON(rec, http.StatusBadRequest, api.Error{Error: rt.Method + " " + rt.Path + " cannot be dry-run"})
+		} else {
+			h.dispatch(rec, sub)
+		}
 		res := dryRunResult{Status: rec.statusCode()}
 		if b := bytes.TrimSpace(rec.body.Bytes()); json.Valid(b) {
 			res.Body = b

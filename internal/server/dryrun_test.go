@@ -223,6 +223,8 @@ func testDryRunList(t *testing.T, opts ...func(*Config)) {
 		`{"requests": [{"method": "GET", "path": "/healthz"}]}`,
 		`{"requests": [{"method": "PATCH", "path": "/api/v1/groups/$ref:nope", "body": {}}]}`,
 		`{"requests": [{"method": "POST", "path": "/api/v1/dry_run", "body": {"requests": []}}]}`,
+		`{"requests": [{"method": "POST", "path": "/api/v1/login", "body": {"username": "root", "password": "x"}}]}`,
+		`{"requests": [{"method": "GET", "path": "/api/v1/runners"}]}`,
 	} {
 		res := ts.do(t, req{method: "POST", path: "/api/v1/dry_run", body: body})
 		var got results
