@@ -10,6 +10,7 @@ type DryRunner interface {
 	// and nothing is stored. Writes of the view fail alone, as in a batch: a failed write rolls back only itself.
 	// The view is for one goroutine and for the duration of fn only. While fn runs it holds what a real write
 	// holds (SQLite: the single writer; PostgreSQL: the catalog lock), so fn must be quick and must not write
-	// through the store itself. DryRun returns fn's error.
+	// through the store itself. fn's writes should carry no pending audit entry (WithAudit): they would mark it
+	// written, though nothing commits. DryRun returns fn's error.
 	DryRun(ctx context.Context, fn func(view Store) error) error
 }
