@@ -240,7 +240,6 @@ func (h *Handler) table() []route {
 		session("GET", v1+"/refresh", "", h.refresh),
 		session("POST", v1+"/logout", "", h.logout),
 		session("GET", v1+"/openapi.json", "", h.openAPI),
-		session("POST", dryRunPath, "", h.dryRunList),
 
 		list(v1+"/runners", runners, h.listRunners),
 		create("POST", v1+"/runners", runners, h.createRunner),
@@ -318,6 +317,8 @@ func (h *Handler) table() []route {
 
 		list(v1+"/audit_logs", auditLog, h.listAudit),
 		obj("GET", v1+"/audit_logs/{id}", auditLog, "id", h.getAudit),
+
+		session("POST", dryRunPath, "", h.dryRunList),
 	}
 }
 
@@ -349,6 +350,11 @@ func (h *Handler) handle(rt route) http.Handler {
 			return
 		}
 		r = withLoaded(r.WithContext(auth.WithPrincipal(r.Context(), p)))
+		mutation := r.Method != http.MethodGet && r.Method != http.MethodHead
+		if sw, ok := w.(*statusWriter); ok && mutation && changesAccess(rt.Resource) {
+			// Even a failed change may have half happened; forgetting costs each caller one read.
+			sw.beforeAnswer = h.auth.Forget
+		}
 		if dry, err := dryRunOf(r, rt.Route); err != nil || dry {
 			// A dry run changes nothing: like a read, it is not audited (dryrun.go).
 			if err == nil {
@@ -358,11 +364,6 @@ func (h *Handler) handle(rt route) http.Handler {
 				h.writeError(w, r, err)
 			}
 			return
-		}
-		mutation := r.Method != http.MethodGet && r.Method != http.MethodHead
-		if sw, ok := w.(*statusWriter); ok && mutation && changesAccess(rt.Resource) {
-			// Even a failed change may have half happened; forgetting costs each caller one read.
-			sw.beforeAnswer = h.auth.Forget
 		}
 		var pending *store.PendingAudit
 		if err = h.authorize(r, rt.Route, p); err == nil {
