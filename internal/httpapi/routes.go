@@ -339,6 +339,10 @@ func (h *Handler) handle(rt route) http.Handler {
 			}
 		}
 		if rt.Public {
+			if _, err := dryRunOf(r, rt.Route); err != nil { // login cannot be dry-run
+				h.writeError(w, r, err)
+				return
+			}
 			if err := rt.fn(w, r); err != nil {
 				h.writeError(w, r, err)
 			}

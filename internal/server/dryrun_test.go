@@ -143,6 +143,8 @@ func testDryRunChangesNothing(t *testing.T, opts ...func(*Config)) {
 		{"bad dryRun value", "POST", "/api/v1/runners?dryRun=Yes", `{"name": "new", "gitURL": "https://example.com/r.git"}`, "", 400, "dryRun"},
 		{"job submission cannot dry-run", "POST", "/api/v1/jobs/t?dryRun=All", `{}`, "", 400, "cannot be dry-run"},
 		{"token creation cannot dry-run", "POST", "/api/v1/api_tokens?dryRun=All", `{}`, "", 400, "cannot be dry-run"},
+		{"login cannot dry-run", "POST", "/api/v1/login?dryRun=All", `{"username": "ann", "password": "password-ann"}`, "", 400, "cannot be dry-run"},
+		{"logout cannot dry-run", "POST", "/api/v1/logout?dry_run=true", "", "", 400, "cannot be dry-run"},
 	}
 	ts.waitAudit(t, "reader", "login")
 	before := ts.snapshot(t)
