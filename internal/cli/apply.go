@@ -17,6 +17,7 @@ import (
 func (a *app) applyCommand() *cobra.Command {
 	var files []string
 	var recursive bool
+	var dry string
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE|DIR|-",
 		Short: "Create or update runners, tasks, users, groups, roles and role bindings from YAML or JSON files",
@@ -40,12 +41,18 @@ func (a *app) applyCommand() *cobra.Command {
 			"Applying the same files again changes nothing and says \"unchanged\". A runner whose document\n" +
 			"carries a token, an image_pull_secret or secret values, or a user whose document carries a password,\n" +
 			"is always sent and says \"configured\", since the server never shows them back. Setting a password ends that user's\n" +
-			"sessions, so passwords of existing users are set last; leave them out of files applied often.",
-		Example: "  runplane apply -f examples/\n  runplane apply -f runner.yaml -f task.yaml\n  runplane apply -f users.yaml",
+			"sessions, so passwords of existing users are set last; leave them out of files applied often.\n\n" +
+			"Before it changes anything, apply has the server check every change as one dry run (the server's own\n" +
+			"validation, schema limits, image allowlist, permissions and names taken): if it would refuse one,\n" +
+			"nothing is sent. --dry-run stops there and prints what would happen, storing nothing.",
+		Example: "  runplane apply -f examples/ --dry-run\n  runplane apply -f examples/\n  runplane apply -f runner.yaml -f task.yaml\n  runplane apply -f users.yaml",
 		Args:    checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(files) == 0 {
 				return usage(cmd, "-f is required")
+			}
+			if dry != "none" && dry != "server" {
+				return usage(cmd, "--dry-run: want server or none, got %q", dry)
 			}
 			ms, err := a.loadManifests(files, recursive)
 			if err != nil {
@@ -58,6 +65,25 @@ func (a *app) applyCommand() *cobra.Command {
 			ctx := cmd.Context()
 			identity, err := newIdentityApply(ctx, c, ms)
 			if err != nil {
+				return err
+			}
+			plan, err := planRunnersTasks(ctx, c, ms)
+			if err != nil {
+				return err
+			}
+			if identity != nil {
+				ip, err := identity.plan()
+				if err != nil {
+					return fmt.Errorf("apply: %w", err)
+				}
+				plan = append(plan, ip...)
+			}
+			if dry == "server" {
+				return dryRun(ctx, c, plan, a.stdout)
+			}
+			if err := dryRun(ctx, c, plan, nil); errors.Is(err, errNoDryRun) {
+				fmt.Fprintln(a.stderr, "Warning: the server cannot dry-run, so the documents were checked locally only")
+			} else if err != nil {
 				return err
 			}
 			for _, m := range ms {
@@ -78,6 +104,8 @@ func (a *app) applyCommand() *cobra.Command {
 	}
 	cmd.Flags().StringArrayVarP(&files, "filename", "f", nil, "file, directory or - (stdin) holding the documents; repeatable")
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
+	cmd.Flags().StringVar(&dry, "dry-run", "none", "server: have the server check every change and print what would happen, storing nothing")
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = "server"
 	cmd.Flags().BoolVarP(&recursive, "recursive", "R", false, "read the directories given with -f and all their subdirectories")
 	return cmd
 }

@@ -318,6 +318,8 @@ func (h *Handler) table() []route {
 
 		list(v1+"/audit_logs", auditLog, h.listAudit),
 		obj("GET", v1+"/audit_logs/{id}", auditLog, "id", h.getAudit),
+
+		session("POST", dryRunPath, "", h.dryRunList),
 	}
 }
 
@@ -338,12 +340,16 @@ func (h *Handler) handle(rt route) http.Handler {
 			}
 		}
 		if rt.Public {
+			if _, err := dryRunOf(r, rt.Route); err != nil { // login cannot be dry-run
+				h.writeError(w, r, err)
+				return
+			}
 			if err := rt.fn(w, r); err != nil {
 				h.writeError(w, r, err)
 			}
 			return
 		}
-		p, err := h.auth.Authenticate(r)
+		p, err := h.authenticate(r)
 		if err != nil {
 			h.writeError(w, r, err)
 			return
@@ -356,6 +362,16 @@ func (h *Handler) handle(rt route) http.Handler {
 		if sw, ok := w.(*statusWriter); ok && mutation && changesAccess(rt.Resource) {
 			// Even a failed change may have half happened; forgetting costs each caller one read.
 			sw.beforeAnswer = h.auth.Forget
+		}
+		if dry, err := dryRunOf(r, rt.Route); err != nil || dry {
+			// A dry run changes nothing: like a read, it is not audited (dryrun.go).
+			if err == nil {
+				err = h.serveDryRun(w, r, rt.Route, p)
+			}
+			if err != nil {
+				h.writeError(w, r, err)
+			}
+			return
 		}
 		var pending *store.PendingAudit
 		if err = h.authorize(r, rt.Route, p); err == nil {

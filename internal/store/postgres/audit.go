@@ -112,6 +112,10 @@ type dbtx interface {
 func (s *Store) change(ctx context.Context, fn func(q dbtx) error) error {
 	p := store.AuditFrom(ctx)
 	if !p.Take() {
+		if s.dry != nil {
+			// In a savepoint: a failed statement must not abort the dry run's whole transaction.
+			return pgx.BeginFunc(ctx, s.dry, func(tx pgx.Tx) error { return fn(tx) })
+		}
 		return fn(s.pool)
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

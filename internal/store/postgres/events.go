@@ -136,7 +136,7 @@ func (s *Store) relisten(ctx context.Context) *pgx.Conn {
 
 // listen opens a connection as the pool's are configured, and listens on it.
 func (s *Store) listen(ctx context.Context) (*pgx.Conn, error) {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig) // Config returns a copy
+	conn, err := pgx.ConnectConfig(ctx, s.pg.Config().ConnConfig) // Config returns a copy
 
 	if err != nil {
 		return nil, err

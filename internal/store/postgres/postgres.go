@@ -49,7 +49,10 @@ type Options struct {
 // Store is a store.Store backed by a PostgreSQL database. It is safe for concurrent use, and any number of Stores,
 // in any number of processes, may share one database.
 type Store struct {
-	pool   *pgxpool.Pool
+	pg *pgxpool.Pool
+	// pool runs every statement: pg, or in a DryRun view the view's transaction (dry).
+	pool   pgdb
+	dry    pgx.Tx
 	cipher *secret.Cipher
 	log    *slog.Logger
 	now    func() time.Time
@@ -75,17 +78,18 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+	if s.pg, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, wrap(err, "postgres: open")
 	}
+	s.pool = s.pg
 	// The pool connects lazily; a DSN that points nowhere should fail here, not on the first request.
-	if err := s.pool.Ping(ctx); err != nil {
-		s.pool.Close()
+	if err := s.pg.Ping(ctx); err != nil {
+		s.pg.Close()
 		// pgconn says which user, database and address it tried.
 		return nil, wrap(err, "postgres: open")
 	}
-	if err := migrate(ctx, s.pool, migrations, s.log, s.migrationSteps()); err != nil {
-		s.pool.Close()
+	if err := migrate(ctx, s.pg, migrations, s.log, s.migrationSteps()); err != nil {
+		s.pg.Close()
 		return nil, err
 	}
 	return s, nil
@@ -93,7 +97,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 
 // Close closes the pool, waiting for the connections in use to be released.
 func (s *Store) Close() error {
-	s.pool.Close()
+	s.pg.Close()
 	return nil
 }
 
@@ -112,7 +116,7 @@ var beginCatalog = fmt.Sprintf(`BEGIN; SELECT pg_advisory_xact_lock(%d)`, int64(
 func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	p := store.AuditFrom(ctx)
 	audited := p.Take()
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{BeginQuery: beginCatalog}, func(tx pgx.Tx) error {
+	change := func(tx pgx.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -120,7 +124,14 @@ func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
 			return s.insertPendingAudit(ctx, tx, p)
 		}
 		return nil
-	})
+	}
+	var err error
+	if s.dry != nil {
+		// A savepoint of the dry run's transaction, which holds catalogLock already.
+		err = pgx.BeginFunc(ctx, s.dry, change)
+	} else {
+		err = pgx.BeginTxFunc(ctx, s.pg, pgx.TxOptions{BeginQuery: beginCatalog}, change)
+	}
 	if audited {
 		p.Done(err == nil)
 	}

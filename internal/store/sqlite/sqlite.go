@@ -54,6 +54,8 @@ type Store struct {
 	cipher *secret.Cipher
 	log    *slog.Logger
 	now    func() time.Time
+	// dry is the transaction every read and write of a DryRun view runs in; nil in the Store Open returns.
+	dry *wtx
 }
 
 // busyTimeout is how long a statement waits for another process's write lock before failing with SQLITE_BUSY.
@@ -225,6 +227,9 @@ func isPrimaryKey(err error) bool {
 // read runs fn in a read transaction on the reader pool, so that its queries see one snapshot of the database;
 // queries are the statements fn runs, which it prepares first. fn only queries through tx.
 func (s *Store) read(ctx context.Context, fn func(tx *wtx) error, queries ...string) error {
+	if s.dry != nil {
+		return fn(s.dry)
+	}
 	if err := s.rs.warm(ctx, queries...); err != nil {
 		return err
 	}

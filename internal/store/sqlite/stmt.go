@@ -17,11 +17,17 @@ type stmts struct {
 	db *sql.DB
 	mu sync.Mutex
 	m  map[string]*sql.Stmt
+	// tx, when set, binds every statement to this transaction on base's connection instead (Store.DryRun).
+	tx   *sql.Tx
+	base *stmts
 }
 
 func newStmts(db *sql.DB) *stmts { return &stmts{db: db, m: map[string]*sql.Stmt{}} }
 
 func (c *stmts) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	if c.tx != nil {
+		return c.base.inTx(ctx, c.tx, query)
+	}
 	if st := c.cached(query); st != nil {
 		return st, nil
 	}

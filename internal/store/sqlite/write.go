@@ -73,8 +73,10 @@ func (s *Store) write(ctx context.Context, fn func(tx *wtx) error, queries ...st
 		}
 		queries = append(queries, insertAudit)
 	}
-	err := s.ws.warm(ctx, queries...)
-	if err == nil {
+	var err error
+	if s.dry != nil {
+		err = s.dry.savepoint(fn)
+	} else if err = s.ws.warm(ctx, queries...); err == nil {
 		err = s.wr.do(ctx, fn)
 	}
 	if audited {

@@ -109,6 +109,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditAppendAtomic", testAuditAppendAtomic},
 		{"PendingAudit", testPendingAudit},
 		{"OddKeys", testOddKeys},
+		{"DryRun", testDryRun},
+		{"DryRunConcurrent", testDryRunConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
