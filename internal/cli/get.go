@@ -95,7 +95,7 @@ func (a *app) getCommand() *cobra.Command {
 	f.IntVar(&o.limit, "limit", 0, "jobs and auditlogs: how many to list, newest first (0: the server's default); with --all, the page size")
 	f.IntVar(&o.offset, "offset", 0, "jobs and auditlogs: how many of the newest to skip")
 	f.BoolVar(&o.allTokens, "all", false, "tokens: list every user's tokens, not only yours; jobs and auditlogs: every one selected, page by page (an export)")
-	o.listFlags.register(f)
+	o.listFlags.register(cmd)
 	return cmd
 }
 

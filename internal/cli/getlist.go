@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/client"
@@ -27,7 +26,8 @@ var (
 	auditFlags = []string{"user", "event-type", "target", "category"}
 )
 
-func (l *listFlags) register(f *pflag.FlagSet) {
+func (l *listFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
 	f.StringVar(&l.task, "task", "", "jobs: only those of this task")
 	f.StringSliceVar(&l.status, "status", nil, "jobs: only those with one of these statuses (queued, running, succeeded, failed, cancelled; repeatable, comma-separated); auditlogs: success, failure or denied")
 	f.StringVar(&l.owner, "owner", "", "jobs: only those this user submitted")
