@@ -168,6 +168,11 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 		return err
 	}
 	defer resp.Body.Close()
+	return decodeBody(r, resp, out)
+}
+
+// decodeBody decodes resp's JSON body into out (unless out is nil), reading at most maxResponseBytes.
+func decodeBody(r request, resp *http.Response, out any) error {
 	if out == nil {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBytes))
 		return nil

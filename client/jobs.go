@@ -87,6 +87,46 @@ func (c *Client) ListJobs(ctx context.Context, limit, offset int) ([]api.Job, er
 	return out, err
 }
 
+// JobListOptions select and page jobs. The zero value selects every job the caller may read.
+type JobListOptions struct {
+	Task   string
+	Status []api.JobStatus // any of these
+	Owner  string          // the submitting user's name
+	// Since and Until bound the creation time: at or after Since, before Until; zero is no bound.
+	Since, Until time.Time
+	// Limit is the page size (0: the server's default, 100; at most 1000); Offset skips that many of the newest.
+	Limit, Offset int
+}
+
+func (o JobListOptions) query() url.Values {
+	q := url.Values{}
+	setNonEmpty(q, "task", o.Task)
+	setNonEmpty(q, "owner", o.Owner)
+	for _, s := range o.Status {
+		q.Add("status", string(s))
+	}
+	return pageQuery(q, o.Since, o.Until, o.Limit, o.Offset)
+}
+
+// ListJobsPage returns one page of the jobs o selects, newest first and without their output, and how many o
+// selects in all (-1 from a server that does not say).
+func (c *Client) ListJobsPage(ctx context.Context, o JobListOptions) ([]api.Job, int, error) {
+	return listPage[api.Job](ctx, c, "/jobs", o.query())
+}
+
+// AllJobs returns every job o selects, newest first, paging through them o.Limit at a time (default 1000);
+// o.Offset is ignored. A job whose status changes while paging may move in or out of a status filter.
+func (c *Client) AllJobs(ctx context.Context, o JobListOptions) ([]api.Job, error) {
+	if o.Limit <= 0 {
+		o.Limit = 1000
+	}
+	return pageAll(o.Limit, func(j api.Job) string { return j.ID }, func(offset int) ([]api.Job, error) {
+		o.Offset = offset
+		js, _, err := c.ListJobsPage(ctx, o)
+		return js, err
+	})
+}
+
 // GetJob returns one job.
 func (c *Client) GetJob(ctx context.Context, id string) (api.Job, error) {
 	var out api.Job

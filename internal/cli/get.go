@@ -26,7 +26,7 @@ var resourceKinds = map[string]string{
 	"roles": "roles", "role": "roles",
 	"rolebindings": "rolebindings", "rolebinding": "rolebindings",
 	"tokens": "tokens", "token": "tokens",
-	"auditlogs": "auditlogs", "auditlog": "auditlogs",
+	"auditlogs": "auditlogs", "auditlog": "auditlogs", "audit": "auditlogs",
 }
 
 // getKinds is what get accepts, for help and messages.
@@ -36,7 +36,8 @@ var getKinds = []string{"runners", "tasks", "jobs", "users", "groups", "roles", 
 type getOptions struct {
 	output        string
 	limit, offset int
-	allTokens     bool
+	allTokens     bool // --all: every user's tokens; every page of jobs or audit logs
+	listFlags
 }
 
 func (a *app) getCommand() *cobra.Command {
@@ -49,7 +50,9 @@ func (a *app) getCommand() *cobra.Command {
 			"audit logs by id, users, groups and role bindings by name or id (an id when a name is shared by\n" +
 			"users or groups of different providers). Singular forms work too: runner, user, token, ...",
 		Example: "  runplane get runners\n  runplane get task hello -o yaml\n" +
-			"  runplane get jobs --limit 5\n  runplane get job hello-x7k2p -o json\n" +
+			"  runplane get jobs --limit 5\n  runplane get jobs --task hello --status failed,cancelled --since 24h\n" +
+			"  runplane get job hello-x7k2p -o json\n  runplane get audit --user alice --since 7d\n" +
+			"  runplane get audit --all -o json > audit.json\n" +
 			"  runplane get users\n  runplane get role Admin -o yaml\n  runplane get tokens --all",
 		Args: checkArgs(func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -66,13 +69,16 @@ func (a *app) getCommand() *cobra.Command {
 			if err := checkOutput(cmd, o.output); err != nil {
 				return err
 			}
-			c, err := a.connect()
-			if err != nil {
-				return err
-			}
 			name := ""
 			if len(args) == 2 {
 				name = args[1]
+			}
+			if err := o.check(cmd, kind, name); err != nil {
+				return err
+			}
+			c, err := a.connect()
+			if err != nil {
+				return err
 			}
 			if o.output == "yaml" && slices.Contains(documentKinds, kind) {
 				return a.getDocuments(cmd.Context(), c, kind, name) // documents that apply takes back
@@ -86,9 +92,10 @@ func (a *app) getCommand() *cobra.Command {
 	}
 	addOutputFlag(cmd, &o.output)
 	f := cmd.Flags()
-	f.IntVar(&o.limit, "limit", 0, "jobs and auditlogs: how many to list, newest first (0: the server's default)")
-	f.IntVar(&o.offset, "offset", 0, "jobs: how many of the newest to skip")
-	f.BoolVar(&o.allTokens, "all", false, "tokens: list every user's tokens, not only yours")
+	f.IntVar(&o.limit, "limit", 0, "jobs and auditlogs: how many to list, newest first (0: the server's default); with --all, the page size")
+	f.IntVar(&o.offset, "offset", 0, "jobs and auditlogs: how many of the newest to skip")
+	f.BoolVar(&o.allTokens, "all", false, "tokens: list every user's tokens, not only yours; jobs and auditlogs: every one selected, page by page (an export)")
+	o.listFlags.register(cmd)
 	return cmd
 }
 
@@ -101,9 +108,11 @@ func (a *app) getWorkload(cmd *cobra.Command, c *client.Client, kind, name strin
 		return getOrList(a, cmd, o.output, name, c.GetTask, c.ListTasks, taskTable)
 	}
 	now := time.Now()
-	return getOrList(a, cmd, o.output, name, c.GetJob,
-		func(ctx context.Context) ([]api.Job, error) { return c.ListJobs(ctx, o.limit, o.offset) },
-		func(w io.Writer, js []api.Job) { jobTable(w, now, js) })
+	list, err := a.listJobs(cmd, c, o)
+	if err != nil {
+		return err
+	}
+	return getOrList(a, cmd, o.output, name, c.GetJob, list, func(w io.Writer, js []api.Job) { jobTable(w, now, js) })
 }
 
 // getOrList prints the object name with get, or every object list returns when name is "". table writes either

@@ -85,8 +85,11 @@ func (a *app) getIdentity(cmd *cobra.Command, c *client.Client, kind, name strin
 		}
 		return a.listTokens(cmd, c, output, o.allTokens)
 	}
-	return getOrList(a, cmd, output, name, c.GetAuditLog,
-		func(ctx context.Context) ([]api.AuditLog, error) { return c.ListAuditLogs(ctx, o.limit) }, auditTable)
+	list, err := a.listAudit(cmd, c, o)
+	if err != nil {
+		return err
+	}
+	return getOrList(a, cmd, output, name, c.GetAuditLog, list, auditTable)
 }
 
 // listTokens prints the caller's API tokens, or with all every user's, with their owners.

@@ -20,6 +20,7 @@ type serveFlags struct {
 	store                      string
 	maxConcurrentJobs          int
 	logRetention, gitCacheTTL  time.Duration
+	auditRetention             time.Duration
 	tokenTTL, maxTokenLifetime time.Duration
 	defaultTimeout             time.Duration
 	maxLogSize                 string
@@ -100,6 +101,7 @@ func (sf *serveFlags) register(cmd *cobra.Command) {
 	f.StringVar(&sf.dataDir, "data-dir", sf.dataDir, "directory for the database, keys, job logs and git cache (env RUNPLANE_DATA_DIR)")
 	f.IntVar(&sf.maxConcurrentJobs, "max-concurrent-jobs", sf.maxConcurrentJobs, "jobs running at once, more wait queued; 0: 4 × GOMAXPROCS, 64 with --executor kubernetes (env RUNPLANE_MAX_CONCURRENT_JOBS)")
 	f.DurationVar(&sf.logRetention, "log-retention", sf.logRetention, "how long job logs are kept after their last write; 0 keeps them (env RUNPLANE_LOG_RETENTION)")
+	f.DurationVar(&sf.auditRetention, "audit-retention", 0, "how long audit log entries are kept; older ones are deleted; 0 keeps them forever (env RUNPLANE_AUDIT_RETENTION)")
 	f.DurationVar(&sf.gitCacheTTL, "git-cache-ttl", sf.gitCacheTTL, "how long a fetched repository is reused before fetching again; 0 fetches for every job (env RUNPLANE_GIT_CACHE_TTL)")
 	f.DurationVar(&sf.defaultTimeout, "default-timeout", sf.defaultTimeout, "jobs of tasks without a timeout of their own end after this long (reason timeout); 0: no limit (env RUNPLANE_DEFAULT_TIMEOUT)")
 	f.StringVar(&sf.maxLogSize, "max-log-size", sf.maxLogSize, "a job's log is cut past this many bytes (e.g. 104857600, 100MiB, 1GiB), the job runs on; 0: no cap (env RUNPLANE_MAX_LOG_SIZE)")
@@ -148,6 +150,9 @@ func (sf *serveFlags) config(cmd *cobra.Command) (server.Config, error) {
 	}
 	if f.Changed("log-retention") {
 		cfg.LogRetention = sf.logRetention
+	}
+	if f.Changed("audit-retention") {
+		cfg.AuditRetention = sf.auditRetention
 	}
 	if f.Changed("git-cache-ttl") {
 		cfg.GitCacheTTL = sf.gitCacheTTL

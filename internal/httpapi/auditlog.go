@@ -6,10 +6,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/audit"
 	"github.com/runplane/runplane/internal/auth"
+	"github.com/runplane/runplane/internal/rbac"
 	"github.com/runplane/runplane/internal/store"
 )
 
@@ -121,29 +123,68 @@ func sourceAddr(r *http.Request) string {
 	return host
 }
 
-// listAudit answers the newest ?max entries (default 100, at most 10,000), newest first, filtered to those the
-// caller may read.
+// Paging of GET /audit_logs.
+const (
+	defaultAuditLimit = 100
+	maxAuditLimit     = 10_000
+)
+
+// listAudit answers audit entries newest first, a page at a time (?limit, default 100, at most 10,000; ?offset),
+// filtered (auditQuery: ?user, ?event_type, ?event_category, ?event_target, ?status, ?since, ?until) and always to
+// the entries the caller may read; Content-Range carries the total of that filtered set, so a client can page
+// through all of it. Kriten's ?max=N is ?limit=N.
 func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) error {
-	n, err := queryInt(r, "max", 100)
+	pg, err := auditPage(r)
 	if err != nil {
 		return err
 	}
-	if n <= 0 || n > 10_000 {
-		return api.Invalidf("query parameter max=%d: want 1 to 10000", n)
-	}
-	all, err := h.st.ListAudit(r.Context(), n)
+	f, err := auditQuery(r.URL.Query(), time.Now())
 	if err != nil {
 		return err
 	}
-	ok := readable(r.Context(), api.ResourceAuditLogs)
-	out := make([]api.AuditLog, 0, len(all))
-	for _, e := range all {
-		if ok(e.ID) {
-			out = append(out, e)
+	f.Limit, f.Offset = pg.limit, pg.offset
+	f.IDs = readableIDs(r, api.ResourceAuditLogs)
+	list, total, err := h.st.FindAudit(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	writeList(w, "audit_logs", list, span{from: pg.offset}, total)
+	return nil
+}
+
+// auditPage reads ?limit and ?offset, or Kriten's ?max.
+func auditPage(r *http.Request) (page, error) {
+	if !r.URL.Query().Has("max") {
+		return parsePage(r, defaultAuditLimit, maxAuditLimit)
+	}
+	if r.URL.Query().Has("limit") {
+		return page{}, api.Invalidf("query parameters max and limit: give one (max is Kriten's name for limit)")
+	}
+	n, err := queryInt(r, "max", defaultAuditLimit)
+	if err != nil {
+		return page{}, err
+	}
+	if n <= 0 || n > maxAuditLimit {
+		return page{}, api.Invalidf("query parameter max=%d: want 1 to %d", n, maxAuditLimit)
+	}
+	offset, err := queryInt(r, "offset", 0)
+	return page{limit: n, offset: offset}, err
+}
+
+// readableIDs is the filter that keeps a list of resource to the ids the caller may read: nil when they may read
+// every object of it.
+func readableIDs(r *http.Request, resource string) []string {
+	p, _ := auth.PrincipalFrom(r.Context())
+	if rbac.Allow(p.Grants, api.AccessRead, resource, "") {
+		return nil
+	}
+	ids := []string{}
+	for _, g := range p.Grants {
+		if g.Resource == resource || g.Resource == api.ResourceAll {
+			ids = append(ids, g.ResourceIDs...)
 		}
 	}
-	writeList(w, "audit_logs", out, span{}, len(out))
-	return nil
+	return ids
 }
 
 func (h *Handler) getAudit(w http.ResponseWriter, r *http.Request) error {

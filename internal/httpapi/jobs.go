@@ -155,24 +155,19 @@ func checkIdempotencyKey(k string) error {
 }
 
 // listJobs answers jobs newest first, a page at a time (?limit, default 100, at most 1000; ?offset), optionally
-// only those of one ?task or with some ?status (comma separated).
+// filtered (jobQuery: ?task, ?status, ?owner, ?since, ?until) and always to the tasks whose jobs the caller may
+// read. Content-Range carries the total of that filtered set.
 func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request) error {
 	pg, err := parsePage(r, defaultJobsLimit, maxJobsLimit)
 	if err != nil {
 		return err
 	}
-	f := store.JobFilter{Task: r.URL.Query().Get("task"), Limit: pg.limit, Offset: pg.offset}
-	f.Tasks = readableTasks(r)
-	if s := r.URL.Query().Get("status"); s != "" {
-		for _, st := range strings.Split(s, ",") {
-			switch js := api.JobStatus(strings.TrimSpace(st)); js {
-			case api.JobQueued, api.JobRunning, api.JobSucceeded, api.JobFailed, api.JobCancelled:
-				f.Status = append(f.Status, js)
-			default:
-				return api.Invalidf("query parameter status: unknown status %q", st)
-			}
-		}
+	f, err := jobQuery(r.URL.Query(), time.Now())
+	if err != nil {
+		return err
 	}
+	f.Limit, f.Offset = pg.limit, pg.offset
+	f.Tasks = readableTasks(r)
 	list, total, err := h.st.ListJobs(r.Context(), f)
 	if err != nil {
 		return err

@@ -31,7 +31,7 @@ type Store interface {
 	store.Roles
 	store.RoleBindings
 	store.APITokens
-	ListAudit(ctx context.Context, max int) ([]api.AuditLog, error)
+	FindAudit(ctx context.Context, f store.AuditFilter) ([]api.AuditLog, int, error)
 	GetAudit(ctx context.Context, id string) (api.AuditLog, error)
 }
 

@@ -44,6 +44,9 @@ type Config struct {
 	TokenTTL time.Duration
 	// LogRetention is how long job logs are kept after their last write; 0 keeps them forever.
 	LogRetention time.Duration
+	// AuditRetention is how long audit entries are kept; older ones are deleted by the server (never through the
+	// API). 0, the default, keeps them forever.
+	AuditRetention time.Duration
 	// GitCacheTTL is how long a checked branch head is reused without checking again; 0 checks the branch head
 	// for every job (cheap: a ref read or one HTTP request) and fetches only when it moved.
 	GitCacheTTL time.Duration
@@ -184,6 +187,9 @@ func (c Config) Validate() error {
 	}
 	if c.LogRetention < 0 {
 		return fmt.Errorf("config: log retention %v must not be negative (0 keeps logs forever)", c.LogRetention)
+	}
+	if c.AuditRetention < 0 {
+		return fmt.Errorf("config: audit retention %v must not be negative (0 keeps the audit log forever)", c.AuditRetention)
 	}
 	if c.GitCacheTTL < 0 {
 		return fmt.Errorf("config: git cache TTL %v must not be negative", c.GitCacheTTL)
@@ -335,6 +341,7 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 		{"RUNPLANE_DEFAULT_TIMEOUT", &c.DefaultTimeout},
 		{"RUNPLANE_LEASE_TTL", &c.LeaseTTL},
 		{"RUNPLANE_LOG_RETENTION", &c.LogRetention},
+		{"RUNPLANE_AUDIT_RETENTION", &c.AuditRetention},
 		{"RUNPLANE_GIT_CACHE_TTL", &c.GitCacheTTL},
 		{"RUNPLANE_JOB_TTL", &c.JobTTL},
 		{"RUNPLANE_POD_START_TIMEOUT", &c.PodStartTimeout},

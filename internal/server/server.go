@@ -290,7 +290,7 @@ func loopback(addr net.Addr) bool {
 	return ok && ta.IP.IsLoopback()
 }
 
-// Run serves HTTP and runs the job engine and log retention until ctx ends or one of them fails. Then it shuts
+// Run serves HTTP and runs the job engine and the retention of logs and audit entries until ctx ends or one of them fails. Then it shuts
 // down in order:
 //
 //  1. HTTP stops accepting, readiness answers 503, and in-flight requests get up to 10s: log follows end at once
@@ -335,6 +335,10 @@ func (s *Server) Run(ctx context.Context) error {
 	})
 	g.Go(func() error { return s.audit.Run(bg) })
 	g.Go(func() error {
+		return audit.RunRetention(bg, s.store, s.cfg.AuditRetention, retentionInterval(s.cfg.AuditRetention), time.Now,
+			s.log.With("component", "audit"))
+	})
+	g.Go(func() error {
 		s.log.Info("serving", "url", s.URL())
 		serve := s.http.Serve
 		if s.certs != nil {
@@ -363,7 +367,7 @@ func (s *Server) Run(ctx context.Context) error {
 	return err
 }
 
-// retentionInterval is how often old logs are pruned: a quarter of the retention, between a minute and an hour.
+// retentionInterval is how often old logs and audit entries are pruned: a quarter of the retention, between a minute and an hour.
 func retentionInterval(keep time.Duration) time.Duration {
 	return min(max(keep/4, time.Minute), time.Hour)
 }

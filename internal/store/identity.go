@@ -143,13 +143,36 @@ type APITokens interface {
 	DeleteAPIToken(ctx context.Context, id string) error
 }
 
-// Audit stores the audit log. Entries are never changed or deleted through it.
+// Audit stores the audit log. Entries are never changed through it, and deleted only by PruneAudit, which the
+// server's retention runs: never on a client's request.
 type Audit interface {
 	// AppendAudit stores entries in one write, filling empty IDs and zero CreateTimes.
 	AppendAudit(ctx context.Context, entries ...api.AuditLog) error
 	// ListAudit returns the newest max entries, newest first (by CreateTime, then id); never nil. max <= 0 means
-	// no limit.
+	// no limit. It is FindAudit with only a Limit.
 	ListAudit(ctx context.Context, max int) ([]api.AuditLog, error)
+	// FindAudit returns the entries matching f newest first (by CreateTime, then id; never nil), and how many
+	// match f without its Limit and Offset. Both come from one snapshot.
+	FindAudit(ctx context.Context, f AuditFilter) (entries []api.AuditLog, total int, err error)
 	// GetAudit returns an entry by id; ErrNotFound if absent.
 	GetAudit(ctx context.Context, id string) (api.AuditLog, error)
+	// PruneAudit deletes the entries created before before and returns how many it deleted. It deletes in
+	// batches, each its own write, so a large backlog does not hold the store's write lock for long.
+	PruneAudit(ctx context.Context, before time.Time) (int, error)
+}
+
+// AuditFilter selects audit entries for FindAudit. Zero values select everything; the conditions combine (AND).
+type AuditFilter struct {
+	// User keeps the entries of the user with this name or this id.
+	User        string
+	EventType   string
+	EventTarget string
+	Category    string // the entry's EventCategory
+	Status      string
+	// Since and Until keep entries created at or after Since and before Until; a zero time is no bound.
+	Since, Until time.Time
+	// IDs, when not nil, keeps only the entries with these ids (none when empty): what a caller may read.
+	IDs    []string
+	Limit  int // 0: no limit; a negative Limit or Offset counts as zero
+	Offset int
 }

@@ -95,14 +95,18 @@ type Finish struct {
 	Time     time.Time
 }
 
-// JobFilter selects jobs for ListJobs. Zero values select everything.
+// JobFilter selects jobs for ListJobs. Zero values select everything; the conditions combine (AND).
 type JobFilter struct {
-	Status []api.JobStatus
+	Status []api.JobStatus // any of these
 	Task   string
 	// Tasks, when not nil, keeps only jobs of these tasks (none when empty): what a caller may read.
-	Tasks  []string
-	Limit  int // 0: no limit
-	Offset int
+	Tasks []string
+	// Owner keeps the jobs of the user of this name.
+	Owner string
+	// Since and Until keep jobs created at or after Since and before Until; a zero time is no bound.
+	Since, Until time.Time
+	Limit        int // 0: no limit
+	Offset       int
 }
 
 // Jobs stores jobs and is the engine's queue.

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -52,19 +53,120 @@ func (s *Store) AppendAudit(ctx context.Context, entries ...api.AuditLog) error 
 
 // ListAudit returns the newest max entries (all when max <= 0), newest first by CreateTime, then id; never nil.
 func (s *Store) ListAudit(ctx context.Context, max int) ([]api.AuditLog, error) {
+	es, _, err := s.FindAudit(ctx, store.AuditFilter{Limit: max})
+	return es, err
+}
+
+// FindAudit returns the entries matching f newest first by CreateTime, then id (never nil), and how many match f
+// without its Limit and Offset. Both come from one statement, so from one snapshot.
+func (s *Store) FindAudit(ctx context.Context, f store.AuditFilter) ([]api.AuditLog, int, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	for _, t := range []string{f.User, f.EventType, f.EventTarget, f.Category, f.Status} {
+		if !textOK(t) {
+			return []api.AuditLog{}, 0, nil // no entry holds such text
+		}
+	}
+	eq := func(col, v string) {
+		if v != "" {
+			where = append(where, col+` = `+arg(v))
+		}
+	}
+	if f.User != "" {
+		u := arg(f.User)
+		where = append(where, `(username = `+u+` OR user_id = `+u+`)`)
+	}
+	eq(`event_type`, f.EventType)
+	eq(`event_target`, f.EventTarget)
+	eq(`event_category`, f.Category)
+	eq(`status`, f.Status)
+	if !f.Since.IsZero() {
+		where = append(where, `create_time >= `+arg(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, `create_time < `+arg(f.Until))
+	}
+	if f.IDs != nil {
+		// An empty array matches nothing, as an empty IDs must. Ids no entry can have are left out.
+		ids := []string{}
+		for _, id := range f.IDs {
+			if textOK(id) {
+				ids = append(ids, id)
+			}
+		}
+		where = append(where, `id = ANY(`+arg(ids)+`)`)
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = ` WHERE ` + strings.Join(where, ` AND `)
+	}
 	var limit *int // NULL: no limit
-	if max > 0 {
-		limit = &max
+	if f.Limit > 0 {
+		limit = &f.Limit
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+auditCols+` FROM audit_logs ORDER BY create_time DESC, id DESC LIMIT $1`, limit)
+	offset := max(f.Offset, 0)
+	// The count is always one row; the page joins it, so an empty page still brings the total.
+	query := `SELECT n.total, e.* FROM (SELECT count(*) AS total FROM audit_logs` + cond + `) n
+		LEFT JOIN LATERAL (SELECT ` + auditCols + ` FROM audit_logs` + cond + `
+			ORDER BY create_time DESC, id DESC LIMIT ` + arg(limit) + ` OFFSET ` + arg(offset) + `) e ON true
+		ORDER BY e.create_time DESC, e.id DESC`
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, wrap(err, "postgres: list audit log")
+		return nil, 0, wrap(err, "postgres: list audit log")
 	}
-	es, err := collect(rows, scanAudit)
-	if err != nil {
-		return nil, wrap(err, "postgres: list audit log")
+	defer rows.Close()
+	es := []api.AuditLog{}
+	var total int
+	for rows.Next() {
+		// Every column of the page is NULL when the page is empty.
+		var text [10]*string
+		var created *time.Time
+		dest := []any{&total}
+		for i := range text {
+			dest = append(dest, &text[i])
+		}
+		if err := rows.Scan(append(dest, &created)...); err != nil {
+			return nil, 0, wrap(err, "postgres: list audit log")
+		}
+		if text[0] == nil { // no entry on this page
+			continue
+		}
+		var e api.AuditLog
+		for i, f := range []*string{&e.ID, &e.UserID, &e.Username, &e.Provider, &e.EventType, &e.EventCategory,
+			&e.EventTarget, &e.Status, &e.Reason, &e.Source} {
+			*f = *text[i]
+		}
+		e.CreateTime = created.UTC()
+		es = append(es, e)
 	}
-	return es, nil
+	if err := rows.Err(); err != nil {
+		return nil, 0, wrap(err, "postgres: list audit log")
+	}
+	return es, total, nil
+}
+
+// pruneBatch bounds the entries one statement of PruneAudit deletes, so that no transaction runs long.
+const pruneBatch = 5000
+
+// PruneAudit deletes the entries created before before, pruneBatch at a time, and returns how many it deleted.
+func (s *Store) PruneAudit(ctx context.Context, before time.Time) (int, error) {
+	total := 0
+	for {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM audit_logs WHERE id IN
+			(SELECT id FROM audit_logs WHERE create_time < $1 ORDER BY create_time LIMIT $2)`, before, pruneBatch)
+		if err != nil {
+			return total, wrap(err, "postgres: prune audit entries before %v", before)
+		}
+		n := int(tag.RowsAffected())
+		total += n
+		if n < pruneBatch {
+			return total, nil
+		}
+	}
 }
 
 // GetAudit returns an entry by id; ErrNotFound if absent.

@@ -226,6 +226,18 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 		}
 		where = append(where, `task = ANY(`+arg(tasks)+`)`)
 	}
+	if f.Owner != "" {
+		if !textOK(f.Owner) {
+			return []store.Job{}, 0, nil // no job has such an owner
+		}
+		where = append(where, `owner = `+arg(f.Owner))
+	}
+	if !f.Since.IsZero() {
+		where = append(where, `create_time >= `+arg(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, `create_time < `+arg(f.Until))
+	}
 	cond := ""
 	if len(where) > 0 {
 		cond = ` WHERE ` + strings.Join(where, ` AND `)

@@ -2,12 +2,16 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store"
 )
 
 const auditCols = `id, user_id, username, provider, event_type, event_category, event_target, status, reason, source,
@@ -40,12 +44,120 @@ func (s *Store) AppendAudit(ctx context.Context, entries ...api.AuditLog) error 
 
 // ListAudit returns the newest max entries (all when max <= 0), newest first by CreateTime, then id; never nil.
 func (s *Store) ListAudit(ctx context.Context, max int) ([]api.AuditLog, error) {
-	limit := int64(max)
-	if max <= 0 {
-		limit = -1 // SQLite: no limit
+	es, _, err := s.FindAudit(ctx, store.AuditFilter{Limit: max})
+	return es, err
+}
+
+// FindAudit returns the entries matching f newest first by CreateTime, then id (never nil), and how many match f
+// without its Limit and Offset. Both come from one read transaction, so from one snapshot.
+func (s *Store) FindAudit(ctx context.Context, f store.AuditFilter) ([]api.AuditLog, int, error) {
+	var where []string
+	var args []any
+	eq := func(col, v string) {
+		if v != "" {
+			where = append(where, col+` = ?`)
+			args = append(args, v)
+		}
 	}
-	return listAll(ctx, s.rs, scanAudit, "sqlite: list audit log",
-		`SELECT `+auditCols+` FROM audit_logs ORDER BY create_time DESC, id DESC LIMIT ?`, limit)
+	if f.User != "" {
+		where = append(where, `(username = ? OR user_id = ?)`)
+		args = append(args, f.User, f.User)
+	}
+	eq(`event_type`, f.EventType)
+	eq(`event_target`, f.EventTarget)
+	eq(`event_category`, f.Category)
+	eq(`status`, f.Status)
+	if !f.Since.IsZero() {
+		where = append(where, `create_time >= ?`)
+		args = append(args, clampedNanos(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, `create_time < ?`)
+		args = append(args, clampedNanos(f.Until))
+	}
+	if f.IDs != nil {
+		// One JSON argument keeps the statement text (and its prepared statement) the same for any number of ids.
+		b, err := json.Marshal(f.IDs)
+		if err != nil {
+			return nil, 0, fmt.Errorf("sqlite: list audit log: %w", err)
+		}
+		where = append(where, `id IN (SELECT value FROM json_each(?))`)
+		args = append(args, string(b))
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	limit := int64(-1) // SQLite: no limit
+	if f.Limit > 0 {
+		limit = int64(f.Limit)
+	}
+	offset := max(f.Offset, 0)
+
+	countQuery := `SELECT count(*) FROM audit_logs` + cond
+	listQuery := `SELECT ` + auditCols + ` FROM audit_logs` + cond + ` ORDER BY create_time DESC, id DESC LIMIT ? OFFSET ?`
+	if err := s.rs.warm(ctx, countQuery, listQuery); err != nil {
+		return nil, 0, fmt.Errorf("sqlite: list audit log: %w", err)
+	}
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: list audit log: %w", err)
+	}
+	defer tx.Rollback()
+	count, err := s.rs.inTx(ctx, tx, countQuery)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: list audit log: %w", err)
+	}
+	var total int
+	if err := count.QueryRowContext(ctx, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("sqlite: count audit entries: %w", err)
+	}
+	if total <= offset {
+		return []api.AuditLog{}, total, nil
+	}
+	list, err := s.rs.inTx(ctx, tx, listQuery)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: list audit log: %w", err)
+	}
+	rows, err := list.QueryContext(ctx, append(args, limit, offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: list audit log: %w", err)
+	}
+	es, err := scanAll(rows, scanAudit)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: list audit log: %w", err)
+	}
+	return es, total, nil
+}
+
+// pruneBatch bounds the entries one write of PruneAudit deletes: the write lock is held for one batch at a time.
+const pruneBatch = 5000
+
+const pruneAudit = `DELETE FROM audit_logs WHERE rowid IN
+	(SELECT rowid FROM audit_logs WHERE create_time < ? ORDER BY create_time LIMIT ?)`
+
+// PruneAudit deletes the entries created before before, pruneBatch at a time, and returns how many it deleted.
+func (s *Store) PruneAudit(ctx context.Context, before time.Time) (int, error) {
+	cutoff := clampedNanos(before)
+	total := 0
+	for {
+		var n int64
+		err := s.write(ctx, func(tx *wtx) error {
+			res, err := tx.exec(pruneAudit, cutoff, pruneBatch)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		}, pruneAudit)
+		if err != nil {
+			return total, fmt.Errorf("sqlite: prune audit entries before %v: %w", before, err)
+		}
+		total += int(n)
+		if n < pruneBatch {
+			return total, nil
+		}
+	}
 }
 
 // GetAudit returns an entry by id; ErrNotFound if absent.

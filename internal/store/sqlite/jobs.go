@@ -141,6 +141,18 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 		where = append(where, `task IN (SELECT value FROM json_each(?))`)
 		args = append(args, string(b))
 	}
+	if f.Owner != "" {
+		where = append(where, `owner = ?`)
+		args = append(args, f.Owner)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, `create_time >= ?`)
+		args = append(args, clampedNanos(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, `create_time < ?`)
+		args = append(args, clampedNanos(f.Until))
+	}
 	cond := ""
 	if len(where) > 0 {
 		cond = ` WHERE ` + strings.Join(where, ` AND `)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -21,9 +22,11 @@ func testJobList(t *testing.T, s store.Store) {
 
 	// Ten jobs, created out of order: even ones of task "even", odd ones of task "odd". Jobs 0-5 are claimed,
 	// then 0 and 1 succeed, 2 fails.
+	// Jobs 0, 3, 6 and 9 are bob's, the others alice's.
 	type row struct {
 		id     string
 		task   string
+		owner  string
 		n      int
 		status api.JobStatus
 	}
@@ -32,10 +35,13 @@ func testJobList(t *testing.T, s store.Store) {
 		task := map[bool]string{true: "even", false: "odd"}[n%2 == 0]
 		id := fmt.Sprintf("%s-%05d", task, n)
 		j := job(id, task, n)
+		if n%3 == 0 {
+			j.Owner = "bob"
+		}
 		j.Input = []byte(`{"n":` + fmt.Sprint(n) + `}`)
 		_, _, err := s.CreateJob(t.Context(), j)
 		must(t, "CreateJob", err)
-		all = append(all, row{id, task, n, api.JobQueued})
+		all = append(all, row{id, task, j.Owner, n, api.JobQueued})
 	}
 	slices.SortFunc(all, func(a, b row) int { return b.n - a.n }) // newest first
 	status := map[string]api.JobStatus{}
@@ -101,6 +107,23 @@ func testJobList(t *testing.T, s store.Store) {
 		{"tasks and task", store.JobFilter{Tasks: []string{"odd"}, Task: "even"}, nil, 0},
 		{"tasks and status", store.JobFilter{Tasks: []string{"even"}, Status: []api.JobStatus{api.JobQueued}},
 			ids(func(r row) bool { return r.task == "even" && r.status == api.JobQueued }), 2},
+		{"owner", store.JobFilter{Owner: "bob"}, ids(func(r row) bool { return r.owner == "bob" }), 4},
+		{"owner paged", store.JobFilter{Owner: "alice", Limit: 2, Offset: 2},
+			ids(func(r row) bool { return r.owner == "alice" })[2:4], 6},
+		{"unknown owner", store.JobFilter{Owner: "carol"}, nil, 0},
+		{"since is inclusive", store.JobFilter{Since: at(5)}, ids(func(r row) bool { return r.n >= 5 }), 5},
+		{"until is exclusive", store.JobFilter{Until: at(5)}, ids(func(r row) bool { return r.n < 5 }), 5},
+		{"since and until", store.JobFilter{Since: at(3), Until: at(7), Limit: 3},
+			ids(func(r row) bool { return r.n >= 3 && r.n < 7 })[:3], 4},
+		{"since after every job", store.JobFilter{Since: at(100)}, nil, 0},
+		{"until in the far future", store.JobFilter{Until: time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)}, ids(every), 10},
+		{"since in the far past", store.JobFilter{Since: time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC)}, ids(every), 10},
+		{"owner and task", store.JobFilter{Owner: "bob", Task: "even"},
+			ids(func(r row) bool { return r.owner == "bob" && r.task == "even" }), 2},
+		{"tasks, owner, status and since", store.JobFilter{Tasks: []string{"odd"}, Owner: "alice",
+			Status: []api.JobStatus{api.JobQueued, api.JobRunning, api.JobSucceeded, api.JobFailed}, Since: at(2)},
+			ids(func(r row) bool { return r.task == "odd" && r.owner == "alice" && r.n >= 2 }), 2},
+		{"tasks empty and owner: none", store.JobFilter{Tasks: []string{}, Owner: "bob"}, nil, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -106,6 +106,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SetPasswordRevokesTokens", testSetPasswordRevokesTokens},
 		{"AuditRoundTrip", testAuditRoundTrip},
 		{"AuditList", testAuditList},
+		{"AuditFind", testAuditFind},
+		{"AuditPrune", testAuditPrune},
 		{"AuditAppendAtomic", testAuditAppendAtomic},
 		{"PendingAudit", testPendingAudit},
 		{"OddKeys", testOddKeys},
