@@ -15,11 +15,16 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
@@ -32,15 +37,19 @@ type request struct {
 	Body                                                []byte
 }
 
-// apiRecorder is an HTTP server that records requests and answers each with a plausible object of its kind, so
-// that two clients can be compared request by request and answer by answer. It is no cluster: it keeps nothing.
+// apiRecorder is an HTTP server that records requests and answers each with a plausible object of its kind,
+// encoded as an API server would (protobuf when accepted), so that two clients can be compared request by request
+// and answer by answer. It is no cluster: it keeps nothing.
 type apiRecorder struct {
 	mu   sync.Mutex
 	reqs []request
 }
 
-var kinds = map[string][2]string{ // plural → apiVersion, kind
-	"jobs": {"batch/v1", "Job"}, "pods": {"v1", "Pod"}, "secrets": {"v1", "Secret"}, "events": {"v1", "Event"},
+var kinds = map[string]schema.GroupVersionKind{ // by plural
+	"jobs":    batchv1.SchemeGroupVersion.WithKind("Job"),
+	"pods":    corev1.SchemeGroupVersion.WithKind("Pod"),
+	"secrets": corev1.SchemeGroupVersion.WithKind("Secret"),
+	"events":  corev1.SchemeGroupVersion.WithKind("Event"),
 }
 
 func (a *apiRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -51,28 +60,65 @@ func (a *apiRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// /api/v1/namespaces/NS/PLURAL[/NAME[/SUB]] or /apis/GROUP/v1/namespaces/...
 	_, rest, _ := strings.Cut(r.URL.Path, "/namespaces/")
 	parts := strings.Split(rest, "/")
-	av := kinds[parts[1]]
-	w.Header().Set("Content-Type", "application/json")
+	ns, gvk := parts[0], kinds[parts[1]]
+	// Answer as an API server does: protobuf when the client accepts it (both clients prefer it), else JSON.
+	mediaType := runtime.ContentTypeJSON
+	if strings.Contains(r.Header.Get("Accept"), runtime.ContentTypeProtobuf) {
+		mediaType = runtime.ContentTypeProtobuf
+	}
+	info, _ := runtime.SerializerInfoForMediaType(scheme.Codecs.SupportedMediaTypes(), mediaType)
+	enc := scheme.Codecs.EncoderForVersion(info.Serializer, gvk.GroupVersion())
+	object := func(name string) runtime.Object {
+		obj, _ := scheme.Scheme.New(gvk)
+		m, _ := meta.Accessor(obj)
+		m.SetName(name)
+		m.SetNamespace(ns)
+		m.SetUID("u-1")
+		m.SetResourceVersion("7")
+		m.SetLabels(map[string]string{"a": "b"})
+		return obj
+	}
+	var answer runtime.Object
+	code := http.StatusOK
 	switch {
 	case len(parts) > 2 && parts[2] == "missing":
-		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprintf(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404,"message":"%s \"missing\" not found","details":{"name":"missing","kind":%q}}`, parts[1], parts[1])
+		code = http.StatusNotFound
+		answer = &metav1.Status{Status: metav1.StatusFailure, Reason: metav1.StatusReasonNotFound, Code: 404,
+			Message: parts[1] + ` "missing" not found`, Details: &metav1.StatusDetails{Name: "missing", Kind: parts[1]}}
 	case len(parts) > 3 && parts[3] == "log":
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, "the log\n")
+		return
 	case r.URL.Query().Get("watch") == "true":
-		fmt.Fprintf(w, `{"type":"ADDED","object":{"apiVersion":%q,"kind":%q,"metadata":{"name":"watched","namespace":%q,"resourceVersion":"7"}}}`+"\n", av[0], av[1], parts[0])
-	case r.Method == http.MethodDelete:
-		io.WriteString(w, `{"kind":"Status","apiVersion":"v1","status":"Success"}`)
-	case len(parts) == 2 && r.Method == http.MethodGet:
-		fmt.Fprintf(w, `{"apiVersion":%q,"kind":"%sList","metadata":{"resourceVersion":"5"},"items":[{"metadata":{"name":"one","namespace":%q}}]}`, av[0], av[1], parts[0])
-	default:
-		name := "made"
-		if len(parts) > 2 {
-			name = parts[2]
+		w.Header().Set("Content-Type", mediaType)
+		raw, err := runtime.Encode(enc, object("watched"))
+		if err != nil {
+			panic(err)
 		}
-		fmt.Fprintf(w, `{"apiVersion":%q,"kind":%q,"metadata":{"name":%q,"namespace":%q,"uid":"u-1","labels":{"a":"b"}}}`, av[0], av[1], name, parts[0])
+		fw := info.StreamSerializer.Framer.NewFrameWriter(w)
+		evEnc := streaming.NewEncoder(fw, scheme.Codecs.EncoderForVersion(info.StreamSerializer.Serializer, gvk.GroupVersion()))
+		if err := evEnc.Encode(&metav1.WatchEvent{Type: string(watch.Added), Object: runtime.RawExtension{Raw: raw}}); err != nil {
+			panic(err)
+		}
+		return
+	case r.Method == http.MethodDelete:
+		answer = &metav1.Status{Status: metav1.StatusSuccess}
+	case len(parts) == 2 && r.Method == http.MethodGet:
+		list, _ := scheme.Scheme.New(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		meta.SetList(list, []runtime.Object{object("one")})
+		answer = list
+	case len(parts) > 2:
+		answer = object(parts[2])
+	default:
+		answer = object("made")
 	}
+	b, err := runtime.Encode(enc, answer)
+	if err != nil {
+		panic(err)
+	}
+	w.Header().Set("Content-Type", mediaType)
+	w.WriteHeader(code)
+	w.Write(b)
 }
 
 // calls are the executor's API calls, made through one of the two clients.
