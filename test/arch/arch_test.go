@@ -140,3 +140,47 @@ func TestPackageDocs(t *testing.T) {
 		}
 	}
 }
+
+// goListDeps is `go list -deps` of the packages named, run at the module's root.
+func goListDeps(t *testing.T, pkgs ...string) map[string]bool {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"list", "-deps"}, pkgs...)...)
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", strings.Join(pkgs, " "), err)
+	}
+	deps := map[string]bool{}
+	for _, p := range strings.Fields(string(out)) {
+		deps[p] = true
+	}
+	return deps
+}
+
+// TestBinaryLeavesOutUnusedKubernetes keeps runplane's cold build short (README, "First run"): the Kubernetes
+// executor uses core/v1 and batch/v1 only, so the binary must not import client-go's clientset, informer factory,
+// apply configurations or any other API group, which together made the first `go run` several minutes longer.
+func TestBinaryLeavesOutUnusedKubernetes(t *testing.T) {
+	deps := goListDeps(t, "./cmd/runplane")
+	if !deps[mod+"/internal/executor/kubeexec"] {
+		t.Fatal("cmd/runplane does not depend on kubeexec: this test checks nothing")
+	}
+	groups := goListDeps(t, "k8s.io/api/core/v1", "k8s.io/api/batch/v1") // and what they import themselves
+	heavy := []string{"k8s.io/client-go/kubernetes", "k8s.io/client-go/informers", "k8s.io/client-go/applyconfigurations",
+		"k8s.io/client-go/gentype", "k8s.io/client-go/testing", "k8s.io/client-go/listers/"}
+	for d := range deps {
+		for _, h := range heavy {
+			if (d == h || strings.HasPrefix(d, strings.TrimSuffix(h, "/")+"/")) && !allowedLister(d) {
+				t.Errorf("cmd/runplane depends on %s; use kubeexec.Client (core/v1 and batch/v1 only)", d)
+			}
+		}
+		if strings.HasPrefix(d, "k8s.io/api/") && !groups[d] {
+			t.Errorf("cmd/runplane depends on API group %s; the executor uses core/v1 and batch/v1 only", d)
+		}
+	}
+}
+
+// allowedLister: the listers of the two groups used are small and import nothing else.
+func allowedLister(p string) bool {
+	return p == "k8s.io/client-go/listers/core/v1" || p == "k8s.io/client-go/listers/batch/v1"
+}

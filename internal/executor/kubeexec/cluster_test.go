@@ -17,7 +17,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/runplane/runplane/api"
@@ -319,7 +318,7 @@ func TestWatchNeverPolls(t *testing.T) {
 	}
 	var log requestLog
 	rc.Wrap(log.RoundTrip)
-	client, err := kubernetes.NewForConfig(rc)
+	client, err := kubeexec.NewClient(rc)
 	if err != nil {
 		t.Fatal(err)
 	}

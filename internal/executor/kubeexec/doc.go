@@ -17,6 +17,10 @@
 // pod), fails attempts whose pod can never start (image pull errors, bad configuration, unschedulable past
 // Options.StartTimeout) and deletes their Job. After a restart, Recover re-adopts a running Job by its name.
 //
+// It talks to the cluster through its own Client, which knows core/v1 and batch/v1 only: client-go's clientset and
+// informer factory import every API group, which would add minutes to runplane's cold build (test/arch checks the
+// binary stays without them).
+//
 // This package must never put a secret or the repository token into a Job or Pod spec (they travel in a Secret),
 // never poll the API on a timer, and never import another executor backend.
 package kubeexec

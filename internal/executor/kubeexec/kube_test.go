@@ -31,7 +31,7 @@ func (c cluster) newExecutor(t testing.TB, ns string, tweak func(*kubeexec.Optio
 		t.Fatal(err)
 	}
 	opts := kubeexec.Options{
-		Client: c.Client, Namespace: ns, JobImage: c.Image, Heads: git, Logger: testlog.New(t),
+		Client: c.Exec, Namespace: ns, JobImage: c.Image, Heads: git, Logger: testlog.New(t),
 		StopGrace: 5 * time.Second,
 	}
 	if tweak != nil {
@@ -93,7 +93,7 @@ func (c cluster) newExecutorCtx(t testing.TB, ctx context.Context, ns string) *k
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex, err := kubeexec.New(kubeexec.Options{Client: c.Client, Namespace: ns, JobImage: c.Image, Heads: git, Logger: testlog.New(t)})
+	ex, err := kubeexec.New(kubeexec.Options{Client: c.Exec, Namespace: ns, JobImage: c.Image, Heads: git, Logger: testlog.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

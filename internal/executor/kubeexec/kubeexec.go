@@ -15,8 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -30,13 +28,13 @@ import (
 type Executor struct {
 	opts   Options
 	log    *slog.Logger
-	client kubernetes.Interface
+	client *Client
 	ns     string
 
-	factory informers.SharedInformerFactory
-	pods    corelisters.PodLister
-	jobs    batchlisters.JobLister
-	synced  chan struct{}
+	podInf, jobInf cache.SharedIndexInformer
+	pods           corelisters.PodLister
+	jobs           batchlisters.JobLister
+	synced         chan struct{}
 
 	mu       sync.Mutex
 	attempts map[string]*attempt // by Job name
@@ -83,20 +81,18 @@ func New(opts Options) (*Executor, error) {
 		opts: opts, log: log, client: opts.Client, ns: opts.Namespace,
 		synced: make(chan struct{}), attempts: map[string]*attempt{},
 	}
-	e.factory = informers.NewSharedInformerFactoryWithOptions(opts.Client, 0,
-		informers.WithNamespace(e.ns),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = labelManagedBy + "=" + managedBy }))
-	podInf := e.factory.Core().V1().Pods()
-	jobInf := e.factory.Batch().V1().Jobs()
-	e.pods, e.jobs = podInf.Lister(), jobInf.Lister()
-	if _, err := podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	e.podInf = newInformer(e.client, e.client.Pods(e.ns))
+	e.jobInf = newInformer(e.client, e.client.Jobs(e.ns))
+	e.pods = corelisters.NewPodLister(e.podInf.GetIndexer())
+	e.jobs = batchlisters.NewJobLister(e.jobInf.GetIndexer())
+	if _, err := e.podInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { e.podChanged(obj) },
 		UpdateFunc: func(_, obj any) { e.podChanged(obj) },
 		DeleteFunc: func(obj any) { e.podDeleted(obj) },
 	}); err != nil {
 		return nil, fmt.Errorf("kubeexec: %w", err)
 	}
-	if _, err := jobInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	if _, err := e.jobInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { e.jobChanged(obj) },
 		UpdateFunc: func(_, obj any) { e.jobChanged(obj) },
 		DeleteFunc: func(obj any) { e.jobDeleted(obj) },
@@ -111,14 +107,20 @@ func (e *Executor) Namespace() string { return e.ns }
 
 // Run watches the executor's Jobs and Pods until ctx ends. It returns an error if the watches cannot start.
 func (e *Executor) Run(ctx context.Context) error {
-	e.factory.Start(ctx.Done())
-	defer e.factory.Shutdown()
-	for typ, ok := range e.factory.WaitForCacheSync(ctx.Done()) {
-		if !ok {
+	var informers sync.WaitGroup
+	defer informers.Wait()
+	informers.Go(func() { e.podInf.RunWithContext(ctx) })
+	informers.Go(func() { e.jobInf.RunWithContext(ctx) })
+	cache.WaitFor(ctx, "", e.podInf.HasSyncedChecker(), e.jobInf.HasSyncedChecker())
+	for _, w := range []struct {
+		what string
+		inf  cache.SharedIndexInformer
+	}{{"Pods", e.podInf}, {"Jobs", e.jobInf}} {
+		if !w.inf.HasSynced() {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("kubeexec: watch %v in namespace %s: not synced", typ, e.ns)
+			return fmt.Errorf("kubeexec: watch %s in namespace %s: not synced", w.what, e.ns)
 		}
 	}
 	close(e.synced)
@@ -185,11 +187,11 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 // create makes the Secret, then the Job, then gives the Secret to the Job so they are deleted together.
 func (e *Executor) create(ctx context.Context, secret *corev1.Secret, job *batchv1.Job) error {
 	if secret != nil {
-		if _, err := e.client.CoreV1().Secrets(e.ns).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+		if _, err := e.client.Secrets(e.ns).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("create Kubernetes Secret %s/%s: %w", e.ns, secret.Name, err)
 		}
 	}
-	created, err := e.client.BatchV1().Jobs(e.ns).Create(ctx, job, metav1.CreateOptions{})
+	created, err := e.client.Jobs(e.ns).Create(ctx, job, metav1.CreateOptions{})
 	if err != nil {
 		if secret != nil {
 			e.deleteSecret(secret.Name)
@@ -199,7 +201,7 @@ func (e *Executor) create(ctx context.Context, secret *corev1.Secret, job *batch
 	if secret != nil {
 		patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"apiVersion":"batch/v1","kind":"Job","name":%q,"uid":%q,"controller":true,"blockOwnerDeletion":false}]}}`,
 			created.Name, created.UID)
-		if _, err := e.client.CoreV1().Secrets(e.ns).Patch(ctx, secret.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		if _, err := e.client.Secrets(e.ns).Patch(ctx, secret.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 			// The job runs either way; the Secret is deleted when the attempt ends (finish) instead of by the GC.
 			e.log.Warn("give Secret to its Job", "secret", secret.Name, "err", err)
 		}
@@ -208,7 +210,7 @@ func (e *Executor) create(ctx context.Context, secret *corev1.Secret, job *batch
 }
 
 func (e *Executor) deleteSecret(name string) {
-	err := e.client.CoreV1().Secrets(e.ns).Delete(context.Background(), name, metav1.DeleteOptions{})
+	err := e.client.Secrets(e.ns).Delete(context.Background(), name, metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		e.log.Warn("delete Secret", "secret", name, "err", err)
 	}
@@ -249,12 +251,12 @@ func (e *Executor) Stop(ctx context.Context, h executor.Handle, grace time.Durat
 		return nil
 	}
 	if pod != "" {
-		err := e.client.CoreV1().Pods(e.ns).Delete(ctx, pod, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(seconds(grace))})
+		err := e.client.Pods(e.ns).Delete(ctx, pod, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(seconds(grace))})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("stop: delete pod %s/%s: %w", e.ns, pod, err)
 		}
 	}
-	err := e.client.BatchV1().Jobs(e.ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)})
+	err := e.client.Jobs(e.ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("stop: delete Job %s/%s: %w", e.ns, name, err)
 	}
@@ -274,7 +276,7 @@ func (e *Executor) Recover(ctx context.Context, h executor.Handle, output io.Wri
 	job, err := e.jobs.Jobs(e.ns).Get(name)
 	if apierrors.IsNotFound(err) {
 		// The cache may not have seen a Job created a moment ago by another replica.
-		job, err = e.client.BatchV1().Jobs(e.ns).Get(ctx, name, metav1.GetOptions{})
+		job, err = e.client.Jobs(e.ns).Get(ctx, name, metav1.GetOptions{})
 	}
 	if apierrors.IsNotFound(err) {
 		return executor.ErrNotFound

@@ -86,7 +86,7 @@ var errOutputGone = errors.New("the job's output is closed")
 
 // followLog copies the log from its start, skipping the first *copied bytes, and counts what it writes.
 func (e *Executor) followLog(ctx context.Context, out io.Writer, pod string, copied *int64) error {
-	rc, err := e.client.CoreV1().Pods(e.ns).GetLogs(pod, &corev1.PodLogOptions{Container: containerJob, Follow: true}).Stream(ctx)
+	rc, err := e.client.PodLogs(e.ns, pod, &corev1.PodLogOptions{Container: containerJob, Follow: true}).Stream(ctx)
 	if err != nil {
 		return err
 	}

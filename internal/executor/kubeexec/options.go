@@ -6,7 +6,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/runplane/runplane/internal/executor"
 )
@@ -24,7 +23,8 @@ type Images interface {
 
 // Options configure an Executor. Client, JobImage and Heads are required.
 type Options struct {
-	Client kubernetes.Interface
+	// Client is the cluster's API (Connect, or NewClient for a rest.Config of one's own).
+	Client *Client
 	// Namespace the Jobs run in; default "default".
 	Namespace string
 	// JobImage is runplane's own image, run by every job's init container (`runplane pod checkout`).

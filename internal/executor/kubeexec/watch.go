@@ -223,7 +223,7 @@ func (e *Executor) startTimedOut(a *attempt) {
 func (e *Executor) lastWarning(name string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	list, err := e.client.CoreV1().Events(e.ns).List(ctx, metav1.ListOptions{
+	list, err := e.client.Events(e.ns).List(ctx, metav1.ListOptions{
 		FieldSelector: fields.Set{"involvedObject.kind": "Job", "involvedObject.name": name, "type": corev1.EventTypeWarning}.String(),
 	})
 	if err != nil {
@@ -255,7 +255,7 @@ func (e *Executor) failLocked(a *attempt, reason string) {
 	a.endLocked(executor.Result{ExitCode: notStarted, Reason: reason}, false)
 	name := a.name
 	go func() {
-		err := e.client.BatchV1().Jobs(e.ns).Delete(context.Background(), name, metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)})
+		err := e.client.Jobs(e.ns).Delete(context.Background(), name, metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)})
 		if err != nil && !apierrors.IsNotFound(err) {
 			e.log.Warn("delete Job", "job", name, "err", err)
 		}

@@ -15,17 +15,19 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/runplane/runplane/internal/executor/kubeexec"
 )
 
 // Cluster is the cluster the tests run against.
 type Cluster struct {
-	Client  kubernetes.Interface
-	Image   string // runplane's own image, imported into the cluster ($RUNPLANE_KUBE_IMAGE)
-	Busybox string // a runner image with a POSIX sh ($RUNPLANE_KUBE_BUSYBOX)
-	HostIP  string // an address of this host that pods reach, for test servers ($RUNPLANE_KUBE_HOST_IP)
-	Kubectl string // the kubectl binary ($RUNPLANE_KUBECTL); may be empty
+	Client  kubernetes.Interface // client-go's clientset, for what tests check in the cluster
+	Exec    *kubeexec.Client     // the executor's own client (kubeexec.Connect), for kubeexec.Options
+	Image   string               // runplane's own image, imported into the cluster ($RUNPLANE_KUBE_IMAGE)
+	Busybox string               // a runner image with a POSIX sh ($RUNPLANE_KUBE_BUSYBOX)
+	HostIP  string               // an address of this host that pods reach, for test servers ($RUNPLANE_KUBE_HOST_IP)
+	Kubectl string               // the kubectl binary ($RUNPLANE_KUBECTL); may be empty
 }
 
 // Need returns the cluster of $KUBECONFIG, or skips the test without RUNPLANE_KUBE_TEST=1.
@@ -43,11 +45,19 @@ func Need(t testing.TB) *Cluster {
 	if c.Image == "" || c.Busybox == "" || c.HostIP == "" {
 		t.Fatal("RUNPLANE_KUBE_IMAGE, RUNPLANE_KUBE_BUSYBOX and RUNPLANE_KUBE_HOST_IP must be set with RUNPLANE_KUBE_TEST=1")
 	}
-	client, _, err := kubeexec.Connect("")
+	exec, _, err := kubeexec.Connect("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Client = client
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(clientcmd.NewDefaultClientConfigLoadingRules(), &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Client, c.Exec = client, exec
 	return c
 }
 
