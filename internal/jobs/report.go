@@ -21,7 +21,8 @@ func (e *Engine) started(job store.Job, runner string) {
 		slog.String("runner", runner),
 	}
 	if job.StartTime != nil && !job.CreateTime.IsZero() {
-		attrs = append(attrs, slog.Duration("queued", job.StartTime.Sub(job.CreateTime)))
+		// The two times may come from different clocks (the submitting replica's, the store's): never below 0.
+		attrs = append(attrs, slog.Duration("queued", max(job.StartTime.Sub(job.CreateTime), 0)))
 	}
 	e.log.LogAttrs(context.Background(), slog.LevelInfo, "job started", attrs...)
 }
