@@ -43,7 +43,7 @@ func (e *Engine) ended(job store.Job) {
 		attrs = append(attrs, slog.String("reason", job.Reason))
 	}
 	if job.StartTime != nil && job.CompletionTime != nil {
-		attrs = append(attrs, slog.Duration("duration", job.CompletionTime.Sub(*job.StartTime)))
+		attrs = append(attrs, slog.Duration("duration", max(job.CompletionTime.Sub(*job.StartTime), 0)))
 	}
 	e.log.LogAttrs(context.Background(), slog.LevelInfo, "job ended", attrs...)
 }
