@@ -322,7 +322,8 @@ func (s *Server) Run(ctx context.Context) error {
 		})
 	}
 	g.Go(func() error {
-		if err := s.engine.Run(bg); err != nil {
+		// Stopped while it was still recovering jobs at start: a clean stop, not a failure.
+		if err := s.engine.Run(bg); err != nil && !(bg.Err() != nil && errors.Is(err, context.Canceled)) {
 			return fmt.Errorf("server: job engine: %w", err)
 		}
 		return nil
