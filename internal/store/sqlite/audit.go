@@ -2,10 +2,8 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -84,50 +82,7 @@ func (s *Store) FindAudit(ctx context.Context, f store.AuditFilter) ([]api.Audit
 		where = append(where, `id IN (SELECT value FROM json_each(?))`)
 		args = append(args, string(b))
 	}
-	cond := ""
-	if len(where) > 0 {
-		cond = ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	limit := int64(-1) // SQLite: no limit
-	if f.Limit > 0 {
-		limit = int64(f.Limit)
-	}
-	offset := max(f.Offset, 0)
-
-	countQuery := `SELECT count(*) FROM audit_logs` + cond
-	listQuery := `SELECT ` + auditCols + ` FROM audit_logs` + cond + ` ORDER BY create_time DESC, id DESC LIMIT ? OFFSET ?`
-	if err := s.rs.warm(ctx, countQuery, listQuery); err != nil {
-		return nil, 0, fmt.Errorf("sqlite: list audit log: %w", err)
-	}
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlite: list audit log: %w", err)
-	}
-	defer tx.Rollback()
-	count, err := s.rs.inTx(ctx, tx, countQuery)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlite: list audit log: %w", err)
-	}
-	var total int
-	if err := count.QueryRowContext(ctx, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("sqlite: count audit entries: %w", err)
-	}
-	if total <= offset {
-		return []api.AuditLog{}, total, nil
-	}
-	list, err := s.rs.inTx(ctx, tx, listQuery)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlite: list audit log: %w", err)
-	}
-	rows, err := list.QueryContext(ctx, append(args, limit, offset)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlite: list audit log: %w", err)
-	}
-	es, err := scanAll(rows, scanAudit)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlite: list audit log: %w", err)
-	}
-	return es, total, nil
+	return page(ctx, s, "list audit log", "audit_logs", auditCols, where, args, f.Limit, f.Offset, scanAudit)
 }
 
 // pruneBatch bounds the entries one write of PruneAudit deletes: the write lock is held for one batch at a time.

@@ -153,50 +153,7 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 		where = append(where, `create_time < ?`)
 		args = append(args, clampedNanos(f.Until))
 	}
-	cond := ""
-	if len(where) > 0 {
-		cond = ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	limit := int64(-1) // SQLite: no limit
-	if f.Limit > 0 {
-		limit = int64(f.Limit)
-	}
-	offset := max(f.Offset, 0)
-
-	countQuery := `SELECT count(*) FROM jobs` + cond
-	listQuery := `SELECT ` + jobListCols + ` FROM jobs` + cond + ` ORDER BY create_time DESC, id DESC LIMIT ? OFFSET ?`
-	if err := s.rs.warm(ctx, countQuery, listQuery); err != nil {
-		return nil, 0, fmt.Errorf("sqlite: list jobs: %w", err)
-	}
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlite: list jobs: %w", err)
-	}
-	defer tx.Rollback()
-	count, err := s.rs.inTx(ctx, tx, countQuery)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlite: list jobs: %w", err)
-	}
-	var total int
-	if err := count.QueryRowContext(ctx, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("sqlite: count jobs: %w", err)
-	}
-	if total <= offset {
-		return []store.Job{}, total, nil
-	}
-	list, err := s.rs.inTx(ctx, tx, listQuery)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlite: list jobs: %w", err)
-	}
-	rows, err := list.QueryContext(ctx, append(args, limit, offset)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlite: list jobs: %w", err)
-	}
-	jobs, err := scanAll(rows, scanJob)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlite: list jobs: %w", err)
-	}
-	return jobs, total, nil
+	return page(ctx, s, "list jobs", "jobs", jobListCols, where, args, f.Limit, f.Offset, scanJob)
 }
 
 // CountJobs counts jobs with the given status.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Reading rows: the shapes every Get and List share, so that each says only its query and its messages.
@@ -101,4 +102,55 @@ func (t *wtx) notBuiltin(query, kind, id, verb string) (string, error) {
 		return "", conflictf("%s %q is built in and cannot be %s", kind, name, verb)
 	}
 	return name, nil
+}
+
+// page answers one page of a list, newest first (create_time, then id), and the number of rows the conditions
+// match, from one read-only snapshot: table and cols name what is listed, where and args the conditions, limit <= 0
+// means no limit. what names the list in errors ("list jobs").
+func page[T any](ctx context.Context, s *Store, what, table, cols string, where []string, args []any, limit, offset int,
+	scan func(scanner) (T, error)) ([]T, int, error) {
+	cond := ""
+	if len(where) > 0 {
+		cond = ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	lim := int64(-1) // SQLite: no limit
+	if limit > 0 {
+		lim = int64(limit)
+	}
+	offset = max(offset, 0)
+	countQuery := `SELECT count(*) FROM ` + table + cond
+	listQuery := `SELECT ` + cols + ` FROM ` + table + cond + ` ORDER BY create_time DESC, id DESC LIMIT ? OFFSET ?`
+	fail := func(err error) ([]T, int, error) { return nil, 0, fmt.Errorf("sqlite: %s: %w", what, err) }
+	if err := s.rs.warm(ctx, countQuery, listQuery); err != nil {
+		return fail(err)
+	}
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fail(err)
+	}
+	defer tx.Rollback()
+	count, err := s.rs.inTx(ctx, tx, countQuery)
+	if err != nil {
+		return fail(err)
+	}
+	var total int
+	if err := count.QueryRowContext(ctx, args...).Scan(&total); err != nil {
+		return fail(err)
+	}
+	if total <= offset {
+		return []T{}, total, nil
+	}
+	list, err := s.rs.inTx(ctx, tx, listQuery)
+	if err != nil {
+		return fail(err)
+	}
+	rows, err := list.QueryContext(ctx, append(args, lim, offset)...)
+	if err != nil {
+		return fail(err)
+	}
+	items, err := scanAll(rows, scan)
+	if err != nil {
+		return fail(err)
+	}
+	return items, total, nil
 }
