@@ -172,19 +172,15 @@ func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]jobSummary, 0, len(list))
+	// The store lists jobs without their stdout (nor input): a page of a thousand jobs with large logs would
+	// otherwise be gigabytes, read into memory whole. Kriten's "stdout" field stays, empty; GET /jobs/{id} and
+	// /jobs/{id}/log have it.
+	out := make([]api.Job, 0, len(list))
 	for _, j := range list {
-		out = append(out, jobSummary{Job: j.Job})
+		out = append(out, j.Job)
 	}
 	writeList(w, "jobs", out, span{from: pg.offset}, total)
 	return nil
-}
-
-// jobSummary is a job as GET /jobs lists it: without stdout, which GET /jobs/{id} and /jobs/{id}/log have. A page
-// of a thousand jobs with large logs would otherwise be gigabytes, read into the server's memory whole.
-type jobSummary struct {
-	api.Job
-	Stdout *struct{} `json:"stdout,omitempty"` // never set: hides api.Job's
 }
 
 // readableTasks is the filter that keeps a job list to the tasks whose jobs the caller may read: nil when they may
