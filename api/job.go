@@ -48,6 +48,23 @@ type Job struct {
 	Input    json.RawMessage `json:"input,omitempty"`
 	Stdout   string          `json:"stdout"`
 	JSONData json.RawMessage `json:"json_data,omitempty"`
+	// Run and Step name the workflow run and step the job is an attempt of; empty for a job submitted directly.
+	Run  string `json:"run,omitempty"`
+	Step string `json:"step,omitempty"`
+	// Containers is how each container of a multi-container job ran, in order; absent for a command task's job.
+	Containers []ContainerStatus `json:"containers,omitempty"`
+	// Metadata is what the job's containers wrote to the metadata directory in Kratix's files.
+	Metadata *JobMetadata `json:"metadata,omitempty"`
+}
+
+// JobMetadata is what a job's containers wrote to its metadata directory, in Kratix's files, as JSON.
+type JobMetadata struct {
+	// Status is status.yaml: fields to merge into the status of the resource the job works for.
+	Status json.RawMessage `json:"status,omitempty"`
+	// DestinationSelectors is destination-selectors.yaml: a list of {directory, matchLabels}.
+	DestinationSelectors json.RawMessage `json:"destination_selectors,omitempty"`
+	// WorkflowControl is workflow-control.yaml: {retryAfter, suspend, message}.
+	WorkflowControl json.RawMessage `json:"workflow_control,omitempty"`
 }
 
 // JobCreated is the answer to an asynchronous submission, or a synchronous one that did not finish in time:

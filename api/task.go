@@ -8,9 +8,12 @@ import (
 
 // Task is a command in a runner's repository, with an input schema.
 type Task struct {
-	Name        string          `json:"name"`
-	Runner      string          `json:"runner"`
-	Command     string          `json:"command"`
+	Name    string `json:"name"`
+	Runner  string `json:"runner"`
+	Command string `json:"command"`
+	// Containers, instead of Command, make each job run these containers in order in one workspace (see
+	// Container); Runner is then optional (a checkout when set).
+	Containers  []Container     `json:"containers,omitempty"`
 	Synchronous bool            `json:"synchronous"`
 	Schema      json.RawMessage `json:"schema,omitempty"`
 	// Timeout ends a job that runs longer, killing its whole process tree (reason "timeout"). Zero: no limit.
@@ -39,11 +42,18 @@ func (t *Task) Validate() error {
 	if err := ValidateName(t.Name); err != nil {
 		return err
 	}
-	if t.Runner == "" {
+	switch {
+	case len(t.Containers) > 0:
+		if t.Command != "" {
+			return Invalidf("command and containers: give one of them")
+		}
+		if err := ValidateContainers("containers", t.Containers); err != nil {
+			return err
+		}
+	case t.Runner == "":
 		return Invalidf("runner is required")
-	}
-	if t.Command == "" {
-		return Invalidf("command is required")
+	case t.Command == "":
+		return Invalidf("command is required (or containers)")
 	}
 	if len(t.Command) > 64<<10 {
 		return Invalidf("command longer than 64 KiB")

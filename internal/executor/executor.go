@@ -34,8 +34,25 @@ type Spec struct {
 	Owner  string
 	Image  string // used by container executors; recorded but unused by the local one
 	Repo   Repo
-	// Command runs as `sh -c Command` in the checkout.
+	// Command runs as `sh -c Command` in the checkout. Empty when Containers is set.
 	Command string
+	// Containers, when set instead of Command, run in order in one workspace, sharing the input, output and
+	// metadata directories (api.InputDir, ... where the executor can mount them, and always named by the env
+	// api.EnvInputDir, ...), plus the checkout when Repo.URL is set; the first that fails ends the attempt and the
+	// rest do not run. Each container's output is preceded by a header line naming it. Result.Containers says
+	// how each ran. A container with no Command runs its image's entrypoint: executors without images refuse it
+	// at Start with an error that names the container isolation mode.
+	Containers []api.Container
+	// InputFiles are written into the input directory before the first container starts (e.g. object.yaml),
+	// by base name.
+	InputFiles map[string][]byte
+	// Keep, when set, is a directory of the server's where the executor leaves what the containers wrote once
+	// the attempt ended: Keep/output (the output directory) and Keep/metadata (the metadata directory).
+	// An executor that cannot bring the files back says so in a Result warning.
+	Keep string
+	// ExtraEnv is more of the job's environment (NAME=value), after the contract's: a workflow step's
+	// RUNPLANE_METADATA_URL, say. Env includes it. Values that must stay secret go in Secrets instead.
+	ExtraEnv []string
 	// ExtraVars is the job input, set as env EXTRA_VARS; nil leaves it unset.
 	ExtraVars []byte
 	// Secrets become files /etc/secret/<key> (read-only) and env vars <key>.
@@ -74,7 +91,7 @@ const ReasonOOM = "oom"
 // secrets (they become argv and environment), secret names that are valid environment variable names, no
 // negative limit and a known network. Executors add their own checks.
 func (s Spec) Validate() error {
-	if s.Command == "" {
+	if s.Command == "" && len(s.Containers) == 0 {
 		return errors.New("empty command")
 	}
 	if strings.IndexByte(s.Command, 0) >= 0 || strings.IndexByte(string(s.ExtraVars), 0) >= 0 {
@@ -100,10 +117,10 @@ func (s Spec) Validate() error {
 }
 
 // Env is the environment of the job contract that every executor gives a job (CONTRACTS.md §1), as NAME=value:
-// RUNPLANE_JOB_ID, _TASK, _RUNNER and _OWNER, EXTRA_VARS when the spec has input, and one variable per secret,
-// sorted. Executors add what their platform needs (PATH, HOME, ...), nothing of the server's own.
+// RUNPLANE_JOB_ID, _TASK, _RUNNER and _OWNER, EXTRA_VARS when the spec has input, ExtraEnv, and one variable per
+// secret, sorted. Executors add what their platform needs (PATH, HOME, ...), nothing of the server's own.
 func (s Spec) Env() []string {
-	env := make([]string, 0, 5+len(s.Secrets))
+	env := make([]string, 0, 5+len(s.ExtraEnv)+len(s.Secrets))
 	env = append(env,
 		"RUNPLANE_JOB_ID="+s.JobID,
 		"RUNPLANE_TASK="+s.Task,
@@ -113,6 +130,7 @@ func (s Spec) Env() []string {
 	if s.ExtraVars != nil {
 		env = append(env, "EXTRA_VARS="+string(s.ExtraVars))
 	}
+	env = append(env, s.ExtraEnv...)
 	for _, k := range slices.Sorted(maps.Keys(s.Secrets)) {
 		env = append(env, k+"="+s.Secrets[k])
 	}
@@ -126,6 +144,7 @@ func WaitDone(ctx context.Context, done <-chan struct{}, r *Result) (Result, err
 	case <-done:
 		res := *r
 		res.Warnings = append([]string(nil), r.Warnings...)
+		res.Containers = append([]api.ContainerStatus(nil), r.Containers...)
 		return res, nil
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
@@ -142,6 +161,9 @@ type Result struct {
 	Reason string
 	// Warnings say what the executor could not provide as asked (for example no private /etc/secret mount).
 	Warnings []string
+	// Containers is how each of Spec.Containers ran, in order (those after a failed one did not start); nil for
+	// a Command attempt.
+	Containers []api.ContainerStatus
 }
 
 // Executor runs job attempts. Implementations are safe for concurrent use.

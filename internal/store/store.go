@@ -75,6 +75,9 @@ type Job struct {
 	// Lease says which server runs the job and until when it has promised to renew that claim; zero unless the
 	// job is running.
 	Lease Lease
+	// Inline is the job's definition when it names no task: a workflow step's inline job, as an anonymous task
+	// (Name is the step's). Nil for a task's job.
+	Inline *api.Task
 }
 
 // Lease is a server's claim on a running job. A server renews the leases of the jobs it runs; a job whose lease
@@ -93,12 +96,18 @@ type Finish struct {
 	Stdout   string
 	JSONData []byte
 	Time     time.Time
+	// Containers and Metadata are how a multi-container job's containers ran and what they wrote to the metadata
+	// directory; nil for others.
+	Containers []api.ContainerStatus
+	Metadata   *api.JobMetadata
 }
 
 // JobFilter selects jobs for ListJobs. Zero values select everything; the conditions combine (AND).
 type JobFilter struct {
 	Status []api.JobStatus // any of these
 	Task   string
+	// Run keeps the jobs of this workflow run.
+	Run string
 	// Tasks, when not nil, keeps only jobs of these tasks (none when empty): what a caller may read.
 	Tasks []string
 	// Owner keeps the jobs of the user of this name.
