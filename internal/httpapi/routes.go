@@ -15,6 +15,7 @@ import (
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/auth"
 	"github.com/runplane/runplane/internal/imagepolicy"
+	"github.com/runplane/runplane/internal/jobfiles"
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/jobs"
 	"github.com/runplane/runplane/internal/store"
@@ -78,6 +79,8 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	// Ready reports whether the server can serve (the store answers); nil means always ready.
 	Ready func(context.Context) error
+	// Files is what multi-container jobs kept of their output; nil: none is served.
+	Files *jobfiles.Store
 	// MaxBodyBytes bounds every request body; 0 means DefaultMaxBodyBytes. Larger bodies answer 413.
 	MaxBodyBytes int64
 	// BodyTimeout bounds the time a request's body may take to arrive, from when its headers were read; a body
@@ -127,6 +130,7 @@ type Handler struct {
 	st           Store
 	engine       Engine
 	logs         *joblog.Store
+	files        *jobfiles.Store
 	auth         *auth.Authenticator
 	audit        Auditor
 	log          *slog.Logger
@@ -156,6 +160,7 @@ func New(opts Options) (*Handler, error) {
 		st:           opts.Store,
 		engine:       opts.Engine,
 		logs:         opts.Logs,
+		files:        opts.Files,
 		auth:         opts.Auth,
 		audit:        opts.Audit,
 		log:          opts.Logger,
@@ -270,6 +275,8 @@ func (h *Handler) table() []route {
 		list(v1+"/jobs", jobs, h.listJobs),
 		obj("GET", v1+"/jobs/{id}", jobs, "id", h.getJob),
 		obj("GET", v1+"/jobs/{id}/log", jobs, "id", h.jobLog),
+		obj("GET", v1+"/jobs/{id}/output", jobs, "id", h.jobOutput),
+		obj("GET", v1+"/jobs/{id}/output/{path...}", jobs, "id", h.jobOutputFile),
 		obj("POST", v1+"/jobs/{id}/cancel", jobs, "id", h.cancelJob),
 		obj("POST", v1+"/jobs/{id}/rerun", jobs, "id", h.rerunJob),
 		obj("POST", v1+"/jobs/{task}", jobs, "task", h.submitJob),

@@ -185,23 +185,31 @@ func (h *Handler) deleteSchema(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// checkTask validates t, checks that its runner exists, that the caller may read it when it is not the task's
-// runner already (a task runs with its runner's token and secrets, so pointing one at a runner needs access to
-// that runner) and that its schema compiles.
+// checkTask validates t, checks that its runner (optional for a task with containers) exists, that the caller
+// may read it when it is not the task's runner already (a task runs with its runner's token and secrets, so
+// pointing one at a runner needs access to that runner), that its containers' images are allowed and that its
+// schema compiles.
 func (h *Handler) checkTask(ctx context.Context, t api.Task, prevRunner string) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	if t.Runner != prevRunner {
-		if err := mustMay(ctx, api.AccessRead, api.ResourceRunners, t.Runner); err != nil {
-			return err
+	for i, c := range t.Containers {
+		if err := h.checkImage(c.Image); err != nil {
+			return errors.Join(api.Invalidf("containers[%d] %q: %v", i, c.Name, err), err)
 		}
 	}
-	if _, err := h.st.GetRunner(ctx, t.Runner); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return api.Invalidf("runner %q does not exist", t.Runner)
+	if t.Runner != "" {
+		if t.Runner != prevRunner {
+			if err := mustMay(ctx, api.AccessRead, api.ResourceRunners, t.Runner); err != nil {
+				return err
+			}
 		}
-		return err
+		if _, err := h.st.GetRunner(ctx, t.Runner); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return api.Invalidf("runner %q does not exist", t.Runner)
+			}
+			return err
+		}
 	}
 	if _, err := schema.Compile(t.Schema); err != nil {
 		return err

@@ -38,6 +38,9 @@ type Options struct {
 	// PollInterval is how often a follower of a log file looks for new output; 0 means 100ms. Followers of live
 	// logs are woken by writes instead.
 	PollInterval time.Duration
+	// PruneAlso, when set, is called by every Prune with its cutoff: what else a job leaves that lives as long as
+	// its log (the files it kept). It returns how many jobs' it removed.
+	PruneAlso func(cutoff time.Time) (int, error)
 }
 
 // Store is the job logs: live ones in memory, the rest as files in one directory, one per job id.
@@ -240,7 +243,8 @@ func (s *Store) Remove(id string) error {
 	return nil
 }
 
-// Prune removes log files last written before cutoff and returns how many it removed. Live logs are kept.
+// Prune removes log files last written before cutoff, and what Options.PruneAlso prunes, and returns how many it
+// removed. Live logs are kept.
 func (s *Store) Prune(cutoff time.Time) (int, error) {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
@@ -259,6 +263,13 @@ func (s *Store) Prune(cutoff time.Time) (int, error) {
 		if os.Remove(filepath.Join(s.dir, name)) == nil {
 			n++
 		}
+	}
+	if s.opts.PruneAlso != nil {
+		m, err := s.opts.PruneAlso(cutoff)
+		if err != nil {
+			return n, err
+		}
+		n += m
 	}
 	return n, nil
 }

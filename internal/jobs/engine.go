@@ -24,6 +24,7 @@ import (
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
 	"github.com/runplane/runplane/internal/imagepolicy"
+	"github.com/runplane/runplane/internal/jobfiles"
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/store"
 )
@@ -96,6 +97,15 @@ type Options struct {
 	// Exclusive says no other process uses the store (SQLite): every job left running belongs to an earlier
 	// process of this server and is recovered at once at start, without waiting for its lease to run out.
 	Exclusive bool
+	// Files keeps what multi-container jobs leave in their output and metadata directories; nil keeps nothing.
+	Files *jobfiles.Store
+	// StepEnv gives the job of a workflow step (Job.Run set) what it needs to talk back to the server: more
+	// environment (the metadata API's URL) and secrets (its token, and the secrets its definition references),
+	// masked in its log. An error fails the job before it starts. Nil: step jobs get nothing more.
+	StepEnv func(ctx context.Context, job store.Job) (env []string, secrets map[string]string, err error)
+	// Finished, when set, is called with every job this engine finished, once it is final in the store (a
+	// workflow run advances on it). It must not block.
+	Finished func(job store.Job)
 	// Images is the operator's image allowlist: Submit refuses a job whose runner names an image outside it, or
 	// none. Nil or empty allows every image.
 	Images *imagepolicy.Allowlist
@@ -110,6 +120,10 @@ type Request struct {
 	// Input is the request body (EXTRA_VARS); nil or empty when there was none.
 	Input          []byte
 	IdempotencyKey string
+	// Inline, instead of Task, is the definition of a job that names no task (a workflow step's inline job).
+	Inline *api.Task
+	// Run and Step name the workflow run and step the job is an attempt of.
+	Run, Step string
 }
 
 // Engine runs jobs. Create it with New, start it with Run; Submit, Await, Cancel and Done are safe for concurrent
@@ -195,12 +209,9 @@ func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
 	if r.IdempotencyKey != "" && r.OwnerID == "" {
 		return Submitted{}, errors.New("jobs: submit: an idempotency key needs the submitter's user id")
 	}
-	task, err := e.st.GetTask(ctx, r.Task)
-	if errors.Is(err, store.ErrNotFound) {
-		return Submitted{}, fmt.Errorf("task %q: %w", r.Task, ErrTaskNotFound)
-	}
+	task, err := e.requested(ctx, r)
 	if err != nil {
-		return Submitted{}, fmt.Errorf("submit: %w", err)
+		return Submitted{}, err
 	}
 	input := r.Input
 	if len(bytes.TrimSpace(input)) == 0 {
@@ -227,10 +238,16 @@ func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
 			Task:       task.Name,
 			Status:     api.JobQueued,
 			CreateTime: e.opts.Now().UTC(),
+			Run:        r.Run,
+			Step:       r.Step,
 		},
 		Input:          input,
 		IdempotencyKey: r.IdempotencyKey,
 		OwnerID:        r.OwnerID,
+		Inline:         r.Inline,
+	}
+	if r.Inline != nil {
+		j.Task = ""
 	}
 	var job store.Job
 	var created bool
@@ -247,7 +264,7 @@ func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
 	if err != nil {
 		return Submitted{}, fmt.Errorf("submit: %w", err)
 	}
-	if !created && job.Task != task.Name {
+	if !created && (job.Task != j.Task || job.Run != j.Run || job.Step != j.Step) {
 		return Submitted{}, ErrKeyReused
 	}
 	if created {
@@ -257,12 +274,41 @@ func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
 	return Submitted{Job: job, Created: created, Task: task}, nil
 }
 
+// requested is the task r asks to run: its inline definition, checked, or the stored task it names.
+func (e *Engine) requested(ctx context.Context, r Request) (api.Task, error) {
+	if r.Inline != nil {
+		if err := r.Inline.Validate(); err != nil {
+			return api.Task{}, err
+		}
+		return *r.Inline, nil
+	}
+	task, err := e.st.GetTask(ctx, r.Task)
+	if errors.Is(err, store.ErrNotFound) {
+		return api.Task{}, fmt.Errorf("task %q: %w", r.Task, ErrTaskNotFound)
+	}
+	if err != nil {
+		return api.Task{}, fmt.Errorf("submit: %w", err)
+	}
+	return task, nil
+}
+
 // checkRunner loads the task's runner when a check needs it (an image allowlist is set, or there is input whose
-// size counts against the runner's secrets) and refuses a job whose runner names an image outside the allowlist:
-// the runner may have been saved before the list changed. A runner that does not exist is left to fail the job
-// when it starts (the zero Runner is returned).
+// size counts against the runner's secrets) and refuses a job whose runner, or one of whose containers, names an
+// image outside the allowlist: the runner may have been saved before the list changed. A runner that does not
+// exist is left to fail the job when it starts (the zero Runner is returned).
 func (e *Engine) checkRunner(ctx context.Context, task api.Task, input []byte) (api.Runner, error) {
-	if e.opts.Images.Empty() && input == nil {
+	if len(task.Containers) > 0 && !e.opts.Images.Empty() {
+		for _, c := range task.Containers {
+			// A container without an image runs as a host process (process isolation modes) or not at all.
+			if c.Image == "" {
+				continue
+			}
+			if err := e.opts.Images.Check(c.Image); err != nil {
+				return api.Runner{}, fmt.Errorf("submit: container %q: %w", c.Name, err)
+			}
+		}
+	}
+	if task.Runner == "" || (e.opts.Images.Empty() && input == nil) {
 		return api.Runner{}, nil
 	}
 	runner, err := e.st.GetRunner(ctx, task.Runner)
@@ -272,7 +318,7 @@ func (e *Engine) checkRunner(ctx context.Context, task api.Task, input []byte) (
 	if err != nil {
 		return api.Runner{}, fmt.Errorf("submit: %w", err)
 	}
-	if !e.opts.Images.Empty() {
+	if !e.opts.Images.Empty() && len(task.Containers) == 0 {
 		if err := e.opts.Images.Check(runner.Image); err != nil {
 			return api.Runner{}, fmt.Errorf("submit: runner %q: %w", runner.Name, err)
 		}

@@ -1,7 +1,10 @@
 package jobs
 
 import (
+	"context"
+	"fmt"
 	"io"
+	"maps"
 	"time"
 
 	"github.com/runplane/runplane/api"
@@ -9,9 +12,10 @@ import (
 	"github.com/runplane/runplane/internal/store"
 )
 
-// prepare turns a claimed job, its task and its runner into what the executor runs, writing its output to out.
-func (e *Engine) prepare(job store.Job, task api.Task, runner api.Runner, out io.Writer) executor.Spec {
-	return executor.Spec{
+// prepare turns a claimed job, its task and its runner (the zero Runner for a task without one) into what the
+// executor runs, writing its output to out.
+func (e *Engine) prepare(ctx context.Context, job store.Job, task api.Task, runner api.Runner, out io.Writer) (executor.Spec, error) {
+	spec := executor.Spec{
 		JobID:      job.ID,
 		Task:       task.Name,
 		Runner:     runner.Name,
@@ -19,6 +23,7 @@ func (e *Engine) prepare(job store.Job, task api.Task, runner api.Runner, out io
 		Image:      runner.Image,
 		Repo:       executor.Repo{URL: runner.GitURL, Branch: runner.Branch, Token: runner.Token},
 		Command:    task.Command,
+		Containers: task.Containers,
 		ExtraVars:  job.Input,
 		Secrets:    runner.Secret,
 		Timeout:    e.timeout(task),
@@ -28,6 +33,27 @@ func (e *Engine) prepare(job store.Job, task api.Task, runner api.Runner, out io
 		Network:    task.Network,
 		PullSecret: runner.ImagePullSecret,
 	}
+	if len(task.Containers) > 0 && e.opts.Files != nil {
+		keep, err := e.opts.Files.Prepare(job.ID)
+		if err != nil {
+			return executor.Spec{}, err
+		}
+		spec.Keep = keep
+	}
+	if job.Run != "" && e.opts.StepEnv != nil {
+		env, secrets, err := e.opts.StepEnv(ctx, job)
+		if err != nil {
+			return executor.Spec{}, fmt.Errorf("step %s of run %s: %w", job.Step, job.Run, err)
+		}
+		spec.ExtraEnv = env
+		if len(secrets) > 0 {
+			merged := make(map[string]string, len(runner.Secret)+len(secrets))
+			maps.Copy(merged, runner.Secret)
+			maps.Copy(merged, secrets)
+			spec.Secrets = merged
+		}
+	}
+	return spec, nil
 }
 
 // timeout is how long a job of task may run: the task's timeout, else the server's default; 0 is no limit.

@@ -1,7 +1,11 @@
 package jobs
 
 import (
+	"context"
+	"errors"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +13,7 @@ import (
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
+	"github.com/runplane/runplane/internal/jobfiles"
 	"github.com/runplane/runplane/internal/store"
 )
 
@@ -50,7 +55,7 @@ func TestPrepare(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tt.task.Name, tt.task.Command = "t", "true"
-			spec := e.prepare(store.Job{Job: api.Job{ID: "t-aaaaa", Owner: "alice"}}, tt.task, api.Runner{Name: "r"}, nil)
+			spec := mustPrepare(t, e, store.Job{Job: api.Job{ID: "t-aaaaa", Owner: "alice"}}, tt.task, api.Runner{Name: "r"})
 			if spec.Limits != tt.wantLimits {
 				t.Errorf("Limits = %+v, want %+v", spec.Limits, tt.wantLimits)
 			}
@@ -64,11 +69,11 @@ func TestPrepare(t *testing.T) {
 	}
 	// The task is not changed: its stored settings are not the pod's.
 	task := api.Task{Resources: own, Kubernetes: &api.TaskKubernetes{ImagePullPolicy: "Never"}}
-	e.prepare(store.Job{}, task, api.Runner{}, nil)
+	mustPrepare(t, e, store.Job{}, task, api.Runner{})
 	if task.Kubernetes.Resources != nil {
 		t.Errorf("prepare changed the task's kubernetes settings: %+v", task.Kubernetes)
 	}
-	if got := New(nil, nil, nil, Options{}).prepare(store.Job{}, api.Task{}, api.Runner{}, nil).Timeout; got != 0 {
+	if got := mustPrepare(t, New(nil, nil, nil, Options{}), store.Job{}, api.Task{}, api.Runner{}).Timeout; got != 0 {
 		t.Errorf("Timeout without a default = %v, want 0 (none)", got)
 	}
 }
@@ -80,7 +85,7 @@ func TestPrepareNetworkAndPullSecret(t *testing.T) {
 	const pull = `{"auths":{"r.example":{"auth":"dXNlcjpwcmVwLXB3LTkx"}}}`
 	e := New(nil, nil, nil, Options{})
 	runner := api.Runner{Name: "r", Image: "r.example/img:1", ImagePullSecret: pull}
-	spec := e.prepare(store.Job{}, api.Task{Name: "t", Command: "true", Network: api.NetworkHost}, runner, nil)
+	spec := mustPrepare(t, e, store.Job{}, api.Task{Name: "t", Command: "true", Network: api.NetworkHost}, runner)
 	if spec.Network != api.NetworkHost || spec.PullSecret != pull {
 		t.Errorf("Spec.Network %q, PullSecret %q; want %q, the runner's", spec.Network, spec.PullSecret, api.NetworkHost)
 	}
@@ -89,5 +94,69 @@ func TestPrepareNetworkAndPullSecret(t *testing.T) {
 		if !slices.Contains(masked, v) {
 			t.Errorf("secretValues(runner) = %q, lacks %q", masked, v)
 		}
+	}
+}
+
+func mustPrepare(t *testing.T, e *Engine, job store.Job, task api.Task, runner api.Runner) executor.Spec {
+	t.Helper()
+	spec, err := e.prepare(t.Context(), job, task, runner, nil)
+	if err != nil {
+		t.Fatalf("prepare: %v", err)
+	}
+	return spec
+}
+
+// TestPrepareContainersAndStep: a task's containers reach the executor with a directory to keep their files in,
+// and a workflow step's job gets the step's environment and secrets on top of its runner's, without changing the
+// runner's map.
+func TestPrepareContainersAndStep(t *testing.T) {
+	t.Parallel()
+	files, err := jobfiles.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked store.Job
+	e := New(nil, nil, nil, Options{Files: files, StepEnv: func(_ context.Context, job store.Job) ([]string, map[string]string, error) {
+		asked = job
+		return []string{"RUNPLANE_METADATA_URL=http://127.0.0.1:1/api/v1/metadata"}, map[string]string{"RUNPLANE_STEP_TOKEN": "tok"}, nil
+	}})
+	containers := []api.Container{{Name: "a", Image: "busybox", Command: []string{"true"}}}
+	runner := api.Runner{Name: "r", Secret: map[string]string{"DB": "pw"}}
+	job := store.Job{Job: api.Job{ID: "s-aaaaa", Run: "w-bbbbb", Step: "s"}}
+	spec := mustPrepare(t, e, job, api.Task{Name: "s", Containers: containers}, runner)
+	if diff := cmp.Diff(containers, spec.Containers); diff != "" {
+		t.Errorf("Containers (-want +got):\n%s", diff)
+	}
+	if spec.Keep == "" {
+		t.Error("Keep is empty for a job with containers")
+	} else if info, err := os.Stat(spec.Keep); err != nil || !info.IsDir() {
+		t.Errorf("Keep %s is not a directory: %v", spec.Keep, err)
+	}
+	if asked.ID != job.ID {
+		t.Errorf("StepEnv asked for job %q, want %q", asked.ID, job.ID)
+	}
+	if diff := cmp.Diff(map[string]string{"DB": "pw", "RUNPLANE_STEP_TOKEN": "tok"}, spec.Secrets); diff != "" {
+		t.Errorf("Secrets (-want +got):\n%s", diff)
+	}
+	if len(runner.Secret) != 1 {
+		t.Errorf("prepare changed the runner's secrets: %v", runner.Secret)
+	}
+	if !slices.Contains(spec.Env(), "RUNPLANE_METADATA_URL=http://127.0.0.1:1/api/v1/metadata") {
+		t.Errorf("Env() = %q, lacks the step's metadata URL", spec.Env())
+	}
+
+	// A job that is not a step gets nothing of StepEnv, and a command task keeps no files.
+	asked = store.Job{}
+	spec = mustPrepare(t, e, store.Job{Job: api.Job{ID: "t-ccccc"}}, api.Task{Name: "t", Command: "true"}, runner)
+	if asked.ID != "" || spec.Keep != "" || len(spec.Secrets) != 1 {
+		t.Errorf("plain job: StepEnv asked for %q, Keep %q, Secrets %v; want none, none, the runner's", asked.ID, spec.Keep, spec.Secrets)
+	}
+
+	// A step whose environment cannot be made does not start.
+	e.opts.StepEnv = func(context.Context, store.Job) ([]string, map[string]string, error) {
+		return nil, nil, errors.New("run is gone")
+	}
+	if _, err := e.prepare(t.Context(), job, api.Task{Name: "s", Containers: containers}, runner, nil); err == nil || !strings.Contains(err.Error(), "run is gone") {
+		t.Errorf("prepare with a failing StepEnv: err = %v, want it", err)
 	}
 }

@@ -27,9 +27,12 @@ func (e *Engine) started(job store.Job, runner string) {
 	e.log.LogAttrs(context.Background(), slog.LevelInfo, "job started", attrs...)
 }
 
-// ended logs a job that reached its final state and counts it in the metrics.
+// ended logs a job that reached its final state, counts it in the metrics and tells Options.Finished.
 func (e *Engine) ended(job store.Job) {
 	e.metrics.observe(job)
+	if e.opts.Finished != nil {
+		e.opts.Finished(job)
+	}
 	attrs := []slog.Attr{
 		slog.String("job", job.ID),
 		slog.String("task", job.Task),

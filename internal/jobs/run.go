@@ -128,13 +128,13 @@ type attemptRun struct {
 func (e *Engine) execute(job store.Job, a *attemptRun) {
 	ctx := a.ctx
 	var task api.Task
-	err := e.patient(ctx, func() (err error) { task, err = e.st.GetTask(ctx, job.Task); return err })
+	err := e.patient(ctx, func() (err error) { task, err = e.taskOf(ctx, job); return err })
 	if errors.Is(err, store.ErrNotFound) {
 		e.finish(job, store.Finish{Status: api.JobFailed, Reason: api.ReasonTaskDeleted}, a.attempt)
 		return
 	}
 	var runner api.Runner
-	if err == nil {
+	if err == nil && task.Runner != "" {
 		err = e.patient(ctx, func() (err error) { runner, err = e.st.GetRunner(ctx, task.Runner); return err })
 		if errors.Is(err, store.ErrNotFound) {
 			err = fmt.Errorf("runner %q does not exist", task.Runner)
@@ -156,15 +156,25 @@ func (e *Engine) execute(job store.Job, a *attemptRun) {
 		e.finish(job, store.Finish{Status: api.JobFailed, Reason: "start: " + err.Error()}, a.attempt)
 		return
 	}
+	spec, err := e.prepare(ctx, job, task, runner, pw)
+	if err != nil {
+		pr.Close()
+		pw.Close()
+		e.finish(job, store.Finish{Status: api.JobFailed, Reason: "start: " + err.Error()}, a.attempt)
+		return
+	}
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
 		defer pr.Close()
-		masked := secret.NewMaskWriter(out, secretValues(runner))
+		masks := secretValues(runner)
+		if job.Run != "" {
+			masks = append(masks, values(spec.Secrets)...) // the step's token and the secrets it asked for
+		}
+		masked := secret.NewMaskWriter(out, masks)
 		io.Copy(masked, pr)
 		masked.Close()
 	}()
-	spec := e.prepare(job, task, runner, pw)
 	if spec.Timeout > 0 {
 		t := time.AfterFunc(spec.Timeout, func() { a.stop(errTimeout) })
 		defer t.Stop()
@@ -189,7 +199,7 @@ func (e *Engine) execute(job store.Job, a *attemptRun) {
 	} else {
 		e.started(job, runner.Name)
 	}
-	e.watch(job, h, out, func() {
+	e.watch(job, h, out, spec.Keep != "", func() {
 		select {
 		case <-copied:
 		case <-time.After(outputGrace):
@@ -198,13 +208,21 @@ func (e *Engine) execute(job store.Job, a *attemptRun) {
 	}, a)
 }
 
+// taskOf is what job runs: its inline definition (a workflow step's), else its task as stored now.
+func (e *Engine) taskOf(ctx context.Context, job store.Job) (api.Task, error) {
+	if job.Inline != nil {
+		return *job.Inline, nil
+	}
+	return e.st.GetTask(ctx, job.Task)
+}
+
 // outputGrace is how long the engine waits, after a job's process ended, for processes it left behind to close
 // its output.
 const outputGrace = 2 * time.Second
 
 // watch waits for an attempt to end, stopping it when its context ends, and finishes the job. drain returns once
-// the attempt's output has all reached out.
-func (e *Engine) watch(job store.Job, h executor.Handle, out *joblog.Writer, drain func(), a *attemptRun) {
+// the attempt's output has all reached out. kept says the attempt keeps files (executor.Spec.Keep).
+func (e *Engine) watch(job store.Job, h executor.Handle, out *joblog.Writer, kept bool, drain func(), a *attemptRun) {
 	stopper := context.AfterFunc(a.ctx, func() {
 		if err := e.ex.Stop(context.Background(), h, e.opts.StopGrace); err != nil {
 			e.log.Error("stop job", "job", job.ID, "err", err)
@@ -224,11 +242,20 @@ func (e *Engine) watch(job store.Job, h executor.Handle, out *joblog.Writer, dra
 	}
 	f := e.stdout(out)
 	f.Status, f.ExitCode, f.Warnings = api.JobSucceeded, &res.ExitCode, append(res.Warnings, f.Warnings...)
+	f.Containers = res.Containers
 	if res.ExitCode != 0 {
 		f.Status = api.JobFailed
 		f.Reason = res.Reason
 		if f.Reason == "" {
 			f.Reason = fmt.Sprintf("exit code %d", res.ExitCode)
+		}
+	}
+	if kept && e.opts.Files != nil {
+		md, err := e.opts.Files.Metadata(job.ID)
+		f.Metadata = md
+		if err != nil && f.Status == api.JobSucceeded {
+			// What the containers reported cannot be read: the job did not do what it had to.
+			f.Status, f.Reason = api.JobFailed, err.Error()
 		}
 	}
 	if cause := context.Cause(a.ctx); a.ctx.Err() != nil && cause != nil {
@@ -387,14 +414,14 @@ func (e *Engine) adopt(ctx, attemptCtx context.Context, wg *sync.WaitGroup, job 
 		}
 		if out, err := e.logs.Create(job.ID); err == nil {
 			h := executor.Handle(job.Handle)
-			masked := secret.NewMaskWriter(out, e.secretsOf(ctx, job.Task))
+			masked := secret.NewMaskWriter(out, e.secretsOf(ctx, job))
 			if err := e.ex.Recover(ctx, h, masked); err == nil {
 				a := e.track(attemptCtx, job.ID)
-				stopTimer := e.armTimeout(ctx, job, a)
+				stopTimer, kept := e.armTimeout(ctx, job, a)
 				wg.Go(func() {
 					defer out.Release()
 					defer stopTimer()
-					e.watch(job, h, out, func() { masked.Close() }, a)
+					e.watch(job, h, out, kept, func() { masked.Close() }, a)
 				})
 				e.log.Info("re-attached job", "job", job.ID, "from", job.Lease.Owner)
 				return
@@ -407,19 +434,21 @@ func (e *Engine) adopt(ctx, attemptCtx context.Context, wg *sync.WaitGroup, job 
 }
 
 // armTimeout ends a re-attached job when its timeout (its task's, else the default) runs out, counted from when it
-// started: a restart does not give it more time. It returns a function that disarms it.
-func (e *Engine) armTimeout(ctx context.Context, job store.Job, a *attemptRun) (stop func()) {
-	task, err := e.st.GetTask(ctx, job.Task)
+// started: a restart does not give it more time. It returns a function that disarms it, and whether the job
+// keeps files (it has containers).
+func (e *Engine) armTimeout(ctx context.Context, job store.Job, a *attemptRun) (stop func(), kept bool) {
+	task, err := e.taskOf(ctx, job)
 	if err != nil {
 		task = api.Task{} // deleted meanwhile: the default applies
 	}
+	kept = len(task.Containers) > 0
 	d := e.timeout(task)
 	if d <= 0 || job.StartTime == nil {
-		return func() {}
+		return func() {}, kept
 	}
 	left := max(0, d-e.opts.Now().Sub(*job.StartTime))
 	t := time.AfterFunc(left, func() { a.stop(errTimeout) })
-	return func() { t.Stop() }
+	return func() { t.Stop() }, kept
 }
 
 // listen acts on what other servers sharing the store do: a job queued wakes a worker, a job finished wakes its
@@ -490,10 +519,19 @@ func secretValues(r api.Runner) []string {
 	return append(v, api.PullSecretValues(r.ImagePullSecret)...)
 }
 
-// secretsOf is secretValues for the runner of task, or none when either is gone.
-func (e *Engine) secretsOf(ctx context.Context, task string) []string {
-	t, err := e.st.GetTask(ctx, task)
-	if err != nil {
+// values are m's values.
+func values(m map[string]string) []string {
+	v := make([]string, 0, len(m))
+	for _, s := range m {
+		v = append(v, s)
+	}
+	return v
+}
+
+// secretsOf is secretValues for the runner of job's task, or none when either is gone.
+func (e *Engine) secretsOf(ctx context.Context, job store.Job) []string {
+	t, err := e.taskOf(ctx, job)
+	if err != nil || t.Runner == "" {
 		return nil
 	}
 	r, err := e.st.GetRunner(ctx, t.Runner)

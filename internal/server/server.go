@@ -25,6 +25,7 @@ import (
 	"github.com/runplane/runplane/internal/gitsource"
 	"github.com/runplane/runplane/internal/httpapi"
 	"github.com/runplane/runplane/internal/imagepolicy"
+	"github.com/runplane/runplane/internal/jobfiles"
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/jobs"
 	"github.com/runplane/runplane/internal/secret"
@@ -46,6 +47,7 @@ const (
 	jwtKeyFile    = "jwt.key"
 	secretKeyFile = "secret.key"
 	logsDir       = "logs"
+	filesDir      = "files"
 	gitDir        = "git"
 	workDir       = "work"
 )
@@ -59,6 +61,7 @@ type Server struct {
 	log      *slog.Logger
 	store    store.Store
 	logs     *joblog.Store
+	files    *jobfiles.Store
 	engine   *jobs.Engine
 	executor runningExecutor
 	audit    *audit.Log
@@ -139,7 +142,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if s.store, err = openStore(ctx, cfg.Store, filepath.Join(dir, dbFile), cipher, log.With("component", "store")); err != nil {
 		return nil, err
 	}
-	if s.logs, err = joblog.Open(filepath.Join(dir, logsDir), joblog.Options{MaxBytes: cfg.MaxLogSize}); err != nil {
+	// What multi-container jobs keep of their files lives as long as their logs.
+	if s.files, err = jobfiles.Open(filepath.Join(dir, filesDir)); err != nil {
+		return nil, err
+	}
+	if s.logs, err = joblog.Open(filepath.Join(dir, logsDir), joblog.Options{MaxBytes: cfg.MaxLogSize, PruneAlso: s.files.Prune}); err != nil {
 		return nil, err
 	}
 	git, err := gitsource.New(filepath.Join(dir, gitDir), gitsource.Options{TTL: cfg.GitCacheTTL, Logger: log.With("component", "git")})
@@ -168,6 +175,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		DefaultTimeout:    cfg.DefaultTimeout,
 		MaxQueuedPerOwner: cfg.MaxQueuedPerOwner,
 		Logger:            log.With("component", "jobs"),
+		Files:             s.files,
 		Registerer:        reg,
 		// SQLite is this process's alone: jobs left running at start are recovered at once. PostgreSQL is shared
 		// by replicas, whose jobs are recovered only when their leases run out.
@@ -207,6 +215,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		Store:        s.store,
 		Engine:       s.engine,
 		Logs:         s.logs,
+		Files:        s.files,
 		Auth:         authn,
 		Audit:        s.audit,
 		Logger:       log.With("component", "http"),
