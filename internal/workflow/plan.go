@@ -256,6 +256,9 @@ func (p *Plan) compileTemplateMode(sp *stepPlan, field, s string, edges map[[2]s
 		return nil
 	}
 	t, err := parseTemplate(s)
+	if err != nil && lenient {
+		return nil
+	}
 	if err != nil {
 		return sp.invalid(field, "%v", err)
 	}

@@ -11,7 +11,7 @@ import (
 
 // Bounds on a parsed document, aliases expanded: a definition is user input.
 const (
-	maxNodes     = 200_000
+	maxNodes     = 50_000
 	maxNodeDepth = 100
 )
 
@@ -69,7 +69,7 @@ func (c *converter) value(n *yaml.Node, path string, depth int) (any, error) {
 	if err := c.enter(n, path, depth); err != nil {
 		return nil, err
 	}
-	if c.lines != nil {
+	if c.lines != nil && depth <= 6 { // the top, steps, their fields and a little below: where messages point
 		if _, ok := c.lines[path]; !ok {
 			c.lines[path] = n.Line
 		}
