@@ -83,7 +83,11 @@ func compileExpr(src string) (*expr, error) {
 	}
 	a, iss := e.Compile(src)
 	if iss != nil && iss.Err() != nil {
-		return nil, fmt.Errorf("expression %q does not compile: %s", short(src), oneLine(iss.Err().Error()))
+		msg := oneLine(iss.Err().Error())
+		if strings.Contains(msg, "undeclared reference") {
+			msg += " (expressions read parameters, outputs, steps and secrets)"
+		}
+		return nil, fmt.Errorf("expression %q does not compile: %s", short(src), msg)
 	}
 	refs, err := references(a.NativeRep())
 	if err != nil {
