@@ -238,7 +238,7 @@ func (p *Plan) blocked(sp *stepPlan, steps map[string]*cur) string {
 }
 
 // stop cancels a run: running steps' jobs are cancelled, pending steps marked cancelled; the run ends when
-// nothing runs.
+// nothing runs. A run that has ended only has any step still running cancelled.
 func (p *Plan) stop(state State, steps map[string]*cur) Decision {
 	var d Decision
 	running := false
@@ -248,10 +248,10 @@ func (p *Plan) stop(state State, steps map[string]*cur) Decision {
 		case c.status == api.StepRunning:
 			d.Cancel = append(d.Cancel, sp.Name)
 			running = true
-		case !p.finalFor(sp.Name, c):
+		case !p.finalFor(sp.Name, c) && !state.Status.Final():
 			msg := "the run was cancelled"
 			if !state.CancelRequested {
-				msg = map[bool]string{true: "the run timed out", false: "the run has ended"}[state.DeadlinePassed]
+				msg = "the run timed out"
 			}
 			d.Cancelled = append(d.Cancelled, Mark{Step: sp.Name, Attempt: c.attempt, Message: msg})
 		}
