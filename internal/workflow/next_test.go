@@ -21,7 +21,9 @@ steps:
 - {name: cleanup, image: x, dependsOn: deploy, when: '${steps.deploy.failed || steps.deploy.skipped}'}
 `
 
-func st(status api.StepStatus, attempt int) StepState { return StepState{Status: status, Attempt: attempt} }
+func st(status api.StepStatus, attempt int) StepState {
+	return StepState{Status: status, Attempt: attempt}
+}
 
 func TestNext(t *testing.T) {
 	p, err := Compile(mustParse(t, fanOut))
