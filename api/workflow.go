@@ -31,8 +31,10 @@ type Workflow struct {
 // Step is one node of a workflow: a task (Task with Input as its EXTRA_VARS) or an inline job (Image with
 // Command/Args/Input script lines, or Containers; Runner for a checkout).
 type Step struct {
-	Name      string     `json:"name"`
-	DependsOn []string   `json:"dependsOn,omitempty"`
+	Name string `json:"name"`
+	// DependsOn names steps that must be final before this one starts (a single name reads as a list of one, as
+	// Relay writes it).
+	DependsOn Strings    `json:"dependsOn,omitempty"`
 	When      Conditions `json:"when,omitempty"`
 	// Timeout bounds each attempt of the step's job; Retries is how many more attempts a failed one gets.
 	Timeout Duration `json:"timeout,omitempty"`
