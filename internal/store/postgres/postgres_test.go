@@ -70,6 +70,17 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestTwoStoresUpdateRunConcurrently advances one run from two replicas' pools at once: of the updates from one
+// version, exactly one wins.
+func TestTwoStoresUpdateRunConcurrently(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	a, b := openAt(t, dsn), openAt(t, dsn)
+	if _, _, err := a.CreateRun(t.Context(), storetest.NewRun("run-1")); err != nil {
+		t.Fatal(err)
+	}
+	storetest.UpdateRunConcurrently(t, "run-1", 16, a, b)
+}
+
 func TestTwoStoresClaimConcurrently(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	a, b := openAt(t, dsn), openAt(t, dsn)

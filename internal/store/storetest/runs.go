@@ -308,21 +308,30 @@ func testRunUpdate(t *testing.T, s store.Store) {
 // testRunUpdateConcurrent has several callers advance one run from the version they all read: exactly one wins,
 // the others get ErrConflict, and the winner's change is what is stored.
 func testRunUpdateConcurrent(t *testing.T, s store.Store) {
-	ctx := t.Context()
-	r, _, err := s.CreateRun(ctx, run("run-1", "w", 0))
+	_, _, err := s.CreateRun(t.Context(), run("run-1", "w", 0))
 	must(t, "CreateRun", err)
-	const n = 8
+	UpdateRunConcurrently(t, "run-1", 8, s)
+}
+
+// UpdateRunConcurrently has workers goroutines, spread over updaters, update run id from the version they all
+// read, for a few rounds, and fails t unless each round exactly one wins, the others get ErrConflict, and the
+// winner's change is what is stored. Backends use it to update through several handles on one database.
+func UpdateRunConcurrently(t *testing.T, id string, workers int, updaters ...store.Runs) {
+	t.Helper()
+	ctx := t.Context()
+	r, err := updaters[0].GetRun(ctx, id)
+	must(t, "GetRun", err)
 	for round := range 3 {
-		errs := make([]error, n)
-		got := make([]store.Run, n)
+		errs := make([]error, workers)
+		got := make([]store.Run, workers)
 		var wg sync.WaitGroup
-		for i := range n {
+		for i := range workers {
 			wg.Go(func() {
 				mine := r
 				mine.Steps = append([]api.StepRun(nil), r.Steps...)
 				mine.Reason = fmt.Sprintf("caller %d", i)
 				mine.Steps[0].Message = mine.Reason
-				got[i], errs[i] = s.UpdateRun(ctx, mine)
+				got[i], errs[i] = updaters[i%len(updaters)].UpdateRun(ctx, mine)
 			})
 		}
 		wg.Wait()
@@ -330,7 +339,7 @@ func testRunUpdateConcurrent(t *testing.T, s store.Store) {
 		for i, err := range errs {
 			switch {
 			case err == nil && winner >= 0:
-				t.Errorf("round %d: callers %d and %d both updated run-1 from version %d", round, winner, i, r.Version)
+				t.Errorf("round %d: callers %d and %d both updated %s from version %d", round, winner, i, id, r.Version)
 			case err == nil:
 				winner = i
 			default:
@@ -338,9 +347,9 @@ func testRunUpdateConcurrent(t *testing.T, s store.Store) {
 			}
 		}
 		if winner < 0 {
-			t.Fatalf("round %d: no caller updated run-1 from version %d", round, r.Version)
+			t.Fatalf("round %d: no caller updated %s from version %d", round, id, r.Version)
 		}
-		stored, err := s.GetRun(ctx, "run-1")
+		stored, err := updaters[0].GetRun(ctx, id)
 		must(t, "GetRun", err)
 		want := fmt.Sprintf("caller %d", winner)
 		if stored.Version != r.Version+1 || stored.Reason != want || stored.Steps[0].Message != want {
@@ -353,6 +362,10 @@ func testRunUpdateConcurrent(t *testing.T, s store.Store) {
 		r = stored
 	}
 }
+
+// NewRun returns a run of a workflow with steps, owned by alice and created at the suite's base time, for backends'
+// own tests.
+func NewRun(id string) store.Run { return run(id, "w", 0) }
 
 func testRunValues(t *testing.T, s store.Store) {
 	ctx := t.Context()
