@@ -17,8 +17,8 @@ import (
 // Backends: a write method takes the entry with Take before it begins its transaction, inserts Entry() there
 // after its change (as AppendAudit would, filling an empty ID and a zero CreateTime), and reports with Done
 // whether the transaction committed. A method that creates an object whose id it makes names it with
-// SetAuditTarget before it inserts the entry. Every write method of Runners, Tasks, Users, Groups, Roles,
-// RoleBindings and APITokens does this (RevokeSession and RevokeCredentials too), and CreateJob, CreateJobCapped and FinishJob (a cancel) of Jobs; the
+// SetAuditTarget before it inserts the entry. Every write method of Runners, Tasks, Workflows, Runs, Users, Groups,
+// Roles, RoleBindings and APITokens does this (RevokeSession and RevokeCredentials too), and CreateJob, CreateJobCapped and FinishJob (a cancel) of Jobs; the
 // engine's own queue operations (ClaimJob, ClaimExpired, RenewLeases, SetJobHandle) run under no request and need
 // not. A new write method must do it too: storetest's PendingAudit checks the ones above on every backend.
 

@@ -123,8 +123,8 @@ type JobFilter struct {
 // Every method is atomic: in particular ClaimJob hands a queued job to exactly one caller, even across
 // processes sharing the store.
 type Jobs interface {
-	// CreateJob stores j as queued: status, start/completion times, exit code and counters are reset, and a zero
-	// CreateTime becomes now. If j.IdempotencyKey is set and a job with the same OwnerID and key exists, it stores
+	// CreateJob stores j as queued: status, start/completion times, exit code, counters, Containers and Metadata
+	// are reset, and a zero CreateTime becomes now. Inline, Run and Step are kept. If j.IdempotencyKey is set and a job with the same OwnerID and key exists, it stores
 	// nothing and returns that job with created false. ErrConflict if the id is taken (callers pick a new id).
 	CreateJob(ctx context.Context, j Job) (stored Job, created bool, err error)
 	// CreateJobCapped is CreateJob that also refuses, with an error wrapping ErrQueueFull, a job whose owner already
@@ -135,7 +135,8 @@ type Jobs interface {
 	// GetJob returns a job; ErrNotFound if absent.
 	GetJob(ctx context.Context, id string) (Job, error)
 	// ListJobs returns jobs newest first (by CreateTime, then id) and the number matching the filter
-	// without Limit/Offset. Listed jobs carry no Stdout and no Input (GetJob has them): a list never reads logs.
+	// without Limit/Offset. Listed jobs carry no Stdout, Input, Inline or Metadata (GetJob has them): a list never
+	// reads logs. They do carry Run, Step and Containers.
 	ListJobs(ctx context.Context, f JobFilter) (jobs []Job, total int, err error)
 	// ClaimJob moves the oldest queued job to running with StartTime now and lease l, and returns it; ErrNotFound
 	// if none is queued.
@@ -150,7 +151,7 @@ type Jobs interface {
 	// ErrNotFound if absent.
 	SetJobHandle(ctx context.Context, id, handle string) error
 	// FinishJob moves a queued or running job to its final state, setting Completed/Failed counters from the
-	// status; warnings replace any earlier ones and a zero Time becomes now. ErrConflict if the job already ended,
+	// status and Containers and Metadata from f; warnings replace any earlier ones and a zero Time becomes now. ErrConflict if the job already ended,
 	// ErrNotFound if absent; an error if f.Status is not final.
 	FinishJob(ctx context.Context, id string, f Finish) (Job, error)
 	// CountJobs counts jobs with the given status.
@@ -196,6 +197,8 @@ type Store interface {
 	Runners
 	Tasks
 	Jobs
+	Workflows
+	Runs
 	Users
 	Groups
 	Roles

@@ -17,6 +17,9 @@ type Workflows interface {
 	ListWorkflows(ctx context.Context) ([]api.Workflow, error)
 	// UpdateWorkflow replaces the workflow named w.Name; ErrNotFound if absent. Runs already started keep the
 	// definition they started with.
+	//
+	// A definition is stored as JSON: raw JSON inside it (parameters, a step's input or spec) reads back compacted.
+	// Every write records the audit entry pending in ctx (WithAudit) in its transaction.
 	UpdateWorkflow(ctx context.Context, w api.Workflow) error
 	// DeleteWorkflow removes a workflow; ErrNotFound if absent. Its runs stay.
 	DeleteWorkflow(ctx context.Context, name string) error
@@ -57,17 +60,25 @@ type RunValue struct {
 // Runs stores workflow runs. Advancing a run is read → decide → UpdateRun; a conflict means another server
 // advanced it first, and the caller reads it again.
 type Runs interface {
-	// CreateRun stores r with Version 1 and returns it. If r.IdempotencyKey is set and a run of the same OwnerID and
-	// key exists, it stores nothing and returns that run with created false. ErrConflict if the id is taken.
+	// CreateRun stores r with Version 1 and returns it; an empty Status becomes queued and a zero CreateTime now.
+	// If r.IdempotencyKey is set and a run of the same OwnerID and key exists, it stores nothing and returns that
+	// run with created false (whatever its workflow: the caller compares). ErrConflict if the id is taken. Like
+	// CreateJob it records the audit entry pending in ctx, naming the run (the earlier one for a replayed key).
 	CreateRun(ctx context.Context, r Run) (stored Run, created bool, err error)
 	// GetRun returns a run; ErrNotFound if absent.
 	GetRun(ctx context.Context, id string) (Run, error)
-	// ListRuns returns runs newest first (by CreateTime, then id) and how many match without Limit/Offset.
+	// ListRuns returns runs newest first (by CreateTime, then id) and how many match without Limit/Offset; never
+	// nil. Listed runs carry no Definition (GetRun has it). Filtering by Status reads an index: the advancer
+	// lists the live runs (queued, running) when it starts.
 	ListRuns(ctx context.Context, f RunFilter) (runs []Run, total int, err error)
 	// UpdateRun replaces the run r.ID if its stored Version is still r.Version, and returns it with the next
-	// version; ErrConflict if it is not (reload and decide again), ErrNotFound if absent.
+	// version; ErrConflict if it is not (reload and decide again), ErrNotFound if absent. It stores what advancing
+	// changes — Status, StartTime, CompletionTime, Reason and Steps — and returns the whole run as stored; the rest
+	// (workflow, owner, parameters, definition, key, create time) is fixed by CreateRun. Of several callers
+	// updating from one version, in any processes sharing the store, exactly one succeeds.
 	UpdateRun(ctx context.Context, r Run) (Run, error)
-	// SetRunValue stores (replaces) one value of a run's step; ErrNotFound if the run is absent.
+	// SetRunValue stores (replaces) one value of a run's step; ErrNotFound if the run is absent. A Sensitive value
+	// is sealed with the store's cipher, bound to its run, step, kind and name (RunValueBinding).
 	SetRunValue(ctx context.Context, v RunValue) error
 	// RunValues returns every value of a run, ordered by step, kind and name, unsealed; never nil.
 	RunValues(ctx context.Context, run string) ([]RunValue, error)

@@ -17,12 +17,13 @@ import (
 const (
 	// jobData are the columns of a job but its lease.
 	jobData = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
-	stdout, json_data, input, idempotency_key, handle, owner_id`
+	stdout, json_data, input, idempotency_key, handle, owner_id, run, step, inline, containers, metadata`
 	jobCols = jobData + `, lease_owner, lease_until`
-	// jobListCols are jobCols without a job's output and input, which ListJobs leaves empty: a page of a thousand
-	// jobs of large logs would otherwise be read into memory whole.
+	// jobListCols are jobCols without a job's output, input, inline task and metadata, which ListJobs leaves
+	// empty: a page of a thousand jobs of large logs would otherwise be read into memory whole.
 	jobListCols = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
-	''::bytea AS stdout, json_data, NULL::bytea AS input, idempotency_key, handle, owner_id, lease_owner, lease_until`
+	''::bytea AS stdout, json_data, NULL::bytea AS input, idempotency_key, handle, owner_id, run, step,
+	NULL::text AS inline, containers, NULL::text AS metadata, lease_owner, lease_until`
 )
 
 // CreateJob stores j as queued (clearing its start and completion times, exit code, counters and lease; a zero
@@ -46,6 +47,7 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 	j.StartTime, j.CompletionTime, j.ExitCode = nil, nil, nil
 	j.Completed, j.Failed = 0, 0
 	j.Lease = store.Lease{}
+	j.Containers, j.Metadata = nil, nil
 	j.CreateTime = storedTime(j.CreateTime, s.now())
 	if len(j.Input) == 0 {
 		j.Input = nil
@@ -53,15 +55,19 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 	if len(j.JSONData) == 0 {
 		j.JSONData = nil
 	}
+	inline, err := store.EncodePtr(j.Inline)
+	if err != nil {
+		return store.Job{}, false, fmt.Errorf("postgres: create job %q: encode inline task: %w", j.ID, err)
+	}
 	args := []any{j.ID, j.Owner, j.Task, string(j.Status), j.CreateTime, j.Reason, nullStrings(j.Warnings),
 		[]byte(j.Stdout), nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle,
-		eventPayload(store.EventQueued, j.ID), j.OwnerID}
+		eventPayload(store.EventQueued, j.ID), j.OwnerID, j.Run, j.Step, nullText(inline)}
 	store.SetAuditTarget(ctx, j.ID)
 	if maxQueued > 0 {
 		return s.createJobCapped(ctx, j, args, maxQueued)
 	}
 	var prev *store.Job
-	err := s.change(ctx, func(q dbtx) error {
+	err = s.change(ctx, func(q dbtx) error {
 		if j.IdempotencyKey == "" {
 			_, err := q.Exec(ctx, createJob, args...)
 			return err
@@ -96,7 +102,8 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 
 const (
 	insertJob = `INSERT INTO jobs (id, owner, task, status, create_time, reason, warnings, stdout, json_data, input,
-		idempotency_key, handle, owner_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14)`
+		idempotency_key, handle, owner_id, run, step, inline)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15, $16, $17)`
 	// RETURNING runs for each row inserted, and none when ON CONFLICT skips it.
 	notifyCreated = ` RETURNING pg_notify('` + eventChannel + `', $13)`
 	createJob     = insertJob + notifyCreated
@@ -216,6 +223,13 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 		}
 		where = append(where, `task = `+arg(f.Task))
 	}
+	if f.Run != "" {
+		if !textOK(f.Run) {
+			return []store.Job{}, 0, nil // no job has such a run
+		}
+		// The run <> '' term lets PostgreSQL use the partial index jobs_by_run.
+		where = append(where, `run = `+arg(f.Run)+` AND run <> ''`)
+	}
 	if f.Tasks != nil {
 		// An empty array matches nothing, as an empty Tasks must. Names no job can have are left out.
 		tasks := []string{}
@@ -271,7 +285,9 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 			continue
 		}
 		j.ID = *id
-		r.finish(&j)
+		if err := r.finish(&j); err != nil {
+			return nil, 0, wrap(err, "postgres: list jobs")
+		}
 		jobs = append(jobs, j)
 	}
 	if err := rows.Err(); err != nil {
@@ -312,7 +328,8 @@ func counters(s api.JobStatus) (completed, failed int) {
 // NULL, so the NOT NULL ones scan into pointers too.
 type jobRow struct {
 	owner, task, status, reason, key, handle, ownerID *string
-	jsonData, leaseOwner                              *string
+	jsonData, leaseOwner, run, step                   *string
+	inline, containers, metadata                      *string
 	created, leaseUntil                               *time.Time
 	stdout                                            []byte
 	exit                                              *int32
@@ -321,12 +338,12 @@ type jobRow struct {
 // dest returns the scan targets of jobCols, in order, filling j and r.
 func (r *jobRow) dest(j *store.Job) []any {
 	return []any{&j.ID, &r.owner, &r.task, &r.status, &r.created, &j.StartTime, &j.CompletionTime, &r.exit,
-		&r.reason, &j.Warnings, &r.stdout, &r.jsonData, &j.Input, &r.key, &r.handle, &r.ownerID, &r.leaseOwner,
-		&r.leaseUntil}
+		&r.reason, &j.Warnings, &r.stdout, &r.jsonData, &j.Input, &r.key, &r.handle, &r.ownerID, &r.run, &r.step,
+		&r.inline, &r.containers, &r.metadata, &r.leaseOwner, &r.leaseUntil}
 }
 
 // finish converts what dest scanned.
-func (r *jobRow) finish(j *store.Job) {
+func (r *jobRow) finish(j *store.Job) error {
 	deref := func(p *string) string {
 		if p == nil {
 			return ""
@@ -336,6 +353,10 @@ func (r *jobRow) finish(j *store.Job) {
 	j.Owner, j.Task, j.Status = deref(r.owner), deref(r.task), api.JobStatus(deref(r.status))
 	j.Reason, j.IdempotencyKey, j.Handle, j.OwnerID = deref(r.reason), deref(r.key), deref(r.handle), deref(r.ownerID)
 	j.Lease.Owner = deref(r.leaseOwner)
+	j.Run, j.Step = deref(r.run), deref(r.step)
+	if err := decodeJobJSON(j, r.inline, r.containers, r.metadata); err != nil {
+		return err
+	}
 	if r.leaseUntil != nil {
 		j.Lease.Until = r.leaseUntil.UTC()
 	}
@@ -355,6 +376,21 @@ func (r *jobRow) finish(j *store.Job) {
 	if len(j.Warnings) == 0 {
 		j.Warnings = nil
 	}
+	return nil
+}
+
+// decodeJobJSON fills a job's inline task, container statuses and metadata from their columns.
+func decodeJobJSON(j *store.Job, inline, containers, metadata *string) error {
+	if err := store.DecodeJSON(textBytes(inline), &j.Inline); err != nil {
+		return fmt.Errorf("job %q: decode inline task: %w", j.ID, err)
+	}
+	if err := store.DecodeJSON(textBytes(containers), &j.Containers); err != nil {
+		return fmt.Errorf("job %q: decode containers: %w", j.ID, err)
+	}
+	if err := store.DecodeJSON(textBytes(metadata), &j.Metadata); err != nil {
+		return fmt.Errorf("job %q: decode metadata: %w", j.ID, err)
+	}
+	return nil
 }
 
 func scanJob(row pgx.Row) (store.Job, error) {
@@ -363,6 +399,8 @@ func scanJob(row pgx.Row) (store.Job, error) {
 	if err := row.Scan(r.dest(&j)...); err != nil {
 		return store.Job{}, err
 	}
-	r.finish(&j)
+	if err := r.finish(&j); err != nil {
+		return store.Job{}, err
+	}
 	return j, nil
 }

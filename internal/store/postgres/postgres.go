@@ -270,6 +270,14 @@ func nullText(b []byte) *string {
 	return &s
 }
 
+// textBytes returns a scanned nullable text column as bytes; nil for NULL.
+func textBytes(s *string) []byte {
+	if s == nil {
+		return nil
+	}
+	return []byte(*s)
+}
+
 // nonNil returns ids, or an empty list for nil: a list as the store returns it.
 func nonNil(ids []string) []string {
 	if ids == nil {

@@ -70,6 +70,17 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestTwoStoresUpdateRunConcurrently advances one run from two replicas' pools at once: of the updates from one
+// version, exactly one wins.
+func TestTwoStoresUpdateRunConcurrently(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	a, b := openAt(t, dsn), openAt(t, dsn)
+	if _, _, err := a.CreateRun(t.Context(), storetest.NewRun("run-1")); err != nil {
+		t.Fatal(err)
+	}
+	storetest.UpdateRunConcurrently(t, "run-1", 16, a, b)
+}
+
 func TestTwoStoresClaimConcurrently(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	a, b := openAt(t, dsn), openAt(t, dsn)
@@ -230,6 +241,12 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		{"tokens", `SELECT id FROM api_tokens WHERE owner = 'a' ORDER BY create_time, id`, nil},
 		{"runners", `SELECT name FROM runners ORDER BY name`, nil},
 		{"members", `SELECT group_id FROM group_members WHERE user_id = 'u' ORDER BY group_id`, nil},
+		{"running runs", `SELECT id FROM runs WHERE status = 'running' ORDER BY create_time DESC, id DESC LIMIT 10`, nil},
+		{"runs of a workflow", `SELECT id FROM runs WHERE workflow = 'w' ORDER BY create_time DESC, id DESC LIMIT 10`, nil},
+		{"runs of an owner", `SELECT id FROM runs WHERE owner = 'a' ORDER BY create_time DESC, id DESC LIMIT 10`, nil},
+		{"run key", `SELECT id FROM runs WHERE owner_id = 'a' AND idempotency_key = 'k' AND idempotency_key <> ''`, nil},
+		{"run values", `SELECT name FROM run_values WHERE run = 'r' ORDER BY step, kind, name`, nil},
+		{"jobs of a run", `SELECT id FROM jobs WHERE run = 'r' AND run <> '' ORDER BY create_time DESC, id DESC LIMIT 10`, nil},
 	}
 	for _, p := range plans {
 		rows, err := conn.Query(t.Context(), `EXPLAIN `+p.query, p.args...)
@@ -244,6 +261,20 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		if !strings.Contains(plan, "Index") || strings.Contains(plan, "Seq Scan") || strings.Contains(plan, "Sort") {
 			t.Errorf("%s: want an index and neither a sequential scan nor a sort; plan:\n%s", p.name, plan)
 		}
+	}
+	// The live runs (the advancer's recovery lists them) come from the status index, sorted: they are few whatever
+	// the number of finished runs.
+	var plan []string
+	rows, err := conn.Query(t.Context(), `EXPLAIN SELECT id FROM runs WHERE status = ANY($1)
+		ORDER BY create_time DESC, id DESC LIMIT 10`, []string{"queued", "running"})
+	if err == nil {
+		plan, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil {
+		t.Fatalf("live runs: EXPLAIN: %v", err)
+	}
+	if p := strings.Join(plan, "\n"); !strings.Contains(p, "runs_by_status") || strings.Contains(p, "Seq Scan") {
+		t.Errorf("live runs: want the status index and no sequential scan; plan:\n%s", p)
 	}
 }
 

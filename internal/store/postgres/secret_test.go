@@ -12,7 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store"
 	"github.com/runplane/runplane/internal/store/postgres/pgtest"
+	"github.com/runplane/runplane/internal/store/storetest"
 )
 
 func TestEncryptionAtRest(t *testing.T) {
@@ -25,7 +27,8 @@ func TestEncryptionAtRest(t *testing.T) {
 	}
 	s := openAt(t, dsn)
 	ctx := t.Context()
-	secrets := []string{"tok3n-OLD-plaintext", "tok3n-NEW-plaintext", "s3cret-value-one", "s3cret-value-two", "s3cret-value-three", "pull-s3cret-plaintext"}
+	secrets := []string{"tok3n-OLD-plaintext", "tok3n-NEW-plaintext", "s3cret-value-one", "s3cret-value-two", "s3cret-value-three", "pull-s3cret-plaintext",
+		"s3cret-output-plaintext"}
 	// Stored in plaintext on purpose: finding it shows that the checks below look where the data is.
 	const visible = "https://git.example.com/visible-url-4c2e.git"
 	r := api.Runner{Name: "r", GitURL: visible, Token: secrets[0], Secret: map[string]string{"ONE": secrets[2], "TWO": secrets[3]}}
@@ -39,6 +42,17 @@ func TestEncryptionAtRest(t *testing.T) {
 	}
 	if err := s.CreateRunner(ctx, api.Runner{Name: "r2", GitURL: "https://x/z.git", Token: secrets[1]}); err != nil {
 		t.Fatal(err)
+	}
+	// A step's sensitive output is sealed too.
+	if _, _, err := s.CreateRun(ctx, storetest.NewRun("run-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetRunValue(ctx, store.RunValue{Run: "run-1", Step: "left", Kind: store.ValueOutput, Name: "token",
+		Value: []byte(`"` + secrets[6] + `"`), Sensitive: true}); err != nil {
+		t.Fatal(err)
+	}
+	if vs, err := s.RunValues(ctx, "run-1"); err != nil || len(vs) != 1 || string(vs[0].Value) != `"`+secrets[6]+`"` {
+		t.Errorf("RunValues(run-1) = %+v, %v; want the sensitive output opened", vs, err)
 	}
 	// As text, a bytea column shows its bytes in hex.
 	contains := func(b []byte, s string) bool {

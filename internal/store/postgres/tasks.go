@@ -12,7 +12,8 @@ import (
 	"github.com/runplane/runplane/internal/store"
 )
 
-const taskCols = `name, runner, command, synchronous, schema, timeout_ns, sync_timeout_ns, kubernetes, resources, network`
+const taskCols = `name, runner, command, synchronous, schema, timeout_ns, sync_timeout_ns, kubernetes, resources, network,
+	containers`
 
 // CreateTask stores a new task; ErrConflict if the name is taken. It does not check that the runner exists.
 func (s *Store) CreateTask(ctx context.Context, t api.Task) error {
@@ -24,10 +25,15 @@ func (s *Store) CreateTask(ctx context.Context, t api.Task) error {
 	if err != nil {
 		return fmt.Errorf("postgres: create task: %w", err)
 	}
+	containers, err := store.EncodeList(t.Containers)
+	if err != nil {
+		return fmt.Errorf("postgres: create task %q: encode containers: %w", t.Name, err)
+	}
 	err = s.change(ctx, func(q dbtx) error {
 		_, err := q.Exec(ctx, `INSERT INTO tasks (`+taskCols+`, create_time, update_time)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`, t.Name, t.Runner, t.Command, t.Synchronous,
-			nullText(t.Schema), int64(t.Timeout), int64(t.SyncTimeout), nullText(kube), nullText(resources), t.Network, s.now())
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`, t.Name, t.Runner, t.Command, t.Synchronous,
+			nullText(t.Schema), int64(t.Timeout), int64(t.SyncTimeout), nullText(kube), nullText(resources), t.Network,
+			nullText(containers), s.now())
 		return err
 	})
 	if violated(err) != "" {
@@ -74,12 +80,16 @@ func (s *Store) UpdateTask(ctx context.Context, t api.Task) error {
 	if err != nil {
 		return fmt.Errorf("postgres: update task: %w", err)
 	}
+	containers, err := store.EncodeList(t.Containers)
+	if err != nil {
+		return fmt.Errorf("postgres: update task %q: encode containers: %w", t.Name, err)
+	}
 	err = s.change(ctx, func(q dbtx) error {
 		tag, err := q.Exec(ctx, `UPDATE tasks
 			SET runner = $1, command = $2, synchronous = $3, schema = $4, timeout_ns = $5, sync_timeout_ns = $6,
-				kubernetes = $7, resources = $8, network = $9, update_time = $10
-			WHERE name = $11`, t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout),
-			int64(t.SyncTimeout), nullText(kube), nullText(resources), t.Network, s.now(), t.Name)
+				kubernetes = $7, resources = $8, network = $9, containers = $10, update_time = $11
+			WHERE name = $12`, t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout),
+			int64(t.SyncTimeout), nullText(kube), nullText(resources), t.Network, nullText(containers), s.now(), t.Name)
 		return oneRow(tag, err, "task", t.Name)
 	})
 	return wrap(err, "postgres: update task %q", t.Name)
@@ -99,10 +109,14 @@ func (s *Store) DeleteTask(ctx context.Context, name string) error {
 
 func scanTask(row pgx.Row) (api.Task, error) {
 	var t api.Task
-	var schema, kube, resources *string
+	var schema, kube, resources, containers *string
 	var timeout, syncTimeout int64
-	if err := row.Scan(&t.Name, &t.Runner, &t.Command, &t.Synchronous, &schema, &timeout, &syncTimeout, &kube, &resources, &t.Network); err != nil {
+	if err := row.Scan(&t.Name, &t.Runner, &t.Command, &t.Synchronous, &schema, &timeout, &syncTimeout, &kube, &resources,
+		&t.Network, &containers); err != nil {
 		return api.Task{}, err
+	}
+	if err := store.DecodeJSON(textBytes(containers), &t.Containers); err != nil {
+		return api.Task{}, fmt.Errorf("task %q: decode containers: %w", t.Name, err)
 	}
 	if schema != nil {
 		t.Schema = json.RawMessage(*schema)

@@ -13,12 +13,14 @@ import (
 )
 
 const jobCols = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
-	stdout, json_data, input, idempotency_key, handle, owner_id, lease_owner, lease_until`
+	stdout, json_data, input, idempotency_key, handle, owner_id, lease_owner, lease_until, run, step, inline, containers,
+	metadata`
 
-// jobListCols are jobCols without a job's output and input, which ListJobs leaves empty: a page of a thousand jobs
-// of large logs would otherwise be read into memory whole.
+// jobListCols are jobCols without a job's output, input, inline task and metadata, which ListJobs leaves empty: a
+// page of a thousand jobs of large logs would otherwise be read into memory whole.
 const jobListCols = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
-	'' AS stdout, json_data, NULL AS input, idempotency_key, handle, owner_id, lease_owner, lease_until`
+	'' AS stdout, json_data, NULL AS input, idempotency_key, handle, owner_id, lease_owner, lease_until, run, step,
+	NULL AS inline, containers, NULL AS metadata`
 
 // CreateJob stores j as queued (clearing its start and completion times, exit code, counters and lease; a zero
 // CreateTime becomes now). With an IdempotencyKey the same OwnerID already used, it stores nothing and
@@ -37,6 +39,7 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 	j.StartTime, j.CompletionTime, j.ExitCode = nil, nil, nil
 	j.Completed, j.Failed = 0, 0
 	j.Lease = store.Lease{}
+	j.Containers, j.Metadata = nil, nil
 	if j.CreateTime.IsZero() {
 		j.CreateTime = s.now()
 	}
@@ -51,8 +54,12 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 	if err != nil {
 		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: %w", j.ID, err)
 	}
+	inline, err := store.EncodePtr(j.Inline)
+	if err != nil {
+		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: encode inline task: %w", j.ID, err)
+	}
 	args := []any{j.ID, j.Owner, j.Task, string(j.Status), toNanos(j.CreateTime), j.Reason, warnings, j.Stdout,
-		nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle, j.OwnerID}
+		nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle, j.OwnerID, j.Run, j.Step, nullText(inline)}
 	// With a key, look up and insert in one operation: its batch holds the write lock, so two submissions with
 	// one key cannot both insert.
 	var prev *store.Job
@@ -92,7 +99,7 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 
 const (
 	insertJob = `INSERT INTO jobs (id, owner, task, status, create_time, reason, warnings, stdout, json_data, input,
-		idempotency_key, handle, owner_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		idempotency_key, handle, owner_id, run, step, inline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	// The idempotency_key != '' term lets SQLite use the partial unique index.
 	lookupJobKey = `SELECT ` + jobCols + ` FROM jobs
 		WHERE owner_id = ? AND idempotency_key = ? AND idempotency_key != ''`
@@ -131,6 +138,11 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 	if f.Task != "" {
 		where = append(where, `task = ?`)
 		args = append(args, f.Task)
+	}
+	if f.Run != "" {
+		// The run != '' term lets SQLite use the partial index jobs_by_run.
+		where = append(where, `run = ? AND run != ''`)
+		args = append(args, f.Run)
 	}
 	if f.Tasks != nil {
 		// One JSON argument keeps the statement text (and its prepared statement) the same for any number of tasks.
@@ -200,11 +212,14 @@ func scanJob(row scanner) (store.Job, error) {
 	var status string
 	var created int64
 	var started, completed, exit, leaseUntil sql.NullInt64
-	var warnings, jsonData sql.NullString
+	var warnings, jsonData, inline, containers, metadata sql.NullString
 	err := row.Scan(&j.ID, &j.Owner, &j.Task, &status, &created, &started, &completed, &exit, &j.Reason,
 		&warnings, &j.Stdout, &jsonData, &j.Input, &j.IdempotencyKey, &j.Handle, &j.OwnerID, &j.Lease.Owner,
-		&leaseUntil)
+		&leaseUntil, &j.Run, &j.Step, &inline, &containers, &metadata)
 	if err != nil {
+		return store.Job{}, err
+	}
+	if err := decodeJobJSON(&j, inline, containers, metadata); err != nil {
 		return store.Job{}, err
 	}
 	j.Status = api.JobStatus(status)
@@ -225,4 +240,18 @@ func scanJob(row scanner) (store.Job, error) {
 		j.JSONData = json.RawMessage(jsonData.String)
 	}
 	return j, nil
+}
+
+// decodeJobJSON fills a job's inline task, container statuses and metadata from their columns.
+func decodeJobJSON(j *store.Job, inline, containers, metadata sql.NullString) error {
+	if err := store.DecodeJSON([]byte(inline.String), &j.Inline); err != nil {
+		return fmt.Errorf("job %q: decode inline task: %w", j.ID, err)
+	}
+	if err := store.DecodeJSON([]byte(containers.String), &j.Containers); err != nil {
+		return fmt.Errorf("job %q: decode containers: %w", j.ID, err)
+	}
+	if err := store.DecodeJSON([]byte(metadata.String), &j.Metadata); err != nil {
+		return fmt.Errorf("job %q: decode metadata: %w", j.ID, err)
+	}
+	return nil
 }

@@ -115,6 +115,14 @@ func (s *Store) FinishJob(ctx context.Context, id string, f store.Finish) (store
 	if err != nil {
 		return store.Job{}, fmt.Errorf("sqlite: finish job %q: %w", id, err)
 	}
+	containers, err := store.EncodeList(f.Containers)
+	if err != nil {
+		return store.Job{}, fmt.Errorf("sqlite: finish job %q: encode containers: %w", id, err)
+	}
+	metadata, err := store.EncodePtr(f.Metadata)
+	if err != nil {
+		return store.Job{}, fmt.Errorf("sqlite: finish job %q: encode metadata: %w", id, err)
+	}
 	var exit sql.NullInt64
 	if f.ExitCode != nil {
 		exit = sql.NullInt64{Int64: int64(*f.ExitCode), Valid: true}
@@ -125,11 +133,14 @@ func (s *Store) FinishJob(ctx context.Context, id string, f store.Finish) (store
 		// buffer and copy out again while the batch holds the write lock.
 		var started sql.NullInt64
 		var created int64
+		var inline sql.NullString
 		err := tx.queryRow(finishJob, string(f.Status), toNanos(f.Time), exit, f.Reason, warnings, f.Stdout,
-			nullText(f.JSONData), id).Scan(&j.Owner, &j.Task, &created, &started, &j.Input, &j.IdempotencyKey, &j.Handle)
+			nullText(f.JSONData), nullText(containers), nullText(metadata), id).Scan(&j.Owner, &j.Task, &created,
+			&started, &j.Input, &j.IdempotencyKey, &j.Handle, &j.Run, &j.Step, &inline)
 		if err == nil {
 			j.CreateTime, j.StartTime = fromNanos(created), fromNullNanos(started)
-			return nil
+			j.ID = id
+			return decodeJobJSON(&j, inline, sql.NullString{}, sql.NullString{})
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -154,6 +165,13 @@ func (s *Store) FinishJob(ctx context.Context, id string, f store.Finish) (store
 	if len(f.JSONData) > 0 {
 		j.JSONData = slices.Clone(f.JSONData)
 	}
+	// As they read back: decoded from what was stored.
+	if err := store.DecodeJSON(containers, &j.Containers); err != nil {
+		return store.Job{}, fmt.Errorf("sqlite: finish job %q: decode containers: %w", id, err)
+	}
+	if err := store.DecodeJSON(metadata, &j.Metadata); err != nil {
+		return store.Job{}, fmt.Errorf("sqlite: finish job %q: decode metadata: %w", id, err)
+	}
 	return j, nil
 }
 
@@ -174,9 +192,9 @@ const (
 	// An ended job holds no lease.
 	finishJob = `UPDATE jobs
 		SET status = ?, completion_time = ?, exit_code = ?, reason = ?, warnings = ?, stdout = ?, json_data = ?,
-			lease_owner = '', lease_until = NULL
+			containers = ?, metadata = ?, lease_owner = '', lease_until = NULL
 		WHERE id = ? AND status IN ('queued', 'running')
-		RETURNING owner, task, create_time, start_time, input, idempotency_key, handle`
+		RETURNING owner, task, create_time, start_time, input, idempotency_key, handle, run, step, inline`
 	jobStatus = `SELECT status FROM jobs WHERE id = ?`
 )
 

@@ -11,7 +11,8 @@ import (
 	"github.com/runplane/runplane/internal/store"
 )
 
-const taskCols = `name, runner, command, synchronous, schema, timeout_ns, sync_timeout_ns, kubernetes, resources, network`
+const taskCols = `name, runner, command, synchronous, schema, timeout_ns, sync_timeout_ns, kubernetes, resources, network,
+	containers`
 
 // CreateTask stores a new task; ErrConflict if the name is taken. It does not check that the runner exists.
 func (s *Store) CreateTask(ctx context.Context, t api.Task) error {
@@ -23,10 +24,14 @@ func (s *Store) CreateTask(ctx context.Context, t api.Task) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create task: %w", err)
 	}
+	containers, err := store.EncodeList(t.Containers)
+	if err != nil {
+		return fmt.Errorf("sqlite: create task %q: encode containers: %w", t.Name, err)
+	}
 	now := toNanos(s.now())
 	err = s.write(ctx, func(tx *wtx) error {
 		_, err := tx.exec(insertTask, t.Name, t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout),
-			int64(t.SyncTimeout), nullText(kube), nullText(resources), t.Network, now, now)
+			int64(t.SyncTimeout), nullText(kube), nullText(resources), t.Network, nullText(containers), now, now)
 		return err
 	}, insertTask)
 	if isUnique(err) {
@@ -59,10 +64,14 @@ func (s *Store) UpdateTask(ctx context.Context, t api.Task) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: update task: %w", err)
 	}
+	containers, err := store.EncodeList(t.Containers)
+	if err != nil {
+		return fmt.Errorf("sqlite: update task %q: encode containers: %w", t.Name, err)
+	}
 	now := toNanos(s.now())
 	err = s.write(ctx, func(tx *wtx) error {
 		res, err := tx.exec(updateTask, t.Runner, t.Command, t.Synchronous, nullText(t.Schema), int64(t.Timeout),
-			int64(t.SyncTimeout), nullText(kube), nullText(resources), t.Network, now, t.Name)
+			int64(t.SyncTimeout), nullText(kube), nullText(resources), t.Network, nullText(containers), now, t.Name)
 		return oneRow(res, err, "task", t.Name)
 	}, updateTask)
 	return wrap(err, "sqlite: update task %q", t.Name)
@@ -78,20 +87,24 @@ func (s *Store) DeleteTask(ctx context.Context, name string) error {
 }
 
 const (
-	insertTask = `INSERT INTO tasks (` + taskCols + `, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertTask = `INSERT INTO tasks (` + taskCols + `, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	updateTask = `UPDATE tasks
 		SET runner = ?, command = ?, synchronous = ?, schema = ?, timeout_ns = ?, sync_timeout_ns = ?, kubernetes = ?,
-			resources = ?, network = ?, update_time = ?
+			resources = ?, network = ?, containers = ?, update_time = ?
 		WHERE name = ?`
 	deleteTask = `DELETE FROM tasks WHERE name = ?`
 )
 
 func scanTask(row scanner) (api.Task, error) {
 	var t api.Task
-	var schema, kube, resources sql.NullString
+	var schema, kube, resources, containers sql.NullString
 	var timeout, syncTimeout int64
-	if err := row.Scan(&t.Name, &t.Runner, &t.Command, &t.Synchronous, &schema, &timeout, &syncTimeout, &kube, &resources, &t.Network); err != nil {
+	if err := row.Scan(&t.Name, &t.Runner, &t.Command, &t.Synchronous, &schema, &timeout, &syncTimeout, &kube, &resources,
+		&t.Network, &containers); err != nil {
 		return api.Task{}, err
+	}
+	if err := store.DecodeJSON([]byte(containers.String), &t.Containers); err != nil {
+		return api.Task{}, fmt.Errorf("task %q: decode containers: %w", t.Name, err)
 	}
 	if schema.Valid {
 		t.Schema = json.RawMessage(schema.String)

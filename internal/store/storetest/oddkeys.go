@@ -18,6 +18,8 @@ func testOddKeys(t *testing.T, s store.Store) {
 	_, _, err := s.CreateJob(ctx, job("t-aaaaa", "t", 0))
 	must(t, "CreateJob", err)
 	u := createUser(t, s, user("ann", local))
+	_, _, err = s.CreateRun(ctx, run("run-1", "w", 0))
+	must(t, "CreateRun", err)
 	for _, k := range []string{"a\x00b", "\xff\xfe"} {
 		t.Run(fmt.Sprintf("%q", k), func(t *testing.T) {
 			notFound := func(call string, err error) {
@@ -105,6 +107,42 @@ func testOddKeys(t *testing.T, s store.Store) {
 
 			_, err = s.GetAudit(ctx, k)
 			notFound("GetAudit", err)
+
+			_, err = s.GetWorkflow(ctx, k)
+			checkErr(t, "GetWorkflow", err, store.ErrNotFound, fmt.Sprintf("workflow %q not found", k))
+			notFound("UpdateWorkflow", s.UpdateWorkflow(ctx, api.Workflow{Name: k}))
+			notFound("DeleteWorkflow", s.DeleteWorkflow(ctx, k))
+			_, err = s.GetRun(ctx, k)
+			checkErr(t, "GetRun", err, store.ErrNotFound, fmt.Sprintf("run %q not found", k))
+			_, err = s.UpdateRun(ctx, store.Run{Run: api.Run{ID: k, Status: api.RunRunning}, Version: 1})
+			notFound("UpdateRun", err)
+			notFound("SetRunValue", s.SetRunValue(ctx, store.RunValue{Run: k, Step: "s", Kind: store.ValueOutput,
+				Name: "n", Value: []byte(`1`)}))
+			values, err := s.RunValues(ctx, k)
+			must(t, "RunValues", err)
+			if len(values) != 0 {
+				t.Errorf("RunValues(%q) = %d values, want none", k, len(values))
+			}
+			runs, total, err := s.ListRuns(ctx, store.RunFilter{Workflow: k})
+			must(t, "ListRuns", err)
+			if len(runs) != 0 || total != 0 {
+				t.Errorf("ListRuns(Workflow %q) = %d runs, total %d; want none", k, len(runs), total)
+			}
+			_, total, err = s.ListRuns(ctx, store.RunFilter{Owner: k})
+			must(t, "ListRuns", err)
+			if total != 0 {
+				t.Errorf("ListRuns(Owner %q) total = %d, want 0", k, total)
+			}
+			_, total, err = s.ListRuns(ctx, store.RunFilter{Workflows: []string{k, "w"}})
+			must(t, "ListRuns", err)
+			if total != 1 {
+				t.Errorf("ListRuns(Workflows %q, w) total = %d, want 1", k, total)
+			}
+			_, total, err = s.ListJobs(ctx, store.JobFilter{Run: k})
+			must(t, "ListJobs", err)
+			if total != 0 {
+				t.Errorf("ListJobs(Run %q) total = %d, want 0", k, total)
+			}
 		})
 	}
 }

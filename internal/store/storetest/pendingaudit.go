@@ -21,6 +21,11 @@ func testPendingAudit(t *testing.T, s store.Store) {
 	must(t, "CreateAPIToken", err)
 	_, _, err = s.CreateJob(ctx, job("t-keyed", "t", 1))
 	must(t, "CreateJob", err)
+	must(t, "CreateWorkflow", s.CreateWorkflow(ctx, workflow("doomed")))
+	keyedRun := run("run-first", "w", 1)
+	keyedRun.IdempotencyKey = "k1"
+	firstRun, _, err := s.CreateRun(ctx, keyedRun)
+	must(t, "CreateRun", err)
 	keyed := job("t-first", "t", 2)
 	keyed.IdempotencyKey = "k1"
 	_, _, err = s.CreateJob(ctx, keyed)
@@ -82,6 +87,43 @@ func testPendingAudit(t *testing.T, s store.Store) {
 		{"cancel job twice", func(ctx context.Context) error {
 			_, err := s.FinishJob(ctx, "t-keyed", store.Finish{Status: api.JobCancelled})
 			return err
+		}, nil},
+		{"create workflow", func(ctx context.Context) error { return s.CreateWorkflow(ctx, workflow("w1")) }, fixed("given")},
+		{"create workflow taken", func(ctx context.Context) error { return s.CreateWorkflow(ctx, workflow("w1")) }, nil},
+		{"update workflow", func(ctx context.Context) error { return s.UpdateWorkflow(ctx, fullWorkflow("w1")) }, fixed("given")},
+		{"update workflow absent", func(ctx context.Context) error { return s.UpdateWorkflow(ctx, workflow("nope")) }, nil},
+		{"delete workflow", func(ctx context.Context) error { return s.DeleteWorkflow(ctx, "doomed") }, fixed("given")},
+		{"delete workflow absent", func(ctx context.Context) error { return s.DeleteWorkflow(ctx, "doomed") }, nil},
+		{"create run names it", func(ctx context.Context) error {
+			_, _, err := s.CreateRun(ctx, run("run-new", "w", 2))
+			return err
+		}, fixed("run-new")},
+		{"create run replayed names the first", func(ctx context.Context) error {
+			again := run("run-again", "w", 3)
+			again.IdempotencyKey = "k1"
+			_, _, err := s.CreateRun(ctx, again)
+			return err
+		}, fixed("run-first")},
+		{"create run taken", func(ctx context.Context) error {
+			_, _, err := s.CreateRun(ctx, run("run-new", "w", 4))
+			return err
+		}, nil},
+		{"update run", func(ctx context.Context) error {
+			firstRun.Status = api.RunCancelled
+			_, err := s.UpdateRun(ctx, firstRun)
+			return err
+		}, fixed("given")},
+		{"update run from a stale version", func(ctx context.Context) error {
+			_, err := s.UpdateRun(ctx, firstRun)
+			return err
+		}, nil},
+		{"set run value", func(ctx context.Context) error {
+			return s.SetRunValue(ctx, store.RunValue{Run: "run-first", Step: "s", Kind: store.ValueOutput, Name: "n",
+				Value: []byte(`1`)})
+		}, fixed("given")},
+		{"set run value of an absent run", func(ctx context.Context) error {
+			return s.SetRunValue(ctx, store.RunValue{Run: "run-absent", Step: "s", Kind: store.ValueOutput, Name: "n",
+				Value: []byte(`1`)})
 		}, nil},
 		{"two changes, one entry", func(ctx context.Context) error {
 			if err := s.CreateRunner(ctx, runner("r2")); err != nil {

@@ -1,0 +1,231 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store"
+)
+
+const runCols = `id, workflow, owner, owner_id, idempotency_key, status, parameters, definition, steps, reason,
+	create_time, start_time, completion_time, version`
+
+// runListCols are runCols without the definition, which ListRuns leaves empty.
+const runListCols = `id, workflow, owner, owner_id, idempotency_key, status, parameters, '' AS definition, steps,
+	reason, create_time, start_time, completion_time, version`
+
+// CreateRun stores r with Version 1 (an empty Status becomes queued, a zero CreateTime now) and returns it as
+// stored. With an IdempotencyKey its OwnerID already used, it stores nothing and returns the earlier run with
+// created false. ErrConflict if the id is taken.
+func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, bool, error) {
+	if r.ID == "" {
+		return store.Run{}, false, errors.New("sqlite: create run: id is required")
+	}
+	if r.Status == "" {
+		r.Status = api.RunQueued
+	}
+	def, err := store.EncodeJSON(r.Definition)
+	if err != nil {
+		return store.Run{}, false, fmt.Errorf("sqlite: create run %q: encode definition: %w", r.ID, err)
+	}
+	steps, err := encodeSteps(r.Steps)
+	if err != nil {
+		return store.Run{}, false, fmt.Errorf("sqlite: create run %q: %w", r.ID, err)
+	}
+	args := []any{r.ID, r.Workflow, r.Owner, r.OwnerID, r.IdempotencyKey, string(r.Status), nullText(r.Parameters),
+		string(def), steps, r.Reason, toNanos(storedTime(r.CreateTime, s.now())), nullNanos(r.StartTime),
+		nullNanos(r.CompletionTime)}
+	var stored store.Run
+	created := true
+	store.SetAuditTarget(ctx, r.ID)
+	err = s.write(ctx, func(tx *wtx) error {
+		if r.IdempotencyKey != "" {
+			p, err := scanRun(tx.queryRow(lookupRunKey, r.OwnerID, r.IdempotencyKey))
+			if err == nil {
+				stored, created = p, false
+				store.SetAuditTarget(ctx, p.ID)
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		var err error
+		stored, err = scanRun(tx.queryRow(insertRun, args...))
+		return err
+	}, insertRun, lookupRunKey)
+	if isUnique(err) {
+		return store.Run{}, false, conflictf("run %q already exists", r.ID)
+	}
+	if err != nil {
+		return store.Run{}, false, fmt.Errorf("sqlite: create run %q: %w", r.ID, err)
+	}
+	return stored, created, nil
+}
+
+// GetRun returns a run; ErrNotFound if absent.
+func (s *Store) GetRun(ctx context.Context, id string) (store.Run, error) {
+	return getOne(ctx, s.rs, scanRun, notFoundf("run %q not found", id), fmt.Sprintf("sqlite: get run %q", id),
+		`SELECT `+runCols+` FROM runs WHERE id = ?`, id)
+}
+
+// ListRuns returns the runs matching f newest first (by CreateTime, then id), without their Definition, and how
+// many match f without its Limit and Offset, from one snapshot.
+func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, int, error) {
+	var where []string
+	var args []any
+	if f.Workflow != "" {
+		where = append(where, `workflow = ?`)
+		args = append(args, f.Workflow)
+	}
+	if f.Workflows != nil {
+		b, err := json.Marshal(f.Workflows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("sqlite: list runs: %w", err)
+		}
+		where = append(where, `workflow IN (SELECT value FROM json_each(?))`)
+		args = append(args, string(b))
+	}
+	if len(f.Status) > 0 {
+		where = append(where, `status IN (?`+strings.Repeat(`, ?`, len(f.Status)-1)+`)`)
+		for _, st := range f.Status {
+			args = append(args, string(st))
+		}
+	}
+	if f.Owner != "" {
+		where = append(where, `owner = ?`)
+		args = append(args, f.Owner)
+	}
+	return page(ctx, s, "list runs", "runs", runListCols, where, args, f.Limit, f.Offset, scanRun)
+}
+
+// UpdateRun stores r's status, times, reason and steps if the run's version is still r.Version, and returns the
+// run as stored with the next version; ErrConflict if another update came first, ErrNotFound if absent. The test
+// of the version and the change are one statement in a write transaction, which holds the database's write lock.
+func (s *Store) UpdateRun(ctx context.Context, r store.Run) (store.Run, error) {
+	steps, err := encodeSteps(r.Steps)
+	if err != nil {
+		return store.Run{}, fmt.Errorf("sqlite: update run %q: %w", r.ID, err)
+	}
+	var stored store.Run
+	err = s.write(ctx, func(tx *wtx) error {
+		var err error
+		stored, err = scanRun(tx.queryRow(updateRun, string(r.Status), r.Reason, nullNanos(r.StartTime),
+			nullNanos(r.CompletionTime), steps, r.ID, r.Version))
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var version int64
+		err = tx.queryRow(runVersion, r.ID).Scan(&version)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFoundf("run %q not found", r.ID)
+		}
+		if err != nil {
+			return err
+		}
+		return conflictf("run %q was changed: it is at version %d, not %d", r.ID, version, r.Version)
+	}, updateRun, runVersion)
+	if err != nil {
+		return store.Run{}, wrap(err, "sqlite: update run %q", r.ID)
+	}
+	return stored, nil
+}
+
+// SetRunValue stores (replaces) one value of a run's step, sealed if it is sensitive; ErrNotFound if the run is
+// absent.
+func (s *Store) SetRunValue(ctx context.Context, v store.RunValue) error {
+	text, sealed, err := store.SealRunValue(s.cipher, v)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	now := toNanos(s.now())
+	err = s.write(ctx, func(tx *wtx) error {
+		res, err := tx.exec(setRunValue, v.Step, v.Kind, v.Name, text, nullBytes(sealed), v.Sensitive, now, v.Run)
+		return oneRow(res, err, "run", v.Run)
+	}, setRunValue)
+	return wrap(err, "sqlite: set %s %q of run %q step %q", v.Kind, v.Name, v.Run, v.Step)
+}
+
+// RunValues returns every value of a run ordered by step, kind and name, opened; never nil.
+func (s *Store) RunValues(ctx context.Context, run string) ([]store.RunValue, error) {
+	return listAll(ctx, s.rs, s.scanRunValue, fmt.Sprintf("sqlite: values of run %q", run),
+		`SELECT run, step, kind, name, value, value_enc, sensitive FROM run_values WHERE run = ?
+		ORDER BY step, kind, name`, run)
+}
+
+const (
+	insertRun = `INSERT INTO runs (id, workflow, owner, owner_id, idempotency_key, status, parameters, definition, steps,
+		reason, create_time, start_time, completion_time, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+		RETURNING ` + runCols
+	// The idempotency_key != '' term lets SQLite use the partial unique index.
+	lookupRunKey = `SELECT ` + runCols + ` FROM runs
+		WHERE owner_id = ? AND idempotency_key = ? AND idempotency_key != ''`
+	updateRun = `UPDATE runs SET status = ?, reason = ?, start_time = ?, completion_time = ?, steps = ?,
+			version = version + 1
+		WHERE id = ? AND version = ?
+		RETURNING ` + runCols
+	runVersion = `SELECT version FROM runs WHERE id = ?`
+	// The insert reads the run's row: no row, no insert, and the run is not found.
+	setRunValue = `INSERT INTO run_values (run, step, kind, name, value, value_enc, sensitive, update_time)
+		SELECT id, ?, ?, ?, ?, ?, ?, ? FROM runs WHERE id = ?
+		ON CONFLICT (run, step, kind, name) DO UPDATE SET value = excluded.value, value_enc = excluded.value_enc,
+			sensitive = excluded.sensitive, update_time = excluded.update_time`
+)
+
+// encodeSteps is the steps column: a JSON list, never null.
+func encodeSteps(steps []api.StepRun) (string, error) {
+	if steps == nil {
+		steps = []api.StepRun{}
+	}
+	b, err := store.EncodeJSON(steps)
+	if err != nil {
+		return "", fmt.Errorf("encode steps: %w", err)
+	}
+	return string(b), nil
+}
+
+func scanRun(row scanner) (store.Run, error) {
+	var r store.Run
+	var status, def, steps string
+	var params sql.NullString
+	var created int64
+	var started, completed sql.NullInt64
+	err := row.Scan(&r.ID, &r.Workflow, &r.Owner, &r.OwnerID, &r.IdempotencyKey, &status, &params, &def, &steps,
+		&r.Reason, &created, &started, &completed, &r.Version)
+	if err != nil {
+		return store.Run{}, err
+	}
+	r.Status = api.RunStatus(status)
+	if params.Valid {
+		r.Parameters = json.RawMessage(params.String)
+	}
+	r.CreateTime, r.StartTime, r.CompletionTime = fromNanos(created), fromNullNanos(started), fromNullNanos(completed)
+	if err := store.DecodeJSON([]byte(def), &r.Definition); err != nil {
+		return store.Run{}, fmt.Errorf("run %q: decode definition: %w", r.ID, err)
+	}
+	if err := store.DecodeJSON([]byte(steps), &r.Steps); err != nil {
+		return store.Run{}, fmt.Errorf("run %q: decode steps: %w", r.ID, err)
+	}
+	if r.Steps == nil {
+		r.Steps = []api.StepRun{}
+	}
+	return r, nil
+}
+
+func (s *Store) scanRunValue(row scanner) (store.RunValue, error) {
+	var v store.RunValue
+	var text string
+	var sealed []byte
+	if err := row.Scan(&v.Run, &v.Step, &v.Kind, &v.Name, &text, &sealed, &v.Sensitive); err != nil {
+		return store.RunValue{}, err
+	}
+	if err := store.OpenRunValue(s.cipher, &v, text, sealed); err != nil {
+		return store.RunValue{}, err
+	}
+	return v, nil
+}
