@@ -28,12 +28,16 @@ const (
 	ResourceAPITokens    = "api_tokens"
 	ResourceWebhooks     = "webhooks"
 	ResourceAuditLogs    = "audit_logs"
+	// ResourceWorkflows guards workflow definitions; ResourceRuns their runs, by workflow name (write: may start
+	// and cancel them).
+	ResourceWorkflows = "workflows"
+	ResourceRuns      = "runs"
 )
 
 // Resources lists every resource a role may name, "*" excepted, in a stable order.
 var Resources = []string{
 	ResourceRunners, ResourceTasks, ResourceJobs, ResourceCronJobs, ResourceUsers, ResourceGroups, ResourceRoles,
-	ResourceRoleBindings, ResourceAPITokens, ResourceWebhooks, ResourceAuditLogs,
+	ResourceRoleBindings, ResourceAPITokens, ResourceWebhooks, ResourceAuditLogs, ResourceWorkflows, ResourceRuns,
 }
 
 // AllIDs in ResourceIDs grants every object of the resource.

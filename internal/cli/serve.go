@@ -37,6 +37,7 @@ type serveFlags struct {
 	allowedOrigins                  []string
 	tlsCert, tlsKey                 string
 	trustedProxies                  []string
+	advertiseURL                    string
 }
 
 // newServeFlags returns the flags' defaults: server.DefaultConfig's.
@@ -125,6 +126,7 @@ func (sf *serveFlags) register(cmd *cobra.Command) {
 	f.StringArrayVar(&sf.allowedOrigins, "allowed-origin", nil, "origins (scheme://host[:port]) besides the server's own whose pages may make state-changing requests with the session cookie; repeatable and comma-separated (env RUNPLANE_ALLOWED_ORIGINS, comma-separated)")
 	f.StringVar(&sf.tlsCert, "tls-cert", "", "PEM certificate chain: serve HTTPS (and HTTP/2); read again when the file changes (env RUNPLANE_TLS_CERT)")
 	f.StringVar(&sf.tlsKey, "tls-key", "", "PEM private key of --tls-cert (env RUNPLANE_TLS_KEY)")
+	f.StringVar(&sf.advertiseURL, "advertise-url", "", "the server's URL as jobs reach it (workflow steps call the metadata API there); default: the listen address, 0.0.0.0 as 127.0.0.1 (env RUNPLANE_ADVERTISE_URL)")
 	f.StringArrayVar(&sf.trustedProxies, "trusted-proxies", nil, "CIDRs or addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed; repeatable and comma-separated (env RUNPLANE_TRUSTED_PROXIES)")
 	f.StringArrayVar(&sf.imageAllowlist, "image-allowlist", nil, "images runners may name, as glob patterns such as docker.io/library/* or registry.corp/**; repeatable and comma-separated; default: any image (env RUNPLANE_IMAGE_ALLOWLIST, comma-separated)")
 }
@@ -236,6 +238,9 @@ func (sf *serveFlags) applyKubernetes(changed func(flag string) bool, cfg *serve
 	}
 	if changed("tls-key") {
 		cfg.TLSKeyFile = sf.tlsKey
+	}
+	if changed("advertise-url") {
+		cfg.AdvertiseURL = sf.advertiseURL
 	}
 	if changed("trusted-proxies") {
 		cfg.TrustedProxies = server.SplitList(sf.trustedProxies...)

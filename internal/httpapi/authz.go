@@ -69,6 +69,9 @@ func (h *Handler) authorize(r *http.Request, rt Route, p auth.Principal) error {
 		if rt.Own && t.owner != "" && t.owner == p.UserID {
 			return nil
 		}
+		if t.workflow != "" && rbac.Allow(p.Grants, verb, api.ResourceRuns, t.workflow) {
+			return nil // a workflow step's job: the run's readers read it, its starters cancel it
+		}
 		for _, id := range t.names {
 			if rbac.Allow(p.Grants, verb, rt.Resource, id) {
 				return nil
@@ -83,6 +86,8 @@ func (h *Handler) authorize(r *http.Request, rt Route, p auth.Principal) error {
 type target struct {
 	names []string
 	owner string
+	// workflow, for the job of a workflow step, is its run's workflow: runs access to it passes too.
+	workflow string
 }
 
 // target resolves the object a route's wildcard names. An object that does not exist resolves to its path value
@@ -99,6 +104,16 @@ func (h *Handler) target(ctx context.Context, rt Route, v string) (target, error
 			if l, ok := ctx.Value(loadedKey{}).(*loaded); ok {
 				l.job = &j
 			}
+			if j.Run != "" {
+				if run, rerr := h.st.GetRun(ctx, j.Run); rerr == nil {
+					t.workflow = run.Workflow
+				}
+			}
+		}
+	case rt.Resource == api.ResourceRuns && rt.Param == "id":
+		var run store.Run
+		if run, err = h.st.GetRun(ctx, v); err == nil {
+			t.names = []string{run.Workflow}
 		}
 	case rt.Resource == api.ResourceUsers:
 		var u store.User

@@ -13,7 +13,6 @@ import (
 	"github.com/runplane/runplane/internal/auth"
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/jobs"
-	"github.com/runplane/runplane/internal/rbac"
 	"github.com/runplane/runplane/internal/store"
 )
 
@@ -185,19 +184,7 @@ func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request) error {
 
 // readableTasks is the filter that keeps a job list to the tasks whose jobs the caller may read: nil when they may
 // read every job. Roles name tasks, so the list is the tasks they name (a task deleted since keeps its jobs).
-func readableTasks(r *http.Request) []string {
-	p, _ := auth.PrincipalFrom(r.Context())
-	if rbac.Allow(p.Grants, api.AccessRead, api.ResourceJobs, "") {
-		return nil
-	}
-	tasks := []string{}
-	for _, g := range p.Grants {
-		if g.Resource == api.ResourceJobs || g.Resource == api.ResourceAll {
-			tasks = append(tasks, g.ResourceIDs...)
-		}
-	}
-	return tasks
-}
+func readableTasks(r *http.Request) []string { return readableNames(r, api.ResourceJobs) }
 
 // getJob answers one job. A job still running shows the output it has written so far. With ?wait=30s it first
 // waits (at most api.MaxSyncTimeout) for the job to end: a long poll that `runplane wait` uses, woken by the job's

@@ -34,6 +34,11 @@ type Store interface {
 	store.APITokens
 	FindAudit(ctx context.Context, f store.AuditFilter) ([]api.AuditLog, int, error)
 	GetAudit(ctx context.Context, id string) (api.AuditLog, error)
+	store.Workflows
+	GetRun(ctx context.Context, id string) (store.Run, error)
+	ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, int, error)
+	RunValues(ctx context.Context, run string) ([]store.RunValue, error)
+	SetRunValue(ctx context.Context, v store.RunValue) error
 }
 
 // Auditor records the audit entries that no change's transaction wrote (failures, refusals, logins); *audit.Log
@@ -79,6 +84,10 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	// Ready reports whether the server can serve (the store answers); nil means always ready.
 	Ready func(context.Context) error
+	// Runs is the workflow engine; nil: no workflow can be run (definitions can still be saved).
+	Runs Runs
+	// StepTokens checks the tokens of workflow steps calling the metadata API; nil: the metadata API refuses all.
+	StepTokens StepTokens
 	// Files is what multi-container jobs kept of their output; nil: none is served.
 	Files *jobfiles.Store
 	// MaxBodyBytes bounds every request body; 0 means DefaultMaxBodyBytes. Larger bodies answer 413.
@@ -131,6 +140,8 @@ type Handler struct {
 	engine       Engine
 	logs         *joblog.Store
 	files        *jobfiles.Store
+	runs         Runs
+	steps        StepTokens
 	auth         *auth.Authenticator
 	audit        Auditor
 	log          *slog.Logger
@@ -161,6 +172,8 @@ func New(opts Options) (*Handler, error) {
 		engine:       opts.Engine,
 		logs:         opts.Logs,
 		files:        opts.Files,
+		runs:         opts.Runs,
+		steps:        opts.StepTokens,
 		auth:         opts.Auth,
 		audit:        opts.Audit,
 		log:          opts.Logger,
@@ -236,8 +249,11 @@ func (h *Handler) table() []route {
 		bindings = api.ResourceRoleBindings
 		tokens   = api.ResourceAPITokens
 		auditLog = api.ResourceAuditLogs
+		// workflows: definitions; runsRes: their runs, by workflow name.
+		workflows = api.ResourceWorkflows
+		runsRes   = api.ResourceRuns
 	)
-	return []route{
+	routes := []route{
 		pub("GET", "/healthz", h.healthz),
 		pub("GET", "/readyz", h.readyz),
 		pub("GET", "/metrics", h.serveMetrics),
@@ -281,6 +297,17 @@ func (h *Handler) table() []route {
 		obj("POST", v1+"/jobs/{id}/rerun", jobs, "id", h.rerunJob),
 		obj("POST", v1+"/jobs/{task}", jobs, "task", h.submitJob),
 		obj("PUT", v1+"/jobs/{task}", jobs, "task", h.submitJob),
+
+		list(v1+"/workflows", workflows, h.listWorkflows),
+		create("POST", v1+"/workflows", workflows, h.createWorkflow),
+		obj("GET", v1+"/workflows/{id}", workflows, "id", h.getWorkflow),
+		obj("PUT", v1+"/workflows/{id}", workflows, "id", h.replaceWorkflow),
+		obj("DELETE", v1+"/workflows/{id}", workflows, "id", h.deleteWorkflow),
+		obj("POST", v1+"/workflows/{workflow}/runs", runsRes, "workflow", h.startRun),
+		list(v1+"/runs", runsRes, h.listRuns),
+		obj("GET", v1+"/runs/{id}", runsRes, "id", h.getRun),
+		obj("POST", v1+"/runs/{id}/cancel", runsRes, "id", h.cancelRun),
+		obj("POST", v1+"/runs/{id}/rerun", runsRes, "id", h.rerunRun),
 
 		list(v1+"/users", users, h.listUsers),
 		create("POST", v1+"/users", users, h.createUser),
@@ -328,6 +355,7 @@ func (h *Handler) table() []route {
 
 		session("POST", dryRunPath, "", h.dryRunList),
 	}
+	return append(routes, h.metadataRoutes(pub)...)
 }
 
 // handle adapts a route's handler: it names the route for metrics and logs, authenticates the caller of a

@@ -115,6 +115,10 @@ type Config struct {
 	// MaxTokenLifetime bounds API tokens' lifetime: tokens created without an expiry get it, a later one is
 	// refused. 0: no bound.
 	MaxTokenLifetime time.Duration
+	// AdvertiseURL is the server's URL as jobs reach it: workflow steps call the metadata API there. Empty: the
+	// listen address, an unspecified host (0.0.0.0, ::) as 127.0.0.1, which local jobs reach; a Kubernetes
+	// executor needs the URL of the server's Service (the Helm chart sets it).
+	AdvertiseURL string
 	// Version and Commit describe the binary, for the metric runplane_build_info; the CLI fills them. Empty:
 	// "dev", and the commit the go command stamped into the binary (if any).
 	Version, Commit string
@@ -237,6 +241,12 @@ func (c Config) Validate() error {
 	if _, err := httpapi.ParseProxies(c.TrustedProxies); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	if c.AdvertiseURL != "" {
+		u, err := url.Parse(c.AdvertiseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("config: advertise URL %q: want http(s)://host[:port][/path]", c.AdvertiseURL)
+		}
+	}
 	if c.MaxTokenLifetime < 0 {
 		return fmt.Errorf("config: max token lifetime %v: want 0 (none) or more", c.MaxTokenLifetime)
 	}
@@ -275,6 +285,9 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 		if ok {
 			*s.dst = v
 		}
+	}
+	if v, ok := get("RUNPLANE_ADVERTISE_URL"); ok {
+		c.AdvertiseURL = strings.TrimSpace(v)
 	}
 	if v, ok := get("RUNPLANE_KEYS_DIR"); ok {
 		c.KeysDir = v

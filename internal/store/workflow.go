@@ -35,6 +35,9 @@ type Run struct {
 	IdempotencyKey string
 	// Version is the stored row's version: UpdateRun stores only over the version it was read at.
 	Version int64
+	// CancelRequested: someone asked the run to end cancelled (UpdateRun stores it); the advancer cancels its
+	// running steps and ends it.
+	CancelRequested bool
 }
 
 // RunFilter selects runs for ListRuns; zero values select everything and the conditions combine (AND).

@@ -16,10 +16,10 @@ import (
 
 const (
 	runCols = `id, workflow, owner, owner_id, idempotency_key, status, parameters, definition, steps, reason,
-	create_time, start_time, completion_time, version`
+	create_time, start_time, completion_time, version, cancel_requested`
 	// runListCols are runCols without the definition, which ListRuns leaves empty.
 	runListCols = `id, workflow, owner, owner_id, idempotency_key, status, parameters, ''::text AS definition, steps,
-	reason, create_time, start_time, completion_time, version`
+	reason, create_time, start_time, completion_time, version, cancel_requested`
 )
 
 // CreateRun stores r with Version 1 (an empty Status becomes queued, a zero CreateTime now) and returns it as
@@ -204,9 +204,11 @@ func (s *Store) UpdateRun(ctx context.Context, r store.Run) (store.Run, error) {
 	err = s.change(ctx, func(q dbtx) error {
 		var err error
 		stored, err = scanRun(q.QueryRow(ctx, `UPDATE runs
-			SET status = $1, reason = $2, start_time = $3, completion_time = $4, steps = $5, version = version + 1
+			SET status = $1, reason = $2, start_time = $3, completion_time = $4, steps = $5, cancel_requested = $8,
+				version = version + 1
 			WHERE id = $6 AND version = $7
-			RETURNING `+runCols, string(r.Status), r.Reason, r.StartTime, r.CompletionTime, steps, r.ID, r.Version))
+			RETURNING `+runCols, string(r.Status), r.Reason, r.StartTime, r.CompletionTime, steps, r.ID, r.Version,
+			r.CancelRequested))
 		return err
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -297,11 +299,12 @@ type runRow struct {
 	id, workflow, owner, ownerID, key, status, params, def, steps, reason *string
 	created, started, completed                                           *time.Time
 	version                                                               *int64
+	cancel                                                                *bool
 }
 
 func (r *runRow) dest() []any {
 	return []any{&r.id, &r.workflow, &r.owner, &r.ownerID, &r.key, &r.status, &r.params, &r.def, &r.steps, &r.reason,
-		&r.created, &r.started, &r.completed, &r.version}
+		&r.created, &r.started, &r.completed, &r.version, &r.cancel}
 }
 
 // run converts what dest scanned.
@@ -325,6 +328,7 @@ func (r *runRow) run() (store.Run, error) {
 	if r.version != nil {
 		run.Version = *r.version
 	}
+	run.CancelRequested = r.cancel != nil && *r.cancel
 	if err := store.DecodeJSON(textBytes(r.def), &run.Definition); err != nil {
 		return store.Run{}, fmt.Errorf("run %q: decode definition: %w", run.ID, err)
 	}

@@ -13,11 +13,11 @@ import (
 )
 
 const runCols = `id, workflow, owner, owner_id, idempotency_key, status, parameters, definition, steps, reason,
-	create_time, start_time, completion_time, version`
+	create_time, start_time, completion_time, version, cancel_requested`
 
 // runListCols are runCols without the definition, which ListRuns leaves empty.
 const runListCols = `id, workflow, owner, owner_id, idempotency_key, status, parameters, '' AS definition, steps,
-	reason, create_time, start_time, completion_time, version`
+	reason, create_time, start_time, completion_time, version, cancel_requested`
 
 // CreateRun stores r with Version 1 (an empty Status becomes queued, a zero CreateTime now) and returns it as
 // stored. With an IdempotencyKey its OwnerID already used, it stores nothing and returns the earlier run with
@@ -116,7 +116,7 @@ func (s *Store) UpdateRun(ctx context.Context, r store.Run) (store.Run, error) {
 	err = s.write(ctx, func(tx *wtx) error {
 		var err error
 		stored, err = scanRun(tx.queryRow(updateRun, string(r.Status), r.Reason, nullNanos(r.StartTime),
-			nullNanos(r.CompletionTime), steps, r.ID, r.Version))
+			nullNanos(r.CompletionTime), steps, r.CancelRequested, r.ID, r.Version))
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -166,7 +166,7 @@ const (
 	lookupRunKey = `SELECT ` + runCols + ` FROM runs
 		WHERE owner_id = ? AND idempotency_key = ? AND idempotency_key != ''`
 	updateRun = `UPDATE runs SET status = ?, reason = ?, start_time = ?, completion_time = ?, steps = ?,
-			version = version + 1
+			cancel_requested = ?, version = version + 1
 		WHERE id = ? AND version = ?
 		RETURNING ` + runCols
 	runVersion = `SELECT version FROM runs WHERE id = ?`
@@ -196,7 +196,7 @@ func scanRun(row scanner) (store.Run, error) {
 	var created int64
 	var started, completed sql.NullInt64
 	err := row.Scan(&r.ID, &r.Workflow, &r.Owner, &r.OwnerID, &r.IdempotencyKey, &status, &params, &def, &steps,
-		&r.Reason, &created, &started, &completed, &r.Version)
+		&r.Reason, &created, &started, &completed, &r.Version, &r.CancelRequested)
 	if err != nil {
 		return store.Run{}, err
 	}

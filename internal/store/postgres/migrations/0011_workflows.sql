@@ -41,6 +41,8 @@ CREATE TABLE runs (
 	start_time      timestamptz,
 	completion_time timestamptz,
 	version         bigint NOT NULL,
+	-- Someone asked the run to end cancelled; the advancer cancels its steps and ends it.
+	cancel_requested boolean NOT NULL DEFAULT false,
 	CONSTRAINT runs_pkey PRIMARY KEY (id)
 );
 

@@ -37,7 +37,9 @@ CREATE TABLE runs (
 	create_time     INTEGER NOT NULL,
 	start_time      INTEGER,
 	completion_time INTEGER,
-	version         INTEGER NOT NULL
+	version         INTEGER NOT NULL,
+	-- Someone asked the run to end cancelled; the advancer cancels its steps and ends it.
+	cancel_requested INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 
 CREATE UNIQUE INDEX runs_by_idempotency_key ON runs (owner_id, idempotency_key) WHERE idempotency_key != '';

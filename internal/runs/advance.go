@@ -1,0 +1,304 @@
+package runs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/jobs"
+	"github.com/runplane/runplane/internal/store"
+	"github.com/runplane/runplane/internal/workflow"
+)
+
+// maxConflicts bounds how often one Advance reads a run again after another server advanced it first.
+const maxConflicts = 20
+
+// Run advances every live run every SweepInterval until ctx ends: at start, it picks up the runs an earlier
+// process left, and later the runs whose advance was missed (a server stopped between a job's end and the run's
+// advance) and runs past their timeout.
+func (e *Engine) Run(ctx context.Context) error {
+	t := time.NewTicker(e.opts.SweepInterval)
+	defer t.Stop()
+	for {
+		e.sweep(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// sweep advances every live run.
+func (e *Engine) sweep(ctx context.Context) {
+	live, _, err := e.st.ListRuns(ctx, store.RunFilter{Status: []api.RunStatus{api.RunQueued, api.RunRunning}})
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Warn("list live runs", "err", err)
+		}
+		return
+	}
+	for _, r := range live {
+		if err := e.Advance(ctx, r.ID); err != nil && ctx.Err() == nil {
+			e.log.Warn("advance run", "run", r.ID, "err", err)
+		}
+	}
+}
+
+// JobFinished advances the run of job, a step's job that just ended, in the background. It is the job engine's
+// Options.Finished.
+func (e *Engine) JobFinished(job store.Job) {
+	if job.Run == "" {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := e.Advance(ctx, job.Run); err != nil {
+			e.log.Warn("advance run", "run", job.Run, "after job", job.ID, "err", err)
+		}
+	}()
+}
+
+// Advance brings run id up to date: it records the ends of its steps' jobs, decides what comes next
+// (workflow.Plan.Next), submits the steps that are ready, and stores the result over the version it read —
+// reading again and deciding again when another server stored first. Advancing a run that is final or up to date
+// changes nothing. Advances of one run on this server are serialised: one asked for while another is under way
+// runs after it.
+func (e *Engine) Advance(ctx context.Context, id string) error {
+	e.mu.Lock()
+	if _, busy := e.advancing[id]; busy {
+		e.advancing[id] = true
+		e.mu.Unlock()
+		return nil
+	}
+	e.advancing[id] = false
+	e.mu.Unlock()
+	for {
+		err := e.advance(ctx, id)
+		e.mu.Lock()
+		again := e.advancing[id]
+		if err != nil || !again {
+			delete(e.advancing, id)
+			e.mu.Unlock()
+			return err
+		}
+		e.advancing[id] = false
+		e.mu.Unlock()
+	}
+}
+
+func (e *Engine) advance(ctx context.Context, id string) error {
+	for range maxConflicts {
+		run, err := e.st.GetRun(ctx, id)
+		if err != nil {
+			return err
+		}
+		if run.Status.Final() {
+			e.notify(id)
+			return nil
+		}
+		next, changed, err := e.decide(ctx, run)
+		if err != nil {
+			return err
+		}
+		if !changed {
+			return nil
+		}
+		stored, err := e.st.UpdateRun(ctx, next)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("store run %s: %w", id, err)
+		}
+		if stored.Status.Final() {
+			e.log.Info("run ended", "run", id, "workflow", stored.Workflow, "status", stored.Status)
+			e.notify(id)
+			return nil
+		}
+	}
+	return fmt.Errorf("run %s: advanced by others %d times in a row", id, maxConflicts)
+}
+
+// decide returns run advanced by one decision, and whether anything changed.
+func (e *Engine) decide(ctx context.Context, run store.Run) (store.Run, bool, error) {
+	now := e.opts.Now().UTC()
+	changed, err := e.absorb(ctx, &run)
+	if err != nil {
+		return run, false, err
+	}
+	values, err := e.st.RunValues(ctx, run.ID)
+	if err != nil {
+		return run, false, err
+	}
+	state := stateOf(run, values, now)
+	var d workflow.Decision
+	if plan, err := e.plans.get(run.Definition); err != nil {
+		d = workflow.Next(run.Definition, state) // fails the run, naming why
+	} else {
+		d = plan.Next(state)
+	}
+	if d.Empty(run.Status) && !changed {
+		return run, false, nil
+	}
+	steps := index(run.Steps)
+	for _, m := range d.Skip {
+		s := steps[m.Step]
+		s.Status, s.Message, s.CompletionTime = api.StepSkipped, m.Message, &now
+	}
+	for _, m := range d.Fail {
+		s := steps[m.Step]
+		s.Status, s.Message, s.Attempt, s.CompletionTime = api.StepFailed, m.Message, m.Attempt, &now
+	}
+	for _, m := range d.Cancelled {
+		s := steps[m.Step]
+		s.Status, s.Message, s.CompletionTime = api.StepCancelled, m.Message, &now
+	}
+	for _, sub := range d.Submit {
+		s := steps[sub.Step]
+		job, err := e.submit(ctx, run, sub)
+		var invalid *api.InvalidError
+		switch {
+		case errors.As(err, &invalid), errors.Is(err, jobs.ErrTaskNotFound):
+			// The same submission fails the same way again: the step fails, with no retry.
+			s.Status, s.Message, s.CompletionTime = api.StepFailed, err.Error(), &now
+			s.Attempt = max(sub.Attempt, retriesOf(run.Definition, sub.Step)+1)
+			continue
+		case err != nil:
+			return run, false, fmt.Errorf("submit step %s of run %s: %w", sub.Step, run.ID, err)
+		}
+		s.Status, s.Attempt, s.Job, s.Message = api.StepRunning, sub.Attempt, job, ""
+		s.StartTime, s.CompletionTime = &now, nil
+	}
+	for _, name := range d.Cancel {
+		if s := steps[name]; s.Job != "" {
+			go e.cancelJob(s.Job)
+		}
+	}
+	if run.Status == api.RunQueued && d.Status != api.RunQueued {
+		run.StartTime = &now
+	}
+	run.Status = d.Status
+	if d.Reason != "" && run.Reason == "" {
+		run.Reason = d.Reason
+	}
+	if run.Status.Final() {
+		run.CompletionTime = &now
+	}
+	return run, true, nil
+}
+
+// absorb records the end of every running step whose job ended: its status, times and outputs (the top-level
+// keys of the job's ^JSON result; what it set through the metadata API is read from the run's values).
+func (e *Engine) absorb(ctx context.Context, run *store.Run) (bool, error) {
+	changed := false
+	for i := range run.Steps {
+		s := &run.Steps[i]
+		if s.Status != api.StepRunning || s.Job == "" {
+			continue
+		}
+		job, err := e.st.GetJob(ctx, s.Job)
+		if errors.Is(err, store.ErrNotFound) {
+			now := e.opts.Now().UTC()
+			s.Status, s.Message, s.CompletionTime = api.StepFailed, fmt.Sprintf("job %s is gone", s.Job), &now
+			changed = true
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if !job.Status.Final() {
+			continue
+		}
+		changed = true
+		s.CompletionTime = job.CompletionTime
+		if job.StartTime != nil {
+			s.StartTime = job.StartTime
+		}
+		switch job.Status {
+		case api.JobSucceeded:
+			s.Status, s.Message = api.StepSucceeded, ""
+		case api.JobCancelled:
+			s.Status, s.Message = api.StepCancelled, job.Reason
+		default:
+			s.Status, s.Message = api.StepFailed, job.Reason
+		}
+		s.Outputs = resultOutputs(job.JSONData)
+	}
+	return changed, nil
+}
+
+// resultOutputs are the top-level keys of a ^JSON result that is an object; nil otherwise.
+func resultOutputs(data []byte) map[string]json.RawMessage {
+	var m map[string]json.RawMessage
+	if len(data) == 0 || json.Unmarshal(data, &m) != nil || len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// stateOf is run as workflow.Plan.Next reads it: outputs set through the metadata API override the result's.
+func stateOf(run store.Run, values []store.RunValue, now time.Time) workflow.State {
+	st := workflow.State{
+		Status:          run.Status,
+		Parameters:      run.Parameters,
+		Steps:           make(map[string]workflow.StepState, len(run.Steps)),
+		CancelRequested: run.CancelRequested,
+	}
+	if t := time.Duration(run.Definition.Timeout); t > 0 && run.StartTime != nil && now.After(run.StartTime.Add(t)) {
+		st.DeadlinePassed = true
+	}
+	for _, s := range run.Steps {
+		ss := workflow.StepState{Status: s.Status, Attempt: s.Attempt, Outputs: s.Outputs}
+		st.Steps[s.Name] = ss
+	}
+	for _, v := range values {
+		if v.Kind != store.ValueOutput {
+			continue
+		}
+		ss, ok := st.Steps[v.Step]
+		if !ok {
+			continue
+		}
+		out := make(map[string]json.RawMessage, len(ss.Outputs)+1)
+		for k, x := range ss.Outputs {
+			out[k] = x
+		}
+		out[v.Name] = v.Value
+		ss.Outputs = out
+		st.Steps[v.Step] = ss
+	}
+	return st
+}
+
+// cancelJob cancels a step's job; one that already ended is left as it ended.
+func (e *Engine) cancelJob(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := e.jobs.Cancel(ctx, id); err != nil && !errors.Is(err, jobs.ErrFinished) {
+		e.log.Warn("cancel a step's job", "job", id, "err", err)
+	}
+}
+
+// index maps each step's name to its entry in steps.
+func index(steps []api.StepRun) map[string]*api.StepRun {
+	m := make(map[string]*api.StepRun, len(steps))
+	for i := range steps {
+		m[steps[i].Name] = &steps[i]
+	}
+	return m
+}
+
+// retriesOf is how many retries step of w has.
+func retriesOf(w api.Workflow, step string) int {
+	for _, s := range w.Steps {
+		if s.Name == step {
+			return s.Retries
+		}
+	}
+	return 0
+}

@@ -1,0 +1,244 @@
+package runs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/jobs"
+	"github.com/runplane/runplane/internal/store"
+	"github.com/runplane/runplane/internal/workflow"
+)
+
+// submit creates the job of one attempt of a step and returns its id. Its idempotency key is derived from (run,
+// step, attempt), so a decision applied twice (by two servers, or again after a conflict) creates one job.
+func (e *Engine) submit(ctx context.Context, run store.Run, sub workflow.Submit) (string, error) {
+	def, ok := stepOf(run.Definition, sub.Step)
+	if !ok {
+		return "", api.Invalidf("step %q is not in the run's workflow", sub.Step)
+	}
+	req := jobs.Request{
+		Owner:          run.Owner,
+		OwnerID:        run.OwnerID,
+		Input:          sub.Input,
+		IdempotencyKey: stepKey(run.ID, sub.Step, sub.Attempt),
+		Run:            run.ID,
+		Step:           sub.Step,
+	}
+	if def.Task != "" {
+		req.Task = def.Task
+	} else {
+		t, err := inlineTask(def)
+		if err != nil {
+			return "", err
+		}
+		req.Inline = &t
+		req.Input = nil // an inline step's input is its script, not EXTRA_VARS
+	}
+	s, err := e.jobs.Submit(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	return s.ID, nil
+}
+
+// stepKey is the idempotency key of one attempt of a step of a run.
+func stepKey(run, step string, attempt int) string {
+	return fmt.Sprintf("run/%s/%s/%d", run, step, attempt)
+}
+
+// stepOf returns the step of w named name.
+func stepOf(w api.Workflow, name string) (api.Step, bool) {
+	for _, s := range w.Steps {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return api.Step{}, false
+}
+
+// inlineTask is the anonymous task an inline step runs: its containers, or one container of its image with its
+// command and args, or its input lines as a shell script (Relay's form). Its env is not here: it may hold
+// secrets and is given to the job when it starts (StepEnv).
+func inlineTask(s api.Step) (api.Task, error) {
+	t := api.Task{Name: s.Name, Runner: s.Runner, Timeout: s.Timeout, Containers: s.Containers}
+	if len(t.Containers) == 0 {
+		c := api.Container{Name: s.Name, Image: s.Image, Command: s.Command, Args: s.Args}
+		if len(s.Input) > 0 && string(s.Input) != "null" {
+			var lines []string
+			if err := json.Unmarshal(s.Input, &lines); err != nil {
+				return api.Task{}, api.Invalidf("steps %q.input: an inline step's input is a list of script lines", s.Name)
+			}
+			if len(c.Command) > 0 {
+				return api.Task{}, api.Invalidf("steps %q: give input lines or a command, not both", s.Name)
+			}
+			c.Command = []string{"sh", "-c", strings.Join(lines, "\n")}
+		}
+		t.Containers = []api.Container{c}
+	}
+	if err := t.Validate(); err != nil {
+		return api.Task{}, err
+	}
+	return t, nil
+}
+
+// StepEnv gives the job of a step what it needs when it starts: its env with templates resolved (values holding
+// secrets as secrets), the metadata API's URL, and its token. It is the job engine's Options.StepEnv.
+func (e *Engine) StepEnv(ctx context.Context, job store.Job) (env []string, secrets map[string]string, err error) {
+	run, err := e.st.GetRun(ctx, job.Run)
+	if err != nil {
+		return nil, nil, fmt.Errorf("run %s: %w", job.Run, err)
+	}
+	var attempt int
+	for _, s := range run.Steps {
+		if s.Name == job.Step {
+			attempt = s.Attempt
+		}
+	}
+	if attempt == 0 {
+		attempt = attemptOfKey(job.IdempotencyKey)
+	}
+	resolved, err := e.resolve(ctx, run, job.Step)
+	if err != nil {
+		return nil, nil, err
+	}
+	secrets = map[string]string{}
+	for _, v := range resolved.Env {
+		if len(resolved.Secrets) > 0 {
+			// Which values came from a secret is not tracked per variable: every value of a step that reads
+			// secrets is treated as one (masked in the log, never in a pod spec).
+			secrets[v.Name] = v.Value
+		} else {
+			env = append(env, v.Name+"="+v.Value)
+		}
+	}
+	env = append(env, "RUNPLANE_RUN="+run.ID, "RUNPLANE_STEP="+job.Step, fmt.Sprintf("RUNPLANE_ATTEMPT=%d", attempt))
+	if e.opts.MetadataURL != "" {
+		env = append(env, "RUNPLANE_METADATA_URL="+e.opts.MetadataURL, "METADATA_API_URL="+e.opts.MetadataURL)
+	}
+	if e.opts.IssueToken != nil {
+		expires := e.opts.Now().Add(tokenLife(run.Definition, job.Step))
+		tok, err := e.opts.IssueToken(StepScope{Run: run.ID, Step: job.Step, Attempt: attempt, Job: job.ID}, expires)
+		if err != nil {
+			return nil, nil, err
+		}
+		secrets["RUNPLANE_STEP_TOKEN"] = tok
+	}
+	return env, secrets, nil
+}
+
+// tokenLife is how long a step's token is valid: its timeout (else the run's, else a day), and a minute more. It
+// is refused as soon as the step's job ended, whatever its expiry.
+func tokenLife(w api.Workflow, step string) time.Duration {
+	d := 24 * time.Hour
+	if s, ok := stepOf(w, step); ok && s.Timeout > 0 {
+		d = time.Duration(s.Timeout)
+	} else if w.Timeout > 0 {
+		d = time.Duration(w.Timeout)
+	}
+	return d + time.Minute
+}
+
+// attemptOfKey reads the attempt back from a step's idempotency key; 0 if it is not one.
+func attemptOfKey(key string) int {
+	i := strings.LastIndexByte(key, '/')
+	var n int
+	if i < 0 || !strings.HasPrefix(key, "run/") {
+		return 0
+	}
+	fmt.Sscanf(key[i+1:], "%d", &n)
+	return n
+}
+
+// Resolve evaluates step's env and spec in run as it is now, for the metadata API.
+func (e *Engine) Resolve(ctx context.Context, run store.Run, step string) (workflow.Resolved, error) {
+	return e.resolve(ctx, run, step)
+}
+
+// resolve evaluates step's input, env and spec over the run's parameters, outputs, step statuses and the secrets
+// the step references (from the runner it runs with).
+func (e *Engine) resolve(ctx context.Context, run store.Run, step string) (workflow.Resolved, error) {
+	plan, err := e.plans.get(run.Definition)
+	if err != nil {
+		return workflow.Resolved{}, err
+	}
+	values, err := e.st.RunValues(ctx, run.ID)
+	if err != nil {
+		return workflow.Resolved{}, err
+	}
+	st := stateOf(run, values, e.opts.Now())
+	vars := workflow.Vars{Parameters: map[string]any{}, Outputs: map[string]map[string]any{}, Steps: map[string]api.StepStatus{}}
+	if len(run.Parameters) > 0 {
+		if err := json.Unmarshal(run.Parameters, &vars.Parameters); err != nil {
+			return workflow.Resolved{}, fmt.Errorf("run %s: parameters: %w", run.ID, err)
+		}
+	}
+	for name, s := range st.Steps {
+		vars.Steps[name] = s.Status
+		out := map[string]any{}
+		for k, raw := range s.Outputs {
+			var x any
+			if json.Unmarshal(raw, &x) == nil {
+				out[k] = x
+			}
+		}
+		vars.Outputs[name] = out
+	}
+	if names := plan.Secrets(step); len(names) > 0 {
+		if vars.Secrets, err = e.secretsFor(ctx, run.Definition, step, names); err != nil {
+			return workflow.Resolved{}, err
+		}
+	}
+	return plan.Resolve(step, vars)
+}
+
+// secretsFor returns the named secrets of the runner step runs with (its own, or its task's): a workflow's
+// secrets are its runners' secrets, which the step's job gets anyway.
+func (e *Engine) secretsFor(ctx context.Context, w api.Workflow, step string, names []string) (map[string]string, error) {
+	s, _ := stepOf(w, step)
+	runner := s.Runner
+	if s.Task != "" {
+		t, err := e.st.GetTask(ctx, s.Task)
+		if err != nil {
+			return nil, fmt.Errorf("step %s: task %s: %w", step, s.Task, err)
+		}
+		runner = t.Runner
+	}
+	if runner == "" {
+		return nil, api.Invalidf("step %q references secrets %s but runs with no runner to take them from", step, strings.Join(names, ", "))
+	}
+	r, err := e.st.GetRunner(ctx, runner)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, api.Invalidf("step %q: runner %q does not exist", step, runner)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(names))
+	for _, n := range names {
+		v, ok := r.Secret[n]
+		if !ok {
+			return nil, api.Invalidf("step %q: runner %q has no secret %q", step, runner, n)
+		}
+		out[n] = v
+	}
+	return out, nil
+}
+
+// StepSecrets returns the secrets step's definition references (in its env and spec), and no others, for the
+// metadata API.
+func (e *Engine) StepSecrets(ctx context.Context, run store.Run, step string) (map[string]string, error) {
+	plan, err := e.plans.get(run.Definition)
+	if err != nil {
+		return nil, err
+	}
+	names := plan.Secrets(step)
+	if len(names) == 0 {
+		return map[string]string{}, nil
+	}
+	return e.secretsFor(ctx, run.Definition, step, names)
+}
