@@ -104,6 +104,17 @@ func TestDependencyRules(t *testing.T) {
 					t.Errorf("%s imports %s; it may import only the standard library, golang.org/x/sys and internal/executor (with api)", path, d)
 				}
 			}
+		case path == mod+"/internal/workflow":
+			// Pure: the advancer decides from stored state alone; no I/O of any kind.
+			for _, d := range p.Imports {
+				io := d == "os" || d == "os/exec" || d == "net" || strings.HasPrefix(d, "net/") ||
+					d == "database/sql" || d == "io/fs" || d == "path/filepath" || d == "syscall"
+				ok := d == mod+"/api" || d == mod+"/internal/schema" || strings.HasPrefix(d, "cel.dev/") ||
+					d == "go.yaml.in/yaml/v3" || (!internal(d) && !strings.Contains(strings.Split(d, "/")[0], ".") && !io)
+				if !ok {
+					t.Errorf("workflow imports %s; it is pure: api, internal/schema, CEL, YAML and the standard library without I/O", d)
+				}
+			}
 		case path == mod+"/client":
 			for _, d := range p.Deps {
 				if d != mod+"/api" && (internal(d) || strings.Contains(strings.Split(d, "/")[0], ".")) {
