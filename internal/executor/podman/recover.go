@@ -19,13 +19,13 @@ type containerState struct {
 		ExitCode   int
 		StartedAt  time.Time
 		FinishedAt time.Time
-		OOMKilled bool
-		Error     string
+		OOMKilled  bool
+		Error      string
 	}
 	Config struct {
 		Labels map[string]string
 	}
-	ImageName string
+	ImageName  string
 	HostConfig struct {
 		Memory int64
 	}
