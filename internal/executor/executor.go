@@ -110,6 +110,12 @@ func (s Spec) Validate() error {
 			return fmt.Errorf("secret %s must not contain NUL bytes", k)
 		}
 	}
+	if err := s.validateContainers(); err != nil {
+		return err
+	}
+	if err := s.validateExtraEnv(); err != nil {
+		return err
+	}
 	if l := s.Limits; l.CPU < 0 || l.Memory < 0 || l.Pids < 0 {
 		return fmt.Errorf("limits %+v: negative", l)
 	}

@@ -95,6 +95,9 @@ func Run(t *testing.T, cfg Config) {
 		{"UnknownHandle", testUnknownHandle},
 		{"ConcurrentJobs", testConcurrentJobs},
 		{"ConcurrentWorkspaces", testConcurrentWorkspaces},
+		{"ContainersShareDirs", testContainersShareDirs},
+		{"ContainersFailureStopsTheRest", testContainersFailureStops},
+		{"ContainersStop", testContainersStop},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

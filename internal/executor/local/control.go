@@ -63,8 +63,15 @@ func (e *Executor) Stop(ctx context.Context, h executor.Handle, grace time.Durat
 	}
 }
 
-// terminate asks the job to end.
+// terminate asks the job to end: its current process (of a multi-container job, its current container's; no more
+// start).
 func (a *attempt) terminate() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.stopping = true
+	if a.proc == nil { // between two containers
+		return
+	}
 	switch a.mode {
 	case modeLauncher:
 		_ = a.proc.Signal(syscall.SIGTERM) // the launcher forwards it to the job's group
@@ -87,6 +94,12 @@ func (a *attempt) terminate() {
 
 // kill ends the job and every process in it.
 func (a *attempt) kill() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.stopping = true
+	if a.proc == nil {
+		return
+	}
 	if a.mode == modeNone {
 		_ = syscall.Kill(-a.pid, syscall.SIGKILL)
 		return
@@ -120,7 +133,7 @@ func (e *Executor) Recover(ctx context.Context, h executor.Handle, output io.Wri
 	}
 	for _, root := range roots {
 		ws := filepath.Join(root, hd.workspace)
-		for _, dir := range []string{ws + secretDirSuffix, ws} {
+		for _, dir := range []string{ws + secretDirSuffix, ws + ioDirSuffix, ws} {
 			if err := os.RemoveAll(dir); err != nil {
 				e.log.Warn("remove stale workspace", "handle", h, "err", err)
 			}

@@ -4,12 +4,15 @@ package local
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"runtime"
+	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -24,12 +27,14 @@ const (
 
 // launchConfig is what the executor sends the launcher on configFD; secrets travel only this way.
 type launchConfig struct {
-	Command string         `json:"command"`
-	Dir     string         `json:"dir"`
-	Env     []string       `json:"env"`
-	Layout  *sandboxLayout `json:"layout"`
-	Root    jobRoot        `json:"root"`
-	SetUID  bool           `json:"setuid"` // run the job as Root.UID (the launcher is root on the host)
+	Command string   `json:"command"`
+	Dir     string   `json:"dir"`
+	Env     []string `json:"env"`
+	// Containers, if set instead of Command, run one after another (containers.go).
+	Containers []containerProc `json:"containers,omitempty"`
+	Layout     *sandboxLayout  `json:"layout"`
+	Root       jobRoot         `json:"root"`
+	SetUID     bool            `json:"setuid"` // run the job as Root.UID (the launcher is root on the host)
 }
 
 // launcherCaps are the capabilities the launcher needs in its user namespace to build a job's sandbox.
@@ -69,6 +74,9 @@ func RunLauncher() int {
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	if len(cfg.Containers) > 0 {
+		return launchContainers(cfg, cred, sigs, status)
+	}
 	pid, err := syscall.ForkExec("/bin/sh", []string{"sh", "-c", cfg.Command}, &syscall.ProcAttr{
 		Dir:   cfg.Dir,
 		Env:   cfg.Env,
@@ -148,4 +156,75 @@ func readLaunchConfig() (*launchConfig, error) {
 		return nil, fmt.Errorf("parse config: %w", err)
 	}
 	return &cfg, nil
+}
+
+// launchContainers runs the containers of cfg one after another, as the executor's runContainers does, each in a
+// new session, up to the first that fails or until a signal (passed on to the current one) asks the job to end.
+// For each that ran it reports on status a line "c <index> <wait status> <start> <end>" (times in Unix
+// nanoseconds), then the last one's wait status alone, as for a command; it returns the last one's exit code.
+func launchContainers(cfg *launchConfig, cred *syscall.Credential, sigs <-chan os.Signal, status *os.File) int {
+	var (
+		mu       sync.Mutex
+		cur      int
+		stopping bool
+	)
+	go func() {
+		for s := range sigs {
+			mu.Lock()
+			stopping = true
+			if cur > 0 {
+				if err := syscall.Kill(-cur, s.(syscall.Signal)); errors.Is(err, syscall.ESRCH) {
+					_ = syscall.Kill(cur, s.(syscall.Signal))
+				}
+			}
+			mu.Unlock()
+		}
+	}()
+	var last syscall.WaitStatus
+	for i, c := range cfg.Containers {
+		mu.Lock()
+		if stopping {
+			mu.Unlock()
+			break
+		}
+		_, _ = io.WriteString(os.Stdout, c.Header)
+		start := time.Now()
+		pid, err := syscall.ForkExec("/bin/sh", c.Argv, &syscall.ProcAttr{
+			Dir:   c.Dir,
+			Env:   c.Env,
+			Files: []uintptr{0, 1, 2},
+			Sys:   &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL, Chroot: cfg.Layout.Dir, Credential: cred},
+		})
+		if err != nil {
+			mu.Unlock()
+			fmt.Fprintf(os.Stderr, "runplane launcher: container %s: start: %v\n", c.Name, err)
+			last = syscall.WaitStatus(127 << 8)
+			break
+		}
+		cur = pid
+		mu.Unlock()
+		ws, err := pid1.WaitFor(pid)
+		end := time.Now()
+		mu.Lock()
+		cur = 0
+		mu.Unlock()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "runplane launcher: %v\n", err)
+			return 127
+		}
+		// What the container left running ends with it, as it would in a pod (kill(-1) from PID 1 of a PID
+		// namespace reaches every other process in it).
+		_ = syscall.Kill(-1, syscall.SIGKILL)
+		fmt.Fprintf(status, "c %d %d %d %d\n", i, uint32(ws), start.UnixNano(), end.UnixNano())
+		last = ws
+		if !ws.Exited() || ws.ExitStatus() != 0 {
+			break
+		}
+	}
+	fmt.Fprintf(status, "%d\n", uint32(last))
+	status.Close()
+	if last.Signaled() {
+		return 128 + int(last.Signal())
+	}
+	return last.ExitStatus()
 }

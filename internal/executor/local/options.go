@@ -60,6 +60,9 @@ type Options struct {
 	// Cgroups enforces Spec.Limits (cgroup v1 or v2); with nil, or for a limit the host cannot enforce, the job
 	// runs without it and its warnings say so.
 	Cgroups *cgroup.Manager
+	// KeepLimit bounds the bytes of the files kept for a job that asks (Spec.Keep); default
+	// executor.DefaultKeepLimit. What is over it is not kept, and the job's warnings say so.
+	KeepLimit int64
 	// RetainFinished is how long a finished attempt stays known to Wait and Stop; default 2 minutes. Callers
 	// are expected to Wait right after Start.
 	RetainFinished time.Duration

@@ -28,10 +28,16 @@ import (
 type attempt struct {
 	handle    executor.Handle
 	mode      mode
-	workspace string      // the workspace directory on disk; "" for a tmpfs workspace
-	secretDir string      // IsolationNone only: the job's private secret directory, a sibling of the workspace
-	proc      *os.Process // the job's shell, or the launcher; signalled through its pidfd
+	workspace string // the workspace directory on disk; "" for a tmpfs workspace
+	secretDir string // IsolationNone only: the job's private secret directory, a sibling of the workspace
+	ioDir     string // a multi-container job's shared directories (input, output, metadata); "" for none
+	keep      string // Spec.Keep
+	// mu guards proc and pid, which change from one container of a job to the next, and stopping.
+	mu        sync.Mutex
+	proc      *os.Process // the job's shell (or its current container's process), or the launcher; signalled through its pidfd
 	pid       int
+	stopping  bool // Stop was called: no more containers start
+	spoiled   bool // the in-process sandbox's thread cannot serve another job
 	startTime uint64
 	status    *os.File // launcher mode: the job's wait status arrives here
 	uid       int      // the job's user id from uids, -1 if none
@@ -51,11 +57,13 @@ type jobProcess struct {
 	command string
 	dir     string
 	env     []string
-	secrets map[string]string
-	output  io.Writer
-	root    jobRoot                // its sandbox, in the namespace modes
-	prepare func(dir string) error // if set, fills the job's tmpfs workspace dir, on its thread, in its sandbox
-	name    string                 // the attempt's unique name: its workspace's under the workspace root, if it has one there
+	// containers, when set instead of command, run one after another (containers.go).
+	containers []containerProc
+	secrets    map[string]string
+	output     io.Writer
+	root       jobRoot                // its sandbox, in the namespace modes
+	prepare    func(dir string) error // if set, fills the job's tmpfs workspace dir, on its thread, in its sandbox
+	name       string                 // the attempt's unique name: its workspace's under the workspace root, if it has one there
 }
 
 // run starts the job and waits for it on an OS thread locked to it, reporting the start on started.
@@ -85,7 +93,13 @@ func (e *Executor) run(a *attempt, job jobProcess, started chan<- error, ready e
 	} else {
 		defer runtime.UnlockOSThread()
 	}
-	cmd, cfg, err := e.command(a, job)
+	if len(job.containers) > 0 && a.mode != modeLauncher {
+		if !e.runContainers(a, job, started) {
+			return false
+		}
+		return e.finishRun(a)
+	}
+	cmd, cfg, err := e.command(a, job, process{argv: []string{"sh", "-c", job.command}, dir: job.dir, env: job.env})
 	if err != nil {
 		started <- err
 		return false
@@ -122,6 +136,12 @@ func (e *Executor) run(a *attempt, job jobProcess, started chan<- error, ready e
 
 	ws := e.wait(a, cmd)
 	a.result.ExitCode, a.result.Reason = e.outcome(a, ws)
+	return e.finishRun(a)
+}
+
+// finishRun ends an attempt whose processes have all ended: its control group, its kept files, its secrets;
+// then it publishes the result and removes the workspace. It reports whether the thread can run another job.
+func (e *Executor) finishRun(a *attempt) (reusable bool) {
 	if a.group != nil {
 		if a.group.OOMKilled() {
 			a.result.Reason = executor.ReasonOOM
@@ -132,6 +152,7 @@ func (e *Executor) run(a *attempt, job jobProcess, started chan<- error, ready e
 		}
 	}
 	a.removeSecretDir() // before anyone learns the job ended
+	e.keep(a)
 	close(a.done)
 	if err := a.removeWorkspace(); err != nil {
 		e.log.Warn("remove workspace", "dir", a.workspace, "err", err)
@@ -142,10 +163,10 @@ func (e *Executor) run(a *attempt, job jobProcess, started chan<- error, ready e
 		delete(e.attempts, a.handle)
 		e.mu.Unlock()
 	})
-	if a.mode != modeInProc {
+	if a.mode != modeInProc || a.spoiled {
 		return false
 	}
-	if err := e.sandbox.resetJob(); err != nil {
+	if err := e.sandbox.resetJob(a.ioDir != ""); err != nil {
 		e.log.Warn("empty a sandbox for the next job", "err", err)
 		return false
 	}
@@ -220,6 +241,9 @@ func (a *attempt) removeSecretDir() {
 // removeWorkspace removes a disk workspace (a tmpfs one goes with the job's mount namespace).
 func (a *attempt) removeWorkspace() error {
 	a.removeSecretDir()
+	if a.ioDir != "" {
+		_ = os.RemoveAll(a.ioDir)
+	}
 	if a.workspace == "" {
 		return nil
 	}
@@ -250,8 +274,16 @@ var devNull = sync.OnceValue(func() *os.File {
 	return f
 })
 
-func (e *Executor) command(a *attempt, job jobProcess) (*exec.Cmd, *launchPipes, error) {
-	cmd := &exec.Cmd{Path: "/bin/sh", Args: []string{"sh", "-c", job.command}, Env: job.env, Dir: job.dir}
+// process is one process of a job to start: argv[0] is run by /bin/sh (sh -c command, or a container's argv
+// through execArgv).
+type process struct {
+	argv []string
+	dir  string
+	env  []string
+}
+
+func (e *Executor) command(a *attempt, job jobProcess, p process) (*exec.Cmd, *launchPipes, error) {
+	cmd := &exec.Cmd{Path: "/bin/sh", Args: p.argv, Env: p.env, Dir: p.dir}
 	if null := devNull(); null != nil {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
 	}
@@ -267,7 +299,7 @@ func (e *Executor) command(a *attempt, job jobProcess) (*exec.Cmd, *launchPipes,
 		attr.Chroot = e.sandbox.Dir
 		attr.Credential = &syscall.Credential{Uid: uint32(job.root.UID), Gid: uint32(job.root.GID), Groups: []uint32{}}
 	case modeLauncher:
-		cfg, err := json.Marshal(launchConfig{Command: job.command, Dir: job.dir, Env: job.env,
+		cfg, err := json.Marshal(launchConfig{Command: job.command, Dir: job.dir, Env: job.env, Containers: job.containers,
 			Layout: e.sandbox, Root: job.root, SetUID: !e.userns})
 		if err != nil {
 			return nil, nil, err
@@ -327,7 +359,9 @@ func (e *Executor) wait(a *attempt, cmd *exec.Cmd) syscall.WaitStatus {
 	if a.status != nil {
 		b, _ := io.ReadAll(a.status)
 		a.status.Close()
-		if v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 32); err == nil {
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		a.containerReports(lines[:len(lines)-1])
+		if v, err := strconv.ParseUint(lines[len(lines)-1], 10, 32); err == nil {
 			return syscall.WaitStatus(v)
 		}
 		if ws.Exited() { // the launcher ended without reporting: it failed before the job ran

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runplane/runplane/api"
 )
 
 // The sandbox: what a job of a namespace mode sees instead of the host.
@@ -111,6 +113,7 @@ func readSmall(p string) ([]byte, error) {
 type jobRoot struct {
 	UID, GID  int
 	Workspace string            // host directory bound at WorkspacePath; "" mounts a tmpfs there (WSSize)
+	IO        string            // host directory whose input, output and metadata are bound at ioMounts; "" for none
 	WSSize    int64             // size cap of that tmpfs; 0 for none
 	Secrets   map[string]string // written to /etc/secret
 }
@@ -131,6 +134,11 @@ func (l *sandboxLayout) buildBase(before func(r func(string) string) error) erro
 	r := func(p string) string { return filepath.Join(l.Dir, p) }
 	for _, d := range []string{"dev", "proc", "tmp", "var", "run", WorkspacePath[1:]} {
 		if err := os.Mkdir(r(d), 0o755); err != nil {
+			return err
+		}
+	}
+	for _, m := range ioMounts {
+		if err := os.MkdirAll(r(m.path), 0o755); err != nil {
 			return err
 		}
 	}
@@ -184,8 +192,13 @@ func (l *sandboxLayout) mountTmp() error {
 // resetJob takes out of the calling thread's mount namespace what mountJob, mountTmp and mountProc added for a
 // job that has ended, with every process of it (its PID namespace is gone), and gives it a fresh /tmp: the
 // thread's sandbox is then as prepareThread left it, for the next job.
-func (l *sandboxLayout) resetJob() error {
+func (l *sandboxLayout) resetJob(io bool) error {
 	paths := []string{WorkspacePath[1:], "tmp"}
+	if io {
+		for _, m := range ioMounts {
+			paths = append(paths, m.path)
+		}
+	}
 	if l.Secrets {
 		paths = append(paths, SecretDir[1:])
 	}
@@ -221,6 +234,31 @@ func (l *sandboxLayout) mountJob(j jobRoot) error {
 		if err := mountSecretsAt(r(SecretDir[1:]), j.Secrets, j.UID, j.GID); err != nil {
 			return err
 		}
+	}
+	if j.IO != "" {
+		for _, m := range ioMounts {
+			if err := unix.Mount(filepath.Join(j.IO, m.dir), r(m.path), "", unix.MS_BIND|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+				return fmt.Errorf("bind /%s: %w", m.path, err)
+			}
+		}
+	}
+	return nil
+}
+
+// ioMounts are where a sandbox shows a multi-container job's shared directories (containers.go): each twice, at
+// runplane's paths and Kratix's.
+var ioMounts = []struct{ dir, path string }{
+	{ioInput, api.InputDir[1:]}, {ioOutput, api.OutputDir[1:]}, {ioMetadata, api.MetadataDir[1:]},
+	{ioInput, api.KratixInputDir[1:]}, {ioOutput, api.KratixOutputDir[1:]}, {ioMetadata, api.KratixMetadataDir[1:]},
+}
+
+// unmountProc takes off the /proc mountProc added, for the next container of a job to get its own.
+func (l *sandboxLayout) unmountProc() error {
+	if !l.ProcNS {
+		return nil
+	}
+	if err := unix.Unmount(filepath.Join(l.Dir, "proc"), unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("unmount /proc: %w", err)
 	}
 	return nil
 }

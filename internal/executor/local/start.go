@@ -26,10 +26,13 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 	if err := spec.Validate(); err != nil {
 		return "", fmt.Errorf("local executor: %w", err)
 	}
+	if err := checkContainers(spec.Containers); err != nil {
+		return "", fmt.Errorf("local executor: %w", err)
+	}
 	if spec.Repo.URL != "" && e.opts.Git == nil {
 		return "", errors.New("local executor: checkout: no git cache configured")
 	}
-	a := &attempt{mode: e.mode, done: make(chan struct{}), uid: -1}
+	a := &attempt{mode: e.mode, done: make(chan struct{}), uid: -1, keep: spec.Keep}
 	// Every attempt gets a unique name, even without a directory of that name: with it, the handle stays
 	// unique when pids are reused.
 	job := jobProcess{command: spec.Command, secrets: spec.Secrets, output: spec.Output, name: newWorkspaceName(spec.JobID)}
@@ -62,6 +65,20 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 		job.dir = WorkspacePath
 	}
 	job.env = jobEnv(spec, job.dir, a.secretDir)
+	if len(spec.Containers) > 0 {
+		uid := job.root.UID
+		if e.uids == nil {
+			uid = -1
+		}
+		if err := e.makeIODir(a, spec, job.name, uid); err != nil {
+			a.removeWorkspace()
+			a.release()
+			return "", fmt.Errorf("local executor: %w", err)
+		}
+		job.root.IO = a.ioDir
+		job.containers = e.containerProcs(a, spec, job.dir)
+		a.result.Containers = executor.ContainerStatuses(spec.Containers)
+	}
 	e.limit(a, job.name, spec.Limits)
 	if spec.Network == api.NetworkNone || spec.Network == api.NetworkPrivate {
 		a.result.Warnings = append(a.result.Warnings, NetworkWarning(spec.Network))

@@ -36,10 +36,23 @@ type attempt struct {
 
 	stderrMu sync.Mutex
 	stderr   bytes.Buffer // podman's own messages (the job's go to its output)
+
+	// chain runs the containers of a multi-container attempt (chain.go); nil for a command's single container.
+	chain *chain
+	// curMu guards cur, the container that runs now (a chain's changes): Stop stops that one.
+	curMu sync.Mutex
+	cur   string
 }
 
 func newAttempt(name, dir string, memLimit bool) *attempt {
-	return &attempt{name: name, dir: dir, memLimit: memLimit, done: make(chan struct{})}
+	return &attempt{name: name, dir: dir, memLimit: memLimit, done: make(chan struct{}), cur: name}
+}
+
+// current is the name of the container that runs now.
+func (a *attempt) current() string {
+	a.curMu.Lock()
+	defer a.curMu.Unlock()
+	return a.cur
 }
 
 // Write collects podman's stderr, at most 64 KiB of it.
@@ -61,7 +74,7 @@ func (a *attempt) podmanSaid() string {
 // attach starts `podman start --attach` on a's container, writing its output to out, and follows it to its end.
 // The podman client is not tied to any context: it lives as long as the container (or this process).
 func (e *Executor) attach(a *attempt, out io.Writer) error {
-	return e.follow(a, out, "start", "--attach", "--sig-proxy=false", a.name)
+	return e.follow(a, out, "start", "--attach", "--sig-proxy=false", a.current())
 }
 
 // follow runs a podman command that streams a's output into out until the container ends, then finishes a.
@@ -71,6 +84,11 @@ func (e *Executor) follow(a *attempt, out io.Writer, args ...string) error {
 	}
 	cmd := e.command(context.Background(), nil, args...)
 	cmd.Stdout, cmd.Stderr = out, a
+	if a.chain != nil {
+		// A chain's containers do not merge their stderr into their stdout (their images may have no shell to
+		// do it): podman passes it on as its own, which then goes to the log too.
+		cmd.Stderr = io.MultiWriter(out, a)
+	}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("podman %s: %w", args[0], err)
 	}
@@ -95,15 +113,25 @@ func (e *Executor) finish(a *attempt, code int, attached bool) {
 	if a.abandoned.Load() {
 		return
 	}
+	r := e.outcome(a, code, attached)
+	if a.chain != nil && e.advance(a, &r) {
+		return // the next container runs
+	}
+	e.publish(a, r)
+}
+
+// outcome is how the current container of a ended; code and attached as for finish.
+func (e *Executor) outcome(a *attempt, code int, attached bool) executor.Result {
 	ctx := context.Background()
+	name := a.current()
 	r := executor.Result{ExitCode: code}
 	// podman start reports the container's exit code, except 125-127 for its own failures, and -1 when it did
 	// not exit on its own: only then is inspecting the container worth its ~150 ms.
 	if !attached || code < 0 || (code >= 125 && code <= 127) {
-		st, err := e.inspect(ctx, a.name)
+		st, err := e.inspect(ctx, name)
 		if err == nil && st.State.Status == "running" {
-			_, _ = e.run(ctx, 365*24*time.Hour, nil, "wait", a.name)
-			st, err = e.inspect(ctx, a.name)
+			_, _ = e.run(ctx, 365*24*time.Hour, nil, "wait", name)
+			st, err = e.inspect(ctx, name)
 		}
 		switch {
 		case err != nil && noSuchContainer(err) && a.stopping.Load():
@@ -121,6 +149,14 @@ func (e *Executor) finish(a *attempt, code int, attached bool) {
 	}
 	if r.Reason == "" {
 		r.Reason = e.signalReason(a, r.ExitCode)
+	}
+	return r
+}
+
+// publish makes r the attempt's result (after keeping its files, if it asked), then removes what it leaves.
+func (e *Executor) publish(a *attempt, r executor.Result) {
+	if a.chain != nil {
+		e.keep(a, &r)
 	}
 	a.result = r
 	e.cleanups.Add(1) // before done: a caller of Wait, then Close, waits for the removal
@@ -162,7 +198,11 @@ func firstOf(s ...string) string {
 
 // remove removes a's container and directory.
 func (e *Executor) remove(a *attempt) {
-	if _, err := e.run(context.Background(), e.opts.CallTimeout, nil, "rm", "--force", "--ignore", a.name); err != nil {
+	names := []string{a.name}
+	if a.chain != nil {
+		names = a.chain.names
+	}
+	if _, err := e.run(context.Background(), e.opts.CallTimeout, nil, append([]string{"rm", "--force", "--ignore"}, names...)...); err != nil {
 		e.log.Warn("remove container", "container", a.name, "err", err)
 	}
 	if err := os.RemoveAll(a.dir); err != nil {
@@ -203,7 +243,11 @@ func (e *Executor) Stop(ctx context.Context, h executor.Handle, grace time.Durat
 			return nil
 		default:
 		}
-		_, err := e.run(ctx, grace+e.opts.CallTimeout, nil, "stop", "--time", secs, a.name)
+		a.curMu.Lock()
+		a.stopping.Store(true) // with curMu: a chain starts no container after this one
+		name := a.cur
+		a.curMu.Unlock()
+		_, err := e.run(ctx, grace+e.opts.CallTimeout, nil, "stop", "--time", secs, name)
 		if err != nil && !noSuchContainer(err) && ctx.Err() == nil {
 			select {
 			case <-a.done:
@@ -225,8 +269,8 @@ func (e *Executor) Stop(ctx context.Context, h executor.Handle, grace time.Durat
 			return ctx.Err()
 		case <-t.C:
 		}
-		if st, err := e.inspect(ctx, a.name); err == nil && neverRan(st.State.Status) {
-			_, _ = e.run(ctx, e.opts.CallTimeout, nil, "rm", "--force", "--time", "0", a.name)
+		if st, err := e.inspect(ctx, name); err == nil && neverRan(st.State.Status) {
+			_, _ = e.run(ctx, e.opts.CallTimeout, nil, "rm", "--force", "--time", "0", name)
 		}
 	}
 }

@@ -80,6 +80,9 @@ type Options struct {
 	CallTimeout time.Duration
 	// CreateTimeout bounds creating a container, which includes pulling its image; default 10 minutes.
 	CreateTimeout time.Duration
+	// KeepLimit bounds the bytes of the files kept for a job that asks (Spec.Keep); default
+	// executor.DefaultKeepLimit. What is over it is not kept, and the job's warnings say so.
+	KeepLimit int64
 	// RetainFinished is how long a finished attempt stays known to Wait and Stop; default 2 minutes.
 	RetainFinished time.Duration
 	Logger         *slog.Logger

@@ -227,12 +227,12 @@ func (e *Executor) removeStale(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := e.run(ctx, e.opts.CallTimeout, nil, "ps", "-a", "--filter", "label="+LabelManagedBy+"="+managedBy, "--format", "{{.Names}}")
+	out, err := e.run(ctx, e.opts.CallTimeout, nil, "ps", "-a", "--filter", "label="+LabelManagedBy+"="+managedBy, "--format", attemptFormat)
 	if err != nil {
 		return err
 	}
 	live := map[string]bool{}
-	for _, n := range strings.Fields(string(out)) {
+	for _, n := range attemptNames(out) {
 		live[n] = true
 	}
 	var errs []error
@@ -242,4 +242,24 @@ func (e *Executor) removeStale(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// attemptFormat is the `podman ps --format` that attemptNames reads: each container's name and its attempt's
+// (a chain's containers, chain.go), or its name alone.
+const attemptFormat = `{{.Names}} {{index .Labels "` + LabelAttempt + `"}}`
+
+// attemptNames returns, for each line of `podman ps --format attemptFormat`, the attempt the container is of:
+// the chain's it belongs to, else its own.
+func attemptNames(out []byte) []string {
+	var names []string
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		switch len(f) {
+		case 1:
+			names = append(names, f[0])
+		case 2:
+			names = append(names, f[1])
+		}
+	}
+	return names
 }

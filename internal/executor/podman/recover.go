@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
+	"time"
 
 	"github.com/runplane/runplane/internal/executor"
 )
@@ -15,14 +15,17 @@ import (
 type containerState struct {
 	ID    string `json:"Id"`
 	State struct {
-		Status    string
-		ExitCode  int
-		OOMKilled bool
-		Error     string
+		Status     string
+		ExitCode   int
+		StartedAt  time.Time
+		FinishedAt time.Time
+		OOMKilled  bool
+		Error      string
 	}
 	Config struct {
 		Labels map[string]string
 	}
+	ImageName  string
 	HostConfig struct {
 		Memory int64
 	}
@@ -62,6 +65,11 @@ func (e *Executor) Recover(ctx context.Context, h executor.Handle, output io.Wri
 	}
 	a := newAttempt(name, filepath.Join(e.workDir, name), false)
 	st, err := e.inspect(ctx, name)
+	if noSuchContainer(err) {
+		if found, err := e.recoverChain(ctx, h, a, output); found || err != nil {
+			return err
+		}
+	}
 	switch {
 	case noSuchContainer(err):
 		e.remove(a)
@@ -88,11 +96,11 @@ func (e *Executor) Recover(ctx context.Context, h executor.Handle, output io.Wri
 // Find returns the handle of the newest container labelled with jobID; ErrNotFound if there is none.
 func (e *Executor) Find(ctx context.Context, jobID string) (executor.Handle, error) {
 	out, err := e.run(ctx, e.opts.CallTimeout, nil, "ps", "--all", "--sort", "created",
-		"--filter", "label="+LabelManagedBy+"="+managedBy, "--filter", "label="+LabelJob+"="+jobID, "--format", "{{.Names}}")
+		"--filter", "label="+LabelManagedBy+"="+managedBy, "--filter", "label="+LabelJob+"="+jobID, "--format", attemptFormat)
 	if err != nil {
 		return "", fmt.Errorf("podman executor: find %s: %w", jobID, err)
 	}
-	names := strings.Fields(string(out))
+	names := attemptNames(out)
 	for i := len(names) - 1; i >= 0; i-- {
 		if validName(names[i]) {
 			return handleOf(names[i]), nil

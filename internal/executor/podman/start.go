@@ -33,6 +33,9 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 	if err := validateSpec(spec); err != nil {
 		return "", fmt.Errorf("podman executor: %w", err)
 	}
+	if len(spec.Containers) > 0 {
+		return e.startChain(ctx, spec)
+	}
 	if e.opts.Images != nil {
 		if err := e.opts.Images.Check(spec.Image); err != nil {
 			return "", fmt.Errorf("podman executor: %w", err)
@@ -143,11 +146,10 @@ func validateSpec(spec executor.Spec) error {
 	if err := spec.Validate(); err != nil {
 		return err
 	}
-	if spec.Image == "" {
-		return errors.New("no image: the runner names none")
-	}
-	if strings.HasPrefix(spec.Image, "-") || strings.ContainsAny(spec.Image, " \t\n\x00") {
-		return fmt.Errorf("image %q: not an image reference", spec.Image)
+	if len(spec.Containers) == 0 {
+		if err := checkImage(spec.Image); err != nil {
+			return err
+		}
 	}
 	for k := range spec.Secrets {
 		if podmanReads(k) {
@@ -171,6 +173,16 @@ const mergeStderr = `exec sh -c "$1" 2>&1`
 
 // createArgs is the `podman create` command line of an attempt. It is pure, and holds no secret and no input.
 func (e *Executor) createArgs(name, dir string, spec executor.Spec, envNames []string, authFile string) []string {
+	args := e.hardenedArgs(name, dir, spec, authFile, workspaceDir)
+	for _, n := range envNames {
+		args = append(args, "--env", n)
+	}
+	return append(args, "--", spec.Image, "sh", "-c", mergeStderr, "sh", spec.Command)
+}
+
+// hardenedArgs is what every `podman create` of an attempt says, up to its environment and what it runs: name,
+// labels, hardening, network, limits, the workspace and secrets, the working directory workdir.
+func (e *Executor) hardenedArgs(name, dir string, spec executor.Spec, authFile, workdir string) []string {
 	args := []string{"create", "--name", name,
 		"--label", LabelManagedBy + "=" + managedBy,
 		"--label", LabelJob + "=" + spec.JobID,
@@ -195,7 +207,7 @@ func (e *Executor) createArgs(name, dir string, spec executor.Spec, envNames []s
 		"--http-proxy=false",
 		"--unsetenv", "TERM", "--unsetenv", "container",
 		"--log-driver", "k8s-file",
-		"--workdir", workspaceDir,
+		"--workdir", workdir,
 		"--volume", filepath.Join(dir, wsName)+":"+workspaceDir+":rw",
 		"--env", "HOME="+workspaceDir,
 	)
@@ -225,8 +237,16 @@ func (e *Executor) createArgs(name, dir string, spec executor.Spec, envNames []s
 	if l := spec.Limits; l.Pids > 0 {
 		args = append(args, "--pids-limit", strconv.FormatInt(l.Pids, 10))
 	}
-	for _, n := range envNames {
-		args = append(args, "--env", n)
+	return args
+}
+
+// checkImage refuses an image podman would take for something else.
+func checkImage(image string) error {
+	if image == "" {
+		return errors.New("no image: the runner names none")
 	}
-	return append(args, "--", spec.Image, "sh", "-c", mergeStderr, "sh", spec.Command)
+	if strings.HasPrefix(image, "-") || strings.ContainsAny(image, " \t\n\x00") {
+		return fmt.Errorf("image %q: not an image reference", image)
+	}
+	return nil
 }

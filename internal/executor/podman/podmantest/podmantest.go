@@ -5,7 +5,9 @@ package podmantest
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"debug/elf"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Image is the name of the test image: busybox-static's applets in /bin, nothing else.
@@ -155,5 +158,42 @@ func RemoveLabelled(t testing.TB, key, value string) {
 		if out, err := podman(append([]string{"rm", "-f", "-t", "0"}, ids...)...).CombinedOutput(); err != nil {
 			t.Logf("podman rm: %v: %s", err, out)
 		}
+	}
+}
+
+// BuildEntrypointImage makes an image from Image with the given ENTRYPOINT (a JSON array) unless it exists, and
+// returns its name.
+func BuildEntrypointImage(t testing.TB, entrypoint string) string {
+	t.Helper()
+	BuildImage(t)
+	sum := sha256.Sum256([]byte(entrypoint))
+	name := "localhost/runplane-test-entrypoint:" + hex.EncodeToString(sum[:6])
+	if podman("image", "exists", name).Run() == nil {
+		return name
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "Containerfile")
+	if err := os.WriteFile(file, []byte("FROM "+Image+"\nENTRYPOINT "+entrypoint+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := podman("build", "--pull=never", "-t", name, "-f", file, dir).CombinedOutput(); err != nil {
+		t.Fatalf("podman build: %v: %s", err, out)
+	}
+	return name
+}
+
+// WaitExited waits until container name has exited.
+func WaitExited(t testing.TB, name string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out, err := podman("container", "inspect", "--format", "{{.State.Status}}", name).Output()
+		if err == nil && strings.TrimSpace(string(out)) == "exited" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("container %s: not exited after a minute (%s, %v)", name, out, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

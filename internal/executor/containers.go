@@ -1,0 +1,114 @@
+package executor
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/runplane/runplane/api"
+)
+
+// ContainerHeader is the line written to a job's output before the output of each of its containers (Spec.
+// Containers), in every executor: "==> container NAME (IMAGE)\n", or "==> container NAME\n" for a container
+// without an image. It depends on the container alone, so a log reads the same whichever executor ran the job.
+func ContainerHeader(c api.Container) string {
+	if c.Image == "" {
+		return "==> container " + c.Name + "\n"
+	}
+	return "==> container " + c.Name + " (" + c.Image + ")\n"
+}
+
+// SharedDirs are where the containers of one attempt find the input, output and metadata directories.
+type SharedDirs struct {
+	Input, Output, Metadata string
+}
+
+// MountedDirs are the shared directories where an executor mounts them (api.InputDir, ...).
+var MountedDirs = SharedDirs{Input: api.InputDir, Output: api.OutputDir, Metadata: api.MetadataDir}
+
+// Env names the directories: RUNPLANE_INPUT_DIR, RUNPLANE_OUTPUT_DIR and RUNPLANE_METADATA_DIR.
+func (d SharedDirs) Env() []string {
+	return []string{api.EnvInputDir + "=" + d.Input, api.EnvOutputDir + "=" + d.Output, api.EnvMetadataDir + "=" + d.Metadata}
+}
+
+// ContainerEnv is the environment of container c of spec, as NAME=value: c.Env first, then platform (what the
+// executor adds: PATH, HOME, ...), then the job contract's (Spec.Env: identity, EXTRA_VARS, ExtraEnv, secrets)
+// and the shared directories' (dirs.Env). A later name replaces an earlier one, so a container's own env never
+// overrides the platform's or the contract's (the API refuses such names up front; this holds for any Spec).
+// The order of first appearance is kept.
+func ContainerEnv(spec Spec, c api.Container, dirs SharedDirs, platform ...string) []string {
+	layers := [][]string{nil, platform, spec.Env(), dirs.Env()}
+	for _, v := range c.Env {
+		layers[0] = append(layers[0], v.Name+"="+v.Value)
+	}
+	var out []string
+	at := map[string]int{}
+	for _, l := range layers {
+		for _, kv := range l {
+			name, _, _ := strings.Cut(kv, "=")
+			if i, ok := at[name]; ok {
+				out[i] = kv
+				continue
+			}
+			at[name] = len(out)
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// ContainerStatuses returns the statuses of cs before any ran: their names only.
+func ContainerStatuses(cs []api.Container) []api.ContainerStatus {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]api.ContainerStatus, len(cs))
+	for i, c := range cs {
+		out[i].Name = c.Name
+	}
+	return out
+}
+
+// ErrNeedsImage is wrapped by the Start error of executors without images (local processes) for a container
+// that has no command: only its image's entrypoint could run it.
+var ErrNeedsImage = errors.New("executor: the container has no command")
+
+// validateContainers checks what Validate needs of a spec's containers and input files.
+func (s Spec) validateContainers() error {
+	if len(s.Containers) == 0 {
+		if len(s.InputFiles) > 0 {
+			return errors.New("input files need containers")
+		}
+		return nil
+	}
+	if s.Command != "" {
+		return errors.New("a command and containers: want one of them")
+	}
+	if err := api.ValidateContainers("containers", s.Containers); err != nil {
+		return err
+	}
+	for name := range s.InputFiles {
+		if err := ValidateInputFileName(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s Spec) validateExtraEnv() error {
+	for _, kv := range s.ExtraEnv {
+		name, _, ok := strings.Cut(kv, "=")
+		if !ok || name == "" || strings.IndexByte(kv, 0) >= 0 {
+			return fmt.Errorf("extra env %.40q: want NAME=value without NUL bytes", kv)
+		}
+	}
+	return nil
+}
+
+// ValidateInputFileName checks the name of one of Spec.InputFiles: a plain file name, no directory.
+func ValidateInputFileName(name string) error {
+	if name == "" || name == "." || name == ".." || len(name) > 255 || strings.ContainsAny(name, "/\x00") {
+		return fmt.Errorf("input file %q: want a plain file name", name)
+	}
+	return nil
+}
