@@ -1,8 +1,8 @@
 // Package store declares runplane's persistence: one narrow interface per aggregate, and the sentinel errors every
 // backend returns. Backends live in sub-packages (sqlite, later postgres) and all pass storetest.Run.
 //
-// Stored runners hold their token and secret values in plaintext at this boundary; backends encrypt them at rest
-// with the secret.Cipher they are given. This package must never import a backend.
+// Stored runners hold their token and secret values, and runs their sensitive values (RunValue), in plaintext at
+// this boundary; backends encrypt them at rest with the secret.Cipher they are given. This package must never import a backend.
 package store
 
 import (

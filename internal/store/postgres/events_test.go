@@ -127,7 +127,7 @@ func TestListenJobsAcrossStores(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := tx.Exec(ctx, finishJob, "succeeded", time.Now(), nil, "", nil, []byte{}, nil, "t-held",
-		eventPayload(store.EventFinished, "t-held")); err != nil {
+		eventPayload(store.EventFinished, "t-held"), nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	create("t-meanwhile")
@@ -142,7 +142,7 @@ func TestListenJobsAcrossStores(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := tx.Exec(ctx, createJob, "t-rolled-back", "", "t", "queued", time.Now(), "", nil, []byte{}, nil, nil,
-		"", "", eventPayload(store.EventQueued, "t-rolled-back"), ""); err != nil {
+		"", "", eventPayload(store.EventQueued, "t-rolled-back"), "", "", "", nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Rollback(ctx); err != nil {

@@ -9,9 +9,9 @@
 // under another advisory lock, so replicas may start at the same moment. Replicas hear of each other's new and
 // finished jobs through LISTEN/NOTIFY (store.Events, see events.go).
 //
-// Runner tokens and secret values are sealed with the secret.Cipher given in Options before they reach SQL. This
-// package must never write them in plaintext, log them, or put them in an error, must never put the DSN's
-// password in an error or a log, and must never import another store backend.
+// Runner tokens and secret values, and a run's sensitive values, are sealed with the secret.Cipher given in
+// Options before they reach SQL. This package must never write them in plaintext, log them, or put them in an
+// error, must never put the DSN's password in an error or a log, and must never import another store backend.
 package postgres
 
 import (

@@ -8,9 +8,9 @@
 // may open one file: SQLite's file locks (and busy_timeout) serialize their writes, and ClaimJob and ClaimExpired stay
 // exactly-once across them. It does not implement store.Events: such processes do not hear of each other's jobs.
 //
-// Runner tokens and secret values are sealed with the secret.Cipher given in Options before they reach SQL. This
-// package must never write them in plaintext, log them, or put them in an error, and must never import another
-// store backend.
+// Runner tokens and secret values, and a run's sensitive values, are sealed with the secret.Cipher given in
+// Options before they reach SQL. This package must never write them in plaintext, log them, or put them in an
+// error, and must never import another store backend.
 package sqlite
 
 import (
