@@ -191,5 +191,17 @@ type RunCreated struct {
 	Status RunStatus `json:"status,omitempty"`
 }
 
+// The environment of a workflow step's job, besides the job contract's: its run, step and attempt, the metadata
+// API's base URL (also as Relay's METADATA_API_URL) and the step's token for it (a secret: masked in the log,
+// never in a pod spec).
+const (
+	EnvRun         = "RUNPLANE_RUN"
+	EnvStep        = "RUNPLANE_STEP"
+	EnvAttempt     = "RUNPLANE_ATTEMPT"
+	EnvMetadataURL = "RUNPLANE_METADATA_URL"
+	EnvRelayURL    = "METADATA_API_URL"
+	EnvStepToken   = "RUNPLANE_STEP_TOKEN"
+)
+
 // RunCreatedMsg is the message of a created run.
 const RunCreatedMsg = "run created successfully"

@@ -103,6 +103,9 @@ func (s Spec) Validate() error {
 		}
 	}
 	for k, v := range s.Secrets {
+		if k == api.EnvStepToken {
+			continue // the engine's own: a workflow step's token
+		}
 		if err := api.ValidateSecretKey(k); err != nil {
 			return err
 		}

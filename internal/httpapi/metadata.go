@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -166,9 +167,12 @@ func (h *Handler) metaSecret(w http.ResponseWriter, r *http.Request, s stepCalle
 
 // readValue reads a value body: JSON when the request says application/json, else the text as a JSON string.
 func readValue(r *http.Request) (json.RawMessage, error) {
-	body, err := readInput(r.Body)
+	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		return nil, err
+		if isBodyError(err) {
+			return nil, err
+		}
+		return nil, api.Invalidf("read request body: %v", err)
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "application/json" {

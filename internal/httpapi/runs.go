@@ -44,7 +44,7 @@ func (h *Handler) startRun(w http.ResponseWriter, r *http.Request) error {
 	if h.runs == nil {
 		return notFound("workflows are not enabled on this server")
 	}
-	name := r.PathValue("id")
+	name := r.PathValue("workflow")
 	key := r.Header.Get("Idempotency-Key")
 	if err := checkIdempotencyKey(key); err != nil {
 		return err

@@ -22,8 +22,9 @@ func (e *Engine) submit(ctx context.Context, run store.Run, sub workflow.Submit)
 		return "", api.Invalidf("step %q is not in the run's workflow", sub.Step)
 	}
 	req := jobs.Request{
-		Owner:          run.Owner,
-		OwnerID:        run.OwnerID,
+		Owner: run.Owner,
+		// Step keys live in a scope no user has: a user's own Idempotency-Key can never name a step's job.
+		OwnerID:        "run:" + run.ID,
 		Input:          sub.Input,
 		IdempotencyKey: stepKey(run.ID, sub.Step, sub.Attempt),
 		Run:            run.ID,
@@ -116,9 +117,9 @@ func (e *Engine) StepEnv(ctx context.Context, job store.Job) (env []string, secr
 			env = append(env, v.Name+"="+v.Value)
 		}
 	}
-	env = append(env, "RUNPLANE_RUN="+run.ID, "RUNPLANE_STEP="+job.Step, fmt.Sprintf("RUNPLANE_ATTEMPT=%d", attempt))
+	env = append(env, api.EnvRun+"="+run.ID, api.EnvStep+"="+job.Step, fmt.Sprintf("%s=%d", api.EnvAttempt, attempt))
 	if e.opts.MetadataURL != "" {
-		env = append(env, "RUNPLANE_METADATA_URL="+e.opts.MetadataURL, "METADATA_API_URL="+e.opts.MetadataURL)
+		env = append(env, api.EnvMetadataURL+"="+e.opts.MetadataURL, api.EnvRelayURL+"="+e.opts.MetadataURL)
 	}
 	if e.opts.IssueToken != nil {
 		expires := e.opts.Now().Add(tokenLife(run.Definition, job.Step))
@@ -126,7 +127,7 @@ func (e *Engine) StepEnv(ctx context.Context, job store.Job) (env []string, secr
 		if err != nil {
 			return nil, nil, err
 		}
-		secrets["RUNPLANE_STEP_TOKEN"] = tok
+		secrets[api.EnvStepToken] = tok
 	}
 	return env, secrets, nil
 }
@@ -164,6 +165,11 @@ func (e *Engine) Resolve(ctx context.Context, run store.Run, step string) (workf
 func (e *Engine) resolve(ctx context.Context, run store.Run, step string) (workflow.Resolved, error) {
 	plan, err := e.plans.get(run.Definition)
 	if err != nil {
+		return workflow.Resolved{}, err
+	}
+	// A step's job may start before the advance that submitted it stored what it read (a dependency's end):
+	// read the ends of the run's jobs here too.
+	if _, err := e.absorb(ctx, &run); err != nil {
 		return workflow.Resolved{}, err
 	}
 	values, err := e.st.RunValues(ctx, run.ID)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"github.com/runplane/runplane/internal/jobfiles"
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/jobs"
+	"github.com/runplane/runplane/internal/runs"
 	"github.com/runplane/runplane/internal/secret"
 	"github.com/runplane/runplane/internal/store"
 	"github.com/runplane/runplane/internal/store/postgres"
@@ -62,6 +64,7 @@ type Server struct {
 	store    store.Store
 	logs     *joblog.Store
 	files    *jobfiles.Store
+	runs     *runs.Engine
 	engine   *jobs.Engine
 	executor runningExecutor
 	audit    *audit.Log
@@ -182,6 +185,19 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		Exclusive: cfg.Store == "" || cfg.Store == StoreSQLite,
 		LeaseTTL:  cfg.LeaseTTL,
 		Images:    images,
+		// Workflow steps are jobs: the run engine gives them their environment and advances when they end.
+		StepEnv: func(ctx context.Context, j store.Job) ([]string, map[string]string, error) {
+			return s.runs.StepEnv(ctx, j)
+		},
+		Finished: func(j store.Job) { s.runs.JobFinished(j) },
+	})
+	steps := auth.NewStepTokens(jwtKey, nil)
+	s.runs = runs.New(s.store, s.engine, runs.Options{
+		Logger:      log.With("component", "runs"),
+		MetadataURL: strings.TrimSuffix(s.advertiseURL(), "/") + "/api/v1/metadata",
+		IssueToken: func(sc runs.StepScope, expires time.Time) (string, error) {
+			return steps.Issue(auth.Step{Run: sc.Run, Step: sc.Step, Attempt: sc.Attempt, Job: sc.Job}, expires)
+		},
 	})
 	authOpts := auth.Options{TokenTTL: cfg.TokenTTL, Logger: log.With("component", "auth")}
 	if cfg.LDAP.URL != "" {
@@ -216,6 +232,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		Engine:       s.engine,
 		Logs:         s.logs,
 		Files:        s.files,
+		Runs:         s.runs,
+		StepTokens:   steps,
 		Auth:         authn,
 		Audit:        s.audit,
 		Logger:       log.With("component", "http"),
@@ -293,6 +311,26 @@ func (s *Server) URL() string {
 	return "http://" + s.Addr()
 }
 
+// advertiseURL is the server's URL as jobs reach it: Config.AdvertiseURL, else the listen address with an
+// unspecified host (every interface) as loopback.
+func (s *Server) advertiseURL() string {
+	if s.cfg.AdvertiseURL != "" {
+		return s.cfg.AdvertiseURL
+	}
+	host, port, err := net.SplitHostPort(s.Addr())
+	if err != nil {
+		return s.URL()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	scheme := "http"
+	if s.certs != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
 // loopback tells whether addr can be reached only from this machine.
 func loopback(addr net.Addr) bool {
 	ta, ok := addr.(*net.TCPAddr)
@@ -344,6 +382,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return nil
 	})
 	g.Go(func() error { return s.audit.Run(bg) })
+	g.Go(func() error { return s.runs.Run(bg) })
 	g.Go(func() error {
 		return audit.RunRetention(bg, s.store, s.cfg.AuditRetention, retentionInterval(s.cfg.AuditRetention), time.Now,
 			s.log.With("component", "audit"))
