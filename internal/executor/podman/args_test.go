@@ -25,7 +25,7 @@ func TestCreateArgs(t *testing.T) {
 		Limits: executor.Limits{CPU: 1500, Memory: 1 << 30, Pids: 100},
 	}
 	env := spec.Env()
-	args := e.createArgs("runplane-j1-00000000", "/data/work/runplane-j1-00000000", spec, envNames(env), o.AuthFile)
+	args := e.createArgs("runplane-j1-00000000", "/data/work/runplane-j1-00000000", spec, envNames(env), o.AuthFile, nil)
 	line := strings.Join(args, " ")
 	for _, v := range []string{"SECRET-VALUE", "INPUT-VALUE"} {
 		if strings.Contains(line, v) {
@@ -76,7 +76,7 @@ func TestCreateArgsNetwork(t *testing.T) {
 			}
 			e := &Executor{opts: o}
 			spec := executor.Spec{JobID: "j1", Image: "localhost/img:1", Command: "true", Network: tt.task}
-			args := e.createArgs("runplane-j1-00000000", "/w", spec, nil, "")
+			args := e.createArgs("runplane-j1-00000000", "/w", spec, nil, "", nil)
 			i := slices.Index(args, "--network")
 			if i < 0 || args[i+1] != tt.want || slices.Index(args[i+1:], "--network") >= 0 {
 				t.Errorf("Options.Network %q, task network %q: podman create %q, want one --network %s", tt.option, tt.task, args, tt.want)
@@ -107,7 +107,7 @@ func TestCreateArgsPullSecret(t *testing.T) {
 	if b, _ := os.ReadFile(path); string(b) != secret {
 		t.Errorf("auth file holds %q, want the pull secret", b)
 	}
-	line := strings.Join(e.createArgs("runplane-j1-00000000", dir, spec, nil, path), " ")
+	line := strings.Join(e.createArgs("runplane-j1-00000000", dir, spec, nil, path, nil), " ")
 	if !strings.Contains(line, "--authfile "+path) || !strings.Contains(line, "--tls-verify=false") {
 		t.Errorf("podman create %q lacks --authfile %s or --tls-verify=false", line, path)
 	}

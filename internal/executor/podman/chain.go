@@ -114,9 +114,20 @@ func (e *Executor) startChain(ctx context.Context, spec executor.Spec) (executor
 			_ = os.Remove(authFile)
 		}
 	}()
+	fwd, err := e.forwardingOf(spec)
+	if err != nil {
+		return "", fmt.Errorf("podman executor: %w", err)
+	}
 	for i, c := range spec.Containers {
 		env := containerEnv(spec, c)
-		out, err := e.run(ctx, e.opts.CreateTimeout, env, e.chainArgs(a.chain.names[i], name, dir, spec, i, c, images[i], envNames(env), authFile)...)
+		var argv []string
+		if fwd != nil {
+			env = fwd.env(env)
+			if argv, err = e.forwardedArgv(ctx, c, images[i], authFile); err != nil {
+				return "", fmt.Errorf("podman executor: container %s: image %s: %w", c.Name, images[i], scrub(err, api.PullSecretValues(spec.PullSecret)))
+			}
+		}
+		out, err := e.run(ctx, e.opts.CreateTimeout, env, e.chainArgs(a.chain.names[i], name, dir, spec, i, c, images[i], envNames(env), authFile, fwd, argv)...)
 		if err != nil {
 			return "", fmt.Errorf("podman executor: container %s: image %s: %w", c.Name, images[i], scrub(err, api.PullSecretValues(spec.PullSecret)))
 		}
@@ -174,9 +185,9 @@ func (e *Executor) prepareShared(spec executor.Spec, dir string) error {
 	return nil
 }
 
-// chainArgs is the `podman create` command line of container i (c) of a chain. Like createArgs, it holds no
-// secret and no input.
-func (e *Executor) chainArgs(cname, attempt, dir string, spec executor.Spec, i int, c api.Container, image string, envNames []string, authFile string) []string {
+// chainArgs is the `podman create` command line of container i (c) of a chain: with fwd, it runs argv (what c
+// runs, forwardedArgv) under the forwarder of the metadata API. Like createArgs, it holds no secret and no input.
+func (e *Executor) chainArgs(cname, attempt, dir string, spec executor.Spec, i int, c api.Container, image string, envNames []string, authFile string, fwd *forwarding, argv []string) []string {
 	args := e.hardenedArgs(cname, dir, spec, authFile, cmpOr(c.WorkingDir, workspaceDir))
 	args = append(args,
 		"--label", LabelAttempt+"="+attempt,
@@ -192,6 +203,10 @@ func (e *Executor) chainArgs(cname, attempt, dir string, spec executor.Spec, i i
 	}
 	for _, n := range envNames {
 		args = append(args, "--env", n)
+	}
+	if fwd != nil {
+		args = append(append(args, fwd.mounts...), "--entrypoint", fwd.entrypoint(argv))
+		return append(args, "--", image)
 	}
 	if len(c.Command) > 0 {
 		ep, _ := json.Marshal(c.Command) // a JSON array: podman takes it as the whole entrypoint, not one word

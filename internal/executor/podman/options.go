@@ -83,6 +83,9 @@ type Options struct {
 	// KeepLimit bounds the bytes of the files kept for a job that asks (Spec.Keep); default
 	// executor.DefaultKeepLimit. What is over it is not kept, and the job's warnings say so.
 	KeepLimit int64
+	// Metadata lets workflow steps' containers reach the metadata API (metadata.go). Zero: a step's container
+	// (but one with the host's network) fails to start.
+	Metadata Metadata
 	// RetainFinished is how long a finished attempt stays known to Wait and Stop; default 2 minutes.
 	RetainFinished time.Duration
 	Logger         *slog.Logger

@@ -56,6 +56,9 @@ func New(opts Options) (*Executor, error) {
 	if err := defaults(&opts); err != nil {
 		return nil, fmt.Errorf("podman executor: %w", err)
 	}
+	if err := checkMetadata(opts.Metadata); err != nil {
+		return nil, fmt.Errorf("podman executor: %w", err)
+	}
 	path, err := exec.LookPath(opts.Podman)
 	if err != nil {
 		return nil, fmt.Errorf("podman executor: %w", err)

@@ -58,14 +58,21 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 		return "", fmt.Errorf("podman executor: %w", err)
 	}
 	t1 := time.Now()
+	fwd, err := e.forwardingOf(spec)
+	if err != nil {
+		return "", fmt.Errorf("podman executor: %w", err)
+	}
 	// The job's environment goes to podman's own, which copies each variable into the container (createArgs
 	// passes `--env NAME`), so no value appears in argv.
 	env := spec.Env()
+	if fwd != nil {
+		env = fwd.env(env)
+	}
 	authFile, err := e.writeAuthFile(spec, dir)
 	if err != nil {
 		return "", fmt.Errorf("podman executor: %w", err)
 	}
-	out, err := e.run(ctx, e.opts.CreateTimeout, env, e.createArgs(name, dir, spec, envNames(env), authFile)...)
+	out, err := e.run(ctx, e.opts.CreateTimeout, env, e.createArgs(name, dir, spec, envNames(env), authFile, fwd)...)
 	if authFile != e.opts.AuthFile {
 		// The credentials served this pull; nothing needs them once the container exists.
 		_ = os.Remove(authFile)
@@ -171,13 +178,18 @@ func envNames(env []string) []string {
 // from separate pipes).
 const mergeStderr = `exec sh -c "$1" 2>&1`
 
-// createArgs is the `podman create` command line of an attempt. It is pure, and holds no secret and no input.
-func (e *Executor) createArgs(name, dir string, spec executor.Spec, envNames []string, authFile string) []string {
+// createArgs is the `podman create` command line of an attempt, under the forwarder of the metadata API when fwd
+// is not nil. It is pure, and holds no secret and no input.
+func (e *Executor) createArgs(name, dir string, spec executor.Spec, envNames []string, authFile string, fwd *forwarding) []string {
 	args := e.hardenedArgs(name, dir, spec, authFile, workspaceDir)
 	for _, n := range envNames {
 		args = append(args, "--env", n)
 	}
-	return append(args, "--", spec.Image, "sh", "-c", mergeStderr, "sh", spec.Command)
+	argv := []string{"sh", "-c", mergeStderr, "sh", spec.Command}
+	if fwd != nil {
+		args = append(append(args, fwd.mounts...), "--entrypoint", fwd.entrypoint(nil))
+	}
+	return append(append(args, "--", spec.Image), argv...)
 }
 
 // hardenedArgs is what every `podman create` of an attempt says, up to its environment and what it runs: name,

@@ -9,6 +9,8 @@ import (
 	"debug/elf"
 	"encoding/hex"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -196,4 +198,40 @@ func WaitExited(t testing.TB, name string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Forwarder builds runplane-pid1 statically (CGO_ENABLED=0, as releases are) into a directory of t's and returns
+// its path: the binary the podman executor mounts into workflow steps' containers as runplane-forward
+// (podman.Metadata.Forwarder). The test binary cannot serve: built with cgo, it needs a C library images lack.
+func Forwarder(t testing.TB) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "runplane-pid1")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "github.com/runplane/runplane/cmd/runplane-pid1")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build runplane-pid1: %v: %s", err, b)
+	}
+	return out
+}
+
+// MetadataSocket serves h on a Unix socket made as the server makes its metadata API's: in a new directory of
+// t's, mode 0755 (the job's uid may enter, not write), socket mode 0666; it returns the directory. h is served
+// until the test ends.
+func MetadataSocket(t testing.TB, h http.Handler, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("unix", filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, name), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return dir
 }
