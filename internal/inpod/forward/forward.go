@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
@@ -79,7 +78,9 @@ func Serve(ln net.Listener, socket string) error {
 	}
 }
 
-// proxy copies c to a connection to socket and back, passing on each side's end of writing to the other.
+// proxy copies c to a connection to socket and back until the socket's side ends. The end of what c sends is
+// not passed on: Go's HTTP server takes a half-closed connection for a client gone and cancels its request, and
+// clients such as nc half-close once they have sent it.
 func proxy(c net.Conn, socket string) {
 	defer c.Close()
 	u, err := net.DialTimeout("unix", socket, 10*time.Second)
@@ -87,29 +88,8 @@ func proxy(c net.Conn, socket string) {
 		return
 	}
 	defer u.Close()
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		copyHalf(u, c)
-	}()
-	go func() {
-		defer wg.Done()
-		copyHalf(c, u)
-	}()
-	wg.Wait()
-}
-
-// copyHalf copies src to dst until src ends, then closes dst for writing (or entirely, if it cannot half-close),
-// so that the other side sees the end of the request or answer.
-func copyHalf(dst, src net.Conn) {
-	_, err := io.Copy(dst, src)
-	if cw, ok := dst.(interface{ CloseWrite() error }); ok && err == nil {
-		_ = cw.CloseWrite()
-		return
-	}
-	_ = dst.Close()
-	_ = src.Close()
+	go func() { _, _ = io.Copy(u, c) }()
+	_, _ = io.Copy(c, u)
 }
 
 // Run runs argv (argv[0] looked up in PATH) with this process's stdio, environment and working directory, in a

@@ -187,3 +187,34 @@ func TestMainProgram(t *testing.T) {
 		})
 	}
 }
+
+// TestHalfClose: a client that half-closes once it has sent its request (as nc does) gets its answer, from a
+// request the server did not take for abandoned.
+func TestHalfClose(t *testing.T) {
+	sock := unixServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(200 * time.Millisecond) // the server's background read sees the client's end meanwhile, if it came
+		fmt.Fprintf(w, "context: %v", r.Context().Err())
+	}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { _ = forward.Serve(ln, sock) }()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET /x HTTP/1.0\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	got, err := io.ReadAll(c)
+	if err != nil || !strings.HasSuffix(string(got), "context: <nil>") {
+		t.Errorf("answer %q, %v; want one from a request whose context was not canceled", got, err)
+	}
+}
