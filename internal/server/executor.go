@@ -36,6 +36,8 @@ type runningExecutor struct {
 	attr    []any
 	maxJobs int          // jobs running at once unless configured; 0: the engine's default, for this machine's CPUs
 	close   func() error // releases what the executor holds once no job runs; nil for nothing
+	// metadataDir is where the server serves the metadata API on a Unix socket for the executor; "" for nowhere.
+	metadataDir string
 }
 
 // openCgroups opens the control groups that enforce local jobs' resource limits, named after the data dir so
@@ -74,6 +76,7 @@ func openExecutor(cfg Config, dir string, git *gitsource.Cache, images *imagepol
 				Images:  images, // nil or empty: any image
 				Logger:  log,
 			}
+			opts.Metadata = podman.Metadata{SocketDir: filepath.Join(dir, metadataDir), Forwarder: metadataForwarder(log)}
 			if podmanTweak != nil {
 				podmanTweak(&opts)
 			}
@@ -81,7 +84,8 @@ func openExecutor(cfg Config, dir string, git *gitsource.Cache, images *imagepol
 			if err != nil {
 				return runningExecutor{}, fmt.Errorf("server: %w", err)
 			}
-			return runningExecutor{ex: ex, close: ex.Close, attr: []any{"executor", ExecutorLocal, "isolation", IsolationContainer}}, nil
+			return runningExecutor{ex: ex, close: ex.Close, metadataDir: opts.Metadata.SocketDir,
+				attr: []any{"executor", ExecutorLocal, "isolation", IsolationContainer}}, nil
 		}
 		cg := openCgroups(dir, log)
 		ex, err := local.New(local.Options{

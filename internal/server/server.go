@@ -78,6 +78,8 @@ type Server struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	meta *metadataSocket // the metadata API for step containers (metadatasock.go); nil for none
 }
 
 // Open prepares everything Run needs and binds the listener, so Addr is known when Open returns. On the first
@@ -250,6 +252,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	}); err != nil {
 		return nil, err
 	}
+	if ex.metadataDir != "" {
+		if s.meta, err = openMetadataSocket(ex.metadataDir, s.api, log.With("component", "http")); err != nil {
+			return nil, err
+		}
+	}
 	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "runplane_http_connections_refused_total",
 		Help: "Connections answered 503 and closed at once, by the cap they were past (total or address).",
@@ -398,6 +405,9 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		return nil
 	})
+	if s.meta != nil {
+		g.Go(func() error { return s.meta.run(gctx) })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		s.stopping.Store(true)
@@ -428,6 +438,9 @@ func (s *Server) Close() error {
 		var errs []error
 		if s.ln != nil && !s.ran.Load() {
 			errs = append(errs, s.ln.Close())
+			if s.meta != nil {
+				errs = append(errs, s.meta.ln.Close())
+			}
 		}
 		if s.store != nil {
 			errs = append(errs, s.store.Close())

@@ -31,10 +31,12 @@ import (
 // Metadata lets workflow steps' containers reach the metadata API (Options.Metadata).
 type Metadata struct {
 	// SocketDir is the host directory of the server's metadata API socket (SocketName), mounted read-only at
-	// /.runplane/metadata in every step's container. It must not be writable by the job's uid.
+	// /.runplane/metadata in every step's container. It must not be writable by the job's uid. A directory, not
+	// the socket: a server that restarts makes its socket anew, and containers that outlived it find that one.
 	SocketDir string
 	// Forwarder is a statically linked binary that runs internal/inpod/forward when called runplane-forward:
 	// runplane-pid1, or runplane built with CGO_ENABLED=0. It is mounted read-only at /.runplane/runplane-forward.
+	// Empty: steps' containers (but those with the host's network) fail to start, saying why.
 	Forwarder string
 }
 
@@ -53,10 +55,10 @@ const (
 	metadataListen = "127.0.0.1"
 )
 
-// checkMetadata checks Options.Metadata: both or neither set, absolute, and a forwarder that is a static
-// executable (a container's image may have no C library for it).
+// checkMetadata checks Options.Metadata: without a forwarder, nothing (steps' containers then fail to start);
+// with one, absolute paths and a forwarder that is a static executable (an image may have no C library for it).
 func checkMetadata(m Metadata) error {
-	if m.SocketDir == "" && m.Forwarder == "" {
+	if m.Forwarder == "" {
 		return nil
 	}
 	if !filepath.IsAbs(m.SocketDir) || !filepath.IsAbs(m.Forwarder) {

@@ -166,7 +166,7 @@ func TestMetadataOptions(t *testing.T) {
 		{"dynamically linked", podman.Metadata{SocketDir: t.TempDir(), Forwarder: "/usr/bin/podman"}},
 		{"missing", podman.Metadata{SocketDir: t.TempDir(), Forwarder: "/no/such/runplane-pid1"}},
 		{"relative", podman.Metadata{SocketDir: "sock", Forwarder: "runplane-pid1"}},
-		{"socket dir only", podman.Metadata{SocketDir: t.TempDir()}},
+		{"forwarder only", podman.Metadata{Forwarder: podmantest.Forwarder(t)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
