@@ -13,7 +13,9 @@
 // config.json written to a 0600 file in the attempt's directory for `podman create --authfile`, removed when it
 // returns); a failed pull fails Start with podman's reason.
 // catatonit (`--init`) is PID 1, so SIGTERM reaches the command; the command's stderr is merged into its stdout
-// inside the container, so the log keeps their order.
+// inside the container, so the log keeps their order. A workflow step's containers run their command under
+// runplane-forward, which leads their own loopback to the server's metadata API socket, both mounted read-only
+// (Options.Metadata, metadata.go): the API without a network.
 //
 // Attempts outlive the server (conmon supervises them): Durable is true, Find finds an attempt by the job's label
 // (runplane.dev/job) and Recover re-attaches to it, replaying its whole log from podman's log file
