@@ -3,7 +3,10 @@ package podman_test
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -175,4 +178,43 @@ func TestMetadataOptions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStepSocketReplaced: a step's container finds the socket a restarted server makes anew at the same path (the
+// directory is mounted, not the socket), as a container that outlives a server restart must.
+func TestStepSocketReplaced(t *testing.T) {
+	podmantest.Need(t)
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	serve := func(name string) *http.Server {
+		p := filepath.Join(dir, podman.SocketName)
+		_ = os.Remove(p)
+		ln, err := net.Listen("unix", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, 0o666); err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, name) })}
+		go func() { _ = srv.Serve(ln) }()
+		t.Cleanup(func() { _ = srv.Close() })
+		return srv
+	}
+	first := serve("first-server")
+	fwd := podmantest.Forwarder(t)
+	ex := newExecutor(t, func(o *podman.Options) { o.Metadata = podman.Metadata{SocketDir: dir, Forwarder: fwd} })
+	s, out := stepSpec(t, "http://127.0.0.1:41234/api/v1/metadata",
+		`while :; do wget -q -O- "$RUNPLANE_METADATA_URL/spec"; echo; sleep 0.1; done`)
+	h, err := ex.Start(t.Context(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ex.Stop(t.Context(), h, time.Second) }()
+	waitFor(t, "the first server's answer", func() bool { return strings.Contains(out.String(), "first-server") })
+	_ = first.Close()
+	serve("second-server")
+	waitFor(t, "the second server's answer", func() bool { return strings.Contains(out.String(), "second-server") })
 }
