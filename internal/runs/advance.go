@@ -155,8 +155,9 @@ func (e *Engine) decide(ctx context.Context, run store.Run) (store.Run, bool, er
 		s.Status, s.Message, s.Attempt, s.CompletionTime = api.StepFailed, m.Message, m.Attempt, &now
 	}
 	for _, m := range d.Cancelled {
+		// A cancelled (or timed out) run cancels its running steps and skips the rest, saying why.
 		s := steps[m.Step]
-		s.Status, s.Message, s.CompletionTime = api.StepCancelled, m.Message, &now
+		s.Status, s.Message, s.CompletionTime = api.StepSkipped, m.Message, &now
 	}
 	for _, sub := range d.Submit {
 		s := steps[sub.Step]
