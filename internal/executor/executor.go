@@ -59,8 +59,9 @@ type Spec struct {
 	Secrets map[string]string
 	// Timeout, if positive, is a limit executors may also enforce natively; the engine enforces it regardless.
 	Timeout time.Duration
-	// Output receives the attempt's stdout and stderr, interleaved. An *os.File is handed to the process directly.
-	// The executor does not close it; it is written to until Wait returns.
+	// Output receives the attempt's stdout and stderr, interleaved. An *os.File is handed to the process directly,
+	// and the caller may close its copy once Start returned (an executor that writes to it later holds one of its
+	// own: HoldOutput). The executor does not close the caller's.
 	Output io.Writer
 	// Kubernetes is the task's placement and resources for container executors; others ignore it. May be nil.
 	Kubernetes *api.TaskKubernetes

@@ -99,16 +99,26 @@ type Options struct {
 	Exclusive bool
 	// Files keeps what multi-container jobs leave in their output and metadata directories; nil keeps nothing.
 	Files *jobfiles.Store
-	// StepEnv gives the job of a workflow step (Job.Run set) what it needs to talk back to the server: more
-	// environment (the metadata API's URL) and secrets (its token, and the secrets its definition references),
-	// masked in its log. An error fails the job before it starts. Nil: step jobs get nothing more.
-	StepEnv func(ctx context.Context, job store.Job) (env []string, secrets map[string]string, err error)
+	// StepEnv gives the job of a workflow step (Job.Run set) what it needs to talk back to the server (see
+	// Step). An error fails the job before it starts. Nil: step jobs get nothing more.
+	StepEnv func(ctx context.Context, job store.Job) (Step, error)
 	// Finished, when set, is called with every job this engine finished, once it is final in the store (a
 	// workflow run advances on it). It must not block.
 	Finished func(job store.Job)
 	// Images is the operator's image allowlist: Submit refuses a job whose runner names an image outside it, or
 	// none. Nil or empty allows every image.
 	Images *imagepolicy.Allowlist
+}
+
+// Step is what the job of a workflow step gets besides its task's.
+type Step struct {
+	// Env is more environment, NAME=value: the metadata API's URL, the step's resolved env.
+	Env []string
+	// Secrets are more secrets (environment variables and /etc/secret files, masked in the log): the step's token,
+	// env values that read secrets.
+	Secrets map[string]string
+	// Masks are more values to mask in the job's log: the run's sensitive outputs, which its env may hold.
+	Masks []string
 }
 
 // Request is one job submission.

@@ -13,8 +13,8 @@ import (
 )
 
 // prepare turns a claimed job, its task and its runner (the zero Runner for a task without one) into what the
-// executor runs, writing its output to out.
-func (e *Engine) prepare(ctx context.Context, job store.Job, task api.Task, runner api.Runner, out io.Writer) (executor.Spec, error) {
+// executor runs, writing its output to out, and the values to mask in its log.
+func (e *Engine) prepare(ctx context.Context, job store.Job, task api.Task, runner api.Runner, out io.Writer) (executor.Spec, []string, error) {
 	spec := executor.Spec{
 		JobID:      job.ID,
 		Task:       task.Name,
@@ -36,24 +36,27 @@ func (e *Engine) prepare(ctx context.Context, job store.Job, task api.Task, runn
 	if len(task.Containers) > 0 && e.opts.Files != nil {
 		keep, err := e.opts.Files.Prepare(job.ID)
 		if err != nil {
-			return executor.Spec{}, err
+			return executor.Spec{}, nil, err
 		}
 		spec.Keep = keep
 	}
+	masks := secretValues(runner)
 	if job.Run != "" && e.opts.StepEnv != nil {
-		env, secrets, err := e.opts.StepEnv(ctx, job)
+		step, err := e.opts.StepEnv(ctx, job)
 		if err != nil {
-			return executor.Spec{}, fmt.Errorf("step %s of run %s: %w", job.Step, job.Run, err)
+			return executor.Spec{}, nil, fmt.Errorf("step %s of run %s: %w", job.Step, job.Run, err)
 		}
-		spec.ExtraEnv = env
-		if len(secrets) > 0 {
-			merged := make(map[string]string, len(runner.Secret)+len(secrets))
+		spec.ExtraEnv = step.Env
+		if len(step.Secrets) > 0 {
+			merged := make(map[string]string, len(runner.Secret)+len(step.Secrets))
 			maps.Copy(merged, runner.Secret)
-			maps.Copy(merged, secrets)
+			maps.Copy(merged, step.Secrets)
 			spec.Secrets = merged
+			masks = append(masks, values(step.Secrets)...)
 		}
+		masks = append(masks, step.Masks...)
 	}
-	return spec, nil
+	return spec, masks, nil
 }
 
 // timeout is how long a job of task may run: the task's timeout, else the server's default; 0 is no limit.

@@ -99,7 +99,7 @@ func TestPrepareNetworkAndPullSecret(t *testing.T) {
 
 func mustPrepare(t *testing.T, e *Engine, job store.Job, task api.Task, runner api.Runner) executor.Spec {
 	t.Helper()
-	spec, err := e.prepare(t.Context(), job, task, runner, nil)
+	spec, _, err := e.prepare(t.Context(), job, task, runner, nil)
 	if err != nil {
 		t.Fatalf("prepare: %v", err)
 	}
@@ -116,9 +116,10 @@ func TestPrepareContainersAndStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	var asked store.Job
-	e := New(nil, nil, nil, Options{Files: files, StepEnv: func(_ context.Context, job store.Job) ([]string, map[string]string, error) {
+	e := New(nil, nil, nil, Options{Files: files, StepEnv: func(_ context.Context, job store.Job) (Step, error) {
 		asked = job
-		return []string{"RUNPLANE_METADATA_URL=http://127.0.0.1:1/api/v1/metadata"}, map[string]string{"RUNPLANE_STEP_TOKEN": "tok"}, nil
+		return Step{Env: []string{"RUNPLANE_METADATA_URL=http://127.0.0.1:1/api/v1/metadata"},
+			Secrets: map[string]string{"RUNPLANE_STEP_TOKEN": "tok"}, Masks: []string{"sensitive-output"}}, nil
 	}})
 	containers := []api.Container{{Name: "a", Image: "busybox", Command: []string{"true"}}}
 	runner := api.Runner{Name: "r", Secret: map[string]string{"DB": "pw"}}
@@ -141,6 +142,12 @@ func TestPrepareContainersAndStep(t *testing.T) {
 	if len(runner.Secret) != 1 {
 		t.Errorf("prepare changed the runner's secrets: %v", runner.Secret)
 	}
+	_, masks, _ := e.prepare(t.Context(), job, api.Task{Name: "s", Containers: containers}, runner, nil)
+	for _, v := range []string{"pw", "tok", "sensitive-output"} {
+		if !slices.Contains(masks, v) {
+			t.Errorf("masks %q lack %q", masks, v)
+		}
+	}
 	if !slices.Contains(spec.Env(), "RUNPLANE_METADATA_URL=http://127.0.0.1:1/api/v1/metadata") {
 		t.Errorf("Env() = %q, lacks the step's metadata URL", spec.Env())
 	}
@@ -153,10 +160,10 @@ func TestPrepareContainersAndStep(t *testing.T) {
 	}
 
 	// A step whose environment cannot be made does not start.
-	e.opts.StepEnv = func(context.Context, store.Job) ([]string, map[string]string, error) {
-		return nil, nil, errors.New("run is gone")
+	e.opts.StepEnv = func(context.Context, store.Job) (Step, error) {
+		return Step{}, errors.New("run is gone")
 	}
-	if _, err := e.prepare(t.Context(), job, api.Task{Name: "s", Containers: containers}, runner, nil); err == nil || !strings.Contains(err.Error(), "run is gone") {
+	if _, _, err := e.prepare(t.Context(), job, api.Task{Name: "s", Containers: containers}, runner, nil); err == nil || !strings.Contains(err.Error(), "run is gone") {
 		t.Errorf("prepare with a failing StepEnv: err = %v, want it", err)
 	}
 }

@@ -156,7 +156,7 @@ func (e *Engine) execute(job store.Job, a *attemptRun) {
 		e.finish(job, store.Finish{Status: api.JobFailed, Reason: "start: " + err.Error()}, a.attempt)
 		return
 	}
-	spec, err := e.prepare(ctx, job, task, runner, pw)
+	spec, masks, err := e.prepare(ctx, job, task, runner, pw)
 	if err != nil {
 		pr.Close()
 		pw.Close()
@@ -167,10 +167,6 @@ func (e *Engine) execute(job store.Job, a *attemptRun) {
 	go func() {
 		defer close(copied)
 		defer pr.Close()
-		masks := secretValues(runner)
-		if job.Run != "" {
-			masks = append(masks, values(spec.Secrets)...) // the step's token and the secrets it asked for
-		}
 		masked := secret.NewMaskWriter(out, masks)
 		io.Copy(masked, pr)
 		masked.Close()

@@ -22,6 +22,8 @@ const maxConflicts = 20
 func (e *Engine) Run(ctx context.Context) error {
 	t := time.NewTicker(e.opts.SweepInterval)
 	defer t.Stop()
+	defer e.background.Wait() // advances started by job ends: they end with ctx
+	defer close(e.stopped)
 	for {
 		e.sweep(ctx)
 		select {
@@ -54,13 +56,20 @@ func (e *Engine) JobFinished(job store.Job) {
 	if job.Run == "" {
 		return
 	}
-	go func() {
+	e.background.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		if err := e.Advance(ctx, job.Run); err != nil {
+		go func() {
+			select {
+			case <-e.stopped:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		if err := e.Advance(ctx, job.Run); err != nil && ctx.Err() == nil {
 			e.log.Warn("advance run", "run", job.Run, "after job", job.ID, "err", err)
 		}
-	}()
+	})
 }
 
 // Advance brings run id up to date: it records the ends of its steps' jobs, decides what comes next
@@ -155,8 +164,9 @@ func (e *Engine) decide(ctx context.Context, run store.Run) (store.Run, bool, er
 		s.Status, s.Message, s.Attempt, s.CompletionTime = api.StepFailed, m.Message, m.Attempt, &now
 	}
 	for _, m := range d.Cancelled {
+		// A cancelled (or timed out) run cancels its running steps and skips the rest, saying why.
 		s := steps[m.Step]
-		s.Status, s.Message, s.CompletionTime = api.StepCancelled, m.Message, &now
+		s.Status, s.Message, s.CompletionTime = api.StepSkipped, m.Message, &now
 	}
 	for _, sub := range d.Submit {
 		s := steps[sub.Step]

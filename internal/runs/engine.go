@@ -78,6 +78,10 @@ type Engine struct {
 	log   *slog.Logger
 	plans plans
 
+	// background are the advances job ends started; stopped is closed when Run ends, which ends them.
+	background sync.WaitGroup
+	stopped    chan struct{}
+
 	mu        sync.Mutex
 	waiters   map[string]chan struct{} // closed when the run is final (on this server)
 	advancing map[string]bool          // runs being advanced here; true: advance again once done
@@ -95,7 +99,8 @@ func New(st Store, js Jobs, opts Options) *Engine {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{st: st, jobs: js, opts: opts, log: log, waiters: map[string]chan struct{}{}, advancing: map[string]bool{}}
+	return &Engine{st: st, jobs: js, opts: opts, log: log, stopped: make(chan struct{}),
+		waiters: map[string]chan struct{}{}, advancing: map[string]bool{}}
 }
 
 // Request is one run submission.

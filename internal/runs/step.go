@@ -89,10 +89,10 @@ func inlineTask(s api.Step) (api.Task, error) {
 
 // StepEnv gives the job of a step what it needs when it starts: its env with templates resolved (values holding
 // secrets as secrets), the metadata API's URL, and its token. It is the job engine's Options.StepEnv.
-func (e *Engine) StepEnv(ctx context.Context, job store.Job) (env []string, secrets map[string]string, err error) {
+func (e *Engine) StepEnv(ctx context.Context, job store.Job) (jobs.Step, error) {
 	run, err := e.st.GetRun(ctx, job.Run)
 	if err != nil {
-		return nil, nil, fmt.Errorf("run %s: %w", job.Run, err)
+		return jobs.Step{}, fmt.Errorf("run %s: %w", job.Run, err)
 	}
 	var attempt int
 	for _, s := range run.Steps {
@@ -103,15 +103,17 @@ func (e *Engine) StepEnv(ctx context.Context, job store.Job) (env []string, secr
 	if attempt == 0 {
 		attempt = attemptOfKey(job.IdempotencyKey)
 	}
-	resolved, err := e.resolve(ctx, run, job.Step)
+	resolved, sensitive, err := e.resolve(ctx, run, job.Step)
 	if err != nil {
-		return nil, nil, err
+		return jobs.Step{}, err
 	}
-	secrets = map[string]string{}
+	var env []string
+	secrets := map[string]string{}
 	for _, v := range resolved.Env {
-		if len(resolved.Secrets) > 0 {
+		if len(resolved.Secrets) > 0 || holdsAny(v.Value, sensitive) {
 			// Which values came from a secret is not tracked per variable: every value of a step that reads
-			// secrets is treated as one (masked in the log, never in a pod spec).
+			// secrets, and every one holding a sensitive output, is treated as a secret (masked in the log, never
+			// in a pod spec).
 			secrets[v.Name] = v.Value
 		} else {
 			env = append(env, v.Name+"="+v.Value)
@@ -125,11 +127,21 @@ func (e *Engine) StepEnv(ctx context.Context, job store.Job) (env []string, secr
 		expires := e.opts.Now().Add(tokenLife(run.Definition, job.Step))
 		tok, err := e.opts.IssueToken(StepScope{Run: run.ID, Step: job.Step, Attempt: attempt, Job: job.ID}, expires)
 		if err != nil {
-			return nil, nil, err
+			return jobs.Step{}, err
 		}
 		secrets[api.EnvStepToken] = tok
 	}
-	return env, secrets, nil
+	return jobs.Step{Env: env, Secrets: secrets, Masks: sensitive}, nil
+}
+
+// holdsAny reports whether s contains any of values.
+func holdsAny(s string, values []string) bool {
+	for _, v := range values {
+		if v != "" && strings.Contains(s, v) {
+			return true
+		}
+	}
+	return false
 }
 
 // tokenLife is how long a step's token is valid: its timeout (else the run's, else a day), and a minute more. It
@@ -157,30 +169,38 @@ func attemptOfKey(key string) int {
 
 // Resolve evaluates step's env and spec in run as it is now, for the metadata API.
 func (e *Engine) Resolve(ctx context.Context, run store.Run, step string) (workflow.Resolved, error) {
-	return e.resolve(ctx, run, step)
+	r, _, err := e.resolve(ctx, run, step)
+	return r, err
 }
 
 // resolve evaluates step's input, env and spec over the run's parameters, outputs, step statuses and the secrets
-// the step references (from the runner it runs with).
-func (e *Engine) resolve(ctx context.Context, run store.Run, step string) (workflow.Resolved, error) {
+// the step references (from the runner it runs with), and returns the run's sensitive outputs as text, to mask.
+func (e *Engine) resolve(ctx context.Context, run store.Run, step string) (workflow.Resolved, []string, error) {
 	plan, err := e.plans.get(run.Definition)
 	if err != nil {
-		return workflow.Resolved{}, err
+		return workflow.Resolved{}, nil, err
 	}
 	// A step's job may start before the advance that submitted it stored what it read (a dependency's end):
 	// read the ends of the run's jobs here too.
 	if _, err := e.absorb(ctx, &run); err != nil {
-		return workflow.Resolved{}, err
+		return workflow.Resolved{}, nil, err
 	}
 	values, err := e.st.RunValues(ctx, run.ID)
 	if err != nil {
-		return workflow.Resolved{}, err
+		return workflow.Resolved{}, nil, err
+	}
+	var sensitive []string
+	for _, v := range values {
+		// A sensitive output marked before it was set holds null: nothing to mask yet.
+		if t := valueText(v.Value); v.Sensitive && v.Kind == store.ValueOutput && t != "" && t != "null" {
+			sensitive = append(sensitive, t)
+		}
 	}
 	st := stateOf(run, values, e.opts.Now())
 	vars := workflow.Vars{Parameters: map[string]any{}, Outputs: map[string]map[string]any{}, Steps: map[string]api.StepStatus{}}
 	if len(run.Parameters) > 0 {
 		if err := json.Unmarshal(run.Parameters, &vars.Parameters); err != nil {
-			return workflow.Resolved{}, fmt.Errorf("run %s: parameters: %w", run.ID, err)
+			return workflow.Resolved{}, nil, fmt.Errorf("run %s: parameters: %w", run.ID, err)
 		}
 	}
 	for name, s := range st.Steps {
@@ -196,10 +216,20 @@ func (e *Engine) resolve(ctx context.Context, run store.Run, step string) (workf
 	}
 	if names := plan.Secrets(step); len(names) > 0 {
 		if vars.Secrets, err = e.secretsFor(ctx, run.Definition, step, names); err != nil {
-			return workflow.Resolved{}, err
+			return workflow.Resolved{}, nil, err
 		}
 	}
-	return plan.Resolve(step, vars)
+	r, err := plan.Resolve(step, vars)
+	return r, sensitive, err
+}
+
+// valueText is a value as it appears in text: a JSON string's contents, anything else's JSON.
+func valueText(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
 }
 
 // secretsFor returns the named secrets of the runner step runs with (its own, or its task's): a workflow's

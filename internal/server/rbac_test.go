@@ -42,7 +42,7 @@ func TestRBACEveryRoute(t *testing.T) {
 	personas = append(personas,
 		&persona{name: "*-read", role: &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessRead}},
 		&persona{name: "*-write", role: &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessWrite}})
-	for _, res := range []string{"runners", "tasks", "jobs", "users", "groups", "roles", "role_bindings", "api_tokens", "audit_logs"} {
+	for _, res := range []string{"runners", "tasks", "jobs", "users", "groups", "roles", "role_bindings", "api_tokens", "audit_logs", "workflows", "runs"} {
 		personas = append(personas,
 			&persona{name: res + "-read", role: &api.Role{Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessRead}},
 			&persona{name: res + "-write", role: &api.Role{Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessWrite}},
@@ -71,6 +71,9 @@ func TestRBACEveryRoute(t *testing.T) {
 		path := wild.ReplaceAllStringFunc(rt.Path, func(string) string {
 			if rt.Param == "task" {
 				return w.name[api.ResourceJobs] // a submission names the task
+			}
+			if rt.Param == "workflow" {
+				return w.name[api.ResourceRuns] // a run is started by its workflow's name
 			}
 			return w.path[rt.Resource]
 		})
@@ -172,6 +175,8 @@ func rbacBody(rt httpapi.Route, w *rbacWorld) string {
 		return fmt.Sprintf(`{"name":%q,"resource":"runners","resource_ids":["*"],"access":"read"}`, n)
 	case api.ResourceRoleBindings:
 		return fmt.Sprintf(`{"name":%q,"role_name":"WriteAllRunners","subject_kind":"groups","subject_provider":"local","subject_name":%q}`, n, w.name[api.ResourceGroups])
+	case api.ResourceWorkflows:
+		return fmt.Sprintf(`{"name":%q,"steps":[{"name":"s","image":"alpine","command":["true"]}]}`, n)
 	}
 	return "{}"
 }
@@ -189,6 +194,13 @@ func seedRBACWorld(t *testing.T, ts *testServer) *rbacWorld {
 	ts.do(t, req{method: "POST", path: "/api/v1/jobs/target?wait=0"}).want(t, http.StatusOK).decode(t, &job)
 	// Jobs are addressed by id and authorized by their task; submissions are addressed by the task.
 	set(api.ResourceJobs, job.ID, "target")
+	// Runs are addressed by id and authorized by their workflow; starting one is addressed by the workflow.
+	ts.do(t, req{method: "POST", path: "/api/v1/workflows", json: api.Workflow{Name: "target",
+		Steps: []api.Step{{Name: "s", Image: "alpine", Command: api.Strings{"true"}}}}}).want(t, http.StatusOK)
+	set(api.ResourceWorkflows, "target", "target")
+	var run api.RunCreated
+	ts.do(t, req{method: "POST", path: "/api/v1/workflows/target/runs?wait=0"}).want(t, http.StatusOK).decode(t, &run)
+	set(api.ResourceRuns, run.ID, "target")
 	var u api.User
 	ts.do(t, req{method: "POST", path: "/api/v1/users", json: api.User{Username: "target", Password: "password-123", Provider: "local"}}).
 		want(t, http.StatusOK).decode(t, &u)

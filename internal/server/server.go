@@ -188,9 +188,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		LeaseTTL:  cfg.LeaseTTL,
 		Images:    images,
 		// Workflow steps are jobs: the run engine gives them their environment and advances when they end.
-		StepEnv: func(ctx context.Context, j store.Job) ([]string, map[string]string, error) {
-			return s.runs.StepEnv(ctx, j)
-		},
+		StepEnv:  func(ctx context.Context, j store.Job) (jobs.Step, error) { return s.runs.StepEnv(ctx, j) },
 		Finished: func(j store.Job) { s.runs.JobFinished(j) },
 	})
 	steps := auth.NewStepTokens(jwtKey, nil)

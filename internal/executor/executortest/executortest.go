@@ -131,12 +131,16 @@ func (s *suite) spec(t *testing.T, command string) (executor.Spec, *os.File) {
 	}, out
 }
 
-// start starts spec and fails the test on error.
+// start starts spec and fails the test on error. Like the job engine, it closes its copy of an *os.File output
+// once Start returned: the attempt must go on writing to its own (tests read the output by name).
 func (s *suite) start(t *testing.T, spec executor.Spec) executor.Handle {
 	t.Helper()
 	h, err := s.ex.Start(t.Context(), spec)
 	if err != nil {
 		t.Fatalf("Start(%q): %v", spec.Command, err)
+	}
+	if f, ok := spec.Output.(*os.File); ok {
+		f.Close()
 	}
 	return h
 }

@@ -123,6 +123,12 @@ func (e *Executor) containerProcs(a *attempt, spec executor.Spec, home string) [
 // namespace and no isolation; the launcher runs its own), up to the first that fails or until Stop. It reports
 // the start of the first on started, and whether it started (if not, the attempt is over and cleaned up).
 func (e *Executor) runContainers(a *attempt, job jobProcess, started chan<- error) bool {
+	// The caller may close its copy of the output once the first container started: the rest write to ours.
+	out, release := executor.HoldOutput(job.output)
+	defer release()
+	if job.output != nil {
+		job.output = out
+	}
 	for i, c := range job.containers {
 		a.mu.Lock()
 		if a.stopping {

@@ -157,6 +157,9 @@ func (e *Executor) outcome(a *attempt, code int, attached bool) executor.Result 
 func (e *Executor) publish(a *attempt, r executor.Result) {
 	if a.chain != nil {
 		e.keep(a, &r)
+		if a.chain.release != nil {
+			a.chain.release()
+		}
 	}
 	a.result = r
 	e.cleanups.Add(1) // before done: a caller of Wait, then Close, waits for the removal

@@ -57,6 +57,7 @@ type chain struct {
 	started  time.Time // when the current container was started
 	out      io.Writer
 	keep     string
+	release  func() // lets go of out once the attempt ended; nil for a recovered chain
 }
 
 func chainName(attempt string, i int) string { return attempt + "-" + strconv.Itoa(i) }
@@ -89,13 +90,17 @@ func (e *Executor) startChain(ctx context.Context, spec executor.Spec) (executor
 	name := newName(spec.JobID)
 	dir := filepath.Join(e.workDir, name)
 	a := newAttempt(name, dir, spec.Limits.Memory > 0)
-	a.chain = &chain{statuses: executor.ContainerStatuses(spec.Containers), out: spec.Output, keep: spec.Keep}
+	// The caller may close its copy of the output once Start returned: the later containers write to ours,
+	// released when the attempt ends (publish).
+	out, release := executor.HoldOutput(spec.Output)
+	a.chain = &chain{statuses: executor.ContainerStatuses(spec.Containers), out: out, keep: spec.Keep, release: release}
 	for i := range spec.Containers {
 		a.chain.names = append(a.chain.names, chainName(name, i))
 	}
 	started := false
 	defer func() {
 		if !started {
+			release()
 			e.remove(a)
 		}
 	}()
