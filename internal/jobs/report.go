@@ -27,9 +27,9 @@ func (e *Engine) started(job store.Job, runner string) {
 	e.log.LogAttrs(context.Background(), slog.LevelInfo, "job started", attrs...)
 }
 
-// ended logs a job that reached its final state and counts it in the metrics.
+// ended logs a job that reached its final state. The caller counts it in the metrics first
+// (e.metrics.observe), before it tells the job's waiters.
 func (e *Engine) ended(job store.Job) {
-	e.metrics.observe(job)
 	attrs := []slog.Attr{
 		slog.String("job", job.ID),
 		slog.String("task", job.Task),
