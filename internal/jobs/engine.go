@@ -154,8 +154,8 @@ type Engine struct {
 	detach   context.CancelFunc
 
 	mu       sync.Mutex
-	waiters  map[string]chan struct{} // closed when the job is final
-	attempts map[string]*attempt      // jobs this engine is running
+	waiters  map[string]*waiter  // of jobs someone awaits; removed when the job is final
+	attempts map[string]*attempt // jobs this engine is running
 }
 
 // New returns an engine over st and ex, keeping job logs in logs.
@@ -192,7 +192,7 @@ func New(st Store, ex executor.Executor, logs *joblog.Store, opts Options) *Engi
 		opts:     opts,
 		log:      log,
 		wake:     make(chan struct{}, opts.MaxConcurrent),
-		waiters:  make(map[string]chan struct{}),
+		waiters:  make(map[string]*waiter),
 		attempts: make(map[string]*attempt),
 	}
 	e.detached, e.detach = context.WithCancel(context.Background())

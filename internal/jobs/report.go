@@ -27,9 +27,9 @@ func (e *Engine) started(job store.Job, runner string) {
 	e.log.LogAttrs(context.Background(), slog.LevelInfo, "job started", attrs...)
 }
 
-// ended logs a job that reached its final state, counts it in the metrics and tells Options.Finished.
+// ended logs a job that reached its final state and tells Options.Finished. The caller counts it in the metrics
+// first (e.metrics.observe), before it tells the job's waiters.
 func (e *Engine) ended(job store.Job) {
-	e.metrics.observe(job)
 	if e.opts.Finished != nil {
 		e.opts.Finished(job)
 	}

@@ -326,13 +326,18 @@ func (e *Engine) finish(job store.Job, f store.Finish, a *attempt) {
 	defer cancel()
 	var done store.Job
 	err := e.patient(ctx, func() (err error) { done, err = e.st.FinishJob(ctx, job.ID, f); return err })
+	var final *store.Job
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		// Someone (a cancel of a not-yet-started job) finished it first; that outcome stands.
 	case err != nil:
 		e.log.Error("finish job", "job", job.ID, "err", err)
 	default:
-		e.ended(done)
+		if done.OwnerID == "" {
+			done.OwnerID = job.OwnerID // FinishJob does not return it; waiters get the job whole
+		}
+		e.metrics.observe(done)
+		final = &done
 	}
 	if a != nil {
 		e.mu.Lock()
@@ -341,7 +346,11 @@ func (e *Engine) finish(job store.Job, f store.Finish, a *attempt) {
 		e.metrics.running.Dec()
 		close(a.done)
 	}
-	e.notify(job.ID)
+	e.notifyFinal(job.ID, final)
+	if final != nil {
+		// After the waiters: a synchronous caller's answer does not wait for the log line.
+		e.ended(done)
+	}
 }
 
 // releaseLeases lets the jobs this server leaves running be recovered at once, by any server, instead of when

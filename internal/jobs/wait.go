@@ -10,33 +10,50 @@ import (
 	"github.com/runplane/runplane/internal/store"
 )
 
-// signal returns the channel closed when job id is final. The caller must check the store after taking it.
-func (e *Engine) signal(id string) chan struct{} {
+// waiter is what the callers waiting for one job share: done is closed when the job is final. When the engine
+// itself made the job final, job holds it as the store returned it (final is set before done is closed), so a
+// waiter need not read it back.
+type waiter struct {
+	done  chan struct{}
+	job   store.Job
+	final bool
+}
+
+// signal returns the waiter of job id. The caller must check the store after taking it.
+func (e *Engine) signal(id string) *waiter {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	ch, ok := e.waiters[id]
+	w, ok := e.waiters[id]
 	if !ok {
-		ch = make(chan struct{})
-		e.waiters[id] = ch
+		w = &waiter{done: make(chan struct{})}
+		e.waiters[id] = w
 	}
-	return ch
+	return w
 }
 
 // notify wakes everyone waiting on job id.
-func (e *Engine) notify(id string) {
+func (e *Engine) notify(id string) { e.notifyFinal(id, nil) }
+
+// notifyFinal wakes everyone waiting on job id, handing them job when it is the final state the store returned
+// (FinishJob's job reads back as GetJob's: storetest checks it); nil when this engine does not have it.
+func (e *Engine) notifyFinal(id string, job *store.Job) {
 	e.mu.Lock()
-	ch, ok := e.waiters[id]
+	w, ok := e.waiters[id]
 	delete(e.waiters, id)
 	e.mu.Unlock()
 	if ok {
-		close(ch)
+		if job != nil {
+			w.job, w.final = *job, true
+		}
+		close(w.done)
 	}
 }
 
 // Await returns job id as soon as it is final, or its current state once max has passed or ctx ended.
-// It is woken by the job's completion, never by polling. Errors: store.ErrNotFound.
+// It is woken by the job's completion, never by polling; a job this engine finished is not read back.
+// Errors: store.ErrNotFound.
 func (e *Engine) Await(ctx context.Context, id string, max time.Duration) (store.Job, error) {
-	ch := e.signal(id)
+	w := e.signal(id)
 	job, err := e.st.GetJob(ctx, id)
 	if err != nil || job.Status.Final() || max <= 0 {
 		return job, err
@@ -44,7 +61,10 @@ func (e *Engine) Await(ctx context.Context, id string, max time.Duration) (store
 	t := time.NewTimer(max)
 	defer t.Stop()
 	select {
-	case <-ch:
+	case <-w.done:
+		if w.final {
+			return w.job, nil
+		}
 	case <-t.C:
 	case <-ctx.Done():
 	}
@@ -53,7 +73,7 @@ func (e *Engine) Await(ctx context.Context, id string, max time.Duration) (store
 
 // Done returns a channel closed when job id is final. Errors: store.ErrNotFound.
 func (e *Engine) Done(ctx context.Context, id string) (<-chan struct{}, error) {
-	ch := e.signal(id)
+	w := e.signal(id)
 	job, err := e.st.GetJob(ctx, id)
 	if err != nil {
 		return nil, err
@@ -63,7 +83,7 @@ func (e *Engine) Done(ctx context.Context, id string) (<-chan struct{}, error) {
 		close(closed)
 		return closed, nil
 	}
-	return ch, nil
+	return w.done, nil
 }
 
 // Cancel ends a queued or running job with status cancelled and returns it once it is final.
@@ -92,7 +112,8 @@ func (e *Engine) Cancel(ctx context.Context, id string) (store.Job, error) {
 	if err != nil {
 		return store.Job{}, err
 	}
-	e.ended(job)
-	e.notify(id)
+	e.metrics.observe(job)
+	e.notifyFinal(id, &job)
+	e.ended(job) // after the waiters: the log line is not theirs to wait for
 	return job, nil
 }

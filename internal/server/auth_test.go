@@ -138,6 +138,11 @@ func TestProtectedRoutes(t *testing.T) {
 		"GET /api/v1/openapi.json": true}
 	for _, rt := range ts.api.Routes() {
 		key := rt.Method + " " + rt.Path
+		if strings.HasPrefix(rt.Path, "/api/v1/metadata/") {
+			// Past the route adapter without user credentials, each handler checking a step token instead:
+			// TestMetadataAPI covers them.
+			public[key] = true
+		}
 		if rt.Public != public[key] {
 			t.Errorf("%s: Public = %v, want %v", key, rt.Public, public[key])
 		}

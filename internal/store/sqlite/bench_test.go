@@ -299,3 +299,26 @@ func BenchmarkCreateJobCapped(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSubmitAudited is a job's submission as the API makes it: the job and, in its transaction, the
+// request's audit entry (store.WithAudit); beside it the job alone.
+func BenchmarkSubmitAudited(b *testing.B) {
+	for _, audited := range []bool{false, true} {
+		b.Run(fmt.Sprintf("audited=%v", audited), func(b *testing.B) {
+			s := benchStore(b, true)
+			var i int64
+			for b.Loop() {
+				i++
+				ctx := b.Context()
+				if audited {
+					ctx = store.WithAudit(ctx, store.NewPendingAudit(api.AuditLog{UserID: "u-1", Username: "root",
+						Provider: "local", EventType: "run", EventCategory: "jobs", EventTarget: "task",
+						Status: api.AuditSuccess, Source: "127.0.0.1"}))
+				}
+				if _, _, err := s.CreateJobCapped(ctx, benchJob(i), 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
