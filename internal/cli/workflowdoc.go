@@ -75,6 +75,9 @@ func parseWorkflowDoc(data []byte, src manifestSource, docs int) (manifest, erro
 		w.Name = name
 	}
 	m.flow = w
+	if err := api.ValidateName(w.Name); err != nil {
+		return m, fmt.Errorf("%s: name: %w", kindWorkflow, err)
+	}
 	if err := m.validate(); err != nil {
 		return m, fmt.Errorf("%s %q: %w", kindWorkflow, w.Name, err)
 	}
