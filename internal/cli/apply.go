@@ -51,7 +51,7 @@ func (a *app) applyCommand() *cobra.Command {
 			"nothing is sent. --dry-run stops there and prints what would happen, storing nothing.",
 		Example: "  runplane apply -f examples/ --dry-run\n  runplane apply -f examples/\n  runplane apply -f runner.yaml -f task.yaml\n  runplane apply -f users.yaml\n" +
 			"  runplane apply -f deploy.yaml         # a Relay workflow file: workflow deploy",
-		Args:    checkArgs(cobra.NoArgs),
+		Args: checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(files) == 0 {
 				return usage(cmd, "-f is required")
