@@ -20,11 +20,15 @@ func (a *app) applyCommand() *cobra.Command {
 	var dry string
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE|DIR|-",
-		Short: "Create or update runners, tasks, users, groups, roles and role bindings from YAML or JSON files",
+		Short: "Create or update runners, tasks, workflows, users, groups, roles and role bindings from YAML or JSON files",
 		Long: "Create or update the objects declared in files. A file holds one or more documents (YAML\n" +
 			"separated by \"---\", or JSON), each with a kind and the API's fields:\n\n" +
 			"  kind: Runner\n  name: examples\n  gitURL: https://example.com/scripts.git\n  branch: main\n" +
 			"  ---\n  kind: Task\n  name: hello\n  runner: examples\n  command: ./hello.sh\n\n" +
+			"A workflow is a DAG of steps, each a task or an inline job; runplane's manifest (kind: Workflow,\n" +
+			"name or metadata.name, its fields beside them or under spec) and Relay's workflow file unchanged\n" +
+			"(version: v1, steps, with its !Parameter, !Output and !Secret tags) are both read. A Relay file names\n" +
+			"no workflow: it is named after its file (deploy.yaml is workflow deploy), or add name: NAME to it.\n\n" +
 			"Users, groups, roles and role bindings refer to each other by name, since their ids are assigned by\n" +
 			"the server; users and groups belong to a provider (local unless given):\n\n" +
 			"  kind: Group\n  name: operators\n  users: [alice]          # optional: the members, by username\n" +
@@ -34,7 +38,7 @@ func (a *app) applyCommand() *cobra.Command {
 			"  ---\n  kind: RoleBinding\n  name: operators-run-hello\n  role: run-hello\n  group: operators\n\n" +
 			"A directory means its *.yaml, *.yml and *.json files, in name order; \"-\" means stdin. Every document\n" +
 			"is checked before anything is sent, including that every name it refers to exists on the server or\n" +
-			"is declared in the files. Objects are applied in this order: runners, tasks, then groups are created\n" +
+			"is declared in the files. Objects are applied in this order: runners, tasks, workflows, then groups are created\n" +
 			"(without members) so that users can name them, users are applied, group members are set, and roles\n" +
 			"and role bindings follow. Membership declared on either side counts: a user ends up in a group when\n" +
 			"the user's groups or the group's users name it; a side not declared is left as it is.\n\n" +
@@ -45,8 +49,9 @@ func (a *app) applyCommand() *cobra.Command {
 			"Before it changes anything, apply has the server check every change as one dry run (the server's own\n" +
 			"validation, schema limits, image allowlist, permissions and names taken): if it would refuse one,\n" +
 			"nothing is sent. --dry-run stops there and prints what would happen, storing nothing.",
-		Example: "  runplane apply -f examples/ --dry-run\n  runplane apply -f examples/\n  runplane apply -f runner.yaml -f task.yaml\n  runplane apply -f users.yaml",
-		Args:    checkArgs(cobra.NoArgs),
+		Example: "  runplane apply -f examples/ --dry-run\n  runplane apply -f examples/\n  runplane apply -f runner.yaml -f task.yaml\n  runplane apply -f users.yaml\n" +
+			"  runplane apply -f deploy.yaml         # a Relay workflow file: workflow deploy",
+		Args: checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(files) == 0 {
 				return usage(cmd, "-f is required")
@@ -87,7 +92,7 @@ func (a *app) applyCommand() *cobra.Command {
 				return err
 			}
 			for _, m := range ms {
-				if m.kind != kindRunner && m.kind != kindTask {
+				if m.kind != kindRunner && m.kind != kindTask && m.kind != kindWorkflow {
 					continue
 				}
 				result, err := applyOne(ctx, c, m)
@@ -138,8 +143,24 @@ func (a *app) loadManifests(files []string, recursive bool) ([]manifest, error) 
 	return ms, nil
 }
 
-// applyOne creates a runner or task or brings the server's object in line with it, and says which it did.
+// applyOne creates a runner, task or workflow or brings the server's object in line with it, and says which it
+// did.
 func applyOne(ctx context.Context, c *client.Client, m manifest) (string, error) {
+	if m.kind == kindWorkflow {
+		cur, err := c.GetWorkflow(ctx, m.flow.Name)
+		if errors.Is(err, client.ErrNotFound) {
+			_, err = c.CreateWorkflow(ctx, m.flow)
+			return "created", err
+		}
+		if err != nil {
+			return "", err
+		}
+		if sameFields(m.flow, cur) {
+			return "unchanged", nil
+		}
+		_, err = c.UpdateWorkflow(ctx, m.flow)
+		return "configured", err
+	}
 	if m.kind == kindRunner {
 		cur, err := c.GetRunner(ctx, m.runner.Name)
 		if errors.Is(err, client.ErrNotFound) {

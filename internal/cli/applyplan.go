@@ -36,7 +36,7 @@ func planReq(method, path string, body any) (*client.DryRunRequest, error) {
 	return &client.DryRunRequest{Method: method, Path: client.APIPrefix + path, Body: b}, nil
 }
 
-// planRunnersTasks lists the changes of the runner and task documents, reading the server's objects.
+// planRunnersTasks lists the changes of the runner, task and workflow documents, reading the server's objects.
 func planRunnersTasks(ctx context.Context, c *client.Client, ms []manifest) ([]planned, error) {
 	var out []planned
 	for _, m := range ms {
@@ -47,6 +47,8 @@ func planRunnersTasks(ctx context.Context, c *client.Client, ms []manifest) ([]p
 			p, err = planRunner(ctx, c, m)
 		case kindTask:
 			p, err = planTask(ctx, c, m)
+		case kindWorkflow:
+			p, err = planWorkflow(ctx, c, m)
 		default:
 			continue
 		}
@@ -88,6 +90,23 @@ func planTask(ctx context.Context, c *client.Client, m manifest) (planned, error
 	default:
 		p.result = "configured"
 		p.req, err = planReq("PUT", "/tasks/"+url.PathEscape(m.task.Name), m.task)
+	}
+	return p, err
+}
+
+func planWorkflow(ctx context.Context, c *client.Client, m manifest) (planned, error) {
+	p := planned{m: m}
+	cur, err := c.GetWorkflow(ctx, m.flow.Name)
+	switch {
+	case errors.Is(err, client.ErrNotFound):
+		p.result = "created"
+		p.req, err = planReq("POST", "/workflows", m.flow)
+	case err != nil:
+	case sameFields(m.flow, cur):
+		p.result = "unchanged"
+	default:
+		p.result = "configured"
+		p.req, err = planReq("PUT", "/workflows/"+url.PathEscape(m.flow.Name), m.flow)
 	}
 	return p, err
 }

@@ -7,9 +7,9 @@ import (
 )
 
 func (a *app) cancelCommand() *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "cancel JOB...",
-		Short: "Cancel queued or running jobs",
+		Short: "Cancel queued or running jobs (or workflow runs: runplane cancel run RUN)",
 		Long: "Cancel jobs. A queued job never starts; a running one is stopped (its whole process tree) and ends with\n" +
 			"status cancelled. Cancelling a job that already ended is an error (409).",
 		Example:           "  runplane cancel hello-x7k2p",
@@ -31,4 +31,6 @@ func (a *app) cancelCommand() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.AddCommand(a.cancelRunCommand())
+	return cmd
 }

@@ -67,6 +67,17 @@ func jobIDs(ctx context.Context, c *client.Client) ([]string, error) {
 	return mapNames(js, func(j api.Job) string { return j.ID }), err
 }
 
+func workflowNames(ctx context.Context, c *client.Client) ([]string, error) {
+	ws, err := c.ListWorkflows(ctx)
+	return mapNames(ws, func(w api.Workflow) string { return w.Name }), err
+}
+
+// runIDs offers the newest runs (the server's first page), newest first.
+func runIDs(ctx context.Context, c *client.Client) ([]string, error) {
+	rs, _, err := c.ListRunsPage(ctx, client.RunListOptions{Limit: 100})
+	return mapNames(rs, func(r api.Run) string { return r.ID }), err
+}
+
 func mapNames[T any](items []T, name func(T) string) []string {
 	out := make([]string, 0, len(items))
 	for _, it := range items {
@@ -88,7 +99,7 @@ func (a *app) completeGet(cmd *cobra.Command, args []string, toComplete string) 
 		return out, cobra.ShellCompDirectiveNoFileComp
 	case 1:
 		list := map[string]func(context.Context, *client.Client) ([]string, error){
-			"runners": runnerNames, "tasks": taskNames, "jobs": jobIDs,
+			"runners": runnerNames, "tasks": taskNames, "jobs": jobIDs, "workflows": workflowNames, "runs": runIDs,
 		}[resourceKinds[args[0]]]
 		if list != nil {
 			return a.completeNames(0, list)(cmd, nil, toComplete)

@@ -17,7 +17,7 @@ import (
 // and export print documents, so what they print can be applied unchanged.
 type document struct {
 	kind string
-	body any // api.Runner, api.Task, userDoc, groupDoc, roleDoc or bindingDoc
+	body any // api.Runner, api.Task, api.Workflow, userDoc, groupDoc, roleDoc or bindingDoc
 }
 
 // marshalDocuments writes docs as a YAML stream, "---" between documents, kind first in each.
@@ -53,6 +53,14 @@ func taskDocs(ts []api.Task) []document {
 	out := make([]document, 0, len(ts))
 	for _, t := range ts {
 		out = append(out, document{kindTask, t})
+	}
+	return out
+}
+
+func workflowDocs(ws []api.Workflow) []document {
+	out := make([]document, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, document{kindWorkflow, w})
 	}
 	return out
 }
@@ -167,7 +175,7 @@ func nameOr(n names, id string) string {
 }
 
 // documentKinds are the kinds get -o yaml prints as documents apply takes back.
-var documentKinds = []string{"runners", "tasks", "users", "groups", "roles", "rolebindings"}
+var documentKinds = []string{"runners", "tasks", "workflows", "users", "groups", "roles", "rolebindings"}
 
 // getDocuments prints the objects of kind (one, when name is set) as apply documents.
 func (a *app) getDocuments(ctx context.Context, c *client.Client, kind, name string) error {
@@ -185,6 +193,12 @@ func (a *app) getDocuments(ctx context.Context, c *client.Client, kind, name str
 			return err
 		}
 		docs = taskDocs(ts)
+	case "workflows":
+		ws, err := getOrListAll(ctx, name, c.GetWorkflow, c.ListWorkflows)
+		if err != nil {
+			return err
+		}
+		docs = workflowDocs(ws)
 	default:
 		id, err := loadIdentity(ctx, c, kind)
 		if err != nil {

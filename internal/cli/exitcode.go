@@ -77,3 +77,29 @@ func statusOrActive(s api.JobStatus) string {
 const exitCodesHelp = "Exit codes: 0 the job succeeded (or, without a wait, was created); 1 it failed or was cancelled\n" +
 	"(or another error, such as invalid input); 3 it was still queued or running when the wait ran out;\n" +
 	"4 no such job or task, or not allowed to see it; 5 the server could not be reached or went away."
+
+// runExit is the exit code a run's status calls for, as jobExit for a job's.
+func runExit(s api.RunStatus) int {
+	switch {
+	case s == api.RunSucceeded:
+		return 0
+	case s.Final():
+		return exitJobFailed
+	default:
+		return exitStillActive
+	}
+}
+
+// runStillActive is the error for a run the wait did not see end.
+func runStillActive(r api.Run) error {
+	s := string(r.Status)
+	if s == "" {
+		s = "queued or running"
+	}
+	return &codedError{code: exitStillActive, err: fmt.Errorf("run %s is still %s; the wait ran out", r.ID, s)}
+}
+
+// runExitCodesHelp documents the exit codes in the help of the commands that wait for workflow runs.
+const runExitCodesHelp = "Exit codes: 0 the run succeeded (or, without a wait, was created); 1 it failed or was cancelled\n" +
+	"(or another error, such as invalid parameters); 3 it was still queued or running when the wait ran out;\n" +
+	"4 no such run or workflow, or not allowed to see it; 5 the server could not be reached or went away."

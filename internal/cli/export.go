@@ -14,9 +14,9 @@ import (
 func (a *app) exportCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "export",
-		Short: "Print every runner, task, group, user, role and role binding as documents apply takes back",
+		Short: "Print every runner, task, workflow, group, user, role and role binding as documents apply takes back",
 		Long: "Print the server's configuration as one YAML stream of documents, in the order apply needs them:\n" +
-			"runners, tasks, groups, users (naming their groups), roles, role bindings. Builtin objects (root,\n" +
+			"runners, tasks, workflows, groups, users (naming their groups), roles, role bindings. Builtin objects (root,\n" +
 			"Admin, the WriteAll roles) are left out: every server has them. Runner tokens and secret values are\n" +
 			"masked and local users' passwords are never shown: applying the export to the same server keeps them;\n" +
 			"on another server, add them to the documents first (or restore a backup of the store instead). Kinds\n" +
@@ -47,6 +47,11 @@ func (a *app) exportCommand() *cobra.Command {
 				return err
 			}
 			docs = append(docs, taskDocs(ts)...)
+			ws, err := c.ListWorkflows(ctx)
+			if err = skip("workflows", err); err != nil {
+				return err
+			}
+			docs = append(docs, workflowDocs(ws)...)
 			var id identity
 			for _, k := range []string{"groups", "users", "roles", "rolebindings"} {
 				if err := skip(k, id.load(ctx, c, k)); err != nil {

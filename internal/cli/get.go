@@ -20,6 +20,8 @@ import (
 var resourceKinds = map[string]string{
 	"runners": "runners", "runner": "runners",
 	"tasks": "tasks", "task": "tasks",
+	"workflows": "workflows", "workflow": "workflows", "wf": "workflows",
+	"runs": "runs", "run": "runs",
 	"jobs": "jobs", "job": "jobs",
 	"users": "users", "user": "users",
 	"groups": "groups", "group": "groups",
@@ -30,7 +32,7 @@ var resourceKinds = map[string]string{
 }
 
 // getKinds is what get accepts, for help and messages.
-var getKinds = []string{"runners", "tasks", "jobs", "users", "groups", "roles", "rolebindings", "tokens", "auditlogs"}
+var getKinds = []string{"runners", "tasks", "workflows", "runs", "jobs", "users", "groups", "roles", "rolebindings", "tokens", "auditlogs"}
 
 // getOptions are the flags of get that only some resources use.
 type getOptions struct {
@@ -45,13 +47,17 @@ func (a *app) getCommand() *cobra.Command {
 	typeList := strings.Join(getKinds[:len(getKinds)-1], ", ") + " or " + getKinds[len(getKinds)-1]
 	cmd := &cobra.Command{
 		Use:   "get " + strings.Join(getKinds, "|") + " [NAME]",
-		Short: "List runners, tasks, jobs, users, groups, roles, role bindings, API tokens or audit logs, or show one",
-		Long: "List objects of a kind, or show one. Runners, tasks and roles are named by name, jobs, tokens and\n" +
-			"audit logs by id, users, groups and role bindings by name or id (an id when a name is shared by\n" +
-			"users or groups of different providers). Singular forms work too: runner, user, token, ...",
+		Short: "List runners, tasks, workflows, runs, jobs, users, groups, roles, role bindings, API tokens or audit logs, or show one",
+		Long: "List objects of a kind, or show one. Runners, tasks, workflows and roles are named by name, runs,\n" +
+			"jobs, tokens and audit logs by id, users, groups and role bindings by name or id (an id when a name is\n" +
+			"shared by users or groups of different providers). Singular forms work too: runner, user, token, ...\n\n" +
+			"One run is shown as the tree of its steps: each step's status, job, duration and outputs, and why it\n" +
+			"was skipped or failed (-o json or yaml for the whole run).",
 		Example: "  runplane get runners\n  runplane get task hello -o yaml\n" +
 			"  runplane get jobs --limit 5\n  runplane get jobs --task hello --status failed,cancelled --since 24h\n" +
-			"  runplane get job hello-x7k2p -o json\n  runplane get audit --user alice --since 7d\n" +
+			"  runplane get job hello-x7k2p -o json\n" +
+			"  runplane get workflows\n  runplane get workflow deploy -o yaml\n" +
+			"  runplane get runs --workflow deploy --status failed\n  runplane get run deploy-k2x9z\n  runplane get audit --user alice --since 7d\n" +
 			"  runplane get audit --all -o json > audit.json\n" +
 			"  runplane get users\n  runplane get role Admin -o yaml\n  runplane get tokens --all",
 		Args: checkArgs(func(cmd *cobra.Command, args []string) error {
@@ -86,15 +92,17 @@ func (a *app) getCommand() *cobra.Command {
 			switch kind {
 			case "runners", "tasks", "jobs":
 				return a.getWorkload(cmd, c, kind, name, o)
+			case "workflows", "runs":
+				return a.getFlows(cmd, c, kind, name, o)
 			}
 			return a.getIdentity(cmd, c, kind, name, o)
 		},
 	}
 	addOutputFlag(cmd, &o.output)
 	f := cmd.Flags()
-	f.IntVar(&o.limit, "limit", 0, "jobs and auditlogs: how many to list, newest first (0: the server's default); with --all, the page size")
-	f.IntVar(&o.offset, "offset", 0, "jobs and auditlogs: how many of the newest to skip")
-	f.BoolVar(&o.allTokens, "all", false, "tokens: list every user's tokens, not only yours; jobs and auditlogs: every one selected, page by page (an export)")
+	f.IntVar(&o.limit, "limit", 0, "jobs, runs and auditlogs: how many to list, newest first (0: the server's default); with --all, the page size")
+	f.IntVar(&o.offset, "offset", 0, "jobs, runs and auditlogs: how many of the newest to skip")
+	f.BoolVar(&o.allTokens, "all", false, "tokens: list every user's tokens, not only yours; jobs, runs and auditlogs: every one selected, page by page (an export)")
 	o.listFlags.register(cmd)
 	return cmd
 }

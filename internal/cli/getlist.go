@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,23 +15,28 @@ import (
 
 // listFlags are get's filters of jobs and audit logs.
 type listFlags struct {
-	task, owner                       string
+	task, owner, workflow             string
 	status                            []string
 	user, eventType, target, category string
 	since, until                      string
 }
 
-// jobFlags and auditFlags name the filters that apply to one kind only.
-var (
-	jobFlags   = []string{"task", "owner"}
-	auditFlags = []string{"user", "event-type", "target", "category"}
-)
+// listFilters names the filters of each kind that has them.
+var listFilters = map[string][]string{
+	"jobs":      {"task", "owner", "status", "since", "until"},
+	"auditlogs": {"user", "event-type", "target", "category", "status", "since", "until"},
+	"runs":      {"workflow", "owner", "status"},
+}
+
+// allFilters is every filter flag, in the order check reports them.
+var allFilters = []string{"task", "workflow", "status", "owner", "since", "until", "user", "event-type", "target", "category"}
 
 func (l *listFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&l.task, "task", "", "jobs: only those of this task")
-	f.StringSliceVar(&l.status, "status", nil, "jobs: only those with one of these statuses (queued, running, succeeded, failed, cancelled; repeatable, comma-separated); auditlogs: success, failure or denied")
-	f.StringVar(&l.owner, "owner", "", "jobs: only those this user submitted")
+	f.StringVar(&l.workflow, "workflow", "", "runs: only those of this workflow")
+	f.StringSliceVar(&l.status, "status", nil, "jobs and runs: only those with one of these statuses (queued, running, succeeded, failed, cancelled; repeatable, comma-separated); auditlogs: success, failure or denied")
+	f.StringVar(&l.owner, "owner", "", "jobs and runs: only those this user submitted")
 	f.StringVar(&l.user, "user", "", "auditlogs: only the events of this user (a username or user id)")
 	f.StringVar(&l.eventType, "event-type", "", "auditlogs: only events of this type (create, update, delete, run, cancel, login, logout, ...)")
 	f.StringVar(&l.target, "target", "", "auditlogs: only events acting on this object (a name or id)")
@@ -41,22 +47,13 @@ func (l *listFlags) register(cmd *cobra.Command) {
 
 // check refuses a filter given for a kind it does not apply to.
 func (l *listFlags) check(cmd *cobra.Command, kind, name string) error {
-	var wrong []string
-	switch kind {
-	case "jobs":
-		wrong = auditFlags
-	case "auditlogs":
-		wrong = jobFlags
-	default:
-		wrong = append(append([]string{"status", "since", "until"}, jobFlags...), auditFlags...)
-	}
-	for _, f := range wrong {
-		if cmd.Flags().Changed(f) {
+	for _, f := range allFilters {
+		if cmd.Flags().Changed(f) && !slices.Contains(listFilters[kind], f) {
 			return usage(cmd, "--%s does not apply to %s", f, kind)
 		}
 	}
 	if name != "" {
-		for _, f := range append(append([]string{"status", "since", "until"}, jobFlags...), auditFlags...) {
+		for _, f := range allFilters {
 			if cmd.Flags().Changed(f) {
 				return usage(cmd, "--%s filters a list: give no name", f)
 			}

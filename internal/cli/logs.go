@@ -22,7 +22,7 @@ func (a *app) logsCommand() *cobra.Command {
 	var reconnect time.Duration
 	cmd := &cobra.Command{
 		Use:   "logs JOB",
-		Short: "Print a job's output (stdout and stderr)",
+		Short: "Print a job's output (stdout and stderr), or a workflow run's: runplane logs run RUN",
 		Long: "Print a job's combined output. With -f the output is streamed until the job ends, and the command exits\n" +
 			"with the job's outcome; when the server goes away meanwhile, it reconnects for up to --reconnect and\n" +
 			"resumes where it was.\n\n" + exitCodesHelp,
@@ -50,12 +50,26 @@ func (a *app) logsCommand() *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep streaming until the job ends, then exit with its outcome")
 	cmd.Flags().DurationVar(&reconnect, "reconnect", defaultReconnect, "with -f: how long to keep trying to reach a server that went away (0: give up at once)")
+	cmd.AddCommand(a.logsRunCommand())
 	return cmd
 }
 
-// followLog streams job id's log to stdout until the job ends and returns the exit its outcome calls for. A stream
-// that ends before the job does (the server stopped, a proxy cut it) is resumed from the byte it reached.
+// followLog streams job id's log to stdout until the job ends and returns the exit its outcome calls for.
 func (a *app) followLog(ctx context.Context, c *client.Client, id string, reconnect time.Duration) error {
+	job, err := a.followJob(ctx, c, id, reconnect)
+	if err != nil || ctx.Err() != nil {
+		return err
+	}
+	if job.Status != api.JobSucceeded {
+		fmt.Fprintln(a.stderr, jobSummary(job))
+	}
+	return exitError(jobExit(job.Status))
+}
+
+// followJob streams job id's log to stdout until the job ends, and returns the job as it ended (the zero job, and
+// no error, when ctx ended first). A stream that ends before the job does (the server stopped, a proxy cut it) is
+// resumed from the byte it reached.
+func (a *app) followJob(ctx context.Context, c *client.Client, id string, reconnect time.Duration) (api.Job, error) {
 	var offset int64
 	retry := retrier{window: reconnect}
 	for {
@@ -65,7 +79,7 @@ func (a *app) followLog(ctx context.Context, c *client.Client, id string, reconn
 			rc.Close()
 			offset += n
 			if ctx.Err() != nil {
-				return nil // interrupted while following: not a failure
+				return api.Job{}, nil // interrupted while following: not a failure
 			}
 			if n > 0 {
 				retry.reset()
@@ -73,21 +87,18 @@ func (a *app) followLog(ctx context.Context, c *client.Client, id string, reconn
 			_ = cerr // a broken stream is told apart from an ended one by the job's status below
 			var job api.Job
 			if job, err = c.GetJob(ctx, id); err == nil && job.Status.Final() {
-				if job.Status != api.JobSucceeded {
-					fmt.Fprintln(a.stderr, jobSummary(job))
-				}
-				return exitError(jobExit(job.Status))
+				return job, nil
 			}
 		}
 		if ctx.Err() != nil {
-			return nil
+			return api.Job{}, nil
 		}
 		if err != nil && !unreachable(err) {
-			return waitError(err)
+			return api.Job{}, waitError(err)
 		}
 		// The stream broke or the server is away, and the job has not ended: try again, for a while.
 		if !retry.wait(ctx) {
-			return &codedError{code: exitUnreachable, err: fmt.Errorf("the server went away while following %s, and did not come back within %s (the job may still be running; run \"runplane logs -f %s\" again)", id, reconnect, id)}
+			return api.Job{}, &codedError{code: exitUnreachable, err: fmt.Errorf("the server went away while following %s, and did not come back within %s (the job may still be running; run \"runplane logs -f %s\" again)", id, reconnect, id)}
 		}
 	}
 }

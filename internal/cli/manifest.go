@@ -16,12 +16,14 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/workflow"
 )
 
 // Kinds of document `runplane apply` understands.
 const (
 	kindRunner      = "Runner"
 	kindTask        = "Task"
+	kindWorkflow    = "Workflow"
 	kindGroup       = "Group"
 	kindUser        = "User"
 	kindRole        = "Role"
@@ -29,7 +31,7 @@ const (
 )
 
 // kinds lists the kinds in the order apply sends them (see applyCommand for why groups come before users).
-var kinds = []string{kindRunner, kindTask, kindGroup, kindUser, kindRole, kindRoleBinding}
+var kinds = []string{kindRunner, kindTask, kindWorkflow, kindGroup, kindUser, kindRole, kindRoleBinding}
 
 // kindList is kinds for messages: "Runner, Task, ... or RoleBinding".
 var kindList = strings.Join(kinds[:len(kinds)-1], ", ") + " or " + kinds[len(kinds)-1]
@@ -40,6 +42,7 @@ type manifest struct {
 	kind    string
 	runner  api.Runner
 	task    api.Task
+	flow    api.Workflow
 	user    userDoc
 	group   groupDoc
 	role    roleDoc
@@ -52,6 +55,8 @@ func (m manifest) name() string {
 		return m.runner.Name
 	case kindTask:
 		return m.task.Name
+	case kindWorkflow:
+		return m.flow.Name
 	case kindUser:
 		return m.user.Username
 	case kindGroup:
@@ -167,7 +172,12 @@ func parseManifests(src manifestSource) ([]manifest, error) {
 	}
 	var out []manifest
 	for i, doc := range docs {
-		m, err := parseManifest(doc)
+		var m manifest
+		if doc.workflow {
+			m, err = parseWorkflowDoc(doc.data, src, len(docs))
+		} else {
+			m, err = parseManifest(doc.data)
+		}
 		m.source = fmt.Sprintf("%s (document %d)", src.name, i+1)
 		if err != nil {
 			return nil, fmt.Errorf("apply %s: %w", m.source, err)
@@ -185,9 +195,16 @@ type docError struct {
 
 func (e *docError) Error() string { return fmt.Sprintf("document %d: %v", e.n, e.err) }
 
-// splitDocuments returns each non-empty document of src as JSON.
-func splitDocuments(src manifestSource) ([][]byte, error) {
-	var out [][]byte
+// rawDoc is one document of a source: JSON, or for a workflow the document as written (YAML keeps Relay's tags,
+// which workflow.Parse reads).
+type rawDoc struct {
+	data     []byte
+	workflow bool
+}
+
+// splitDocuments returns each non-empty document of src: as JSON, or as written for a workflow.
+func splitDocuments(src manifestSource) ([]rawDoc, error) {
+	var out []rawDoc
 	if src.json {
 		dec := json.NewDecoder(bytes.NewReader(src.data))
 		for {
@@ -205,11 +222,15 @@ func splitDocuments(src manifestSource) ([][]byte, error) {
 				items = []json.RawMessage{v}
 			}
 			for _, it := range items {
-				out = append(out, it)
+				out = append(out, rawDoc{data: it, workflow: isWorkflowJSON(it)})
 			}
 		}
 	}
 	for _, doc := range splitYAML(src.data) {
+		if isWorkflowYAML(doc) {
+			out = append(out, rawDoc{data: doc, workflow: true})
+			continue
+		}
 		j, err := yaml.YAMLToJSONStrict(doc)
 		if err != nil {
 			return nil, &docError{len(out) + 1, fmt.Errorf("invalid YAML: %w", err)}
@@ -217,7 +238,7 @@ func splitDocuments(src manifestSource) ([][]byte, error) {
 		if string(j) == "null" {
 			continue // only comments or whitespace
 		}
-		out = append(out, j)
+		out = append(out, rawDoc{data: j})
 	}
 	return out, nil
 }
@@ -256,6 +277,9 @@ func parseManifest(doc []byte) (manifest, error) {
 	}
 	if !slices.Contains(kinds, m.kind) {
 		return m, fmt.Errorf("unknown kind %q: want %s", m.kind, kindList)
+	}
+	if m.kind == kindWorkflow {
+		return parseWorkflowDoc(doc, manifestSource{}, 0)
 	}
 	delete(fields, "kind")
 	delete(fields, "apiVersion")
@@ -300,6 +324,8 @@ func (m *manifest) validate() error {
 		return m.runner.Validate()
 	case kindTask:
 		return m.task.Validate()
+	case kindWorkflow:
+		return workflow.Validate(m.flow, nil)
 	}
 	return m.validateIdentity()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/workflow"
 )
 
 func TestSplitYAML(t *testing.T) {
@@ -101,7 +102,7 @@ func TestParseManifests(t *testing.T) {
 		{name: "binding by id", in: "kind: RoleBinding\nname: b\nrole_id: x\ngroup_id: y\n", wantErr: `RoleBinding: unknown field "group_id"`},
 		{name: "binding with bad provider", in: "kind: RoleBinding\nname: b\nrole: r\ngroup: g\nprovider: x\n",
 			wantErr: `RoleBinding: unknown provider "x"`},
-		{name: "unknown kind lists all", in: "kind: Users\n", wantErr: `unknown kind "Users": want Runner, Task, Group, User, Role or RoleBinding`},
+		{name: "unknown kind lists all", in: "kind: Users\n", wantErr: `unknown kind "Users": want Runner, Task, Workflow, Group, User, Role or RoleBinding`},
 		{name: "task with kubernetes settings pasted from a pod spec",
 			in: "kind: Task\nmetadata: {name: t}\nspec:\n  runner: r\n  command: x\n  kubernetes:\n" +
 				"    resources:\n      requests: {cpu: 100m, memory: 64Mi}\n      limits: {cpu: 1, nvidia.com/gpu: 1}\n" +
@@ -159,6 +160,9 @@ func FuzzParseManifests(f *testing.F) {
 	f.Add([]byte("kind: User\nmetadata: {name: jane}\nspec: {provider: active_directory}\n"), false)
 	f.Add([]byte("kind: Role\nname: r\nresource: '*'\nresource_names: ['*']\naccess: read\n---\nkind: RoleBinding\nname: b\nrole: r\ngroup: g\n"), false)
 	f.Add([]byte(`{"kind":"RoleBinding","name":"b","role":"r","group":"g","provider":"active_directory"} {"kind":"Group","name":"g","users":[""]}`), true)
+	f.Add([]byte("kind: Workflow\nname: w\nsteps:\n  - {name: a, image: alpine, command: [sh, -c, 'true']}\n  - {name: b, task: t, dependsOn: a, when: ${parameters.x}}\n"), false)
+	f.Add([]byte("version: v1\nname: r\nsteps:\n  - name: a\n    env: {X: !Parameter x}\n    input: [echo $X]\n"), false)
+	f.Add([]byte(`{"kind":"Workflow","metadata":{"name":"w"},"spec":{"steps":[{"name":"a","task":"t"}]}}`), true)
 	f.Fuzz(func(t *testing.T, data []byte, isJSON bool) {
 		ms, err := parseManifests(manifestSource{name: "f", data: data, json: isJSON})
 		if err != nil {
@@ -187,6 +191,11 @@ func FuzzParseManifests(f *testing.F) {
 				verr = rb.Validate()
 				if verr == nil && b.Group == "" {
 					verr = errors.New("no group")
+				}
+			case kindWorkflow:
+				verr = workflow.Validate(m.flow, nil)
+				if verr == nil {
+					verr = api.ValidateName(m.flow.Name)
 				}
 			default:
 				t.Fatalf("accepted kind %q", m.kind)

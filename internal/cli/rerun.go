@@ -9,7 +9,7 @@ func (a *app) rerunCommand() *cobra.Command {
 	var wait waitFlag
 	cmd := &cobra.Command{
 		Use:   "rerun JOB [--wait[=DURATION]]",
-		Short: "Run a job's task again with the job's input",
+		Short: "Run a job's task again with the job's input (or a workflow run again: runplane rerun run RUN)",
 		Long: "Start a new job of JOB's task with the input JOB was run with, checked again against the task's schema\n" +
 			"as it is now. It answers as \"runplane run\" does.\n\n" + exitCodesHelp,
 		Example:           "  runplane rerun hello-x7k2p --wait\n  runplane rerun backup-4k2z9 -o json",
@@ -28,5 +28,6 @@ func (a *app) rerunCommand() *cobra.Command {
 		},
 	}
 	addSubmitFlags(cmd, &wait, &idemKey, &output)
+	cmd.AddCommand(a.rerunRunCommand())
 	return cmd
 }

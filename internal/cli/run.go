@@ -47,7 +47,7 @@ func (a *app) runCommand() *cobra.Command {
 	var wait waitFlag
 	cmd := &cobra.Command{
 		Use:   "run TASK [--input JSON|@FILE|@-] [--wait[=DURATION]]",
-		Short: "Run a task as a job",
+		Short: "Run a task as a job (or a workflow: runplane run workflow NAME)",
 		Long: "Submit a job of TASK with an input (the script's EXTRA_VARS) checked against the task's schema.\n\n" +
 			"When the job finishes while the server waits (a synchronous task, or --wait), its result (json_data)\n" +
 			"is printed on stdout and its status on stderr; a job that did not succeed also prints the end of its log.\n" +
@@ -75,6 +75,7 @@ func (a *app) runCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&input, "input", "i", "", "job input: JSON text, @FILE, or @- for stdin")
 	addSubmitFlags(cmd, &wait, &idemKey, &output)
+	cmd.AddCommand(a.runWorkflowCommand())
 	return cmd
 }
 

@@ -15,7 +15,7 @@ func (a *app) waitCommand() *cobra.Command {
 	var timeout, reconnect time.Duration
 	cmd := &cobra.Command{
 		Use:   "wait JOB... [--timeout DURATION]",
-		Short: "Wait for jobs to end and exit with their outcome",
+		Short: "Wait for jobs (or workflow runs: runplane wait run RUN) to end and exit with their outcome",
 		Long: "Wait until every JOB has ended (or --timeout has passed), print how each ended, and for each that did not\n" +
 			"succeed the end of its log. Several jobs exit with the worst of their codes.\n\n" + exitCodesHelp,
 		Example:           "  runplane wait hello-x7k2p\n  runplane wait $(runplane run backup --wait=0) --timeout 30m",
@@ -60,6 +60,7 @@ func (a *app) waitCommand() *cobra.Command {
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up after DURATION, exiting 3 if a job is still queued or running (0: wait as long as it takes)")
 	cmd.Flags().DurationVar(&reconnect, "reconnect", defaultReconnect, "how long to keep trying to reach a server that went away")
+	cmd.AddCommand(a.waitRunCommand())
 	return cmd
 }
 

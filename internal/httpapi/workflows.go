@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"io"
 	"mime"
 	"net/http"
 
@@ -103,9 +104,13 @@ func readWorkflow(r *http.Request, name string) (api.Workflow, error) {
 	var in api.Workflow
 	switch ct {
 	case "application/yaml", "application/x-yaml", "text/yaml":
-		body, err := readInput(r.Body)
+		// Not readInput: that one wants JSON.
+		body, err := io.ReadAll(r.Body)
 		if err != nil {
-			return api.Workflow{}, err
+			if isBodyError(err) {
+				return api.Workflow{}, err
+			}
+			return api.Workflow{}, api.Invalidf("read request body: %v", err)
 		}
 		if in, err = workflow.Parse(body); err != nil {
 			return api.Workflow{}, err

@@ -79,4 +79,35 @@ func TestExamples(t *testing.T) {
 	if job := cli("", "get", "jobs", id, "-o", "json"); !strings.Contains(job, `"status": "succeeded"`) {
 		t.Errorf("get jobs %s printed %q, want it succeeded", id, job)
 	}
+
+	// The workflow (examples/workflow.yaml, applied with the rest): fan-out/fan-in, outputs through ^JSON and the
+	// metadata API (with curl), a conditional step skipped unless asked for.
+	if !strings.Contains(applied, "workflow/release created") {
+		t.Errorf("apply printed %q, want workflow/release created", applied)
+	}
+	tree := cli("", "run", "workflow", "release", "--wait")
+	for _, want := range []string{`artifact="app-1.0.0.tar"`, "passed=17", `package="app-1.0.0.tar.gz" tests=17`, "publish      skipped"} {
+		if !strings.Contains(tree, want) {
+			t.Errorf("run workflow release --wait printed\n%s\nwant %q", tree, want)
+		}
+	}
+	run := cli("", "run", "workflow", "release", "-i", `{"version": "2.0", "publish": true}`, "--wait", "-o", "json")
+	if !strings.Contains(run, `"status": "succeeded"`) || strings.Contains(run, `"status": "skipped"`) {
+		t.Errorf("run workflow release (publish) printed %s, want every step run", run)
+	}
+	rid := strings.TrimSpace(cli("", "run", "workflow", "release", "--async"))
+	if log := cli("", "logs", "run", "-f", rid); !strings.Contains(log, "==> step package (job package-") ||
+		!strings.Contains(log, "packaging app-1.0.0.tar (17 integration tests passed)") {
+		t.Errorf("logs run -f %s printed %q, want every step's log", rid, log)
+	}
+	if got := cli("", "get", "run", rid); !strings.HasPrefix(got, "run "+rid+"  workflow release  succeeded") {
+		t.Errorf("get run %s printed %q", rid, got)
+	}
+	// The same workflow as a Relay file, named after its file.
+	if out := cli("", "apply", "-f", "../../examples/relay/release-relay.yaml"); out != "workflow/release-relay created\n" {
+		t.Errorf("apply of the Relay file printed %q", out)
+	}
+	if tree := cli("", "run", "workflow", "release-relay", "--wait"); !strings.Contains(tree, `package="app-1.0.0.tar.gz" tests=17`) {
+		t.Errorf("run workflow release-relay --wait printed\n%s", tree)
+	}
 }
