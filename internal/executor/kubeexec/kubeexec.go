@@ -151,30 +151,39 @@ func (e *Executor) waitSynced(ctx context.Context) error {
 
 // Start creates the attempt's Secret and Job and returns at once.
 func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Handle, error) {
-	if spec.Image == "" {
+	if spec.Image == "" && len(spec.Containers) == 0 {
 		return "", errors.New("the runner has no image: the Kubernetes executor runs jobs in the runner's image")
-	}
-	if e.opts.Images != nil {
-		if err := e.opts.Images.Check(spec.Image); err != nil {
-			return "", err
-		}
-	}
-	if err := e.waitSynced(ctx); err != nil {
-		return "", err
-	}
-	if _, err := e.opts.Heads.Head(ctx, spec.Repo); err != nil {
-		return "", fmt.Errorf("checkout: %w", err)
 	}
 	name := jobName(spec.JobID)
 	secret, job, err := e.objects(name, spec)
 	if err != nil {
 		return "", err
 	}
+	if e.opts.Images != nil {
+		for _, c := range job.Spec.Template.Spec.Containers {
+			if err := e.opts.Images.Check(c.Image); err != nil {
+				return "", err
+			}
+		}
+		for _, c := range job.Spec.Template.Spec.InitContainers[1:] {
+			if err := e.opts.Images.Check(c.Image); err != nil {
+				return "", err
+			}
+		}
+	}
+	if err := e.waitSynced(ctx); err != nil {
+		return "", err
+	}
+	if spec.Repo.URL != "" {
+		if _, err := e.opts.Heads.Head(ctx, spec.Repo); err != nil {
+			return "", fmt.Errorf("checkout: %w", err)
+		}
+	}
 	out := spec.Output
 	if out == nil {
 		out = io.Discard
 	}
-	a := e.track(name, out)
+	a := e.track(name, out, stepsFromAnnotations(job.Annotations))
 	a.secret = secret != nil
 	if err := e.create(ctx, secret, job); err != nil {
 		e.forget(name)
@@ -287,7 +296,7 @@ func (e *Executor) Recover(ctx context.Context, h executor.Handle, output io.Wri
 	if output == nil {
 		output = io.Discard
 	}
-	a := e.track(name, output)
+	a := e.track(name, output, stepsFromAnnotations(job.Annotations))
 	a.armStartTimer(time.Until(job.CreationTimestamp.Add(e.opts.StartTimeout)), func() { e.startTimedOut(a) })
 	pods, _ := e.pods.Pods(e.ns).List(labels.SelectorFromSet(labels.Set{labelAttempt: name}))
 	for _, p := range pods {
@@ -341,8 +350,8 @@ func (e *Executor) get(name string) *attempt {
 // keepFinished is how long a finished attempt's result stays available to Wait.
 const keepFinished = 10 * time.Minute
 
-func (e *Executor) track(name string, out io.Writer) *attempt {
-	a := newAttempt(name, out)
+func (e *Executor) track(name string, out io.Writer, steps []step) *attempt {
+	a := newAttempt(name, out, steps)
 	a.onFinal = func() {
 		time.AfterFunc(keepFinished, func() {
 			e.mu.Lock()

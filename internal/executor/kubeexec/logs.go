@@ -11,68 +11,102 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
-// startLogsLocked starts copying the job container's log into the attempt's output, once.
+// startLogsLocked starts copying the logs of the attempt's steps into its output, once: the first step's
+// container has started.
 func (e *Executor) startLogsLocked(a *attempt, pod string) {
 	if a.logging {
 		return
 	}
 	a.logging = true
-	if a.secret {
-		// The job's container has its secrets (env resolved, files copied by the checkout): the Secret is not
-		// needed any more, so it does not outlive the start of the job.
-		a.secret = false
-		go e.deleteSecret(a.name)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancelLogs = cancel
 	e.log.Debug("job container started", "job", a.name, "after", time.Since(a.started))
 	go func() {
 		defer a.logsEnded()
 		defer cancel()
-		e.streamLogs(ctx, a, pod)
+		e.streamSteps(ctx, a, pod)
 		e.log.Debug("job log ended", "job", a.name, "after", time.Since(a.started))
 	}()
 }
 
-// streamLogs follows the log of pod's job container into the attempt's output until it has all of it, the pod is
-// gone or ctx ends. A broken stream is opened again; what was already copied is skipped.
+// streamSteps copies the log of each step's container in turn, each under its header in a multi-container job,
+// as each starts, until one never does (an earlier one failed) or ctx ends.
+func (e *Executor) streamSteps(ctx context.Context, a *attempt, pod string) {
+	lw := &lineEnd{w: a.out, nl: true}
+	for i, s := range a.steps {
+		if !a.waitStarted(ctx, i) {
+			return
+		}
+		if a.multi {
+			h := header(s)
+			if !lw.nl {
+				h = "\n" + h
+			}
+			if _, err := lw.Write([]byte(h)); err != nil {
+				return
+			}
+		}
+		if !e.streamLogs(ctx, a, pod, i, lw) {
+			return
+		}
+	}
+}
+
+// lineEnd is a writer that remembers whether what went through it ended a line.
+type lineEnd struct {
+	w  io.Writer
+	nl bool
+}
+
+func (l *lineEnd) Write(p []byte) (int, error) {
+	n, err := l.w.Write(p)
+	if n > 0 {
+		l.nl = p[n-1] == '\n'
+	}
+	return n, err
+}
+
+// streamLogs follows the log of step i's container into out until it has all of it, the pod is gone or ctx
+// ends; it reports whether the next step's log may follow. A broken stream is opened again; what was already
+// copied is skipped.
 //
 // The stream's clean end means the container has ended, not that the log is whole: the container runtime may
 // still be writing its end to the log file when the kubelet, seeing the container gone, ends the stream (a
 // short job that writes a lot loses its last lines that way). So the stream is read again until it has the
 // length runplane-pid1 reported in the termination message.
-func (e *Executor) streamLogs(ctx context.Context, a *attempt, pod string) {
+func (e *Executor) streamLogs(ctx context.Context, a *attempt, pod string, i int, out io.Writer) bool {
+	container := a.steps[i].Container
 	var copied int64
 	wait := 100 * time.Millisecond
 	lags := 0
 	for tries := 0; ; tries++ {
-		err := e.followLog(ctx, a.out, pod, &copied)
+		err := e.followLog(ctx, out, pod, container, &copied)
 		if errors.Is(err, errOutputGone) {
-			return
+			return false
 		}
 		if err == nil {
-			want, ok := a.outputLength(ctx)
+			want, ok := a.outputLength(ctx, i)
 			if ok && copied >= want { // want is -1 when not known
-				return
+				return true
 			}
 			tries = 0 // the stream works; the log file lags
 			err = fmt.Errorf("the log has %d of the %d bytes written", copied, want)
 			if lags++; lags > 5 { // 3s: what is not there by now was lost on the node
-				e.log.Warn("job log incomplete", "pod", pod, "bytes", copied, "want", want)
-				return
+				e.log.Warn("job log incomplete", "pod", pod, "container", container, "bytes", copied, "want", want)
+				return true
 			}
 		}
 		if ctx.Err() != nil || apierrors.IsNotFound(err) {
-			if want := a.outputLengthNow(); copied < want {
-				e.log.Warn("job log incomplete", "pod", pod, "bytes", copied, "want", want)
+			if want := a.outputLengthNow(i); copied < want {
+				e.log.Warn("job log incomplete", "pod", pod, "container", container, "bytes", copied, "want", want)
 			}
-			return
+			return false
 		}
 		if tries == 10 {
-			e.log.Warn("job log lost", "pod", pod, "err", err)
-			return
+			e.log.Warn("job log lost", "pod", pod, "container", container, "err", err)
+			return false
 		}
-		e.log.Debug("job log interrupted; reading it again", "pod", pod, "err", err)
+		e.log.Debug("job log interrupted; reading it again", "pod", pod, "container", container, "err", err)
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
@@ -85,8 +119,8 @@ func (e *Executor) streamLogs(ctx context.Context, a *attempt, pod string) {
 var errOutputGone = errors.New("the job's output is closed")
 
 // followLog copies the log from its start, skipping the first *copied bytes, and counts what it writes.
-func (e *Executor) followLog(ctx context.Context, out io.Writer, pod string, copied *int64) error {
-	rc, err := e.client.PodLogs(e.ns, pod, &corev1.PodLogOptions{Container: containerJob, Follow: true}).Stream(ctx)
+func (e *Executor) followLog(ctx context.Context, out io.Writer, pod, container string, copied *int64) error {
+	rc, err := e.client.PodLogs(e.ns, pod, &corev1.PodLogOptions{Container: container, Follow: true}).Stream(ctx)
 	if err != nil {
 		return err
 	}
