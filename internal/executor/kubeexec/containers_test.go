@@ -46,13 +46,13 @@ func TestObjectsContainers(t *testing.T) {
 	}
 	fetch, build, last := pod.InitContainers[1], pod.InitContainers[2], pod.Containers[0]
 	tests := []struct {
-		name      string
-		c         corev1.Container
-		image     string
-		command   []string
-		args      []string
-		dir       string
-		stage     string
+		name    string
+		c       corev1.Container
+		image   string
+		command []string
+		args    []string
+		dir     string
+		stage   string
 	}{
 		{"runner image, command under pid1", fetch, spec.Image, []string{"/run/runplane/bin/runplane-pid1", "--", "sh", "-c", "echo a"}, nil, workspaceDir, "mine"},
 		{"own image, args, workingDir", build, "golang:1.26", []string{"/run/runplane/bin/runplane-pid1", "--", "go"}, []string{"build"}, "/src", "base"},
