@@ -31,6 +31,7 @@ type attempt struct {
 	st         []*stepState     // by step
 	statuses   []api.ContainerStatus
 	over       chan struct{} // closed when exit is known
+	warnings   []string      // added to the result
 	cancelLogs context.CancelFunc
 	closeOut   func() // releases out once nothing writes to it any more
 	secret     bool   // the attempt has a Secret, not yet deleted
@@ -100,6 +101,7 @@ func (a *attempt) endLocked(r executor.Result, containerEnded bool) {
 			r.Containers = containerStatuses(nil, a.steps)
 		}
 	}
+	r.Warnings = append(r.Warnings, a.warnings...)
 	a.exit = &r
 	close(a.over)
 	a.stopTimer()

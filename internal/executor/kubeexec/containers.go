@@ -17,6 +17,20 @@ import (
 // a server that did not start the attempt (Recover) knows which containers are the job's and what to call them.
 const annContainers = "runplane.dev/containers"
 
+// annKeep, on an attempt's Job and pod, says Spec.Keep asked for the files the containers wrote.
+const annKeep = "runplane.dev/keep"
+
+// warnNotKept is the Result warning of an attempt whose Spec.Keep was set: the files stay in the pod.
+const warnNotKept = "output files are not kept on Kubernetes yet"
+
+// warningsOf are the Result warnings an attempt's Job's annotations call for.
+func warningsOf(ann map[string]string) []string {
+	if ann[annKeep] != "" {
+		return []string{warnNotKept}
+	}
+	return nil
+}
+
 // step is one container whose log is part of the attempt's output, in order: the one running a job's command, or
 // one of Spec.Containers.
 type step struct {

@@ -183,7 +183,7 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 	if out == nil {
 		out = io.Discard
 	}
-	a := e.track(name, out, stepsFromAnnotations(job.Annotations))
+	a := e.track(name, out, job.Annotations)
 	a.secret = secret != nil
 	if err := e.create(ctx, secret, job); err != nil {
 		e.forget(name)
@@ -259,6 +259,7 @@ func (e *Executor) Stop(ctx context.Context, h executor.Handle, grace time.Durat
 	} else if _, err := e.jobs.Jobs(e.ns).Get(name); apierrors.IsNotFound(err) {
 		return nil
 	}
+	e.log.Debug("stop", "job", name, "pod", pod, "grace", grace)
 	if pod != "" {
 		err := e.client.Pods(e.ns).Delete(ctx, pod, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(seconds(grace))})
 		if err != nil && !apierrors.IsNotFound(err) {
@@ -296,7 +297,7 @@ func (e *Executor) Recover(ctx context.Context, h executor.Handle, output io.Wri
 	if output == nil {
 		output = io.Discard
 	}
-	a := e.track(name, output, stepsFromAnnotations(job.Annotations))
+	a := e.track(name, output, job.Annotations)
 	a.armStartTimer(time.Until(job.CreationTimestamp.Add(e.opts.StartTimeout)), func() { e.startTimedOut(a) })
 	pods, _ := e.pods.Pods(e.ns).List(labels.SelectorFromSet(labels.Set{labelAttempt: name}))
 	for _, p := range pods {
@@ -350,8 +351,10 @@ func (e *Executor) get(name string) *attempt {
 // keepFinished is how long a finished attempt's result stays available to Wait.
 const keepFinished = 10 * time.Minute
 
-func (e *Executor) track(name string, out io.Writer, steps []step) *attempt {
-	a := newAttempt(name, out, steps)
+// track starts following attempt name, whose Job has annotations ann (its steps, what it must warn about).
+func (e *Executor) track(name string, out io.Writer, ann map[string]string) *attempt {
+	a := newAttempt(name, out, stepsFromAnnotations(ann))
+	a.warnings = warningsOf(ann)
 	a.onFinal = func() {
 		time.AfterFunc(keepFinished, func() {
 			e.mu.Lock()

@@ -3,6 +3,7 @@ package kubeexec_test
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +71,7 @@ func TestMultiContainer(t *testing.T) {
 		exits: []int{0, 3, -1},
 	}, {
 		name:       "no repository",
+		edit:       func(s *executor.Spec) { s.Keep = "/keep/here" },
 		containers: []api.Container{sh("only", `ls -A; pwd`)},
 		log:        "==> container only (IMG)\n/workspace\n",
 		exits:      []int{0},
@@ -91,6 +93,9 @@ func TestMultiContainer(t *testing.T) {
 			want := strings.ReplaceAll(tc.log, "IMG", c.Busybox)
 			if r.ExitCode != tc.exit || string(b) != want {
 				t.Errorf("exit %d (%q), log\n%s\nwant exit %d, log\n%s", r.ExitCode, r.Reason, b, tc.exit, want)
+			}
+			if kept := slices.Contains(r.Warnings, "output files are not kept on Kubernetes yet"); kept != (spec.Keep != "") {
+				t.Errorf("warnings %q with Keep %q", r.Warnings, spec.Keep)
 			}
 			if len(r.Containers) != len(tc.containers) {
 				t.Fatalf("Result.Containers = %+v, want %d", r.Containers, len(tc.containers))

@@ -67,6 +67,9 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 	if len(spec.Containers) > 0 {
 		annotations[annContainers] = stepsAnnotation(steps)
 	}
+	if spec.Keep != "" {
+		annotations[annKeep] = "true"
+	}
 	meta := metav1.ObjectMeta{Name: name, Namespace: e.ns, Labels: labels, Annotations: annotations}
 
 	var secret *corev1.Secret

@@ -157,6 +157,7 @@ func (e *Executor) podDeleted(obj any) {
 	if a == nil {
 		return
 	}
+	e.log.Debug("job pod deleted", "job", a.name, "pod", p.Name)
 	e.observePod(a, p) // its last state may say how it ended
 	a.mu.Lock()
 	defer a.mu.Unlock()
