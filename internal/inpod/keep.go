@@ -30,8 +30,10 @@ const (
 // keepLine is the length of the base64 lines WriteKeep writes: the container runtime splits longer lines.
 const keepLine = 76
 
-// RunKeep is `runplane pod keep`: WriteKeep of the directories in the environment to stdout. On failure it writes
-// the message to the termination log and to stderr and returns 1.
+// RunKeep is `runplane pod keep`: WriteKeep of the directories in the environment to stdout. It is its
+// container's PID 1 (runplane-pid1 would merge its error into the archive): on success its termination message is
+// runplane-pid1's report of the output's length, once the container runtime has read it all; on failure, the
+// message, also on stderr (which the executor does not read as the archive), and it returns 1.
 func RunKeep(getenv func(string) string, stdout, stderr io.Writer) int {
 	fail := func(err error) int {
 		msg := err.Error()
@@ -51,10 +53,26 @@ func RunKeep(getenv func(string) string, stdout, stderr io.Writer) int {
 		}
 		dirs = append(dirs, [2]string{name, dir})
 	}
-	if err := WriteKeep(stdout, dirs, max); err != nil {
+	cw := &countingWriter{w: stdout}
+	if err := WriteKeep(cw, dirs, max); err != nil {
 		return fail(err)
 	}
+	if f, ok := stdout.(*os.File); ok {
+		pid1.WaitRead(f, cw.n)
+	}
+	pid1.WriteTerminationLog(pid1.TerminationLogPath(getenv), pid1.Report{OutputBytes: cw.n}.String())
 	return 0
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // WriteKeep writes the regular files and directories under each dirs[i][1] (as dirs[i][0]/...) as a gzipped tar,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -32,6 +33,7 @@ type attempt struct {
 	statuses   []api.ContainerStatus
 	over       chan struct{} // closed when exit is known
 	warnings   []string      // added to the result
+	keep       string        // where the kept files go (Spec.Keep), when the last step is the keep container
 	cancelLogs context.CancelFunc
 	closeOut   func() // releases out once nothing writes to it any more
 	secret     bool   // the attempt has a Secret, not yet deleted
@@ -49,6 +51,10 @@ type stepState struct {
 	outBytes int64         // ... with this many bytes of output, by its termination message; -1 unknown
 }
 
+func newStepState() *stepState {
+	return &stepState{started: make(chan struct{}), ended: make(chan struct{}), outBytes: -1}
+}
+
 // newAttempt returns an attempt writing to out the logs of steps (nil: a command job's). An *os.File is
 // duplicated: the caller may close its copy once Start returns, as it can for a local process that inherited it.
 func newAttempt(name string, out io.Writer, steps []step) *attempt {
@@ -58,7 +64,7 @@ func newAttempt(name string, out io.Writer, steps []step) *attempt {
 		a.steps = commandStep
 	}
 	for range a.steps {
-		a.st = append(a.st, &stepState{started: make(chan struct{}), ended: make(chan struct{}), outBytes: -1})
+		a.st = append(a.st, newStepState())
 	}
 	if f, ok := out.(*os.File); ok {
 		if fd, err := syscall.Dup(int(f.Fd())); err == nil {
@@ -98,10 +104,9 @@ func (a *attempt) endLocked(r executor.Result, containerEnded bool) {
 	if a.multi {
 		r.Containers = a.statuses
 		if r.Containers == nil {
-			r.Containers = containerStatuses(nil, a.steps)
+			r.Containers = containerStatuses(nil, a.shown())
 		}
 	}
-	r.Warnings = append(r.Warnings, a.warnings...)
 	a.exit = &r
 	close(a.over)
 	a.stopTimer()
@@ -112,6 +117,21 @@ func (a *attempt) endLocked(r executor.Result, containerEnded bool) {
 		return
 	}
 	a.finalLocked()
+}
+
+// shown are the steps the job's user sees: all but the keep container.
+func (a *attempt) shown() []step {
+	if n := len(a.steps); n > 0 && a.steps[n-1].keep {
+		return a.steps[:n-1]
+	}
+	return a.steps
+}
+
+// warn adds a warning to the result; the log stream calls it before it ends.
+func (a *attempt) warn(w string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.warnings = append(a.warnings, w)
 }
 
 // stepStartedLocked records that step i's container has started; it reports whether that is news.
@@ -190,6 +210,7 @@ func (a *attempt) finalLocked() {
 	}
 	a.final = true
 	a.res = *a.exit
+	a.res.Warnings = append(slices.Clone(a.res.Warnings), a.warnings...)
 	a.closeOut()
 	close(a.done)
 	if a.onFinal != nil {

@@ -17,19 +17,15 @@ import (
 // a server that did not start the attempt (Recover) knows which containers are the job's and what to call them.
 const annContainers = "runplane.dev/containers"
 
-// annKeep, on an attempt's Job and pod, says Spec.Keep asked for the files the containers wrote.
+// annKeep, on an attempt's Job and pod, says Spec.Keep asked for the files the containers wrote: the pod's last
+// container is containerKeep, which writes them to its log (`runplane pod keep`), for the executor to take back.
 const annKeep = "runplane.dev/keep"
 
-// warnNotKept is the Result warning of an attempt whose Spec.Keep was set: the files stay in the pod.
-const warnNotKept = "output files are not kept on Kubernetes yet"
+// keptDirs are the directories a keep container archives, by their names in the archive and under Spec.Keep.
+var keptDirs = [][2]string{{"output", api.OutputDir}, {"metadata", api.MetadataDir}}
 
-// warningsOf are the Result warnings an attempt's Job's annotations call for.
-func warningsOf(ann map[string]string) []string {
-	if ann[annKeep] != "" {
-		return []string{warnNotKept}
-	}
-	return nil
-}
+// warnNotKept starts the Result warning of an attempt whose files could not be kept.
+const warnNotKept = "output files are not kept: "
 
 // step is one container whose log is part of the attempt's output, in order: the one running a job's command, or
 // one of Spec.Containers.
@@ -38,7 +34,11 @@ type step struct {
 	Container string `json:"container"` // its name in the pod
 	Image     string `json:"image"`
 	index     int    // in Spec.Containers
+	keep      bool   // the keep container: its log is the kept files, not output
 }
+
+// reserved are the names of the pod's own containers.
+var reserved = map[string]bool{containerCheckout: true, containerKeep: true}
 
 // stepsOf is the steps of spec, with the names of their containers in the pod: the user's name when it is a
 // valid container name that is free, else "step-<i>".
@@ -49,9 +49,9 @@ func stepsOf(spec executor.Spec) ([]step, error) {
 	if err := api.ValidateContainers("containers", spec.Containers); err != nil {
 		return nil, err
 	}
-	taken := map[string]bool{containerCheckout: true}
+	taken := map[string]bool{containerCheckout: true, containerKeep: true}
 	for _, c := range spec.Containers {
-		if isDNSLabel(c.Name) && c.Name != containerCheckout {
+		if isDNSLabel(c.Name) && !reserved[c.Name] {
 			taken[c.Name] = true
 		}
 	}
@@ -65,7 +65,7 @@ func stepsOf(spec executor.Spec) ([]step, error) {
 			return nil, fmt.Errorf("container %s has no image and the runner has none: the Kubernetes executor runs containers in images", c.Name)
 		}
 		name := c.Name
-		if !isDNSLabel(name) || name == containerCheckout {
+		if !isDNSLabel(name) || reserved[name] {
 			name = fmt.Sprintf("step-%d", i)
 			for n := 2; taken[name]; n++ {
 				name = fmt.Sprintf("step-%d-%d", i, n)

@@ -70,6 +70,9 @@ func New(opts Options) (*Executor, error) {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 5 * time.Minute
 	}
+	if opts.MaxKeep <= 0 {
+		opts.MaxKeep = 64 << 20
+	}
 	if opts.StopGrace <= 0 {
 		opts.StopGrace = 10 * time.Second
 	}
@@ -185,6 +188,11 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 	}
 	a := e.track(name, out, job.Annotations)
 	a.secret = secret != nil
+	if job.Annotations[annKeep] != "" {
+		a.mu.Lock()
+		a.keep, a.warnings = spec.Keep, nil
+		a.mu.Unlock()
+	}
 	if err := e.create(ctx, secret, job); err != nil {
 		e.forget(name)
 		return "", err
@@ -354,7 +362,12 @@ const keepFinished = 10 * time.Minute
 // track starts following attempt name, whose Job has annotations ann (its steps, what it must warn about).
 func (e *Executor) track(name string, out io.Writer, ann map[string]string) *attempt {
 	a := newAttempt(name, out, stepsFromAnnotations(ann))
-	a.warnings = warningsOf(ann)
+	if a.multi && ann[annKeep] != "" {
+		a.steps = append(a.steps, step{Container: containerKeep, keep: true, index: len(a.steps)})
+		a.st = append(a.st, newStepState())
+		// Recover: this server does not know where the files go (Start sets it).
+		a.warnings = []string{warnNotKept + "the server that started the job stopped before it ended"}
+	}
 	a.onFinal = func() {
 		time.AfterFunc(keepFinished, func() {
 			e.mu.Lock()

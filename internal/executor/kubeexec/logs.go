@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/runplane/runplane/internal/inpod"
 )
 
 // startLogsLocked starts copying the logs of the attempt's steps into its output, once: the first step's
@@ -37,6 +41,10 @@ func (e *Executor) streamSteps(ctx context.Context, a *attempt, pod string) {
 		if !a.waitStarted(ctx, i) {
 			return
 		}
+		if s.keep {
+			e.keepFiles(ctx, a, pod, i)
+			return
+		}
 		if a.multi {
 			h := header(s)
 			if !lw.nl {
@@ -48,6 +56,49 @@ func (e *Executor) streamSteps(ctx context.Context, a *attempt, pod string) {
 		}
 		if !e.streamLogs(ctx, a, pod, i, lw) {
 			return
+		}
+	}
+}
+
+// keepFiles reads the keep container's log (step i), the archive of the files the job's containers left, into
+// the attempt's Keep directory; what fails is a warning of the result, and leaves no files.
+func (e *Executor) keepFiles(ctx context.Context, a *attempt, pod string, i int) {
+	if a.keep == "" {
+		return // Recover: a warning says the files are not kept
+	}
+	names := make([]string, len(keptDirs))
+	for j, d := range keptDirs {
+		names[j] = d[0]
+	}
+	pr, pw := io.Pipe()
+	extracted := make(chan error, 1)
+	go func() {
+		err := os.MkdirAll(a.keep, 0o755)
+		if err == nil {
+			err = inpod.ExtractKeep(pr, a.keep, names, e.opts.MaxKeep)
+		}
+		pr.CloseWithError(err) // the stream's writes fail from here on
+		extracted <- err
+	}()
+	complete := e.streamLogs(ctx, a, pod, i, pw)
+	if complete {
+		pw.Close()
+	} else {
+		pw.CloseWithError(errors.New("the log of the files ended early"))
+	}
+	err := <-extracted
+	if err == nil && !complete {
+		err = errors.New("the log of the files ended early")
+	}
+	a.mu.Lock()
+	failed := a.exit != nil && len(a.warnings) > 0 // the keep container said why already
+	a.mu.Unlock()
+	if err != nil {
+		for _, d := range names {
+			os.RemoveAll(filepath.Join(a.keep, d))
+		}
+		if !failed {
+			a.warn(warnNotKept + err.Error())
 		}
 	}
 }

@@ -2,8 +2,10 @@ package kubeexec_test
 
 import (
 	"context"
+	"io/fs"
+	"maps"
 	"os"
-	"slices"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
 	"github.com/runplane/runplane/internal/executor/executortest"
+	"github.com/runplane/runplane/internal/executor/kubeexec"
 	"github.com/runplane/runplane/internal/executor/kubeexec/kubetest"
 )
 
@@ -42,13 +45,15 @@ func TestMultiContainer(t *testing.T) {
 		containers []api.Container
 		exit       int
 		log        string
-		exits      []int // -1: never started
+		exits      []int             // -1: never started
+		kept       map[string]string // the files kept, when edit sets Keep
 	}{{
 		name: "shared dirs in order",
 		repo: repo,
 		edit: func(s *executor.Spec) {
 			s.InputFiles = map[string][]byte{"object.yaml": []byte("kind: Thing\n")}
 			s.Secrets = map[string]string{"TOKEN": "s3"}
+			s.Keep = filepath.Join(t.TempDir(), "keep")
 		},
 		containers: []api.Container{
 			sh("first", `cat $RUNPLANE_INPUT_DIR/object.yaml; cat hello.txt; echo; echo one > /kratix/output/a; echo m > $RUNPLANE_METADATA_DIR/status.yaml`),
@@ -60,6 +65,7 @@ func TestMultiContainer(t *testing.T) {
 			"==> container second_step (IMG)\nx y 2 s3\ns3\none\n" +
 			"==> container last (IMG)\none\ntwo\nm\n/workspace\nno newline",
 		exits: []int{0, 0, 0},
+		kept:  map[string]string{"output/a": "one\ntwo\n", "metadata/status.yaml": "m\n"},
 	}, {
 		name: "the first failure ends the job",
 		repo: repo,
@@ -71,7 +77,6 @@ func TestMultiContainer(t *testing.T) {
 		exits: []int{0, 3, -1},
 	}, {
 		name:       "no repository",
-		edit:       func(s *executor.Spec) { s.Keep = "/keep/here" },
 		containers: []api.Container{sh("only", `ls -A; pwd`)},
 		log:        "==> container only (IMG)\n/workspace\n",
 		exits:      []int{0},
@@ -94,8 +99,13 @@ func TestMultiContainer(t *testing.T) {
 			if r.ExitCode != tc.exit || string(b) != want {
 				t.Errorf("exit %d (%q), log\n%s\nwant exit %d, log\n%s", r.ExitCode, r.Reason, b, tc.exit, want)
 			}
-			if kept := slices.Contains(r.Warnings, "output files are not kept on Kubernetes yet"); kept != (spec.Keep != "") {
-				t.Errorf("warnings %q with Keep %q", r.Warnings, spec.Keep)
+			if len(r.Warnings) != 0 {
+				t.Errorf("warnings %q", r.Warnings)
+			}
+			if spec.Keep != "" {
+				if got := files(t, spec.Keep); !maps.Equal(got, tc.kept) {
+					t.Errorf("kept files %q, want %q", got, tc.kept)
+				}
 			}
 			if len(r.Containers) != len(tc.containers) {
 				t.Fatalf("Result.Containers = %+v, want %d", r.Containers, len(tc.containers))
@@ -169,5 +179,48 @@ func TestMultiContainerUnstartable(t *testing.T) {
 	r := waitResult(t, ex, h, 2*time.Minute)
 	if r.ExitCode != -1 || !strings.Contains(r.Reason, "cannot start container bad (image docker.io/local/no-such-image:1)") {
 		t.Errorf("result %+v, want a failure naming the container", r)
+	}
+}
+
+// files are the files under dir, by slash path.
+func files(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || !e.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		got[filepath.ToSlash(rel)] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Errorf("read %s: %v", dir, err)
+	}
+	return got
+}
+
+// TestMultiContainerKeepTooBig: files over Options.MaxKeep are not kept, and the result says so; the job still
+// succeeded.
+func TestMultiContainerKeepTooBig(t *testing.T) {
+	c := needCluster(t)
+	t.Parallel()
+	ns := c.Namespace(t)
+	ex := c.newExecutor(t, ns, func(o *kubeexec.Options) { o.MaxKeep = 10 })
+	spec, out := c.multiSpec(t, executor.Repo{}, sh("big", `echo 0123456789 > $RUNPLANE_OUTPUT_DIR/big; echo done`))
+	spec.Keep = filepath.Join(t.TempDir(), "keep")
+	h, err := ex.Start(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := waitResult(t, ex, h, 2*time.Minute)
+	b, _ := os.ReadFile(out.Name())
+	want := "output files are not kept: the files in output and metadata are 11 bytes, over the 10 kept"
+	if r.ExitCode != 0 || len(r.Warnings) != 1 || r.Warnings[0] != want || !strings.HasSuffix(string(b), "\ndone\n") {
+		t.Errorf("result %+v, log %q; want exit 0 and the warning %q", r, b, want)
+	}
+	if got := files(t, spec.Keep); len(got) != 0 {
+		t.Errorf("kept %q", got)
 	}
 }

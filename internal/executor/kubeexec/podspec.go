@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 const (
 	containerJob      = "job"
 	containerCheckout = "checkout"
+	containerKeep     = "keep"
 	workspaceDir      = "/workspace"
 	// toolsDir holds runplane-pid1. Not /runplane: the shared directories are mounted under it (api.InputDir).
 	toolsDir        = "/run/runplane/bin"
@@ -258,6 +260,25 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 			c.Env = withEnv(jobEnv, uc.Env)
 		}
 		run = append(run, c)
+	}
+	if len(spec.Containers) > 0 && spec.Keep != "" {
+		// The job's containers are all init containers; the last takes what they left back to the server.
+		keep := corev1.Container{
+			Name:            containerKeep,
+			Image:           e.opts.JobImage,
+			ImagePullPolicy: e.opts.JobImagePullPolicy,
+			Command:         []string{runplaneInImage, "pod", "keep"},
+			Env: []corev1.EnvVar{
+				{Name: inpod.EnvKeepDirs, Value: keptDirs[0][0] + "=" + keptDirs[0][1] + "," + keptDirs[1][0] + "=" + keptDirs[1][1]},
+				{Name: inpod.EnvKeepMax, Value: strconv.FormatInt(e.opts.MaxKeep, 10)},
+			},
+			VolumeMounts: []corev1.VolumeMount{
+				{Name: "output", MountPath: api.OutputDir, ReadOnly: true},
+				{Name: "metadata", MountPath: api.MetadataDir, ReadOnly: true},
+			},
+			SecurityContext: hardened(),
+		}
+		run = append(run, keep)
 	}
 	initContainers := append([]corev1.Container{{
 		Name:            containerCheckout,

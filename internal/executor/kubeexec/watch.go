@@ -55,7 +55,7 @@ func (e *Executor) observePod(a *attempt, p *corev1.Pod) {
 	}
 	a.pod = p.Name
 	if a.multi {
-		a.statuses = containerStatuses(p, a.steps)
+		a.statuses = containerStatuses(p, a.shown())
 	}
 	byName := make(map[string]int, len(a.steps))
 	for i, s := range a.steps {
@@ -83,7 +83,10 @@ func (e *Executor) observePod(a *attempt, p *corev1.Pod) {
 		last := i == len(a.steps)-1
 		if w := cs.State.Waiting; w != nil && unstartable[w.Reason] {
 			what := "the job's container"
-			if a.multi {
+			switch {
+			case a.steps[i].keep:
+				what = "the container that keeps the output files"
+			case a.multi:
 				what = "container " + a.steps[i].Name
 			}
 			e.failLocked(a, fmt.Sprintf("cannot start %s (image %s): %s", what, cs.Image, message(w.Message, w.Reason)))
@@ -113,6 +116,15 @@ func (e *Executor) observePod(a *attempt, p *corev1.Pod) {
 		r := resultOf(t, rep, a.stopping)
 		if r.Reason == "" && t.ExitCode != 0 && p.Status.Reason != "" {
 			r.Reason = message(p.Status.Message, p.Status.Reason) // Evicted, DeadlineExceeded
+		}
+		if a.steps[i].keep && t.ExitCode != 0 && r.Reason == "" {
+			// The job's own containers all succeeded; only its files could not be taken back.
+			why := message(t.Message, "")
+			if why == "" {
+				why = message("", t.Reason)
+			}
+			a.warnings = append(a.warnings, warnNotKept+why)
+			r = executor.Result{}
 		}
 		a.endLocked(r, true)
 		if !a.final {
