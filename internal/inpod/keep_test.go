@@ -53,8 +53,8 @@ func TestKeepRoundTrip(t *testing.T) {
 	}
 	var log bytes.Buffer
 	code := inpod.RunKeep(envMap(map[string]string{
-		inpod.EnvKeepDirs: "output=" + out + ",metadata=" + meta + ",none=" + filepath.Join(src, "missing"),
-		inpod.EnvKeepMax:  "1000000",
+		inpod.EnvKeepDirs:          "output=" + out + ",metadata=" + meta + ",none=" + filepath.Join(src, "missing"),
+		inpod.EnvKeepMax:           "1000000",
 		"RUNPLANE_TERMINATION_LOG": filepath.Join(t.TempDir(), "tlog"),
 	}), &log, os.Stderr)
 	if code != 0 {
