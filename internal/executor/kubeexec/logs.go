@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -131,7 +132,7 @@ func (e *Executor) streamLogs(ctx context.Context, a *attempt, pod string, i int
 	wait := 100 * time.Millisecond
 	lags := 0
 	for tries := 0; ; tries++ {
-		err := e.followLog(ctx, out, pod, container, &copied)
+		err := e.followLog(ctx, out, a, pod, i, &copied)
 		if errors.Is(err, errOutputGone) {
 			return false
 		}
@@ -169,13 +170,39 @@ func (e *Executor) streamLogs(ctx context.Context, a *attempt, pod string, i int
 // errOutputGone: the attempt's output takes no more (nobody reads it any more).
 var errOutputGone = errors.New("the job's output is closed")
 
-// followLog copies the log from its start, skipping the first *copied bytes, and counts what it writes.
-func (e *Executor) followLog(ctx context.Context, out io.Writer, pod, container string, copied *int64) error {
-	rc, err := e.client.PodLogs(e.ns, pod, &corev1.PodLogOptions{Container: container, Follow: true}).Stream(ctx)
+// followLog copies the log from its start, skipping the first *copied bytes, and counts what it writes. It returns
+// nil at the stream's end, or as soon as the step's container has ended and all the output runplane-pid1 counted
+// is copied: the kubelet ends a follow only when it next checks the container, up to a second after it ended,
+// and the attempt would end that much later.
+func (e *Executor) followLog(ctx context.Context, out io.Writer, a *attempt, pod string, i int, copied *int64) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rc, err := e.client.PodLogs(e.ns, pod, &corev1.PodLogOptions{Container: a.steps[i].Container, Follow: true}).Stream(ctx)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
+	var have atomic.Int64
+	have.Store(*copied)
+	var whole atomic.Bool
+	complete := func() bool {
+		if n := a.outputLengthNow(i); n >= 0 && have.Load() >= n {
+			whole.Store(true)
+			return true
+		}
+		return false
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-a.st[i].ended:
+			if complete() {
+				cancel() // the reader below may be waiting for more
+			}
+		case <-stop:
+		}
+	}()
 	buf := make([]byte, 32<<10)
 	var pos int64
 	for {
@@ -191,13 +218,23 @@ func (e *Executor) followLog(ctx context.Context, out io.Writer, pod, container 
 					return errOutputGone
 				}
 				*copied += int64(len(chunk))
+				have.Store(*copied)
 			}
 		}
-		if errors.Is(err, io.EOF) {
+		if errors.Is(err, io.EOF) || whole.Load() || ended(a.st[i].ended) && complete() {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
+	}
+}
+
+func ended(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }
