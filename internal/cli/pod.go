@@ -19,10 +19,10 @@ func (a *app) podCommand() *cobra.Command {
 		Hidden: true,
 		Args:   checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usage(cmd, "name a subcommand: checkout or run")
+			return usage(cmd, "name a subcommand: checkout, run or keep")
 		},
 	}
-	cmd.AddCommand(a.podCheckoutCommand(), a.podRunCommand())
+	cmd.AddCommand(a.podCheckoutCommand(), a.podRunCommand(), a.podKeepCommand())
 	return withoutClientFlags(cmd)
 }
 
@@ -37,6 +37,19 @@ func (a *app) podCheckoutCommand() *cobra.Command {
 		Args: checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return exitCode(inpod.RunCheckout(cmd.Context(), os.Getenv, a.stdout, a.stderr))
+		},
+	}
+}
+
+func (a *app) podKeepCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "keep",
+		Short: "Write the job's output and metadata files to stdout, for the executor to keep (the last container)",
+		Long: "Write the files under each NAME=DIR of RUNPLANE_KEEP_DIRS, at most RUNPLANE_KEEP_MAX bytes in all, as a\n" +
+			"gzipped tar in base64 lines to stdout. Failures go to stderr and to RUNPLANE_TERMINATION_LOG.",
+		Args: checkArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return exitCode(inpod.RunKeep(os.Getenv, a.stdout, a.stderr))
 		},
 	}
 }

@@ -28,6 +28,9 @@ const (
 	EnvTools      = "RUNPLANE_TOOLS"       // directory that receives runplane-pid1 (pid1.Name); optional
 	EnvSecretsSrc = "RUNPLANE_SECRETS_SRC" // mounted Secret volume; optional
 	EnvSecretsDst = "RUNPLANE_SECRETS_DST" // where its keys become 0400 files; required with EnvSecretsSrc
+	EnvNoGit      = "RUNPLANE_GIT_NONE"    // "1": the job has no repository; nothing is cloned and EnvGitURL is unset
+	EnvInputSrc   = "RUNPLANE_INPUT_SRC"   // mounted Secret volume of the job's input files; optional
+	EnvInputDst   = "RUNPLANE_INPUT_DST"   // the input directory they are copied to (0644); required with EnvInputSrc
 )
 
 // CheckoutConfig is what the init container does. Its zero value does nothing useful: GitURL and Workspace are
@@ -42,6 +45,11 @@ type CheckoutConfig struct {
 	// SecretsDst.
 	SecretsSrc string
 	SecretsDst string
+	// NoGit says the job has no repository: GitURL must be empty and nothing is cloned.
+	NoGit bool
+	// InputSrc is a mounted Secret volume of input files ("" or missing: none), copied to InputDst.
+	InputSrc string
+	InputDst string
 }
 
 // CheckoutConfigFromEnv reads the configuration from the RUNPLANE_* variables.
@@ -54,6 +62,9 @@ func CheckoutConfigFromEnv(getenv func(string) string) CheckoutConfig {
 		Tools:      getenv(EnvTools),
 		SecretsSrc: getenv(EnvSecretsSrc),
 		SecretsDst: getenv(EnvSecretsDst),
+		NoGit:      getenv(EnvNoGit) == "1",
+		InputSrc:   getenv(EnvInputSrc),
+		InputDst:   getenv(EnvInputDst),
 	}
 }
 
@@ -71,24 +82,34 @@ func RunCheckout(ctx context.Context, getenv func(string) string, stdout, stderr
 		fmt.Fprintln(stderr, msg)
 		return 1
 	}
+	if cfg.NoGit {
+		return 0
+	}
 	fmt.Fprintf(stdout, "checked out %s at %s\n", cfg.branch(), commit)
 	pid1.WriteTerminationLog(logPath, "commit "+commit)
 	return 0
 }
 
-// Checkout clones cfg.Branch of cfg.GitURL (depth 1, that branch only, no tags) into cfg.Workspace, copies the
-// secrets and runplane-pid1, and returns the commit checked out. Its errors never contain the token nor the
-// user info of a URL.
+// Checkout clones cfg.Branch of cfg.GitURL (depth 1, that branch only, no tags) into cfg.Workspace (unless
+// cfg.NoGit), copies the secrets, the input files and runplane-pid1, and returns the commit checked out ("" with
+// NoGit). Its errors never contain the token nor the user info of a URL.
 func Checkout(ctx context.Context, cfg CheckoutConfig) (commit string, err error) {
 	if err := cfg.validate(); err != nil {
 		return "", err
 	}
-	commit, err = clone(ctx, cfg)
-	if err != nil {
-		return "", &scrubbedError{msg: gitsource.Scrub(err.Error(), cfg.Token), err: err}
+	if !cfg.NoGit {
+		commit, err = clone(ctx, cfg)
+		if err != nil {
+			return "", &scrubbedError{msg: gitsource.Scrub(err.Error(), cfg.Token), err: err}
+		}
 	}
 	if cfg.SecretsSrc != "" {
 		if err := CopySecrets(cfg.SecretsSrc, cfg.SecretsDst); err != nil {
+			return "", err
+		}
+	}
+	if cfg.InputSrc != "" {
+		if err := CopyInputFiles(cfg.InputSrc, cfg.InputDst); err != nil {
 			return "", err
 		}
 	}
@@ -109,12 +130,19 @@ func (cfg CheckoutConfig) branch() string {
 
 func (cfg CheckoutConfig) validate() error {
 	switch {
-	case cfg.GitURL == "":
+	case cfg.NoGit && cfg.GitURL != "":
+		return fmt.Errorf("%s and %s are both set", EnvNoGit, EnvGitURL)
+	case cfg.GitURL == "" && !cfg.NoGit:
 		return fmt.Errorf("%s is not set", EnvGitURL)
 	case cfg.Workspace == "":
 		return fmt.Errorf("%s is not set", EnvWorkspace)
 	case cfg.SecretsSrc != "" && cfg.SecretsDst == "":
 		return fmt.Errorf("%s is set but %s is not", EnvSecretsSrc, EnvSecretsDst)
+	case cfg.InputSrc != "" && cfg.InputDst == "":
+		return fmt.Errorf("%s is set but %s is not", EnvInputSrc, EnvInputDst)
+	}
+	if cfg.NoGit {
+		return nil
 	}
 	// go-git would also take ssh and git URLs and local paths, which a pod has no keys or files for.
 	u, err := url.Parse(cfg.GitURL)

@@ -19,29 +19,39 @@ import (
 // are followed, and only regular files are copied. A missing src holds no secrets. Files left in dst by an
 // earlier run are replaced.
 func CopySecrets(src, dst string) error {
+	return copyVolume("secret", src, dst, 0o400)
+}
+
+// CopyInputFiles copies the files of a mounted Secret volume at src (a job's input files, which may hold user
+// data and so travel like secrets) into the input directory dst as files of mode 0644, as CopySecrets does.
+func CopyInputFiles(src, dst string) error {
+	return copyVolume("input file", src, dst, 0o644)
+}
+
+func copyVolume(what, src, dst string, mode os.FileMode) error {
 	entries, err := os.ReadDir(src)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("read secrets: %w", err)
+		return fmt.Errorf("read %ss: %w", what, err)
 	}
 	if err := os.MkdirAll(dst, 0o700); err != nil {
-		return fmt.Errorf("copy secrets: %w", err)
+		return fmt.Errorf("copy %ss: %w", what, err)
 	}
 	for _, e := range entries {
 		name := e.Name()
 		if strings.HasPrefix(name, "..") {
 			continue
 		}
-		if err := copySecret(filepath.Join(src, name), filepath.Join(dst, name)); err != nil {
-			return fmt.Errorf("copy secret %s: %w", name, err)
+		if err := copyFile(filepath.Join(src, name), filepath.Join(dst, name), mode); err != nil {
+			return fmt.Errorf("copy %s %s: %w", what, name, err)
 		}
 	}
 	return nil
 }
 
-func copySecret(src, dst string) error {
+func copyFile(src, dst string, mode os.FileMode) error {
 	in, err := os.Open(src) // follows the symlink into ..data
 	if err != nil {
 		return err
@@ -59,13 +69,13 @@ func copySecret(src, dst string) error {
 	if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o400)
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return err
 	}
 	_, err = io.Copy(out, in)
 	if err == nil {
-		err = out.Chmod(0o400) // whatever the umask
+		err = out.Chmod(mode) // whatever the umask
 	}
 	if cerr := out.Close(); err == nil {
 		err = cerr

@@ -150,3 +150,47 @@ func TestCopyPID1WithoutIt(t *testing.T) {
 		}
 	}
 }
+
+// A job without a repository (a multi-container job of images only) still gets its secrets, input files and
+// runplane-pid1 from the init container, and nothing is cloned.
+func TestCheckoutWithoutRepository(t *testing.T) {
+	dir := t.TempDir()
+	secrets, inputs := filepath.Join(dir, "secret-src"), filepath.Join(dir, "input-src")
+	makeSecretVolume(t, secrets, map[string]string{"API_KEY": "k"})
+	makeSecretVolume(t, inputs, map[string]string{"object.yaml": "kind: Thing\n"})
+	ws, tools, in := filepath.Join(dir, "ws"), filepath.Join(dir, "tools"), filepath.Join(dir, "input")
+	for _, d := range []string{ws, tools, in} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := runCheckout(t, map[string]string{
+		inpod.EnvNoGit: "1", inpod.EnvWorkspace: ws, inpod.EnvTools: tools,
+		inpod.EnvSecretsSrc: secrets, inpod.EnvSecretsDst: filepath.Join(dir, "secret"),
+		inpod.EnvInputSrc: inputs, inpod.EnvInputDst: in,
+	})
+	if r.code != 0 || r.stdout != "" || r.stderr != "" {
+		t.Fatalf("RunCheckout = %d, stdout %q, stderr %q; want 0 and no output", r.code, r.stdout, r.stderr)
+	}
+	if entries, _ := os.ReadDir(ws); len(entries) != 0 {
+		t.Errorf("the workspace has %d entries, want none", len(entries))
+	}
+	if got := secretFiles(t, filepath.Join(dir, "secret")); got["API_KEY"] != "k" {
+		t.Errorf("secrets %v", got)
+	}
+	fi, err := os.Stat(filepath.Join(in, "object.yaml"))
+	if err != nil || fi.Mode().Perm() != 0o644 {
+		t.Fatalf("input file: %v, %v; want mode 0644", fi, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(in, "object.yaml")); string(b) != "kind: Thing\n" {
+		t.Errorf("object.yaml = %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(tools, pid1.Name)); err != nil {
+		t.Errorf("runplane-pid1 not copied: %v", err)
+	}
+	// Both a URL and "no repository" is a mistake.
+	r = runCheckout(t, map[string]string{inpod.EnvNoGit: "1", inpod.EnvGitURL: "http://x/y", inpod.EnvWorkspace: ws})
+	if r.code != 1 || !bytes.Contains([]byte(r.stderr), []byte("both set")) {
+		t.Errorf("RunCheckout with both = %d, stderr %q; want 1 and a message", r.code, r.stderr)
+	}
+}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
 )
 
@@ -25,8 +27,13 @@ type attempt struct {
 	exit       *executor.Result // how it ended, once known
 	logging    bool             // a log stream was started
 	logsDone   bool             // ... and has ended
-	ended      chan struct{}    // closed when the job's container is seen terminated
-	outBytes   int64            // ... with this many bytes of output, by its termination message; -1 unknown
+	steps      []step           // the containers whose logs are the output, in order
+	multi      bool             // steps are Spec.Containers: their logs have headers, the result their statuses
+	st         []*stepState     // by step
+	statuses   []api.ContainerStatus
+	over       chan struct{} // closed when exit is known
+	warnings   []string      // added to the result
+	keep       string        // where the kept files go (Spec.Keep), when the last step is the keep container
 	cancelLogs context.CancelFunc
 	closeOut   func() // releases out once nothing writes to it any more
 	secret     bool   // the attempt has a Secret, not yet deleted
@@ -37,11 +44,28 @@ type attempt struct {
 	started    time.Time // Start or Recover
 }
 
-// newAttempt returns an attempt writing to out. An *os.File is duplicated: the caller may close its copy once
-// Start returns, as it can for a local process that inherited it.
-func newAttempt(name string, out io.Writer) *attempt {
-	a := &attempt{name: name, out: out, done: make(chan struct{}), ended: make(chan struct{}), outBytes: -1,
-		closeOut: func() {}, started: time.Now()}
+// stepState is what is known of one step's container.
+type stepState struct {
+	started  chan struct{} // closed when it is seen running or terminated
+	ended    chan struct{} // closed when it is seen terminated
+	outBytes int64         // ... with this many bytes of output, by its termination message; -1 unknown
+}
+
+func newStepState() *stepState {
+	return &stepState{started: make(chan struct{}), ended: make(chan struct{}), outBytes: -1}
+}
+
+// newAttempt returns an attempt writing to out the logs of steps (nil: a command job's). An *os.File is
+// duplicated: the caller may close its copy once Start returns, as it can for a local process that inherited it.
+func newAttempt(name string, out io.Writer, steps []step) *attempt {
+	a := &attempt{name: name, out: out, done: make(chan struct{}), over: make(chan struct{}),
+		closeOut: func() {}, started: time.Now(), steps: steps, multi: steps != nil}
+	if !a.multi {
+		a.steps = commandStep
+	}
+	for range a.steps {
+		a.st = append(a.st, newStepState())
+	}
 	if f, ok := out.(*os.File); ok {
 		if fd, err := syscall.Dup(int(f.Fd())); err == nil {
 			dup := os.NewFile(uintptr(fd), f.Name())
@@ -77,7 +101,14 @@ func (a *attempt) endLocked(r executor.Result, containerEnded bool) {
 	if a.exit != nil {
 		return
 	}
+	if a.multi {
+		r.Containers = a.statuses
+		if r.Containers == nil {
+			r.Containers = containerStatuses(nil, a.shown())
+		}
+	}
 	a.exit = &r
+	close(a.over)
 	a.stopTimer()
 	if a.logging && !a.logsDone {
 		if !containerEnded {
@@ -88,34 +119,79 @@ func (a *attempt) endLocked(r executor.Result, containerEnded bool) {
 	a.finalLocked()
 }
 
-// containerEndedLocked records that the job's container has ended, with n bytes of output (-1: not known).
-func (a *attempt) containerEndedLocked(n int64) {
+// shown are the steps the job's user sees: all but the keep container.
+func (a *attempt) shown() []step {
+	if n := len(a.steps); n > 0 && a.steps[n-1].keep {
+		return a.steps[:n-1]
+	}
+	return a.steps
+}
+
+// warn adds a warning to the result; the log stream calls it before it ends.
+func (a *attempt) warn(w string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.warnings = append(a.warnings, w)
+}
+
+// stepStartedLocked records that step i's container has started; it reports whether that is news.
+func (a *attempt) stepStartedLocked(i int) bool {
 	select {
-	case <-a.ended:
+	case <-a.st[i].started:
+		return false
 	default:
-		a.outBytes = n
-		close(a.ended)
+		close(a.st[i].started)
+		return true
 	}
 }
 
-// outputLength waits until the job's container has ended and returns its output's length in bytes (-1: not
-// known); false if ctx ends first.
-func (a *attempt) outputLength(ctx context.Context) (int64, bool) {
+// stepEndedLocked records that step i's container has ended, with n bytes of output (-1: not known).
+func (a *attempt) stepEndedLocked(i int, n int64) {
+	a.stepStartedLocked(i)
 	select {
-	case <-a.ended:
+	case <-a.st[i].ended:
+	default:
+		a.st[i].outBytes = n
+		close(a.st[i].ended)
+	}
+}
+
+// waitStarted waits until step i's container has started; false if it never will (the attempt ended first) or
+// ctx ends.
+func (a *attempt) waitStarted(ctx context.Context, i int) bool {
+	select {
+	case <-a.st[i].started:
+		return true
+	case <-a.over:
+		select {
+		case <-a.st[i].started:
+			return true
+		default:
+			return false
+		}
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// outputLength waits until step i's container has ended and returns its output's length in bytes (-1: not
+// known); false if ctx ends first.
+func (a *attempt) outputLength(ctx context.Context, i int) (int64, bool) {
+	select {
+	case <-a.st[i].ended:
 		a.mu.Lock()
 		defer a.mu.Unlock()
-		return a.outBytes, true
+		return a.st[i].outBytes, true
 	case <-ctx.Done():
 		return 0, false
 	}
 }
 
-// outputLengthNow is the output's length in bytes if the container has ended and said it, else -1.
-func (a *attempt) outputLengthNow() int64 {
+// outputLengthNow is step i's output's length in bytes if its container has ended and said it, else -1.
+func (a *attempt) outputLengthNow(i int) int64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.outBytes
+	return a.st[i].outBytes
 }
 
 // logsEnded is called once by the log stream when it ends.
@@ -134,6 +210,7 @@ func (a *attempt) finalLocked() {
 	}
 	a.final = true
 	a.res = *a.exit
+	a.res.Warnings = append(slices.Clone(a.res.Warnings), a.warnings...)
 	a.closeOut()
 	close(a.done)
 	if a.onFinal != nil {

@@ -1,7 +1,7 @@
 // Package kubeexec runs job attempts as Kubernetes Jobs: the distributed mode's executor.
 //
 // Each attempt is one batch/v1 Job in the configured namespace (backoffLimit 0: the engine owns retries). Its pod
-// has an init container running runplane's own image (`runplane pod checkout`): it clones the runner's branch into
+// has an init container running runplane's own image (`runplane pod checkout`): it clones the runner's branch (if any) into
 // an emptyDir, copies the job's secrets from a per-attempt Secret to a memory emptyDir that the job sees read-only
 // at /etc/secret, and copies runplane-pid1 (a 2 MB static program, package inpod/pid1) into the pod. The main
 // container runs the runner's image with that program as PID 1 (`runplane-pid1 -- sh -c <command>`): it forwards SIGTERM to the whole process tree,
@@ -12,6 +12,13 @@
 // the pod network (a pod cannot go without one: a NetworkPolicy restricts it). Spec.PullSecret is not used: a
 // task names the namespace's pull Secrets in kubernetes.imagePullSecrets.
 //
+// A job of several containers (Spec.Containers) is one pod too: after the checkout, its containers are init
+// containers in order and the last is the main one, sharing the input, output and metadata emptyDirs (each mounted
+// at its /runplane and its /kratix path); its input files travel in the Secret and the checkout copies them in. The
+// attempt's output is each container's log in turn under a header line; the annotation runplane.dev/containers
+// names them for Recover. With Spec.Keep, a last container in runplane's image (`runplane pod keep`) prints an
+// archive of the output and metadata directories to its log, which the executor extracts into Spec.Keep.
+//
 // The executor watches (informers on the Jobs and Pods it labels), never polls: it learns that a job ended from
 // its container's state, streams the container's log into the attempt's Output while it runs (so logs outlive the
 // pod), fails attempts whose pod can never start (image pull errors, bad configuration, unschedulable past
@@ -21,6 +28,6 @@
 // informer factory import every API group, which would add minutes to runplane's cold build (test/arch checks the
 // binary stays without them).
 //
-// This package must never put a secret or the repository token into a Job or Pod spec (they travel in a Secret),
-// never poll the API on a timer, and never import another executor backend.
+// This package must never put a secret, an input file or the repository token into a Job or Pod spec (they travel
+// in a Secret), never poll the API on a timer, and never import another executor backend.
 package kubeexec

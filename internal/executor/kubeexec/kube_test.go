@@ -106,10 +106,16 @@ func (c cluster) newExecutorCtx(t testing.TB, ctx context.Context, ns string) *k
 // exec runs command in the job container of the pod of Job job with kubectl.
 func (c cluster) exec(t testing.TB, ns, job, command string) {
 	t.Helper()
+	c.execIn(t, ns, job, "job", command)
+}
+
+// execIn runs command in container of the pod of Job job with kubectl.
+func (c cluster) execIn(t testing.TB, ns, job, container, command string) {
+	t.Helper()
 	if c.Kubectl == "" {
 		t.Fatal("RUNPLANE_KUBECTL is not set")
 	}
-	out, err := exec.Command(c.Kubectl, "-n", ns, "exec", "job/"+job, "-c", "job", "--", "sh", "-c", command).CombinedOutput()
+	out, err := exec.Command(c.Kubectl, "-n", ns, "exec", "job/"+job, "-c", container, "--", "sh", "-c", command).CombinedOutput()
 	if err != nil {
 		t.Fatalf("kubectl exec: %v: %s", err, out)
 	}

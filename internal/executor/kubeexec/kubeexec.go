@@ -70,6 +70,9 @@ func New(opts Options) (*Executor, error) {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 5 * time.Minute
 	}
+	if opts.MaxKeep <= 0 {
+		opts.MaxKeep = 64 << 20
+	}
 	if opts.StopGrace <= 0 {
 		opts.StopGrace = 10 * time.Second
 	}
@@ -151,31 +154,45 @@ func (e *Executor) waitSynced(ctx context.Context) error {
 
 // Start creates the attempt's Secret and Job and returns at once.
 func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Handle, error) {
-	if spec.Image == "" {
+	if spec.Image == "" && len(spec.Containers) == 0 {
 		return "", errors.New("the runner has no image: the Kubernetes executor runs jobs in the runner's image")
-	}
-	if e.opts.Images != nil {
-		if err := e.opts.Images.Check(spec.Image); err != nil {
-			return "", err
-		}
-	}
-	if err := e.waitSynced(ctx); err != nil {
-		return "", err
-	}
-	if _, err := e.opts.Heads.Head(ctx, spec.Repo); err != nil {
-		return "", fmt.Errorf("checkout: %w", err)
 	}
 	name := jobName(spec.JobID)
 	secret, job, err := e.objects(name, spec)
 	if err != nil {
 		return "", err
 	}
+	if e.opts.Images != nil {
+		for _, c := range job.Spec.Template.Spec.Containers {
+			if err := e.opts.Images.Check(c.Image); err != nil {
+				return "", err
+			}
+		}
+		for _, c := range job.Spec.Template.Spec.InitContainers[1:] {
+			if err := e.opts.Images.Check(c.Image); err != nil {
+				return "", err
+			}
+		}
+	}
+	if err := e.waitSynced(ctx); err != nil {
+		return "", err
+	}
+	if spec.Repo.URL != "" {
+		if _, err := e.opts.Heads.Head(ctx, spec.Repo); err != nil {
+			return "", fmt.Errorf("checkout: %w", err)
+		}
+	}
 	out := spec.Output
 	if out == nil {
 		out = io.Discard
 	}
-	a := e.track(name, out)
+	a := e.track(name, out, job.Annotations)
 	a.secret = secret != nil
+	if job.Annotations[annKeep] != "" {
+		a.mu.Lock()
+		a.keep, a.warnings = spec.Keep, nil
+		a.mu.Unlock()
+	}
 	if err := e.create(ctx, secret, job); err != nil {
 		e.forget(name)
 		return "", err
@@ -250,6 +267,7 @@ func (e *Executor) Stop(ctx context.Context, h executor.Handle, grace time.Durat
 	} else if _, err := e.jobs.Jobs(e.ns).Get(name); apierrors.IsNotFound(err) {
 		return nil
 	}
+	e.log.Debug("stop", "job", name, "pod", pod, "grace", grace)
 	if pod != "" {
 		err := e.client.Pods(e.ns).Delete(ctx, pod, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(seconds(grace))})
 		if err != nil && !apierrors.IsNotFound(err) {
@@ -287,7 +305,7 @@ func (e *Executor) Recover(ctx context.Context, h executor.Handle, output io.Wri
 	if output == nil {
 		output = io.Discard
 	}
-	a := e.track(name, output)
+	a := e.track(name, output, job.Annotations)
 	a.armStartTimer(time.Until(job.CreationTimestamp.Add(e.opts.StartTimeout)), func() { e.startTimedOut(a) })
 	pods, _ := e.pods.Pods(e.ns).List(labels.SelectorFromSet(labels.Set{labelAttempt: name}))
 	for _, p := range pods {
@@ -341,8 +359,15 @@ func (e *Executor) get(name string) *attempt {
 // keepFinished is how long a finished attempt's result stays available to Wait.
 const keepFinished = 10 * time.Minute
 
-func (e *Executor) track(name string, out io.Writer) *attempt {
-	a := newAttempt(name, out)
+// track starts following attempt name, whose Job has annotations ann (its steps, what it must warn about).
+func (e *Executor) track(name string, out io.Writer, ann map[string]string) *attempt {
+	a := newAttempt(name, out, stepsFromAnnotations(ann))
+	if a.multi && ann[annKeep] != "" {
+		a.steps = append(a.steps, step{Container: containerKeep, keep: true, index: len(a.steps)})
+		a.st = append(a.st, newStepState())
+		// Recover: this server does not know where the files go (Start sets it).
+		a.warnings = []string{warnNotKept + "the server that started the job stopped before it ended"}
+	}
 	a.onFinal = func() {
 		time.AfterFunc(keepFinished, func() {
 			e.mu.Lock()

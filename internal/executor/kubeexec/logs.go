@@ -5,74 +5,160 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/runplane/runplane/internal/inpod"
 )
 
-// startLogsLocked starts copying the job container's log into the attempt's output, once.
+// startLogsLocked starts copying the logs of the attempt's steps into its output, once: the first step's
+// container has started.
 func (e *Executor) startLogsLocked(a *attempt, pod string) {
 	if a.logging {
 		return
 	}
 	a.logging = true
-	if a.secret {
-		// The job's container has its secrets (env resolved, files copied by the checkout): the Secret is not
-		// needed any more, so it does not outlive the start of the job.
-		a.secret = false
-		go e.deleteSecret(a.name)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancelLogs = cancel
 	e.log.Debug("job container started", "job", a.name, "after", time.Since(a.started))
 	go func() {
 		defer a.logsEnded()
 		defer cancel()
-		e.streamLogs(ctx, a, pod)
+		e.streamSteps(ctx, a, pod)
 		e.log.Debug("job log ended", "job", a.name, "after", time.Since(a.started))
 	}()
 }
 
-// streamLogs follows the log of pod's job container into the attempt's output until it has all of it, the pod is
-// gone or ctx ends. A broken stream is opened again; what was already copied is skipped.
+// streamSteps copies the log of each step's container in turn, each under its header in a multi-container job,
+// as each starts, until one never does (an earlier one failed) or ctx ends.
+func (e *Executor) streamSteps(ctx context.Context, a *attempt, pod string) {
+	lw := &lineEnd{w: a.out, nl: true}
+	for i, s := range a.steps {
+		if !a.waitStarted(ctx, i) {
+			return
+		}
+		if s.keep {
+			e.keepFiles(ctx, a, pod, i)
+			return
+		}
+		if a.multi {
+			h := header(s)
+			if !lw.nl {
+				h = "\n" + h
+			}
+			if _, err := lw.Write([]byte(h)); err != nil {
+				return
+			}
+		}
+		if !e.streamLogs(ctx, a, pod, i, lw) {
+			return
+		}
+	}
+}
+
+// keepFiles reads the keep container's log (step i), the archive of the files the job's containers left, into
+// the attempt's Keep directory; what fails is a warning of the result, and leaves no files.
+func (e *Executor) keepFiles(ctx context.Context, a *attempt, pod string, i int) {
+	if a.keep == "" {
+		return // Recover: a warning says the files are not kept
+	}
+	names := make([]string, len(keptDirs))
+	for j, d := range keptDirs {
+		names[j] = d[0]
+	}
+	pr, pw := io.Pipe()
+	extracted := make(chan error, 1)
+	go func() {
+		err := os.MkdirAll(a.keep, 0o755)
+		if err == nil {
+			err = inpod.ExtractKeep(pr, a.keep, names, e.opts.MaxKeep)
+		}
+		pr.CloseWithError(err) // the stream's writes fail from here on
+		extracted <- err
+	}()
+	complete := e.streamLogs(ctx, a, pod, i, pw)
+	if complete {
+		pw.Close()
+	} else {
+		pw.CloseWithError(errors.New("the log of the files ended early"))
+	}
+	err := <-extracted
+	if err == nil && !complete {
+		err = errors.New("the log of the files ended early")
+	}
+	a.mu.Lock()
+	failed := a.exit != nil && len(a.warnings) > 0 // the keep container said why already
+	a.mu.Unlock()
+	if err != nil {
+		for _, d := range names {
+			os.RemoveAll(filepath.Join(a.keep, d))
+		}
+		if !failed {
+			a.warn(warnNotKept + err.Error())
+		}
+	}
+}
+
+// lineEnd is a writer that remembers whether what went through it ended a line.
+type lineEnd struct {
+	w  io.Writer
+	nl bool
+}
+
+func (l *lineEnd) Write(p []byte) (int, error) {
+	n, err := l.w.Write(p)
+	if n > 0 {
+		l.nl = p[n-1] == '\n'
+	}
+	return n, err
+}
+
+// streamLogs follows the log of step i's container into out until it has all of it, the pod is gone or ctx
+// ends; it reports whether the next step's log may follow. A broken stream is opened again; what was already
+// copied is skipped.
 //
 // The stream's clean end means the container has ended, not that the log is whole: the container runtime may
 // still be writing its end to the log file when the kubelet, seeing the container gone, ends the stream (a
 // short job that writes a lot loses its last lines that way). So the stream is read again until it has the
 // length runplane-pid1 reported in the termination message.
-func (e *Executor) streamLogs(ctx context.Context, a *attempt, pod string) {
+func (e *Executor) streamLogs(ctx context.Context, a *attempt, pod string, i int, out io.Writer) bool {
+	container := a.steps[i].Container
 	var copied int64
 	wait := 100 * time.Millisecond
 	lags := 0
 	for tries := 0; ; tries++ {
-		err := e.followLog(ctx, a.out, pod, &copied)
+		err := e.followLog(ctx, out, a, pod, i, &copied)
 		if errors.Is(err, errOutputGone) {
-			return
+			return false
 		}
 		if err == nil {
-			want, ok := a.outputLength(ctx)
+			want, ok := a.outputLength(ctx, i)
 			if ok && copied >= want { // want is -1 when not known
-				return
+				return true
 			}
 			tries = 0 // the stream works; the log file lags
 			err = fmt.Errorf("the log has %d of the %d bytes written", copied, want)
 			if lags++; lags > 5 { // 3s: what is not there by now was lost on the node
-				e.log.Warn("job log incomplete", "pod", pod, "bytes", copied, "want", want)
-				return
+				e.log.Warn("job log incomplete", "pod", pod, "container", container, "bytes", copied, "want", want)
+				return true
 			}
 		}
 		if ctx.Err() != nil || apierrors.IsNotFound(err) {
-			if want := a.outputLengthNow(); copied < want {
-				e.log.Warn("job log incomplete", "pod", pod, "bytes", copied, "want", want)
+			if want := a.outputLengthNow(i); copied < want {
+				e.log.Warn("job log incomplete", "pod", pod, "container", container, "bytes", copied, "want", want)
 			}
-			return
+			return false
 		}
 		if tries == 10 {
-			e.log.Warn("job log lost", "pod", pod, "err", err)
-			return
+			e.log.Warn("job log lost", "pod", pod, "container", container, "err", err)
+			return false
 		}
-		e.log.Debug("job log interrupted; reading it again", "pod", pod, "err", err)
+		e.log.Debug("job log interrupted; reading it again", "pod", pod, "container", container, "err", err)
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
@@ -84,13 +170,39 @@ func (e *Executor) streamLogs(ctx context.Context, a *attempt, pod string) {
 // errOutputGone: the attempt's output takes no more (nobody reads it any more).
 var errOutputGone = errors.New("the job's output is closed")
 
-// followLog copies the log from its start, skipping the first *copied bytes, and counts what it writes.
-func (e *Executor) followLog(ctx context.Context, out io.Writer, pod string, copied *int64) error {
-	rc, err := e.client.PodLogs(e.ns, pod, &corev1.PodLogOptions{Container: containerJob, Follow: true}).Stream(ctx)
+// followLog copies the log from its start, skipping the first *copied bytes, and counts what it writes. It returns
+// nil at the stream's end, or as soon as the step's container has ended and all the output runplane-pid1 counted
+// is copied: the kubelet ends a follow only when it next checks the container, up to a second after it ended,
+// and the attempt would end that much later.
+func (e *Executor) followLog(ctx context.Context, out io.Writer, a *attempt, pod string, i int, copied *int64) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rc, err := e.client.PodLogs(e.ns, pod, &corev1.PodLogOptions{Container: a.steps[i].Container, Follow: true}).Stream(ctx)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
+	var have atomic.Int64
+	have.Store(*copied)
+	var whole atomic.Bool
+	complete := func() bool {
+		if n := a.outputLengthNow(i); n >= 0 && have.Load() >= n {
+			whole.Store(true)
+			return true
+		}
+		return false
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-a.st[i].ended:
+			if complete() {
+				cancel() // the reader below may be waiting for more
+			}
+		case <-stop:
+		}
+	}()
 	buf := make([]byte, 32<<10)
 	var pos int64
 	for {
@@ -106,13 +218,23 @@ func (e *Executor) followLog(ctx context.Context, out io.Writer, pod string, cop
 					return errOutputGone
 				}
 				*copied += int64(len(chunk))
+				have.Store(*copied)
 			}
 		}
-		if errors.Is(err, io.EOF) {
+		if errors.Is(err, io.EOF) || whole.Load() || ended(a.st[i].ended) && complete() {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
+	}
+}
+
+func ended(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }

@@ -46,5 +46,7 @@ type Options struct {
 	Heads Heads
 	// Images, if not nil, is checked again at Start (the API checks it when runners are saved and jobs submitted).
 	Images Images
-	Logger *slog.Logger
+	// MaxKeep bounds the files a job's containers leave for Spec.Keep, in bytes; default 64 MiB.
+	MaxKeep int64
+	Logger  *slog.Logger
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,13 +24,16 @@ import (
 const (
 	containerJob      = "job"
 	containerCheckout = "checkout"
+	containerKeep     = "keep"
 	workspaceDir      = "/workspace"
-	toolsDir          = "/runplane"
-	secretDir         = "/etc/secret"
-	secretSrcDir      = "/run/runplane/secret-src"
-	secretDstDir      = "/run/runplane/secret"
-	tmpDir            = "/tmp"
-	runplaneInImage   = "/usr/local/bin/runplane"
+	// toolsDir holds runplane-pid1. Not /runplane: the shared directories are mounted under it (api.InputDir).
+	toolsDir        = "/run/runplane/bin"
+	secretDir       = "/etc/secret"
+	secretSrcDir    = "/run/runplane/secret-src"
+	secretDstDir    = "/run/runplane/secret"
+	inputSrcDir     = "/run/runplane/input-src"
+	tmpDir          = "/tmp"
+	runplaneInImage = "/usr/local/bin/runplane"
 	// tokenKey holds the repository token in the attempt's Secret. It starts with a dot, so it can never be the
 	// name of one of the runner's secrets (environment variable names), and it is never projected into the job.
 	tokenKey = ".git-token"
@@ -47,29 +51,40 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 	if k == nil {
 		k = &api.TaskKubernetes{}
 	}
+	steps, err := stepsOf(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	inputs, err := inputFiles(spec.InputFiles)
+	if err != nil {
+		return nil, nil, err
+	}
 	labels := map[string]string{
 		labelManagedBy: managedBy,
 		labelAttempt:   name,
 		labelJob:       labelValue(spec.JobID),
 		labelTask:      labelValue(spec.Task),
 	}
-	meta := metav1.ObjectMeta{
-		Name:      name,
-		Namespace: e.ns,
-		Labels:    labels,
-		Annotations: map[string]string{
-			annJob: spec.JobID, annTask: spec.Task, annRunner: spec.Runner, annOwner: spec.Owner,
-		},
+	annotations := map[string]string{annJob: spec.JobID, annTask: spec.Task, annRunner: spec.Runner, annOwner: spec.Owner}
+	if len(spec.Containers) > 0 {
+		annotations[annContainers] = stepsAnnotation(steps)
 	}
+	if spec.Keep != "" {
+		annotations[annKeep] = "true"
+	}
+	meta := metav1.ObjectMeta{Name: name, Namespace: e.ns, Labels: labels, Annotations: annotations}
 
 	var secret *corev1.Secret
-	if len(spec.Secrets) > 0 || spec.Repo.Token != "" {
+	if len(spec.Secrets) > 0 || spec.Repo.Token != "" || len(inputs) > 0 {
 		secret = &corev1.Secret{ObjectMeta: *meta.DeepCopy(), Type: corev1.SecretTypeOpaque, Data: map[string][]byte{}, Immutable: ptr.To(true)}
 		for k, v := range spec.Secrets {
 			secret.Data[k] = []byte(v)
 		}
 		if spec.Repo.Token != "" {
 			secret.Data[tokenKey] = []byte(spec.Repo.Token)
+		}
+		for _, in := range inputs {
+			secret.Data[in.Key] = spec.InputFiles[in.Path]
 		}
 	}
 	keys := make([]string, 0, len(spec.Secrets))
@@ -78,16 +93,21 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 	}
 	sort.Strings(keys)
 
-	branch := spec.Repo.Branch
-	if branch == "" {
-		branch = api.DefaultBranch
-	}
 	checkoutEnv := []corev1.EnvVar{
-		{Name: inpod.EnvGitURL, Value: spec.Repo.URL},
-		{Name: inpod.EnvGitBranch, Value: branch},
 		{Name: inpod.EnvWorkspace, Value: workspaceDir},
 		{Name: inpod.EnvTools, Value: toolsDir},
 		{Name: "HOME", Value: tmpDir},
+	}
+	if spec.Repo.URL == "" {
+		checkoutEnv = append(checkoutEnv, corev1.EnvVar{Name: inpod.EnvNoGit, Value: "1"})
+	} else {
+		branch := spec.Repo.Branch
+		if branch == "" {
+			branch = api.DefaultBranch
+		}
+		checkoutEnv = append(checkoutEnv,
+			corev1.EnvVar{Name: inpod.EnvGitURL, Value: spec.Repo.URL},
+			corev1.EnvVar{Name: inpod.EnvGitBranch, Value: branch})
 	}
 	if spec.Repo.Token != "" {
 		checkoutEnv = append(checkoutEnv, secretEnv(inpod.EnvGitToken, name, tokenKey))
@@ -96,6 +116,11 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 		checkoutEnv = append(checkoutEnv,
 			corev1.EnvVar{Name: inpod.EnvSecretsSrc, Value: secretSrcDir},
 			corev1.EnvVar{Name: inpod.EnvSecretsDst, Value: secretDstDir})
+	}
+	if len(inputs) > 0 {
+		checkoutEnv = append(checkoutEnv,
+			corev1.EnvVar{Name: inpod.EnvInputSrc, Value: inputSrcDir},
+			corev1.EnvVar{Name: inpod.EnvInputDst, Value: api.InputDir})
 	}
 
 	jobEnv := []corev1.EnvVar{
@@ -107,6 +132,16 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 	}
 	if spec.ExtraVars != nil {
 		jobEnv = append(jobEnv, corev1.EnvVar{Name: "EXTRA_VARS", Value: string(spec.ExtraVars)})
+	}
+	if len(spec.Containers) > 0 {
+		jobEnv = append(jobEnv,
+			corev1.EnvVar{Name: api.EnvInputDir, Value: api.InputDir},
+			corev1.EnvVar{Name: api.EnvOutputDir, Value: api.OutputDir},
+			corev1.EnvVar{Name: api.EnvMetadataDir, Value: api.MetadataDir})
+	}
+	for _, kv := range spec.ExtraEnv {
+		n, v, _ := strings.Cut(kv, "=")
+		jobEnv = append(jobEnv, corev1.EnvVar{Name: n, Value: v})
 	}
 	for _, key := range keys {
 		jobEnv = append(jobEnv, secretEnv(key, name, key))
@@ -142,6 +177,27 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 			corev1.VolumeMount{Name: "secret", MountPath: secretDstDir})
 		jobMounts = append(jobMounts, corev1.VolumeMount{Name: "secret", MountPath: secretDir, ReadOnly: true})
 	}
+	if len(spec.Containers) > 0 {
+		// The three shared directories, each at its runplane and its Kratix path.
+		for _, d := range []struct{ vol, at, kratix string }{
+			{"input", api.InputDir, api.KratixInputDir},
+			{"output", api.OutputDir, api.KratixOutputDir},
+			{"metadata", api.MetadataDir, api.KratixMetadataDir},
+		} {
+			volumes = append(volumes, emptyDir(d.vol, ""))
+			jobMounts = append(jobMounts,
+				corev1.VolumeMount{Name: d.vol, MountPath: d.at},
+				corev1.VolumeMount{Name: d.vol, MountPath: d.kratix})
+		}
+		if len(inputs) > 0 {
+			volumes = append(volumes, corev1.Volume{Name: "input-src", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+				SecretName: name, Items: inputs, DefaultMode: ptr.To[int32](0o440),
+			}}})
+			checkoutMounts = append(checkoutMounts,
+				corev1.VolumeMount{Name: "input-src", MountPath: inputSrcDir, ReadOnly: true},
+				corev1.VolumeMount{Name: "input", MountPath: api.InputDir})
+		}
+	}
 
 	resources, err := resourcesOf(k.Resources)
 	if err != nil {
@@ -174,6 +230,66 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 		dnsPolicy = corev1.DNSClusterFirstWithHostNet
 	}
 
+	// The job's own containers: the one running the command, or each of spec.Containers in order, as init
+	// containers but the last (the kubelet runs init containers one after another and stops at the first that
+	// fails, as Kratix's pipelines rely on).
+	var run []corev1.Container
+	for _, st := range steps {
+		c := corev1.Container{
+			Name:            st.Container,
+			Image:           st.Image,
+			ImagePullPolicy: pullPolicy,
+			WorkingDir:      workspaceDir,
+			Env:             jobEnv,
+			VolumeMounts:    jobMounts,
+			Resources:       resources,
+			SecurityContext: hardened(),
+		}
+		if st.Name == "" {
+			c.Command = []string{toolsDir + "/" + pid1.Name, "--", "sh", "-c", spec.Command}
+		} else {
+			uc := spec.Containers[st.index]
+			if len(uc.Command) > 0 {
+				// runplane-pid1 runs the command; a container without one runs its image's entrypoint as it is.
+				c.Command = append([]string{toolsDir + "/" + pid1.Name, "--"}, uc.Command...)
+			}
+			c.Args = uc.Args
+			if uc.WorkingDir != "" {
+				c.WorkingDir = uc.WorkingDir
+			}
+			c.Env = withEnv(jobEnv, uc.Env)
+		}
+		run = append(run, c)
+	}
+	if len(spec.Containers) > 0 && spec.Keep != "" {
+		// The job's containers are all init containers; the last takes what they left back to the server.
+		keep := corev1.Container{
+			Name:            containerKeep,
+			Image:           e.opts.JobImage,
+			ImagePullPolicy: e.opts.JobImagePullPolicy,
+			Command:         []string{runplaneInImage, "pod", "keep"},
+			Env: []corev1.EnvVar{
+				{Name: inpod.EnvKeepDirs, Value: keptDirs[0][0] + "=" + keptDirs[0][1] + "," + keptDirs[1][0] + "=" + keptDirs[1][1]},
+				{Name: inpod.EnvKeepMax, Value: strconv.FormatInt(e.opts.MaxKeep, 10)},
+			},
+			VolumeMounts: []corev1.VolumeMount{
+				{Name: "output", MountPath: api.OutputDir, ReadOnly: true},
+				{Name: "metadata", MountPath: api.MetadataDir, ReadOnly: true},
+			},
+			SecurityContext: hardened(),
+		}
+		run = append(run, keep)
+	}
+	initContainers := append([]corev1.Container{{
+		Name:            containerCheckout,
+		Image:           e.opts.JobImage,
+		ImagePullPolicy: e.opts.JobImagePullPolicy,
+		Command:         []string{runplaneInImage, "pod", "checkout"},
+		Env:             checkoutEnv,
+		VolumeMounts:    checkoutMounts,
+		SecurityContext: hardened(),
+	}}, run[:len(run)-1]...)
+
 	job := &batchv1.Job{
 		ObjectMeta: meta,
 		Spec: batchv1.JobSpec{
@@ -199,27 +315,9 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 					ImagePullSecrets: pullSecrets,
 					HostNetwork:      hostNetwork,
 					DNSPolicy:        dnsPolicy,
-					InitContainers: []corev1.Container{{
-						Name:            containerCheckout,
-						Image:           e.opts.JobImage,
-						ImagePullPolicy: e.opts.JobImagePullPolicy,
-						Command:         []string{runplaneInImage, "pod", "checkout"},
-						Env:             checkoutEnv,
-						VolumeMounts:    checkoutMounts,
-						SecurityContext: hardened(),
-					}},
-					Containers: []corev1.Container{{
-						Name:            containerJob,
-						Image:           spec.Image,
-						ImagePullPolicy: pullPolicy,
-						Command:         []string{toolsDir + "/" + pid1.Name, "--", "sh", "-c", spec.Command},
-						WorkingDir:      workspaceDir,
-						Env:             jobEnv,
-						VolumeMounts:    jobMounts,
-						Resources:       resources,
-						SecurityContext: hardened(),
-					}},
-					Volumes: volumes,
+					InitContainers:   initContainers,
+					Containers:       run[len(run)-1:],
+					Volumes:          volumes,
 				},
 			},
 		},

@@ -111,7 +111,7 @@ func TestObjectsHardened(t *testing.T) {
 		t.Errorf("terminationGracePeriodSeconds = %v, want 10", g)
 	}
 	main := pod.Containers[0]
-	if want := []string{"/runplane/runplane-pid1", "--", "sh", "-c", "echo hi"}; strings.Join(main.Command, "\x00") != strings.Join(want, "\x00") {
+	if want := []string{"/run/runplane/bin/runplane-pid1", "--", "sh", "-c", "echo hi"}; strings.Join(main.Command, "\x00") != strings.Join(want, "\x00") {
 		t.Errorf("command %q, want %q", main.Command, want)
 	}
 	// Labels identify the job on the Job and on its pods (the informers select by managed-by; re-adoption finds a

@@ -3,6 +3,7 @@ package kubeexec
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,7 +54,17 @@ func (e *Executor) observePod(a *attempt, p *corev1.Pod) {
 		return
 	}
 	a.pod = p.Name
+	if a.multi {
+		a.statuses = containerStatuses(p, a.shown())
+	}
+	byName := make(map[string]int, len(a.steps))
+	for i, s := range a.steps {
+		byName[s.Container] = i
+	}
 	for _, cs := range p.Status.InitContainerStatuses {
+		if cs.Name != containerCheckout {
+			continue
+		}
 		if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
 			e.failLocked(a, "checkout failed: "+message(t.Message, t.Reason))
 			return
@@ -63,33 +74,64 @@ func (e *Executor) observePod(a *attempt, p *corev1.Pod) {
 			return
 		}
 	}
-	for _, cs := range p.Status.ContainerStatuses {
-		if cs.Name != containerJob {
+	// Init containers first: the steps run in that order, and an init container that failed ends the pod.
+	for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
+		i, ok := byName[cs.Name]
+		if !ok {
 			continue
 		}
+		last := i == len(a.steps)-1
 		if w := cs.State.Waiting; w != nil && unstartable[w.Reason] {
-			e.failLocked(a, fmt.Sprintf("cannot start the job's container (image %s): %s", cs.Image, message(w.Message, w.Reason)))
+			what := "the job's container"
+			switch {
+			case a.steps[i].keep:
+				what = "the container that keeps the output files"
+			case a.multi:
+				what = "container " + a.steps[i].Name
+			}
+			e.failLocked(a, fmt.Sprintf("cannot start %s (image %s): %s", what, cs.Image, message(w.Message, w.Reason)))
 			return
 		}
-		if cs.State.Running != nil || cs.State.Terminated != nil {
-			e.startLogsLocked(a, p.Name)
-			a.pending = ""
+		if cs.State.Running == nil && cs.State.Terminated == nil {
+			continue
 		}
-		if t := cs.State.Terminated; t != nil {
-			e.log.Debug("job container ended", "job", a.name, "after", time.Since(a.started), "exit_code", t.ExitCode)
-			rep := pid1.ParseReport(t.Message)
-			a.containerEndedLocked(rep.OutputBytes)
-			r := resultOf(t, rep, a.stopping)
-			if r.Reason == "" && t.ExitCode != 0 && p.Status.Reason != "" {
-				r.Reason = message(p.Status.Message, p.Status.Reason) // Evicted, DeadlineExceeded
-			}
-			a.endLocked(r, true)
-			if !a.final {
-				cancel := a.cancelLogs
-				time.AfterFunc(logDrain, cancel)
-			}
-			return
+		e.startLogsLocked(a, p.Name)
+		a.pending = ""
+		if a.stepStartedLocked(i) && last && a.secret {
+			// The last container has its secrets (env resolved, files copied by the checkout): the Secret is
+			// not needed any more, so it does not outlive the start of the job.
+			a.secret = false
+			go e.deleteSecret(a.name)
 		}
+		t := cs.State.Terminated
+		if t == nil {
+			continue
+		}
+		rep := pid1.ParseReport(t.Message)
+		a.stepEndedLocked(i, rep.OutputBytes)
+		if t.ExitCode == 0 && !last {
+			continue
+		}
+		e.log.Debug("job container ended", "job", a.name, "container", cs.Name, "after", time.Since(a.started), "exit_code", t.ExitCode)
+		r := resultOf(t, rep, a.stopping)
+		if r.Reason == "" && t.ExitCode != 0 && p.Status.Reason != "" {
+			r.Reason = message(p.Status.Message, p.Status.Reason) // Evicted, DeadlineExceeded
+		}
+		if a.steps[i].keep && t.ExitCode != 0 && r.Reason == "" {
+			// The job's own containers all succeeded; only its files could not be taken back.
+			why := message(t.Message, "")
+			if why == "" {
+				why = message("", t.Reason)
+			}
+			a.warnings = append(a.warnings, warnNotKept+why)
+			r = executor.Result{}
+		}
+		a.endLocked(r, true)
+		if !a.final {
+			cancel := a.cancelLogs
+			time.AfterFunc(logDrain, cancel)
+		}
+		return
 	}
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
@@ -127,6 +169,7 @@ func (e *Executor) podDeleted(obj any) {
 	if a == nil {
 		return
 	}
+	e.log.Debug("job pod deleted", "job", a.name, "pod", p.Name)
 	e.observePod(a, p) // its last state may say how it ended
 	a.mu.Lock()
 	defer a.mu.Unlock()

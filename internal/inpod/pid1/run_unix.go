@@ -232,3 +232,9 @@ func (c *outputCopier) drain() {
 		return true
 	})
 }
+
+// WaitRead waits, as Run does before it exits, for the container runtime to read the written bytes of output a
+// program of the pod's own wrote to stdout (`runplane pod keep`), so that their end reaches the log.
+func WaitRead(stdout *os.File, written int64) {
+	waitRead(stdout, readLimit, slackFor(written))
+}
