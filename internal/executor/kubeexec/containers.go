@@ -102,10 +102,9 @@ func stepsFromAnnotations(ann map[string]string) []step {
 // commandStep is the one step of a command job.
 var commandStep = []step{{Container: containerJob}}
 
-// header is the line before a container's output in a multi-container job's log.
-// TODO(lead): the other executors share one (internal/executor); use it when it lands.
+// header is the line before a container's output in a multi-container job's log, as every executor writes it.
 func header(s step) string {
-	return fmt.Sprintf("==> container %s (%s)\n", s.Name, s.Image)
+	return executor.ContainerHeader(api.Container{Name: s.Name, Image: s.Image})
 }
 
 // maxInputFiles bounds what Spec.InputFiles may hold in all: they travel in the attempt's Secret, which the API
