@@ -33,6 +33,7 @@ func (e *Engine) submit(ctx context.Context, run store.Run, sub workflow.Submit)
 	if def.Task != "" {
 		req.Task = def.Task
 	} else {
+		def.Input = sub.Input // its script lines, templates resolved
 		t, err := inlineTask(def)
 		if err != nil {
 			return "", err

@@ -25,6 +25,7 @@ func fanWorkflow() api.Workflow {
 				`curl -sSf -X PUT -H "Authorization: Bearer $RUNPLANE_STEP_TOKEN" -H 'Content-Type: text/plain' ` +
 					`--data-binary "hello-$WHO" "$RUNPLANE_METADATA_URL/outputs/greeting"`)},
 			{Name: "never", DependsOn: api.Strings{"a"}, When: api.Conditions{"${parameters.who == 'nobody'}"}, Image: "alpine", Command: sh("echo no")},
+			{Name: "script", Image: "alpine", Input: json.RawMessage(`["echo \"hello ${parameters.who} from $RUNPLANE_STEP\""]`)},
 			{Name: "d", DependsOn: api.Strings{"b", "c"}, Env: api.EnvVars{{Name: "G", Value: "${outputs.c.greeting}"}},
 				Image: "alpine", Command: sh(`printf '^JSON {"got": "%s"} ^JSON\n' "$G"`)},
 		},
@@ -56,7 +57,7 @@ func TestWorkflowRun(t *testing.T) {
 	for _, s := range run.Steps {
 		steps[s.Name] = s
 	}
-	for _, name := range []string{"a", "b", "c", "d"} {
+	for _, name := range []string{"a", "b", "c", "d", "script"} {
 		if s := steps[name]; s.Status != api.StepSucceeded || s.Job == "" {
 			t.Errorf("step %s: status %s, job %q; want succeeded with a job", name, s.Status, s.Job)
 		}
@@ -75,7 +76,13 @@ func TestWorkflowRun(t *testing.T) {
 	if job.Run != run.ID || job.Step != "b" || !strings.Contains(job.Stdout, "b got 2") {
 		t.Errorf("b's job: run %q step %q stdout %q; want run %s, step b, \"b got 2\"", job.Run, job.Step, job.Stdout, run.ID)
 	}
+	job = api.Job{}
+	ts.do(t, req{method: "GET", path: "/api/v1/jobs/" + steps["script"].Job}).want(t, http.StatusOK).decode(t, &job)
+	if !strings.Contains(job.Stdout, "hello runplane from script") {
+		t.Errorf("script's log %q: want its input lines run with their templates resolved", job.Stdout)
+	}
 	// The step's token is masked in its log and gone with its job.
+	job = api.Job{}
 	ts.do(t, req{method: "GET", path: "/api/v1/jobs/" + steps["c"].Job}).want(t, http.StatusOK).decode(t, &job)
 	if strings.Contains(job.Stdout, "eyJ") {
 		t.Errorf("c's log shows a token: %q", job.Stdout)
