@@ -26,6 +26,8 @@ func TestWriteAllRole(t *testing.T) {
 		api.ResourceAPITokens:    "WriteAllApiTokens",
 		api.ResourceWebhooks:     "WriteAllWebhooks",
 		api.ResourceAuditLogs:    "WriteAllAuditLogs",
+		api.ResourceWorkflows:    "WriteAllWorkflows",
+		api.ResourceRuns:         "WriteAllRuns",
 	}
 	for _, res := range api.Resources {
 		w, ok := want[res]
