@@ -94,14 +94,15 @@ func (e *Engine) StepEnv(ctx context.Context, job store.Job) (env []string, secr
 	if err != nil {
 		return nil, nil, fmt.Errorf("run %s: %w", job.Run, err)
 	}
-	var attempt int
-	for _, s := range run.Steps {
-		if s.Name == job.Step {
-			attempt = s.Attempt
-		}
-	}
+	// The job's key names its attempt. The run's state may not have recorded it yet: a job can start (and end)
+	// before the advance that submitted it stored the run, which then still names the attempt before.
+	attempt := attemptOfKey(job.IdempotencyKey)
 	if attempt == 0 {
-		attempt = attemptOfKey(job.IdempotencyKey)
+		for _, s := range run.Steps {
+			if s.Name == job.Step {
+				attempt = s.Attempt
+			}
+		}
 	}
 	resolved, err := e.resolve(ctx, run, job.Step)
 	if err != nil {
