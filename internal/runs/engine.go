@@ -36,6 +36,7 @@ type Store interface {
 	store.Workflows
 	store.Runs
 	GetJob(ctx context.Context, id string) (store.Job, error)
+	ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, int, error)
 	GetTask(ctx context.Context, name string) (api.Task, error)
 	GetRunner(ctx context.Context, name string) (api.Runner, error)
 }

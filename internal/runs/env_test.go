@@ -2,6 +2,7 @@ package runs_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -36,6 +37,7 @@ type env struct {
 	stopJ func()
 
 	mu       sync.Mutex
+	gate     chan struct{} // when set, steps' jobs start only once it is closed
 	engines  []*runs.Engine
 	finished []*runs.Engine // told when a job ends (the job engine's Options.Finished)
 }
@@ -73,6 +75,12 @@ func newEnv(t *testing.T) *env {
 		StopGrace:     time.Second,
 		Exclusive:     true,
 		StepEnv: func(ctx context.Context, j store.Job) ([]string, map[string]string, error) {
+			e.mu.Lock()
+			gate := e.gate
+			e.mu.Unlock()
+			if gate != nil {
+				<-gate
+			}
 			return e.engine(0).StepEnv(ctx, j)
 		},
 		Finished: func(j store.Job) {
@@ -238,3 +246,5 @@ func marks(t *testing.T, path string) [][]string {
 	}
 	return out
 }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
