@@ -79,9 +79,9 @@ func TestWorkflowReplicaCrash(t *testing.T) {
 	rs.srvs = rs.srvs[1:]
 	rs.clients = rs.clients[1:]
 
-	// The lease of the test is 2s, renewed every third of it: a job of the victim is recovered no sooner than
-	// 2/3 of it after the kill.
-	orphaned := checkCrashRuns(t, rs.clients[0], ids, ran, killed, 2*time.Second*2/3-100*time.Millisecond)
+	// The lease of the test is 2s, renewed every third of it: a job of the victim is recovered once its lease ran
+	// out, 2/3 of it after the kill or more if its renewals were on time; checked with slack for a busy machine.
+	orphaned := checkCrashRuns(t, rs.clients[0], ids, ran, killed, 2*time.Second/3)
 	t.Logf("%d runs, %d steps had run at the kill, %d steps' jobs orphaned by it", len(ids), before, orphaned)
 	if orphaned == 0 {
 		t.Errorf("no step was running on the killed replica: the test proved nothing about steps cut short")
