@@ -80,14 +80,23 @@ func (e *Engine) Advance(ctx context.Context, id string) error {
 	for {
 		err := e.advance(ctx, id)
 		e.mu.Lock()
-		again := e.advancing[id]
-		if err != nil || !again {
+		// One asked for meanwhile runs even when this one failed, or its caller went away: it may be a job's end,
+		// which nothing else reports but the sweep.
+		if !e.advancing[id] {
 			delete(e.advancing, id)
 			e.mu.Unlock()
 			return err
 		}
 		e.advancing[id] = false
 		e.mu.Unlock()
+		if err != nil {
+			e.log.Warn("advance run", "run", id, "err", err)
+		}
+		if ctx.Err() != nil {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+			defer cancel()
+		}
 	}
 }
 
@@ -177,10 +186,19 @@ func (e *Engine) decide(ctx context.Context, run store.Run, submitted map[string
 	} else {
 		d = plan.Next(state)
 	}
+	steps := index(run.Steps)
+	for _, name := range d.Cancel {
+		if s := steps[name]; s.Job != "" {
+			go e.cancelJob(s.Job)
+		}
+	}
+	// Cancelling the jobs of a run being cancelled (or timed out) changes nothing stored: their ends do. Storing
+	// it anyway wrote a new version at every advance and, since advance decides again after each store until
+	// nothing changes, spun until it gave up — dropping the advance a job's end had asked for meanwhile.
+	d.Cancel = nil
 	if d.Empty(run.Status) && !changed {
 		return run, false, nil
 	}
-	steps := index(run.Steps)
 	for _, m := range d.Skip {
 		s := steps[m.Step]
 		s.Status, s.Message, s.CompletionTime = api.StepSkipped, m.Message, &now
@@ -209,11 +227,6 @@ func (e *Engine) decide(ctx context.Context, run store.Run, submitted map[string
 		submitted[job] = true
 		s.Status, s.Attempt, s.Job, s.Message = api.StepRunning, sub.Attempt, job, ""
 		s.StartTime, s.CompletionTime = &now, nil
-	}
-	for _, name := range d.Cancel {
-		if s := steps[name]; s.Job != "" {
-			go e.cancelJob(s.Job)
-		}
 	}
 	if run.Status == api.RunQueued && d.Status != api.RunQueued {
 		run.StartTime = &now

@@ -141,3 +141,68 @@ func TestRunTimeout(t *testing.T) {
 		t.Errorf("jobs %+v, want a's alone, cancelled", j)
 	}
 }
+
+// holdCancel holds the cancels of steps' jobs (a job slow to stop) until release is closed.
+type holdCancel struct {
+	*jobs.Engine
+	release chan struct{}
+	mu      sync.Mutex
+	held    []string
+}
+
+func (h *holdCancel) Cancel(ctx context.Context, id string) (store.Job, error) {
+	select {
+	case <-h.release:
+		return h.Engine.Cancel(ctx, id)
+	default:
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.held = append(h.held, id)
+	return store.Job{}, nil
+}
+
+// TestAdvanceWhileCancelling: while a cancelled run waits for its running step's job to stop, advancing it
+// (a job's end, the sweep) stores nothing and succeeds; once the job stops, the run ends cancelled.
+func TestAdvanceWhileCancelling(t *testing.T) {
+	e := newEnv(t)
+	ran := filepath.Join(e.dir, "ran")
+	e.workflow(t, api.Workflow{Name: "c", Steps: []api.Step{sh("a", mark(ran)+"; sleep 600"), sh("b", mark(ran), "a")}})
+	hold := &holdCancel{release: make(chan struct{})}
+	r := e.addEngine(t, engineOpts{wrap: func(j runs.Jobs) runs.Jobs { hold.Engine = j.(*jobs.Engine); return hold }})
+	run := e.start(t, r, "c", `{}`)
+	waitFor(t, "a to run", func() bool { return len(marks(t, ran)) == 1 })
+	if _, err := r.Cancel(t.Context(), run.ID, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	before, err := e.st.GetRun(t.Context(), run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := r.Advance(t.Context(), run.ID); err != nil {
+			t.Errorf("advance a run whose step's job is being cancelled: %v", err)
+		}
+	}
+	after, err := e.st.GetRun(t.Context(), run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Version != before.Version || after.Status != api.RunRunning {
+		t.Errorf("advancing the cancelled run while its step's job stops took it from version %d to %d (%s); want it unchanged, running",
+			before.Version, after.Version, after.Status)
+	}
+	close(hold.release)
+	hold.mu.Lock()
+	held := hold.held
+	hold.mu.Unlock()
+	if len(held) == 0 {
+		t.Fatal("the cancel of a's job was never asked for")
+	}
+	if _, err := hold.Engine.Cancel(t.Context(), held[0]); err != nil {
+		t.Fatal(err)
+	}
+	if done := e.await(t, r, run.ID); done.Status != api.RunCancelled {
+		t.Errorf("run = %s (%s), want cancelled", done.Status, done.Reason)
+	}
+}
