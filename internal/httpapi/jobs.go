@@ -154,7 +154,7 @@ func checkIdempotencyKey(k string) error {
 }
 
 // listJobs answers jobs newest first, a page at a time (?limit, default 100, at most 1000; ?offset), optionally
-// filtered (jobQuery: ?task, ?status, ?owner, ?since, ?until) and always to the tasks whose jobs the caller may
+// filtered (jobQuery: ?task, ?status, ?owner, ?run, ?since, ?until) and always to the tasks whose jobs the caller may
 // read. Content-Range carries the total of that filtered set.
 func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request) error {
 	pg, err := parsePage(r, defaultJobsLimit, maxJobsLimit)

@@ -14,7 +14,7 @@ import (
 // filter. Bad values answer 400 naming the parameter. since and until bound the creation time: since inclusive,
 // until exclusive, each an RFC 3339 time, a date, or a duration meaning that long before now (api.ParseTimeBound).
 
-// jobQuery reads GET /jobs's filters: ?task, ?status (repeatable, comma-separated), ?owner, ?since, ?until.
+// jobQuery reads GET /jobs's filters: ?task, ?status (repeatable, comma-separated), ?owner, ?run, ?since, ?until.
 func jobQuery(q url.Values, now time.Time) (store.JobFilter, error) {
 	var f store.JobFilter
 	var err error
@@ -22,6 +22,9 @@ func jobQuery(q url.Values, now time.Time) (store.JobFilter, error) {
 		return f, err
 	}
 	if f.Owner, err = single(q, "owner"); err != nil {
+		return f, err
+	}
+	if f.Run, err = single(q, "run"); err != nil {
 		return f, err
 	}
 	for _, v := range q["status"] {

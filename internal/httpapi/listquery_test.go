@@ -24,6 +24,7 @@ func TestJobQuery(t *testing.T) {
 	}{
 		{"none", "", store.JobFilter{}, ""},
 		{"task and owner", "task=hello&owner=ann", store.JobFilter{Task: "hello", Owner: "ann"}, ""},
+		{"run", "run=fan-ab12c", store.JobFilter{Run: "fan-ab12c"}, ""},
 		{"empty values are no filter", "task=&owner=&status=&since=&until=", store.JobFilter{}, ""},
 		{"status comma separated", "status=queued,%20running", store.JobFilter{Status: []api.JobStatus{api.JobQueued, api.JobRunning}}, ""},
 		{"status repeated, duplicates dropped", "status=failed&status=succeeded,failed",
@@ -37,6 +38,7 @@ func TestJobQuery(t *testing.T) {
 		{"negative until", "until=-1h", store.JobFilter{}, `query parameter until:`},
 		{"task twice", "task=a&task=b", store.JobFilter{}, "query parameter task: given 2 times"},
 		{"owner twice", "owner=a&owner=a", store.JobFilter{}, "query parameter owner: given 2 times"},
+		{"run twice", "run=a&run=b", store.JobFilter{}, "query parameter run: given 2 times"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -127,6 +127,14 @@ type attemptRun struct {
 // execute starts a claimed job and watches it to the end.
 func (e *Engine) execute(job store.Job, a *attemptRun) {
 	ctx := a.ctx
+	// startFailed is how the job ends when it could not start: as it was stopped (cancelled, timed out, server
+	// stopping) if it was, whatever the step that noticed; else failed, naming err.
+	startFailed := func(err error) store.Finish {
+		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
+			return store.Finish{Status: statusFor(cause), Reason: cause.Error()}
+		}
+		return store.Finish{Status: api.JobFailed, Reason: "start: " + err.Error()}
+	}
 	var task api.Task
 	err := e.patient(ctx, func() (err error) { task, err = e.taskOf(ctx, job); return err })
 	if errors.Is(err, store.ErrNotFound) {
@@ -141,26 +149,26 @@ func (e *Engine) execute(job store.Job, a *attemptRun) {
 		}
 	}
 	if err != nil {
-		e.finish(job, store.Finish{Status: api.JobFailed, Reason: "start: " + err.Error()}, a.attempt)
+		e.finish(job, startFailed(err), a.attempt)
 		return
 	}
 	out, err := e.logs.Create(job.ID)
 	if err != nil {
-		e.finish(job, store.Finish{Status: api.JobFailed, Reason: "start: " + err.Error()}, a.attempt)
+		e.finish(job, startFailed(err), a.attempt)
 		return
 	}
 	defer out.Release()
 	// The job writes into a pipe that a goroutine copies into the live log: no file is created for a short job.
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		e.finish(job, store.Finish{Status: api.JobFailed, Reason: "start: " + err.Error()}, a.attempt)
+		e.finish(job, startFailed(err), a.attempt)
 		return
 	}
 	spec, masks, err := e.prepare(ctx, job, task, runner, pw)
 	if err != nil {
 		pr.Close()
 		pw.Close()
-		e.finish(job, store.Finish{Status: api.JobFailed, Reason: "start: " + err.Error()}, a.attempt)
+		e.finish(job, startFailed(err), a.attempt)
 		return
 	}
 	copied := make(chan struct{})

@@ -89,32 +89,46 @@ func (e *Engine) Advance(ctx context.Context, id string) error {
 	for {
 		err := e.advance(ctx, id)
 		e.mu.Lock()
-		again := e.advancing[id]
-		if err != nil || !again {
+		// One asked for meanwhile runs even when this one failed, or its caller went away: it may be a job's end,
+		// which nothing else reports but the sweep.
+		if !e.advancing[id] {
 			delete(e.advancing, id)
 			e.mu.Unlock()
 			return err
 		}
 		e.advancing[id] = false
 		e.mu.Unlock()
+		if err != nil {
+			e.log.Warn("advance run", "run", id, "err", err)
+		}
+		if ctx.Err() != nil {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+			defer cancel()
+		}
 	}
 }
 
 func (e *Engine) advance(ctx context.Context, id string) error {
+	// submitted are the jobs this advance created. A decision whose store lost to another server's (which may
+	// have cancelled the run, or ended it) can leave one that no step records: it must not run.
+	submitted := map[string]bool{}
 	for range maxConflicts {
 		run, err := e.st.GetRun(ctx, id)
 		if err != nil {
 			return err
 		}
 		if run.Status.Final() {
+			e.dropUnrecorded(run, submitted)
 			e.notify(id)
 			return nil
 		}
-		next, changed, err := e.decide(ctx, run)
+		next, changed, err := e.decide(ctx, run, submitted)
 		if err != nil {
 			return err
 		}
 		if !changed {
+			e.dropUnrecorded(run, submitted)
 			return nil
 		}
 		stored, err := e.st.UpdateRun(ctx, next)
@@ -124,8 +138,10 @@ func (e *Engine) advance(ctx context.Context, id string) error {
 		if err != nil {
 			return fmt.Errorf("store run %s: %w", id, err)
 		}
+		e.dropUnrecorded(stored, submitted)
 		if stored.Status.Final() {
 			e.log.Info("run ended", "run", id, "workflow", stored.Workflow, "status", stored.Status)
+			e.cancelLeftovers(ctx, id)
 			e.notify(id)
 			return nil
 		}
@@ -133,8 +149,36 @@ func (e *Engine) advance(ctx context.Context, id string) error {
 	return fmt.Errorf("run %s: advanced by others %d times in a row", id, maxConflicts)
 }
 
-// decide returns run advanced by one decision, and whether anything changed.
-func (e *Engine) decide(ctx context.Context, run store.Run) (store.Run, bool, error) {
+// dropUnrecorded cancels the jobs of submitted that no step of run records: they were created for a decision
+// that was never stored.
+func (e *Engine) dropUnrecorded(run store.Run, submitted map[string]bool) {
+	for _, s := range run.Steps {
+		delete(submitted, s.Job)
+	}
+	for id := range submitted {
+		e.log.Info("cancel a step's job no stored decision records", "run", run.ID, "job", id)
+		go e.cancelJob(id)
+	}
+	clear(submitted)
+}
+
+// cancelLeftovers cancels every job of run id, just ended, that is still queued or running: one created for a
+// decision that was never stored, by a server that stopped (or lost a race) before it could store or cancel it.
+func (e *Engine) cancelLeftovers(ctx context.Context, id string) {
+	live, _, err := e.st.ListJobs(ctx, store.JobFilter{Run: id, Status: []api.JobStatus{api.JobQueued, api.JobRunning}})
+	if err != nil {
+		e.log.Warn("list the jobs left of an ended run", "run", id, "err", err)
+		return
+	}
+	for _, j := range live {
+		e.log.Info("cancel a job left of an ended run", "run", id, "job", j.ID, "step", j.Step)
+		go e.cancelJob(j.ID)
+	}
+}
+
+// decide returns run advanced by one decision, and whether anything changed. It adds the jobs it submits to
+// submitted.
+func (e *Engine) decide(ctx context.Context, run store.Run, submitted map[string]bool) (store.Run, bool, error) {
 	now := e.opts.Now().UTC()
 	changed, err := e.absorb(ctx, &run)
 	if err != nil {
@@ -151,10 +195,19 @@ func (e *Engine) decide(ctx context.Context, run store.Run) (store.Run, bool, er
 	} else {
 		d = plan.Next(state)
 	}
+	steps := index(run.Steps)
+	for _, name := range d.Cancel {
+		if s := steps[name]; s.Job != "" {
+			go e.cancelJob(s.Job)
+		}
+	}
+	// Cancelling the jobs of a run being cancelled (or timed out) changes nothing stored: their ends do. Storing
+	// it anyway wrote a new version at every advance and, since advance decides again after each store until
+	// nothing changes, spun until it gave up — dropping the advance a job's end had asked for meanwhile.
+	d.Cancel = nil
 	if d.Empty(run.Status) && !changed {
 		return run, false, nil
 	}
-	steps := index(run.Steps)
 	for _, m := range d.Skip {
 		s := steps[m.Step]
 		s.Status, s.Message, s.CompletionTime = api.StepSkipped, m.Message, &now
@@ -181,13 +234,9 @@ func (e *Engine) decide(ctx context.Context, run store.Run) (store.Run, bool, er
 		case err != nil:
 			return run, false, fmt.Errorf("submit step %s of run %s: %w", sub.Step, run.ID, err)
 		}
+		submitted[job] = true
 		s.Status, s.Attempt, s.Job, s.Message = api.StepRunning, sub.Attempt, job, ""
 		s.StartTime, s.CompletionTime = &now, nil
-	}
-	for _, name := range d.Cancel {
-		if s := steps[name]; s.Job != "" {
-			go e.cancelJob(s.Job)
-		}
 	}
 	if run.Status == api.RunQueued && d.Status != api.RunQueued {
 		run.StartTime = &now

@@ -36,6 +36,7 @@ type Store interface {
 	store.Workflows
 	store.Runs
 	GetJob(ctx context.Context, id string) (store.Job, error)
+	ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, int, error)
 	GetTask(ctx context.Context, name string) (api.Task, error)
 	GetRunner(ctx context.Context, name string) (api.Runner, error)
 }
@@ -128,12 +129,12 @@ func (e *Engine) Start(ctx context.Context, r Request) (run store.Run, created b
 	if err != nil {
 		return store.Run{}, false, fmt.Errorf("start run: %w", err)
 	}
-	return e.start(ctx, w, r.Owner, r.OwnerID, r.IdempotencyKey, r.Parameters, nil)
+	return e.start(ctx, w, r.Owner, r.OwnerID, r.IdempotencyKey, r.Parameters, nil, nil)
 }
 
 // start stores and advances a new run of w; reuse, when set, are steps carried over from an earlier run (a rerun
-// from failed).
-func (e *Engine) start(ctx context.Context, w api.Workflow, owner, ownerID, key string, params []byte, reuse map[string]api.StepRun) (store.Run, bool, error) {
+// from failed), and values what those steps set through the metadata API there.
+func (e *Engine) start(ctx context.Context, w api.Workflow, owner, ownerID, key string, params []byte, reuse map[string]api.StepRun, values []store.RunValue) (store.Run, bool, error) {
 	plan, err := e.plans.get(w)
 	if err != nil {
 		return store.Run{}, false, err
@@ -179,6 +180,14 @@ func (e *Engine) start(ctx context.Context, w api.Workflow, owner, ownerID, key 
 			return store.Run{}, false, ErrKeyReused
 		}
 		return stored, false, nil
+	}
+	// Before the first advance, which may start the steps that read them. (A server that stops in between leaves
+	// a run whose steps may fail for a missing output: it is rerun again.)
+	for _, v := range values {
+		v.Run = stored.ID
+		if err := e.st.SetRunValue(ctx, v); err != nil {
+			return store.Run{}, false, fmt.Errorf("start run: carry over output %s of step %s: %w", v.Name, v.Step, err)
+		}
 	}
 	if err := e.Advance(ctx, stored.ID); err != nil {
 		// Stored: the sweep advances it.
@@ -249,7 +258,7 @@ func (e *Engine) Cancel(ctx context.Context, id, by string) (store.Run, error) {
 }
 
 // Rerun starts a new run of run id's workflow (as it is now) with the same parameters, for owner. fromFailed
-// keeps the steps that succeeded (or were skipped by their own when) with their outputs and runs only the rest.
+// keeps the steps that succeeded, with their outputs, and runs the rest: what failed, was cancelled or skipped.
 // Errors: store.ErrNotFound, ErrWorkflowNotFound, *api.InvalidError when the parameters no longer fit.
 func (e *Engine) Rerun(ctx context.Context, id, owner, ownerID string, fromFailed bool) (store.Run, error) {
 	prev, err := e.st.GetRun(ctx, id)
@@ -264,6 +273,7 @@ func (e *Engine) Rerun(ctx context.Context, id, owner, ownerID string, fromFaile
 		return store.Run{}, err
 	}
 	var reuse map[string]api.StepRun
+	var values []store.RunValue
 	if fromFailed {
 		reuse = map[string]api.StepRun{}
 		for _, s := range prev.Steps {
@@ -271,8 +281,19 @@ func (e *Engine) Rerun(ctx context.Context, id, owner, ownerID string, fromFaile
 				reuse[s.Name] = s
 			}
 		}
+		// The outputs a kept step set through the metadata API are values of the earlier run: the new run reads
+		// them as its own.
+		all, err := e.st.RunValues(ctx, prev.ID)
+		if err != nil {
+			return store.Run{}, err
+		}
+		for _, v := range all {
+			if _, ok := reuse[v.Step]; ok && v.Kind == store.ValueOutput {
+				values = append(values, v)
+			}
+		}
 	}
-	run, _, err := e.start(ctx, w, owner, ownerID, "", prev.Parameters, reuse)
+	run, _, err := e.start(ctx, w, owner, ownerID, "", prev.Parameters, reuse, values)
 	return run, err
 }
 

@@ -95,14 +95,23 @@ func (e *Engine) StepEnv(ctx context.Context, job store.Job) (jobs.Step, error) 
 	if err != nil {
 		return jobs.Step{}, fmt.Errorf("run %s: %w", job.Run, err)
 	}
-	var attempt int
-	for _, s := range run.Steps {
-		if s.Name == job.Step {
-			attempt = s.Attempt
-		}
+	// A job created for a decision that was never stored (its server lost the race to one that cancelled or
+	// ended the run) is cancelled, but it may be claimed first: it must not start.
+	switch {
+	case run.Status.Final():
+		return jobs.Step{}, fmt.Errorf("run %s already ended %s: step %s does not start", run.ID, run.Status, job.Step)
+	case run.CancelRequested:
+		return jobs.Step{}, fmt.Errorf("run %s is being cancelled: step %s does not start", run.ID, job.Step)
 	}
+	// The job's key names its attempt. The run's state may not have recorded it yet: a job can start (and end)
+	// before the advance that submitted it stored the run, which then still names the attempt before.
+	attempt := attemptOfKey(job.IdempotencyKey)
 	if attempt == 0 {
-		attempt = attemptOfKey(job.IdempotencyKey)
+		for _, s := range run.Steps {
+			if s.Name == job.Step {
+				attempt = s.Attempt
+			}
+		}
 	}
 	resolved, sensitive, err := e.resolve(ctx, run, job.Step)
 	if err != nil {
