@@ -134,6 +134,7 @@ func TestChartDefaults(t *testing.T) {
 		"RUNPLANE_JOB_IMAGE":           "ghcr.io/runplane/runplane:0.1.0",
 		"RUNPLANE_JOB_SERVICE_ACCOUNT": jobSAName,
 		"RUNPLANE_JOB_TTL":             "5m",
+		"RUNPLANE_ADVERTISE_URL":       "http://" + chartName + ".ops.svc:8080", // job pods reach the server here
 	}
 	if d := cmp.Diff(wantEnv, containerEnv(c)); d != "" {
 		t.Errorf("server env (-want +got):\n%s", d)
