@@ -53,21 +53,10 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, name string, in
 	if !ok {
 		return auth.ErrUnauthenticated
 	}
-	key := r.Header.Get("Idempotency-Key")
-	if err := checkIdempotencyKey(key); err != nil {
-		return err
-	}
-	// ?wait and Prefer are checked before anything is queued, so a bad one queues nothing.
-	asked, err := waitParam(r)
+	// They are checked before anything is queued, so a bad one queues nothing.
+	key, asked, pref, err := submission(r)
 	if err != nil {
 		return err
-	}
-	pref, err := parsePrefer(r.Header.Values("Prefer"))
-	if err != nil {
-		return err
-	}
-	if pref.async && asked == nil {
-		asked = &pref.wait // respond-async: answer at once, or after the wait the client named
 	}
 	sub, err := h.engine.Submit(r.Context(), jobs.Request{Task: name, Owner: p.Username, OwnerID: p.UserID, Input: input,
 		IdempotencyKey: key})
@@ -105,14 +94,39 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, name string, in
 	}
 	// Not finished (or not waited for): Kriten's 200 {"msg","id"}, or 202 for a client that asked for async
 	// answers; either way the job's URL and status say where it is and how it stands.
-	w.Header().Set("Location", apiPrefix+"/jobs/"+url.PathEscape(job.ID))
+	answerCreated(w, pref, "/jobs/", api.JobCreated{Msg: api.JobCreatedMsg, ID: job.ID, Status: job.Status}, job.ID)
+	return nil
+}
+
+// submission reads what a job or run submission asks besides its body: its Idempotency-Key, ?wait (nil when
+// absent) and Prefer; respond-async without ?wait answers at once, or after the wait Prefer names.
+func submission(r *http.Request) (key string, asked *time.Duration, pref preference, err error) {
+	key = r.Header.Get("Idempotency-Key")
+	if err = checkIdempotencyKey(key); err != nil {
+		return
+	}
+	if asked, err = waitParam(r); err != nil {
+		return
+	}
+	if pref, err = parsePrefer(r.Header.Values("Prefer")); err != nil {
+		return
+	}
+	if pref.async && asked == nil {
+		asked = &pref.wait
+	}
+	return key, asked, pref, nil
+}
+
+// answerCreated answers a submission that is not over (or not waited for): Kriten's 200 {"msg","id"}, or 202 for
+// a client that asked for async answers; either way the URL (under collection) in Location.
+func answerCreated(w http.ResponseWriter, pref preference, collection string, body any, id string) {
+	w.Header().Set("Location", apiPrefix+collection+url.PathEscape(id))
 	status := http.StatusOK
 	if pref.async {
 		w.Header().Set("Preference-Applied", "respond-async")
 		status = http.StatusAccepted
 	}
-	writeJSON(w, status, api.JobCreated{Msg: api.JobCreatedMsg, ID: job.ID, Status: job.Status})
-	return nil
+	writeJSON(w, status, body)
 }
 
 // waitParam reads ?wait: nil when absent; 0 forces async.

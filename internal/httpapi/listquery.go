@@ -27,19 +27,8 @@ func jobQuery(q url.Values, now time.Time) (store.JobFilter, error) {
 	if f.Run, err = single(q, "run"); err != nil {
 		return f, err
 	}
-	for _, v := range q["status"] {
-		for _, s := range strings.Split(v, ",") {
-			js := api.JobStatus(strings.TrimSpace(s))
-			switch js {
-			case api.JobQueued, api.JobRunning, api.JobSucceeded, api.JobFailed, api.JobCancelled:
-				if !slices.Contains(f.Status, js) {
-					f.Status = append(f.Status, js)
-				}
-			case "":
-			default:
-				return f, api.Invalidf("query parameter status: unknown status %q: want queued, running, succeeded, failed or cancelled", s)
-			}
-		}
+	if f.Status, err = statuses(q, api.JobQueued, api.JobRunning, api.JobSucceeded, api.JobFailed, api.JobCancelled); err != nil {
+		return f, err
 	}
 	f.Since, f.Until, err = timeRange(q, now)
 	return f, err
@@ -107,4 +96,27 @@ func timeParam(q url.Values, name string, now time.Time) (time.Time, error) {
 		t = t.Add(time.Nanosecond)
 	}
 	return t, nil
+}
+
+// statuses reads ?status: one or more (repeated or comma-separated) of known, each once.
+func statuses[S ~string](q url.Values, known ...S) ([]S, error) {
+	var out []S
+	for _, v := range q["status"] {
+		for _, s := range strings.Split(v, ",") {
+			st := S(strings.TrimSpace(s))
+			switch {
+			case st == "":
+			case !slices.Contains(known, st):
+				names := make([]string, len(known))
+				for i, k := range known {
+					names[i] = string(k)
+				}
+				return nil, api.Invalidf("query parameter status: unknown status %q: want %s or %s", s,
+					strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
+			case !slices.Contains(out, st):
+				out = append(out, st)
+			}
+		}
+	}
+	return out, nil
 }

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/runplane/runplane/api"
@@ -45,20 +43,9 @@ func (h *Handler) startRun(w http.ResponseWriter, r *http.Request) error {
 		return notFound("workflows are not enabled on this server")
 	}
 	name := r.PathValue("workflow")
-	key := r.Header.Get("Idempotency-Key")
-	if err := checkIdempotencyKey(key); err != nil {
-		return err
-	}
-	asked, err := waitParam(r)
+	key, asked, pref, err := submission(r)
 	if err != nil {
 		return err
-	}
-	pref, err := parsePrefer(r.Header.Values("Prefer"))
-	if err != nil {
-		return err
-	}
-	if pref.async && asked == nil {
-		asked = &pref.wait
 	}
 	params, err := readInput(r.Body)
 	if err != nil {
@@ -88,13 +75,7 @@ func (h *Handler) startRun(w http.ResponseWriter, r *http.Request) error {
 	if wait > 0 && run.Status.Final() {
 		return h.answerRun(w, r, run)
 	}
-	w.Header().Set("Location", apiPrefix+"/runs/"+url.PathEscape(run.ID))
-	status := http.StatusOK
-	if pref.async {
-		w.Header().Set("Preference-Applied", "respond-async")
-		status = http.StatusAccepted
-	}
-	writeJSON(w, status, api.RunCreated{Msg: api.RunCreatedMsg, ID: run.ID, Status: run.Status})
+	answerCreated(w, pref, "/runs/", api.RunCreated{Msg: api.RunCreatedMsg, ID: run.ID, Status: run.Status}, run.ID)
 	return nil
 }
 
@@ -127,19 +108,8 @@ func (h *Handler) listRuns(w http.ResponseWriter, r *http.Request) error {
 	if f.Owner, err = single(q, "owner"); err != nil {
 		return err
 	}
-	for _, v := range q["status"] {
-		for _, s := range strings.Split(v, ",") {
-			rs := api.RunStatus(strings.TrimSpace(s))
-			switch rs {
-			case api.RunQueued, api.RunRunning, api.RunSucceeded, api.RunFailed, api.RunCancelled:
-				if !slices.Contains(f.Status, rs) {
-					f.Status = append(f.Status, rs)
-				}
-			case "":
-			default:
-				return api.Invalidf("query parameter status: unknown status %q: want queued, running, succeeded, failed or cancelled", s)
-			}
-		}
+	if f.Status, err = statuses(q, api.RunQueued, api.RunRunning, api.RunSucceeded, api.RunFailed, api.RunCancelled); err != nil {
+		return err
 	}
 	f.Limit, f.Offset = pg.limit, pg.offset
 	f.Workflows = readableNames(r, api.ResourceRuns)
