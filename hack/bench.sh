@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmarks of the README: sync round trip and async throughput, each beside a bare `sh -c true` spawn
+# The benchmarks of the README: sync round trip and async throughput (jobs, then workflow runs), each beside a bare `sh -c true` spawn
 # measured in the same run; then both on SQLite and on PostgreSQL with one and three replicas, side by side (these
 # need Debian's postgresql package, as hack/test.sh installs; without it they are skipped).
 set -euo pipefail
@@ -18,3 +18,5 @@ go test -run '^$' -bench 'BenchmarkSync$' -benchtime "${SYNC_N:-500}x" ./test/e2
 go test -run '^$' -bench 'BenchmarkThroughput$' -benchtime 1x -timeout 30m ./test/e2e/
 go test -run '^$' -bench 'BenchmarkStoresSync$' -benchtime "${SYNC_N:-500}x" ./test/e2e/
 go test -run '^$' -bench 'BenchmarkStoresThroughput$' -benchtime "${ROUNDS:-3}x" -timeout 30m ./test/e2e/
+go test -run '^$' -bench 'BenchmarkWorkflowSerial$' -benchtime "${WF_N:-30}x" ./test/e2e/
+go test -run '^$' -bench 'BenchmarkWorkflowThroughput$' -benchtime "${ROUNDS:-3}x" -timeout 30m ./test/e2e/
