@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The benchmarks of the README: sync round trip and async throughput (jobs, then workflow runs), each beside a bare `sh -c true` spawn
+# The benchmarks of the README: sync round trip and async throughput, each beside a bare `sh -c true` spawn
 # measured in the same run; then both on SQLite and on PostgreSQL with one and three replicas, side by side (these
-# need Debian's postgresql package, as hack/test.sh installs; without it they are skipped).
+# need Debian's postgresql package, as hack/test.sh installs; without it they are skipped); then workflow runs,
+# each beside the same jobs submitted by a client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local
 # BASELINE=<git ref>: build runplane at that ref too and measure it beside this tree, interleaved (the sync and
-# throughput benchmarks report both and their ratio).
+# throughput benchmarks report both and their ratio; the workflow benchmarks, both runs).
 if [ -n "${BASELINE:-}" ]; then
 	base=$(mktemp -d)
 	trap 'rm -rf "$base"' EXIT
