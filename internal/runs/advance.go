@@ -66,7 +66,8 @@ func (e *Engine) JobFinished(job store.Job) {
 			case <-ctx.Done():
 			}
 		}()
-		if err := e.Advance(ctx, job.Run); err != nil && ctx.Err() == nil {
+		// The job as it ended is its step's end: the advance need not read it back.
+		if _, err := e.advanceFrom(ctx, job.Run, known{job: &job}); err != nil && ctx.Err() == nil {
 			e.log.Warn("advance run", "run", job.Run, "after job", job.ID, "err", err)
 		}
 	})
@@ -78,23 +79,38 @@ func (e *Engine) JobFinished(job store.Job) {
 // changes nothing. Advances of one run on this server are serialised: one asked for while another is under way
 // runs after it.
 func (e *Engine) Advance(ctx context.Context, id string) error {
+	_, err := e.advanceFrom(ctx, id, known{})
+	return err
+}
+
+// known is what the caller of an advance already holds, to spare reading it again: the run as stored (whole, as
+// CreateRun and UpdateRun return it), which the first decision starts from, and a step's job as it ended.
+type known struct {
+	run *store.Run
+	job *store.Job
+}
+
+// advanceFrom is Advance starting from what k holds. It returns the run as the advance last read or stored it;
+// a zero run when another advance of it was under way here (it advances the run again once done).
+func (e *Engine) advanceFrom(ctx context.Context, id string, k known) (store.Run, error) {
 	e.mu.Lock()
 	if _, busy := e.advancing[id]; busy {
 		e.advancing[id] = true
 		e.mu.Unlock()
-		return nil
+		return store.Run{}, nil
 	}
 	e.advancing[id] = false
 	e.mu.Unlock()
 	for {
-		err := e.advance(ctx, id)
+		run, err := e.advance(ctx, id, k)
+		k = known{} // stale for the advance asked for meanwhile
 		e.mu.Lock()
 		// One asked for meanwhile runs even when this one failed, or its caller went away: it may be a job's end,
 		// which nothing else reports but the sweep.
 		if !e.advancing[id] {
 			delete(e.advancing, id)
 			e.mu.Unlock()
-			return err
+			return run, err
 		}
 		e.advancing[id] = false
 		e.mu.Unlock()
@@ -109,44 +125,48 @@ func (e *Engine) Advance(ctx context.Context, id string) error {
 	}
 }
 
-func (e *Engine) advance(ctx context.Context, id string) error {
+func (e *Engine) advance(ctx context.Context, id string, k known) (store.Run, error) {
 	// submitted are the jobs this advance created. A decision whose store lost to another server's (which may
 	// have cancelled the run, or ended it) can leave one that no step records: it must not run.
 	submitted := map[string]bool{}
 	for range maxConflicts {
-		run, err := e.st.GetRun(ctx, id)
-		if err != nil {
-			return err
+		var run store.Run
+		var err error
+		if k.run != nil && k.run.ID == id {
+			run, k.run = *k.run, nil
+		} else if run, err = e.st.GetRun(ctx, id); err != nil {
+			return store.Run{}, err
 		}
 		if run.Status.Final() {
 			e.dropUnrecorded(run, submitted)
 			e.notify(id)
-			return nil
+			return run, nil
 		}
-		next, changed, err := e.decide(ctx, run, submitted)
+		next, changed, err := e.decide(ctx, run, submitted, k.job)
 		if err != nil {
-			return err
+			return store.Run{}, err
 		}
 		if !changed {
 			e.dropUnrecorded(run, submitted)
-			return nil
+			return run, nil
 		}
 		stored, err := e.st.UpdateRun(ctx, next)
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("store run %s: %w", id, err)
+			return store.Run{}, fmt.Errorf("store run %s: %w", id, err)
 		}
 		e.dropUnrecorded(stored, submitted)
 		if stored.Status.Final() {
 			e.log.Info("run ended", "run", id, "workflow", stored.Workflow, "status", stored.Status)
 			e.cancelLeftovers(ctx, id)
 			e.notify(id)
-			return nil
+			return stored, nil
 		}
+		k.run = &stored // decide again, from what was just stored, until nothing changes
 	}
-	return fmt.Errorf("run %s: advanced by others %d times in a row", id, maxConflicts)
+	return store.Run{}, fmt.Errorf("run %s: advanced by others %d times in a row", id, maxConflicts)
 }
 
 // dropUnrecorded cancels the jobs of submitted that no step of run records: they were created for a decision
@@ -177,10 +197,10 @@ func (e *Engine) cancelLeftovers(ctx context.Context, id string) {
 }
 
 // decide returns run advanced by one decision, and whether anything changed. It adds the jobs it submits to
-// submitted.
-func (e *Engine) decide(ctx context.Context, run store.Run, submitted map[string]bool) (store.Run, bool, error) {
+// submitted. ended, when not nil, is a step's job as it ended.
+func (e *Engine) decide(ctx context.Context, run store.Run, submitted map[string]bool, ended *store.Job) (store.Run, bool, error) {
 	now := e.opts.Now().UTC()
-	changed, err := e.absorb(ctx, &run)
+	changed, err := e.absorb(ctx, &run, ended, "")
 	if err != nil {
 		return run, false, err
 	}
@@ -252,15 +272,22 @@ func (e *Engine) decide(ctx context.Context, run store.Run, submitted map[string
 }
 
 // absorb records the end of every running step whose job ended: its status, times and outputs (the top-level
-// keys of the job's ^JSON result; what it set through the metadata API is read from the run's values).
-func (e *Engine) absorb(ctx context.Context, run *store.Run) (bool, error) {
+// keys of the job's ^JSON result; what it set through the metadata API is read from the run's values). ended,
+// when not nil, is a job known to have ended, not read again; the step named skip is left as it is.
+func (e *Engine) absorb(ctx context.Context, run *store.Run, ended *store.Job, skip string) (bool, error) {
 	changed := false
 	for i := range run.Steps {
 		s := &run.Steps[i]
-		if s.Status != api.StepRunning || s.Job == "" {
+		if s.Status != api.StepRunning || s.Job == "" || s.Name == skip {
 			continue
 		}
-		job, err := e.st.GetJob(ctx, s.Job)
+		var job store.Job
+		var err error
+		if ended != nil && ended.ID == s.Job && ended.Status.Final() {
+			job = *ended
+		} else {
+			job, err = e.st.GetJob(ctx, s.Job)
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			now := e.opts.Now().UTC()
 			s.Status, s.Message, s.CompletionTime = api.StepFailed, fmt.Sprintf("job %s is gone", s.Job), &now

@@ -189,14 +189,17 @@ func (e *Engine) start(ctx context.Context, w api.Workflow, owner, ownerID, key 
 			return store.Run{}, false, fmt.Errorf("start run: carry over output %s of step %s: %w", v.Name, v.Step, err)
 		}
 	}
-	if err := e.Advance(ctx, stored.ID); err != nil {
+	now, err := e.advanceFrom(ctx, stored.ID, known{run: &stored})
+	if err != nil {
 		// Stored: the sweep advances it.
 		e.log.Warn("advance a new run", "run", stored.ID, "err", err)
 	}
-	if now, err := e.st.GetRun(context.WithoutCancel(ctx), stored.ID); err == nil {
-		stored = now
+	if now.ID == "" { // the advance failed, or another one had the run: read what is stored
+		if now, err = e.st.GetRun(context.WithoutCancel(ctx), stored.ID); err != nil {
+			return stored, true, nil
+		}
 	}
-	return stored, true, nil
+	return now, true, nil
 }
 
 // Await returns run id as soon as it is final, or its current state once max has passed or ctx ended.

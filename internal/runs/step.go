@@ -191,8 +191,8 @@ func (e *Engine) resolve(ctx context.Context, run store.Run, step string) (workf
 		return workflow.Resolved{}, nil, err
 	}
 	// A step's job may start before the advance that submitted it stored what it read (a dependency's end):
-	// read the ends of the run's jobs here too.
-	if _, err := e.absorb(ctx, &run); err != nil {
+	// read the ends of the run's jobs here too. Not the step's own: it is the one running.
+	if _, err := e.absorb(ctx, &run, nil, step); err != nil {
 		return workflow.Resolved{}, nil, err
 	}
 	values, err := e.st.RunValues(ctx, run.ID)
