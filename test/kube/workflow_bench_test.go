@@ -1,0 +1,94 @@
+package kube_test
+
+import (
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/client"
+	"github.com/runplane/runplane/internal/server"
+)
+
+// BenchmarkKubeWorkflow measures a 3-step serial workflow of trivial steps (start → run finished, a synchronous
+// start) next to the same three steps as jobs submitted one after another by a client, each waited on
+// synchronously, through the same server in the same run, interleaved so both see the same machine. The jobs are
+// of a task shaped as the steps are (one container of the same image and command, no runner), so the difference
+// is what the workflow adds: the run engine's hand-off from a step's end to the next step's submission, and the
+// step's metadata API token (a Secret per attempt). handoff is the median time from a step's job ending to the
+// next step's job being created.
+//
+//	KEEP=1 make test-kube; eval "$(hack/kube/cluster.sh env)"; go test -run '^$' -bench KubeWorkflow -benchtime 1x ./test/kube
+func BenchmarkKubeWorkflow(b *testing.B) {
+	if os.Getenv("RUNPLANE_KUBE_TEST") != "1" {
+		b.Skip("needs a Kubernetes cluster: run make test-kube (hack/test-kube.sh)")
+	}
+	e := needCluster(b)
+	ns := e.Namespace(b)
+	s := e.workflowServer(b, ns, func(c *server.Config) { c.MaxConcurrentJobs = 64 })
+	c := s.client(b)
+	step := api.Container{Name: "step", Image: e.Busybox, Command: []string{"sh", "-c", "echo done"}}
+	if _, err := c.CreateTask(b.Context(), api.Task{Name: "step", Containers: []api.Container{step}}); err != nil {
+		b.Fatal(err)
+	}
+	w := api.Workflow{Name: "serial", Steps: []api.Step{
+		{Name: "one", Image: step.Image, Command: step.Command},
+		{Name: "two", DependsOn: api.Strings{"one"}, Image: step.Image, Command: step.Command},
+		{Name: "three", DependsOn: api.Strings{"two"}, Image: step.Image, Command: step.Command},
+	}}
+	if _, err := c.CreateWorkflow(b.Context(), w); err != nil {
+		b.Fatal(err)
+	}
+
+	var handoffs []time.Duration
+	viaWorkflow := func() time.Duration {
+		start := time.Now()
+		run, finished, err := c.StartRun(b.Context(), "serial", nil, client.SubmitOptions{Wait: wait(5 * time.Minute)})
+		if err != nil || !finished || run.Status != api.RunSucceeded {
+			b.Fatalf("run: %v, finished %v, %s %q", err, finished, run.Status, run.Reason)
+		}
+		d := time.Since(start)
+		var prev *api.Job
+		for _, st := range run.Steps {
+			j, err := c.GetJob(b.Context(), st.Job)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if prev != nil && prev.CompletionTime != nil {
+				handoffs = append(handoffs, j.CreateTime.Sub(*prev.CompletionTime))
+			}
+			prev = &j
+		}
+		return d
+	}
+	viaClient := func() time.Duration {
+		start := time.Now()
+		for range 3 {
+			j, finished, err := c.Submit(b.Context(), "step", nil, client.SubmitOptions{Wait: wait(5 * time.Minute)})
+			if err != nil || !finished || j.Status != api.JobSucceeded {
+				b.Fatalf("job: %v, finished %v, %s %q", err, finished, j.Status, j.Reason)
+			}
+		}
+		return time.Since(start)
+	}
+
+	// Warm both paths (the first pods after bring-up are slow).
+	viaWorkflow()
+	viaClient()
+	handoffs = nil
+	const rounds = 5
+	var wf, cl []time.Duration
+	for range rounds {
+		wf = append(wf, viaWorkflow())
+		cl = append(cl, viaClient())
+	}
+	med := func(d []time.Duration) time.Duration { s := slices.Clone(d); slices.Sort(s); return s[len(s)/2] }
+	b.ReportMetric(med(wf).Seconds(), "workflow-s")
+	b.ReportMetric(med(cl).Seconds(), "client-3-jobs-s")
+	b.ReportMetric(float64(med(wf))/float64(med(cl)), "ratio")
+	b.ReportMetric(float64(med(handoffs).Microseconds())/1000, "handoff-ms")
+	b.Logf("3-step serial workflow vs 3 sync jobs one after another, median of %d: workflow %v, client %v (ratio %.2f); step hand-off median %v",
+		rounds, med(wf).Round(time.Millisecond), med(cl).Round(time.Millisecond), float64(med(wf))/float64(med(cl)), med(handoffs).Round(time.Millisecond))
+	b.Logf("all: workflow %v; client %v; hand-offs %v", wf, cl, handoffs)
+}
