@@ -19,15 +19,21 @@ import (
 
 // metaShell is shell that a busybox step sources to talk to the metadata API: get PATH prints the answer to a GET
 // (busybox wget), put NAME TYPE VALUE sets an output with a PUT, which busybox wget cannot send, so it is written
-// by hand to nc. Both fail the step on anything but a 2xx.
+// by hand to nc. Both fail the step on anything but a 2xx. nc half-closes the connection when its input ends,
+// which the server takes for the client going away (the request's context ends): the request's writer holds
+// nc's input open until the status line is back.
 const metaShell = `set -e
 get() { wget -q -O- --header "Authorization: Bearer $RUNPLANE_STEP_TOKEN" "$RUNPLANE_METADATA_URL$1"; }
 value() { sed -n 's/.*"value":"\([^"]*\)".*/\1/p'; }
 put() {
 	u=${RUNPLANE_METADATA_URL#http://}; hp=${u%%/*}; base=/${u#*/}
-	status=$(printf 'PUT %s/outputs/%s HTTP/1.0\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s' \
-		"$base" "$1" "$hp" "$RUNPLANE_STEP_TOKEN" "$2" "${#3}" "$3" | nc "${hp%:*}" "${hp##*:}" | head -n 1)
-	case "$status" in "HTTP/1.1 2"*|"HTTP/1.0 2"*) echo "put $1: $status" ;; *) echo "put $1: $status" >&2; return 1 ;; esac
+	held=$(mktemp -u); mkfifo "$held"
+	status=$({ printf 'PUT %s/outputs/%s HTTP/1.0\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s' \
+		"$base" "$1" "$hp" "$RUNPLANE_STEP_TOKEN" "$2" "${#3}" "$3"; read -r _ <"$held"; } |
+		nc "${hp%:*}" "${hp##*:}" | { IFS= read -r line || true; echo >"$held"; cat >/dev/null; printf '%s' "$line"; })
+	rm -f "$held"
+	echo "put $1: $status"
+	case "$status" in "HTTP/1."?" 2"*) ;; *) return 1 ;; esac
 }
 `
 
