@@ -353,11 +353,23 @@ func TestChartOptional(t *testing.T) {
 				{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "ingress-nginx"}}},
 				{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "prometheus"}}},
 			}
-			if len(np.Spec.Ingress) != 1 || len(np.Spec.Ingress[0].Ports) != 1 || np.Spec.Ingress[0].Ports[0].Port.String() != "http" {
-				t.Fatalf("NetworkPolicy ingress %+v, want one rule for the port http", np.Spec.Ingress)
+			if len(np.Spec.Ingress) != 2 {
+				t.Fatalf("NetworkPolicy ingress %+v, want two rules: the peers', and the job pods' (workflow steps call the metadata API)", np.Spec.Ingress)
+			}
+			for _, rule := range np.Spec.Ingress {
+				if len(rule.Ports) != 1 || rule.Ports[0].Port.String() != "http" {
+					t.Errorf("NetworkPolicy ingress rule %+v, want it for the port http only", rule)
+				}
 			}
 			if d := cmp.Diff(wantFrom, np.Spec.Ingress[0].From); d != "" {
 				t.Errorf("NetworkPolicy ingress peers (-want +got):\n%s", d)
+			}
+			wantJobs := []networkingv1.NetworkPolicyPeer{{
+				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "ops"}},
+				PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/managed-by": "runplane"}},
+			}}
+			if d := cmp.Diff(wantJobs, np.Spec.Ingress[1].From); d != "" {
+				t.Errorf("NetworkPolicy ingress from job pods (-want +got):\n%s", d)
 			}
 			udp, dns := corev1.ProtocolUDP, intstr.FromInt32(53)
 			wantEgress := []networkingv1.NetworkPolicyEgressRule{{Ports: []networkingv1.NetworkPolicyPort{{Protocol: &udp, Port: &dns}}}}

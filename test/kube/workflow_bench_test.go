@@ -41,7 +41,14 @@ func BenchmarkKubeWorkflow(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	var handoffs []time.Duration
+	// handoffs: a step's job's end → the next step's job created; stepJobs, clientJobs: a job created → ended.
+	var handoffs, stepJobs, clientJobs []time.Duration
+	took := func(j api.Job) time.Duration {
+		if j.CompletionTime == nil {
+			b.Fatalf("job %s has no completion time", j.ID)
+		}
+		return j.CompletionTime.Sub(j.CreateTime)
+	}
 	viaWorkflow := func() time.Duration {
 		start := time.Now()
 		run, finished, err := c.StartRun(b.Context(), "serial", nil, client.SubmitOptions{Wait: wait(5 * time.Minute)})
@@ -55,7 +62,8 @@ func BenchmarkKubeWorkflow(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if prev != nil && prev.CompletionTime != nil {
+			stepJobs = append(stepJobs, took(j))
+			if prev != nil {
 				handoffs = append(handoffs, j.CreateTime.Sub(*prev.CompletionTime))
 			}
 			prev = &j
@@ -69,6 +77,7 @@ func BenchmarkKubeWorkflow(b *testing.B) {
 			if err != nil || !finished || j.Status != api.JobSucceeded {
 				b.Fatalf("job: %v, finished %v, %s %q", err, finished, j.Status, j.Reason)
 			}
+			clientJobs = append(clientJobs, took(j))
 		}
 		return time.Since(start)
 	}
@@ -76,7 +85,7 @@ func BenchmarkKubeWorkflow(b *testing.B) {
 	// Warm both paths (the first pods after bring-up are slow).
 	viaWorkflow()
 	viaClient()
-	handoffs = nil
+	handoffs, stepJobs, clientJobs = nil, nil, nil
 	const rounds = 5
 	var wf, cl []time.Duration
 	for range rounds {
@@ -88,7 +97,10 @@ func BenchmarkKubeWorkflow(b *testing.B) {
 	b.ReportMetric(med(cl).Seconds(), "client-3-jobs-s")
 	b.ReportMetric(float64(med(wf))/float64(med(cl)), "ratio")
 	b.ReportMetric(float64(med(handoffs).Microseconds())/1000, "handoff-ms")
+	b.ReportMetric(med(stepJobs).Seconds(), "step-job-s")
+	b.ReportMetric(med(clientJobs).Seconds(), "client-job-s")
 	b.Logf("3-step serial workflow vs 3 sync jobs one after another, median of %d: workflow %v, client %v (ratio %.2f); step hand-off median %v",
 		rounds, med(wf).Round(time.Millisecond), med(cl).Round(time.Millisecond), float64(med(wf))/float64(med(cl)), med(handoffs).Round(time.Millisecond))
+	b.Logf("job created → ended, median: step %v, client's %v", med(stepJobs).Round(time.Millisecond), med(clientJobs).Round(time.Millisecond))
 	b.Logf("all: workflow %v; client %v; hand-offs %v", wf, cl, handoffs)
 }
