@@ -8,6 +8,7 @@ import (
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/client"
+	"github.com/runplane/runplane/internal/gitsource/gittest"
 	"github.com/runplane/runplane/internal/server"
 )
 
@@ -17,7 +18,8 @@ import (
 // of a task shaped as the steps are (one container of the same image and command, no runner), so the difference
 // is what the workflow adds: the run engine's hand-off from a step's end to the next step's submission, and the
 // step's metadata API token (a Secret per attempt). handoff is the median time from a step's job ending to the
-// next step's job being created.
+// next step's job being created. Three jobs of a command task (a runner and a command) are timed too, for what
+// a step's pod costs over a command job's: its keep container (a containers: job keeps its output files).
 //
 //	KEEP=1 make test-kube; eval "$(hack/kube/cluster.sh env)"; go test -run '^$' -bench KubeWorkflow -benchtime 1x ./test/kube
 func BenchmarkKubeWorkflow(b *testing.B) {
@@ -32,6 +34,13 @@ func BenchmarkKubeWorkflow(b *testing.B) {
 	if _, err := c.CreateTask(b.Context(), api.Task{Name: "step", Containers: []api.Container{step}}); err != nil {
 		b.Fatal(err)
 	}
+	// Informational: the same command as a command task's jobs (a runner, no containers: list), whose pods have
+	// no keep container, so one container start fewer than a step's or a containers task's.
+	url := gittest.ServeHTTPAt(b, e.HostIP, gittest.NewRepo(b, map[string]string{"README": "bench"}), "", "")
+	if _, err := c.CreateRunner(b.Context(), api.Runner{Name: "r", Image: e.Busybox, GitURL: url}); err != nil {
+		b.Fatal(err)
+	}
+	e.task(b, c, api.Task{Name: "command", Command: "echo done"})
 	w := api.Workflow{Name: "serial", Steps: []api.Step{
 		{Name: "one", Image: step.Image, Command: step.Command},
 		{Name: "two", DependsOn: api.Strings{"one"}, Image: step.Image, Command: step.Command},
@@ -70,34 +79,38 @@ func BenchmarkKubeWorkflow(b *testing.B) {
 		}
 		return d
 	}
-	viaClient := func() time.Duration {
+	viaClient := func(task string) time.Duration {
 		start := time.Now()
 		for range 3 {
-			j, finished, err := c.Submit(b.Context(), "step", nil, client.SubmitOptions{Wait: wait(5 * time.Minute)})
+			j, finished, err := c.Submit(b.Context(), task, nil, client.SubmitOptions{Wait: wait(5 * time.Minute)})
 			if err != nil || !finished || j.Status != api.JobSucceeded {
 				b.Fatalf("job: %v, finished %v, %s %q", err, finished, j.Status, j.Reason)
 			}
-			clientJobs = append(clientJobs, took(j))
+			if task == "step" {
+				clientJobs = append(clientJobs, took(j))
+			}
 		}
 		return time.Since(start)
 	}
 
 	// Warm both paths (the first pods after bring-up are slow).
 	viaWorkflow()
-	viaClient()
+	viaClient("step")
+	viaClient("command")
 	handoffs, stepJobs, clientJobs = nil, nil, nil
 	const rounds = 7
-	var wf, cl []time.Duration
+	var wf, cl, cmd []time.Duration
 	var paired []float64 // each round's workflow over its client loop: the machine's load drifts between rounds
 	for i := range rounds {
 		// Alternate which goes first, so that neither always follows the other's pods' clean-up.
 		if i%2 == 0 {
 			wf = append(wf, viaWorkflow())
-			cl = append(cl, viaClient())
+			cl = append(cl, viaClient("step"))
 		} else {
-			cl = append(cl, viaClient())
+			cl = append(cl, viaClient("step"))
 			wf = append(wf, viaWorkflow())
 		}
+		cmd = append(cmd, viaClient("command"))
 		paired = append(paired, float64(wf[i])/float64(cl[i]))
 	}
 	med := func(d []time.Duration) time.Duration { s := slices.Clone(d); slices.Sort(s); return s[len(s)/2] }
@@ -106,11 +119,13 @@ func BenchmarkKubeWorkflow(b *testing.B) {
 	b.ReportMetric(med(cl).Seconds(), "client-3-jobs-s")
 	b.ReportMetric(float64(med(wf))/float64(med(cl)), "ratio")
 	b.ReportMetric(medf(paired), "paired-ratio")
+	b.ReportMetric(med(cmd).Seconds(), "client-3-command-jobs-s")
 	b.ReportMetric(float64(med(handoffs).Microseconds())/1000, "handoff-ms")
 	b.ReportMetric(med(stepJobs).Seconds(), "step-job-s")
 	b.ReportMetric(med(clientJobs).Seconds(), "client-job-s")
 	b.Logf("3-step serial workflow vs 3 sync jobs one after another, median of %d: workflow %v, client %v (ratio %.2f, paired %.2f); step hand-off median %v",
 		rounds, med(wf).Round(time.Millisecond), med(cl).Round(time.Millisecond), float64(med(wf))/float64(med(cl)), medf(paired), med(handoffs).Round(time.Millisecond))
-	b.Logf("job created → ended, median: step %v, client's %v", med(stepJobs).Round(time.Millisecond), med(clientJobs).Round(time.Millisecond))
+	b.Logf("job created → ended, median: step %v, client's %v; 3 command jobs (no keep container) %v", med(stepJobs).Round(time.Millisecond),
+		med(clientJobs).Round(time.Millisecond), med(cmd).Round(time.Millisecond))
 	b.Logf("all: workflow %v; client %v; hand-offs %v", wf, cl, handoffs)
 }
