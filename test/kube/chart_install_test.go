@@ -110,8 +110,15 @@ func TestChartInstall(t *testing.T) {
 		t.Errorf("the database is not on the volume: %v", err)
 	}
 
-	// An upgrade keeps the generated password.
-	if _, err := h.run(t.Context(), "upgrade", "rp", chartDir, "--namespace", ns, "--reuse-values", "--wait", "--timeout", "5m"); err != nil {
+	// An upgrade keeps the generated password. It also gives jobs the Service's address as the server's URL:
+	// this cluster has no DNS, so pods cannot resolve the chart's default (the Service's DNS name).
+	svc, err := e.Client.CoreV1().Services(ns).Get(t.Context(), chartName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	advertise := "http://" + svc.Spec.ClusterIP + ":8080"
+	if _, err := h.run(t.Context(), "upgrade", "rp", chartDir, "--namespace", ns, "--reuse-values", "--set", "advertiseURL="+advertise,
+		"--wait", "--timeout", "5m"); err != nil {
 		t.Fatal(err)
 	}
 	secret, err = e.Client.CoreV1().Secrets(ns).Get(t.Context(), chartName, metav1.GetOptions{})
@@ -146,6 +153,54 @@ func TestChartInstall(t *testing.T) {
 	again, err := c.GetJob(t.Context(), j.ID)
 	if err != nil || again.Status != api.JobSucceeded || string(again.JSONData) != `{"ok":true}` {
 		t.Errorf("job %s after the server pod was replaced: %+v, %v; want it succeeded with its result", j.ID, again, err)
+	}
+
+	chartWorkflow(t, e, c, ns, advertise)
+}
+
+// chartWorkflow runs a two-step workflow through the chart's server: its steps' pods reach the metadata API at
+// the Service (advertise), one sets an output there with a PUT and the next reads it back with a GET and
+// through its env.
+func chartWorkflow(t *testing.T, e env, c *client.Client, ns, advertise string) {
+	t.Helper()
+	w := api.Workflow{Name: "chart", Steps: []api.Step{
+		{Name: "put", Image: e.Busybox, Command: sh(metaShell + `put greeting text/plain "hello from $RUNPLANE_STEP"`)},
+		{Name: "get", DependsOn: api.Strings{"put"}, Image: e.Busybox, Env: api.EnvVars{{Name: "G", Value: "${outputs.put.greeting}"}},
+			Command: sh(metaShell + `printf '^JSON {"env": "%s", "api": "%s"} ^JSON\n' "$G" "$(get /outputs/put/greeting | value)"`)},
+	}}
+	if _, err := c.CreateWorkflow(t.Context(), w); err != nil {
+		t.Fatalf("create workflow: %v", err)
+	}
+	run, finished, err := c.StartRun(t.Context(), "chart", nil, client.SubmitOptions{Wait: wait(3 * time.Minute)})
+	if err != nil || !finished || run.Status != api.RunSucceeded {
+		for _, st := range run.Steps {
+			if st.Job != "" {
+				t.Logf("step %s (%s): log %q", st.Name, st.Status, chartJobLog(t, c, st.Job))
+			}
+		}
+		t.Fatalf("workflow run through the chart's server: %v, finished %v, %s (%s); want succeeded", err, finished, run.Status, run.Reason)
+	}
+	for _, st := range run.Steps {
+		if st.Name == "get" {
+			if want := `"hello from put"`; string(st.Outputs["env"]) != want || string(st.Outputs["api"]) != want {
+				t.Errorf("step get: outputs %s; want env and api %s", st.Outputs, want)
+			}
+		}
+	}
+	pods, err := e.Client.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "runplane.dev/task=put"})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("pods of step put: %v, %v; want 1", len(pods.Items), err)
+	}
+	var url string
+	for _, ctr := range pods.Items[0].Spec.InitContainers {
+		for _, ev := range ctr.Env {
+			if ctr.Name == "put" && ev.Name == api.EnvMetadataURL {
+				url = ev.Value
+			}
+		}
+	}
+	if want := advertise + "/api/v1/metadata"; url != want {
+		t.Errorf("step pod's %s = %q, want %s", api.EnvMetadataURL, url, want)
 	}
 }
 

@@ -134,7 +134,8 @@ func TestChartDefaults(t *testing.T) {
 		"RUNPLANE_JOB_IMAGE":           "ghcr.io/runplane/runplane:0.1.0",
 		"RUNPLANE_JOB_SERVICE_ACCOUNT": jobSAName,
 		"RUNPLANE_JOB_TTL":             "5m",
-		"RUNPLANE_ADVERTISE_URL":       "http://" + chartName + ".ops.svc:8080", // job pods reach the server here
+		// The Service's cluster DNS name: where workflow steps' pods call the metadata API.
+		"RUNPLANE_ADVERTISE_URL": "http://" + chartName + ".ops.svc:8080",
 	}
 	if d := cmp.Diff(wantEnv, containerEnv(c)); d != "" {
 		t.Errorf("server env (-want +got):\n%s", d)
@@ -289,6 +290,11 @@ func TestChartValues(t *testing.T) {
 				if env[name] != want {
 					t.Errorf("%s = %q, want %q", name, env[name], want)
 				}
+			}
+		}},
+		{"advertise URL", []string{"advertiseURL=http://10.0.0.7:8080"}, func(t *testing.T, m manifests) {
+			if _, env := deployment(t, m); env["RUNPLANE_ADVERTISE_URL"] != "http://10.0.0.7:8080" {
+				t.Errorf("RUNPLANE_ADVERTISE_URL = %q, want the value's", env["RUNPLANE_ADVERTISE_URL"])
 			}
 		}},
 		{"existing root password secret", []string{"auth.existingSecret=mine", "auth.existingSecretKey=pw"}, func(t *testing.T, m manifests) {

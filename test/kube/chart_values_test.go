@@ -353,14 +353,12 @@ func TestChartOptional(t *testing.T) {
 				{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "ingress-nginx"}}},
 				{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "prometheus"}}},
 			}
-			// The peers asked for, and the pods of runplane's jobs in the jobs' namespace (workflow steps call the
-			// metadata API), each on the port http.
 			if len(np.Spec.Ingress) != 2 {
-				t.Fatalf("NetworkPolicy ingress %+v, want two rules for the port http", np.Spec.Ingress)
+				t.Fatalf("NetworkPolicy ingress %+v, want two rules: the peers', and the job pods' (workflow steps call the metadata API)", np.Spec.Ingress)
 			}
-			for _, r := range np.Spec.Ingress {
-				if len(r.Ports) != 1 || r.Ports[0].Port.String() != "http" {
-					t.Errorf("NetworkPolicy ingress rule %+v, want the port http", r)
+			for _, rule := range np.Spec.Ingress {
+				if len(rule.Ports) != 1 || rule.Ports[0].Port.String() != "http" {
+					t.Errorf("NetworkPolicy ingress rule %+v, want it for the port http only", rule)
 				}
 			}
 			if d := cmp.Diff(wantFrom, np.Spec.Ingress[0].From); d != "" {
@@ -371,7 +369,7 @@ func TestChartOptional(t *testing.T) {
 				PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/managed-by": "runplane"}},
 			}}
 			if d := cmp.Diff(wantJobs, np.Spec.Ingress[1].From); d != "" {
-				t.Errorf("NetworkPolicy job pods' peers (-want +got):\n%s", d)
+				t.Errorf("NetworkPolicy ingress from job pods (-want +got):\n%s", d)
 			}
 			udp, dns := corev1.ProtocolUDP, intstr.FromInt32(53)
 			wantEgress := []networkingv1.NetworkPolicyEgressRule{{Ports: []networkingv1.NetworkPolicyPort{{Protocol: &udp, Port: &dns}}}}

@@ -66,3 +66,43 @@ func (c cluster) repoTB(tb testing.TB, files map[string]string) executor.Repo {
 	tb.Helper()
 	return executor.Repo{URL: gittest.ServeHTTPAt(tb, c.HostIP, gittest.NewRepo(tb, files), "", "")}
 }
+
+// BenchmarkKubeStepToken measures Start → Wait of the job of a workflow step (one container, no checkout)
+// without and with its metadata API token, which travels in a Secret of the attempt, interleaved: what the
+// token costs each step of a run on Kubernetes (issue 13, 9 (c)).
+//
+//	eval "$(hack/kube/cluster.sh env)"; go test -run '^$' -bench KubeStepToken -benchtime 1x ./internal/executor/kubeexec
+func BenchmarkKubeStepToken(b *testing.B) {
+	c := cluster{needBench(b)}
+	ns := c.Namespace(b)
+	ex := c.newExecutor(b, ns, nil)
+	run := func(secrets map[string]string) time.Duration {
+		spec := executor.Spec{JobID: "bench", Task: "bench", Owner: "o", Containers: []api.Container{{Name: "step", Image: c.Busybox,
+			Command: []string{"sh", "-c", "echo done"}}}, Secrets: secrets, Timeout: 5 * time.Minute}
+		start := time.Now()
+		h, err := ex.Start(b.Context(), spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := ex.Wait(b.Context(), h)
+		if err != nil || r.ExitCode != 0 {
+			b.Fatalf("job: %v, %+v", err, r)
+		}
+		return time.Since(start)
+	}
+	token := map[string]string{api.EnvStepToken: "eyJ.bench.token"}
+	run(nil)
+	run(token)
+	const n = 10
+	var without, with []time.Duration
+	for range n {
+		without = append(without, run(nil))
+		with = append(with, run(token))
+	}
+	med := func(d []time.Duration) time.Duration { s := slices.Clone(d); slices.Sort(s); return s[len(s)/2] }
+	b.ReportMetric(med(without).Seconds(), "no-token-s")
+	b.ReportMetric(med(with).Seconds(), "token-s")
+	b.ReportMetric(float64(med(with))/float64(med(without)), "ratio")
+	b.Logf("median of %d: without a token %v, with %v", n, med(without).Round(time.Millisecond), med(with).Round(time.Millisecond))
+	b.Logf("all: without %v; with %v", without, with)
+}

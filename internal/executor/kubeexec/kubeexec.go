@@ -163,13 +163,10 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 		return "", err
 	}
 	if e.opts.Images != nil {
-		for _, c := range job.Spec.Template.Spec.Containers {
-			if err := e.opts.Images.Check(c.Image); err != nil {
-				return "", err
-			}
-		}
-		for _, c := range job.Spec.Template.Spec.InitContainers[1:] {
-			if err := e.opts.Images.Check(c.Image); err != nil {
+		// The job's own containers; the checkout and keep containers run runplane's image, which is no runner's.
+		steps, _ := stepsOf(spec) // objects built them already
+		for _, s := range steps {
+			if err := e.opts.Images.Check(s.Image); err != nil {
 				return "", err
 			}
 		}

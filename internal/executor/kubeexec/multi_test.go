@@ -224,3 +224,31 @@ func TestMultiContainerKeepTooBig(t *testing.T) {
 		t.Errorf("kept %q", got)
 	}
 }
+
+// TestMultiContainerKeepAllowlist: under an image allowlist that names only the job's image, a job whose files are
+// kept runs (its keep container runs runplane's image, as the checkout does, which no allowlist needs to name),
+// and one of its containers in another image is refused before anything is created.
+func TestMultiContainerKeepAllowlist(t *testing.T) {
+	c := needCluster(t)
+	t.Parallel()
+	ns := c.Namespace(t)
+	ex := c.newExecutor(t, ns, func(o *kubeexec.Options) { o.Images = onlyImage(c.Busybox) })
+	spec, _ := c.multiSpec(t, executor.Repo{}, sh("write", `echo kept > $RUNPLANE_OUTPUT_DIR/f`))
+	spec.Keep = filepath.Join(t.TempDir(), "keep")
+	h, err := ex.Start(t.Context(), spec)
+	if err != nil {
+		t.Fatalf("Start of a job whose files are kept, its image allowed: %v", err)
+	}
+	if r := waitResult(t, ex, h, 2*time.Minute); r.ExitCode != 0 {
+		t.Fatalf("job: %+v", r)
+	}
+	if got := files(t, spec.Keep); got["output/f"] != "kept\n" {
+		t.Errorf("kept %q, want output/f", got)
+	}
+	evil := api.Container{Name: "evil", Image: "evil.example/miner:1", Command: []string{"true"}}
+	spec.Containers = append(spec.Containers, evil)
+	spec.JobID = "refused"
+	if _, err := ex.Start(t.Context(), spec); err == nil || !strings.Contains(err.Error(), evil.Image) {
+		t.Errorf("Start with a container outside the allowlist = %v, want an error naming its image", err)
+	}
+}

@@ -92,3 +92,33 @@ func TestDrainBounded(t *testing.T) {
 		t.Errorf("drain copied %d bytes; want some, at most %d", c.n, maxDrain+len(c.buf))
 	}
 }
+
+// TestCountCRLF: the "\r\n" line ends are counted, also when one is split between two writes, since the CRI
+// logger drops their "\r" from the log.
+func TestCountCRLF(t *testing.T) {
+	tests := []struct {
+		name   string
+		writes []string
+		want   int64
+	}{
+		{"none", []string{"a\nb\n"}, 0},
+		{"two", []string{"a\r\nb\r\n"}, 2},
+		{"a lone CR", []string{"progress 1\rprogress 2\r", "x"}, 0},
+		{"split between writes", []string{"a\r", "\nb"}, 1},
+		{"split, then an empty write", []string{"a\r", "", "\n"}, 1},
+		{"CR CR LF", []string{"a\r\r\n"}, 1},
+		{"LF first, no CR before", []string{"a", "\n"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			c := &outputCopier{dst: &out}
+			for _, w := range tt.writes {
+				c.write([]byte(w))
+			}
+			if c.crlf != tt.want || c.n != int64(out.Len()) {
+				t.Errorf("writes %q: crlf %d, n %d; want %d, %d", tt.writes, c.crlf, c.n, tt.want, out.Len())
+			}
+		})
+	}
+}

@@ -39,8 +39,10 @@ func WriteTerminationLog(path, msg string) {
 
 // Report is what Run writes to its container's termination log: how the command ended.
 type Report struct {
-	Signal      string // "signal: <name>" when a signal killed the command, else ""
-	OutputBytes int64  // bytes of output copied to the container's stdout; -1 when not known
+	Signal string // "signal: <name>" when a signal killed the command, else ""
+	// OutputBytes is the length of the output copied to the container's stdout as its log holds it, each "\r\n"
+	// one byte (containerd's CRI logger drops the "\r"); -1 when not known.
+	OutputBytes int64
 }
 
 const outputPrefix = "output: "

@@ -293,6 +293,21 @@ func TestRunOutputCounted(t *testing.T) {
 	}
 }
 
+// TestRunOutputCountedCRLF checks that the count is of the output as the container's log holds it: each "\r\n"
+// line end is one byte there (containerd's CRI logger drops the "\r"), or the executor would wait for bytes that
+// never come.
+func TestRunOutputCountedCRLF(t *testing.T) {
+	t.Parallel()
+	p := sh(t, `printf 'HTTP/1.0 201 Created\r\nDate: now\r\n\r\nlast\r'`)
+	code, out := p.wait()
+	if code != 0 || out != "HTTP/1.0 201 Created\r\nDate: now\r\n\r\nlast\r" {
+		t.Fatalf("exit code %d, stdout %q; want 0 and every byte", code, out)
+	}
+	if got, want := p.terminationLog(), fmt.Sprintf("output: %d bytes", len(out)-3); got != want {
+		t.Errorf("termination log = %q, want %q (three CRLF line ends counted once each)", got, want)
+	}
+}
+
 // TestRunBackgroundHoldsOutput checks that a background process still holding the output open does not keep
 // runplane from ending once the command has: what it wrote before is copied, and the count says so.
 func TestRunBackgroundHoldsOutput(t *testing.T) {

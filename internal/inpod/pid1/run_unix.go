@@ -3,6 +3,7 @@
 package pid1
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -118,8 +119,8 @@ func Run(args []string, getenv func(string) string, stdout *os.File, stderr io.W
 		<-copied
 		oc.drain()
 	}
-	rep := Report{OutputBytes: oc.n}
-	waitRead(stdout, readLimit, slackFor(rep.OutputBytes))
+	rep := Report{OutputBytes: oc.n - oc.crlf}
+	waitRead(stdout, readLimit, slackFor(oc.n))
 	code := ws.ExitStatus()
 	if ws.Signaled() {
 		rep.Signal = signalMessage(ws)
@@ -181,6 +182,11 @@ type outputCopier struct {
 	buf  []byte
 	n    int64 // bytes dst took
 	werr error // dst's first error
+	// crlf counts the "\r\n" line ends among them: containerd's CRI logger writes each line to the log without
+	// its "\r", so the log holds n-crlf bytes of it (the report's count), and a job printing CRLF lines would
+	// otherwise look to the executor as if its log's end were still missing. cr: the last byte taken was '\r'.
+	crlf int64
+	cr   bool
 }
 
 func (c *outputCopier) write(p []byte) {
@@ -188,8 +194,23 @@ func (c *outputCopier) write(p []byte) {
 		w, err := c.dst.Write(p)
 		c.n += int64(w)
 		c.werr = err
+		c.countCRLF(p[:w])
 	}
 }
+
+// countCRLF counts the "\r\n" in p, and one across the end of the previous write and p's start.
+func (c *outputCopier) countCRLF(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	if c.cr && p[0] == '\n' {
+		c.crlf++
+	}
+	c.crlf += int64(bytes.Count(p, crlf))
+	c.cr = p[len(p)-1] == '\r'
+}
+
+var crlf = []byte("\r\n")
 
 // copy copies until src ends: EOF, or its read deadline (which can pass with data still in the pipe: see drain).
 func (c *outputCopier) copy() {
