@@ -13,10 +13,10 @@ import (
 // environment is fetched) ends cancelled, not failed with the start's "context canceled".
 func TestCancelWhileStarting(t *testing.T) {
 	preparing := make(chan struct{})
-	e := newEnv(t, jobs.Options{StepEnv: func(ctx context.Context, _ store.Job) ([]string, map[string]string, error) {
+	e := newEnv(t, jobs.Options{StepEnv: func(ctx context.Context, _ store.Job) (jobs.Step, error) {
 		close(preparing)
 		<-ctx.Done()
-		return nil, nil, ctx.Err()
+		return jobs.Step{}, ctx.Err()
 	}}, nil)
 	e.task(t, api.Task{Name: "step", Command: "echo ran"})
 	e.start(t)
