@@ -196,7 +196,7 @@ func (h *Handler) metaPutOutput(w http.ResponseWriter, r *http.Request, s stepCa
 		return err
 	}
 	prev, _ := h.runValue(r.Context(), s.scope.Run, s.scope.Step, store.ValueOutput, name)
-	if err := h.st.SetRunValue(r.Context(), store.RunValue{Run: s.scope.Run, Step: s.scope.Step, Kind: store.ValueOutput,
+	if err := h.setValue(r, store.RunValue{Run: s.scope.Run, Step: s.scope.Step, Kind: store.ValueOutput,
 		Name: name, Value: v, Sensitive: prev.Sensitive}); err != nil {
 		return err
 	}
@@ -224,7 +224,7 @@ func (h *Handler) metaOutputMetadata(w http.ResponseWriter, r *http.Request, s s
 	if prev.Value == nil {
 		prev.Value = json.RawMessage("null")
 	}
-	if err := h.st.SetRunValue(r.Context(), store.RunValue{Run: s.scope.Run, Step: s.scope.Step, Kind: store.ValueOutput,
+	if err := h.setValue(r, store.RunValue{Run: s.scope.Run, Step: s.scope.Step, Kind: store.ValueOutput,
 		Name: name, Value: prev.Value, Sensitive: md.Sensitive || prev.Sensitive}); err != nil {
 		return err
 	}
@@ -277,7 +277,7 @@ func (h *Handler) metaPutState(w http.ResponseWriter, r *http.Request, s stepCal
 	if err != nil {
 		return err
 	}
-	if err := h.st.SetRunValue(r.Context(), store.RunValue{Run: s.scope.Run, Step: s.scope.Step, Kind: store.ValueState, Name: name, Value: v}); err != nil {
+	if err := h.setValue(r, store.RunValue{Run: s.scope.Run, Step: s.scope.Step, Kind: store.ValueState, Name: name, Value: v}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusCreated)
@@ -308,11 +308,19 @@ func (h *Handler) metaEvent(w http.ResponseWriter, r *http.Request, s stepCaller
 		return err
 	}
 	name := time.Now().UTC().Format("20060102T150405.000000000Z") + "-" + rand.Text()[:8]
-	if err := h.st.SetRunValue(r.Context(), store.RunValue{Run: s.scope.Run, Step: s.scope.Step, Kind: valueEvent, Name: name, Value: body}); err != nil {
+	if err := h.setValue(r, store.RunValue{Run: s.scope.Run, Step: s.scope.Step, Kind: valueEvent, Name: name, Value: body}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusAccepted)
 	return nil
+}
+
+// setValue stores a value a step sent once its body was read, even if the step's client half-closed the
+// connection after sending (busybox nc does), which ends the request's context.
+func (h *Handler) setValue(r *http.Request, v store.RunValue) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+	defer cancel()
+	return h.st.SetRunValue(ctx, v)
 }
 
 // valueEvent is the kind of the run values that hold events steps sent.

@@ -3,6 +3,7 @@ package executortest
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -75,7 +76,11 @@ func testContainersFailureStops(t *testing.T, s *suite) {
 		t.Errorf("failing middle container: exit %d, output\n%s\nwant 3, output\n%s", r.ExitCode, got, want)
 	}
 	checkStatuses(t, r, began, []string{"a", "b", "c"}, []*int{ptr(0), ptr(3), nil})
-	if _, err := os.Stat(filepath.Join(spec.Keep, "output/a")); err != nil {
+	if s.cfg.LosesFailedFiles {
+		if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, "not kept") }) {
+			t.Errorf("a failed job's files were lost without a warning: warnings %q", r.Warnings)
+		}
+	} else if _, err := os.Stat(filepath.Join(spec.Keep, "output/a")); err != nil {
 		t.Errorf("a failed job's output was not kept: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(spec.Keep, "output/c")); err == nil {

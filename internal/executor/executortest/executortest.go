@@ -41,6 +41,10 @@ type Config struct {
 	// Image is the runner image of every job (container executors run it); it needs a POSIX sh and coreutils
 	// such as busybox's.
 	Image string
+	// LosesFailedFiles says the executor cannot keep the files of an attempt one of whose containers failed
+	// (Kubernetes: the pod ends at the failing container, before the one that brings the files back); such an
+	// attempt must then say so in a Result warning.
+	LosesFailedFiles bool
 }
 
 // FileRepo is a Config.Repo for executors that can read this host's files: a bare repository in t.TempDir with

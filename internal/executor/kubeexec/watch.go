@@ -117,6 +117,10 @@ func (e *Executor) observePod(a *attempt, p *corev1.Pod) {
 		if r.Reason == "" && t.ExitCode != 0 && p.Status.Reason != "" {
 			r.Reason = message(p.Status.Message, p.Status.Reason) // Evicted, DeadlineExceeded
 		}
+		if a.keep != "" && !a.steps[i].keep && t.ExitCode != 0 {
+			// The pod ends here: the container that takes the files back never runs.
+			a.warnings = append(a.warnings, warnNotKept+"container "+a.steps[i].Name+" failed, and the pod ended before the container that keeps them ran")
+		}
 		if a.steps[i].keep && t.ExitCode != 0 && r.Reason == "" {
 			// The job's own containers all succeeded; only its files could not be taken back.
 			why := message(t.Message, "")
