@@ -29,7 +29,7 @@ type attempt struct {
 	stopping atomic.Bool
 	// abandoned: this process let go of the attempt without ending it (tests play a server that died).
 	abandoned atomic.Bool
-	client    *os.Process // the podman client streaming the output
+	client    atomic.Pointer[os.Process] // the podman client streaming the current container's output
 
 	done   chan struct{}
 	result executor.Result // set before done is closed
@@ -92,7 +92,7 @@ func (e *Executor) follow(a *attempt, out io.Writer, args ...string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("podman %s: %w", args[0], err)
 	}
-	a.client = cmd.Process
+	a.client.Store(cmd.Process)
 	go func() {
 		err := cmd.Wait()
 		code := notStarted

@@ -10,7 +10,7 @@ func (e *Executor) Abandon(h executor.Handle) {
 		return
 	}
 	a.abandoned.Store(true)
-	_ = a.client.Kill()
+	_ = a.client.Load().Kill()
 	e.mu.Lock()
 	delete(e.attempts, h)
 	e.mu.Unlock()
