@@ -22,8 +22,13 @@ const maxConflicts = 20
 func (e *Engine) Run(ctx context.Context) error {
 	t := time.NewTicker(e.opts.SweepInterval)
 	defer t.Stop()
-	defer e.background.Wait() // advances started by job ends: they end with ctx
-	defer close(e.stopped)
+	defer func() {
+		// Job ends from now on are left to the next start's sweep; those started already end with ctx.
+		e.mu.Lock()
+		close(e.stopped)
+		e.mu.Unlock()
+		e.background.Wait()
+	}()
 	for {
 		e.sweep(ctx)
 		select {
@@ -56,7 +61,17 @@ func (e *Engine) JobFinished(job store.Job) {
 	if job.Run == "" {
 		return
 	}
-	e.background.Go(func() {
+	e.mu.Lock()
+	select {
+	case <-e.stopped:
+		e.mu.Unlock()
+		return // stopping: the next start's sweep advances the run
+	default:
+	}
+	e.background.Add(1)
+	e.mu.Unlock()
+	go func() {
+		defer e.background.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		go func() {
@@ -70,7 +85,7 @@ func (e *Engine) JobFinished(job store.Job) {
 		if _, err := e.advanceFrom(ctx, job.Run, known{job: &job}); err != nil && ctx.Err() == nil {
 			e.log.Warn("advance run", "run", job.Run, "after job", job.ID, "err", err)
 		}
-	})
+	}()
 }
 
 // Advance brings run id up to date: it records the ends of its steps' jobs, decides what comes next
