@@ -27,6 +27,8 @@ command -v podman >/dev/null 2>&1 || need+=(podman)
 [ -x /usr/sbin/runc ] || need+=(runc)
 # Every job container's PID 1 (podman run --init); only a recommendation of podman's package.
 [ -x /usr/bin/catatonit ] || need+=(catatonit)
+# Workflow steps in the tests and examples call the metadata API with curl, as steps written for Relay do.
+command -v curl >/dev/null 2>&1 || need+=(curl)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need+=(busybox-static)
 # Debian's own slapd writes its pid here; the tests never use that server.
 system_slapd_running() { [ -s /run/slapd/slapd.pid ] && kill -0 "$(cat /run/slapd/slapd.pid)" 2>/dev/null; }
