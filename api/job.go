@@ -55,6 +55,8 @@ type Job struct {
 	Containers []ContainerStatus `json:"containers,omitempty"`
 	// Metadata is what the job's containers wrote to the metadata directory in Kratix's files.
 	Metadata *JobMetadata `json:"metadata,omitempty"`
+	// Trigger is what started the job when no one submitted it directly (a cron job, a webhook, an event).
+	Trigger *Trigger `json:"trigger,omitempty"`
 }
 
 // JobMetadata is what a job's containers wrote to its metadata directory, in Kratix's files, as JSON.

@@ -166,6 +166,8 @@ type Run struct {
 	CompletionTime *time.Time      `json:"completion_time,omitempty"`
 	Reason         string          `json:"reason,omitempty"`
 	Steps          []StepRun       `json:"steps"`
+	// Trigger is what started the run when no one submitted it directly (a cron job, a webhook, an event).
+	Trigger *Trigger `json:"trigger,omitempty"`
 }
 
 // StepRun is one step of a run: its state, its current job and the outputs it produced.

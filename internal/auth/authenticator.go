@@ -363,3 +363,16 @@ func (a *Authenticator) authenticateAPIKey(ctx context.Context, key string) (Pri
 	return Principal{UserID: u.ID, Username: u.Username, Provider: u.Provider, Grants: acc.grants,
 		Generation: u.Generation, APITokenID: t.ID, APITokenExpires: t.Expires}, nil
 }
+
+// PrincipalOf returns the user userID as a principal with the grants it holds now, for work done in its name
+// without a request of its own: a cron job, webhook or event rule firing as its owner. Its grants are at most
+// accessTTL old (changes made through this server apply at once). store.ErrNotFound if the user is gone.
+func (a *Authenticator) PrincipalOf(ctx context.Context, userID string) (Principal, error) {
+	acc, err := a.access.get(ctx, userID)
+	if err != nil {
+		return Principal{}, fmt.Errorf("auth: access of user %s: %w", userID, err)
+	}
+	u := acc.user
+	return Principal{UserID: u.ID, Username: u.Username, Provider: u.Provider, Grants: acc.grants,
+		Generation: u.Generation}, nil
+}

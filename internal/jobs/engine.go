@@ -134,6 +134,8 @@ type Request struct {
 	Inline *api.Task
 	// Run and Step name the workflow run and step the job is an attempt of.
 	Run, Step string
+	// Trigger is what started the job when no one submitted it directly; stored with the job.
+	Trigger *api.Trigger
 }
 
 // Engine runs jobs. Create it with New, start it with Run; Submit, Await, Cancel and Done are safe for concurrent
@@ -250,6 +252,7 @@ func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
 			CreateTime: e.opts.Now().UTC(),
 			Run:        r.Run,
 			Step:       r.Step,
+			Trigger:    r.Trigger,
 		},
 		Input:          input,
 		IdempotencyKey: r.IdempotencyKey,

@@ -112,6 +112,8 @@ type Request struct {
 	OwnerID        string
 	Parameters     []byte
 	IdempotencyKey string
+	// Trigger is what started the run when no one submitted it directly; stored with the run.
+	Trigger *api.Trigger
 }
 
 // Start validates r's parameters against its workflow, stores a queued run with every step pending, and advances
@@ -129,32 +131,33 @@ func (e *Engine) Start(ctx context.Context, r Request) (run store.Run, created b
 	if err != nil {
 		return store.Run{}, false, fmt.Errorf("start run: %w", err)
 	}
-	return e.start(ctx, w, r.Owner, r.OwnerID, r.IdempotencyKey, r.Parameters, nil, nil)
+	return e.start(ctx, w, r, nil, nil)
 }
 
 // start stores and advances a new run of w; reuse, when set, are steps carried over from an earlier run (a rerun
 // from failed), and values what those steps set through the metadata API there.
-func (e *Engine) start(ctx context.Context, w api.Workflow, owner, ownerID, key string, params []byte, reuse map[string]api.StepRun, values []store.RunValue) (store.Run, bool, error) {
+func (e *Engine) start(ctx context.Context, w api.Workflow, r Request, reuse map[string]api.StepRun, values []store.RunValue) (store.Run, bool, error) {
 	plan, err := e.plans.get(w)
 	if err != nil {
 		return store.Run{}, false, err
 	}
-	p, err := plan.Parameters(params)
+	p, err := plan.Parameters(r.Parameters)
 	if err != nil {
 		return store.Run{}, false, err
 	}
 	run := store.Run{
 		Run: api.Run{
 			Workflow:   w.Name,
-			Owner:      owner,
+			Owner:      r.Owner,
 			Status:     api.RunQueued,
 			Parameters: p,
 			CreateTime: e.opts.Now().UTC(),
 			Steps:      make([]api.StepRun, 0, len(w.Steps)),
+			Trigger:    r.Trigger,
 		},
 		Definition:     w,
-		OwnerID:        ownerID,
-		IdempotencyKey: key,
+		OwnerID:        r.OwnerID,
+		IdempotencyKey: r.IdempotencyKey,
 	}
 	for _, s := range w.Steps {
 		if prev, ok := reuse[s.Name]; ok {
@@ -296,7 +299,8 @@ func (e *Engine) Rerun(ctx context.Context, id, owner, ownerID string, fromFaile
 			}
 		}
 	}
-	run, _, err := e.start(ctx, w, owner, ownerID, "", prev.Parameters, reuse, values)
+	run, _, err := e.start(ctx, w, Request{Workflow: w.Name, Owner: owner, OwnerID: ownerID, Parameters: prev.Parameters},
+		reuse, values)
 	return run, err
 }
 

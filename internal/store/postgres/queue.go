@@ -119,13 +119,13 @@ func (s *Store) FinishJob(ctx context.Context, id string, f store.Finish) (store
 	// Only the columns FinishJob does not set come back: stdout may be a megabyte, not worth sending back.
 	j := store.Job{Job: api.Job{ID: id}}
 	var owner, task, key, handle string
-	var inline *string
+	var inline, trigger *string
 	var created time.Time
 	err = s.change(ctx, func(q dbtx) error {
 		return q.QueryRow(ctx, finishJob, string(f.Status), done, exit, f.Reason, nullStrings(f.Warnings),
 			[]byte(f.Stdout), nullText(f.JSONData), id, eventPayload(store.EventFinished, id), nullText(containers),
 			nullText(metadata)).
-			Scan(&owner, &task, &created, &j.StartTime, &j.Input, &key, &handle, &j.Run, &j.Step, &inline, nil)
+			Scan(&owner, &task, &created, &j.StartTime, &j.Input, &key, &handle, &j.Run, &j.Step, &inline, &trigger, nil)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		// The job is absent or already ended. A job's status never leaves a final one, so what this later read
@@ -163,7 +163,7 @@ func (s *Store) FinishJob(ctx context.Context, id string, f store.Finish) (store
 		j.JSONData = slices.Clone(f.JSONData)
 	}
 	// As they read back: decoded from what was stored.
-	if err := decodeJobJSON(&j, inline, nullText(containers), nullText(metadata)); err != nil {
+	if err := decodeJobJSON(&j, inline, nullText(containers), nullText(metadata), trigger); err != nil {
 		return store.Job{}, fmt.Errorf("postgres: finish job %q: %w", id, err)
 	}
 	return j, nil
@@ -193,6 +193,6 @@ const (
 		SET status = $1, completion_time = $2, exit_code = $3, reason = $4, warnings = $5, stdout = $6, json_data = $7,
 			containers = $10, metadata = $11, lease_owner = '', lease_until = NULL
 		WHERE id = $8 AND status IN ('queued', 'running')
-		RETURNING owner, task, create_time, start_time, input, idempotency_key, handle, run, step, inline,
+		RETURNING owner, task, create_time, start_time, input, idempotency_key, handle, run, step, inline, trigger,
 			pg_notify('` + eventChannel + `', $9)`
 )

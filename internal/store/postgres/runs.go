@@ -16,10 +16,10 @@ import (
 
 const (
 	runCols = `id, workflow, owner, owner_id, idempotency_key, status, parameters, definition, steps, reason,
-	create_time, start_time, completion_time, version, cancel_requested`
+	create_time, start_time, completion_time, version, cancel_requested, trigger`
 	// runListCols are runCols without the definition, which ListRuns leaves empty.
 	runListCols = `id, workflow, owner, owner_id, idempotency_key, status, parameters, ''::text AS definition, steps,
-	reason, create_time, start_time, completion_time, version, cancel_requested`
+	reason, create_time, start_time, completion_time, version, cancel_requested, trigger`
 )
 
 // CreateRun stores r with Version 1 (an empty Status becomes queued, a zero CreateTime now) and returns it as
@@ -43,8 +43,13 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, bool, er
 	if err != nil {
 		return store.Run{}, false, fmt.Errorf("postgres: create run %q: %w", r.ID, err)
 	}
+	trigger, err := store.EncodePtr(r.Trigger)
+	if err != nil {
+		return store.Run{}, false, fmt.Errorf("postgres: create run %q: encode trigger: %w", r.ID, err)
+	}
 	args := []any{r.ID, r.Workflow, r.Owner, r.OwnerID, r.IdempotencyKey, string(r.Status), nullText(r.Parameters),
-		string(def), steps, r.Reason, storedTime(r.CreateTime, s.now()), r.StartTime, r.CompletionTime}
+		string(def), steps, r.Reason, storedTime(r.CreateTime, s.now()), r.StartTime, r.CompletionTime,
+		nullText(trigger)}
 	var stored store.Run
 	created := true
 	store.SetAuditTarget(ctx, r.ID)
@@ -89,8 +94,8 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, bool, er
 
 const (
 	insertRun = `INSERT INTO runs (id, workflow, owner, owner_id, idempotency_key, status, parameters, definition,
-		steps, reason, create_time, start_time, completion_time, version)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1)`
+		steps, reason, create_time, start_time, completion_time, trigger, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1)`
 	// The conflict target names the partial unique index by its columns and predicate; RETURNING runs only for a
 	// row inserted.
 	insertRunOnce = insertRun + ` ON CONFLICT (owner_id, idempotency_key) WHERE idempotency_key <> '' DO NOTHING
@@ -297,6 +302,7 @@ func encodeSteps(steps []api.StepRun) (string, error) {
 // pointers.
 type runRow struct {
 	id, workflow, owner, ownerID, key, status, params, def, steps, reason *string
+	trigger                                                               *string
 	created, started, completed                                           *time.Time
 	version                                                               *int64
 	cancel                                                                *bool
@@ -304,7 +310,7 @@ type runRow struct {
 
 func (r *runRow) dest() []any {
 	return []any{&r.id, &r.workflow, &r.owner, &r.ownerID, &r.key, &r.status, &r.params, &r.def, &r.steps, &r.reason,
-		&r.created, &r.started, &r.completed, &r.version, &r.cancel}
+		&r.created, &r.started, &r.completed, &r.version, &r.cancel, &r.trigger}
 }
 
 // run converts what dest scanned.
@@ -337,6 +343,9 @@ func (r *runRow) run() (store.Run, error) {
 	}
 	if run.Steps == nil {
 		run.Steps = []api.StepRun{}
+	}
+	if err := store.DecodeJSON(textBytes(r.trigger), &run.Trigger); err != nil {
+		return store.Run{}, fmt.Errorf("run %q: decode trigger: %w", run.ID, err)
 	}
 	return run, nil
 }

@@ -14,13 +14,13 @@ import (
 
 const jobCols = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
 	stdout, json_data, input, idempotency_key, handle, owner_id, lease_owner, lease_until, run, step, inline, containers,
-	metadata`
+	metadata, trigger`
 
 // jobListCols are jobCols without a job's output, input, inline task and metadata, which ListJobs leaves empty: a
 // page of a thousand jobs of large logs would otherwise be read into memory whole.
 const jobListCols = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
 	'' AS stdout, json_data, NULL AS input, idempotency_key, handle, owner_id, lease_owner, lease_until, run, step,
-	NULL AS inline, containers, NULL AS metadata`
+	NULL AS inline, containers, NULL AS metadata, trigger`
 
 // CreateJob stores j as queued (clearing its start and completion times, exit code, counters and lease; a zero
 // CreateTime becomes now). With an IdempotencyKey the same OwnerID already used, it stores nothing and
@@ -58,8 +58,13 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 	if err != nil {
 		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: encode inline task: %w", j.ID, err)
 	}
+	trigger, err := store.EncodePtr(j.Trigger)
+	if err != nil {
+		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: encode trigger: %w", j.ID, err)
+	}
 	args := []any{j.ID, j.Owner, j.Task, string(j.Status), toNanos(j.CreateTime), j.Reason, warnings, j.Stdout,
-		nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle, j.OwnerID, j.Run, j.Step, nullText(inline)}
+		nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle, j.OwnerID, j.Run, j.Step, nullText(inline),
+		nullText(trigger)}
 	// With a key, look up and insert in one operation: its batch holds the write lock, so two submissions with
 	// one key cannot both insert.
 	var prev *store.Job
@@ -99,7 +104,8 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 
 const (
 	insertJob = `INSERT INTO jobs (id, owner, task, status, create_time, reason, warnings, stdout, json_data, input,
-		idempotency_key, handle, owner_id, run, step, inline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		idempotency_key, handle, owner_id, run, step, inline, trigger)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	// The idempotency_key != '' term lets SQLite use the partial unique index.
 	lookupJobKey = `SELECT ` + jobCols + ` FROM jobs
 		WHERE owner_id = ? AND idempotency_key = ? AND idempotency_key != ''`
@@ -212,14 +218,14 @@ func scanJob(row scanner) (store.Job, error) {
 	var status string
 	var created int64
 	var started, completed, exit, leaseUntil sql.NullInt64
-	var warnings, jsonData, inline, containers, metadata sql.NullString
+	var warnings, jsonData, inline, containers, metadata, trigger sql.NullString
 	err := row.Scan(&j.ID, &j.Owner, &j.Task, &status, &created, &started, &completed, &exit, &j.Reason,
 		&warnings, &j.Stdout, &jsonData, &j.Input, &j.IdempotencyKey, &j.Handle, &j.OwnerID, &j.Lease.Owner,
-		&leaseUntil, &j.Run, &j.Step, &inline, &containers, &metadata)
+		&leaseUntil, &j.Run, &j.Step, &inline, &containers, &metadata, &trigger)
 	if err != nil {
 		return store.Job{}, err
 	}
-	if err := decodeJobJSON(&j, inline, containers, metadata); err != nil {
+	if err := decodeJobJSON(&j, inline, containers, metadata, trigger); err != nil {
 		return store.Job{}, err
 	}
 	j.Status = api.JobStatus(status)
@@ -242,8 +248,8 @@ func scanJob(row scanner) (store.Job, error) {
 	return j, nil
 }
 
-// decodeJobJSON fills a job's inline task, container statuses and metadata from their columns.
-func decodeJobJSON(j *store.Job, inline, containers, metadata sql.NullString) error {
+// decodeJobJSON fills a job's inline task, container statuses, metadata and trigger from their columns.
+func decodeJobJSON(j *store.Job, inline, containers, metadata, trigger sql.NullString) error {
 	if err := store.DecodeJSON([]byte(inline.String), &j.Inline); err != nil {
 		return fmt.Errorf("job %q: decode inline task: %w", j.ID, err)
 	}
@@ -252,6 +258,9 @@ func decodeJobJSON(j *store.Job, inline, containers, metadata sql.NullString) er
 	}
 	if err := store.DecodeJSON([]byte(metadata.String), &j.Metadata); err != nil {
 		return fmt.Errorf("job %q: decode metadata: %w", j.ID, err)
+	}
+	if err := store.DecodeJSON([]byte(trigger.String), &j.Trigger); err != nil {
+		return fmt.Errorf("job %q: decode trigger: %w", j.ID, err)
 	}
 	return nil
 }

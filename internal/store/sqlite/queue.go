@@ -133,14 +133,14 @@ func (s *Store) FinishJob(ctx context.Context, id string, f store.Finish) (store
 		// buffer and copy out again while the batch holds the write lock.
 		var started sql.NullInt64
 		var created int64
-		var inline sql.NullString
+		var inline, trigger sql.NullString
 		err := tx.queryRow(finishJob, string(f.Status), toNanos(f.Time), exit, f.Reason, warnings, f.Stdout,
 			nullText(f.JSONData), nullText(containers), nullText(metadata), id).Scan(&j.Owner, &j.Task, &created,
-			&started, &j.Input, &j.IdempotencyKey, &j.Handle, &j.Run, &j.Step, &inline)
+			&started, &j.Input, &j.IdempotencyKey, &j.Handle, &j.Run, &j.Step, &inline, &trigger)
 		if err == nil {
 			j.CreateTime, j.StartTime = fromNanos(created), fromNullNanos(started)
 			j.ID = id
-			return decodeJobJSON(&j, inline, sql.NullString{}, sql.NullString{})
+			return decodeJobJSON(&j, inline, sql.NullString{}, sql.NullString{}, trigger)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -194,7 +194,7 @@ const (
 		SET status = ?, completion_time = ?, exit_code = ?, reason = ?, warnings = ?, stdout = ?, json_data = ?,
 			containers = ?, metadata = ?, lease_owner = '', lease_until = NULL
 		WHERE id = ? AND status IN ('queued', 'running')
-		RETURNING owner, task, create_time, start_time, input, idempotency_key, handle, run, step, inline`
+		RETURNING owner, task, create_time, start_time, input, idempotency_key, handle, run, step, inline, trigger`
 	jobStatus = `SELECT status FROM jobs WHERE id = ?`
 )
 

@@ -13,11 +13,11 @@ import (
 )
 
 const runCols = `id, workflow, owner, owner_id, idempotency_key, status, parameters, definition, steps, reason,
-	create_time, start_time, completion_time, version, cancel_requested`
+	create_time, start_time, completion_time, version, cancel_requested, trigger`
 
 // runListCols are runCols without the definition, which ListRuns leaves empty.
 const runListCols = `id, workflow, owner, owner_id, idempotency_key, status, parameters, '' AS definition, steps,
-	reason, create_time, start_time, completion_time, version, cancel_requested`
+	reason, create_time, start_time, completion_time, version, cancel_requested, trigger`
 
 // CreateRun stores r with Version 1 (an empty Status becomes queued, a zero CreateTime now) and returns it as
 // stored. With an IdempotencyKey its OwnerID already used, it stores nothing and returns the earlier run with
@@ -37,9 +37,13 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, bool, er
 	if err != nil {
 		return store.Run{}, false, fmt.Errorf("sqlite: create run %q: %w", r.ID, err)
 	}
+	trigger, err := store.EncodePtr(r.Trigger)
+	if err != nil {
+		return store.Run{}, false, fmt.Errorf("sqlite: create run %q: encode trigger: %w", r.ID, err)
+	}
 	args := []any{r.ID, r.Workflow, r.Owner, r.OwnerID, r.IdempotencyKey, string(r.Status), nullText(r.Parameters),
 		string(def), steps, r.Reason, toNanos(storedTime(r.CreateTime, s.now())), nullNanos(r.StartTime),
-		nullNanos(r.CompletionTime)}
+		nullNanos(r.CompletionTime), nullText(trigger)}
 	var stored store.Run
 	created := true
 	store.SetAuditTarget(ctx, r.ID)
@@ -160,7 +164,8 @@ func (s *Store) RunValues(ctx context.Context, run string) ([]store.RunValue, er
 
 const (
 	insertRun = `INSERT INTO runs (id, workflow, owner, owner_id, idempotency_key, status, parameters, definition, steps,
-		reason, create_time, start_time, completion_time, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+		reason, create_time, start_time, completion_time, trigger, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
 		RETURNING ` + runCols
 	// The idempotency_key != '' term lets SQLite use the partial unique index.
 	lookupRunKey = `SELECT ` + runCols + ` FROM runs
@@ -192,11 +197,11 @@ func encodeSteps(steps []api.StepRun) (string, error) {
 func scanRun(row scanner) (store.Run, error) {
 	var r store.Run
 	var status, def, steps string
-	var params sql.NullString
+	var params, trigger sql.NullString
 	var created int64
 	var started, completed sql.NullInt64
 	err := row.Scan(&r.ID, &r.Workflow, &r.Owner, &r.OwnerID, &r.IdempotencyKey, &status, &params, &def, &steps,
-		&r.Reason, &created, &started, &completed, &r.Version, &r.CancelRequested)
+		&r.Reason, &created, &started, &completed, &r.Version, &r.CancelRequested, &trigger)
 	if err != nil {
 		return store.Run{}, err
 	}
@@ -213,6 +218,9 @@ func scanRun(row scanner) (store.Run, error) {
 	}
 	if r.Steps == nil {
 		r.Steps = []api.StepRun{}
+	}
+	if err := store.DecodeJSON([]byte(trigger.String), &r.Trigger); err != nil {
+		return store.Run{}, fmt.Errorf("run %q: decode trigger: %w", r.ID, err)
 	}
 	return r, nil
 }

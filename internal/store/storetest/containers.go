@@ -80,6 +80,8 @@ func stepJob(id, run, step string, n int) store.Job {
 	j := job(id, "", n)
 	j.Run, j.Step = run, step
 	j.Inline = &api.Task{Name: step, Containers: containers(), Timeout: api.Duration(time.Minute)}
+	scheduled := at(1)
+	j.Trigger = &api.Trigger{Kind: api.TriggerCron, Name: "nightly", ScheduledTime: &scheduled}
 	return j
 }
 
@@ -148,6 +150,9 @@ func testJobStepFields(t *testing.T, s store.Store) {
 		if diff := cmp.Diff(want.Inline, j.Inline, opts); diff != "" || j.Run != "run-1" || j.Step != "fan" {
 			t.Errorf("%s = run %q step %q, inline task mismatch (-want +got):\n%s", call, j.Run, j.Step, diff)
 		}
+		if diff := cmp.Diff(want.Trigger, j.Trigger, opts); diff != "" {
+			t.Errorf("%s: trigger mismatch (-want +got):\n%s", call, diff)
+		}
 	}
 
 	// A list names the run and step and how the containers ran, but carries no inline task nor metadata.
@@ -157,9 +162,9 @@ func testJobStepFields(t *testing.T, s store.Store) {
 		t.Fatalf("ListJobs() = %d jobs, want 1", len(list))
 	}
 	if l := list[0]; l.Run != "run-1" || l.Step != "fan" || l.Inline != nil || l.Metadata != nil ||
-		!cmp.Equal(statuses(), l.Containers, opts) {
+		!cmp.Equal(statuses(), l.Containers, opts) || !cmp.Equal(want.Trigger, l.Trigger, opts) {
 		t.Errorf("ListJobs()[0] = run %q step %q inline %v metadata %v containers %v; want run-1, fan, no inline "+
-			"task, no metadata, the containers", l.Run, l.Step, l.Inline, l.Metadata, l.Containers)
+			"task, no metadata, the containers and trigger", l.Run, l.Step, l.Inline, l.Metadata, l.Containers)
 	}
 
 	// A job finished without containers or metadata has none.
@@ -167,8 +172,8 @@ func testJobStepFields(t *testing.T, s store.Store) {
 	must(t, "CreateJob", err)
 	plain, err := s.FinishJob(ctx, "t-plain", store.Finish{Status: api.JobSucceeded})
 	must(t, "FinishJob", err)
-	if plain.Containers != nil || plain.Metadata != nil || plain.Inline != nil || plain.Run != "" {
-		t.Errorf("FinishJob(t-plain) = %+v, want no containers, metadata, inline task or run", plain)
+	if plain.Containers != nil || plain.Metadata != nil || plain.Inline != nil || plain.Run != "" || plain.Trigger != nil {
+		t.Errorf("FinishJob(t-plain) = %+v, want no containers, metadata, inline task, run or trigger", plain)
 	}
 }
 

@@ -40,6 +40,7 @@ func testRunCreateGet(t *testing.T, s store.Store) {
 	full.Steps[0] = api.StepRun{Name: "prepare", Status: api.StepSucceeded, Job: "prepare-abcde", Attempt: 1,
 		StartTime: &started, CompletionTime: &started, Outputs: map[string]json.RawMessage{"x": json.RawMessage(`"a<b"`)}}
 	full.Steps[3].Message = "when steps.right.failed was false"
+	full.Trigger = &api.Trigger{Kind: api.TriggerWebhook, Name: "0d6f3c1e-hook", Delivery: "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"}
 	noStatus := run("run-nostatus", "w", 2)
 	noStatus.Status = ""
 	stale := run("run-stale", "w", 3)

@@ -1,0 +1,4 @@
+-- What started a job or run when no one submitted it directly (JSON api.Trigger: a cron job, a webhook, an event
+-- rule); NULL for one submitted through the API.
+ALTER TABLE jobs ADD COLUMN trigger TEXT;
+ALTER TABLE runs ADD COLUMN trigger TEXT;

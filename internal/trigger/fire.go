@@ -1,0 +1,135 @@
+package trigger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/auth"
+	"github.com/runplane/runplane/internal/jobs"
+	"github.com/runplane/runplane/internal/rbac"
+	"github.com/runplane/runplane/internal/runs"
+	"github.com/runplane/runplane/internal/store"
+)
+
+// ErrRefused is the error of a firing its owner may not make now: the owner is gone or lacks the right to start
+// the target. Nothing was submitted; the caller records the firing as refused.
+var ErrRefused = errors.New("trigger: refused")
+
+// Owners gives a trigger owner's current rights; *auth.Authenticator implements it.
+type Owners interface {
+	// PrincipalOf returns the user as a principal with the grants it holds now; store.ErrNotFound if it is gone.
+	PrincipalOf(ctx context.Context, userID string) (auth.Principal, error)
+}
+
+// Jobs submits jobs; *jobs.Engine implements it.
+type Jobs interface {
+	Submit(ctx context.Context, r jobs.Request) (jobs.Submitted, error)
+}
+
+// Runs starts workflow runs; *runs.Engine implements it.
+type Runs interface {
+	Start(ctx context.Context, r runs.Request) (store.Run, bool, error)
+}
+
+// Target is what a trigger starts: a job of Task or a run of Workflow. Exactly one is set.
+type Target struct {
+	Task     string `json:"task,omitempty"`
+	Workflow string `json:"workflow,omitempty"`
+}
+
+// Validate checks that exactly one target is named.
+func (t Target) Validate() error {
+	switch {
+	case t.Task == "" && t.Workflow == "":
+		return api.Invalidf("task or workflow is required")
+	case t.Task != "" && t.Workflow != "":
+		return api.Invalidf("task and workflow: name one of them")
+	}
+	return nil
+}
+
+// Firing is one firing of a trigger.
+type Firing struct {
+	Target
+	// OwnerID is the id of the user the work runs as.
+	OwnerID string
+	// TriggerID identifies the trigger object for good (not its name, which a later object may take again); with
+	// Trigger.Kind it scopes Key, so that no user's Idempotency-Key and no other trigger's key can collide with it.
+	TriggerID string
+	// Key makes the firing exactly-once: derived from what fired (the scheduled time, the delivery id, the event's
+	// source and id). A second firing with the same key returns the first one's job or run.
+	Key string
+	// Input is the job's input (EXTRA_VARS) or the run's parameters; nil for none.
+	Input []byte
+	// Trigger is recorded with the job or run.
+	Trigger api.Trigger
+}
+
+// Fired is what a firing started (or found started by an earlier firing with its key).
+type Fired struct {
+	Job, Run string
+	// Owner is the username the work runs as.
+	Owner   string
+	Created bool
+}
+
+// Firer fires triggers. It is safe for concurrent use.
+type Firer struct {
+	owners Owners
+	jobs   Jobs
+	runs   Runs
+}
+
+// NewFirer returns a Firer submitting jobs to js and runs to rs (nil: a workflow target is refused).
+func NewFirer(owners Owners, js Jobs, rs Runs) *Firer {
+	return &Firer{owners: owners, jobs: js, runs: rs}
+}
+
+// Fire submits f's target as its owner, checking the owner's rights now: jobs write on the task, or runs write
+// on the workflow. Errors: ErrRefused (wrapped, saying why) when the owner is gone or may not; otherwise the
+// engines' errors (jobs.ErrTaskNotFound, runs.ErrWorkflowNotFound, *api.InvalidError for input that fails the
+// target's schema, ...).
+func (f *Firer) Fire(ctx context.Context, x Firing) (Fired, error) {
+	if err := x.Target.Validate(); err != nil {
+		return Fired{}, err
+	}
+	if x.TriggerID == "" || x.Trigger.Kind == "" {
+		return Fired{}, errors.New("trigger: fire: the trigger's kind and id are required")
+	}
+	p, err := f.owners.PrincipalOf(ctx, x.OwnerID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Fired{}, fmt.Errorf("%w: its owner no longer exists", ErrRefused)
+	}
+	if err != nil {
+		return Fired{}, fmt.Errorf("trigger: owner of %s %s: %w", x.Trigger.Kind, x.Trigger.Name, err)
+	}
+	resource, name := api.ResourceJobs, x.Task
+	if x.Workflow != "" {
+		resource, name = api.ResourceRuns, x.Workflow
+	}
+	if !rbac.Allow(p.Grants, api.AccessWrite, resource, name) {
+		return Fired{}, fmt.Errorf("%w: its owner %s may not write %s of %q", ErrRefused, p.Username, resource, name)
+	}
+	// The scope is no user's id (those are UUIDs), so a key a user chose cannot answer for a firing.
+	scope := "trigger:" + string(x.Trigger.Kind) + ":" + x.TriggerID
+	trig := x.Trigger
+	if x.Task != "" {
+		sub, err := f.jobs.Submit(ctx, jobs.Request{Task: x.Task, Owner: p.Username, OwnerID: scope, Input: x.Input,
+			IdempotencyKey: x.Key, Trigger: &trig})
+		if err != nil {
+			return Fired{}, err
+		}
+		return Fired{Job: sub.Job.ID, Owner: p.Username, Created: sub.Created}, nil
+	}
+	if f.runs == nil {
+		return Fired{}, fmt.Errorf("%w: workflows cannot run on this server", ErrRefused)
+	}
+	run, created, err := f.runs.Start(ctx, runs.Request{Workflow: x.Workflow, Owner: p.Username, OwnerID: scope,
+		Parameters: x.Input, IdempotencyKey: x.Key, Trigger: &trig})
+	if err != nil {
+		return Fired{}, err
+	}
+	return Fired{Run: run.ID, Owner: p.Username, Created: created}, nil
+}
