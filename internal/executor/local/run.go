@@ -33,16 +33,18 @@ type attempt struct {
 	ioDir     string // a multi-container job's shared directories (input, output, metadata); "" for none
 	keep      string // Spec.Keep
 	// mu guards proc and pid, which change from one container of a job to the next, and stopping.
-	mu        sync.Mutex
-	proc      *os.Process // the job's shell (or its current container's process), or the launcher; signalled through its pidfd
-	pid       int
-	stopping  bool // Stop was called: no more containers start
-	spoiled   bool // the in-process sandbox's thread cannot serve another job
-	startTime uint64
-	status    *os.File // launcher mode: the job's wait status arrives here
-	uid       int      // the job's user id from uids, -1 if none
-	uids      *uidPool
-	group     *cgroup.Group // the job's control group, enforcing its limits; nil for none
+	mu       sync.Mutex
+	proc     *os.Process // the job's shell (or its current container's process), or the launcher; signalled through its pidfd
+	pid      int
+	stopping bool // Stop was called: no more containers start
+	spoiled  bool // the in-process sandbox's thread cannot serve another job
+	// ownSecrets: the job's sandbox has its own /etc/secret mount (it has secrets), which resetJob takes off.
+	ownSecrets bool
+	startTime  uint64
+	status     *os.File // launcher mode: the job's wait status arrives here
+	uid        int      // the job's user id from uids, -1 if none
+	uids       *uidPool
+	group      *cgroup.Group // the job's control group, enforcing its limits; nil for none
 
 	// terminated: Stop found the shell (PID 1 of its namespace, where SIGTERM without a handler is dropped) with
 	// SIGTERM's default action and killed it in SIGTERM's stead; the result says "signal: terminated".
@@ -86,6 +88,7 @@ func (e *Executor) run(a *attempt, job jobProcess, started chan<- error, ready e
 			started <- err
 			return false
 		}
+		a.ownSecrets = e.sandbox.Secrets && len(job.root.Secrets) > 0
 		if err := e.enterSandbox(job); err != nil {
 			started <- err
 			return false
@@ -166,7 +169,7 @@ func (e *Executor) finishRun(a *attempt) (reusable bool) {
 	if a.mode != modeInProc || a.spoiled {
 		return false
 	}
-	if err := e.sandbox.resetJob(a.ioDir != ""); err != nil {
+	if err := e.sandbox.resetJob(a.ioDir != "", a.ownSecrets); err != nil {
 		e.log.Warn("empty a sandbox for the next job", "err", err)
 		return false
 	}

@@ -177,6 +177,13 @@ func (l *sandboxLayout) buildBase(before func(r func(string) string) error) erro
 	if err := unix.Mount("", l.Dir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID, ""); err != nil {
 		return fmt.Errorf("remount the root read-only: %w", err)
 	}
+	// /etc/secret is the host's (through /etc) until something is mounted over it: every root gets an empty one,
+	// and a job with secrets its own over that (mountJob), so a job without secrets costs no mount of its own.
+	if l.Secrets {
+		if err := mountSecretsAt(r(SecretDir[1:]), nil, -1, -1); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -192,14 +199,14 @@ func (l *sandboxLayout) mountTmp() error {
 // resetJob takes out of the calling thread's mount namespace what mountJob, mountTmp and mountProc added for a
 // job that has ended, with every process of it (its PID namespace is gone), and gives it a fresh /tmp: the
 // thread's sandbox is then as prepareThread left it, for the next job.
-func (l *sandboxLayout) resetJob(io bool) error {
+func (l *sandboxLayout) resetJob(io, secrets bool) error {
 	paths := []string{WorkspacePath[1:], "tmp"}
 	if io {
 		for _, m := range ioMounts {
 			paths = append(paths, m.path)
 		}
 	}
-	if l.Secrets {
+	if l.Secrets && secrets {
 		paths = append(paths, SecretDir[1:])
 	}
 	if l.ProcNS {
@@ -230,7 +237,7 @@ func (l *sandboxLayout) mountJob(j jobRoot) error {
 			return err
 		}
 	}
-	if l.Secrets {
+	if l.Secrets && len(j.Secrets) > 0 {
 		if err := mountSecretsAt(r(SecretDir[1:]), j.Secrets, j.UID, j.GID); err != nil {
 			return err
 		}
