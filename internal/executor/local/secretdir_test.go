@@ -50,3 +50,36 @@ func TestSecretDirIsTheJobsOwn(t *testing.T) {
 		}
 	}
 }
+
+// TestTmpIsTheJobsOwn: a sandboxed job starts with an empty /tmp, whatever the job before it on the same sandbox
+// left there: a few files (removed), many (the tmpfs replaced), some it made hard to remove.
+func TestTmpIsTheJobsOwn(t *testing.T) {
+	ex, err := local.New(local.Options{Isolation: local.IsolationNamespace, WorkDir: filepath.Join(t.TempDir(), "work"),
+		Logger: testlog.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const look = `ls -A /tmp /dev/shm /var/tmp; echo end; `
+	leaves := []string{
+		`echo x > /tmp/a; mkdir -p /tmp/d/e; echo y > /tmp/d/e/f; ln -s /etc /tmp/link; mkfifo /tmp/fifo`,
+		`mkdir /tmp/locked; touch /tmp/locked/f; chmod 0 /tmp/locked; echo z > /dev/shm/shm`,
+		`i=0; while [ $i -lt 600 ]; do : > /tmp/f$i; i=$((i+1)); done`,
+		`:`,
+	}
+	// Several rounds, so that each case's sandbox serves a later job whatever the order the pool hands them out.
+	for i := range 4 * len(leaves) {
+		leave := leaves[i%len(leaves)]
+		out := outputFile(t)
+		h, err := ex.Start(t.Context(), executor.Spec{JobID: "tmp", Command: look + leave, Output: out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err := ex.Wait(t.Context(), h); err != nil || r.ExitCode != 0 {
+			b, _ := os.ReadFile(out.Name())
+			t.Fatalf("job %d: Wait = %+v, %v; output %q", i, r, err, b)
+		}
+		if b, _ := os.ReadFile(out.Name()); string(b) != "/dev/shm:\n\n/tmp:\n\n/var/tmp:\nend\n" {
+			t.Errorf("job %d found in /tmp, /dev/shm, /var/tmp: %q, want them empty", i, b)
+		}
+	}
+}
