@@ -119,6 +119,8 @@ type Step struct {
 	Secrets map[string]string
 	// Masks are more values to mask in the job's log: the run's sensitive outputs, which its env may hold.
 	Masks []string
+	// Timeout, when positive, bounds the job when it is shorter than its task's: the step's own timeout.
+	Timeout time.Duration
 }
 
 // Request is one job submission.

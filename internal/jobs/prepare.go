@@ -55,8 +55,17 @@ func (e *Engine) prepare(ctx context.Context, job store.Job, task api.Task, runn
 			masks = append(masks, values(step.Secrets)...)
 		}
 		masks = append(masks, step.Masks...)
+		spec.Timeout = shorter(spec.Timeout, step.Timeout)
 	}
 	return spec, masks, nil
+}
+
+// shorter is the shorter of two timeouts, where 0 is no limit.
+func shorter(a, b time.Duration) time.Duration {
+	if a <= 0 || (b > 0 && b < a) {
+		return b
+	}
+	return a
 }
 
 // timeout is how long a job of task may run: the task's timeout, else the server's default; 0 is no limit.

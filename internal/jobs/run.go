@@ -446,9 +446,9 @@ func (e *Engine) adopt(ctx, attemptCtx context.Context, wg *sync.WaitGroup, job 
 	e.finish(job, store.Finish{Status: api.JobFailed, Reason: api.ReasonOrphaned}, nil)
 }
 
-// armTimeout ends a re-attached job when its timeout (its task's, else the default) runs out, counted from when it
-// started: a restart does not give it more time. It returns a function that disarms it, and whether the job
-// keeps files (it has containers).
+// armTimeout ends a re-attached job when its timeout (its task's, else the default, or its workflow step's when
+// shorter) runs out, counted from when it started: a restart does not give it more time. It returns a function
+// that disarms it, and whether the job keeps files (it has containers).
 func (e *Engine) armTimeout(ctx context.Context, job store.Job, a *attemptRun) (stop func(), kept bool) {
 	task, err := e.taskOf(ctx, job)
 	if err != nil {
@@ -456,6 +456,11 @@ func (e *Engine) armTimeout(ctx context.Context, job store.Job, a *attemptRun) (
 	}
 	kept = len(task.Containers) > 0
 	d := e.timeout(task)
+	if job.Run != "" && e.opts.StepEnv != nil {
+		if step, err := e.opts.StepEnv(ctx, job); err == nil {
+			d = shorter(d, step.Timeout)
+		}
+	}
 	if d <= 0 || job.StartTime == nil {
 		return func() {}, kept
 	}

@@ -213,3 +213,25 @@ func TestAdvanceWhileCancelling(t *testing.T) {
 		t.Errorf("run = %s (%s), want cancelled", done.Status, done.Reason)
 	}
 }
+
+// TestStepTimeout: a task step's timeout bounds its job when shorter than the task's own.
+func TestStepTimeout(t *testing.T) {
+	e := newEnv(t)
+	if err := e.st.CreateTask(t.Context(), api.Task{Name: "sleeper", Timeout: api.Duration(10 * time.Minute),
+		Containers: []api.Container{{Name: "c", Image: "alpine", Command: api.Strings{"sh", "-c", "sleep 600"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	e.workflow(t, api.Workflow{Name: "bounded", Steps: []api.Step{{Name: "s", Task: "sleeper", Timeout: api.Duration(time.Second)}}})
+	r := e.addEngine(t, engineOpts{})
+	start := time.Now()
+	run := e.await(t, r, e.start(t, r, "bounded", `{}`).ID)
+	if run.Status != api.RunFailed {
+		t.Errorf("run = %s, want failed", run.Status)
+	}
+	if d := time.Since(start); d > time.Minute {
+		t.Errorf("run took %v: the step's 1s timeout did not end its job", d)
+	}
+	if j := e.jobsOf(t, run.ID); len(j) != 1 || j[0].Status != api.JobFailed || j[0].Reason != api.ReasonTimeout {
+		t.Errorf("jobs %+v, want one failed with reason timeout", j)
+	}
+}

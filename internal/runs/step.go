@@ -117,6 +117,10 @@ func (e *Engine) StepEnv(ctx context.Context, job store.Job) (jobs.Step, error) 
 	if err != nil {
 		return jobs.Step{}, err
 	}
+	var timeout time.Duration
+	if def, ok := stepOf(run.Definition, job.Step); ok {
+		timeout = time.Duration(def.Timeout) // an inline step's is its job's task's already; a task step's is here
+	}
 	var env []string
 	secrets := map[string]string{}
 	for _, v := range resolved.Env {
@@ -141,7 +145,7 @@ func (e *Engine) StepEnv(ctx context.Context, job store.Job) (jobs.Step, error) 
 		}
 		secrets[api.EnvStepToken] = tok
 	}
-	return jobs.Step{Env: env, Secrets: secrets, Masks: sensitive}, nil
+	return jobs.Step{Env: env, Secrets: secrets, Masks: sensitive, Timeout: timeout}, nil
 }
 
 // holdsAny reports whether s contains any of values.
