@@ -52,7 +52,9 @@ func (h *Handler) authorize(r *http.Request, rt Route, p auth.Principal) error {
 	case Authenticated:
 		return nil
 	case List:
-		if !rbac.Any(p.Grants, api.AccessRead, rt.Resource) {
+		// A reader of runs may list their jobs (GET /jobs?run=), as it may read each of them.
+		if !rbac.Any(p.Grants, api.AccessRead, rt.Resource) &&
+			!(rt.Resource == api.ResourceJobs && rbac.Any(p.Grants, api.AccessRead, api.ResourceRuns)) {
 			return forbidden(api.AccessRead, rt.Resource)
 		}
 		return nil

@@ -181,6 +181,12 @@ func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request) error {
 	}
 	f.Limit, f.Offset = pg.limit, pg.offset
 	f.Tasks = readableTasks(r)
+	if f.Run != "" && f.Tasks != nil {
+		// A run's jobs are its steps': whoever may read the run may read them all, inline steps' (no task) too.
+		if run, err := h.st.GetRun(r.Context(), f.Run); err == nil && may(r.Context(), api.AccessRead, api.ResourceRuns, run.Workflow) {
+			f.Tasks = nil
+		}
+	}
 	list, total, err := h.st.ListJobs(r.Context(), f)
 	if err != nil {
 		return err

@@ -93,6 +93,22 @@ func TestWorkflowRun(t *testing.T) {
 	if len(listed) != 1 || listed[0].ID != run.ID {
 		t.Errorf("GET /runs?workflow=fan = %+v, want run %s", listed, run.ID)
 	}
+
+	// Who may read the workflow's runs may list every job of a run (its steps are inline: they name no task),
+	// and no other job; who may not, none.
+	reader := makePersona(t, ts, "fan-reader", &api.Role{Resource: api.ResourceRuns, ResourceIDs: []string{"fan"}, Access: api.AccessRead})
+	stranger := makePersona(t, ts, "stranger", &api.Role{Resource: api.ResourceRuns, ResourceIDs: []string{"other"}, Access: api.AccessRead})
+	var jobs []api.Job
+	ts.do(t, req{method: "GET", path: "/api/v1/jobs?run=" + run.ID, as: reader}).want(t, http.StatusOK).decode(t, &jobs)
+	if len(jobs) != 5 {
+		t.Errorf("GET /jobs?run= as a reader of fan's runs = %d jobs, want the 5 steps' jobs", len(jobs))
+	}
+	jobs = nil
+	ts.do(t, req{method: "GET", path: "/api/v1/jobs", as: reader}).want(t, http.StatusOK).decode(t, &jobs)
+	ts.do(t, req{method: "GET", path: "/api/v1/jobs?run=" + run.ID, as: stranger}).want(t, http.StatusOK).decode(t, &jobs)
+	if len(jobs) != 0 {
+		t.Errorf("GET /jobs (all, and ?run= as a stranger) = %d jobs, want none", len(jobs))
+	}
 }
 
 // TestWorkflowBadInput: bad definitions and bad parameters are 400s naming what is wrong, and store nothing.
