@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -100,53 +99,25 @@ func (s *Store) FindAudit(ctx context.Context, f store.AuditFilter) ([]api.Audit
 		}
 		where = append(where, `id = ANY(`+arg(ids)+`)`)
 	}
-	cond := ""
-	if len(where) > 0 {
-		cond = ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	var limit *int // NULL: no limit
-	if f.Limit > 0 {
-		limit = &f.Limit
-	}
-	offset := max(f.Offset, 0)
-	// The count is always one row; the page joins it, so an empty page still brings the total.
-	query := `SELECT n.total, e.* FROM (SELECT count(*) AS total FROM audit_logs` + cond + `) n
-		LEFT JOIN LATERAL (SELECT ` + auditCols + ` FROM audit_logs` + cond + `
-			ORDER BY create_time DESC, id DESC LIMIT ` + arg(limit) + ` OFFSET ` + arg(offset) + `) e ON true
-		ORDER BY e.create_time DESC, e.id DESC`
-	rows, err := s.pool.Query(ctx, query, args...)
-	if err != nil {
-		return nil, 0, wrap(err, "postgres: list audit log")
-	}
-	defer rows.Close()
-	es := []api.AuditLog{}
-	var total int
-	for rows.Next() {
-		// Every column of the page is NULL when the page is empty.
-		var text [10]*string
-		var created *time.Time
-		dest := []any{&total}
-		for i := range text {
-			dest = append(dest, &text[i])
-		}
-		if err := rows.Scan(append(dest, &created)...); err != nil {
-			return nil, 0, wrap(err, "postgres: list audit log")
-		}
-		if text[0] == nil { // no entry on this page
-			continue
-		}
-		var e api.AuditLog
-		for i, f := range []*string{&e.ID, &e.UserID, &e.Username, &e.Provider, &e.EventType, &e.EventCategory,
-			&e.EventTarget, &e.Status, &e.Reason, &e.Source} {
-			*f = *text[i]
-		}
-		e.CreateTime = created.UTC()
-		es = append(es, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, wrap(err, "postgres: list audit log")
-	}
-	return es, total, nil
+	return page(ctx, s.pool, "audit log", "audit_logs", auditCols, where, args, f.Limit, f.Offset,
+		func(rows pgx.Rows, total *int) (api.AuditLog, bool, error) {
+			var text [10]*string
+			var created *time.Time
+			dest := []any{total}
+			for i := range text {
+				dest = append(dest, &text[i])
+			}
+			if err := rows.Scan(append(dest, &created)...); err != nil || text[0] == nil {
+				return api.AuditLog{}, false, err
+			}
+			var e api.AuditLog
+			for i, f := range []*string{&e.ID, &e.UserID, &e.Username, &e.Provider, &e.EventType, &e.EventCategory,
+				&e.EventTarget, &e.Status, &e.Reason, &e.Source} {
+				*f = *text[i]
+			}
+			e.CreateTime = created.UTC()
+			return e, true, nil
+		})
 }
 
 // pruneBatch bounds the entries one statement of PruneAudit deletes, so that no transaction runs long.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -257,48 +256,18 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 	if !f.Until.IsZero() {
 		where = append(where, `create_time < `+arg(f.Until))
 	}
-	cond := ""
-	if len(where) > 0 {
-		cond = ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	var limit *int // NULL: no limit
-	if f.Limit > 0 {
-		limit = &f.Limit
-	}
-	offset := max(f.Offset, 0)
-	// The count is always one row; the page joins it, so an empty page still brings the total.
-	query := `SELECT n.total, j.* FROM (SELECT count(*) AS total FROM jobs` + cond + `) n
-		LEFT JOIN LATERAL (SELECT ` + jobListCols + ` FROM jobs` + cond + `
-			ORDER BY create_time DESC, id DESC LIMIT ` + arg(limit) + ` OFFSET ` + arg(offset) + `) j ON true
-		ORDER BY j.create_time DESC, j.id DESC`
-	rows, err := s.pool.Query(ctx, query, args...)
-	if err != nil {
-		return nil, 0, wrap(err, "postgres: list jobs")
-	}
-	defer rows.Close()
-	jobs := []store.Job{}
-	var total int
-	for rows.Next() {
-		var id *string
-		var j store.Job
-		var r jobRow
-		dest := append([]any{&total, &id}, r.dest(&j)[1:]...)
-		if err := rows.Scan(dest...); err != nil {
-			return nil, 0, wrap(err, "postgres: list jobs")
-		}
-		if id == nil { // no job on this page
-			continue
-		}
-		j.ID = *id
-		if err := r.finish(&j); err != nil {
-			return nil, 0, wrap(err, "postgres: list jobs")
-		}
-		jobs = append(jobs, j)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, wrap(err, "postgres: list jobs")
-	}
-	return jobs, total, nil
+	return page(ctx, s.pool, "jobs", "jobs", jobListCols, where, args, f.Limit, f.Offset,
+		func(rows pgx.Rows, total *int) (store.Job, bool, error) {
+			var id *string
+			var j store.Job
+			var r jobRow
+			if err := rows.Scan(append([]any{total, &id}, r.dest(&j)[1:]...)...); err != nil || id == nil {
+				return store.Job{}, false, err
+			}
+			j.ID = *id
+			err := r.finish(&j)
+			return j, err == nil, err
+		})
 }
 
 // CountJobs counts jobs with the given status.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -151,45 +150,15 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, i
 	if f.Owner != "" {
 		where = append(where, `owner = `+arg(f.Owner))
 	}
-	cond := ""
-	if len(where) > 0 {
-		cond = ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	var limit *int // NULL: no limit
-	if f.Limit > 0 {
-		limit = &f.Limit
-	}
-	offset := max(f.Offset, 0)
-	// The count is always one row; the page joins it, so an empty page still brings the total.
-	query := `SELECT n.total, r.* FROM (SELECT count(*) AS total FROM runs` + cond + `) n
-		LEFT JOIN LATERAL (SELECT ` + runListCols + ` FROM runs` + cond + `
-			ORDER BY create_time DESC, id DESC LIMIT ` + arg(limit) + ` OFFSET ` + arg(offset) + `) r ON true
-		ORDER BY r.create_time DESC, r.id DESC`
-	rows, err := s.pool.Query(ctx, query, args...)
-	if err != nil {
-		return nil, 0, wrap(err, "postgres: list runs")
-	}
-	defer rows.Close()
-	runs := []store.Run{}
-	var total int
-	for rows.Next() {
-		var r runRow
-		if err := rows.Scan(append([]any{&total}, r.dest()...)...); err != nil {
-			return nil, 0, wrap(err, "postgres: list runs")
-		}
-		if r.id == nil { // no run on this page
-			continue
-		}
-		run, err := r.run()
-		if err != nil {
-			return nil, 0, wrap(err, "postgres: list runs")
-		}
-		runs = append(runs, run)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, wrap(err, "postgres: list runs")
-	}
-	return runs, total, nil
+	return page(ctx, s.pool, "runs", "runs", runListCols, where, args, f.Limit, f.Offset,
+		func(rows pgx.Rows, total *int) (store.Run, bool, error) {
+			var r runRow
+			if err := rows.Scan(append([]any{total}, r.dest()...)...); err != nil || r.id == nil {
+				return store.Run{}, false, err
+			}
+			run, err := r.run()
+			return run, err == nil, err
+		})
 }
 
 // UpdateRun stores r's status, times, reason and steps if the run's version is still r.Version, and returns the
