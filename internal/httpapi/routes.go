@@ -242,10 +242,6 @@ func (h *Handler) table() []route {
 	own := func(method, path, resource string, fn handlerFunc) route {
 		return route{Route{Method: method, Path: path, Resource: resource, Authz: Object, Param: "id", Own: true}, fn}
 	}
-	// hook: a webhook, which its owner may read and delete; the handler checks (webhooks.go).
-	hook := func(method, path string, fn handlerFunc) route {
-		return route{Route{Method: method, Path: path, Resource: api.ResourceWebhooks, Authz: Authenticated, Param: "id"}, fn}
-	}
 	const (
 		v1       = apiPrefix
 		runners  = api.ResourceRunners
@@ -363,8 +359,8 @@ func (h *Handler) table() []route {
 		session("POST", v1+"/webhooks", webhooks, h.createWebhook),
 		session("PUT", v1+"/webhooks", webhooks, h.createWebhook), // Kriten accepts PUT on the collection as create
 		list(v1+"/webhooks/all", webhooks, h.listAllWebhooks),
-		hook("GET", v1+"/webhooks/{id}", h.getWebhook),
-		hook("DELETE", v1+"/webhooks/{id}", h.deleteWebhook),
+		own("GET", v1+"/webhooks/{id}", webhooks, h.getWebhook),
+		own("DELETE", v1+"/webhooks/{id}", webhooks, h.deleteWebhook),
 		// Deliveries carry no credentials: the handler verifies their signature (webhooks.go).
 		pub("POST", v1+"/webhooks/run/{id}", h.runWebhook),
 
