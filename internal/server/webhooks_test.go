@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store/postgres/pgtest"
 )
 
 // signStandard signs a Standard Webhooks (Infrahub) delivery of body with secret, as the sender would.
@@ -104,10 +105,21 @@ func TestWebhooksKriten(t *testing.T) {
 
 // TestWebhookDelivery: a signed delivery runs a real job as the webhook's owner, with the body as its input; the
 // same delivery again answers the first job; bad deliveries are 401 and run nothing; an owner who lost the right
-// gets 403 and nothing runs; the secret is in no answer but the create's, and in no log.
+// gets 403 and nothing runs; the secret is in no answer but the create's, and in no log. On both stores.
 func TestWebhookDelivery(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t)
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		testWebhookDelivery(t, startServer(t))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		dsn := pgtest.NewDatabase(t)
+		testWebhookDelivery(t, startServer(t, func(c *Config) { c.Store = dsn }))
+	})
+}
+
+func testWebhookDelivery(t *testing.T, ts *testServer) {
 	ts.withRepo(t)
 	ts.createTask(t, api.Task{Name: "hello", Runner: "repo", Command: "sh hello.sh"})
 	ts.createTask(t, api.Task{Name: "other", Runner: "repo", Command: "sh hello.sh"})
