@@ -7,9 +7,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -160,6 +162,40 @@ func testWebhookDelivery(t *testing.T, ts *testServer) {
 	if again.ID != first.ID {
 		t.Errorf("repeated webhook-id answered job %s, want the first job %s", again.ID, first.ID)
 	}
+	// Retries of one delivery that arrive together (the sender timed out while the first was in flight) start one
+	// job between them.
+	concurrent := signStandard(secret, "msg_concurrent", time.Now(), body)
+	answers := make(chan string, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			hr, _ := http.NewRequestWithContext(t.Context(), "POST", ts.url+"/api/v1/webhooks/run/"+hook.ID, strings.NewReader(body))
+			for k, v := range concurrent {
+				hr.Header.Set(k, v)
+			}
+			res, err := http.DefaultClient.Do(hr)
+			if err != nil {
+				answers <- err.Error()
+				return
+			}
+			defer res.Body.Close()
+			var c api.JobCreated
+			if err := json.NewDecoder(res.Body).Decode(&c); err != nil || res.StatusCode != http.StatusOK {
+				answers <- fmt.Sprintf("status %d: %v", res.StatusCode, err)
+				return
+			}
+			answers <- c.ID
+		})
+	}
+	wg.Wait()
+	close(answers)
+	seenIDs := map[string]int{}
+	for a := range answers {
+		seenIDs[a]++
+	}
+	if len(seenIDs) != 1 {
+		t.Errorf("8 concurrent retries of one delivery answered %v, want one job", seenIDs)
+	}
 	// NetBox names no delivery: each is a job of its own.
 	var n1, n2 api.JobCreated
 	ts.deliver(t, nb.ID, body, signNetBox(secret+"-nb", body)).want(t, http.StatusOK).decode(t, &n1)
@@ -193,6 +229,9 @@ func testWebhookDelivery(t *testing.T, ts *testServer) {
 			t.Errorf("delivery %s: error %q, want the one answer for every refusal", tt.name, e.Error)
 		}
 	}
+	// Too large: 413 before anything is verified or run.
+	big := `{"pad":"` + strings.Repeat("x", 1<<20) + `"}`
+	ts.deliver(t, hook.ID, big, signStandard(secret, "msg_big", time.Now(), big)).want(t, http.StatusRequestEntityTooLarge)
 	// Signed but not JSON: 400, nothing runs.
 	ts.deliver(t, hook.ID, "not json", signStandard(secret, "msg_8", time.Now(), "not json")).want(t, http.StatusBadRequest)
 	if n := ts.jobCount(t); n != count {
@@ -226,7 +265,8 @@ func testWebhookDelivery(t *testing.T, ts *testServer) {
 			runs++
 		}
 	}
-	if runs != 3 { // two deliveries that ran (the first and its repeat), one refused
-		t.Errorf("audit log has %d deliveries to %s, want 3", runs, hook.ID)
+	// Verified deliveries are audited: the first, its repeat, the 8 concurrent retries, the one refused (403).
+	if runs != 11 {
+		t.Errorf("audit log has %d deliveries to %s, want 11", runs, hook.ID)
 	}
 }
