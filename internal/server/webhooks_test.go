@@ -270,3 +270,37 @@ func testWebhookDelivery(t *testing.T, ts *testServer) {
 		t.Errorf("audit log has %d deliveries to %s, want 11", runs, hook.ID)
 	}
 }
+
+// TestWebhookWorkflow: a webhook naming a workflow starts a run as its owner, with the body as its parameters and
+// the delivery recorded as what started it.
+func TestWebhookWorkflow(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	ts.do(t, req{method: "POST", path: "/api/v1/workflows", json: api.Workflow{Name: "deploy",
+		Steps: []api.Step{{Name: "s", Image: "alpine", Command: api.Strings{"true"}}}}}).want(t, http.StatusOK)
+	const secret = "github-webhook-secret"
+	var hook api.Webhook
+	ts.do(t, req{method: "POST", path: "/api/v1/webhooks", json: api.Webhook{Workflow: "deploy", Secret: secret,
+		Scheme: api.WebhookSchemeGitHub}}).want(t, http.StatusOK).decode(t, &hook)
+	body := `{"ref":"refs/heads/main"}`
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(body))
+	header := map[string]string{"X-Hub-Signature-256": "sha256=" + hex.EncodeToString(m.Sum(nil)),
+		"X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958"}
+	var created api.RunCreated
+	ts.deliver(t, hook.ID, body, header).want(t, http.StatusOK).decode(t, &created)
+	if created.Msg != api.RunCreatedMsg || created.ID == "" {
+		t.Fatalf("delivery answered %+v, want a created run", created)
+	}
+	var run api.Run
+	ts.do(t, req{method: "GET", path: "/api/v1/runs/" + created.ID}).want(t, http.StatusOK).decode(t, &run)
+	want := &api.Trigger{Kind: api.TriggerWebhook, Name: hook.ID, Delivery: "72d3162e-cc78-11e3-81ab-4c9367dc0958"}
+	if run.Owner != "root" || run.Workflow != "deploy" || !cmp.Equal(run.Trigger, want) {
+		t.Errorf("run = owner %q workflow %q trigger %+v; want root, deploy, %+v", run.Owner, run.Workflow, run.Trigger, want)
+	}
+	var again api.RunCreated
+	ts.deliver(t, hook.ID, body, header).want(t, http.StatusOK).decode(t, &again)
+	if again.ID != created.ID {
+		t.Errorf("GitHub's redelivery answered run %q, want %q", again.ID, created.ID)
+	}
+}
