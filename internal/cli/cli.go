@@ -117,6 +117,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.waitCommand(),
 		a.cancelCommand(),
 		a.tokenCommand(),
+		a.webhookCommand(),
 		a.podCommand(),
 	)
 	return root

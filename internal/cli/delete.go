@@ -12,7 +12,7 @@ import (
 )
 
 // deleteKinds is what delete accepts, singular as kubectl users type it.
-var deleteKinds = []string{"runner", "task", "workflow", "user", "group", "role", "rolebinding", "token"}
+var deleteKinds = []string{"runner", "task", "workflow", "user", "group", "role", "rolebinding", "token", "webhook"}
 
 func (a *app) deleteCommand() *cobra.Command {
 	var files []string
@@ -47,9 +47,9 @@ func (a *app) deleteCommand() *cobra.Command {
 			}
 			kind := resourceKinds[args[0]]
 			switch kind {
-			case "runners", "tasks", "workflows", "users", "groups", "roles", "rolebindings", "tokens":
+			case "runners", "tasks", "workflows", "users", "groups", "roles", "rolebindings", "tokens", "webhooks":
 			default:
-				return usage(cmd, "cannot delete %q: want runner, task, workflow, user, group, role, rolebinding or token", args[0])
+				return usage(cmd, "cannot delete %q: want runner, task, workflow, user, group, role, rolebinding, token or webhook", args[0])
 			}
 			return a.deleteAll(cmd, kind, args[1:])
 		},
@@ -128,6 +128,8 @@ func deleteOne(ctx context.Context, c *client.Client, kind, key string) (string,
 		return "role/" + key, c.DeleteRole(ctx, key)
 	case "tokens":
 		return "token/" + key, c.DeleteAPIToken(ctx, key)
+	case "webhooks":
+		return "webhook/" + key, c.DeleteWebhook(ctx, key)
 	case "users":
 		u, err := findUser(ctx, c, key)
 		if err != nil {

@@ -28,11 +28,12 @@ var resourceKinds = map[string]string{
 	"roles": "roles", "role": "roles",
 	"rolebindings": "rolebindings", "rolebinding": "rolebindings",
 	"tokens": "tokens", "token": "tokens",
+	"webhooks": "webhooks", "webhook": "webhooks",
 	"auditlogs": "auditlogs", "auditlog": "auditlogs", "audit": "auditlogs",
 }
 
 // getKinds is what get accepts, for help and messages.
-var getKinds = []string{"runners", "tasks", "workflows", "runs", "jobs", "users", "groups", "roles", "rolebindings", "tokens", "auditlogs"}
+var getKinds = []string{"runners", "tasks", "workflows", "runs", "jobs", "users", "groups", "roles", "rolebindings", "tokens", "webhooks", "auditlogs"}
 
 // getOptions are the flags of get that only some resources use.
 type getOptions struct {
@@ -47,9 +48,9 @@ func (a *app) getCommand() *cobra.Command {
 	typeList := strings.Join(getKinds[:len(getKinds)-1], ", ") + " or " + getKinds[len(getKinds)-1]
 	cmd := &cobra.Command{
 		Use:   "get " + strings.Join(getKinds, "|") + " [NAME]",
-		Short: "List runners, tasks, workflows, runs, jobs, users, groups, roles, role bindings, API tokens or audit logs, or show one",
+		Short: "List runners, tasks, workflows, runs, jobs, users, groups, roles, role bindings, API tokens, webhooks or audit logs, or show one",
 		Long: "List objects of a kind, or show one. Runners, tasks, workflows and roles are named by name, runs,\n" +
-			"jobs, tokens and audit logs by id, users, groups and role bindings by name or id (an id when a name is\n" +
+			"jobs, tokens, webhooks and audit logs by id, users, groups and role bindings by name or id (an id when a name is\n" +
 			"shared by users or groups of different providers). Singular forms work too: runner, user, token, ...\n\n" +
 			"One run is shown as the tree of its steps: each step's status, job, duration and outputs, and why it\n" +
 			"was skipped or failed (-o json or yaml for the whole run).",
@@ -59,7 +60,7 @@ func (a *app) getCommand() *cobra.Command {
 			"  runplane get workflows\n  runplane get workflow deploy -o yaml\n" +
 			"  runplane get runs --workflow deploy --status failed\n  runplane get run deploy-k2x9z\n  runplane get audit --user alice --since 7d\n" +
 			"  runplane get audit --all -o json > audit.json\n" +
-			"  runplane get users\n  runplane get role Admin -o yaml\n  runplane get tokens --all",
+			"  runplane get users\n  runplane get role Admin -o yaml\n  runplane get tokens --all\n  runplane get webhooks --all",
 		Args: checkArgs(func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return errors.New("name a resource type: " + typeList)
@@ -94,6 +95,8 @@ func (a *app) getCommand() *cobra.Command {
 				return a.getWorkload(cmd, c, kind, name, o)
 			case "workflows", "runs":
 				return a.getFlows(cmd, c, kind, name, o)
+			case "webhooks":
+				return a.getWebhooks(cmd, c, name, o)
 			}
 			return a.getIdentity(cmd, c, kind, name, o)
 		},
@@ -102,7 +105,7 @@ func (a *app) getCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.IntVar(&o.limit, "limit", 0, "jobs, runs and auditlogs: how many to list, newest first (0: the server's default); with --all, the page size")
 	f.IntVar(&o.offset, "offset", 0, "jobs, runs and auditlogs: how many of the newest to skip")
-	f.BoolVar(&o.allTokens, "all", false, "tokens: list every user's tokens, not only yours; jobs, runs and auditlogs: every one selected, page by page (an export)")
+	f.BoolVar(&o.allTokens, "all", false, "tokens and webhooks: list every user's, not only yours; jobs, runs and auditlogs: every one selected, page by page (an export)")
 	o.listFlags.register(cmd)
 	return cmd
 }

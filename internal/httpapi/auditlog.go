@@ -97,7 +97,8 @@ func eventType(r *http.Request, rt Route) string {
 		return "cancel"
 	case strings.HasSuffix(rt.Path, "/logout"):
 		return "logout"
-	case rt.Authz == Create || (rt.Resource == api.ResourceAPITokens && rt.Authz == Authenticated):
+	case rt.Authz == Create || (rt.Resource == api.ResourceAPITokens && rt.Authz == Authenticated),
+		rt.Resource == api.ResourceWebhooks && rt.Authz == Authenticated && rt.Param == "":
 		return "create"
 	case r.Method == http.MethodDelete && rt.Param != "" && strings.HasSuffix(rt.Path, "{"+rt.Param+"}"):
 		return "delete"

@@ -142,6 +142,11 @@ func (h *Handler) target(ctx context.Context, rt Route, v string) (target, error
 		if x, err = h.st.GetAPIToken(ctx, v); err == nil {
 			t.owner = x.Owner
 		}
+	case rt.Resource == api.ResourceWebhooks:
+		var x api.Webhook
+		if x, err = h.st.GetWebhook(ctx, v); err == nil {
+			t.owner = x.Owner
+		}
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return target{names: []string{v}}, nil

@@ -147,6 +147,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"ResourceRequirements": api.ResourceRequirements{},
 		"Toleration":           api.Toleration{},
 		"Runner":               api.Runner{},
+		"Webhook":              api.Webhook{},
 	}
 	for name, v := range types {
 		var want []string

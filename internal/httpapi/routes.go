@@ -19,6 +19,7 @@ import (
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/jobs"
 	"github.com/runplane/runplane/internal/store"
+	"github.com/runplane/runplane/internal/trigger"
 )
 
 // Store is the slice of the store the API reads and writes directly; jobs are created through the Engine.
@@ -32,6 +33,7 @@ type Store interface {
 	store.Roles
 	store.RoleBindings
 	store.APITokens
+	store.Webhooks
 	FindAudit(ctx context.Context, f store.AuditFilter) ([]api.AuditLog, int, error)
 	GetAudit(ctx context.Context, id string) (api.AuditLog, error)
 	store.Workflows
@@ -142,6 +144,7 @@ type Handler struct {
 	files        *jobfiles.Store
 	runs         Runs
 	steps        StepTokens
+	firer        *trigger.Firer
 	auth         *auth.Authenticator
 	audit        Auditor
 	log          *slog.Logger
@@ -174,6 +177,7 @@ func New(opts Options) (*Handler, error) {
 		files:        opts.Files,
 		runs:         opts.Runs,
 		steps:        opts.StepTokens,
+		firer:        trigger.NewFirer(opts.Auth, opts.Engine, opts.Runs),
 		auth:         opts.Auth,
 		audit:        opts.Audit,
 		log:          opts.Logger,
@@ -248,6 +252,7 @@ func (h *Handler) table() []route {
 		roles    = api.ResourceRoles
 		bindings = api.ResourceRoleBindings
 		tokens   = api.ResourceAPITokens
+		webhooks = api.ResourceWebhooks
 		auditLog = api.ResourceAuditLogs
 		// workflows: definitions; runsRes: their runs, by workflow name.
 		workflows = api.ResourceWorkflows
@@ -349,6 +354,15 @@ func (h *Handler) table() []route {
 		own("PUT", v1+"/api_tokens/{id}", tokens, h.replaceToken),
 		own("PATCH", v1+"/api_tokens/{id}", tokens, h.patchToken),
 		own("DELETE", v1+"/api_tokens/{id}", tokens, h.deleteToken),
+
+		session("GET", v1+"/webhooks", webhooks, h.listOwnWebhooks),
+		session("POST", v1+"/webhooks", webhooks, h.createWebhook),
+		session("PUT", v1+"/webhooks", webhooks, h.createWebhook), // Kriten accepts PUT on the collection as create
+		list(v1+"/webhooks/all", webhooks, h.listAllWebhooks),
+		own("GET", v1+"/webhooks/{id}", webhooks, h.getWebhook),
+		own("DELETE", v1+"/webhooks/{id}", webhooks, h.deleteWebhook),
+		// Deliveries carry no credentials: the handler verifies their signature (webhooks.go).
+		pub("POST", v1+"/webhooks/run/{id}", h.runWebhook),
 
 		list(v1+"/audit_logs", auditLog, h.listAudit),
 		obj("GET", v1+"/audit_logs/{id}", auditLog, "id", h.getAudit),

@@ -42,7 +42,7 @@ func TestRBACEveryRoute(t *testing.T) {
 	personas = append(personas,
 		&persona{name: "*-read", role: &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessRead}},
 		&persona{name: "*-write", role: &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessWrite}})
-	for _, res := range []string{"runners", "tasks", "jobs", "users", "groups", "roles", "role_bindings", "api_tokens", "audit_logs", "workflows", "runs"} {
+	for _, res := range []string{"runners", "tasks", "jobs", "users", "groups", "roles", "role_bindings", "api_tokens", "audit_logs", "workflows", "runs", "webhooks"} {
 		personas = append(personas,
 			&persona{name: res + "-read", role: &api.Role{Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessRead}},
 			&persona{name: res + "-write", role: &api.Role{Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessWrite}},
@@ -224,6 +224,10 @@ func seedRBACWorld(t *testing.T, ts *testServer) *rbacWorld {
 	ts.do(t, req{method: "POST", path: "/api/v1/api_tokens", json: api.APIToken{Description: "target"}}).
 		want(t, http.StatusOK).decode(t, &tok)
 	set(api.ResourceAPITokens, tok.ID, tok.ID)
+	var hook api.Webhook
+	ts.do(t, req{method: "POST", path: "/api/v1/webhooks", json: api.Webhook{Task: "target"}}).
+		want(t, http.StatusOK).decode(t, &hook)
+	set(api.ResourceWebhooks, hook.ID, hook.ID)
 	ts.Server.audit.Flush()
 	var logs []api.AuditLog
 	ts.do(t, req{method: "GET", path: "/api/v1/audit_logs?max=1"}).want(t, http.StatusOK).decode(t, &logs)

@@ -206,6 +206,7 @@ type Store interface {
 	Access
 	Sessions
 	APITokens
+	Webhooks
 	Audit
 	// Close releases the backend's resources.
 	Close() error

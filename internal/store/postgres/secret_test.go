@@ -28,7 +28,7 @@ func TestEncryptionAtRest(t *testing.T) {
 	s := openAt(t, dsn)
 	ctx := t.Context()
 	secrets := []string{"tok3n-OLD-plaintext", "tok3n-NEW-plaintext", "s3cret-value-one", "s3cret-value-two", "s3cret-value-three", "pull-s3cret-plaintext",
-		"s3cret-output-plaintext"}
+		"s3cret-output-plaintext", "webhook-s3cret-plaintext"}
 	// Stored in plaintext on purpose: finding it shows that the checks below look where the data is.
 	const visible = "https://git.example.com/visible-url-4c2e.git"
 	r := api.Runner{Name: "r", GitURL: visible, Token: secrets[0], Secret: map[string]string{"ONE": secrets[2], "TWO": secrets[3]}}
@@ -42,6 +42,18 @@ func TestEncryptionAtRest(t *testing.T) {
 	}
 	if err := s.CreateRunner(ctx, api.Runner{Name: "r2", GitURL: "https://x/z.git", Token: secrets[1]}); err != nil {
 		t.Fatal(err)
+	}
+	// A webhook's secret is sealed too.
+	owner, err := s.CreateUser(ctx, store.User{User: api.User{Username: "hooker", Provider: api.ProviderLocal}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook, err := s.CreateWebhook(ctx, api.Webhook{Owner: owner.ID, Task: "t", Secret: secrets[7]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetWebhook(ctx, hook.ID); err != nil || got.Secret != secrets[7] {
+		t.Errorf("GetWebhook() = %+v, %v; want its secret opened", got, err)
 	}
 	// A step's sensitive output is sealed too.
 	if _, _, err := s.CreateRun(ctx, storetest.NewRun("run-1")); err != nil {

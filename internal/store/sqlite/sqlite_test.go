@@ -122,7 +122,8 @@ func TestFileMode(t *testing.T) {
 func TestEncryptionAtRest(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "runplane.db")
-	secrets := []string{"tok3n-OLD-plaintext", "tok3n-NEW-plaintext", "s3cret-value-one", "s3cret-value-two", "s3cret-value-three", "pull-s3cret-plaintext"}
+	secrets := []string{"tok3n-OLD-plaintext", "tok3n-NEW-plaintext", "s3cret-value-one", "s3cret-value-two", "s3cret-value-three", "pull-s3cret-plaintext",
+		"webhook-s3cret-plaintext"}
 	s := openAt(t, path)
 	ctx := t.Context()
 	r := api.Runner{Name: "r", GitURL: "https://x/y.git", Token: secrets[0],
@@ -137,6 +138,18 @@ func TestEncryptionAtRest(t *testing.T) {
 	}
 	if err := s.CreateRunner(ctx, api.Runner{Name: "r2", GitURL: "https://x/z.git", Token: secrets[1]}); err != nil {
 		t.Fatal(err)
+	}
+	// A webhook's secret is sealed too.
+	owner, err := s.CreateUser(ctx, store.User{User: api.User{Username: "hooker", Provider: api.ProviderLocal}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook, err := s.CreateWebhook(ctx, api.Webhook{Owner: owner.ID, Task: "t", Secret: secrets[6]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetWebhook(ctx, hook.ID); err != nil || got.Secret != secrets[6] {
+		t.Errorf("GetWebhook() = %+v, %v; want its secret opened", got, err)
 	}
 
 	// While open, the data lives in the WAL as well as in the database: check every file.
