@@ -172,13 +172,10 @@ func (h *Handler) runWebhook(w http.ResponseWriter, r *http.Request) error {
 	}
 	if fired.Run != "" {
 		setTarget(w, fired.Run)
-		answerCreated(w, preference{}, "/runs/", api.RunCreated{Msg: api.RunCreatedMsg, ID: fired.Run}, fired.Run)
+		answerCreated(w, preference{}, "/runs/", api.RunCreated{Msg: api.RunCreatedMsg, ID: fired.Run, Status: fired.RunStatus}, fired.Run)
 		return nil
 	}
-	created := api.JobCreated{Msg: api.JobCreatedMsg, ID: fired.Job}
-	if j, err := h.st.GetJob(r.Context(), fired.Job); err == nil {
-		created.Status = j.Status
-	}
+	created := api.JobCreated{Msg: api.JobCreatedMsg, ID: fired.Job, Status: fired.JobStatus}
 	answerCreated(w, preference{}, "/jobs/", created, fired.Job)
 	return nil
 }

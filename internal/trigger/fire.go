@@ -73,6 +73,9 @@ type Fired struct {
 	// Owner is the username the work runs as.
 	Owner   string
 	Created bool
+	// JobStatus or RunStatus is how the job or run stood when the firing was answered.
+	JobStatus api.JobStatus
+	RunStatus api.RunStatus
 }
 
 // Firer fires triggers. It is safe for concurrent use.
@@ -121,7 +124,7 @@ func (f *Firer) Fire(ctx context.Context, x Firing) (Fired, error) {
 		if err != nil {
 			return Fired{}, err
 		}
-		return Fired{Job: sub.Job.ID, Owner: p.Username, Created: sub.Created}, nil
+		return Fired{Job: sub.Job.ID, Owner: p.Username, Created: sub.Created, JobStatus: sub.Job.Status}, nil
 	}
 	if f.runs == nil {
 		return Fired{}, fmt.Errorf("%w: workflows cannot run on this server", ErrRefused)
@@ -131,5 +134,5 @@ func (f *Firer) Fire(ctx context.Context, x Firing) (Fired, error) {
 	if err != nil {
 		return Fired{}, err
 	}
-	return Fired{Run: run.ID, Owner: p.Username, Created: created}, nil
+	return Fired{Run: run.ID, Owner: p.Username, Created: created, RunStatus: run.Status}, nil
 }
