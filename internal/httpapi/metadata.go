@@ -200,8 +200,31 @@ func (h *Handler) metaPutOutput(w http.ResponseWriter, r *http.Request, s stepCa
 		Name: name, Value: v, Sensitive: prev.Sensitive}); err != nil {
 		return err
 	}
+	if prev.Sensitive {
+		h.maskLive(s, v)
+	}
 	w.WriteHeader(http.StatusCreated)
 	return nil
+}
+
+// masker masks a running job's log from now on; *jobs.Engine implements it.
+type masker interface {
+	Mask(id string, values ...string) bool
+}
+
+// maskLive masks a sensitive output's value in the rest of the log of the step's job, if this server runs it (a
+// value the step printed before it marked it sensitive stays; on another replica, the value is masked in every
+// answer of the API but the job's log).
+func (h *Handler) maskLive(s stepCaller, v json.RawMessage) {
+	m, ok := h.engine.(masker)
+	if !ok {
+		return
+	}
+	var text string
+	if json.Unmarshal(v, &text) != nil {
+		text = string(v)
+	}
+	m.Mask(s.scope.Job, text)
 }
 
 // metaOutputMetadata sets an output's metadata, {sensitive}: a sensitive output reads as the mask in every answer
@@ -227,6 +250,9 @@ func (h *Handler) metaOutputMetadata(w http.ResponseWriter, r *http.Request, s s
 	if err := h.setValue(r, store.RunValue{Run: s.scope.Run, Step: s.scope.Step, Kind: store.ValueOutput,
 		Name: name, Value: prev.Value, Sensitive: md.Sensitive || prev.Sensitive}); err != nil {
 		return err
+	}
+	if md.Sensitive || prev.Sensitive {
+		h.maskLive(s, prev.Value)
 	}
 	w.WriteHeader(http.StatusCreated)
 	return nil

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/runplane/runplane/api"
@@ -28,6 +29,8 @@ var (
 type attempt struct {
 	stop context.CancelCauseFunc // ends the attempt with a cause
 	done chan struct{}           // closed once the job is finished in the store
+	// masked masks the attempt's log on its way to the log store, once it is being copied there.
+	masked atomic.Pointer[secret.MaskWriter]
 }
 
 // Run recovers jobs an earlier process left running, then runs queued jobs until ctx ends. On return, every
@@ -172,10 +175,11 @@ func (e *Engine) execute(job store.Job, a *attemptRun) {
 		return
 	}
 	copied := make(chan struct{})
+	masked := secret.NewMaskWriter(out, masks)
+	a.masked.Store(masked)
 	go func() {
 		defer close(copied)
 		defer pr.Close()
-		masked := secret.NewMaskWriter(out, masks)
 		io.Copy(masked, pr)
 		masked.Close()
 	}()
@@ -430,6 +434,7 @@ func (e *Engine) adopt(ctx, attemptCtx context.Context, wg *sync.WaitGroup, job 
 			masked := secret.NewMaskWriter(out, e.secretsOf(ctx, job))
 			if err := e.ex.Recover(ctx, h, masked); err == nil {
 				a := e.track(attemptCtx, job.ID)
+				a.masked.Store(masked)
 				stopTimer, kept := e.armTimeout(ctx, job, a)
 				wg.Go(func() {
 					defer out.Release()

@@ -117,3 +117,21 @@ func (e *Engine) Cancel(ctx context.Context, id string) (store.Job, error) {
 	e.ended(job) // after the waiters: the log line is not theirs to wait for
 	return job, nil
 }
+
+// Mask masks values in the rest of the log of job id, if this engine runs it: a secret the job made known while
+// it runs (a workflow step marking one of its outputs sensitive). It reports whether the job runs here; what the
+// job wrote before is not changed.
+func (e *Engine) Mask(id string, values ...string) bool {
+	e.mu.Lock()
+	at := e.attempts[id]
+	e.mu.Unlock()
+	if at == nil {
+		return false
+	}
+	m := at.masked.Load()
+	if m == nil {
+		return false
+	}
+	m.Add(values...)
+	return true
+}

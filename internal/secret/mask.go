@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"sort"
+	"sync"
 )
 
 // LogMask replaces secret values in job output.
@@ -15,9 +16,11 @@ const MinMaskLen = 3
 
 // MaskWriter copies a stream to w with every occurrence of a secret value replaced by LogMask, also where a value
 // is split across writes. It holds back only a tail that could be the start of a value, so live output is not
-// delayed. Close flushes that tail. It is not safe for concurrent use.
+// delayed. Close flushes that tail. Add may be called while another goroutine writes; Write and Close must not be
+// called concurrently with each other.
 type MaskWriter struct {
 	w       io.Writer
+	mu      sync.Mutex
 	values  [][]byte // longest first, so a value containing another is masked whole
 	pending []byte
 }
@@ -26,17 +29,31 @@ type MaskWriter struct {
 // to mask, it still works and passes everything through.
 func NewMaskWriter(w io.Writer, values []string) *MaskWriter {
 	m := &MaskWriter{w: w}
+	m.add(values)
+	return m
+}
+
+// Add masks values (those shorter than MinMaskLen are ignored) in what is written from now on: a secret learnt
+// while the stream runs.
+func (m *MaskWriter) Add(values ...string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.add(values)
+}
+
+func (m *MaskWriter) add(values []string) {
 	for _, v := range values {
 		if len(v) >= MinMaskLen {
 			m.values = append(m.values, []byte(v))
 		}
 	}
 	sort.Slice(m.values, func(i, j int) bool { return len(m.values[i]) > len(m.values[j]) })
-	return m
 }
 
 // Write masks p and writes what can no longer be part of a value. It reports len(p) on success.
 func (m *MaskWriter) Write(p []byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if len(m.values) == 0 {
 		return m.w.Write(p)
 	}
@@ -53,6 +70,8 @@ func (m *MaskWriter) Write(p []byte) (int, error) {
 
 // Close writes what is held back. It does not close the underlying writer.
 func (m *MaskWriter) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if len(m.pending) == 0 {
 		return nil
 	}

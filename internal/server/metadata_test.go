@@ -22,6 +22,7 @@ badtoken=$(code -H "Authorization: Bearer x.y.z" "$u/spec")
 curl -sSf -X PUT -H "$auth" -H 'Content-Type: application/json' --data '{"a":[1,2]}' "$u/outputs/obj"
 curl -sSf -X PUT -H "$auth" --data-binary 'hunter2-pw' "$u/outputs/pw"
 curl -sSf -X PUT -H "$auth" -H 'Content-Type: application/json' --data '{"sensitive":true}' "$u/outputs/pw/metadata"
+echo "s1 says its pw is hunter2-pw"
 curl -sSf -X PUT -H "$auth" --data-binary "$RUNPLANE_STEP_TOKEN" "$u/outputs/tok"
 curl -sSf -X PUT -H "$auth" --data-binary 'v1' "$u/state/k"
 state=$(curl -sSf -H "$auth" "$u/state/k")
@@ -81,6 +82,12 @@ func TestMetadataAPI(t *testing.T) {
 		}
 	}
 	var job api.Job
+	// s1 printed its output after marking it sensitive: masked in its own log too.
+	ts.do(t, req{method: "GET", path: "/api/v1/jobs/" + steps["s1"].Job}).want(t, http.StatusOK).decode(t, &job)
+	if strings.Contains(job.Stdout, "hunter2-pw") || !strings.Contains(job.Stdout, "s1 says its pw is ***") {
+		t.Errorf("s1's log = %q: want the output it marked sensitive masked", job.Stdout)
+	}
+	job = api.Job{}
 	ts.do(t, req{method: "GET", path: "/api/v1/jobs/" + steps["s2"].Job}).want(t, http.StatusOK).decode(t, &job)
 	if strings.Contains(job.Stdout, "hunter2-pw") || !strings.Contains(job.Stdout, "pw is ***") {
 		t.Errorf("s2's log = %q: want the sensitive output masked", job.Stdout)
