@@ -151,7 +151,6 @@ func testOutboxJobsAndRuns(t *testing.T, s store.Store) {
 	}
 }
 
-
 // testOutboxDeliveries: append, fan out once, claim with a lease, retry, deliver, prune.
 func testOutboxDeliveries(t *testing.T, s store.Store) {
 	ctx := t.Context()
