@@ -38,14 +38,20 @@ func (o *Outbox) Run(ctx context.Context) error {
 		if err := o.fanOut(ctx); err != nil && ctx.Err() == nil {
 			o.log.Warn("fan out events", "error", err)
 		}
-		if sinks, err := o.st.ListEventSinks(ctx); err != nil {
+		// Only sinks with deliveries left are claimed for: a claim is a write, which an idle server should not
+		// make every poll.
+		if due, err := o.observeBacklog(ctx); err != nil {
+			if ctx.Err() == nil {
+				o.log.Warn("read the event backlog", "error", err)
+			}
+		} else if sinks, err := o.st.ListEventSinks(ctx); err != nil {
 			if ctx.Err() == nil {
 				o.log.Warn("list event sinks", "error", err)
 			}
 		} else {
-			o.dispatch(ctx, &wg, sem, sinks)
+			o.haveSinks.Store(len(sinks) > 0)
+			o.dispatch(ctx, &wg, sem, sinks, due)
 		}
-		o.observeBacklog(ctx)
 		if now := o.opts.Now(); now.Sub(pruned) >= min(o.opts.Retention/4, time.Hour) {
 			pruned = now
 			if n, err := o.st.PruneEvents(ctx, now.Add(-o.opts.Retention)); err != nil && ctx.Err() == nil {
@@ -98,8 +104,9 @@ func (o *Outbox) fanOut(ctx context.Context) error {
 	}
 }
 
-// dispatch starts a goroutine for each sink that is neither busy nor backing off, as long as there is room.
-func (o *Outbox) dispatch(ctx context.Context, wg *sync.WaitGroup, sem chan struct{}, sinks []api.EventSink) {
+// dispatch starts a goroutine for each sink that has deliveries left and is neither busy nor backing off, as long
+// as there is room.
+func (o *Outbox) dispatch(ctx context.Context, wg *sync.WaitGroup, sem chan struct{}, sinks []api.EventSink, due map[string]int) {
 	now := o.opts.Now()
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -111,7 +118,7 @@ func (o *Outbox) dispatch(ctx context.Context, wg *sync.WaitGroup, sem chan stru
 			st = &sinkState{}
 			o.sinks[s.Name] = st
 		}
-		if st.busy || now.Before(st.until) {
+		if st.busy || now.Before(st.until) || due[s.Name] == 0 {
 			continue
 		}
 		select {

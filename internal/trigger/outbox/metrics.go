@@ -41,11 +41,12 @@ func (m *metrics) forget(sink string) {
 	m.backlog.DeleteLabelValues(sink)
 }
 
-// observeBacklog reads the backlog from the store: it is the store's, shared by every replica.
-func (o *Outbox) observeBacklog(ctx context.Context) {
+// observeBacklog reads the backlog from the store (it is the store's, shared by every replica), sets the gauges
+// and returns the deliveries each sink has left.
+func (o *Outbox) observeBacklog(ctx context.Context) (map[string]int, error) {
 	due, pending, err := o.st.EventBacklog(ctx)
 	if err != nil {
-		return
+		return nil, err
 	}
 	o.metrics.pending.Set(float64(pending))
 	o.mu.Lock()
@@ -53,4 +54,5 @@ func (o *Outbox) observeBacklog(ctx context.Context) {
 	for name := range o.sinks {
 		o.metrics.backlog.WithLabelValues(name).Set(float64(due[name]))
 	}
+	return due, nil
 }

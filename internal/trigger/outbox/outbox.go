@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,6 +69,8 @@ type Outbox struct {
 	log     *slog.Logger
 	metrics *metrics
 	wake    chan struct{}
+	// sinks exist, as Run last saw: Wake is a no-op without, so that the job engine's calls cost nothing then.
+	haveSinks atomic.Bool
 
 	mu    sync.Mutex
 	sinks map[string]*sinkState
@@ -144,13 +147,20 @@ func (o *Outbox) Emit(ctx context.Context, e Event) error {
 		return fmt.Errorf("outbox: emit %q: %w", e.ID, err)
 	}
 	if created {
-		o.Wake()
+		o.wakeUp()
 	}
 	return nil
 }
 
-// Wake makes Run look for events now instead of at its next poll. It never blocks.
+// Wake makes Run look for events now instead of at its next poll, if there is a sink to send them to. It never
+// blocks, and costs an atomic load while no sink exists: the job engine calls it as each job ends.
 func (o *Outbox) Wake() {
+	if o.haveSinks.Load() {
+		o.wakeUp()
+	}
+}
+
+func (o *Outbox) wakeUp() {
 	select {
 	case o.wake <- struct{}{}:
 	default:
