@@ -38,6 +38,7 @@ const (
 var Resources = []string{
 	ResourceRunners, ResourceTasks, ResourceJobs, ResourceCronJobs, ResourceUsers, ResourceGroups, ResourceRoles,
 	ResourceRoleBindings, ResourceAPITokens, ResourceWebhooks, ResourceAuditLogs, ResourceWorkflows, ResourceRuns,
+	ResourceEventSinks,
 }
 
 // AllIDs in ResourceIDs grants every object of the resource.

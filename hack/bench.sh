@@ -16,6 +16,7 @@ if [ -n "${BASELINE:-}" ]; then
 	export RUNPLANE_BENCH_BASELINE="$base/runplane-baseline"
 fi
 go test -run '^$' -bench 'BenchmarkSync$' -benchtime "${SYNC_N:-500}x" ./test/e2e/
+go test -run '^$' -bench 'BenchmarkSyncSinks$' -benchtime "${SYNC_N:-300}x" ./test/e2e/
 go test -run '^$' -bench 'BenchmarkThroughput$' -benchtime 1x -timeout 30m ./test/e2e/
 go test -run '^$' -bench 'BenchmarkStoresSync$' -benchtime "${SYNC_N:-500}x" ./test/e2e/
 go test -run '^$' -bench 'BenchmarkStoresThroughput$' -benchtime "${ROUNDS:-3}x" -timeout 30m ./test/e2e/

@@ -28,6 +28,7 @@ func TestWriteAllRole(t *testing.T) {
 		api.ResourceAuditLogs:    "WriteAllAuditLogs",
 		api.ResourceWorkflows:    "WriteAllWorkflows",
 		api.ResourceRuns:         "WriteAllRuns",
+		api.ResourceEventSinks:   "WriteAllEventSinks",
 	}
 	for _, res := range api.Resources {
 		w, ok := want[res]

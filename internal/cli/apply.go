@@ -20,7 +20,7 @@ func (a *app) applyCommand() *cobra.Command {
 	var dry string
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE|DIR|-",
-		Short: "Create or update runners, tasks, workflows, users, groups, roles and role bindings from YAML or JSON files",
+		Short: "Create or update runners, tasks, workflows, event sinks, users, groups, roles and role bindings from YAML or JSON files",
 		Long: "Create or update the objects declared in files. A file holds one or more documents (YAML\n" +
 			"separated by \"---\", or JSON), each with a kind and the API's fields:\n\n" +
 			"  kind: Runner\n  name: examples\n  gitURL: https://example.com/scripts.git\n  branch: main\n" +
@@ -36,9 +36,13 @@ func (a *app) applyCommand() *cobra.Command {
 			"  groups: [operators]     # optional: the user's groups, by name\n" +
 			"  ---\n  kind: Role\n  name: run-hello\n  resource: jobs\n  resource_ids: [hello]\n  access: write\n" +
 			"  ---\n  kind: RoleBinding\n  name: operators-run-hello\n  role: run-hello\n  group: operators\n\n" +
+			"An event sink receives runplane's CloudEvents (job and run state changes) whose types start with\n" +
+			"one of its prefixes; a header carrying a credential names a runner secret:\n\n" +
+			"  kind: EventSink\n  name: ops\n  url: https://hooks.example.com/runplane\n  types: [dev.runplane.job.]\n" +
+			"  headers:\n    Authorization: {secretRef: {runner: examples, key: hook_token}}\n\n" +
 			"A directory means its *.yaml, *.yml and *.json files, in name order; \"-\" means stdin. Every document\n" +
 			"is checked before anything is sent, including that every name it refers to exists on the server or\n" +
-			"is declared in the files. Objects are applied in this order: runners, tasks, workflows, then groups are created\n" +
+			"is declared in the files. Objects are applied in this order: runners, tasks, workflows, event sinks, then groups are created\n" +
 			"(without members) so that users can name them, users are applied, group members are set, and roles\n" +
 			"and role bindings follow. Membership declared on either side counts: a user ends up in a group when\n" +
 			"the user's groups or the group's users name it; a side not declared is left as it is.\n\n" +
@@ -92,7 +96,7 @@ func (a *app) applyCommand() *cobra.Command {
 				return err
 			}
 			for _, m := range ms {
-				if m.kind != kindRunner && m.kind != kindTask && m.kind != kindWorkflow {
+				if m.kind != kindRunner && m.kind != kindTask && m.kind != kindWorkflow && m.kind != kindEventSink {
 					continue
 				}
 				result, err := applyOne(ctx, c, m)
@@ -146,6 +150,21 @@ func (a *app) loadManifests(files []string, recursive bool) ([]manifest, error) 
 // applyOne creates a runner, task or workflow or brings the server's object in line with it, and says which it
 // did.
 func applyOne(ctx context.Context, c *client.Client, m manifest) (string, error) {
+	if m.kind == kindEventSink {
+		cur, err := c.GetEventSink(ctx, m.sink.Name)
+		if errors.Is(err, client.ErrNotFound) {
+			_, err = c.CreateEventSink(ctx, m.sink)
+			return "created", err
+		}
+		if err != nil {
+			return "", err
+		}
+		if sameFields(m.sink, cur) {
+			return "unchanged", nil
+		}
+		_, err = c.UpdateEventSink(ctx, m.sink)
+		return "configured", err
+	}
 	if m.kind == kindWorkflow {
 		cur, err := c.GetWorkflow(ctx, m.flow.Name)
 		if errors.Is(err, client.ErrNotFound) {

@@ -49,6 +49,8 @@ func planRunnersTasks(ctx context.Context, c *client.Client, ms []manifest) ([]p
 			p, err = planTask(ctx, c, m)
 		case kindWorkflow:
 			p, err = planWorkflow(ctx, c, m)
+		case kindEventSink:
+			p, err = planEventSink(ctx, c, m)
 		default:
 			continue
 		}
@@ -107,6 +109,23 @@ func planWorkflow(ctx context.Context, c *client.Client, m manifest) (planned, e
 	default:
 		p.result = "configured"
 		p.req, err = planReq("PUT", "/workflows/"+url.PathEscape(m.flow.Name), m.flow)
+	}
+	return p, err
+}
+
+func planEventSink(ctx context.Context, c *client.Client, m manifest) (planned, error) {
+	p := planned{m: m}
+	cur, err := c.GetEventSink(ctx, m.sink.Name)
+	switch {
+	case errors.Is(err, client.ErrNotFound):
+		p.result = "created"
+		p.req, err = planReq("POST", "/event_sinks", m.sink)
+	case err != nil:
+	case sameFields(m.sink, cur):
+		p.result = "unchanged"
+	default:
+		p.result = "configured"
+		p.req, err = planReq("PUT", "/event_sinks/"+url.PathEscape(m.sink.Name), m.sink)
 	}
 	return p, err
 }

@@ -24,6 +24,7 @@ const (
 	kindRunner      = "Runner"
 	kindTask        = "Task"
 	kindWorkflow    = "Workflow"
+	kindEventSink   = "EventSink"
 	kindGroup       = "Group"
 	kindUser        = "User"
 	kindRole        = "Role"
@@ -31,7 +32,7 @@ const (
 )
 
 // kinds lists the kinds in the order apply sends them (see applyCommand for why groups come before users).
-var kinds = []string{kindRunner, kindTask, kindWorkflow, kindGroup, kindUser, kindRole, kindRoleBinding}
+var kinds = []string{kindRunner, kindTask, kindWorkflow, kindEventSink, kindGroup, kindUser, kindRole, kindRoleBinding}
 
 // kindList is kinds for messages: "Runner, Task, ... or RoleBinding".
 var kindList = strings.Join(kinds[:len(kinds)-1], ", ") + " or " + kinds[len(kinds)-1]
@@ -43,6 +44,7 @@ type manifest struct {
 	runner  api.Runner
 	task    api.Task
 	flow    api.Workflow
+	sink    api.EventSink
 	user    userDoc
 	group   groupDoc
 	role    roleDoc
@@ -57,6 +59,8 @@ func (m manifest) name() string {
 		return m.task.Name
 	case kindWorkflow:
 		return m.flow.Name
+	case kindEventSink:
+		return m.sink.Name
 	case kindUser:
 		return m.user.Username
 	case kindGroup:
@@ -297,6 +301,8 @@ func parseManifest(doc []byte) (manifest, error) {
 		target = &m.runner
 	case kindTask:
 		target = &m.task
+	case kindEventSink:
+		target = &m.sink
 	case kindUser:
 		target = &m.user
 	case kindGroup:
@@ -326,6 +332,11 @@ func (m *manifest) validate() error {
 		return m.task.Validate()
 	case kindWorkflow:
 		return workflow.Validate(m.flow, nil)
+	case kindEventSink:
+		if m.sink.Types == nil {
+			m.sink.Types = []string{} // as the server answers it
+		}
+		return m.sink.Validate()
 	}
 	return m.validateIdentity()
 }

@@ -41,6 +41,7 @@ type Store interface {
 	ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, int, error)
 	RunValues(ctx context.Context, run string) ([]store.RunValue, error)
 	SetRunValue(ctx context.Context, v store.RunValue) error
+	store.EventSinks
 }
 
 // Auditor records the audit entries that no change's transaction wrote (failures, refusals, logins); *audit.Log
@@ -369,6 +370,7 @@ func (h *Handler) table() []route {
 
 		session("POST", dryRunPath, "", h.dryRunList),
 	}
+	routes = append(routes, h.eventSinkRoutes()...)
 	return append(routes, h.metadataRoutes(pub)...)
 }
 

@@ -42,7 +42,7 @@ func TestRBACEveryRoute(t *testing.T) {
 	personas = append(personas,
 		&persona{name: "*-read", role: &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessRead}},
 		&persona{name: "*-write", role: &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessWrite}})
-	for _, res := range []string{"runners", "tasks", "jobs", "users", "groups", "roles", "role_bindings", "api_tokens", "audit_logs", "workflows", "runs", "webhooks"} {
+	for _, res := range []string{"runners", "tasks", "jobs", "users", "groups", "roles", "role_bindings", "api_tokens", "audit_logs", "workflows", "runs", "webhooks", "event_sinks"} {
 		personas = append(personas,
 			&persona{name: res + "-read", role: &api.Role{Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessRead}},
 			&persona{name: res + "-write", role: &api.Role{Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessWrite}},
@@ -235,6 +235,9 @@ func seedRBACWorld(t *testing.T, ts *testServer) *rbacWorld {
 		t.Fatalf("audit log has %d entries after seeding, want some", len(logs))
 	}
 	set(api.ResourceAuditLogs, logs[0].ID, logs[0].ID)
+	ts.do(t, req{method: "POST", path: "/api/v1/event_sinks", json: api.EventSink{Name: "target", URL: "https://h/e"}}).
+		want(t, http.StatusOK)
+	set(api.ResourceEventSinks, "target", "target")
 	return w
 }
 

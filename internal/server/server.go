@@ -34,6 +34,7 @@ import (
 	"github.com/runplane/runplane/internal/store"
 	"github.com/runplane/runplane/internal/store/postgres"
 	"github.com/runplane/runplane/internal/store/sqlite"
+	"github.com/runplane/runplane/internal/trigger/outbox"
 )
 
 // LauncherArg is the hidden first argument that makes the runplane binary act as the local executor's job
@@ -66,6 +67,7 @@ type Server struct {
 	files    *jobfiles.Store
 	runs     *runs.Engine
 	engine   *jobs.Engine
+	outbox   *outbox.Outbox // events out: the outbox's Emitter and its delivery
 	executor runningExecutor
 	audit    *audit.Log
 	api      *httpapi.Handler
@@ -189,7 +191,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		Images:    images,
 		// Workflow steps are jobs: the run engine gives them their environment and advances when they end.
 		StepEnv:  func(ctx context.Context, j store.Job) (jobs.Step, error) { return s.runs.StepEnv(ctx, j) },
-		Finished: func(j store.Job) { s.runs.JobFinished(j) },
+		Finished: func(j store.Job) { s.runs.JobFinished(j); s.outbox.Wake() },
+	})
+	s.outbox = outbox.New(s.store, outbox.Options{
+		Source:     s.eventSource(),
+		Logger:     log.With("component", "events-out"),
+		Registerer: reg,
 	})
 	steps := auth.NewStepTokens(jwtKey, nil)
 	s.runs = runs.New(s.store, s.engine, runs.Options{
@@ -336,6 +343,15 @@ func (s *Server) advertiseURL() string {
 	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
+// eventSource is the source of the events the server sends out: the same on every replica, so that receivers
+// deduplicate on (source, id) whichever replica sent one. Config.AdvertiseURL when set, else outbox.DefaultSource.
+func (s *Server) eventSource() string {
+	if s.cfg.AdvertiseURL != "" {
+		return s.cfg.AdvertiseURL
+	}
+	return outbox.DefaultSource
+}
+
 // loopback tells whether addr can be reached only from this machine.
 func loopback(addr net.Addr) bool {
 	ta, ok := addr.(*net.TCPAddr)
@@ -388,6 +404,7 @@ func (s *Server) Run(ctx context.Context) error {
 	})
 	g.Go(func() error { return s.audit.Run(bg) })
 	g.Go(func() error { return s.runs.Run(bg) })
+	g.Go(func() error { return s.outbox.Run(bg) })
 	g.Go(func() error {
 		return audit.RunRetention(bg, s.store, s.cfg.AuditRetention, retentionInterval(s.cfg.AuditRetention), time.Now,
 			s.log.With("component", "audit"))

@@ -208,6 +208,8 @@ type Store interface {
 	APITokens
 	Webhooks
 	Audit
+	EventSinks
+	Outbox
 	// Close releases the backend's resources.
 	Close() error
 }
