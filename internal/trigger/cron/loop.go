@@ -317,7 +317,9 @@ func (l *Loop) FireNow(ctx context.Context, c store.CronJob) (trigger.Fired, err
 
 type firerFunc func(ctx context.Context, f trigger.Firing) (trigger.Fired, error)
 
-func (f firerFunc) Fire(ctx context.Context, x trigger.Firing) (trigger.Fired, error) { return f(ctx, x) }
+func (f firerFunc) Fire(ctx context.Context, x trigger.Firing) (trigger.Fired, error) {
+	return f(ctx, x)
+}
 
 // passing tells whether err may go away if the same firing is tried again.
 func passing(err error) bool {
