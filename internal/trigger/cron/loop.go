@@ -17,6 +17,7 @@ import (
 // Store is what the loop reads and records; both store backends implement it.
 type Store interface {
 	ListCronJobs(ctx context.Context) ([]store.CronJob, error)
+	GetCronJob(ctx context.Context, name string) (store.CronJob, error)
 	RecordCronFiring(ctx context.Context, name, id string, f store.CronFiring) error
 	GetJob(ctx context.Context, id string) (store.Job, error)
 	GetRun(ctx context.Context, id string) (store.Run, error)
@@ -166,6 +167,10 @@ func (l *Loop) pass(ctx context.Context) time.Time {
 // handle fires (or skips) cron job c for its scheduled time at. It returns an error only for a passing failure,
 // after which the time is tried again; every other outcome is recorded on the cron job.
 func (l *Loop) handle(ctx context.Context, c store.CronJob, sch Schedule, at, now time.Time) error {
+	c, current, err := l.reread(ctx, c, at)
+	if err != nil || !current {
+		return err
+	}
 	rec := store.CronFiring{Scheduled: &at, Run: now, NextRun: timePtr(sch.Next(now))}
 	late := now.Sub(at)
 	switch {
@@ -188,6 +193,26 @@ func (l *Loop) handle(ctx context.Context, c store.CronJob, sch Schedule, at, no
 		}
 	}
 	return l.record(ctx, c, rec)
+}
+
+// reread reads c again just before it fires for at: the list may be as old as the resync interval, and another
+// server may have disabled, changed, deleted or fired it since. It returns the cron job as stored and whether at
+// is still to be handled with it.
+func (l *Loop) reread(ctx context.Context, c store.CronJob, at time.Time) (store.CronJob, bool, error) {
+	fresh, err := l.st.GetCronJob(ctx, c.Name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return c, false, nil
+	case err != nil:
+		return c, false, err
+	case fresh.ID != c.ID || fresh.Disable || fresh.Schedule != c.Schedule || fresh.Timezone != c.Timezone:
+		// Another cron job now, or another schedule: the next pass computes its times.
+		l.Changed()
+		return c, false, nil
+	case !at.After(fresh.UpdateTime) || (fresh.Scheduled != nil && !at.After(*fresh.Scheduled)):
+		return c, false, nil
+	}
+	return fresh, true, nil
 }
 
 // applyPolicy applies c's concurrency policy to its previous job or run: the reason to skip this time, if any.

@@ -336,3 +336,23 @@ func TestDisabledAndFireNow(t *testing.T) {
 		}
 	})
 }
+
+// TestChangeOnAnotherServer: a cron job disabled through another server (whose loop alone is woken) fires no more
+// on this one, though this one's loop resyncs only hourly: it reads the cron jobs again whenever it wakes to fire.
+func TestChangeOnAnotherServer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		c := e.create(t, api.CronJob{Name: "c", Task: "hello", Schedule: "* * * * *"}, e.ops)
+		e.start(t, cron.Options{Resync: time.Hour})
+		time.Sleep(time.Minute + 30*time.Second)
+		synctest.Wait()
+		c.Disable = true
+		_, err := e.st.UpdateCronJob(t.Context(), c)
+		must(t, err)
+		time.Sleep(3 * time.Minute)
+		synctest.Wait()
+		if got := scheduledTimes(e.fired(t, "c")); !slices.Equal(got, []string{"00:01:00"}) {
+			t.Fatalf("fired at %v, want only [00:01:00] before it was disabled", got)
+		}
+	})
+}
