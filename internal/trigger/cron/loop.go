@@ -289,6 +289,8 @@ func (l *Loop) fire(ctx context.Context, c store.CronJob, key string, at time.Ti
 		rec.Status, rec.Job = api.CronFired, fired.Job+fired.Run
 		if fired.Created {
 			l.log.Info("cron job fired", "cronjob", c.Name, "scheduled_time", at, "job", rec.Job, "owner", fired.Owner)
+		} else {
+			l.log.Debug("cron job firing found its job", "cronjob", c.Name, "scheduled_time", at, "job", rec.Job)
 		}
 	case passing(err):
 		return err
