@@ -49,6 +49,8 @@ func planRunnersTasks(ctx context.Context, c *client.Client, ms []manifest) ([]p
 			p, err = planTask(ctx, c, m)
 		case kindWorkflow:
 			p, err = planWorkflow(ctx, c, m)
+		case kindCronJob:
+			p, err = planCronJob(ctx, c, m)
 		default:
 			continue
 		}

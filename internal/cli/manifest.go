@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/trigger/cron"
 	"github.com/runplane/runplane/internal/workflow"
 )
 
@@ -24,6 +25,7 @@ const (
 	kindRunner      = "Runner"
 	kindTask        = "Task"
 	kindWorkflow    = "Workflow"
+	kindCronJob     = "CronJob"
 	kindGroup       = "Group"
 	kindUser        = "User"
 	kindRole        = "Role"
@@ -31,7 +33,7 @@ const (
 )
 
 // kinds lists the kinds in the order apply sends them (see applyCommand for why groups come before users).
-var kinds = []string{kindRunner, kindTask, kindWorkflow, kindGroup, kindUser, kindRole, kindRoleBinding}
+var kinds = []string{kindRunner, kindTask, kindWorkflow, kindCronJob, kindGroup, kindUser, kindRole, kindRoleBinding}
 
 // kindList is kinds for messages: "Runner, Task, ... or RoleBinding".
 var kindList = strings.Join(kinds[:len(kinds)-1], ", ") + " or " + kinds[len(kinds)-1]
@@ -43,6 +45,7 @@ type manifest struct {
 	runner  api.Runner
 	task    api.Task
 	flow    api.Workflow
+	cron    api.CronJob
 	user    userDoc
 	group   groupDoc
 	role    roleDoc
@@ -57,6 +60,8 @@ func (m manifest) name() string {
 		return m.task.Name
 	case kindWorkflow:
 		return m.flow.Name
+	case kindCronJob:
+		return m.cron.Name
 	case kindUser:
 		return m.user.Username
 	case kindGroup:
@@ -297,6 +302,13 @@ func parseManifest(doc []byte) (manifest, error) {
 		target = &m.runner
 	case kindTask:
 		target = &m.task
+	case kindCronJob:
+		// api.CronJob reads itself (it takes "disabled" for "disable"), so the decoder cannot refuse unknown
+		// fields: checkCronJobFields does.
+		if err := checkCronJobFields(body); err != nil {
+			return m, fmt.Errorf("%s: %w", m.kind, err)
+		}
+		target = &m.cron
 	case kindUser:
 		target = &m.user
 	case kindGroup:
@@ -326,6 +338,9 @@ func (m *manifest) validate() error {
 		return m.task.Validate()
 	case kindWorkflow:
 		return workflow.Validate(m.flow, nil)
+	case kindCronJob:
+		_, err := cron.Check(&m.cron)
+		return err
 	}
 	return m.validateIdentity()
 }
