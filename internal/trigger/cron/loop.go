@@ -188,7 +188,7 @@ func (l *Loop) handle(ctx context.Context, c store.CronJob, sch Schedule, at, no
 			break
 		}
 		key := "scheduled:" + at.UTC().Format(time.RFC3339Nano)
-		if err := l.fire(ctx, c, key, at, &rec); err != nil {
+		if _, err := l.fire(ctx, c, key, at, &rec); passing(err) {
 			return err
 		}
 	}
@@ -272,9 +272,9 @@ func (l *Loop) live(ctx context.Context, c store.CronJob) (bool, *time.Time, err
 	return !final, at, nil
 }
 
-// fire fires c with key for time at and fills rec with the outcome. It returns an error only for a passing
-// failure.
-func (l *Loop) fire(ctx context.Context, c store.CronJob, key string, at time.Time, rec *store.CronFiring) error {
+// fire fires c with key for time at, fills rec with the outcome and returns what the Firer returned. After an
+// error that may pass (see passing), rec is not to be recorded: the time is tried again.
+func (l *Loop) fire(ctx context.Context, c store.CronJob, key string, at time.Time, rec *store.CronFiring) (trigger.Fired, error) {
 	at = at.UTC()
 	fired, err := l.firer.Fire(ctx, trigger.Firing{
 		Target:    trigger.Target{Task: c.Task, Workflow: c.Workflow},
@@ -293,7 +293,6 @@ func (l *Loop) fire(ctx context.Context, c store.CronJob, key string, at time.Ti
 			l.log.Debug("cron job firing found its job", "cronjob", c.Name, "scheduled_time", at, "job", rec.Job)
 		}
 	case passing(err):
-		return err
 	case errors.Is(err, trigger.ErrRefused):
 		rec.Status, rec.Message = api.CronRefused, err.Error()
 		l.log.Warn("cron job firing refused; nothing ran", "cronjob", c.Name, "scheduled_time", at, "err", err)
@@ -306,7 +305,7 @@ func (l *Loop) fire(ctx context.Context, c store.CronJob, key string, at time.Ti
 		rec.Status, rec.Message = api.CronFailed, err.Error()
 		l.log.Warn("cron job firing failed; nothing ran", "cronjob", c.Name, "scheduled_time", at, "err", err)
 	}
-	return nil
+	return fired, err
 }
 
 // record stores rec on c; a cron job deleted or replaced meanwhile is not an error.
@@ -326,26 +325,14 @@ func (l *Loop) FireNow(ctx context.Context, c store.CronJob) (trigger.Fired, err
 	if sch, err := Check(&c.CronJob); err == nil && !c.Disable {
 		rec.NextRun = timePtr(sch.Next(now))
 	}
-	var fired trigger.Fired
-	var ferr error
-	capture := firerFunc(func(ctx context.Context, f trigger.Firing) (trigger.Fired, error) {
-		fired, ferr = l.firer.Fire(ctx, f)
-		return fired, ferr
-	})
-	byHand := &Loop{st: l.st, firer: capture, opts: l.opts, log: l.log}
-	if err := byHand.fire(ctx, c, "manual:"+uuid.NewString(), now, &rec); err != nil {
-		return trigger.Fired{}, err
+	fired, err := l.fire(ctx, c, "manual:"+uuid.NewString(), now, &rec)
+	if passing(err) {
+		return fired, err
 	}
-	if err := l.record(ctx, c, rec); err != nil {
-		l.log.Warn("record cron job firing", "cronjob", c.Name, "err", err)
+	if rerr := l.record(ctx, c, rec); rerr != nil {
+		l.log.Warn("record cron job firing", "cronjob", c.Name, "err", rerr)
 	}
-	return fired, ferr
-}
-
-type firerFunc func(ctx context.Context, f trigger.Firing) (trigger.Fired, error)
-
-func (f firerFunc) Fire(ctx context.Context, x trigger.Firing) (trigger.Fired, error) {
-	return f(ctx, x)
+	return fired, err
 }
 
 // passing tells whether err may go away if the same firing is tried again.

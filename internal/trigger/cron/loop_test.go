@@ -56,17 +56,22 @@ func newEnv(t *testing.T) *env {
 	must(t, st.CreateRunner(ctx, api.Runner{Name: "r", Image: "alpine", GitURL: "https://example.com/r.git", Branch: "main"}))
 	must(t, st.CreateTask(ctx, api.Task{Name: "hello", Runner: "r", Command: "echo hi",
 		Schema: json.RawMessage(`{"type":"object","properties":{"n":{"type":"integer"}}}`)}))
+	must(t, st.CreateWorkflow(ctx, api.Workflow{Name: "flow", Steps: []api.Step{{Name: "one", Task: "hello"}}}))
 	ops, err := st.CreateUser(ctx, store.User{User: api.User{Username: "ops", Provider: api.ProviderLocal}})
 	must(t, err)
 	nobody, err := st.CreateUser(ctx, store.User{User: api.User{Username: "nobody", Provider: api.ProviderLocal}})
 	must(t, err)
 	g, err := st.CreateGroup(ctx, api.Group{Name: "operators", Provider: api.ProviderLocal, UserIDs: []string{ops.ID}})
 	must(t, err)
-	role, err := st.CreateRole(ctx, api.Role{Name: "run-hello", Resource: api.ResourceJobs, ResourceIDs: []string{"hello"},
-		Access: api.AccessWrite})
-	must(t, err)
-	_, err = st.CreateRoleBinding(ctx, api.RoleBinding{Name: "b", RoleID: role.ID, GroupID: g.ID})
-	must(t, err)
+	for _, r := range []api.Role{
+		{Name: "run-hello", Resource: api.ResourceJobs, ResourceIDs: []string{"hello"}, Access: api.AccessWrite},
+		{Name: "run-flow", Resource: api.ResourceRuns, ResourceIDs: []string{"flow"}, Access: api.AccessWrite},
+	} {
+		role, err := st.CreateRole(ctx, r)
+		must(t, err)
+		_, err = st.CreateRoleBinding(ctx, api.RoleBinding{Name: r.Name, RoleID: role.ID, GroupID: g.ID})
+		must(t, err)
+	}
 	a, err := auth.New(st, []byte("0123456789abcdef0123456789abcdef"), auth.Options{})
 	must(t, err)
 	js := jobs.New(st, nil, nil, jobs.Options{})
@@ -353,6 +358,27 @@ func TestChangeOnAnotherServer(t *testing.T) {
 		synctest.Wait()
 		if got := scheduledTimes(e.fired(t, "c")); !slices.Equal(got, []string{"00:01:00"}) {
 			t.Fatalf("fired at %v, want only [00:01:00] before it was disabled", got)
+		}
+	})
+}
+
+// TestWorkflowTarget: a cron job of a workflow starts runs, marked with the cron job and the time; with Forbid, a
+// time that comes while the previous run is live is skipped.
+func TestWorkflowTarget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		e.create(t, api.CronJob{Name: "wf", Workflow: "flow", Schedule: "* * * * *", ConcurrencyPolicy: api.ConcurrencyForbid}, e.ops)
+		e.start(t, cron.Options{})
+		time.Sleep(2*time.Minute + 30*time.Second)
+		synctest.Wait()
+		list, _, err := e.st.ListRuns(t.Context(), store.RunFilter{Workflow: "flow"})
+		must(t, err)
+		if len(list) != 1 || list[0].Trigger == nil || list[0].Trigger.Name != "wf" || list[0].Owner != "ops" ||
+			list[0].Trigger.ScheduledTime.Format("15:04:05") != "00:01:00" {
+			t.Fatalf("runs = %+v, want one of 00:01:00 by ops started by wf", list)
+		}
+		if c := e.get(t, "wf"); c.LastJob != list[0].ID || c.LastStatus != api.CronSkipped {
+			t.Errorf("cron job: last job %q status %q (%s); want %s, skipped", c.LastJob, c.LastStatus, c.LastMessage, list[0].ID)
 		}
 	})
 }
