@@ -47,7 +47,7 @@ func (h *Handler) listCronJobs(w http.ResponseWriter, r *http.Request) error {
 	s := page.slice(len(all))
 	out := make([]api.CronJob, 0, s.to-s.from)
 	for _, c := range all[s.from:s.to] {
-		out = append(out, c.CronJob)
+		out = append(out, view(c))
 	}
 	writeList(w, "cronjobs", out, s, len(all))
 	return nil
@@ -58,7 +58,7 @@ func (h *Handler) getCronJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c.CronJob)
+	writeJSON(w, http.StatusOK, view(c))
 	return nil
 }
 
@@ -83,7 +83,7 @@ func (h *Handler) createCronJob(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h.cronChanged()
-	writeJSON(w, http.StatusOK, stored.CronJob)
+	writeJSON(w, http.StatusOK, view(stored))
 	return nil
 }
 
@@ -144,7 +144,7 @@ func (h *Handler) updateCronJob(w http.ResponseWriter, r *http.Request, name str
 		return err
 	}
 	h.cronChanged()
-	writeJSON(w, http.StatusOK, stored.CronJob)
+	writeJSON(w, http.StatusOK, view(stored))
 	return nil
 }
 
@@ -331,6 +331,22 @@ func (h *Handler) ownerOf(ctx context.Context, name string) (string, string, err
 
 func ownerForbidden() error {
 	return withMsg(ErrForbidden, "forbidden: owner: a cron job runs as its owner; only a caller with write access to a user may make that user the owner (leave owner out to own it yourself)")
+}
+
+// view is a cron job as the API shows it, next_run as of now: the stored one dates from its last save or firing,
+// which may be long ago when no server ran.
+func view(c store.CronJob) api.CronJob {
+	out := c.CronJob
+	out.NextRun = nil
+	if out.Disable {
+		return out
+	}
+	if sch, err := cron.Check(&out); err == nil {
+		if next := sch.Next(time.Now()); !next.IsZero() {
+			out.NextRun = &next
+		}
+	}
+	return out
 }
 
 // cronJob loads a cron job, naming it in a 404.

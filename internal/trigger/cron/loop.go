@@ -296,7 +296,8 @@ func (l *Loop) fire(ctx context.Context, c store.CronJob, key string, at time.Ti
 	case errors.Is(err, trigger.ErrRefused):
 		rec.Status, rec.Message = api.CronRefused, err.Error()
 		l.log.Warn("cron job firing refused; nothing ran", "cronjob", c.Name, "scheduled_time", at, "err", err)
-		if l.opts.Audit != nil {
+		// Audited when it starts being refused, not at every time after (a refused cron job of every second).
+		if l.opts.Audit != nil && c.LastStatus != api.CronRefused {
 			l.opts.Audit.Record(ctx, api.AuditLog{UserID: c.OwnerID, Username: c.Owner, EventType: "run",
 				EventCategory: api.ResourceCronJobs, EventTarget: c.Name, Status: api.AuditDenied,
 				Reason: err.Error(), Source: "cron"})
