@@ -53,6 +53,17 @@ extra_vars:
 	if out := h.ok("", "get", "cronjobs"); !strings.Contains(out, "nightly") || !strings.Contains(out, "task/hello") {
 		t.Errorf("get cronjobs printed %q, want nightly and its task", out)
 	}
+	// get -o yaml prints a document apply takes back unchanged.
+	doc := h.ok("", "get", "cronjob", "nightly", "-o", "yaml")
+	if !strings.HasPrefix(doc, "kind: CronJob\n") || strings.Contains(doc, "next_run") {
+		t.Errorf("get cronjob -o yaml printed\n%s\nwant a CronJob document without read-only fields", doc)
+	}
+	if got := h.ok(doc, "apply", "-f", "-"); got != "cronjob/nightly unchanged\n" {
+		t.Errorf("apply of get's document printed %q, want unchanged", got)
+	}
+	if out := h.ok("", "export"); !strings.Contains(out, "kind: CronJob\n") {
+		t.Errorf("export printed no CronJob document:\n%s", out)
+	}
 	id := strings.TrimSpace(h.ok("", "cronjob", "trigger", "nightly"))
 	job := unmarshal[api.Job](t, h.ok("", "get", "job", id, "-o", "json"))
 	if job.Task != "hello" || job.Trigger == nil || job.Trigger.Kind != api.TriggerCron || job.Trigger.Name != "nightly" {
