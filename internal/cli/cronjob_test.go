@@ -72,6 +72,9 @@ extra_vars:
 	if out := h.fail("", "cronjob", "trigger", "nope"); !strings.Contains(out, "not found") {
 		t.Errorf("trigger of a missing cron job printed %q, want not found", out)
 	}
+	if got := h.ok("", "delete", "cronjob", "nightly"); got != "cronjob/nightly deleted\n" {
+		t.Errorf("delete cronjob printed %q", got)
+	}
 	bad := "kind: CronJob\nname: bad\ntask: hello\nschedule: \"61 * * * *\"\n"
 	if out := h.fail(bad, "apply", "-f", "-"); !strings.Contains(out, "schedule:") {
 		t.Errorf("apply of a bad schedule printed %q, want it to name the schedule", out)
