@@ -195,8 +195,8 @@ func (l *Loop) handle(ctx context.Context, c store.CronJob, sch Schedule, at, no
 	return l.record(ctx, c, rec)
 }
 
-// reread reads c again just before it fires for at: the list may be as old as the resync interval, and another
-// server may have disabled, changed, deleted or fired it since. It returns the cron job as stored and whether at
+// reread reads c again just before it fires for at: the list was read when the pass began, and another server
+// may have disabled, changed, deleted or fired it since. It returns the cron job as stored and whether at
 // is still to be handled with it.
 func (l *Loop) reread(ctx context.Context, c store.CronJob, at time.Time) (store.CronJob, bool, error) {
 	fresh, err := l.st.GetCronJob(ctx, c.Name)
