@@ -20,7 +20,7 @@ func (a *app) applyCommand() *cobra.Command {
 	var dry string
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE|DIR|-",
-		Short: "Create or update runners, tasks, workflows, event sinks, users, groups, roles and role bindings from YAML or JSON files",
+		Short: "Create or update runners, tasks, workflows, cron jobs, event sinks, users, groups, roles and role bindings from YAML or JSON files",
 		Long: "Create or update the objects declared in files. A file holds one or more documents (YAML\n" +
 			"separated by \"---\", or JSON), each with a kind and the API's fields:\n\n" +
 			"  kind: Runner\n  name: examples\n  gitURL: https://example.com/scripts.git\n  branch: main\n" +
@@ -29,6 +29,9 @@ func (a *app) applyCommand() *cobra.Command {
 			"name or metadata.name, its fields beside them or under spec) and Relay's workflow file unchanged\n" +
 			"(version: v1, steps, with its !Parameter, !Output and !Secret tags) are both read. A Relay file names\n" +
 			"no workflow: it is named after its file (deploy.yaml is workflow deploy), or add name: NAME to it.\n\n" +
+			"A cron job starts a task's job (or a workflow's run) on a schedule, as you (its owner):\n\n" +
+			"  kind: CronJob\n  name: nightly\n  task: hello            # or workflow: NAME\n  schedule: \"0 3 * * *\"\n" +
+			"  timezone: Europe/Paris  # optional; UTC by default\n  extra_vars: {name: cron}\n\n" +
 			"Users, groups, roles and role bindings refer to each other by name, since their ids are assigned by\n" +
 			"the server; users and groups belong to a provider (local unless given):\n\n" +
 			"  kind: Group\n  name: operators\n  users: [alice]          # optional: the members, by username\n" +
@@ -42,8 +45,8 @@ func (a *app) applyCommand() *cobra.Command {
 			"  headers:\n    Authorization: {secretRef: {runner: examples, key: hook_token}}\n\n" +
 			"A directory means its *.yaml, *.yml and *.json files, in name order; \"-\" means stdin. Every document\n" +
 			"is checked before anything is sent, including that every name it refers to exists on the server or\n" +
-			"is declared in the files. Objects are applied in this order: runners, tasks, workflows, event sinks, then groups are created\n" +
-			"(without members) so that users can name them, users are applied, group members are set, and roles\n" +
+			"is declared in the files. Objects are applied in this order: runners, tasks, workflows, cron jobs, event sinks, then groups\n" +
+			"are created " + "(without members) so that users can name them, users are applied, group members are set, and roles\n" +
 			"and role bindings follow. Membership declared on either side counts: a user ends up in a group when\n" +
 			"the user's groups or the group's users name it; a side not declared is left as it is.\n\n" +
 			"Applying the same files again changes nothing and says \"unchanged\". A runner whose document\n" +
@@ -96,7 +99,7 @@ func (a *app) applyCommand() *cobra.Command {
 				return err
 			}
 			for _, m := range ms {
-				if m.kind != kindRunner && m.kind != kindTask && m.kind != kindWorkflow && m.kind != kindEventSink {
+				if m.kind != kindRunner && m.kind != kindTask && m.kind != kindWorkflow && m.kind != kindCronJob && m.kind != kindEventSink {
 					continue
 				}
 				result, err := applyOne(ctx, c, m)
@@ -164,6 +167,9 @@ func applyOne(ctx context.Context, c *client.Client, m manifest) (string, error)
 		}
 		_, err = c.UpdateEventSink(ctx, m.sink)
 		return "configured", err
+	}
+	if m.kind == kindCronJob {
+		return applyCronJob(ctx, c, m)
 	}
 	if m.kind == kindWorkflow {
 		cur, err := c.GetWorkflow(ctx, m.flow.Name)

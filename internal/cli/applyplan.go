@@ -51,6 +51,8 @@ func planRunnersTasks(ctx context.Context, c *client.Client, ms []manifest) ([]p
 			p, err = planWorkflow(ctx, c, m)
 		case kindEventSink:
 			p, err = planEventSink(ctx, c, m)
+		case kindCronJob:
+			p, err = planCronJob(ctx, c, m)
 		default:
 			continue
 		}

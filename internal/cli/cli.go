@@ -116,6 +116,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.logsCommand(),
 		a.waitCommand(),
 		a.cancelCommand(),
+		a.cronJobCommand(),
 		a.tokenCommand(),
 		a.webhookCommand(),
 		a.podCommand(),

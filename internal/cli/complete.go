@@ -100,6 +100,7 @@ func (a *app) completeGet(cmd *cobra.Command, args []string, toComplete string) 
 	case 1:
 		list := map[string]func(context.Context, *client.Client) ([]string, error){
 			"runners": runnerNames, "tasks": taskNames, "jobs": jobIDs, "workflows": workflowNames, "runs": runIDs,
+			"cronjobs": cronJobNames,
 		}[resourceKinds[args[0]]]
 		if list != nil {
 			return a.completeNames(0, list)(cmd, nil, toComplete)

@@ -12,19 +12,19 @@ import (
 )
 
 // deleteKinds is what delete accepts, singular as kubectl users type it.
-var deleteKinds = []string{"runner", "task", "workflow", "user", "group", "role", "rolebinding", "token", "webhook"}
+var deleteKinds = []string{"runner", "task", "workflow", "cronjob", "user", "group", "role", "rolebinding", "token", "webhook"}
 
 func (a *app) deleteCommand() *cobra.Command {
 	var files []string
 	var recursive, ignoreNotFound bool
 	cmd := &cobra.Command{
-		Use:   "delete runner|task|workflow|user|group|role|rolebinding|token NAME... | -f FILE|DIR|-",
-		Short: "Delete runners, tasks, workflows, users, groups, roles, role bindings or API tokens",
-		Long: "Delete objects: runners, tasks and workflows by name (a workflow's runs stay), users, groups, roles and role bindings by name or id, API\n" +
+		Use:   "delete runner|task|workflow|cronjob|user|group|role|rolebinding|token NAME... | -f FILE|DIR|-",
+		Short: "Delete runners, tasks, workflows, cron jobs, users, groups, roles, role bindings or API tokens",
+		Long: "Delete objects: runners, tasks, workflows and cron jobs by name (a workflow's runs and a cron job's jobs stay), users, groups, roles and role bindings by name or id, API\n" +
 			"tokens by id. What is still in use cannot be deleted (409): a runner a task uses, a user in a group, a\n" +
 			"group with members or role bindings, a bound role; nor can the builtin objects (root, Admin).\n\n" +
 			"With -f, the objects the documents declare (as \"runplane apply\" reads them) are deleted, in the\n" +
-			"reverse of apply's order: role bindings, roles, users, groups, workflows, tasks, runners. One that is not found is\n" +
+			"reverse of apply's order: role bindings, roles, users, groups, cron jobs, workflows, tasks, runners. One that is not found is\n" +
 			"reported and the rest still deleted (the exit code is then 1), unless --ignore-not-found.",
 		Example: "  runplane delete task hello\n  runplane delete runner examples\n  runplane delete user alice\n" +
 			"  runplane delete token 0b6f3c1e-...\n  runplane delete -f examples/",
@@ -36,7 +36,7 @@ func (a *app) deleteCommand() *cobra.Command {
 				return nil
 			}
 			if len(args) < 2 {
-				return errors.New("name a resource type (runner, task, workflow, user, group, role, rolebinding or token) and at least one name, or -f FILE")
+				return errors.New("name a resource type (runner, task, workflow, cronjob, user, group, role, rolebinding or token) and at least one name, or -f FILE")
 			}
 			return nil
 		}),
@@ -47,9 +47,9 @@ func (a *app) deleteCommand() *cobra.Command {
 			}
 			kind := resourceKinds[args[0]]
 			switch kind {
-			case "runners", "tasks", "workflows", "users", "groups", "roles", "rolebindings", "tokens", "webhooks":
+			case "runners", "tasks", "workflows", "cronjobs", "users", "groups", "roles", "rolebindings", "tokens", "webhooks":
 			default:
-				return usage(cmd, "cannot delete %q: want runner, task, workflow, user, group, role, rolebinding, token or webhook", args[0])
+				return usage(cmd, "cannot delete %q: want runner, task, workflow, cronjob, user, group, role, rolebinding, token or webhook", args[0])
 			}
 			return a.deleteAll(cmd, kind, args[1:])
 		},
@@ -72,7 +72,7 @@ func (a *app) deleteFiles(cmd *cobra.Command, files []string, recursive, ignoreN
 	if err != nil {
 		return err
 	}
-	kindOf := map[string]string{kindRunner: "runners", kindTask: "tasks", kindWorkflow: "workflows", kindUser: "users", kindGroup: "groups",
+	kindOf := map[string]string{kindRunner: "runners", kindTask: "tasks", kindWorkflow: "workflows", kindCronJob: "cronjobs", kindUser: "users", kindGroup: "groups",
 		kindRole: "roles", kindRoleBinding: "rolebindings"}
 	missing := 0
 	for i := len(ms) - 1; i >= 0; i-- {
@@ -124,6 +124,8 @@ func deleteOne(ctx context.Context, c *client.Client, kind, key string) (string,
 		return "task/" + key, c.DeleteTask(ctx, key)
 	case "workflows":
 		return "workflow/" + key, c.DeleteWorkflow(ctx, key)
+	case "cronjobs":
+		return "cronjob/" + key, c.DeleteCronJob(ctx, key)
 	case "roles":
 		return "role/" + key, c.DeleteRole(ctx, key)
 	case "tokens":

@@ -17,7 +17,7 @@ import (
 // and export print documents, so what they print can be applied unchanged.
 type document struct {
 	kind string
-	body any // api.Runner, api.Task, api.Workflow, userDoc, groupDoc, roleDoc or bindingDoc
+	body any // api.Runner, api.Task, api.Workflow, api.CronJob, userDoc, groupDoc, roleDoc or bindingDoc
 }
 
 // marshalDocuments writes docs as a YAML stream, "---" between documents, kind first in each.
@@ -61,6 +61,16 @@ func workflowDocs(ws []api.Workflow) []document {
 	out := make([]document, 0, len(ws))
 	for _, w := range ws {
 		out = append(out, document{kindWorkflow, w})
+	}
+	return out
+}
+
+// cronJobDocs are cron jobs as documents: without what the server sets, with their owner.
+func cronJobDocs(cjs []api.CronJob) []document {
+	out := make([]document, 0, len(cjs))
+	for _, cj := range cjs {
+		cj.ClearStatus()
+		out = append(out, document{kindCronJob, cj})
 	}
 	return out
 }
@@ -175,7 +185,7 @@ func nameOr(n names, id string) string {
 }
 
 // documentKinds are the kinds get -o yaml prints as documents apply takes back.
-var documentKinds = []string{"runners", "tasks", "workflows", "users", "groups", "roles", "rolebindings"}
+var documentKinds = []string{"runners", "tasks", "workflows", "cronjobs", "users", "groups", "roles", "rolebindings"}
 
 // getDocuments prints the objects of kind (one, when name is set) as apply documents.
 func (a *app) getDocuments(ctx context.Context, c *client.Client, kind, name string) error {
@@ -199,6 +209,12 @@ func (a *app) getDocuments(ctx context.Context, c *client.Client, kind, name str
 			return err
 		}
 		docs = workflowDocs(ws)
+	case "cronjobs":
+		cjs, err := getOrListAll(ctx, name, c.GetCronJob, c.ListCronJobs)
+		if err != nil {
+			return err
+		}
+		docs = cronJobDocs(cjs)
 	default:
 		id, err := loadIdentity(ctx, c, kind)
 		if err != nil {

@@ -14,13 +14,13 @@ import (
 func (a *app) exportCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "export",
-		Short: "Print every runner, task, workflow, group, user, role and role binding as documents apply takes back",
+		Short: "Print every runner, task, workflow, cron job, group, user, role and role binding as documents apply takes back",
 		Long: "Print the server's configuration as one YAML stream of documents, in the order apply needs them:\n" +
-			"runners, tasks, workflows, groups, users (naming their groups), roles, role bindings. Builtin objects (root,\n" +
-			"Admin, the WriteAll roles) are left out: every server has them. Runner tokens and secret values are\n" +
-			"masked and local users' passwords are never shown: applying the export to the same server keeps them;\n" +
-			"on another server, add them to the documents first (or restore a backup of the store instead). Kinds\n" +
-			"you may not read are skipped, with a warning.",
+			"runners, tasks, workflows, cron jobs, groups, users (naming their groups), roles, role bindings.\n" +
+			"Builtin objects (root, Admin, the WriteAll roles) are left out: every server has them. Runner tokens\n" +
+			"and secret values are masked and local users' passwords are never shown: applying the export to the\n" +
+			"same server keeps them; on another server, add them to the documents first (or restore a backup of\n" +
+			"the store instead). Kinds you may not read are skipped, with a warning.",
 		Example: "  runplane export > all.yaml\n  runplane --context new export | diff all.yaml -\n  runplane apply -f all.yaml",
 		Args:    checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -52,6 +52,11 @@ func (a *app) exportCommand() *cobra.Command {
 				return err
 			}
 			docs = append(docs, workflowDocs(ws)...)
+			cjs, err := c.ListCronJobs(ctx)
+			if err = skip("cron jobs", err); err != nil {
+				return err
+			}
+			docs = append(docs, cronJobDocs(cjs)...)
 			var id identity
 			for _, k := range []string{"groups", "users", "roles", "rolebindings"} {
 				if err := skip(k, id.load(ctx, c, k)); err != nil {

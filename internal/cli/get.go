@@ -22,6 +22,7 @@ var resourceKinds = map[string]string{
 	"tasks": "tasks", "task": "tasks",
 	"workflows": "workflows", "workflow": "workflows", "wf": "workflows",
 	"runs": "runs", "run": "runs",
+	"cronjobs": "cronjobs", "cronjob": "cronjobs", "cj": "cronjobs",
 	"jobs": "jobs", "job": "jobs",
 	"users": "users", "user": "users",
 	"groups": "groups", "group": "groups",
@@ -33,7 +34,7 @@ var resourceKinds = map[string]string{
 }
 
 // getKinds is what get accepts, for help and messages.
-var getKinds = []string{"runners", "tasks", "workflows", "runs", "jobs", "users", "groups", "roles", "rolebindings", "tokens", "webhooks", "auditlogs"}
+var getKinds = []string{"runners", "tasks", "workflows", "runs", "cronjobs", "jobs", "users", "groups", "roles", "rolebindings", "tokens", "webhooks", "auditlogs"}
 
 // getOptions are the flags of get that only some resources use.
 type getOptions struct {
@@ -48,8 +49,8 @@ func (a *app) getCommand() *cobra.Command {
 	typeList := strings.Join(getKinds[:len(getKinds)-1], ", ") + " or " + getKinds[len(getKinds)-1]
 	cmd := &cobra.Command{
 		Use:   "get " + strings.Join(getKinds, "|") + " [NAME]",
-		Short: "List runners, tasks, workflows, runs, jobs, users, groups, roles, role bindings, API tokens, webhooks or audit logs, or show one",
-		Long: "List objects of a kind, or show one. Runners, tasks, workflows and roles are named by name, runs,\n" +
+		Short: "List runners, tasks, workflows, runs, cron jobs, jobs, users, groups, roles, role bindings, API tokens, webhooks or audit logs, or show one",
+		Long: "List objects of a kind, or show one. Runners, tasks, workflows, cron jobs and roles are named by name, runs,\n" +
 			"jobs, tokens, webhooks and audit logs by id, users, groups and role bindings by name or id (an id when a name is\n" +
 			"shared by users or groups of different providers). Singular forms work too: runner, user, token, ...\n\n" +
 			"One run is shown as the tree of its steps: each step's status, job, duration and outputs, and why it\n" +
@@ -97,6 +98,8 @@ func (a *app) getCommand() *cobra.Command {
 				return a.getFlows(cmd, c, kind, name, o)
 			case "webhooks":
 				return a.getWebhooks(cmd, c, name, o)
+			case "cronjobs":
+				return getOrList(a, cmd, o.output, name, c.GetCronJob, c.ListCronJobs, cronJobTable)
 			}
 			return a.getIdentity(cmd, c, kind, name, o)
 		},

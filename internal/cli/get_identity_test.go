@@ -164,7 +164,7 @@ func TestDeleteIdentity(t *testing.T) {
 		{name: "builtin group", args: []string{"delete", "group", "Admin"}, fail: true, want: "(409)\n"},
 		{name: "unknown user", args: []string{"delete", "user", "nope"}, fail: true, want: "Error: user \"nope\" not found\n"},
 		{name: "unknown kind", args: []string{"delete", "widget", "x"}, fail: true,
-			want: "Error: cannot delete \"widget\": want runner, task, workflow, user, group, role, rolebinding, token or webhook\nRun 'runplane delete --help' for usage.\n"},
+			want: "Error: cannot delete \"widget\": want runner, task, workflow, cronjob, user, group, role, rolebinding, token or webhook\nRun 'runplane delete --help' for usage.\n"},
 		{name: "binding", args: []string{"delete", "rolebinding", "ops-run-hello"}, want: "rolebinding/ops-run-hello deleted\n"},
 		{name: "role", args: []string{"delete", "role", "run-hello"}, want: "role/run-hello deleted\n"},
 		{name: "token", args: []string{"delete", "token", tokens[0].ID}, want: "token/" + tokens[0].ID + " deleted\n"},

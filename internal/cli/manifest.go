@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/trigger/cron"
 	"github.com/runplane/runplane/internal/workflow"
 )
 
@@ -25,6 +26,7 @@ const (
 	kindTask        = "Task"
 	kindWorkflow    = "Workflow"
 	kindEventSink   = "EventSink"
+	kindCronJob     = "CronJob"
 	kindGroup       = "Group"
 	kindUser        = "User"
 	kindRole        = "Role"
@@ -32,7 +34,7 @@ const (
 )
 
 // kinds lists the kinds in the order apply sends them (see applyCommand for why groups come before users).
-var kinds = []string{kindRunner, kindTask, kindWorkflow, kindEventSink, kindGroup, kindUser, kindRole, kindRoleBinding}
+var kinds = []string{kindRunner, kindTask, kindWorkflow, kindCronJob, kindEventSink, kindGroup, kindUser, kindRole, kindRoleBinding}
 
 // kindList is kinds for messages: "Runner, Task, ... or RoleBinding".
 var kindList = strings.Join(kinds[:len(kinds)-1], ", ") + " or " + kinds[len(kinds)-1]
@@ -45,6 +47,7 @@ type manifest struct {
 	task    api.Task
 	flow    api.Workflow
 	sink    api.EventSink
+	cron    api.CronJob
 	user    userDoc
 	group   groupDoc
 	role    roleDoc
@@ -61,6 +64,8 @@ func (m manifest) name() string {
 		return m.flow.Name
 	case kindEventSink:
 		return m.sink.Name
+	case kindCronJob:
+		return m.cron.Name
 	case kindUser:
 		return m.user.Username
 	case kindGroup:
@@ -303,6 +308,13 @@ func parseManifest(doc []byte) (manifest, error) {
 		target = &m.task
 	case kindEventSink:
 		target = &m.sink
+	case kindCronJob:
+		// api.CronJob reads itself (it takes "disabled" for "disable"), so the decoder cannot refuse unknown
+		// fields: checkCronJobFields does.
+		if err := checkCronJobFields(body); err != nil {
+			return m, fmt.Errorf("%s: %w", m.kind, err)
+		}
+		target = &m.cron
 	case kindUser:
 		target = &m.user
 	case kindGroup:
@@ -337,6 +349,9 @@ func (m *manifest) validate() error {
 			m.sink.Types = []string{} // as the server answers it
 		}
 		return m.sink.Validate()
+	case kindCronJob:
+		_, err := cron.Check(&m.cron)
+		return err
 	}
 	return m.validateIdentity()
 }

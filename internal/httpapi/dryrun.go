@@ -17,9 +17,9 @@ import (
 	"github.com/runplane/runplane/internal/store"
 )
 
-// Dry runs. A create, update or delete of runners, tasks (their schema and secret too), workflows, event sinks, users, groups (their
-// members too), roles and role bindings sent with ?dryRun=All (kubectl's spelling) or ?dry_run=true is
-// authenticated, authorized, validated and run against the store exactly as for real, inside one store
+// Dry runs. A create, update or delete of runners, tasks (their schema and secret too), workflows, cron jobs,
+// event sinks, users, groups (their members too), roles and role bindings sent with ?dryRun=All (kubectl's spelling) or
+// ?dry_run=true is authenticated, authorized, validated and run against the store exactly as for real, inside one store
 // transaction that is then rolled back (store.DryRunner): the answer is the one the request would get, 200 with
 // the object as it would be stored or the same 4xx, and nothing is stored. A dry run changes nothing, so, like a
 // read, it is not audited. Routes with effects outside the store (jobs, API tokens, login and logout) answer a
@@ -66,6 +66,8 @@ func dryRunnable(rt Route) bool {
 	case api.ResourceRunners, api.ResourceTasks, api.ResourceWorkflows, api.ResourceUsers, api.ResourceGroups,
 		api.ResourceRoles, api.ResourceRoleBindings, api.ResourceEventSinks:
 		return true
+	case api.ResourceCronJobs:
+		return !strings.HasSuffix(rt.Path, "/trigger") // firing one starts a job
 	}
 	return false
 }

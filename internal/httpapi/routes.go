@@ -37,6 +37,7 @@ type Store interface {
 	FindAudit(ctx context.Context, f store.AuditFilter) ([]api.AuditLog, int, error)
 	GetAudit(ctx context.Context, id string) (api.AuditLog, error)
 	store.Workflows
+	store.CronJobs
 	GetRun(ctx context.Context, id string) (store.Run, error)
 	ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, int, error)
 	RunValues(ctx context.Context, run string) ([]store.RunValue, error)
@@ -89,6 +90,9 @@ type Options struct {
 	Ready func(context.Context) error
 	// Runs is the workflow engine; nil: no workflow can be run (definitions can still be saved).
 	Runs Runs
+	// Cron is the cron trigger loop, woken when cron jobs change and firing them by hand; nil: cron jobs can be
+	// saved but not triggered by hand.
+	Cron CronLoop
 	// StepTokens checks the tokens of workflow steps calling the metadata API; nil: the metadata API refuses all.
 	StepTokens StepTokens
 	// Files is what multi-container jobs kept of their output; nil: none is served.
@@ -109,6 +113,9 @@ type Options struct {
 	// TrustedProxies are the peers (ParseProxies) whose X-Forwarded-For and X-Forwarded-Proto are believed: the
 	// client's address then comes from the header, and https marks the session cookie Secure. Nil trusts none.
 	TrustedProxies []netip.Prefix
+	// Firer starts what triggers (webhooks) name, as their owners: the server's one Firer, shared with its cron
+	// loop and event dispatcher. Nil: New makes one from Auth, Engine and Runs.
+	Firer *trigger.Firer
 	// MaxTokenLifetime bounds how long an API token may live: one created without an expiry gets this long, and
 	// a later expiry (or none) is refused. 0: no bound.
 	MaxTokenLifetime time.Duration
@@ -144,6 +151,7 @@ type Handler struct {
 	logs         *joblog.Store
 	files        *jobfiles.Store
 	runs         Runs
+	cron         CronLoop
 	steps        StepTokens
 	firer        *trigger.Firer
 	auth         *auth.Authenticator
@@ -177,8 +185,9 @@ func New(opts Options) (*Handler, error) {
 		logs:         opts.Logs,
 		files:        opts.Files,
 		runs:         opts.Runs,
+		cron:         opts.Cron,
 		steps:        opts.StepTokens,
-		firer:        trigger.NewFirer(opts.Auth, opts.Engine, opts.Runs),
+		firer:        opts.Firer,
 		auth:         opts.Auth,
 		audit:        opts.Audit,
 		log:          opts.Logger,
@@ -189,6 +198,9 @@ func New(opts Options) (*Handler, error) {
 		images:       opts.Images,
 		maxTokenLife: opts.MaxTokenLifetime,
 		mux:          http.NewServeMux(),
+	}
+	if h.firer == nil {
+		h.firer = trigger.NewFirer(opts.Auth, opts.Engine, opts.Runs)
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -258,6 +270,7 @@ func (h *Handler) table() []route {
 		// workflows: definitions; runsRes: their runs, by workflow name.
 		workflows = api.ResourceWorkflows
 		runsRes   = api.ResourceRuns
+		cronjobs  = api.ResourceCronJobs
 	)
 	routes := []route{
 		pub("GET", "/healthz", h.healthz),
@@ -314,6 +327,16 @@ func (h *Handler) table() []route {
 		obj("GET", v1+"/runs/{id}", runsRes, "id", h.getRun),
 		obj("POST", v1+"/runs/{id}/cancel", runsRes, "id", h.cancelRun),
 		obj("POST", v1+"/runs/{id}/rerun", runsRes, "id", h.rerunRun),
+
+		list(v1+"/cronjobs", cronjobs, h.listCronJobs),
+		create("POST", v1+"/cronjobs", cronjobs, h.createCronJob),
+		create("PUT", v1+"/cronjobs", cronjobs, h.createCronJob), // Kriten accepts PUT on the collection as create
+		obj("GET", v1+"/cronjobs/{id}", cronjobs, "id", h.getCronJob),
+		obj("PUT", v1+"/cronjobs/{id}", cronjobs, "id", h.replaceCronJob),
+		obj("PATCH", v1+"/cronjobs/{id}", cronjobs, "id", h.patchCronJob),
+		obj("DELETE", v1+"/cronjobs/{id}", cronjobs, "id", h.deleteCronJob),
+		obj("GET", v1+"/cronjobs/{id}/schema", cronjobs, "id", h.getCronJobSchema),
+		obj("POST", v1+"/cronjobs/{id}/trigger", cronjobs, "id", h.triggerCronJob),
 
 		list(v1+"/users", users, h.listUsers),
 		create("POST", v1+"/users", users, h.createUser),

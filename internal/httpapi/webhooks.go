@@ -69,7 +69,7 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err := in.Validate(); err != nil {
 		return err
 	}
-	if err := mayStart(r.Context(), in.Task, in.Workflow); err != nil {
+	if err := mayStart(r.Context(), "webhook", in.Task, in.Workflow); err != nil {
 		return err
 	}
 	if in.Secret == "" {
@@ -86,15 +86,6 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request) error {
 		return storeErr(err)
 	}
 	return answer(w, created.ID, created)
-}
-
-// mayStart is a 403 unless the caller may start what a trigger names: jobs write on the task, or runs write on the
-// workflow. The target need not exist yet (a declarative tool may create it later).
-func mayStart(ctx context.Context, task, workflow string) error {
-	if workflow != "" {
-		return mustMay(ctx, api.AccessWrite, api.ResourceRuns, workflow)
-	}
-	return mustMay(ctx, api.AccessWrite, api.ResourceJobs, task)
 }
 
 // newWebhookSecret makes a secret of the Standard Webhooks form: "whsec_" and 24 random bytes in base64. Any
@@ -193,20 +184,13 @@ func deliveryInput(body []byte) ([]byte, error) {
 func deliveryErr(err error, hook api.Webhook) error {
 	switch {
 	case errors.Is(err, trigger.ErrRefused):
-		return withMsg(ErrForbidden, "forbidden: the owner of webhook %q may not start its %s now", hook.ID, targetKind(hook))
+		return withMsg(ErrForbidden, "forbidden: the owner of webhook %q may not start its %s now", hook.ID, targetKind(hook.Task, hook.Workflow))
 	case errors.Is(err, jobs.ErrTaskNotFound):
 		return withMsg(err, "task %q of webhook %q not found", hook.Task, hook.ID)
 	case errors.Is(err, runs.ErrWorkflowNotFound):
 		return withMsg(err, "workflow %q of webhook %q not found", hook.Workflow, hook.ID)
 	}
 	return err
-}
-
-func targetKind(hook api.Webhook) string {
-	if hook.Workflow != "" {
-		return "workflow"
-	}
-	return "task"
 }
 
 // auditDelivery records a verified delivery as its webhook's owner: deliveries carry no session, so the route
@@ -216,7 +200,7 @@ func (h *Handler) auditDelivery(r *http.Request, hook api.Webhook, fired trigger
 		EventCategory: api.ResourceWebhooks, EventTarget: hook.ID, Source: sourceAddr(r)}
 	e.Status, e.Reason = outcome(err)
 	if err != nil && errors.Is(err, trigger.ErrRefused) {
-		e.Status, e.Reason = api.AuditDenied, "the owner may not start the webhook's "+targetKind(hook)
+		e.Status, e.Reason = api.AuditDenied, "the owner may not start the webhook's "+targetKind(hook.Task, hook.Workflow)
 	}
 	h.audit.Record(context.WithoutCancel(r.Context()), audit.Bound(e))
 }

@@ -56,7 +56,7 @@ func (ts *testServer) snapshot(t *testing.T) string {
 	t.Helper()
 	var b strings.Builder
 	for _, p := range []string{"runners", "tasks", "tasks/t", "tasks/t/schema", "runners/repo/secret", "users", "groups",
-		"roles", "role_bindings", "audit_logs?max=10000"} {
+		"roles", "role_bindings", "cronjobs", "audit_logs?max=10000"} {
 		res := ts.do(t, req{method: "GET", path: "/api/v1/" + p}).want(t, http.StatusOK)
 		fmt.Fprintf(&b, "%s: %s\n", p, res.body)
 	}
@@ -90,6 +90,8 @@ func TestDryRunChangesNothing(t *testing.T) { onEachStore(t, testDryRunChangesNo
 func testDryRunChangesNothing(t *testing.T, opts ...func(*Config)) {
 	ts := startServer(t, opts...)
 	w := seedDryWorld(t, ts)
+	ts.do(t, req{method: "POST", path: "/api/v1/cronjobs", body: `{"name": "c0", "task": "t", "schedule": "@yearly", "disable": true}`}).
+		want(t, http.StatusOK)
 	readOnly := makePersona(t, ts, "reader", &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessRead})
 	var bb strings.Builder
 	bb.WriteString(`{"$defs": {`)
@@ -140,6 +142,13 @@ func testDryRunChangesNothing(t *testing.T, opts ...func(*Config)) {
 		{"update role", "PATCH", "/api/v1/roles/" + w.role.ID + "?dryRun=All", `{"access": "write"}`, "", 200, `"access":"write"`},
 		{"create role binding", "POST", "/api/v1/role_bindings?dryRun=All",
 			`{"name": "b", "role_id": "` + w.role.ID + `", "group_id": "` + w.group.ID + `"}`, "", 200, `"name":"b"`},
+		{"create cron job", "POST", "/api/v1/cronjobs?dryRun=All", `{"name": "c1", "task": "t", "schedule": "*/5 * * * *"}`,
+			"", 200, `"name":"c1"`},
+		{"create cron job: bad schedule", "POST", "/api/v1/cronjobs?dryRun=All", `{"name": "c2", "task": "t", "schedule": "* *"}`,
+			"", 400, "schedule:"},
+		{"update cron job", "PATCH", "/api/v1/cronjobs/c0?dryRun=All", `{"schedule": "@daily"}`, "", 200, `"schedule":"@daily"`},
+		{"delete cron job", "DELETE", "/api/v1/cronjobs/c0?dryRun=All", "", "", 200, "deleted"},
+		{"firing a cron job cannot dry-run", "POST", "/api/v1/cronjobs/c0/trigger?dryRun=All", "", "", 400, "cannot be dry-run"},
 		{"bad dryRun value", "POST", "/api/v1/runners?dryRun=Yes", `{"name": "new", "gitURL": "https://example.com/r.git"}`, "", 400, "dryRun"},
 		{"job submission cannot dry-run", "POST", "/api/v1/jobs/t?dryRun=All", `{}`, "", 400, "cannot be dry-run"},
 		{"token creation cannot dry-run", "POST", "/api/v1/api_tokens?dryRun=All", `{}`, "", 400, "cannot be dry-run"},

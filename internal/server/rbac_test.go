@@ -42,7 +42,7 @@ func TestRBACEveryRoute(t *testing.T) {
 	personas = append(personas,
 		&persona{name: "*-read", role: &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessRead}},
 		&persona{name: "*-write", role: &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessWrite}})
-	for _, res := range []string{"runners", "tasks", "jobs", "users", "groups", "roles", "role_bindings", "api_tokens", "audit_logs", "workflows", "runs", "webhooks", "event_sinks"} {
+	for _, res := range []string{"runners", "tasks", "jobs", "users", "groups", "roles", "role_bindings", "api_tokens", "audit_logs", "workflows", "runs", "cronjobs", "webhooks", "event_sinks"} {
 		personas = append(personas,
 			&persona{name: res + "-read", role: &api.Role{Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessRead}},
 			&persona{name: res + "-write", role: &api.Role{Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessWrite}},
@@ -151,7 +151,13 @@ func expectAllowed(rt httpapi.Route, p *persona, w *rbacWorld) bool {
 // handsOn reports whether rt, with the body rbacBody gives it, hands on access the caller must hold (httpapi's
 // escalation rules): creating or patching a role or a binding, whose roles grant runners access and whose group is
 // the world's. PUT is left out: its empty body fails validation first.
+//
+// Saving a cron job (a create, by POST or PUT, or a PATCH) or firing it (POST .../trigger) needs write access to
+// its task's jobs too.
 func handsOn(rt httpapi.Route) bool {
+	if rt.Resource == api.ResourceCronJobs {
+		return rt.Method == http.MethodPost || rt.Method == http.MethodPatch || rt.Authz == httpapi.Create
+	}
 	return (rt.Resource == api.ResourceRoles || rt.Resource == api.ResourceRoleBindings) &&
 		(rt.Method == http.MethodPost || rt.Method == http.MethodPatch)
 }
@@ -180,6 +186,8 @@ func rbacBody(rt httpapi.Route, w *rbacWorld) string {
 		return fmt.Sprintf(`{"name":%q,"role_name":"WriteAllRunners","subject_kind":"groups","subject_provider":"local","subject_name":%q}`, n, w.name[api.ResourceGroups])
 	case api.ResourceWorkflows:
 		return fmt.Sprintf(`{"name":%q,"steps":[{"name":"s","image":"alpine","command":["true"]}]}`, n)
+	case api.ResourceCronJobs:
+		return fmt.Sprintf(`{"name":%q,"task":"target","schedule":"@yearly","disable":true}`, n)
 	}
 	return "{}"
 }
@@ -204,6 +212,9 @@ func seedRBACWorld(t *testing.T, ts *testServer) *rbacWorld {
 	var run api.RunCreated
 	ts.do(t, req{method: "POST", path: "/api/v1/workflows/target/runs?wait=0"}).want(t, http.StatusOK).decode(t, &run)
 	set(api.ResourceRuns, run.ID, "target")
+	ts.do(t, req{method: "POST", path: "/api/v1/cronjobs", json: api.CronJob{Name: "target", Task: "target",
+		Schedule: "@yearly", Disable: true}}).want(t, http.StatusOK)
+	set(api.ResourceCronJobs, "target", "target")
 	var u api.User
 	ts.do(t, req{method: "POST", path: "/api/v1/users", json: api.User{Username: "target", Password: "password-123", Provider: "local"}}).
 		want(t, http.StatusOK).decode(t, &u)

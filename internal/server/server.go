@@ -34,6 +34,8 @@ import (
 	"github.com/runplane/runplane/internal/store"
 	"github.com/runplane/runplane/internal/store/postgres"
 	"github.com/runplane/runplane/internal/store/sqlite"
+	"github.com/runplane/runplane/internal/trigger"
+	"github.com/runplane/runplane/internal/trigger/cron"
 	"github.com/runplane/runplane/internal/trigger/outbox"
 )
 
@@ -70,6 +72,7 @@ type Server struct {
 	outbox   *outbox.Outbox // events out: the outbox's Emitter and its delivery
 	executor runningExecutor
 	audit    *audit.Log
+	cron     *cron.Loop
 	api      *httpapi.Handler
 	http     *http.Server
 	ln       net.Listener
@@ -234,12 +237,28 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	case cfg.ResetRootPassword:
 		log.Info("root's password already is RUNPLANE_ROOT_PASSWORD; nothing to reset")
 	}
+	// One Firer starts what every trigger names (cron jobs, webhooks), as the trigger's owner.
+	firer := trigger.NewFirer(authn, s.engine, s.runs)
+	s.cron = cron.New(s.store, firer, cron.Options{
+		Logger: log.With("component", "cron"),
+		Audit:  s.audit,
+		CancelJob: func(ctx context.Context, id string) error {
+			_, err := s.engine.Cancel(ctx, id)
+			return err
+		},
+		CancelRun: func(ctx context.Context, id string) error {
+			_, err := s.runs.Cancel(ctx, id, "cron")
+			return err
+		},
+	})
 	if s.api, err = httpapi.New(httpapi.Options{
 		Store:        s.store,
 		Engine:       s.engine,
 		Logs:         s.logs,
 		Files:        s.files,
 		Runs:         s.runs,
+		Cron:         s.cron,
+		Firer:        firer,
 		StepTokens:   steps,
 		Auth:         authn,
 		Audit:        s.audit,
@@ -405,6 +424,7 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.audit.Run(bg) })
 	g.Go(func() error { return s.runs.Run(bg) })
 	g.Go(func() error { return s.outbox.Run(bg) })
+	g.Go(func() error { return s.cron.Run(bg) })
 	g.Go(func() error {
 		return audit.RunRetention(bg, s.store, s.cfg.AuditRetention, retentionInterval(s.cfg.AuditRetention), time.Now,
 			s.log.With("component", "audit"))

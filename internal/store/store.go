@@ -199,6 +199,7 @@ type Store interface {
 	Jobs
 	Workflows
 	Runs
+	CronJobs
 	Users
 	Groups
 	Roles
