@@ -207,6 +207,8 @@ type Store interface {
 	Sessions
 	APITokens
 	Audit
+	CloudEvents
+	EventRules
 	// Close releases the backend's resources.
 	Close() error
 }
