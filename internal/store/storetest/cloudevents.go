@@ -179,7 +179,7 @@ func eventRules(name string) store.EventRuleSet {
 			Events: []api.KeptnEvent{{Name: "sh.keptn.event.test.triggered", JSONPath: api.KeptnJSONPath{Property: "$.data.test.teststrategy", Match: "locust"}}},
 			Tasks: []api.KeptnTask{{Name: "Run locust", Image: "locustio/locust", Cmd: []string{"locust"},
 				Args: []string{"-f", "/keptn/locust/basic.py"}, Files: []string{"locust/basic.py"}, MaxPollDuration: &pull,
-				Env: []api.KeptnEnv{{Name: "HOST", Value: "$.data.deployment.deploymentURIsPublic[0]", ValueFrom: "event"}},
+				Env:             []api.KeptnEnv{{Name: "HOST", Value: "$.data.deployment.deploymentURIsPublic[0]", ValueFrom: "event"}},
 				SecurityContext: api.KeptnSecurityContext{Privileged: &priv}, Annotations: map[string]string{"a": "b"}}},
 		}},
 	}}
