@@ -7,7 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	// yaml.v2, as Keptn's job-executor formats values: the same text (sequences not indented under their key).
+	yamlv2 "go.yaml.in/yaml/v2"
 
 	"github.com/runplane/runplane/api"
 )
@@ -116,7 +117,7 @@ func EnvFromEvent(e api.KeptnEnv, doc map[string]any) (string, error) {
 	}
 	switch {
 	case strings.EqualFold(e.As, "yaml"):
-		b, err := yaml.Marshal(v)
+		b, err := yamlv2.Marshal(v)
 		if err != nil {
 			return "", fmt.Errorf("could not convert env with name '%v' to YAML: %v", e.Name, err)
 		}
