@@ -37,7 +37,9 @@ const (
 )
 
 // IsTriggered reports whether typ is a Keptn task's .triggered event, which runplane answers.
-func IsTriggered(typ string) bool { return strings.HasSuffix(typ, phaseTriggered) && len(typ) > len(phaseTriggered) }
+func IsTriggered(typ string) bool {
+	return strings.HasSuffix(typ, phaseTriggered) && len(typ) > len(phaseTriggered)
+}
 
 // answerType is typ with its .triggered suffix replaced by phase.
 func answerType(typ, phase string) string { return strings.TrimSuffix(typ, phaseTriggered) + phase }
@@ -54,7 +56,9 @@ func AnswerBase(key string) string {
 func answerID(base, phase string) string { return base + strings.ReplaceAll(phase, ".", "-") }
 
 // baseOfStarted is the base of a .started answer's id.
-func baseOfStarted(id string) (string, bool) { return strings.CutSuffix(id, answerID("", phaseStarted)) }
+func baseOfStarted(id string) (string, bool) {
+	return strings.CutSuffix(id, answerID("", phaseStarted))
+}
 
 // keptnData is the data of a Keptn answer: the triggering event's project, stage, service and labels, with the
 // answer's status, result and message.
