@@ -229,7 +229,6 @@ func TestDispatchTasksInOrder(t *testing.T) {
 	}
 }
 
-
 type markFails struct {
 	events.Store
 	fail atomic.Bool
