@@ -38,3 +38,12 @@ type EventAccepted struct {
 	Source    string `json:"source"`
 	Duplicate bool   `json:"duplicate,omitempty"`
 }
+
+// EventsAccepted answers POST /api/v1/events (202): every event of the request, each stored once.
+type EventsAccepted struct {
+	Msg    string          `json:"msg"`
+	Events []EventAccepted `json:"events"`
+}
+
+// EventsAcceptedMsg is the message of an accepted POST /api/v1/events.
+const EventsAcceptedMsg = "events accepted"

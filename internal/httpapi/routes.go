@@ -39,6 +39,8 @@ type Store interface {
 	ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, int, error)
 	RunValues(ctx context.Context, run string) ([]store.RunValue, error)
 	SetRunValue(ctx context.Context, v store.RunValue) error
+	store.CloudEvents
+	store.EventRules
 }
 
 // Auditor records the audit entries that no change's transaction wrote (failures, refusals, logins); *audit.Log
@@ -106,6 +108,10 @@ type Options struct {
 	// TrustedProxies are the peers (ParseProxies) whose X-Forwarded-For and X-Forwarded-Proto are believed: the
 	// client's address then comes from the header, and https marks the session cookie Secure. Nil trusts none.
 	TrustedProxies []netip.Prefix
+	// Events takes CloudEvents in (POST /api/v1/events); nil: they are refused (503).
+	Events Events
+	// PrivilegedTasks lets event rules ask for privileged containers; otherwise saving such rules is a 400.
+	PrivilegedTasks bool
 	// MaxTokenLifetime bounds how long an API token may live: one created without an expiry gets this long, and
 	// a later expiry (or none) is refused. 0: no bound.
 	MaxTokenLifetime time.Duration
@@ -152,6 +158,7 @@ type Handler struct {
 	images       *imagepolicy.Allowlist
 	origins      map[string]bool
 	maxTokenLife time.Duration
+	evin         eventsIn
 	metrics      *httpMetrics
 	metricsPage  http.Handler
 	mux          *http.ServeMux
@@ -183,6 +190,7 @@ func New(opts Options) (*Handler, error) {
 		stdoutLimit:  opts.StdoutLimit,
 		images:       opts.Images,
 		maxTokenLife: opts.MaxTokenLifetime,
+		evin:         eventsIn{events: opts.Events, privileged: opts.PrivilegedTasks},
 		mux:          http.NewServeMux(),
 	}
 	if h.log == nil {
@@ -252,6 +260,9 @@ func (h *Handler) table() []route {
 		// workflows: definitions; runsRes: their runs, by workflow name.
 		workflows = api.ResourceWorkflows
 		runsRes   = api.ResourceRuns
+		// evs: CloudEvents, by source; evRules: rule sets, by name.
+		evs     = api.ResourceEvents
+		evRules = api.ResourceEventRules
 	)
 	routes := []route{
 		pub("GET", "/healthz", h.healthz),
@@ -308,6 +319,15 @@ func (h *Handler) table() []route {
 		obj("GET", v1+"/runs/{id}", runsRes, "id", h.getRun),
 		obj("POST", v1+"/runs/{id}/cancel", runsRes, "id", h.cancelRun),
 		obj("POST", v1+"/runs/{id}/rerun", runsRes, "id", h.rerunRun),
+
+		create("POST", v1+"/events", evs, h.postEvents),
+		list(v1+"/events", evs, h.listEvents),
+		list(v1+"/events/{id}", evs, h.getEvent),
+		list(v1+"/event_rules", evRules, h.listEventRules),
+		create("POST", v1+"/event_rules", evRules, h.createEventRules),
+		obj("GET", v1+"/event_rules/{id}", evRules, "id", h.getEventRules),
+		obj("PUT", v1+"/event_rules/{id}", evRules, "id", h.replaceEventRules),
+		obj("DELETE", v1+"/event_rules/{id}", evRules, "id", h.deleteEventRules),
 
 		list(v1+"/users", users, h.listUsers),
 		create("POST", v1+"/users", users, h.createUser),
