@@ -26,6 +26,8 @@ import (
 	"github.com/runplane/runplane/internal/gitsource"
 	"github.com/runplane/runplane/internal/httpapi"
 	"github.com/runplane/runplane/internal/imagepolicy"
+	"github.com/runplane/runplane/internal/trigger"
+	"github.com/runplane/runplane/internal/trigger/events"
 	"github.com/runplane/runplane/internal/jobfiles"
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/jobs"
@@ -65,6 +67,7 @@ type Server struct {
 	logs     *joblog.Store
 	files    *jobfiles.Store
 	runs     *runs.Engine
+	events   *events.Dispatcher
 	engine   *jobs.Engine
 	executor runningExecutor
 	audit    *audit.Log
@@ -209,6 +212,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if err != nil {
 		return nil, err
 	}
+	// Events fire rules through the same entry points as the API, as the rules' owners. (The event sinks'
+	// outbox is the Emitter of the answers the dispatcher produces.)
+	s.events = events.NewDispatcher(s.store, trigger.NewFirer(authn, s.engine, s.runs), events.Options{
+		Retention: cfg.EventRetention, Images: images, AllowPrivileged: cfg.AllowPrivilegedTasks, Runs: s.runs,
+		Logger: log.With("component", "events"),
+	})
 	s.audit = audit.New(s.store, audit.Options{Logger: log.With("component", "audit"), Registerer: reg})
 	boot, err := auth.EnsureBuiltins(ctx, s.store, auth.RootPassword{Password: cfg.RootPassword, Reset: cfg.ResetRootPassword})
 	if err != nil {
@@ -247,6 +256,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		AllowedOrigins:   cfg.AllowedOrigins,
 		TrustedProxies:   proxies,
 		MaxTokenLifetime: cfg.MaxTokenLifetime,
+		Events:           s.events,
+		PrivilegedTasks:  cfg.AllowPrivilegedTasks,
 	}); err != nil {
 		return nil, err
 	}
@@ -388,6 +399,7 @@ func (s *Server) Run(ctx context.Context) error {
 	})
 	g.Go(func() error { return s.audit.Run(bg) })
 	g.Go(func() error { return s.runs.Run(bg) })
+	g.Go(func() error { return s.events.Run(bg) })
 	g.Go(func() error {
 		return audit.RunRetention(bg, s.store, s.cfg.AuditRetention, retentionInterval(s.cfg.AuditRetention), time.Now,
 			s.log.With("component", "audit"))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/executor"
 	"github.com/runplane/runplane/internal/store"
 )
 
@@ -70,16 +71,21 @@ func (d *Dispatcher) await(ctx context.Context, id string) (store.Run, error) {
 
 // results are how the tasks of run r ended, in order, up to the first that did not succeed, with their logs.
 func (d *Dispatcher) results(ctx context.Context, r store.Run) []TaskResult {
-	names := map[string]string{} // step name → task name
+	names := map[string]string{}   // step name → task name
+	headers := map[string]string{} // step name → its container's header line in the job's output
 	for _, s := range r.Definition.Steps {
 		names[s.Name] = taskOf(s)
+		if len(s.Containers) == 1 {
+			headers[s.Name] = executor.ContainerHeader(s.Containers[0])
+		}
 	}
 	var out []TaskResult
 	for _, s := range r.Steps {
 		t := TaskResult{Name: names[s.Name]}
 		if s.Job != "" {
 			if j, err := d.st.GetJob(ctx, s.Job); err == nil {
-				t.Logs = strings.TrimRight(j.Stdout, "\n")
+				// The task's own output, as Keptn shows it: without runplane's container header.
+				t.Logs = strings.TrimRight(strings.TrimPrefix(j.Stdout, headers[s.Name]), "\n")
 				if s.Status != api.StepSucceeded && j.Reason != "" {
 					t.Err = errors.New(j.Reason)
 				}
