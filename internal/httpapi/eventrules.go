@@ -159,6 +159,12 @@ func (h *Handler) checkEventRules(ctx context.Context, in api.EventRules) (store
 			if err := h.checkImage(t.Image); err != nil {
 				return store.EventRuleSet{}, errors.Join(api.Invalidf("actions[%d].tasks[%d].image: %v", i, j, err), err)
 			}
+			for k, e := range t.Env {
+				if e.ValueFrom == api.EnvFromSecret && in.Runner == "" {
+					return store.EventRuleSet{}, api.Invalidf(
+						"actions[%d].tasks[%d].env[%d]: valueFrom secret reads the runner's secret %q: name the rule set's runner", i, j, k, e.Name)
+				}
+			}
 		}
 	}
 	if at, ok := events.Privileged(in); ok && !h.evin.privileged {

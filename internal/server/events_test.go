@@ -264,6 +264,7 @@ func TestEventRulesAPI(t *testing.T) {
 		{"image not allowed", strings.Replace(keptn, "image: alpine", "image: quay.io/evil", 1), "application/yaml", "actions[0].tasks[0].image"},
 		{"privileged", strings.Replace(keptn, "cmd: [true]", "cmd: [true], securityContext: {privileged: true}", 1), "application/yaml", "privileged tasks are not allowed"},
 		{"bad name", keptn, "application/yaml", "name"},
+		{"secret without a runner", strings.Replace(keptn, "cmd: [true]", "cmd: [true], env: [{name: token, valueFrom: secret}]", 1), "application/yaml", "name the rule set's runner"},
 	}
 	for _, b := range bad {
 		t.Run(b.name, func(t *testing.T) {
@@ -293,4 +294,53 @@ func TestEventRulesAPI(t *testing.T) {
 	ts.do(t, req{method: "PUT", path: "/api/v1/event_rules/none", json: got}).want(t, http.StatusBadRequest) // name differs
 	ts.do(t, req{method: "DELETE", path: "/api/v1/event_rules/plain"}).want(t, http.StatusOK)
 	ts.do(t, req{method: "GET", path: "/api/v1/event_rules/plain"}).want(t, http.StatusNotFound)
+}
+
+// TestKeptnRuleWithRunner: a rule set naming a runner runs its tasks in the runner's checkout (its files), an env entry
+// valueFrom secret reading the runner's secret; an event that is not a .triggered one gets no answers.
+func TestKeptnRuleWithRunner(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	ts.withRepo(t)
+	ts.do(t, req{method: "PUT", path: "/api/v1/runners/repo/secret", json: map[string]string{"deploy_token": "s3cret-value"}}).
+		want(t, http.StatusOK)
+	rules := `name: notify
+runner: repo
+apiVersion: v2
+actions:
+  - name: "Notify"
+    events:
+      - name: "^com\\.example\\.release$"
+    tasks:
+      - name: "Check the token"
+        image: alpine
+        env:
+          - {name: deploy_token, valueFrom: secret}
+        cmd: ["sh", "-c", "test \"$deploy_token\" = s3cret-value && test -f hello.sh && echo token ok"]
+`
+	ts.do(t, req{method: "POST", path: "/api/v1/event_rules", body: rules, header: map[string]string{"Content-Type": "application/yaml"}}).
+		want(t, http.StatusOK)
+	ts.binaryEvent(t, "r-1", "com.example.release", "ci", `{"version":"1.2.3"}`, "").want(t, http.StatusAccepted)
+	var runs []api.Run
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		ts.do(t, req{method: "GET", path: "/api/v1/runs?workflow=notify"}).want(t, http.StatusOK).decode(t, &runs)
+		if (len(runs) == 1 && runs[0].Status.Final()) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(runs) != 1 || runs[0].Status != api.RunSucceeded {
+		if len(runs) == 1 && len(runs[0].Steps) == 1 {
+			var job api.Job
+			ts.do(t, req{method: "GET", path: "/api/v1/jobs/" + runs[0].Steps[0].Job}).decode(t, &job)
+			t.Logf("step's job output: %s", job.Stdout)
+		}
+		t.Fatalf("runs of notify = %+v, want one succeeded", runs)
+	}
+	var list []api.Event
+	ts.do(t, req{method: "GET", path: "/api/v1/events?source=runplane"}).want(t, http.StatusOK).decode(t, &list)
+	if len(list) != 0 {
+		t.Errorf("answers to a non-triggered event = %d, want none", len(list))
+	}
 }

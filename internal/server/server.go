@@ -26,8 +26,6 @@ import (
 	"github.com/runplane/runplane/internal/gitsource"
 	"github.com/runplane/runplane/internal/httpapi"
 	"github.com/runplane/runplane/internal/imagepolicy"
-	"github.com/runplane/runplane/internal/trigger"
-	"github.com/runplane/runplane/internal/trigger/events"
 	"github.com/runplane/runplane/internal/jobfiles"
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/jobs"
@@ -36,6 +34,8 @@ import (
 	"github.com/runplane/runplane/internal/store"
 	"github.com/runplane/runplane/internal/store/postgres"
 	"github.com/runplane/runplane/internal/store/sqlite"
+	"github.com/runplane/runplane/internal/trigger"
+	"github.com/runplane/runplane/internal/trigger/events"
 )
 
 // LauncherArg is the hidden first argument that makes the runplane binary act as the local executor's job
