@@ -92,7 +92,7 @@ func (a *app) applyCommand() *cobra.Command {
 				return err
 			}
 			for _, m := range ms {
-				if m.kind != kindRunner && m.kind != kindTask && m.kind != kindWorkflow {
+				if m.kind != kindRunner && m.kind != kindTask && m.kind != kindWorkflow && m.kind != kindEventRules {
 					continue
 				}
 				result, err := applyOne(ctx, c, m)
@@ -146,6 +146,21 @@ func (a *app) loadManifests(files []string, recursive bool) ([]manifest, error) 
 // applyOne creates a runner, task or workflow or brings the server's object in line with it, and says which it
 // did.
 func applyOne(ctx context.Context, c *client.Client, m manifest) (string, error) {
+	if m.kind == kindEventRules {
+		cur, err := c.GetEventRules(ctx, m.rules.Name)
+		if errors.Is(err, client.ErrNotFound) {
+			_, err = c.CreateEventRules(ctx, m.rules)
+			return "created", err
+		}
+		if err != nil {
+			return "", err
+		}
+		if sameRules(m.rules, cur) {
+			return "unchanged", nil
+		}
+		_, err = c.UpdateEventRules(ctx, m.rules)
+		return "configured", err
+	}
 	if m.kind == kindWorkflow {
 		cur, err := c.GetWorkflow(ctx, m.flow.Name)
 		if errors.Is(err, client.ErrNotFound) {
@@ -221,6 +236,12 @@ func runnerUnchanged(want, cur api.Runner) bool {
 
 // sameFields compares two API objects by their JSON, treating absent and zero-valued top-level fields alike
 // (false, 0, "", null, {} and [] all mean "not set"). Nested values, such as a schema, compare exactly.
+// sameRules compares a declared rule set with the server's, whose owner and times the server sets.
+func sameRules(want, cur api.EventRules) bool {
+	cur.Owner, cur.CreateTime, cur.UpdateTime = want.Owner, want.CreateTime, want.UpdateTime
+	return sameFields(want, cur)
+}
+
 func sameFields(a, b any) bool {
 	x, err1 := topLevel(a)
 	y, err2 := topLevel(b)

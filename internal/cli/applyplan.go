@@ -49,6 +49,8 @@ func planRunnersTasks(ctx context.Context, c *client.Client, ms []manifest) ([]p
 			p, err = planTask(ctx, c, m)
 		case kindWorkflow:
 			p, err = planWorkflow(ctx, c, m)
+		case kindEventRules:
+			p, err = planEventRules(ctx, c, m)
 		default:
 			continue
 		}
@@ -107,6 +109,23 @@ func planWorkflow(ctx context.Context, c *client.Client, m manifest) (planned, e
 	default:
 		p.result = "configured"
 		p.req, err = planReq("PUT", "/workflows/"+url.PathEscape(m.flow.Name), m.flow)
+	}
+	return p, err
+}
+
+func planEventRules(ctx context.Context, c *client.Client, m manifest) (planned, error) {
+	p := planned{m: m}
+	cur, err := c.GetEventRules(ctx, m.rules.Name)
+	switch {
+	case errors.Is(err, client.ErrNotFound):
+		p.result = "created"
+		p.req, err = planReq("POST", "/event_rules", m.rules)
+	case err != nil:
+	case sameRules(m.rules, cur):
+		p.result = "unchanged"
+	default:
+		p.result = "configured"
+		p.req, err = planReq("PUT", "/event_rules/"+url.PathEscape(m.rules.Name), m.rules)
 	}
 	return p, err
 }

@@ -64,7 +64,7 @@ func dryRunnable(rt Route) bool {
 	}
 	switch rt.Resource {
 	case api.ResourceRunners, api.ResourceTasks, api.ResourceWorkflows, api.ResourceUsers, api.ResourceGroups,
-		api.ResourceRoles, api.ResourceRoleBindings:
+		api.ResourceRoles, api.ResourceRoleBindings, api.ResourceEventRules:
 		return true
 	}
 	return false
