@@ -344,3 +344,44 @@ actions:
 		t.Errorf("answers to a non-triggered event = %d, want none", len(list))
 	}
 }
+
+// TestKeptnTaskFails: the first task that fails ends the action: the tasks after it do not run, and .finished is
+// errored/fail naming it, with its logs.
+func TestKeptnTaskFails(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	rules := strings.NewReplacer(`args: ["echo rolled out to $KEPTN_STAGE"]`, `args: ["echo cannot roll out; exit 3"]`).Replace(deployRules) +
+		`      - name: "Never runs"
+        image: "alpine:3.20"
+        cmd: ["sh", "-c", "echo never"]
+`
+	ts.do(t, req{method: "POST", path: "/api/v1/event_rules", body: rules, header: map[string]string{"Content-Type": "application/yaml"}}).
+		want(t, http.StatusOK)
+	ts.binaryEvent(t, "bad-1", "sh.keptn.event.deployment.triggered", "shipyard", `{"service":"basket"}`, "").want(t, http.StatusAccepted)
+	var list []api.Event
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		ts.do(t, req{method: "GET", path: "/api/v1/events?type=sh.keptn.event.deployment.finished"}).want(t, http.StatusOK).decode(t, &list)
+		if len(list) == 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(list) != 1 {
+		t.Fatalf("no .finished answer")
+	}
+	var fin struct{ Status, Result, Message string }
+	if err := json.Unmarshal(list[0].Data, &fin); err != nil {
+		t.Fatal(err)
+	}
+	if fin.Status != "errored" || fin.Result != "fail" || fin.Message != "Task 'Roll out' failed: exit code 3\n\nLogs: \ncannot roll out" {
+		t.Errorf(".finished data = %+v, want errored/fail naming Roll out with its logs", fin)
+	}
+	var runs []api.Run
+	ts.do(t, req{method: "GET", path: "/api/v1/runs?workflow=deploy"}).want(t, http.StatusOK).decode(t, &runs)
+	var run api.Run
+	ts.do(t, req{method: "GET", path: "/api/v1/runs/" + runs[0].ID}).want(t, http.StatusOK).decode(t, &run)
+	if run.Status != api.RunFailed || len(run.Steps) != 3 || run.Steps[2].Job != "" {
+		t.Errorf("run = %s, steps %+v; want failed with the third step never run", run.Status, run.Steps)
+	}
+}

@@ -342,3 +342,34 @@ func TestDispatchRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestDispatcherPrunes: the dispatcher's runnable deletes events older than the retention.
+func TestDispatcherPrunes(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	d := events.NewDispatcher(e.st, e.firer, events.Options{})
+	_, err := d.Accept(ctx, []api.Event{triggered("old")})
+	must(t, err)
+	must(t, d.Dispatch(ctx))
+
+	later := events.NewDispatcher(e.st, e.firer, events.Options{Retention: 24 * time.Hour,
+		Now: func() time.Time { return time.Now().Add(25 * time.Hour) }})
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- later.Run(runCtx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := e.st.GetEvent(ctx, "shipyard", "old")
+		if errors.Is(err, store.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("event past the retention still stored: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run() = %v, want nil when its context ends", err)
+	}
+}
