@@ -134,6 +134,14 @@ func TestKeptnTriggeredRunsTasksInOrder(t *testing.T) {
 		run.Steps[1].StartTime.Before(*run.Steps[0].CompletionTime) {
 		t.Errorf("steps = %+v, want the second started after the first completed", run.Steps)
 	}
+	// A run an event started can be run again by hand, as it was defined (no workflow of its name is stored).
+	var again api.RunCreated
+	ts.do(t, req{method: "POST", path: "/api/v1/runs/" + run.ID + "/rerun"}).want(t, http.StatusOK).decode(t, &again)
+	var rerun api.Run
+	ts.do(t, req{method: "GET", path: "/api/v1/runs/" + again.ID + "?wait=1m"}).want(t, http.StatusOK).decode(t, &rerun)
+	if rerun.Workflow != "deploy" || len(rerun.Steps) != 2 {
+		t.Errorf("rerun = %+v, want a run of deploy's two steps", rerun)
+	}
 	// The event is marked dispatched; sent again, it is a duplicate that starts nothing.
 	if e := ts.waitEvent(t, "shipyard", "deploy-1", time.Second); e.DispatchTime == nil || e.Produced {
 		t.Errorf("stored event = %+v, want dispatched", e)
@@ -143,8 +151,8 @@ func TestKeptnTriggeredRunsTasksInOrder(t *testing.T) {
 		t.Errorf("second post = %+v, want a duplicate", acc)
 	}
 	ts.do(t, req{method: "GET", path: "/api/v1/runs?workflow=deploy"}).want(t, http.StatusOK).decode(t, &runs)
-	if len(runs) != 1 {
-		t.Errorf("after the duplicate, %d runs, want 1", len(runs))
+	if len(runs) != 2 {
+		t.Errorf("after the duplicate, %d runs, want 2 (the event's and the rerun)", len(runs))
 	}
 }
 
