@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -84,4 +85,36 @@ func fmtAny(v any) string {
 		return "<nil>"
 	}
 	return v.(string)
+}
+
+func FuzzParseHTTP(f *testing.F) {
+	f.Add("application/cloudevents+json", "", `{"specversion":"1.0","id":"1","source":"s","type":"t","data":{"a":1}}`)
+	f.Add("application/cloudevents-batch+json", "", `[{"specversion":"1.0","id":"1","source":"s","type":"t"}]`)
+	f.Add("application/json", "1.0", `{"a":1}`)
+	f.Add("text/plain", "1.0", "\xff")
+	f.Fuzz(func(t *testing.T, ct, specversion, body string) {
+		r := httptest.NewRequest("POST", "/api/v1/events", strings.NewReader(body))
+		r.Header.Set("Content-Type", ct)
+		if specversion != "" {
+			r.Header.Set("ce-specversion", specversion)
+			r.Header.Set("ce-id", "1")
+			r.Header.Set("ce-source", "s")
+			r.Header.Set("ce-type", "t")
+		}
+		evs, err := ParseHTTP(r)
+		if err != nil {
+			if !isInvalid(err) {
+				t.Fatalf("ParseHTTP error %T %v is not a 400", err, err)
+			}
+			return
+		}
+		for _, e := range evs {
+			if e.ID == "" || e.Source == "" || e.Type == "" {
+				t.Fatalf("ParseHTTP accepted %+v without its required attributes", e)
+			}
+			if len(e.Data) > 0 && !json.Valid(e.Data) {
+				t.Fatalf("ParseHTTP data %q is not JSON", e.Data)
+			}
+		}
+	})
 }

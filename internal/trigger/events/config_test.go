@@ -136,3 +136,14 @@ func isInvalid(err error) bool {
 	var inv *api.InvalidError
 	return errors.As(err, &inv)
 }
+
+func FuzzParseRules(f *testing.F) {
+	f.Add([]byte("kind: EventRules\nname: d\napiVersion: v2\nmultiple: true\nactions: []\n"), false)
+	f.Add([]byte(`{"name":"d","apiVersion":"v2","actions":[{"name":"a","events":[{"name":"x"}],"tasks":[{"name":"t","image":"i"}]}]}`), true)
+	f.Add([]byte(`{"name":"d","apiVersion":"v2","created_at":"x"}`), true)
+	f.Fuzz(func(t *testing.T, b []byte, isJSON bool) {
+		if _, err := ParseRules(b, isJSON); err != nil && !isInvalid(err) {
+			t.Fatalf("ParseRules error %T %v is not a 400", err, err)
+		}
+	})
+}
