@@ -32,6 +32,10 @@ const (
 	// and cancel them).
 	ResourceWorkflows = "workflows"
 	ResourceRuns      = "runs"
+	// ResourceEvents guards CloudEvents, by source (write: may post events of that source); ResourceEventRules
+	// event rule sets, by name.
+	ResourceEvents     = "events"
+	ResourceEventRules = "event_rules"
 )
 
 // Resources lists every resource a role may name, "*" excepted, in a stable order.
@@ -39,6 +43,7 @@ var Resources = []string{
 	ResourceRunners, ResourceTasks, ResourceJobs, ResourceCronJobs, ResourceUsers, ResourceGroups, ResourceRoles,
 	ResourceRoleBindings, ResourceAPITokens, ResourceWebhooks, ResourceAuditLogs, ResourceWorkflows, ResourceRuns,
 	ResourceEventSinks,
+	ResourceEvents, ResourceEventRules,
 }
 
 // AllIDs in ResourceIDs grants every object of the resource.

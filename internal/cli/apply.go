@@ -99,7 +99,8 @@ func (a *app) applyCommand() *cobra.Command {
 				return err
 			}
 			for _, m := range ms {
-				if m.kind != kindRunner && m.kind != kindTask && m.kind != kindWorkflow && m.kind != kindCronJob && m.kind != kindEventSink {
+				if m.kind != kindRunner && m.kind != kindTask && m.kind != kindWorkflow && m.kind != kindCronJob &&
+					m.kind != kindEventSink && m.kind != kindEventRules {
 					continue
 				}
 				result, err := applyOne(ctx, c, m)
@@ -153,66 +154,37 @@ func (a *app) loadManifests(files []string, recursive bool) ([]manifest, error) 
 // applyOne creates a runner, task or workflow or brings the server's object in line with it, and says which it
 // did.
 func applyOne(ctx context.Context, c *client.Client, m manifest) (string, error) {
-	if m.kind == kindEventSink {
-		cur, err := c.GetEventSink(ctx, m.sink.Name)
-		if errors.Is(err, client.ErrNotFound) {
-			_, err = c.CreateEventSink(ctx, m.sink)
-			return "created", err
-		}
-		if err != nil {
-			return "", err
-		}
-		if sameFields(m.sink, cur) {
-			return "unchanged", nil
-		}
-		_, err = c.UpdateEventSink(ctx, m.sink)
-		return "configured", err
-	}
-	if m.kind == kindCronJob {
+	switch m.kind {
+	case kindCronJob:
 		return applyCronJob(ctx, c, m)
+	case kindEventSink:
+		return upsert(ctx, m.sink, m.sink.Name, c.GetEventSink, c.CreateEventSink, c.UpdateEventSink, sameFields)
+	case kindEventRules:
+		return upsert(ctx, m.rules, m.rules.Name, c.GetEventRules, c.CreateEventRules, c.UpdateEventRules, sameRules)
+	case kindWorkflow:
+		return upsert(ctx, m.flow, m.flow.Name, c.GetWorkflow, c.CreateWorkflow, c.UpdateWorkflow, sameFields)
+	case kindRunner:
+		return upsert(ctx, m.runner, m.runner.Name, c.GetRunner, c.CreateRunner, c.UpdateRunner, runnerUnchanged)
 	}
-	if m.kind == kindWorkflow {
-		cur, err := c.GetWorkflow(ctx, m.flow.Name)
-		if errors.Is(err, client.ErrNotFound) {
-			_, err = c.CreateWorkflow(ctx, m.flow)
-			return "created", err
-		}
-		if err != nil {
-			return "", err
-		}
-		if sameFields(m.flow, cur) {
-			return "unchanged", nil
-		}
-		_, err = c.UpdateWorkflow(ctx, m.flow)
-		return "configured", err
-	}
-	if m.kind == kindRunner {
-		cur, err := c.GetRunner(ctx, m.runner.Name)
-		if errors.Is(err, client.ErrNotFound) {
-			_, err = c.CreateRunner(ctx, m.runner)
-			return "created", err
-		}
-		if err != nil {
-			return "", err
-		}
-		if runnerUnchanged(m.runner, cur) {
-			return "unchanged", nil
-		}
-		_, err = c.UpdateRunner(ctx, m.runner)
-		return "configured", err
-	}
-	cur, err := c.GetTask(ctx, m.task.Name)
+	return upsert(ctx, m.task, m.task.Name, c.GetTask, c.CreateTask, c.UpdateTask, sameFields)
+}
+
+// upsert creates want, or brings the server's object of that name in line with it, and says which it did:
+// "created", "unchanged" (same(want, cur)) or "configured".
+func upsert[T any](ctx context.Context, want T, name string, get func(context.Context, string) (T, error),
+	create, update func(context.Context, T) (T, error), same func(want, cur T) bool) (string, error) {
+	cur, err := get(ctx, name)
 	if errors.Is(err, client.ErrNotFound) {
-		_, err = c.CreateTask(ctx, m.task)
+		_, err = create(ctx, want)
 		return "created", err
 	}
 	if err != nil {
 		return "", err
 	}
-	if sameFields(m.task, cur) {
+	if same(want, cur) {
 		return "unchanged", nil
 	}
-	_, err = c.UpdateTask(ctx, m.task)
+	_, err = update(ctx, want)
 	return "configured", err
 }
 
@@ -244,9 +216,15 @@ func runnerUnchanged(want, cur api.Runner) bool {
 	return sameFields(want.Masked(), cur)
 }
 
+// sameRules compares a declared rule set with the server's, whose owner and times the server sets.
+func sameRules(want, cur api.EventRules) bool {
+	cur.Owner, cur.CreateTime, cur.UpdateTime = want.Owner, want.CreateTime, want.UpdateTime
+	return sameFields(want, cur)
+}
+
 // sameFields compares two API objects by their JSON, treating absent and zero-valued top-level fields alike
 // (false, 0, "", null, {} and [] all mean "not set"). Nested values, such as a schema, compare exactly.
-func sameFields(a, b any) bool {
+func sameFields[T any](a, b T) bool {
 	x, err1 := topLevel(a)
 	y, err2 := topLevel(b)
 	return err1 == nil && err2 == nil && reflect.DeepEqual(x, y)

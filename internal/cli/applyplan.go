@@ -44,13 +44,15 @@ func planRunnersTasks(ctx context.Context, c *client.Client, ms []manifest) ([]p
 		var err error
 		switch m.kind {
 		case kindRunner:
-			p, err = planRunner(ctx, c, m)
+			p, err = planUpsert(ctx, m, m.runner, m.runner.Name, "/runners", c.GetRunner, runnerUnchanged)
 		case kindTask:
-			p, err = planTask(ctx, c, m)
+			p, err = planUpsert(ctx, m, m.task, m.task.Name, "/tasks", c.GetTask, sameFields)
 		case kindWorkflow:
-			p, err = planWorkflow(ctx, c, m)
+			p, err = planUpsert(ctx, m, m.flow, m.flow.Name, "/workflows", c.GetWorkflow, sameFields)
 		case kindEventSink:
-			p, err = planEventSink(ctx, c, m)
+			p, err = planUpsert(ctx, m, m.sink, m.sink.Name, "/event_sinks", c.GetEventSink, sameFields)
+		case kindEventRules:
+			p, err = planUpsert(ctx, m, m.rules, m.rules.Name, "/event_rules", c.GetEventRules, sameRules)
 		case kindCronJob:
 			p, err = planCronJob(ctx, c, m)
 		default:
@@ -64,70 +66,21 @@ func planRunnersTasks(ctx context.Context, c *client.Client, ms []manifest) ([]p
 	return out, nil
 }
 
-func planRunner(ctx context.Context, c *client.Client, m manifest) (planned, error) {
+// planUpsert plans what upsert does for m: a POST to the collection, nothing, or a PUT of the named object.
+func planUpsert[T any](ctx context.Context, m manifest, want T, name, collection string,
+	get func(context.Context, string) (T, error), same func(want, cur T) bool) (planned, error) {
 	p := planned{m: m}
-	cur, err := c.GetRunner(ctx, m.runner.Name)
+	cur, err := get(ctx, name)
 	switch {
 	case errors.Is(err, client.ErrNotFound):
 		p.result = "created"
-		p.req, err = planReq("POST", "/runners", m.runner)
+		p.req, err = planReq("POST", collection, want)
 	case err != nil:
-	case runnerUnchanged(m.runner, cur):
+	case same(want, cur):
 		p.result = "unchanged"
 	default:
 		p.result = "configured"
-		p.req, err = planReq("PUT", "/runners/"+url.PathEscape(m.runner.Name), m.runner)
-	}
-	return p, err
-}
-
-func planTask(ctx context.Context, c *client.Client, m manifest) (planned, error) {
-	p := planned{m: m}
-	cur, err := c.GetTask(ctx, m.task.Name)
-	switch {
-	case errors.Is(err, client.ErrNotFound):
-		p.result = "created"
-		p.req, err = planReq("POST", "/tasks", m.task)
-	case err != nil:
-	case sameFields(m.task, cur):
-		p.result = "unchanged"
-	default:
-		p.result = "configured"
-		p.req, err = planReq("PUT", "/tasks/"+url.PathEscape(m.task.Name), m.task)
-	}
-	return p, err
-}
-
-func planWorkflow(ctx context.Context, c *client.Client, m manifest) (planned, error) {
-	p := planned{m: m}
-	cur, err := c.GetWorkflow(ctx, m.flow.Name)
-	switch {
-	case errors.Is(err, client.ErrNotFound):
-		p.result = "created"
-		p.req, err = planReq("POST", "/workflows", m.flow)
-	case err != nil:
-	case sameFields(m.flow, cur):
-		p.result = "unchanged"
-	default:
-		p.result = "configured"
-		p.req, err = planReq("PUT", "/workflows/"+url.PathEscape(m.flow.Name), m.flow)
-	}
-	return p, err
-}
-
-func planEventSink(ctx context.Context, c *client.Client, m manifest) (planned, error) {
-	p := planned{m: m}
-	cur, err := c.GetEventSink(ctx, m.sink.Name)
-	switch {
-	case errors.Is(err, client.ErrNotFound):
-		p.result = "created"
-		p.req, err = planReq("POST", "/event_sinks", m.sink)
-	case err != nil:
-	case sameFields(m.sink, cur):
-		p.result = "unchanged"
-	default:
-		p.result = "configured"
-		p.req, err = planReq("PUT", "/event_sinks/"+url.PathEscape(m.sink.Name), m.sink)
+		p.req, err = planReq("PUT", collection+"/"+url.PathEscape(name), want)
 	}
 	return p, err
 }

@@ -31,10 +31,11 @@ const (
 	kindUser        = "User"
 	kindRole        = "Role"
 	kindRoleBinding = "RoleBinding"
+	kindEventRules  = "EventRules"
 )
 
 // kinds lists the kinds in the order apply sends them (see applyCommand for why groups come before users).
-var kinds = []string{kindRunner, kindTask, kindWorkflow, kindCronJob, kindEventSink, kindGroup, kindUser, kindRole, kindRoleBinding}
+var kinds = []string{kindRunner, kindTask, kindWorkflow, kindCronJob, kindEventSink, kindGroup, kindUser, kindRole, kindRoleBinding, kindEventRules}
 
 // kindList is kinds for messages: "Runner, Task, ... or RoleBinding".
 var kindList = strings.Join(kinds[:len(kinds)-1], ", ") + " or " + kinds[len(kinds)-1]
@@ -52,6 +53,7 @@ type manifest struct {
 	group   groupDoc
 	role    roleDoc
 	binding bindingDoc
+	rules   api.EventRules
 }
 
 func (m manifest) name() string {
@@ -72,6 +74,8 @@ func (m manifest) name() string {
 		return m.group.Name
 	case kindRole:
 		return m.role.Name
+	case kindEventRules:
+		return m.rules.Name
 	}
 	return m.binding.Name
 }
@@ -291,7 +295,9 @@ func parseManifest(doc []byte) (manifest, error) {
 		return parseWorkflowDoc(doc, manifestSource{}, 0)
 	}
 	delete(fields, "kind")
-	delete(fields, "apiVersion")
+	if m.kind != kindEventRules { // a Keptn config's apiVersion (v2) is its own
+		delete(fields, "apiVersion")
+	}
 	nameKey := "name"
 	if m.kind == kindUser {
 		nameKey = "username"
@@ -323,6 +329,8 @@ func parseManifest(doc []byte) (manifest, error) {
 		target = &m.role
 	case kindRoleBinding:
 		target = &m.binding
+	case kindEventRules:
+		target = &m.rules
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -352,6 +360,11 @@ func (m *manifest) validate() error {
 	case kindCronJob:
 		_, err := cron.Check(&m.cron)
 		return err
+	case kindEventRules:
+		if m.rules.APIVersion != "v2" {
+			return fmt.Errorf("apiVersion %s is not supported, use v2", m.rules.APIVersion)
+		}
+		return api.ValidateName(m.rules.Name)
 	}
 	return m.validateIdentity()
 }

@@ -64,7 +64,7 @@ func dryRunnable(rt Route) bool {
 	}
 	switch rt.Resource {
 	case api.ResourceRunners, api.ResourceTasks, api.ResourceWorkflows, api.ResourceUsers, api.ResourceGroups,
-		api.ResourceRoles, api.ResourceRoleBindings, api.ResourceEventSinks:
+		api.ResourceRoles, api.ResourceRoleBindings, api.ResourceEventSinks, api.ResourceEventRules:
 		return true
 	case api.ResourceCronJobs:
 		return !strings.HasSuffix(rt.Path, "/trigger") // firing one starts a job

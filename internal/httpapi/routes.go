@@ -43,6 +43,8 @@ type Store interface {
 	RunValues(ctx context.Context, run string) ([]store.RunValue, error)
 	SetRunValue(ctx context.Context, v store.RunValue) error
 	store.EventSinks
+	store.CloudEvents
+	store.EventRules
 }
 
 // Auditor records the audit entries that no change's transaction wrote (failures, refusals, logins); *audit.Log
@@ -116,6 +118,10 @@ type Options struct {
 	// Firer starts what triggers (webhooks) name, as their owners: the server's one Firer, shared with its cron
 	// loop and event dispatcher. Nil: New makes one from Auth, Engine and Runs.
 	Firer *trigger.Firer
+	// Events takes CloudEvents in (POST /api/v1/events); nil: they are refused (503).
+	Events Events
+	// PrivilegedTasks lets event rules ask for privileged containers; otherwise saving such rules is a 400.
+	PrivilegedTasks bool
 	// MaxTokenLifetime bounds how long an API token may live: one created without an expiry gets this long, and
 	// a later expiry (or none) is refused. 0: no bound.
 	MaxTokenLifetime time.Duration
@@ -164,6 +170,7 @@ type Handler struct {
 	images       *imagepolicy.Allowlist
 	origins      map[string]bool
 	maxTokenLife time.Duration
+	evin         eventsIn
 	metrics      *httpMetrics
 	metricsPage  http.Handler
 	mux          *http.ServeMux
@@ -197,6 +204,7 @@ func New(opts Options) (*Handler, error) {
 		stdoutLimit:  opts.StdoutLimit,
 		images:       opts.Images,
 		maxTokenLife: opts.MaxTokenLifetime,
+		evin:         eventsIn{events: opts.Events, privileged: opts.PrivilegedTasks},
 		mux:          http.NewServeMux(),
 	}
 	if h.firer == nil {
@@ -271,6 +279,9 @@ func (h *Handler) table() []route {
 		workflows = api.ResourceWorkflows
 		runsRes   = api.ResourceRuns
 		cronjobs  = api.ResourceCronJobs
+		// evs: CloudEvents, by source; evRules: rule sets, by name.
+		evs     = api.ResourceEvents
+		evRules = api.ResourceEventRules
 	)
 	routes := []route{
 		pub("GET", "/healthz", h.healthz),
@@ -337,6 +348,14 @@ func (h *Handler) table() []route {
 		obj("DELETE", v1+"/cronjobs/{id}", cronjobs, "id", h.deleteCronJob),
 		obj("GET", v1+"/cronjobs/{id}/schema", cronjobs, "id", h.getCronJobSchema),
 		obj("POST", v1+"/cronjobs/{id}/trigger", cronjobs, "id", h.triggerCronJob),
+		create("POST", v1+"/events", evs, h.postEvents),
+		list(v1+"/events", evs, h.listEvents),
+		list(v1+"/events/{id}", evs, h.getEvent),
+		list(v1+"/event_rules", evRules, h.listEventRules),
+		create("POST", v1+"/event_rules", evRules, h.createEventRules),
+		obj("GET", v1+"/event_rules/{id}", evRules, "id", h.getEventRules),
+		obj("PUT", v1+"/event_rules/{id}", evRules, "id", h.replaceEventRules),
+		obj("DELETE", v1+"/event_rules/{id}", evRules, "id", h.deleteEventRules),
 
 		list(v1+"/users", users, h.listUsers),
 		create("POST", v1+"/users", users, h.createUser),

@@ -114,6 +114,9 @@ type Request struct {
 	IdempotencyKey string
 	// Trigger is what started the run when no one submitted it directly; stored with the run.
 	Trigger *api.Trigger
+	// Definition, when set, is the workflow to run instead of the stored one named Workflow: an inline
+	// definition no one saved under /workflows (an event rule's action). Its Name must be Workflow.
+	Definition *api.Workflow
 }
 
 // Start validates r's parameters against its workflow, stores a queued run with every step pending, and advances
@@ -123,6 +126,12 @@ type Request struct {
 func (e *Engine) Start(ctx context.Context, r Request) (run store.Run, created bool, err error) {
 	if r.OwnerID == "" {
 		return store.Run{}, false, errors.New("runs: start: the submitter's user id is required")
+	}
+	if r.Definition != nil {
+		if r.Definition.Name != r.Workflow {
+			return store.Run{}, false, fmt.Errorf("runs: start: definition %q is not workflow %q", r.Definition.Name, r.Workflow)
+		}
+		return e.start(ctx, *r.Definition, r, nil, nil)
 	}
 	w, err := e.st.GetWorkflow(ctx, r.Workflow)
 	if errors.Is(err, store.ErrNotFound) {
@@ -272,6 +281,11 @@ func (e *Engine) Rerun(ctx context.Context, id, owner, ownerID string, fromFaile
 		return store.Run{}, err
 	}
 	w, err := e.st.GetWorkflow(ctx, prev.Workflow)
+	if prev.Trigger != nil && prev.Trigger.Kind == api.TriggerEvent {
+		// An event rule's run has no stored workflow (a stored one of its name is another): it runs again as
+		// it was defined.
+		w, err = prev.Definition, nil
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Run{}, fmt.Errorf("workflow %q: %w", prev.Workflow, ErrWorkflowNotFound)
 	}

@@ -47,6 +47,11 @@ type Config struct {
 	// AuditRetention is how long audit entries are kept; older ones are deleted by the server (never through the
 	// API). 0, the default, keeps them forever.
 	AuditRetention time.Duration
+	// EventRetention is how long CloudEvents are kept (received ones once dispatched); 0 means the default, 7 days.
+	EventRetention time.Duration
+	// AllowPrivilegedTasks lets event rules (Keptn tasks) ask for a privileged container; otherwise such rules are
+	// refused when saved and their actions when an event fires them.
+	AllowPrivilegedTasks bool
 	// GitCacheTTL is how long a checked branch head is reused without checking again; 0 checks the branch head
 	// for every job (cheap: a ref read or one HTTP request) and fetches only when it moved.
 	GitCacheTTL time.Duration
@@ -335,6 +340,13 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 		}
 		c.MaxLogSize = n
 	}
+	if v, ok := get("RUNPLANE_ALLOW_PRIVILEGED_TASKS"); ok {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("RUNPLANE_ALLOW_PRIVILEGED_TASKS=%q: want true or false", v)
+		}
+		c.AllowPrivilegedTasks = b
+	}
 	if v, ok := get("RUNPLANE_MAX_BODY_BYTES"); ok {
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil || n <= 0 {
@@ -355,6 +367,7 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 		{"RUNPLANE_LEASE_TTL", &c.LeaseTTL},
 		{"RUNPLANE_LOG_RETENTION", &c.LogRetention},
 		{"RUNPLANE_AUDIT_RETENTION", &c.AuditRetention},
+		{"RUNPLANE_EVENT_RETENTION", &c.EventRetention},
 		{"RUNPLANE_GIT_CACHE_TTL", &c.GitCacheTTL},
 		{"RUNPLANE_JOB_TTL", &c.JobTTL},
 		{"RUNPLANE_POD_START_TIMEOUT", &c.PodStartTimeout},

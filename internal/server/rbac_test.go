@@ -42,7 +42,7 @@ func TestRBACEveryRoute(t *testing.T) {
 	personas = append(personas,
 		&persona{name: "*-read", role: &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessRead}},
 		&persona{name: "*-write", role: &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessWrite}})
-	for _, res := range []string{"runners", "tasks", "jobs", "users", "groups", "roles", "role_bindings", "api_tokens", "audit_logs", "workflows", "runs", "cronjobs", "webhooks", "event_sinks"} {
+	for _, res := range []string{"runners", "tasks", "jobs", "users", "groups", "roles", "role_bindings", "api_tokens", "audit_logs", "workflows", "runs", "cronjobs", "webhooks", "event_sinks", "events", "event_rules"} {
 		personas = append(personas,
 			&persona{name: res + "-read", role: &api.Role{Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessRead}},
 			&persona{name: res + "-write", role: &api.Role{Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessWrite}},
@@ -93,7 +93,7 @@ func TestRBACEveryRoute(t *testing.T) {
 			if rt.Path == "/api/v1/logout" { // it ends the session it is sent with
 				as = ts.login(t, p.user, "password-"+p.user)
 			}
-			res := ts.do(t, req{method: rt.Method, path: path, body: body, as: as})
+			res := ts.do(t, req{method: rt.Method, path: path, body: body, as: as, header: rbacHeader(rt, w)})
 			allowed := expectAllowed(rt, p, w)
 			switch {
 			case allowed && (res.status == http.StatusUnauthorized || res.status == http.StatusForbidden):
@@ -139,6 +139,10 @@ func expectAllowed(rt httpapi.Route, p *persona, w *rbacWorld) bool {
 		// Creates name a new object, which a role limited to one object does not cover. A task also needs read
 		// access to its runner.
 		if rt.Resource == api.ResourceTasks && r.Resource != "*" {
+			return false
+		}
+		// Event rules also need write access to the runs they start.
+		if rt.Resource == api.ResourceEventRules && r.Resource != "*" {
 			return false
 		}
 		return all
@@ -188,8 +192,19 @@ func rbacBody(rt httpapi.Route, w *rbacWorld) string {
 		return fmt.Sprintf(`{"name":%q,"steps":[{"name":"s","image":"alpine","command":["true"]}]}`, n)
 	case api.ResourceCronJobs:
 		return fmt.Sprintf(`{"name":%q,"task":"target","schedule":"@yearly","disable":true}`, n)
+	case api.ResourceEventRules:
+		return fmt.Sprintf(`{"name":%q,"apiVersion":"v2","actions":[]}`, n)
 	}
 	return "{}"
+}
+
+// rbacHeader makes an event posted a binary-mode CloudEvent of a fresh source (rbacBody's "{}" is its data).
+func rbacHeader(rt httpapi.Route, w *rbacWorld) map[string]string {
+	if rt.Resource != api.ResourceEvents || rt.Method != http.MethodPost {
+		return nil
+	}
+	return map[string]string{"ce-specversion": "1.0", "ce-id": fmt.Sprint(w.seq), "ce-type": "t",
+		"ce-source": fmt.Sprintf("new-%d", w.seq)}
 }
 
 // seedRBACWorld creates, as root, one object of each resource for the routes to act on.
@@ -239,6 +254,12 @@ func seedRBACWorld(t *testing.T, ts *testServer) *rbacWorld {
 	ts.do(t, req{method: "POST", path: "/api/v1/webhooks", json: api.Webhook{Task: "target"}}).
 		want(t, http.StatusOK).decode(t, &hook)
 	set(api.ResourceWebhooks, hook.ID, hook.ID)
+	ts.do(t, req{method: "POST", path: "/api/v1/events", body: "{}", header: map[string]string{"ce-specversion": "1.0",
+		"ce-id": "target-1", "ce-type": "t", "ce-source": "target"}}).want(t, http.StatusAccepted)
+	set(api.ResourceEvents, "target-1", "target") // events are addressed by id and authorized by their source
+	ts.do(t, req{method: "POST", path: "/api/v1/event_rules", json: api.EventRules{Name: "target", APIVersion: "v2"}}).
+		want(t, http.StatusOK)
+	set(api.ResourceEventRules, "target", "target")
 	ts.Server.audit.Flush()
 	var logs []api.AuditLog
 	ts.do(t, req{method: "GET", path: "/api/v1/audit_logs?max=1"}).want(t, http.StatusOK).decode(t, &logs)

@@ -36,6 +36,7 @@ import (
 	"github.com/runplane/runplane/internal/store/sqlite"
 	"github.com/runplane/runplane/internal/trigger"
 	"github.com/runplane/runplane/internal/trigger/cron"
+	"github.com/runplane/runplane/internal/trigger/events"
 	"github.com/runplane/runplane/internal/trigger/outbox"
 )
 
@@ -68,6 +69,7 @@ type Server struct {
 	logs     *joblog.Store
 	files    *jobfiles.Store
 	runs     *runs.Engine
+	events   *events.Dispatcher
 	engine   *jobs.Engine
 	outbox   *outbox.Outbox // events out: the outbox's Emitter and its delivery
 	executor runningExecutor
@@ -237,8 +239,14 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	case cfg.ResetRootPassword:
 		log.Info("root's password already is RUNPLANE_ROOT_PASSWORD; nothing to reset")
 	}
-	// One Firer starts what every trigger names (cron jobs, webhooks), as the trigger's owner.
+	// One Firer starts what every trigger names (cron jobs, webhooks, event rules), through the same entry points
+	// as the API, as the trigger's owner.
 	firer := trigger.NewFirer(authn, s.engine, s.runs)
+	// The dispatcher's answers (Keptn's .started/.finished) go out to the event sinks through the outbox.
+	s.events = events.NewDispatcher(s.store, firer, events.Options{
+		Retention: cfg.EventRetention, Images: images, AllowPrivileged: cfg.AllowPrivilegedTasks, Runs: s.runs,
+		Emitter: outbox.Stored{Emitter: s.outbox}, Logger: log.With("component", "events"),
+	})
 	s.cron = cron.New(s.store, firer, cron.Options{
 		Logger: log.With("component", "cron"),
 		Audit:  s.audit,
@@ -273,6 +281,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		AllowedOrigins:   cfg.AllowedOrigins,
 		TrustedProxies:   proxies,
 		MaxTokenLifetime: cfg.MaxTokenLifetime,
+		Events:           s.events,
+		PrivilegedTasks:  cfg.AllowPrivilegedTasks,
 	}); err != nil {
 		return nil, err
 	}
@@ -425,6 +435,7 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.runs.Run(bg) })
 	g.Go(func() error { return s.outbox.Run(bg) })
 	g.Go(func() error { return s.cron.Run(bg) })
+	g.Go(func() error { return s.events.Run(bg) })
 	g.Go(func() error {
 		return audit.RunRetention(bg, s.store, s.cfg.AuditRetention, retentionInterval(s.cfg.AuditRetention), time.Now,
 			s.log.With("component", "audit"))

@@ -85,9 +85,9 @@ type Outbox interface {
 	// RetryDelivery releases a claimed delivery, due again at next. A failure ("" for none: the delivery was not
 	// attempted) counts an attempt and is kept as its last error. ErrNotFound if there is no such delivery.
 	RetryDelivery(ctx context.Context, sink string, seq int64, next time.Time, failure string) error
-	// PruneEvents deletes the events fanned out before before whose every delivery is done, with their
+	// PruneOutbox deletes the events fanned out before before whose every delivery is done, with their
 	// deliveries, and returns how many events it deleted.
-	PruneEvents(ctx context.Context, before time.Time) (int, error)
+	PruneOutbox(ctx context.Context, before time.Time) (int, error)
 	// EventBacklog returns how many deliveries each sink has still to receive (sinks with none are absent) and
 	// how many events are not fanned out yet.
 	EventBacklog(ctx context.Context) (due map[string]int, pending int, err error)

@@ -211,6 +211,8 @@ type Store interface {
 	Audit
 	EventSinks
 	Outbox
+	CloudEvents
+	EventRules
 	// Close releases the backend's resources.
 	Close() error
 }

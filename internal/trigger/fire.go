@@ -65,6 +65,9 @@ type Firing struct {
 	Input []byte
 	// Trigger is recorded with the job or run.
 	Trigger api.Trigger
+	// Definition, for a workflow target, is an inline workflow (named Workflow) to run instead of the stored
+	// one: an event rule's action. The owner still needs runs write on Workflow.
+	Definition *api.Workflow
 }
 
 // Fired is what a firing started (or found started by an earlier firing with its key).
@@ -130,7 +133,7 @@ func (f *Firer) Fire(ctx context.Context, x Firing) (Fired, error) {
 		return Fired{}, fmt.Errorf("%w: workflows cannot run on this server", ErrRefused)
 	}
 	run, created, err := f.runs.Start(ctx, runs.Request{Workflow: x.Workflow, Owner: p.Username, OwnerID: scope,
-		Parameters: x.Input, IdempotencyKey: x.Key, Trigger: &trig})
+		Parameters: x.Input, IdempotencyKey: x.Key, Trigger: &trig, Definition: x.Definition})
 	if err != nil {
 		return Fired{}, err
 	}

@@ -123,9 +123,9 @@ func (s *Store) RetryDelivery(ctx context.Context, sink string, seq int64, next 
 	return wrap(oneRow(tag, err, "delivery", name), "postgres: retry delivery of event %d to sink %q", seq, sink)
 }
 
-// PruneEvents deletes the events fanned out before before that every sink received, with their deliveries: one
+// PruneOutbox deletes the events fanned out before before that every sink received, with their deliveries: one
 // statement, so the events it deletes are those whose deliveries it deletes.
-func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int, error) {
+func (s *Store) PruneOutbox(ctx context.Context, before time.Time) (int, error) {
 	tag, err := s.pool.Exec(ctx, `WITH e AS (
 			DELETE FROM event_outbox o WHERE fanned AND create_time < $1 AND NOT EXISTS
 				(SELECT 1 FROM event_deliveries d WHERE d.event_seq = o.seq AND d.delivered_time IS NULL)

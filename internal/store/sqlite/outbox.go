@@ -107,21 +107,21 @@ func (s *Store) RetryDelivery(ctx context.Context, sink string, seq int64, next 
 	return wrap(err, "sqlite: retry delivery of event %d to sink %q", seq, sink)
 }
 
-// PruneEvents deletes the events fanned out before before that every sink received, with their deliveries.
-func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int, error) {
+// PruneOutbox deletes the events fanned out before before that every sink received, with their deliveries.
+func (s *Store) PruneOutbox(ctx context.Context, before time.Time) (int, error) {
 	var n int64
 	err := s.write(ctx, func(tx *wtx) error {
 		b := toNanos(before)
 		if _, err := tx.exec(pruneDeliveries, b); err != nil {
 			return err
 		}
-		res, err := tx.exec(pruneEvents, b)
+		res, err := tx.exec(pruneOutbox, b)
 		if err != nil {
 			return err
 		}
 		n, err = res.RowsAffected()
 		return err
-	}, pruneDeliveries, pruneEvents)
+	}, pruneDeliveries, pruneOutbox)
 	if err != nil {
 		return 0, wrap(err, "sqlite: prune events")
 	}
@@ -175,7 +175,7 @@ const (
 	prunable = `SELECT seq FROM event_outbox o WHERE fanned = 1 AND create_time < ?1 AND NOT EXISTS
 		(SELECT 1 FROM event_deliveries d WHERE d.event_seq = o.seq AND d.delivered_time IS NULL)`
 	pruneDeliveries = `DELETE FROM event_deliveries WHERE event_seq IN (` + prunable + `)`
-	pruneEvents     = `DELETE FROM event_outbox WHERE seq IN (` + prunable + `)`
+	pruneOutbox     = `DELETE FROM event_outbox WHERE seq IN (` + prunable + `)`
 	dueBySink       = `SELECT sink, count(*) FROM event_deliveries WHERE delivered_time IS NULL GROUP BY sink`
 	countPending    = `SELECT count(*) FROM event_outbox WHERE fanned = 0`
 )

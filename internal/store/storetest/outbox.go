@@ -241,10 +241,10 @@ func testOutboxDeliveries(t *testing.T, s store.Store) {
 		store.ErrNotFound, "")
 
 	// Prune: event 2 went everywhere; event 1 still waits for b.
-	pruned, err := s.PruneEvents(ctx, at(100))
-	must(t, "PruneEvents", err)
+	pruned, err := s.PruneOutbox(ctx, at(100))
+	must(t, "PruneOutbox", err)
 	if pruned != 1 {
-		t.Errorf("PruneEvents = %d, want 1", pruned)
+		t.Errorf("PruneOutbox = %d, want 1", pruned)
 	}
 	due, _, err = s.EventBacklog(ctx)
 	must(t, "EventBacklog", err)
@@ -253,11 +253,11 @@ func testOutboxDeliveries(t *testing.T, s store.Store) {
 	}
 	// Deleting b drops what it still had to receive; event 1 can then go, but not before its time.
 	must(t, "DeleteEventSink", s.DeleteEventSink(ctx, "b"))
-	if pruned, err = s.PruneEvents(ctx, at(1)); err != nil || pruned != 0 {
-		t.Errorf("PruneEvents(before its time) = %d, %v; want 0", pruned, err)
+	if pruned, err = s.PruneOutbox(ctx, at(1)); err != nil || pruned != 0 {
+		t.Errorf("PruneOutbox(before its time) = %d, %v; want 0", pruned, err)
 	}
-	if pruned, err = s.PruneEvents(ctx, at(100)); err != nil || pruned != 1 {
-		t.Errorf("PruneEvents = %d, %v; want 1", pruned, err)
+	if pruned, err = s.PruneOutbox(ctx, at(100)); err != nil || pruned != 1 {
+		t.Errorf("PruneOutbox = %d, %v; want 1", pruned, err)
 	}
 	// Its id is free again: only delivered events are forgotten.
 	if created, err = s.AppendEvent(ctx, e1); err != nil || !created {

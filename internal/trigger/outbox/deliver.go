@@ -54,7 +54,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 		}
 		if now := o.opts.Now(); now.Sub(pruned) >= min(o.opts.Retention/4, time.Hour) {
 			pruned = now
-			if n, err := o.st.PruneEvents(ctx, now.Add(-o.opts.Retention)); err != nil && ctx.Err() == nil {
+			if n, err := o.st.PruneOutbox(ctx, now.Add(-o.opts.Retention)); err != nil && ctx.Err() == nil {
 				o.log.Warn("prune delivered events", "error", err)
 			} else if n > 0 {
 				o.log.Debug("pruned delivered events", "events", n)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/runplane/runplane/api"
 )
 
 // Emitter puts an event into the outbox, to be delivered to every sink it matches.
@@ -148,4 +150,31 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		e.Extensions[k] = s
 	}
 	return nil
+}
+
+// Stored adapts an Emitter to events stored as api.Event (the Keptn answers the event dispatcher produces): its
+// Emit converts each and emits it. Extension values that are not strings are sent as their JSON.
+type Stored struct{ Emitter Emitter }
+
+// Emit converts e and emits it.
+func (s Stored) Emit(ctx context.Context, e api.Event) error {
+	out := Event{ID: e.ID, Source: e.Source, Type: e.Type, Subject: e.Subject, Data: e.Data}
+	if e.Time != nil {
+		out.Time = *e.Time
+	}
+	if len(e.Extensions) > 0 {
+		out.Extensions = make(map[string]string, len(e.Extensions))
+		for k, v := range e.Extensions {
+			if s, ok := v.(string); ok {
+				out.Extensions[k] = s
+				continue
+			}
+			b, err := json.Marshal(v)
+			if err != nil {
+				return fmt.Errorf("outbox: event %q: extension %s: %w", e.ID, k, err)
+			}
+			out.Extensions[k] = string(b)
+		}
+	}
+	return s.Emitter.Emit(ctx, out)
 }

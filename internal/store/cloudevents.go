@@ -1,0 +1,64 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/runplane/runplane/api"
+)
+
+// EventFilter selects events for ListEvents; zero values select everything and the conditions combine (AND).
+type EventFilter struct {
+	Type   string
+	Source string
+	// Sources, when not nil, keeps only events of these sources (none when empty): what a caller may read.
+	Sources []string
+	// Since keeps events received at or after it.
+	Since  time.Time
+	Limit  int // 0: no limit
+	Offset int
+}
+
+// CloudEvents stores CloudEvents received and produced, keyed by (source, id), until they are pruned.
+type CloudEvents interface {
+	// CreateEvent stores e unless an event with its source and id is stored: then it stores nothing and returns
+	// that one with created false. A zero ReceiveTime becomes now.
+	CreateEvent(ctx context.Context, e api.Event) (stored api.Event, created bool, err error)
+	// GetEvent returns the event of source and id; ErrNotFound if absent. An empty source returns the event
+	// with that id received last.
+	GetEvent(ctx context.Context, source, id string) (api.Event, error)
+	// ListEvents returns events newest first (by ReceiveTime, then source and id) and how many match without
+	// Limit/Offset; never nil.
+	ListEvents(ctx context.Context, f EventFilter) (events []api.Event, total int, err error)
+	// UndispatchedEvents returns up to limit received (not produced) events not yet marked dispatched, oldest
+	// first; never nil.
+	UndispatchedEvents(ctx context.Context, limit int) ([]api.Event, error)
+	// MarkEventDispatched records that the event was dispatched at; ErrNotFound if absent.
+	MarkEventDispatched(ctx context.Context, source, id string, at time.Time) error
+	// PruneEvents deletes the events received before before, except received ones still to dispatch, and says
+	// how many it deleted.
+	PruneEvents(ctx context.Context, before time.Time) (int, error)
+}
+
+// EventRuleSet is an event rule set as stored: the API view plus its owner's id and its own id, which stays for
+// good (a later set of the same name gets another).
+type EventRuleSet struct {
+	api.EventRules
+	ID      string
+	OwnerID string
+}
+
+// EventRules stores event rule sets by name.
+type EventRules interface {
+	// CreateEventRules stores a new rule set with a new ID (set in the result); ErrConflict if the name is taken.
+	CreateEventRules(ctx context.Context, r EventRuleSet) (EventRuleSet, error)
+	// GetEventRules returns a rule set; ErrNotFound if absent.
+	GetEventRules(ctx context.Context, name string) (EventRuleSet, error)
+	// ListEventRules returns every rule set ordered by name; never nil.
+	ListEventRules(ctx context.Context) ([]EventRuleSet, error)
+	// UpdateEventRules replaces the rule set named r.Name (its actions, owner and flags; it keeps its ID);
+	// ErrNotFound if absent.
+	UpdateEventRules(ctx context.Context, r EventRuleSet) (EventRuleSet, error)
+	// DeleteEventRules removes a rule set; ErrNotFound if absent.
+	DeleteEventRules(ctx context.Context, name string) error
+}

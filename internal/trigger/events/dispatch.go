@@ -1,0 +1,286 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/imagepolicy"
+	"github.com/runplane/runplane/internal/store"
+	"github.com/runplane/runplane/internal/trigger"
+)
+
+// Store is the slice of the store the dispatcher needs.
+type Store interface {
+	store.CloudEvents
+	ListEventRules(ctx context.Context) ([]store.EventRuleSet, error)
+	GetRun(ctx context.Context, id string) (store.Run, error)
+	GetJob(ctx context.Context, id string) (store.Job, error)
+}
+
+// Firer fires a rule's action as its owner; *trigger.Firer implements it.
+type Firer interface {
+	Fire(ctx context.Context, f trigger.Firing) (trigger.Fired, error)
+}
+
+// Runs waits for runs; *runs.Engine implements it.
+type Runs interface {
+	// Await returns the run once final, or as it is after max or when ctx ends.
+	Await(ctx context.Context, id string, max time.Duration) (store.Run, error)
+}
+
+// Emitter hands the events runplane produces (Keptn's .started and .finished answers) to whoever sends events
+// out (the event sinks' outbox). Emit is called after the event is stored, at least once per event: an event
+// emitted again has the same source and id. It must not block for long.
+type Emitter interface {
+	Emit(ctx context.Context, e api.Event) error
+}
+
+// Defaults for Options.
+const (
+	DefaultSource    = "runplane"
+	DefaultRetention = 7 * 24 * time.Hour
+	DefaultPoll      = 2 * time.Second
+	batch            = 100
+)
+
+// Options tune a Dispatcher. The zero value works.
+type Options struct {
+	// Source is the source of the events runplane produces; "" means DefaultSource.
+	Source string
+	// Retention is how long events are kept (received ones once dispatched); 0 means DefaultRetention.
+	Retention time.Duration
+	// Poll is how often the store is read for events other replicas accepted; 0 means DefaultPoll.
+	Poll time.Duration
+	// Images is the image allowlist every task's image must pass; nil allows all.
+	Images *imagepolicy.Allowlist
+	// AllowPrivileged lets tasks ask for a privileged securityContext; otherwise their action is refused.
+	AllowPrivileged bool
+	// Emitter receives the events produced; nil: they are only stored.
+	Emitter Emitter
+	// Runs waits for runs to end (for .finished answers); nil: the store is read every Poll.
+	Runs   Runs
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Dispatcher accepts events and dispatches them to the event rules. Create it with NewDispatcher and run it with
+// Run; Accept and Dispatch are safe for concurrent use and work before Run starts (what they store is
+// dispatched once Run runs).
+type Dispatcher struct {
+	st    Store
+	firer Firer
+	opts  Options
+	log   *slog.Logger
+	wake  chan struct{}
+
+	mu       sync.Mutex
+	tracking map[string]bool // answer bases whose run is being waited for
+	wg       sync.WaitGroup
+}
+
+// NewDispatcher returns a dispatcher over st firing actions through f.
+func NewDispatcher(st Store, f Firer, opts Options) *Dispatcher {
+	if opts.Source == "" {
+		opts.Source = DefaultSource
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = DefaultRetention
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = DefaultPoll
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Dispatcher{st: st, firer: f, opts: opts, log: log, wake: make(chan struct{}, 1), tracking: map[string]bool{}}
+}
+
+// Accept stores received events before anything else happens to them, and answers for each whether it was new
+// or a duplicate of a stored one (same source and id: stored once, dispatched once).
+func (d *Dispatcher) Accept(ctx context.Context, evs []api.Event) ([]api.EventAccepted, error) {
+	out := make([]api.EventAccepted, 0, len(evs))
+	now := d.opts.Now().UTC()
+	for _, e := range evs {
+		e.Produced, e.DispatchTime, e.ReceiveTime = false, nil, now
+		_, created, err := d.st.CreateEvent(ctx, e)
+		if err != nil {
+			return out, fmt.Errorf("accept event %q from %q: %w", e.ID, e.Source, err)
+		}
+		out = append(out, api.EventAccepted{ID: e.ID, Source: e.Source, Duplicate: !created})
+	}
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+	return out, nil
+}
+
+// Run dispatches stored events as they come (and every Poll, for those other replicas stored), waits for the
+// runs of .triggered events to end to answer them (those of an earlier process too), and prunes events past
+// their retention. It returns when ctx ends.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	defer d.wg.Wait()
+	if err := d.recoverAnswers(ctx); err != nil && ctx.Err() == nil {
+		d.log.Warn("recover pending answers", "err", err)
+	}
+	d.prune(ctx)
+	tick := time.NewTicker(d.opts.Poll)
+	defer tick.Stop()
+	prune := time.NewTicker(min(time.Hour, d.opts.Retention/10+time.Second))
+	defer prune.Stop()
+	for {
+		if err := d.Dispatch(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn("dispatch events", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.wake:
+		case <-tick.C:
+		case <-prune.C:
+			d.prune(ctx)
+		}
+	}
+}
+
+func (d *Dispatcher) prune(ctx context.Context) {
+	n, err := d.st.PruneEvents(ctx, d.opts.Now().Add(-d.opts.Retention))
+	if err != nil && ctx.Err() == nil {
+		d.log.Warn("prune events", "err", err)
+	} else if n > 0 {
+		d.log.Info("pruned events", "count", n)
+	}
+}
+
+// Dispatch dispatches every stored event not dispatched yet, oldest first, and marks each dispatched once all
+// its actions are fired. An event whose dispatch fails for a passing reason (the store) stays to dispatch; firing
+// again is harmless (each firing's key makes it start one run).
+func (d *Dispatcher) Dispatch(ctx context.Context) error {
+	for {
+		pending, err := d.st.UndispatchedEvents(ctx, batch)
+		if err != nil {
+			return err
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		sets, err := d.st.ListEventRules(ctx)
+		if err != nil {
+			return err
+		}
+		var failed error
+		for _, ev := range pending {
+			if err := d.dispatch(ctx, sets, ev); err != nil {
+				failed = errors.Join(failed, fmt.Errorf("event %q from %q: %w", ev.ID, ev.Source, err))
+				continue
+			}
+			if err := d.st.MarkEventDispatched(ctx, ev.Source, ev.ID, d.opts.Now().UTC()); err != nil &&
+				!errors.Is(err, store.ErrNotFound) {
+				failed = errors.Join(failed, err)
+			}
+		}
+		if failed != nil || len(pending) < batch {
+			return failed
+		}
+	}
+}
+
+// dispatch fires every action of every rule set that handles ev.
+func (d *Dispatcher) dispatch(ctx context.Context, sets []store.EventRuleSet, ev api.Event) error {
+	doc := Document(ev)
+	var failed error
+	for _, rs := range sets {
+		for _, i := range Match(rs.EventRules, ev.Type, doc) {
+			if err := d.fire(ctx, rs, i, ev, doc); err != nil {
+				failed = errors.Join(failed, err)
+			}
+		}
+	}
+	return failed
+}
+
+// fire starts action i of rs for ev as one run, and answers a .triggered event unless the action is silent. An
+// action that cannot run (a refused image or privilege, a value missing from the event, an owner without the
+// right) is answered errored and not retried; an error returned is passing and the event is dispatched again.
+func (d *Dispatcher) fire(ctx context.Context, rs store.EventRuleSet, i int, ev api.Event, doc map[string]any) error {
+	a := rs.Actions[i]
+	key := fmt.Sprintf("%s\n%s\n%d", ev.Source, ev.ID, i)
+	base := AnswerBase(rs.ID + "\n" + key)
+	answers := IsTriggered(ev.Type) && !a.Silent
+	log := d.log.With("rules", rs.Name, "action", a.Name, "event", ev.ID, "source", ev.Source)
+	refuse := func(msg string) error {
+		log.Warn("event action not run", "why", msg)
+		if answers {
+			d.produce(ctx, Started(ev, base, "", d.opts.Source, d.opts.Now()))
+			d.produce(ctx, Errored(ev, base, d.opts.Source, d.opts.Now(), msg))
+		}
+		return nil
+	}
+	if msg := d.refusal(a); msg != "" {
+		return refuse(msg)
+	}
+	w, err := Build(rs.EventRules, i, ev, doc)
+	if err != nil {
+		return refuse(fmt.Sprintf("Error while creating job: %v", err))
+	}
+	fired, err := d.firer.Fire(ctx, trigger.Firing{
+		Target:     trigger.Target{Workflow: rs.Name},
+		Definition: &w,
+		OwnerID:    rs.OwnerID,
+		TriggerID:  rs.ID,
+		Key:        key,
+		Trigger:    api.Trigger{Kind: api.TriggerEvent, Name: rs.Name, Delivery: ev.ID, Source: ev.Source},
+	})
+	var invalid *api.InvalidError
+	switch {
+	case errors.Is(err, trigger.ErrRefused), errors.As(err, &invalid):
+		return refuse(fmt.Sprintf("Error while creating job: %v", err))
+	case err != nil:
+		return err
+	}
+	log.Info("event action started", "run", fired.Run, "created", fired.Created)
+	if answers {
+		d.produce(ctx, Started(ev, base, fired.Run, d.opts.Source, d.opts.Now()))
+		d.track(ctx, base, ev, fired.Run)
+	}
+	return nil
+}
+
+// refusal says why action a may not run on this server, "" when it may: Keptn's image allowlist message, or a
+// privileged task when privileged tasks are not allowed.
+func (d *Dispatcher) refusal(a api.KeptnAction) string {
+	for _, t := range a.Tasks {
+		if err := d.opts.Images.Check(t.Image); err != nil {
+			return fmt.Sprintf("Forbidden: Image %s does not match configured image allowlist.\n", t.Image)
+		}
+		if p := t.SecurityContext.Privileged; p != nil && *p && !d.opts.AllowPrivileged {
+			return fmt.Sprintf("Forbidden: task %q asks for a privileged container, which this server does not allow", t.Name)
+		}
+	}
+	return ""
+}
+
+// produce stores an event runplane made and emits it when it is new.
+func (d *Dispatcher) produce(ctx context.Context, e api.Event) {
+	e.Produced = true
+	e.ReceiveTime = d.opts.Now().UTC()
+	_, created, err := d.st.CreateEvent(ctx, e)
+	if err != nil {
+		d.log.Warn("store produced event", "id", e.ID, "type", e.Type, "err", err)
+		return
+	}
+	if created && d.opts.Emitter != nil {
+		if err := d.opts.Emitter.Emit(ctx, e); err != nil {
+			d.log.Warn("emit produced event", "id", e.ID, "type", e.Type, "err", err)
+		}
+	}
+}
