@@ -18,8 +18,9 @@ const stepsDir = "/run/runplane/steps"
 // awaitCheckout is a command job's container command, `sh -c awaitCheckout runplane COMMAND`: it waits for the
 // checkout beside it to mark its end, then runs COMMAND (passed as $1, never spliced into the script) under
 // runplane-pid1, which the checkout has copied by then. A failed checkout ends it without running anything; its
-// report says so, and the executor fails the job with the checkout's own reason.
-const awaitCheckout = `until [ -e ` + toolsDir + `/` + inpod.ReadyFile + ` ]; do ` +
+// report says so, and the executor fails the job with the checkout's own reason. The trap ends the wait when the
+// pod is stopped (sh, PID 1, would ignore SIGTERM); exec drops it.
+const awaitCheckout = `trap 'exit 143' TERM INT; until [ -e ` + toolsDir + `/` + inpod.ReadyFile + ` ]; do ` +
 	`if [ -e ` + toolsDir + `/` + inpod.FailedFile + ` ]; then echo "not run: the checkout failed" >/dev/termination-log 2>/dev/null; exit 1; fi; ` +
 	`sleep 0.1 2>/dev/null || sleep 1; done; ` +
 	`exec ` + toolsDir + `/` + pid1.Name + ` -- sh -c "$1"`
