@@ -31,6 +31,16 @@ const (
 	EnvNoGit      = "RUNPLANE_GIT_NONE"    // "1": the job has no repository; nothing is cloned and EnvGitURL is unset
 	EnvInputSrc   = "RUNPLANE_INPUT_SRC"   // mounted Secret volume of the job's input files; optional
 	EnvInputDst   = "RUNPLANE_INPUT_DST"   // the input directory they are copied to (0644); required with EnvInputSrc
+	// EnvReadyDir is set when the checkout runs beside the job's container instead of before it: it then writes
+	// ReadyFile there once all is in place, or FailedFile (after its termination log) when it failed, for the job's
+	// container, which waits for one of them, to run the command or end.
+	EnvReadyDir = "RUNPLANE_READY_DIR"
+)
+
+// The markers of a checkout in EnvReadyDir.
+const (
+	ReadyFile  = "ready"
+	FailedFile = "failed"
 )
 
 // CheckoutConfig is what the init container does. Its zero value does nothing useful: GitURL and Workspace are
@@ -75,19 +85,47 @@ func CheckoutConfigFromEnv(getenv func(string) string) CheckoutConfig {
 func RunCheckout(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg := CheckoutConfigFromEnv(getenv)
 	logPath := pid1.TerminationLogPath(getenv)
+	readyDir := getenv(EnvReadyDir)
 	commit, err := Checkout(ctx, cfg)
 	if err != nil {
 		msg := gitsource.Scrub(err.Error(), cfg.Token)
 		pid1.WriteTerminationLog(logPath, msg)
 		fmt.Fprintln(stderr, msg)
+		if readyDir != "" {
+			if err := writeMarker(readyDir, FailedFile); err != nil {
+				fmt.Fprintln(stderr, err)
+			}
+		}
 		return 1
 	}
-	if cfg.NoGit {
-		return 0
+	if !cfg.NoGit {
+		fmt.Fprintf(stdout, "checked out %s at %s\n", cfg.branch(), commit)
+		pid1.WriteTerminationLog(logPath, "commit "+commit)
 	}
-	fmt.Fprintf(stdout, "checked out %s at %s\n", cfg.branch(), commit)
-	pid1.WriteTerminationLog(logPath, "commit "+commit)
+	if readyDir != "" {
+		// Last: the job's command runs as soon as this exists.
+		if err := writeMarker(readyDir, ReadyFile); err != nil {
+			msg := err.Error()
+			pid1.WriteTerminationLog(logPath, msg)
+			fmt.Fprintln(stderr, msg)
+			_ = writeMarker(readyDir, FailedFile)
+			return 1
+		}
+	}
 	return 0
+}
+
+// writeMarker creates dir/name whole: a temporary file renamed into place, so that whoever waits for it sees it
+// only once it is there.
+func writeMarker(dir, name string) error {
+	tmp := filepath.Join(dir, "."+name+".tmp")
+	if err := os.WriteFile(tmp, nil, 0o644); err != nil {
+		return fmt.Errorf("mark the checkout %s: %w", name, err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("mark the checkout %s: %w", name, err)
+	}
+	return nil
 }
 
 // Checkout clones cfg.Branch of cfg.GitURL (depth 1, that branch only, no tags) into cfg.Workspace (unless

@@ -9,11 +9,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/runplane/runplane/internal/inpod/pid1"
 )
@@ -25,6 +27,9 @@ import (
 const (
 	EnvKeepDirs = "RUNPLANE_KEEP_DIRS" // NAME=DIR,... : each directory becomes NAME/ in the archive
 	EnvKeepMax  = "RUNPLANE_KEEP_MAX"  // the most bytes of file content kept; required
+	// EnvKeepAfter is the last job container's done-marker (pid1.Step) when the keep container starts together
+	// with it: it waits for it, and keeps nothing if that container did not succeed. Optional.
+	EnvKeepAfter = "RUNPLANE_KEEP_AFTER"
 )
 
 // keepLine is the length of the base64 lines WriteKeep writes: the container runtime splits longer lines.
@@ -52,6 +57,17 @@ func RunKeep(getenv func(string) string, stdout, stderr io.Writer) int {
 			return fail(fmt.Errorf("%s: %q is not NAME=DIR", EnvKeepDirs, kv))
 		}
 		dirs = append(dirs, [2]string{name, dir})
+	}
+	if after := getenv(EnvKeepAfter); after != "" {
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+		ok, why := pid1.AwaitMarker(after, sigs)
+		signal.Stop(sigs)
+		if !ok {
+			// The job failed, and the executor keeps nothing of a failed job's pod (it says so).
+			pid1.WriteTerminationLog(pid1.TerminationLogPath(getenv), pid1.Report{NotRun: why}.String())
+			return 0
+		}
 	}
 	cw := &countingWriter{w: stdout}
 	if err := WriteKeep(cw, dirs, max); err != nil {

@@ -37,6 +37,7 @@ type attempt struct {
 	cancelLogs context.CancelFunc
 	closeOut   func() // releases out once nothing writes to it any more
 	secret     bool   // the attempt has a Secret, not yet deleted
+	checkedOut bool   // the checkout container has ended well
 	final      bool   // done is closed
 	res        executor.Result
 	onFinal    func() // called once done is closed
@@ -49,6 +50,7 @@ type stepState struct {
 	started  chan struct{} // closed when it is seen running or terminated
 	ended    chan struct{} // closed when it is seen terminated
 	outBytes int64         // ... with this many bytes of output, by its termination message; -1 unknown
+	failed   bool          // ... with a non-zero exit code: the steps after it do not run
 }
 
 func newStepState() *stepState {
@@ -145,15 +147,23 @@ func (a *attempt) stepStartedLocked(i int) bool {
 	}
 }
 
-// stepEndedLocked records that step i's container has ended, with n bytes of output (-1: not known).
-func (a *attempt) stepEndedLocked(i int, n int64) {
+// stepEndedLocked records that step i's container has ended, with n bytes of output (-1: not known), and whether
+// it failed.
+func (a *attempt) stepEndedLocked(i int, n int64, failed bool) {
 	a.stepStartedLocked(i)
 	select {
 	case <-a.st[i].ended:
 	default:
-		a.st[i].outBytes = n
+		a.st[i].outBytes, a.st[i].failed = n, failed
 		close(a.st[i].ended)
 	}
+}
+
+// stepFailed reports whether step i's container has ended with a non-zero exit code.
+func (a *attempt) stepFailed(i int) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return ended(a.st[i].ended) && a.st[i].failed
 }
 
 // waitStarted waits until step i's container has started; false if it never will (the attempt ended first) or

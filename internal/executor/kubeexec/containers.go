@@ -11,6 +11,7 @@ import (
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
+	"github.com/runplane/runplane/internal/inpod/pid1"
 )
 
 // annContainers, on a multi-container attempt's Job and pod, lists its steps in order (stepsAnnotation), so that
@@ -156,12 +157,18 @@ func withEnv(base []corev1.EnvVar, add api.EnvVars) []corev1.EnvVar {
 	return out
 }
 
-// containerStatuses is how each step ran, by the pod's statuses; steps never started have their name only.
+// containerStatuses is how each step ran, by the pod's statuses; steps never started have their name only. A
+// step whose container started together with the one before it (podShape) waited for it: it counts as started when
+// its command did (its runplane-pid1 reports when), and one that did not run its command has its name only.
 func containerStatuses(p *corev1.Pod, steps []step) []api.ContainerStatus {
 	by := map[string]corev1.ContainerStatus{}
+	regular := map[string]bool{}
 	if p != nil {
 		for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
 			by[cs.Name] = cs
+		}
+		for _, c := range p.Spec.Containers {
+			regular[c.Name] = true
 		}
 	}
 	out := make([]api.ContainerStatus, len(steps))
@@ -171,22 +178,44 @@ func containerStatuses(p *corev1.Pod, steps []step) []api.ContainerStatus {
 		if !ok {
 			continue
 		}
+		waited := i > 0 && regular[s.Container] && regular[steps[i-1].Container]
 		switch {
 		case cs.State.Terminated != nil:
 			t := cs.State.Terminated
+			rep := pid1.ParseReport(t.Message)
+			if rep.NotRun != "" {
+				continue
+			}
 			out[i].ExitCode = new(int)
 			*out[i].ExitCode = int(t.ExitCode)
-			if !t.StartedAt.IsZero() {
+			switch {
+			case !rep.Started.IsZero():
+				out[i].StartTime = new(rep.Started)
+			case !t.StartedAt.IsZero():
 				out[i].StartTime = new(t.StartedAt.Time)
 			}
-			if !t.FinishedAt.IsZero() {
+			switch {
+			case !rep.Ended.IsZero():
+				out[i].CompletionTime = new(rep.Ended)
+			case !t.FinishedAt.IsZero():
 				out[i].CompletionTime = new(t.FinishedAt.Time)
 			}
 			if t.Reason != "Completed" && t.Reason != "Error" {
 				out[i].Reason = t.Reason
 			}
-		case cs.State.Running != nil:
+		case cs.State.Running != nil && !waited:
 			out[i].StartTime = new(cs.State.Running.StartedAt.Time)
+		case cs.State.Running != nil:
+			// It runs its command once the one before ended well, and waits (or will not run) until then.
+			prev := out[i-1]
+			if prev.ExitCode == nil || *prev.ExitCode != 0 || prev.CompletionTime == nil {
+				continue
+			}
+			start := cs.State.Running.StartedAt.Time
+			if prev.CompletionTime.After(start) {
+				start = *prev.CompletionTime
+			}
+			out[i].StartTime = new(start)
 		}
 	}
 	return out

@@ -10,6 +10,7 @@ import (
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
+	"github.com/runplane/runplane/internal/inpod"
 )
 
 func multiSpec() executor.Spec {
@@ -113,7 +114,9 @@ func TestObjectsContainers(t *testing.T) {
 	}
 }
 
-func TestObjectsCommandJobUnchanged(t *testing.T) {
+// TestObjectsCommandJob: a command job's pod starts the checkout and the job's container together; the job's
+// container waits for the checkout (awaitCheckout), which alone has the token.
+func TestObjectsCommandJob(t *testing.T) {
 	spec := testSpec()
 	spec.ExtraEnv = []string{"RUNPLANE_METADATA_URL=http://x"}
 	_, job, err := testExecutor().objects("rp-x-xxxxx", spec)
@@ -121,14 +124,20 @@ func TestObjectsCommandJobUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	pod := job.Spec.Template.Spec
-	if len(pod.InitContainers) != 1 || len(pod.Containers) != 1 || pod.Containers[0].Name != containerJob {
-		t.Fatalf("%d init containers, %d containers, want the checkout and the job", len(pod.InitContainers), len(pod.Containers))
+	if len(pod.InitContainers) != 0 || len(pod.Containers) != 2 || pod.Containers[0].Name != containerCheckout || pod.Containers[1].Name != containerJob {
+		t.Fatalf("%d init containers, %d containers, want the checkout and the job started together", len(pod.InitContainers), len(pod.Containers))
+	}
+	if want := []string{"sh", "-c", awaitCheckout, "runplane", spec.Command}; !slices.Equal(pod.Containers[1].Command, want) {
+		t.Errorf("job command %q, want %q", pod.Containers[1].Command, want)
+	}
+	if !slices.Contains(pod.Containers[0].Env, corev1.EnvVar{Name: inpod.EnvReadyDir, Value: toolsDir}) {
+		t.Errorf("the checkout is not told to mark its end in %s: %+v", toolsDir, pod.Containers[0].Env)
 	}
 	if _, ok := job.Annotations[annContainers]; ok {
 		t.Errorf("a command job has annotation %s", annContainers)
 	}
 	var got []string
-	for _, e := range pod.Containers[0].Env {
+	for _, e := range pod.Containers[1].Env {
 		if strings.HasPrefix(e.Name, "RUNPLANE_") && strings.HasSuffix(e.Name, "_DIR") {
 			t.Errorf("a command job has env %s", e.Name)
 		}
@@ -136,6 +145,11 @@ func TestObjectsCommandJobUnchanged(t *testing.T) {
 	}
 	if !slices.Contains(got, "RUNPLANE_METADATA_URL=http://x") {
 		t.Errorf("env %q lacks ExtraEnv", got)
+	}
+	for _, m := range pod.Containers[1].VolumeMounts {
+		if m.Name == "tools" && !m.ReadOnly {
+			t.Error("the job container may write the tools (and the checkout's markers)")
+		}
 	}
 }
 

@@ -1,10 +1,11 @@
 // Package kubeexec runs job attempts as Kubernetes Jobs: the distributed mode's executor.
 //
 // Each attempt is one batch/v1 Job in the configured namespace (backoffLimit 0: the engine owns retries). Its pod
-// has an init container running runplane's own image (`runplane pod checkout`): it clones the runner's branch (if any) into
+// has a checkout container running runplane's own image (`runplane pod checkout`): it clones the runner's branch (if any) into
 // an emptyDir, copies the job's secrets from a per-attempt Secret to a memory emptyDir that the job sees read-only
-// at /etc/secret, and copies runplane-pid1 (a 2 MB static program, package inpod/pid1) into the pod. The main
-// container runs the runner's image with that program as PID 1 (`runplane-pid1 -- sh -c <command>`): it forwards SIGTERM to the whole process tree,
+// at /etc/secret, and copies runplane-pid1 (a 2 MB static program, package inpod/pid1) into the pod. The job's
+// container starts beside it (podShape: each init container would cost a kubelet relist), waits in sh for the
+// checkout's ready marker, then runs the runner's image with that program as PID 1 (`runplane-pid1 -- sh -c <command>`): it forwards SIGTERM to the whole process tree,
 // merges stderr into stdout in order, and reports in the termination message a death by signal and the length of
 // the output (the log stream is read until it has all of it: it can end before the log file does). Pods are
 // hardened by default (non-root, no capabilities, no privilege escalation, seccomp RuntimeDefault, read-only root
@@ -12,8 +13,9 @@
 // the pod network (a pod cannot go without one: a NetworkPolicy restricts it). Spec.PullSecret is not used: a
 // task names the namespace's pull Secrets in kubernetes.imagePullSecrets.
 //
-// A job of several containers (Spec.Containers) is one pod too: after the checkout, its containers are init
-// containers in order and the last is the main one, sharing the input, output and metadata emptyDirs (each mounted
+// A job of several containers (Spec.Containers) is one pod too: after the checkout (an init container), its
+// containers up to the last one without a command are init containers in order, and the rest start together,
+// ordered by runplane-pid1's done-markers (podShape), sharing the input, output and metadata emptyDirs (each mounted
 // at its /runplane and its /kratix path); its input files travel in the Secret and the checkout copies them in. The
 // attempt's output is each container's log in turn under a header line; the annotation runplane.dev/containers
 // names them for Recover. With Spec.Keep, a last container in runplane's image (`runplane pod keep`) prints an

@@ -55,7 +55,8 @@ func (e *Executor) streamSteps(ctx context.Context, a *attempt, pod string) {
 				return
 			}
 		}
-		if !e.streamLogs(ctx, a, pod, i, lw) {
+		if !e.streamLogs(ctx, a, pod, i, lw) || a.stepFailed(i) {
+			// The containers after a failed one started with it, but did not run: they have no log to show.
 			return
 		}
 	}

@@ -76,6 +76,28 @@ func TestMultiContainer(t *testing.T) {
 		log:   "==> container a (IMG)\na\n==> container b (IMG)\nb",
 		exits: []int{0, 3, -1},
 	}, {
+		// All with a command: they start together, and run in order by their markers.
+		name: "started together, in order",
+		repo: repo,
+		edit: func(s *executor.Spec) { s.Keep = filepath.Join(t.TempDir(), "keep") },
+		containers: []api.Container{
+			sh("a", `echo a > $RUNPLANE_OUTPUT_DIR/f; echo a`),
+			sh("b", `cat $RUNPLANE_OUTPUT_DIR/f; echo b >> $RUNPLANE_OUTPUT_DIR/f`),
+			sh("c", `cat $RUNPLANE_OUTPUT_DIR/f; echo c >> $RUNPLANE_OUTPUT_DIR/f`),
+		},
+		log:   "==> container a (IMG)\na\n==> container b (IMG)\na\n==> container c (IMG)\na\nb\n",
+		exits: []int{0, 0, 0},
+		kept:  map[string]string{"output/f": "a\nb\nc\n"},
+	}, {
+		name: "a command that cannot start ends the job",
+		repo: repo,
+		containers: []api.Container{
+			sh("a", `echo a`), {Name: "b", Command: []string{"no-such-command"}}, sh("c", `echo c`),
+		},
+		exit:  127,
+		log:   "==> container a (IMG)\na\n==> container b (IMG)\nrunplane-pid1: exec: \"no-such-command\": executable file not found in $PATH\n",
+		exits: []int{0, 127, -1},
+	}, {
 		name:       "no repository",
 		containers: []api.Container{sh("only", `ls -A; pwd`)},
 		log:        "==> container only (IMG)\n/workspace\n",

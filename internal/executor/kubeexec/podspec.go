@@ -230,9 +230,8 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 		dnsPolicy = corev1.DNSClusterFirstWithHostNet
 	}
 
-	// The job's own containers: the one running the command, or each of spec.Containers in order, as init
-	// containers but the last (the kubelet runs init containers one after another and stops at the first that
-	// fails, as Kratix's pipelines rely on).
+	// The job's own containers: the one running the command, or each of spec.Containers in order (see
+	// podShape for which of them are init containers).
 	var run []corev1.Container
 	for _, st := range steps {
 		c := corev1.Container{
@@ -246,7 +245,8 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 			SecurityContext: hardened(),
 		}
 		if st.Name == "" {
-			c.Command = []string{toolsDir + "/" + pid1.Name, "--", "sh", "-c", spec.Command}
+			// Started beside the checkout, before runplane-pid1 is in the pod: sh waits for it (awaitCheckout).
+			c.Command = []string{"sh", "-c", awaitCheckout, "runplane", spec.Command}
 		} else {
 			uc := spec.Containers[st.index]
 			if len(uc.Command) > 0 {
@@ -262,7 +262,7 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 		run = append(run, c)
 	}
 	if len(spec.Containers) > 0 && spec.Keep != "" {
-		// The job's containers are all init containers; the last takes what they left back to the server.
+		// The last container takes what the job's containers left back to the server.
 		keep := corev1.Container{
 			Name:            containerKeep,
 			Image:           e.opts.JobImage,
@@ -280,7 +280,7 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 		}
 		run = append(run, keep)
 	}
-	initContainers := append([]corev1.Container{{
+	checkout := corev1.Container{
 		Name:            containerCheckout,
 		Image:           e.opts.JobImage,
 		ImagePullPolicy: e.opts.JobImagePullPolicy,
@@ -288,7 +288,11 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 		Env:             checkoutEnv,
 		VolumeMounts:    checkoutMounts,
 		SecurityContext: hardened(),
-	}}, run[:len(run)-1]...)
+	}
+	initContainers, containers, stepVolume := podShape(checkout, run, spec)
+	if stepVolume {
+		volumes = append(volumes, emptyDir("steps", ""))
+	}
 
 	job := &batchv1.Job{
 		ObjectMeta: meta,
@@ -316,7 +320,7 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 					HostNetwork:      hostNetwork,
 					DNSPolicy:        dnsPolicy,
 					InitContainers:   initContainers,
-					Containers:       run[len(run)-1:],
+					Containers:       containers,
 					Volumes:          volumes,
 				},
 			},

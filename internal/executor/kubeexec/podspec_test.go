@@ -63,9 +63,11 @@ func TestObjectsKeepSecretsOutOfTheJob(t *testing.T) {
 			}
 		}
 	}
-	for _, e := range pod.Containers[0].Env {
-		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Key == tokenKey {
-			t.Error("the job container's environment has the token")
+	for _, c := range append(pod.InitContainers, pod.Containers...) {
+		for _, e := range c.Env {
+			if c.Name != containerCheckout && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Key == tokenKey {
+				t.Errorf("container %s's environment has the token", c.Name)
+			}
 		}
 	}
 }
@@ -110,8 +112,8 @@ func TestObjectsHardened(t *testing.T) {
 	if g := pod.TerminationGracePeriodSeconds; g == nil || *g != 10 {
 		t.Errorf("terminationGracePeriodSeconds = %v, want 10", g)
 	}
-	main := pod.Containers[0]
-	if want := []string{"/run/runplane/bin/runplane-pid1", "--", "sh", "-c", "echo hi"}; strings.Join(main.Command, "\x00") != strings.Join(want, "\x00") {
+	main := jobContainer(t, pod)
+	if want := []string{"sh", "-c", awaitCheckout, "runplane", "echo hi"}; strings.Join(main.Command, "\x00") != strings.Join(want, "\x00") {
 		t.Errorf("command %q, want %q", main.Command, want)
 	}
 	// Labels identify the job on the Job and on its pods (the informers select by managed-by; re-adoption finds a
@@ -146,7 +148,7 @@ func TestObjectsEnvironment(t *testing.T) {
 		}
 		got := "-"
 		env := map[string]corev1.EnvVar{}
-		for _, e := range job.Spec.Template.Spec.Containers[0].Env {
+		for _, e := range jobContainer(t, job.Spec.Template.Spec).Env {
 			env[e.Name] = e
 		}
 		if e, ok := env["EXTRA_VARS"]; ok {
@@ -182,7 +184,7 @@ func TestObjectsTaskSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	pod := job.Spec.Template.Spec
-	main := pod.Containers[0]
+	main := jobContainer(t, pod)
 	switch {
 	case main.Resources.Requests.Cpu().String() != "100m" || main.Resources.Limits.Memory().String() != "64Mi":
 		t.Errorf("resources %+v", main.Resources)
@@ -238,7 +240,7 @@ func TestObjectsWithoutSecrets(t *testing.T) {
 	if secret != nil {
 		t.Error("a Secret for a job with neither secrets nor a token")
 	}
-	for _, m := range job.Spec.Template.Spec.Containers[0].VolumeMounts {
+	for _, m := range jobContainer(t, job.Spec.Template.Spec).VolumeMounts {
 		if m.MountPath == secretDir {
 			t.Error("/etc/secret mounted for a job without secrets")
 		}
@@ -267,4 +269,16 @@ func TestNames(t *testing.T) {
 			t.Errorf("parseHandle(%q) accepted it", h)
 		}
 	}
+}
+
+// jobContainer is a command job's container, the one named containerJob.
+func jobContainer(t *testing.T, pod corev1.PodSpec) corev1.Container {
+	t.Helper()
+	for _, c := range append(pod.InitContainers, pod.Containers...) {
+		if c.Name == containerJob {
+			return c
+		}
+	}
+	t.Fatalf("no %s container", containerJob)
+	return corev1.Container{}
 }

@@ -57,27 +57,30 @@ func (e *Executor) observePod(a *attempt, p *corev1.Pod) {
 	if a.multi {
 		a.statuses = containerStatuses(p, a.shown())
 	}
-	byName := make(map[string]int, len(a.steps))
-	for i, s := range a.steps {
-		byName[s.Container] = i
+	by := make(map[string]corev1.ContainerStatus, len(a.steps)+1)
+	for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
+		by[cs.Name] = cs
 	}
-	for _, cs := range p.Status.InitContainerStatuses {
-		if cs.Name != containerCheckout {
-			continue
-		}
+	if cs, ok := by[containerCheckout]; ok {
 		if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
 			e.failLocked(a, "checkout failed: "+message(t.Message, t.Reason))
 			return
+		} else if t != nil {
+			a.checkedOut = true
 		}
 		if w := cs.State.Waiting; w != nil && unstartable[w.Reason] {
 			e.failLocked(a, fmt.Sprintf("cannot start the checkout container (image %s): %s", e.opts.JobImage, message(w.Message, w.Reason)))
 			return
 		}
 	}
-	// Init containers first: the steps run in that order, and an init container that failed ends the pod.
-	for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
-		i, ok := byName[cs.Name]
+	// The steps in their order, whatever the order of the statuses (the kubelet sorts a pod's regular containers'
+	// by name). Containers started together may be seen ended out of order (a step's container ends a moment after
+	// its marker let the next one run): the job ends only when every step before the one that ends it has.
+	allBefore := true // every step before i has ended
+	for i, s := range a.steps {
+		cs, ok := by[s.Container]
 		if !ok {
+			allBefore = false
 			continue
 		}
 		last := i == len(a.steps)-1
@@ -93,11 +96,13 @@ func (e *Executor) observePod(a *attempt, p *corev1.Pod) {
 			return
 		}
 		if cs.State.Running == nil && cs.State.Terminated == nil {
+			allBefore = false
 			continue
 		}
 		e.startLogsLocked(a, p.Name)
 		a.pending = ""
-		if a.stepStartedLocked(i) && last && a.secret {
+		a.stepStartedLocked(i)
+		if last && a.secret && a.checkedOut {
 			// The last container has its secrets (env resolved, files copied by the checkout): the Secret is
 			// not needed any more, so it does not outlive the start of the job.
 			a.secret = false
@@ -105,11 +110,17 @@ func (e *Executor) observePod(a *attempt, p *corev1.Pod) {
 		}
 		t := cs.State.Terminated
 		if t == nil {
+			allBefore = false
 			continue
 		}
 		rep := pid1.ParseReport(t.Message)
-		a.stepEndedLocked(i, rep.OutputBytes)
-		if t.ExitCode == 0 && !last {
+		if rep.NotRun != "" {
+			// It did not run its command (the checkout or an earlier step failed): that one says how the job ended.
+			allBefore = false
+			continue
+		}
+		a.stepEndedLocked(i, rep.OutputBytes, t.ExitCode != 0)
+		if t.ExitCode == 0 && !last || !allBefore {
 			continue
 		}
 		e.log.Debug("job container ended", "job", a.name, "container", cs.Name, "after", time.Since(a.started), "exit_code", t.ExitCode)
@@ -134,6 +145,11 @@ func (e *Executor) observePod(a *attempt, p *corev1.Pod) {
 		if !a.final {
 			cancel := a.cancelLogs
 			time.AfterFunc(logDrain, cancel)
+		}
+		if t.ExitCode != 0 && !last {
+			// The containers after it, started with it, end by themselves once they see its marker; one whose
+			// end left none (its container was killed whole: OOM) would leave them waiting.
+			e.reapLater(a.name, p.Name)
 		}
 		return
 	}
@@ -252,7 +268,7 @@ func (e *Executor) startTimedOut(a *attempt) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.exit != nil || a.logging {
+	if a.exit != nil || a.logging && a.checkedOut {
 		return
 	}
 	reason := fmt.Sprintf("the job's pod did not start within %s", e.opts.StartTimeout)
@@ -307,6 +323,25 @@ func (e *Executor) failLocked(a *attempt, reason string) {
 			e.log.Warn("delete Job", "job", name, "err", err)
 		}
 	}()
+}
+
+// reapAfter is how long the containers after a failed step may take to end by themselves.
+const reapAfter = 30 * time.Second
+
+// reapLater deletes Job name if its pod still runs reapAfter from now: a step ended without marking its end,
+// and the ones after it still wait for it.
+func (e *Executor) reapLater(name, pod string) {
+	time.AfterFunc(reapAfter, func() {
+		p, err := e.pods.Pods(e.ns).Get(pod)
+		if err != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || p.DeletionTimestamp != nil {
+			return
+		}
+		e.log.Info("the containers after a failed one still wait: stopping the pod", "job", name, "pod", pod)
+		err = e.client.Jobs(e.ns).Delete(context.Background(), name, metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)})
+		if err != nil && !apierrors.IsNotFound(err) {
+			e.log.Warn("delete Job", "job", name, "err", err)
+		}
+	})
 }
 
 // message is "reason: message" without empty parts, on one line, at most 1 KiB.

@@ -29,3 +29,31 @@ func waitRead(f *os.File, limit, slack time.Duration) {
 		time.Sleep(wait)
 	}
 }
+
+// watchDir wakes a waiting step as soon as something is created or renamed into dir (the previous step's marker),
+// instead of at its next poll. Where inotify is not available, changed never fires and the poll alone finds it.
+func watchDir(dir string) (changed <-chan struct{}, unwatch func()) {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return nil, func() {}
+	}
+	f := os.NewFile(uintptr(fd), "inotify")
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE); err != nil {
+		f.Close()
+		return nil, func() {}
+	}
+	c := make(chan struct{}, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			if _, err := f.Read(buf); err != nil {
+				return // closed
+			}
+			select {
+			case c <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return c, func() { f.Close() }
+}

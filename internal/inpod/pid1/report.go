@@ -4,6 +4,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -43,15 +44,36 @@ type Report struct {
 	// OutputBytes is the length of the output copied to the container's stdout as its log holds it, each "\r\n"
 	// one byte (containerd's CRI logger drops the "\r"); -1 when not known.
 	OutputBytes int64
+	// NotRun says why the command was not run (a step whose previous step failed, or that was stopped while it
+	// waited for it): "" when it ran.
+	NotRun string
+	// Started and Ended are when the command started and ended, written by a step (Step.Done set): its container
+	// started before it waited for the previous step, so the container's own start says nothing of the command's.
+	Started, Ended time.Time
 }
 
-const outputPrefix = "output: "
+const (
+	outputPrefix  = "output: "
+	notRunPrefix  = "not run: "
+	startedPrefix = "started: "
+	endedPrefix   = "ended: "
+)
 
-// String is the termination message: the signal line first (where people look), then "output: N bytes".
+// String is the termination message: the signal line first (where people look), then "output: N bytes"; the
+// times after it. A step not run says only why.
 func (r Report) String() string {
+	if r.NotRun != "" {
+		return notRunPrefix + r.NotRun
+	}
 	out := outputPrefix + strconv.FormatInt(r.OutputBytes, 10) + " bytes"
 	if r.Signal != "" {
-		return r.Signal + "\n" + out
+		out = r.Signal + "\n" + out
+	}
+	if !r.Started.IsZero() {
+		out += "\n" + startedPrefix + r.Started.UTC().Format(time.RFC3339Nano)
+	}
+	if !r.Ended.IsZero() {
+		out += "\n" + endedPrefix + r.Ended.UTC().Format(time.RFC3339Nano)
 	}
 	return out
 }
@@ -65,6 +87,12 @@ func ParseReport(msg string) Report {
 		switch {
 		case strings.HasPrefix(line, "signal: "):
 			r.Signal = line
+		case strings.HasPrefix(line, notRunPrefix):
+			r.NotRun = strings.TrimPrefix(line, notRunPrefix)
+		case strings.HasPrefix(line, startedPrefix):
+			r.Started, _ = time.Parse(time.RFC3339Nano, strings.TrimPrefix(line, startedPrefix))
+		case strings.HasPrefix(line, endedPrefix):
+			r.Ended, _ = time.Parse(time.RFC3339Nano, strings.TrimPrefix(line, endedPrefix))
 		case strings.HasPrefix(line, outputPrefix) && strings.HasSuffix(line, " bytes"):
 			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(line, outputPrefix), " bytes"), 10, 64)
 			if err == nil && n >= 0 {

@@ -49,12 +49,36 @@ func slackFor(written int64) time.Duration {
 // if it is not found, 126 if it cannot be executed, 1 otherwise). It waits for every child of the process, so
 // nothing else in the process may start one.
 func Run(args []string, getenv func(string) string, stdout *os.File, stderr io.Writer) int {
+	return RunStep(Step{}, args, getenv, stdout, stderr)
+}
+
+// notRunCode is the exit code of a step that did not run its command. The executor tells it by its report
+// (Report.NotRun), not by the code; the step before it, which failed, says how the job ended.
+const notRunCode = 1
+
+// RunStep is Run as one step of several started together (see Step): it first waits for step.After, and runs
+// args only if that step succeeded; then it writes step.Done (also when it fails to start args), and its report
+// says when the command started and ended.
+func RunStep(step Step, args []string, getenv func(string) string, stdout *os.File, stderr io.Writer) int {
 	logPath := TerminationLogPath(getenv)
 	fail := func(code int, err error) int {
 		msg := Name + ": " + err.Error()
 		WriteTerminationLog(logPath, msg)
+		WriteMarker(step.Done, code)
 		fmt.Fprintln(stderr, msg)
 		return code
+	}
+	// Notify before anything starts: a signal that arrives meanwhile waits in the channel and is forwarded, or
+	// ends the wait for the previous step.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwarded...)
+	defer signal.Stop(sigs)
+	if step.After != "" {
+		if ok, why := AwaitMarker(step.After, sigs); !ok {
+			WriteTerminationLog(logPath, Report{NotRun: why}.String())
+			WriteMarker(step.Done, -1)
+			return notRunCode
+		}
 	}
 	if len(args) == 0 {
 		return fail(1, errors.New("no command"))
@@ -71,16 +95,13 @@ func Run(args []string, getenv func(string) string, stdout *os.File, stderr io.W
 		return fail(1, err)
 	}
 	becomeSubreaper()
-	// Notify before the command starts: a signal that arrives meanwhile waits in the channel and is forwarded.
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, forwarded...)
-	defer signal.Stop(sigs)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return fail(1, err)
 	}
 	defer pr.Close()
 	out := pw.Fd() // blocking for the command: Fd clears O_NONBLOCK on the write end, the read end keeps it
+	started := time.Now()
 	pid, err := syscall.ForkExec(path, args, &syscall.ProcAttr{
 		Env:   os.Environ(),
 		Files: []uintptr{devNull.Fd(), out, out},
@@ -112,6 +133,7 @@ func Run(args []string, getenv func(string) string, stdout *os.File, stderr io.W
 	if err != nil {
 		return fail(1, err)
 	}
+	ended := time.Now()
 	select {
 	case <-copied: // the output's end
 	case <-time.After(afterExit): // a background process holds the pipe open
@@ -120,12 +142,17 @@ func Run(args []string, getenv func(string) string, stdout *os.File, stderr io.W
 		oc.drain()
 	}
 	rep := Report{OutputBytes: oc.n - oc.crlf}
-	waitRead(stdout, readLimit, slackFor(oc.n))
 	code := ws.ExitStatus()
 	if ws.Signaled() {
 		rep.Signal = signalMessage(ws)
 		code = 128 + int(ws.Signal())
 	}
+	if step.Done != "" {
+		rep.Started, rep.Ended = started, ended
+		// The next step may start now: its output goes to its own log, read after this one's.
+		WriteMarker(step.Done, code)
+	}
+	waitRead(stdout, readLimit, slackFor(oc.n))
 	WriteTerminationLog(logPath, rep.String())
 	return code
 }
