@@ -29,6 +29,8 @@ func TestWriteAllRole(t *testing.T) {
 		api.ResourceWorkflows:    "WriteAllWorkflows",
 		api.ResourceRuns:         "WriteAllRuns",
 		api.ResourceEventSinks:   "WriteAllEventSinks",
+		api.ResourceEvents:       "WriteAllEvents",
+		api.ResourceEventRules:   "WriteAllEventRules",
 	}
 	for _, res := range api.Resources {
 		w, ok := want[res]
