@@ -87,12 +87,7 @@ func (s Spec) validateContainers() error {
 	if err := api.ValidateContainers("containers", s.Containers); err != nil {
 		return err
 	}
-	for name := range s.InputFiles {
-		if err := ValidateInputFileName(name); err != nil {
-			return err
-		}
-	}
-	return nil
+	return ValidateInputFiles(s.InputFiles)
 }
 
 func (s Spec) validateExtraEnv() error {
@@ -105,9 +100,29 @@ func (s Spec) validateExtraEnv() error {
 	return nil
 }
 
-// ValidateInputFileName checks the name of one of Spec.InputFiles: a plain file name, no directory.
+// MaxInputFiles bounds the bytes Spec.InputFiles may hold in all, in every executor: on Kubernetes they travel in
+// the attempt's Secret, which the API server limits to 1 MiB (with the job's secrets).
+const MaxInputFiles = 900 << 10
+
+// ValidateInputFiles checks Spec.InputFiles: plain file names (ValidateInputFileName), MaxInputFiles bytes in all.
+func ValidateInputFiles(files map[string][]byte) error {
+	size := 0
+	for name, b := range files {
+		if err := ValidateInputFileName(name); err != nil {
+			return err
+		}
+		size += len(b)
+	}
+	if size > MaxInputFiles {
+		return fmt.Errorf("input files: %d bytes, over the %d KiB a job can carry", size, MaxInputFiles>>10)
+	}
+	return nil
+}
+
+// ValidateInputFileName checks the name of one of Spec.InputFiles: a plain file name, no directory, not starting
+// with ".." (Kubernetes keeps a Secret volume's own files under such names).
 func ValidateInputFileName(name string) error {
-	if name == "" || name == "." || name == ".." || len(name) > 255 || strings.ContainsAny(name, "/\x00") {
+	if name == "" || name == "." || strings.HasPrefix(name, "..") || len(name) > 255 || strings.ContainsAny(name, "/\x00") {
 		return fmt.Errorf("input file %q: want a plain file name", name)
 	}
 	return nil

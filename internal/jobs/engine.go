@@ -138,6 +138,9 @@ type Request struct {
 	Run, Step string
 	// Trigger is what started the job when no one submitted it directly; stored with the job.
 	Trigger *api.Trigger
+	// InputFiles are put in the job's input directory before its first container starts (a Kratix pipeline's
+	// object.yaml). Only a job of containers takes them: plain names, executor.MaxInputFiles bytes in all.
+	InputFiles map[string][]byte
 }
 
 // Engine runs jobs. Create it with New, start it with Run; Submit, Await, Cancel and Done are safe for concurrent
@@ -246,6 +249,9 @@ func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
 	if err := api.CheckJobInput(task, runner, input); err != nil {
 		return Submitted{}, err
 	}
+	if err := checkInputFiles(task, r.InputFiles); err != nil {
+		return Submitted{}, err
+	}
 	j := store.Job{
 		Job: api.Job{
 			Owner:      r.Owner,
@@ -260,6 +266,7 @@ func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
 		IdempotencyKey: r.IdempotencyKey,
 		OwnerID:        r.OwnerID,
 		Inline:         r.Inline,
+		InputFiles:     r.InputFiles,
 	}
 	if r.Inline != nil {
 		j.Task = ""

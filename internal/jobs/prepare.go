@@ -32,6 +32,7 @@ func (e *Engine) prepare(ctx context.Context, job store.Job, task api.Task, runn
 		Limits:     limits(task),
 		Network:    task.Network,
 		PullSecret: runner.ImagePullSecret,
+		InputFiles: job.InputFiles,
 	}
 	if len(task.Containers) > 0 && e.opts.Files != nil {
 		keep, err := e.opts.Files.Prepare(job.ID)
@@ -117,4 +118,18 @@ func withoutPids(m map[string]string) map[string]string {
 		out[name] = q
 	}
 	return out
+}
+
+// checkInputFiles refuses (400) input files for a job of task that cannot take them.
+func checkInputFiles(task api.Task, files map[string][]byte) error {
+	if len(files) == 0 {
+		return nil
+	}
+	if len(task.Containers) == 0 {
+		return api.Invalidf("input files need a job of containers; task %q runs a command", task.Name)
+	}
+	if err := executor.ValidateInputFiles(files); err != nil {
+		return api.Invalidf("%v", err)
+	}
+	return nil
 }

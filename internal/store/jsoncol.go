@@ -43,3 +43,11 @@ func DecodeJSON(text []byte, dst any) error {
 	}
 	return json.Unmarshal(text, dst)
 }
+
+// EncodeMap is EncodeJSON of m, or nil (stored as NULL) when m is empty.
+func EncodeMap[K comparable, V any](m map[K]V) ([]byte, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	return EncodeJSON(m)
+}

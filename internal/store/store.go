@@ -78,6 +78,9 @@ type Job struct {
 	// Inline is the job's definition when it names no task: a workflow step's inline job, as an anonymous task
 	// (Name is the step's). Nil for a task's job.
 	Inline *api.Task
+	// InputFiles are written into the job's input directory before its first container starts (a Kratix
+	// pipeline's object.yaml), by name. Only a job of containers has them. ListJobs and FinishJob leave them out.
+	InputFiles map[string][]byte
 }
 
 // Lease is a server's claim on a running job. A server renews the leases of the jobs it runs; a job whose lease

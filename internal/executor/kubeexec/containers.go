@@ -2,10 +2,9 @@ package kubeexec
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
+	"maps"
 	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -108,27 +107,13 @@ func header(s step) string {
 	return executor.ContainerHeader(api.Container{Name: s.Name, Image: s.Image})
 }
 
-// maxInputFiles bounds what Spec.InputFiles may hold in all: they travel in the attempt's Secret, which the API
-// server limits to 1 MiB (with the job's secrets).
-const maxInputFiles = 900 << 10
-
 // inputFiles names the Secret keys of spec's input files (".input.<i>", by sorted name) and the file each
-// becomes; it refuses names that are not plain base names.
+// becomes; it refuses names that are not plain base names, and more than executor.MaxInputFiles bytes.
 func inputFiles(files map[string][]byte) ([]corev1.KeyToPath, error) {
-	names := make([]string, 0, len(files))
-	size := 0
-	for n, b := range files {
-		switch {
-		case n == "" || n == "." || strings.HasPrefix(n, "..") || strings.ContainsAny(n, "/\x00"):
-			return nil, fmt.Errorf("input file %q: not a plain file name", n)
-		}
-		names = append(names, n)
-		size += len(b)
+	if err := executor.ValidateInputFiles(files); err != nil {
+		return nil, err
 	}
-	if size > maxInputFiles {
-		return nil, errors.New("input files: over the 900 KiB a Kubernetes job can carry")
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(files))
 	items := make([]corev1.KeyToPath, len(names))
 	for i, n := range names {
 		items[i] = corev1.KeyToPath{Key: fmt.Sprintf(".input.%d", i), Path: n}

@@ -16,13 +16,15 @@ import (
 const (
 	// jobData are the columns of a job but its lease.
 	jobData = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
-	stdout, json_data, input, idempotency_key, handle, owner_id, run, step, inline, containers, metadata, trigger`
+	stdout, json_data, input, idempotency_key, handle, owner_id, run, step, inline, containers, metadata, trigger,
+	input_files`
 	jobCols = jobData + `, lease_owner, lease_until`
 	// jobListCols are jobCols without a job's output, input, inline task and metadata, which ListJobs leaves
 	// empty: a page of a thousand jobs of large logs would otherwise be read into memory whole.
 	jobListCols = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
 	''::bytea AS stdout, json_data, NULL::bytea AS input, idempotency_key, handle, owner_id, run, step,
-	NULL::text AS inline, containers, NULL::text AS metadata, trigger, lease_owner, lease_until`
+	NULL::text AS inline, containers, NULL::text AS metadata, trigger, NULL::text AS input_files, lease_owner,
+	lease_until`
 )
 
 // CreateJob stores j as queued (clearing its start and completion times, exit code, counters and lease; a zero
@@ -62,10 +64,14 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 	if err != nil {
 		return store.Job{}, false, fmt.Errorf("postgres: create job %q: encode trigger: %w", j.ID, err)
 	}
+	files, err := store.EncodeMap(j.InputFiles)
+	if err != nil {
+		return store.Job{}, false, fmt.Errorf("postgres: create job %q: encode input files: %w", j.ID, err)
+	}
 	args := []any{j.ID, j.Owner, j.Task, string(j.Status), j.CreateTime, j.Reason, nullStrings(j.Warnings),
 		[]byte(j.Stdout), nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle,
 		eventPayload(store.EventQueued, j.ID), j.OwnerID, j.Run, j.Step, nullText(inline),
-		nullText(trigger)}
+		nullText(trigger), nullText(files)}
 	store.SetAuditTarget(ctx, j.ID)
 	if maxQueued > 0 {
 		return s.createJobCapped(ctx, j, args, maxQueued)
@@ -106,8 +112,8 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 
 const (
 	insertJob = `INSERT INTO jobs (id, owner, task, status, create_time, reason, warnings, stdout, json_data, input,
-		idempotency_key, handle, owner_id, run, step, inline, trigger)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15, $16, $17, $18)`
+		idempotency_key, handle, owner_id, run, step, inline, trigger, input_files)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15, $16, $17, $18, $19)`
 	// RETURNING runs for each row inserted, and none when ON CONFLICT skips it.
 	notifyCreated = ` RETURNING pg_notify('` + eventChannel + `', $13)`
 	createJob     = insertJob + notifyCreated
@@ -303,7 +309,7 @@ func counters(s api.JobStatus) (completed, failed int) {
 type jobRow struct {
 	owner, task, status, reason, key, handle, ownerID *string
 	jsonData, leaseOwner, run, step                   *string
-	inline, containers, metadata, trigger             *string
+	inline, containers, metadata, trigger, files      *string
 	created, leaseUntil                               *time.Time
 	stdout                                            []byte
 	exit                                              *int32
@@ -313,7 +319,7 @@ type jobRow struct {
 func (r *jobRow) dest(j *store.Job) []any {
 	return []any{&j.ID, &r.owner, &r.task, &r.status, &r.created, &j.StartTime, &j.CompletionTime, &r.exit,
 		&r.reason, &j.Warnings, &r.stdout, &r.jsonData, &j.Input, &r.key, &r.handle, &r.ownerID, &r.run, &r.step,
-		&r.inline, &r.containers, &r.metadata, &r.trigger, &r.leaseOwner, &r.leaseUntil}
+		&r.inline, &r.containers, &r.metadata, &r.trigger, &r.files, &r.leaseOwner, &r.leaseUntil}
 }
 
 // finish converts what dest scanned.
@@ -330,6 +336,9 @@ func (r *jobRow) finish(j *store.Job) error {
 	j.Run, j.Step = deref(r.run), deref(r.step)
 	if err := decodeJobJSON(j, r.inline, r.containers, r.metadata, r.trigger); err != nil {
 		return err
+	}
+	if err := store.DecodeJSON(textBytes(r.files), &j.InputFiles); err != nil {
+		return fmt.Errorf("job %q: decode input files: %w", j.ID, err)
 	}
 	if r.leaseUntil != nil {
 		j.Lease.Until = r.leaseUntil.UTC()

@@ -14,13 +14,13 @@ import (
 
 const jobCols = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
 	stdout, json_data, input, idempotency_key, handle, owner_id, lease_owner, lease_until, run, step, inline, containers,
-	metadata, trigger`
+	metadata, trigger, input_files`
 
 // jobListCols are jobCols without a job's output, input, inline task and metadata, which ListJobs leaves empty: a
 // page of a thousand jobs of large logs would otherwise be read into memory whole.
 const jobListCols = `id, owner, task, status, create_time, start_time, completion_time, exit_code, reason, warnings,
 	'' AS stdout, json_data, NULL AS input, idempotency_key, handle, owner_id, lease_owner, lease_until, run, step,
-	NULL AS inline, containers, NULL AS metadata, trigger`
+	NULL AS inline, containers, NULL AS metadata, trigger, NULL AS input_files`
 
 // CreateJob stores j as queued (clearing its start and completion times, exit code, counters and lease; a zero
 // CreateTime becomes now). With an IdempotencyKey the same OwnerID already used, it stores nothing and
@@ -62,9 +62,13 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 	if err != nil {
 		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: encode trigger: %w", j.ID, err)
 	}
+	files, err := store.EncodeMap(j.InputFiles)
+	if err != nil {
+		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: encode input files: %w", j.ID, err)
+	}
 	args := []any{j.ID, j.Owner, j.Task, string(j.Status), toNanos(j.CreateTime), j.Reason, warnings, j.Stdout,
 		nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle, j.OwnerID, j.Run, j.Step, nullText(inline),
-		nullText(trigger)}
+		nullText(trigger), nullText(files)}
 	// With a key, look up and insert in one operation: its batch holds the write lock, so two submissions with
 	// one key cannot both insert.
 	var prev *store.Job
@@ -104,8 +108,8 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 
 const (
 	insertJob = `INSERT INTO jobs (id, owner, task, status, create_time, reason, warnings, stdout, json_data, input,
-		idempotency_key, handle, owner_id, run, step, inline, trigger)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		idempotency_key, handle, owner_id, run, step, inline, trigger, input_files)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	// The idempotency_key != '' term lets SQLite use the partial unique index.
 	lookupJobKey = `SELECT ` + jobCols + ` FROM jobs
 		WHERE owner_id = ? AND idempotency_key = ? AND idempotency_key != ''`
@@ -218,15 +222,18 @@ func scanJob(row scanner) (store.Job, error) {
 	var status string
 	var created int64
 	var started, completed, exit, leaseUntil sql.NullInt64
-	var warnings, jsonData, inline, containers, metadata, trigger sql.NullString
+	var warnings, jsonData, inline, containers, metadata, trigger, files sql.NullString
 	err := row.Scan(&j.ID, &j.Owner, &j.Task, &status, &created, &started, &completed, &exit, &j.Reason,
 		&warnings, &j.Stdout, &jsonData, &j.Input, &j.IdempotencyKey, &j.Handle, &j.OwnerID, &j.Lease.Owner,
-		&leaseUntil, &j.Run, &j.Step, &inline, &containers, &metadata, &trigger)
+		&leaseUntil, &j.Run, &j.Step, &inline, &containers, &metadata, &trigger, &files)
 	if err != nil {
 		return store.Job{}, err
 	}
 	if err := decodeJobJSON(&j, inline, containers, metadata, trigger); err != nil {
 		return store.Job{}, err
+	}
+	if err := store.DecodeJSON([]byte(files.String), &j.InputFiles); err != nil {
+		return store.Job{}, fmt.Errorf("job %q: decode input files: %w", j.ID, err)
 	}
 	j.Status = api.JobStatus(status)
 	j.Completed, j.Failed = counters(j.Status)

@@ -82,6 +82,7 @@ func stepJob(id, run, step string, n int) store.Job {
 	j.Inline = &api.Task{Name: step, Containers: containers(), Timeout: api.Duration(time.Minute)}
 	scheduled := at(1)
 	j.Trigger = &api.Trigger{Kind: api.TriggerCron, Name: "nightly", ScheduledTime: &scheduled}
+	j.InputFiles = map[string][]byte{"object.yaml": []byte("kind: Redis\nspec: {size: small}\n"), "raw": {0, 0xff, '\n'}}
 	return j
 }
 
@@ -124,10 +125,16 @@ func testJobStepFields(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(want.Inline, claimed.Inline, opts); diff != "" || claimed.Run != "run-1" || claimed.Step != "fan" {
 		t.Errorf("ClaimJob() = run %q step %q, inline task mismatch (-want +got):\n%s", claimed.Run, claimed.Step, diff)
 	}
+	if diff := cmp.Diff(want.InputFiles, claimed.InputFiles); diff != "" {
+		t.Errorf("ClaimJob() input files mismatch (-want +got):\n%s", diff)
+	}
 	expired, err := s.ClaimExpired(ctx, at(30), held)
 	must(t, "ClaimExpired", err)
 	if diff := cmp.Diff(want.Inline, expired.Inline, opts); diff != "" || expired.Run != "run-1" || expired.Step != "fan" {
 		t.Errorf("ClaimExpired() = run %q step %q, inline task mismatch (-want +got):\n%s", expired.Run, expired.Step, diff)
+	}
+	if diff := cmp.Diff(want.InputFiles, expired.InputFiles); diff != "" {
+		t.Errorf("ClaimExpired() input files mismatch (-want +got):\n%s", diff)
 	}
 
 	md := &api.JobMetadata{
@@ -161,10 +168,10 @@ func testJobStepFields(t *testing.T, s store.Store) {
 	if len(list) != 1 {
 		t.Fatalf("ListJobs() = %d jobs, want 1", len(list))
 	}
-	if l := list[0]; l.Run != "run-1" || l.Step != "fan" || l.Inline != nil || l.Metadata != nil ||
+	if l := list[0]; l.Run != "run-1" || l.Step != "fan" || l.Inline != nil || l.Metadata != nil || l.InputFiles != nil ||
 		!cmp.Equal(statuses(), l.Containers, opts) || !cmp.Equal(want.Trigger, l.Trigger, opts) {
 		t.Errorf("ListJobs()[0] = run %q step %q inline %v metadata %v containers %v; want run-1, fan, no inline "+
-			"task, no metadata, the containers and trigger", l.Run, l.Step, l.Inline, l.Metadata, l.Containers)
+			"task, no metadata, no input files, the containers and trigger", l.Run, l.Step, l.Inline, l.Metadata, l.Containers)
 	}
 
 	// A job finished without containers or metadata has none.
