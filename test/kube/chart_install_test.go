@@ -192,7 +192,10 @@ func chartWorkflow(t *testing.T, e env, c *client.Client, ns, advertise string) 
 		t.Fatalf("pods of step put: %v, %v; want 1", len(pods.Items), err)
 	}
 	var url string
-	for _, ctr := range pods.Items[0].Spec.InitContainers {
+	// The step's container is the pod's regular container, started beside the keep container (or an init
+	// container when its image's entrypoint runs): look in both.
+	spec := pods.Items[0].Spec
+	for _, ctr := range append(spec.InitContainers, spec.Containers...) {
 		for _, ev := range ctr.Env {
 			if ctr.Name == "put" && ev.Name == api.EnvMetadataURL {
 				url = ev.Value
