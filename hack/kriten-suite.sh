@@ -102,12 +102,15 @@ if ! "$python" -c 'import pytest, requests' 2>/dev/null; then
 fi
 
 work=$(mktemp -d)
-pid=""
+pid="" tests_pid=""
 cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid"
-		wait "$pid" 2>/dev/null || true
-	fi
+	local p
+	for p in $tests_pid $pid; do # pytest first, then the server it talks to
+		if kill -0 "$p" 2>/dev/null; then
+			kill -TERM "$p"
+			wait "$p" 2>/dev/null || true
+		fi
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -189,9 +192,13 @@ store=${RUNPLANE_STORE:-sqlite}
 case $store in postgres*) store=postgres ;; esac # never the DSN: it may hold a password
 echo "kriten-suite: runplane at $url (store $store), suite $where, $("$python" --version)"
 
-status=0
+# In the background, so that a TERM (the Go test's cancel) is handled at once, not after pytest ends.
 (cd "$suite" && KRITEN_URL=$url KRITEN_USERNAME=root KRITEN_PASSWORD=$password KRITEN_PROVIDER=local \
-	"$python" -m pytest -p no:cacheprovider -rfEs "$@" .) || status=$?
+	exec "$python" -m pytest -p no:cacheprovider -rfEs "$@" .) &
+tests_pid=$!
+status=0
+wait "$tests_pid" || status=$?
+tests_pid=""
 if [ "$status" = 5 ]; then
 	echo "kriten-suite: pytest collected no tests from $where" >&2
 fi
