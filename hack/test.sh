@@ -30,6 +30,11 @@ command -v podman >/dev/null 2>&1 || need+=(podman)
 # Workflow steps in the tests and examples call the metadata API with curl, as steps written for Relay do.
 command -v curl >/dev/null 2>&1 || need+=(curl)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need+=(busybox-static)
+# Kriten's own pytest API suite (test/e2e TestKritenSuite via hack/kriten-suite.sh) runs where the machine has a copy
+# of it (KRITEN_TESTS, or a Kriten git repository at KRITEN_REPO); it needs Debian's python3 with pytest and requests.
+if ./hack/kriten-suite.sh --where >/dev/null 2>&1 && ! /usr/bin/python3 -c 'import pytest, requests' 2>/dev/null; then
+	need+=(python3-pytest python3-requests)
+fi
 # Debian's own slapd writes its pid here; the tests never use that server.
 system_slapd_running() { [ -s /run/slapd/slapd.pid ] && kill -0 "$(cat /run/slapd/slapd.pid)" 2>/dev/null; }
 if ((${#need[@]})); then
