@@ -42,22 +42,34 @@ func BenchmarkEventsDispatch(b *testing.B) {
 		}
 	}
 	poster := newEventPoster(srv.url, c.Token())
-	var evRate, jobRate float64
-	round := 0
-	for range b.N {
-		evRate += eventsRound(b, srv, c, poster, round)
-		jobRate += submitRound(b, srv, c)
-		round++
+	var ev, jobs rates
+	for round := range b.N {
+		ev.add(eventsRound(b, srv, c, poster, round))
+		jobs.add(submitRound(b, srv, c))
 	}
-	b.ReportMetric(evRate/float64(b.N), "events/s")
-	b.ReportMetric(jobRate/float64(b.N), "jobs/s")
-	b.ReportMetric(evRate/jobRate, "events-vs-jobs")
+	n := float64(b.N)
+	b.ReportMetric(ev.accepted/n, "events-accepted/s")
+	b.ReportMetric(ev.dispatched/n, "events-dispatched/s")
+	b.ReportMetric(ev.done/n, "events-done/s")
+	b.ReportMetric(jobs.accepted/n, "jobs-accepted/s")
+	b.ReportMetric(jobs.done/n, "jobs-done/s")
+	b.ReportMetric(ev.dispatched/jobs.accepted, "dispatched-vs-jobs")
+	b.ReportMetric(ev.accepted/jobs.accepted, "accepted-vs-jobs")
+	b.ReportMetric(ev.done/jobs.done, "done-vs-jobs")
 	b.ReportMetric(0, "ns/op")
 }
 
-// eventsRound posts eventsRoundN events and returns events/s until each one's run exists; then it waits (untimed)
-// for every run to end, and checks each event started exactly one.
-func eventsRound(b *testing.B, srv *serverProc, c *client.Client, p *eventPoster, round int) float64 {
+// rates are one round's items per second until the last was accepted (202), dispatched (its run exists: events
+// only) and done (its job or run finished).
+type rates struct{ accepted, dispatched, done float64 }
+
+func (r *rates) add(x rates) {
+	r.accepted, r.dispatched, r.done = r.accepted+x.accepted, r.dispatched+x.dispatched, r.done+x.done
+}
+
+// eventsRound posts eventsRoundN events and measures them until each one's run exists and until every run ended;
+// it checks each event started exactly one run, which succeeded.
+func eventsRound(b *testing.B, srv *serverProc, c *client.Client, p *eventPoster, round int) rates {
 	ctx := context.Background()
 	_, before, err := c.ListRunsPage(ctx, client.RunListOptions{Limit: 1})
 	if err != nil {
@@ -67,6 +79,8 @@ func eventsRound(b *testing.B, srv *serverProc, c *client.Client, p *eventPoster
 	fanOut(b, eventsRoundN, func(i int) error {
 		return p.post(ctx, fmt.Sprintf("r%d-e%d", round, i), fmt.Sprintf("dev.bench.t%03d", i%benchRuleSets), "bench", `{"n":1}`)
 	})
+	var r rates
+	r.accepted = eventsRoundN / time.Since(start).Seconds()
 	for {
 		_, n, err := c.ListRunsPage(ctx, client.RunListOptions{Limit: 1})
 		if err != nil {
@@ -77,7 +91,7 @@ func eventsRound(b *testing.B, srv *serverProc, c *client.Client, p *eventPoster
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	rate := eventsRoundN / time.Since(start).Seconds()
+	r.dispatched = eventsRoundN / time.Since(start).Seconds()
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		_, live, err := c.ListRunsPage(ctx, client.RunListOptions{Status: []api.RunStatus{api.RunQueued, api.RunRunning}, Limit: 1})
@@ -92,6 +106,7 @@ func eventsRound(b *testing.B, srv *serverProc, c *client.Client, p *eventPoster
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	r.done = eventsRoundN / time.Since(start).Seconds()
 	runs, err := c.AllRuns(ctx, client.RunListOptions{})
 	if err != nil {
 		b.Fatal(err)
@@ -110,12 +125,12 @@ func eventsRound(b *testing.B, srv *serverProc, c *client.Client, p *eventPoster
 			b.Fatalf("event %s started %d runs, want 1", id, seen[id])
 		}
 	}
-	return rate
+	return r
 }
 
-// submitRound submits eventsRoundN async jobs and returns submissions/s until the last is answered (the job
-// exists, queued); then it waits (untimed) for all of them to finish, and checks each succeeded.
-func submitRound(b *testing.B, srv *serverProc, c *client.Client) float64 {
+// submitRound submits eventsRoundN async jobs and measures them until the last is answered (the job exists,
+// queued) and until all finished; it checks each succeeded.
+func submitRound(b *testing.B, srv *serverProc, c *client.Client) rates {
 	ctx := context.Background()
 	before := finishedJobs(b, srv.url)
 	ids := make([]string, eventsRoundN)
@@ -126,10 +141,12 @@ func submitRound(b *testing.B, srv *serverProc, c *client.Client) float64 {
 		ids[i] = j.ID
 		return err
 	})
-	rate := eventsRoundN / time.Since(start).Seconds()
+	var r rates
+	r.accepted = eventsRoundN / time.Since(start).Seconds()
 	for finishedJobs(b, srv.url) < before+eventsRoundN {
 		time.Sleep(20 * time.Millisecond)
 	}
+	r.done = eventsRoundN / time.Since(start).Seconds()
 	fanOut(b, eventsRoundN, func(i int) error {
 		j, err := c.GetJob(ctx, ids[i])
 		if err == nil && j.Status != api.JobSucceeded {
@@ -137,7 +154,7 @@ func submitRound(b *testing.B, srv *serverProc, c *client.Client) float64 {
 		}
 		return err
 	})
-	return rate
+	return r
 }
 
 // eventPoster posts CloudEvents in binary mode, as a client of POST /api/v1/events would.
