@@ -124,6 +124,18 @@ func TestEventsCrashSafety(t *testing.T) {
 
 	srv2 := startServe(t, data, args...)
 	c2 := login(t, srv2.url)
+	// Before any sender retries: every accepted event is stored and every accepted delivery's job exists.
+	for id := range accEvents {
+		var e api.Event
+		if err := getJSON(ctx, srv2.url+"/api/v1/events/"+id+"?source=crash-test", c2.Token(), &e); err != nil || e.ID != id {
+			t.Errorf("accepted event %s after the restart: %+v, %v", id, e, err)
+		}
+	}
+	for id, job := range accHooks {
+		if _, err := c2.GetJob(ctx, job); err != nil {
+			t.Errorf("accepted delivery %s's job %s after the restart: %v", id, job, err)
+		}
+	}
 	poster = newEventPoster(srv2.url, c2.Token())
 	// Every sender retries everything it sent; an accepted one is a duplicate, answered with what it started.
 	for _, id := range sentEvents {
@@ -214,6 +226,25 @@ func TestEventsCrashSafety(t *testing.T) {
 	t.Logf("events: %d sent, %d accepted before the crash; runs succeeded %d, orphaned %d", len(sentEvents), len(accEvents), evOK, evOrphaned)
 	t.Logf("deliveries: %d sent, %d accepted before the crash; jobs succeeded %d, orphaned %d", len(sentHooks), len(accHooks), hookOK, hookOrphaned)
 	srv2.stop(t)
+}
+
+// getJSON GETs url with token and decodes the answer; an error unless it is 200.
+func getJSON(ctx context.Context, url, token string, v any) error {
+	r, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return err
+	}
+	r.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(r)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d %s", url, res.StatusCode, b)
+	}
+	return json.Unmarshal(b, v)
 }
 
 // stepMessages joins the messages of a run's steps.
