@@ -21,6 +21,7 @@ import (
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/client"
 	"github.com/runplane/runplane/internal/gitsource/gittest"
+	"github.com/runplane/runplane/internal/store/postgres/pgtest"
 )
 
 // TestEventsCrashSafety kills the server (SIGKILL, SQLite) under a stream of CloudEvents and webhook deliveries,
@@ -30,10 +31,24 @@ import (
 // if it succeeded; one cut by the crash ends failed "orphaned").
 func TestEventsCrashSafety(t *testing.T) {
 	data := t.TempDir()
+	srv := startServe(t, data, "--isolation", "none")
+	eventsCrash(t, []*serverProc{srv}, func() *serverProc { return startServe(t, data, "--isolation", "none") })
+}
+
+// TestEventsReplicaCrash is TestEventsCrashSafety on PostgreSQL with two replicas, the senders spread over both:
+// one is killed, and the other dispatches what it left and answers the retries.
+func TestEventsReplicaCrash(t *testing.T) {
+	rs := newReplicaSet(t, pgtest.NewDatabase(t), testLease, hostFiles)
+	rs.start(t, 2)
+	eventsCrash(t, rs.srvs, func() *serverProc { return rs.srvs[1] })
+}
+
+// eventsCrash sends events and webhook deliveries to srvs, kills srvs[0] once enough are accepted, and checks
+// what after (the restarted server, or a surviving replica) makes of them.
+func eventsCrash(t *testing.T, srvs []*serverProc, after func() *serverProc) {
 	marks := t.TempDir() // each action appends "ev <event id>" or "wh <job id>" here
 	ran := filepath.Join(marks, "ran")
-	args := []string{"--isolation", "none"}
-	srv := startServe(t, data, args...)
+	srv := srvs[0]
 	c := login(t, srv.url)
 	ctx := t.Context()
 	repo := gittest.URL(gittest.NewRepo(t, map[string]string{"README": "events crash\n"}))
@@ -75,8 +90,12 @@ func TestEventsCrashSafety(t *testing.T) {
 			once.Do(func() { gone.Store(true); srv.kill(); close(killed) })
 		}
 	}
-	poster := newEventPoster(srv.url, c.Token())
+	posters := make([]*eventPoster, len(srvs))
+	for i, x := range srvs {
+		posters[i] = newEventPoster(x.url, c.Token())
+	}
 	for w := range 4 {
+		poster := posters[w%len(srvs)]
 		wg.Go(func() {
 			for i := 0; i < 200 && !gone.Load(); i++ {
 				id := fmt.Sprintf("ev-%d-%d", w, i)
@@ -101,7 +120,7 @@ func TestEventsCrashSafety(t *testing.T) {
 				mu.Lock()
 				sentHooks = append(sentHooks, id)
 				mu.Unlock()
-				job, err := deliver(ctx, hc, srv.url, hook.ID, secret, id)
+				job, err := deliver(ctx, hc, srvs[w%len(srvs)].url, hook.ID, secret, id)
 				if err != nil {
 					return
 				}
@@ -118,25 +137,27 @@ func TestEventsCrashSafety(t *testing.T) {
 	default:
 		t.Fatalf("only %d events and %d deliveries accepted before the senders ended", len(accEvents), len(accHooks))
 	}
-	waitFor(t, "the killed server's job processes to exit", 10*time.Second, func() (bool, error) {
-		return len(processesMentioning(marks)) == 0, nil
-	})
+	if len(srvs) == 1 {
+		waitFor(t, "the killed server's job processes to exit", 10*time.Second, func() (bool, error) {
+			return len(processesMentioning(marks)) == 0, nil
+		})
+	}
 
-	srv2 := startServe(t, data, args...)
+	srv2 := after()
 	c2 := login(t, srv2.url)
 	// Before any sender retries: every accepted event is stored and every accepted delivery's job exists.
 	for id := range accEvents {
 		var e api.Event
 		if err := getJSON(ctx, srv2.url+"/api/v1/events/"+id+"?source=crash-test", c2.Token(), &e); err != nil || e.ID != id {
-			t.Errorf("accepted event %s after the restart: %+v, %v", id, e, err)
+			t.Errorf("accepted event %s after the kill: %+v, %v", id, e, err)
 		}
 	}
 	for id, job := range accHooks {
 		if _, err := c2.GetJob(ctx, job); err != nil {
-			t.Errorf("accepted delivery %s's job %s after the restart: %v", id, job, err)
+			t.Errorf("accepted delivery %s's job %s after the kill: %v", id, job, err)
 		}
 	}
-	poster = newEventPoster(srv2.url, c2.Token())
+	poster := newEventPoster(srv2.url, c2.Token())
 	// Every sender retries everything it sent; an accepted one is a duplicate, answered with what it started.
 	for _, id := range sentEvents {
 		if err := poster.post(ctx, id, "dev.crash.tick", "crash-test", `{"n":1}`); err != nil {
