@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store/postgres/pgtest"
 )
 
 // stepEventRules: an event com.example.built from workflow emitter's steps runs a task that announces it, itself
@@ -57,10 +58,25 @@ printf '^JSON {"a": %s, "b": %s, "c": %s, "bad": %s} ^JSON\n' "$a" "$b" "$c" "$b
 // TestStepEventsMatchRules: a workflow step's POST /api/v1/metadata/events enters the event bus as a CloudEvent
 // of source runplane/workflows/<workflow>, stored once however often the step retries it, and matches event
 // rules, whose task runs; a run a rule started sends events in its rule set's owner's name. A run whose owner
-// may not post events of that source has its step's event refused (403) and stored nowhere.
+// may not post events of that source has its step's event refused (403) and stored nowhere. On both stores.
 func TestStepEventsMatchRules(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t)
+	for _, tt := range []struct {
+		name  string
+		store func(t *testing.T) string
+	}{
+		{"sqlite", func(*testing.T) string { return StoreSQLite }},
+		{"postgres", func(t *testing.T) string { return pgtest.NewDatabase(t) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dsn := tt.store(t)
+			testStepEventsMatchRules(t, startServer(t, func(c *Config) { c.Store = dsn }))
+		})
+	}
+}
+
+func testStepEventsMatchRules(t *testing.T, ts *testServer) {
 	for _, rules := range []string{stepEventRules, stepEventRules2} {
 		ts.do(t, req{method: "POST", path: "/api/v1/event_rules", body: rules,
 			header: map[string]string{"Content-Type": "application/yaml"}}).want(t, http.StatusOK)
