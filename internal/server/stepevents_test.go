@@ -134,6 +134,19 @@ func testStepEventsMatchRules(t *testing.T, ts *testServer) {
 	if len(evs) != 2 {
 		t.Errorf("%d events of emitter after runner's run, want still 2", len(evs))
 	}
+
+	// A run a webhook started acts for the webhook's owner (root here): its step's events are accepted.
+	const secret = "emitter-hook-secret"
+	var hook api.Webhook
+	ts.do(t, req{method: "POST", path: "/api/v1/webhooks", json: api.Webhook{Workflow: "emitter", Secret: secret,
+		Scheme: api.WebhookSchemeNetBox}}).want(t, http.StatusOK).decode(t, &hook)
+	var created api.RunCreated
+	ts.deliver(t, hook.ID, `{}`, signNetBox(secret, `{}`)).want(t, http.StatusOK).decode(t, &created)
+	var hooked api.Run
+	ts.do(t, req{method: "GET", path: "/api/v1/runs/" + created.ID + "?wait=2m"}).want(t, http.StatusOK).decode(t, &hooked)
+	if got := compact(t, hooked.Steps[0].Outputs["a"]); got != "202" {
+		t.Errorf("the webhook's run: POST /events answered %s, want 202 (%s %s)", got, hooked.Status, hooked.Reason)
+	}
 }
 
 // waitRuns waits for n runs of workflow to be final, and returns the newest.
