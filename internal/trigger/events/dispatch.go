@@ -163,7 +163,7 @@ func (d *Dispatcher) prune(ctx context.Context) {
 }
 
 // Dispatch dispatches every stored event not dispatched yet, in batches taken oldest first (the events of a
-// batch up to 8 at once, so in no promised order, as Keptn's job-executor handles each event on its own), and
+// batch up to 8 at once, so in no promised order between them), and
 // marks each dispatched once all its actions are fired. An event whose dispatch fails for a passing reason (the store) stays to dispatch; firing
 // again is harmless (each firing's key makes it start one run).
 func (d *Dispatcher) Dispatch(ctx context.Context) error {
