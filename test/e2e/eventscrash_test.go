@@ -120,7 +120,7 @@ func eventsCrash(t *testing.T, srvs []*serverProc, after func() *serverProc) {
 				mu.Lock()
 				sentHooks = append(sentHooks, id)
 				mu.Unlock()
-				job, err := deliver(ctx, hc, srvs[w%len(srvs)].url, hook.ID, secret, id)
+				job, err := deliverSigned(ctx, hc, srvs[w%len(srvs)].url, hook.ID, secret, id)
 				if err != nil {
 					return
 				}
@@ -148,7 +148,7 @@ func eventsCrash(t *testing.T, srvs []*serverProc, after func() *serverProc) {
 	// Before any sender retries: every accepted event is stored and every accepted delivery's job exists.
 	for id := range accEvents {
 		var e api.Event
-		if err := getJSON(ctx, srv2.url+"/api/v1/events/"+id+"?source=crash-test", c2.Token(), &e); err != nil || e.ID != id {
+		if err := getWithToken(ctx, srv2.url+"/api/v1/events/"+id+"?source=crash-test", c2.Token(), &e); err != nil || e.ID != id {
 			t.Errorf("accepted event %s after the kill: %+v, %v", id, e, err)
 		}
 	}
@@ -166,7 +166,7 @@ func eventsCrash(t *testing.T, srvs []*serverProc, after func() *serverProc) {
 	}
 	jobOf := map[string]string{}
 	for _, id := range sentHooks {
-		job, err := deliver(ctx, hc, srv2.url, hook.ID, secret, id)
+		job, err := deliverSigned(ctx, hc, srv2.url, hook.ID, secret, id)
 		if err != nil {
 			t.Fatalf("retry delivery %s: %v", id, err)
 		}
@@ -249,8 +249,8 @@ func eventsCrash(t *testing.T, srvs []*serverProc, after func() *serverProc) {
 	srv2.stop(t)
 }
 
-// getJSON GETs url with token and decodes the answer; an error unless it is 200.
-func getJSON(ctx context.Context, url, token string, v any) error {
+// getWithToken GETs url with token and decodes the answer; an error unless it is 200.
+func getWithToken(ctx context.Context, url, token string, v any) error {
 	r, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	if err != nil {
 		return err
@@ -277,9 +277,9 @@ func stepMessages(r api.Run) string {
 	return strings.Join(s, " ")
 }
 
-// deliver sends a webhook delivery signed as Infrahub (Standard Webhooks) signs it and returns the job it
+// deliverSigned sends a webhook delivery signed as Infrahub (Standard Webhooks) signs it and returns the job it
 // started; an error unless the answer is 200.
-func deliver(ctx context.Context, hc *http.Client, url, hook, secret, id string) (string, error) {
+func deliverSigned(ctx context.Context, hc *http.Client, url, hook, secret, id string) (string, error) {
 	body := `{"data":{"kind":"InfraDevice","action":"updated"},"event":"infrahub.node.updated"}`
 	r, err := http.NewRequestWithContext(ctx, "POST", url+"/api/v1/webhooks/run/"+hook, strings.NewReader(body))
 	if err != nil {
