@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -317,30 +316,6 @@ func (h *Handler) metaConditions(w http.ResponseWriter, r *http.Request, s stepC
 	return nil
 }
 
-// metaEvent stores an event a step sends, {data, key}, with its run (202); routing events is the triggers'.
-func (h *Handler) metaEvent(w http.ResponseWriter, r *http.Request, s stepCaller) error {
-	var ev struct {
-		Data json.RawMessage `json:"data"`
-		Key  string          `json:"key"`
-	}
-	if err := decodeJSON(r.Body, &ev); err != nil {
-		return err
-	}
-	if len(ev.Data) == 0 {
-		return api.Invalidf("data: required")
-	}
-	body, err := json.Marshal(ev)
-	if err != nil {
-		return err
-	}
-	name := time.Now().UTC().Format("20060102T150405.000000000Z") + "-" + rand.Text()[:8]
-	if err := h.setValue(r, store.RunValue{Run: s.scope.Run, Step: s.scope.Step, Kind: valueEvent, Name: name, Value: body}); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
-}
-
 // setValue stores a value a step sent once its body was read, even if the step's client half-closed the
 // connection after sending (busybox nc does), which ends the request's context.
 func (h *Handler) setValue(r *http.Request, v store.RunValue) error {
@@ -348,9 +323,6 @@ func (h *Handler) setValue(r *http.Request, v store.RunValue) error {
 	defer cancel()
 	return h.st.SetRunValue(ctx, v)
 }
-
-// valueEvent is the kind of the run values that hold events steps sent.
-const valueEvent = "event"
 
 // runValue returns one value of a run; store.ErrNotFound if it is not set.
 func (h *Handler) runValue(ctx context.Context, run, step, kind, name string) (store.RunValue, error) {

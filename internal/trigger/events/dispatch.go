@@ -46,6 +46,7 @@ const (
 	DefaultRetention = 7 * 24 * time.Hour
 	DefaultPoll      = 2 * time.Second
 	batch            = 100
+	parallel         = 8 // events of a batch dispatched at once
 )
 
 // Options tune a Dispatcher. The zero value works.
@@ -161,8 +162,9 @@ func (d *Dispatcher) prune(ctx context.Context) {
 	}
 }
 
-// Dispatch dispatches every stored event not dispatched yet, oldest first, and marks each dispatched once all
-// its actions are fired. An event whose dispatch fails for a passing reason (the store) stays to dispatch; firing
+// Dispatch dispatches every stored event not dispatched yet, in batches taken oldest first (the events of a
+// batch up to 8 at once, so in no promised order between them), and
+// marks each dispatched once all its actions are fired. An event whose dispatch fails for a passing reason (the store) stays to dispatch; firing
 // again is harmless (each firing's key makes it start one run).
 func (d *Dispatcher) Dispatch(ctx context.Context) error {
 	for {
@@ -177,17 +179,34 @@ func (d *Dispatcher) Dispatch(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		var failed error
-		for _, ev := range pending {
-			if err := d.dispatch(ctx, sets, ev); err != nil {
-				failed = errors.Join(failed, fmt.Errorf("event %q from %q: %w", ev.ID, ev.Source, err))
-				continue
-			}
-			if err := d.st.MarkEventDispatched(ctx, ev.Source, ev.ID, d.opts.Now().UTC()); err != nil &&
-				!errors.Is(err, store.ErrNotFound) {
-				failed = errors.Join(failed, err)
-			}
+		// The events of a batch are dispatched side by side: each firing is independent (its own key), and one
+		// at a time the dispatcher would wait on the store for every run it starts.
+		var (
+			mu     sync.Mutex
+			failed error
+			wg     sync.WaitGroup
+			slots  = make(chan struct{}, parallel)
+		)
+		fail := func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			failed = errors.Join(failed, err)
 		}
+		for _, ev := range pending {
+			slots <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-slots }()
+				if err := d.dispatch(ctx, sets, ev); err != nil {
+					fail(fmt.Errorf("event %q from %q: %w", ev.ID, ev.Source, err))
+					return
+				}
+				if err := d.st.MarkEventDispatched(ctx, ev.Source, ev.ID, d.opts.Now().UTC()); err != nil &&
+					!errors.Is(err, store.ErrNotFound) {
+					fail(err)
+				}
+			})
+		}
+		wg.Wait()
 		if failed != nil || len(pending) < batch {
 			return failed
 		}

@@ -3,6 +3,7 @@ package events
 import (
 	"encoding/json"
 	"regexp"
+	"sync"
 
 	"github.com/runplane/runplane/api"
 )
@@ -42,8 +43,8 @@ func Document(e api.Event) map[string]any {
 // expression, is found in the type (unanchored, as Keptn's regexp.MatchString) and, when a JSONPath property is
 // set, the event has exactly the string Match there. A pattern or path that does not compile matches nothing.
 func EventMatches(e api.KeptnEvent, typ string, doc map[string]any) bool {
-	ok, err := regexp.MatchString(e.Name, typ)
-	if err != nil || !ok {
+	re, err := compiled(e.Name)
+	if err != nil || !re.MatchString(typ) {
 		return false
 	}
 	if e.JSONPath.Property == "" {
@@ -86,4 +87,34 @@ func Match(r api.EventRules, typ string, doc map[string]any) []int {
 		}
 	}
 	return out
+}
+
+// patterns caches compiled event-name patterns: every event is matched against every rule set's, and compiling
+// them each time was most of the matching's cost. It is emptied when it grows past maxPatterns (rule sets that
+// came and went).
+var patterns struct {
+	sync.Mutex
+	m map[string]*regexp.Regexp
+}
+
+const maxPatterns = 4096
+
+func compiled(pattern string) (*regexp.Regexp, error) {
+	patterns.Lock()
+	re, ok := patterns.m[pattern]
+	patterns.Unlock()
+	if ok {
+		return re, nil
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, err
+	}
+	patterns.Lock()
+	defer patterns.Unlock()
+	if patterns.m == nil || len(patterns.m) >= maxPatterns {
+		patterns.m = make(map[string]*regexp.Regexp)
+	}
+	patterns.m[pattern] = re
+	return re, nil
 }
