@@ -142,7 +142,7 @@ func TestListenJobsAcrossStores(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := tx.Exec(ctx, createJob, "t-rolled-back", "", "t", "queued", time.Now(), "", nil, []byte{}, nil, nil,
-		"", "", eventPayload(store.EventQueued, "t-rolled-back"), "", "", "", nil, nil); err != nil {
+		"", "", eventPayload(store.EventQueued, "t-rolled-back"), "", "", "", nil, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Rollback(ctx); err != nil {

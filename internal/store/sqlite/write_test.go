@@ -230,7 +230,7 @@ func TestWritePanicReleasesWriter(t *testing.T) {
 			}
 		}()
 		s.wr.do(t.Context(), func(tx *wtx) error {
-			if _, err := tx.exec(insertJob, "t-panic", "", "t", "queued", 0, "", nil, "", nil, nil, "", "", "", "", "", nil, nil); err != nil {
+			if _, err := tx.exec(insertJob, "t-panic", "", "t", "queued", 0, "", nil, "", nil, nil, "", "", "", "", "", nil, nil, nil); err != nil {
 				return err
 			}
 			panic("boom")
