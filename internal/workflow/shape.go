@@ -52,6 +52,22 @@ func (sp *stepPlan) checkShape() error {
 	if len(sp.Containers) > 0 {
 		inline = append(inline, "containers")
 	}
+	// An inline step's job settings, as a task's (an event rule's Keptn task sets them).
+	if len(sp.Files) > 0 {
+		inline = append(inline, "files")
+	}
+	if sp.Resources != nil {
+		inline = append(inline, "resources")
+	}
+	if sp.Kubernetes != nil {
+		inline = append(inline, "kubernetes")
+	}
+	if err := sp.Resources.Validate(); err != nil {
+		return api.Invalidf("%s.%v", sp.label, err) // "resources.limits.cpu: ..."
+	}
+	if err := sp.Kubernetes.Validate(); err != nil {
+		return api.Invalidf("%s.%v", sp.label, err)
+	}
 	switch {
 	case sp.Task != "":
 		if err := api.ValidateName(sp.Task); err != nil {
