@@ -77,7 +77,25 @@ func ParseRules(b []byte, isJSON bool) (api.EventRules, error) {
 	if d.APIVersion == "" && d.Path == "" {
 		return api.EventRules{}, api.Invalidf("apiVersion must be specified (or path, naming the config in the runner's repository)")
 	}
-	return d.EventRules, Validate(d.EventRules)
+	if err := Validate(d.EventRules); err != nil {
+		return api.EventRules{}, err
+	}
+	return d.EventRules, needsRunner(d.EventRules)
+}
+
+// needsRunner refuses files in a rule set without a runner: they are read from the runner's repository.
+func needsRunner(r api.EventRules) error {
+	if r.Runner != "" {
+		return nil
+	}
+	for i, a := range r.Actions {
+		for j, t := range a.Tasks {
+			if len(t.Files) > 0 {
+				return api.Invalidf("actions[%d].tasks[%d].files: files are read from the runner's repository: name the rule set's runner", i, j)
+			}
+		}
+	}
+	return nil
 }
 
 // decodeYAML decodes one YAML document strictly.
