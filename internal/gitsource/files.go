@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 
@@ -122,8 +121,8 @@ func (t *tree) read(paths []string, max int) (map[string][]byte, error) {
 	out := map[string][]byte{}
 	total := 0
 	for _, p := range paths {
-		want := path.Clean(strings.TrimLeft(p, "/"))
-		if want == "." || !validRelPath(want) {
+		want := strings.Trim(p, "/") // "/helm/" is the directory helm
+		if !validRelPath(want) {
 			return nil, &PathNotFoundError{Path: p}
 		}
 		found := false
@@ -165,7 +164,7 @@ func (t *tree) content(e entry) ([]byte, error) {
 	return io.ReadAll(f)
 }
 
-// validRelPath reports whether p is a clean relative path inside a tree.
+// validRelPath reports whether p is a clean relative path inside a tree: no empty, "." or ".." element.
 func validRelPath(p string) bool {
 	for _, s := range strings.Split(p, "/") {
 		if s == "" || s == "." || s == ".." {

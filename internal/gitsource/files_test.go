@@ -2,6 +2,7 @@ package gitsource
 
 import (
 	"errors"
+	"io/fs"
 	"strings"
 	"testing"
 
@@ -79,4 +80,36 @@ func TestReadFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Whatever paths are asked for, ReadFiles gives only regular files of the tree, each the one named or one under the
+// directory named, and never a symlink's target.
+func FuzzTreeRead(f *testing.F) {
+	for _, s := range []string{"locust/basic.py", "/helm", "helm/", "../x", "/", "link", "a//b", "locust/../helm", ""} {
+		f.Add(s)
+	}
+	tr := &tree{entries: []entry{
+		{name: "helm", mode: fs.ModeDir | 0o755}, {name: "helm/Chart.yaml", mode: 0o644, data: []byte("c")},
+		{name: "locust", mode: fs.ModeDir | 0o755}, {name: "locust/basic.py", mode: 0o644, data: []byte("b")},
+		{name: "link", mode: fs.ModeSymlink | 0o777, link: "/etc/passwd"},
+	}}
+	f.Fuzz(func(t *testing.T, p string) {
+		got, err := tr.read([]string{p}, 0)
+		if err != nil {
+			var nf *PathNotFoundError
+			if !errors.As(err, &nf) {
+				t.Fatalf("read(%q) = %v, want files or a PathNotFoundError", p, err)
+			}
+			return
+		}
+		want := strings.Trim(p, "/")
+		for name := range got {
+			if name != "helm/Chart.yaml" && name != "locust/basic.py" {
+				t.Fatalf("read(%q) gave %q, not a regular file of the tree", p, name)
+			}
+			if name != want && !strings.HasPrefix(name, want+"/") {
+				t.Fatalf("read(%q) gave %q, neither it nor under it", p, name)
+			}
+		}
+	})
 }

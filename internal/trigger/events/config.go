@@ -80,7 +80,10 @@ func ParseRules(b []byte, isJSON bool) (api.EventRules, error) {
 	if err := Validate(d.EventRules); err != nil {
 		return api.EventRules{}, err
 	}
-	return d.EventRules, needsRunner(d.EventRules)
+	if err := needsRunner(d.EventRules); err != nil {
+		return api.EventRules{}, err
+	}
+	return d.EventRules, nil
 }
 
 // needsRunner refuses files in a rule set without a runner: they are read from the runner's repository.
