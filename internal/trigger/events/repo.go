@@ -27,10 +27,15 @@ func commitOf(ev api.Event) string {
 	return s
 }
 
+// MaxActionFiles bounds the files of all the tasks of one action, which its run's definition holds.
+const MaxActionFiles = 4 << 20
+
 // taskFiles reads the files of every task of action a from rs's runner at ev's commit: one map per task (nil for a
-// task without files), each bounded by what a job can carry. msg says, in Keptn's words, why they cannot be read.
+// task without files), each bounded by what a job can carry, all by MaxActionFiles. msg says, in Keptn's words,
+// why they cannot be read.
 func (d *Dispatcher) taskFiles(ctx context.Context, rs store.EventRuleSet, a api.KeptnAction, ev api.Event) (out []map[string][]byte, msg string) {
 	out = make([]map[string][]byte, len(a.Tasks))
+	total := 0
 	for j, t := range a.Tasks {
 		if len(t.Files) == 0 {
 			continue
@@ -47,6 +52,12 @@ func (d *Dispatcher) taskFiles(ctx context.Context, rs store.EventRuleSet, a api
 			return nil, fmt.Sprintf("could not retrieve resources for task '%v': %v", t.Name, err)
 		}
 		out[j] = files
+		for _, b := range files {
+			total += len(b)
+		}
+		if total > MaxActionFiles {
+			return nil, fmt.Sprintf("could not retrieve resources for task '%v': the action's files hold more than %d MiB", t.Name, MaxActionFiles>>20)
+		}
 	}
 	return out, ""
 }
