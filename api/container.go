@@ -39,6 +39,9 @@ const (
 	KratixInputDir    = "/kratix/input"
 	KratixOutputDir   = "/kratix/output"
 	KratixMetadataDir = "/kratix/metadata"
+
+	// KeptnDir is the input directory again, where Keptn's job-executor puts a task's files (/keptn/<path>).
+	KeptnDir = "/keptn"
 )
 
 // MaxContainers bounds the containers of one job.

@@ -12,13 +12,17 @@ type EventRules struct {
 	Name string `json:"name" yaml:"name"`
 	// Owner is the user the rules' runs run as: whoever created or last replaced the rule set (read-only).
 	Owner      string        `json:"owner,omitempty" yaml:"owner,omitempty"`
-	APIVersion string        `json:"apiVersion" yaml:"apiVersion"`
-	Actions    []KeptnAction `json:"actions" yaml:"actions"`
+	APIVersion string        `json:"apiVersion,omitempty" yaml:"apiVersion,omitempty"`
+	Actions    []KeptnAction `json:"actions,omitempty" yaml:"actions,omitempty"`
 	// Multiple lets every matching action run (runplane's addition; Keptn runs the first non-silent one).
 	Multiple bool `json:"multiple,omitempty" yaml:"multiple,omitempty"`
 	// Runner, when set, is the runner whose checkout and secrets the tasks run with (runplane's addition): an
 	// env entry valueFrom secret reads that runner's secret of its name.
-	Runner     string    `json:"runner,omitempty" yaml:"runner,omitempty"`
+	Runner string `json:"runner,omitempty" yaml:"runner,omitempty"`
+	// Path, instead of APIVersion and Actions, names a Keptn job/config.yaml in the runner's repository, read at
+	// each event's commit (gitcommitid; else the branch head), as the job-executor reads its config from Keptn's
+	// configuration repository (runplane's addition).
+	Path       string    `json:"path,omitempty" yaml:"path,omitempty"`
 	CreateTime time.Time `json:"created_at,omitzero" yaml:"-"`
 	UpdateTime time.Time `json:"updated_at,omitzero" yaml:"-"`
 }

@@ -53,6 +53,12 @@ type Step struct {
 	Env        EnvVars     `json:"env,omitempty"`
 	// Spec is an object the step reads back from the metadata API (GET /spec), templates resolved.
 	Spec json.RawMessage `json:"spec,omitempty"`
+	// Files, Resources and Kubernetes are an inline step's job's input files (relative path → content, put in
+	// its input directory, also at /keptn, before its container starts; base64 in JSON), resources and Kubernetes
+	// settings, as a task's. An event rule's Keptn task sets them.
+	Files      map[string][]byte `json:"files,omitempty"`
+	Resources  *TaskResources    `json:"resources,omitempty"`
+	Kubernetes *TaskKubernetes   `json:"kubernetes,omitempty"`
 }
 
 // Conditions are a step's when entries: it runs only when every one is true. They read one expression, a

@@ -3,6 +3,9 @@ package executor
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/runplane/runplane/api"
@@ -104,7 +107,8 @@ func (s Spec) validateExtraEnv() error {
 // the attempt's Secret, which the API server limits to 1 MiB (with the job's secrets).
 const MaxInputFiles = 900 << 10
 
-// ValidateInputFiles checks Spec.InputFiles: plain file names (ValidateInputFileName), MaxInputFiles bytes in all.
+// ValidateInputFiles checks Spec.InputFiles: relative paths (ValidateInputFileName) of which none is a directory of
+// another, MaxInputFiles bytes in all.
 func ValidateInputFiles(files map[string][]byte) error {
 	size := 0
 	for name, b := range files {
@@ -113,17 +117,67 @@ func ValidateInputFiles(files map[string][]byte) error {
 		}
 		size += len(b)
 	}
+	if c := InputFilesConflict(files); c != "" {
+		return fmt.Errorf("input file %q: also a directory of another input file", c)
+	}
 	if size > MaxInputFiles {
 		return fmt.Errorf("input files: %d bytes, over the %d KiB a job can carry", size, MaxInputFiles>>10)
 	}
 	return nil
 }
 
-// ValidateInputFileName checks the name of one of Spec.InputFiles: a plain file name, no directory, not starting
-// with ".." (Kubernetes keeps a Secret volume's own files under such names).
+// ValidateInputFileName checks the name of one of Spec.InputFiles: a relative, slash-separated path inside the
+// input directory (a plain name, or Keptn's locust/basic.py), no empty, "." or ".." element, none starting with
+// ".." (Kubernetes keeps a Secret volume's own files under such names), at most 255 bytes an element.
 func ValidateInputFileName(name string) error {
-	if name == "" || name == "." || strings.HasPrefix(name, "..") || len(name) > 255 || strings.ContainsAny(name, "/\x00") {
-		return fmt.Errorf("input file %q: want a plain file name", name)
+	if name == "" || len(name) > 4096 || strings.IndexByte(name, 0) >= 0 {
+		return fmt.Errorf("input file %q: want a relative path", name)
+	}
+	for _, el := range strings.Split(name, "/") {
+		if el == "" || el == "." || strings.HasPrefix(el, "..") || len(el) > 255 {
+			return fmt.Errorf("input file %q: want a relative path of plain names", name)
+		}
+	}
+	return nil
+}
+
+// InputFilesConflict reports a name of files that is also a directory of another's path ("a" and "a/b"), which
+// no directory can hold both of; "" when there is none.
+func InputFilesConflict(files map[string][]byte) string {
+	for name := range files {
+		for dir := name; ; {
+			i := strings.LastIndexByte(dir, '/')
+			if i < 0 {
+				break
+			}
+			dir = dir[:i]
+			if _, ok := files[dir]; ok {
+				return dir
+			}
+		}
+	}
+	return ""
+}
+
+// MakeParents creates the directories of input file name (a relative path, ValidateInputFileName) under dir,
+// each owned by uid:gid unless uid is -1, so that a job's user can write beside its input as in the input
+// directory itself.
+func MakeParents(dir, name string, uid, gid int) error {
+	p := dir
+	els := strings.Split(name, "/")
+	for _, el := range els[:len(els)-1] {
+		p = filepath.Join(p, el)
+		if err := os.Mkdir(p, 0o755); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				continue
+			}
+			return err
+		}
+		if uid >= 0 {
+			if err := os.Lchown(p, uid, gid); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

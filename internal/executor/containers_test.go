@@ -1,6 +1,11 @@
 package executor_test
 
 import (
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -58,4 +63,34 @@ func TestValidateContainers(t *testing.T) {
 			t.Errorf("%s: Validate() = %v, want ok %v", tc.name, err, tc.ok)
 		}
 	}
+}
+
+// An input file name is a relative path of plain names: written under any directory, it stays inside it, and its
+// directories can be made there.
+func FuzzValidateInputFiles(f *testing.F) {
+	for _, s := range []string{"object.yaml", "locust/basic.py", "helm/templates/d.yaml", "../x", "a//b", "/abs", "..data", "a/..b/c", "a/./b", ""} {
+		f.Add(s, "other")
+	}
+	f.Add("a", "a/b")
+	f.Fuzz(func(t *testing.T, name, other string) {
+		files := map[string][]byte{name: []byte("x"), other: nil}
+		if err := executor.ValidateInputFiles(files); err != nil {
+			return
+		}
+		dir := t.TempDir()
+		for n := range files {
+			p := filepath.Join(dir, filepath.FromSlash(n))
+			if rel, err := filepath.Rel(dir, p); err != nil || rel != filepath.FromSlash(n) || strings.HasPrefix(rel, "..") {
+				t.Fatalf("input file %q lands at %s, outside %s or elsewhere", n, p, dir)
+			}
+			if err := executor.MakeParents(dir, n, -1, -1); err != nil {
+				t.Fatalf("MakeParents(%q): %v", n, err)
+			}
+		}
+		for n, b := range files {
+			if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(n)), b, 0o644); err != nil {
+				t.Fatalf("write accepted input files %q: %v", slices.Collect(maps.Keys(files)), err)
+			}
+		}
+	})
 }

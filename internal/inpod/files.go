@@ -24,8 +24,39 @@ func CopySecrets(src, dst string) error {
 
 // CopyInputFiles copies the files of a mounted Secret volume at src (a job's input files, which may hold user
 // data and so travel like secrets) into the input directory dst as files of mode 0644, as CopySecrets does.
+// Input files may be paths (Keptn's locust/basic.py): a top-level entry that is a directory (KEY -> ..data/KEY)
+// is copied with everything in it.
 func CopyInputFiles(src, dst string) error {
 	return copyVolume("input file", src, dst, 0o644)
+}
+
+// copyDir copies the regular files under the directory src (symlinks followed: a Secret volume's are its own)
+// into dst, recursively.
+func copyDir(what, src, dst string, mode os.FileMode) error {
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return fmt.Errorf("read %ss: %w", what, err)
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return fmt.Errorf("copy %ss: %w", what, err)
+	}
+	for _, e := range entries {
+		if err := copyEntry(what, filepath.Join(src, e.Name()), filepath.Join(dst, e.Name()), mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyEntry copies the file or, for input files, the directory at src to dst.
+func copyEntry(what, src, dst string, mode os.FileMode) error {
+	if fi, err := os.Stat(src); err == nil && fi.IsDir() && what == "input file" {
+		return copyDir(what, src, dst, mode)
+	}
+	if err := copyFile(src, dst, mode); err != nil {
+		return fmt.Errorf("copy %s %s: %w", what, filepath.Base(src), err)
+	}
+	return nil
 }
 
 func copyVolume(what, src, dst string, mode os.FileMode) error {
@@ -44,8 +75,8 @@ func copyVolume(what, src, dst string, mode os.FileMode) error {
 		if strings.HasPrefix(name, "..") {
 			continue
 		}
-		if err := copyFile(filepath.Join(src, name), filepath.Join(dst, name), mode); err != nil {
-			return fmt.Errorf("copy %s %s: %w", what, name, err)
+		if err := copyEntry(what, filepath.Join(src, name), filepath.Join(dst, name), mode); err != nil {
+			return err
 		}
 	}
 	return nil

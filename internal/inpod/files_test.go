@@ -194,3 +194,50 @@ func TestCheckoutWithoutRepository(t *testing.T) {
 		t.Errorf("RunCheckout with both = %d, stderr %q; want 1 and a message", r.code, r.stderr)
 	}
 }
+
+// Input files may be paths: the kubelet projects locust/basic.py as ..data/locust/basic.py with one top-level
+// symlink, locust -> ..data/locust; the copy recreates the directories.
+func TestCopyInputFilesPaths(t *testing.T) {
+	t.Parallel()
+	src, dst := t.TempDir(), t.TempDir()
+	const ts = "..2026_01_02_03_04_05.123456789"
+	files := map[string]string{"object.yaml": "kind: X", "locust/basic.py": "print(1)", "helm/templates/d.yaml": "kind: D"}
+	for k, v := range files {
+		p := filepath.Join(src, ts, filepath.FromSlash(k))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(v), 0o440); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, top := range []string{"object.yaml", "locust", "helm"} {
+		if err := os.Symlink(filepath.Join("..data", top), filepath.Join(src, top)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(ts, filepath.Join(src, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	if err := inpod.CopyInputFiles(src, dst); err != nil {
+		t.Fatalf("CopyInputFiles: %v", err)
+	}
+	got := map[string]string{}
+	err := filepath.WalkDir(dst, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if d.Type()&os.ModeSymlink != 0 {
+			t.Errorf("%s: a symlink, want a copy", p)
+		}
+		rel, _ := filepath.Rel(dst, p)
+		got[filepath.ToSlash(rel)] = readFile(t, p)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(files, got); diff != "" {
+		t.Errorf("input files (-want +got):\n%s", diff)
+	}
+}

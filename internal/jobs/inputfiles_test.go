@@ -42,8 +42,8 @@ func TestInputFiles(t *testing.T) {
 		want       string
 	}{
 		{"command job", "plain", files, "need a job of containers"},
-		{"path", "pipeline", map[string][]byte{"../object.yaml": nil}, "plain file name"},
-		{"reserved", "pipeline", map[string][]byte{"..data": nil}, "plain file name"},
+		{"path", "pipeline", map[string][]byte{"../object.yaml": nil}, "want a relative path"},
+		{"reserved", "pipeline", map[string][]byte{"..data": nil}, "want a relative path"},
 		{"too big", "pipeline", map[string][]byte{"a": make([]byte, executor.MaxInputFiles/2+1), "b": make([]byte, executor.MaxInputFiles/2)}, "over the 900 KiB"},
 	}
 	for _, tc := range tests {

@@ -40,6 +40,7 @@ func (e *Engine) submit(ctx context.Context, run store.Run, sub workflow.Submit)
 		}
 		req.Inline = &t
 		req.Input = nil // an inline step's input is its script, not EXTRA_VARS
+		req.InputFiles = def.Files
 	}
 	s, err := e.jobs.Submit(ctx, req)
 	if err != nil {
@@ -67,7 +68,8 @@ func stepOf(w api.Workflow, name string) (api.Step, bool) {
 // command and args, or its input lines as a shell script (Relay's form). Its env is not here: it may hold
 // secrets and is given to the job when it starts (StepEnv).
 func inlineTask(s api.Step) (api.Task, error) {
-	t := api.Task{Name: s.Name, Runner: s.Runner, Timeout: s.Timeout, Containers: s.Containers}
+	t := api.Task{Name: s.Name, Runner: s.Runner, Timeout: s.Timeout, Containers: s.Containers, Resources: s.Resources,
+		Kubernetes: s.Kubernetes}
 	if len(t.Containers) == 0 {
 		c := api.Container{Name: s.Name, Image: s.Image, Command: s.Command, Args: s.Args}
 		if len(s.Input) > 0 && string(s.Input) != "null" {

@@ -246,6 +246,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	s.events = events.NewDispatcher(s.store, firer, events.Options{
 		Retention: cfg.EventRetention, Images: images, AllowPrivileged: cfg.AllowPrivilegedTasks, Runs: s.runs,
 		Emitter: outbox.Stored{Emitter: s.outbox}, Logger: log.With("component", "events"),
+		Repos: eventRepos{st: s.store, git: git},
 	})
 	s.cron = cron.New(s.store, firer, cron.Options{
 		Logger: log.With("component", "cron"),

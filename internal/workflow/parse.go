@@ -26,7 +26,7 @@ var (
 	// Relay's workflow file: version is checked, triggers are another resource's business and are dropped.
 	relayFields = []string{"version", "triggers"}
 	stepFields  = []string{"name", "dependsOn", "when", "timeout", "retries", "task", "input", "image", "command",
-		"args", "containers", "runner", "env", "spec"}
+		"args", "containers", "runner", "env", "spec", "files", "resources", "kubernetes"}
 )
 
 // Parse reads a workflow from a YAML or JSON document in any of three forms: runplane's manifest

@@ -52,13 +52,30 @@ func (sp *stepPlan) checkShape() error {
 	if len(sp.Containers) > 0 {
 		inline = append(inline, "containers")
 	}
+	// An inline step's job settings, as a task's (an event rule's Keptn task sets them).
+	var settings []string
+	if len(sp.Files) > 0 {
+		settings = append(settings, "files")
+	}
+	if sp.Resources != nil {
+		settings = append(settings, "resources")
+	}
+	if sp.Kubernetes != nil {
+		settings = append(settings, "kubernetes")
+	}
+	if err := sp.Resources.Validate(); err != nil {
+		return api.Invalidf("%s.%v", sp.label, err) // "resources.limits.cpu: ..."
+	}
+	if err := sp.Kubernetes.Validate(); err != nil {
+		return api.Invalidf("%s.%v", sp.label, err)
+	}
 	switch {
 	case sp.Task != "":
 		if err := api.ValidateName(sp.Task); err != nil {
 			return sp.invalid("task", "%s", err.Error())
 		}
-		if len(inline) > 0 {
-			return sp.invalid(inline[0], "a task step runs its task: it has no %s", strings.Join(inline, ", "))
+		if all := append(inline, settings...); len(all) > 0 {
+			return sp.invalid(all[0], "a task step runs its task: it has no %s", strings.Join(all, ", "))
 		}
 		if sp.Runner != "" {
 			return sp.invalid("runner", "a task step runs with its task's runner")

@@ -38,6 +38,10 @@ func TestValidateErrors(t *testing.T) {
 		name, doc, want string
 	}{
 		{"no steps", "steps: []\n", "steps: a workflow needs at least one step"},
+		{"task step with files", "steps:\n- {name: a, task: t, files: {f: eA==}}\n", `steps[0] "a".files: a task step runs its task: it has no files`},
+		{"task step with resources", "steps:\n- {name: a, task: t, resources: {limits: {cpu: 1}}}\n", `steps[0] "a".resources: a task step runs its task`},
+		{"bad step resources", "steps:\n- {name: a, image: x, resources: {limits: {memory: lots}}}\n", `steps[0] "a".resources.limits.memory`},
+		{"bad step pull policy", "steps:\n- {name: a, image: x, kubernetes: {imagePullPolicy: Sometimes}}\n", `steps[0] "a".kubernetes.imagePullPolicy`},
 		{"bad step name", "steps:\n- {name: Build, image: x}\n", `steps[0].name: name "Build"`},
 		{"duplicate name", "steps:\n- {name: a, image: x}\n- {name: a, image: y}\n", `steps[1].name: "a" is used by steps[0] too`},
 		{"unknown dependency", "steps:\n- {name: build, image: x}\n- {name: deploy, image: x, dependsOn: [buidl]}\n",

@@ -34,18 +34,19 @@ func header(c api.Container) string { return executor.ContainerHeader(c) }
 func testContainersShareDirs(t *testing.T, s *suite) {
 	spec, out := s.containersSpec(t,
 		api.Container{Name: "write", Command: []string{"sh", "-c",
-			`echo one; cat hello.txt; cat "$RUNPLANE_INPUT_DIR/object.yaml"; echo "$MINE|$RUNPLANE_JOB_ID"
+			`echo one; cat hello.txt; cat "$RUNPLANE_INPUT_DIR/object.yaml" "$RUNPLANE_INPUT_DIR/locust/basic.py"; echo "$MINE|$RUNPLANE_JOB_ID"
 echo from-first > "$RUNPLANE_OUTPUT_DIR/first.txt"; mkdir "$RUNPLANE_OUTPUT_DIR/sub"; echo deep > "$RUNPLANE_OUTPUT_DIR/sub/f"`},
 			Env: api.EnvVars{{Name: "MINE", Value: "mine"}}},
 		api.Container{Name: "read", Command: []string{"sh", "-c"}, Args: []string{
 			`echo two; cat "$RUNPLANE_OUTPUT_DIR/first.txt"; echo "message: done" > "$RUNPLANE_METADATA_DIR/status.yaml"; echo "$1"`, "sh", "an arg"}},
 		api.Container{Name: "last", Command: []string{"echo", "three", "$NOT_EXPANDED"}},
 	)
-	spec.InputFiles = map[string][]byte{"object.yaml": []byte("kind: Thing\n")}
+	// Input files may be paths (Keptn's files): their directories are made.
+	spec.InputFiles = map[string][]byte{"object.yaml": []byte("kind: Thing\n"), "locust/basic.py": []byte("print(1)\n")}
 	spec.Keep = filepath.Join(t.TempDir(), "keep")
 	began := time.Now()
 	r, got := s.run(t, spec, out)
-	want := header(spec.Containers[0]) + "one\nhello from main\nkind: Thing\nmine|" + spec.JobID + "\n" +
+	want := header(spec.Containers[0]) + "one\nhello from main\nkind: Thing\nprint(1)\nmine|" + spec.JobID + "\n" +
 		header(spec.Containers[1]) + "two\nfrom-first\nan arg\n" +
 		header(spec.Containers[2]) + "three $NOT_EXPANDED\n"
 	if r.ExitCode != 0 || r.Reason != "" || got != want {

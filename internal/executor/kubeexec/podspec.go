@@ -189,6 +189,8 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 				corev1.VolumeMount{Name: d.vol, MountPath: d.at},
 				corev1.VolumeMount{Name: d.vol, MountPath: d.kratix})
 		}
+		// The input directory a third time, where Keptn's job-executor puts a task's files.
+		jobMounts = append(jobMounts, corev1.VolumeMount{Name: "input", MountPath: api.KeptnDir})
 		if len(inputs) > 0 {
 			volumes = append(volumes, corev1.Volume{Name: "input-src", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 				SecretName: name, Items: inputs, DefaultMode: ptr.To[int32](0o440),

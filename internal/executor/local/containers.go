@@ -82,7 +82,10 @@ func (e *Executor) makeIODir(a *attempt, spec executor.Spec, name string, uid in
 		}
 	}
 	for n, b := range spec.InputFiles {
-		p := filepath.Join(dir, ioInput, n)
+		p := filepath.Join(dir, ioInput, filepath.FromSlash(n))
+		if err := executor.MakeParents(filepath.Join(dir, ioInput), n, uid, uid); err != nil {
+			return fmt.Errorf("input file %s: %w", n, err)
+		}
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			return fmt.Errorf("input file %s: %w", n, err)
 		}

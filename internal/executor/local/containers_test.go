@@ -65,7 +65,7 @@ func TestContainerWithoutCommand(t *testing.T) {
 }
 
 // TestContainerDirs: in a sandbox the shared directories are at /runplane/... and /kratix/... (the same
-// directories); without one the env names them on the host, outside the checkout. Each container has a PID
+// directories; the input directory at /keptn too); without one the env names them on the host, outside the checkout. Each container has a PID
 // namespace of its own in a sandbox, so what one leaves running does not outlive it. The directories are gone
 // after the job.
 func TestContainerDirs(t *testing.T) {
@@ -79,7 +79,7 @@ func TestContainerDirs(t *testing.T) {
 			sandbox := m.opts.Isolation != local.IsolationNone
 			spec := executor.Spec{JobID: "dirs", Output: out, Containers: []api.Container{
 				{Name: "a", Command: []string{"sh", "-c", `echo x > "$RUNPLANE_OUTPUT_DIR/f"; echo "$RUNPLANE_INPUT_DIR $RUNPLANE_OUTPUT_DIR $RUNPLANE_METADATA_DIR"; ls -A`}},
-				{Name: "b", Command: []string{"sh", "-c", `cat /kratix/output/f 2>/dev/null || echo no-kratix; cat /kratix/input/in 2>/dev/null; pwd`}},
+				{Name: "b", Command: []string{"sh", "-c", `cat /kratix/output/f 2>/dev/null || echo no-kratix; cat /kratix/input/in /keptn/in 2>/dev/null; pwd`}},
 			}, InputFiles: map[string][]byte{"in": []byte("input\n")}}
 			h, err := ex.Start(t.Context(), spec)
 			if err != nil {
@@ -92,7 +92,7 @@ func TestContainerDirs(t *testing.T) {
 			b, _ := os.ReadFile(out.Name())
 			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 			if sandbox {
-				want := "==> container a\n/runplane/input /runplane/output /runplane/metadata\n==> container b\nx\ninput\n/workspace\n"
+				want := "==> container a\n/runplane/input /runplane/output /runplane/metadata\n==> container b\nx\ninput\ninput\n/workspace\n"
 				if string(b) != want {
 					t.Errorf("output\n%s\nwant\n%s", b, want)
 				}

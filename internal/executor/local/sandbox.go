@@ -292,10 +292,11 @@ func (l *sandboxLayout) mountJob(j jobRoot) error {
 }
 
 // ioMounts are where a sandbox shows a multi-container job's shared directories (containers.go): each twice, at
-// runplane's paths and Kratix's.
+// runplane's paths and Kratix's, and the input directory a third time at Keptn's /keptn.
 var ioMounts = []struct{ dir, path string }{
 	{ioInput, api.InputDir[1:]}, {ioOutput, api.OutputDir[1:]}, {ioMetadata, api.MetadataDir[1:]},
 	{ioInput, api.KratixInputDir[1:]}, {ioOutput, api.KratixOutputDir[1:]}, {ioMetadata, api.KratixMetadataDir[1:]},
+	{ioInput, api.KeptnDir[1:]},
 }
 
 // unmountProc takes off the /proc mountProc added, for the next container of a job to get its own.

@@ -40,10 +40,12 @@ const (
 	metadataName = executor.KeepMetadata
 )
 
-// chainMounts are where each shared directory is mounted, twice.
+// chainMounts are where each shared directory is mounted, twice (the input directory a third time, at Keptn's
+// /keptn).
 var chainMounts = []struct{ dir, path string }{
 	{inputName, api.InputDir}, {outputName, api.OutputDir}, {metadataName, api.MetadataDir},
 	{inputName, api.KratixInputDir}, {outputName, api.KratixOutputDir}, {metadataName, api.KratixMetadataDir},
+	{inputName, api.KeptnDir},
 }
 
 // chain is the state of a multi-container attempt. Only the goroutine that follows the current container
@@ -179,7 +181,10 @@ func (e *Executor) prepareShared(spec executor.Spec, dir string) error {
 		}
 	}
 	for n, b := range spec.InputFiles {
-		p := filepath.Join(dir, inputName, n)
+		p := filepath.Join(dir, inputName, filepath.FromSlash(n))
+		if err := executor.MakeParents(filepath.Join(dir, inputName), n, e.opts.UID, e.opts.GID); err != nil {
+			return fmt.Errorf("input file %s: %w", n, err)
+		}
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			return fmt.Errorf("input file %s: %w", n, err)
 		}

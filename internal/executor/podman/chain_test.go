@@ -106,3 +106,19 @@ func TestChainEntrypoint(t *testing.T) {
 		t.Errorf("exit %d, output\n%s\nwant 5, output\n%s", r.ExitCode, out.String(), want)
 	}
 }
+
+// TestChainKeptnDir: the input directory is also at /keptn, where Keptn's job-executor puts a task's files, their
+// paths kept.
+func TestChainKeptnDir(t *testing.T) {
+	ex := newExecutor(t, nil)
+	s, out := spec(t, "")
+	s.Command = ""
+	s.Containers = []api.Container{{Name: "read", Image: podmantest.Image, Command: []string{"sh", "-c",
+		`cat /keptn/locust/basic.py "$RUNPLANE_INPUT_DIR/locust/basic.py"`}}}
+	s.InputFiles = map[string][]byte{"locust/basic.py": []byte("print(1)\n")}
+	r := run(t, ex, s)
+	want := executor.ContainerHeader(s.Containers[0]) + "print(1)\nprint(1)\n"
+	if r.ExitCode != 0 || out.String() != want {
+		t.Errorf("exit %d, output\n%s\nwant 0, output\n%s", r.ExitCode, out.String(), want)
+	}
+}

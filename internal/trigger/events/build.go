@@ -51,8 +51,12 @@ func Build(r api.EventRules, i int, e api.Event, doc map[string]any) (api.Workfl
 		if t.MaxPollDuration != nil && *t.MaxPollDuration > 0 {
 			timeout = time.Duration(*t.MaxPollDuration) * time.Second
 		}
+		res, err := TaskResources(t)
+		if err != nil {
+			return api.Workflow{}, fmt.Errorf("task %q: %w", t.Name, err)
+		}
 		s := api.Step{Name: name, Containers: []api.Container{c}, Runner: r.Runner, Env: secrets,
-			Timeout: api.Duration(timeout), Spec: stepSpec(a.Name, t.Name)}
+			Timeout: api.Duration(timeout), Spec: stepSpec(a.Name, t.Name), Resources: res, Kubernetes: TaskKubernetes(t)}
 		if prev != "" {
 			s.DependsOn = api.Strings{prev}
 		}
@@ -206,4 +210,43 @@ func stepSpec(action, task string) json.RawMessage {
 	}
 	b, _ := json.Marshal(map[string]string{"action": action, "task": task})
 	return b
+}
+
+// TaskResources are a Keptn task's resources as runplane's task resources, which every executor applies (cpu,
+// memory): nil when the task sets none (Keptn's server-wide defaults have no equivalent). Errors name the field.
+func TaskResources(t api.KeptnTask) (*api.TaskResources, error) {
+	if t.Resources == nil {
+		return nil, nil
+	}
+	list := func(l api.KeptnResourceList) map[string]string {
+		m := map[string]string{}
+		if l.CPU != "" {
+			m[api.ResourceCPU] = l.CPU
+		}
+		if l.Memory != "" {
+			m[api.ResourceMemory] = l.Memory
+		}
+		if len(m) == 0 {
+			return nil
+		}
+		return m
+	}
+	r := &api.TaskResources{Requests: list(t.Resources.Requests), Limits: list(t.Resources.Limits)}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// TaskKubernetes are the Kubernetes settings of a Keptn task that runplane's tasks have too: imagePullPolicy and
+// serviceAccount; nil when it sets neither.
+func TaskKubernetes(t api.KeptnTask) *api.TaskKubernetes {
+	if t.ImagePullPolicy == "" && (t.ServiceAccount == nil || *t.ServiceAccount == "") {
+		return nil
+	}
+	k := &api.TaskKubernetes{ImagePullPolicy: t.ImagePullPolicy}
+	if t.ServiceAccount != nil {
+		k.ServiceAccount = *t.ServiceAccount
+	}
+	return k
 }

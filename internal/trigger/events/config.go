@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 
@@ -75,10 +74,31 @@ func ParseRules(b []byte, isJSON bool) (api.EventRules, error) {
 	if d.Kind != "" && d.Kind != KindEventRules {
 		return api.EventRules{}, api.Invalidf("kind %q: want %s", d.Kind, KindEventRules)
 	}
-	if d.APIVersion == "" {
-		return api.EventRules{}, api.Invalidf("apiVersion must be specified")
+	if d.APIVersion == "" && d.Path == "" {
+		return api.EventRules{}, api.Invalidf("apiVersion must be specified (or path, naming the config in the runner's repository)")
 	}
-	return d.EventRules, Validate(d.EventRules)
+	if err := Validate(d.EventRules); err != nil {
+		return api.EventRules{}, err
+	}
+	if err := needsRunner(d.EventRules); err != nil {
+		return api.EventRules{}, err
+	}
+	return d.EventRules, nil
+}
+
+// needsRunner refuses files in a rule set without a runner: they are read from the runner's repository.
+func needsRunner(r api.EventRules) error {
+	if r.Runner != "" {
+		return nil
+	}
+	for i, a := range r.Actions {
+		for j, t := range a.Tasks {
+			if len(t.Files) > 0 {
+				return api.Invalidf("actions[%d].tasks[%d].files: files are read from the runner's repository: name the rule set's runner", i, j)
+			}
+		}
+	}
+	return nil
 }
 
 // decodeYAML decodes one YAML document strictly.
@@ -105,6 +125,9 @@ func decodeYAML(b []byte, v any) error {
 // Validate checks a rule set as Keptn would run it and as runplane must: apiVersion v2, regular expressions and
 // JSONPaths that compile, env entries of a known source and format, a container per task. Errors name the field.
 func Validate(r api.EventRules) error {
+	if r.Path != "" {
+		return validatePath(r)
+	}
 	if r.APIVersion != SupportedAPIVersion {
 		return api.Invalidf("apiVersion %s is not supported, use %s", r.APIVersion, SupportedAPIVersion)
 	}
@@ -138,6 +161,36 @@ func Validate(r api.EventRules) error {
 	return nil
 }
 
+// validatePath checks a rule set whose config is read from its runner's repository: a runner, a relative path,
+// and no actions of its own (the file has them).
+func validatePath(r api.EventRules) error {
+	if r.Runner == "" {
+		return api.Invalidf("path: the config is read from the runner's repository: name the runner")
+	}
+	if len(r.Actions) > 0 || r.APIVersion != "" {
+		return api.Invalidf("path: the config's apiVersion and actions are in the file; give path or actions, not both")
+	}
+	if !validRepoPath(r.Path) {
+		return api.Invalidf("path: %q is not a file path inside the repository", r.Path)
+	}
+	return nil
+}
+
+// validRepoPath reports whether p names something inside a repository: relative (a leading "/" is the root, as
+// Keptn reads resource paths), no "." or ".." element, no NUL.
+func validRepoPath(p string) bool {
+	p = strings.TrimLeft(p, "/")
+	if p == "" || len(p) > 4096 || strings.IndexByte(p, 0) >= 0 {
+		return false
+	}
+	for _, el := range strings.Split(strings.TrimRight(p, "/"), "/") {
+		if el == "" || el == "." || el == ".." {
+			return false
+		}
+	}
+	return true
+}
+
 func validateTask(at string, t api.KeptnTask) error {
 	if t.Image == "" && len(t.Cmd) == 0 {
 		return api.Invalidf("%s: needs an image, a cmd, or both", at)
@@ -149,8 +202,21 @@ func validateTask(at string, t api.KeptnTask) error {
 		return api.Invalidf("%s.maxPollDuration: %d is negative", at, *t.MaxPollDuration)
 	}
 	for _, f := range t.Files {
-		if f == "" || slices.Contains(strings.Split(strings.Trim(f, "/"), "/"), "..") {
+		if !validRepoPath(f) {
 			return api.Invalidf("%s.files: %q is not a path inside the repository", at, f)
+		}
+	}
+	if _, err := TaskResources(t); err != nil {
+		return api.Invalidf("%s.%v", at, err)
+	}
+	switch t.ImagePullPolicy {
+	case "", api.PullAlways, api.PullIfNotPresent, api.PullNever:
+	default:
+		return api.Invalidf("%s.imagePullPolicy: %q: want Always, IfNotPresent or Never", at, t.ImagePullPolicy)
+	}
+	if k := TaskKubernetes(t); k != nil {
+		if err := k.Validate(); err != nil {
+			return api.Invalidf("%s.%s", at, strings.TrimPrefix(err.Error(), "kubernetes."))
 		}
 	}
 	for k, e := range t.Env {

@@ -141,9 +141,49 @@ func FuzzParseRules(f *testing.F) {
 	f.Add([]byte("kind: EventRules\nname: d\napiVersion: v2\nmultiple: true\nactions: []\n"), false)
 	f.Add([]byte(`{"name":"d","apiVersion":"v2","actions":[{"name":"a","events":[{"name":"x"}],"tasks":[{"name":"t","image":"i"}]}]}`), true)
 	f.Add([]byte(`{"name":"d","apiVersion":"v2","created_at":"x"}`), true)
+	f.Add([]byte(`{"name":"d","runner":"r","path":"job/config.yaml"}`), true)
+	f.Add([]byte("name: d\nrunner: r\npath: /svc/job/config.yaml\n"), false)
+	f.Add([]byte("name: d\nrunner: r\napiVersion: v2\nactions:\n- name: a\n  events: [{name: x}]\n  tasks:\n  - name: t\n    image: i\n    files: [locust/basic.py, /helm]\n    imagePullPolicy: Always\n    serviceAccount: sa\n    resources: {limits: {cpu: 1, memory: 512Mi}, requests: {cpu: 50m}}\n"), false)
 	f.Fuzz(func(t *testing.T, b []byte, isJSON bool) {
 		if _, err := ParseRules(b, isJSON); err != nil && !isInvalid(err) {
 			t.Fatalf("ParseRules error %T %v is not a 400", err, err)
 		}
 	})
+}
+
+// A rule set names its actions or a path in its runner's repository; a Keptn task's files need the runner, and its
+// resources, imagePullPolicy and serviceAccount are checked as runplane's tasks check theirs.
+func TestParseRulesRunnerSettings(t *testing.T) {
+	task := func(extra string) string {
+		return "name: d\nrunner: r\napiVersion: v2\nactions:\n- name: a\n  events: [{name: x}]\n  tasks:\n  - name: t\n    image: i\n" + extra
+	}
+	tests := []struct {
+		name, doc, want string // want "" : valid
+	}{
+		{"path", "name: d\nrunner: r\npath: job/config.yaml\n", ""},
+		{"path from the root", "name: d\nrunner: r\npath: /basket/job/config.yaml\n", ""},
+		{"path without runner", "name: d\npath: job/config.yaml\n", "name the runner"},
+		{"path and actions", "name: d\nrunner: r\npath: job/config.yaml\napiVersion: v2\nactions: []\n", "give path or actions"},
+		{"path outside", "name: d\nrunner: r\npath: a/../../b\n", "not a file path inside"},
+		{"neither", "name: d\nrunner: r\n", "apiVersion must be specified"},
+		{"files", task("    files: [locust/basic.py, /helm]\n"), ""},
+		{"files without runner", strings.Replace(task("    files: [a]\n"), "runner: r\n", "", 1), "actions[0].tasks[0].files: files are read from the runner's repository"},
+		{"file outside", task("    files: [../etc/passwd]\n"), "not a path inside"},
+		{"resources", task("    resources: {limits: {cpu: 1, memory: 512Mi}, requests: {cpu: 50m, memory: 128Mi}}\n"), ""},
+		{"bad quantity", task("    resources: {limits: {memory: lots}}\n"), "actions[0].tasks[0].resources.limits.memory"},
+		{"requests over limits", task("    resources: {limits: {cpu: 50m}, requests: {cpu: 1}}\n"), "is more than limits.cpu"},
+		{"pull policy", task("    imagePullPolicy: Sometimes\n"), "actions[0].tasks[0].imagePullPolicy"},
+		{"service account", task("    serviceAccount: Not_A_Name\n"), "actions[0].tasks[0].serviceAccount"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseRules([]byte(tc.doc), false)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("ParseRules = %v, want it valid", err)
+			case tc.want != "" && (err == nil || !isInvalid(err) || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("ParseRules = %v, want a 400 saying %q", err, tc.want)
+			}
+		})
+	}
 }

@@ -64,7 +64,10 @@ type Options struct {
 	// Emitter receives the events produced; nil: they are only stored.
 	Emitter Emitter
 	// Runs waits for runs to end (for .finished answers); nil: the store is read every Poll.
-	Runs   Runs
+	Runs Runs
+	// Repos reads tasks' files and rule sets' configs from their runners' repositories; nil: tasks with files and
+	// rule sets with a path are answered errored.
+	Repos  Repositories
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -218,6 +221,18 @@ func (d *Dispatcher) dispatch(ctx context.Context, sets []store.EventRuleSet, ev
 	doc := Document(ev)
 	var failed error
 	for _, rs := range sets {
+		rs, msg := d.config(ctx, rs, ev)
+		if msg != "" {
+			// The rules are in a file that cannot be read or parsed at this commit: a .triggered event is answered
+			// errored, as the job-executor does when told to (ALWAYS_SEND_FINISHED_EVENT).
+			d.log.Warn("event rules not read", "rules", rs.Name, "path", rs.Path, "event", ev.ID, "why", msg)
+			if IsTriggered(ev.Type) {
+				base := AnswerBase(rs.ID + "\n" + ev.Source + "\n" + ev.ID + "\nconfig")
+				d.produce(ctx, Started(ev, base, "", d.opts.Source, d.opts.Now()))
+				d.produce(ctx, Errored(ev, base, d.opts.Source, d.opts.Now(), msg))
+			}
+			continue
+		}
 		for _, i := range Match(rs.EventRules, ev.Type, doc) {
 			if err := d.fire(ctx, rs, i, ev, doc); err != nil {
 				failed = errors.Join(failed, err)
@@ -250,6 +265,13 @@ func (d *Dispatcher) fire(ctx context.Context, rs store.EventRuleSet, i int, ev 
 	w, err := Build(rs.EventRules, i, ev, doc)
 	if err != nil {
 		return refuse(fmt.Sprintf("Error while creating job: %v", err))
+	}
+	files, msg := d.taskFiles(ctx, rs, a, ev)
+	if msg != "" {
+		return refuse("Error while creating job: " + msg)
+	}
+	for j := range w.Steps {
+		w.Steps[j].Files = files[j]
 	}
 	fired, err := d.firer.Fire(ctx, trigger.Firing{
 		Target:     trigger.Target{Workflow: rs.Name},
