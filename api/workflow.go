@@ -26,6 +26,8 @@ type Workflow struct {
 	// Synchronous runs make POST /workflows/{name}/runs wait for the run (SyncTimeout at most) by default.
 	Synchronous bool     `json:"synchronous,omitempty"`
 	SyncTimeout Duration `json:"sync_timeout,omitempty"`
+	// Triggers start runs: on a schedule, on a webhook or push, on an event (Relay's triggers).
+	Triggers []WorkflowTrigger `json:"triggers,omitempty"`
 }
 
 // Step is one node of a workflow: a task (Task with Input as its EXTRA_VARS) or an inline job (Image with

@@ -22,10 +22,12 @@ const DefaultImage = "alpine:latest"
 
 // Top-level fields of the three forms Parse reads.
 var (
-	workflowFields = []string{"name", "description", "parameters", "steps", "timeout", "synchronous", "sync_timeout"}
-	// Relay's workflow file: version is checked, triggers are another resource's business and are dropped.
-	relayFields = []string{"version", "triggers"}
-	stepFields  = []string{"name", "dependsOn", "when", "timeout", "retries", "task", "input", "image", "command",
+	workflowFields = []string{"name", "description", "parameters", "steps", "timeout", "synchronous", "sync_timeout",
+		"triggers"}
+	// relayMeta are the catalogue fields of Relay's workflow library (puppetlabs/relay-workflows) and its locals
+	// (a place for YAML anchors): read and dropped.
+	relayMeta  = []string{"summary", "homepage", "tags", "locals"}
+	stepFields = []string{"name", "dependsOn", "when", "timeout", "retries", "task", "input", "image", "command",
 		"args", "containers", "runner", "env", "spec"}
 )
 
@@ -103,11 +105,23 @@ func parseTop(c *converter, top map[string]any, w *api.Workflow) error {
 			top, prefix = spec, "spec."
 		}
 	}
+	if v, has := top["apiVersion"]; has && prefix == "" {
+		// Some of Relay's own workflow files spell version so.
+		if _, both := top["version"]; both {
+			return c.invalid("apiVersion", "version and apiVersion: give one of them")
+		}
+		top["version"] = v
+		delete(top, "apiVersion")
+	}
 	if v, has := top["version"]; has && v != "v1" {
 		return c.invalid(prefix+"version", "version %v is not supported: want v1 (Relay's)", v)
 	}
+	if _, relay := top["version"]; relay {
+		for _, k := range relayMeta {
+			delete(top, k)
+		}
+	}
 	delete(top, "version")
-	delete(top, "triggers")
 	for _, k := range sortedKeys(top) {
 		if !slices.Contains(workflowFields, k) {
 			return c.invalid(prefix+k, "unknown field %q", k)
@@ -118,6 +132,11 @@ func parseTop(c *converter, top map[string]any, w *api.Workflow) error {
 		return c.invalid(prefix+"steps", "steps must be a list")
 	}
 	delete(top, "steps")
+	trigs, _ := top["triggers"].([]any)
+	if top["triggers"] != nil && trigs == nil {
+		return c.invalid(prefix+"triggers", "triggers must be a list")
+	}
+	delete(top, "triggers")
 	if err := decodeStrict(top, w); err != nil {
 		return c.invalid(prefix, "%v", err)
 	}
@@ -133,6 +152,13 @@ func parseTop(c *converter, top map[string]any, w *api.Workflow) error {
 			return err
 		}
 		w.Steps = append(w.Steps, st)
+	}
+	for i, x := range trigs {
+		t, err := parseTrigger(c, x, fmt.Sprintf("%striggers[%d]", prefix, i))
+		if err != nil {
+			return err
+		}
+		w.Triggers = append(w.Triggers, t)
 	}
 	return nil
 }
