@@ -1,0 +1,188 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/auth"
+	"github.com/runplane/runplane/internal/store"
+	"github.com/runplane/runplane/internal/trigger/cron"
+)
+
+// A workflow's triggers (api.WorkflowTrigger) are saved with it as the objects that fire them: a schedule is the
+// cron job <workflow>.<trigger>, a webhook or push a webhook, both owned by whoever saves the workflow and checked
+// as saving them by hand would be. The workflow's stored triggers name their objects (Object), which is how a
+// firing finds its binding and how a hand edit is told from the workflow's own.
+
+// workflowAnswer is a saved workflow and, once, the secrets of the webhooks its save created.
+type workflowAnswer struct {
+	api.Workflow
+	// TriggerSecrets are the new webhooks' ids, URLs and secrets, by trigger: shown this once.
+	TriggerSecrets map[string]triggerSecret `json:"trigger_secrets,omitempty"`
+}
+
+type triggerSecret struct {
+	Webhook string `json:"webhook"`
+	URL     string `json:"url"`
+	Secret  string `json:"secret"`
+}
+
+// checkTriggers refuses, before anything is saved, triggers that would not save by hand: a schedule that does not
+// parse (400), and what the caller may not do (403): start the workflow's runs, write the cron job.
+func (h *Handler) checkTriggers(ctx context.Context, w api.Workflow) error {
+	for i, t := range w.Triggers {
+		label := fmt.Sprintf("triggers[%d] %q", i, t.Name)
+		name := api.TriggerObjectName(w.Name, t.Name)
+		if err := mayStart(ctx, "trigger", "", w.Name); err != nil {
+			return err
+		}
+		switch t.Source.Type {
+		case api.TriggerSourceSchedule:
+			c := api.CronJob{Name: name, Workflow: w.Name, Schedule: t.Source.Schedule, Timezone: t.Source.Timezone}
+			if _, err := cron.Check(&c); err != nil {
+				return api.Invalidf("%s.source: %s", label, invalidText(err))
+			}
+			if !may(ctx, api.AccessWrite, api.ResourceCronJobs, name) {
+				return withMsg(ErrForbidden, "forbidden: %s is the cron job %q: write access to it required", label, name)
+			}
+		case api.TriggerSourceEvent:
+			return api.Invalidf("%s.source.type: event triggers are not supported yet: use an event rule set (kind: EventRules) that starts the workflow's steps", label)
+		}
+	}
+	return nil
+}
+
+// invalidText is err's message, for an *api.InvalidError wrapped into another.
+func invalidText(err error) string {
+	var ie *api.InvalidError
+	if errors.As(err, &ie) {
+		return ie.Msg
+	}
+	return err.Error()
+}
+
+// syncTriggers creates or updates the objects of w's triggers, owned by the caller, and sets each trigger's
+// Object. prev is the stored definition (nil for a new workflow): a webhook of a trigger that stays a webhook of
+// the same scheme is kept (its sender holds its id and secret). It answers the secrets of the webhooks it made.
+func (h *Handler) syncTriggers(ctx context.Context, w *api.Workflow, prev *api.Workflow) (map[string]triggerSecret, error) {
+	p, _ := auth.PrincipalFrom(ctx)
+	old := map[string]api.WorkflowTrigger{}
+	if prev != nil {
+		for _, t := range prev.Triggers {
+			old[t.Name] = t
+		}
+	}
+	secrets := map[string]triggerSecret{}
+	changed := false
+	for i := range w.Triggers {
+		t := &w.Triggers[i]
+		t.Object = ""
+		was, had := old[t.Name]
+		switch t.Source.Type {
+		case api.TriggerSourceSchedule:
+			name := api.TriggerObjectName(w.Name, t.Name)
+			c := store.CronJob{CronJob: api.CronJob{Name: name, Workflow: w.Name, Schedule: t.Source.Schedule,
+				Timezone: t.Source.Timezone, Owner: p.Username}, OwnerID: p.UserID}
+			sch, err := cron.Check(&c.CronJob)
+			if err != nil {
+				return nil, err
+			}
+			if next := sch.Next(time.Now()); !next.IsZero() {
+				c.NextRun = &next
+			}
+			cur, err := h.st.GetCronJob(ctx, name)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				_, err = h.st.CreateCronJob(ctx, c)
+			case err != nil:
+			case cur.Workflow != w.Name || !had || was.Object != name:
+				return nil, withMsg(store.ErrConflict, "triggers[%d] %q: cron job %q exists and is not this workflow's: rename the trigger or delete the cron job", i, t.Name, name)
+			default:
+				_, err = h.st.UpdateCronJob(ctx, c)
+			}
+			if err != nil {
+				return nil, err
+			}
+			t.Object, changed = name, true
+		case api.TriggerSourceWebhook, api.TriggerSourcePush:
+			if had && was.Source.Type == t.Source.Type && was.Source.Scheme == t.Source.Scheme && was.Object != "" {
+				if _, err := h.st.GetWebhook(ctx, was.Object); err == nil {
+					t.Object = was.Object
+					continue
+				} else if !errors.Is(err, store.ErrNotFound) {
+					return nil, err
+				}
+			}
+			secret, err := newWebhookSecret()
+			if err != nil {
+				return nil, err
+			}
+			scheme := t.Source.Scheme
+			if scheme == "" {
+				scheme = api.WebhookSchemeAuto
+			}
+			hook, err := h.st.CreateWebhook(ctx, api.Webhook{Owner: p.UserID, Secret: secret, Workflow: w.Name,
+				Scheme: scheme, Description: fmt.Sprintf("workflow %s, trigger %s (%s)", w.Name, t.Name, t.Source.Type)})
+			if err != nil {
+				return nil, storeErr(err)
+			}
+			t.Object = hook.ID
+			secrets[t.Name] = triggerSecret{Webhook: hook.ID, URL: "/api/v1/webhooks/run/" + hook.ID, Secret: secret}
+		}
+	}
+	if changed {
+		h.cronChanged()
+	}
+	return secrets, nil
+}
+
+// dropTriggers deletes the objects of prev's triggers that w no longer has (w nil: every one, the workflow is
+// gone). An object already gone is no error.
+func (h *Handler) dropTriggers(ctx context.Context, prev api.Workflow, w *api.Workflow) error {
+	keep := map[string]bool{}
+	if w != nil {
+		for _, t := range w.Triggers {
+			keep[t.Object] = true
+		}
+	}
+	for _, t := range prev.Triggers {
+		if t.Object == "" || keep[t.Object] {
+			continue
+		}
+		var err error
+		switch t.Source.Type {
+		case api.TriggerSourceSchedule:
+			err = h.st.DeleteCronJob(ctx, t.Object)
+			h.cronChanged()
+		case api.TriggerSourceWebhook, api.TriggerSourcePush:
+			err = h.st.DeleteWebhook(ctx, t.Object)
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("delete the object of trigger %q of workflow %s: %w", t.Name, prev.Name, err)
+		}
+	}
+	return nil
+}
+
+// ownedByWorkflow is a 409 when the cron job c is a workflow's trigger: it changes with its workflow only.
+func (h *Handler) ownedByWorkflow(ctx context.Context, c store.CronJob) error {
+	if c.Workflow == "" {
+		return nil
+	}
+	wf, err := h.st.GetWorkflow(ctx, c.Workflow)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, t := range wf.Triggers {
+		if t.Source.Type == api.TriggerSourceSchedule && t.Object == c.Name {
+			return withMsg(store.ErrConflict, "cronjob %q is trigger %q of workflow %q: change or remove the trigger in the workflow", c.Name, t.Name, wf.Name)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,196 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runplane/runplane/api"
+)
+
+// incidentRelay is a Relay workflow file with a schedule trigger (every second, for the test) and a webhook
+// trigger, written as Relay writes them.
+const incidentRelay = `version: v1
+description: Respond to an incident
+parameters:
+  title:
+    description: the incident's title
+    default: none
+  at:
+    default: ""
+triggers:
+- name: tick
+  source:
+    type: schedule
+    schedule: '* * * * * *'
+  binding:
+    parameters:
+      at: !Data scheduled_time
+- name: hook
+  source:
+    type: webhook
+    image: relaysh/stdlib-trigger-json
+  when: ${event.environment == 'production'}
+  binding:
+    parameters:
+      title: !Data incident.title
+steps:
+- name: respond
+  image: relaysh/core
+  input:
+  - echo responding
+`
+
+type savedWorkflow struct {
+	api.Workflow
+	TriggerSecrets map[string]struct{ Webhook, URL, Secret string } `json:"trigger_secrets"`
+}
+
+// TestWorkflowTriggers: on a real server, saving a Relay workflow with triggers creates its cron job and webhook
+// owned by the caller; the schedule starts runs with the scheduled time bound, a delivery starts a run with
+// parameters bound from its body (or nothing when the trigger's when is false, or a 400 when the binding fails);
+// the cron job cannot be edited by hand; removing a trigger, then the workflow, deletes the objects.
+func TestWorkflowTriggers(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	yaml := map[string]string{"Content-Type": "application/yaml"}
+	var saved savedWorkflow
+	ts.do(t, req{method: "POST", path: "/api/v1/workflows?name=incident", body: incidentRelay, header: yaml}).
+		want(t, http.StatusOK).decode(t, &saved)
+	hook := saved.TriggerSecrets["hook"]
+	if len(saved.Triggers) != 2 || saved.Triggers[0].Object != "incident.tick" || hook.Secret == "" ||
+		saved.Triggers[1].Object != hook.Webhook || hook.URL != "/api/v1/webhooks/run/"+hook.Webhook {
+		t.Fatalf("saved = %+v, want the cron job incident.tick and a webhook with its secret", saved)
+	}
+	var c api.CronJob
+	ts.do(t, req{method: "GET", path: "/api/v1/cronjobs/incident.tick"}).want(t, http.StatusOK).decode(t, &c)
+	if c.Workflow != "incident" || c.Owner != "root" || c.Schedule != "* * * * * *" {
+		t.Errorf("cron job = %+v, want workflow incident owned by root", c)
+	}
+	ts.do(t, req{method: "PATCH", path: "/api/v1/cronjobs/incident.tick", body: `{"disable":true}`}).
+		want(t, http.StatusConflict).apiError(t)
+	ts.do(t, req{method: "DELETE", path: "/api/v1/cronjobs/incident.tick"}).want(t, http.StatusConflict).apiError(t)
+	var got api.Workflow
+	ts.do(t, req{method: "GET", path: "/api/v1/workflows/incident"}).want(t, http.StatusOK).decode(t, &got)
+	if len(got.Triggers) != 2 || got.Triggers[1].Object != hook.Webhook {
+		t.Errorf("GET workflow triggers = %+v", got.Triggers)
+	}
+
+	// The schedule: runs whose parameter at is their scheduled time.
+	deadline := time.Now().Add(time.Minute)
+	var ticked []api.Run
+	for len(ticked) < 2 && time.Now().Before(deadline) {
+		var list []api.Run
+		ts.do(t, req{method: "GET", path: "/api/v1/runs?workflow=incident"}).want(t, http.StatusOK).decode(t, &list)
+		ticked = ticked[:0]
+		for _, r := range list {
+			if r.Trigger != nil && r.Trigger.Kind == api.TriggerCron {
+				ticked = append(ticked, r)
+			}
+		}
+		time.Sleep(100 * time.Millisecond) // polling the API, as a client would
+	}
+	if len(ticked) < 2 {
+		t.Fatalf("%d runs of the schedule trigger within a minute, want 2", len(ticked))
+	}
+	for _, r := range ticked {
+		var full api.Run
+		ts.do(t, req{method: "GET", path: "/api/v1/runs/" + r.ID}).want(t, http.StatusOK).decode(t, &full)
+		var p struct{ At, Title string }
+		if err := json.Unmarshal(full.Parameters, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.At != full.Trigger.ScheduledTime.UTC().Format(time.RFC3339) || p.Title != "none" {
+			t.Errorf("run %s: parameters %s, want at = its scheduled time %v and title's default", r.ID, full.Parameters, full.Trigger.ScheduledTime)
+		}
+	}
+
+	// The webhook: the body is the payload.
+	deliver := func(body string) *resp {
+		return ts.deliver(t, hook.Webhook, body, signNetBox(hook.Secret, body))
+	}
+	var created api.RunCreated
+	deliver(`{"environment":"production","incident":{"title":"disk full"}}`).want(t, http.StatusOK).decode(t, &created)
+	var run api.Run
+	ts.do(t, req{method: "GET", path: "/api/v1/runs/" + created.ID}).want(t, http.StatusOK).decode(t, &run)
+	if !strings.Contains(string(run.Parameters), `"title":"disk full"`) || run.Trigger == nil ||
+		run.Trigger.Kind != api.TriggerWebhook || run.Owner != "root" {
+		t.Errorf("delivered run = %+v, parameters %s; want title bound from the body, started by the webhook as root", run, run.Parameters)
+	}
+	res := deliver(`{"environment":"dev","incident":{"title":"x"}}`).want(t, http.StatusOK)
+	if !strings.Contains(string(res.body), `nothing started: triggers[1] \"hook\".when[0] is false`) {
+		t.Errorf("delivery with when false answered %s", res.body)
+	}
+	res = deliver(`{"environment":"production"}`).want(t, http.StatusBadRequest)
+	if e := res.apiError(t); !strings.Contains(e.Error, `binding.parameters.title`) {
+		t.Errorf("delivery the binding fails on answered %q", e)
+	}
+	ts.deliver(t, hook.Webhook, `{}`, signNetBox("not-the-secret", `{}`)).want(t, http.StatusUnauthorized)
+
+	// A trigger removed from the file deletes its object; a webhook kept keeps its id and secret.
+	without := strings.Replace(incidentRelay, "- name: tick\n  source:\n    type: schedule\n    schedule: '* * * * * *'\n  binding:\n    parameters:\n      at: !Data scheduled_time\n", "", 1)
+	saved = savedWorkflow{}
+	ts.do(t, req{method: "PUT", path: "/api/v1/workflows/incident", body: without, header: yaml}).
+		want(t, http.StatusOK).decode(t, &saved)
+	if len(saved.Triggers) != 1 || saved.Triggers[0].Object != hook.Webhook || len(saved.TriggerSecrets) != 0 {
+		t.Errorf("replaced = %+v, want the webhook kept and no new secret", saved)
+	}
+	ts.do(t, req{method: "GET", path: "/api/v1/cronjobs/incident.tick"}).want(t, http.StatusNotFound)
+	ts.do(t, req{method: "DELETE", path: "/api/v1/workflows/incident"}).want(t, http.StatusOK)
+	ts.do(t, req{method: "GET", path: "/api/v1/webhooks/" + hook.Webhook}).want(t, http.StatusNotFound)
+}
+
+// TestWorkflowTriggersInvalid: a workflow whose triggers would not save is a 400 (403 without the rights saving
+// their objects by hand needs), and nothing is stored.
+func TestWorkflowTriggersInvalid(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	const steps = "steps:\n- name: a\n  image: x\n"
+	const params = "parameters: {p: {default: x}}\n"
+	yaml := map[string]string{"Content-Type": "application/yaml"}
+	tests := []struct {
+		name, doc string
+		status    int
+		msg       string
+	}{
+		{"unknown type", steps + "triggers:\n- {name: t, source: {type: cron}}\n", 400, `unknown trigger type "cron"`},
+		{"bad schedule", steps + "triggers:\n- {name: t, source: {type: schedule, schedule: '61 * * * *'}}\n", 400, `triggers[0] "t".source: schedule:`},
+		{"@every", steps + "triggers:\n- {name: t, source: {type: schedule, schedule: '@every 1m'}}\n", 400, `triggers[0] "t".source: schedule:`},
+		{"bad timezone", steps + "triggers:\n- {name: t, source: {type: schedule, schedule: '@daily', timezone: Mars/Base}}\n", 400, `triggers[0] "t".source: timezone:`},
+		{"bad binding", params + steps + "triggers:\n- {name: t, source: {type: push}, binding: {parameters: {p: '${event.}'}}}\n", 400, `binding.parameters.p: expression "event." does not compile`},
+		{"event not yet", steps + "triggers:\n- {name: t, source: {type: event, event: x}}\n", 400, `event triggers are not supported yet`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := ts.do(t, req{method: "POST", path: "/api/v1/workflows?name=bad", body: tt.doc, header: yaml}).want(t, tt.status)
+			if e := res.apiError(t); !strings.Contains(e.Error, tt.msg) {
+				t.Errorf("POST %s: error %q, want it to contain %q", tt.name, e, tt.msg)
+			}
+			ts.do(t, req{method: "GET", path: "/api/v1/workflows/bad"}).want(t, http.StatusNotFound)
+		})
+	}
+	var crons []api.CronJob
+	ts.do(t, req{method: "GET", path: "/api/v1/cronjobs"}).want(t, http.StatusOK).decode(t, &crons)
+	if len(crons) != 0 {
+		t.Errorf("cron jobs after refused saves: %+v", crons)
+	}
+
+	// Rights: a schedule is a cron job, so it needs cronjobs write on its name besides the workflow's rights.
+	tok := userWith(t, ts, "author",
+		api.Role{Resource: api.ResourceWorkflows, ResourceIDs: []string{"*"}, Access: api.AccessWrite},
+		api.Role{Resource: api.ResourceRuns, ResourceIDs: []string{"*"}, Access: api.AccessWrite})
+	doc := steps + "triggers:\n- {name: t, source: {type: schedule, schedule: '@daily'}}\n"
+	ts.do(t, req{method: "POST", path: "/api/v1/workflows?name=mine", body: doc, header: yaml, as: tok}).want(t, http.StatusForbidden)
+	hookDoc := steps + "triggers:\n- {name: h, source: {type: webhook}}\n"
+	var saved savedWorkflow
+	ts.do(t, req{method: "POST", path: "/api/v1/workflows?name=mine", body: hookDoc, header: yaml, as: tok}).
+		want(t, http.StatusOK).decode(t, &saved)
+	var hook api.Webhook
+	ts.do(t, req{method: "GET", path: "/api/v1/webhooks/" + saved.TriggerSecrets["h"].Webhook, as: tok}).
+		want(t, http.StatusOK).decode(t, &hook)
+	if hook.Workflow != "mine" || hook.Secret != "" {
+		t.Errorf("the author's webhook = %+v, want workflow mine, secret not shown again", hook)
+	}
+}
