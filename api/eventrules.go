@@ -18,7 +18,10 @@ type EventRules struct {
 	Multiple bool `json:"multiple,omitempty" yaml:"multiple,omitempty"`
 	// Runner, when set, is the runner whose checkout and secrets the tasks run with (runplane's addition): an
 	// env entry valueFrom secret reads that runner's secret of its name.
-	Runner     string    `json:"runner,omitempty" yaml:"runner,omitempty"`
+	Runner string `json:"runner,omitempty" yaml:"runner,omitempty"`
+	// Workflow is set by the server on the rule set of a workflow's event trigger (named <workflow>.<trigger>,
+	// read-only): its one action starts a run of Workflow, with parameters bound from the event, instead of tasks.
+	Workflow   string    `json:"workflow,omitempty" yaml:"-"`
 	CreateTime time.Time `json:"created_at,omitzero" yaml:"-"`
 	UpdateTime time.Time `json:"updated_at,omitzero" yaml:"-"`
 }

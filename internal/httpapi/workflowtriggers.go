@@ -49,7 +49,9 @@ func (h *Handler) checkTriggers(ctx context.Context, w api.Workflow) error {
 				return withMsg(ErrForbidden, "forbidden: %s is the cron job %q: write access to it required", label, name)
 			}
 		case api.TriggerSourceEvent:
-			return api.Invalidf("%s.source.type: event triggers are not supported yet: use an event rule set (kind: EventRules) that starts the workflow's steps", label)
+			if !may(ctx, api.AccessWrite, api.ResourceEventRules, name) {
+				return withMsg(ErrForbidden, "forbidden: %s is the event rule set %q: write access to it required", label, name)
+			}
 		}
 	}
 	return nil
@@ -131,6 +133,28 @@ func (h *Handler) syncTriggers(ctx context.Context, w *api.Workflow, prev *api.W
 			}
 			t.Object = hook.ID
 			secrets[t.Name] = triggerSecret{Webhook: hook.ID, URL: "/api/v1/webhooks/run/" + hook.ID, Secret: secret}
+		case api.TriggerSourceEvent:
+			name := api.TriggerObjectName(w.Name, t.Name)
+			set := store.EventRuleSet{OwnerID: p.UserID, EventRules: api.EventRules{Name: name, Owner: p.Username,
+				APIVersion: "v2", Workflow: w.Name, Actions: []api.KeptnAction{{Name: t.Name,
+					Events: []api.KeptnEvent{{Name: t.Source.Event}}, Tasks: []api.KeptnTask{}}}}}
+			if t.Source.EventSource != "" {
+				set.Actions[0].Events[0].JSONPath = api.KeptnJSONPath{Property: "$.source", Match: t.Source.EventSource}
+			}
+			cur, err := h.st.GetEventRules(ctx, name)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				_, err = h.st.CreateEventRules(ctx, set)
+			case err != nil:
+			case cur.Workflow != w.Name || !had || was.Object != name:
+				return nil, withMsg(store.ErrConflict, "triggers[%d] %q: event rule set %q exists and is not this workflow's: rename the trigger or delete the rule set", i, t.Name, name)
+			default:
+				_, err = h.st.UpdateEventRules(ctx, set)
+			}
+			if err != nil {
+				return nil, err
+			}
+			t.Object = name
 		}
 	}
 	if changed {
@@ -159,6 +183,8 @@ func (h *Handler) dropTriggers(ctx context.Context, prev api.Workflow, w *api.Wo
 			h.cronChanged()
 		case api.TriggerSourceWebhook, api.TriggerSourcePush:
 			err = h.st.DeleteWebhook(ctx, t.Object)
+		case api.TriggerSourceEvent:
+			err = h.st.DeleteEventRules(ctx, t.Object)
 		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("delete the object of trigger %q of workflow %s: %w", t.Name, prev.Name, err)
@@ -185,4 +211,12 @@ func (h *Handler) ownedByWorkflow(ctx context.Context, c store.CronJob) error {
 		}
 	}
 	return nil
+}
+
+// ruleSetOfWorkflow is a 409 for the rule set of a workflow's event trigger: it changes with its workflow only.
+func ruleSetOfWorkflow(rs store.EventRuleSet) error {
+	if rs.Workflow == "" {
+		return nil
+	}
+	return withMsg(store.ErrConflict, "event rules %q are an event trigger of workflow %q: change or remove the trigger in the workflow", rs.Name, rs.Workflow)
 }

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -160,7 +163,7 @@ func TestWorkflowTriggersInvalid(t *testing.T) {
 		{"@every", steps + "triggers:\n- {name: t, source: {type: schedule, schedule: '@every 1m'}}\n", 400, `triggers[0] "t".source: schedule:`},
 		{"bad timezone", steps + "triggers:\n- {name: t, source: {type: schedule, schedule: '@daily', timezone: Mars/Base}}\n", 400, `triggers[0] "t".source: timezone:`},
 		{"bad binding", params + steps + "triggers:\n- {name: t, source: {type: push}, binding: {parameters: {p: '${event.}'}}}\n", 400, `binding.parameters.p: expression "event." does not compile`},
-		{"event not yet", steps + "triggers:\n- {name: t, source: {type: event, event: x}}\n", 400, `event triggers are not supported yet`},
+		{"event bad regexp", steps + "triggers:\n- {name: t, source: {type: event, event: 'a('}}\n", 400, `source.event: error parsing regexp`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -193,4 +196,101 @@ func TestWorkflowTriggersInvalid(t *testing.T) {
 	if hook.Workflow != "mine" || hook.Secret != "" {
 		t.Errorf("the author's webhook = %+v, want workflow mine, secret not shown again", hook)
 	}
+}
+
+// TestWorkflowEventAndPushTriggers: an event trigger is a rule set that matches CloudEvents by type (and source)
+// and starts a run with parameters bound from the event; a push trigger is a webhook whose body's data the binding
+// reads (Relay's push: {"data": {...}}).
+func TestWorkflowEventAndPushTriggers(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	const doc = `version: v1
+parameters:
+  service: {default: ""}
+  host: {default: ""}
+triggers:
+- name: deployed
+  source:
+    type: event
+    event: ^sh\.keptn\.event\.deployment\.finished$
+    eventSource: shipyard
+  when:
+  - !Fn.equals [!Data data.result, pass]
+  binding:
+    parameters:
+      service: !Data data.service
+- name: report
+  source:
+    type: push
+    scheme: hmac-sha256
+  binding:
+    parameters:
+      host: !Data report.host
+steps:
+- name: s
+  image: alpine
+  input: [echo hi]
+`
+	var saved savedWorkflow
+	ts.do(t, req{method: "POST", path: "/api/v1/workflows?name=shop", body: doc,
+		header: map[string]string{"Content-Type": "application/yaml"}}).want(t, http.StatusOK).decode(t, &saved)
+	var rs api.EventRules
+	ts.do(t, req{method: "GET", path: "/api/v1/event_rules/shop.deployed"}).want(t, http.StatusOK).decode(t, &rs)
+	if rs.Workflow != "shop" || rs.Owner != "root" || len(rs.Actions) != 1 {
+		t.Errorf("event rules = %+v, want the trigger's rule set for workflow shop, owned by root", rs)
+	}
+	ts.do(t, req{method: "DELETE", path: "/api/v1/event_rules/shop.deployed"}).want(t, http.StatusConflict).apiError(t)
+	ts.do(t, req{method: "POST", path: "/api/v1/event_rules", body: `{"name":"mine","apiVersion":"v2","workflow":"shop","actions":[]}`}).
+		want(t, http.StatusBadRequest).apiError(t)
+
+	const typ = "sh.keptn.event.deployment.finished"
+	ts.binaryEvent(t, "e-other-source", typ, "elsewhere", `{"result":"pass","service":"x"}`, "").want(t, http.StatusAccepted)
+	ts.binaryEvent(t, "e-fail", typ, "shipyard", `{"result":"fail","service":"x"}`, "").want(t, http.StatusAccepted)
+	ts.binaryEvent(t, "e-other-type", "sh.keptn.event.test.finished", "shipyard", `{"result":"pass","service":"x"}`, "").want(t, http.StatusAccepted)
+	ts.binaryEvent(t, "e-pass", typ, "shipyard", `{"result":"pass","service":"basket"}`, "").want(t, http.StatusAccepted)
+	run := ts.waitTriggeredRun(t, "shop", api.TriggerEvent)
+	if run.Trigger.Delivery != "e-pass" || !strings.Contains(string(run.Parameters), `"service":"basket"`) {
+		t.Errorf("event run: trigger %+v, parameters %s; want e-pass's, service basket", run.Trigger, run.Parameters)
+	}
+	// Every event is dispatched in order: once the last one ran, the others were judged, and none started a run.
+	var list []api.Run
+	ts.do(t, req{method: "GET", path: "/api/v1/runs?workflow=shop"}).want(t, http.StatusOK).decode(t, &list)
+	if len(list) != 1 {
+		t.Errorf("runs of shop = %d, want only e-pass's", len(list))
+	}
+
+	push := saved.TriggerSecrets["report"]
+	body := `{"data":{"report":{"host":"web-1","status":"changed"}}}`
+	m := hmac.New(sha256.New, []byte(push.Secret))
+	m.Write([]byte(body))
+	var created api.RunCreated
+	ts.deliver(t, push.Webhook, body, map[string]string{"X-Signature-256": "sha256=" + hex.EncodeToString(m.Sum(nil))}).
+		want(t, http.StatusOK).decode(t, &created)
+	var pushed api.Run
+	ts.do(t, req{method: "GET", path: "/api/v1/runs/" + created.ID}).want(t, http.StatusOK).decode(t, &pushed)
+	if !strings.Contains(string(pushed.Parameters), `"host":"web-1"`) {
+		t.Errorf("pushed run parameters %s, want host web-1 from the body's data", pushed.Parameters)
+	}
+	ts.do(t, req{method: "DELETE", path: "/api/v1/workflows/shop"}).want(t, http.StatusOK)
+	ts.do(t, req{method: "GET", path: "/api/v1/event_rules/shop.deployed"}).want(t, http.StatusNotFound)
+}
+
+// waitTriggeredRun waits for a run of workflow started by a trigger of kind, and returns it in full.
+func (ts *testServer) waitTriggeredRun(t *testing.T, workflow string, kind api.TriggerKind) api.Run {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var list []api.Run
+		ts.do(t, req{method: "GET", path: "/api/v1/runs?workflow=" + workflow}).want(t, http.StatusOK).decode(t, &list)
+		for _, r := range list {
+			if r.Trigger != nil && r.Trigger.Kind == kind {
+				var full api.Run
+				ts.do(t, req{method: "GET", path: "/api/v1/runs/" + r.ID}).want(t, http.StatusOK).decode(t, &full)
+				return full
+			}
+		}
+		time.Sleep(50 * time.Millisecond) // polling the API, as a client would
+	}
+	t.Fatalf("no run of %s started by a %s trigger within 30s", workflow, kind)
+	return api.Run{}
 }
