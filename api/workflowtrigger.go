@@ -54,3 +54,18 @@ type TriggerBinding struct {
 
 // TriggerObjectName is the name of the cron job or event rule set a workflow's trigger creates.
 func TriggerObjectName(workflow, trigger string) string { return workflow + "." + trigger }
+
+// WorkflowSaved is the answer to saving a workflow (POST /workflows, PUT /workflows/{name}): the workflow as
+// stored, and the webhooks its webhook and push triggers got by this save, with their secrets — the only time
+// they are shown.
+type WorkflowSaved struct {
+	Workflow
+	TriggerSecrets map[string]TriggerSecret `json:"trigger_secrets,omitempty"`
+}
+
+// TriggerSecret is a new webhook of a workflow's trigger: its id, the path its sender POSTs to, and its secret.
+type TriggerSecret struct {
+	Webhook string `json:"webhook"`
+	URL     string `json:"url"`
+	Secret  string `json:"secret"`
+}

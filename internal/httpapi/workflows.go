@@ -240,11 +240,11 @@ func (h *Handler) workflow(ctx context.Context, name string) (api.Workflow, erro
 	return wf, err
 }
 
-func (h *Handler) answerWorkflow(w http.ResponseWriter, r *http.Request, name string, secrets map[string]triggerSecret) error {
+func (h *Handler) answerWorkflow(w http.ResponseWriter, r *http.Request, name string, secrets map[string]api.TriggerSecret) error {
 	wf, err := h.workflow(r.Context(), name)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, workflowAnswer{Workflow: wf, TriggerSecrets: secrets})
+	writeJSON(w, http.StatusOK, api.WorkflowSaved{Workflow: wf, TriggerSecrets: secrets})
 	return nil
 }

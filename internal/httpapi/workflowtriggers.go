@@ -17,19 +17,6 @@ import (
 // as saving them by hand would be. The workflow's stored triggers name their objects (Object), which is how a
 // firing finds its binding and how a hand edit is told from the workflow's own.
 
-// workflowAnswer is a saved workflow and, once, the secrets of the webhooks its save created.
-type workflowAnswer struct {
-	api.Workflow
-	// TriggerSecrets are the new webhooks' ids, URLs and secrets, by trigger: shown this once.
-	TriggerSecrets map[string]triggerSecret `json:"trigger_secrets,omitempty"`
-}
-
-type triggerSecret struct {
-	Webhook string `json:"webhook"`
-	URL     string `json:"url"`
-	Secret  string `json:"secret"`
-}
-
 // checkTriggers refuses, before anything is saved, triggers that would not save by hand: a schedule that does not
 // parse (400), and what the caller may not do (403): start the workflow's runs, write the cron job.
 func (h *Handler) checkTriggers(ctx context.Context, w api.Workflow) error {
@@ -69,7 +56,7 @@ func invalidText(err error) string {
 // syncTriggers creates or updates the objects of w's triggers, owned by the caller, and sets each trigger's
 // Object. prev is the stored definition (nil for a new workflow): a webhook of a trigger that stays a webhook of
 // the same scheme is kept (its sender holds its id and secret). It answers the secrets of the webhooks it made.
-func (h *Handler) syncTriggers(ctx context.Context, w *api.Workflow, prev *api.Workflow) (map[string]triggerSecret, error) {
+func (h *Handler) syncTriggers(ctx context.Context, w *api.Workflow, prev *api.Workflow) (map[string]api.TriggerSecret, error) {
 	p, _ := auth.PrincipalFrom(ctx)
 	old := map[string]api.WorkflowTrigger{}
 	if prev != nil {
@@ -77,7 +64,7 @@ func (h *Handler) syncTriggers(ctx context.Context, w *api.Workflow, prev *api.W
 			old[t.Name] = t
 		}
 	}
-	secrets := map[string]triggerSecret{}
+	secrets := map[string]api.TriggerSecret{}
 	changed := false
 	for i := range w.Triggers {
 		t := &w.Triggers[i]
@@ -132,7 +119,7 @@ func (h *Handler) syncTriggers(ctx context.Context, w *api.Workflow, prev *api.W
 				return nil, storeErr(err)
 			}
 			t.Object = hook.ID
-			secrets[t.Name] = triggerSecret{Webhook: hook.ID, URL: "/api/v1/webhooks/run/" + hook.ID, Secret: secret}
+			secrets[t.Name] = api.TriggerSecret{Webhook: hook.ID, URL: "/api/v1/webhooks/run/" + hook.ID, Secret: secret}
 		case api.TriggerSourceEvent:
 			name := api.TriggerObjectName(w.Name, t.Name)
 			set := store.EventRuleSet{OwnerID: p.UserID, EventRules: api.EventRules{Name: name, Owner: p.Username,
