@@ -141,8 +141,65 @@ func TestWorkflowTriggers(t *testing.T) {
 		t.Errorf("replaced = %+v, want the webhook kept and no new secret", saved)
 	}
 	ts.do(t, req{method: "GET", path: "/api/v1/cronjobs/incident.tick"}).want(t, http.StatusNotFound)
+	// A trigger's webhook deleted by hand (to retire its secret) is made again, with a new secret, by the next save.
+	ts.do(t, req{method: "DELETE", path: "/api/v1/webhooks/" + hook.Webhook}).want(t, http.StatusOK)
+	saved = savedWorkflow{}
+	ts.do(t, req{method: "PUT", path: "/api/v1/workflows/incident", body: without, header: yaml}).
+		want(t, http.StatusOK).decode(t, &saved)
+	again := saved.TriggerSecrets["hook"]
+	if again.Webhook == "" || again.Webhook == hook.Webhook || again.Secret == hook.Secret || saved.Triggers[0].Object != again.Webhook {
+		t.Errorf("save after the webhook's deletion = %+v, want a new webhook with a new secret", saved)
+	}
 	ts.do(t, req{method: "DELETE", path: "/api/v1/workflows/incident"}).want(t, http.StatusOK)
-	ts.do(t, req{method: "GET", path: "/api/v1/webhooks/" + hook.Webhook}).want(t, http.StatusNotFound)
+	ts.do(t, req{method: "GET", path: "/api/v1/webhooks/" + again.Webhook}).want(t, http.StatusNotFound)
+}
+
+// TestWorkflowScheduleRecorded: a schedule trigger whose when is false at a time records the time skipped, and one
+// whose binding fails over its payload records it failed with the reason; neither starts a run.
+func TestWorkflowScheduleRecorded(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	const doc = `version: v1
+parameters:
+  x: {default: ""}
+triggers:
+- name: never
+  source: {type: schedule, schedule: '* * * * * *'}
+  when: ${event.cronjob == 'another'}
+- name: broken
+  source: {type: schedule, schedule: '* * * * * *'}
+  binding:
+    parameters:
+      x: !Data no.such.key
+steps:
+- {name: s, image: alpine, input: [echo hi]}
+`
+	ts.do(t, req{method: "POST", path: "/api/v1/workflows?name=flow", body: doc,
+		header: map[string]string{"Content-Type": "application/yaml"}}).want(t, http.StatusOK)
+	wait := func(name string) api.CronJob {
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			var c api.CronJob
+			ts.do(t, req{method: "GET", path: "/api/v1/cronjobs/" + name}).want(t, http.StatusOK).decode(t, &c)
+			if c.LastStatus != "" {
+				return c
+			}
+			time.Sleep(50 * time.Millisecond) // polling the API, as a client would
+		}
+		t.Fatalf("cron job %s never fired", name)
+		return api.CronJob{}
+	}
+	if c := wait("flow.never"); c.LastStatus != api.CronSkipped || !strings.Contains(c.LastMessage, `triggers[0] "never".when[0] is false`) {
+		t.Errorf("flow.never: last %s %q, want skipped naming the when", c.LastStatus, c.LastMessage)
+	}
+	if c := wait("flow.broken"); c.LastStatus != api.CronFailed || !strings.Contains(c.LastMessage, `triggers[1] "broken".binding.parameters.x`) {
+		t.Errorf("flow.broken: last %s %q, want failed naming the binding", c.LastStatus, c.LastMessage)
+	}
+	var list []api.Run
+	ts.do(t, req{method: "GET", path: "/api/v1/runs?workflow=flow"}).want(t, http.StatusOK).decode(t, &list)
+	if len(list) != 0 {
+		t.Errorf("%d runs of flow, want none", len(list))
+	}
 }
 
 // TestWorkflowTriggersInvalid: a workflow whose triggers would not save is a 400 (403 without the rights saving
