@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store/postgres/pgtest"
 )
 
 // incidentRelay is a Relay workflow file with a schedule trigger (every second, for the test) and a webhook
@@ -57,7 +58,17 @@ type savedWorkflow struct {
 // the cron job cannot be edited by hand; removing a trigger, then the workflow, deletes the objects.
 func TestWorkflowTriggers(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t)
+	testWorkflowTriggers(t, startServer(t))
+}
+
+// TestWorkflowTriggersOnPostgres is TestWorkflowTriggers on PostgreSQL.
+func TestWorkflowTriggersOnPostgres(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.NewDatabase(t)
+	testWorkflowTriggers(t, startServer(t, func(c *Config) { c.Store = dsn }))
+}
+
+func testWorkflowTriggers(t *testing.T, ts *testServer) {
 	yaml := map[string]string{"Content-Type": "application/yaml"}
 	var saved savedWorkflow
 	ts.do(t, req{method: "POST", path: "/api/v1/workflows?name=incident", body: incidentRelay, header: yaml}).
