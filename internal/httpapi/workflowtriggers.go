@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/audit"
 	"github.com/runplane/runplane/internal/auth"
 	"github.com/runplane/runplane/internal/store"
 	"github.com/runplane/runplane/internal/trigger/cron"
@@ -58,6 +59,7 @@ func invalidText(err error) string {
 // the same scheme is kept (its sender holds its id and secret). It answers the secrets of the webhooks it made.
 func (h *Handler) syncTriggers(ctx context.Context, w *api.Workflow, prev *api.Workflow) (map[string]api.TriggerSecret, error) {
 	p, _ := auth.PrincipalFrom(ctx)
+	ctx = objectsCtx(ctx)
 	old := map[string]api.WorkflowTrigger{}
 	if prev != nil {
 		for _, t := range prev.Triggers {
@@ -83,6 +85,7 @@ func (h *Handler) syncTriggers(ctx context.Context, w *api.Workflow, prev *api.W
 				c.NextRun = &next
 			}
 			cur, err := h.st.GetCronJob(ctx, name)
+			op := "create"
 			switch {
 			case errors.Is(err, store.ErrNotFound):
 				_, err = h.st.CreateCronJob(ctx, c)
@@ -90,11 +93,13 @@ func (h *Handler) syncTriggers(ctx context.Context, w *api.Workflow, prev *api.W
 			case cur.Workflow != w.Name || !had || was.Object != name:
 				return nil, withMsg(store.ErrConflict, "triggers[%d] %q: cron job %q exists and is not this workflow's: rename the trigger or delete the cron job", i, t.Name, name)
 			default:
+				op = "update"
 				_, err = h.st.UpdateCronJob(ctx, c)
 			}
 			if err != nil {
 				return nil, err
 			}
+			h.auditObject(ctx, op, api.ResourceCronJobs, name, w.Name, t.Name)
 			t.Object, changed = name, true
 		case api.TriggerSourceWebhook, api.TriggerSourcePush:
 			if had && was.Source.Type == t.Source.Type && was.Source.Scheme == t.Source.Scheme && was.Object != "" {
@@ -119,6 +124,7 @@ func (h *Handler) syncTriggers(ctx context.Context, w *api.Workflow, prev *api.W
 				return nil, storeErr(err)
 			}
 			t.Object = hook.ID
+			h.auditObject(ctx, "create", api.ResourceWebhooks, hook.ID, w.Name, t.Name)
 			secrets[t.Name] = api.TriggerSecret{Webhook: hook.ID, URL: "/api/v1/webhooks/run/" + hook.ID, Secret: secret}
 		case api.TriggerSourceEvent:
 			name := api.TriggerObjectName(w.Name, t.Name)
@@ -129,6 +135,7 @@ func (h *Handler) syncTriggers(ctx context.Context, w *api.Workflow, prev *api.W
 				set.Actions[0].Events[0].JSONPath = api.KeptnJSONPath{Property: "$.source", Match: t.Source.EventSource}
 			}
 			cur, err := h.st.GetEventRules(ctx, name)
+			op := "create"
 			switch {
 			case errors.Is(err, store.ErrNotFound):
 				_, err = h.st.CreateEventRules(ctx, set)
@@ -136,11 +143,13 @@ func (h *Handler) syncTriggers(ctx context.Context, w *api.Workflow, prev *api.W
 			case cur.Workflow != w.Name || !had || was.Object != name:
 				return nil, withMsg(store.ErrConflict, "triggers[%d] %q: event rule set %q exists and is not this workflow's: rename the trigger or delete the rule set", i, t.Name, name)
 			default:
+				op = "update"
 				_, err = h.st.UpdateEventRules(ctx, set)
 			}
 			if err != nil {
 				return nil, err
 			}
+			h.auditObject(ctx, op, api.ResourceEventRules, name, w.Name, t.Name)
 			t.Object = name
 		}
 	}
@@ -153,6 +162,7 @@ func (h *Handler) syncTriggers(ctx context.Context, w *api.Workflow, prev *api.W
 // dropTriggers deletes the objects of prev's triggers that w no longer has (w nil: every one, the workflow is
 // gone). An object already gone is no error.
 func (h *Handler) dropTriggers(ctx context.Context, prev api.Workflow, w *api.Workflow) error {
+	ctx = objectsCtx(ctx)
 	keep := map[string]bool{}
 	if w != nil {
 		for _, t := range w.Triggers {
@@ -164,18 +174,25 @@ func (h *Handler) dropTriggers(ctx context.Context, prev api.Workflow, w *api.Wo
 			continue
 		}
 		var err error
+		resource := api.ResourceCronJobs
 		switch t.Source.Type {
 		case api.TriggerSourceSchedule:
 			err = h.st.DeleteCronJob(ctx, t.Object)
 			h.cronChanged()
 		case api.TriggerSourceWebhook, api.TriggerSourcePush:
+			resource = api.ResourceWebhooks
 			err = h.st.DeleteWebhook(ctx, t.Object)
 		case api.TriggerSourceEvent:
+			resource = api.ResourceEventRules
 			err = h.st.DeleteEventRules(ctx, t.Object)
 		}
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("delete the object of trigger %q of workflow %s: %w", t.Name, prev.Name, err)
 		}
+		h.auditObject(ctx, "delete", resource, t.Object, prev.Name, t.Name)
 	}
 	return nil
 }
@@ -206,4 +223,22 @@ func ruleSetOfWorkflow(rs store.EventRuleSet) error {
 		return nil
 	}
 	return withMsg(store.ErrConflict, "event rules %q are an event trigger of workflow %q: change or remove the trigger in the workflow", rs.Name, rs.Workflow)
+}
+
+// objectsCtx is ctx for the writes of a workflow's trigger objects: without the request's pending audit entry,
+// which the workflow's own write records; each object's change gets its own entry (auditObject).
+func objectsCtx(ctx context.Context) context.Context {
+	return store.WithAudit(ctx, nil)
+}
+
+// auditObject records the change of a workflow trigger's object, as the caller, naming the workflow and trigger.
+// A dry run records nothing.
+func (h *Handler) auditObject(ctx context.Context, op, resource, target, workflow, trigger string) {
+	if dryRunFrom(ctx) != nil || h.audit == nil {
+		return
+	}
+	p, _ := auth.PrincipalFrom(ctx)
+	h.audit.Record(context.WithoutCancel(ctx), audit.Bound(api.AuditLog{UserID: p.UserID, Username: p.Username,
+		Provider: p.Provider, EventType: op, EventCategory: resource, EventTarget: target, Status: api.AuditSuccess,
+		Reason: fmt.Sprintf("trigger %s of workflow %s", trigger, workflow)}))
 }

@@ -152,6 +152,27 @@ func testWorkflowTriggers(t *testing.T, ts *testServer) {
 		t.Errorf("replaced = %+v, want the webhook kept and no new secret", saved)
 	}
 	ts.do(t, req{method: "GET", path: "/api/v1/cronjobs/incident.tick"}).want(t, http.StatusNotFound)
+	if n := strings.Count(ts.seen.String(), hook.Secret); n != 1 {
+		t.Errorf("the webhook's secret appears in %d answers, want only the first save's", n)
+	}
+	if strings.Contains(ts.logs.String(), hook.Secret) {
+		t.Errorf("the server logged the webhook's secret")
+	}
+	var audit []api.AuditLog
+	ts.do(t, req{method: "GET", path: "/api/v1/audit_logs?max=1000"}).want(t, http.StatusOK).decode(t, &audit)
+	want := map[string]bool{"create cronjobs incident.tick": false, "delete cronjobs incident.tick": false,
+		"create webhooks " + hook.Webhook: false, "create workflows incident": false}
+	for _, e := range audit {
+		k := e.EventType + " " + e.EventCategory + " " + e.EventTarget
+		if _, ok := want[k]; ok && e.Username == "root" {
+			want[k] = true
+		}
+	}
+	for k, seen := range want {
+		if !seen {
+			t.Errorf("the audit log has no %q by root", k)
+		}
+	}
 	// A trigger's webhook deleted by hand (to retire its secret) is made again, with a new secret, by the next save.
 	ts.do(t, req{method: "DELETE", path: "/api/v1/webhooks/" + hook.Webhook}).want(t, http.StatusOK)
 	saved = savedWorkflow{}
