@@ -31,6 +31,12 @@ steps:
   input:
   - echo paging
 `)
+	if out := h.ok("", "apply", "--dry-run", "-f", file); out != "workflow/incident created (dry run)\n" {
+		t.Errorf("apply --dry-run printed %q", out)
+	}
+	if out := h.ok("", "get", "cronjobs"); strings.Contains(out, "incident.nightly") {
+		t.Errorf("after a dry run, get cronjobs printed %q", out)
+	}
 	out := h.ok("", "apply", "-f", file)
 	if !strings.HasPrefix(out, "workflow/incident created\n  trigger pagerduty: webhook ") ||
 		!strings.Contains(out, "POST /api/v1/webhooks/run/") || !strings.Contains(out, "secret whsec_") {

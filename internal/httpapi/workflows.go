@@ -245,6 +245,9 @@ func (h *Handler) answerWorkflow(w http.ResponseWriter, r *http.Request, name st
 	if err != nil {
 		return err
 	}
+	if dryRunFrom(r.Context()) != nil {
+		secrets = nil // nothing was stored: no webhook has that secret
+	}
 	writeJSON(w, http.StatusOK, api.WorkflowSaved{Workflow: wf, TriggerSecrets: secrets})
 	return nil
 }

@@ -263,6 +263,19 @@ func TestWorkflowTriggersInvalid(t *testing.T) {
 			ts.do(t, req{method: "GET", path: "/api/v1/workflows/bad"}).want(t, http.StatusNotFound)
 		})
 	}
+	// A dry run stores nothing and so shows no secret.
+	var dry savedWorkflow
+	ts.do(t, req{method: "POST", path: "/api/v1/workflows?name=dry&dryRun=All", header: yaml,
+		body: steps + "triggers:\n- {name: h, source: {type: webhook}}\n- {name: s, source: {type: schedule, schedule: '@daily'}}\n"}).
+		want(t, http.StatusOK).decode(t, &dry)
+	if len(dry.TriggerSecrets) != 0 || len(dry.Triggers) != 2 {
+		t.Errorf("dry run answered %+v, want the triggers and no secret", dry)
+	}
+	var hooks []api.Webhook
+	ts.do(t, req{method: "GET", path: "/api/v1/webhooks"}).want(t, http.StatusOK).decode(t, &hooks)
+	if len(hooks) != 0 {
+		t.Errorf("webhooks after a dry run: %+v", hooks)
+	}
 	var crons []api.CronJob
 	ts.do(t, req{method: "GET", path: "/api/v1/cronjobs"}).want(t, http.StatusOK).decode(t, &crons)
 	if len(crons) != 0 {

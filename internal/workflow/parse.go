@@ -34,8 +34,9 @@ var (
 // Parse reads a workflow from a YAML or JSON document in any of three forms: runplane's manifest
 // (`kind: Workflow` with metadata.name and spec, as `runplane apply` reads), the same flat (kind and name beside
 // the fields, kind optional), and Relay's workflow file unchanged (version, description, parameters, steps; no
-// name, which the caller gives). Relay's tags (!Parameter, !Output, !Secret, !Fn.*, and their JSON spellings)
-// become ${…} expressions; Relay's parameter map becomes a JSON Schema; an inline step without an image gets
+// name, which the caller gives; Relay's apiVersion spelling and catalogue fields too). Relay's tags (!Parameter,
+// !Output, !Secret, !Fn.*, !Data in a trigger, and their JSON spellings) become ${…} expressions; triggers are
+// read into Workflow.Triggers; Relay's parameter map becomes a JSON Schema; an inline step without an image gets
 // DefaultImage. Parse checks the shape only: Validate checks the meaning. Every error is an *api.InvalidError
 // whose message starts with the line it is about.
 func Parse(data []byte) (api.Workflow, error) {
