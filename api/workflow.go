@@ -34,6 +34,8 @@ type Workflow struct {
 // Command/Args/Input script lines, or Containers; Runner for a checkout).
 type Step struct {
 	Name string `json:"name"`
+	// Description says what the step does (Relay's workflow library writes one).
+	Description string `json:"description,omitempty"`
 	// DependsOn names steps that must be final before this one starts (a single name reads as a list of one, as
 	// Relay writes it).
 	DependsOn Strings    `json:"dependsOn,omitempty"`

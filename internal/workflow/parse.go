@@ -27,7 +27,7 @@ var (
 	// relayMeta are the catalogue fields of Relay's workflow library (puppetlabs/relay-workflows) and its locals
 	// (a place for YAML anchors): read and dropped.
 	relayMeta  = []string{"summary", "homepage", "tags", "locals"}
-	stepFields = []string{"name", "dependsOn", "when", "timeout", "retries", "task", "input", "image", "command",
+	stepFields = []string{"name", "description", "dependsOn", "when", "timeout", "retries", "task", "input", "image", "command",
 		"args", "containers", "runner", "env", "spec"}
 )
 
