@@ -103,7 +103,8 @@ func NewFirer(owners Owners, js Jobs, rs Runs) *Firer {
 // Fire submits f's target as its owner, checking the owner's rights now: jobs write on the task, or runs write
 // on the workflow. Errors: ErrRefused (wrapped, saying why) when the owner is gone or may not; otherwise the
 // engines' errors (jobs.ErrTaskNotFound, runs.ErrWorkflowNotFound, *api.InvalidError for input that fails the
-// target's schema, ...).
+// target's schema, ...). A firing of one of a workflow's own triggers (api.WorkflowTrigger) gets its parameters from
+// the trigger's binding over x.Payload (an *api.InvalidError when it fails), or ErrSkipped when its when is false.
 func (f *Firer) Fire(ctx context.Context, x Firing) (Fired, error) {
 	if err := x.Target.Validate(); err != nil {
 		return Fired{}, err
