@@ -22,7 +22,10 @@ type EventRules struct {
 	// Path, instead of APIVersion and Actions, names a Keptn job/config.yaml in the runner's repository, read at
 	// each event's commit (gitcommitid; else the branch head), as the job-executor reads its config from Keptn's
 	// configuration repository (runplane's addition).
-	Path       string    `json:"path,omitempty" yaml:"path,omitempty"`
+	Path string `json:"path,omitempty" yaml:"path,omitempty"`
+	// Workflow is set by the server on the rule set of a workflow's event trigger (named <workflow>.<trigger>,
+	// read-only): its one action starts a run of Workflow, with parameters bound from the event, instead of tasks.
+	Workflow   string    `json:"workflow,omitempty" yaml:"-"`
 	CreateTime time.Time `json:"created_at,omitzero" yaml:"-"`
 	UpdateTime time.Time `json:"updated_at,omitzero" yaml:"-"`
 }

@@ -26,12 +26,16 @@ type Workflow struct {
 	// Synchronous runs make POST /workflows/{name}/runs wait for the run (SyncTimeout at most) by default.
 	Synchronous bool     `json:"synchronous,omitempty"`
 	SyncTimeout Duration `json:"sync_timeout,omitempty"`
+	// Triggers start runs: on a schedule, on a webhook or push, on an event (Relay's triggers).
+	Triggers []WorkflowTrigger `json:"triggers,omitempty"`
 }
 
 // Step is one node of a workflow: a task (Task with Input as its EXTRA_VARS) or an inline job (Image with
 // Command/Args/Input script lines, or Containers; Runner for a checkout).
 type Step struct {
 	Name string `json:"name"`
+	// Description says what the step does (Relay's workflow library writes one).
+	Description string `json:"description,omitempty"`
 	// DependsOn names steps that must be final before this one starts (a single name reads as a list of one, as
 	// Relay writes it).
 	DependsOn Strings    `json:"dependsOn,omitempty"`

@@ -32,6 +32,15 @@ func (c *Client) UpdateWorkflow(ctx context.Context, w api.Workflow) (api.Workfl
 	return sendJSON[api.Workflow](ctx, c, http.MethodPut, "/workflows/"+seg(w.Name), w)
 }
 
+// SaveWorkflow creates w (replace false) or replaces the workflow named w.Name, and answers it with the secrets of
+// the webhooks its triggers got by this save: the only time they are shown.
+func (c *Client) SaveWorkflow(ctx context.Context, w api.Workflow, replace bool) (api.WorkflowSaved, error) {
+	if replace {
+		return sendJSON[api.WorkflowSaved](ctx, c, http.MethodPut, "/workflows/"+seg(w.Name), w)
+	}
+	return sendJSON[api.WorkflowSaved](ctx, c, http.MethodPost, "/workflows", w)
+}
+
 // ApplyWorkflow creates w, or replaces the workflow of that name when it exists, and says whether it created it.
 func (c *Client) ApplyWorkflow(ctx context.Context, w api.Workflow) (stored api.Workflow, created bool, err error) {
 	stored, err = c.UpdateWorkflow(ctx, w)

@@ -162,7 +162,7 @@ func applyOne(ctx context.Context, c *client.Client, m manifest) (string, error)
 	case kindEventRules:
 		return upsert(ctx, m.rules, m.rules.Name, c.GetEventRules, c.CreateEventRules, c.UpdateEventRules, sameRules)
 	case kindWorkflow:
-		return upsert(ctx, m.flow, m.flow.Name, c.GetWorkflow, c.CreateWorkflow, c.UpdateWorkflow, sameFields)
+		return applyWorkflow(ctx, c, m.flow)
 	case kindRunner:
 		return upsert(ctx, m.runner, m.runner.Name, c.GetRunner, c.CreateRunner, c.UpdateRunner, runnerUnchanged)
 	}

@@ -48,7 +48,7 @@ func planRunnersTasks(ctx context.Context, c *client.Client, ms []manifest) ([]p
 		case kindTask:
 			p, err = planUpsert(ctx, m, m.task, m.task.Name, "/tasks", c.GetTask, sameFields)
 		case kindWorkflow:
-			p, err = planUpsert(ctx, m, m.flow, m.flow.Name, "/workflows", c.GetWorkflow, sameFields)
+			p, err = planUpsert(ctx, m, m.flow, m.flow.Name, "/workflows", c.GetWorkflow, sameWorkflow)
 		case kindEventSink:
 			p, err = planUpsert(ctx, m, m.sink, m.sink.Name, "/event_sinks", c.GetEventSink, sameFields)
 		case kindEventRules:

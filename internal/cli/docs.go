@@ -60,6 +60,11 @@ func taskDocs(ts []api.Task) []document {
 func workflowDocs(ws []api.Workflow) []document {
 	out := make([]document, 0, len(ws))
 	for _, w := range ws {
+		// A trigger's object is the server's to name.
+		w.Triggers = slices.Clone(w.Triggers)
+		for i := range w.Triggers {
+			w.Triggers[i].Object = ""
+		}
 		out = append(out, document{kindWorkflow, w})
 	}
 	return out

@@ -56,7 +56,7 @@ func (a *app) exportCommand() *cobra.Command {
 			if err = skip("cron jobs", err); err != nil {
 				return err
 			}
-			docs = append(docs, cronJobDocs(cjs)...)
+			docs = append(docs, cronJobDocs(ownCronJobs(cjs, ws))...)
 			var id identity
 			for _, k := range []string{"groups", "users", "roles", "rolebindings"} {
 				if err := skip(k, id.load(ctx, c, k)); err != nil {
@@ -84,6 +84,25 @@ func notBuiltin[T any](items []T, builtin func(T) bool) []T {
 	for _, it := range items {
 		if !builtin(it) {
 			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// ownCronJobs leaves out the cron jobs of workflows' schedule triggers: applying their workflows makes them.
+func ownCronJobs(cjs []api.CronJob, ws []api.Workflow) []api.CronJob {
+	derived := map[string]bool{}
+	for _, w := range ws {
+		for _, t := range w.Triggers {
+			if t.Source.Type == api.TriggerSourceSchedule {
+				derived[t.Object] = true
+			}
+		}
+	}
+	out := make([]api.CronJob, 0, len(cjs))
+	for _, c := range cjs {
+		if !derived[c.Name] {
+			out = append(out, c)
 		}
 	}
 	return out

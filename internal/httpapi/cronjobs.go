@@ -129,7 +129,11 @@ func (h *Handler) updateCronJob(w http.ResponseWriter, r *http.Request, name str
 	if err := matchName(&in.Name, name, "cronjob"); err != nil {
 		return err
 	}
-	if _, err := h.cronJob(r.Context(), name); err != nil {
+	cur, err := h.cronJob(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	if err := h.ownedByWorkflow(r.Context(), cur); err != nil {
 		return err
 	}
 	c, err := h.checkCronJob(r.Context(), in)
@@ -150,6 +154,11 @@ func (h *Handler) updateCronJob(w http.ResponseWriter, r *http.Request, name str
 
 func (h *Handler) deleteCronJob(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("id")
+	if cur, err := h.st.GetCronJob(r.Context(), name); err == nil {
+		if err := h.ownedByWorkflow(r.Context(), cur); err != nil {
+			return err
+		}
+	}
 	if err := h.st.DeleteCronJob(r.Context(), name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("cronjob %q not found", name)

@@ -82,7 +82,11 @@ func (h *Handler) replaceEventRules(w http.ResponseWriter, r *http.Request) erro
 	if err := matchName(&in.Name, name, "event rules"); err != nil {
 		return err
 	}
-	if _, err := h.eventRules(r.Context(), name); err != nil {
+	cur, err := h.eventRules(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	if err := ruleSetOfWorkflow(cur); err != nil {
 		return err
 	}
 	set, err := h.checkEventRules(r.Context(), in)
@@ -99,6 +103,11 @@ func (h *Handler) replaceEventRules(w http.ResponseWriter, r *http.Request) erro
 
 func (h *Handler) deleteEventRules(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("id")
+	if cur, err := h.st.GetEventRules(r.Context(), name); err == nil {
+		if err := ruleSetOfWorkflow(cur); err != nil {
+			return err
+		}
+	}
 	if err := h.st.DeleteEventRules(r.Context(), name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("event rules %q not found", name)
@@ -133,6 +142,9 @@ func readEventRules(r *http.Request, name string) (api.EventRules, error) {
 	}
 	if err := api.ValidateName(in.Name); err != nil {
 		return api.EventRules{}, err
+	}
+	if in.Workflow != "" {
+		return api.EventRules{}, api.Invalidf("workflow: set by the server on a workflow's event trigger: give the workflow the trigger")
 	}
 	return in, nil
 }

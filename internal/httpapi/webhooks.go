@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/runplane/runplane/api"
@@ -155,9 +156,15 @@ func (h *Handler) runWebhook(w http.ResponseWriter, r *http.Request) error {
 		TriggerID: hook.ID,
 		Key:       d.ID,
 		Input:     input,
+		Payload:   input,
 		Trigger:   api.Trigger{Kind: api.TriggerWebhook, Name: hook.ID, Delivery: d.ID},
 	})
 	h.auditDelivery(r, hook, fired, err)
+	if errors.Is(err, trigger.ErrSkipped) {
+		// A workflow trigger's when was false: the delivery is fine, it starts nothing.
+		writeJSON(w, http.StatusOK, msg{Msg: "nothing started: " + strings.TrimPrefix(err.Error(), trigger.ErrSkipped.Error()+": ")})
+		return nil
+	}
 	if err != nil {
 		return deliveryErr(err, hook)
 	}

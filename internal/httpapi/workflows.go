@@ -53,13 +53,21 @@ func (h *Handler) createWorkflow(w http.ResponseWriter, r *http.Request) error {
 	if err := h.checkWorkflow(r.Context(), in, nil); err != nil {
 		return err
 	}
+	if _, err := h.st.GetWorkflow(r.Context(), in.Name); err == nil {
+		return withMsg(store.ErrConflict, "workflow %q already exists", in.Name)
+	}
+	secrets, err := h.syncTriggers(r.Context(), &in, nil)
+	if err != nil {
+		return err
+	}
 	if err := h.st.CreateWorkflow(r.Context(), in); err != nil {
+		_ = h.dropTriggers(context.WithoutCancel(r.Context()), in, nil)
 		if errors.Is(err, store.ErrConflict) {
 			return withMsg(err, "workflow %q already exists", in.Name)
 		}
 		return err
 	}
-	return h.answerWorkflow(w, r, in.Name)
+	return h.answerWorkflow(w, r, in.Name, secrets)
 }
 
 // replaceWorkflow (PUT) replaces the definition. Runs already started keep the one they started with.
@@ -79,18 +87,35 @@ func (h *Handler) replaceWorkflow(w http.ResponseWriter, r *http.Request) error 
 	if err := h.checkWorkflow(r.Context(), in, &stored); err != nil {
 		return err
 	}
+	secrets, err := h.syncTriggers(r.Context(), &in, &stored)
+	if err != nil {
+		return err
+	}
 	if err := h.st.UpdateWorkflow(r.Context(), in); err != nil {
 		return err
 	}
-	return h.answerWorkflow(w, r, name)
+	if err := h.dropTriggers(r.Context(), stored, &in); err != nil {
+		return err
+	}
+	return h.answerWorkflow(w, r, name, secrets)
 }
 
 func (h *Handler) deleteWorkflow(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("id")
+	stored, err := h.st.GetWorkflow(r.Context(), name)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("workflow %q not found", name)
+	}
+	if err != nil {
+		return err
+	}
 	if err := h.st.DeleteWorkflow(r.Context(), name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("workflow %q not found", name)
 		}
+		return err
+	}
+	if err := h.dropTriggers(r.Context(), stored, nil); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, msg{Msg: "workflow deleted successfully"})
@@ -142,6 +167,9 @@ func (h *Handler) checkWorkflow(ctx context.Context, w api.Workflow, prev *api.W
 		return err
 	}
 	if err := workflow.Validate(w, refs); err != nil {
+		return err
+	}
+	if err := h.checkTriggers(ctx, w); err != nil {
 		return err
 	}
 	had := map[string]bool{}
@@ -212,11 +240,14 @@ func (h *Handler) workflow(ctx context.Context, name string) (api.Workflow, erro
 	return wf, err
 }
 
-func (h *Handler) answerWorkflow(w http.ResponseWriter, r *http.Request, name string) error {
+func (h *Handler) answerWorkflow(w http.ResponseWriter, r *http.Request, name string, secrets map[string]api.TriggerSecret) error {
 	wf, err := h.workflow(r.Context(), name)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, wf)
+	if dryRunFrom(r.Context()) != nil {
+		secrets = nil // nothing was stored: no webhook has that secret
+	}
+	writeJSON(w, http.StatusOK, api.WorkflowSaved{Workflow: wf, TriggerSecrets: secrets})
 	return nil
 }

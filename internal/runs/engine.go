@@ -117,12 +117,15 @@ type Request struct {
 	// Definition, when set, is the workflow to run instead of the stored one named Workflow: an inline
 	// definition no one saved under /workflows (an event rule's action). Its Name must be Workflow.
 	Definition *api.Workflow
+	// Bind, for a trigger's firing, says what fired it: a firing of one of the workflow's own triggers takes its
+	// parameters from the trigger's binding (Parameters is ignored then). See Bind.
+	Bind *Bind
 }
 
 // Start validates r's parameters against its workflow, stores a queued run with every step pending, and advances
 // it. With an idempotency key the owner used before for this workflow it returns that earlier run and created
-// false. Errors: ErrWorkflowNotFound, *api.InvalidError for parameters that fail the workflow's schema,
-// ErrKeyReused.
+// false. Errors: ErrWorkflowNotFound, *api.InvalidError for parameters that fail the workflow's schema (or a
+// trigger's binding that fails over its payload), ErrSkipped, ErrKeyReused.
 func (e *Engine) Start(ctx context.Context, r Request) (run store.Run, created bool, err error) {
 	if r.OwnerID == "" {
 		return store.Run{}, false, errors.New("runs: start: the submitter's user id is required")
@@ -149,6 +152,15 @@ func (e *Engine) start(ctx context.Context, w api.Workflow, r Request, reuse map
 	plan, err := e.plans.get(w)
 	if err != nil {
 		return store.Run{}, false, err
+	}
+	if r.Bind != nil && r.Definition == nil {
+		params, derived, err := bindTrigger(plan, w, *r.Bind)
+		if err != nil {
+			return store.Run{}, false, err
+		}
+		if derived {
+			r.Parameters = params
+		}
 	}
 	p, err := plan.Parameters(r.Parameters)
 	if err != nil {

@@ -13,6 +13,10 @@ import (
 	"github.com/runplane/runplane/internal/store"
 )
 
+// ErrSkipped is a firing of a workflow's own trigger whose when is false over what fired it: nothing started; the
+// caller records the firing as skipped, with the message.
+var ErrSkipped = runs.ErrSkipped
+
 // ErrRefused is the error of a firing its owner may not make now: the owner is gone or lacks the right to start
 // the target. Nothing was submitted; the caller records the firing as refused.
 var ErrRefused = errors.New("trigger: refused")
@@ -65,6 +69,9 @@ type Firing struct {
 	Input []byte
 	// Trigger is recorded with the job or run.
 	Trigger api.Trigger
+	// Payload is what fired, as JSON (a webhook's body, an event's data), for the binding of a workflow's own
+	// trigger (api.WorkflowTrigger); nil for a cron job.
+	Payload []byte
 	// Definition, for a workflow target, is an inline workflow (named Workflow) to run instead of the stored
 	// one: an event rule's action. The owner still needs runs write on Workflow.
 	Definition *api.Workflow
@@ -96,7 +103,8 @@ func NewFirer(owners Owners, js Jobs, rs Runs) *Firer {
 // Fire submits f's target as its owner, checking the owner's rights now: jobs write on the task, or runs write
 // on the workflow. Errors: ErrRefused (wrapped, saying why) when the owner is gone or may not; otherwise the
 // engines' errors (jobs.ErrTaskNotFound, runs.ErrWorkflowNotFound, *api.InvalidError for input that fails the
-// target's schema, ...).
+// target's schema, ...). A firing of one of a workflow's own triggers (api.WorkflowTrigger) gets its parameters from
+// the trigger's binding over x.Payload (an *api.InvalidError when it fails), or ErrSkipped when its when is false.
 func (f *Firer) Fire(ctx context.Context, x Firing) (Fired, error) {
 	if err := x.Target.Validate(); err != nil {
 		return Fired{}, err
@@ -132,8 +140,11 @@ func (f *Firer) Fire(ctx context.Context, x Firing) (Fired, error) {
 	if f.runs == nil {
 		return Fired{}, fmt.Errorf("%w: workflows cannot run on this server", ErrRefused)
 	}
+	// A firing of one of the workflow's own triggers takes its parameters from the trigger's binding, evaluated
+	// over what fired it; the runs engine finds the trigger in the definition it starts.
+	bind := &runs.Bind{Kind: x.Trigger.Kind, Object: x.Trigger.Name, Payload: x.Payload, ScheduledTime: x.Trigger.ScheduledTime}
 	run, created, err := f.runs.Start(ctx, runs.Request{Workflow: x.Workflow, Owner: p.Username, OwnerID: scope,
-		Parameters: x.Input, IdempotencyKey: x.Key, Trigger: &trig, Definition: x.Definition})
+		Parameters: x.Input, IdempotencyKey: x.Key, Trigger: &trig, Definition: x.Definition, Bind: bind})
 	if err != nil {
 		return Fired{}, err
 	}

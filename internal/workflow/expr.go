@@ -26,6 +26,8 @@ const (
 	varOutputs    = "outputs"
 	varSteps      = "steps"
 	varSecrets    = "secrets"
+	// varEvent is a trigger's payload, read by its binding and when only.
+	varEvent = "event"
 )
 
 // The fields of steps.<step>.
@@ -46,6 +48,7 @@ func env() (*cel.Env, error) {
 			cel.Variable(varOutputs, cel.MapType(cel.StringType, dynMap)),
 			cel.Variable(varSteps, cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.BoolType))),
 			cel.Variable(varSecrets, cel.MapType(cel.StringType, cel.StringType)),
+			cel.Variable(varEvent, cel.DynType),
 			cel.ParserExpressionSizeLimit(MaxExprLen),
 			cel.ParserRecursionLimit(64),
 		}
@@ -85,7 +88,7 @@ func compileExpr(src string) (*expr, error) {
 	if iss != nil && iss.Err() != nil {
 		msg := oneLine(iss.Err().Error())
 		if strings.Contains(msg, "undeclared reference") {
-			msg += " (expressions read parameters, outputs, steps and secrets)"
+			msg += " (expressions read parameters, outputs, steps and secrets; a trigger's, event)"
 		}
 		return nil, fmt.Errorf("expression %q does not compile: %s", short(src), msg)
 	}
@@ -113,7 +116,7 @@ func references(a *celast.AST) ([]ref_, error) {
 	for _, id := range celast.MatchDescendants(celast.NavigateAST(a), celast.KindMatcher(celast.IdentKind)) {
 		r := ref_{root: id.AsIdent()}
 		switch r.root {
-		case varParameters, varOutputs, varSteps, varSecrets:
+		case varParameters, varOutputs, varSteps, varSecrets, varEvent:
 		default:
 			continue
 		}

@@ -22,18 +22,21 @@ const DefaultImage = "alpine:latest"
 
 // Top-level fields of the three forms Parse reads.
 var (
-	workflowFields = []string{"name", "description", "parameters", "steps", "timeout", "synchronous", "sync_timeout"}
-	// Relay's workflow file: version is checked, triggers are another resource's business and are dropped.
-	relayFields = []string{"version", "triggers"}
-	stepFields  = []string{"name", "dependsOn", "when", "timeout", "retries", "task", "input", "image", "command",
+	workflowFields = []string{"name", "description", "parameters", "steps", "timeout", "synchronous", "sync_timeout",
+		"triggers"}
+	// relayMeta are the catalogue fields of Relay's workflow library (puppetlabs/relay-workflows) and its locals
+	// (a place for YAML anchors): read and dropped.
+	relayMeta  = []string{"summary", "homepage", "tags", "locals"}
+	stepFields = []string{"name", "description", "dependsOn", "when", "timeout", "retries", "task", "input", "image", "command",
 		"args", "containers", "runner", "env", "spec", "files", "resources", "kubernetes"}
 )
 
 // Parse reads a workflow from a YAML or JSON document in any of three forms: runplane's manifest
 // (`kind: Workflow` with metadata.name and spec, as `runplane apply` reads), the same flat (kind and name beside
 // the fields, kind optional), and Relay's workflow file unchanged (version, description, parameters, steps; no
-// name, which the caller gives). Relay's tags (!Parameter, !Output, !Secret, !Fn.*, and their JSON spellings)
-// become ${…} expressions; Relay's parameter map becomes a JSON Schema; an inline step without an image gets
+// name, which the caller gives; Relay's apiVersion spelling and catalogue fields too). Relay's tags (!Parameter,
+// !Output, !Secret, !Fn.*, !Data in a trigger, and their JSON spellings) become ${…} expressions; triggers are
+// read into Workflow.Triggers; Relay's parameter map becomes a JSON Schema; an inline step without an image gets
 // DefaultImage. Parse checks the shape only: Validate checks the meaning. Every error is an *api.InvalidError
 // whose message starts with the line it is about.
 func Parse(data []byte) (api.Workflow, error) {
@@ -103,11 +106,23 @@ func parseTop(c *converter, top map[string]any, w *api.Workflow) error {
 			top, prefix = spec, "spec."
 		}
 	}
+	if v, has := top["apiVersion"]; has && prefix == "" {
+		// Some of Relay's own workflow files spell version so.
+		if _, both := top["version"]; both {
+			return c.invalid("apiVersion", "version and apiVersion: give one of them")
+		}
+		top["version"] = v
+		delete(top, "apiVersion")
+	}
 	if v, has := top["version"]; has && v != "v1" {
 		return c.invalid(prefix+"version", "version %v is not supported: want v1 (Relay's)", v)
 	}
+	if _, relay := top["version"]; relay {
+		for _, k := range relayMeta {
+			delete(top, k)
+		}
+	}
 	delete(top, "version")
-	delete(top, "triggers")
 	for _, k := range sortedKeys(top) {
 		if !slices.Contains(workflowFields, k) {
 			return c.invalid(prefix+k, "unknown field %q", k)
@@ -118,6 +133,11 @@ func parseTop(c *converter, top map[string]any, w *api.Workflow) error {
 		return c.invalid(prefix+"steps", "steps must be a list")
 	}
 	delete(top, "steps")
+	trigs, _ := top["triggers"].([]any)
+	if top["triggers"] != nil && trigs == nil {
+		return c.invalid(prefix+"triggers", "triggers must be a list")
+	}
+	delete(top, "triggers")
 	if err := decodeStrict(top, w); err != nil {
 		return c.invalid(prefix, "%v", err)
 	}
@@ -133,6 +153,13 @@ func parseTop(c *converter, top map[string]any, w *api.Workflow) error {
 			return err
 		}
 		w.Steps = append(w.Steps, st)
+	}
+	for i, x := range trigs {
+		t, err := parseTrigger(c, x, fmt.Sprintf("%striggers[%d]", prefix, i))
+		if err != nil {
+			return err
+		}
+		w.Triggers = append(w.Triggers, t)
 	}
 	return nil
 }

@@ -202,6 +202,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("steps:\n- name: a\n  when: !Fn.and [!Fn.equals [!Output [b, c], 1], true]\n"))
 	f.Add([]byte(bomb()))
+	f.Add([]byte("triggers:\n- {name: t, source: {type: push}, when: !Fn.equals [!Data a.b[0], x], binding: {parameters: {p: !Data \"['c']\"}}}\nsteps: [{name: a, image: x}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		w, err := Parse(data)
 		if err != nil {
@@ -225,6 +226,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if p, err := Compile(w); err == nil {
 			p.Next(State{})
+			for _, tr := range w.Triggers {
+				_, _ = p.Bind(tr.Name, []byte(`{"a":{"b":["x"]},"c":1}`))
+			}
 		}
 	})
 }

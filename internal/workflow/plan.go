@@ -31,6 +31,7 @@ type Plan struct {
 	defaults   map[string]any  // top-level property defaults
 	steps      []*stepPlan     // definition order
 	byName     map[string]*stepPlan
+	triggers   map[string]*triggerPlan
 }
 
 // stepPlan is one step compiled.
@@ -98,6 +99,9 @@ func Compile(w api.Workflow) (*Plan, error) {
 		}
 	}
 	if err := p.checkCycles(edges); err != nil {
+		return nil, err
+	}
+	if err := p.compileTriggers(); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -317,6 +321,8 @@ func (p *Plan) addRefs(sp *stepPlan, field string, refs []ref_, edges map[[2]str
 				return sp.invalid(field, "secrets may be used only in a step's env and spec")
 			}
 			sp.secrets = append(sp.secrets, r.keys[0])
+		case varEvent:
+			return sp.invalid(field, "event is a trigger's payload: only a trigger's binding and when read it")
 		}
 	}
 	return nil

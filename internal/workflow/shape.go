@@ -15,6 +15,9 @@ func (sp *stepPlan) checkShape() error {
 	if err := checkTimeout(sp.label+".timeout", sp.Timeout); err != nil {
 		return err
 	}
+	if strings.IndexByte(sp.Description, 0) >= 0 || len(sp.Description) > 4096 {
+		return sp.invalid("description", "must hold no NUL byte and at most 4096 bytes")
+	}
 	if sp.Retries < 0 || sp.Retries > MaxRetries {
 		return sp.invalid("retries", "%d is out of range: 0 to %d", sp.Retries, MaxRetries)
 	}

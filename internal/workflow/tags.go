@@ -54,13 +54,26 @@ func (c *converter) tagExpr(n *yaml.Node, path string, depth int) (string, error
 		return varOutputs + celKey(step) + celKey(name), nil
 	case "!Connection":
 		return "", errAt(n, path, "!Connection is not supported: give the step the credentials as secrets (!Secret)")
-	case "!Data", "!Answer":
+	case "!Data":
+		if !inTrigger(path) {
+			return "", errAt(n, path, "!Data reads a trigger's payload: use it in a trigger's binding or when")
+		}
+		q, err := field(body, path, tag, "query", 0)
+		if err != nil {
+			return "", err
+		}
+		x, err := dataPath(q)
+		if err != nil {
+			return "", errAt(n, path, "!Data %s: %v", short(q), err)
+		}
+		return x, nil
+	case "!Answer":
 		return "", errAt(n, path, "%s is not supported in a workflow", tag)
 	}
 	if fn, ok := strings.CutPrefix(tag, "!Fn."); ok {
 		return c.fnExpr(fn, body, n, path, depth)
 	}
-	return "", errAt(n, path, "unknown tag %s: want !Parameter, !Output, !Secret or !Fn.<function>", tag)
+	return "", errAt(n, path, "unknown tag %s: want !Parameter, !Output, !Secret, !Data or !Fn.<function>", tag)
 }
 
 // field reads a tag's argument: the scalar itself (for i 0), the i-th item of a list, or the key of a mapping.

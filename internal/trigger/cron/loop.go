@@ -293,6 +293,9 @@ func (l *Loop) fire(ctx context.Context, c store.CronJob, key string, at time.Ti
 			l.log.Debug("cron job firing found its job", "cronjob", c.Name, "scheduled_time", at, "job", rec.Job)
 		}
 	case passing(err):
+	case errors.Is(err, trigger.ErrSkipped):
+		// A workflow trigger's when, false at this time.
+		rec.Status, rec.Message = api.CronSkipped, err.Error()
 	case errors.Is(err, trigger.ErrRefused):
 		rec.Status, rec.Message = api.CronRefused, err.Error()
 		l.log.Warn("cron job firing refused; nothing ran", "cronjob", c.Name, "scheduled_time", at, "err", err)

@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/imagepolicy"
+	"github.com/runplane/runplane/internal/runs"
 	"github.com/runplane/runplane/internal/store"
 	"github.com/runplane/runplane/internal/trigger"
 )
@@ -248,6 +250,9 @@ func (d *Dispatcher) dispatch(ctx context.Context, sets []store.EventRuleSet, ev
 func (d *Dispatcher) fire(ctx context.Context, rs store.EventRuleSet, i int, ev api.Event, doc map[string]any) error {
 	a := rs.Actions[i]
 	key := fmt.Sprintf("%s\n%s\n%d", ev.Source, ev.ID, i)
+	if rs.Workflow != "" {
+		return d.fireWorkflow(ctx, rs, key, ev, doc)
+	}
 	base := AnswerBase(rs.ID + "\n" + key)
 	answers := IsTriggered(ev.Type) && !a.Silent
 	log := d.log.With("rules", rs.Name, "action", a.Name, "event", ev.ID, "source", ev.Source)
@@ -324,4 +329,37 @@ func (d *Dispatcher) produce(ctx context.Context, e api.Event) {
 			d.log.Warn("emit produced event", "id", e.ID, "type", e.Type, "err", err)
 		}
 	}
+}
+
+// fireWorkflow starts a run of the workflow whose event trigger rs is, its parameters bound from the event (its
+// attributes, extensions and data, as JSON: doc). A run refused (the owner's rights, a binding that fails over
+// this event) or skipped (the trigger's when) is logged and not retried; Keptn answers are not produced.
+func (d *Dispatcher) fireWorkflow(ctx context.Context, rs store.EventRuleSet, key string, ev api.Event, doc map[string]any) error {
+	log := d.log.With("rules", rs.Name, "workflow", rs.Workflow, "event", ev.ID, "source", ev.Source)
+	payload, err := json.Marshal(doc)
+	if err != nil {
+		log.Warn("workflow trigger not run", "why", err)
+		return nil
+	}
+	fired, err := d.firer.Fire(ctx, trigger.Firing{
+		Target:    trigger.Target{Workflow: rs.Workflow},
+		OwnerID:   rs.OwnerID,
+		TriggerID: rs.ID,
+		Key:       key,
+		Payload:   payload,
+		Trigger:   api.Trigger{Kind: api.TriggerEvent, Name: rs.Name, Delivery: ev.ID, Source: ev.Source},
+	})
+	var invalid *api.InvalidError
+	switch {
+	case errors.Is(err, trigger.ErrSkipped):
+		log.Info("workflow trigger skipped", "why", err)
+		return nil
+	case errors.Is(err, trigger.ErrRefused), errors.As(err, &invalid), errors.Is(err, runs.ErrWorkflowNotFound):
+		log.Warn("workflow trigger not run", "why", err)
+		return nil
+	case err != nil:
+		return err
+	}
+	log.Info("workflow trigger started a run", "run", fired.Run, "created", fired.Created)
+	return nil
 }
