@@ -107,13 +107,7 @@ func (c *Cache) extractHeld(ctx context.Context, m *mirror, repo executor.Repo, 
 	if t == nil || err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t.removed {
-		return nil, errTreeGone
-	}
-	c.acquireLocked(t)
-	return t, nil
+	return c.acquire(t)
 }
 
 // read returns the regular files paths name (see ReadFiles).

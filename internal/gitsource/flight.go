@@ -222,13 +222,7 @@ func (c *Cache) extractMirrored(ctx context.Context, m *mirror, branch, commit s
 		}
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t.removed {
-		return nil, errTreeGone
-	}
-	c.acquireLocked(t)
-	return t, nil
+	return c.acquire(t)
 }
 
 // joinLocked returns the flight of l that is valid for a caller that saw br.seq == asked: the running one if it

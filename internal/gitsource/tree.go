@@ -40,6 +40,17 @@ func (c *Cache) acquireLocked(t *tree) {
 	t.lastUse = c.now()
 }
 
+// acquire takes a reference on t for its caller, unless t was removed from the cache meanwhile (errTreeGone).
+func (c *Cache) acquire(t *tree) (*tree, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.removed {
+		return nil, errTreeGone
+	}
+	c.acquireLocked(t)
+	return t, nil
+}
+
 func (c *Cache) release(t *tree) {
 	c.mu.Lock()
 	t.refs--
