@@ -264,7 +264,8 @@ func (h *Handler) jobLog(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var rc io.ReadCloser
-	if follow && !job.Status.Final() {
+	followed := follow && !job.Status.Final()
+	if followed {
 		done, err := h.engine.Done(r.Context(), id)
 		if err != nil {
 			return err
@@ -272,24 +273,13 @@ func (h *Handler) jobLog(w http.ResponseWriter, r *http.Request) error {
 		if rc, err = h.logs.Follow(r.Context(), id, done); err != nil {
 			return err
 		}
-	} else {
-		f, err := h.logs.Open(id)
-		switch {
-		case errors.Is(err, joblog.ErrNotFound):
-			// No log file (never started, or pruned by retention): what the store kept is all there is.
-			rc = io.NopCloser(strings.NewReader(job.Stdout))
-		case err != nil:
-			return err
-		default:
-			rc = f
-		}
+	} else if rc, err = h.endedLog(job); err != nil {
+		return err
 	}
 	defer rc.Close()
 	// ?offset=N resumes a log from its Nth byte: a follower whose stream broke asks for what it has not seen.
-	if offset > 0 {
-		if _, err := io.CopyN(io.Discard, rc, int64(offset)); err != nil && !errors.Is(err, io.EOF) {
-			return err
-		}
+	if err := skip(rc, int64(offset)); err != nil {
+		return err
 	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/plain; charset=utf-8")
@@ -298,25 +288,74 @@ func (h *Handler) jobLog(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusOK)
 	rc2 := http.NewResponseController(w)
 	_ = rc2.Flush()
+	sent, err := copyLog(w, rc2, rc, follow)
+	if err != nil || r.Context().Err() != nil {
+		return nil // the client went away, or the status is sent already: nothing more to say
+	}
+	if !followed {
+		return nil
+	}
+	// The job ended while followed. Its log may have left the live log store before the follower read it (a
+	// short job's output is kept in the store, its file removed): send the ended log past what was sent.
+	if job, err = h.st.GetJob(r.Context(), id); err != nil || !job.Status.Final() {
+		return nil
+	}
+	rest, err := h.endedLog(job)
+	if err != nil {
+		return nil
+	}
+	defer rest.Close()
+	if skip(rest, int64(offset)+sent) == nil {
+		_, _ = copyLog(w, rc2, rest, true)
+	}
+	return nil
+}
+
+// endedLog opens the log of a job that is not followed: its log file, or, without one (never started, a short
+// log kept in the store, or pruned by retention), what the store kept.
+func (h *Handler) endedLog(job store.Job) (io.ReadCloser, error) {
+	f, err := h.logs.Open(job.ID)
+	switch {
+	case errors.Is(err, joblog.ErrNotFound):
+		return io.NopCloser(strings.NewReader(job.Stdout)), nil
+	case err != nil:
+		return nil, err
+	}
+	return f, nil
+}
+
+// skip reads and drops the first n bytes of r (fewer if r ends before).
+func skip(r io.Reader, n int64) error {
+	if n <= 0 {
+		return nil
+	}
+	if _, err := io.CopyN(io.Discard, r, n); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// copyLog copies a log to w, flushing each chunk when flush is set, and says how many bytes it sent. An error is
+// either side's: the client gone (a failed write) or the log unreadable.
+func copyLog(w io.Writer, rc *http.ResponseController, log io.Reader, flush bool) (int64, error) {
 	buf := make([]byte, 32<<10)
+	var sent int64
 	for {
-		n, rerr := rc.Read(buf)
+		n, rerr := log.Read(buf)
 		if n > 0 {
 			if _, err := w.Write(buf[:n]); err != nil {
-				return nil // the client went away
+				return sent, err
 			}
-			if follow {
-				_ = rc2.Flush()
+			sent += int64(n)
+			if flush {
+				_ = rc.Flush()
 			}
 		}
 		if rerr == io.EOF {
-			return nil
+			return sent, nil
 		}
 		if rerr != nil {
-			if r.Context().Err() != nil {
-				return nil
-			}
-			return rerr
+			return sent, rerr
 		}
 	}
 }
