@@ -79,14 +79,7 @@ func (s *Store) UpdateCronJob(ctx context.Context, c store.CronJob) (store.CronJ
 
 // DeleteCronJob removes a cron job; ErrNotFound if absent.
 func (s *Store) DeleteCronJob(ctx context.Context, name string) error {
-	if !textOK(name) {
-		return notFoundf("cronjob %q not found", name)
-	}
-	err := s.change(ctx, func(q dbtx) error {
-		tag, err := q.Exec(ctx, `DELETE FROM cronjobs WHERE name = $1`, name)
-		return oneRow(tag, err, "cronjob", name)
-	})
-	return wrap(err, "postgres: delete cronjob %q", name)
+	return s.deleteNamed(ctx, "cronjobs", "cronjob", name)
 }
 
 // RecordCronFiring records a firing of cron job name with ID id, unless a scheduled time at or after its own was

@@ -81,14 +81,7 @@ func (s *Store) UpdateEventRules(ctx context.Context, r store.EventRuleSet) (sto
 
 // DeleteEventRules removes a rule set; ErrNotFound if absent.
 func (s *Store) DeleteEventRules(ctx context.Context, name string) error {
-	if !textOK(name) {
-		return notFoundf("event rules %q not found", name)
-	}
-	err := s.change(ctx, func(q dbtx) error {
-		tag, err := q.Exec(ctx, `DELETE FROM event_rules WHERE name = $1`, name)
-		return oneRow(tag, err, "event rules", name)
-	})
-	return wrap(err, "postgres: delete event rules %q", name)
+	return s.deleteNamed(ctx, "event_rules", "event rules", name)
 }
 
 func scanRules(row pgx.Row) (store.EventRuleSet, error) {

@@ -97,14 +97,7 @@ func (s *Store) UpdateTask(ctx context.Context, t api.Task) error {
 
 // DeleteTask removes a task; ErrNotFound if absent. Its jobs stay.
 func (s *Store) DeleteTask(ctx context.Context, name string) error {
-	if !textOK(name) {
-		return notFoundf("task %q not found", name)
-	}
-	err := s.change(ctx, func(q dbtx) error {
-		tag, err := q.Exec(ctx, `DELETE FROM tasks WHERE name = $1`, name)
-		return oneRow(tag, err, "task", name)
-	})
-	return wrap(err, "postgres: delete task %q", name)
+	return s.deleteNamed(ctx, "tasks", "task", name)
 }
 
 func scanTask(row pgx.Row) (api.Task, error) {
@@ -134,4 +127,17 @@ func scanTask(row pgx.Row) (api.Task, error) {
 	t.Timeout = api.Duration(time.Duration(timeout))
 	t.SyncTimeout = api.Duration(time.Duration(syncTimeout))
 	return t, nil
+}
+
+// deleteNamed deletes the row of table (a name this package gives, never input) whose name is name: the object
+// called what in messages. ErrNotFound if there is none.
+func (s *Store) deleteNamed(ctx context.Context, table, what, name string) error {
+	if !textOK(name) {
+		return notFoundf("%s %q not found", what, name)
+	}
+	err := s.change(ctx, func(q dbtx) error {
+		tag, err := q.Exec(ctx, `DELETE FROM `+table+` WHERE name = $1`, name)
+		return oneRow(tag, err, what, name)
+	})
+	return wrap(err, "postgres: delete %s %q", what, name)
 }

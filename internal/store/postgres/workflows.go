@@ -71,14 +71,7 @@ func (s *Store) UpdateWorkflow(ctx context.Context, w api.Workflow) error {
 
 // DeleteWorkflow removes a workflow; ErrNotFound if absent. Its runs stay.
 func (s *Store) DeleteWorkflow(ctx context.Context, name string) error {
-	if !textOK(name) {
-		return notFoundf("workflow %q not found", name)
-	}
-	err := s.change(ctx, func(q dbtx) error {
-		tag, err := q.Exec(ctx, `DELETE FROM workflows WHERE name = $1`, name)
-		return oneRow(tag, err, "workflow", name)
-	})
-	return wrap(err, "postgres: delete workflow %q", name)
+	return s.deleteNamed(ctx, "workflows", "workflow", name)
 }
 
 func scanWorkflow(row pgx.Row) (api.Workflow, error) {
