@@ -80,11 +80,31 @@ func (e *EnvVars) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// ValidateEnvName checks a container's environment variable name as Kubernetes does (letters, digits, '_', '-'
+// and '.', not starting with a digit: Keptn's job configs name variables "E2E-jsonPathLabel"), and that it is not
+// one runplane sets.
+func ValidateEnvName(name string) error {
+	if name == "" || len(name) > 253 {
+		return Invalidf("env name %.20q: want 1 to 253 characters", name)
+	}
+	for i, c := range name {
+		ok := c == '_' || c == '-' || c == '.' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			(i > 0 && c >= '0' && c <= '9')
+		if !ok {
+			return Invalidf("env name %q: use letters, digits, '_', '-' and '.', not starting with a digit", name)
+		}
+	}
+	if reservedEnv(name) {
+		return Invalidf("env name %q: reserved environment variable", name)
+	}
+	return nil
+}
+
 // Validate checks the names and values of e as what they become: one environment variable each.
 func (e EnvVars) Validate(what string) error {
 	seen := make(map[string]bool, len(e))
 	for i, v := range e {
-		if err := ValidateSecretKey(v.Name); err != nil {
+		if err := ValidateEnvName(v.Name); err != nil {
 			return Invalidf("%s.env[%d]: %s", what, i, err.Error())
 		}
 		if seen[v.Name] {

@@ -221,8 +221,8 @@ func validateTask(at string, t api.KeptnTask) error {
 	}
 	for k, e := range t.Env {
 		eat := fmt.Sprintf("%s.env[%d]", at, k)
-		if err := api.ValidateSecretKey(e.Name); err != nil {
-			return api.Invalidf("%s.name: %s", eat, strings.TrimPrefix(err.Error(), "secret key "))
+		if err := api.ValidateEnvName(e.Name); err != nil {
+			return api.Invalidf("%s.name: %s", eat, strings.TrimPrefix(err.Error(), "env name "))
 		}
 		switch e.ValueFrom {
 		case api.EnvFromEvent:

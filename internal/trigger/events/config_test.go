@@ -44,6 +44,7 @@ func TestParseConfig(t *testing.T) {
 		{"unknown as", "apiVersion: v2\nactions:\n  - name: a\n" + event + task + "        env:\n          - {name: X, value: $.data, valueFrom: event, as: toml}\n", `env[0].as: "toml"`},
 		{"as is case-insensitive", "apiVersion: v2\nactions:\n  - name: a\n" + event + task + "        env:\n          - {name: X, value: $.data, valueFrom: event, as: JSON}\n", ""},
 		{"event env without a path", "apiVersion: v2\nactions:\n  - name: a\n" + event + task + "        env:\n          - {name: X, value: data.x, valueFrom: event}\n", "env[0].value: jsonpath"},
+		{"env names as Kubernetes takes them", "apiVersion: v2\nactions:\n  - name: a\n" + event + task + "        env:\n          - {name: E2E-jsonPathLabel, value: $.data.labels.x, valueFrom: event}\n          - {name: a.b, value: y, valueFrom: string}\n", ""},
 		{"bad env name", "apiVersion: v2\nactions:\n  - name: a\n" + event + task + "        env:\n          - {name: 1X, value: y, valueFrom: string}\n", "env[0].name"},
 		{"negative maxPollDuration", "apiVersion: v2\nactions:\n  - name: a\n" + event + task + "        maxPollDuration: -1\n", "maxPollDuration: -1 is negative"},
 		{"string maxPollDuration", "apiVersion: v2\nactions:\n  - name: a\n" + event + task + "        maxPollDuration: soon\n", "cannot unmarshal"},
