@@ -36,12 +36,12 @@ type PipelineSpec struct {
 // PipelineContainer is one container of a pipeline: a Kubernetes container (corev1.Container) restricted to the
 // fields Kratix documents.
 type PipelineContainer struct {
-	Name       string         `json:"name"`
-	Image      string         `json:"image"`
-	Command    []string       `json:"command,omitempty"`
-	Args       []string       `json:"args,omitempty"`
-	Env        []KubeEnvVar   `json:"env,omitempty"`
-	WorkingDir string         `json:"workingDir,omitempty"`
+	Name       string       `json:"name"`
+	Image      string       `json:"image"`
+	Command    []string     `json:"command,omitempty"`
+	Args       []string     `json:"args,omitempty"`
+	Env        []KubeEnvVar `json:"env,omitempty"`
+	WorkingDir string       `json:"workingDir,omitempty"`
 	// EnvFrom ([]corev1.EnvFromSource), VolumeMounts ([]corev1.VolumeMount) and SecurityContext
 	// (corev1.SecurityContext) are passed to Kubernetes as written.
 	EnvFrom         json.RawMessage       `json:"envFrom,omitempty"`
