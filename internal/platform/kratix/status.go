@@ -315,4 +315,3 @@ func workflowsOf(out map[string]any) map[string]any {
 	}
 	return w
 }
-
