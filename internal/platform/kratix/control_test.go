@@ -64,7 +64,7 @@ func FuzzParseWorkflowControl(f *testing.F) {
 			}
 			return
 		}
-		if c.RetryDuration() < 0 || c.MaxAttempts < 0 {
+		if c.RetryDuration() < 0 || (c != nil && c.MaxAttempts < 0) {
 			t.Fatalf("ParseWorkflowControl(%q) = %+v: negative", b, c)
 		}
 		// Whatever it says, a pipeline's next state is one of the five.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"sigs.k8s.io/yaml"
 )
@@ -64,7 +65,7 @@ func decodeObject(raw []byte) (map[string]any, error) {
 	if err := d.Decode(&m); err != nil {
 		return nil, fmt.Errorf("not a JSON object: %w", err)
 	}
-	if d.More() {
+	if _, err := d.Token(); err != io.EOF {
 		return nil, errors.New("not a JSON object: text after the object")
 	}
 	if m == nil {

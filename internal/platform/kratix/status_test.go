@@ -185,8 +185,10 @@ func TestCompletedFailedSuspended(t *testing.T) {
 			want:   `{message: Pending, conditions: [{type: DeleteWorkflowCompleted, status: "True", reason: PipelinesExecutedSuccessfully, message: Pipelines completed, lastTransitionTime: "` + ts + `"}]}`,
 		},
 		{
-			name:   "configure fails",
-			apply:  func(s map[string]any) map[string]any { return Failed(s, res, "instance-configure", "container render exited 1", now) },
+			name: "configure fails",
+			apply: func(s map[string]any) map[string]any {
+				return Failed(s, res, "instance-configure", "container render exited 1", now)
+			},
 			status: `{message: Pending}`,
 			want: `{message: Pending, conditions: [
 				{type: ConfigureWorkflowCompleted, status: "False", reason: ConfigureWorkflowFailed, message: "A Configure Pipeline has failed: instance-configure: container render exited 1", lastTransitionTime: "` + ts + `"},
