@@ -15,6 +15,7 @@ import (
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor/local"
 	"github.com/runplane/runplane/internal/gitsource"
+	"github.com/runplane/runplane/internal/jobfiles"
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/jobs"
 	"github.com/runplane/runplane/internal/runs"
@@ -33,6 +34,7 @@ func TestMain(m *testing.M) {
 type env struct {
 	dir   string // the test's files, which steps write to
 	st    *sqlite.Store
+	files *jobfiles.Store // what jobs of containers kept
 	jobs  *jobs.Engine
 	stopJ func()
 
@@ -70,7 +72,11 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if e.files, err = jobfiles.Open(filepath.Join(e.dir, "files")); err != nil {
+		t.Fatal(err)
+	}
 	e.jobs = jobs.New(e.st, ex, logs, jobs.Options{
+		Files:         e.files,
 		MaxConcurrent: 8,
 		StopGrace:     time.Second,
 		Exclusive:     true,
