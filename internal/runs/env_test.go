@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/executor"
 	"github.com/runplane/runplane/internal/executor/local"
 	"github.com/runplane/runplane/internal/gitsource"
 	"github.com/runplane/runplane/internal/jobfiles"
@@ -44,8 +45,17 @@ type env struct {
 	finished []*runs.Engine // told when a job ends (the job engine's Options.Finished)
 }
 
-// newEnv starts the job engine; it runs until the test ends.
+// newEnv starts the job engine over local processes; it runs until the test ends.
 func newEnv(t *testing.T) *env {
+	t.Helper()
+	return newEnvWith(t, func(dir string, git *gitsource.Cache) (executor.Executor, error) {
+		return local.New(local.Options{WorkDir: dir, Git: git, Isolation: local.IsolationNone})
+	})
+}
+
+// newEnvWith starts the job engine over the executor newExecutor makes (with its work directory); it runs until
+// the test ends.
+func newEnvWith(t *testing.T, newExecutor func(workDir string, git *gitsource.Cache) (executor.Executor, error)) *env {
 	t.Helper()
 	e := &env{dir: t.TempDir()}
 	key, err := secret.LoadOrCreateKey(filepath.Join(e.dir, "secret.key"))
@@ -64,7 +74,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex, err := local.New(local.Options{WorkDir: filepath.Join(e.dir, "work"), Git: git, Isolation: local.IsolationNone})
+	ex, err := newExecutor(filepath.Join(e.dir, "work"), git)
 	if err != nil {
 		t.Fatal(err)
 	}

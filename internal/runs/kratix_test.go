@@ -111,7 +111,7 @@ func after(t *testing.T, status map[string]any, job store.Job, i int) kratix.Aft
 func TestKratixWorkflow(t *testing.T) {
 	e := newEnv(t)
 	r := e.addEngine(t, engineOpts{})
-	status := kratix.ResetPipelines(map[string]any{"message": "Pending"}, kratixTarget, kratix.Names(kratixPipelines), time.Now())
+	status := kratix.ResetPipelines(map[string]any{"message": "Pending"}, kratixTarget, kratix.Names(kratixPipelines), now())
 	w, err := kratix.Build(kratix.Input{Name: "kratix-cache-team-a-cache-configure", Target: kratixTarget,
 		Object: kratixRequest(status), Pipelines: kratixPipelines})
 	if err != nil {
@@ -179,10 +179,10 @@ func TestKratixPipelineByPipeline(t *testing.T) {
 	e := newEnv(t)
 	r := e.addEngine(t, engineOpts{})
 	names := kratix.Names(kratixPipelines)
-	status := kratix.ResetPipelines(map[string]any{"message": "Pending"}, kratixTarget, names, time.Now())
+	status := kratix.ResetPipelines(map[string]any{"message": "Pending"}, kratixTarget, names, now())
 	var last store.Job
 	for i, name := range names {
-		status = kratix.StartPipeline(status, kratixTarget, name, time.Now())
+		status = kratix.StartPipeline(status, kratixTarget, name, now())
 		w, err := kratix.BuildPipeline(kratix.Input{Name: "kratix-cache-team-a-cache-configure-" + name, Target: kratixTarget,
 			Object: kratixRequest(status), Pipelines: kratixPipelines}, i)
 		if err != nil {
@@ -204,3 +204,6 @@ func TestKratixPipelineByPipeline(t *testing.T) {
 		t.Errorf("status = %s, want the workflow completed", b)
 	}
 }
+
+// now is the time a controller stamps the status with.
+func now() time.Time { return time.Now() }
