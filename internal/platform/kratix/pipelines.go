@@ -86,14 +86,22 @@ func ResetPipelines(status map[string]any, t Target, names []string, now time.Ti
 	return out
 }
 
-// StartPipeline returns status as pipeline's job starts: its entry Running (Start) and, for a configure workflow,
-// ConfigureWorkflowCompleted False (Running) unless it already says so.
+// StartPipeline returns status as pipeline's job starts: its entry Running (Start); for a configure workflow also
+// what Kratix's setPipelineStartingStatus sets: message "Pending" (a message an earlier pipeline set does not
+// outlive the next one's start), Reconciled Unknown with reason WorkflowPending, and ConfigureWorkflowCompleted
+// False with reason PipelinesInProgress (each left as it is when it already says so).
 func StartPipeline(status map[string]any, t Target, pipeline string, now time.Time) map[string]any {
 	prev, _ := Pipeline(status, pipeline)
 	prev.Name = pipeline
 	out := SetPipeline(status, Start(prev, now))
-	if c, ok := FindCondition(out, ConditionConfigureWorkflowCompleted); t.Action == ActionConfigure &&
-		(!ok || c.Status != "False" || c.Reason != ReasonPipelinesInProgress) {
+	if t.Action != ActionConfigure {
+		return out
+	}
+	out["message"] = MessagePending
+	if c, ok := FindCondition(out, ConditionReconciled); !ok || c.Status != "Unknown" || c.Reason != ReasonWorkflowPending {
+		out = SetCondition(out, Condition{Type: ConditionReconciled, Status: "Unknown", Reason: ReasonWorkflowPending, Message: MessagePending}, now)
+	}
+	if c, ok := FindCondition(out, ConditionConfigureWorkflowCompleted); !ok || c.Status != "False" || c.Reason != ReasonPipelinesInProgress {
 		out = Running(out, t, now)
 	}
 	return out

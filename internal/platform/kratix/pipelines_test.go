@@ -16,13 +16,14 @@ func TestAfterPipelineConfigure(t *testing.T) {
 
 	s := ResetPipelines(obj(t, `{message: Pending}`), res, names, now)
 	s = StartPipeline(s, res, "first", now)
-	a := AfterPipeline(s, res, names, 0, JobEnd{Succeeded: true, StatusYAML: []byte("endpoint: cache.ns:6379\nconditions: [{type: Ready, status: \"False\"}]\n")}, Policy{}, later)
+	a := AfterPipeline(s, res, names, 0, JobEnd{Succeeded: true, StatusYAML: []byte("message: provisioning\nendpoint: cache.ns:6379\nconditions: [{type: Ready, status: \"False\"}]\n")}, Policy{}, later)
 	if a.Do != Continue || a.Last {
 		t.Fatalf("after the first: %s last %v, want continue", a.Do, a.Last)
 	}
 	same(t, "after the first pipeline", obj(t, `{
-		message: Pending, endpoint: cache.ns:6379, workflows: 2, workflowsSucceeded: 1, workflowsFailed: 0,
+		message: provisioning, endpoint: cache.ns:6379, workflows: 2, workflowsSucceeded: 1, workflowsFailed: 0,
 		conditions: [
+			{type: Reconciled, status: Unknown, reason: WorkflowPending, message: Pending, lastTransitionTime: "`+ts+`"},
 			{type: ConfigureWorkflowCompleted, status: "False", reason: PipelinesInProgress, message: Pipelines are still in progress, lastTransitionTime: "`+ts+`"},
 			{type: Ready, status: "False"}],
 		kratix: {workflows: {pipelines: [
@@ -30,16 +31,21 @@ func TestAfterPipelineConfigure(t *testing.T) {
 			{name: second, phase: Pending, lastTransitionTime: "`+ts+`"}]}}}`), a.Status)
 
 	s = StartPipeline(a.Status, res, "second", later)
+	if s["message"] != MessagePending {
+		t.Errorf("message as the second pipeline starts = %v, want Pending (Kratix's setPipelineStartingStatus)", s["message"])
+	}
 	a = AfterPipeline(s, res, names, 1, JobEnd{Succeeded: true, StatusYAML: []byte(`{"conditions":[{"type":"Ready","status":"True"}]}`)}, Policy{}, later)
 	if a.Do != Continue || !a.Last {
 		t.Fatalf("after the second: %s last %v, want continue, last", a.Do, a.Last)
 	}
 	same(t, "after the last pipeline", obj(t, `{
 		message: Resource requested, endpoint: cache.ns:6379, workflows: 2, workflowsSucceeded: 2, workflowsFailed: 0,
+		lastSuccessfulConfigureWorkflowTime: "`+ts2+`",
 		conditions: [
+			{type: Reconciled, status: Unknown, reason: WorkflowPending, message: Pending, lastTransitionTime: "`+ts+`"},
 			{type: ConfigureWorkflowCompleted, status: "True", reason: PipelinesExecutedSuccessfully, message: Pipelines completed, lastTransitionTime: "`+ts2+`"},
 			{type: Ready, status: "True"}],
-		kratix: {workflows: {pipelines: [
+		kratix: {workflows: {lastSuccessfulConfigureWorkflowTime: "`+ts2+`", pipelines: [
 			{name: first, phase: Succeeded, lastTransitionTime: "`+ts2+`"},
 			{name: second, phase: Succeeded, lastTransitionTime: "`+ts2+`"}]}}}`), a.Status)
 }

@@ -30,6 +30,7 @@ const (
 	ReasonDeleteWorkflowFailed          = "DeleteWorkflowFailed"
 	ReasonDeleteWorkflowSuspended       = "DeleteWorkflowSuspended"
 	ReasonWorkflowSuspended             = "WorkflowSuspended"
+	ReasonWorkflowPending               = "WorkflowPending"
 
 	MessagePending           = "Pending"
 	MessageResourceRequested = "Resource requested"
@@ -232,8 +233,9 @@ func FindCondition(status map[string]any, typ string) (Condition, bool) {
 // Completed returns status once the last pipeline of a workflow succeeded without suspending: for configure,
 // Kratix's MarkAsCompleted (ConfigureWorkflowCompleted True, reason PipelinesExecutedSuccessfully, message
 // "Pipelines completed"; message "Pending" becomes "Resource requested" or "Promise configured";
-// status.kratix.workflows.suspendedGeneration removed); for delete, DeleteWorkflowCompleted set the same way
-// (Kratix removes the object at that point; runplane shows it until it does too).
+// status.kratix.workflows.suspendedGeneration removed) and, for a resource request, lastSuccessfulConfigureWorkflowTime
+// (in status and in status.kratix.workflows) = now; for delete, DeleteWorkflowCompleted set the same way (Kratix
+// removes the object at that point; runplane shows it until it does too).
 func Completed(status map[string]any, t Target, now time.Time) map[string]any {
 	out := copyStatus(status)
 	cond := ConditionConfigureWorkflowCompleted
@@ -251,6 +253,10 @@ func Completed(status map[string]any, t Target, now time.Time) map[string]any {
 		if w, ok := k["workflows"].(map[string]any); ok {
 			delete(w, "suspendedGeneration")
 		}
+	}
+	if t.Action == ActionConfigure && t.Type == TypeResource {
+		out["lastSuccessfulConfigureWorkflowTime"] = stamp(now)
+		workflowsOf(out)["lastSuccessfulConfigureWorkflowTime"] = stamp(now)
 	}
 	return SetCondition(out, Condition{Type: cond, Status: "True", Reason: ReasonPipelinesExecutedSuccessfully, Message: MessagePipelinesDone}, now)
 }

@@ -164,7 +164,8 @@ func TestCompletedFailedSuspended(t *testing.T) {
 			status: `{message: Pending, conditions: [{type: ConfigureWorkflowCompleted, status: "False", reason: PipelinesInProgress}, {type: Other, status: "True"}], kratix: {workflows: {suspendedGeneration: 2, pipelines: []}}}`,
 			want: `{message: Resource requested, conditions: [
 				{type: ConfigureWorkflowCompleted, status: "True", reason: PipelinesExecutedSuccessfully, message: Pipelines completed, lastTransitionTime: "` + ts + `"},
-				{type: Other, status: "True"}], kratix: {workflows: {pipelines: []}}}`,
+				{type: Other, status: "True"}], kratix: {workflows: {pipelines: [], lastSuccessfulConfigureWorkflowTime: "` + ts + `"}},
+				lastSuccessfulConfigureWorkflowTime: "` + ts + `"}`,
 		},
 		{
 			name:   "configure of a promise completes: Promise configured",
@@ -176,7 +177,7 @@ func TestCompletedFailedSuspended(t *testing.T) {
 			name:   "a message the pipelines set stays",
 			apply:  func(s map[string]any) map[string]any { return Completed(s, res, now) },
 			status: `{message: Howdy}`,
-			want:   `{message: Howdy, conditions: [{type: ConfigureWorkflowCompleted, status: "True", reason: PipelinesExecutedSuccessfully, message: Pipelines completed, lastTransitionTime: "` + ts + `"}]}`,
+			want:   `{message: Howdy, lastSuccessfulConfigureWorkflowTime: "` + ts + `", kratix: {workflows: {lastSuccessfulConfigureWorkflowTime: "` + ts + `"}}, conditions: [{type: ConfigureWorkflowCompleted, status: "True", reason: PipelinesExecutedSuccessfully, message: Pipelines completed, lastTransitionTime: "` + ts + `"}]}`,
 		},
 		{
 			name:   "delete completes",
