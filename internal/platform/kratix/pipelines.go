@@ -181,3 +181,15 @@ func AfterPipeline(status map[string]any, t Target, pipelines []string, i int, e
 	}
 	return After{Status: out, Do: next.Do, Last: last, RetryAt: next.RetryAt, Warnings: warnings}
 }
+
+// SuspendedPipeline returns the index in status.kratix.workflows.pipelines of the pipeline that suspended its
+// workflow (to resume or retry: Kratix runs that pipeline again, then the ones after it), or -1.
+func SuspendedPipeline(status map[string]any) int {
+	ps, _ := Pipelines(status)
+	for i, p := range ps {
+		if p.Phase == PhaseSuspended {
+			return i
+		}
+	}
+	return -1
+}

@@ -157,3 +157,25 @@ func TestAfterPipelineRetriesThenGivesUp(t *testing.T) {
 		t.Errorf("workflowsFailed = %v, want 1", a.Status["workflowsFailed"])
 	}
 }
+
+func TestSuspendedPipeline(t *testing.T) {
+	res := ResourceTarget("cache", ActionConfigure, "g.example.com/v1", "Cache", "caches", "c", "ns", false)
+	names := []string{"first", "second", "third"}
+	s := ResetPipelines(map[string]any{}, res, names, now)
+	if i := SuspendedPipeline(s); i != -1 {
+		t.Errorf("SuspendedPipeline of a fresh workflow = %d, want -1", i)
+	}
+	s = AfterPipeline(s, res, names, 0, JobEnd{Succeeded: true}, Policy{}, now).Status
+	a := AfterPipeline(s, res, names, 1, JobEnd{Succeeded: true, ControlYAML: []byte("suspend: true\n")}, Policy{}, now)
+	if i := SuspendedPipeline(a.Status); i != 1 {
+		t.Errorf("SuspendedPipeline = %d, want 1", i)
+	}
+	// Resumed: the suspended pipeline runs again and the workflow goes on.
+	s = StartPipeline(a.Status, res, "second", now)
+	if i := SuspendedPipeline(s); i != -1 {
+		t.Errorf("SuspendedPipeline once resumed = %d, want -1", i)
+	}
+	if a := AfterPipeline(s, res, names, 1, JobEnd{Succeeded: true}, Policy{}, now); a.Do != Continue || a.Last {
+		t.Errorf("after the resumed pipeline: %s, last %v; want continue to the third", a.Do, a.Last)
+	}
+}
