@@ -21,8 +21,8 @@ const maxRetries = 10
 
 // Input is what Build needs: the workflow's target, the object its pipelines read and the pipelines.
 type Input struct {
-	// Name is the workflow's name (runs.Request.Workflow and its Definition's Name): a valid name, such as
-	// "kratix-<promise>-<request>-configure".
+	// Name is the workflow's name (runs.Request.Workflow and its Definition's Name); "" is WorkflowName's (with
+	// the pipeline's name for BuildPipeline).
 	Name   string
 	Target Target
 	// Object is the object as ObjectYAML takes it: the request, or the promise for a promise workflow. Kratix's
@@ -72,6 +72,9 @@ func Build(in Input) (api.Workflow, error) {
 	if len(ps) == 0 {
 		return api.Workflow{}, api.Invalidf("no %s %s pipelines to run", in.Target.Type, in.Target.Action)
 	}
+	if in.Name == "" {
+		in.Name = WorkflowName(in.Target, "")
+	}
 	w := api.Workflow{Name: in.Name, Description: describe(in.Target)}
 	seen := map[string]bool{}
 	for i, p := range ps {
@@ -105,6 +108,9 @@ func BuildPipeline(in Input, i int) (api.Workflow, error) {
 	s, err := step(in, in.Pipelines[i], obj)
 	if err != nil {
 		return api.Workflow{}, err
+	}
+	if in.Name == "" {
+		in.Name = WorkflowName(in.Target, s.Name)
 	}
 	return api.Workflow{Name: in.Name, Description: describe(in.Target) + ": " + s.Name, Steps: []api.Step{s}}, nil
 }

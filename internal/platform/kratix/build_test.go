@@ -129,6 +129,19 @@ func TestBuildErrors(t *testing.T) {
 	}
 }
 
+func TestBuildDefaultName(t *testing.T) {
+	in := readFixture(t, "testdata/build/promise-delete.yaml")
+	in.Name = ""
+	w, err := Build(in)
+	if err != nil || w.Name != "kratix-cache-delete" {
+		t.Errorf("Build without a name: %q, %v; want kratix-cache-delete", w.Name, err)
+	}
+	w, err = BuildPipeline(in, 1)
+	if err != nil || w.Name != "kratix-cache-delete-never-runs" {
+		t.Errorf("BuildPipeline without a name: %q, %v; want kratix-cache-delete-never-runs", w.Name, err)
+	}
+}
+
 func TestBuildRetriesBounded(t *testing.T) {
 	if maxRetries != workflow.MaxRetries {
 		t.Fatalf("maxRetries = %d, workflow.MaxRetries = %d", maxRetries, workflow.MaxRetries)
