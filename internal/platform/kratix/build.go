@@ -35,9 +35,9 @@ type Input struct {
 	Timeout time.Duration
 }
 
-// Run returns the pipelines of a workflow that run: all of them for configure; for delete the first only, with a
+// ToRun returns the pipelines of a workflow that run: all of them for configure; for delete the first only, with a
 // warning when there are more, as Kratix's ReconcileDelete does.
-func Run(a Action, ps []api.Pipeline) (run []api.Pipeline, warning string) {
+func ToRun(a Action, ps []api.Pipeline) (run []api.Pipeline, warning string) {
 	if a == ActionDelete && len(ps) > 1 {
 		return ps[:1], fmt.Sprintf("%d delete pipelines: only the first (%s) runs, as in Kratix", len(ps), ps[0].Metadata.Name)
 	}
@@ -53,7 +53,7 @@ func Names(ps []api.Pipeline) []string {
 	return out
 }
 
-// Build returns the inline workflow of in: one step per pipeline that runs (Run), in order, each depending on the
+// Build returns the inline workflow of in: one step per pipeline that runs (ToRun), in order, each depending on the
 // one before (so the first failure ends the run), each step one job of the pipeline's containers in order, with
 // object.yaml (ObjectYAML of in.Object) as its input file (/kratix/input/object.yaml), and each container's env
 // the KRATIX_* variables (Env) followed by its own (its own replacing a KRATIX_* variable it sets again, as
@@ -68,7 +68,7 @@ func Build(in Input) (api.Workflow, error) {
 	if err != nil {
 		return api.Workflow{}, err
 	}
-	ps, _ := Run(in.Target.Action, in.Pipelines)
+	ps, _ := ToRun(in.Target.Action, in.Pipelines)
 	if len(ps) == 0 {
 		return api.Workflow{}, api.Invalidf("no %s %s pipelines to run", in.Target.Type, in.Target.Action)
 	}

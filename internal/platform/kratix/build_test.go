@@ -57,7 +57,7 @@ func TestBuildGolden(t *testing.T) {
 			golden(t, strings.TrimSuffix(in, ".yaml")+".golden.yaml", b)
 
 			// Each pipeline alone is the same step, without its dependency.
-			ps, _ := Run(input.Target.Action, input.Pipelines)
+			ps, _ := ToRun(input.Target.Action, input.Pipelines)
 			for i := range ps {
 				one, err := BuildPipeline(input, i)
 				if err != nil {
