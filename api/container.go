@@ -22,6 +22,8 @@ type Container struct {
 	// WorkingDir is where the container starts; empty: the checkout when the job has a runner, else the
 	// workspace's root.
 	WorkingDir string `json:"workingDir,omitempty"`
+	// Kubernetes are settings only a pod can take (a Kratix pipeline's container's envFrom, volumeMounts, ...).
+	Kubernetes *ContainerKubernetes `json:"kubernetes,omitempty"`
 }
 
 // The directories every container of a job shares, where the executor can mount them (Kubernetes, podman), and the
@@ -149,6 +151,9 @@ func ValidateContainers(what string, cs []Container) error {
 			return Invalidf("%s.workingDir: %q is not an absolute path", at, c.WorkingDir)
 		}
 		if err := c.Env.Validate(at); err != nil {
+			return err
+		}
+		if err := c.Kubernetes.validate(at, c.Env); err != nil {
 			return err
 		}
 	}

@@ -20,6 +20,9 @@ type TaskKubernetes struct {
 	Tolerations      []Toleration          `json:"tolerations,omitempty"`
 	ImagePullSecrets []string              `json:"imagePullSecrets,omitempty"` // names of Secrets in the job namespace
 	ImagePullPolicy  string                `json:"imagePullPolicy,omitempty"`  // Always, IfNotPresent or Never
+	// Volumes are the pod's volumes ([]corev1.Volume, as written) its containers' kubernetes.volumeMounts name (a
+	// Kratix pipeline's spec.volumes).
+	Volumes json.RawMessage `json:"volumes,omitempty"`
 }
 
 // ResourceRequirements are a job container's requests and limits, such as {"cpu": "100m", "memory": "64Mi"}.
@@ -58,7 +61,7 @@ const (
 func (k *TaskKubernetes) IsZero() bool {
 	return k == nil || ((k.Resources == nil || (len(k.Resources.Requests) == 0 && len(k.Resources.Limits) == 0)) &&
 		k.ServiceAccount == "" && len(k.NodeSelector) == 0 && len(k.Tolerations) == 0 &&
-		len(k.ImagePullSecrets) == 0 && k.ImagePullPolicy == "")
+		len(k.ImagePullSecrets) == 0 && k.ImagePullPolicy == "" && len(k.Volumes) == 0)
 }
 
 // Validate checks k with the rules the Kubernetes API server applies to the same pod fields, so that a mistake is
@@ -108,7 +111,7 @@ func (k *TaskKubernetes) Validate() error {
 	default:
 		return Invalidf("kubernetes.imagePullPolicy %q: want Always, IfNotPresent or Never", clip(k.ImagePullPolicy))
 	}
-	return nil
+	return validateVolumes(k.Volumes)
 }
 
 func (t Toleration) validate() string {

@@ -181,3 +181,19 @@ func MakeParents(dir, name string, uid, gid int) error {
 	}
 	return nil
 }
+
+// ErrNeedsPod is wrapped by the Start error of executors without pods (local processes, podman) for a container
+// whose kubernetes settings only a pod can give (api.ContainerKubernetes.NeedsPod).
+var ErrNeedsPod = errors.New("executor: the container needs a Kubernetes pod")
+
+// CheckNeedsPod refuses containers that need a pod, naming the first and what it needs; executor names the
+// executor in the message ("the local executor").
+func CheckNeedsPod(cs []api.Container, executor string) error {
+	for _, c := range cs {
+		if need := c.Kubernetes.NeedsPod(); need != "" {
+			return fmt.Errorf("container %s sets kubernetes %s, which %s cannot give: run such jobs with the kubernetes executor: %w",
+				c.Name, need, executor, ErrNeedsPod)
+		}
+	}
+	return nil
+}

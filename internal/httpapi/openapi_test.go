@@ -146,6 +146,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"TaskResources":        api.TaskResources{},
 		"ResourceRequirements": api.ResourceRequirements{},
 		"Toleration":           api.Toleration{},
+		"ContainerKubernetes":  api.ContainerKubernetes{},
 		"Runner":               api.Runner{},
 		"Webhook":              api.Webhook{},
 	}

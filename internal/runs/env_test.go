@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/executor"
 	"github.com/runplane/runplane/internal/executor/local"
 	"github.com/runplane/runplane/internal/gitsource"
+	"github.com/runplane/runplane/internal/jobfiles"
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/jobs"
 	"github.com/runplane/runplane/internal/runs"
@@ -33,6 +35,7 @@ func TestMain(m *testing.M) {
 type env struct {
 	dir   string // the test's files, which steps write to
 	st    *sqlite.Store
+	files *jobfiles.Store // what jobs of containers kept
 	jobs  *jobs.Engine
 	stopJ func()
 
@@ -42,8 +45,17 @@ type env struct {
 	finished []*runs.Engine // told when a job ends (the job engine's Options.Finished)
 }
 
-// newEnv starts the job engine; it runs until the test ends.
+// newEnv starts the job engine over local processes; it runs until the test ends.
 func newEnv(t *testing.T) *env {
+	t.Helper()
+	return newEnvWith(t, func(dir string, git *gitsource.Cache) (executor.Executor, error) {
+		return local.New(local.Options{WorkDir: dir, Git: git, Isolation: local.IsolationNone})
+	})
+}
+
+// newEnvWith starts the job engine over the executor newExecutor makes (with its work directory); it runs until
+// the test ends.
+func newEnvWith(t *testing.T, newExecutor func(workDir string, git *gitsource.Cache) (executor.Executor, error)) *env {
 	t.Helper()
 	e := &env{dir: t.TempDir()}
 	key, err := secret.LoadOrCreateKey(filepath.Join(e.dir, "secret.key"))
@@ -62,7 +74,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex, err := local.New(local.Options{WorkDir: filepath.Join(e.dir, "work"), Git: git, Isolation: local.IsolationNone})
+	ex, err := newExecutor(filepath.Join(e.dir, "work"), git)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +82,11 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if e.files, err = jobfiles.Open(filepath.Join(e.dir, "files")); err != nil {
+		t.Fatal(err)
+	}
 	e.jobs = jobs.New(e.st, ex, logs, jobs.Options{
+		Files:         e.files,
 		MaxConcurrent: 8,
 		StopGrace:     time.Second,
 		Exclusive:     true,

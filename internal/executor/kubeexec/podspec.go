@@ -260,6 +260,9 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 				c.WorkingDir = uc.WorkingDir
 			}
 			c.Env = withEnv(jobEnv, uc.Env)
+			if err := applyContainerKube(&c, uc.Kubernetes); err != nil {
+				return nil, nil, fmt.Errorf("container %s: %w", uc.Name, err)
+			}
 		}
 		run = append(run, c)
 	}
@@ -295,6 +298,11 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 	if stepVolume {
 		volumes = append(volumes, emptyDir("steps", ""))
 	}
+	extra, err := extraVolumes(k)
+	if err != nil {
+		return nil, nil, err
+	}
+	volumes = append(volumes, extra...)
 
 	job := &batchv1.Job{
 		ObjectMeta: meta,

@@ -51,8 +51,12 @@ func execArgv(c api.Container) []string {
 	return append(append([]string{"sh", "-c", `exec "$0" "$@"`}, c.Command...), c.Args...)
 }
 
-// checkContainers refuses containers the process modes cannot run: those that rely on their image's entrypoint.
+// checkContainers refuses containers the process modes cannot run: those that rely on their image's entrypoint,
+// and those that need a pod (env valueFrom, envFrom, volumeMounts).
 func checkContainers(cs []api.Container) error {
+	if err := executor.CheckNeedsPod(cs, "the local executor"); err != nil {
+		return err
+	}
 	for _, c := range cs {
 		if len(c.Command) == 0 {
 			return fmt.Errorf("container %s has no command, only an image (%s) whose entrypoint would run it: local processes "+

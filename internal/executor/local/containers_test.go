@@ -64,6 +64,42 @@ func TestContainerWithoutCommand(t *testing.T) {
 	}
 }
 
+// TestContainerNeedsPod: a container whose kubernetes settings only a pod can give (envFrom, env valueFrom,
+// volumeMounts) is refused at Start, naming it and what it needs, and nothing runs; settings that only size or
+// harden the pod are ignored, as a task's kubernetes settings are.
+func TestContainerNeedsPod(t *testing.T) {
+	t.Parallel()
+	ex := newModeExecutor(t, local.Options{Isolation: local.IsolationNone}, filepath.Join(t.TempDir(), "work"))
+	for _, k := range []*api.ContainerKubernetes{
+		{EnvFrom: []byte(`[{"secretRef":{"name":"s"}}]`)},
+		{Env: []api.KubeEnvVar{{Name: "TOKEN", ValueFrom: []byte(`{"secretKeyRef":{"name":"s","key":"k"}}`)}}},
+		{VolumeMounts: []byte(`[{"name":"v","mountPath":"/templates"}]`)},
+	} {
+		out := outputFile(t)
+		_, err := ex.Start(t.Context(), executor.Spec{JobID: "needspod", Output: out, Containers: []api.Container{
+			{Name: "first", Command: []string{"echo", "ran"}},
+			{Name: "render", Command: []string{"true"}, Kubernetes: k},
+		}})
+		if err == nil || !errors.Is(err, executor.ErrNeedsPod) || !strings.Contains(err.Error(), "container render sets kubernetes "+k.NeedsPod()) {
+			t.Errorf("Start of a container needing %s = %v; want ErrNeedsPod naming it", k.NeedsPod(), err)
+		}
+		if b, _ := os.ReadFile(out.Name()); len(b) != 0 {
+			t.Errorf("something ran: output %q", b)
+		}
+	}
+	out := outputFile(t)
+	h, err := ex.Start(t.Context(), executor.Spec{JobID: "sized", Output: out, Containers: []api.Container{
+		{Name: "render", Command: []string{"true"}, Kubernetes: &api.ContainerKubernetes{ImagePullPolicy: api.PullNever,
+			SecurityContext: []byte(`{"runAsNonRoot":true}`), Resources: &api.ResourceRequirements{Limits: map[string]string{"cpu": "200m"}}}},
+	}})
+	if err != nil {
+		t.Fatalf("Start of a container with pod sizing only: %v", err)
+	}
+	if res, err := ex.Wait(t.Context(), h); err != nil || res.ExitCode != 0 {
+		t.Errorf("Wait = %+v, %v; want exit 0", res, err)
+	}
+}
+
 // TestContainerDirs: in a sandbox the shared directories are at /runplane/... and /kratix/... (the same
 // directories; the input directory at /keptn too); without one the env names them on the host, outside the checkout. Each container has a PID
 // namespace of its own in a sandbox, so what one leaves running does not outlive it. The directories are gone

@@ -158,6 +158,9 @@ func validateSpec(spec executor.Spec) error {
 			return err
 		}
 	}
+	if err := executor.CheckNeedsPod(spec.Containers, "the podman executor"); err != nil {
+		return err
+	}
 	for k := range spec.Secrets {
 		if podmanReads(k) {
 			return fmt.Errorf("secret %s: podman itself reads this environment variable, so the container mode cannot pass it to a job", k)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor/podman"
 	"github.com/runplane/runplane/internal/executor/podman/podmantest"
 	"github.com/runplane/runplane/internal/imagepolicy"
@@ -20,14 +21,17 @@ func TestStartFails(t *testing.T) {
 		image string
 		cmd   string
 		sec   map[string]string
-		want  []string // in the error
+		kube  *api.ContainerKubernetes // set on a container job's second container
+		want  []string                 // in the error
 	}{
-		{"missing image", "localhost/runplane-no-such-image:1", "true", nil, []string{"localhost/runplane-no-such-image:1", "podman create"}},
-		{"no image", "", "true", nil, []string{"no image"}},
-		{"flag as image", "--privileged", "true", nil, []string{"not an image reference"}},
-		{"empty command", "", "", nil, []string{"empty command"}},
-		{"secret podman reads", "", "true", map[string]string{"CONTAINER_HOST": "tcp://x"}, []string{"CONTAINER_HOST", "podman itself reads"}},
-		{"bad secret key", "", "true", map[string]string{"1X": "v"}, []string{"1X"}},
+		{"missing image", "localhost/runplane-no-such-image:1", "true", nil, nil, []string{"localhost/runplane-no-such-image:1", "podman create"}},
+		{"no image", "", "true", nil, nil, []string{"no image"}},
+		{"flag as image", "--privileged", "true", nil, nil, []string{"not an image reference"}},
+		{"empty command", "", "", nil, nil, []string{"empty command"}},
+		{"secret podman reads", "", "true", map[string]string{"CONTAINER_HOST": "tcp://x"}, nil, []string{"CONTAINER_HOST", "podman itself reads"}},
+		{"bad secret key", "", "true", map[string]string{"1X": "v"}, nil, []string{"1X"}},
+		{"container needs a pod", "", "", nil, &api.ContainerKubernetes{EnvFrom: []byte(`[{"secretRef":{"name":"s"}}]`)},
+			[]string{"container render sets kubernetes envFrom", "kubernetes executor"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -36,6 +40,12 @@ func TestStartFails(t *testing.T) {
 				s.Image = tc.image
 			}
 			s.Secrets = tc.sec
+			if tc.kube != nil {
+				s.Containers = []api.Container{
+					{Name: "first", Image: podmantest.Image, Command: []string{"true"}},
+					{Name: "render", Image: podmantest.Image, Command: []string{"true"}, Kubernetes: tc.kube},
+				}
+			}
 			h, err := ex.Start(t.Context(), s)
 			if err == nil {
 				t.Fatalf("Start = %s, nil; want an error", h)
