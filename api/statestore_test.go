@@ -22,7 +22,9 @@ func TestDestinationValidate(t *testing.T) {
 		{"minimal", func(*Destination) {}, ""},
 		{"root dot", func(d *Destination) { d.Path = "." }, ""},
 		{"root slash", func(d *Destination) { d.Path = "/" }, ""},
-		{"aggregated with file", func(d *Destination) { d.Filepath = DestinationFilepath{Mode: FilepathAggregatedYAML, Filename: "c.yaml"} }, ""},
+		{"aggregated with file", func(d *Destination) {
+			d.Filepath = DestinationFilepath{Mode: FilepathAggregatedYAML, Filename: "c.yaml"}
+		}, ""},
 		{"none mode", func(d *Destination) { d.Filepath.Mode = FilepathNone }, ""},
 		{"no name", func(d *Destination) { d.Name = "" }, "name is required"},
 		{"path escapes", func(d *Destination) { d.Path = "a/../../x" }, `".." would leave the state store`},
@@ -30,7 +32,9 @@ func TestDestinationValidate(t *testing.T) {
 		{"path control", func(d *Destination) { d.Path = "a\x00b" }, "control characters"},
 		{"unknown mode", func(d *Destination) { d.Filepath.Mode = "flat" }, `filepath.mode "flat": want nestedByMetadata, aggregatedYAML or none`},
 		{"filename without aggregated", func(d *Destination) { d.Filepath.Filename = "x.yaml" }, "filepath.filename is only for mode aggregatedYAML"},
-		{"filename with dir", func(d *Destination) { d.Filepath = DestinationFilepath{Mode: FilepathAggregatedYAML, Filename: "a/b.yaml"} }, "without directories"},
+		{"filename with dir", func(d *Destination) {
+			d.Filepath = DestinationFilepath{Mode: FilepathAggregatedYAML, Filename: "a/b.yaml"}
+		}, "without directories"},
 		{"bad cleanup", func(d *Destination) { d.Cleanup = "some" }, `cleanup "some": want none or all`},
 		{"no store kind", func(d *Destination) { d.StateStoreRef.Kind = "" }, "stateStoreRef.kind is required"},
 		{"bucket", func(d *Destination) { d.StateStoreRef.Kind = "BucketStateStore" }, "BucketStateStore is not supported"},
@@ -99,7 +103,9 @@ func TestStateStoreValidate(t *testing.T) {
 	git := func() StateStore {
 		return StateStore{Kind: KindGitStateStore, Name: "default", URL: "https://git.example.com/platform/state.git"}
 	}
-	dir := func() StateStore { return StateStore{Kind: KindDirectoryStateStore, Name: "local", Path: "/var/lib/state"} }
+	dir := func() StateStore {
+		return StateStore{Kind: KindDirectoryStateStore, Name: "local", Path: "/var/lib/state"}
+	}
 	key := "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n"
 	tests := []struct {
 		name string
