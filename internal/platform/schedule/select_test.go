@@ -31,7 +31,9 @@ func TestSelect(t *testing.T) {
 		dest("strict", true, "env", "dev", "team", "a"),
 		dest("bare-strict", true),
 	}
-	env := func(v string, s Source) []Selector { return []Selector{{MatchLabels: map[string]string{"env": v}, Source: s}} }
+	env := func(v string, s Source) []Selector {
+		return []Selector{{MatchLabels: map[string]string{"env": v}, Source: s}}
+	}
 	tests := []struct {
 		name string
 		p    Placement
