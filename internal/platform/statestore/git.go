@@ -224,7 +224,7 @@ func (r *gitRepo) attempt(ctx context.Context, batch []*gitOp, n int) (sha strin
 	if r.opts.testHookBeforePush != nil {
 		r.opts.testHookBeforePush(n)
 	}
-	if _, err := run("push", "-q", "--porcelain", "--no-verify", "--", r.url, "HEAD:refs/heads/"+r.branch); err != nil {
+	if _, err := run("push", "-q", "--no-verify", "--", r.url, "HEAD:refs/heads/"+r.branch); err != nil {
 		if moved(gitsource.Stderr(err)) {
 			return "", nil, fmt.Errorf("%w: %v", errMoved, err)
 		}
@@ -302,7 +302,7 @@ func (r *gitRepo) sync(ctx context.Context, git gitsource.Command) error {
 
 // moved reports whether a push's stderr says the branch moved under it (rather than that access was denied).
 func moved(stderr string) bool {
-	for _, s := range []string{"[rejected]", "fetch first", "non-fast-forward", "stale info", "cannot lock ref",
+	for _, s := range []string{"Updates were rejected", "[rejected]", "fetch first", "non-fast-forward", "stale info", "cannot lock ref",
 		"reference already exists", "failed to update ref", "incorrect old value"} {
 		if strings.Contains(stderr, s) {
 			return true
