@@ -28,12 +28,19 @@ type Command struct {
 	Auth   Auth
 	// Env is added to the environment (GIT_AUTHOR_NAME and the like).
 	Env []string
+	// Config are more "key=value" settings, each passed with -c before the command (core.fsync=none for a
+	// work tree whose remote is the durable copy).
+	Config []string
 }
 
 // Run runs git args in dir with stdin (nil for none) and returns its stdout. Its error carries git's stderr,
 // scrubbed of the password and of URL user info, and is safe to log and to show.
 func (c Command) Run(ctx context.Context, dir string, stdin io.Reader, args ...string) ([]byte, error) {
-	inv := buildGit(c.Home, "", args...)
+	all := make([]string, 0, 2*len(c.Config)+len(args))
+	for _, kv := range c.Config {
+		all = append(all, "-c", kv)
+	}
+	inv := buildGit(c.Home, "", append(all, args...)...)
 	var header string
 	if c.Auth.Password != "" && tokenFor(c.Remote, "x") != "" {
 		user := c.Auth.Username

@@ -39,7 +39,7 @@ func (w *directoryWriter) change(ctx context.Context, ps []Placement, del bool) 
 	if err := os.MkdirAll(w.dir, 0o755); err != nil {
 		return res, fmt.Errorf("state store %s: %w", w.name, err)
 	}
-	t, err := openTree(w.dir)
+	t, err := openTree(w.dir, true)
 	if err != nil {
 		return res, fmt.Errorf("state store %s: %w", w.name, err)
 	}

@@ -66,7 +66,15 @@ type gitRepo struct {
 	mu      sync.Mutex
 	queue   []*gitOp
 	leading bool
+
+	// clean: the work tree and HEAD are exactly the commit last pushed (or found to need no commit); only the
+	// leader reads and writes it.
+	clean bool
 }
+
+// workConfig applies to every git command in a work tree: its files and objects need no fsync (the pushed
+// commit is the durable copy), and no automatic gc runs while a caller waits.
+var workConfig = []string{"core.fsync=none", "gc.auto=0"}
 
 // do queues op and returns when it is committed and pushed, or failed. If ctx ends first, do returns ctx's error;
 // the change may still be made (Write and Delete are idempotent).
@@ -167,12 +175,15 @@ var errMoved = errors.New("the remote branch moved")
 // whose placements cannot be planned fails alone (its done is closed); live are the others.
 func (r *gitRepo) attempt(ctx context.Context, batch []*gitOp, n int) (sha string, live []*gitOp, err error) {
 	first := batch[0].w
-	git := gitsource.Command{Home: r.home, Remote: r.url, Auth: first.auth, Env: authorEnv(first.store.GitAuthor)}
+	git := gitsource.Command{Home: r.home, Remote: r.url, Auth: first.auth, Env: authorEnv(first.store.GitAuthor),
+		Config: workConfig}
 	run := func(args ...string) ([]byte, error) { return git.Run(ctx, r.work, nil, args...) }
 	if err := r.sync(ctx, git); err != nil {
+		r.clean = false
 		return "", nil, err
 	}
-	t, err := openTree(r.work)
+	r.clean = false // until this attempt is pushed, the work tree may differ from the remote
+	t, err := openTree(r.work, false)
 	if err != nil {
 		return "", nil, err
 	}
@@ -212,6 +223,7 @@ func (r *gitRepo) attempt(ctx context.Context, batch []*gitOp, n int) (sha strin
 	if _, err := run("diff", "--cached", "--quiet"); err == nil {
 		// Nothing changed (Kratix #691: "no changes to be committed" is not an error).
 		head, _ := run("rev-parse", "--verify", "-q", "HEAD")
+		r.clean = true
 		return strings.TrimSpace(string(head)), live, nil
 	}
 	action := "Update"
@@ -234,6 +246,7 @@ func (r *gitRepo) attempt(ctx context.Context, batch []*gitOp, n int) (sha strin
 	if err != nil {
 		return "", nil, err
 	}
+	r.clean = true
 	return strings.TrimSpace(string(head)), live, nil
 }
 
@@ -280,6 +293,14 @@ func (r *gitRepo) sync(ctx context.Context, git gitsource.Command) error {
 	_, err := run("fetch", "-q", "--no-tags", "--no-write-fetch-head", "--", r.url, "+refs/heads/"+r.branch+":"+ref)
 	switch {
 	case err == nil:
+		if r.clean {
+			// Nothing to undo: if the remote is where this work tree pushed last, nothing to bring in either.
+			remote, err1 := run("rev-parse", "--verify", "-q", ref)
+			head, err2 := run("rev-parse", "--verify", "-q", "HEAD")
+			if err1 == nil && err2 == nil && string(remote) == string(head) {
+				return nil
+			}
+		}
 		if _, err := run("reset", "-q", "--hard", ref); err != nil {
 			return err
 		}

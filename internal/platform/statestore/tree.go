@@ -15,14 +15,17 @@ import (
 // the way, can lead out of it.
 type tree struct {
 	root *os.Root
+	// sync makes each write durable before it is renamed into place: a directory store's files are the store;
+	// a git work tree's are not (the pushed commit is).
+	sync bool
 }
 
-func openTree(dir string) (*tree, error) {
+func openTree(dir string, sync bool) (*tree, error) {
 	r, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &tree{root: r}, nil
+	return &tree{root: r, sync: sync}, nil
 }
 
 func (t *tree) Close() error { return t.root.Close() }
@@ -83,7 +86,7 @@ func (t *tree) writeFile(name string, content []byte) error {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	_, werr := f.Write(content)
-	if werr == nil {
+	if werr == nil && t.sync {
 		werr = f.Sync()
 	}
 	if cerr := f.Close(); werr == nil {
