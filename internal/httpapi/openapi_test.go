@@ -148,6 +148,9 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Toleration":           api.Toleration{},
 		"Runner":               api.Runner{},
 		"Webhook":              api.Webhook{},
+		"StateStore":           api.StateStore{},
+		"GitCredentials":       api.GitCredentials{},
+		"Destination":          api.Destination{},
 	}
 	for name, v := range types {
 		var want []string
