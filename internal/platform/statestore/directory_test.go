@@ -45,6 +45,8 @@ func TestInvalidPlacements(t *testing.T) {
 		{"file into .git", func(p *Placement) { p.Files = files(".git/config", "x") }, ".git directory"},
 		{"empty file name", func(p *Placement) { p.Files = files("", "x") }, "want a relative path"},
 		{"backslash", func(p *Placement) { p.Files = files(`a\b`, "x") }, "'/' separators"},
+		{"dot", func(p *Placement) { p.Files = files(".", "x") }, "want a clean path"},
+		{"unclean", func(p *Placement) { p.Files = files("a//b", "x") }, "want a clean path"},
 		{"promise with slash", func(p *Placement) { p.Promise = "a/b" }, "placement promise"},
 		{"resource dotdot", func(p *Placement) { p.Resource = ".." }, "placement resource"},
 		{"namespace dotdot", func(p *Placement) { p.Namespace = ".." }, "placement namespace"},
@@ -160,4 +162,35 @@ func FuzzAggregated(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzTrackingFile checks that whatever a tracking file of mode none holds (it lives in the repository, where
+// anyone with push access can change it), a delete never plans to remove a path out of the store.
+func FuzzTrackingFile(f *testing.F) {
+	f.Add("files:\n- flat/a.yaml\n- flat/b/c.yaml\n")
+	f.Add("files: [../../etc/passwd]\n")
+	f.Add("files: [/abs]\n")
+	f.Add("{}")
+	f.Fuzz(func(t *testing.T, content string) {
+		p := localPlacement(func(p *Placement) { p.Destination.Filepath.Mode = api.FilepathNone })
+		name := "root/dev/.kratix/default-" + p.Name() + ".yaml"
+		e, _, err := plan(mapReader{name: content}, "root", p, true)
+		if err != nil {
+			return
+		}
+		for _, r := range e.remove {
+			if !strings.HasPrefix(r, "root/") || strings.Contains("/"+r+"/", "/../") {
+				t.Fatalf("tracking file %q makes a delete remove %q", content, r)
+			}
+		}
+	})
+}
+
+type mapReader map[string]string
+
+func (m mapReader) ReadFile(name string) ([]byte, error) {
+	if c, ok := m[name]; ok {
+		return []byte(c), nil
+	}
+	return nil, os.ErrNotExist
 }

@@ -53,7 +53,7 @@ func plan(t reader, root string, p Placement, del bool) (edits, Written, error) 
 	case api.FilepathNone:
 		destDir := d.Dir()
 		stateFile := join(destDir, ".kratix", p.namespace()+"-"+w.Name+".yaml")
-		old, err := readStateFile(t, stateFile)
+		old, err := readStateFile(t, stateFile, destDir)
 		if err != nil {
 			return edits{}, Written{}, err
 		}
@@ -124,9 +124,10 @@ func orEmpty(s []string) []string {
 	return s
 }
 
-// readStateFile reads a tracking file's list; none is an empty list. An entry that would leave the store is
-// refused, so a tampered file cannot make a delete reach outside it.
-func readStateFile(t reader, name string) ([]string, error) {
+// readStateFile reads a tracking file's list; none is an empty list. Every entry must be a clean path of a file
+// under the destination's directory destDir: a tampered file cannot make a delete reach out of the store, nor
+// remove the destination's or the store's directory itself.
+func readStateFile(t reader, name, destDir string) ([]string, error) {
 	b, err := t.ReadFile(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -141,6 +142,9 @@ func readStateFile(t reader, name string) ([]string, error) {
 	for _, f := range doc.Files {
 		if err := checkRel(f); err != nil {
 			return nil, fmt.Errorf("tracking file %s: entry %q: %w", name, f, err)
+		}
+		if path.Clean(f) != f || f == "." || (destDir != "" && !strings.HasPrefix(f, destDir+"/")) {
+			return nil, fmt.Errorf("tracking file %s: entry %q: want a clean path of a file under %q", name, f, destDir)
 		}
 	}
 	return doc.Files, nil

@@ -93,9 +93,9 @@ func (t *tree) writeFile(name string, content []byte) error {
 		werr = cerr
 	}
 	if werr == nil {
-		// A directory where the file goes (a placement that wrote a/b/c before now writes a/b) is replaced.
+		// A directory where the file goes is someone else's files (mode none writes among others'): refused.
 		if fi, err := t.root.Lstat(name); err == nil && fi.IsDir() {
-			werr = t.root.RemoveAll(name)
+			werr = fmt.Errorf("a directory is in the way")
 		}
 	}
 	if werr == nil {

@@ -145,6 +145,8 @@ func checkRel(p string) error {
 		return errors.New("want a relative path")
 	case strings.ContainsAny(p, "\\\x00"):
 		return errors.New("want '/' separators and no NUL")
+	case path.Clean(p) != p || p == ".":
+		return errors.New("want a clean path (no \".\" or empty segments, no trailing '/')")
 	}
 	for _, seg := range strings.Split(p, "/") {
 		switch seg {

@@ -151,15 +151,23 @@ func (ws *Writers) keyFile(content string) (string, error) {
 	if _, err := os.Stat(p); err == nil {
 		return p, nil
 	}
-	tmp := p + ".tmp"
 	if !endsWithNewline(content) {
 		content += "\n"
 	}
-	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+	f, err := os.CreateTemp(filepath.Dir(p), ".key-*") // 0600
+	if err != nil {
 		return "", fmt.Errorf("statestore: write key: %w", err)
 	}
-	if err := os.Rename(tmp, p); err != nil {
-		return "", fmt.Errorf("statestore: write key: %w", err)
+	_, werr := f.WriteString(content)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(f.Name(), p)
+	}
+	if werr != nil {
+		_ = os.Remove(f.Name())
+		return "", fmt.Errorf("statestore: write key: %w", werr)
 	}
 	return p, nil
 }
