@@ -44,6 +44,7 @@ var Resources = []string{
 	ResourceRoleBindings, ResourceAPITokens, ResourceWebhooks, ResourceAuditLogs, ResourceWorkflows, ResourceRuns,
 	ResourceEventSinks,
 	ResourceEvents, ResourceEventRules,
+	ResourceDestinations, ResourceStateStores,
 }
 
 // AllIDs in ResourceIDs grants every object of the resource.

@@ -20,7 +20,7 @@ func (a *app) applyCommand() *cobra.Command {
 	var dry string
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE|DIR|-",
-		Short: "Create or update runners, tasks, workflows, cron jobs, event sinks, users, groups, roles and role bindings from YAML or JSON files",
+		Short: "Create or update runners, tasks, workflows, cron jobs, event sinks, users, groups, roles, role bindings, state stores and destinations from YAML or JSON files",
 		Long: "Create or update the objects declared in files. A file holds one or more documents (YAML\n" +
 			"separated by \"---\", or JSON), each with a kind and the API's fields:\n\n" +
 			"  kind: Runner\n  name: examples\n  gitURL: https://example.com/scripts.git\n  branch: main\n" +
@@ -43,6 +43,11 @@ func (a *app) applyCommand() *cobra.Command {
 			"one of its prefixes; a header carrying a credential names a runner secret:\n\n" +
 			"  kind: EventSink\n  name: ops\n  url: https://hooks.example.com/runplane\n  types: [dev.runplane.job.]\n" +
 			"  headers:\n    Authorization: {secretRef: {runner: examples, key: hook_token}}\n\n" +
+			"State stores and destinations are read as Kratix writes them, unchanged (kind GitStateStore or\n" +
+			"Destination, apiVersion platform.kratix.io/v1alpha1, metadata.labels the destination's scheduling\n" +
+			"labels), and runplane's own DirectoryStateStore:\n\n" +
+			"  apiVersion: platform.runplane.dev/v1alpha1\n  kind: DirectoryStateStore\n  metadata: {name: local}\n" +
+			"  spec: {path: /var/lib/runplane/state}\n\n" +
 			"A directory means its *.yaml, *.yml and *.json files, in name order; \"-\" means stdin. Every document\n" +
 			"is checked before anything is sent, including that every name it refers to exists on the server or\n" +
 			"is declared in the files. Objects are applied in this order: runners, tasks, workflows, cron jobs, event sinks, then groups\n" +
@@ -100,7 +105,7 @@ func (a *app) applyCommand() *cobra.Command {
 			}
 			for _, m := range ms {
 				if m.kind != kindRunner && m.kind != kindTask && m.kind != kindWorkflow && m.kind != kindCronJob &&
-					m.kind != kindEventSink && m.kind != kindEventRules {
+					m.kind != kindEventSink && m.kind != kindEventRules && !api.IsStateStoreManifestKind(m.kind) {
 					continue
 				}
 				result, err := applyOne(ctx, c, m)
@@ -165,6 +170,10 @@ func applyOne(ctx context.Context, c *client.Client, m manifest) (string, error)
 		return applyWorkflow(ctx, c, m.flow)
 	case kindRunner:
 		return upsert(ctx, m.runner, m.runner.Name, c.GetRunner, c.CreateRunner, c.UpdateRunner, runnerUnchanged)
+	case kindGitStateStore, kindDirectoryStateStore:
+		return upsert(ctx, m.store, m.store.Name, c.GetStateStore, c.CreateStateStore, c.UpdateStateStore, storeUnchanged)
+	case kindDestination:
+		return upsert(ctx, m.dest, m.dest.Name, c.GetDestination, c.CreateDestination, c.UpdateDestination, sameDestination)
 	}
 	return upsert(ctx, m.task, m.task.Name, c.GetTask, c.CreateTask, c.UpdateTask, sameFields)
 }

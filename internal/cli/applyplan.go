@@ -55,6 +55,10 @@ func planRunnersTasks(ctx context.Context, c *client.Client, ms []manifest) ([]p
 			p, err = planUpsert(ctx, m, m.rules, m.rules.Name, "/event_rules", c.GetEventRules, sameRules)
 		case kindCronJob:
 			p, err = planCronJob(ctx, c, m)
+		case kindGitStateStore, kindDirectoryStateStore:
+			p, err = planUpsert(ctx, m, m.store, m.store.Name, "/state_stores", c.GetStateStore, storeUnchanged)
+		case kindDestination:
+			p, err = planUpsert(ctx, m, m.dest, m.dest.Name, "/destinations", c.GetDestination, sameDestination)
 		default:
 			continue
 		}

@@ -31,10 +31,12 @@ var resourceKinds = map[string]string{
 	"tokens": "tokens", "token": "tokens",
 	"webhooks": "webhooks", "webhook": "webhooks",
 	"auditlogs": "auditlogs", "auditlog": "auditlogs", "audit": "auditlogs",
+	"destinations": "destinations", "destination": "destinations", "dest": "destinations", "dests": "destinations",
+	"state_stores": "state_stores", "state_store": "state_stores", "statestores": "state_stores", "statestore": "state_stores",
 }
 
 // getKinds is what get accepts, for help and messages.
-var getKinds = []string{"runners", "tasks", "workflows", "runs", "cronjobs", "jobs", "users", "groups", "roles", "rolebindings", "tokens", "webhooks", "auditlogs"}
+var getKinds = []string{"runners", "tasks", "workflows", "runs", "cronjobs", "jobs", "users", "groups", "roles", "rolebindings", "tokens", "webhooks", "auditlogs", "destinations", "state_stores"}
 
 // getOptions are the flags of get that only some resources use.
 type getOptions struct {
@@ -100,6 +102,10 @@ func (a *app) getCommand() *cobra.Command {
 				return a.getWebhooks(cmd, c, name, o)
 			case "cronjobs":
 				return getOrList(a, cmd, o.output, name, c.GetCronJob, c.ListCronJobs, cronJobTable)
+			case "destinations":
+				return getOrList(a, cmd, o.output, name, c.GetDestination, c.ListDestinations, destinationTable)
+			case "state_stores":
+				return getOrList(a, cmd, o.output, name, c.GetStateStore, c.ListStateStores, stateStoreTable)
 			}
 			return a.getIdentity(cmd, c, kind, name, o)
 		},

@@ -35,7 +35,8 @@ const (
 )
 
 // kinds lists the kinds in the order apply sends them (see applyCommand for why groups come before users).
-var kinds = []string{kindRunner, kindTask, kindWorkflow, kindCronJob, kindEventSink, kindGroup, kindUser, kindRole, kindRoleBinding, kindEventRules}
+var kinds = []string{kindRunner, kindTask, kindWorkflow, kindCronJob, kindEventSink, kindGroup, kindUser, kindRole, kindRoleBinding, kindEventRules,
+	kindGitStateStore, kindDirectoryStateStore, kindDestination}
 
 // kindList is kinds for messages: "Runner, Task, ... or RoleBinding".
 var kindList = strings.Join(kinds[:len(kinds)-1], ", ") + " or " + kinds[len(kinds)-1]
@@ -54,6 +55,8 @@ type manifest struct {
 	role    roleDoc
 	binding bindingDoc
 	rules   api.EventRules
+	store   api.StateStore
+	dest    api.Destination
 }
 
 func (m manifest) name() string {
@@ -76,6 +79,10 @@ func (m manifest) name() string {
 		return m.role.Name
 	case kindEventRules:
 		return m.rules.Name
+	case kindGitStateStore, kindDirectoryStateStore:
+		return m.store.Name
+	case kindDestination:
+		return m.dest.Name
 	}
 	return m.binding.Name
 }
@@ -293,6 +300,9 @@ func parseManifest(doc []byte) (manifest, error) {
 	}
 	if m.kind == kindWorkflow {
 		return parseWorkflowDoc(doc, manifestSource{}, 0)
+	}
+	if api.IsStateStoreManifestKind(m.kind) {
+		return parseStateStoreDoc(m.kind, doc, fields)
 	}
 	delete(fields, "kind")
 	if m.kind != kindEventRules { // a Keptn config's apiVersion (v2) is its own

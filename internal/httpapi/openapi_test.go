@@ -149,6 +149,9 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"ContainerKubernetes":  api.ContainerKubernetes{},
 		"Runner":               api.Runner{},
 		"Webhook":              api.Webhook{},
+		"StateStore":           api.StateStore{},
+		"GitCredentials":       api.GitCredentials{},
+		"Destination":          api.Destination{},
 	}
 	for name, v := range types {
 		var want []string

@@ -45,6 +45,8 @@ type Store interface {
 	store.EventSinks
 	store.CloudEvents
 	store.EventRules
+	store.StateStores
+	store.Destinations
 }
 
 // Auditor records the audit entries that no change's transaction wrote (failures, refusals, logins); *audit.Log
@@ -413,6 +415,7 @@ func (h *Handler) table() []route {
 		session("POST", dryRunPath, "", h.dryRunList),
 	}
 	routes = append(routes, h.eventSinkRoutes()...)
+	routes = append(routes, h.stateStoreRoutes()...)
 	return append(routes, h.metadataRoutes(pub)...)
 }
 

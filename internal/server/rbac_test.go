@@ -42,7 +42,7 @@ func TestRBACEveryRoute(t *testing.T) {
 	personas = append(personas,
 		&persona{name: "*-read", role: &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessRead}},
 		&persona{name: "*-write", role: &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessWrite}})
-	for _, res := range []string{"runners", "tasks", "jobs", "users", "groups", "roles", "role_bindings", "api_tokens", "audit_logs", "workflows", "runs", "cronjobs", "webhooks", "event_sinks", "events", "event_rules"} {
+	for _, res := range []string{"runners", "tasks", "jobs", "users", "groups", "roles", "role_bindings", "api_tokens", "audit_logs", "workflows", "runs", "cronjobs", "webhooks", "event_sinks", "events", "event_rules", "state_stores", "destinations"} {
 		personas = append(personas,
 			&persona{name: res + "-read", role: &api.Role{Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessRead}},
 			&persona{name: res + "-write", role: &api.Role{Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessWrite}},
@@ -194,6 +194,10 @@ func rbacBody(rt httpapi.Route, w *rbacWorld) string {
 		return fmt.Sprintf(`{"name":%q,"task":"target","schedule":"@yearly","disable":true}`, n)
 	case api.ResourceEventRules:
 		return fmt.Sprintf(`{"name":%q,"apiVersion":"v2","actions":[]}`, n)
+	case api.ResourceStateStores:
+		return fmt.Sprintf(`{"kind":"DirectoryStateStore","name":%q,"path":"/srv/%s"}`, n, n)
+	case api.ResourceDestinations:
+		return fmt.Sprintf(`{"name":%q,"stateStoreRef":{"kind":"DirectoryStateStore","name":"target"}}`, n)
 	}
 	return "{}"
 }
@@ -270,6 +274,12 @@ func seedRBACWorld(t *testing.T, ts *testServer) *rbacWorld {
 	ts.do(t, req{method: "POST", path: "/api/v1/event_sinks", json: api.EventSink{Name: "target", URL: "https://h/e"}}).
 		want(t, http.StatusOK)
 	set(api.ResourceEventSinks, "target", "target")
+	ts.do(t, req{method: "POST", path: "/api/v1/state_stores", json: api.StateStore{Kind: api.KindDirectoryStateStore,
+		Name: "target", Path: "/srv/target"}}).want(t, http.StatusOK)
+	set(api.ResourceStateStores, "target", "target")
+	ts.do(t, req{method: "POST", path: "/api/v1/destinations", json: api.Destination{Name: "target",
+		StateStoreRef: api.StateStoreRef{Kind: api.KindDirectoryStateStore, Name: "target"}}}).want(t, http.StatusOK)
+	set(api.ResourceDestinations, "target", "target")
 	return w
 }
 

@@ -216,6 +216,8 @@ type Store interface {
 	Outbox
 	CloudEvents
 	EventRules
+	StateStores
+	Destinations
 	// Close releases the backend's resources.
 	Close() error
 }

@@ -142,6 +142,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OutboxJobsAndRuns", testOutboxJobsAndRuns},
 		{"OutboxDeliveries", testOutboxDeliveries},
 		{"OutboxClaimConcurrent", testOutboxClaimConcurrent},
+		{"StateStoreRoundTrip", testStateStoreRoundTrip},
+		{"DestinationRoundTrip", testDestinationRoundTrip},
 		{"OddKeys", testOddKeys},
 		{"DryRun", testDryRun},
 		{"DryRunConcurrent", testDryRunConcurrent},

@@ -1,0 +1,242 @@
+package statestore
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/gitsource/gittest"
+)
+
+func gitStore(name, url string) api.StateStore {
+	return api.StateStore{Kind: api.KindGitStateStore, Name: name, URL: url}
+}
+
+func request(store, name string) Placement {
+	return Placement{Destination: destination("dev", api.KindGitStateStore, store, "", ""), Promise: "redis",
+		Resource: name, Namespace: "default", Pipeline: "instance-configure", GroupID: rootGroup,
+		Files: files("redis.yaml", "name: "+name+"\n")}
+}
+
+// TestGitConcurrentWrites writes 50 requests at once to one repository through two Writers with work trees of
+// their own (two servers): every write lands (0 lost) and none reports an error (0 conflicts surfaced), although
+// the two keep moving the branch under each other; this is Kratix #454. The repository starts empty, so the two
+// also race to create the branch.
+func TestGitConcurrentWrites(t *testing.T) {
+	bare := emptyBare(t)
+	var writers []Writer
+	for range 2 {
+		ws, err := New(Options{Dir: t.TempDir(), MaxAttempts: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := ws.For(gitStore("git", "file://"+bare))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writers = append(writers, w)
+	}
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	versions := make([]string, n)
+	for i := range n {
+		wg.Go(func() {
+			res, err := writers[i%2].Write(t.Context(), request("git", fmt.Sprintf("r%02d", i)))
+			errs[i], versions[i] = err, res.Version
+		})
+	}
+	wg.Wait()
+	got := repoFiles(t, bare, "main")
+	for i := range n {
+		if errs[i] != nil {
+			t.Errorf("write %d: %v", i, errs[i])
+		}
+		p := fmt.Sprintf("dev/resources/default/redis/r%02d/instance-configure/5058f/redis.yaml", i)
+		if got[p] != fmt.Sprintf("name: r%02d\n", i) {
+			t.Errorf("write %d lost: %s = %q", i, p, got[p])
+		}
+		if versions[i] == "" || !strings.Contains(gitCmd(t, bare, "branch", "--contains", versions[i]), "main") {
+			t.Errorf("write %d: version %q is not on main", i, versions[i])
+		}
+	}
+	if len(got) != n {
+		t.Errorf("repository holds %d files, want %d", len(got), n)
+	}
+}
+
+// TestGitRemoteMovedBeforePush has another writer commit to the branch between this writer's fetch and its push:
+// the push is refused, and the writer applies its change again on top of the other's and pushes that, so both
+// changes are kept and no error is returned.
+func TestGitRemoteMovedBeforePush(t *testing.T) {
+	bare := gittest.NewRepo(t, map[string]string{"README.md": "state\n"})
+	var pushes atomic.Int32
+	ws, err := New(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.opts.testHookBeforePush = func(attempt int) {
+		if pushes.Add(1) == 1 {
+			gittest.Commit(t, bare, map[string]string{"other/writer.yaml": "moved\n"})
+		}
+	}
+	w, err := ws.For(gitStore("git", gittest.URL(bare)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.Write(t.Context(), request("git", "cache"))
+	if err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if pushes.Load() != 2 {
+		t.Errorf("pushes = %d, want 2 (refused once, then on top of the other writer's commit)", pushes.Load())
+	}
+	got := repoFiles(t, bare, "main")
+	if got["other/writer.yaml"] != "moved\n" || got["dev/resources/default/redis/cache/instance-configure/5058f/redis.yaml"] != "name: cache\n" || got["README.md"] != "state\n" {
+		t.Errorf("repository = %v, want both writers' files", got)
+	}
+	if head := strings.TrimSpace(gitCmd(t, bare, "rev-parse", "main")); res.Version != head {
+		t.Errorf("Version = %s, want head %s", res.Version, head)
+	}
+}
+
+// TestGitRemoteKeepsMoving gives up after MaxAttempts pushes when the branch moves before every one, and says so.
+func TestGitRemoteKeepsMoving(t *testing.T) {
+	bare := gittest.NewRepo(t, map[string]string{"README.md": "state\n"})
+	ws, err := New(Options{Dir: t.TempDir(), MaxAttempts: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pushes atomic.Int32
+	ws.opts.testHookBeforePush = func(int) {
+		gittest.Commit(t, bare, map[string]string{"other.yaml": fmt.Sprint(pushes.Add(1))})
+	}
+	w, _ := ws.For(gitStore("git", gittest.URL(bare)))
+	_, err = w.Write(t.Context(), request("git", "cache"))
+	if err == nil || !errors.Is(err, errMoved) || pushes.Load() != 3 {
+		t.Fatalf("Write = %v after %d pushes, want errMoved after 3", err, pushes.Load())
+	}
+}
+
+// TestGitNoChange writes the same files twice: the second call makes no commit and returns the head (Kratix
+// #691: "no changes to be committed" must not be an error).
+func TestGitNoChange(t *testing.T) {
+	bare := gittest.NewRepo(t, map[string]string{"README.md": "state\n"})
+	ws, _ := New(Options{Dir: t.TempDir()})
+	w, _ := ws.For(gitStore("git", gittest.URL(bare)))
+	first, err := w.Write(t.Context(), request("git", "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := w.Write(t.Context(), request("git", "cache"))
+	if err != nil || second.Version != first.Version {
+		t.Fatalf("second Write = %+v, %v; want no error and version %s", second, err, first.Version)
+	}
+}
+
+// TestGitDeleteAndBranch writes to another branch and deletes a request's files there.
+func TestGitDeleteAndBranch(t *testing.T) {
+	bare := gittest.NewRepo(t, map[string]string{"README.md": "state\n"})
+	ws, _ := New(Options{Dir: t.TempDir()})
+	s := gitStore("git", gittest.URL(bare))
+	s.Branch = "platform"
+	w, _ := ws.For(s)
+	if _, err := w.Write(t.Context(), request("git", "a"), request("git", "b")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Delete(t.Context(), request("git", "a")); err != nil {
+		t.Fatal(err)
+	}
+	got := repoFiles(t, bare, "platform")
+	if _, ok := got["dev/resources/default/redis/a/instance-configure/5058f/redis.yaml"]; ok || len(got) != 1 {
+		t.Errorf("branch platform = %v, want b's file only (a new branch starts empty)", got)
+	}
+	if main := repoFiles(t, bare, "main"); len(main) != 1 {
+		t.Errorf("main = %v, want untouched", main)
+	}
+}
+
+// servePush serves bareDir over smart HTTP on 127.0.0.1 with push allowed, for user and password only.
+func servePush(t *testing.T, bareDir, user, password string) string {
+	t.Helper()
+	execPath, err := exec.Command("git", "--exec-path").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend := &cgi.Handler{
+		Path: filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend"),
+		Dir:  filepath.Dir(bareDir),
+		Env: []string{"GIT_PROJECT_ROOT=" + filepath.Dir(bareDir), "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1",
+			"GIT_CONFIG_GLOBAL=/dev/null", "HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "REMOTE_USER=" + user},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !ok || u != user || subtle.ConstantTimeCompare([]byte(p), []byte(password)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="t"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		backend.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/" + filepath.Base(bareDir)
+}
+
+// TestGitHTTPCredentials pushes over HTTP with basic auth and with a token, and checks that a refused password
+// appears in no error, and that git never saw it in its arguments.
+func TestGitHTTPCredentials(t *testing.T) {
+	const password = "s3cret-Passw0rd-xyz"
+	bare := gittest.NewRepo(t, map[string]string{"README.md": "state\n"})
+	url := servePush(t, bare, "bot", password)
+	tests := []struct {
+		name  string
+		creds *api.GitCredentials
+		ok    bool
+	}{
+		{"basic auth", &api.GitCredentials{Username: "bot", Password: password}, true},
+		{"wrong password", &api.GitCredentials{Username: "bot", Password: password + "-wrong"}, false},
+		{"none", nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ws, _ := New(Options{Dir: t.TempDir()})
+			s := gitStore("git", url)
+			s.Credentials = tc.creds
+			w, err := ws.For(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = w.Write(t.Context(), request("git", "c-"+strings.ReplaceAll(tc.name, " ", "-")))
+			if tc.ok != (err == nil) {
+				t.Fatalf("Write = %v, want ok %v", err, tc.ok)
+			}
+			if err != nil && strings.Contains(err.Error(), password) {
+				t.Fatalf("error %q shows the password", err)
+			}
+		})
+	}
+	if got := repoFiles(t, bare, "main"); len(got) != 2 {
+		t.Errorf("repository = %v, want the one authorized write", got)
+	}
+}
+
+// TestGitUnreachable fails with a clean error, and queued writes of the same batch fail with it.
+func TestGitUnreachable(t *testing.T) {
+	ws, _ := New(Options{Dir: t.TempDir()})
+	w, _ := ws.For(gitStore("git", "file://"+filepath.Join(t.TempDir(), "missing.git")))
+	_, err := w.Write(t.Context(), request("git", "a"))
+	if err == nil || !strings.Contains(err.Error(), "git state store git: git fetch") {
+		t.Fatalf("Write = %v, want a fetch error naming the store", err)
+	}
+}

@@ -1,0 +1,109 @@
+package statestore
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+)
+
+// tree is a directory that edits are applied to, through an os.Root: no path given to it, and no symlink met on
+// the way, can lead out of it.
+type tree struct {
+	root *os.Root
+	// sync makes each write durable before it is renamed into place: a directory store's files are the store;
+	// a git work tree's are not (the pushed commit is).
+	sync bool
+}
+
+func openTree(dir string, sync bool) (*tree, error) {
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &tree{root: r, sync: sync}, nil
+}
+
+func (t *tree) Close() error { return t.root.Close() }
+
+// ReadFile reads a file of the tree.
+func (t *tree) ReadFile(name string) ([]byte, error) { return t.root.ReadFile(name) }
+
+// apply makes e's changes: removals, then each write atomically (a temporary file in the same directory, synced,
+// renamed over the old one).
+func (t *tree) apply(e edits) error {
+	for _, p := range e.remove {
+		if err := notGit(p); err != nil {
+			return err
+		}
+	}
+	for _, f := range e.write {
+		if err := notGit(f.Path); err != nil {
+			return err
+		}
+	}
+	for _, p := range e.remove {
+		if err := t.root.RemoveAll(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", p, err)
+		}
+	}
+	for _, f := range e.write {
+		if err := t.writeFile(f.Path, f.Content); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// notGit refuses a path into a .git directory (a destination or store path naming one): a write there could
+// change the repository's configuration.
+func notGit(p string) error {
+	for _, seg := range strings.Split(p, "/") {
+		if strings.EqualFold(seg, ".git") {
+			return invalidf("%s: a .git directory may not be written", p)
+		}
+	}
+	if p == "" || p == "." {
+		return invalidf("the store's root itself may not be replaced")
+	}
+	return nil
+}
+
+func (t *tree) writeFile(name string, content []byte) error {
+	dir := path.Dir(name)
+	if err := t.root.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := path.Join(dir, ".tmp-"+hex.EncodeToString(rnd[:]))
+	f, err := t.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	_, werr := f.Write(content)
+	if werr == nil && t.sync {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		// A directory where the file goes is someone else's files (mode none writes among others'): refused.
+		if fi, err := t.root.Lstat(name); err == nil && fi.IsDir() {
+			werr = fmt.Errorf("a directory is in the way")
+		}
+	}
+	if werr == nil {
+		werr = t.root.Rename(tmp, name)
+	}
+	if werr != nil {
+		_ = t.root.Remove(tmp)
+		return fmt.Errorf("write %s: %w", name, werr)
+	}
+	return nil
+}
