@@ -216,6 +216,7 @@ type Store interface {
 	Outbox
 	CloudEvents
 	EventRules
+	Promises
 	// Close releases the backend's resources.
 	Close() error
 }
