@@ -64,7 +64,8 @@ func dryRunnable(rt Route) bool {
 	}
 	switch rt.Resource {
 	case api.ResourceRunners, api.ResourceTasks, api.ResourceWorkflows, api.ResourceUsers, api.ResourceGroups,
-		api.ResourceRoles, api.ResourceRoleBindings, api.ResourceEventSinks, api.ResourceEventRules:
+		api.ResourceRoles, api.ResourceRoleBindings, api.ResourceEventSinks, api.ResourceEventRules,
+		api.ResourcePromises, api.ResourceResources:
 		return true
 	case api.ResourceCronJobs:
 		return !strings.HasSuffix(rt.Path, "/trigger") // firing one starts a job
