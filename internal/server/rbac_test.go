@@ -42,7 +42,7 @@ func TestRBACEveryRoute(t *testing.T) {
 	personas = append(personas,
 		&persona{name: "*-read", role: &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessRead}},
 		&persona{name: "*-write", role: &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessWrite}})
-	for _, res := range []string{"runners", "tasks", "jobs", "users", "groups", "roles", "role_bindings", "api_tokens", "audit_logs", "workflows", "runs", "cronjobs", "webhooks", "event_sinks", "events", "event_rules"} {
+	for _, res := range []string{"runners", "tasks", "jobs", "users", "groups", "roles", "role_bindings", "api_tokens", "audit_logs", "workflows", "runs", "cronjobs", "webhooks", "event_sinks", "events", "event_rules", "promises", "resources"} {
 		personas = append(personas,
 			&persona{name: res + "-read", role: &api.Role{Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessRead}},
 			&persona{name: res + "-write", role: &api.Role{Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessWrite}},
@@ -194,6 +194,8 @@ func rbacBody(rt httpapi.Route, w *rbacWorld) string {
 		return fmt.Sprintf(`{"name":%q,"task":"target","schedule":"@yearly","disable":true}`, n)
 	case api.ResourceEventRules:
 		return fmt.Sprintf(`{"name":%q,"apiVersion":"v2","actions":[]}`, n)
+	case api.ResourcePromises:
+		return fmt.Sprintf(`{"apiVersion":"platform.kratix.io/v1alpha1","kind":"Promise","metadata":{"name":%q}}`, n)
 	}
 	return "{}"
 }
@@ -270,6 +272,12 @@ func seedRBACWorld(t *testing.T, ts *testServer) *rbacWorld {
 	ts.do(t, req{method: "POST", path: "/api/v1/event_sinks", json: api.EventSink{Name: "target", URL: "https://h/e"}}).
 		want(t, http.StatusOK)
 	set(api.ResourceEventSinks, "target", "target")
+	// Requests are addressed by their promise's name (and their own, also "target"), and authorized by the former.
+	ts.do(t, req{method: "POST", path: "/api/v1/promises", body: redisPromise("target", "v1", "")}).want(t, http.StatusOK)
+	set(api.ResourcePromises, "target", "target")
+	ts.do(t, req{method: "POST", path: "/api/v1/resources/target", body: strings.Replace(redisRequest("target", "target", "  team: a"),
+		"  namespace: team-a\n", "", 1)}).want(t, http.StatusOK)
+	set(api.ResourceResources, "target", "target")
 	return w
 }
 

@@ -63,13 +63,14 @@ func (s *Schema) Apply(what string, spec json.RawMessage) (json.RawMessage, erro
 	doc, _ = root.(map[string]any)
 	defaults(doc, s.root)
 	walk(doc, s.root, "", &errs)
-	if len(errs) == 0 {
-		if err := s.full.Validate(mustJSON(doc)); err != nil {
-			errs = append(errs, fullErrors(err, doc)...)
+	// The rest of the schema (bounds, patterns, formats, combinators), without repeating what the structural
+	// checks said about a field already.
+	if err := s.full.Validate(mustJSON(doc)); err != nil {
+		for _, fe := range fullErrors(err, doc) {
+			if !covered(errs, fe) {
+				errs = append(errs, fe)
+			}
 		}
-	} else {
-		// The structural errors come first; the rest of the schema is checked only on a well-formed object,
-		// so that one misspelt type does not also report every keyword it failed.
 	}
 	if len(errs) > 0 {
 		return nil, invalid(what, errs)
@@ -371,4 +372,19 @@ func dotted(ptr string, doc any) (string, any) {
 		return "<root>", cur
 	}
 	return b.String(), cur
+}
+
+// covered reports whether a failure internal/schema found is one the structural checks reported already: at the
+// same field or inside it, or a missing property reported as Required.
+func covered(errs fieldErrors, fe FieldError) bool {
+	for _, e := range errs {
+		if fe.Path == e.Path || strings.HasPrefix(fe.Path, e.Path+".") || strings.HasPrefix(fe.Path, e.Path+"[") {
+			return true
+		}
+		if e.Detail == "Required value" && strings.Contains(fe.Detail, "missing property") &&
+			(fe.Path == "<root>" || strings.HasPrefix(e.Path, fe.Path)) {
+			return true
+		}
+	}
+	return false
 }
