@@ -79,6 +79,9 @@ func (a *app) applyCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := resolveRequests(ctx, c, ms); err != nil {
+				return err
+			}
 			plan, err := planRunnersTasks(ctx, c, ms)
 			if err != nil {
 				return err
@@ -100,7 +103,7 @@ func (a *app) applyCommand() *cobra.Command {
 			}
 			for _, m := range ms {
 				if m.kind != kindRunner && m.kind != kindTask && m.kind != kindWorkflow && m.kind != kindCronJob &&
-					m.kind != kindEventSink && m.kind != kindEventRules {
+					m.kind != kindEventSink && m.kind != kindEventRules && m.kind != kindPromise && m.kind != kindRequest {
 					continue
 				}
 				result, err := applyOne(ctx, c, m)
@@ -161,6 +164,10 @@ func applyOne(ctx context.Context, c *client.Client, m manifest) (string, error)
 		return upsert(ctx, m.sink, m.sink.Name, c.GetEventSink, c.CreateEventSink, c.UpdateEventSink, sameFields)
 	case kindEventRules:
 		return upsert(ctx, m.rules, m.rules.Name, c.GetEventRules, c.CreateEventRules, c.UpdateEventRules, sameRules)
+	case kindPromise:
+		return applyPromise(ctx, c, m)
+	case kindRequest:
+		return applyRequest(ctx, c, m)
 	case kindWorkflow:
 		return applyWorkflow(ctx, c, m.flow)
 	case kindRunner:

@@ -55,6 +55,10 @@ func planRunnersTasks(ctx context.Context, c *client.Client, ms []manifest) ([]p
 			p, err = planUpsert(ctx, m, m.rules, m.rules.Name, "/event_rules", c.GetEventRules, sameRules)
 		case kindCronJob:
 			p, err = planCronJob(ctx, c, m)
+		case kindPromise:
+			p, err = planPromise(ctx, c, m)
+		case kindRequest:
+			p, err = planRequest(ctx, c, m)
 		default:
 			continue
 		}
