@@ -336,7 +336,11 @@ func fullErrors(err error, doc any) fieldErrors {
 	var out fieldErrors
 	for _, f := range ie.Fields {
 		path, val := dotted(f.Path, doc)
-		out.add(path, "Invalid value: %s: %s", compact(val), f.Message)
+		m := f.Message
+		if str, ok := val.(string); ok {
+			m = strings.TrimPrefix(m, "'"+str+"' ") // the value is shown already
+		}
+		out.add(path, "Invalid value: %s: %s", compact(val), m)
 	}
 	return out
 }

@@ -110,7 +110,7 @@ func TestCheckRequestRefuses(t *testing.T) {
 				`spec.users[0].name: Required value, spec.users[0].role: Unsupported value: "admin": supported values: "owner", "reader"]`,
 			paths: []string{"spec.backup.enabled", "spec.port", "spec.teamId", "spec.users[0].name", "spec.users[0].role"}},
 		{name: "pattern in an array item", file: "postgresql.yaml", apiVersion: pgv1, kind: "postgresql", spec: `{"teamId": "Acid"}`,
-			want:  `postgresql.marketplace.example.dev "r1" is invalid: spec.teamId: Invalid value: "Acid": 'Acid' does not match pattern '^[a-z]+$'`,
+			want:  `postgresql.marketplace.example.dev "r1" is invalid: spec.teamId: Invalid value: "Acid": does not match pattern '^[a-z]+$'`,
 			paths: []string{"spec.teamId"}},
 		{name: "null not nullable without default is dropped then required", file: "postgresql.yaml", apiVersion: pgv1, kind: "postgresql", spec: `{"teamId": null}`,
 			want:  `postgresql.marketplace.example.dev "r1" is invalid: spec.teamId: Required value`,
