@@ -17,7 +17,7 @@ import (
 	"github.com/runplane/runplane/internal/store"
 )
 
-// Dry runs. A create, update or delete of runners, tasks (their schema and secret too), workflows, cron jobs,
+// Dry runs. A create, update or delete of runners, tasks (their schema and secret too), workflows, cron jobs, promises and resource requests,
 // event sinks, users, groups (their members too), roles and role bindings sent with ?dryRun=All (kubectl's spelling) or
 // ?dry_run=true is authenticated, authorized, validated and run against the store exactly as for real, inside one store
 // transaction that is then rolled back (store.DryRunner): the answer is the one the request would get, 200 with

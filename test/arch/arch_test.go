@@ -115,6 +115,17 @@ func TestDependencyRules(t *testing.T) {
 					t.Errorf("workflow imports %s; it is pure: api, internal/schema, CEL, YAML and the standard library without I/O", d)
 				}
 			}
+		case path == mod+"/internal/platform/promise":
+			// Pure: promises and requests are checked from what they say alone; no I/O, no store.
+			for _, d := range p.Imports {
+				io := d == "os" || d == "os/exec" || d == "net" || strings.HasPrefix(d, "net/") ||
+					d == "database/sql" || d == "io/fs" || d == "path/filepath" || d == "syscall"
+				ok := d == mod+"/api" || d == mod+"/internal/schema" || d == "sigs.k8s.io/yaml" ||
+					(!internal(d) && !strings.Contains(strings.Split(d, "/")[0], ".") && !io)
+				if !ok {
+					t.Errorf("platform/promise imports %s; it is pure: api, internal/schema, YAML and the standard library without I/O", d)
+				}
+			}
 		case path == mod+"/client":
 			for _, d := range p.Deps {
 				if d != mod+"/api" && (internal(d) || strings.Contains(strings.Split(d, "/")[0], ".")) {
