@@ -138,4 +138,17 @@ func TestApplyKratixPromise(t *testing.T) {
 	if got, want := h.ok("", "apply", "-f", both), "promise/redis created\n"+ref+" created\n"; got != want {
 		t.Errorf("apply of a promise and its request printed %q, want %q", got, want)
 	}
+
+	// A team allowed to request redis and nothing else applies the same request file.
+	team := "kind: Group\nname: team\n---\nkind: User\nusername: ann\npassword: ann-password-1\ngroups: [team]\n" +
+		"---\nkind: Role\nname: request-redis\nresource: resources\nresource_ids: [redis]\naccess: write\n" +
+		"---\nkind: RoleBinding\nname: team-request-redis\nrole: request-redis\ngroup: team\n"
+	h.ok(team, "apply", "-f", "-")
+	h.ok("ann-password-1\n", "login", "--server", h.url, "-u", "ann", "--password-stdin")
+	if got, want := h.ok(large, "apply", "-f", "-"), ref+" configured\n"; got != want {
+		t.Errorf("apply as the redis team printed %q, want %q", got, want)
+	}
+	if out := h.fail(strings.Replace(kratixPromise, "v0.1.0", "v0.2.0", 1), "apply", "-f", "-"); !strings.Contains(out, "forbidden") {
+		t.Errorf("apply of the promise as the redis team printed %q, want a 403", out)
+	}
 }

@@ -52,7 +52,9 @@ func (h *Handler) listPromises(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	all = keep(all, readable(r.Context(), api.ResourcePromises), func(p store.Promise) string { return p.Metadata.Name })
+	promises, requests := readable(r.Context(), api.ResourcePromises), readable(r.Context(), api.ResourceResources)
+	all = keep(all, func(names ...string) bool { return promises(names...) || requests(names...) },
+		func(p store.Promise) string { return p.Metadata.Name })
 	s := page.slice(len(all))
 	out := make([]api.Promise, 0, s.n)
 	for _, p := range all[s.from:s.to] {

@@ -283,7 +283,15 @@ func TestPromiseRBAC(t *testing.T) {
 	ts.do(t, req{method: "POST", path: "/api/v1/resources/postgres", body: redisRequest("postgres", "r1", "  team: a"), as: team}).want(t, http.StatusForbidden)
 	ts.do(t, req{method: "GET", path: "/api/v1/resources/postgres", as: team}).want(t, http.StatusForbidden)
 	ts.do(t, req{method: "POST", path: "/api/v1/promises", body: redisPromise("mine", "v1", ""), as: team}).want(t, http.StatusForbidden)
-	ts.do(t, req{method: "GET", path: "/api/v1/promises", as: team}).want(t, http.StatusForbidden)
+	ts.do(t, req{method: "PUT", path: "/api/v1/promises/redis", body: redisPromise("redis", "v2", ""), as: team}).want(t, http.StatusForbidden)
+	// The team reads the promise it may request from (its API), and no other.
+	var seen []api.Promise
+	ts.do(t, req{method: "GET", path: "/api/v1/promises", as: team}).want(t, http.StatusOK).decode(t, &seen)
+	if len(seen) != 1 || seen[0].Metadata.Name != "redis" {
+		t.Errorf("GET /promises as the redis team = %d promises, want redis alone", len(seen))
+	}
+	ts.do(t, req{method: "GET", path: "/api/v1/promises/redis", as: team}).want(t, http.StatusOK)
+	ts.do(t, req{method: "GET", path: "/api/v1/promises/postgres", as: team}).want(t, http.StatusForbidden)
 	ts.do(t, req{method: "DELETE", path: "/api/v1/resources/redis/r1?namespace=team-a", as: team}).want(t, http.StatusOK)
 
 	reader := makePersona(t, ts, "reader", &api.Role{Resource: api.ResourcePromises, ResourceIDs: []string{"redis"}, Access: api.AccessRead})

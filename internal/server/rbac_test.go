@@ -121,6 +121,9 @@ func expectAllowed(rt httpapi.Route, p *persona, w *rbacWorld) bool {
 	if r != nil && r.Resource == api.ResourceRuns && rt.Resource == api.ResourceJobs && rt.Authz == httpapi.List {
 		return true // a reader of runs lists their jobs (GET /jobs?run=); the list keeps others out
 	}
+	if r != nil && r.Resource == api.ResourceResources && rt.Resource == api.ResourcePromises && rt.Method == http.MethodGet {
+		return true // a requester of a promise's resources reads the promise
+	}
 	if r == nil || (r.Resource != "*" && r.Resource != rt.Resource) {
 		return false
 	}

@@ -73,9 +73,7 @@ func Parse(doc []byte) (api.Promise, error) {
 	if err := ValidateName("metadata.name", p.Metadata.Name); err != nil {
 		return api.Promise{}, err
 	}
-	if p.Metadata.Namespace != "" {
-		return api.Promise{}, api.Invalidf("metadata.namespace: Forbidden: a promise is cluster-scoped")
-	}
+	p.Metadata.Namespace = "" // a promise is cluster-scoped: the API server ignores a namespace given to one
 	p.Metadata.Generation, p.Metadata.UID, p.Metadata.ResourceVersion, p.Metadata.CreationTimestamp = 0, "", "", nil
 	if err := checkSpec(&p.Spec); err != nil {
 		return api.Promise{}, err
@@ -94,9 +92,7 @@ func Validate(p *api.Promise) error {
 	if err := ValidateName("metadata.name", p.Metadata.Name); err != nil {
 		return err
 	}
-	if p.Metadata.Namespace != "" {
-		return api.Invalidf("metadata.namespace: Forbidden: a promise is cluster-scoped")
-	}
+	p.Metadata.Namespace = ""
 	return checkSpec(&p.Spec)
 }
 

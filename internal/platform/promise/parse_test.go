@@ -50,7 +50,7 @@ func TestParseFixtures(t *testing.T) {
 			if p.Metadata.Name != tt.name || PromiseVersion(p) != tt.version {
 				t.Errorf("Parse(%s) name, version = %q, %q, want %q, %q", tt.file, p.Metadata.Name, PromiseVersion(p), tt.name, tt.version)
 			}
-			if p.Metadata.Generation != 0 || p.Metadata.UID != "" || p.Metadata.ResourceVersion != "" || p.Metadata.CreationTimestamp != nil {
+			if p.Metadata.Namespace != "" || p.Metadata.Generation != 0 || p.Metadata.UID != "" || p.Metadata.ResourceVersion != "" || p.Metadata.CreationTimestamp != nil {
 				t.Errorf("Parse(%s) kept server-set metadata: %+v", tt.file, p.Metadata)
 			}
 			if p.Status.Status != "" || len(p.Status.Conditions) != 0 {
@@ -129,7 +129,6 @@ func TestParseRefuses(t *testing.T) {
 		{"wrong kind", "apiVersion: platform.kratix.io/v1alpha1\nkind: Destination\nmetadata: {name: p}\n", `kind: Unsupported value: "Destination"`},
 		{"no name", "apiVersion: platform.kratix.io/v1alpha1\nkind: Promise\nspec: {}\n", "metadata.name: Required value"},
 		{"bad name", "apiVersion: platform.kratix.io/v1alpha1\nkind: Promise\nmetadata: {name: Redis_1}\n", `metadata.name: Invalid value: "Redis_1"`},
-		{"namespace", "apiVersion: platform.kratix.io/v1alpha1\nkind: Promise\nmetadata: {name: p, namespace: x}\n", "cluster-scoped"},
 		{"api not an object", "apiVersion: platform.kratix.io/v1alpha1\nkind: Promise\nmetadata: {name: p}\nspec: {api: [1]}\n", "spec.api: Invalid value: must be object, not array"},
 		{"api not a crd", "apiVersion: platform.kratix.io/v1alpha1\nkind: Promise\nmetadata: {name: p}\nspec: {api: {apiVersion: v1, kind: ConfigMap}}\n", `spec.api.apiVersion: Unsupported value: "v1"`},
 		{"crd without group", crdHead + "    metadata: {name: xs.example.dev}\n    spec: {names: {kind: X, plural: xs}, scope: Namespaced, versions: [{name: v1, served: true, storage: true}]}\n", "spec.api.spec.group: Required value"},
