@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/runplane/runplane/api"
 )
@@ -74,7 +75,9 @@ func ParseAPI(raw json.RawMessage) (*API, error) {
 	if err := json.Unmarshal(raw, &d); err != nil {
 		return nil, api.Invalidf("spec.api: Invalid value: %s", trimJSONErr(err))
 	}
-	if d.APIVersion != "apiextensions.k8s.io/v1" {
+	// Kratix reads spec.api into a v1 CustomResourceDefinition whatever its apiVersion says (the marketplace has
+	// a promise written apiextensions.k8s.io/v1alpha1): any version of the group is taken.
+	if !strings.HasPrefix(d.APIVersion, "apiextensions.k8s.io/") {
 		return nil, api.Invalidf("spec.api.apiVersion: Unsupported value: %q: supported values: \"apiextensions.k8s.io/v1\"", d.APIVersion)
 	}
 	if d.Kind != "CustomResourceDefinition" {

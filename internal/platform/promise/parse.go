@@ -97,7 +97,8 @@ func Validate(p *api.Promise) error {
 }
 
 func checkSpec(s *api.PromiseSpec) error {
-	if len(bytes.TrimSpace(s.API)) > 0 && string(bytes.TrimSpace(s.API)) != "null" {
+	// An empty or null spec.api is no API, as Kratix reads it.
+	if a := string(bytes.TrimSpace(s.API)); a != "" && a != "null" && a != "{}" {
 		if _, err := ParseAPI(s.API); err != nil {
 			return err
 		}

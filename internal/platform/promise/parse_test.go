@@ -38,6 +38,8 @@ func TestParseFixtures(t *testing.T) {
 		{file: "postgresql.yaml", name: "postgresql", kind: "postgresql", group: "marketplace.example.dev", scope: "Namespaced", storage: "v1", version: "v1.0.0", configs: 1},
 		{file: "namespace-requirements.yaml", name: "namespace", kind: "namespace", group: "marketplace.example.dev", scope: "Namespaced", storage: "v1alpha1", required: 2},
 		{file: "dependencies-only.yaml", name: "operators"},
+		{file: "empty-api.yaml", name: "empty"},
+		{file: "crd-v1alpha1.yaml", name: "pipelines", kind: "pipelines", group: "marketplace.example.dev", scope: "Namespaced", storage: "v1alpha1"},
 		{file: "jenkins.json", name: "jenkins", kind: "jenkins", group: "marketplace.example.dev", scope: "Cluster", storage: "v1alpha1", version: "v0.3.1", configs: 1},
 	}
 	for _, tt := range tests {
@@ -161,7 +163,8 @@ func TestParseRefuses(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"redis.yaml", "postgresql.yaml", "namespace-requirements.yaml", "dependencies-only.yaml", "jenkins.json"} {
+	for _, name := range []string{"redis.yaml", "postgresql.yaml", "namespace-requirements.yaml", "dependencies-only.yaml", "jenkins.json",
+		"empty-api.yaml", "crd-v1alpha1.yaml"} {
 		f.Add(readFixture(f, name))
 	}
 	f.Add([]byte(crdHead))
