@@ -41,10 +41,7 @@ func (h *Handler) requestTarget(ctx context.Context, name string) (store.Promise
 func namespaceOf(r *http.Request, a *promise.API, body string) (string, error) {
 	q := r.URL.Query().Get("namespace")
 	if !a.Namespaced() {
-		if q != "" || body != "" {
-			return "", api.Invalidf("metadata.namespace: Forbidden: %s is cluster-scoped", a.Names.Kind)
-		}
-		return "", nil
+		return "", nil // a namespace given to a cluster-scoped object is ignored, as the API server ignores it
 	}
 	switch {
 	case q != "" && body != "" && q != body:

@@ -121,8 +121,6 @@ func TestCheckRequestRefuses(t *testing.T) {
 			want: `kind: Unsupported value: "Redis": supported values: "redis"`},
 		{name: "wrong apiVersion", file: "redis.yaml", apiVersion: "marketplace.example.dev/v2", kind: "redis", spec: `{}`,
 			want: `apiVersion: Unsupported value: "marketplace.example.dev/v2": supported values: "marketplace.example.dev/v1alpha1"`},
-		{name: "namespace on a cluster type", file: "jenkins.json", apiVersion: "marketplace.example.dev/v1alpha1", kind: "jenkins", spec: `{}`, namespace: "team-a",
-			want: `metadata.namespace: Forbidden: jenkins is cluster-scoped`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,6 +145,11 @@ func TestCheckRequestRefuses(t *testing.T) {
 
 func TestCheckRequestFillsIn(t *testing.T) {
 	t.Parallel()
+	cluster := request("marketplace.example.dev/v1alpha1", "jenkins", "ci", `{}`)
+	cluster.Metadata.Namespace = "team-a"
+	if got, err := CheckRequest(fixtureAPI(t, "jenkins.json"), cluster); err != nil || got.Metadata.Namespace != "" {
+		t.Errorf("CheckRequest(cluster-scoped, namespace team-a) = namespace %q, %v; want none", got.Metadata.Namespace, err)
+	}
 	got, err := CheckRequest(fixtureAPI(t, "postgresql.yaml"), request("marketplace.example.dev/v1alpha1", "postgresql", "db", `{}`))
 	if err != nil {
 		t.Fatal(err)

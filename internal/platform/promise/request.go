@@ -12,7 +12,7 @@ import (
 const DefaultNamespace = "default"
 
 // CheckRequest checks a resource request of the type a defines and returns it as it is stored: apiVersion the
-// storage version's, namespace filled in ("" for a cluster-scoped type), spec pruned and defaulted (Schema.Apply)
+// storage version's, namespace filled in (none for a cluster-scoped type, whatever was given), spec pruned and defaulted (Schema.Apply)
 // with the schema of the served version the request names. Server-set metadata (generation, uid,
 // resourceVersion, creationTimestamp) and status are left for the caller.
 func CheckRequest(a *API, r api.ResourceRequest) (api.ResourceRequest, error) {
@@ -33,8 +33,8 @@ func CheckRequest(a *API, r api.ResourceRequest) (api.ResourceRequest, error) {
 		if err := ValidateName("metadata.namespace", r.Metadata.Namespace); err != nil {
 			return r, err
 		}
-	} else if r.Metadata.Namespace != "" {
-		return r, api.Invalidf("metadata.namespace: Forbidden: %s is cluster-scoped", a.Names.Kind)
+	} else {
+		r.Metadata.Namespace = "" // as the API server ignores a namespace given to a cluster-scoped object
 	}
 	if err := checkLabels("metadata.labels", r.Metadata.Labels); err != nil {
 		return r, err
