@@ -140,7 +140,7 @@ func (h *Handler) createRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	setTarget(w, p.Metadata.Name)
+	setTarget(w, requestTarget(p.Metadata.Name, rr.Metadata))
 	stored, err := h.storeRequest(r.Context(), p, rr, nil)
 	if err != nil {
 		return err
@@ -163,6 +163,7 @@ func (h *Handler) putRequest(w http.ResponseWriter, r *http.Request) error {
 	if rr.Metadata.Name != r.PathValue("name") {
 		return api.Invalidf("metadata.name %q in the body does not match %q in the URL", rr.Metadata.Name, r.PathValue("name"))
 	}
+	setTarget(w, requestTarget(p.Metadata.Name, rr.Metadata))
 	cur, err := h.st.GetResourceRequest(r.Context(), p.Metadata.Name, rr.Metadata.Namespace, rr.Metadata.Name)
 	var prev *store.ResourceRequest
 	switch {
@@ -190,6 +191,7 @@ func (h *Handler) patchRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	setTarget(w, requestTarget(p.Metadata.Name, cur.Metadata))
 	b, err := readBody(r.Body)
 	if err != nil {
 		return err
@@ -289,6 +291,7 @@ func (h *Handler) deleteRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	setTarget(w, requestTarget(p.Metadata.Name, rr.Metadata))
 	if dryRunFrom(r.Context()) == nil {
 		switch err := h.reconciler.ReconcileRequest(r.Context(), ChangeDeleting, p, rr); {
 		case errors.Is(err, ErrDeleteDeferred):
@@ -363,4 +366,12 @@ func patchStrings(cur map[string]string, patch json.RawMessage, path string) (ma
 		}
 	}
 	return out, nil
+}
+
+// requestTarget names a request in the audit log: promise/namespace/name (promise/name for a cluster-scoped type).
+func requestTarget(promise string, m api.ObjectMeta) string {
+	if m.Namespace == "" {
+		return promise + "/" + m.Name
+	}
+	return promise + "/" + m.Namespace + "/" + m.Name
 }

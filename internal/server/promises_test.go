@@ -180,6 +180,21 @@ func TestPromiseLifecycle(t *testing.T) {
 	ts.do(t, req{method: "DELETE", path: "/api/v1/promises/redis"}).want(t, http.StatusOK)
 	ts.do(t, req{method: "GET", path: "/api/v1/promises/redis"}).want(t, http.StatusNotFound)
 	ts.do(t, req{method: "GET", path: "/api/v1/resources/redis"}).want(t, http.StatusNotFound)
+
+	// Every change is audited, naming the request by promise, namespace and name.
+	ts.Server.audit.Flush()
+	var logs []api.AuditLog
+	ts.do(t, req{method: "GET", path: "/api/v1/audit_logs?limit=100"}).want(t, http.StatusOK).decode(t, &logs)
+	seen := map[string]int{}
+	for _, l := range logs {
+		seen[l.EventCategory+" "+l.EventType+" "+l.EventTarget+" "+l.Status]++
+	}
+	for _, want := range []string{"promises create redis success", "promises delete redis success", "promises delete redis failure",
+		"resources create redis/team-a/cache success", "resources update redis/team-a/cache success", "resources delete redis/team-a/cache success"} {
+		if seen[want] == 0 {
+			t.Errorf("audit log has no %q entry; it has %v", want, seen)
+		}
+	}
 }
 
 // TestPromiseRefusals: bad promises and requests get a 400 naming the field (the request's failures as a
