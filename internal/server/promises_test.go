@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store/postgres/pgtest"
 )
 
 // redisPromise is a promise as the Kratix marketplace writes one (YAML, a namespaced API with an enum, defaults
@@ -97,7 +98,17 @@ spec:
 // request's spec defaulted and its status Pending; a promise with requests is not deleted.
 func TestPromiseLifecycle(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t)
+	testPromiseLifecycle(t, startServer(t))
+}
+
+// TestPromiseLifecycleOnPostgres: the same on PostgreSQL.
+func TestPromiseLifecycleOnPostgres(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.NewDatabase(t)
+	testPromiseLifecycle(t, startServer(t, func(c *Config) { c.Store = dsn }))
+}
+
+func testPromiseLifecycle(t *testing.T, ts *testServer) {
 	var p api.Promise
 	ts.do(t, req{method: "POST", path: "/api/v1/promises", body: redisPromise("redis", "v1.0.0", "")}).
 		want(t, http.StatusOK).decode(t, &p)
@@ -112,7 +123,14 @@ func TestPromiseLifecycle(t *testing.T) {
 		t.Errorf("GET /promises = %+v", list)
 	}
 
+	// A dry run answers as for real and stores nothing.
 	var rr api.ResourceRequest
+	ts.do(t, req{method: "POST", path: "/api/v1/resources/redis?dryRun=All", body: redisRequest("redis", "cache", "  team: a")}).
+		want(t, http.StatusOK).decode(t, &rr)
+	if rr.Metadata.Name != "cache" || string(rr.Spec) != `{"replicas":1,"size":"small","team":"a"}` {
+		t.Errorf("dry run answered %+v %s", rr.Metadata, rr.Spec)
+	}
+	ts.do(t, req{method: "GET", path: "/api/v1/resources/redis/cache?namespace=team-a"}).want(t, http.StatusNotFound)
 	ts.do(t, req{method: "POST", path: "/api/v1/resources/redis", body: redisRequest("redis", "cache", "  team: a\n  users: [{name: ann}]")}).
 		want(t, http.StatusOK).decode(t, &rr)
 	if got, want := string(rr.Spec), `{"replicas":1,"size":"small","team":"a","users":[{"name":"ann","role":"reader"}]}`; got != want {
