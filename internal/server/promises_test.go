@@ -301,6 +301,14 @@ func TestPromiseRequirements(t *testing.T) {
 		t.Errorf("promise whose requirement was installed: %+v", p.Status)
 	}
 	ts.do(t, req{method: "POST", path: "/api/v1/resources/app", body: redisRequest("app", "r1", "  team: a")}).want(t, http.StatusOK)
+
+	// Deleting the required promise makes the one requiring it Unavailable again; its request stays.
+	ts.do(t, req{method: "DELETE", path: "/api/v1/promises/kafka"}).want(t, http.StatusOK)
+	ts.do(t, req{method: "GET", path: "/api/v1/promises/app"}).want(t, http.StatusOK).decode(t, &p)
+	if p.Status.Status != "Unavailable" || p.Status.RequiredPromises[0].State != "Requirement not installed" {
+		t.Errorf("promise whose requirement was deleted: %+v", p.Status)
+	}
+	ts.do(t, req{method: "GET", path: "/api/v1/resources/app/r1?namespace=team-a"}).want(t, http.StatusOK)
 }
 
 // TestPromiseRBAC: a team allowed to request redis (resources, redis) can do that and nothing else.
