@@ -20,7 +20,7 @@ func (a *app) applyCommand() *cobra.Command {
 	var dry string
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE|DIR|-",
-		Short: "Create or update runners, tasks, workflows, cron jobs, event sinks, users, groups, roles and role bindings from YAML or JSON files",
+		Short: "Create or update runners, tasks, workflows, cron jobs, event sinks, users, groups, roles, role bindings, Kratix promises and resource requests from YAML or JSON files",
 		Long: "Create or update the objects declared in files. A file holds one or more documents (YAML\n" +
 			"separated by \"---\", or JSON), each with a kind and the API's fields:\n\n" +
 			"  kind: Runner\n  name: examples\n  gitURL: https://example.com/scripts.git\n  branch: main\n" +
@@ -43,6 +43,10 @@ func (a *app) applyCommand() *cobra.Command {
 			"one of its prefixes; a header carrying a credential names a runner secret:\n\n" +
 			"  kind: EventSink\n  name: ops\n  url: https://hooks.example.com/runplane\n  types: [dev.runplane.job.]\n" +
 			"  headers:\n    Authorization: {secretRef: {runner: examples, key: hook_token}}\n\n" +
+			"A Kratix Promise (apiVersion platform.kratix.io/v1alpha1, kind: Promise) is read as Kratix's own file,\n" +
+			"unchanged. A document of any other kind whose apiVersion is a group/version is a resource request of a\n" +
+			"promise's API: its apiVersion and kind are looked up among the promises the files declare and the server\n" +
+			"has, and its spec is checked against that API's schema (defaults applied) before it is sent.\n\n" +
 			"A directory means its *.yaml, *.yml and *.json files, in name order; \"-\" means stdin. Every document\n" +
 			"is checked before anything is sent, including that every name it refers to exists on the server or\n" +
 			"is declared in the files. Objects are applied in this order: runners, tasks, workflows, cron jobs, event sinks, then groups\n" +
@@ -57,7 +61,8 @@ func (a *app) applyCommand() *cobra.Command {
 			"validation, schema limits, image allowlist, permissions and names taken): if it would refuse one,\n" +
 			"nothing is sent. --dry-run stops there and prints what would happen, storing nothing.",
 		Example: "  runplane apply -f examples/ --dry-run\n  runplane apply -f examples/\n  runplane apply -f runner.yaml -f task.yaml\n  runplane apply -f users.yaml\n" +
-			"  runplane apply -f deploy.yaml         # a Relay workflow file: workflow deploy",
+			"  runplane apply -f deploy.yaml         # a Relay workflow file: workflow deploy\n" +
+			"  runplane apply -f redis-promise.yaml  # a Kratix promise, then requests of its API: apply -f redis-request.yaml",
 		Args: checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(files) == 0 {
