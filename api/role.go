@@ -36,6 +36,10 @@ const (
 	// event rule sets, by name.
 	ResourceEvents     = "events"
 	ResourceEventRules = "event_rules"
+	// ResourcePromises guards Kratix promises, by name; ResourceResources the resource requests made of them, by
+	// the name of their promise (write: may request, change and delete them).
+	ResourcePromises  = "promises"
+	ResourceResources = "resources"
 )
 
 // Resources lists every resource a role may name, "*" excepted, in a stable order.
@@ -43,7 +47,7 @@ var Resources = []string{
 	ResourceRunners, ResourceTasks, ResourceJobs, ResourceCronJobs, ResourceUsers, ResourceGroups, ResourceRoles,
 	ResourceRoleBindings, ResourceAPITokens, ResourceWebhooks, ResourceAuditLogs, ResourceWorkflows, ResourceRuns,
 	ResourceEventSinks,
-	ResourceEvents, ResourceEventRules,
+	ResourceEvents, ResourceEventRules, ResourcePromises, ResourceResources,
 	ResourceDestinations, ResourceStateStores,
 }
 

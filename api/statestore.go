@@ -13,8 +13,6 @@ const (
 	KindGitStateStore       = "GitStateStore"
 	KindDirectoryStateStore = "DirectoryStateStore"
 	KindDestination         = "Destination"
-	// KratixAPIVersion is Kratix's group/version; runplane reads its GitStateStore and Destination manifests.
-	KratixAPIVersion = "platform.kratix.io/v1alpha1"
 	// RunplaneAPIVersion is runplane's own group/version (DirectoryStateStore, and any of the kinds).
 	RunplaneAPIVersion = "platform.runplane.dev/v1alpha1"
 )

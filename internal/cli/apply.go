@@ -20,7 +20,7 @@ func (a *app) applyCommand() *cobra.Command {
 	var dry string
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE|DIR|-",
-		Short: "Create or update runners, tasks, workflows, cron jobs, event sinks, users, groups, roles, role bindings, state stores and destinations from YAML or JSON files",
+		Short: "Create or update runners, tasks, workflows, cron jobs, event sinks, users, groups, roles, role bindings, state stores, destinations, Kratix promises and resource requests from YAML or JSON files",
 		Long: "Create or update the objects declared in files. A file holds one or more documents (YAML\n" +
 			"separated by \"---\", or JSON), each with a kind and the API's fields:\n\n" +
 			"  kind: Runner\n  name: examples\n  gitURL: https://example.com/scripts.git\n  branch: main\n" +
@@ -48,6 +48,10 @@ func (a *app) applyCommand() *cobra.Command {
 			"labels), and runplane's own DirectoryStateStore:\n\n" +
 			"  apiVersion: platform.runplane.dev/v1alpha1\n  kind: DirectoryStateStore\n  metadata: {name: local}\n" +
 			"  spec: {path: /var/lib/runplane/state}\n\n" +
+			"A Kratix Promise (apiVersion platform.kratix.io/v1alpha1, kind: Promise) is read as Kratix's own file,\n" +
+			"unchanged. A document of any other kind whose apiVersion is a group/version is a resource request of a\n" +
+			"promise's API: its apiVersion and kind are looked up among the promises the files declare and the server\n" +
+			"has, and its spec is checked against that API's schema (defaults applied) before it is sent.\n\n" +
 			"A directory means its *.yaml, *.yml and *.json files, in name order; \"-\" means stdin. Every document\n" +
 			"is checked before anything is sent, including that every name it refers to exists on the server or\n" +
 			"is declared in the files. Objects are applied in this order: runners, tasks, workflows, cron jobs, event sinks, then groups\n" +
@@ -62,7 +66,8 @@ func (a *app) applyCommand() *cobra.Command {
 			"validation, schema limits, image allowlist, permissions and names taken): if it would refuse one,\n" +
 			"nothing is sent. --dry-run stops there and prints what would happen, storing nothing.",
 		Example: "  runplane apply -f examples/ --dry-run\n  runplane apply -f examples/\n  runplane apply -f runner.yaml -f task.yaml\n  runplane apply -f users.yaml\n" +
-			"  runplane apply -f deploy.yaml         # a Relay workflow file: workflow deploy",
+			"  runplane apply -f deploy.yaml         # a Relay workflow file: workflow deploy\n" +
+			"  runplane apply -f redis-promise.yaml  # a Kratix promise, then requests of its API: apply -f redis-request.yaml",
 		Args: checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(files) == 0 {
@@ -82,6 +87,9 @@ func (a *app) applyCommand() *cobra.Command {
 			ctx := cmd.Context()
 			identity, err := newIdentityApply(ctx, c, ms)
 			if err != nil {
+				return err
+			}
+			if err := resolveRequests(ctx, c, ms); err != nil {
 				return err
 			}
 			plan, err := planRunnersTasks(ctx, c, ms)
@@ -105,7 +113,8 @@ func (a *app) applyCommand() *cobra.Command {
 			}
 			for _, m := range ms {
 				if m.kind != kindRunner && m.kind != kindTask && m.kind != kindWorkflow && m.kind != kindCronJob &&
-					m.kind != kindEventSink && m.kind != kindEventRules && !api.IsStateStoreManifestKind(m.kind) {
+					m.kind != kindEventSink && m.kind != kindEventRules && !api.IsStateStoreManifestKind(m.kind) &&
+					m.kind != kindPromise && m.kind != kindRequest {
 					continue
 				}
 				result, err := applyOne(ctx, c, m)
@@ -166,6 +175,10 @@ func applyOne(ctx context.Context, c *client.Client, m manifest) (string, error)
 		return upsert(ctx, m.sink, m.sink.Name, c.GetEventSink, c.CreateEventSink, c.UpdateEventSink, sameFields)
 	case kindEventRules:
 		return upsert(ctx, m.rules, m.rules.Name, c.GetEventRules, c.CreateEventRules, c.UpdateEventRules, sameRules)
+	case kindPromise:
+		return applyPromise(ctx, c, m)
+	case kindRequest:
+		return applyRequest(ctx, c, m)
 	case kindWorkflow:
 		return applyWorkflow(ctx, c, m.flow)
 	case kindRunner:

@@ -59,6 +59,10 @@ func planRunnersTasks(ctx context.Context, c *client.Client, ms []manifest) ([]p
 			p, err = planUpsert(ctx, m, m.store, m.store.Name, "/state_stores", c.GetStateStore, storeUnchanged)
 		case kindDestination:
 			p, err = planUpsert(ctx, m, m.dest, m.dest.Name, "/destinations", c.GetDestination, sameDestination)
+		case kindPromise:
+			p, err = planPromise(ctx, c, m)
+		case kindRequest:
+			p, err = planRequest(ctx, c, m)
 		default:
 			continue
 		}

@@ -12,11 +12,12 @@ import (
 )
 
 // deleteKinds is what delete accepts, singular as kubectl users type it.
-var deleteKinds = []string{"runner", "task", "workflow", "cronjob", "user", "group", "role", "rolebinding", "token", "webhook"}
+var deleteKinds = []string{"runner", "task", "workflow", "cronjob", "user", "group", "role", "rolebinding", "token", "webhook", "promise", "resource"}
 
 func (a *app) deleteCommand() *cobra.Command {
 	var files []string
 	var recursive, ignoreNotFound bool
+	var namespace string
 	cmd := &cobra.Command{
 		Use:   "delete runner|task|workflow|cronjob|user|group|role|rolebinding|token NAME... | -f FILE|DIR|-",
 		Short: "Delete runners, tasks, workflows, cron jobs, users, groups, roles, role bindings or API tokens",
@@ -47,7 +48,12 @@ func (a *app) deleteCommand() *cobra.Command {
 			}
 			kind := resourceKinds[args[0]]
 			switch kind {
-			case "runners", "tasks", "workflows", "cronjobs", "users", "groups", "roles", "rolebindings", "tokens", "webhooks":
+			case "resources":
+				if len(args) < 3 {
+					return usage(cmd, "delete resource PROMISE NAME...: name the promise and at least one request")
+				}
+				return a.deleteRequests(cmd, args[1], namespace, args[2:])
+			case "runners", "tasks", "workflows", "cronjobs", "users", "groups", "roles", "rolebindings", "tokens", "webhooks", "promises":
 			default:
 				return usage(cmd, "cannot delete %q: want runner, task, workflow, cronjob, user, group, role, rolebinding, token or webhook", args[0])
 			}
@@ -59,6 +65,7 @@ func (a *app) deleteCommand() *cobra.Command {
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	f.BoolVarP(&recursive, "recursive", "R", false, "with -f: read directories' subdirectories too")
 	f.BoolVar(&ignoreNotFound, "ignore-not-found", false, "with -f: an object that does not exist is not an error")
+	f.StringVarP(&namespace, "namespace", "n", "", "resource: the requests' namespace (default: default)")
 	return cmd
 }
 
@@ -74,11 +81,17 @@ func (a *app) deleteFiles(cmd *cobra.Command, files []string, recursive, ignoreN
 	}
 	kindOf := map[string]string{kindRunner: "runners", kindTask: "tasks", kindWorkflow: "workflows", kindCronJob: "cronjobs", kindUser: "users", kindGroup: "groups",
 		kindRole: "roles", kindRoleBinding: "rolebindings"}
+	if err := resolveRequests(cmd.Context(), c, ms); err != nil {
+		return err
+	}
+	kindOf[kindPromise] = "promises"
 	missing := 0
 	for i := len(ms) - 1; i >= 0; i-- {
 		m := ms[i]
 		err := leaveGroups(cmd.Context(), c, m)
-		if err == nil {
+		if err == nil && m.kind == kindRequest {
+			err = c.DeleteResourceRequest(cmd.Context(), m.reqPromise, m.request.Metadata.Namespace, m.request.Metadata.Name)
+		} else if err == nil {
 			_, err = deleteOne(cmd.Context(), c, kindOf[m.kind], m.name())
 		}
 		switch {
@@ -132,6 +145,8 @@ func deleteOne(ctx context.Context, c *client.Client, kind, key string) (string,
 		return "token/" + key, c.DeleteAPIToken(ctx, key)
 	case "webhooks":
 		return "webhook/" + key, c.DeleteWebhook(ctx, key)
+	case "promises":
+		return "promise/" + key, c.DeletePromise(ctx, key)
 	case "users":
 		u, err := findUser(ctx, c, key)
 		if err != nil {
@@ -178,6 +193,21 @@ func leaveGroups(ctx context.Context, c *client.Client, m manifest) error {
 		}
 		_, err = c.PatchGroup(ctx, g.ID, map[string]any{"user_ids": []string{}})
 		return err
+	}
+	return nil
+}
+
+// deleteRequests deletes requests of a promise by name, saying so for each, and stops at the first error.
+func (a *app) deleteRequests(cmd *cobra.Command, promise, namespace string, names []string) error {
+	c, err := a.connect()
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := c.DeleteResourceRequest(cmd.Context(), promise, namespace, name); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "%s/%s deleted\n", promise, name)
 	}
 	return nil
 }

@@ -33,16 +33,19 @@ var resourceKinds = map[string]string{
 	"auditlogs": "auditlogs", "auditlog": "auditlogs", "audit": "auditlogs",
 	"destinations": "destinations", "destination": "destinations", "dest": "destinations", "dests": "destinations",
 	"state_stores": "state_stores", "state_store": "state_stores", "statestores": "state_stores", "statestore": "state_stores",
+	"promises": "promises", "promise": "promises",
+	"resources": "resources", "resource": "resources",
 }
 
 // getKinds is what get accepts, for help and messages.
-var getKinds = []string{"runners", "tasks", "workflows", "runs", "cronjobs", "jobs", "users", "groups", "roles", "rolebindings", "tokens", "webhooks", "auditlogs", "destinations", "state_stores"}
+var getKinds = []string{"runners", "tasks", "workflows", "runs", "cronjobs", "jobs", "users", "groups", "roles", "rolebindings", "tokens", "webhooks", "auditlogs", "destinations", "state_stores", "promises", "resources"}
 
 // getOptions are the flags of get that only some resources use.
 type getOptions struct {
 	output        string
 	limit, offset int
 	allTokens     bool // --all: every user's tokens; every page of jobs or audit logs
+	namespace     string
 	listFlags
 }
 
@@ -68,6 +71,12 @@ func (a *app) getCommand() *cobra.Command {
 			if len(args) == 0 {
 				return errors.New("name a resource type: " + typeList)
 			}
+			if resourceKinds[args[0]] == "resources" {
+				if len(args) < 2 {
+					return errors.New("name the promise whose resource requests to get: get resources PROMISE [NAME]")
+				}
+				return cobra.RangeArgs(2, 3)(cmd, args)
+			}
 			return cobra.RangeArgs(1, 2)(cmd, args)
 		}),
 		ValidArgsFunction: a.completeGet,
@@ -78,6 +87,13 @@ func (a *app) getCommand() *cobra.Command {
 			}
 			if err := checkOutput(cmd, o.output); err != nil {
 				return err
+			}
+			if kind == "resources" {
+				c, err := a.connect()
+				if err != nil {
+					return err
+				}
+				return a.getResources(cmd, c, args[1:], o)
 			}
 			name := ""
 			if len(args) == 2 {
@@ -106,6 +122,8 @@ func (a *app) getCommand() *cobra.Command {
 				return getOrList(a, cmd, o.output, name, c.GetDestination, c.ListDestinations, destinationTable)
 			case "state_stores":
 				return getOrList(a, cmd, o.output, name, c.GetStateStore, c.ListStateStores, stateStoreTable)
+			case "promises":
+				return getOrList(a, cmd, o.output, name, c.GetPromise, c.ListPromises, promiseTable)
 			}
 			return a.getIdentity(cmd, c, kind, name, o)
 		},
@@ -114,6 +132,7 @@ func (a *app) getCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.IntVar(&o.limit, "limit", 0, "jobs, runs and auditlogs: how many to list, newest first (0: the server's default); with --all, the page size")
 	f.IntVar(&o.offset, "offset", 0, "jobs, runs and auditlogs: how many of the newest to skip")
+	f.StringVarP(&o.namespace, "namespace", "n", "", "resources: the namespace of the requests (default: every namespace for a list, default for one)")
 	f.BoolVar(&o.allTokens, "all", false, "tokens and webhooks: list every user's, not only yours; jobs, runs and auditlogs: every one selected, page by page (an export)")
 	o.listFlags.register(cmd)
 	return cmd

@@ -90,7 +90,7 @@ func TestGet(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown type", []string{"get", "widgets"}, "Error: unknown resource type \"widgets\": want runners, tasks, workflows, runs, cronjobs, jobs, users, groups, roles, rolebindings, tokens, webhooks, auditlogs, destinations or state_stores\nRun 'runplane get --help' for usage.\n"},
+		{"unknown type", []string{"get", "widgets"}, "Error: unknown resource type \"widgets\": want runners, tasks, workflows, runs, cronjobs, jobs, users, groups, roles, rolebindings, tokens, webhooks, auditlogs, destinations, state_stores, promises or resources\nRun 'runplane get --help' for usage.\n"},
 		{"unknown format", []string{"get", "runners", "-o", "xml"}, "Error: unknown output format \"xml\": want table, wide, name, json, yaml or jsonpath=TEMPLATE\nRun 'runplane get --help' for usage.\n"},
 		{"missing runner", []string{"get", "runner", "nope"}, "Error: runner \"nope\" not found (404)\n"},
 		{"missing task", []string{"get", "task", "nope"}, "Error: task \"nope\" not found (404)\n"},

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/platform/promise"
 	"github.com/runplane/runplane/internal/trigger/cron"
 	"github.com/runplane/runplane/internal/workflow"
 )
@@ -32,14 +33,20 @@ const (
 	kindRole        = "Role"
 	kindRoleBinding = "RoleBinding"
 	kindEventRules  = "EventRules"
+	kindPromise     = "Promise"
+	// kindRequest stands for a resource request of a promise's API, whatever its kind (applypromise.go).
+	kindRequest = "resource request"
 )
 
 // kinds lists the kinds in the order apply sends them (see applyCommand for why groups come before users).
 var kinds = []string{kindRunner, kindTask, kindWorkflow, kindCronJob, kindEventSink, kindGroup, kindUser, kindRole, kindRoleBinding, kindEventRules,
-	kindGitStateStore, kindDirectoryStateStore, kindDestination}
+	kindGitStateStore, kindDirectoryStateStore, kindDestination, kindPromise, kindRequest}
 
-// kindList is kinds for messages: "Runner, Task, ... or RoleBinding".
-var kindList = strings.Join(kinds[:len(kinds)-1], ", ") + " or " + kinds[len(kinds)-1]
+// kindList is kinds for messages: "Runner, Task, ... or Promise".
+var kindList = func() string {
+	ks := slices.DeleteFunc(slices.Clone(kinds), func(k string) bool { return k == kindRequest })
+	return strings.Join(ks[:len(ks)-1], ", ") + " or " + ks[len(ks)-1] + ", or the kind of a promise's API"
+}()
 
 // manifest is one document read from a file. Exactly one of the object fields is set, the one of its kind.
 type manifest struct {
@@ -57,6 +64,11 @@ type manifest struct {
 	rules   api.EventRules
 	store   api.StateStore
 	dest    api.Destination
+	promise api.Promise
+	// request is a resource request of the promise reqPromise (resolveRequests finds it), whose API is reqAPI.
+	request    api.ResourceRequest
+	reqPromise string
+	reqAPI     *promise.API
 }
 
 func (m manifest) name() string {
@@ -83,6 +95,10 @@ func (m manifest) name() string {
 		return m.store.Name
 	case kindDestination:
 		return m.dest.Name
+	case kindPromise:
+		return m.promise.Metadata.Name
+	case kindRequest:
+		return m.request.Metadata.Name
 	}
 	return m.binding.Name
 }
@@ -90,6 +106,9 @@ func (m manifest) name() string {
 // ref is how apply names the object: kind/NAME, lower case, as in runner/examples or rolebinding/ops. A user or
 // group of a provider other than local says so, since names are unique only per provider.
 func (m manifest) ref() string {
+	if m.kind == kindRequest {
+		return requestRef(m.request)
+	}
 	return strings.ToLower(m.kind) + "/" + m.name() + providerSuffix(m.provider())
 }
 
@@ -295,7 +314,13 @@ func parseManifest(doc []byte) (manifest, error) {
 	if err := json.Unmarshal(fields["kind"], &m.kind); err != nil || m.kind == "" {
 		return m, fmt.Errorf("kind is missing: want %s", kindList)
 	}
-	if !slices.Contains(kinds, m.kind) {
+	if m.kind == kindPromise {
+		return parsePromiseDoc(doc)
+	}
+	if !slices.Contains(kinds, m.kind) || m.kind == kindRequest {
+		if isRequestDoc(fields) {
+			return parseRequestDoc(doc)
+		}
 		return m, fmt.Errorf("unknown kind %q: want %s", m.kind, kindList)
 	}
 	if m.kind == kindWorkflow {
@@ -370,6 +395,8 @@ func (m *manifest) validate() error {
 	case kindCronJob:
 		_, err := cron.Check(&m.cron)
 		return err
+	case kindPromise, kindRequest:
+		return nil // checked when parsed
 	case kindEventRules:
 		if m.rules.APIVersion != "v2" {
 			return fmt.Errorf("apiVersion %s is not supported, use v2", m.rules.APIVersion)

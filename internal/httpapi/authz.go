@@ -53,8 +53,10 @@ func (h *Handler) authorize(r *http.Request, rt Route, p auth.Principal) error {
 		return nil
 	case List:
 		// A reader of runs may list their jobs (GET /jobs?run=), as it may read each of them.
+		// A requester of a promise's resources reads the promise: its API is what a request is written against.
 		if !rbac.Any(p.Grants, api.AccessRead, rt.Resource) &&
-			!(rt.Resource == api.ResourceJobs && rbac.Any(p.Grants, api.AccessRead, api.ResourceRuns)) {
+			!(rt.Resource == api.ResourceJobs && rbac.Any(p.Grants, api.AccessRead, api.ResourceRuns)) &&
+			!(rt.Resource == api.ResourcePromises && rbac.Any(p.Grants, api.AccessRead, api.ResourceResources)) {
 			return forbidden(api.AccessRead, rt.Resource)
 		}
 		return nil
@@ -77,6 +79,9 @@ func (h *Handler) authorize(r *http.Request, rt Route, p auth.Principal) error {
 		for _, id := range t.names {
 			if rbac.Allow(p.Grants, verb, rt.Resource, id) {
 				return nil
+			}
+			if rt.Resource == api.ResourcePromises && verb == api.AccessRead && rbac.Allow(p.Grants, verb, api.ResourceResources, id) {
+				return nil // a requester of its resources reads the promise
 			}
 		}
 		return forbidden(verb, rt.Resource)

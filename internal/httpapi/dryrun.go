@@ -18,7 +18,8 @@ import (
 )
 
 // Dry runs. A create, update or delete of runners, tasks (their schema and secret too), workflows, cron jobs,
-// event sinks, state stores, destinations, users, groups (their members too), roles and role bindings sent with ?dryRun=All (kubectl's spelling) or
+// promises and resource requests, event sinks, state stores, destinations, users, groups (their members too), roles
+// and role bindings sent with ?dryRun=All (kubectl's spelling) or
 // ?dry_run=true is authenticated, authorized, validated and run against the store exactly as for real, inside one store
 // transaction that is then rolled back (store.DryRunner): the answer is the one the request would get, 200 with
 // the object as it would be stored or the same 4xx, and nothing is stored. A dry run changes nothing, so, like a
@@ -65,7 +66,7 @@ func dryRunnable(rt Route) bool {
 	switch rt.Resource {
 	case api.ResourceRunners, api.ResourceTasks, api.ResourceWorkflows, api.ResourceUsers, api.ResourceGroups,
 		api.ResourceRoles, api.ResourceRoleBindings, api.ResourceEventSinks, api.ResourceEventRules,
-		api.ResourceStateStores, api.ResourceDestinations:
+		api.ResourceStateStores, api.ResourceDestinations, api.ResourcePromises, api.ResourceResources:
 		return true
 	case api.ResourceCronJobs:
 		return !strings.HasSuffix(rt.Path, "/trigger") // firing one starts a job

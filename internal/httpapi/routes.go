@@ -47,6 +47,7 @@ type Store interface {
 	store.EventRules
 	store.StateStores
 	store.Destinations
+	store.Promises
 }
 
 // Auditor records the audit entries that no change's transaction wrote (failures, refusals, logins); *audit.Log
@@ -127,6 +128,9 @@ type Options struct {
 	// MaxTokenLifetime bounds how long an API token may live: one created without an expiry gets this long, and
 	// a later expiry (or none) is refused. 0: no bound.
 	MaxTokenLifetime time.Duration
+	// Promises is told of every stored change to promises and resource requests (reconciler.go); nil:
+	// NopReconciler, which runs nothing.
+	Promises PromiseReconciler
 }
 
 // Route is one entry of the route table: an HTTP method, a ServeMux path pattern and how it is authorized.
@@ -173,6 +177,7 @@ type Handler struct {
 	origins      map[string]bool
 	maxTokenLife time.Duration
 	evin         eventsIn
+	reconciler   PromiseReconciler
 	metrics      *httpMetrics
 	metricsPage  http.Handler
 	mux          *http.ServeMux
@@ -207,6 +212,7 @@ func New(opts Options) (*Handler, error) {
 		images:       opts.Images,
 		maxTokenLife: opts.MaxTokenLifetime,
 		evin:         eventsIn{events: opts.Events, privileged: opts.PrivilegedTasks},
+		reconciler:   opts.Promises,
 		mux:          http.NewServeMux(),
 	}
 	if h.firer == nil {
@@ -214,6 +220,9 @@ func New(opts Options) (*Handler, error) {
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.reconciler == nil {
+		h.reconciler = NopReconciler{}
 	}
 	if h.maxBody == 0 {
 		h.maxBody = DefaultMaxBodyBytes
@@ -416,6 +425,7 @@ func (h *Handler) table() []route {
 	}
 	routes = append(routes, h.eventSinkRoutes()...)
 	routes = append(routes, h.stateStoreRoutes()...)
+	routes = append(routes, h.promiseRoutes()...)
 	return append(routes, h.metadataRoutes(pub)...)
 }
 

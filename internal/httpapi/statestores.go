@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/runplane/runplane/api"
@@ -41,11 +40,11 @@ func (h *Handler) stateStoreRoutes() []route {
 	}
 }
 
-// readBody reads a request body whole (it is bounded by the handler's limit).
-func readBody(r *http.Request) ([]byte, error) {
-	b, err := io.ReadAll(r.Body)
+// readDocument reads a request body whole (it is bounded by the handler's limit); an empty one is a 400.
+func readDocument(r *http.Request) ([]byte, error) {
+	b, err := readBody(r.Body)
 	if err != nil {
-		return nil, decodeError(err)
+		return nil, err
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, api.Invalidf("request body is empty: want a JSON document")
@@ -63,7 +62,7 @@ func isManifest(b []byte) bool {
 }
 
 func decodeStateStore(r *http.Request) (api.StateStore, error) {
-	b, err := readBody(r)
+	b, err := readDocument(r)
 	if err != nil {
 		return api.StateStore{}, err
 	}
@@ -76,7 +75,7 @@ func decodeStateStore(r *http.Request) (api.StateStore, error) {
 }
 
 func decodeDestination(r *http.Request) (api.Destination, error) {
-	b, err := readBody(r)
+	b, err := readDocument(r)
 	if err != nil {
 		return api.Destination{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -20,14 +21,31 @@ const lockFile = "runplane.lock"
 // ErrDataDirInUse is returned by Open when another live server holds the data dir.
 var ErrDataDirInUse = errors.New("server: data dir in use")
 
-// lockDataDir takes the data dir's lock, or fails at once, naming the process that holds it.
+// lockWait is how long lockDataDir waits for a held lock to be let go. A server that just closed may not have let go
+// yet: a process forked meanwhile (a job's, git's; by any goroutine of this process) holds a copy of the lock's file
+// descriptor from fork until its exec closes it, which on a loaded machine takes a moment.
+const lockWait = time.Second
+
+// flockSoon takes f's exclusive lock, trying again for lockWait while another holds it.
+func flockSoon(f *os.File) error {
+	deadline := time.Now().Add(lockWait)
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if !errors.Is(err, unix.EWOULDBLOCK) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// lockDataDir takes the data dir's lock, or fails (after lockWait), naming the process that holds it.
 func lockDataDir(dir string) (release func() error, err error) {
 	path := filepath.Join(dir, lockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("server: lock data dir: %w", err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := flockSoon(f); err != nil {
 		holder := ""
 		if b, rerr := os.ReadFile(path); rerr == nil {
 			if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil && pid > 0 {

@@ -42,7 +42,7 @@ func TestRBACEveryRoute(t *testing.T) {
 	personas = append(personas,
 		&persona{name: "*-read", role: &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessRead}},
 		&persona{name: "*-write", role: &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessWrite}})
-	for _, res := range []string{"runners", "tasks", "jobs", "users", "groups", "roles", "role_bindings", "api_tokens", "audit_logs", "workflows", "runs", "cronjobs", "webhooks", "event_sinks", "events", "event_rules", "state_stores", "destinations"} {
+	for _, res := range []string{"runners", "tasks", "jobs", "users", "groups", "roles", "role_bindings", "api_tokens", "audit_logs", "workflows", "runs", "cronjobs", "webhooks", "event_sinks", "events", "event_rules", "state_stores", "destinations", "promises", "resources"} {
 		personas = append(personas,
 			&persona{name: res + "-read", role: &api.Role{Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessRead}},
 			&persona{name: res + "-write", role: &api.Role{Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessWrite}},
@@ -121,6 +121,9 @@ func expectAllowed(rt httpapi.Route, p *persona, w *rbacWorld) bool {
 	if r != nil && r.Resource == api.ResourceRuns && rt.Resource == api.ResourceJobs && rt.Authz == httpapi.List {
 		return true // a reader of runs lists their jobs (GET /jobs?run=); the list keeps others out
 	}
+	if r != nil && r.Resource == api.ResourceResources && rt.Resource == api.ResourcePromises && rt.Method == http.MethodGet {
+		return true // a requester of a promise's resources reads the promise
+	}
 	if r == nil || (r.Resource != "*" && r.Resource != rt.Resource) {
 		return false
 	}
@@ -198,6 +201,8 @@ func rbacBody(rt httpapi.Route, w *rbacWorld) string {
 		return fmt.Sprintf(`{"kind":"DirectoryStateStore","name":%q,"path":"/srv/%s"}`, n, n)
 	case api.ResourceDestinations:
 		return fmt.Sprintf(`{"name":%q,"stateStoreRef":{"kind":"DirectoryStateStore","name":"target"}}`, n)
+	case api.ResourcePromises:
+		return fmt.Sprintf(`{"apiVersion":"platform.kratix.io/v1alpha1","kind":"Promise","metadata":{"name":%q}}`, n)
 	}
 	return "{}"
 }
@@ -280,6 +285,12 @@ func seedRBACWorld(t *testing.T, ts *testServer) *rbacWorld {
 	ts.do(t, req{method: "POST", path: "/api/v1/destinations", json: api.Destination{Name: "target",
 		StateStoreRef: api.StateStoreRef{Kind: api.KindDirectoryStateStore, Name: "target"}}}).want(t, http.StatusOK)
 	set(api.ResourceDestinations, "target", "target")
+	// Requests are addressed by their promise's name (and their own, also "target"), and authorized by the former.
+	ts.do(t, req{method: "POST", path: "/api/v1/promises", body: redisPromise("target", "v1", "")}).want(t, http.StatusOK)
+	set(api.ResourcePromises, "target", "target")
+	ts.do(t, req{method: "POST", path: "/api/v1/resources/target", body: strings.Replace(redisRequest("target", "target", "  team: a"),
+		"  namespace: team-a\n", "", 1)}).want(t, http.StatusOK)
+	set(api.ResourceResources, "target", "target")
 	return w
 }
 

@@ -218,6 +218,7 @@ type Store interface {
 	EventRules
 	StateStores
 	Destinations
+	Promises
 	// Close releases the backend's resources.
 	Close() error
 }

@@ -147,6 +147,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OddKeys", testOddKeys},
 		{"DryRun", testDryRun},
 		{"DryRunConcurrent", testDryRunConcurrent},
+		{"PromiseRoundTrip", testPromiseRoundTrip},
+		{"PromiseVersions", testPromiseVersions},
+		{"PromiseDeleteWithRequests", testPromiseDeleteWithRequests},
+		{"RequestLifecycle", testRequestLifecycle},
+		{"RequestUpdateConcurrent", testRequestUpdateConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,79 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+
+	"github.com/runplane/runplane/internal/store"
+)
+
+// The seam between the promise and request routes and what fulfils them (the workflows that run a promise's
+// pipelines). The routes store, validate and authorize; a PromiseReconciler is told of every change once it is
+// stored, and decides what runs. Until one is wired in, NopReconciler runs nothing and deletes at once.
+
+// Change is what happened to a promise or a resource request.
+type Change string
+
+// The changes a PromiseReconciler is told of.
+const (
+	// ChangeCreated and ChangeUpdated: the object was stored (an update of labels alone is one too; compare
+	// Metadata.Generation with the status's observedGeneration to tell a spec change).
+	ChangeCreated Change = "created"
+	ChangeUpdated Change = "updated"
+	// ChangeDeleting: a client asked to delete the object, which is still stored. The reconciler returns nil to
+	// have the route delete it now, or ErrDeleteDeferred when it takes the deletion over (it runs the delete
+	// workflow and removes the object itself once that succeeded).
+	ChangeDeleting Change = "deleting"
+	// ChangeDeleted: the route removed the object; it is passed as it was last stored.
+	ChangeDeleted Change = "deleted"
+)
+
+// ErrDeleteDeferred is a PromiseReconciler's answer to ChangeDeleting when it removes the object itself later:
+// the route answers 202 with the object as stored and deletes nothing.
+var ErrDeleteDeferred = errors.New("httpapi: deletion deferred to the delete workflow")
+
+// PromiseReconciler is told of every stored change to promises and resource requests, in the request that made
+// it and after the change committed (before it, for ChangeDeleting). It must not wait for pipelines: it records
+// or starts what has to run and returns. An error other than ErrDeleteDeferred from ChangeDeleting fails the
+// delete (the object stays); any other error is logged and the API's answer stands, since the change is stored
+// — a reconciler that must not lose one re-reads the store when it starts (every promise and request is listed
+// there). It is never called for a dry run. Calls may come from many requests at once.
+type PromiseReconciler interface {
+	// ReconcilePromise is called with the promise as stored (as last stored for ChangeDeleted).
+	ReconcilePromise(ctx context.Context, change Change, p store.Promise) error
+	// ReconcileRequest is called with the request and its promise as stored.
+	ReconcileRequest(ctx context.Context, change Change, p store.Promise, r store.ResourceRequest) error
+}
+
+// NopReconciler runs nothing: promises and requests are only stored, and deletes happen at once.
+type NopReconciler struct{}
+
+// ReconcilePromise does nothing.
+func (NopReconciler) ReconcilePromise(context.Context, Change, store.Promise) error { return nil }
+
+// ReconcileRequest does nothing.
+func (NopReconciler) ReconcileRequest(context.Context, Change, store.Promise, store.ResourceRequest) error {
+	return nil
+}
+
+var _ PromiseReconciler = NopReconciler{}
+
+// reconcilePromise tells the reconciler of a stored change, logging its error; nothing for a dry run.
+func (h *Handler) reconcilePromise(ctx context.Context, change Change, p store.Promise) {
+	if dryRunFrom(ctx) != nil {
+		return
+	}
+	if err := h.reconciler.ReconcilePromise(ctx, change, p); err != nil {
+		h.log.ErrorContext(ctx, "reconcile promise", "promise", p.Metadata.Name, "change", string(change), "err", err)
+	}
+}
+
+func (h *Handler) reconcileRequest(ctx context.Context, change Change, p store.Promise, r store.ResourceRequest) {
+	if dryRunFrom(ctx) != nil {
+		return
+	}
+	if err := h.reconciler.ReconcileRequest(ctx, change, p, r); err != nil {
+		h.log.ErrorContext(ctx, "reconcile resource request", "promise", p.Metadata.Name,
+			"namespace", r.Metadata.Namespace, "name", r.Metadata.Name, "change", string(change), "err", err)
+	}
+}
