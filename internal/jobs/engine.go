@@ -223,53 +223,9 @@ type Submitted struct {
 // when the task's runner names an image Options.Images refuses, *QueueFullError when the owner has
 // Options.MaxQueuedPerOwner jobs queued.
 func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
-	if r.IdempotencyKey != "" && r.OwnerID == "" {
-		return Submitted{}, errors.New("jobs: submit: an idempotency key needs the submitter's user id")
-	}
-	task, err := e.requested(ctx, r)
+	j, task, err := e.build(ctx, r)
 	if err != nil {
 		return Submitted{}, err
-	}
-	input := r.Input
-	if len(bytes.TrimSpace(input)) == 0 {
-		input = nil
-	}
-	runner, err := e.checkRunner(ctx, task, input)
-	if err != nil {
-		return Submitted{}, err
-	}
-	if input != nil && !json.Valid(input) {
-		var v json.RawMessage
-		return Submitted{}, api.Invalidf("input is not valid JSON: %v", json.Unmarshal(input, &v))
-	}
-	if err := e.schemas.validate(task, input); err != nil {
-		return Submitted{}, err
-	}
-	// Known now, not only when the job starts: an input that cannot be the job's EXTRA_VARS is a 400.
-	if err := api.CheckJobInput(task, runner, input); err != nil {
-		return Submitted{}, err
-	}
-	if err := checkInputFiles(task, r.InputFiles); err != nil {
-		return Submitted{}, err
-	}
-	j := store.Job{
-		Job: api.Job{
-			Owner:      r.Owner,
-			Task:       task.Name,
-			Status:     api.JobQueued,
-			CreateTime: e.opts.Now().UTC(),
-			Run:        r.Run,
-			Step:       r.Step,
-			Trigger:    r.Trigger,
-		},
-		Input:          input,
-		IdempotencyKey: r.IdempotencyKey,
-		OwnerID:        r.OwnerID,
-		Inline:         r.Inline,
-		InputFiles:     r.InputFiles,
-	}
-	if r.Inline != nil {
-		j.Task = ""
 	}
 	var job store.Job
 	var created bool
@@ -294,6 +250,59 @@ func (e *Engine) Submit(ctx context.Context, r Request) (Submitted, error) {
 		e.kick()
 	}
 	return Submitted{Job: job, Created: created, Task: task}, nil
+}
+
+// build checks r as Submit does and returns the job to store for it (without its id) and its task.
+func (e *Engine) build(ctx context.Context, r Request) (store.Job, api.Task, error) {
+	if r.IdempotencyKey != "" && r.OwnerID == "" {
+		return store.Job{}, api.Task{}, errors.New("jobs: submit: an idempotency key needs the submitter's user id")
+	}
+	task, err := e.requested(ctx, r)
+	if err != nil {
+		return store.Job{}, api.Task{}, err
+	}
+	input := r.Input
+	if len(bytes.TrimSpace(input)) == 0 {
+		input = nil
+	}
+	runner, err := e.checkRunner(ctx, task, input)
+	if err != nil {
+		return store.Job{}, api.Task{}, err
+	}
+	if input != nil && !json.Valid(input) {
+		var v json.RawMessage
+		return store.Job{}, api.Task{}, api.Invalidf("input is not valid JSON: %v", json.Unmarshal(input, &v))
+	}
+	if err := e.schemas.validate(task, input); err != nil {
+		return store.Job{}, api.Task{}, err
+	}
+	// Known now, not only when the job starts: an input that cannot be the job's EXTRA_VARS is a 400.
+	if err := api.CheckJobInput(task, runner, input); err != nil {
+		return store.Job{}, api.Task{}, err
+	}
+	if err := checkInputFiles(task, r.InputFiles); err != nil {
+		return store.Job{}, api.Task{}, err
+	}
+	j := store.Job{
+		Job: api.Job{
+			Owner:      r.Owner,
+			Task:       task.Name,
+			Status:     api.JobQueued,
+			CreateTime: e.opts.Now().UTC(),
+			Run:        r.Run,
+			Step:       r.Step,
+			Trigger:    r.Trigger,
+		},
+		Input:          input,
+		IdempotencyKey: r.IdempotencyKey,
+		OwnerID:        r.OwnerID,
+		Inline:         r.Inline,
+		InputFiles:     r.InputFiles,
+	}
+	if r.Inline != nil {
+		j.Task = ""
+	}
+	return j, task, nil
 }
 
 // requested is the task r asks to run: its inline definition, checked, or the stored task it names.

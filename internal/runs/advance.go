@@ -214,7 +214,6 @@ func (e *Engine) cancelLeftovers(ctx context.Context, id string) {
 // decide returns run advanced by one decision, and whether anything changed. It adds the jobs it submits to
 // submitted. ended, when not nil, is a step's job as it ended.
 func (e *Engine) decide(ctx context.Context, run store.Run, submitted map[string]bool, ended *store.Job) (store.Run, bool, error) {
-	now := e.opts.Now().UTC()
 	changed, err := e.absorb(ctx, &run, ended, "")
 	if err != nil {
 		return run, false, err
@@ -223,6 +222,22 @@ func (e *Engine) decide(ctx context.Context, run store.Run, submitted map[string
 	if err != nil {
 		return run, false, err
 	}
+	submit := func(sub workflow.Submit) (string, error) {
+		job, err := e.submit(ctx, run, sub)
+		if err == nil {
+			submitted[job] = true
+		}
+		return job, err
+	}
+	return e.apply(run, values, changed, submit, func(job string) { go e.cancelJob(job) })
+}
+
+// apply returns run advanced by the decision workflow.Plan.Next takes over its state (its steps as they are, and
+// values), and whether anything changed (changed: something did already). submit creates the job of a step's
+// attempt and returns its id; cancel cancels a running step's job.
+func (e *Engine) apply(run store.Run, values []store.RunValue, changed bool, submit func(workflow.Submit) (string, error),
+	cancel func(job string)) (store.Run, bool, error) {
+	now := e.opts.Now().UTC()
 	state := stateOf(run, values, now)
 	var d workflow.Decision
 	if plan, err := e.plans.get(run.Definition); err != nil {
@@ -233,7 +248,7 @@ func (e *Engine) decide(ctx context.Context, run store.Run, submitted map[string
 	steps := index(run.Steps)
 	for _, name := range d.Cancel {
 		if s := steps[name]; s.Job != "" {
-			go e.cancelJob(s.Job)
+			cancel(s.Job)
 		}
 	}
 	// Cancelling the jobs of a run being cancelled (or timed out) changes nothing stored: their ends do. Storing
@@ -258,7 +273,7 @@ func (e *Engine) decide(ctx context.Context, run store.Run, submitted map[string
 	}
 	for _, sub := range d.Submit {
 		s := steps[sub.Step]
-		job, err := e.submit(ctx, run, sub)
+		job, err := submit(sub)
 		var invalid *api.InvalidError
 		switch {
 		case errors.As(err, &invalid), errors.Is(err, jobs.ErrTaskNotFound):
@@ -269,7 +284,6 @@ func (e *Engine) decide(ctx context.Context, run store.Run, submitted map[string
 		case err != nil:
 			return run, false, fmt.Errorf("submit step %s of run %s: %w", sub.Step, run.ID, err)
 		}
-		submitted[job] = true
 		s.Status, s.Attempt, s.Job, s.Message = api.StepRunning, sub.Attempt, job, ""
 		s.StartTime, s.CompletionTime = &now, nil
 	}

@@ -122,8 +122,9 @@ type Request struct {
 	Bind *Bind
 }
 
-// Start validates r's parameters against its workflow, stores a queued run with every step pending, and advances
-// it. With an idempotency key the owner used before for this workflow it returns that earlier run and created
+// Start validates r's parameters against its workflow, stores a run with every step pending, and advances it: with
+// a job engine that prepares jobs (Preparer), the run is stored already advanced, its first steps' jobs created in
+// the same transaction (one write); otherwise it is stored queued, then advanced. With an idempotency key the owner used before for this workflow it returns that earlier run and created
 // false. Errors: ErrWorkflowNotFound, *api.InvalidError for parameters that fail the workflow's schema (or a
 // trigger's binding that fails over its payload), ErrSkipped, ErrKeyReused.
 func (e *Engine) Start(ctx context.Context, r Request) (run store.Run, created bool, err error) {
@@ -186,6 +187,19 @@ func (e *Engine) start(ctx context.Context, w api.Workflow, r Request, reuse map
 			continue
 		}
 		run.Steps = append(run.Steps, api.StepRun{Name: s.Name, Status: api.StepPending})
+	}
+	if p, ok := e.jobs.(Preparer); ok && len(values) == 0 {
+		stored, created, err := e.createStarted(ctx, run, p)
+		switch {
+		case errors.Is(err, errAlone):
+			// stored alone below
+		case err != nil:
+			return store.Run{}, false, fmt.Errorf("start run: %w", err)
+		case !created && stored.Workflow != w.Name:
+			return store.Run{}, false, ErrKeyReused
+		default:
+			return stored, created, nil
+		}
 	}
 	var stored store.Run
 	var created bool

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/workflow"
@@ -12,8 +13,14 @@ import (
 // maxPlans bounds the cache; past it, it starts over (compiling again costs little next to a run).
 const maxPlans = 256
 
-// get returns the compiled plan of w, compiling it once per definition.
+// get returns the compiled plan of w, compiling it once per definition. The description plays no part in a plan,
+// so definitions that differ only there share one (an event rule's action names its event in it: one plan per
+// action, not per event).
 func (p *plans) get(w api.Workflow) (*workflow.Plan, error) {
+	if strings.IndexByte(w.Description, 0) >= 0 {
+		return workflow.Compile(w) // refused, saying why
+	}
+	w.Description = ""
 	b, err := json.Marshal(w)
 	if err != nil {
 		return nil, fmt.Errorf("runs: workflow %s: %w", w.Name, err)

@@ -17,9 +17,22 @@ import (
 // submit creates the job of one attempt of a step and returns its id. Its idempotency key is derived from (run,
 // step, attempt), so a decision applied twice (by two servers, or again after a conflict) creates one job.
 func (e *Engine) submit(ctx context.Context, run store.Run, sub workflow.Submit) (string, error) {
+	req, err := stepRequest(run, sub)
+	if err != nil {
+		return "", err
+	}
+	s, err := e.jobs.Submit(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	return s.ID, nil
+}
+
+// stepRequest is the submission of the job of one attempt of a step of run.
+func stepRequest(run store.Run, sub workflow.Submit) (jobs.Request, error) {
 	def, ok := stepOf(run.Definition, sub.Step)
 	if !ok {
-		return "", api.Invalidf("step %q is not in the run's workflow", sub.Step)
+		return jobs.Request{}, api.Invalidf("step %q is not in the run's workflow", sub.Step)
 	}
 	req := jobs.Request{
 		Owner: run.Owner,
@@ -36,17 +49,13 @@ func (e *Engine) submit(ctx context.Context, run store.Run, sub workflow.Submit)
 		def.Input = sub.Input // its script lines, templates resolved
 		t, err := inlineTask(def)
 		if err != nil {
-			return "", err
+			return jobs.Request{}, err
 		}
 		req.Inline = &t
 		req.Input = nil // an inline step's input is its script, not EXTRA_VARS
 		req.InputFiles = def.Files
 	}
-	s, err := e.jobs.Submit(ctx, req)
-	if err != nil {
-		return "", err
-	}
-	return s.ID, nil
+	return req, nil
 }
 
 // stepKey is the idempotency key of one attempt of a step of a run.

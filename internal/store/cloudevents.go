@@ -19,6 +19,9 @@ type EventFilter struct {
 	Offset int
 }
 
+// EventKey names a stored event: the CloudEvent's source and id.
+type EventKey struct{ Source, ID string }
+
 // CloudEvents stores CloudEvents received and produced, keyed by (source, id), until they are pruned.
 type CloudEvents interface {
 	// CreateEvent stores e unless an event with its source and id is stored: then it stores nothing and returns
@@ -35,6 +38,9 @@ type CloudEvents interface {
 	UndispatchedEvents(ctx context.Context, limit int) ([]api.Event, error)
 	// MarkEventDispatched records that the event was dispatched at; ErrNotFound if absent.
 	MarkEventDispatched(ctx context.Context, source, id string, at time.Time) error
+	// MarkEventsDispatched records that the events of keys were dispatched at, in one transaction; keys of
+	// events that are absent (pruned meanwhile) are passed over.
+	MarkEventsDispatched(ctx context.Context, keys []EventKey, at time.Time) error
 	// PruneEvents deletes the events received before before, except received ones still to dispatch, and says
 	// how many it deleted.
 	PruneEvents(ctx context.Context, before time.Time) (int, error)

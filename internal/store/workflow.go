@@ -68,6 +68,13 @@ type Runs interface {
 	// run with created false (whatever its workflow: the caller compares). ErrConflict if the id is taken. Like
 	// CreateJob it records the audit entry pending in ctx, naming the run (the earlier one for a replayed key).
 	CreateRun(ctx context.Context, r Run) (stored Run, created bool, err error)
+	// CreateRunWithJobs is CreateRun that also creates jobs — the jobs of r's first steps, which r's steps name —
+	// in the same transaction: the run and all its jobs, or nothing. Each job is stored as CreateJob stores one
+	// (queued); their idempotency keys are not looked up (they are the new run's). If r's idempotency key is
+	// taken it stores nothing, no job either, and returns that run with created false. With maxQueued > 0 it
+	// stores nothing and returns an error wrapping ErrQueueFull when the jobs' owner (r.Owner) has so many queued
+	// jobs that these would take it past maxQueued. ErrConflict if the run's id or a job's is taken.
+	CreateRunWithJobs(ctx context.Context, r Run, jobs []Job, maxQueued int) (stored Run, created bool, err error)
 	// GetRun returns a run; ErrNotFound if absent.
 	GetRun(ctx context.Context, id string) (Run, error)
 	// ListRuns returns runs newest first (by CreateTime, then id) and how many match without Limit/Offset; never

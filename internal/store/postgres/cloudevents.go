@@ -174,6 +174,26 @@ func (s *Store) MarkEventDispatched(ctx context.Context, source, id string, at t
 	return wrap(err, "postgres: mark event %q dispatched", id)
 }
 
+// MarkEventsDispatched records when the events of keys were dispatched, in one statement.
+func (s *Store) MarkEventsDispatched(ctx context.Context, keys []store.EventKey, at time.Time) error {
+	var sources, ids []string
+	for _, k := range keys {
+		if textOK(k.Source) && textOK(k.ID) { // no event holds other text
+			sources, ids = append(sources, k.Source), append(ids, k.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.change(ctx, func(q dbtx) error {
+		_, err := q.Exec(ctx, `UPDATE events SET dispatch_time = $1
+			WHERE (source, id) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+			at.Truncate(time.Microsecond).UTC(), sources, ids)
+		return err
+	})
+	return wrap(err, "postgres: mark %d events dispatched", len(ids))
+}
+
 // PruneEvents deletes the events received before before, but not received ones still to dispatch.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int, error) {
 	var n int64

@@ -44,34 +44,10 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 	if j.ID == "" {
 		return store.Job{}, false, errors.New("postgres: create job: id is required")
 	}
-	j.Status = api.JobQueued
-	j.StartTime, j.CompletionTime, j.ExitCode = nil, nil, nil
-	j.Completed, j.Failed = 0, 0
-	j.Lease = store.Lease{}
-	j.Containers, j.Metadata = nil, nil
-	j.CreateTime = storedTime(j.CreateTime, s.now())
-	if len(j.Input) == 0 {
-		j.Input = nil
-	}
-	if len(j.JSONData) == 0 {
-		j.JSONData = nil
-	}
-	inline, err := store.EncodePtr(j.Inline)
+	j, args, err := s.newJobRow(j)
 	if err != nil {
-		return store.Job{}, false, fmt.Errorf("postgres: create job %q: encode inline task: %w", j.ID, err)
+		return store.Job{}, false, err
 	}
-	trigger, err := store.EncodePtr(j.Trigger)
-	if err != nil {
-		return store.Job{}, false, fmt.Errorf("postgres: create job %q: encode trigger: %w", j.ID, err)
-	}
-	files, err := store.EncodeMap(j.InputFiles)
-	if err != nil {
-		return store.Job{}, false, fmt.Errorf("postgres: create job %q: encode input files: %w", j.ID, err)
-	}
-	args := []any{j.ID, j.Owner, j.Task, string(j.Status), j.CreateTime, j.Reason, nullStrings(j.Warnings),
-		[]byte(j.Stdout), nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle,
-		eventPayload(store.EventQueued, j.ID), j.OwnerID, j.Run, j.Step, nullText(inline),
-		nullText(trigger), nullText(files)}
 	store.SetAuditTarget(ctx, j.ID)
 	if maxQueued > 0 {
 		return s.createJobCapped(ctx, j, args, maxQueued)
@@ -108,6 +84,38 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 		return *prev, false, nil
 	}
 	return j, true, nil
+}
+
+// newJobRow is j as CreateJob stores it (queued, nothing run yet) and the arguments of createJob for it.
+func (s *Store) newJobRow(j store.Job) (store.Job, []any, error) {
+	j.Status = api.JobQueued
+	j.StartTime, j.CompletionTime, j.ExitCode = nil, nil, nil
+	j.Completed, j.Failed = 0, 0
+	j.Lease = store.Lease{}
+	j.Containers, j.Metadata = nil, nil
+	j.CreateTime = storedTime(j.CreateTime, s.now())
+	if len(j.Input) == 0 {
+		j.Input = nil
+	}
+	if len(j.JSONData) == 0 {
+		j.JSONData = nil
+	}
+	inline, err := store.EncodePtr(j.Inline)
+	if err != nil {
+		return store.Job{}, nil, fmt.Errorf("postgres: create job %q: encode inline task: %w", j.ID, err)
+	}
+	trigger, err := store.EncodePtr(j.Trigger)
+	if err != nil {
+		return store.Job{}, nil, fmt.Errorf("postgres: create job %q: encode trigger: %w", j.ID, err)
+	}
+	files, err := store.EncodeMap(j.InputFiles)
+	if err != nil {
+		return store.Job{}, nil, fmt.Errorf("postgres: create job %q: encode input files: %w", j.ID, err)
+	}
+	return j, []any{j.ID, j.Owner, j.Task, string(j.Status), j.CreateTime, j.Reason, nullStrings(j.Warnings),
+		[]byte(j.Stdout), nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle,
+		eventPayload(store.EventQueued, j.ID), j.OwnerID, j.Run, j.Step, nullText(inline),
+		nullText(trigger), nullText(files)}, nil
 }
 
 const (

@@ -31,24 +31,10 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, bool, er
 	if r.ID == "" {
 		return store.Run{}, false, errors.New("postgres: create run: id is required")
 	}
-	if r.Status == "" {
-		r.Status = api.RunQueued
-	}
-	def, err := store.EncodeJSON(r.Definition)
+	args, err := s.runArgs(r)
 	if err != nil {
-		return store.Run{}, false, fmt.Errorf("postgres: create run %q: encode definition: %w", r.ID, err)
+		return store.Run{}, false, err
 	}
-	steps, err := encodeSteps(r.Steps)
-	if err != nil {
-		return store.Run{}, false, fmt.Errorf("postgres: create run %q: %w", r.ID, err)
-	}
-	trigger, err := store.EncodePtr(r.Trigger)
-	if err != nil {
-		return store.Run{}, false, fmt.Errorf("postgres: create run %q: encode trigger: %w", r.ID, err)
-	}
-	args := []any{r.ID, r.Workflow, r.Owner, r.OwnerID, r.IdempotencyKey, string(r.Status), nullText(r.Parameters),
-		string(def), steps, r.Reason, storedTime(r.CreateTime, s.now()), r.StartTime, r.CompletionTime,
-		nullText(trigger)}
 	var stored store.Run
 	created := true
 	store.SetAuditTarget(ctx, r.ID)
@@ -89,6 +75,129 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, bool, er
 		return store.Run{}, false, wrap(err, "postgres: create run %q", r.ID)
 	}
 	return stored, created, nil
+}
+
+// CreateRunWithJobs is CreateRun and the jobs of r's first steps in one transaction: all of it or nothing. With
+// maxQueued it holds the owner's queue lock (as CreateJobCapped does) from the count to the commit.
+func (s *Store) CreateRunWithJobs(ctx context.Context, r store.Run, jobs []store.Job, maxQueued int) (store.Run, bool, error) {
+	if r.ID == "" {
+		return store.Run{}, false, errors.New("postgres: create run: id is required")
+	}
+	args, err := s.runArgs(r)
+	if err != nil {
+		return store.Run{}, false, err
+	}
+	jobArgs := make([][]any, len(jobs))
+	for i, j := range jobs {
+		if j.ID == "" {
+			return store.Run{}, false, fmt.Errorf("postgres: create run %q: a job's id is required", r.ID)
+		}
+		if _, jobArgs[i], err = s.newJobRow(j); err != nil {
+			return store.Run{}, false, fmt.Errorf("postgres: create run %q: %w", r.ID, err)
+		}
+	}
+	var stored store.Run
+	created := true
+	store.SetAuditTarget(ctx, r.ID)
+	pa := store.AuditFrom(ctx)
+	audited := pa.Take()
+	change := func(tx pgx.Tx) error {
+		if maxQueued > 0 && len(jobs) > 0 {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, int32(queueLockClass), r.Owner); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRow(ctx, countQueuedOf, r.Owner).Scan(&n); err != nil {
+				return err
+			}
+			if n+len(jobs) > maxQueued {
+				return fmt.Errorf("%w: owner %q has %d queued jobs, the most allowed is %d", store.ErrQueueFull, r.Owner, n, maxQueued)
+			}
+		}
+		for {
+			if r.IdempotencyKey == "" {
+				stored, err = scanRun(tx.QueryRow(ctx, insertRun+` RETURNING `+runCols, args...))
+				if err != nil {
+					return err
+				}
+				break
+			}
+			run, err := scanRun(tx.QueryRow(ctx, insertRunOnce, args...))
+			if err == nil {
+				stored = run
+				break
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+			p, err := scanRun(tx.QueryRow(ctx, `SELECT `+runCols+` FROM runs
+				WHERE owner_id = $1 AND idempotency_key = $2 AND idempotency_key <> ''`, r.OwnerID, r.IdempotencyKey))
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue // see CreateRun
+			}
+			if err != nil {
+				return err
+			}
+			stored, created = p, false
+			store.SetAuditTarget(ctx, p.ID)
+			return s.auditIf(ctx, tx, audited, pa)
+		}
+		for _, a := range jobArgs {
+			if _, err := tx.Exec(ctx, createJob, a...); err != nil {
+				return err
+			}
+		}
+		return s.auditIf(ctx, tx, audited, pa)
+	}
+	if s.dry != nil {
+		err = pgx.BeginFunc(ctx, s.dry, change)
+	} else {
+		err = pgx.BeginFunc(ctx, s.pool, change)
+	}
+	if audited {
+		pa.Done(err == nil)
+	}
+	switch {
+	case errors.Is(err, store.ErrQueueFull):
+		return store.Run{}, false, err
+	case violated(err) == "runs_pkey":
+		return store.Run{}, false, conflictf("run %q already exists", r.ID)
+	case violated(err) == "jobs_pkey":
+		return store.Run{}, false, conflictf("a job of run %q already exists", r.ID)
+	case err != nil:
+		return store.Run{}, false, wrap(err, "postgres: create run %q", r.ID)
+	}
+	return stored, created, nil
+}
+
+// auditIf writes p's entry in tx when audited.
+func (s *Store) auditIf(ctx context.Context, tx pgx.Tx, audited bool, p *store.PendingAudit) error {
+	if !audited {
+		return nil
+	}
+	return s.insertPendingAudit(ctx, tx, p)
+}
+
+// runArgs are the arguments of insertRun for r (an empty Status as queued).
+func (s *Store) runArgs(r store.Run) ([]any, error) {
+	if r.Status == "" {
+		r.Status = api.RunQueued
+	}
+	def, err := store.EncodeJSON(r.Definition)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: create run %q: encode definition: %w", r.ID, err)
+	}
+	steps, err := encodeSteps(r.Steps)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: create run %q: %w", r.ID, err)
+	}
+	trigger, err := store.EncodePtr(r.Trigger)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: create run %q: encode trigger: %w", r.ID, err)
+	}
+	return []any{r.ID, r.Workflow, r.Owner, r.OwnerID, r.IdempotencyKey, string(r.Status), nullText(r.Parameters),
+		string(def), steps, r.Reason, storedTime(r.CreateTime, s.now()), r.StartTime, r.CompletionTime,
+		nullText(trigger)}, nil
 }
 
 const (

@@ -97,6 +97,22 @@ func (s *Store) MarkEventDispatched(ctx context.Context, source, id string, at t
 	return wrap(err, "sqlite: mark event %q dispatched", id)
 }
 
+// MarkEventsDispatched records when the events of keys were dispatched, in one write operation.
+func (s *Store) MarkEventsDispatched(ctx context.Context, keys []store.EventKey, at time.Time) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	err := s.write(ctx, func(tx *wtx) error {
+		for _, k := range keys {
+			if _, err := tx.exec(markEvent, toNanos(at), k.Source, k.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, markEvent)
+	return wrap(err, "sqlite: mark %d events dispatched", len(keys))
+}
+
 // PruneEvents deletes the events received before before, but not received ones still to dispatch.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int, error) {
 	var n int64

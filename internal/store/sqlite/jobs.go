@@ -35,40 +35,10 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 	if j.ID == "" {
 		return store.Job{}, false, errors.New("sqlite: create job: id is required")
 	}
-	j.Status = api.JobQueued
-	j.StartTime, j.CompletionTime, j.ExitCode = nil, nil, nil
-	j.Completed, j.Failed = 0, 0
-	j.Lease = store.Lease{}
-	j.Containers, j.Metadata = nil, nil
-	if j.CreateTime.IsZero() {
-		j.CreateTime = s.now()
-	}
-	j.CreateTime = fromNanos(toNanos(j.CreateTime))
-	if len(j.Input) == 0 {
-		j.Input = nil
-	}
-	if len(j.JSONData) == 0 {
-		j.JSONData = nil
-	}
-	warnings, err := encodeWarnings(j.Warnings)
+	j, args, err := s.newJobRow(j)
 	if err != nil {
-		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: %w", j.ID, err)
+		return store.Job{}, false, err
 	}
-	inline, err := store.EncodePtr(j.Inline)
-	if err != nil {
-		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: encode inline task: %w", j.ID, err)
-	}
-	trigger, err := store.EncodePtr(j.Trigger)
-	if err != nil {
-		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: encode trigger: %w", j.ID, err)
-	}
-	files, err := store.EncodeMap(j.InputFiles)
-	if err != nil {
-		return store.Job{}, false, fmt.Errorf("sqlite: create job %q: encode input files: %w", j.ID, err)
-	}
-	args := []any{j.ID, j.Owner, j.Task, string(j.Status), toNanos(j.CreateTime), j.Reason, warnings, j.Stdout,
-		nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle, j.OwnerID, j.Run, j.Step, nullText(inline),
-		nullText(trigger), nullText(files)}
 	// With a key, look up and insert in one operation: its batch holds the write lock, so two submissions with
 	// one key cannot both insert.
 	var prev *store.Job
@@ -104,6 +74,44 @@ func (s *Store) CreateJobCapped(ctx context.Context, j store.Job, maxQueued int)
 		return *prev, false, nil
 	}
 	return j, true, nil
+}
+
+// newJobRow is j as CreateJob stores it (queued, nothing run yet) and the arguments of insertJob for it.
+func (s *Store) newJobRow(j store.Job) (store.Job, []any, error) {
+	j.Status = api.JobQueued
+	j.StartTime, j.CompletionTime, j.ExitCode = nil, nil, nil
+	j.Completed, j.Failed = 0, 0
+	j.Lease = store.Lease{}
+	j.Containers, j.Metadata = nil, nil
+	if j.CreateTime.IsZero() {
+		j.CreateTime = s.now()
+	}
+	j.CreateTime = fromNanos(toNanos(j.CreateTime))
+	if len(j.Input) == 0 {
+		j.Input = nil
+	}
+	if len(j.JSONData) == 0 {
+		j.JSONData = nil
+	}
+	warnings, err := encodeWarnings(j.Warnings)
+	if err != nil {
+		return store.Job{}, nil, fmt.Errorf("sqlite: create job %q: %w", j.ID, err)
+	}
+	inline, err := store.EncodePtr(j.Inline)
+	if err != nil {
+		return store.Job{}, nil, fmt.Errorf("sqlite: create job %q: encode inline task: %w", j.ID, err)
+	}
+	trigger, err := store.EncodePtr(j.Trigger)
+	if err != nil {
+		return store.Job{}, nil, fmt.Errorf("sqlite: create job %q: encode trigger: %w", j.ID, err)
+	}
+	files, err := store.EncodeMap(j.InputFiles)
+	if err != nil {
+		return store.Job{}, nil, fmt.Errorf("sqlite: create job %q: encode input files: %w", j.ID, err)
+	}
+	return j, []any{j.ID, j.Owner, j.Task, string(j.Status), toNanos(j.CreateTime), j.Reason, warnings, j.Stdout,
+		nullText(j.JSONData), nullBytes(j.Input), j.IdempotencyKey, j.Handle, j.OwnerID, j.Run, j.Step, nullText(inline),
+		nullText(trigger), nullText(files)}, nil
 }
 
 const (

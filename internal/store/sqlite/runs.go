@@ -26,24 +26,10 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, bool, er
 	if r.ID == "" {
 		return store.Run{}, false, errors.New("sqlite: create run: id is required")
 	}
-	if r.Status == "" {
-		r.Status = api.RunQueued
-	}
-	def, err := store.EncodeJSON(r.Definition)
+	args, err := s.runArgs(r)
 	if err != nil {
-		return store.Run{}, false, fmt.Errorf("sqlite: create run %q: encode definition: %w", r.ID, err)
+		return store.Run{}, false, err
 	}
-	steps, err := encodeSteps(r.Steps)
-	if err != nil {
-		return store.Run{}, false, fmt.Errorf("sqlite: create run %q: %w", r.ID, err)
-	}
-	trigger, err := store.EncodePtr(r.Trigger)
-	if err != nil {
-		return store.Run{}, false, fmt.Errorf("sqlite: create run %q: encode trigger: %w", r.ID, err)
-	}
-	args := []any{r.ID, r.Workflow, r.Owner, r.OwnerID, r.IdempotencyKey, string(r.Status), nullText(r.Parameters),
-		string(def), steps, r.Reason, toNanos(storedTime(r.CreateTime, s.now())), nullNanos(r.StartTime),
-		nullNanos(r.CompletionTime), nullText(trigger)}
 	var stored store.Run
 	created := true
 	store.SetAuditTarget(ctx, r.ID)
@@ -70,6 +56,97 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, bool, er
 		return store.Run{}, false, fmt.Errorf("sqlite: create run %q: %w", r.ID, err)
 	}
 	return stored, created, nil
+}
+
+// CreateRunWithJobs is CreateRun and the jobs of r's first steps in one write operation (one savepoint of a batch
+// transaction): all of it or nothing.
+func (s *Store) CreateRunWithJobs(ctx context.Context, r store.Run, jobs []store.Job, maxQueued int) (store.Run, bool, error) {
+	if r.ID == "" {
+		return store.Run{}, false, errors.New("sqlite: create run: id is required")
+	}
+	args, err := s.runArgs(r)
+	if err != nil {
+		return store.Run{}, false, err
+	}
+	jobArgs := make([][]any, len(jobs))
+	for i, j := range jobs {
+		if j.ID == "" {
+			return store.Run{}, false, fmt.Errorf("sqlite: create run %q: a job's id is required", r.ID)
+		}
+		if _, jobArgs[i], err = s.newJobRow(j); err != nil {
+			return store.Run{}, false, fmt.Errorf("sqlite: create run %q: %w", r.ID, err)
+		}
+	}
+	var stored store.Run
+	created := true
+	job := "" // the job being inserted, for a conflict's message
+	store.SetAuditTarget(ctx, r.ID)
+	err = s.write(ctx, func(tx *wtx) error {
+		if r.IdempotencyKey != "" {
+			p, err := scanRun(tx.queryRow(lookupRunKey, r.OwnerID, r.IdempotencyKey))
+			if err == nil {
+				stored, created = p, false
+				store.SetAuditTarget(ctx, p.ID)
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		if maxQueued > 0 && len(jobs) > 0 {
+			var n int
+			if err := tx.queryRow(countQueuedOf, r.Owner).Scan(&n); err != nil {
+				return err
+			}
+			if n+len(jobs) > maxQueued {
+				return fmt.Errorf("%w: owner %q has %d queued jobs, the most allowed is %d", store.ErrQueueFull, r.Owner, n, maxQueued)
+			}
+		}
+		var err error
+		if stored, err = scanRun(tx.queryRow(insertRun, args...)); err != nil {
+			return err
+		}
+		for i, a := range jobArgs {
+			job = jobs[i].ID
+			if _, err := tx.exec(insertJob, a...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, insertRun, lookupRunKey, insertJob, countQueuedOf)
+	switch {
+	case errors.Is(err, store.ErrQueueFull):
+		return store.Run{}, false, err
+	case isUnique(err) && job != "":
+		return store.Run{}, false, conflictf("job %q already exists", job)
+	case isUnique(err):
+		return store.Run{}, false, conflictf("run %q already exists", r.ID)
+	case err != nil:
+		return store.Run{}, false, fmt.Errorf("sqlite: create run %q: %w", r.ID, err)
+	}
+	return stored, created, nil
+}
+
+// runArgs are the arguments of insertRun for r (an empty Status as queued).
+func (s *Store) runArgs(r store.Run) ([]any, error) {
+	if r.Status == "" {
+		r.Status = api.RunQueued
+	}
+	def, err := store.EncodeJSON(r.Definition)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: create run %q: encode definition: %w", r.ID, err)
+	}
+	steps, err := encodeSteps(r.Steps)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: create run %q: %w", r.ID, err)
+	}
+	trigger, err := store.EncodePtr(r.Trigger)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: create run %q: encode trigger: %w", r.ID, err)
+	}
+	return []any{r.ID, r.Workflow, r.Owner, r.OwnerID, r.IdempotencyKey, string(r.Status), nullText(r.Parameters),
+		string(def), steps, r.Reason, toNanos(storedTime(r.CreateTime, s.now())), nullNanos(r.StartTime),
+		nullNanos(r.CompletionTime), nullText(trigger)}, nil
 }
 
 // GetRun returns a run; ErrNotFound if absent.

@@ -155,6 +155,20 @@ func testEventDispatchPrune(t *testing.T, s store.Store) {
 	if len(pending) != 2 {
 		t.Errorf("UndispatchedEvents after marking a = %d, want 2", len(pending))
 	}
+	// Several at once; an absent one and none at all are passed over.
+	must(t, "MarkEventsDispatched(none)", s.MarkEventsDispatched(ctx, nil, at(6)))
+	must(t, "MarkEventsDispatched(c, absent)", s.MarkEventsDispatched(ctx,
+		[]store.EventKey{{Source: "src", ID: "c"}, {Source: "src", ID: "absent"}, {Source: "src\x00", ID: "c"}}, at(6)))
+	if got, _ := s.GetEvent(ctx, "src", "c"); got.DispatchTime == nil || !got.DispatchTime.Equal(at(6)) {
+		t.Errorf("DispatchTime of c after MarkEventsDispatched = %v, want %v", got.DispatchTime, at(6))
+	}
+	if got, _ := s.GetEvent(ctx, "src", "b"); got.DispatchTime != nil {
+		t.Errorf("DispatchTime of b, not marked = %v, want none", got.DispatchTime)
+	}
+	pending, _ = s.UndispatchedEvents(ctx, 10)
+	if len(pending) != 1 || pending[0].ID != "b" {
+		t.Errorf("UndispatchedEvents after marking c = %d events, want b alone", len(pending))
+	}
 	// Pruning before at(2) deletes a (dispatched) and the produced one, not b (received at(1), not dispatched).
 	n, err := s.PruneEvents(ctx, at(2))
 	must(t, "PruneEvents", err)

@@ -108,6 +108,22 @@ func testPendingAudit(t *testing.T, s store.Store) {
 			_, _, err := s.CreateRun(ctx, run("run-new", "w", 4))
 			return err
 		}, nil},
+		{"create run with jobs names it", func(ctx context.Context) error {
+			r, jobs := runWithJobs("run-jobs", "alice", "", 5)
+			_, _, err := s.CreateRunWithJobs(ctx, r, jobs, 0)
+			return err
+		}, fixed("run-jobs")},
+		{"create run with jobs replayed names the first", func(ctx context.Context) error {
+			r, jobs := runWithJobs("run-jobs-again", "alice", "k1", 6)
+			r.OwnerID = keyedRun.OwnerID
+			_, _, err := s.CreateRunWithJobs(ctx, r, jobs, 0)
+			return err
+		}, fixed("run-first")},
+		{"create run with jobs refused by the cap", func(ctx context.Context) error {
+			r, jobs := runWithJobs("run-jobs-full", "alice", "", 7)
+			_, _, err := s.CreateRunWithJobs(ctx, r, jobs, 1)
+			return err
+		}, nil},
 		{"update run", func(ctx context.Context) error {
 			firstRun.Status = api.RunCancelled
 			_, err := s.UpdateRun(ctx, firstRun)

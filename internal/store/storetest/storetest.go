@@ -75,6 +75,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RunCreateGet", testRunCreateGet},
 		{"RunIdempotencyKey", testRunIdempotencyKey},
 		{"RunIdempotencyKeyConcurrent", testRunIdempotencyKeyConcurrent},
+		{"RunWithJobs", testRunWithJobs},
+		{"RunWithJobsConcurrent", testRunWithJobsConcurrent},
 		{"RunList", testRunList},
 		{"RunUpdate", testRunUpdate},
 		{"RunUpdateConcurrent", testRunUpdateConcurrent},

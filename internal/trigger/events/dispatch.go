@@ -169,7 +169,7 @@ func (d *Dispatcher) prune(ctx context.Context) {
 
 // Dispatch dispatches every stored event not dispatched yet, in batches taken oldest first (the events of a
 // batch up to 8 at once, so in no promised order between them), and
-// marks each dispatched once all its actions are fired. An event whose dispatch fails for a passing reason (the store) stays to dispatch; firing
+// marks those whose actions were all fired dispatched, together once the batch is done. An event whose dispatch fails for a passing reason (the store) stays to dispatch; firing
 // again is harmless (each firing's key makes it start one run).
 func (d *Dispatcher) Dispatch(ctx context.Context) error {
 	for {
@@ -189,29 +189,30 @@ func (d *Dispatcher) Dispatch(ctx context.Context) error {
 		var (
 			mu     sync.Mutex
 			failed error
+			done   = make([]store.EventKey, 0, len(pending))
 			wg     sync.WaitGroup
 			slots  = make(chan struct{}, parallel)
 		)
-		fail := func(err error) {
-			mu.Lock()
-			defer mu.Unlock()
-			failed = errors.Join(failed, err)
-		}
 		for _, ev := range pending {
 			slots <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-slots }()
-				if err := d.dispatch(ctx, sets, ev); err != nil {
-					fail(fmt.Errorf("event %q from %q: %w", ev.ID, ev.Source, err))
+				err := d.dispatch(ctx, sets, ev)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					failed = errors.Join(failed, fmt.Errorf("event %q from %q: %w", ev.ID, ev.Source, err))
 					return
 				}
-				if err := d.st.MarkEventDispatched(ctx, ev.Source, ev.ID, d.opts.Now().UTC()); err != nil &&
-					!errors.Is(err, store.ErrNotFound) {
-					fail(err)
-				}
+				done = append(done, store.EventKey{Source: ev.Source, ID: ev.ID})
 			})
 		}
 		wg.Wait()
+		// The batch's dispatched events are marked together, in one write: one stopped before this is dispatched
+		// again, which starts nothing twice (each firing's key).
+		if err := d.st.MarkEventsDispatched(ctx, done, d.opts.Now().UTC()); err != nil {
+			failed = errors.Join(failed, err)
+		}
 		if failed != nil || len(pending) < batch {
 			return failed
 		}

@@ -241,6 +241,13 @@ func (m *markFails) MarkEventDispatched(ctx context.Context, source, id string, 
 	return m.Store.MarkEventDispatched(ctx, source, id, at)
 }
 
+func (m *markFails) MarkEventsDispatched(ctx context.Context, keys []store.EventKey, at time.Time) error {
+	if m.fail.Load() {
+		return errors.New("store went away")
+	}
+	return m.Store.MarkEventsDispatched(ctx, keys, at)
+}
+
 // TestDispatchRestart: an event accepted by a server that stopped before dispatching it is dispatched by the next
 // one; one dispatched again (the mark was lost) starts nothing twice; a duplicate starts nothing.
 func TestDispatchRestart(t *testing.T) {
