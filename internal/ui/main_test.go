@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 }
 
 // greetSchema exercises the form renderer: a required string with a pattern, an integer with bounds and a
-// default, an enum, a boolean, a secret, a nested object and an array.
+// default, an enum, a boolean, a secret, a nested object and an array (whose maxItems only the server checks).
 const greetSchema = `{"type":"object","required":["name"],"properties":{
  "name":{"type":"string","description":"who to greet","pattern":"^[a-z]+$"},
  "count":{"type":"integer","minimum":1,"maximum":5,"default":2},
@@ -28,7 +28,7 @@ const greetSchema = `{"type":"object","required":["name"],"properties":{
  "loud":{"type":"boolean"},
  "password":{"type":"string","format":"password"},
  "place":{"type":"object","properties":{"city":{"type":"string"}}},
- "tags":{"type":"array","items":{"type":"string"}}}}`
+ "tags":{"type":"array","items":{"type":"string"},"maxItems":1}}}`
 
 // viewerPassword is the password of "viewer", who may read every task and job but run none.
 const viewerPassword = "viewer-password-1234"
