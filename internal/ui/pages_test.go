@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -168,6 +169,17 @@ func TestSignedOut(t *testing.T) {
 		{name: "api needs credentials", path: "/api/v1/jobs", status: 401, want: []string{`"error"`}},
 		{name: "asset", path: "/assets/app.js", status: 200, want: []string{"use strict"}},
 	})
+	// A session the server no longer accepts (expired, ended, forged) goes to sign-in the same way.
+	stale, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := url.Parse(f.url)
+	stale.SetCookies(base, []*http.Cookie{{Name: "token", Value: "expired.session.token", Path: "/"}})
+	anon.Jar = stale
+	if status, loc, _ := fetch(t, anon, "GET", f.url+"/jobs?task=hello", "", ""); status != 303 || loc != "/login?next="+url.QueryEscape("/jobs?task=hello") {
+		t.Errorf("GET /jobs with a stale session = %d %q, want 303 to sign-in and back", status, loc)
+	}
 	root := f.browser(t, "root", servertest.RootPassword)
 	if status, _, body := fetch(t, root, "POST", f.url+"/api/v1/tasks/hello/run", "http://evil.example", `{}`); status != http.StatusForbidden {
 		t.Errorf("cross-site POST run with the session cookie = %d %s, want 403", status, body)
