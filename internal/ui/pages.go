@@ -13,10 +13,22 @@ import (
 
 const jobsPerPage = 25
 
-// safeNext keeps a post-sign-in destination to a path on this server ("/x", never "//host" or "http://…").
+// safeNext keeps a post-sign-in destination to a path on this server: "/x…", never "//host", `/\host` or
+// "http://…", and without control characters or spaces (browsers drop tabs and newlines from URLs, so "/\t/host"
+// would become "//host"). Anything else is the catalog.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/tasks"
+	const home = "/tasks"
+	if len(next) > 2048 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return home
+	}
+	for _, c := range next {
+		if c <= ' ' || c == 0x7f || c == '\\' {
+			return home
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return home
 	}
 	return next
 }
