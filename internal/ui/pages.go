@@ -98,7 +98,7 @@ func (h *Handler) jobsPage(r *http.Request) (string, view, error) {
 	page, _ := strconv.Atoi(in.Get("page"))
 	page = max(page, 1)
 	q := url.Values{}
-	for _, k := range []string{"task", "status", "owner"} {
+	for _, k := range []string{"task", "status", "owner", "since", "until"} {
 		if v := strings.TrimSpace(in.Get(k)); v != "" {
 			q.Set(k, v)
 		}
@@ -116,6 +116,7 @@ func (h *Handler) jobsPage(r *http.Request) (string, view, error) {
 	}
 	return "jobs", view{Title: "Jobs", Nav: "jobs", User: true, Data: map[string]any{
 		"Jobs": jobs, "Task": q.Get("task"), "Status": q.Get("status"), "Owner": q.Get("owner"),
+		"Since": q.Get("since"), "Until": q.Get("until"),
 		"Page": page, "Pages": pages, "Total": total, "Prev": page - 1, "Next": page + 1,
 		"Statuses": []api.JobStatus{api.JobQueued, api.JobRunning, api.JobSucceeded, api.JobFailed, api.JobCancelled},
 	}}, nil
