@@ -177,7 +177,13 @@ func TestBrowser(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll('#fields select[name="colour"] option').length`); n != 3 {
 		t.Errorf("colour options = %d, want 3 (none, red, green)", n)
 	}
-	step(t, ctx, dir, "client-side error", chromedp.Click(chromedp.CSS(`#run button[type=submit]`)), until(visibleError("name")))
+	if n := eval[int](t, ctx, `[...document.querySelectorAll('main input, main select, main textarea')].filter(i => i.labels.length === 0).length`); n != 0 {
+		t.Errorf("%d form controls have no label", n)
+	}
+	// Keyboard: the first Tab reaches the skip link; the form submits with Enter.
+	step(t, ctx, dir, "tab", chromedp.KeyEvent("\t"), until(`document.activeElement.classList.contains('skip')`))
+	step(t, ctx, dir, "client-side error", chromedp.Focus(chromedp.CSS(`#fields [name="count"]`)), chromedp.KeyEvent("\r"),
+		until(visibleError("name")), until(`document.activeElement.name === 'name'`))
 	step(t, ctx, dir, "pattern error", chromedp.SendKeys(chromedp.CSS(`#fields [name="name"]`), "Bob1"),
 		chromedp.Click(chromedp.CSS(`#run button[type=submit]`)), until(visibleError("name")))
 	shot(t, ctx, dir, "03-task-client-error")
