@@ -29,6 +29,8 @@ command -v podman >/dev/null 2>&1 || need+=(podman)
 [ -x /usr/bin/catatonit ] || need+=(catatonit)
 # Workflow steps in the tests and examples call the metadata API with curl, as steps written for Relay do.
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# The web UI's browser tests (internal/ui) drive Debian's chromium; under CI=true they fail without it.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need+=(busybox-static)
 # Kriten's own pytest API suite (test/e2e TestKritenSuite via hack/kriten-suite.sh) runs where the machine has a copy
 # of it (KRITEN_TESTS, or a Kriten git repository at KRITEN_REPO); it needs Debian's python3 with pytest and requests.

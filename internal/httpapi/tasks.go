@@ -25,6 +25,15 @@ func (h *Handler) listTasks(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	all = keep(all, readable(r.Context(), api.ResourceTasks), func(t api.Task) string { return t.Name })
+	// ?runnable=true keeps the tasks the caller may also run (write access to their jobs): the web UI's catalog.
+	runnable, err := queryBool(r, "runnable")
+	if err != nil {
+		return err
+	}
+	if runnable {
+		all = keep(all, func(names ...string) bool { return may(r.Context(), api.AccessWrite, api.ResourceJobs, names...) },
+			func(t api.Task) string { return t.Name })
+	}
 	s := page.slice(len(all))
 	writeList(w, "tasks", all[s.from:s.to], s, len(all))
 	return nil

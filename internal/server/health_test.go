@@ -95,7 +95,7 @@ func TestUnknownRoutes(t *testing.T) {
 		allow              string
 	}{
 		{"unknown path", "GET", "/api/v1/nope", 404, ""},
-		{"root", "GET", "/", 404, ""},
+		{"unknown path outside the API (the web UI serves /)", "GET", "/no/such/page", 404, ""},
 		{"unknown method on jobs", "DELETE", "/api/v1/jobs", 405, "GET"},
 		{"unknown method on runner", "POST", "/api/v1/runners/x", 405, "PATCH"},
 		{"unknown method on login", "GET", "/api/v1/login", 405, "POST"},

@@ -38,6 +38,7 @@ import (
 	"github.com/runplane/runplane/internal/trigger/cron"
 	"github.com/runplane/runplane/internal/trigger/events"
 	"github.com/runplane/runplane/internal/trigger/outbox"
+	"github.com/runplane/runplane/internal/ui"
 )
 
 // LauncherArg is the hidden first argument that makes the runplane binary act as the local executor's job
@@ -300,8 +301,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	limited := limitConns(s.ln, cfg.MaxConns, cfg.MaxConnsPerAddr, refused)
 	limited.silent = s.certs != nil
 	s.ln = limited
+	// The web UI serves its pages at / and hands /api/v1 and every other path to the API.
+	web, err := ui.New(ui.Options{API: s.api, Logger: log.With("component", "ui")})
+	if err != nil {
+		return nil, err
+	}
 	s.http = &http.Server{
-		Handler:           s.api,
+		Handler:           web,
 		ReadHeaderTimeout: 10 * time.Second,
 		// No ReadTimeout or WriteTimeout: synchronous runs wait up to api.MaxSyncTimeout and log follows stream for
 		// as long as a job runs. Bodies are bounded by MaxBodyBytes and BodyTimeout (httpapi) instead.
