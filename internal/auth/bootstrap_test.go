@@ -31,6 +31,10 @@ func TestWriteAllRole(t *testing.T) {
 		api.ResourceEventSinks:   "WriteAllEventSinks",
 		api.ResourceEvents:       "WriteAllEvents",
 		api.ResourceEventRules:   "WriteAllEventRules",
+		api.ResourcePromises:     "WriteAllPromises",
+		api.ResourceResources:    "WriteAllResources",
+		api.ResourceDestinations: "WriteAllDestinations",
+		api.ResourceStateStores:  "WriteAllStateStores",
 	}
 	for _, res := range api.Resources {
 		w, ok := want[res]
