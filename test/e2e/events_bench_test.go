@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,11 +27,16 @@ const (
 // target ≥ 0.8×). A round posts 200 events (binary mode, one per request) from fanClients clients; each event's
 // type is matched by exactly one of the 100 rule sets (each also tried against the other 99), whose action runs
 // `true` as a one-step run. "Dispatched" is: the event accepted (202, stored) → the dispatcher matched it
-// against every rule set → its action's run created (queued, through the same entry point as a run started by
-// hand); the round's time ends when the 200th run exists. The baseline round submits 200 async jobs of `true`
-// and ends when the 200th submission is answered (the job exists, queued). Between rounds (untimed) every job
-// and run of the round finishes, so the next starts from an idle engine.
-// Run: go test -run '^$' -bench EventsDispatch -benchtime 3x ./test/e2e/
+// against every rule set → its action's run created with its job (queued, through the same entry point as a run
+// started by hand) → the event marked dispatched. The round's dispatch time ends at the last event's dispatch
+// mark, as the server recorded it (the events' dispatch_time, read once the round is over): nothing polls the
+// server while it dispatches. The baseline round submits 200 async jobs of `true` and ends when the 200th
+// submission is answered (the job exists, queued). In both, the jobs (the runs' jobs) run meanwhile, as they
+// come; both rounds then wait, polling the finished-jobs metric every 100 ms, until every job has finished (the
+// "done" rates), and check every job and run succeeded (untimed), so the next round starts from an idle engine.
+// Run: go test -run '^$' -bench EventsDispatch -benchtime 5x ./test/e2e/
+// With RUNPLANE_E2E_TAGS=pprof RUNPLANE_BENCH_ENV=RUNPLANE_PPROF_ADDR=127.0.0.1:6061 the server serves
+// net/http/pprof there, e.g. for `curl 127.0.0.1:6061/debug/pprof/profile?seconds=30` during the rounds.
 func BenchmarkEventsDispatch(b *testing.B) {
 	srv, c := benchServer(b, api.Task{Name: "true-async", Command: "true"})
 	ctx := context.Background()
@@ -56,42 +65,65 @@ func BenchmarkEventsDispatch(b *testing.B) {
 	b.ReportMetric(ev.dispatched/jobs.accepted, "dispatched-vs-jobs")
 	b.ReportMetric(ev.accepted/jobs.accepted, "accepted-vs-jobs")
 	b.ReportMetric(ev.done/jobs.done, "done-vs-jobs")
+	b.ReportMetric(ev.cpuAccept/n, "server-cpu-ms/200-events-accepted")
+	b.ReportMetric(jobs.cpuAccept/n, "server-cpu-ms/200-jobs-accepted")
+	b.ReportMetric(ev.cpuDone/n, "server-cpu-ms/200-events-done")
+	b.ReportMetric(jobs.cpuDone/n, "server-cpu-ms/200-jobs-done")
 	b.ReportMetric(0, "ns/op")
 }
 
-// rates are one round's items per second until the last was accepted (202), dispatched (its run exists: events
-// only) and done (its job or run finished).
-type rates struct{ accepted, dispatched, done float64 }
+// rates are one round's items per second until the last was accepted (202), dispatched (its run exists and the
+// event is marked: events only) and done (its job finished); and the CPU time the server process (with the jobs'
+// processes it reaped) spent from the round's start until the last was accepted, and until all were done, in ms.
+type rates struct{ accepted, dispatched, done, cpuAccept, cpuDone float64 }
 
 func (r *rates) add(x rates) {
 	r.accepted, r.dispatched, r.done = r.accepted+x.accepted, r.dispatched+x.dispatched, r.done+x.done
+	r.cpuAccept, r.cpuDone = r.cpuAccept+x.cpuAccept, r.cpuDone+x.cpuDone
 }
 
-// eventsRound posts eventsRoundN events and measures them until each one's run exists and until every run ended;
-// it checks each event started exactly one run, which succeeded.
-func eventsRound(b *testing.B, srv *serverProc, c *client.Client, p *eventPoster, round int) rates {
-	ctx := context.Background()
-	_, before, err := c.ListRunsPage(ctx, client.RunListOptions{Limit: 1})
+// cpuMS is the CPU time process pid and its reaped children used so far, in ms (Linux's /proc/<pid>/stat).
+func cpuMS(b *testing.B, pid int) float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		b.Fatal(err)
 	}
+	// After the command name, which ends at the last ')': state is field 3, utime..cstime are fields 14..17.
+	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+	ticks := 0.0
+	for _, s := range f[11:15] {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			b.Fatalf("/proc/%d/stat: %v", pid, err)
+		}
+		ticks += v
+	}
+	return ticks * 10 // USER_HZ is 100 on Linux
+}
+
+// donePoll is how often a round looks whether its jobs have finished: sparsely, as it costs the server CPU.
+const donePoll = 100 * time.Millisecond
+
+// eventsRound posts eventsRoundN events (source bench-r<round>) and measures them until each one is dispatched
+// and until every run's job finished; it checks each event started exactly one run, which succeeded.
+func eventsRound(b *testing.B, srv *serverProc, c *client.Client, p *eventPoster, round int) rates {
+	ctx := context.Background()
+	source := fmt.Sprintf("bench-r%d", round)
+	before := finishedJobs(b, srv.url)
+	pid := srv.cmd.Process.Pid
+	cpu0 := cpuMS(b, pid)
 	start := time.Now()
 	fanOut(b, eventsRoundN, func(i int) error {
-		return p.post(ctx, fmt.Sprintf("r%d-e%d", round, i), fmt.Sprintf("dev.bench.t%03d", i%benchRuleSets), "bench", `{"n":1}`)
+		return p.post(ctx, fmt.Sprintf("r%d-e%d", round, i), fmt.Sprintf("dev.bench.t%03d", i%benchRuleSets), source, `{"n":1}`)
 	})
 	var r rates
 	r.accepted = eventsRoundN / time.Since(start).Seconds()
-	for {
-		_, n, err := c.ListRunsPage(ctx, client.RunListOptions{Limit: 1})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if n >= before+eventsRoundN {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	r.cpuAccept = cpuMS(b, pid) - cpu0
+	for finishedJobs(b, srv.url) < before+eventsRoundN {
+		time.Sleep(donePoll)
 	}
-	r.dispatched = eventsRoundN / time.Since(start).Seconds()
+	r.done = eventsRoundN / time.Since(start).Seconds()
+	r.cpuDone = cpuMS(b, pid) - cpu0
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		_, live, err := c.ListRunsPage(ctx, client.RunListOptions{Status: []api.RunStatus{api.RunQueued, api.RunRunning}, Limit: 1})
@@ -104,16 +136,20 @@ func eventsRound(b *testing.B, srv *serverProc, c *client.Client, p *eventPoster
 		if time.Now().After(deadline) {
 			b.Fatalf("%d runs still live 5m after the round", live)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(donePoll)
 	}
-	r.done = eventsRoundN / time.Since(start).Seconds()
+	last, err := p.lastDispatch(ctx, source, eventsRoundN)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.dispatched = eventsRoundN / last.Sub(start).Seconds()
 	runs, err := c.AllRuns(ctx, client.RunListOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	seen := map[string]int{}
 	for _, r := range runs {
-		if r.Trigger != nil && strings.HasPrefix(r.Trigger.Delivery, fmt.Sprintf("r%d-", round)) {
+		if r.Trigger != nil && r.Trigger.Source == source {
 			seen[r.Trigger.Delivery]++
 			if r.Status != api.RunSucceeded {
 				b.Fatalf("run %s of event %s: %s %s", r.ID, r.Trigger.Delivery, r.Status, r.Reason)
@@ -135,6 +171,8 @@ func submitRound(b *testing.B, srv *serverProc, c *client.Client) rates {
 	before := finishedJobs(b, srv.url)
 	ids := make([]string, eventsRoundN)
 	zero := time.Duration(0)
+	pid := srv.cmd.Process.Pid
+	cpu0 := cpuMS(b, pid)
 	start := time.Now()
 	fanOut(b, eventsRoundN, func(i int) error {
 		j, _, err := c.Submit(ctx, "true-async", nil, client.SubmitOptions{Wait: &zero})
@@ -143,10 +181,12 @@ func submitRound(b *testing.B, srv *serverProc, c *client.Client) rates {
 	})
 	var r rates
 	r.accepted = eventsRoundN / time.Since(start).Seconds()
+	r.cpuAccept = cpuMS(b, pid) - cpu0
 	for finishedJobs(b, srv.url) < before+eventsRoundN {
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(donePoll)
 	}
 	r.done = eventsRoundN / time.Since(start).Seconds()
+	r.cpuDone = cpuMS(b, pid) - cpu0
 	fanOut(b, eventsRoundN, func(i int) error {
 		j, err := c.GetJob(ctx, ids[i])
 		if err == nil && j.Status != api.JobSucceeded {
@@ -155,6 +195,38 @@ func submitRound(b *testing.B, srv *serverProc, c *client.Client) rates {
 		return err
 	})
 	return r
+}
+
+// lastDispatch reads the n events of source and returns the latest of their dispatch times; an error unless
+// there are n, each dispatched.
+func (p *eventPoster) lastDispatch(ctx context.Context, source string, n int) (time.Time, error) {
+	r, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/events?source=%s&limit=%d", p.url, source, 2*n), nil)
+	if err != nil {
+		return time.Time{}, err
+	}
+	r.Header.Set("Authorization", "Bearer "+p.token)
+	res, err := p.hc.Do(r)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer res.Body.Close()
+	var list []api.Event
+	if err := json.NewDecoder(res.Body).Decode(&list); err != nil {
+		return time.Time{}, fmt.Errorf("list events of %s: %d: %w", source, res.StatusCode, err)
+	}
+	if len(list) != n {
+		return time.Time{}, fmt.Errorf("events of %s: %d, want %d", source, len(list), n)
+	}
+	var last time.Time
+	for _, e := range list {
+		if e.DispatchTime == nil {
+			return time.Time{}, fmt.Errorf("event %s of %s not dispatched", e.ID, source)
+		}
+		if e.DispatchTime.After(last) {
+			last = *e.DispatchTime
+		}
+	}
+	return last, nil
 }
 
 // eventPoster posts CloudEvents in binary mode, as a client of POST /api/v1/events would.

@@ -35,7 +35,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "runplane")
-	build := exec.Command("go", "build", "-o", binary, "../../cmd/runplane")
+	// RUNPLANE_E2E_TAGS: build tags for the binary, e.g. pprof (RUNPLANE_PPROF_ADDR then serves net/http/pprof).
+	build := exec.Command("go", "build", "-tags", os.Getenv("RUNPLANE_E2E_TAGS"), "-o", binary, "../../cmd/runplane")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build runplane:", err)
