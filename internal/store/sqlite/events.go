@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -24,18 +23,22 @@ func (s *Store) CreateEvent(ctx context.Context, e api.Event) (api.Event, bool, 
 	var stored api.Event
 	created := true
 	err = s.write(ctx, func(tx *wtx) error {
-		p, err := scanEvent(tx.queryRow(lookupEvent, e.Source, e.ID))
-		if err == nil {
-			stored, created = p, false
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
+		// Insert first: a new event (the common case) then costs one statement in the writer, not a look-up too.
+		res, err := tx.exec(insertEvent, e.Source, e.ID, e.Type, string(def), e.Produced, toNanos(e.ReceiveTime),
+			nullNanos(e.DispatchTime))
+		if err != nil {
 			return err
 		}
-		_, err = tx.exec(insertEvent, e.Source, e.ID, e.Type, string(def), e.Produced, toNanos(e.ReceiveTime),
-			nullNanos(e.DispatchTime))
-		stored = e
-		return err
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			stored = e
+			return err
+		}
+		p, err := scanEvent(tx.queryRow(lookupEvent, e.Source, e.ID))
+		if err != nil {
+			return err // the writer is the only one: a conflicting row is still there
+		}
+		stored, created = p, false
+		return nil
 	}, lookupEvent, insertEvent)
 	if err != nil {
 		return api.Event{}, false, fmt.Errorf("sqlite: create event %q: %w", e.ID, err)
@@ -133,7 +136,7 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int, error) 
 const (
 	lookupEvent = `SELECT ` + eventCols + ` FROM events WHERE source = ? AND id = ?`
 	insertEvent = `INSERT INTO events (source, id, type, event, produced, create_time, dispatch_time)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, id) DO NOTHING`
 	markEvent   = `UPDATE events SET dispatch_time = ? WHERE source = ? AND id = ?`
 	pruneEvents = `DELETE FROM events WHERE create_time < ? AND (dispatch_time IS NOT NULL OR produced != 0)`
 )

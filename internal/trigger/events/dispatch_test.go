@@ -35,7 +35,7 @@ type env struct {
 	cip   *secret.Cipher
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	c, err := secret.NewCipher(bytes.Repeat([]byte{0x5a}, secret.KeySize))
 	must(t, err)
@@ -54,7 +54,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // open opens (or opens again, as a restarted server would) the store and the engines over it.
-func (e *env) open(t *testing.T) {
+func (e *env) open(t testing.TB) {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), e.path, sqlite.Options{Cipher: e.cip})
 	must(t, err)
@@ -65,7 +65,7 @@ func (e *env) open(t *testing.T) {
 	e.st, e.firer = st, trigger.NewFirer(a, js, runs.New(st, js, runs.Options{}))
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
