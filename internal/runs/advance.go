@@ -240,7 +240,7 @@ func (e *Engine) apply(run store.Run, values []store.RunValue, changed bool, sub
 	now := e.opts.Now().UTC()
 	state := stateOf(run, values, now)
 	var d workflow.Decision
-	if plan, err := e.plans.get(run.Definition); err != nil {
+	if plan, err := e.plans.forRun(run); err != nil {
 		d = workflow.Next(run.Definition, state) // fails the run, naming why
 	} else {
 		d = plan.Next(state)

@@ -25,15 +25,16 @@ type Preparer interface {
 // errAlone: the run cannot be stored started; it is stored alone (queued) and advanced, as a run always was.
 var errAlone = errors.New("runs: store the run alone, then advance it")
 
-// createStarted stores run (new, every step pending or carried over, no id yet) with its first decisions applied
+// createStarted stores run (new, every step pending or carried over, no id yet; plan its definition's) with its first decisions applied
 // — the steps ready at once running, their jobs created in the same transaction (store.Runs.CreateRunWithJobs) —
 // so that a run starts with one write, where storing it, each step's job and the run again took one each. It
 // returns errAlone when that cannot be done (a full queue, a decision that would cancel a job, a passing error
 // while preparing a job: the old way reports or retries them).
-func (e *Engine) createStarted(ctx context.Context, run store.Run, p Preparer) (store.Run, bool, error) {
+func (e *Engine) createStarted(ctx context.Context, run store.Run, plan *workflow.Plan, p Preparer) (store.Run, bool, error) {
 	var err error
 	for range 5 {
 		run.ID = newID(run.Workflow)
+		e.plans.remember(run, plan)
 		first, jobs, ferr := e.first(ctx, run, p)
 		if ferr != nil {
 			return store.Run{}, false, ferr

@@ -189,7 +189,7 @@ func (e *Engine) start(ctx context.Context, w api.Workflow, r Request, reuse map
 		run.Steps = append(run.Steps, api.StepRun{Name: s.Name, Status: api.StepPending})
 	}
 	if p, ok := e.jobs.(Preparer); ok && len(values) == 0 {
-		stored, created, err := e.createStarted(ctx, run, p)
+		stored, created, err := e.createStarted(ctx, run, plan, p)
 		switch {
 		case errors.Is(err, errAlone):
 			// stored alone below
@@ -379,8 +379,9 @@ func newID(workflow string) string {
 	return workflow + "-" + string(b[:])
 }
 
-// plans caches compiled plans by definition.
+// plans caches compiled plans by definition, and by run.
 type plans struct {
-	mu sync.Mutex
-	m  map[string]*workflow.Plan
+	mu    sync.Mutex
+	m     map[string]*workflow.Plan // by the hash of the definition's JSON
+	byRun map[string]*workflow.Plan // by runKey
 }

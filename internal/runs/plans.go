@@ -4,14 +4,54 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store"
 	"github.com/runplane/runplane/internal/workflow"
 )
 
 // maxPlans bounds the cache; past it, it starts over (compiling again costs little next to a run).
 const maxPlans = 256
+
+// maxRunPlans bounds the plans remembered by run; past it, that map starts over (a run not found there is found
+// by its definition, as at first).
+const maxRunPlans = 4096
+
+// forRun returns the plan of run's definition. A run follows the definition it was created with to its end, so
+// its plan is remembered by the run (its id and creation time, which tell a later run reusing a deleted one's id
+// apart): an advance, or a step's start, then finds it without encoding the definition again to key the cache —
+// which each of them did, several times per run.
+func (p *plans) forRun(run store.Run) (*workflow.Plan, error) {
+	key := runKey(run)
+	p.mu.Lock()
+	plan, ok := p.byRun[key]
+	p.mu.Unlock()
+	if ok {
+		return plan, nil
+	}
+	plan, err := p.get(run.Definition)
+	if err != nil {
+		return nil, err
+	}
+	p.remember(run, plan)
+	return plan, nil
+}
+
+// remember records plan as run's: the plan of its definition.
+func (p *plans) remember(run store.Run, plan *workflow.Plan) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.byRun == nil || len(p.byRun) >= maxRunPlans {
+		p.byRun = make(map[string]*workflow.Plan)
+	}
+	p.byRun[runKey(run)] = plan
+}
+
+func runKey(run store.Run) string {
+	return run.ID + "\x00" + strconv.FormatInt(run.CreateTime.UnixMicro(), 10) // as PostgreSQL keeps it
+}
 
 // get returns the compiled plan of w, compiling it once per definition. The description plays no part in a plan,
 // so definitions that differ only there share one (an event rule's action names its event in it: one plan per

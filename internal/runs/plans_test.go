@@ -2,8 +2,10 @@ package runs
 
 import (
 	"testing"
+	"time"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/store"
 )
 
 // TestPlansShareAcrossDescriptions: definitions that differ only in their description (an event rule's action,
@@ -36,6 +38,46 @@ func TestPlansShareAcrossDescriptions(t *testing.T) {
 			}
 			if err == nil && (got == first) != tt.same {
 				t.Errorf("get(%q) is the first plan: %v, want %v", tt.w.Description, got == first, tt.same)
+			}
+		})
+	}
+}
+
+// TestPlansForRun: a run's plan is found by the run (its id and creation time) once known, whoever decoded the
+// run; a run of the same id created at another time (a deleted run's id reused) gets its own definition's plan.
+func TestPlansForRun(t *testing.T) {
+	step := func(name string) api.Workflow {
+		return api.Workflow{Name: "w", Steps: []api.Step{{Name: name, Image: "alpine", Command: api.Strings{"true"}}}}
+	}
+	at := time.Date(2026, 12, 7, 10, 0, 0, 123456789, time.UTC)
+	run := func(def api.Workflow, created time.Time) store.Run {
+		return store.Run{Run: api.Run{ID: "w-abcde", Workflow: "w", CreateTime: created}, Definition: def}
+	}
+	var p plans
+	first, err := p.forRun(run(step("a"), at))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		run  store.Run
+		same bool
+	}{
+		{"the run read again", run(step("a"), at), true},
+		{"the run read again from PostgreSQL (microseconds)", run(step("a"), at.Truncate(time.Microsecond)), true},
+		{"the id reused later for another definition", run(step("b"), at.Add(time.Hour)), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := p.forRun(tt.run)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (got == first) != tt.same {
+				t.Errorf("forRun(%s at %s) is the first plan: %v, want %v", tt.run.ID, tt.run.CreateTime, got == first, tt.same)
+			}
+			if got, want := got.Definition().Steps[0].Name, tt.run.Definition.Steps[0].Name; got != want {
+				t.Errorf("forRun(%s at %s) plans step %s, want %s", tt.run.ID, tt.run.CreateTime, got, want)
 			}
 		})
 	}

@@ -201,7 +201,7 @@ func (e *Engine) Resolve(ctx context.Context, run store.Run, step string) (workf
 // resolve evaluates step's input, env and spec over the run's parameters, outputs, step statuses and the secrets
 // the step references (from the runner it runs with), and returns the run's sensitive outputs as text, to mask.
 func (e *Engine) resolve(ctx context.Context, run store.Run, step string) (workflow.Resolved, []string, error) {
-	plan, err := e.plans.get(run.Definition)
+	plan, err := e.plans.forRun(run)
 	if err != nil {
 		return workflow.Resolved{}, nil, err
 	}
@@ -293,7 +293,7 @@ func (e *Engine) secretsFor(ctx context.Context, w api.Workflow, step string, na
 // StepSecrets returns the secrets step's definition references (in its env and spec), and no others, for the
 // metadata API.
 func (e *Engine) StepSecrets(ctx context.Context, run store.Run, step string) (map[string]string, error) {
-	plan, err := e.plans.get(run.Definition)
+	plan, err := e.plans.forRun(run)
 	if err != nil {
 		return nil, err
 	}
