@@ -149,7 +149,7 @@ func (e *Engine) advance(ctx context.Context, id string, k known) (store.Run, er
 		var err error
 		if k.run != nil && k.run.ID == id {
 			run, k.run = *k.run, nil
-		} else if run, err = e.st.GetRun(ctx, id); err != nil {
+		} else if run, err = e.getRun(ctx, id); err != nil {
 			return store.Run{}, err
 		}
 		if run.Status.Final() {

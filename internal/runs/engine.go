@@ -344,6 +344,20 @@ func (e *Engine) Rerun(ctx context.Context, id, owner, ownerID string, fromFaile
 	return run, err
 }
 
+// getRun reads run id for an advance or a step's start: its state, and its definition — which never changes —
+// from memory when this engine has it (it created the run, or read it before), else read too.
+func (e *Engine) getRun(ctx context.Context, id string) (store.Run, error) {
+	run, err := e.st.GetRunState(ctx, id)
+	if err != nil {
+		return store.Run{}, err
+	}
+	if def, ok := e.plans.definition(run); ok {
+		run.Definition = def
+		return run, nil
+	}
+	return e.st.GetRun(ctx, id)
+}
+
 // signal returns the channel closed when run id is final here.
 func (e *Engine) signal(id string) chan struct{} {
 	e.mu.Lock()
@@ -383,5 +397,5 @@ func newID(workflow string) string {
 type plans struct {
 	mu    sync.Mutex
 	m     map[string]*workflow.Plan // by the hash of the definition's JSON
-	byRun map[string]*workflow.Plan // by runKey
+	byRun map[string]runPlan        // by runKey
 }

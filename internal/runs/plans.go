@@ -15,9 +15,16 @@ import (
 // maxPlans bounds the cache; past it, it starts over (compiling again costs little next to a run).
 const maxPlans = 256
 
-// maxRunPlans bounds the plans remembered by run; past it, that map starts over (a run not found there is found
-// by its definition, as at first).
-const maxRunPlans = 4096
+// maxRunPlans bounds the plans (and definitions) remembered by run; past it, that map starts over (a run not
+// found there is found by its definition, as at first).
+const maxRunPlans = 2048
+
+// runPlan is what is remembered of a run: its definition (its own: a shared plan's may differ in the
+// description) and that definition's plan.
+type runPlan struct {
+	plan *workflow.Plan
+	def  api.Workflow
+}
 
 // forRun returns the plan of run's definition. A run follows the definition it was created with to its end, so
 // its plan is remembered by the run (its id and creation time, which tell a later run reusing a deleted one's id
@@ -26,10 +33,10 @@ const maxRunPlans = 4096
 func (p *plans) forRun(run store.Run) (*workflow.Plan, error) {
 	key := runKey(run)
 	p.mu.Lock()
-	plan, ok := p.byRun[key]
+	rp, ok := p.byRun[key]
 	p.mu.Unlock()
 	if ok {
-		return plan, nil
+		return rp.plan, nil
 	}
 	plan, err := p.get(run.Definition)
 	if err != nil {
@@ -39,14 +46,27 @@ func (p *plans) forRun(run store.Run) (*workflow.Plan, error) {
 	return plan, nil
 }
 
-// remember records plan as run's: the plan of its definition.
+// definition returns run's definition as remembered with its plan; false when it is not (the run is another
+// server's, or older than this engine, or forgotten): then it has to be read.
+func (p *plans) definition(run store.Run) (api.Workflow, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rp, ok := p.byRun[runKey(run)]
+	return rp.def, ok
+}
+
+// remember records plan as run's, the plan of its definition, which it records too. The definition is shared
+// with every run read later with it (getRun): it is never changed in place.
 func (p *plans) remember(run store.Run, plan *workflow.Plan) {
+	if run.Definition.Name == "" {
+		return // a run read without its definition
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.byRun == nil || len(p.byRun) >= maxRunPlans {
-		p.byRun = make(map[string]*workflow.Plan)
+		p.byRun = make(map[string]runPlan)
 	}
-	p.byRun[runKey(run)] = plan
+	p.byRun[runKey(run)] = runPlan{plan: plan, def: run.Definition}
 }
 
 func runKey(run store.Run) string {

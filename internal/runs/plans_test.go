@@ -67,6 +67,9 @@ func TestPlansForRun(t *testing.T) {
 		{"the run read again from PostgreSQL (microseconds)", run(step("a"), at.Truncate(time.Microsecond)), true},
 		{"the id reused later for another definition", run(step("b"), at.Add(time.Hour)), false},
 	}
+	if _, ok := p.definition(run(api.Workflow{}, at.Add(2*time.Hour))); ok {
+		t.Errorf("definition of a run never seen: found, want none")
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := p.forRun(tt.run)
@@ -78,6 +81,13 @@ func TestPlansForRun(t *testing.T) {
 			}
 			if got, want := got.Definition().Steps[0].Name, tt.run.Definition.Steps[0].Name; got != want {
 				t.Errorf("forRun(%s at %s) plans step %s, want %s", tt.run.ID, tt.run.CreateTime, got, want)
+			}
+			// The definition is remembered too, the run's own, for a run read without it.
+			bare := tt.run
+			bare.Definition = api.Workflow{}
+			def, ok := p.definition(bare)
+			if !ok || def.Steps[0].Name != tt.run.Definition.Steps[0].Name {
+				t.Errorf("definition(%s at %s) = %v, %v; want its definition", tt.run.ID, tt.run.CreateTime, def, ok)
 			}
 		})
 	}

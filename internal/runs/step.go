@@ -102,7 +102,7 @@ func inlineTask(s api.Step) (api.Task, error) {
 // StepEnv gives the job of a step what it needs when it starts: its env with templates resolved (values holding
 // secrets as secrets), the metadata API's URL, and its token. It is the job engine's Options.StepEnv.
 func (e *Engine) StepEnv(ctx context.Context, job store.Job) (jobs.Step, error) {
-	run, err := e.st.GetRun(ctx, job.Run)
+	run, err := e.getRun(ctx, job.Run)
 	if err != nil {
 		return jobs.Step{}, fmt.Errorf("run %s: %w", job.Run, err)
 	}

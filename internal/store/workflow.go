@@ -77,6 +77,9 @@ type Runs interface {
 	CreateRunWithJobs(ctx context.Context, r Run, jobs []Job, maxQueued int) (stored Run, created bool, err error)
 	// GetRun returns a run; ErrNotFound if absent.
 	GetRun(ctx context.Context, id string) (Run, error)
+	// GetRunState is GetRun without the run's Definition (left empty), which CreateRun fixed for good: for an
+	// advancer that holds it already, it spares decoding it again. ErrNotFound if absent.
+	GetRunState(ctx context.Context, id string) (Run, error)
 	// ListRuns returns runs newest first (by CreateTime, then id) and how many match without Limit/Offset; never
 	// nil. Listed runs carry no Definition (GetRun has it). Filtering by Status reads an index: the advancer
 	// lists the live runs (queued, running) when it starts.

@@ -222,6 +222,18 @@ func (s *Store) GetRun(ctx context.Context, id string) (store.Run, error) {
 	return r, nil
 }
 
+// GetRunState returns a run without its Definition.
+func (s *Store) GetRunState(ctx context.Context, id string) (store.Run, error) {
+	r, err := scanRun(s.pool.QueryRow(ctx, `SELECT `+runListCols+` FROM runs WHERE id = $1`, id))
+	if missing(err) {
+		return store.Run{}, notFoundf("run %q not found", id)
+	}
+	if err != nil {
+		return store.Run{}, wrap(err, "postgres: get run %q", id)
+	}
+	return r, nil
+}
+
 // ListRuns returns the runs matching f newest first (by CreateTime, then id), without their Definition, and how
 // many match f without its Limit and Offset. Both come from one statement, so from one snapshot.
 func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, int, error) {

@@ -155,6 +155,12 @@ func (s *Store) GetRun(ctx context.Context, id string) (store.Run, error) {
 		`SELECT `+runCols+` FROM runs WHERE id = ?`, id)
 }
 
+// GetRunState returns a run without its Definition.
+func (s *Store) GetRunState(ctx context.Context, id string) (store.Run, error) {
+	return getOne(ctx, s.rs, scanRun, notFoundf("run %q not found", id), fmt.Sprintf("sqlite: get run %q", id),
+		`SELECT `+runListCols+` FROM runs WHERE id = ?`, id)
+}
+
 // ListRuns returns the runs matching f newest first (by CreateTime, then id), without their Definition, and how
 // many match f without its Limit and Offset, from one snapshot.
 func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, int, error) {

@@ -75,6 +75,14 @@ func testRunCreateGet(t *testing.T, s store.Store) {
 			if got.Steps == nil {
 				t.Errorf("GetRun(%q).Steps = nil, want a list", tt.in.ID)
 			}
+			// GetRunState is GetRun without the definition.
+			state, err := s.GetRunState(ctx, tt.in.ID)
+			must(t, "GetRunState", err)
+			want := tt.want
+			want.Definition = api.Workflow{}
+			if diff := cmp.Diff(want, state, opts); diff != "" {
+				t.Errorf("GetRunState(%q) mismatch (-want +got):\n%s", tt.in.ID, diff)
+			}
 		})
 	}
 	t.Run("zero create time", func(t *testing.T) {
@@ -93,6 +101,8 @@ func testRunCreateGet(t *testing.T, s store.Store) {
 	})
 	_, err := s.GetRun(ctx, "run-absent")
 	checkErr(t, `GetRun("run-absent")`, err, store.ErrNotFound, `run "run-absent" not found`)
+	_, err = s.GetRunState(ctx, "run-absent")
+	checkErr(t, `GetRunState("run-absent")`, err, store.ErrNotFound, `run "run-absent" not found`)
 	_, created, err := s.CreateRun(ctx, run("run-full", "other", 9))
 	checkErr(t, `CreateRun("run-full") again`, err, store.ErrConflict, `run "run-full" already exists`)
 	if created {
