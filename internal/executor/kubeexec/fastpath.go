@@ -6,12 +6,18 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/runplane/runplane/internal/executor"
 	"github.com/runplane/runplane/internal/gitsource"
@@ -52,16 +58,30 @@ const endWritten = "log end written"
 // wrapper's, so an output without a final newline keeps its last line as it is.
 const endPrefix = "\n::runplane-end "
 
+// The wrapper's end. containerd (1.6, Debian 12's) stops copying a container's output once it has handled the
+// exit of its PID 1: what is still in the pipe then never reaches the log. runplane-pid1 waits until the pipe is
+// empty (FIONREAD), which sh cannot see; so the wrapper waits, after its end marker, until the executor says it has
+// read it: the executor sets the pod's annotation annLogRead, which the kubelet writes into the pod's downward API
+// volume at ackDir/ackFile. It waits at most about ackWait seconds (a server that went away says nothing). The
+// executor takes the marker as the job's end (its exit status is in it): the attempt ends as soon as the log has
+// it, rather than when the kubelet next looks at the container.
+const (
+	annLogRead = "runplane.dev/log-read"
+	ackDir     = "/run/runplane/ack"
+	ackFile    = "read"
+	ackWait    = 30
+)
+
 // oneContainer is the one-container pod's command, `sh -c oneContainer runplane COMMAND NONCE`. COMMAND runs in the
 // background (so that the trap runs when a signal comes, rather than after COMMAND); a stop signal is passed as
 // SIGTERM to every other process of the container (kill -1: PID 1 is spared), as the background command ignores
 // SIGINT and SIGQUIT. The loop waits again after a trap ran, while the command still exists. The marker is written
-// first and the termination message after it, so that a message without endWritten means there is no marker.
+// first and the termination message after it, so that a message without endWritten means there is no marker to
+// wait for; a tree that cannot be extracted ends it with a "not run" message and no marker.
 const oneContainer = `exec 2>&1
 n=$2
 if [ -e ` + treeDir + `/` + treeFile + ` ] && ! tar -xof ` + treeDir + `/` + treeFile + ` -C ` + workspaceDir + `; then
-printf '\n::runplane-end %s 1::\n' "$n"
-printf 'not run: the job image could not extract the repository into ` + workspaceDir + ` (it needs tar)\n` + endWritten + `\n' >/dev/termination-log 2>/dev/null
+printf 'not run: the job image could not extract the repository into ` + workspaceDir + ` (it needs tar)' >/dev/termination-log 2>/dev/null
 exit 1
 fi
 trap 'kill -TERM -1 2>/dev/null' TERM INT QUIT
@@ -72,7 +92,11 @@ wait "$p"; r=$?
 while kill -0 "$p" 2>/dev/null; do wait "$p"; r=$?; done
 printf '\n::runplane-end %s %d::\n' "$n" "$r"
 echo '` + endWritten + `' >/dev/termination-log 2>/dev/null
+i=0
+while [ ! -s ` + ackDir + `/` + ackFile + ` ] && [ "$i" -lt ` + ackTenths + ` ]; do sleep 0.1 2>/dev/null || { sleep 1; i=$((i+9)); }; i=$((i+1)); done
 exit "$r"`
+
+const ackTenths = "300" // ackWait in tenths of a second
 
 // fastPath is what makes an attempt's one-container pod: its end marker's nonce and its repository's tree (nil
 // without a repository).
@@ -120,10 +144,15 @@ func newNonce() string {
 // command, the workspace, /tmp and the tree's Secret volume as its only mounts. It returns the pod's volumes.
 func fastShape(name string, c *corev1.Container, command string, f *fastPath) []corev1.Volume {
 	c.Command = []string{"sh", "-c", oneContainer, "runplane", command, f.nonce}
-	volumes := []corev1.Volume{emptyDir("workspace", ""), emptyDir("tmp", "")}
+	volumes := []corev1.Volume{emptyDir("workspace", ""), emptyDir("tmp", ""), {Name: "ack", VolumeSource: corev1.VolumeSource{
+		DownwardAPI: &corev1.DownwardAPIVolumeSource{Items: []corev1.DownwardAPIVolumeFile{{
+			Path: ackFile, FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['" + annLogRead + "']"},
+		}}},
+	}}}
 	c.VolumeMounts = []corev1.VolumeMount{
 		{Name: "workspace", MountPath: workspaceDir},
 		{Name: "tmp", MountPath: tmpDir},
+		{Name: "ack", MountPath: ackDir, ReadOnly: true},
 	}
 	if f.tree != nil {
 		volumes = append(volumes, corev1.Volume{Name: "tree", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
@@ -156,6 +185,7 @@ type endFilter struct {
 	prefix []byte // endPrefix + nonce + " "
 	held   []byte
 	marked atomic.Bool
+	status atomic.Int32 // the exit status in the marker, once marked
 }
 
 func newEndFilter(w io.Writer, nonce string) *endFilter {
@@ -183,7 +213,13 @@ func (f *endFilter) Write(p []byte) (int, error) {
 		}
 		f.held = append(f.held[:0], f.held[cut:]...)
 	}
-	f.marked.Store(f.whole(f.held))
+	if f.whole(f.held) {
+		code, _ := strconv.Atoi(string(f.held[len(f.prefix) : len(f.held)-3]))
+		f.status.Store(int32(code))
+		f.marked.Store(true)
+	} else {
+		f.marked.Store(false)
+	}
 	return len(p), nil
 }
 
@@ -230,3 +266,30 @@ type Archiver interface {
 }
 
 var _ Archiver = (*gitsource.Cache)(nil)
+
+// endAtMarker ends a one-container attempt whose log has its end marker (step i, status from the marker), without
+// waiting for the kubelet to see the container end, and tells the wrapper, which waits for that, that it may end. A
+// container still running long after (a job that printed its own marker) is stopped (reapAfter).
+func (e *Executor) endAtMarker(a *attempt, i int, pod string, status int32) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.stepEndedLocked(i, -1, status != 0, true)
+	if a.exit != nil {
+		return
+	}
+	signal, _ := fastReport(status, "", "")
+	e.log.Debug("job log end marker", "job", a.name, "after", time.Since(a.started), "exit_code", status)
+	a.endLocked(executor.Result{ExitCode: int(status), Reason: signal}, true)
+	name, nonce := a.name, a.nonce
+	go e.ackLogRead(pod, nonce)
+	e.reapAfter(name, pod, 2*ackWait*time.Second)
+}
+
+// ackLogRead tells a one-container pod's wrapper that its log is read whole: it may end.
+func (e *Executor) ackLogRead(pod, nonce string) {
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, annLogRead, nonce)
+	_, err := e.client.Pods(e.ns).Patch(context.Background(), pod, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		e.log.Warn("tell the job's pod its log is read (it ends by itself later)", "pod", pod, "err", err)
+	}
+}

@@ -137,7 +137,7 @@ func TestObjectsOneContainer(t *testing.T) {
 	for _, m := range c.VolumeMounts {
 		mounts = append(mounts, m.MountPath)
 	}
-	if want := []string{workspaceDir, tmpDir, treeDir}; !slices.Equal(mounts, want) {
+	if want := []string{workspaceDir, tmpDir, ackDir, treeDir}; !slices.Equal(mounts, want) {
 		t.Errorf("mounts = %q, want %q", mounts, want)
 	}
 	sc := c.SecurityContext
@@ -154,8 +154,8 @@ func TestObjectsOneContainer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if secret != nil || len(job.Spec.Template.Spec.Volumes) != 2 {
-		t.Errorf("a job without a repository: Secret %v, volumes %v; want none and two emptyDirs", secret, job.Spec.Template.Spec.Volumes)
+	if secret != nil || len(job.Spec.Template.Spec.Volumes) != 3 {
+		t.Errorf("a job without a repository: Secret %v, volumes %v; want none, and no tree volume", secret, job.Spec.Template.Spec.Volumes)
 	}
 }
 

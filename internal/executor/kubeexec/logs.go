@@ -237,6 +237,10 @@ func (e *Executor) followLog(ctx context.Context, out io.Writer, a *attempt, pod
 				}
 				*copied += int64(len(chunk))
 				have.Store(*copied)
+				if end != nil && end.marked.Load() {
+					e.endAtMarker(a, i, pod, end.status.Load())
+					return nil
+				}
 			}
 		}
 		if errors.Is(err, io.EOF) || whole.Load() || ended(a.st[i].ended) && complete() {

@@ -339,8 +339,11 @@ const reapAfter = 30 * time.Second
 
 // reapLater deletes Job name if its pod still runs reapAfter from now: a step ended without marking its end,
 // and the ones after it still wait for it.
-func (e *Executor) reapLater(name, pod string) {
-	time.AfterFunc(reapAfter, func() {
+func (e *Executor) reapLater(name, pod string) { e.reapAfter(name, pod, reapAfter) }
+
+// reapAfter is reapLater after d.
+func (e *Executor) reapAfter(name, pod string, d time.Duration) {
+	time.AfterFunc(d, func() {
 		p, err := e.pods.Pods(e.ns).Get(pod)
 		if err != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || p.DeletionTimestamp != nil {
 			return
