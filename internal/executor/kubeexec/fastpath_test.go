@@ -3,6 +3,7 @@ package kubeexec
 import (
 	"bytes"
 	"encoding/json"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -203,5 +204,25 @@ func TestFastReport(t *testing.T) {
 		if sig != tc.wantSignal || marked != tc.wantMarked {
 			t.Errorf("fastReport(%s) = %q, %v; want %q, %v", tc.name, sig, marked, tc.wantSignal, tc.wantMarked)
 		}
+	}
+}
+
+// The wrapper is plain POSIX sh: dash (Debian's sh), bash and busybox's ash (Alpine's, busybox's) all parse it. It is
+// only parsed here (sh -n): run, its stop trap would signal every process of the caller's namespace.
+func TestOneContainerScriptParses(t *testing.T) {
+	shells := map[string][]string{"dash": {"dash"}, "bash": {"bash", "--posix"}, "busybox ash": {"busybox", "ash"}}
+	found := 0
+	for name, argv := range shells {
+		if _, err := exec.LookPath(argv[0]); err != nil {
+			continue
+		}
+		found++
+		out, err := exec.Command(argv[0], append(argv[1:], "-n", "-c", oneContainer, "runplane", "true", testNonce)...).CombinedOutput()
+		if err != nil {
+			t.Errorf("%s -n: %v: %s", name, err, out)
+		}
+	}
+	if found == 0 {
+		t.Skip("no dash, bash or busybox here")
 	}
 }
