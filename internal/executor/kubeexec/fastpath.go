@@ -29,9 +29,9 @@ import (
 // which does what the checkout and runplane-pid1 do for the two-container pod, in sh: it extracts the tree (a tar
 // archive the server made from its git cache, gitsource.Cache.Archive, carried by the attempt's Secret) into the
 // workspace, merges stderr into stdout, passes a stop signal to every process of the container, and ends the log
-// with an end marker carrying a per-attempt nonce: the log reader reads until it has it, and strips it (the log
-// stream can end before the log file does; runplane-pid1 counts the bytes instead). The job's image needs sh (as
-// for every job) and tar when the job has a repository; the workspace holds the tree without .git.
+// with an end marker carrying a per-attempt nonce and the exit status: the log reader reads until it has it, strips
+// it, and ends the attempt there (runplane-pid1 counts the bytes instead). The job's image needs sh (as for every
+// job), sleep, and tar when the job has a repository; the workspace holds the tree without .git.
 //
 // A job with secrets keeps the two-container pod: its secret files must be 0400 files the job owns, which only a
 // copy makes (a Secret volume's are root's, behind symlinks).
