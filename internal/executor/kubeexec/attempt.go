@@ -29,6 +29,7 @@ type attempt struct {
 	logsDone   bool             // ... and has ended
 	steps      []step           // the containers whose logs are the output, in order
 	multi      bool             // steps are Spec.Containers: their logs have headers, the result their statuses
+	nonce      string           // the end marker's nonce of a one-container pod (fastPath); "" for the others
 	st         []*stepState     // by step
 	statuses   []api.ContainerStatus
 	over       chan struct{} // closed when exit is known
@@ -51,6 +52,7 @@ type stepState struct {
 	ended    chan struct{} // closed when it is seen terminated
 	outBytes int64         // ... with this many bytes of output, by its termination message; -1 unknown
 	failed   bool          // ... with a non-zero exit code: the steps after it do not run
+	marked   bool          // ... after writing its log's end marker (a one-container pod's)
 }
 
 func newStepState() *stepState {
@@ -147,14 +149,14 @@ func (a *attempt) stepStartedLocked(i int) bool {
 	}
 }
 
-// stepEndedLocked records that step i's container has ended, with n bytes of output (-1: not known), and whether
-// it failed.
-func (a *attempt) stepEndedLocked(i int, n int64, failed bool) {
+// stepEndedLocked records that step i's container has ended, with n bytes of output (-1: not known), whether it
+// failed, and whether it wrote an end marker.
+func (a *attempt) stepEndedLocked(i int, n int64, failed, marked bool) {
 	a.stepStartedLocked(i)
 	select {
 	case <-a.st[i].ended:
 	default:
-		a.st[i].outBytes, a.st[i].failed = n, failed
+		a.st[i].outBytes, a.st[i].failed, a.st[i].marked = n, failed, marked
 		close(a.st[i].ended)
 	}
 }
@@ -195,6 +197,13 @@ func (a *attempt) outputLength(ctx context.Context, i int) (int64, bool) {
 	case <-ctx.Done():
 		return 0, false
 	}
+}
+
+// endMarked reports whether step i's container has ended after writing its log's end marker.
+func (a *attempt) endMarked(i int) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return ended(a.st[i].ended) && a.st[i].marked
 }
 
 // outputLengthNow is step i's output's length in bytes if its container has ended and said it, else -1.

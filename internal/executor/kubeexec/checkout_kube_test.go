@@ -17,7 +17,7 @@ import (
 	"github.com/runplane/runplane/internal/gitsource/gittest"
 )
 
-// TestCheckoutFails: a command job's container starts beside its checkout; when the checkout fails in the pod
+// TestCheckoutFails: a command job's container (one with secrets: a plain one runs alone) starts beside its checkout; when the checkout fails in the pod
 // (a repository the server reaches but the pod does not) or cannot start (its image), the job fails promptly with
 // the checkout's reason, its command never runs, and its Job is deleted.
 func TestCheckoutFails(t *testing.T) {
@@ -52,6 +52,7 @@ func TestCheckoutFails(t *testing.T) {
 			ns := c.Namespace(t)
 			ex := c.newExecutor(t, ns, tc.tweak)
 			spec, out := c.jobSpec(t, tc.repo(t), "echo the command ran")
+			spec.Secrets = map[string]string{"K": "v"} // a job with secrets has a checkout container
 			h, err := ex.Start(t.Context(), spec)
 			if err != nil {
 				t.Fatal(err)

@@ -23,7 +23,7 @@ func TestObjectsContainerKubernetes(t *testing.T) {
 		ImagePullPolicy: api.PullAlways,
 		Resources:       &api.ResourceRequirements{Requests: map[string]string{"cpu": "100m"}, Limits: map[string]string{"memory": "256Mi"}},
 	}
-	_, job, err := testExecutor().objects("rp-x-xxxxx", spec)
+	_, job, err := testExecutor().objects("rp-x-xxxxx", spec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func multiSpec() executor.Spec {
 
 func TestObjectsContainers(t *testing.T) {
 	spec := multiSpec()
-	secret, job, err := testExecutor().objects("rp-x-xxxxx", spec)
+	secret, job, err := testExecutor().objects("rp-x-xxxxx", spec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestObjectsContainers(t *testing.T) {
 func TestObjectsCommandJob(t *testing.T) {
 	spec := testSpec()
 	spec.ExtraEnv = []string{"RUNPLANE_METADATA_URL=http://x"}
-	_, job, err := testExecutor().objects("rp-x-xxxxx", spec)
+	_, job, err := testExecutor().objects("rp-x-xxxxx", spec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestObjectsRefuse(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := multiSpec()
 			tc.edit(&spec)
-			_, _, err := testExecutor().objects("rp-x-xxxxx", spec)
+			_, _, err := testExecutor().objects("rp-x-xxxxx", spec, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("objects: %v, want an error with %q", err, tc.want)
 			}

@@ -13,6 +13,16 @@
 // the pod network (a pod cannot go without one: a NetworkPolicy restricts it). Spec.PullSecret is not used: a
 // task names the namespace's pull Secrets in kubernetes.imagePullSecrets.
 //
+// A plain command job — no secrets, no input files, its repository's tree at most maxTree — runs in ONE container
+// instead (fastpath.go): no checkout container, no runplane-pid1. The server archives the tree from its git cache
+// into the Secret (the pod never gets the token); the container's PID 1 is sh running a wrapper that extracts it
+// into the workspace (the image needs tar), merges stderr into stdout, passes a stop signal to every process of the
+// container, and ends the log with a marker line carrying a per-attempt nonce and the exit status. The log reader
+// strips the marker and ends the attempt when it has it (a marker followed by more output is output); the wrapper
+// waits, after it, for the executor's word that the log is read (a pod annotation it sees in a downward API volume),
+// because containerd drops the output still in the pipe when PID 1 exits. A job with secrets keeps the checkout
+// container: its secret files are 0400 files the job owns, which only a copy makes.
+//
 // A job of several containers (Spec.Containers) is one pod too: after the checkout (an init container), its
 // containers up to the last one without a command are init containers in order, and the rest start together,
 // ordered by runplane-pid1's done-markers (podShape), sharing the input, output and metadata emptyDirs (each mounted
@@ -30,6 +40,6 @@
 // informer factory import every API group, which would add minutes to runplane's cold build (test/arch checks the
 // binary stays without them).
 //
-// This package must never put a secret, an input file or the repository token into a Job or Pod spec (they travel
-// in a Secret), never poll the API on a timer, and never import another executor backend.
+// This package must never put a secret, an input file, the repository token or a repository's files into a Job or
+// Pod spec (they travel in a Secret), never poll the API on a timer, and never import another executor backend.
 package kubeexec

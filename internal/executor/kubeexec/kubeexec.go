@@ -158,7 +158,7 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 		return "", errors.New("the runner has no image: the Kubernetes executor runs jobs in the runner's image")
 	}
 	name := jobName(spec.JobID)
-	secret, job, err := e.objects(name, spec)
+	secret, job, err := e.objects(name, spec, nil) // checks the spec before anything is done
 	if err != nil {
 		return "", err
 	}
@@ -174,7 +174,15 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 	if err := e.waitSynced(ctx); err != nil {
 		return "", err
 	}
-	if spec.Repo.URL != "" {
+	fast, err := e.fastPath(ctx, spec)
+	if err != nil {
+		return "", fmt.Errorf("checkout: %w", err)
+	}
+	if fast != nil {
+		if secret, job, err = e.objects(name, spec, fast); err != nil {
+			return "", err
+		}
+	} else if spec.Repo.URL != "" {
 		if _, err := e.opts.Heads.Head(ctx, spec.Repo); err != nil {
 			return "", fmt.Errorf("checkout: %w", err)
 		}
@@ -359,6 +367,7 @@ const keepFinished = 10 * time.Minute
 // track starts following attempt name, whose Job has annotations ann (its steps, what it must warn about).
 func (e *Executor) track(name string, out io.Writer, ann map[string]string) *attempt {
 	a := newAttempt(name, out, stepsFromAnnotations(ann))
+	a.nonce = ann[annLogEnd]
 	if a.multi && ann[annKeep] != "" {
 		a.steps = append(a.steps, step{Container: containerKeep, keep: true, index: len(a.steps)})
 		a.st = append(a.st, newStepState())

@@ -126,32 +126,45 @@ func (l *lineEnd) Write(p []byte) (int, error) {
 // The stream's clean end means the container has ended, not that the log is whole: the container runtime may
 // still be writing its end to the log file when the kubelet, seeing the container gone, ends the stream (a
 // short job that writes a lot loses its last lines that way). So the stream is read again until it has the
-// length runplane-pid1 reported in the termination message.
+// length runplane-pid1 reported in the termination message, or, in a one-container pod, its end marker.
 func (e *Executor) streamLogs(ctx context.Context, a *attempt, pod string, i int, out io.Writer) bool {
 	container := a.steps[i].Container
+	var end *endFilter
+	if a.nonce != "" {
+		end = newEndFilter(out, a.nonce)
+		out = end
+		defer end.flush() // what may have been the start of a marker, when there was none
+	}
 	var copied int64
+	// whole reports whether the log is all copied, once the container has ended.
+	whole := func() bool {
+		if end != nil {
+			return end.marked.Load() || !a.endMarked(i) // killed before its marker: none will come
+		}
+		return copied >= a.outputLengthNow(i) // -1 when not known
+	}
 	wait := 100 * time.Millisecond
 	lags := 0
 	for tries := 0; ; tries++ {
-		err := e.followLog(ctx, out, a, pod, i, &copied)
+		err := e.followLog(ctx, out, a, pod, i, &copied, end)
 		if errors.Is(err, errOutputGone) {
 			return false
 		}
 		if err == nil {
-			want, ok := a.outputLength(ctx, i)
-			if ok && copied >= want { // want is -1 when not known
+			_, ok := a.outputLength(ctx, i)
+			if ok && whole() {
 				return true
 			}
 			tries = 0 // the stream works; the log file lags
-			err = fmt.Errorf("the log has %d of the %d bytes written", copied, want)
+			err = fmt.Errorf("the log has %d bytes and not yet its end", copied)
 			if lags++; lags > 5 { // 3s: what is not there by now was lost on the node
-				e.log.Warn("job log incomplete", "pod", pod, "container", container, "bytes", copied, "want", want)
+				e.log.Warn("job log incomplete", "pod", pod, "container", container, "bytes", copied, "want", a.outputLengthNow(i))
 				return true
 			}
 		}
 		if ctx.Err() != nil || apierrors.IsNotFound(err) {
-			if want := a.outputLengthNow(i); copied < want {
-				e.log.Warn("job log incomplete", "pod", pod, "container", container, "bytes", copied, "want", want)
+			if ended(a.st[i].ended) && !whole() {
+				e.log.Warn("job log incomplete", "pod", pod, "container", container, "bytes", copied, "want", a.outputLengthNow(i))
 			}
 			return false
 		}
@@ -173,9 +186,9 @@ var errOutputGone = errors.New("the job's output is closed")
 
 // followLog copies the log from its start, skipping the first *copied bytes, and counts what it writes. It returns
 // nil at the stream's end, or as soon as the step's container has ended and all the output runplane-pid1 counted
-// is copied: the kubelet ends a follow only when it next checks the container, up to a second after it ended,
-// and the attempt would end that much later.
-func (e *Executor) followLog(ctx context.Context, out io.Writer, a *attempt, pod string, i int, copied *int64) error {
+// is copied, or end (not nil in a one-container pod) has had the end marker: the kubelet ends a follow only when
+// it next checks the container, up to a second after it ended, and the attempt would end that much later.
+func (e *Executor) followLog(ctx context.Context, out io.Writer, a *attempt, pod string, i int, copied *int64, end *endFilter) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rc, err := e.client.PodLogs(e.ns, pod, &corev1.PodLogOptions{Container: a.steps[i].Container, Follow: true}).Stream(ctx)
@@ -187,6 +200,10 @@ func (e *Executor) followLog(ctx context.Context, out io.Writer, a *attempt, pod
 	have.Store(*copied)
 	var whole atomic.Bool
 	complete := func() bool {
+		if end != nil && end.marked.Load() {
+			whole.Store(true)
+			return true
+		}
 		if n := a.outputLengthNow(i); n >= 0 && have.Load() >= n {
 			whole.Store(true)
 			return true
@@ -220,6 +237,10 @@ func (e *Executor) followLog(ctx context.Context, out io.Writer, a *attempt, pod
 				}
 				*copied += int64(len(chunk))
 				have.Store(*copied)
+				if end != nil && end.marked.Load() {
+					e.endAtMarker(a, i, pod, end.status.Load())
+					return nil
+				}
 			}
 		}
 		if errors.Is(err, io.EOF) || whole.Load() || ended(a.st[i].ended) && complete() {

@@ -27,7 +27,8 @@ type Options struct {
 	Client *Client
 	// Namespace the Jobs run in; default "default".
 	Namespace string
-	// JobImage is runplane's own image, run by every job's init container (`runplane pod checkout`).
+	// JobImage is runplane's own image, run by the checkout container (`runplane pod checkout`) of every job but the
+	// plain command jobs that run in one container (fastPath).
 	JobImage string
 	// JobImagePullPolicy of the init container; default IfNotPresent.
 	JobImagePullPolicy corev1.PullPolicy
@@ -42,7 +43,8 @@ type Options struct {
 	StartTimeout time.Duration
 	// StopGrace is the pods' terminationGracePeriodSeconds; default 10s. Stop uses its own grace.
 	StopGrace time.Duration
-	// Heads checks a repository branch before its Job is created.
+	// Heads checks a repository branch before its Job is created. If it is an Archiver too (gitsource.Cache is), a
+	// plain command job gets its repository's files from it, through its Secret, and runs in one container.
 	Heads Heads
 	// Images, if not nil, is checked again at Start (the API checks it when runners are saved and jobs submitted).
 	Images Images

@@ -64,7 +64,7 @@ func TestPodShape(t *testing.T) {
 			if tc.keep {
 				spec.Keep = t.TempDir()
 			}
-			_, job, err := testExecutor().objects("rp-x-xxxxx", spec)
+			_, job, err := testExecutor().objects("rp-x-xxxxx", spec, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

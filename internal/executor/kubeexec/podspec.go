@@ -45,8 +45,9 @@ const (
 // timeout itself; the deadline is the backstop for when no runplane server is watching.
 const deadlineSlack = 30 * time.Second
 
-// objects builds the Secret (nil when the attempt needs none) and the Job of one attempt. It is pure.
-func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *batchv1.Job, error) {
+// objects builds the Secret (nil when the attempt needs none) and the Job of one attempt; its pod is the
+// one-container pod when fast is not nil (fastPath). It is pure.
+func (e *Executor) objects(name string, spec executor.Spec, fast *fastPath) (*corev1.Secret, *batchv1.Job, error) {
 	k := spec.Kubernetes
 	if k == nil {
 		k = &api.TaskKubernetes{}
@@ -72,10 +73,19 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 	if spec.Keep != "" {
 		annotations[annKeep] = "true"
 	}
+	if fast != nil {
+		annotations[annLogEnd] = fast.nonce
+	}
 	meta := metav1.ObjectMeta{Name: name, Namespace: e.ns, Labels: labels, Annotations: annotations}
 
 	var secret *corev1.Secret
-	if len(spec.Secrets) > 0 || spec.Repo.Token != "" || len(inputs) > 0 {
+	if fast != nil {
+		// The server read the tree with the token: the pod gets the files, never the token.
+		if fast.tree != nil {
+			secret = &corev1.Secret{ObjectMeta: *meta.DeepCopy(), Type: corev1.SecretTypeOpaque, Immutable: ptr.To(true),
+				Data: map[string][]byte{treeKey: fast.tree}}
+		}
+	} else if len(spec.Secrets) > 0 || spec.Repo.Token != "" || len(inputs) > 0 {
 		secret = &corev1.Secret{ObjectMeta: *meta.DeepCopy(), Type: corev1.SecretTypeOpaque, Data: map[string][]byte{}, Immutable: ptr.To(true)}
 		for k, v := range spec.Secrets {
 			secret.Data[k] = []byte(v)
@@ -294,9 +304,16 @@ func (e *Executor) objects(name string, spec executor.Spec) (*corev1.Secret, *ba
 		VolumeMounts:    checkoutMounts,
 		SecurityContext: hardened(),
 	}
-	initContainers, containers, stepVolume := podShape(checkout, run, spec)
-	if stepVolume {
-		volumes = append(volumes, emptyDir("steps", ""))
+	var initContainers, containers []corev1.Container
+	if fast != nil {
+		volumes = fastShape(name, &run[0], spec.Command, fast)
+		containers = run
+	} else {
+		var stepVolume bool
+		initContainers, containers, stepVolume = podShape(checkout, run, spec)
+		if stepVolume {
+			volumes = append(volumes, emptyDir("steps", ""))
+		}
 	}
 	extra, err := extraVolumes(k)
 	if err != nil {

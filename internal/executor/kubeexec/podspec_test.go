@@ -30,7 +30,7 @@ func testSpec() executor.Spec {
 
 func TestObjectsKeepSecretsOutOfTheJob(t *testing.T) {
 	spec := testSpec()
-	secret, job, err := testExecutor().objects("rp-hello-ab12c-xxxxx", spec)
+	secret, job, err := testExecutor().objects("rp-hello-ab12c-xxxxx", spec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestObjectsKeepSecretsOutOfTheJob(t *testing.T) {
 }
 
 func TestObjectsHardened(t *testing.T) {
-	_, job, err := testExecutor().objects("rp-x-xxxxx", testSpec())
+	_, job, err := testExecutor().objects("rp-x-xxxxx", testSpec(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestObjectsEnvironment(t *testing.T) {
 	for _, tc := range tests {
 		spec := testSpec()
 		spec.ExtraVars = tc.extraVars
-		_, job, err := testExecutor().objects("rp-x-xxxxx", spec)
+		_, job, err := testExecutor().objects("rp-x-xxxxx", spec, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,7 +179,7 @@ func TestObjectsTaskSettings(t *testing.T) {
 		ImagePullSecrets: []string{"regcred"},
 		ImagePullPolicy:  "Always",
 	}
-	_, job, err := testExecutor().objects("rp-x-xxxxx", spec)
+	_, job, err := testExecutor().objects("rp-x-xxxxx", spec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestObjectsTaskSettings(t *testing.T) {
 		t.Errorf("pull policy %q", main.ImagePullPolicy)
 	}
 	spec.Kubernetes.Resources.Limits["memory"] = "lots"
-	if _, _, err := testExecutor().objects("rp-x-xxxxx", spec); err == nil || !strings.Contains(err.Error(), "lots") {
+	if _, _, err := testExecutor().objects("rp-x-xxxxx", spec, nil); err == nil || !strings.Contains(err.Error(), "lots") {
 		t.Errorf("a bad quantity: error %v, want one naming it", err)
 	}
 }
@@ -220,7 +220,7 @@ func TestObjectsNetwork(t *testing.T) {
 	for _, tt := range tests {
 		spec := testSpec()
 		spec.Network = tt.network
-		_, job, err := testExecutor().objects("rp-x-xxxxx", spec)
+		_, job, err := testExecutor().objects("rp-x-xxxxx", spec, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,7 +233,7 @@ func TestObjectsNetwork(t *testing.T) {
 func TestObjectsWithoutSecrets(t *testing.T) {
 	spec := testSpec()
 	spec.Secrets, spec.Repo.Token = nil, ""
-	secret, job, err := testExecutor().objects("rp-x-xxxxx", spec)
+	secret, job, err := testExecutor().objects("rp-x-xxxxx", spec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,6 +102,9 @@ func (e *Executor) observePod(a *attempt, p *corev1.Pod) {
 		e.startLogsLocked(a, p.Name)
 		a.pending = ""
 		a.stepStartedLocked(i)
+		if a.nonce != "" {
+			a.checkedOut = true // a one-container pod: no checkout container; its Secret was mounted by now
+		}
 		if last && a.secret && a.checkedOut {
 			// The last container has its secrets (env resolved, files copied by the checkout): the Secret is
 			// not needed any more, so it does not outlive the start of the job.
@@ -114,17 +117,23 @@ func (e *Executor) observePod(a *attempt, p *corev1.Pod) {
 			continue
 		}
 		rep := pid1.ParseReport(t.Message)
-		if rep.NotRun != "" {
+		marked := false
+		if a.nonce != "" {
+			rep.Signal, marked = fastReport(t.ExitCode, t.Reason, t.Message)
+		} else if rep.NotRun != "" {
 			// It did not run its command (the checkout or an earlier step failed): that one says how the job ended.
 			allBefore = false
 			continue
 		}
-		a.stepEndedLocked(i, rep.OutputBytes, t.ExitCode != 0)
+		a.stepEndedLocked(i, rep.OutputBytes, t.ExitCode != 0, marked)
 		if t.ExitCode == 0 && !last || !allBefore {
 			continue
 		}
 		e.log.Debug("job container ended", "job", a.name, "container", cs.Name, "after", time.Since(a.started), "exit_code", t.ExitCode)
 		r := resultOf(t, rep, a.stopping)
+		if rep.NotRun != "" {
+			r = executor.Result{ExitCode: notStarted, Reason: "checkout failed: " + rep.NotRun} // the one container's
+		}
 		if r.Reason == "" && t.ExitCode != 0 && p.Status.Reason != "" {
 			r.Reason = message(p.Status.Message, p.Status.Reason) // Evicted, DeadlineExceeded
 		}
@@ -330,8 +339,11 @@ const reapAfter = 30 * time.Second
 
 // reapLater deletes Job name if its pod still runs reapAfter from now: a step ended without marking its end,
 // and the ones after it still wait for it.
-func (e *Executor) reapLater(name, pod string) {
-	time.AfterFunc(reapAfter, func() {
+func (e *Executor) reapLater(name, pod string) { e.reapAfter(name, pod, reapAfter) }
+
+// reapAfter is reapLater after d.
+func (e *Executor) reapAfter(name, pod string, d time.Duration) {
+	time.AfterFunc(d, func() {
 		p, err := e.pods.Pods(e.ns).Get(pod)
 		if err != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || p.DeletionTimestamp != nil {
 			return
