@@ -40,6 +40,9 @@ func (h *Handler) promiseRoutes() []route {
 		rt("PUT", resources+"/{promise}/{name}", res, Object, "promise", h.putRequest),
 		rt("PATCH", resources+"/{promise}/{name}", res, Object, "promise", h.patchRequest),
 		rt("DELETE", resources+"/{promise}/{name}", res, Object, "promise", h.deleteRequest),
+		rt("POST", resources+"/{promise}/{name}/reconcile", res, Object, "promise", h.actOnRequest(ActionReconcile)),
+		rt("POST", resources+"/{promise}/{name}/resume", res, Object, "promise", h.actOnRequest(ActionResume)),
+		rt("POST", resources+"/{promise}/{name}/retry", res, Object, "promise", h.actOnRequest(ActionRetry)),
 	}
 }
 
