@@ -85,6 +85,12 @@ func (c *Controller) place(ctx context.Context, o *object, pipeline string, job 
 			return nil, &outputError{err}
 		}
 	}
+	return c.placeFiles(ctx, o, pipeline, paths, sel, func(paths []string) ([]statestore.File, error) { return c.read(job.ID, paths) })
+}
+
+// placeFiles is place for the files paths, read by read, with the selectors sel of destination-selectors.yaml.
+func (c *Controller) placeFiles(ctx context.Context, o *object, pipeline string, paths []string, sel []schedule.DirectorySelector,
+	read func([]string) ([]statestore.File, error)) ([]api.KratixOutput, error) {
 	var promiseSel []schedule.Selector
 	for _, s := range o.promise.Spec.DestinationSelectors {
 		promiseSel = append(promiseSel, schedule.Selector{MatchLabels: s.MatchLabels, Source: schedule.SourcePromise})
@@ -126,7 +132,7 @@ func (c *Controller) place(ctx context.Context, o *object, pipeline string, job 
 				Message: "no destination matches the selectors " + selectorsString(schedule.Resolve(g.Selectors))})
 			continue
 		}
-		content, err := c.read(job.ID, g.Files)
+		content, err := read(g.Files)
 		if err != nil {
 			return nil, err
 		}

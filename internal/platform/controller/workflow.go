@@ -50,6 +50,19 @@ func (c *Controller) step(ctx context.Context, o *object) (more bool, err error)
 	}
 	ps := o.pipelines(kratix.ActionConfigure)
 	if c.due(o, now) {
+		if o.request == nil {
+			// A promise's static dependencies go to every destination it selects, as its spec changes.
+			st, err := c.placeDependencies(ctx, o, o.status)
+			var bad *outputError
+			switch {
+			case errors.As(err, &bad):
+				c.log.Warn("promise dependencies not written", "promise", o.promise.Metadata.Name, "err", err)
+			case err != nil:
+				return false, err
+			default:
+				o.status = st
+			}
+		}
 		return true, c.restart(ctx, o, kratix.ActionConfigure, ps, now)
 	}
 	more, finished, err := c.advance(ctx, o, kratix.ActionConfigure, ps, now)
