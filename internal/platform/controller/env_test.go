@@ -49,7 +49,7 @@ type env struct {
 
 // newEnv starts the engines over SQLite; git says the state store is a local bare git repository (else a
 // directory). It runs until the test ends.
-func newEnv(t *testing.T, git bool) *env {
+func newEnv(t testing.TB, git bool) *env {
 	t.Helper()
 	dir := t.TempDir()
 	key, err := secret.LoadOrCreateKey(filepath.Join(dir, "secret.key"))
@@ -68,7 +68,7 @@ func newEnv(t *testing.T, git bool) *env {
 	return newEnvOver(t, dir, st, git)
 }
 
-func newEnvOver(t *testing.T, dir string, st storeOf, git bool) *env {
+func newEnvOver(t testing.TB, dir string, st storeOf, git bool) *env {
 	t.Helper()
 	e := &env{dir: dir, st: st, git: git}
 	src, err := gitsource.New(filepath.Join(dir, "git"), gitsource.Options{})
@@ -125,7 +125,7 @@ func newEnvOver(t *testing.T, dir string, st storeOf, git bool) *env {
 }
 
 // controller starts a controller; stop stops it and waits until it returned.
-func (e *env) controller(t *testing.T, o controller.Options) (c *controller.Controller, stop func()) {
+func (e *env) controller(t testing.TB, o controller.Options) (c *controller.Controller, stop func()) {
 	t.Helper()
 	o.Logger = testLogger(t)
 	c = controller.New(e.st, e.runs, e.files, e.writers, o)
@@ -164,7 +164,7 @@ func (e *env) pipeline(name, script string) api.Pipeline {
 }
 
 // promise stores the promise cache with these workflows, scheduled to destinations labelled environment: dev.
-func (e *env) promise(t *testing.T, w api.PromiseWorkflows) store.Promise {
+func (e *env) promise(t testing.TB, w api.PromiseWorkflows) store.Promise {
 	t.Helper()
 	p, err := e.st.CreatePromise(t.Context(), api.Promise{APIVersion: kratix.PromiseAPIVersion, Kind: "Promise",
 		Metadata: api.ObjectMeta{Name: "cache"},
@@ -178,7 +178,7 @@ func (e *env) promise(t *testing.T, w api.PromiseWorkflows) store.Promise {
 }
 
 // request stores the request team-a/name of cache and tells c.
-func (e *env) request(t *testing.T, c *controller.Controller, p store.Promise, name, spec string, labels map[string]string) store.ResourceRequest {
+func (e *env) request(t testing.TB, c *controller.Controller, p store.Promise, name, spec string, labels map[string]string) store.ResourceRequest {
 	t.Helper()
 	r, err := e.st.CreateResourceRequest(t.Context(), "cache", api.ResourceRequest{
 		APIVersion: "marketplace.example.com/v1alpha1", Kind: "Cache",
@@ -194,7 +194,7 @@ func (e *env) request(t *testing.T, c *controller.Controller, p store.Promise, n
 }
 
 // get reads request team-a/name of cache and its status; ok false once it is gone.
-func (e *env) get(t *testing.T, name string) (r store.ResourceRequest, status map[string]any, ok bool) {
+func (e *env) get(t testing.TB, name string) (r store.ResourceRequest, status map[string]any, ok bool) {
 	t.Helper()
 	r, err := e.st.GetResourceRequest(t.Context(), "cache", "team-a", name)
 	if errors.Is(err, store.ErrNotFound) {
@@ -210,7 +210,13 @@ func (e *env) get(t *testing.T, name string) (r store.ResourceRequest, status ma
 }
 
 // waitFor waits until cond holds for request name's status (nil once the request is gone), and returns the status.
-func (e *env) waitFor(t *testing.T, name, what string, cond func(st map[string]any) bool) map[string]any {
+func (e *env) waitFor(t testing.TB, name, what string, cond func(st map[string]any) bool) map[string]any {
+	t.Helper()
+	return e.waitForEvery(t, name, what, 20*time.Millisecond, cond)
+}
+
+// waitForEvery is waitFor, looking every poll.
+func (e *env) waitForEvery(t testing.TB, name, what string, poll time.Duration, cond func(st map[string]any) bool) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	var st map[string]any
@@ -223,7 +229,7 @@ func (e *env) waitFor(t *testing.T, name, what string, cond func(st map[string]a
 		if cond(st) {
 			return st
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(poll)
 	}
 	b, _ := json.MarshalIndent(st, "", "  ")
 	t.Fatalf("request %s: %s: not within a minute; status:\n%s", name, what, b)
@@ -244,7 +250,7 @@ func completed(st map[string]any) bool {
 func gone(st map[string]any) bool { return st == nil }
 
 // files returns the state store's files, path → content.
-func (e *env) files_(t *testing.T) map[string]string {
+func (e *env) files_(t testing.TB) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	if e.git {
@@ -277,7 +283,7 @@ func (e *env) count(name string) int {
 }
 
 // jobsOf counts the jobs whose run's workflow starts with prefix.
-func (e *env) pipelineJobs(t *testing.T) []store.Job {
+func (e *env) pipelineJobs(t testing.TB) []store.Job {
 	t.Helper()
 	js, _, err := e.st.ListJobs(t.Context(), store.JobFilter{})
 	if err != nil {
