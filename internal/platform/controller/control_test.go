@@ -33,7 +33,7 @@ func (e *env) touch(t *testing.T, name string) {
 }
 
 // act asks c to act on request name, as POST …/{action} does.
-func (e *env) act(t *testing.T, c *controller.Controller, p store.Promise, name string, a httpapi.RequestAction) error {
+func (e *env) act(t *testing.T, c *controller.Controller, p store.Promise, name string, a httpapi.WorkflowAction) error {
 	t.Helper()
 	r, _, ok := e.get(t, name)
 	if !ok {

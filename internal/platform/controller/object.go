@@ -32,6 +32,14 @@ func (o *object) meta() api.ObjectMeta {
 	return o.promise.Metadata
 }
 
+// what names o in messages.
+func (o *object) what() string {
+	if o.request != nil {
+		return "the request"
+	}
+	return "the promise"
+}
+
 func (o *object) paused() bool { return o.meta().Labels[PausedLabel] == "true" }
 
 // pipelines are the object's workflow of action a.

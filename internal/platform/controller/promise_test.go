@@ -98,3 +98,49 @@ echo 'message: operator installed' > "$RUNPLANE_METADATA_DIR/status.yaml"`)},
 		t.Errorf("after delete the state store holds %v", keys(files))
 	}
 }
+
+// A promise whose delete pipeline fails stays, DeleteWorkflowCompleted False; reconcile is refused while it is being
+// deleted; retry (POST /promises/{name}/retry) runs the delete again and the promise and its files go.
+func TestPromiseDeleteRetry(t *testing.T) {
+	e := newEnv(t, false)
+	c, _ := e.controller(t, controller.Options{})
+	p, err := e.st.CreatePromise(t.Context(), api.Promise{APIVersion: kratix.PromiseAPIVersion, Kind: "Promise",
+		Metadata: api.ObjectMeta{Name: "infra"},
+		Spec: api.PromiseSpec{
+			Dependencies: []json.RawMessage{json.RawMessage(`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"infra-system"}}`)},
+			Workflows: api.PromiseWorkflows{Promise: api.WorkflowActions{
+				Delete: []api.Pipeline{e.pipeline("teardown", `echo run >> "$TESTDIR/teardown.runs"; test -f "$TESTDIR/fixed"`)},
+			}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ReconcilePromise(t.Context(), httpapi.ChangeCreated, p); err != nil {
+		t.Fatal(err)
+	}
+	e.waitPromise(t, "infra", "configure completes", completed)
+	if n := len(e.files_(t)); n != 2 {
+		t.Fatalf("state store holds %v, want the dependencies at dev and prod", keys(e.files_(t)))
+	}
+	p, _ = e.st.GetPromise(t.Context(), "infra")
+	if err := c.ReconcilePromise(t.Context(), httpapi.ChangeDeleting, p); !errors.Is(err, httpapi.ErrDeleteDeferred) {
+		t.Fatalf("deleting: %v", err)
+	}
+	e.waitPromise(t, "infra", "the delete fails", func(st map[string]any) bool {
+		s, _, _ := condition(st, kratix.ConditionDeleteWorkflowCompleted)
+		return s == "False" && strings.Contains(phases(st), "Failed")
+	})
+	if _, err := c.ActOnPromise(t.Context(), httpapi.ActionReconcile, p); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("reconcile while deleting: %v, want a conflict", err)
+	}
+	e.touch(t, "fixed")
+	if _, err := c.ActOnPromise(t.Context(), httpapi.ActionRetry, p); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	e.waitPromise(t, "infra", "the promise is removed", gone)
+	if n := e.count("teardown.runs"); n != 2 {
+		t.Errorf("teardown ran %d times, want 2", n)
+	}
+	if files := e.files_(t); len(files) != 0 {
+		t.Errorf("after delete the state store holds %v", keys(files))
+	}
+}
