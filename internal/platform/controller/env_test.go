@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/executor"
 	"github.com/runplane/runplane/internal/executor/local"
 	"github.com/runplane/runplane/internal/gitsource"
 	"github.com/runplane/runplane/internal/httpapi"
@@ -65,17 +66,20 @@ func newEnv(t testing.TB, git bool) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return newEnvOver(t, dir, st, git)
+	return newEnvOver(t, dir, st, git, func(work string, src *gitsource.Cache) (executor.Executor, error) {
+		return local.New(local.Options{WorkDir: work, Git: src, Isolation: local.IsolationNone})
+	})
 }
 
-func newEnvOver(t testing.TB, dir string, st storeOf, git bool) *env {
+// newEnvOver is newEnv over st, with the executor newExec makes.
+func newEnvOver(t testing.TB, dir string, st storeOf, git bool, newExec func(work string, src *gitsource.Cache) (executor.Executor, error)) *env {
 	t.Helper()
 	e := &env{dir: dir, st: st, git: git}
 	src, err := gitsource.New(filepath.Join(dir, "git"), gitsource.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex, err := local.New(local.Options{WorkDir: filepath.Join(dir, "work"), Git: src, Isolation: local.IsolationNone})
+	ex, err := newExec(filepath.Join(dir, "work"), src)
 	if err != nil {
 		t.Fatal(err)
 	}
