@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/httpapi"
 	"github.com/runplane/runplane/internal/platform/kratix"
+	"github.com/runplane/runplane/internal/platform/promise"
 	"github.com/runplane/runplane/internal/store"
 )
 
@@ -83,4 +86,40 @@ func busy(st map[string]any) bool {
 		}
 	}
 	return false
+}
+
+// refreshDependents recomputes the status of every promise requiring the promise name, which is gone (as the
+// promise routes do when they delete one themselves): they become Unavailable.
+func (c *Controller) refreshDependents(ctx context.Context, name string) error {
+	all, err := c.st.ListPromises(ctx)
+	if err != nil {
+		return err
+	}
+	installed := map[string]string{}
+	for _, p := range all {
+		installed[p.Metadata.Name] = promise.PromiseVersion(p.Promise)
+	}
+	for _, p := range all {
+		if !slices.ContainsFunc(p.Spec.RequiredPromises, func(r api.RequiredPromise) bool { return r.Name == name }) {
+			continue
+		}
+		for attempt := 0; ; attempt++ {
+			var a *promise.API
+			if len(p.Spec.API) > 0 {
+				a, _ = promise.ParseAPI(p.Spec.API)
+			}
+			st := promise.Status(p.Promise, a, installed, p.Status, c.opts.Now())
+			_, err := c.st.SetPromiseStatus(ctx, p.Metadata.Name, p.Version, st)
+			if errors.Is(err, store.ErrConflict) && attempt < 5 {
+				if p, err = c.st.GetPromise(ctx, p.Metadata.Name); err == nil {
+					continue // its status moved on meanwhile: from what it is now
+				}
+			}
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("promise %s: status: %w", p.Metadata.Name, err)
+			}
+			break
+		}
+	}
+	return nil
 }

@@ -46,7 +46,7 @@ func TestPromiseWorkflows(t *testing.T) {
 	e := newEnv(t, true)
 	c, _ := e.controller(t, controller.Options{})
 	p, err := e.st.CreatePromise(t.Context(), api.Promise{APIVersion: kratix.PromiseAPIVersion, Kind: "Promise",
-		Metadata: api.ObjectMeta{Name: "infra"},
+		Metadata: api.ObjectMeta{Name: "infra", Labels: map[string]string{api.PromiseVersionLabel: "v1"}},
 		Spec: api.PromiseSpec{
 			Dependencies: []json.RawMessage{json.RawMessage(`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"infra-system"}}`)},
 			Workflows: api.PromiseWorkflows{Promise: api.WorkflowActions{
@@ -61,6 +61,12 @@ echo 'message: operator installed' > "$RUNPLANE_METADATA_DIR/status.yaml"`)},
 		t.Fatal(err)
 	}
 	if err := c.ReconcilePromise(t.Context(), httpapi.ChangeCreated, p); err != nil {
+		t.Fatal(err)
+	}
+	// app requires infra: it is Unavailable once infra's delete workflow removed it.
+	if _, err := e.st.CreatePromise(t.Context(), api.Promise{APIVersion: kratix.PromiseAPIVersion, Kind: "Promise",
+		Metadata: api.ObjectMeta{Name: "app"}, Spec: api.PromiseSpec{RequiredPromises: []api.RequiredPromise{{Name: "infra", Version: "v1"}}},
+		Status: api.PromiseStatus{Status: api.PromiseStatusAvailable}}); err != nil {
 		t.Fatal(err)
 	}
 	st := e.waitPromise(t, "infra", "configure completes", completed)
@@ -91,6 +97,7 @@ echo 'message: operator installed' > "$RUNPLANE_METADATA_DIR/status.yaml"`)},
 		t.Fatalf("deleting: %v, want ErrDeleteDeferred", err)
 	}
 	e.waitPromise(t, "infra", "the promise is removed", gone)
+	e.waitPromise(t, "app", "app is Unavailable", func(st map[string]any) bool { return st["status"] == api.PromiseStatusUnavailable })
 	if n := e.count("teardown.runs"); n != 1 {
 		t.Errorf("the promise's delete pipeline ran %d times", n)
 	}

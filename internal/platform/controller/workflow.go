@@ -301,8 +301,16 @@ func (c *Controller) stepDelete(ctx context.Context, o *object, now time.Time) (
 		}
 		return false, err
 	}
+	if err := c.remove(ctx, o); err != nil {
+		return false, err
+	}
 	c.log.Info("deleted", "object", o.k.String())
-	return false, c.remove(ctx, o)
+	if o.request == nil {
+		if err := c.refreshDependents(ctx, o.promise.Metadata.Name); err != nil {
+			c.log.Warn("refresh the promises requiring a deleted one", "promise", o.promise.Metadata.Name, "err", err)
+		}
+	}
+	return false, nil
 }
 
 func mustPipelines(st map[string]any) []kratix.PipelineStatus {
