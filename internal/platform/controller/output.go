@@ -95,6 +95,14 @@ func (c *Controller) placeFiles(ctx context.Context, o *object, pipeline string,
 	for _, s := range o.promise.Spec.DestinationSelectors {
 		promiseSel = append(promiseSel, schedule.Selector{MatchLabels: s.MatchLabels, Source: schedule.SourcePromise})
 	}
+	if o.request != nil && o.promise.Status.Kratix != nil {
+		// What the promise's own workflows chose for their default group applies to its requests' too.
+		for _, out := range o.promise.Status.Kratix.Outputs {
+			if out.Pipeline != dependenciesPipeline && out.Directory == schedule.RootDirectory && len(out.Selectors) > 0 {
+				promiseSel = append(promiseSel, schedule.Selector{MatchLabels: out.Selectors, Source: schedule.SourcePromiseWorkflow})
+			}
+		}
+	}
 	groups, err := schedule.Groups(selectorsFile, schedule.Output{Files: paths, Selectors: sel, Resource: o.request != nil,
 		PromiseSelectors: promiseSel})
 	if err != nil {
@@ -129,7 +137,8 @@ func (c *Controller) placeFiles(ctx context.Context, o *object, pipeline string,
 			Selectors: g.Selectors, Previous: prev})
 		if len(dec.Destinations) == 0 {
 			outs = append(outs, api.KratixOutput{Pipeline: pipeline, Group: g.ID, Directory: g.Directory,
-				Message: "no destination matches the selectors " + selectorsString(schedule.Resolve(g.Selectors))})
+				Selectors: ownSelectors(g, o.request != nil),
+				Message:   "no destination matches the selectors " + selectorsString(schedule.Resolve(g.Selectors))})
 			continue
 		}
 		content, err := read(g.Files)
@@ -154,9 +163,10 @@ func (c *Controller) placeFiles(ctx context.Context, o *object, pipeline string,
 			return nil, err
 		}
 		for i, w := range res.Placements {
-			outs = append(outs, api.KratixOutput{Pipeline: pipeline, Group: byStore[s][i].GroupID,
-				Directory: directoryOf(groups, byStore[s][i].GroupID), Destination: w.Destination, StateStore: res.Store,
-				Path: w.Dir, Files: w.Paths, Version: res.Version})
+			g := groupOf(groups, byStore[s][i].GroupID)
+			outs = append(outs, api.KratixOutput{Pipeline: pipeline, Group: g.ID, Directory: g.Directory,
+				Destination: w.Destination, StateStore: res.Store, Path: w.Dir, Files: w.Paths, Version: res.Version,
+				Selectors: ownSelectors(g, o.request != nil)})
 		}
 	}
 	var stale []api.KratixOutput
@@ -171,13 +181,33 @@ func (c *Controller) placeFiles(ctx context.Context, o *object, pipeline string,
 	return outs, nil
 }
 
-func directoryOf(groups []schedule.Group, id string) string {
+func groupOf(groups []schedule.Group, id string) schedule.Group {
 	for _, g := range groups {
 		if g.ID == id {
-			return g.Directory
+			return g
 		}
 	}
-	return ""
+	return schedule.Group{ID: id}
+}
+
+// ownSelectors are the selectors g's pipeline gave it (destination-selectors.yaml), not its promise's.
+func ownSelectors(g schedule.Group, resource bool) map[string]string {
+	src := schedule.SourcePromiseWorkflow
+	if resource {
+		src = schedule.SourceResourceWorkflow
+	}
+	var out map[string]string
+	for _, s := range g.Selectors {
+		if s.Source == src && len(s.MatchLabels) > 0 {
+			if out == nil {
+				out = map[string]string{}
+			}
+			for k, v := range s.MatchLabels {
+				out[k] = v
+			}
+		}
+	}
+	return out
 }
 
 func selectorsString(m map[string]string) string {

@@ -151,3 +151,37 @@ func TestPromiseDeleteRetry(t *testing.T) {
 		t.Errorf("after delete the state store holds %v", keys(files))
 	}
 }
+
+// The selectors a promise's own workflow writes for its default group (destination-selectors.yaml) apply, with
+// the promise's destinationSelectors, to its requests' output, as Kratix's promise-workflow source does.
+func TestPromiseWorkflowSelectors(t *testing.T) {
+	e := newEnv(t, false)
+	c, _ := e.controller(t, controller.Options{})
+	gold := api.Destination{Name: "gold", Labels: map[string]string{"environment": "dev", "tier": "gold"},
+		StateStoreRef: api.StateStoreRef{Kind: api.KindDirectoryStateStore, Name: "local"}}
+	gold.Default()
+	if err := e.st.CreateDestination(t.Context(), gold); err != nil {
+		t.Fatal(err)
+	}
+	w := e.cacheWorkflows()
+	w.Promise.Configure = []api.Pipeline{e.pipeline("select", `echo 'kind: Operator' > "$RUNPLANE_OUTPUT_DIR/operator.yaml"
+printf -- '- matchLabels: {tier: gold}\n' > "$RUNPLANE_METADATA_DIR/destination-selectors.yaml"`)}
+	p := e.promise(t, w)
+	if err := c.ReconcilePromise(t.Context(), httpapi.ChangeCreated, p); err != nil {
+		t.Fatal(err)
+	}
+	st := e.waitPromise(t, "cache", "configure completes", completed)
+	if outs := outputsOf(st); len(outs) != 1 || outs[0].Destination != "gold" || outs[0].Selectors["tier"] != "gold" {
+		t.Fatalf("promise outputs = %+v, want operator.yaml at gold alone, with its selectors", outs)
+	}
+	names := []string{"a", "b", "c", "d", "e"}
+	for _, n := range names {
+		e.request(t, c, p, n, `{"size":"small"}`, nil)
+	}
+	for _, n := range names {
+		st := e.waitFor(t, n, "configure completes", completed)
+		if outs := outputsOf(st); len(outs) != 1 || outs[0].Destination != "gold" {
+			t.Errorf("request %s went to %+v, want gold (environment: dev from the promise, tier: gold from its workflow)", n, outs)
+		}
+	}
+}
