@@ -128,6 +128,9 @@ func (c *Controller) restart(ctx context.Context, o *object, a kratix.Action, ps
 	}
 	if len(ps) == 0 {
 		st = kratix.Completed(st, t, now)
+	} else {
+		// In progress from now on: the last run's True must not read as this one's.
+		st = kratix.Running(st, t, now)
 	}
 	return c.save(ctx, o, st)
 }
