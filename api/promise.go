@@ -120,12 +120,43 @@ type KratixStatus struct {
 	Status            string          `json:"status,omitempty"`
 	LastAvailableTime *time.Time      `json:"lastAvailableTime,omitempty"`
 	Workflows         KratixWorkflows `json:"workflows,omitzero"`
+	// DeletionTimestamp is when a delete was asked for: the delete workflow runs, then the object is removed.
+	DeletionTimestamp *time.Time `json:"deletionTimestamp,omitempty"`
+	// Outputs say where the pipelines' output went (Kratix #823).
+	Outputs []KratixOutput `json:"outputs,omitempty"`
+}
+
+// KratixOutput is one workload group of a pipeline's output at one destination: where its files were written.
+type KratixOutput struct {
+	Pipeline string `json:"pipeline"`
+	// Group is the workload group's id, Directory its directory in the output ("." for the default group).
+	Group     string `json:"group"`
+	Directory string `json:"directory,omitempty"`
+	// Destination and StateStore are where the files went; "" when no destination matched (Message says so).
+	Destination string `json:"destination,omitempty"`
+	StateStore  string `json:"stateStore,omitempty"`
+	// Path is the placement's directory in the state store (mode nestedByMetadata), Files the files written,
+	// relative to the store's root; Version the commit that holds them (git).
+	Path    string   `json:"path,omitempty"`
+	Files   []string `json:"files,omitempty"`
+	Version string   `json:"version,omitempty"`
+	Message string   `json:"message,omitempty"`
+	// Selectors are the group's own selectors from its pipeline's destination-selectors.yaml; a promise
+	// workflow's, for its default group, also apply to its requests' output (Kratix's promise-workflow source).
+	Selectors map[string]string `json:"selectors,omitempty"`
 }
 
 // KratixWorkflows is the state of each pipeline of the last workflow.
 type KratixWorkflows struct {
 	Pipelines           []PipelineStatus `json:"pipelines,omitempty"`
 	SuspendedGeneration int64            `json:"suspendedGeneration,omitempty"`
+	// Action, Generation, PromiseGeneration and Round are runplane's: the workflow the pipelines are of, the
+	// object's and its promise's generations they run for, and how many times the workflow was started, resumed
+	// or retried (part of each pipeline run's idempotency key).
+	Action            string `json:"action,omitempty"`
+	Generation        int64  `json:"generation,omitempty"`
+	PromiseGeneration int64  `json:"promiseGeneration,omitempty"`
+	Round             int64  `json:"round,omitempty"`
 }
 
 // PipelineStatus is one pipeline's phase: Pending, Running, Succeeded, Failed or Suspended.

@@ -32,6 +32,9 @@ func (h *Handler) promiseRoutes() []route {
 		rt("GET", promises+"/{name}", prom, Object, "name", h.getPromise),
 		rt("PUT", promises+"/{name}", prom, Object, "name", h.putPromise),
 		rt("DELETE", promises+"/{name}", prom, Object, "name", h.deletePromise),
+		rt("POST", promises+"/{name}/reconcile", prom, Object, "name", h.actOnPromise(ActionReconcile)),
+		rt("POST", promises+"/{name}/resume", prom, Object, "name", h.actOnPromise(ActionResume)),
+		rt("POST", promises+"/{name}/retry", prom, Object, "name", h.actOnPromise(ActionRetry)),
 
 		// Requests are authorized by their promise's name.
 		rt("GET", resources+"/{promise}", res, Object, "promise", h.listRequests),
@@ -40,6 +43,9 @@ func (h *Handler) promiseRoutes() []route {
 		rt("PUT", resources+"/{promise}/{name}", res, Object, "promise", h.putRequest),
 		rt("PATCH", resources+"/{promise}/{name}", res, Object, "promise", h.patchRequest),
 		rt("DELETE", resources+"/{promise}/{name}", res, Object, "promise", h.deleteRequest),
+		rt("POST", resources+"/{promise}/{name}/reconcile", res, Object, "promise", h.actOnRequest(ActionReconcile)),
+		rt("POST", resources+"/{promise}/{name}/resume", res, Object, "promise", h.actOnRequest(ActionResume)),
+		rt("POST", resources+"/{promise}/{name}/retry", res, Object, "promise", h.actOnRequest(ActionRetry)),
 	}
 }
 

@@ -77,3 +77,26 @@ func (h *Handler) reconcileRequest(ctx context.Context, change Change, p store.P
 			"namespace", r.Metadata.Namespace, "name", r.Metadata.Name, "change", string(change), "err", err)
 	}
 }
+
+// WorkflowAction is what a client asks of a resource request's or a promise's workflows
+// (POST /resources/{promise}/{name}/{action}, POST /promises/{name}/{action}).
+type WorkflowAction string
+
+// The actions on a request.
+const (
+	// ActionReconcile runs the configure workflow again from its first pipeline.
+	ActionReconcile WorkflowAction = "reconcile"
+	// ActionResume runs again the pipeline that suspended its workflow (workflow-control.yaml), then the rest.
+	ActionResume WorkflowAction = "resume"
+	// ActionRetry runs a failed workflow (configure, or delete) again from its first pipeline.
+	ActionRetry WorkflowAction = "retry"
+)
+
+// RequestActor is a PromiseReconciler that acts on a request when asked: it stores what is to run and returns the
+// request as stored, or an error wrapping store.ErrConflict (with a message for the client) when the action does
+// not apply to the request as it stands. A reconciler without it answers those routes 409.
+type RequestActor interface {
+	ActOnRequest(ctx context.Context, a WorkflowAction, p store.Promise, r store.ResourceRequest) (store.ResourceRequest, error)
+	// ActOnPromise is ActOnRequest for the promise's own workflows.
+	ActOnPromise(ctx context.Context, a WorkflowAction, p store.Promise) (store.Promise, error)
+}

@@ -221,28 +221,44 @@ func (h *Handler) patchRequest(w http.ResponseWriter, r *http.Request) error {
 			return api.Invalidf("metadata.%s: Forbidden: a patch may change spec, metadata.labels and metadata.annotations only", k)
 		}
 	}
+	// A patch names no resourceVersion: it applies to the request as stored, read again when something else (the
+	// controller writing its status) stored it meanwhile.
+	for attempt := 0; ; attempt++ {
+		stored, err := h.applyPatch(r.Context(), p, a, cur, patch.Metadata, patch.Spec)
+		if errors.Is(err, store.ErrConflict) && attempt < 4 && promise.Available(p.Status) {
+			if cur, err = h.request(r, a); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, stored.ResourceRequest)
+		return nil
+	}
+}
+
+// applyPatch stores cur with the merge patch of its spec, labels and annotations applied.
+func (h *Handler) applyPatch(ctx context.Context, p store.Promise, a *promise.API, cur store.ResourceRequest,
+	meta map[string]json.RawMessage, spec json.RawMessage) (store.ResourceRequest, error) {
 	next := cur.ResourceRequest
-	if len(patch.Spec) > 0 {
-		next.Spec = mergePatch(cur.Spec, patch.Spec)
+	if len(spec) > 0 {
+		next.Spec = mergePatch(cur.Spec, spec)
 	}
-	var err2 error
-	if next.Metadata.Labels, err2 = patchStrings(next.Metadata.Labels, patch.Metadata["labels"], "metadata.labels"); err2 != nil {
-		return err2
+	var err error
+	if next.Metadata.Labels, err = patchStrings(next.Metadata.Labels, meta["labels"], "metadata.labels"); err != nil {
+		return store.ResourceRequest{}, err
 	}
-	if next.Metadata.Annotations, err2 = patchStrings(next.Metadata.Annotations, patch.Metadata["annotations"], "metadata.annotations"); err2 != nil {
-		return err2
+	if next.Metadata.Annotations, err = patchStrings(next.Metadata.Annotations, meta["annotations"], "metadata.annotations"); err != nil {
+		return store.ResourceRequest{}, err
 	}
 	checked, err := promise.CheckRequest(a, api.ResourceRequest{APIVersion: next.APIVersion, Kind: next.Kind,
 		Metadata: next.Metadata, Spec: next.Spec})
 	if err != nil {
-		return err
+		return store.ResourceRequest{}, err
 	}
-	stored, err := h.storeRequest(r.Context(), p, checked, &cur)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, stored.ResourceRequest)
-	return nil
+	return h.storeRequest(ctx, p, checked, &cur)
 }
 
 // storeRequest creates rr (prev nil) or replaces prev with it; 409 while the promise is not Available.

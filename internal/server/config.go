@@ -49,6 +49,9 @@ type Config struct {
 	AuditRetention time.Duration
 	// EventRetention is how long CloudEvents are kept (received ones once dispatched); 0 means the default, 7 days.
 	EventRetention time.Duration
+	// ReconcileInterval is how long after a resource request's (or promise's) configure workflow finished it runs
+	// again, unless its promise's spec.workflows.config.reconciliationInterval says otherwise; 0 means 10h.
+	ReconcileInterval time.Duration
 	// AllowPrivilegedTasks lets event rules (Keptn tasks) ask for a privileged container; otherwise such rules are
 	// refused when saved and their actions when an event fires them.
 	AllowPrivilegedTasks bool
@@ -368,6 +371,7 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 		{"RUNPLANE_LOG_RETENTION", &c.LogRetention},
 		{"RUNPLANE_AUDIT_RETENTION", &c.AuditRetention},
 		{"RUNPLANE_EVENT_RETENTION", &c.EventRetention},
+		{"RUNPLANE_RECONCILE_INTERVAL", &c.ReconcileInterval},
 		{"RUNPLANE_GIT_CACHE_TTL", &c.GitCacheTTL},
 		{"RUNPLANE_JOB_TTL", &c.JobTTL},
 		{"RUNPLANE_POD_START_TIMEOUT", &c.PodStartTimeout},

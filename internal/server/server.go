@@ -29,6 +29,8 @@ import (
 	"github.com/runplane/runplane/internal/jobfiles"
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/jobs"
+	"github.com/runplane/runplane/internal/platform/controller"
+	"github.com/runplane/runplane/internal/platform/statestore"
 	"github.com/runplane/runplane/internal/runs"
 	"github.com/runplane/runplane/internal/secret"
 	"github.com/runplane/runplane/internal/store"
@@ -57,6 +59,7 @@ const (
 	filesDir      = "files"
 	gitDir        = "git"
 	workDir       = "work"
+	stateDir      = "statestores" // git work trees of state stores
 )
 
 // shutdownTimeout bounds how long Run waits for in-flight requests once its context ends.
@@ -71,6 +74,7 @@ type Server struct {
 	files    *jobfiles.Store
 	runs     *runs.Engine
 	events   *events.Dispatcher
+	promises *controller.Controller
 	engine   *jobs.Engine
 	outbox   *outbox.Outbox // events out: the outbox's Emitter and its delivery
 	executor runningExecutor
@@ -261,6 +265,14 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 			return err
 		},
 	})
+	// Promises and resource requests: their workflows run as ordinary runs, their output goes to state stores.
+	writers, err := statestore.New(statestore.Options{Dir: filepath.Join(dir, stateDir), Logger: log.With("component", "statestore")})
+	if err != nil {
+		return nil, err
+	}
+	s.promises = controller.New(s.store, s.runs, s.files, writers, controller.Options{
+		ReconcileInterval: cfg.ReconcileInterval, Logger: log.With("component", "promises"),
+	})
 	if s.api, err = httpapi.New(httpapi.Options{
 		Store:        s.store,
 		Engine:       s.engine,
@@ -285,6 +297,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		MaxTokenLifetime: cfg.MaxTokenLifetime,
 		Events:           s.events,
 		PrivilegedTasks:  cfg.AllowPrivilegedTasks,
+		Promises:         s.promises,
 	}); err != nil {
 		return nil, err
 	}
@@ -443,6 +456,7 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.outbox.Run(bg) })
 	g.Go(func() error { return s.cron.Run(bg) })
 	g.Go(func() error { return s.events.Run(bg) })
+	g.Go(func() error { return s.promises.Run(bg) })
 	g.Go(func() error {
 		return audit.RunRetention(bg, s.store, s.cfg.AuditRetention, retentionInterval(s.cfg.AuditRetention), time.Now,
 			s.log.With("component", "audit"))

@@ -205,6 +205,39 @@ func TestStatusRequirements(t *testing.T) {
 	}
 }
 
+// Status keeps what the promise's workflows set (the controller's bookkeeping, their conditions, counters and
+// outputs): a write of the promise, or of one it requires, must not make the controller forget where its files went.
+func TestStatusKeepsWorkflows(t *testing.T) {
+	t.Parallel()
+	p, err := Parse(readFixture(t, "namespace-requirements.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := ParseAPI(p.Spec.API)
+	del := fixedNow.Add(-time.Minute)
+	prev := api.PromiseStatus{
+		Conditions: []api.Condition{{Type: "ConfigureWorkflowCompleted", Status: "True", Reason: "PipelinesExecutedSuccessfully"}},
+		Workflows:  1, WorkflowsSucceeded: 1,
+		Kratix: &api.KratixStatus{
+			Workflows:         api.KratixWorkflows{Pipelines: []api.PipelineStatus{{Name: "setup", Phase: "Succeeded"}}, Action: "configure", Round: 3},
+			DeletionTimestamp: &del,
+			Outputs:           []api.KratixOutput{{Pipeline: "setup", Group: "5058f", Destination: "dev"}},
+		},
+	}
+	st := Status(p, a, map[string]string{}, prev, fixedNow)
+	if !cmp.Equal(st.Kratix.Workflows, prev.Kratix.Workflows) || !cmp.Equal(st.Kratix.Outputs, prev.Kratix.Outputs) ||
+		st.Kratix.DeletionTimestamp == nil || st.Workflows != 1 || st.WorkflowsSucceeded != 1 {
+		t.Errorf("Status dropped the workflows' status: %+v %+v", st, st.Kratix)
+	}
+	var types []string
+	for _, c := range st.Conditions {
+		types = append(types, c.Type)
+	}
+	if want := []string{ConditionRequirementsFulfilled, ConditionAvailable, "ConfigureWorkflowCompleted"}; !cmp.Equal(types, want) {
+		t.Errorf("conditions %v, want %v", types, want)
+	}
+}
+
 func FuzzApply(f *testing.F) {
 	f.Add(`{"teamId": "acid", "users": [{"name": "a"}], "storage": null, "extensions": {"x": {}}}`)
 	f.Add(`{"size": "xl", "replicas": "1"}`)

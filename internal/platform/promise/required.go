@@ -96,6 +96,17 @@ func Status(p api.Promise, a *API, installed map[string]string, prev api.Promise
 		}
 	}
 	st.Conditions = conds
+	// What the workflows of the promise set (the controller's bookkeeping, their conditions and counters) is theirs:
+	// kept as it was.
+	for _, c := range prev.Conditions {
+		if c.Type != ConditionRequirementsFulfilled && c.Type != ConditionAvailable {
+			st.Conditions = append(st.Conditions, c)
+		}
+	}
+	if k := prev.Kratix; k != nil {
+		st.Kratix.Workflows, st.Kratix.DeletionTimestamp, st.Kratix.Outputs = k.Workflows, k.DeletionTimestamp, k.Outputs
+	}
+	st.Workflows, st.WorkflowsSucceeded, st.WorkflowsFailed = prev.Workflows, prev.WorkflowsSucceeded, prev.WorkflowsFailed
 	return st
 }
 
