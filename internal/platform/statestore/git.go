@@ -67,9 +67,12 @@ type gitRepo struct {
 	queue   []*gitOp
 	leading bool
 
-	// clean: the work tree and HEAD are exactly the commit last pushed (or found to need no commit); only the
+	// pushed: the work tree and HEAD are exactly this commit, which is the remote branch's head as this writer last
+	// saw it (it pushed it, or found nothing to commit on top of it); "" when unknown. The next commit is made on
+	// top of it without fetching first, and pushed with a lease on it: if the branch moved meanwhile (another
+	// writer, or a hand-made rewind) the push is refused and the attempt starts again from a fetch. Only the
 	// leader reads and writes it.
-	clean bool
+	pushed string
 }
 
 // workConfig applies to every git command in a work tree: its files and objects need no fsync (the pushed
@@ -178,11 +181,11 @@ func (r *gitRepo) attempt(ctx context.Context, batch []*gitOp, n int) (sha strin
 	git := gitsource.Command{Home: r.home, Remote: r.url, Auth: first.auth, Env: authorEnv(first.store.GitAuthor),
 		Config: workConfig}
 	run := func(args ...string) ([]byte, error) { return git.Run(ctx, r.work, nil, args...) }
-	if err := r.sync(ctx, git); err != nil {
-		r.clean = false
+	base, err := r.sync(ctx, git)
+	r.pushed = "" // until this attempt is pushed, the work tree may differ from the remote
+	if err != nil {
 		return "", nil, err
 	}
-	r.clean = false // until this attempt is pushed, the work tree may differ from the remote
 	t, err := openTree(r.work, false)
 	if err != nil {
 		return "", nil, err
@@ -222,9 +225,8 @@ func (r *gitRepo) attempt(ctx context.Context, batch []*gitOp, n int) (sha strin
 	}
 	if _, err := run("diff", "--cached", "--quiet"); err == nil {
 		// Nothing changed (Kratix #691: "no changes to be committed" is not an error).
-		head, _ := run("rev-parse", "--verify", "-q", "HEAD")
-		r.clean = true
-		return strings.TrimSpace(string(head)), live, nil
+		r.pushed = base
+		return base, live, nil
 	}
 	action := "Update"
 	if deletes {
@@ -236,18 +238,21 @@ func (r *gitRepo) attempt(ctx context.Context, batch []*gitOp, n int) (sha strin
 	if r.opts.testHookBeforePush != nil {
 		r.opts.testHookBeforePush(n)
 	}
-	if _, err := run("push", "-q", "--no-verify", "--", r.url, "HEAD:refs/heads/"+r.branch); err != nil {
+	out, err := run("rev-parse", "--verify", "HEAD")
+	if err != nil {
+		return "", nil, err
+	}
+	head := strings.TrimSpace(string(out))
+	// The lease: the branch must still be at base ("" = must not exist yet), or the push is refused as stale.
+	lease := "--force-with-lease=refs/heads/" + r.branch + ":" + base
+	if _, err := run("push", "-q", "--no-verify", lease, "--", r.url, "HEAD:refs/heads/"+r.branch); err != nil {
 		if moved(gitsource.Stderr(err)) {
 			return "", nil, fmt.Errorf("%w: %v", errMoved, err)
 		}
 		return "", nil, err
 	}
-	head, err := run("rev-parse", "--verify", "HEAD")
-	if err != nil {
-		return "", nil, err
-	}
-	r.clean = true
-	return strings.TrimSpace(string(head)), live, nil
+	r.pushed = head
+	return head, live, nil
 }
 
 // planAll plans and applies each placement of op in order, so that one reads what the one before it wrote (two
@@ -273,52 +278,55 @@ func storeRoot(p string) string {
 }
 
 // sync brings the work tree to the head of the remote branch, with nothing else in it: a fresh repository the
-// first time, an empty branch when the remote has none yet.
-func (r *gitRepo) sync(ctx context.Context, git gitsource.Command) error {
+// first time, an empty branch when the remote has none yet. It returns that head ("" for no branch). A work tree
+// still at the commit this writer last pushed is taken as it is, without a fetch: the push's lease finds out if
+// the remote moved.
+func (r *gitRepo) sync(ctx context.Context, git gitsource.Command) (string, error) {
+	if r.pushed != "" {
+		return r.pushed, nil
+	}
 	run := func(args ...string) ([]byte, error) { return git.Run(ctx, r.work, nil, args...) }
 	if _, err := os.Stat(filepath.Join(r.work, ".git")); err != nil {
 		if err := os.MkdirAll(r.work, 0o700); err != nil {
-			return err
+			return "", err
 		}
 		if _, err := run("init", "-q", "-b", r.branch, "."); err != nil {
-			return err
+			return "", err
 		}
 		// Checkouts are the commits' bytes: no in-tree .gitattributes conversion, filter or encoding applies.
 		attrs := "* -text -filter -ident !eol !working-tree-encoding\n"
 		if err := os.WriteFile(filepath.Join(r.work, ".git", "info", "attributes"), []byte(attrs), 0o600); err != nil {
-			return err
+			return "", err
 		}
 	}
 	ref := "refs/remotes/origin/" + r.branch
+	base := ""
 	_, err := run("fetch", "-q", "--no-tags", "--no-write-fetch-head", "--", r.url, "+refs/heads/"+r.branch+":"+ref)
 	switch {
 	case err == nil:
-		if r.clean {
-			// Nothing to undo: if the remote is where this work tree pushed last, nothing to bring in either.
-			remote, err1 := run("rev-parse", "--verify", "-q", ref)
-			head, err2 := run("rev-parse", "--verify", "-q", "HEAD")
-			if err1 == nil && err2 == nil && string(remote) == string(head) {
-				return nil
-			}
-		}
 		if _, err := run("reset", "-q", "--hard", ref); err != nil {
-			return err
+			return "", err
 		}
+		out, err := run("rev-parse", "--verify", "HEAD")
+		if err != nil {
+			return "", err
+		}
+		base = strings.TrimSpace(string(out))
 	case strings.Contains(gitsource.Stderr(err), "couldn't find remote ref"):
 		// An empty repository, or no such branch yet: the first commit starts it.
 		_, _ = run("update-ref", "-d", ref)
 		if _, err := run("symbolic-ref", "HEAD", "refs/heads/"+r.branch); err != nil {
-			return err
+			return "", err
 		}
 		_, _ = run("update-ref", "-d", "refs/heads/"+r.branch)
 		if _, err := run("read-tree", "--empty"); err != nil {
-			return err
+			return "", err
 		}
 	default:
-		return err
+		return "", err
 	}
 	_, err = run("clean", "-q", "-f", "-d", "-x")
-	return err
+	return base, err
 }
 
 // moved reports whether a push's stderr says the branch moved under it (rather than that access was denied).

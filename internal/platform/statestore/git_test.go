@@ -111,6 +111,42 @@ func TestGitRemoteMovedBeforePush(t *testing.T) {
 	}
 }
 
+// TestGitRemoteRewound: a writer commits on top of the head it last pushed without fetching first, and pushes
+// under a lease on that head. When the branch was rewound by hand meanwhile (a fast-forward of it would silently
+// bring back what was removed), the push is refused and the write is made again on top of the rewound branch.
+func TestGitRemoteRewound(t *testing.T) {
+	bare := gittest.NewRepo(t, map[string]string{"README.md": "state\n"})
+	initial := strings.TrimSpace(gitCmd(t, bare, "rev-parse", "main"))
+	ws, err := New(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pushes atomic.Int32
+	ws.opts.testHookBeforePush = func(int) { pushes.Add(1) }
+	w, _ := ws.For(gitStore("git", gittest.URL(bare)))
+	if _, err := w.Write(t.Context(), request("git", "cache")); err != nil {
+		t.Fatal(err)
+	}
+	gitCmd(t, bare, "update-ref", "refs/heads/main", initial)
+	res, err := w.Write(t.Context(), request("git", "db"))
+	if err != nil {
+		t.Fatalf("Write after the rewind: %v", err)
+	}
+	if pushes.Load() != 3 {
+		t.Errorf("pushes = %d, want 3 (the second refused by its lease, then made again on the rewound branch)", pushes.Load())
+	}
+	got := repoFiles(t, bare, "main")
+	if _, ok := got["dev/resources/default/redis/cache/instance-configure/5058f/redis.yaml"]; ok {
+		t.Errorf("the rewound commit's file is back: %v", listing(got))
+	}
+	if len(got) != 2 || got["README.md"] != "state\n" {
+		t.Errorf("repository = %v, want README.md and db's file", listing(got))
+	}
+	if head := strings.TrimSpace(gitCmd(t, bare, "rev-parse", "main")); res.Version != head {
+		t.Errorf("Version = %s, want head %s", res.Version, head)
+	}
+}
+
 // TestGitRemoteKeepsMoving gives up after MaxAttempts pushes when the branch moves before every one, and says so.
 func TestGitRemoteKeepsMoving(t *testing.T) {
 	bare := gittest.NewRepo(t, map[string]string{"README.md": "state\n"})
