@@ -349,6 +349,8 @@ func (h *Handler) table() []route {
 		obj("GET", v1+"/runs/{id}", runsRes, "id", h.getRun),
 		obj("POST", v1+"/runs/{id}/cancel", runsRes, "id", h.cancelRun),
 		obj("POST", v1+"/runs/{id}/rerun", runsRes, "id", h.rerunRun),
+		obj("GET", v1+"/workflows/{id}/graph", workflows, "id", h.workflowGraph),
+		obj("GET", v1+"/runs/{id}/graph", runsRes, "id", h.runGraph),
 
 		list(v1+"/cronjobs", cronjobs, h.listCronJobs),
 		create("POST", v1+"/cronjobs", cronjobs, h.createCronJob),

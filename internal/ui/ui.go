@@ -44,8 +44,8 @@ func New(opts Options) (*Handler, error) {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
-	for _, p := range []string{"login", "tasks", "task", "jobs", "job", "error"} {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
+	for _, p := range []string{"login", "tasks", "task", "jobs", "job", "error", "workflows", "workflow", "runs", "run"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/graph.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, fmt.Errorf("ui: parse %s: %w", p, err)
 		}
@@ -64,6 +64,10 @@ func New(opts Options) (*Handler, error) {
 	h.mux.Handle("GET /tasks/{name}", h.page(h.taskPage))
 	h.mux.Handle("GET /jobs", h.page(h.jobsPage))
 	h.mux.Handle("GET /jobs/{id}", h.page(h.jobPage))
+	h.mux.Handle("GET /workflows", h.page(h.workflowsPage))
+	h.mux.Handle("GET /workflows/{name}", h.page(h.workflowPage))
+	h.mux.Handle("GET /runs", h.page(h.runsPage))
+	h.mux.Handle("GET /runs/{id}", h.page(h.runPage))
 	return h, nil
 }
 
@@ -91,7 +95,7 @@ func cacheable(next http.Handler) http.Handler {
 // view is what every page's template gets.
 type view struct {
 	Title string
-	Nav   string // the section the page belongs to: tasks, jobs
+	Nav   string // the section the page belongs to: tasks, jobs, workflows, admin
 	User  bool   // signed in (the page came from the API with a session)
 	Data  any
 }
