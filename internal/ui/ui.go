@@ -44,7 +44,8 @@ func New(opts Options) (*Handler, error) {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
-	for _, p := range []string{"login", "tasks", "task", "jobs", "job", "error", "workflows", "workflow", "runs", "run"} {
+	for _, p := range []string{"login", "tasks", "task", "jobs", "job", "error", "workflows", "workflow", "runs", "run",
+		"admin", "admin_list", "admin_audit", "admin_runner", "admin_task", "admin_workflow", "tokens"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/graph.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, fmt.Errorf("ui: parse %s: %w", p, err)
@@ -68,6 +69,12 @@ func New(opts Options) (*Handler, error) {
 	h.mux.Handle("GET /workflows/{name}", h.page(h.workflowPage))
 	h.mux.Handle("GET /runs", h.page(h.runsPage))
 	h.mux.Handle("GET /runs/{id}", h.page(h.runPage))
+	h.mux.Handle("GET /admin", h.page(h.adminPage))
+	h.mux.Handle("GET /admin/{section}", h.page(h.adminListPage))
+	h.mux.Handle("GET /admin/runners/{name}", h.page(h.adminRunnerPage))
+	h.mux.Handle("GET /admin/tasks/{name}", h.page(h.adminTaskPage))
+	h.mux.Handle("GET /admin/workflows/{name}", h.page(h.adminWorkflowPage))
+	h.mux.Handle("GET /account/tokens", h.page(h.tokensPage))
 	return h, nil
 }
 
@@ -97,6 +104,7 @@ type view struct {
 	Title string
 	Nav   string // the section the page belongs to: tasks, jobs, workflows, admin
 	User  bool   // signed in (the page came from the API with a session)
+	Admin bool   // the API allows the caller at least one admin page
 	Data  any
 }
 
@@ -120,6 +128,9 @@ func (h *Handler) page(fn pageFunc) http.Handler {
 			h.log.Error("ui page", "path", r.URL.Path, "err", err)
 			w.WriteHeader(http.StatusInternalServerError)
 			name, v = "error", view{Title: "Error", User: true, Data: &apiError{Status: 500, Msg: "the page could not be built; the server log says why"}}
+		}
+		if v.User {
+			v.Admin = h.anyAdmin(r)
 		}
 		h.render(w, name, v)
 	})
@@ -147,6 +158,7 @@ var funcs = template.FuncMap{
 		return string(b), err
 	},
 	"ansi": ansiHTML,
+	"deref": func(b *bool) bool { return b != nil && *b },
 	"query": func(base string, kv ...string) string {
 		q := url.Values{}
 		for i := 0; i+1 < len(kv); i += 2 {
