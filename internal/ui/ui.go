@@ -157,7 +157,7 @@ var funcs = template.FuncMap{
 		b, err := json.MarshalIndent(v, "", "  ")
 		return string(b), err
 	},
-	"ansi": ansiHTML,
+	"ansi":  ansiHTML,
 	"deref": func(b *bool) bool { return b != nil && *b },
 	"query": func(base string, kv ...string) string {
 		q := url.Values{}
