@@ -241,6 +241,7 @@ func TestFirstLoadSize(t *testing.T) {
 	g := newGate(t)
 	g.open.Store(true)
 	withWorkflow(t, f, g)
+	withPromise(t, f)
 	status, _, body := fetch(t, root, "POST", f.url+"/api/v1/workflows/deploy/runs", f.url, `{"who":"size"}`)
 	if status != http.StatusOK {
 		t.Fatalf("start run = %d %s", status, body)
@@ -250,7 +251,9 @@ func TestFirstLoadSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range []string{"/login", "/tasks", "/tasks/greet", "/jobs", "/jobs/" + j.ID,
-		"/workflows", "/workflows/deploy", "/runs", "/runs/" + run.ID} {
+		"/workflows", "/workflows/deploy", "/runs", "/runs/" + run.ID,
+		"/promises", "/promises/cache", "/account/tokens", "/admin", "/admin/runners", "/admin/runners/scripts",
+		"/admin/tasks/greet", "/admin/workflows/deploy", "/admin/users", "/admin/audit_logs"} {
 		n := firstLoad(t, f, root, path)
 		t.Logf("first load of %s: %d bytes compressed", path, n)
 		if n > limit {

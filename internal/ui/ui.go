@@ -45,7 +45,7 @@ func New(opts Options) (*Handler, error) {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	for _, p := range []string{"login", "tasks", "task", "jobs", "job", "error", "workflows", "workflow", "runs", "run",
-		"admin", "admin_list", "admin_audit", "admin_runner", "admin_task", "admin_workflow", "tokens"} {
+		"admin", "admin_list", "admin_audit", "admin_runner", "admin_task", "admin_workflow", "tokens", "promises", "promise"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/graph.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, fmt.Errorf("ui: parse %s: %w", p, err)
@@ -75,6 +75,8 @@ func New(opts Options) (*Handler, error) {
 	h.mux.Handle("GET /admin/tasks/{name}", h.page(h.adminTaskPage))
 	h.mux.Handle("GET /admin/workflows/{name}", h.page(h.adminWorkflowPage))
 	h.mux.Handle("GET /account/tokens", h.page(h.tokensPage))
+	h.mux.Handle("GET /promises", h.page(h.promisesPage))
+	h.mux.Handle("GET /promises/{name}", h.page(h.promisePage))
 	return h, nil
 }
 
@@ -102,7 +104,7 @@ func cacheable(next http.Handler) http.Handler {
 // view is what every page's template gets.
 type view struct {
 	Title string
-	Nav   string // the section the page belongs to: tasks, jobs, workflows, admin
+	Nav   string // the section the page belongs to: tasks, jobs, workflows, promises, admin, tokens
 	User  bool   // signed in (the page came from the API with a session)
 	Admin bool   // the API allows the caller at least one admin page
 	Data  any

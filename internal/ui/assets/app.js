@@ -236,6 +236,17 @@
     }
   }
 
+  // errorAfter is the error slot right after a control the renderer did not build.
+  function errorAfter(input) {
+    let p = input.nextElementSibling;
+    if (!p || !p.classList.contains("field-error")) {
+      p = document.createElement("p");
+      p.className = "field-error";
+      input.after(p);
+    }
+    return p;
+  }
+
   function markError(t, message) {
     if (t.input) {
       t.input.setAttribute("aria-invalid", "true");
@@ -268,17 +279,30 @@
       }
       if (first) { first.focus(); return; }
       const action = run.dataset.action || "/api/v1/tasks/" + encodeURIComponent(run.dataset.task) + "/run";
-      const r = await api("POST", action, value === undefined ? {} : value);
+      let body = value === undefined ? {} : value;
+      const resource = run.dataset.kind === "resource";
+      if (resource) {
+        // A resource request: the form's value is its spec.
+        const name = $("rr-name");
+        if (!name.checkValidity()) { markError({ input: name, err: errorAfter(name) }, name.validationMessage); name.focus(); return; }
+        const ns = $("rr-ns");
+        body = { apiVersion: run.dataset.apiVersion, kind: run.dataset.resourceKind,
+          metadata: ns ? { name: name.value, namespace: ns.value } : { name: name.value }, spec: body };
+      }
+      const r = await api("POST", action, body);
       if (r.status === 400 && Array.isArray(r.body.fields) && r.body.fields.length) {
         for (const f of r.body.fields) {
-          const t = fieldFor(reg, f.path === "/" ? "" : f.path, f.message);
+          let fp = f.path === "/" ? "" : f.path;
+          if (resource) { fp = fp.startsWith("/spec") ? fp.slice(5) : "/-"; }
+          const t = fieldFor(reg, fp, f.message);
           if (t) { markError(t, f.message); first = first || t.input; } else { show($("run-error"), r.body.error); }
         }
         show($("run-error"), "The server refused the input: see the marked fields.");
         if (first) { first.focus(); }
         return;
       }
-      if (r.status >= 400 || r.status === 0) { show($("run-error"), "The run failed: " + r.body.error + "."); return; }
+      if (r.status >= 400 || r.status === 0) { show($("run-error"), (resource ? "The request was refused: " : "The run failed: ") + r.body.error + "."); return; }
+      if (resource) { location.reload(); return; }
       if (run.dataset.kind === "workflow") { location.assign("/runs/" + encodeURIComponent(r.body.id)); return; }
       const job = r.body;
       if (!job.status || job.status === "queued" || job.status === "running" || run.dataset.sync !== "true") {
