@@ -83,6 +83,28 @@ func TestBrowserAdmin(t *testing.T) {
 	}
 	step(t, ctx, dir, "workflow save", chromedp.Click(chromedp.CSS(`#wf-form button[type=submit]`)), until(`location.pathname === '/workflows/good'`))
 
+	// A webhook from the JSON form: its secret, answered once by the API, is shown once; the list never shows it.
+	step(t, ctx, dir, "webhooks", chromedp.Navigate(u+"/admin/webhooks"), chromedp.WaitVisible(chromedp.CSS(`#create-json`)),
+		chromedp.Click(chromedp.CSS(`form.json-create button[type=submit]`)), until(`!document.querySelector('#created').hidden`))
+	secret := eval[string](t, ctx, `document.querySelector('#created-secret').textContent`)
+	if len(secret) < 8 {
+		t.Errorf("webhook secret shown = %q, want the one the API made", secret)
+	}
+	shot(t, ctx, dir, "27-admin-webhook-created")
+	step(t, ctx, dir, "webhook list", chromedp.Navigate(u+"/admin/webhooks"), chromedp.WaitVisible(chromedp.CSS(`#admin-list`)))
+	if html := eval[string](t, ctx, `document.documentElement.outerHTML`); secret != "" && strings.Contains(html, secret) {
+		t.Error("the webhook list renders the webhook's secret")
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('#admin-list tbody tr[data-id]').length`); n != 1 {
+		t.Errorf("webhooks listed = %d, want 1", n)
+	}
+	for _, path := range []string{"/admin/runners/ops", "/admin/tasks/new", "/admin/workflows/new", "/admin/users", "/admin/audit_logs", "/account/tokens"} {
+		step(t, ctx, dir, "labels "+path, chromedp.Navigate(u+path), chromedp.WaitVisible(chromedp.CSS("main")))
+		if n := unlabelled(t, ctx); n != 0 {
+			t.Errorf("%s: %d form controls have no label", path, n)
+		}
+	}
+
 	// The viewer: no Admin link, no admin page, and the API refuses directly.
 	step(t, ctx, dir, "sign out", chromedp.Click(chromedp.CSS("#signout")), until(`location.pathname === '/login'`))
 	step(t, ctx, dir, "viewer", signIn("viewer", viewerPassword), until(`location.pathname === '/tasks'`))

@@ -129,6 +129,12 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 	return v
 }
 
+// unlabelled counts the form controls of the page's main part that have no label.
+func unlabelled(t *testing.T, ctx context.Context) int {
+	t.Helper()
+	return eval[int](t, ctx, `[...document.querySelectorAll('main input, main select, main textarea')].filter(i => i.type !== 'hidden' && i.labels.length === 0).length`)
+}
+
 func signIn(user, password string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(
 		chromedp.WaitVisible(chromedp.CSS("#login")),

@@ -1,9 +1,12 @@
 package ui_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/runplane/runplane/internal/server/servertest"
@@ -62,8 +65,31 @@ func TestBrowserWorkflow(t *testing.T) {
 	}
 	shot(t, ctx, dir, "14-run-succeeded")
 
-	// A step's log is a click away: its node links to its job.
-	step(t, ctx, dir, "step job", chromedp.Click(chromedp.CSS(`#graph [data-step="wait"]`)),
+	if n := unlabelled(t, ctx); n != 0 {
+		t.Errorf("run page: %d form controls have no label", n)
+	}
+	// Dark mode at 320 px: the graph scrolls in its box, the page does not.
+	step(t, ctx, dir, "dark 320", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+		return err
+	}), chromedp.EmulateViewport(320, 800), chromedp.Navigate(u+runPath), chromedp.WaitVisible(chromedp.CSS("#graph")))
+	if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > 320 {
+		t.Errorf("run page is %d px wide at a 320 px screen, want no horizontal scrolling", w)
+	}
+	if fill := eval[string](t, ctx, `getComputedStyle(document.querySelector('#graph rect')).fill`); fill != "rgb(22, 27, 34)" {
+		t.Errorf("dark graph node fill = %q, want rgb(22, 27, 34)", fill)
+	}
+	shot(t, ctx, dir, "15-run-dark-320")
+	step(t, ctx, dir, "light again", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{})
+		return err
+	}), chromedp.EmulateViewport(1280, 900), chromedp.Navigate(u+runPath), chromedp.WaitVisible(chromedp.CSS("#graph")))
+
+	// A step's log is a keystroke away: its node is a link to its job, reached with Tab, followed with Enter.
+	step(t, ctx, dir, "step job", chromedp.Focus(chromedp.CSS(`#run-rerun`)),
+		chromedp.KeyEvent("\t"), until(`document.activeElement.dataset.step === 'build'`),
+		chromedp.KeyEvent("\t"), until(`document.activeElement.dataset.step === 'wait'`), chromedp.KeyEvent("\r"),
 		until(`location.pathname.startsWith('/jobs/gated-')`),
 		until(`document.querySelector('#log').textContent.includes('hello from gated')`))
 	step(t, ctx, dir, "back to the run", chromedp.Navigate(u+runPath), chromedp.WaitVisible(chromedp.CSS("#graph")))

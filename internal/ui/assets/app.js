@@ -528,6 +528,14 @@
       try { body = JSON.parse(form.elements.json.value); } catch (e) { show(errEl, "Not valid JSON: " + e.message + "."); return; }
       const r = await api("POST", form.dataset.action, body);
       if (!ok(r)) { show(errEl, failed("Not created", r)); return; }
+      // A webhook's secret is answered once, by its create: show it now or never.
+      if (typeof r.body.secret === "string" && r.body.secret !== "" && $("created")) {
+        show(errEl, "");
+        $("created-secret").textContent = r.body.secret;
+        $("created").hidden = false;
+        $("created").scrollIntoView();
+        return;
+      }
       location.reload();
     });
   });
