@@ -154,6 +154,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Destination":          api.Destination{},
 		"WorkflowGraph":        api.WorkflowGraph{},
 		"GraphStep":            api.GraphStep{},
+		"CallerAccess":         api.CallerAccess{},
 	}
 	for name, v := range types {
 		var want []string

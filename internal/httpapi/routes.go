@@ -301,6 +301,7 @@ func (h *Handler) table() []route {
 		pub("POST", v1+"/login", h.login),
 		session("GET", v1+"/refresh", "", h.refresh),
 		session("POST", v1+"/logout", "", h.logout),
+		session("GET", v1+"/access", "", h.access),
 		pub("GET", v1+"/openapi.json", h.openAPI),
 
 		list(v1+"/runners", runners, h.listRunners),

@@ -16,7 +16,11 @@ import (
 // how its objects are created, edited and deleted through the API.
 type section struct {
 	Key, Title string
-	// List is the API list a caller must be able to read to see the section.
+	// Resource and Need are the access (GET /api/v1/access) the caller must hold on at least one object for the
+	// page to be offered: read for most, write for tasks and workflows, which many read who administer nothing.
+	Resource string
+	Need     api.Access
+	// List is the API list the page shows.
 	List string
 	// Cols are the JSON fields shown, in order; ID is the one that addresses an object under Obj.
 	Cols []string
@@ -26,37 +30,38 @@ type section struct {
 	// text; "" when the section has its own editor (Editor: the UI path of it, + "new" or the object's ID).
 	Create, Example string
 	Editor          string
-	// WriteProbe, when set, is a create path the caller must also be allowed to write to (a dry run of an empty
-	// object: 403 hides the section). Tasks and workflows are read by many who may not administer them.
-	WriteProbe string
 }
 
+const read, write = api.AccessRead, api.AccessWrite
+
 var sections = []section{
-	{Key: "runners", Title: "Runners", List: "/api/v1/runners", Cols: []string{"name", "image", "gitURL", "branch"}, ID: "name",
-		Obj: "/api/v1/runners/", Editor: "/admin/runners/"},
-	{Key: "tasks", Title: "Tasks", List: "/api/v1/tasks", Cols: []string{"name", "runner", "command", "synchronous"}, ID: "name",
-		Obj: "/api/v1/tasks/", Editor: "/admin/tasks/", WriteProbe: "/api/v1/tasks"},
-	{Key: "workflows", Title: "Workflows", List: "/api/v1/workflows", Cols: []string{"name", "description"}, ID: "name",
-		Obj: "/api/v1/workflows/", Editor: "/admin/workflows/", WriteProbe: "/api/v1/workflows"},
-	{Key: "cronjobs", Title: "Cron jobs", List: "/api/v1/cronjobs", Cols: []string{"name", "task", "workflow", "schedule", "disable", "owner", "next_run", "last_status"},
-		ID: "name", Obj: "/api/v1/cronjobs/", Create: "/api/v1/cronjobs",
+	{Key: "runners", Title: "Runners", Resource: api.ResourceRunners, Need: read, List: "/api/v1/runners",
+		Cols: []string{"name", "image", "gitURL", "branch"}, ID: "name", Obj: "/api/v1/runners/", Editor: "/admin/runners/"},
+	{Key: "tasks", Title: "Tasks", Resource: api.ResourceTasks, Need: write, List: "/api/v1/tasks",
+		Cols: []string{"name", "runner", "command", "synchronous"}, ID: "name", Obj: "/api/v1/tasks/", Editor: "/admin/tasks/"},
+	{Key: "workflows", Title: "Workflows", Resource: api.ResourceWorkflows, Need: write, List: "/api/v1/workflows",
+		Cols: []string{"name", "description"}, ID: "name", Obj: "/api/v1/workflows/", Editor: "/admin/workflows/"},
+	{Key: "cronjobs", Title: "Cron jobs", Resource: api.ResourceCronJobs, Need: read, List: "/api/v1/cronjobs",
+		Cols: []string{"name", "task", "workflow", "schedule", "disable", "owner", "next_run", "last_status"},
+		ID:   "name", Obj: "/api/v1/cronjobs/", Create: "/api/v1/cronjobs",
 		Example: `{"name": "nightly", "task": "hello", "schedule": "0 3 * * *", "extra_vars": {}}`},
-	{Key: "webhooks", Title: "Webhooks", List: "/api/v1/webhooks/all", Cols: []string{"id", "owner", "description", "task", "workflow", "scheme"},
-		ID: "id", Obj: "/api/v1/webhooks/", Create: "/api/v1/webhooks",
+	{Key: "webhooks", Title: "Webhooks", Resource: api.ResourceWebhooks, Need: read, List: "/api/v1/webhooks/all",
+		Cols: []string{"id", "owner", "description", "task", "workflow", "scheme"},
+		ID:   "id", Obj: "/api/v1/webhooks/", Create: "/api/v1/webhooks",
 		Example: `{"description": "deploy on push", "task": "hello", "scheme": "infrahub"}`},
-	{Key: "users", Title: "Users", List: "/api/v1/users", Cols: []string{"username", "provider", "id"}, ID: "id",
-		Obj: "/api/v1/users/", Create: "/api/v1/users",
+	{Key: "users", Title: "Users", Resource: api.ResourceUsers, Need: read, List: "/api/v1/users",
+		Cols: []string{"username", "provider", "id"}, ID: "id", Obj: "/api/v1/users/", Create: "/api/v1/users",
 		Example: `{"username": "alice", "provider": "local", "password": ""}`},
-	{Key: "groups", Title: "Groups", List: "/api/v1/groups", Cols: []string{"name", "provider", "user_ids", "role_ids", "id"}, ID: "id",
-		Obj: "/api/v1/groups/", Create: "/api/v1/groups",
+	{Key: "groups", Title: "Groups", Resource: api.ResourceGroups, Need: read, List: "/api/v1/groups",
+		Cols: []string{"name", "provider", "user_ids", "role_ids", "id"}, ID: "id", Obj: "/api/v1/groups/", Create: "/api/v1/groups",
 		Example: `{"name": "operators", "provider": "local", "user_ids": []}`},
-	{Key: "roles", Title: "Roles", List: "/api/v1/roles", Cols: []string{"name", "resource", "resource_ids", "access", "id"}, ID: "id",
-		Obj: "/api/v1/roles/", Create: "/api/v1/roles",
+	{Key: "roles", Title: "Roles", Resource: api.ResourceRoles, Need: read, List: "/api/v1/roles",
+		Cols: []string{"name", "resource", "resource_ids", "access", "id"}, ID: "id", Obj: "/api/v1/roles/", Create: "/api/v1/roles",
 		Example: `{"name": "run-hello", "resource": "jobs", "resource_ids": ["hello"], "access": "write"}`},
-	{Key: "role_bindings", Title: "Role bindings", List: "/api/v1/role_bindings", Cols: []string{"name", "role_id", "group_id", "id"}, ID: "id",
-		Obj: "/api/v1/role_bindings/", Create: "/api/v1/role_bindings",
+	{Key: "role_bindings", Title: "Role bindings", Resource: api.ResourceRoleBindings, Need: read, List: "/api/v1/role_bindings",
+		Cols: []string{"name", "role_id", "group_id", "id"}, ID: "id", Obj: "/api/v1/role_bindings/", Create: "/api/v1/role_bindings",
 		Example: `{"name": "operators-run-hello", "role_id": "", "group_id": ""}`},
-	{Key: "audit_logs", Title: "Audit log", List: "/api/v1/audit_logs"},
+	{Key: "audit_logs", Title: "Audit log", Resource: api.ResourceAuditLogs, Need: read, List: "/api/v1/audit_logs"},
 }
 
 func sectionByKey(key string) (section, bool) {
@@ -67,20 +72,38 @@ func sectionByKey(key string) (section, bool) {
 	return sections[i], true
 }
 
-// allowed reports whether the API lets the caller see section s: its list answers, and, for a section with a
-// WriteProbe, a dry run of a create is not refused for want of rights. Any other API error is returned.
-func (h *Handler) allowed(r *http.Request, s section) (bool, error) {
-	ok, err := refusal(h.get(r, s.List+"?limit=1", nil))
-	if !ok || err != nil || s.WriteProbe == "" {
-		return ok, err
+// access asks the API what the caller may do (GET /api/v1/access).
+func (h *Handler) access(r *http.Request) (api.CallerAccess, error) {
+	var a api.CallerAccess
+	_, err := h.get(r, "/api/v1/access", &a)
+	return a, err
+}
+
+// offers reports whether a grants what section s needs.
+func offers(a api.CallerAccess, s section) bool {
+	got, ok := a.Resources[s.Resource]
+	return ok && (got == s.Need || got == api.AccessWrite)
+}
+
+// adminSections are the sections the caller's access offers.
+func (h *Handler) adminSections(r *http.Request) ([]section, error) {
+	a, err := h.access(r)
+	if err != nil {
+		return nil, err
 	}
-	// An empty object is refused as invalid (400) by whoever may write, as forbidden (403) by anyone else.
-	_, err = h.call(r, http.MethodPost, s.WriteProbe+"?dryRun=All", "application/json", []byte(`{}`), nil)
-	var ae *apiError
-	if errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
-		err = nil
+	var out []section
+	for _, s := range sections {
+		if offers(a, s) {
+			out = append(out, s)
+		}
 	}
-	return refusal(0, err)
+	return out, nil
+}
+
+// anyAdmin reports whether the caller may see at least one admin section: the layout's Admin link.
+func (h *Handler) anyAdmin(r *http.Request) bool {
+	list, err := h.adminSections(r)
+	return err == nil && len(list) > 0
 }
 
 // refusal turns a 403 into false, any other error into itself.
@@ -90,36 +113,6 @@ func refusal(_ int, err error) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
-}
-
-// adminSections are the sections the caller may see; the layout links to the admin pages when there is one.
-func (h *Handler) adminSections(r *http.Request) ([]section, error) {
-	var out []section
-	for _, s := range sections {
-		ok, err := h.allowed(r, s)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, s)
-		}
-	}
-	return out, nil
-}
-
-// anyAdmin reports whether the caller may see at least one admin section, trying the cheap reads first.
-func (h *Handler) anyAdmin(r *http.Request) bool {
-	for _, probeWrites := range []bool{false, true} {
-		for _, s := range sections {
-			if (s.WriteProbe != "") != probeWrites {
-				continue
-			}
-			if ok, err := h.allowed(r, s); ok && err == nil {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func (h *Handler) adminPage(r *http.Request) (string, view, error) {
@@ -139,11 +132,11 @@ func (h *Handler) mustSection(r *http.Request, key string) (section, error) {
 	if !ok {
 		return section{}, &apiError{Status: http.StatusNotFound, Msg: fmt.Sprintf("there is no admin page %q", key)}
 	}
-	ok, err := h.allowed(r, s)
+	a, err := h.access(r)
 	if err != nil {
 		return section{}, err
 	}
-	if !ok {
+	if !offers(a, s) {
 		return section{}, &apiError{Status: http.StatusForbidden, Msg: "forbidden: your roles do not allow the " + strings.ToLower(s.Title) + " admin page"}
 	}
 	return s, nil

@@ -1,9 +1,13 @@
 package ui_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/server/servertest"
 )
 
@@ -52,5 +56,49 @@ func TestAdminPages(t *testing.T) {
 		if status, _, body := fetch(t, viewer, c.method, f.url+c.path, f.url, c.body); status != http.StatusForbidden {
 			t.Errorf("viewer %s %s = %d %s, want 403", c.method, c.path, status, body)
 		}
+	}
+}
+
+// TestAccessAPI: GET /api/v1/access answers the caller's strongest access per resource, from their own roles.
+func TestAccessAPI(t *testing.T) {
+	f := setup(t)
+	anon := &http.Client{}
+	tests := []struct {
+		name   string
+		hc     *http.Client
+		status int
+		want   map[string]api.Access // nil: not checked
+		user   string
+	}{
+		{"root writes everything", f.browser(t, "root", servertest.RootPassword), 200, map[string]api.Access{}, "root"},
+		{"viewer reads tasks and jobs", f.browser(t, "viewer", viewerPassword), 200,
+			map[string]api.Access{api.ResourceTasks: api.AccessRead, api.ResourceJobs: api.AccessRead}, "viewer"},
+		{"signed out", anon, 401, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, _, body := fetch(t, tt.hc, "GET", f.url+"/api/v1/access", "", "")
+			if status != tt.status {
+				t.Fatalf("GET /api/v1/access = %d %s, want %d", status, body, tt.status)
+			}
+			if tt.want == nil {
+				return
+			}
+			var got api.CallerAccess
+			if err := json.Unmarshal([]byte(body), &got); err != nil {
+				t.Fatal(err)
+			}
+			if tt.user == "root" {
+				for _, res := range api.Resources {
+					tt.want[res] = api.AccessWrite
+				}
+			}
+			if got.Username != tt.user || got.UserID == "" {
+				t.Errorf("GET /api/v1/access = user %q (id %q), want %q", got.Username, got.UserID, tt.user)
+			}
+			if diff := cmp.Diff(tt.want, got.Resources); diff != "" {
+				t.Errorf("GET /api/v1/access resources (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
