@@ -85,25 +85,15 @@ func offers(a api.CallerAccess, s section) bool {
 	return ok && (got == s.Need || got == api.AccessWrite)
 }
 
-// adminSections are the sections the caller's access offers.
-func (h *Handler) adminSections(r *http.Request) ([]section, error) {
-	a, err := h.access(r)
-	if err != nil {
-		return nil, err
-	}
+// offered are the sections a offers: the admin index, and the layout's Admin link when there is one.
+func offered(a api.CallerAccess) []section {
 	var out []section
 	for _, s := range sections {
 		if offers(a, s) {
 			out = append(out, s)
 		}
 	}
-	return out, nil
-}
-
-// anyAdmin reports whether the caller may see at least one admin section: the layout's Admin link.
-func (h *Handler) anyAdmin(r *http.Request) bool {
-	list, err := h.adminSections(r)
-	return err == nil && len(list) > 0
+	return out
 }
 
 // refusal turns a 403 into false, any other error into itself.
@@ -116,10 +106,11 @@ func refusal(_ int, err error) (bool, error) {
 }
 
 func (h *Handler) adminPage(r *http.Request) (string, view, error) {
-	list, err := h.adminSections(r)
+	a, err := h.access(r)
 	if err != nil {
 		return "", view{}, err
 	}
+	list := offered(a)
 	if len(list) == 0 {
 		return "", view{}, &apiError{Status: http.StatusForbidden, Msg: "forbidden: your roles allow none of the admin pages"}
 	}

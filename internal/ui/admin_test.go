@@ -20,7 +20,9 @@ func TestAdminPages(t *testing.T) {
 		{name: "index", path: "/admin", status: 200, want: []string{`href="/admin/runners"`, `href="/admin/tasks"`, `href="/admin/workflows"`,
 			`href="/admin/cronjobs"`, `href="/admin/webhooks"`, `href="/admin/users"`, `href="/admin/groups"`, `href="/admin/roles"`,
 			`href="/admin/role_bindings"`, `href="/admin/audit_logs"`}},
-		{name: "link in the layout", path: "/tasks", status: 200, want: []string{`<a href="/admin"`}},
+		{name: "links in the layout", path: "/tasks", status: 200, want: []string{`<a href="/admin"`, `<a href="/workflows"`, `<a href="/promises"`},
+			not: []string{"/assets/admin.js"}},
+		{name: "admin script on admin pages", path: "/admin/users", status: 200, want: []string{`<script src="/assets/admin.js" defer>`}},
 		{name: "runners", path: "/admin/runners", status: 200, want: []string{`href="/admin/runners/scripts"`, `href="/admin/runners/new"`},
 			not: []string{"************"}},
 		{name: "runner editor", path: "/admin/runners/scripts", status: 200, want: []string{`id="runner-form"`, "a token is set"},
@@ -39,7 +41,8 @@ func TestAdminPages(t *testing.T) {
 	})
 	viewer := f.browser(t, "viewer", viewerPassword)
 	checkPages(t, f, viewer, []pageCase{
-		{name: "viewer: no admin link", path: "/tasks", status: 200, not: []string{`href="/admin"`}},
+		{name: "viewer: no admin, workflow or promise link", path: "/tasks", status: 200,
+			not: []string{`href="/admin"`, `href="/workflows"`, `href="/promises"`}},
 		{name: "viewer: index refused", path: "/admin", status: 403, want: []string{"The server answered 403"}, not: []string{`href="/admin/`}},
 		{name: "viewer: runners refused", path: "/admin/runners", status: 403, want: []string{"The server answered 403"}},
 		{name: "viewer: tasks refused (read is not write)", path: "/admin/tasks", status: 403, want: []string{"The server answered 403"}},

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/runplane/runplane/api"
 )
 
 //go:embed templates/*.html
@@ -107,7 +109,9 @@ type view struct {
 	Nav   string // the section the page belongs to: tasks, jobs, workflows, promises, admin, tokens
 	User  bool   // signed in (the page came from the API with a session)
 	Admin bool   // the API allows the caller at least one admin page
-	Data  any
+	// Can is the caller's access per resource (GET /api/v1/access): which links the layout offers.
+	Can  map[string]api.Access
+	Data any
 }
 
 // pageFunc renders one page: it answers the template name and its data, or an error.
@@ -132,7 +136,9 @@ func (h *Handler) page(fn pageFunc) http.Handler {
 			name, v = "error", view{Title: "Error", User: true, Data: &apiError{Status: 500, Msg: "the page could not be built; the server log says why"}}
 		}
 		if v.User {
-			v.Admin = h.anyAdmin(r)
+			if a, err := h.access(r); err == nil {
+				v.Can, v.Admin = a.Resources, len(offered(a)) > 0
+			}
 		}
 		h.render(w, name, v)
 	})
