@@ -96,4 +96,14 @@ func TestBrowserWorkflow(t *testing.T) {
 	if got := eval[string](t, ctx, `document.querySelector('#steps [data-step="report"] .job a').textContent`); !strings.HasPrefix(got, "hello-") {
 		t.Errorf("report's job link = %q, want a hello job", got)
 	}
+
+	// Run again, with the gate closed: the new run waits; Cancel ends it, and the page shows it without a reload.
+	g.open.Store(false)
+	step(t, ctx, dir, "run again", chromedp.Click(chromedp.CSS("#run-rerun")),
+		until(`location.pathname.startsWith('/runs/deploy-') && location.pathname !== '`+runPath+`'`),
+		until(node("wait", "running")), chromedp.WaitVisible(chromedp.CSS("#run-cancel")))
+	step(t, ctx, dir, "cancel", chromedp.Click(chromedp.CSS("#run-cancel")),
+		until(`document.querySelector('#run-status').textContent === 'cancelled'`), until(node("report", "cancelled")+` || `+node("report", "skipped")),
+		chromedp.WaitNotPresent(chromedp.CSS("#run-cancel")))
+	shot(t, ctx, dir, "16-run-cancelled")
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -124,6 +125,37 @@ func TestWorkflowPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	viewer := f.browser(t, "viewer", viewerPassword)
+	checkPages(t, f, viewer, []pageCase{
+		{name: "viewer list refused in words", path: "/workflows", status: 403, want: []string{"The server answered 403"}},
+		{name: "viewer run refused in words", path: "/runs/" + run.ID, status: 403, want: []string{"The server answered 403"}},
+	})
+	// The viewer may now read workflows and their runs, but start none: no form, no buttons, and the API refuses.
+	groups, err := f.c.ListGroups(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gi := slices.IndexFunc(groups, func(g api.Group) bool { return g.Name == "viewers" })
+	for _, res := range []string{api.ResourceWorkflows, api.ResourceRuns} {
+		r, err := f.c.CreateRole(t.Context(), api.Role{Name: "read-" + res, Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessRead})
+		if err != nil {
+			t.Fatalf("CreateRole: %v", err)
+		}
+		if _, err := f.c.CreateRoleBinding(t.Context(), api.RoleBinding{Name: "viewers-" + res, RoleID: r.ID, GroupID: groups[gi].ID}); err != nil {
+			t.Fatalf("CreateRoleBinding: %v", err)
+		}
+	}
+	checkPages(t, f, viewer, []pageCase{
+		{name: "reader: list, read only", path: "/workflows", status: 200, want: []string{`href="/workflows/deploy"`, "(read only)"}},
+		{name: "reader: workflow without the form", path: "/workflows/deploy", status: 200,
+			want: []string{"may read this workflow but not start it", `data-step="report"`}, not: []string{`id="run"`}},
+		{name: "reader: run without buttons", path: "/runs/" + run.ID, status: 200, want: []string{"succeeded"},
+			not: []string{`id="run-rerun"`, `id="run-cancel"`}},
+	})
+	for _, path := range []string{"/api/v1/workflows/deploy/runs", "/api/v1/runs/" + run.ID + "/rerun"} {
+		if status, _, body := fetch(t, viewer, "POST", f.url+path, f.url, `{"who":"eve"}`); status != http.StatusForbidden {
+			t.Errorf("reader POST %s = %d %s, want 403", path, status, body)
+		}
+	}
 	checkPages(t, f, root, []pageCase{
 		{name: "list", path: "/workflows", status: 200, want: []string{`href="/workflows/deploy"`, "builds, waits for the gate"}},
 		{name: "workflow", path: "/workflows/deploy", status: 200, want: []string{
@@ -136,9 +168,5 @@ func TestWorkflowPages(t *testing.T) {
 			`class="node s-succeeded" data-step="wait" href="/jobs/` + run.Steps[1].Job + `"`, `id="run-rerun"`, "pages"},
 			not: []string{`id="run-cancel"`}},
 		{name: "unknown run", path: "/runs/nope-abcde", status: 404, want: []string{"The server answered 404"}},
-	})
-	checkPages(t, f, viewer, []pageCase{
-		{name: "viewer list refused in words", path: "/workflows", status: 403, want: []string{"The server answered 403"}},
-		{name: "viewer run refused in words", path: "/runs/" + run.ID, status: 403, want: []string{"The server answered 403"}},
 	})
 }
