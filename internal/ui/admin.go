@@ -30,6 +30,8 @@ type section struct {
 	// text; "" when the section has its own editor (Editor: the UI path of it, + "new" or the object's ID).
 	Create, Example string
 	Editor          string
+	// Patch: an object can be edited as JSON on /admin/<key>/<id>, sent back with PATCH.
+	Patch bool
 }
 
 const read, write = api.AccessRead, api.AccessWrite
@@ -41,7 +43,7 @@ var sections = []section{
 		Cols: []string{"name", "runner", "command", "synchronous"}, ID: "name", Obj: "/api/v1/tasks/", Editor: "/admin/tasks/"},
 	{Key: "workflows", Title: "Workflows", Resource: api.ResourceWorkflows, Need: write, List: "/api/v1/workflows",
 		Cols: []string{"name", "description"}, ID: "name", Obj: "/api/v1/workflows/", Editor: "/admin/workflows/"},
-	{Key: "cronjobs", Title: "Cron jobs", Resource: api.ResourceCronJobs, Need: read, List: "/api/v1/cronjobs",
+	{Key: "cronjobs", Patch: true, Title: "Cron jobs", Resource: api.ResourceCronJobs, Need: read, List: "/api/v1/cronjobs",
 		Cols: []string{"name", "task", "workflow", "schedule", "disable", "owner", "next_run", "last_status"},
 		ID:   "name", Obj: "/api/v1/cronjobs/", Create: "/api/v1/cronjobs",
 		Example: `{"name": "nightly", "task": "hello", "schedule": "0 3 * * *", "extra_vars": {}}`},
@@ -49,16 +51,16 @@ var sections = []section{
 		Cols: []string{"id", "owner", "description", "task", "workflow", "scheme"},
 		ID:   "id", Obj: "/api/v1/webhooks/", Create: "/api/v1/webhooks",
 		Example: `{"description": "deploy on push", "task": "hello", "scheme": "infrahub"}`},
-	{Key: "users", Title: "Users", Resource: api.ResourceUsers, Need: read, List: "/api/v1/users",
+	{Key: "users", Patch: true, Title: "Users", Resource: api.ResourceUsers, Need: read, List: "/api/v1/users",
 		Cols: []string{"username", "provider", "id"}, ID: "id", Obj: "/api/v1/users/", Create: "/api/v1/users",
 		Example: `{"username": "alice", "provider": "local", "password": ""}`},
-	{Key: "groups", Title: "Groups", Resource: api.ResourceGroups, Need: read, List: "/api/v1/groups",
+	{Key: "groups", Patch: true, Title: "Groups", Resource: api.ResourceGroups, Need: read, List: "/api/v1/groups",
 		Cols: []string{"name", "provider", "user_ids", "role_ids", "id"}, ID: "id", Obj: "/api/v1/groups/", Create: "/api/v1/groups",
 		Example: `{"name": "operators", "provider": "local", "user_ids": []}`},
-	{Key: "roles", Title: "Roles", Resource: api.ResourceRoles, Need: read, List: "/api/v1/roles",
+	{Key: "roles", Patch: true, Title: "Roles", Resource: api.ResourceRoles, Need: read, List: "/api/v1/roles",
 		Cols: []string{"name", "resource", "resource_ids", "access", "id"}, ID: "id", Obj: "/api/v1/roles/", Create: "/api/v1/roles",
 		Example: `{"name": "run-hello", "resource": "jobs", "resource_ids": ["hello"], "access": "write"}`},
-	{Key: "role_bindings", Title: "Role bindings", Resource: api.ResourceRoleBindings, Need: read, List: "/api/v1/role_bindings",
+	{Key: "role_bindings", Patch: true, Title: "Role bindings", Resource: api.ResourceRoleBindings, Need: read, List: "/api/v1/role_bindings",
 		Cols: []string{"name", "role_id", "group_id", "id"}, ID: "id", Obj: "/api/v1/role_bindings/", Create: "/api/v1/role_bindings",
 		Example: `{"name": "operators-run-hello", "role_id": "", "group_id": ""}`},
 	{Key: "audit_logs", Title: "Audit log", Resource: api.ResourceAuditLogs, Need: read, List: "/api/v1/audit_logs"},

@@ -16,7 +16,16 @@ import (
 func TestAdminPages(t *testing.T) {
 	f := setup(t)
 	root := f.browser(t, "root", servertest.RootPassword)
+	role, err := f.c.GetRole(t.Context(), "read-tasks")
+	if err != nil {
+		t.Fatal(err)
+	}
 	checkPages(t, f, root, []pageCase{
+		{name: "roles link to their editor", path: "/admin/roles", status: 200, want: []string{`href="/admin/roles/` + role.ID + `"`}},
+		{name: "role editor", path: "/admin/roles/" + role.ID, status: 200, want: []string{`id="object-json"`, `&#34;resource&#34;: &#34;tasks&#34;`},
+			not: []string{"created_at"}},
+		{name: "no editor for webhooks", path: "/admin/webhooks/x", status: 404, want: []string{"has no editor"}},
+		{name: "unknown role in words", path: "/admin/roles/nope", status: 404, want: []string{"The server answered 404"}},
 		{name: "index", path: "/admin", status: 200, want: []string{`href="/admin/runners"`, `href="/admin/tasks"`, `href="/admin/workflows"`,
 			`href="/admin/cronjobs"`, `href="/admin/webhooks"`, `href="/admin/users"`, `href="/admin/groups"`, `href="/admin/roles"`,
 			`href="/admin/role_bindings"`, `href="/admin/audit_logs"`}},
@@ -48,6 +57,7 @@ func TestAdminPages(t *testing.T) {
 		{name: "viewer: tasks refused (read is not write)", path: "/admin/tasks", status: 403, want: []string{"The server answered 403"}},
 		{name: "viewer: task editor refused", path: "/admin/tasks/greet", status: 403, want: []string{"The server answered 403"}},
 		{name: "viewer: audit refused", path: "/admin/audit_logs", status: 403, want: []string{"The server answered 403"}},
+		{name: "viewer: role editor refused", path: "/admin/roles/" + role.ID, status: 403, want: []string{"The server answered 403"}},
 		{name: "viewer: own tokens", path: "/account/tokens", status: 200, want: []string{`id="token-form"`}},
 	})
 	for _, c := range []struct{ method, path, body string }{

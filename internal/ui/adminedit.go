@@ -98,3 +98,30 @@ func (h *Handler) tokensPage(r *http.Request) (string, view, error) {
 	}
 	return "tokens", view{Title: "API tokens", Nav: "tokens", User: true, Data: tokens}, nil
 }
+
+// adminObjectPage edits one object of a section as JSON: what the API's GET answers (which never holds a secret),
+// sent back with PATCH.
+func (h *Handler) adminObjectPage(r *http.Request) (string, view, error) {
+	s, err := h.mustSection(r, r.PathValue("section"))
+	if err != nil {
+		return "", view{}, err
+	}
+	if !s.Patch {
+		return "", view{}, &apiError{Status: http.StatusNotFound, Msg: "the " + s.Key + " admin page has no editor"}
+	}
+	id := r.PathValue("id")
+	var obj map[string]any
+	if _, err := h.get(r, s.Obj+url.PathEscape(id), &obj); err != nil {
+		return "", view{}, err
+	}
+	for _, k := range []string{"created_at", "updated_at", "builtin", "next_run", "last_run", "last_job", "last_status", "last_message"} {
+		delete(obj, k) // the server's, not the editor's
+	}
+	b, err := json.MarshalIndent(obj, "", "  ")
+	if err != nil {
+		return "", view{}, err
+	}
+	return "admin_object", view{Title: s.Title + " " + id, Nav: "admin", User: true, Data: map[string]any{
+		"S": s, "ID": id, "Path": s.Obj + url.PathEscape(id), "Text": string(b),
+	}}, nil
+}

@@ -98,10 +98,31 @@ func TestBrowserAdmin(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll('#admin-list tbody tr[data-id]').length`); n != 1 {
 		t.Errorf("webhooks listed = %d, want 1", n)
 	}
-	for _, path := range []string{"/admin/runners/ops", "/admin/tasks/new", "/admin/workflows/new", "/admin/users", "/admin/audit_logs", "/account/tokens"} {
+	for _, path := range []string{"/admin/runners/ops", "/admin/tasks/new", "/admin/workflows/new", "/admin/roles", "/admin/audit_logs", "/account/tokens"} {
 		step(t, ctx, dir, "labels "+path, chromedp.Navigate(u+path), chromedp.WaitVisible(chromedp.CSS("main")))
 		if n := unlabelled(t, ctx); n != 0 {
 			t.Errorf("%s: %d form controls have no label", path, n)
+		}
+	}
+
+	// A role edited as JSON (PATCH): the viewers now read one task only.
+	step(t, ctx, dir, "roles", chromedp.Navigate(u+"/admin/roles"), chromedp.WaitVisible(chromedp.CSS(`#admin-list`)),
+		chromedp.Click(`//a[text()="read-tasks"]`), chromedp.WaitVisible(chromedp.CSS(`#object-json`)))
+	if got := eval[string](t, ctx, `document.querySelector('#object-json').value`); !strings.Contains(got, `"resource": "tasks"`) {
+		t.Errorf("role editor = %q, want the role as JSON", got)
+	}
+	step(t, ctx, dir, "role bad", clear(`#object-json`), chromedp.SendKeys(chromedp.CSS(`#object-json`), `{"access": "sometimes"}`),
+		chromedp.Click(chromedp.CSS(`#object-form button[type=submit]`)), until(`!document.querySelector('#object-error').hidden`))
+	shot(t, ctx, dir, "28-admin-role-refused")
+	step(t, ctx, dir, "role edit", clear(`#object-json`), chromedp.SendKeys(chromedp.CSS(`#object-json`), `{"resource_ids": ["greet"]}`),
+		chromedp.Click(chromedp.CSS(`#object-form button[type=submit]`)), until(`location.pathname === '/admin/roles'`))
+	roles, err := f.c.ListRoles(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range roles {
+		if r.Name == "read-tasks" && (len(r.ResourceIDs) != 1 || r.ResourceIDs[0] != "greet" || r.Access != api.AccessRead) {
+			t.Errorf("role read-tasks after the edit = %+v, want read on greet only", r)
 		}
 	}
 

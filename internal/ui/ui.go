@@ -47,7 +47,7 @@ func New(opts Options) (*Handler, error) {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	for _, p := range []string{"login", "tasks", "task", "jobs", "job", "error", "workflows", "workflow", "runs", "run",
-		"admin", "admin_list", "admin_audit", "admin_runner", "admin_task", "admin_workflow", "tokens", "promises", "promise"} {
+		"admin", "admin_list", "admin_audit", "admin_runner", "admin_task", "admin_workflow", "admin_object", "tokens", "promises", "promise"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/graph.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, fmt.Errorf("ui: parse %s: %w", p, err)
@@ -73,6 +73,7 @@ func New(opts Options) (*Handler, error) {
 	h.mux.Handle("GET /runs/{id}", h.page(h.runPage))
 	h.mux.Handle("GET /admin", h.page(h.adminPage))
 	h.mux.Handle("GET /admin/{section}", h.page(h.adminListPage))
+	h.mux.Handle("GET /admin/{section}/{id}", h.page(h.adminObjectPage))
 	h.mux.Handle("GET /admin/runners/{name}", h.page(h.adminRunnerPage))
 	h.mux.Handle("GET /admin/tasks/{name}", h.page(h.adminTaskPage))
 	h.mux.Handle("GET /admin/workflows/{name}", h.page(h.adminWorkflowPage))

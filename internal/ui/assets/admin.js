@@ -35,6 +35,18 @@
     });
   });
 
+  const objectForm = $("object-form");
+  if (objectForm) {
+    objectForm.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      let body;
+      try { body = JSON.parse($("object-json").value); } catch (e) { show($("object-error"), "Not valid JSON: " + e.message + "."); return; }
+      const r = await api("PATCH", objectForm.dataset.path, body);
+      if (!ok(r)) { show($("object-error"), failed("Not saved", r)); return; }
+      location.assign(objectForm.dataset.back);
+    });
+  }
+
   const runnerForm = $("runner-form");
   if (runnerForm) {
     const mask = runnerForm.dataset.mask;
