@@ -98,7 +98,7 @@ func TestBrowserAdmin(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll('#admin-list tbody tr[data-id]').length`); n != 1 {
 		t.Errorf("webhooks listed = %d, want 1", n)
 	}
-	for _, path := range []string{"/admin/runners/ops", "/admin/tasks/new", "/admin/workflows/new", "/admin/roles", "/admin/audit_logs", "/account/tokens"} {
+	for _, path := range []string{"/admin/runners/ops", "/admin/tasks/new", "/admin/workflows/new", "/admin/users", "/admin/roles", "/admin/audit_logs", "/account/tokens"} {
 		step(t, ctx, dir, "labels "+path, chromedp.Navigate(u+path), chromedp.WaitVisible(chromedp.CSS("main")))
 		if n := unlabelled(t, ctx); n != 0 {
 			t.Errorf("%s: %d form controls have no label", path, n)
