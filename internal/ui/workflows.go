@@ -45,7 +45,8 @@ func (h *Handler) workflowPage(r *http.Request) (string, view, error) {
 		return "", view{}, err
 	}
 	var runs []api.Run
-	if _, err := h.get(r, "/api/v1/runs?limit=10&workflow="+url.QueryEscape(name), &runs); err != nil {
+	canRead, err := refusal(h.get(r, "/api/v1/runs?limit=10&workflow="+url.QueryEscape(name), &runs))
+	if err != nil {
 		return "", view{}, err
 	}
 	schema := "{}"
@@ -53,15 +54,15 @@ func (h *Handler) workflowPage(r *http.Request) (string, view, error) {
 		schema = string(w.Parameters)
 	}
 	return "workflow", view{Title: w.Name, Nav: "workflows", User: true, Data: map[string]any{
-		"Workflow": w, "Schema": schema, "CanRun": canRun, "Graph": layout(g, nil), "Runs": runs,
+		"Workflow": w, "Schema": schema, "CanRun": canRun, "Graph": layout(g, nil), "Runs": runs, "CanReadRuns": canRead,
 	}}, nil
 }
 
 // mayStart asks the API whether the caller may start runs of workflow (it lists it among the runnable ones).
 func (h *Handler) mayStart(r *http.Request, workflow string) (bool, error) {
 	var list []api.Workflow
-	if _, err := h.get(r, "/api/v1/workflows?runnable=true", &list); err != nil {
-		return false, err
+	if ok, err := refusal(h.get(r, "/api/v1/workflows?runnable=true", &list)); !ok {
+		return false, err // a reader of runs who may not list workflows starts none from here
 	}
 	return slices.ContainsFunc(list, func(w api.Workflow) bool { return w.Name == workflow }), nil
 }

@@ -135,7 +135,8 @@ func TestWorkflowPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	gi := slices.IndexFunc(groups, func(g api.Group) bool { return g.Name == "viewers" })
-	for _, res := range []string{api.ResourceWorkflows, api.ResourceRuns} {
+	grant := func(res string) {
+		t.Helper()
 		r, err := f.c.CreateRole(t.Context(), api.Role{Name: "read-" + res, Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessRead})
 		if err != nil {
 			t.Fatalf("CreateRole: %v", err)
@@ -144,12 +145,38 @@ func TestWorkflowPages(t *testing.T) {
 			t.Fatalf("CreateRoleBinding: %v", err)
 		}
 	}
+	grant(api.ResourceWorkflows)
+	checkPages(t, f, viewer, []pageCase{
+		{name: "workflows reader: workflow without its runs", path: "/workflows/deploy", status: 200,
+			want: []string{`data-step="report"`}, not: []string{"Recent runs", `id="run"`}},
+	})
+	grant(api.ResourceRuns)
 	checkPages(t, f, viewer, []pageCase{
 		{name: "reader: list, read only", path: "/workflows", status: 200, want: []string{`href="/workflows/deploy"`, "(read only)"}},
 		{name: "reader: workflow without the form", path: "/workflows/deploy", status: 200,
 			want: []string{"may read this workflow but not start it", `data-step="report"`}, not: []string{`id="run"`}},
 		{name: "reader: run without buttons", path: "/runs/" + run.ID, status: 200, want: []string{"succeeded"},
 			not: []string{`id="run-rerun"`, `id="run-cancel"`}},
+	})
+	// A reader of runs alone (not of workflows) reads the run page too, without buttons.
+	u, err := f.c.CreateUser(t.Context(), api.User{Username: "runreader", Password: viewerPassword, Provider: api.ProviderLocal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grp, err := f.c.CreateGroup(t.Context(), api.Group{Name: "runreaders", Provider: api.ProviderLocal, UserIDs: []string{u.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr, err := f.c.GetRole(t.Context(), "read-"+api.ResourceRuns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.c.CreateRoleBinding(t.Context(), api.RoleBinding{Name: "runreaders", RoleID: rr.ID, GroupID: grp.ID}); err != nil {
+		t.Fatal(err)
+	}
+	checkPages(t, f, f.browser(t, "runreader", viewerPassword), []pageCase{
+		{name: "runs reader: run page", path: "/runs/" + run.ID, status: 200, want: []string{`data-step="wait"`, "succeeded"},
+			not: []string{`id="run-rerun"`}},
 	})
 	for _, path := range []string{"/api/v1/workflows/deploy/runs", "/api/v1/runs/" + run.ID + "/rerun"} {
 		if status, _, body := fetch(t, viewer, "POST", f.url+path, f.url, `{"who":"eve"}`); status != http.StatusForbidden {
