@@ -82,6 +82,15 @@ func TestBrowserAdmin(t *testing.T) {
 		t.Errorf("GET workflow good after a validation = %d, want 404 (a dry run stores nothing)", status)
 	}
 	step(t, ctx, dir, "workflow save", chromedp.Click(chromedp.CSS(`#wf-form button[type=submit]`)), until(`location.pathname === '/workflows/good'`))
+	// A webhook trigger: its secret, answered once by the save, is shown once instead of leaving the page.
+	step(t, ctx, dir, "workflow with a webhook", chromedp.Navigate(u+"/admin/workflows/new"), chromedp.WaitVisible(chromedp.CSS(`#wf-yaml`)),
+		clear(`#wf-yaml`), chromedp.SendKeys(chromedp.CSS(`#wf-yaml`),
+			"name: hooked\ntriggers:\n  - name: on-call\n    source:\n      type: webhook\nsteps:\n  - name: one\n    task: hello\n"),
+		chromedp.Click(chromedp.CSS(`#wf-form button[type=submit]`)), until(`!document.querySelector('#wf-secrets').hidden`))
+	if got := eval[string](t, ctx, `document.querySelector('#wf-secrets').textContent`); !strings.Contains(got, "on-call: POST") || !strings.Contains(got, "secret: ") {
+		t.Errorf("trigger secrets shown = %q, want the webhook's URL and secret", got)
+	}
+	shot(t, ctx, dir, "29-admin-workflow-secrets")
 
 	// A webhook from the JSON form: its secret, answered once by the API, is shown once; the list never shows it.
 	step(t, ctx, dir, "webhooks", chromedp.Navigate(u+"/admin/webhooks"), chromedp.WaitVisible(chromedp.CSS(`#create-json`)),
@@ -95,8 +104,8 @@ func TestBrowserAdmin(t *testing.T) {
 	if html := eval[string](t, ctx, `document.documentElement.outerHTML`); secret != "" && strings.Contains(html, secret) {
 		t.Error("the webhook list renders the webhook's secret")
 	}
-	if n := eval[int](t, ctx, `document.querySelectorAll('#admin-list tbody tr[data-id]').length`); n != 1 {
-		t.Errorf("webhooks listed = %d, want 1", n)
+	if n := eval[int](t, ctx, `document.querySelectorAll('#admin-list tbody tr[data-id]').length`); n != 2 {
+		t.Errorf("webhooks listed = %d, want 2 (workflow hooked's trigger and the one just created)", n)
 	}
 	for _, path := range []string{"/admin/runners/ops", "/admin/tasks/new", "/admin/workflows/new", "/admin/users", "/admin/roles", "/admin/audit_logs", "/account/tokens"} {
 		step(t, ctx, dir, "labels "+path, chromedp.Navigate(u+path), chromedp.WaitVisible(chromedp.CSS("main")))

@@ -144,7 +144,15 @@
     wfForm.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const w = await send(false);
-      if (w) { location.assign("/workflows/" + encodeURIComponent(w.name)); }
+      if (!w) { return; }
+      // The webhooks of new webhook triggers: their secrets are answered once, by this save. Show them now.
+      const secrets = Object.entries(w.trigger_secrets || {});
+      if (secrets.length === 0) { location.assign("/workflows/" + encodeURIComponent(w.name)); return; }
+      show($("wf-ok"), "Saved. New webhook triggers, their secrets shown only this once:");
+      const pre = $("wf-secrets");
+      pre.textContent = secrets.map(([name, s]) => name + ": POST " + s.url + "\n  secret: " + s.secret).join("\n");
+      pre.hidden = false;
+      pre.scrollIntoView();
     });
   }
 
