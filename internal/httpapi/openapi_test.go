@@ -152,6 +152,9 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"StateStore":           api.StateStore{},
 		"GitCredentials":       api.GitCredentials{},
 		"Destination":          api.Destination{},
+		"WorkflowGraph":        api.WorkflowGraph{},
+		"GraphStep":            api.GraphStep{},
+		"CallerAccess":         api.CallerAccess{},
 	}
 	for name, v := range types {
 		var want []string

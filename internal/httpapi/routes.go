@@ -301,6 +301,7 @@ func (h *Handler) table() []route {
 		pub("POST", v1+"/login", h.login),
 		session("GET", v1+"/refresh", "", h.refresh),
 		session("POST", v1+"/logout", "", h.logout),
+		session("GET", v1+"/access", "", h.access),
 		pub("GET", v1+"/openapi.json", h.openAPI),
 
 		list(v1+"/runners", runners, h.listRunners),
@@ -349,6 +350,8 @@ func (h *Handler) table() []route {
 		obj("GET", v1+"/runs/{id}", runsRes, "id", h.getRun),
 		obj("POST", v1+"/runs/{id}/cancel", runsRes, "id", h.cancelRun),
 		obj("POST", v1+"/runs/{id}/rerun", runsRes, "id", h.rerunRun),
+		obj("GET", v1+"/workflows/{id}/graph", workflows, "id", h.workflowGraph),
+		obj("GET", v1+"/runs/{id}/graph", runsRes, "id", h.runGraph),
 
 		list(v1+"/cronjobs", cronjobs, h.listCronJobs),
 		create("POST", v1+"/cronjobs", cronjobs, h.createCronJob),

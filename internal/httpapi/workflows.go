@@ -27,6 +27,15 @@ func (h *Handler) listWorkflows(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	all = keep(all, readable(r.Context(), api.ResourceWorkflows), func(w api.Workflow) string { return w.Name })
+	// ?runnable=true keeps the workflows the caller may also start (write access to their runs): the web UI's list.
+	runnable, err := queryBool(r, "runnable")
+	if err != nil {
+		return err
+	}
+	if runnable {
+		all = keep(all, func(names ...string) bool { return may(r.Context(), api.AccessWrite, api.ResourceRuns, names...) },
+			func(w api.Workflow) string { return w.Name })
+	}
 	s := page.slice(len(all))
 	writeList(w, "workflows", all[s.from:s.to], s, len(all))
 	return nil

@@ -22,7 +22,13 @@ func (e *apiError) Error() string { return fmt.Sprintf("api: %d %s", e.Status, e
 // get calls the API in-process as the browser's request r would (same cookie, same address), and decodes a 2xx
 // JSON answer into out. It answers the Content-Range total for lists (-1 when absent).
 func (h *Handler) get(r *http.Request, path string, out any) (total int, err error) {
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, path, nil)
+	return h.call(r, http.MethodGet, path, "", nil, out)
+}
+
+// call is get for any method, with body sent as contentType. The UI sends only dry runs (which change nothing)
+// this way: everything that changes state comes from the browser itself.
+func (h *Handler) call(r *http.Request, method, path, contentType string, body []byte, out any) (total int, err error) {
+	req, err := http.NewRequestWithContext(r.Context(), method, path, bytes.NewReader(body))
 	if err != nil {
 		return -1, fmt.Errorf("ui: request %s: %w", path, err)
 	}
@@ -34,6 +40,9 @@ func (h *Handler) get(r *http.Request, path string, out any) (total int, err err
 		if v := r.Header.Get(k); v != "" {
 			req.Header.Set(k, v)
 		}
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	rec := &recorder{header: http.Header{}}
 	h.api.ServeHTTP(rec, req)

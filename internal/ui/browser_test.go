@@ -69,12 +69,17 @@ func step(t *testing.T, ctx context.Context, dir, what string, actions ...chrome
 	}
 }
 
-// shot saves a full-page screenshot as dir/name.png.
+// shot saves a full-page screenshot as dir/name.png, once the page has loaded (a page still loading after a
+// reload has no size yet: chromium refuses to screenshot it).
 func shot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+	err := chromedp.Do(sctx, until(`document.readyState === 'complete' && document.documentElement.scrollWidth > 0`))
+	var png []byte
+	if err == nil {
+		png, err = chromedp.Run(sctx, chromedp.FullScreenshot(100))
+	}
 	if err != nil {
 		t.Errorf("screenshot %s: %v", name, err)
 		return
@@ -127,6 +132,12 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 		t.Fatalf("evaluate %s: %v", expr, err)
 	}
 	return v
+}
+
+// unlabelled counts the form controls of the page's main part that have no label.
+func unlabelled(t *testing.T, ctx context.Context) int {
+	t.Helper()
+	return eval[int](t, ctx, `[...document.querySelectorAll('main input, main select, main textarea')].filter(i => i.type !== 'hidden' && i.labels.length === 0).length`)
 }
 
 func signIn(user, password string) chromedp.Action[chromedp.Void] {

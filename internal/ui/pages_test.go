@@ -3,6 +3,7 @@ package ui_test
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -237,7 +238,22 @@ func TestFirstLoadSize(t *testing.T) {
 	f := setup(t)
 	j := helloJob(t, f)
 	root := f.browser(t, "root", servertest.RootPassword)
-	for _, path := range []string{"/login", "/tasks", "/tasks/greet", "/jobs", "/jobs/" + j.ID} {
+	g := newGate(t)
+	g.open.Store(true)
+	withWorkflow(t, f, g)
+	withPromise(t, f)
+	status, _, body := fetch(t, root, "POST", f.url+"/api/v1/workflows/deploy/runs", f.url, `{"who":"size"}`)
+	if status != http.StatusOK {
+		t.Fatalf("start run = %d %s", status, body)
+	}
+	var run api.RunCreated
+	if err := json.Unmarshal([]byte(body), &run); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/login", "/tasks", "/tasks/greet", "/jobs", "/jobs/" + j.ID,
+		"/workflows", "/workflows/deploy", "/runs", "/runs/" + run.ID,
+		"/promises", "/promises/cache", "/account/tokens", "/admin", "/admin/runners", "/admin/runners/scripts",
+		"/admin/tasks/greet", "/admin/workflows/deploy", "/admin/users", "/admin/audit_logs"} {
 		n := firstLoad(t, f, root, path)
 		t.Logf("first load of %s: %d bytes compressed", path, n)
 		if n > limit {

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/runplane/runplane/api"
 )
 
 //go:embed templates/*.html
@@ -44,8 +46,9 @@ func New(opts Options) (*Handler, error) {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
-	for _, p := range []string{"login", "tasks", "task", "jobs", "job", "error"} {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
+	for _, p := range []string{"login", "tasks", "task", "jobs", "job", "error", "workflows", "workflow", "runs", "run",
+		"admin", "admin_list", "admin_audit", "admin_runner", "admin_task", "admin_workflow", "admin_object", "tokens", "promises", "promise"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/graph.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, fmt.Errorf("ui: parse %s: %w", p, err)
 		}
@@ -64,6 +67,19 @@ func New(opts Options) (*Handler, error) {
 	h.mux.Handle("GET /tasks/{name}", h.page(h.taskPage))
 	h.mux.Handle("GET /jobs", h.page(h.jobsPage))
 	h.mux.Handle("GET /jobs/{id}", h.page(h.jobPage))
+	h.mux.Handle("GET /workflows", h.page(h.workflowsPage))
+	h.mux.Handle("GET /workflows/{name}", h.page(h.workflowPage))
+	h.mux.Handle("GET /runs", h.page(h.runsPage))
+	h.mux.Handle("GET /runs/{id}", h.page(h.runPage))
+	h.mux.Handle("GET /admin", h.page(h.adminPage))
+	h.mux.Handle("GET /admin/{section}", h.page(h.adminListPage))
+	h.mux.Handle("GET /admin/{section}/{id}", h.page(h.adminObjectPage))
+	h.mux.Handle("GET /admin/runners/{name}", h.page(h.adminRunnerPage))
+	h.mux.Handle("GET /admin/tasks/{name}", h.page(h.adminTaskPage))
+	h.mux.Handle("GET /admin/workflows/{name}", h.page(h.adminWorkflowPage))
+	h.mux.Handle("GET /account/tokens", h.page(h.tokensPage))
+	h.mux.Handle("GET /promises", h.page(h.promisesPage))
+	h.mux.Handle("GET /promises/{name}", h.page(h.promisePage))
 	return h, nil
 }
 
@@ -91,9 +107,12 @@ func cacheable(next http.Handler) http.Handler {
 // view is what every page's template gets.
 type view struct {
 	Title string
-	Nav   string // the section the page belongs to: tasks, jobs
+	Nav   string // the section the page belongs to: tasks, jobs, workflows, promises, admin, tokens
 	User  bool   // signed in (the page came from the API with a session)
-	Data  any
+	Admin bool   // the API allows the caller at least one admin page
+	// Can is the caller's access per resource (GET /api/v1/access): which links the layout offers.
+	Can  map[string]api.Access
+	Data any
 }
 
 // pageFunc renders one page: it answers the template name and its data, or an error.
@@ -116,6 +135,11 @@ func (h *Handler) page(fn pageFunc) http.Handler {
 			h.log.Error("ui page", "path", r.URL.Path, "err", err)
 			w.WriteHeader(http.StatusInternalServerError)
 			name, v = "error", view{Title: "Error", User: true, Data: &apiError{Status: 500, Msg: "the page could not be built; the server log says why"}}
+		}
+		if v.User {
+			if a, err := h.access(r); err == nil {
+				v.Can, v.Admin = a.Resources, len(offered(a)) > 0
+			}
 		}
 		h.render(w, name, v)
 	})
@@ -142,7 +166,8 @@ var funcs = template.FuncMap{
 		b, err := json.MarshalIndent(v, "", "  ")
 		return string(b), err
 	},
-	"ansi": ansiHTML,
+	"ansi":  ansiHTML,
+	"deref": func(b *bool) bool { return b != nil && *b },
 	"query": func(base string, kv ...string) string {
 		q := url.Values{}
 		for i := 0; i+1 < len(kv); i += 2 {

@@ -9,9 +9,12 @@
   }
 
   // api calls the REST API as the signed-in browser. It answers {status, body}; 401 goes to sign-in.
-  async function api(method, path, body) {
+  async function api(method, path, body, contentType) {
     const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (body !== undefined) {
+    if (contentType) {
+      init.headers["Content-Type"] = contentType;
+      init.body = body;
+    } else if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
@@ -233,6 +236,17 @@
     }
   }
 
+  // errorAfter is the error slot right after a control the renderer did not build.
+  function errorAfter(input) {
+    let p = input.nextElementSibling;
+    if (!p || !p.classList.contains("field-error")) {
+      p = document.createElement("p");
+      p.className = "field-error";
+      input.after(p);
+    }
+    return p;
+  }
+
   function markError(t, message) {
     if (t.input) {
       t.input.setAttribute("aria-invalid", "true");
@@ -264,17 +278,32 @@
         }
       }
       if (first) { first.focus(); return; }
-      const r = await api("POST", "/api/v1/tasks/" + encodeURIComponent(run.dataset.task) + "/run", value === undefined ? {} : value);
+      const action = run.dataset.action || "/api/v1/tasks/" + encodeURIComponent(run.dataset.task) + "/run";
+      let body = value === undefined ? {} : value;
+      const resource = run.dataset.kind === "resource";
+      if (resource) {
+        // A resource request: the form's value is its spec.
+        const name = $("rr-name");
+        if (!name.checkValidity()) { markError({ input: name, err: errorAfter(name) }, name.validationMessage); name.focus(); return; }
+        const ns = $("rr-ns");
+        body = { apiVersion: run.dataset.apiVersion, kind: run.dataset.resourceKind,
+          metadata: ns ? { name: name.value, namespace: ns.value } : { name: name.value }, spec: body };
+      }
+      const r = await api("POST", action, body);
       if (r.status === 400 && Array.isArray(r.body.fields) && r.body.fields.length) {
         for (const f of r.body.fields) {
-          const t = fieldFor(reg, f.path === "/" ? "" : f.path, f.message);
+          let fp = f.path === "/" ? "" : f.path;
+          if (resource) { fp = fp.startsWith("/spec") ? fp.slice(5) : "/-"; }
+          const t = fieldFor(reg, fp, f.message);
           if (t) { markError(t, f.message); first = first || t.input; } else { show($("run-error"), r.body.error); }
         }
         show($("run-error"), "The server refused the input: see the marked fields.");
         if (first) { first.focus(); }
         return;
       }
-      if (r.status >= 400 || r.status === 0) { show($("run-error"), "The run failed: " + r.body.error + "."); return; }
+      if (r.status >= 400 || r.status === 0) { show($("run-error"), (resource ? "The request was refused: " : "The run failed: ") + r.body.error + "."); return; }
+      if (resource) { location.reload(); return; }
+      if (run.dataset.kind === "workflow") { location.assign("/runs/" + encodeURIComponent(r.body.id)); return; }
       const job = r.body;
       if (!job.status || job.status === "queued" || job.status === "running" || run.dataset.sync !== "true") {
         location.assign("/jobs/" + encodeURIComponent(job.id));
@@ -413,6 +442,79 @@
     const j = await api("GET", "/api/v1/jobs/" + encodeURIComponent(id));
     if (j.body.status && j.body.status !== "queued" && j.body.status !== "running") {
       if (follow.checked) { location.reload(); } else { $("job-status").textContent = j.body.status; }
+    }
+  }
+
+  // admin.js (admin pages only) builds on these.
+  window.runplane = { $, api, show, build };
+
+  // --- the run page: the graph's steps follow the run's state ---
+  const wfrun = $("wfrun");
+  if (wfrun) {
+    const id = wfrun.dataset.id;
+    const err = $("wfrun-error");
+    const path = "/api/v1/runs/" + encodeURIComponent(id);
+    const cancel = $("run-cancel");
+    if (cancel) {
+      cancel.addEventListener("click", async () => {
+        const r = await api("POST", path + "/cancel");
+        if (r.status >= 400 || r.status === 0) { show(err, "Cancel failed: " + r.body.error + "."); return; }
+        paint(r.body);
+      });
+    }
+    const rerun = $("run-rerun");
+    if (rerun) {
+      rerun.addEventListener("click", async () => {
+        const r = await api("POST", path + "/rerun");
+        if (r.status >= 400 || r.status === 0) { show(err, "Run again failed: " + r.body.error + "."); return; }
+        location.assign("/runs/" + encodeURIComponent(r.body.id));
+      });
+    }
+    const live = (st) => st === "queued" || st === "running";
+    function paint(run) {
+      const rs = $("run-status");
+      rs.textContent = run.status;
+      rs.className = "status s-" + run.status;
+      $("run-reason").textContent = run.reason || "";
+      for (const s of run.steps || []) {
+        const sel = '[data-step="' + CSS.escape(s.name) + '"]';
+        const n = document.querySelector("#graph " + sel);
+        if (n) {
+          n.setAttribute("class", "node s-" + s.status);
+          n.querySelector(".state").textContent = s.status;
+          n.querySelector("title").textContent = s.name + ": " + s.status + (s.message ? " (" + s.message + ")" : "");
+          if (s.job) { n.setAttribute("href", "/jobs/" + encodeURIComponent(s.job)); }
+        }
+        const row = document.querySelector("#steps " + sel);
+        if (row) {
+          const st = row.querySelector(".status");
+          st.textContent = s.status;
+          st.className = "status s-" + s.status;
+          row.querySelector(".msg").textContent = s.message || "";
+          const cell = row.querySelector(".job");
+          if (s.job && !cell.querySelector("a")) {
+            const a = document.createElement("a");
+            a.href = "/jobs/" + encodeURIComponent(s.job);
+            a.textContent = s.job;
+            cell.appendChild(a);
+          }
+        }
+      }
+      if (!live(run.status) && cancel) { cancel.remove(); }
+    }
+    if (wfrun.dataset.live === "true") {
+      const poll = async () => {
+        const r = await api("GET", path);
+        if (r.status === 200) {
+          show(err, "");
+          paint(r.body);
+          if (!live(r.body.status)) { return; }
+        } else if (r.status !== 401) {
+          show(err, "The run's state could not be read: " + r.body.error + ".");
+        }
+        setTimeout(poll, 1000);
+      };
+      setTimeout(poll, 1000);
     }
   }
 
