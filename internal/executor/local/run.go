@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -45,10 +44,6 @@ type attempt struct {
 	uid        int      // the job's user id from uids, -1 if none
 	uids       *uidPool
 	group      *cgroup.Group // the job's control group, enforcing its limits; nil for none
-
-	// terminated: Stop found the shell (PID 1 of its namespace, where SIGTERM without a handler is dropped) with
-	// SIGTERM's default action and killed it in SIGTERM's stead; the result says "signal: terminated".
-	terminated atomic.Bool
 
 	done   chan struct{} // closed when result is final
 	result executor.Result
@@ -118,14 +113,6 @@ func (e *Executor) run(a *attempt, job jobProcess, started chan<- error, ready e
 		started <- fmt.Errorf("start sh: %w", err)
 		return false
 	}
-	if a.mode == modeInProc {
-		if err := e.sandbox.mountProc(cmd.Process.Pid); err != nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			started <- err
-			return false
-		}
-	}
 	a.proc, a.pid = cmd.Process, cmd.Process.Pid
 	if a.mode == modeNone {
 		// Recover needs the start time to kill what is left of the job's process group. With namespaces
@@ -178,7 +165,8 @@ func (e *Executor) finishRun(a *attempt) (reusable bool) {
 
 // prepareThread readies the calling thread, locked for good, for an in-process sandbox, ahead of knowing its
 // job: a copy of the template's mount namespace with a /tmp of its own, the jobs' IPC namespace, no_new_privs
-// and the seccomp filter (none of which stops what the thread does next: it is root).
+// and the seccomp filter (none of which stops what the thread does next: it is root), and a PID namespace for
+// its jobs (pidns.go) with its /proc.
 func (e *Executor) prepareThread() error {
 	if err := e.template.enter(); err != nil {
 		return err
@@ -186,7 +174,14 @@ func (e *Executor) prepareThread() error {
 	if err := e.sandbox.mountTmp(); err != nil {
 		return err
 	}
-	return restrictThread()
+	if err := restrictThread(); err != nil {
+		return err
+	}
+	pid, err := e.sandbox.startInit()
+	if err != nil {
+		return err
+	}
+	return e.sandbox.mountProc(pid)
 }
 
 // enterSandbox finishes the job's root on its prepared thread: its workspace (checkout included) and secrets.
@@ -222,6 +217,13 @@ func (a *attempt) startIn(cmd *exec.Cmd) error {
 		return lerr
 	}
 	return err
+}
+
+// spoil ends the in-process sandbox's thread with the job, and with it the thread's PID namespace and whatever
+// of the job may still run in it; the job's user id is never handed out again.
+func (a *attempt) spoil() {
+	a.spoiled = true
+	a.uids = nil
 }
 
 // release gives the attempt's user id back; its processes are gone and its files removed.
@@ -298,7 +300,10 @@ func (e *Executor) command(a *attempt, job jobProcess, p process) (*exec.Cmd, *l
 	cmd.SysProcAttr = attr
 	switch a.mode {
 	case modeInProc:
-		attr.Cloneflags = syscall.CLONE_NEWPID
+		// In its thread's PID namespace (pidns.go), it dies with the namespace's init, which dies with the thread.
+		// Not Pdeathsig of its own: its parent is outside its namespace, and the child code of package syscall
+		// takes the parent pid it then sees, 0, for the parent's death, and kills itself.
+		attr.Pdeathsig = 0
 		attr.Chroot = e.sandbox.Dir
 		attr.Credential = &syscall.Credential{Uid: uint32(job.root.UID), Gid: uint32(job.root.GID), Groups: []uint32{}}
 	case modeLauncher:
@@ -338,11 +343,11 @@ func (e *Executor) command(a *attempt, job jobProcess, p process) (*exec.Cmd, *l
 	return cmd, nil, nil
 }
 
-// wait waits for the job's first process and returns the job's wait status.
+// wait waits for the job's first process and returns the job's wait status. What that process left running is
+// killed when it ends, before it is reaped (so that nothing holds its output open); in-process sandboxes then
+// wait until all of it is gone (pidns.go), and spoil their thread if it is not.
 func (e *Executor) wait(a *attempt, cmd *exec.Cmd) syscall.WaitStatus {
-	if a.mode == modeNone {
-		// Without a PID namespace, kill what the shell left in its process group before reaping the shell,
-		// while its pid still names the group.
+	if a.mode == modeNone || a.mode == modeInProc {
 		var info unix.Siginfo
 		for {
 			err := unix.Waitid(unix.P_PID, a.pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
@@ -350,12 +355,25 @@ func (e *Executor) wait(a *attempt, cmd *exec.Cmd) syscall.WaitStatus {
 				break
 			}
 		}
-		_ = syscall.Kill(-a.pid, syscall.SIGKILL)
+		if a.mode == modeNone {
+			// Without a PID namespace, kill what the shell left in its process group while its pid still
+			// names the group.
+			_ = syscall.Kill(-a.pid, syscall.SIGKILL)
+		} else if err := killUser(a.uid, syscall.SIGKILL); err != nil {
+			e.log.Warn("kill what the job left running", "handle", a.handle, "err", err)
+			a.spoil()
+		}
 	}
 	if err := cmd.Wait(); err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
 			e.log.Warn("wait for job", "handle", a.handle, "err", err)
+		}
+	}
+	if a.mode == modeInProc && !a.spoiled {
+		if err := e.sandbox.endUser(a.uid); err != nil {
+			e.log.Warn("end what the job left running", "handle", a.handle, "err", err)
+			a.spoil()
 		}
 	}
 	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
@@ -376,9 +394,6 @@ func (e *Executor) wait(a *attempt, cmd *exec.Cmd) syscall.WaitStatus {
 
 // outcome turns a wait status into the Result's exit code and reason.
 func (e *Executor) outcome(a *attempt, ws syscall.WaitStatus) (int, string) {
-	if a.terminated.Load() {
-		return 128 + int(syscall.SIGTERM), "signal: " + syscall.SIGTERM.String()
-	}
 	if !ws.Signaled() {
 		return ws.ExitStatus(), a.result.Reason
 	}
