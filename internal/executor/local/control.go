@@ -75,6 +75,22 @@ func (a *attempt) terminate() {
 	switch a.mode {
 	case modeLauncher:
 		_ = a.proc.Signal(syscall.SIGTERM) // the launcher forwards it to the job's group
+	case modeInProc:
+		if !a.ownPidNS {
+			_ = syscall.Kill(-a.pid, syscall.SIGTERM)
+			return
+		}
+		// The shell is PID 1 of its namespace: the kernel drops a SIGTERM it has no handler for. Do what the
+		// signal would have done to any other process: end it now, and report it as terminated even if it
+		// manages to exit on its own first (its children dying of the same SIGTERM, say).
+		dflt := sigtermIsDefault(a.pid)
+		if dflt {
+			a.terminated.Store(true)
+		}
+		_ = syscall.Kill(-a.pid, syscall.SIGTERM)
+		if dflt {
+			_ = a.proc.Signal(syscall.SIGKILL)
+		}
 	default:
 		_ = syscall.Kill(-a.pid, syscall.SIGTERM)
 	}
@@ -88,10 +104,13 @@ func (a *attempt) kill() {
 	if a.proc == nil {
 		return
 	}
-	if a.mode != modeLauncher {
-		_ = syscall.Kill(-a.pid, syscall.SIGKILL) // the shell's process group; what left it dies with the shell (wait)
+	if a.mode == modeLauncher || a.ownPidNS {
+		// PID 1 of the job's namespace: when it dies the kernel kills every other process in it.
+		_ = a.proc.Signal(syscall.SIGKILL)
+		return
 	}
-	_ = a.proc.Signal(syscall.SIGKILL) // the launcher is PID 1 of the job's namespace: the rest dies with it
+	_ = syscall.Kill(-a.pid, syscall.SIGKILL) // the shell's process group; what left it dies with the shell (wait)
+	_ = a.proc.Signal(syscall.SIGKILL)
 }
 
 // Recover cannot re-attach to a job of an earlier process (its processes died with that process, through

@@ -4,12 +4,10 @@ package local
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -27,11 +25,13 @@ import (
 // sends its init. It dies (Pdeathsig) with its thread, which ends when it can serve no more jobs or the server
 // dies; the kernel then kills whatever else is in the namespace.
 //
-// A job's processes are the processes of its user id, which is its own (uid.go): when its shell (or a
-// container's process) has ended, the thread takes that user id for an instant and kills every process of it
-// with kill(-1, SIGKILL), which the kernel makes atomic with fork (a process cannot slip a child past it), then
-// waits until none is left (its init reaps them) before the job is over: its user id, its /tmp and its thread go
-// to another job only once nothing of it runs.
+// A job's processes are the processes of the namespace other than its init and the init's child (root's): when
+// its shell (or a container's process) has ended, the thread kills each (through its /proc directory, which a
+// reused pid cannot redirect), and again until none is left, its init having reaped them, before the job is
+// over: its user id, its /tmp and its thread go to another job only once nothing of it runs.
+//
+// The namespace's /proc is mounted once, with the pidns= option of Linux 6.18; where the kernel has no such
+// option, each job gets a PID namespace of its own instead, its shell PID 1 of it, as before.
 
 // initScript is the thread's init: a shell that reaps every child it is given until its own sleep ends (never).
 const initScript = "sleep 2147483647 & wait"
@@ -59,77 +59,70 @@ func (l *sandboxLayout) startInit() (int, error) {
 	return cmd.Process.Pid, nil
 }
 
-// killUser sends sig to every process of user uid, the calling thread's (locked) credentials switched to that
-// user for the call (and only that thread's: the raw system call, not the runtime's all-threads one).
-func killUser(uid int, sig syscall.Signal) error {
-	// Real and effective ids both the job's: kill(2) lets a sender whose real or effective id is a target's
-	// real or saved id signal it, so root's real id would reach root's processes. The saved id stays root's, to
-	// come back; the effective capabilities go while the effective id is not 0.
-	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uid), uintptr(uid), 0); e != 0 {
-		return fmt.Errorf("take the job's user id: %w", e)
-	}
-	// kill(-1) reports no error whether or not it found a process of the user (see userAlive).
-	_, _, kerr := unix.RawSyscall(unix.SYS_KILL, ^uintptr(0), uintptr(sig), 0) // pid -1
-	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, 0, 0, 0); e != 0 {
-		return fmt.Errorf("%w: %w", errStuck, e)
-	}
-	if kerr != 0 && kerr != unix.ESRCH {
-		return fmt.Errorf("kill the job's processes: %w", kerr)
-	}
-	return nil
-}
+// jobGoneWithin bounds how long endJob waits for what it killed to be reaped.
+const jobGoneWithin = 10 * time.Second
 
-// errStuck: the thread could not take back root's user id; it must end.
-var errStuck = errors.New("the sandbox thread could not take back its user id")
-
-// userGoneWithin bounds how long endUser waits for processes it killed to be reaped.
-const userGoneWithin = 10 * time.Second
-
-// endUser kills every process of user uid and returns once none is left, as the calling thread's sandbox /proc
-// shows: its PID namespace's (a handful of entries), or on older kernels the host's. Dead processes are reaped by
-// the namespace's init within microseconds, unless the machine is very busy: this checks again after growing
-// pauses.
-func (l *sandboxLayout) endUser(uid int) error {
+// endJob kills whatever of the ended job is left in the calling thread's PID namespace and returns once nothing
+// is (its init has reaped it all). The kills are not atomic with fork: a process may start a child before it
+// dies, which the next pass kills. The dead are reaped within microseconds unless the machine is very busy:
+// this looks again after growing pauses.
+func (l *sandboxLayout) endJob() error {
 	pause := 20 * time.Microsecond
-	deadline := time.Now().Add(userGoneWithin)
+	deadline := time.Now().Add(jobGoneWithin)
 	for {
-		if err := killUser(uid, syscall.SIGKILL); err != nil {
-			return err
-		}
-		alive, err := l.userAlive(uid)
-		if err != nil || !alive {
+		found, err := l.killJob()
+		if err != nil || found == 0 {
 			return err
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("processes of user %d still there after %v", uid, userGoneWithin)
+			return fmt.Errorf("%d processes of the job still there after %v", found, jobGoneWithin)
 		}
 		time.Sleep(pause)
 		pause = min(2*pause, 10*time.Millisecond)
 	}
 }
 
-// userAlive reports whether the sandbox's /proc shows a process (a zombie included) whose real user id is uid.
-// Its owner is not enough: a process that makes itself undumpable shows as root's.
-func (l *sandboxLayout) userAlive(uid int) (bool, error) {
+// rootUID is how /proc/<pid>/status shows a process whose real user id is root's: the namespace's init and
+// its child, and nothing of a job.
+var rootUID = []byte("\nUid:\t0\t")
+
+// killJob sends SIGKILL to every process in the calling thread's PID namespace but its init and the init's
+// child, as the sandbox's /proc (the namespace's) lists them, zombies included, and returns how many it found.
+// Each is signalled through its /proc directory, which names that process and no later one with its pid.
+func (l *sandboxLayout) killJob() (found int, err error) {
 	dir := filepath.Join(l.Dir, "proc")
 	f, err := os.Open(dir)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	names, err := f.Readdirnames(-1)
 	f.Close()
 	if err != nil {
-		return false, err
+		return 0, err
 	}
-	want := []byte("\nUid:\t" + strconv.Itoa(uid) + "\t")
+	var buf [4096]byte
 	for _, n := range names {
-		if n == "1" || n[0] < '0' || n[0] > '9' { // 1: the namespace's init, or the host's
+		if n == "1" || n[0] < '0' || n[0] > '9' {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(dir, n, "status"))
-		if err == nil && bytes.Contains(b, want) {
-			return true, nil
+		fd, err := unix.Open(filepath.Join(dir, n), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue // gone
 		}
+		if st, err := unix.Openat(fd, "status", unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+			k, _ := unix.Read(st, buf[:])
+			unix.Close(st)
+			if k > 0 && bytes.Contains(buf[:k], rootUID) {
+				unix.Close(fd)
+				continue
+			}
+		}
+		found++
+		if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil && err != unix.ESRCH {
+			unix.Close(fd)
+			return found, fmt.Errorf("kill process %s of the job: %w", n, err)
+		}
+		unix.Close(fd)
 	}
-	return false, nil
+	return found, nil
 }

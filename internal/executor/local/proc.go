@@ -41,6 +41,27 @@ func readProcStat(pid int) (procStat, error) {
 	return procStat{pgrp: pgrp, startTime: start}, nil
 }
 
+// sigtermIsDefault reports whether pid neither catches nor ignores SIGTERM: as PID 1 of a namespace it would
+// then silently survive a SIGTERM it should die of.
+func sigtermIsDefault(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false
+	}
+	const bit = uint64(1) << (uint(syscall.SIGTERM) - 1)
+	for _, line := range strings.Split(string(b), "\n") {
+		name, val, ok := strings.Cut(line, ":")
+		if !ok || (name != "SigCgt" && name != "SigIgn") {
+			continue
+		}
+		mask, err := strconv.ParseUint(strings.TrimSpace(val), 16, 64)
+		if err != nil || mask&bit != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // killLeftovers SIGKILLs what may remain of an attempt whose shell was pid, started at startTime: the shell
 // itself if it is still that process, and every member of its process group started no earlier. The kernel
 // does not reuse a pid while it names a live process group, so members of group pid are the job's.

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -37,6 +38,12 @@ type attempt struct {
 	pid      int
 	stopping bool // Stop was called: no more containers start
 	spoiled  bool // the in-process sandbox's thread cannot serve another job
+	// ownPidNS: the job's shell is PID 1 of a PID namespace of its own (an in-process sandbox on a kernel that
+	// cannot mount a proc for its thread's: pidns.go).
+	ownPidNS bool
+	// terminated: Stop found the shell (PID 1 of its namespace, where SIGTERM without a handler is dropped) with
+	// SIGTERM's default action and killed it in SIGTERM's stead; the result says "signal: terminated".
+	terminated atomic.Bool
 	// ownSecrets: the job's sandbox has its own /etc/secret mount (it has secrets), which resetJob takes off.
 	ownSecrets bool
 	startTime  uint64
@@ -84,6 +91,7 @@ func (e *Executor) run(a *attempt, job jobProcess, started chan<- error, ready e
 			return false
 		}
 		a.ownSecrets = e.sandbox.Secrets && len(job.root.Secrets) > 0
+		a.ownPidNS = !e.sandbox.ProcNS
 		if err := e.enterSandbox(job); err != nil {
 			started <- err
 			return false
@@ -176,6 +184,9 @@ func (e *Executor) prepareThread() error {
 	}
 	if err := restrictThread(); err != nil {
 		return err
+	}
+	if !e.sandbox.ProcNS {
+		return nil // each job a PID namespace of its own
 	}
 	pid, err := e.sandbox.startInit()
 	if err != nil {
@@ -300,10 +311,14 @@ func (e *Executor) command(a *attempt, job jobProcess, p process) (*exec.Cmd, *l
 	cmd.SysProcAttr = attr
 	switch a.mode {
 	case modeInProc:
-		// In its thread's PID namespace (pidns.go), it dies with the namespace's init, which dies with the thread.
-		// Not Pdeathsig of its own: its parent is outside its namespace, and the child code of package syscall
-		// takes the parent pid it then sees, 0, for the parent's death, and kills itself.
-		attr.Pdeathsig = 0
+		if a.ownPidNS {
+			attr.Cloneflags = syscall.CLONE_NEWPID
+		} else {
+			// In its thread's PID namespace (pidns.go), it dies with the namespace's init, which dies with the
+			// thread. Not Pdeathsig of its own: its parent is outside its namespace, and the child code of package
+			// syscall takes the parent pid it then sees, 0, for the parent's death, and kills itself.
+			attr.Pdeathsig = 0
+		}
 		attr.Chroot = e.sandbox.Dir
 		attr.Credential = &syscall.Credential{Uid: uint32(job.root.UID), Gid: uint32(job.root.GID), Groups: []uint32{}}
 	case modeLauncher:
@@ -347,7 +362,8 @@ func (e *Executor) command(a *attempt, job jobProcess, p process) (*exec.Cmd, *l
 // killed when it ends, before it is reaped (so that nothing holds its output open); in-process sandboxes then
 // wait until all of it is gone (pidns.go), and spoil their thread if it is not.
 func (e *Executor) wait(a *attempt, cmd *exec.Cmd) syscall.WaitStatus {
-	if a.mode == modeNone || a.mode == modeInProc {
+	shared := a.mode == modeInProc && !a.ownPidNS
+	if a.mode == modeNone || shared {
 		var info unix.Siginfo
 		for {
 			err := unix.Waitid(unix.P_PID, a.pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
@@ -359,7 +375,7 @@ func (e *Executor) wait(a *attempt, cmd *exec.Cmd) syscall.WaitStatus {
 			// Without a PID namespace, kill what the shell left in its process group while its pid still
 			// names the group.
 			_ = syscall.Kill(-a.pid, syscall.SIGKILL)
-		} else if err := killUser(a.uid, syscall.SIGKILL); err != nil {
+		} else if _, err := e.sandbox.killJob(); err != nil {
 			e.log.Warn("kill what the job left running", "handle", a.handle, "err", err)
 			a.spoil()
 		}
@@ -370,8 +386,8 @@ func (e *Executor) wait(a *attempt, cmd *exec.Cmd) syscall.WaitStatus {
 			e.log.Warn("wait for job", "handle", a.handle, "err", err)
 		}
 	}
-	if a.mode == modeInProc && !a.spoiled {
-		if err := e.sandbox.endUser(a.uid); err != nil {
+	if shared && !a.spoiled {
+		if err := e.sandbox.endJob(); err != nil {
 			e.log.Warn("end what the job left running", "handle", a.handle, "err", err)
 			a.spoil()
 		}
@@ -394,6 +410,9 @@ func (e *Executor) wait(a *attempt, cmd *exec.Cmd) syscall.WaitStatus {
 
 // outcome turns a wait status into the Result's exit code and reason.
 func (e *Executor) outcome(a *attempt, ws syscall.WaitStatus) (int, string) {
+	if a.terminated.Load() {
+		return 128 + int(syscall.SIGTERM), "signal: " + syscall.SIGTERM.String()
+	}
 	if !ws.Signaled() {
 		return ws.ExitStatus(), a.result.Reason
 	}
