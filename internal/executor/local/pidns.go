@@ -21,8 +21,7 @@ import (
 // A namespace lives as long as its first process, its init, which also inherits (and reaps) whatever a job
 // leaves running when its parent ends. The thread's init is `sh -c 'sleep … & wait'`: the shell waits for any
 // child (its own sleep never ends), so it reaps orphans as they die. It runs as root in the sandbox: a job's user
-// cannot signal, ptrace or even see it (hidepid), and the kernel refuses any signal a process of the namespace
-// sends its init. It dies (Pdeathsig) with its thread, which ends when it can serve no more jobs or the server
+// cannot signal, ptrace or even see it (hidepid), nor its sleep. It dies (Pdeathsig) with its thread, which ends when it can serve no more jobs or the server
 // dies; the kernel then kills whatever else is in the namespace.
 //
 // A job's processes are the processes of the namespace other than its init and the init's child (root's): when

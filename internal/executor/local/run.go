@@ -74,9 +74,9 @@ type jobProcess struct {
 //
 // The job's Pdeathsig (in a thread's PID namespace, its init's: pidns.go) follows the thread that forks it, not the
 // process: the thread stays locked to run until the job's first process is reaped, since a goroutine that exits
-// while locked ends its thread (and with it, any job forked there). In-process sandboxes are made in the thread's own mount namespace, so that thread is never
-// unlocked: it ends with its sandbox, or, emptied, serves the next job (threads.go). Any other goes back to the
-// runtime.
+// while locked ends its thread (and with it, any job forked there). In-process sandboxes are made in the thread's
+// own mount namespace, so that thread is never unlocked: it ends with its sandbox, or, emptied, serves the next
+// job (threads.go). Any other goes back to the runtime.
 //
 // ready is how the preparation of the thread went (threads.go): for an in-process sandbox, entering a copy of the
 // template with a /tmp of its own, and restrictThread.
