@@ -24,9 +24,10 @@
 // unprivileged. Binaries and test binaries that may run jobs call MaybeRunLauncher first thing in main /
 // TestMain.
 //
-// Decided by measuring (issue 10, item 6): a PID namespace per job cost a proc mount and unmount per job and the
-// kernel's teardown of the namespace (about 0.4 ms of CPU in all); one per thread costs a look at its /proc (two
-// entries when nothing was left) when the job ends.
+// Decided by measuring (issue 10, item 6, BenchmarkThroughput beside the pre-sandbox binary): a PID namespace per
+// job cost a proc mount and unmount and the kernel's teardown of the namespace, which put the jobs' own CPU 0.3-0.4
+// ms above the baseline's; with one per thread it is at par (0.02-0.11 ms on the quieter runs), for a look at the
+// namespace's /proc (two entries when nothing was left) when a job ends and a shell and a sleep per thread.
 //
 // In every mode a job's processes end with its shell: when it exits, whatever it left running is killed (in a
 // sandbox, everything in its PID namespace). Without namespaces that means its process group; a process that
