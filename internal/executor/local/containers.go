@@ -24,8 +24,9 @@ import (
 //
 // Each container is its own process, started as `sh -c 'exec "$0" "$@"' command... args...`: sh only looks
 // the command up in the container's PATH (inside the sandbox, as execvp would) and replaces itself with it; no
-// argument is parsed by a shell. In the namespace modes each container's process is PID 1 of a PID namespace
-// of its own, in the job's sandbox; in launcher isolation the launcher runs them all (launcher.go).
+// argument is parsed by a shell. In the in-process sandbox each container's process runs in the job's sandbox
+// and its thread's PID namespace, and what it leaves running is killed when it ends, before the next starts
+// (pidns.go); in launcher isolation the launcher runs them all (launcher.go), each PID 1 of a namespace of its own.
 
 // ioDirSuffix names the shared directories of workspace w: w + ioDirSuffix.
 const ioDirSuffix = ".io"
@@ -150,12 +151,6 @@ func (e *Executor) runContainers(a *attempt, job jobProcess, started chan<- erro
 		if err == nil {
 			err = a.startIn(cmd)
 		}
-		if err == nil && a.mode == modeInProc {
-			if err = e.sandbox.mountProc(cmd.Process.Pid); err != nil {
-				_ = cmd.Process.Kill()
-				_ = cmd.Wait()
-			}
-		}
 		if err != nil {
 			a.mu.Unlock()
 			if i == 0 {
@@ -189,13 +184,6 @@ func (e *Executor) runContainers(a *attempt, job jobProcess, started chan<- erro
 		a.result.ExitCode, a.result.Reason = code, reason
 		if code != 0 || reason != "" {
 			break
-		}
-		if a.mode == modeInProc && i < len(job.containers)-1 {
-			if err := e.sandbox.unmountProc(); err != nil {
-				a.result.ExitCode, a.result.Reason = 127, err.Error()
-				a.spoiled = true
-				break
-			}
 		}
 	}
 	return true

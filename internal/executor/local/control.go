@@ -76,6 +76,10 @@ func (a *attempt) terminate() {
 	case modeLauncher:
 		_ = a.proc.Signal(syscall.SIGTERM) // the launcher forwards it to the job's group
 	case modeInProc:
+		if !a.ownPidNS {
+			_ = syscall.Kill(-a.pid, syscall.SIGTERM)
+			return
+		}
 		// The shell is PID 1 of its namespace: the kernel drops a SIGTERM it has no handler for. Do what the
 		// signal would have done to any other process: end it now, and report it as terminated even if it
 		// manages to exit on its own first (its children dying of the same SIGTERM, say).
@@ -100,11 +104,12 @@ func (a *attempt) kill() {
 	if a.proc == nil {
 		return
 	}
-	if a.mode == modeNone {
-		_ = syscall.Kill(-a.pid, syscall.SIGKILL)
+	if a.mode == modeLauncher || a.ownPidNS {
+		// PID 1 of the job's namespace: when it dies the kernel kills every other process in it.
+		_ = a.proc.Signal(syscall.SIGKILL)
 		return
 	}
-	// PID 1 of the job's namespace: when it dies the kernel kills every other process in it.
+	_ = syscall.Kill(-a.pid, syscall.SIGKILL) // the shell's process group; what left it dies with the shell (wait)
 	_ = a.proc.Signal(syscall.SIGKILL)
 }
 

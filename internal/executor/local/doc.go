@@ -4,24 +4,34 @@
 // with exactly the job contract's environment (CONTRACTS.md §1) and nothing from the server's own. Where the host
 // allows it (root, or unprivileged user namespaces), the job runs in a sandbox (sandbox.go) that is a security
 // boundary: a root of its own with the host's /usr and /etc read-only, its checkout at /workspace, private /tmp,
-// its secrets on a read-only tmpfs at /etc/secret; its own PID and mount namespaces and the jobs' IPC namespace;
-// chrooted, with no_new_privs and a seccomp filter; as root, a user id of its own (uid.go) without capabilities.
-// It cannot see the data dir, the server or other jobs. In every mode it shares the host's network, loopback
-// included (so that it can reach the server there); a task that asks for network none or private gets a warning. The job's shell is PID 1 of its PID namespace and dies
-// (kernel Pdeathsig) with the server, so a crash or kill -9 of the server takes every process of every job with
-// it. Isolation none runs jobs as the server's user with its view of the host, and says it is no boundary.
+// its secrets on a read-only tmpfs at /etc/secret; a PID namespace and a mount namespace apart from the host's and
+// the jobs' IPC namespace; chrooted, with no_new_privs and a seccomp filter; as root, a user id of its own (uid.go)
+// without capabilities. It cannot see the data dir, the server or other jobs. In every mode it shares the host's
+// network, loopback included (so that it can reach the server there); a task that asks for network none or
+// private gets a warning. Every process of a sandboxed job dies with the server, even after a crash or kill -9:
+// the namespace's init dies (kernel Pdeathsig) with the thread that made it, and the kernel then kills the rest.
+// Isolation none runs jobs as the server's user with its view of the host, and says it is no boundary.
 //
 // Speed: as root the sandbox is set up inside the server process. The mounts every job shares are made once, in
 // a template mount namespace (template.go). A job runs on an OS thread of its own, prepared ahead (a copy of the
-// template, a /tmp, the seccomp filter: threads.go), which adds the job's few mounts, forks the shell with
-// CLONE_NEWPID into its control group if it has limits (cgroup), waits on it, and, the job over, empties its
-// sandbox and serves the next job. Without root the launcher (this binary re-executed with LauncherArg, in new
-// user, mount, IPC and PID namespaces) builds the same sandbox from inside: slower (one more Go process per job)
-// but unprivileged. Binaries and test binaries that may run jobs call MaybeRunLauncher first thing in main /
+// template, a /tmp, the seccomp filter, a PID namespace with its init and its /proc: threads.go, pidns.go), which
+// adds the job's few mounts, forks the shell into its control group if it has limits (cgroup), waits on it, kills
+// what it left running, and, the job over, empties its sandbox and serves the next job: one job at a time per
+// thread and PID namespace, none started before everything of the one before is gone. (On kernels before 6.18,
+// which cannot mount a proc for the thread's PID namespace, each job forks its shell into a PID namespace of its
+// own instead, PID 1 of it.) Without root the launcher (this binary re-executed with LauncherArg, in new user,
+// mount, IPC and PID namespaces) builds the same sandbox from inside: slower (one more Go process per job) but
+// unprivileged. Binaries and test binaries that may run jobs call MaybeRunLauncher first thing in main /
 // TestMain.
 //
-// In every mode a job's processes end with its shell: when it exits, whatever it left running is killed. Without
-// namespaces that means its process group; a process that starts a new session of its own escapes it.
+// Decided by measuring (issue 10, item 6, BenchmarkThroughput beside the pre-sandbox binary): a PID namespace per
+// job cost a proc mount and unmount and the kernel's teardown of the namespace, which put the jobs' own CPU 0.3-0.4
+// ms above the baseline's; with one per thread it is at par (0.02-0.11 ms on the quieter runs), for a look at the
+// namespace's /proc (two entries when nothing was left) when a job ends and a shell and a sleep per thread.
+//
+// In every mode a job's processes end with its shell: when it exits, whatever it left running is killed (in a
+// sandbox, everything in its PID namespace). Without namespaces that means its process group; a process that
+// starts a new session of its own escapes it.
 //
 // This package must never pass secrets through argv or the launcher's environment, never let the server's
 // environment reach a job, never let a job see the server's files or processes in a sandbox mode, never hard-link

@@ -38,6 +38,12 @@ type attempt struct {
 	pid      int
 	stopping bool // Stop was called: no more containers start
 	spoiled  bool // the in-process sandbox's thread cannot serve another job
+	// ownPidNS: the job's shell is PID 1 of a PID namespace of its own (an in-process sandbox on a kernel that
+	// cannot mount a proc for its thread's: pidns.go).
+	ownPidNS bool
+	// terminated: Stop found the shell (PID 1 of its namespace, where SIGTERM without a handler is dropped) with
+	// SIGTERM's default action and killed it in SIGTERM's stead; the result says "signal: terminated".
+	terminated atomic.Bool
 	// ownSecrets: the job's sandbox has its own /etc/secret mount (it has secrets), which resetJob takes off.
 	ownSecrets bool
 	startTime  uint64
@@ -45,10 +51,6 @@ type attempt struct {
 	uid        int      // the job's user id from uids, -1 if none
 	uids       *uidPool
 	group      *cgroup.Group // the job's control group, enforcing its limits; nil for none
-
-	// terminated: Stop found the shell (PID 1 of its namespace, where SIGTERM without a handler is dropped) with
-	// SIGTERM's default action and killed it in SIGTERM's stead; the result says "signal: terminated".
-	terminated atomic.Bool
 
 	done   chan struct{} // closed when result is final
 	result executor.Result
@@ -70,11 +72,11 @@ type jobProcess struct {
 
 // run starts the job and waits for it on an OS thread locked to it, reporting the start on started.
 //
-// The job's Pdeathsig follows the thread that forks it, not the process: the thread stays locked to run until the
-// job's first process is reaped, since a goroutine that exits while locked ends its thread (and with it, any job
-// forked there). In-process sandboxes are made in the thread's own mount namespace, so that thread is never
-// unlocked: it ends with its sandbox, or, emptied, serves the next job (threads.go). Any other goes back to the
-// runtime.
+// The job's Pdeathsig (in a thread's PID namespace, its init's: pidns.go) follows the thread that forks it, not the
+// process: the thread stays locked to run until the job's first process is reaped, since a goroutine that exits
+// while locked ends its thread (and with it, any job forked there). In-process sandboxes are made in the thread's
+// own mount namespace, so that thread is never unlocked: it ends with its sandbox, or, emptied, serves the next
+// job (threads.go). Any other goes back to the runtime.
 //
 // ready is how the preparation of the thread went (threads.go): for an in-process sandbox, entering a copy of the
 // template with a /tmp of its own, and restrictThread.
@@ -89,6 +91,7 @@ func (e *Executor) run(a *attempt, job jobProcess, started chan<- error, ready e
 			return false
 		}
 		a.ownSecrets = e.sandbox.Secrets && len(job.root.Secrets) > 0
+		a.ownPidNS = !e.sandbox.ProcNS
 		if err := e.enterSandbox(job); err != nil {
 			started <- err
 			return false
@@ -117,14 +120,6 @@ func (e *Executor) run(a *attempt, job jobProcess, started chan<- error, ready e
 		}
 		started <- fmt.Errorf("start sh: %w", err)
 		return false
-	}
-	if a.mode == modeInProc {
-		if err := e.sandbox.mountProc(cmd.Process.Pid); err != nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			started <- err
-			return false
-		}
 	}
 	a.proc, a.pid = cmd.Process, cmd.Process.Pid
 	if a.mode == modeNone {
@@ -178,7 +173,8 @@ func (e *Executor) finishRun(a *attempt) (reusable bool) {
 
 // prepareThread readies the calling thread, locked for good, for an in-process sandbox, ahead of knowing its
 // job: a copy of the template's mount namespace with a /tmp of its own, the jobs' IPC namespace, no_new_privs
-// and the seccomp filter (none of which stops what the thread does next: it is root).
+// and the seccomp filter (none of which stops what the thread does next: it is root), and a PID namespace for
+// its jobs (pidns.go) with its /proc.
 func (e *Executor) prepareThread() error {
 	if err := e.template.enter(); err != nil {
 		return err
@@ -186,7 +182,17 @@ func (e *Executor) prepareThread() error {
 	if err := e.sandbox.mountTmp(); err != nil {
 		return err
 	}
-	return restrictThread()
+	if err := restrictThread(); err != nil {
+		return err
+	}
+	if !e.sandbox.ProcNS {
+		return nil // each job a PID namespace of its own
+	}
+	pid, err := e.sandbox.startInit()
+	if err != nil {
+		return err
+	}
+	return e.sandbox.mountProc(pid)
 }
 
 // enterSandbox finishes the job's root on its prepared thread: its workspace (checkout included) and secrets.
@@ -222,6 +228,13 @@ func (a *attempt) startIn(cmd *exec.Cmd) error {
 		return lerr
 	}
 	return err
+}
+
+// spoil ends the in-process sandbox's thread with the job, and with it the thread's PID namespace and whatever
+// of the job may still run in it; the job's user id is never handed out again.
+func (a *attempt) spoil() {
+	a.spoiled = true
+	a.uids = nil
 }
 
 // release gives the attempt's user id back; its processes are gone and its files removed.
@@ -298,7 +311,14 @@ func (e *Executor) command(a *attempt, job jobProcess, p process) (*exec.Cmd, *l
 	cmd.SysProcAttr = attr
 	switch a.mode {
 	case modeInProc:
-		attr.Cloneflags = syscall.CLONE_NEWPID
+		if a.ownPidNS {
+			attr.Cloneflags = syscall.CLONE_NEWPID
+		} else {
+			// In its thread's PID namespace (pidns.go), it dies with the namespace's init, which dies with the
+			// thread. Not Pdeathsig of its own: its parent is outside its namespace, and the child code of package
+			// syscall takes the parent pid it then sees, 0, for the parent's death, and kills itself.
+			attr.Pdeathsig = 0
+		}
 		attr.Chroot = e.sandbox.Dir
 		attr.Credential = &syscall.Credential{Uid: uint32(job.root.UID), Gid: uint32(job.root.GID), Groups: []uint32{}}
 	case modeLauncher:
@@ -338,11 +358,12 @@ func (e *Executor) command(a *attempt, job jobProcess, p process) (*exec.Cmd, *l
 	return cmd, nil, nil
 }
 
-// wait waits for the job's first process and returns the job's wait status.
+// wait waits for the job's first process and returns the job's wait status. What that process left running is
+// killed when it ends, before it is reaped (so that nothing holds its output open); in-process sandboxes then
+// wait until all of it is gone (pidns.go), and spoil their thread if it is not.
 func (e *Executor) wait(a *attempt, cmd *exec.Cmd) syscall.WaitStatus {
-	if a.mode == modeNone {
-		// Without a PID namespace, kill what the shell left in its process group before reaping the shell,
-		// while its pid still names the group.
+	shared := a.mode == modeInProc && !a.ownPidNS
+	if a.mode == modeNone || shared {
 		var info unix.Siginfo
 		for {
 			err := unix.Waitid(unix.P_PID, a.pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
@@ -350,12 +371,25 @@ func (e *Executor) wait(a *attempt, cmd *exec.Cmd) syscall.WaitStatus {
 				break
 			}
 		}
-		_ = syscall.Kill(-a.pid, syscall.SIGKILL)
+		if a.mode == modeNone {
+			// Without a PID namespace, kill what the shell left in its process group while its pid still
+			// names the group.
+			_ = syscall.Kill(-a.pid, syscall.SIGKILL)
+		} else if _, err := e.sandbox.killJob(); err != nil {
+			e.log.Warn("kill what the job left running", "handle", a.handle, "err", err)
+			a.spoil()
+		}
 	}
 	if err := cmd.Wait(); err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
 			e.log.Warn("wait for job", "handle", a.handle, "err", err)
+		}
+	}
+	if shared && !a.spoiled {
+		if err := e.sandbox.endJob(); err != nil {
+			e.log.Warn("end what the job left running", "handle", a.handle, "err", err)
+			a.spoil()
 		}
 	}
 	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)

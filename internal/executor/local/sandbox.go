@@ -33,8 +33,8 @@ import (
 //
 // and nothing else: not the data dir, not the git cache, not other jobs' workspaces, not the server's /proc. The
 // job's processes run as a user id of their own (uid.go), with no capabilities, in a chroot (without
-// CAP_SYS_CHROOT they cannot leave it, and the kernel refuses a chrooted process a new user namespace), in their
-// own PID and IPC namespaces. The host's network stays shared: jobs fetch and call APIs as scripts expect.
+// CAP_SYS_CHROOT they cannot leave it, and the kernel refuses a chrooted process a new user namespace), in a PID
+// namespace apart from the host's (their thread's, one job at a time: pidns.go) and the jobs' IPC namespace. The host's network stays shared: jobs fetch and call APIs as scripts expect.
 
 // WorkspacePath is the job's working directory (and HOME) inside a sandbox, the same as in a Kubernetes pod.
 const WorkspacePath = "/workspace"
@@ -196,9 +196,9 @@ func (l *sandboxLayout) mountTmp() error {
 	return nil
 }
 
-// resetJob takes out of the calling thread's mount namespace what mountJob, mountTmp and mountProc added for a
-// job that has ended, with every process of it (its PID namespace is gone), and gives it an empty /tmp: the
-// thread's sandbox is then as prepareThread left it, for the next job.
+// resetJob takes out of the calling thread's mount namespace what mountJob and mountTmp added for a job that has
+// ended, with every process of it (pidns.go), and gives it an empty /tmp: the thread's sandbox is then as
+// prepareThread left it, for the next job.
 func (l *sandboxLayout) resetJob(io, secrets bool) error {
 	paths := []string{WorkspacePath[1:]}
 	if io {
@@ -208,9 +208,6 @@ func (l *sandboxLayout) resetJob(io, secrets bool) error {
 	}
 	if l.Secrets && secrets {
 		paths = append(paths, SecretDir[1:])
-	}
-	if l.ProcNS {
-		paths = append(paths, "proc") // the job's own; the template's stays beneath
 	}
 	for _, p := range paths {
 		if err := unix.Unmount(filepath.Join(l.Dir, p), unix.MNT_DETACH); err != nil {
@@ -231,7 +228,11 @@ const maxTmpReuse = 256
 func (l *sandboxLayout) emptyTmp() error {
 	dir := filepath.Join(l.Dir, "tmp")
 	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err == nil && st.Files-st.Ffree <= maxTmpReuse && removeContents(dir) == nil {
+	err := unix.Statfs(dir, &st)
+	if err == nil && st.Files-st.Ffree <= 1 {
+		return nil // one inode in use, the root's: the job left nothing (and nothing of it holds a file open)
+	}
+	if err == nil && st.Files-st.Ffree <= maxTmpReuse && removeContents(dir) == nil {
 		return nil
 	}
 	if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
@@ -297,17 +298,6 @@ var ioMounts = []struct{ dir, path string }{
 	{ioInput, api.InputDir[1:]}, {ioOutput, api.OutputDir[1:]}, {ioMetadata, api.MetadataDir[1:]},
 	{ioInput, api.KratixInputDir[1:]}, {ioOutput, api.KratixOutputDir[1:]}, {ioMetadata, api.KratixMetadataDir[1:]},
 	{ioInput, api.KeptnDir[1:]},
-}
-
-// unmountProc takes off the /proc mountProc added, for the next container of a job to get its own.
-func (l *sandboxLayout) unmountProc() error {
-	if !l.ProcNS {
-		return nil
-	}
-	if err := unix.Unmount(filepath.Join(l.Dir, "proc"), unix.MNT_DETACH); err != nil {
-		return fmt.Errorf("unmount /proc: %w", err)
-	}
-	return nil
 }
 
 // remountReadOnly makes the bind mount at p read-only, nosuid and nodev, keeping the flags it has: in a user
@@ -394,11 +384,11 @@ func (l *sandboxLayout) bindUsers(passwd, group string) error {
 	return nil
 }
 
-// mountProc mounts over the root's /proc a proc of the PID namespace that process pid is in (the job's shell, just
-// started), where the kernel can (the pidns= option, Linux 6.18): the job then sees its processes by the ids it
-// knows them by, $$ is 1. Until then, and for good on older kernels, /proc is the template's: a proc of the
-// host's PID namespace that shows only the job's own user's processes (hidepid=invisible), which are the job's,
-// since its user id is its own.
+// mountProc mounts over the root's /proc a proc of the PID namespace that process pid is in (the init of the
+// thread's PID namespace, pidns.go), where the kernel can (the pidns= option, Linux 6.18): its jobs then see their
+// processes by the ids they know them by. On older kernels /proc is the template's: a proc of the host's PID
+// namespace. Both show a job only its own user's processes (hidepid=invisible), which are the job's, since its
+// user id is its own: not the init, not what other jobs of the thread ran (it ended before the job started).
 func (l *sandboxLayout) mountProc(pid int) error {
 	if !l.ProcNS {
 		return nil
