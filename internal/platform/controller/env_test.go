@@ -46,6 +46,8 @@ type env struct {
 	writers *statestore.Writers
 	state   string // the state store's directory, or bare repository
 	git     bool
+	// wrap, if set, is what the controller sees of st (a benchmark listens to the status writes through it).
+	wrap func(controller.Store) controller.Store
 }
 
 // newEnv starts the engines over SQLite; git says the state store is a local bare git repository (else a
@@ -132,7 +134,11 @@ func newEnvOver(t testing.TB, dir string, st storeOf, git bool, newExec func(wor
 func (e *env) controller(t testing.TB, o controller.Options) (c *controller.Controller, stop func()) {
 	t.Helper()
 	o.Logger = testLogger(t)
-	c = controller.New(e.st, e.runs, e.files, e.writers, o)
+	var st controller.Store = e.st
+	if e.wrap != nil {
+		st = e.wrap(st)
+	}
+	c = controller.New(st, e.runs, e.files, e.writers, o)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()

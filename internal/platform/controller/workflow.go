@@ -118,7 +118,7 @@ func (c *Controller) interval(o *object) time.Duration {
 	return c.opts.ReconcileInterval
 }
 
-// restart stores o's workflow of action a as starting from its first pipeline, in a new round.
+// restart stores o's workflow of action a as starting from its first pipeline, in a new round, and starts it.
 func (c *Controller) restart(ctx context.Context, o *object, a kratix.Action, ps []api.Pipeline, now time.Time) error {
 	t := o.target(a)
 	st := kratix.ResetPipelines(o.status, t, kratix.Names(ps), now)
@@ -129,8 +129,10 @@ func (c *Controller) restart(ctx context.Context, o *object, a kratix.Action, ps
 	if len(ps) == 0 {
 		st = kratix.Completed(st, t, now)
 	} else {
-		// In progress from now on: the last run's True must not read as this one's.
+		// In progress from now on: the last run's True must not read as this one's. The first pipeline starts in
+		// the same write (one status write fewer per workflow).
 		st = kratix.Running(st, t, now)
+		st = kratix.StartPipeline(st, t, kratix.Names(ps)[0], now)
 	}
 	return c.save(ctx, o, st)
 }
