@@ -3,8 +3,6 @@ package gitsource
 import (
 	"archive/tar"
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -21,28 +19,7 @@ import (
 //
 // A Kubernetes pod gets a small checkout this way, through a Secret, instead of cloning it itself.
 func (c *Cache) Archive(ctx context.Context, repo executor.Repo, w io.Writer, max int64) (commit string, err error) {
-	branch, err := checkRepo(repo)
-	if err != nil {
-		return "", err
-	}
-	m := c.mirror(repo.URL)
-	for range 3 {
-		var t *tree
-		commit, t, err = c.resolve(ctx, m, repo, branch)
-		if errors.Is(err, errTreeGone) {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		err = t.archive(w, max, c.now())
-		c.release(t)
-		if err != nil {
-			return "", fmt.Errorf("gitsource: archive %s: %w", RedactURL(repo.URL), err)
-		}
-		return commit, nil
-	}
-	return "", fmt.Errorf("gitsource: archive %s: tree evicted repeatedly", RedactURL(repo.URL))
+	return c.withTree(ctx, repo, "", "archive", func(t *tree) error { return t.archive(w, max, c.now()) })
 }
 
 // archive writes t to w as a tar archive of at most max bytes (0: no limit), every entry dated at.

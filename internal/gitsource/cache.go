@@ -144,28 +144,34 @@ type CheckoutOptions struct {
 
 // CheckoutWith is Checkout with options.
 func (c *Cache) CheckoutWith(ctx context.Context, repo executor.Repo, dst string, opts CheckoutOptions) (commit string, err error) {
+	return c.withTree(ctx, repo, "", "write checkout of", func(t *tree) error { return t.copyTo(dst, opts) })
+}
+
+// withTree calls use with the extracted tree of repo at commit (at its branch's head when commit is ""), held for
+// the call, and returns the commit; a tree the cache evicts before it is held is resolved again. use's error is
+// wrapped as "gitsource: <what> <redacted URL>: ...".
+func (c *Cache) withTree(ctx context.Context, repo executor.Repo, commit, what string, use func(*tree) error) (string, error) {
 	branch, err := checkRepo(repo)
 	if err != nil {
 		return "", err
 	}
 	m := c.mirror(repo.URL)
 	for range 3 {
-		var t *tree
-		commit, t, err = c.resolve(ctx, m, repo, branch)
+		at, t, err := c.treeOf(ctx, m, repo, branch, commit)
 		if errors.Is(err, errTreeGone) {
 			continue
 		}
 		if err != nil {
 			return "", err
 		}
-		err = t.copyTo(dst, opts)
+		err = use(t)
 		c.release(t)
 		if err != nil {
-			return "", fmt.Errorf("gitsource: write checkout of %s: %w", RedactURL(repo.URL), err)
+			return "", fmt.Errorf("gitsource: %s %s: %w", what, RedactURL(repo.URL), err)
 		}
-		return commit, nil
+		return at, nil
 	}
-	return "", fmt.Errorf("gitsource: checkout of %s: tree evicted repeatedly", RedactURL(repo.URL))
+	return "", fmt.Errorf("gitsource: %s %s: tree evicted repeatedly", what, RedactURL(repo.URL))
 }
 
 func (c *Cache) mirror(u string) *mirror {

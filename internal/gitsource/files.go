@@ -31,27 +31,19 @@ var ErrTooLarge = errors.New("gitsource: files too large")
 // bring is fetched by its id; if the server refuses, ErrCommitNotFound. The files come from the same extracted trees
 // checkouts use. Errors never contain the token or URL user info.
 func (c *Cache) ReadFiles(ctx context.Context, repo executor.Repo, commit string, paths []string, max int) (map[string][]byte, string, error) {
-	branch, err := checkRepo(repo)
-	if err != nil {
-		return nil, "", err
-	}
 	if commit != "" && !isHex(commit) {
 		return nil, "", fmt.Errorf("%w: %q is not a full commit id", ErrCommitNotFound, commit)
 	}
-	m := c.mirror(repo.URL)
-	for range 3 {
-		at, t, err := c.treeOf(ctx, m, repo, branch, commit)
-		if errors.Is(err, errTreeGone) {
-			continue
-		}
-		if err != nil {
-			return nil, "", err
-		}
-		files, err := t.read(paths, max)
-		c.release(t)
-		return files, at, err
+	var files map[string][]byte
+	var readErr error
+	at, err := c.withTree(ctx, repo, commit, "read", func(t *tree) error {
+		files, readErr = t.read(paths, max)
+		return nil // read's errors (PathNotFoundError, ErrTooLarge) are the caller's, unwrapped
+	})
+	if err != nil {
+		return nil, "", err
 	}
-	return nil, "", fmt.Errorf("gitsource: read %s: tree evicted repeatedly", RedactURL(repo.URL))
+	return files, at, readErr
 }
 
 // treeOf returns the (acquired) tree of commit, fetching the branch, then the commit alone, if the mirror lacks it.

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -94,32 +95,50 @@ func (h *Handler) mayRun(r *http.Request, task string) (bool, error) {
 }
 
 func (h *Handler) jobsPage(r *http.Request) (string, view, error) {
+	var jobs []api.Job
+	q, data, err := h.list(r, "/api/v1/jobs", []string{"task", "status", "owner", "since", "until"}, jobsPerPage, &jobs)
+	if err != nil {
+		return "", view{}, err
+	}
+	return "jobs", view{Title: "Jobs", Nav: "jobs", User: true, Data: data.with(map[string]any{
+		"Jobs": jobs, "Task": q.Get("task"), "Status": q.Get("status"), "Owner": q.Get("owner"),
+		"Since": q.Get("since"), "Until": q.Get("until"),
+		"Statuses": []api.JobStatus{api.JobQueued, api.JobRunning, api.JobSucceeded, api.JobFailed, api.JobCancelled},
+	})}, nil
+}
+
+// pageData is what a paged list's template shows of its paging.
+type pageData map[string]any
+
+// with adds the page's own data to d.
+func (d pageData) with(m map[string]any) map[string]any {
+	maps.Copy(d, m)
+	return d
+}
+
+// list reads one page (?page=, from 1) of the API's list at path into out, filtered by the request's query
+// parameters named in filters (trimmed; empty ones dropped), per items a page. q is the filters as given.
+func (h *Handler) list(r *http.Request, path string, filters []string, per int, out any) (q url.Values, d pageData, err error) {
 	in := r.URL.Query()
 	page, _ := strconv.Atoi(in.Get("page"))
 	page = max(page, 1)
-	q := url.Values{}
-	for _, k := range []string{"task", "status", "owner", "since", "until"} {
+	q = url.Values{}
+	for _, k := range filters {
 		if v := strings.TrimSpace(in.Get(k)); v != "" {
 			q.Set(k, v)
 		}
 	}
-	q.Set("limit", strconv.Itoa(jobsPerPage))
-	q.Set("offset", strconv.Itoa((page-1)*jobsPerPage))
-	var jobs []api.Job
-	total, err := h.get(r, "/api/v1/jobs?"+q.Encode(), &jobs)
+	query := url.Values{"limit": {strconv.Itoa(per)}, "offset": {strconv.Itoa((page - 1) * per)}}
+	maps.Copy(query, q)
+	total, err := h.get(r, path+"?"+query.Encode(), out)
 	if err != nil {
-		return "", view{}, err
+		return q, nil, err
 	}
 	pages := 1
 	if total > 0 {
-		pages = (total + jobsPerPage - 1) / jobsPerPage
+		pages = (total + per - 1) / per
 	}
-	return "jobs", view{Title: "Jobs", Nav: "jobs", User: true, Data: map[string]any{
-		"Jobs": jobs, "Task": q.Get("task"), "Status": q.Get("status"), "Owner": q.Get("owner"),
-		"Since": q.Get("since"), "Until": q.Get("until"),
-		"Page": page, "Pages": pages, "Total": total, "Prev": page - 1, "Next": page + 1,
-		"Statuses": []api.JobStatus{api.JobQueued, api.JobRunning, api.JobSucceeded, api.JobFailed, api.JobCancelled},
-	}}, nil
+	return q, pageData{"Page": page, "Pages": pages, "Total": total, "Prev": page - 1, "Next": page + 1}, nil
 }
 
 func (h *Handler) jobPage(r *http.Request) (string, view, error) {

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/runplane/runplane/api"
 )
@@ -93,29 +91,13 @@ func (h *Handler) runPage(r *http.Request) (string, view, error) {
 const runsPerPage = 25
 
 func (h *Handler) runsPage(r *http.Request) (string, view, error) {
-	in := r.URL.Query()
-	page, _ := strconv.Atoi(in.Get("page"))
-	page = max(page, 1)
-	q := url.Values{}
-	for _, k := range []string{"workflow", "status", "owner"} {
-		if v := strings.TrimSpace(in.Get(k)); v != "" {
-			q.Set(k, v)
-		}
-	}
-	q.Set("limit", strconv.Itoa(runsPerPage))
-	q.Set("offset", strconv.Itoa((page-1)*runsPerPage))
 	var runs []api.Run
-	total, err := h.get(r, "/api/v1/runs?"+q.Encode(), &runs)
+	q, data, err := h.list(r, "/api/v1/runs", []string{"workflow", "status", "owner"}, runsPerPage, &runs)
 	if err != nil {
 		return "", view{}, err
 	}
-	pages := 1
-	if total > 0 {
-		pages = (total + runsPerPage - 1) / runsPerPage
-	}
-	return "runs", view{Title: "Runs", Nav: "workflows", User: true, Data: map[string]any{
+	return "runs", view{Title: "Runs", Nav: "workflows", User: true, Data: data.with(map[string]any{
 		"Runs": runs, "Workflow": q.Get("workflow"), "Status": q.Get("status"), "Owner": q.Get("owner"),
-		"Page": page, "Pages": pages, "Total": total, "Prev": page - 1, "Next": page + 1,
 		"Statuses": []api.RunStatus{api.RunQueued, api.RunRunning, api.RunSucceeded, api.RunFailed, api.RunCancelled},
-	}}, nil
+	})}, nil
 }
