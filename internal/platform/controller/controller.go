@@ -88,7 +88,8 @@ type Controller struct {
 	q       *queue
 
 	mu       sync.Mutex
-	watching map[string]bool // runs a goroutine awaits
+	watching map[string]bool      // runs a goroutine awaits
+	ended    map[string]store.Run // by idempotency key: runs seen final, until the next reconcile takes them
 	watchers sync.WaitGroup
 }
 
@@ -114,7 +115,7 @@ func New(st Store, rs Runs, files Files, ws Writers, opts Options) *Controller {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Controller{st: st, runs: rs, files: files, writers: ws, opts: opts, log: log, q: newQueue(),
-		watching: map[string]bool{}}
+		watching: map[string]bool{}, ended: map[string]store.Run{}}
 }
 
 // Run reconciles every stored promise and request, then each as it changes, as its runs end, when a retry or
@@ -194,8 +195,9 @@ func (c *Controller) reconcile(ctx context.Context, k key) error {
 	return c.reconcilePromise(ctx, k)
 }
 
-// watch queues k once run id is final (waiting in the background, once per run).
-func (c *Controller) watch(ctx context.Context, id string, k key) {
+// watch queues k once run id, started with idempotency key runKey, is final (waiting in the background, once per
+// run); the final run is kept for ended.
+func (c *Controller) watch(ctx context.Context, id, runKey string, k key) {
 	c.mu.Lock()
 	if c.watching[id] {
 		c.mu.Unlock()
@@ -211,12 +213,28 @@ func (c *Controller) watch(ctx context.Context, id string, k key) {
 		}()
 		for ctx.Err() == nil {
 			run, err := c.runs.Await(ctx, id, time.Hour)
-			if err != nil || run.Status.Final() {
+			if err != nil {
+				break
+			}
+			if run.Status.Final() {
+				c.mu.Lock()
+				c.ended[runKey] = run
+				c.mu.Unlock()
 				break
 			}
 		}
 		c.q.add(k)
 	})
+}
+
+// takeEnded returns (and forgets) the final run of idempotency key runKey if a watch saw it end: the reconcile
+// that takes in a run's end need not start it again to find it.
+func (c *Controller) takeEnded(runKey string) (store.Run, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	run, ok := c.ended[runKey]
+	delete(c.ended, runKey)
+	return run, ok
 }
 
 // ReconcilePromise queues the promise's workflows and, when its spec changed, every request's configure workflow;

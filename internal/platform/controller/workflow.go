@@ -193,24 +193,28 @@ func (c *Controller) running(ctx context.Context, o *object, a kratix.Action, ps
 	names := kratix.Names(ps)
 	end := kratix.JobEnd{Generation: o.meta().Generation}
 	var job *store.Job
-	def, err := c.build(o, a, ps, i)
-	if err == nil {
-		var run store.Run
-		run, _, err = c.runs.Start(ctx, runs.Request{Workflow: def.Name, Definition: &def, Owner: Owner, OwnerID: Owner,
-			IdempotencyKey: runKey(o, a, names[i])})
-		var invalid *api.InvalidError
-		if err != nil && !errors.As(err, &invalid) {
-			return false, fmt.Errorf("%s: start pipeline %s: %w", o.k, names[i], err)
+	var err error
+	rk := runKey(o, a, names[i])
+	run, ended := c.takeEnded(rk)
+	if !ended {
+		var def api.Workflow
+		if def, err = c.build(o, a, ps, i); err == nil {
+			run, _, err = c.runs.Start(ctx, runs.Request{Workflow: def.Name, Definition: &def, Owner: Owner, OwnerID: Owner,
+				IdempotencyKey: rk})
+			var invalid *api.InvalidError
+			if err != nil && !errors.As(err, &invalid) {
+				return false, fmt.Errorf("%s: start pipeline %s: %w", o.k, names[i], err)
+			}
 		}
-		if err == nil {
-			if !run.Status.Final() {
-				c.watch(ctx, run.ID, o.k)
-				return false, nil
-			}
-			end, job, err = c.jobEnd(ctx, run, end)
-			if err != nil {
-				return false, err
-			}
+	}
+	if err == nil {
+		if !run.Status.Final() {
+			c.watch(ctx, run.ID, rk, o.k)
+			return false, nil
+		}
+		end, job, err = c.jobEnd(ctx, run, end)
+		if err != nil {
+			return false, err
 		}
 	}
 	if err != nil { // the pipeline cannot run: it failed
