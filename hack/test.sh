@@ -90,7 +90,10 @@ go mod tidy -diff
 echo "== go vet"
 go vet ./...
 echo "== go test -race"
+# The browser tests' screenshots of every page are kept here (the CI's artifacts).
+export RUNPLANE_UI_ARTIFACTS="${RUNPLANE_UI_ARTIFACTS:-$PWD/artifacts/ui}"
 CGO_ENABLED=1 go test -race -count=1 -timeout 20m ./...
+echo "screenshots of the web UI: $RUNPLANE_UI_ARTIFACTS"
 # The Kubernetes executor end to end, on a single-node cluster of its own (hack/kube/cluster.sh; as root or via
 # sudo; the first run builds Kubernetes from the Go module proxy, ~10 min, then it is cached). RUNPLANE_SKIP_KUBE=1 skips it.
 if [ "${RUNPLANE_SKIP_KUBE:-0}" = 1 ]; then
