@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -126,6 +127,12 @@ func (e *Executor) fastPath(ctx context.Context, spec executor.Spec) (*fastPath,
 	}
 	var buf bytes.Buffer
 	if _, err := ar.Archive(ctx, spec.Repo, &buf, maxTree); errors.Is(err, gitsource.ErrTooLarge) {
+		return nil, nil
+	} else if errors.Is(err, exec.ErrNotFound) {
+		// This server cannot make archives: it has no git (runplane's image has none). The pod checks out.
+		e.noArchive.Do(func() {
+			e.log.Info("no git on this server: jobs check their repositories out in their pods (a container more per pod)")
+		})
 		return nil, nil
 	} else if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package kubeexec
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"os/exec"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
+	"github.com/runplane/runplane/internal/gitsource"
 )
 
 const testNonce = "0123456789abcdef01234567"
@@ -224,5 +226,23 @@ func TestOneContainerScriptParses(t *testing.T) {
 	}
 	if found == 0 {
 		t.Skip("no dash, bash or busybox here")
+	}
+}
+
+// A server without git (runplane's image has none) cannot archive a tree: the job keeps the checkout container,
+// rather than failing.
+func TestFastPathWithoutGit(t *testing.T) {
+	cache, err := gitsource.New(t.TempDir(), gitsource.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", t.TempDir())
+	e := testExecutor()
+	e.opts.Heads, e.log = cache, slog.New(slog.DiscardHandler)
+	spec := testSpec()
+	spec.Secrets = nil
+	f, err := e.fastPath(t.Context(), spec)
+	if err != nil || f != nil {
+		t.Fatalf("fastPath without git = %v, %v; want nil, nil (the checkout container)", f, err)
 	}
 }

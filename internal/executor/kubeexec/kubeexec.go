@@ -36,6 +36,8 @@ type Executor struct {
 	jobs           batchlisters.JobLister
 	synced         chan struct{}
 
+	noArchive sync.Once // logs once that this server has no git to make archives with
+
 	mu       sync.Mutex
 	attempts map[string]*attempt // by Job name
 }
