@@ -3,6 +3,7 @@ package cli_test
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // kratixPromise is a promise file as Kratix's marketplace writes one, unchanged: runplane reads it as it is.
@@ -128,6 +129,14 @@ func TestApplyKratixPromise(t *testing.T) {
 	}
 	if got, want := h.ok("", "delete", "-f", requestFile), ref+" deleted\n"; got != want {
 		t.Errorf("delete -f request printed %q, want %q", got, want)
+	}
+	// The controller may finish the deletion after the answer (202, as kubectl's delete of an object with a
+	// finalizer): the request is gone soon after.
+	for deadline := time.Now().Add(30 * time.Second); strings.Contains(h.ok("", "get", "resources", "redis"), "example"); {
+		if time.Now().After(deadline) {
+			t.Fatal("request example still listed 30 s after its delete")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if got, want := h.ok("", "delete", "promise", "redis"), "promise/redis deleted\n"; got != want {
 		t.Errorf("delete promise printed %q, want %q", got, want)
