@@ -11,6 +11,7 @@ import (
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/client"
 	"github.com/runplane/runplane/internal/gitsource/gittest"
+	"github.com/runplane/runplane/internal/server"
 	"github.com/runplane/runplane/internal/server/servertest"
 )
 
@@ -33,16 +34,16 @@ const greetSchema = `{"type":"object","required":["name"],"properties":{
 // viewerPassword is the password of "viewer", who may read every task and job but run none.
 const viewerPassword = "viewer-password-1234"
 
-// fixture is a server with runner "scripts", tasks hello (synchronous), greet (synchronous, with greetSchema)
+// fixture is a server (its config adjusted by setup's edits) with runner "scripts", tasks hello (synchronous), greet (synchronous, with greetSchema)
 // and slow (asynchronous), and a user "viewer" who may read them all and run none.
 type fixture struct {
 	url string
 	c   *client.Client // root
 }
 
-func setup(t *testing.T) fixture {
+func setup(t *testing.T, edit ...func(*server.Config)) fixture {
 	t.Helper()
-	f := fixture{url: servertest.Start(t)}
+	f := fixture{url: servertest.Start(t, edit...)}
 	c, err := client.New(f.url)
 	if err != nil {
 		t.Fatal(err)
