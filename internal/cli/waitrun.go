@@ -12,7 +12,20 @@ import (
 )
 
 func (a *app) waitRunCommand() *cobra.Command {
-	var timeout, reconnect time.Duration
+	w := waiter[api.Run]{
+		poll: func(ctx context.Context, c *client.Client, id string, d time.Duration) (api.Run, error) {
+			return c.WaitRun(ctx, id, d)
+		},
+		ended: func(r api.Run) bool { return r.Status.Final() },
+		report: func(ctx context.Context, c *client.Client, r api.Run) int {
+			fmt.Fprintln(a.stdout, runSummary(r))
+			code := runExit(r.Status)
+			if code == exitJobFailed {
+				a.printFailedSteps(ctx, c, r)
+			}
+			return code
+		},
+	}
 	cmd := &cobra.Command{
 		Use:   "run RUN... [--timeout DURATION]",
 		Short: "Wait for workflow runs to end and exit with their outcome",
@@ -21,65 +34,8 @@ func (a *app) waitRunCommand() *cobra.Command {
 		Example:           "  runplane wait run release-x7k2p\n  runplane wait run $(runplane run workflow release --async) --timeout 30m",
 		Args:              checkArgs(cobra.MinimumNArgs(1)),
 		ValidArgsFunction: a.completeNames(0, runIDs),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect()
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			var deadline time.Time
-			if timeout > 0 {
-				deadline = time.Now().Add(timeout)
-			}
-			worst := 0
-			for _, id := range args {
-				run, err := a.awaitRun(ctx, c, id, deadline, reconnect)
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				code := 0
-				if err != nil {
-					err = waitError(err)
-					a.printError(err)
-					code = err.(*codedError).code
-				} else {
-					fmt.Fprintln(a.stdout, runSummary(run))
-					if code = runExit(run.Status); code == exitJobFailed {
-						a.printFailedSteps(ctx, c, run)
-					}
-				}
-				worst = max(worst, code)
-			}
-			return exitError(worst)
-		},
+		RunE:              func(cmd *cobra.Command, args []string) error { return waitAll(a, cmd.Context(), args, w) },
 	}
-	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up after DURATION, exiting 3 if a run is still queued or running (0: wait as long as it takes)")
-	cmd.Flags().DurationVar(&reconnect, "reconnect", defaultReconnect, "how long to keep trying to reach a server that went away")
+	w.flags(cmd, "run")
 	return cmd
-}
-
-// awaitRun long-polls run id until it has ended or deadline (zero: none) has passed, riding out a server that
-// goes away for up to reconnect.
-func (a *app) awaitRun(ctx context.Context, c *client.Client, id string, deadline time.Time, reconnect time.Duration) (api.Run, error) {
-	retry := retrier{window: reconnect}
-	for {
-		poll := api.MaxSyncTimeout
-		if !deadline.IsZero() {
-			poll = min(poll, time.Until(deadline))
-		}
-		run, err := c.WaitRun(ctx, id, max(poll, 0))
-		switch {
-		case err == nil:
-			retry.reset()
-			if run.Status.Final() || (!deadline.IsZero() && !time.Now().Before(deadline)) {
-				return run, nil
-			}
-			continue
-		case ctx.Err() != nil || !unreachable(err):
-			return api.Run{}, err
-		}
-		if !retry.wait(ctx) || (!deadline.IsZero() && time.Now().After(deadline)) {
-			return api.Run{}, err
-		}
-	}
 }
