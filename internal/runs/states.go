@@ -21,8 +21,10 @@ type states struct {
 	m  map[string]store.Run
 }
 
-// remember records run, as stored; a final run is forgotten.
+// remember records run, as stored (its steps copied: the caller may go on deciding from them, which changes them
+// in place); a final run is forgotten.
 func (s *states) remember(run store.Run) {
+	run.Steps = slices.Clone(run.Steps)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if run.Status.Final() {
