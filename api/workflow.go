@@ -63,6 +63,10 @@ type Step struct {
 	Files      map[string][]byte `json:"files,omitempty"`
 	Resources  *TaskResources    `json:"resources,omitempty"`
 	Kubernetes *TaskKubernetes   `json:"kubernetes,omitempty"`
+	// DiscardFiles: what the step's containers leave in their output and metadata directories is not kept with
+	// its job (no one reads it: an event rule's Keptn task, whose contract has no output files). Keeping them costs
+	// every job a copy, and on Kubernetes one more container.
+	DiscardFiles bool `json:"discardFiles,omitempty"`
 }
 
 // Conditions are a step's when entries: it runs only when every one is true. They read one expression, a

@@ -121,6 +121,8 @@ type Step struct {
 	Masks []string
 	// Timeout, when positive, bounds the job when it is shorter than its task's: the step's own timeout.
 	Timeout time.Duration
+	// DiscardFiles: the job's output and metadata files are not kept (api.Step.DiscardFiles).
+	DiscardFiles bool
 }
 
 // Request is one job submission.

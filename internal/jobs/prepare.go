@@ -34,19 +34,14 @@ func (e *Engine) prepare(ctx context.Context, job store.Job, task api.Task, runn
 		PullSecret: runner.ImagePullSecret,
 		InputFiles: job.InputFiles,
 	}
-	if len(task.Containers) > 0 && e.opts.Files != nil {
-		keep, err := e.opts.Files.Prepare(job.ID)
-		if err != nil {
-			return executor.Spec{}, nil, err
-		}
-		spec.Keep = keep
-	}
 	masks := secretValues(runner)
+	discard := false
 	if job.Run != "" && e.opts.StepEnv != nil {
 		step, err := e.opts.StepEnv(ctx, job)
 		if err != nil {
 			return executor.Spec{}, nil, fmt.Errorf("step %s of run %s: %w", job.Step, job.Run, err)
 		}
+		discard = step.DiscardFiles
 		spec.ExtraEnv = step.Env
 		if len(step.Secrets) > 0 {
 			merged := make(map[string]string, len(runner.Secret)+len(step.Secrets))
@@ -57,6 +52,13 @@ func (e *Engine) prepare(ctx context.Context, job store.Job, task api.Task, runn
 		}
 		masks = append(masks, step.Masks...)
 		spec.Timeout = shorter(spec.Timeout, step.Timeout)
+	}
+	if len(task.Containers) > 0 && e.opts.Files != nil && !discard {
+		keep, err := e.opts.Files.Prepare(job.ID)
+		if err != nil {
+			return executor.Spec{}, nil, err
+		}
+		spec.Keep = keep
 	}
 	return spec, masks, nil
 }

@@ -464,6 +464,7 @@ func (e *Engine) armTimeout(ctx context.Context, job store.Job, a *attemptRun) (
 	if job.Run != "" && e.opts.StepEnv != nil {
 		if step, err := e.opts.StepEnv(ctx, job); err == nil {
 			d = shorter(d, step.Timeout)
+			kept = kept && !step.DiscardFiles
 		}
 	}
 	if d <= 0 || job.StartTime == nil {

@@ -81,8 +81,13 @@ func (e *Engine) JobFinished(job store.Job) {
 			case <-ctx.Done():
 			}
 		}()
-		// The job as it ended is its step's end: the advance need not read it back.
-		if _, err := e.advanceFrom(ctx, job.Run, known{job: &job}); err != nil && ctx.Err() == nil {
+		// The job as it ended is its step's end: the advance need not read it back. Nor, most often, the run: it
+		// is as this engine last stored it (else the store refuses the decision, and the run is read).
+		k := known{job: &job}
+		if run, ok := e.states.take(job.Run); ok {
+			k.run, k.stale = &run, true
+		}
+		if _, err := e.advanceFrom(ctx, job.Run, k); err != nil && ctx.Err() == nil {
 			e.log.Warn("advance run", "run", job.Run, "after job", job.ID, "err", err)
 		}
 	}()
@@ -99,10 +104,12 @@ func (e *Engine) Advance(ctx context.Context, id string) error {
 }
 
 // known is what the caller of an advance already holds, to spare reading it again: the run as stored (whole, as
-// CreateRun and UpdateRun return it), which the first decision starts from, and a step's job as it ended.
+// CreateRun and UpdateRun return it), which the first decision starts from, and a step's job as it ended. stale:
+// run is as this engine last stored it, which may not be the latest version (see states).
 type known struct {
-	run *store.Run
-	job *store.Job
+	run   *store.Run
+	job   *store.Job
+	stale bool
 }
 
 // advanceFrom is Advance starting from what k holds. It returns the run as the advance last read or stored it;
@@ -147,8 +154,9 @@ func (e *Engine) advance(ctx context.Context, id string, k known) (store.Run, er
 	for range maxConflicts {
 		var run store.Run
 		var err error
+		stale := false
 		if k.run != nil && k.run.ID == id {
-			run, k.run = *k.run, nil
+			run, stale, k.run = *k.run, k.stale, nil
 		} else if run, err = e.getRun(ctx, id); err != nil {
 			return store.Run{}, err
 		}
@@ -161,6 +169,10 @@ func (e *Engine) advance(ctx context.Context, id string, k known) (store.Run, er
 		if err != nil {
 			return store.Run{}, err
 		}
+		if !changed && stale {
+			// Nothing to do as this engine last knew the run: what changed may be in a later version.
+			continue
+		}
 		if !changed {
 			e.dropUnrecorded(run, submitted)
 			return run, nil
@@ -172,6 +184,7 @@ func (e *Engine) advance(ctx context.Context, id string, k known) (store.Run, er
 		if err != nil {
 			return store.Run{}, fmt.Errorf("store run %s: %w", id, err)
 		}
+		e.states.remember(stored)
 		e.dropUnrecorded(stored, submitted)
 		if stored.Status.Final() {
 			e.log.Info("run ended", "run", id, "workflow", stored.Workflow, "status", stored.Status)

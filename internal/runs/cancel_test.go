@@ -235,3 +235,39 @@ func TestStepTimeout(t *testing.T) {
 		t.Errorf("jobs %+v, want one failed with reason timeout", j)
 	}
 }
+
+// TestAdvanceFromStaleState: the engine that started a run advances it, when its step's job ends, from the run as
+// it last stored it — here stale, as another server (r2) cancelled the run meanwhile. The decision taken from it
+// (the step cancelled, the run failed) is refused by the store, and the run read again ends cancelled; the step
+// after it never gets a job.
+func TestAdvanceFromStaleState(t *testing.T) {
+	e := newEnv(t)
+	ran := filepath.Join(e.dir, "ran")
+	e.workflow(t, api.Workflow{Name: "s", Steps: []api.Step{sh("a", mark(ran)+"; sleep 600"), sh("b", mark(ran), "a")}})
+	r1 := e.addEngine(t, engineOpts{})
+	r2 := e.addEngine(t, engineOpts{deaf: true})
+	gate := make(chan struct{})
+	e.mu.Lock()
+	e.gate = gate // a's job is claimed, and waits to start
+	e.mu.Unlock()
+	run := e.start(t, r1, "s", `{}`)
+	if _, err := r2.Cancel(t.Context(), run.ID, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	run = e.await(t, r1, run.ID)
+	if run.Status != api.RunCancelled {
+		t.Errorf("run = %s (%s), want cancelled", run.Status, run.Reason)
+	}
+	if s := step(t, run, "b"); s.Job != "" || s.Status != api.StepSkipped {
+		t.Errorf("step b = %s, job %q; want skipped, no job", s.Status, s.Job)
+	}
+	for _, j := range e.jobsOf(t, run.ID) {
+		if j.Step != "a" || j.Status != api.JobCancelled {
+			t.Errorf("job %s of step %s = %s, want a's alone, cancelled", j.ID, j.Step, j.Status)
+		}
+	}
+	if m := marks(t, ran); len(m) != 0 {
+		t.Errorf("steps ran: %v, want none", m)
+	}
+}

@@ -52,6 +52,7 @@ func (e *Engine) createStarted(ctx context.Context, run store.Run, plan *workflo
 		}
 		if created {
 			p.Created(len(jobs))
+			e.states.remember(stored)
 			if stored.Status.Final() {
 				e.log.Info("run ended", "run", stored.ID, "workflow", stored.Workflow, "status", stored.Status)
 				e.notify(stored.ID)

@@ -73,11 +73,12 @@ type StepScope struct {
 // Engine runs workflows. Create it with New and run its sweep with Run; the other methods are safe for
 // concurrent use and work before Run starts.
 type Engine struct {
-	st    Store
-	jobs  Jobs
-	opts  Options
-	log   *slog.Logger
-	plans plans
+	st     Store
+	jobs   Jobs
+	opts   Options
+	log    *slog.Logger
+	plans  plans
+	states states
 
 	// background are the advances job ends started; stopped is closed when Run ends, which ends them.
 	background sync.WaitGroup

@@ -129,8 +129,10 @@ func (e *Engine) StepEnv(ctx context.Context, job store.Job) (jobs.Step, error) 
 		return jobs.Step{}, err
 	}
 	var timeout time.Duration
+	discard := false
 	if def, ok := stepOf(run.Definition, job.Step); ok {
 		timeout = time.Duration(def.Timeout) // an inline step's is its job's task's already; a task step's is here
+		discard = def.DiscardFiles
 	}
 	var env []string
 	secrets := map[string]string{}
@@ -156,7 +158,7 @@ func (e *Engine) StepEnv(ctx context.Context, job store.Job) (jobs.Step, error) 
 		}
 		secrets[api.EnvStepToken] = tok
 	}
-	return jobs.Step{Env: env, Secrets: secrets, Masks: sensitive, Timeout: timeout}, nil
+	return jobs.Step{Env: env, Secrets: secrets, Masks: sensitive, Timeout: timeout, DiscardFiles: discard}, nil
 }
 
 // holdsAny reports whether s contains any of values.

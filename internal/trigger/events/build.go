@@ -55,8 +55,11 @@ func Build(r api.EventRules, i int, e api.Event, doc map[string]any) (api.Workfl
 		if err != nil {
 			return api.Workflow{}, fmt.Errorf("task %q: %w", t.Name, err)
 		}
+		// Keptn's contract has no output files: nothing reads what a task leaves in its output and metadata
+		// directories, so its job does not keep them (a copy per job; on Kubernetes, one more container).
 		s := api.Step{Name: name, Containers: []api.Container{c}, Runner: r.Runner, Env: secrets,
-			Timeout: api.Duration(timeout), Spec: stepSpec(a.Name, t.Name), Resources: res, Kubernetes: TaskKubernetes(t)}
+			Timeout: api.Duration(timeout), Spec: stepSpec(a.Name, t.Name), Resources: res, Kubernetes: TaskKubernetes(t),
+			DiscardFiles: true}
 		if prev != "" {
 			s.DependsOn = api.Strings{prev}
 		}
