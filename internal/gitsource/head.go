@@ -24,6 +24,9 @@ func (c *Cache) Head(ctx context.Context, repo executor.Repo) (string, error) {
 	if ok {
 		return commit, err
 	}
+	if c.builtin {
+		return c.headBuiltin(ctx, repo, branch)
+	}
 	ref := "refs/heads/" + branch
 	out, err := c.runGit(ctx, "", tokenFor(repo.URL, repo.Token), "ls-remote", "--", repo.URL, ref)
 	if err != nil {
