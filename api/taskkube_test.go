@@ -60,6 +60,7 @@ func TestTaskKubernetesValidate(t *testing.T) {
 		{"quantity absurd", res(map[string]string{"memory": strings.Repeat("9", 100)}, nil), `is not a quantity`},
 		{"request above limit", res(map[string]string{"cpu": "2"}, map[string]string{"cpu": "1500m"}), `requests.cpu 2 is more than limits.cpu 1500m`},
 		{"service account capitals", &TaskKubernetes{ServiceAccount: "Jobs"}, `kubernetes.serviceAccount "Jobs"`},
+		{"token without an account", &TaskKubernetes{ServiceAccountToken: true}, `kubernetes.serviceAccountToken: needs kubernetes.serviceAccount`},
 		{"service account slash", &TaskKubernetes{ServiceAccount: "a/b"}, `kubernetes.serviceAccount "a/b"`},
 		{"node selector key", &TaskKubernetes{NodeSelector: map[string]string{"bad key": "x"}}, `kubernetes.nodeSelector: label key "bad key"`},
 		{"node selector prefix", &TaskKubernetes{NodeSelector: map[string]string{"Bad_Prefix/x": "y"}}, `prefix before '/'`},
@@ -166,5 +167,19 @@ func TestTaskKubernetesIsZero(t *testing.T) {
 		if k.IsZero() {
 			t.Errorf("(%+v).IsZero() = true, want false", k)
 		}
+	}
+}
+
+// A task never gets a service account token: only a promise's pipelines with rbac do.
+func TestTaskRefusesServiceAccountToken(t *testing.T) {
+	task := Task{Name: "t", Runner: "r", Command: "true", Kubernetes: &TaskKubernetes{ServiceAccount: "sa", ServiceAccountToken: true}}
+	err := task.Validate()
+	var invalid *InvalidError
+	if !errors.As(err, &invalid) || !strings.Contains(err.Error(), "kubernetes.serviceAccountToken: only the pipelines of a promise") {
+		t.Errorf("Validate(task with a token) = %v, want a 400 naming kubernetes.serviceAccountToken", err)
+	}
+	task.Kubernetes.ServiceAccountToken = false
+	if err := task.Validate(); err != nil {
+		t.Errorf("Validate(task with an account) = %v", err)
 	}
 }
