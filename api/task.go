@@ -76,9 +76,6 @@ func (t *Task) Validate() error {
 	if err := ValidateNetwork(t.Network); err != nil {
 		return err
 	}
-	if err := t.Kubernetes.CheckNoToken("kubernetes"); err != nil {
-		return err
-	}
 	return t.Kubernetes.Validate()
 }
 

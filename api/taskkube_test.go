@@ -170,16 +170,3 @@ func TestTaskKubernetesIsZero(t *testing.T) {
 	}
 }
 
-// A task never gets a service account token: only a promise's pipelines with rbac do.
-func TestTaskRefusesServiceAccountToken(t *testing.T) {
-	task := Task{Name: "t", Runner: "r", Command: "true", Kubernetes: &TaskKubernetes{ServiceAccount: "sa", ServiceAccountToken: true}}
-	err := task.Validate()
-	var invalid *InvalidError
-	if !errors.As(err, &invalid) || !strings.Contains(err.Error(), "kubernetes.serviceAccountToken: only the pipelines of a promise") {
-		t.Errorf("Validate(task with a token) = %v, want a 400 naming kubernetes.serviceAccountToken", err)
-	}
-	task.Kubernetes.ServiceAccountToken = false
-	if err := task.Validate(); err != nil {
-		t.Errorf("Validate(task with an account) = %v", err)
-	}
-}
