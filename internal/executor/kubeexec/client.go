@@ -160,40 +160,40 @@ type objects[T, L runtime.Object] struct {
 
 func (r objects[T, L]) Get(ctx context.Context, name string, opts metav1.GetOptions) (T, error) {
 	out := r.newObj()
-	err := r.client.Get().UseProtobufAsDefault().Namespace(r.ns).Resource(r.name).Name(name).
+	err := r.client.Get().UseProtobufAsDefault().NamespaceIfScoped(r.ns, r.ns != "").Resource(r.name).Name(name).
 		VersionedParams(&opts, parameterCodec).Do(ctx).Into(out)
 	return out, err
 }
 
 func (r objects[T, L]) List(ctx context.Context, opts metav1.ListOptions) (L, error) {
 	out := r.newList()
-	err := r.client.Get().UseProtobufAsDefault().Namespace(r.ns).Resource(r.name).
+	err := r.client.Get().UseProtobufAsDefault().NamespaceIfScoped(r.ns, r.ns != "").Resource(r.name).
 		VersionedParams(&opts, parameterCodec).Timeout(timeout(opts)).Do(ctx).Into(out)
 	return out, err
 }
 
 func (r objects[T, L]) Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 	opts.Watch = true
-	return r.client.Get().UseProtobufAsDefault().Namespace(r.ns).Resource(r.name).
+	return r.client.Get().UseProtobufAsDefault().NamespaceIfScoped(r.ns, r.ns != "").Resource(r.name).
 		VersionedParams(&opts, parameterCodec).Timeout(timeout(opts)).Watch(ctx)
 }
 
 func (r objects[T, L]) Create(ctx context.Context, obj T, opts metav1.CreateOptions) (T, error) {
 	out := r.newObj()
-	err := r.client.Post().UseProtobufAsDefault().Namespace(r.ns).Resource(r.name).
+	err := r.client.Post().UseProtobufAsDefault().NamespaceIfScoped(r.ns, r.ns != "").Resource(r.name).
 		VersionedParams(&opts, parameterCodec).Body(obj).Do(ctx).Into(out)
 	return out, err
 }
 
 func (r objects[T, L]) Patch(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions) (T, error) {
 	out := r.newObj()
-	err := r.client.Patch(pt).UseProtobufAsDefault().Namespace(r.ns).Resource(r.name).Name(name).
+	err := r.client.Patch(pt).UseProtobufAsDefault().NamespaceIfScoped(r.ns, r.ns != "").Resource(r.name).Name(name).
 		VersionedParams(&opts, parameterCodec).Body(data).Do(ctx).Into(out)
 	return out, err
 }
 
 func (r objects[T, L]) Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error {
-	return r.client.Delete().UseProtobufAsDefault().Namespace(r.ns).Resource(r.name).Name(name).
+	return r.client.Delete().UseProtobufAsDefault().NamespaceIfScoped(r.ns, r.ns != "").Resource(r.name).Name(name).
 		Body(&opts).Do(ctx).Error()
 }
 
