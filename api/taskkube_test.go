@@ -169,4 +169,3 @@ func TestTaskKubernetesIsZero(t *testing.T) {
 		}
 	}
 }
-

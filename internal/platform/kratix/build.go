@@ -60,9 +60,10 @@ func Names(ps []api.Pipeline) []string {
 // Kubernetes lets the later of two entries win). Pod-only container settings (valueFrom, envFrom, volumeMounts,
 // securityContext, imagePullPolicy, resources) go to the container's kubernetes settings, Kratix's default
 // resources where it sets none; the pipeline's imagePullSecrets, nodeSelector, tolerations and volumes to the
-// step's, and, for a pipeline that asked for rbac, its service account (ServiceAccountOf) with its token; jobOptions.backoffLimit becomes the step's retries (at most 10). Not carried: restartPolicy
-// (a step's job is attempted again by its retries instead), rbac.permissions (the controller grants them on
-// Kubernetes, Access) and the pipeline's labels and annotations. Errors name the pipeline and field.
+// step's, and, for a pipeline that asked for rbac, its service account (ServiceAccountOf) with its token;
+// jobOptions.backoffLimit becomes the step's retries (at most 10). Not carried: restartPolicy (a step's job is
+// attempted again by its retries instead), rbac.permissions (the controller grants them on Kubernetes, Access)
+// and the pipeline's labels and annotations. Errors name the pipeline and field.
 func Build(in Input) (api.Workflow, error) {
 	obj, err := ObjectYAML(in.Object)
 	if err != nil {
