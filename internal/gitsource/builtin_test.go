@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -215,4 +217,28 @@ func TestBuiltinErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzTreeEntry: whatever a repository's tree holds (names and modes come from the remote, on both paths), an
+// entry that is accepted is a clean relative path under a directory accepted before it, with a known mode.
+func FuzzTreeEntry(f *testing.F) {
+	for _, s := range [][2]string{{"a/b", "100644"}, {"../x", "100755"}, {"a", "040000"}, {".git", "120000"}, {"s", "160000"}, {"x/", "100664"}, {"/abs", "100644"}, {"a", "777777"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, name, gitMode string) {
+		dirs := map[string]bool{".": true, "a": true}
+		mode, skip, err := entryMode(gitMode, name)
+		if err != nil || skip {
+			return
+		}
+		if err := checkEntryName(dirs, name, mode); err != nil {
+			return
+		}
+		if !fs.ValidPath(name) || name == "." || !validRelPath(name) {
+			t.Errorf("accepted %q", name)
+		}
+		if d := path.Dir(name); d != "." && d != "a" {
+			t.Errorf("accepted %q under %q, not a directory of the tree", name, d)
+		}
+	})
 }
