@@ -14,12 +14,16 @@ import (
 // TaskKubernetes places a task's jobs on a Kubernetes cluster and sizes them; the local executor ignores it. The
 // fields are spelled as in a pod spec, so they can be pasted from one.
 type TaskKubernetes struct {
-	Resources        *ResourceRequirements `json:"resources,omitempty"`
-	ServiceAccount   string                `json:"serviceAccount,omitempty"`
-	NodeSelector     map[string]string     `json:"nodeSelector,omitempty"`
-	Tolerations      []Toleration          `json:"tolerations,omitempty"`
-	ImagePullSecrets []string              `json:"imagePullSecrets,omitempty"` // names of Secrets in the job namespace
-	ImagePullPolicy  string                `json:"imagePullPolicy,omitempty"`  // Always, IfNotPresent or Never
+	Resources      *ResourceRequirements `json:"resources,omitempty"`
+	ServiceAccount string                `json:"serviceAccount,omitempty"`
+	// ServiceAccountToken mounts ServiceAccount's API token into the pod. Only the pipelines of a promise that
+	// asked for rbac (a service account or permissions) get it: tasks and saved workflows cannot set it
+	// (ErrTokenNotAllowed), so every other job runs without a token, whatever account it names.
+	ServiceAccountToken bool              `json:"serviceAccountToken,omitempty"`
+	NodeSelector        map[string]string `json:"nodeSelector,omitempty"`
+	Tolerations         []Toleration      `json:"tolerations,omitempty"`
+	ImagePullSecrets    []string          `json:"imagePullSecrets,omitempty"` // names of Secrets in the job namespace
+	ImagePullPolicy     string            `json:"imagePullPolicy,omitempty"`  // Always, IfNotPresent or Never
 	// Volumes are the pod's volumes ([]corev1.Volume, as written) its containers' kubernetes.volumeMounts name (a
 	// Kratix pipeline's spec.volumes).
 	Volumes json.RawMessage `json:"volumes,omitempty"`
@@ -57,10 +61,19 @@ const (
 	PullNever        = "Never"
 )
 
+// CheckNoToken refuses k if it asks for a service account token, which only a promise's pipelines get (the
+// account's rights are the promise's to grant). field is where k is, as "kubernetes" or "steps[0].kubernetes".
+func (k *TaskKubernetes) CheckNoToken(field string) error {
+	if k != nil && k.ServiceAccountToken {
+		return Invalidf("%s.serviceAccountToken: only the pipelines of a promise with rbac get a service account token", field)
+	}
+	return nil
+}
+
 // IsZero reports whether k sets nothing: a task with it runs like one without.
 func (k *TaskKubernetes) IsZero() bool {
 	return k == nil || ((k.Resources == nil || (len(k.Resources.Requests) == 0 && len(k.Resources.Limits) == 0)) &&
-		k.ServiceAccount == "" && len(k.NodeSelector) == 0 && len(k.Tolerations) == 0 &&
+		k.ServiceAccount == "" && !k.ServiceAccountToken && len(k.NodeSelector) == 0 && len(k.Tolerations) == 0 &&
 		len(k.ImagePullSecrets) == 0 && k.ImagePullPolicy == "" && len(k.Volumes) == 0)
 }
 
@@ -78,6 +91,9 @@ func (k *TaskKubernetes) Validate() error {
 	}
 	if k.ServiceAccount != "" && !isDNSSubdomain(k.ServiceAccount) {
 		return Invalidf("kubernetes.serviceAccount %q: want a DNS-1123 name: lowercase letters, digits, '-' and '.', at most 253 characters", clip(k.ServiceAccount))
+	}
+	if k.ServiceAccountToken && k.ServiceAccount == "" {
+		return Invalidf("kubernetes.serviceAccountToken: needs kubernetes.serviceAccount")
 	}
 	if len(k.NodeSelector) > maxKubeEntries {
 		return Invalidf("kubernetes.nodeSelector: %d labels, want at most %d", len(k.NodeSelector), maxKubeEntries)

@@ -60,6 +60,7 @@ func TestTaskKubernetesValidate(t *testing.T) {
 		{"quantity absurd", res(map[string]string{"memory": strings.Repeat("9", 100)}, nil), `is not a quantity`},
 		{"request above limit", res(map[string]string{"cpu": "2"}, map[string]string{"cpu": "1500m"}), `requests.cpu 2 is more than limits.cpu 1500m`},
 		{"service account capitals", &TaskKubernetes{ServiceAccount: "Jobs"}, `kubernetes.serviceAccount "Jobs"`},
+		{"token without an account", &TaskKubernetes{ServiceAccountToken: true}, `kubernetes.serviceAccountToken: needs kubernetes.serviceAccount`},
 		{"service account slash", &TaskKubernetes{ServiceAccount: "a/b"}, `kubernetes.serviceAccount "a/b"`},
 		{"node selector key", &TaskKubernetes{NodeSelector: map[string]string{"bad key": "x"}}, `kubernetes.nodeSelector: label key "bad key"`},
 		{"node selector prefix", &TaskKubernetes{NodeSelector: map[string]string{"Bad_Prefix/x": "y"}}, `prefix before '/'`},

@@ -60,6 +60,7 @@ type Cache struct {
 	repos    map[string]*mirror       // by URL
 	branches map[branchKey]*branchRef // by URL, branch and token
 	client   *http.Client             // for probes
+	builtin  bool                     // no git binary: repositories are read with go-git (builtin.go)
 
 	testHookFetched func()              // called after each fetch; tests only
 	testHookProbe   func() error        // called before each probe, an error fails it; tests only
@@ -109,6 +110,9 @@ func New(dir string, opts Options) (*Cache, error) {
 		}
 	}
 	removeStaleLocks(c.mirrors)
+	if c.builtin = !hasGit(); c.builtin {
+		log.Info("no git on PATH: repositories are read with the built-in git client (http, https and file URLs only)")
+	}
 	return c, nil
 }
 
@@ -188,6 +192,9 @@ func (c *Cache) mirror(u string) *mirror {
 
 // update fetches branch into m, resolves it and makes sure its tree is extracted. It runs in a flight.
 func (c *Cache) update(ctx context.Context, m *mirror, repo executor.Repo, branch string) (string, *tree, error) {
+	if c.builtin {
+		return c.updateBuiltin(ctx, m, repo, branch)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	start := c.now()

@@ -15,6 +15,10 @@
 // config is put back to the server's own and planted attributes and alternates are removed. The cache directory
 // is 0700 and must belong to the server's user. CheckoutWith can give a checkout's files to a job's user.
 //
+// Without a git binary on PATH (runplane's image has none), http(s) and local repositories are read with go-git
+// instead (builtin.go): a fetch one commit deep into a scratch repository, its tree written into the same cache,
+// raw; ssh repositories then fail with ErrNoGit.
+//
 // git is run through a small hardened wrapper: no shell, a clean environment, no system or global config, a
 // protocol allowlist, no prompts, and "--" before user-supplied arguments. The repository token goes to git only
 // for http(s) remotes (never into the environment of a file:// or ssh fetch), and only through GIT_CONFIG_*

@@ -26,16 +26,27 @@ const maxLinkTarget = 4096
 // or change what a job gets. (`git archive` does apply the tree's attributes, and git 2.39 has no attr.tree
 // to stop it.)
 func (c *Cache) extractRaw(ctx context.Context, m *mirror, commit string) (*tree, error) {
+	return c.extractInto(m, commit, func(tmp string) ([]entry, error) {
+		out, err := c.runGit(ctx, m.dir, "", "ls-tree", "-r", "-t", "-z", "--full-tree", commit)
+		if err != nil {
+			return nil, err
+		}
+		entries, blobs, err := parseLsTree(out)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.writeBlobs(ctx, m, tmp, entries, blobs); err != nil {
+			return nil, err
+		}
+		return entries, nil
+	})
+}
+
+// extractInto makes commit's tree of m: fill writes the files into a fresh directory and returns the manifest;
+// the directory is renamed into place only once whole.
+func (c *Cache) extractInto(m *mirror, commit string, fill func(dir string) ([]entry, error)) (*tree, error) {
 	root := filepath.Join(c.trees, filepath.Base(m.dir))
 	if err := os.MkdirAll(root, 0o700); err != nil {
-		return nil, err
-	}
-	out, err := c.runGit(ctx, m.dir, "", "ls-tree", "-r", "-t", "-z", "--full-tree", commit)
-	if err != nil {
-		return nil, err
-	}
-	entries, blobs, err := parseLsTree(out)
-	if err != nil {
 		return nil, err
 	}
 	tmp, err := os.MkdirTemp(root, ".tmp-")
@@ -48,7 +59,8 @@ func (c *Cache) extractRaw(ctx context.Context, m *mirror, commit string) (*tree
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := c.writeBlobs(ctx, m, tmp, entries, blobs); err != nil {
+	entries, err := fill(tmp)
+	if err != nil {
 		return nil, err
 	}
 	dir := filepath.Join(root, commit)
@@ -80,34 +92,57 @@ func parseLsTree(out []byte) ([]entry, []string, error) {
 		}
 		var e entry
 		oid := f[2]
-		switch f[0] {
-		case "040000":
-			e.mode, oid = fs.ModeDir|0o755, ""
-		case "100644", "100664":
-			e.mode = 0o644
-		case "100755":
-			e.mode = 0o755
-		case "120000":
-			e.mode = fs.ModeSymlink | 0o777
-		case "160000":
+		mode, skip, err := entryMode(f[0], name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if skip {
 			continue // a gitlink: submodules are not fetched
-		default:
-			return nil, nil, fmt.Errorf("ls-tree: entry %q: unknown mode %s", name, f[0])
 		}
-		if !fs.ValidPath(name) || name == "." {
-			return nil, nil, fmt.Errorf("tree entry %q: invalid path", name)
+		if e.mode = mode; mode.IsDir() {
+			oid = ""
 		}
-		if !dirs[path.Dir(name)] {
-			return nil, nil, fmt.Errorf("tree entry %q: parent is not a directory of the tree", name)
-		}
-		if e.mode.IsDir() {
-			dirs[name] = true
+		if err := checkEntryName(dirs, name, mode); err != nil {
+			return nil, nil, err
 		}
 		e.name = name
 		entries = append(entries, e)
 		blobs = append(blobs, oid)
 	}
 	return entries, blobs, nil
+}
+
+// entryMode maps a tree entry's git mode (octal, as ls-tree prints it) to the mode it is written with; skip is
+// true for a gitlink (a submodule), which is not fetched.
+func entryMode(gitMode, name string) (mode fs.FileMode, skip bool, err error) {
+	switch gitMode {
+	case "040000":
+		return fs.ModeDir | 0o755, false, nil
+	case "100644", "100664":
+		return 0o644, false, nil
+	case "100755":
+		return 0o755, false, nil
+	case "120000":
+		return fs.ModeSymlink | 0o777, false, nil
+	case "160000":
+		return 0, true, nil
+	}
+	return 0, false, fmt.Errorf("ls-tree: entry %q: unknown mode %s", name, gitMode)
+}
+
+// checkEntryName refuses a name that could escape the directory, or whose parent is not a directory met before
+// it; a directory's name is added to dirs.
+func checkEntryName(dirs map[string]bool, name string, mode fs.FileMode) error {
+	if !fs.ValidPath(name) || name == "." {
+		return fmt.Errorf("tree entry %q: invalid path", name)
+	}
+	if !dirs[path.Dir(name)] {
+		return fmt.Errorf("tree entry %q: parent is not a directory of the tree", name)
+	}
+	if mode.IsDir() {
+		dirs[name] = true
+	}
+	return nil
 }
 
 // writeBlobs creates entries under dir (read-only files), reading the blobs with one `git cat-file --batch`.
@@ -182,7 +217,7 @@ func writeEntries(r *bufio.Reader, dir string, entries []entry, blobs []string) 
 	return nil
 }
 
-func writeBlob(r *bufio.Reader, p string, e *entry, size int64, inline *int) error {
+func writeBlob(r io.Reader, p string, e *entry, size int64, inline *int) error {
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, e.mode.Perm()&0o555)
 	if err != nil {
 		return err

@@ -71,6 +71,9 @@ func (c *Cache) treeOf(ctx context.Context, m *mirror, repo executor.Repo, branc
 // extractHeld returns commit's acquired tree if the mirror holds the commit (after fetching it by id, if fetch),
 // else nil, nil.
 func (c *Cache) extractHeld(ctx context.Context, m *mirror, repo executor.Repo, commit string, fetch bool) (*tree, error) {
+	if c.builtin {
+		return c.extractHeldBuiltin(ctx, m, repo, commit, fetch)
+	}
 	m.mu.Lock()
 	t, err := func() (*tree, error) {
 		if err := c.initMirror(ctx, m); err != nil {

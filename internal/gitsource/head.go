@@ -10,7 +10,7 @@ import (
 
 // Head returns the commit repo's branch (default "main") is at, without fetching it: the probe where it can
 // tell (refs on disk, one ref advertisement over HTTP; within the TTL the last answer, and one probe shared by the
-// callers asking at once, as for checkouts), else `git ls-remote`. A missing branch is a
+// callers asking at once, as for checkouts), else `git ls-remote` (without git: a listing by the built-in client). A missing branch is a
 // *BranchNotFoundError. Executors that check out elsewhere (in a pod) use it to fail early and name the commit.
 // Errors never contain the token or URL user info.
 func (c *Cache) Head(ctx context.Context, repo executor.Repo) (string, error) {
@@ -23,6 +23,9 @@ func (c *Cache) Head(ctx context.Context, repo executor.Repo) (string, error) {
 	c.mu.Unlock()
 	if ok {
 		return commit, err
+	}
+	if c.builtin {
+		return c.headBuiltin(ctx, repo, branch)
 	}
 	ref := "refs/heads/" + branch
 	out, err := c.runGit(ctx, "", tokenFor(repo.URL, repo.Token), "ls-remote", "--", repo.URL, ref)

@@ -60,13 +60,18 @@ func (c *Cache) release(t *tree) {
 // extract returns commit's tree, extracting it if it is not there yet, and evicts trees beyond
 // KeepTrees that nobody uses. m.mu must be held.
 func (c *Cache) extract(ctx context.Context, m *mirror, commit string) (*tree, error) {
+	return c.extractWith(m, commit, func() (*tree, error) { return c.extractRaw(ctx, m, commit) })
+}
+
+// extractWith is extract with raw making the tree when it is not there yet.
+func (c *Cache) extractWith(m *mirror, commit string, raw func() (*tree, error)) (*tree, error) {
 	c.mu.Lock()
 	t := m.trees[commit]
 	c.mu.Unlock()
 	if t != nil {
 		return t, nil
 	}
-	t, err := c.extractRaw(ctx, m, commit)
+	t, err := raw()
 	if err != nil {
 		return nil, fmt.Errorf("gitsource: extract %.12s of %s: %w", commit, RedactURL(m.url), err)
 	}

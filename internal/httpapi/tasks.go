@@ -202,6 +202,9 @@ func (h *Handler) checkTask(ctx context.Context, t api.Task, prevRunner string) 
 	if err := t.Validate(); err != nil {
 		return err
 	}
+	if err := t.Kubernetes.CheckNoToken("kubernetes"); err != nil {
+		return err
+	}
 	for i, c := range t.Containers {
 		if err := h.checkImage(c.Image); err != nil {
 			return errors.Join(api.Invalidf("containers[%d] %q: %v", i, c.Name, err), err)

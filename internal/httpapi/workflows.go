@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/store"
@@ -189,6 +190,9 @@ func (h *Handler) checkWorkflow(ctx context.Context, w api.Workflow, prev *api.W
 		}
 	}
 	for i, s := range w.Steps {
+		if err := s.Kubernetes.CheckNoToken("steps[" + strconv.Itoa(i) + "].kubernetes"); err != nil {
+			return err
+		}
 		if s.Task != "" && !had["task/"+s.Task] && !may(ctx, api.AccessWrite, api.ResourceJobs, s.Task) {
 			return withMsg(ErrForbidden, "forbidden: steps[%d] %q runs task %q: write access to its jobs required", i, s.Name, s.Task)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/runplane/runplane/internal/executor/podman"
 	"github.com/runplane/runplane/internal/gitsource"
 	"github.com/runplane/runplane/internal/imagepolicy"
+	"github.com/runplane/runplane/internal/platform/controller"
 )
 
 // IsolationContainer runs every local job in its runner's image with podman (executor/podman).
@@ -38,6 +39,8 @@ type runningExecutor struct {
 	close   func() error // releases what the executor holds once no job runs; nil for nothing
 	// metadataDir is where the server serves the metadata API on a Unix socket for the executor; "" for nowhere.
 	metadataDir string
+	// access grants promise pipelines their rbac (Kubernetes); nil where pipelines have no identity to give.
+	access controller.Access
 }
 
 // openCgroups opens the control groups that enforce local jobs' resource limits, named after the data dir so
@@ -135,7 +138,7 @@ func openExecutor(cfg Config, dir string, git *gitsource.Cache, images *imagepol
 		if err != nil {
 			return runningExecutor{}, fmt.Errorf("server: %w", err)
 		}
-		return runningExecutor{ex: ex, run: ex.Run, maxJobs: kubeMaxJobs,
+		return runningExecutor{ex: ex, run: ex.Run, maxJobs: kubeMaxJobs, access: kubeexec.NewAccess(client, ex.Namespace()),
 			attr: []any{"executor", ExecutorKubernetes, "namespace", ex.Namespace()}}, nil
 	}
 	return runningExecutor{}, fmt.Errorf("server: unknown executor %q", cfg.Executor)

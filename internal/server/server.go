@@ -271,7 +271,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		return nil, err
 	}
 	s.promises = controller.New(s.store, s.runs, s.files, writers, controller.Options{
-		ReconcileInterval: cfg.ReconcileInterval, Logger: log.With("component", "promises"),
+		ReconcileInterval: cfg.ReconcileInterval, Logger: log.With("component", "promises"), Access: ex.access,
 	})
 	if s.api, err = httpapi.New(httpapi.Options{
 		Store:        s.store,

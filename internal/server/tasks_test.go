@@ -162,6 +162,12 @@ func TestTasksErrors(t *testing.T) {
 		{"patch malformed", req{method: "PATCH", path: "/api/v1/tasks/taken", body: `[`}, 400, "malformed"},
 		{"delete missing", req{method: "DELETE", path: "/api/v1/tasks/nope"}, 404, `task "nope" not found`},
 		{"list bad limit", req{method: "GET", path: "/api/v1/tasks?limit=-2"}, 400, "limit"},
+		// Only a promise's pipelines with rbac get a service account's token: a task naming the server's account
+		// would get its rights.
+		{"service account token", post(`{"name":"x","runner":"repo","command":"true","kubernetes":{"serviceAccount":"runplane","serviceAccountToken":true}}`),
+			400, "kubernetes.serviceAccountToken: only the pipelines of a promise"},
+		{"patch service account token", req{method: "PATCH", path: "/api/v1/tasks/taken", body: `{"kubernetes":{"serviceAccount":"runplane","serviceAccountToken":true}}`},
+			400, "kubernetes.serviceAccountToken"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -127,6 +127,8 @@ func TestWorkflowBadInput(t *testing.T) {
 		{"bad expression", api.Workflow{Name: "w", Steps: []api.Step{{Name: "a", Image: "alpine", Command: sh("true"), When: api.Conditions{"${parameters.}"}}}}, `when`},
 		{"unknown task", api.Workflow{Name: "w", Steps: []api.Step{{Name: "a", Task: "ghost"}}}, `unknown task "ghost"`},
 		{"unknown runner", api.Workflow{Name: "w", Steps: []api.Step{{Name: "a", Image: "alpine", Command: sh("true"), Runner: "ghost"}}}, `ghost`},
+		{"service account token", api.Workflow{Name: "w", Steps: []api.Step{{Name: "a", Image: "alpine", Command: sh("true"),
+			Kubernetes: &api.TaskKubernetes{ServiceAccount: "runplane", ServiceAccountToken: true}}}}, `steps[0].kubernetes.serviceAccountToken`},
 	}
 	for _, tt := range bad {
 		e := ts.do(t, req{method: "POST", path: "/api/v1/workflows", json: tt.w}).want(t, http.StatusBadRequest).apiError(t)

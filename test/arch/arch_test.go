@@ -183,14 +183,15 @@ func goListDeps(t *testing.T, pkgs ...string) map[string]bool {
 }
 
 // TestBinaryLeavesOutUnusedKubernetes keeps runplane's cold build short (README, "First run"): the Kubernetes
-// executor uses core/v1 and batch/v1 only, so the binary must not import client-go's clientset, informer factory,
+// executor uses core/v1 and batch/v1 (and rbac/v1, a small group, for promise pipelines' permissions) only, so
+// the binary must not import client-go's clientset, informer factory,
 // apply configurations or any other API group, which together made the first `go run` several minutes longer.
 func TestBinaryLeavesOutUnusedKubernetes(t *testing.T) {
 	deps := goListDeps(t, "./cmd/runplane")
 	if !deps[mod+"/internal/executor/kubeexec"] {
 		t.Fatal("cmd/runplane does not depend on kubeexec: this test checks nothing")
 	}
-	groups := goListDeps(t, "k8s.io/api/core/v1", "k8s.io/api/batch/v1") // and what they import themselves
+	groups := goListDeps(t, "k8s.io/api/core/v1", "k8s.io/api/batch/v1", "k8s.io/api/rbac/v1") // and what they import themselves
 	heavy := []string{"k8s.io/client-go/kubernetes", "k8s.io/client-go/informers", "k8s.io/client-go/applyconfigurations",
 		"k8s.io/client-go/gentype", "k8s.io/client-go/testing", "k8s.io/client-go/listers/"}
 	for d := range deps {
@@ -200,7 +201,7 @@ func TestBinaryLeavesOutUnusedKubernetes(t *testing.T) {
 			}
 		}
 		if strings.HasPrefix(d, "k8s.io/api/") && !groups[d] {
-			t.Errorf("cmd/runplane depends on API group %s; the executor uses core/v1 and batch/v1 only", d)
+			t.Errorf("cmd/runplane depends on API group %s; the executor uses core/v1, batch/v1 and rbac/v1 only", d)
 		}
 	}
 }

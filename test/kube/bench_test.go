@@ -21,21 +21,33 @@ import (
 // waited on with `kubectl wait --for=condition=complete`, in the same run: single jobs one after the other
 // (interleaved, so both see the same machine) and bursts of 30 at once.
 //
+// Two servers in turn: one with git on PATH, and one without (as the chart's, whose image has no git: it makes
+// the job's tree with its built-in git reader).
+//
 //	RUNPLANE_KUBE_BENCH=1 make test-kube   (or, with a cluster up: go test -run '^$' -bench KubeJob -benchtime 1x ./test/kube)
+//	go test -run '^$' -bench KubeJob/without-git -benchtime 1x ./test/kube
 func BenchmarkKubeJob(b *testing.B) {
 	if os.Getenv("RUNPLANE_KUBE_TEST") != "1" {
 		b.Skip("needs a Kubernetes cluster: run make test-kube (hack/test-kube.sh)")
 	}
+	b.Run("git", func(b *testing.B) { benchKubeJob(b, false) })
+	b.Run("without-git", func(b *testing.B) { benchKubeJob(b, true) })
+}
+
+func benchKubeJob(b *testing.B, noGit bool) {
 	kubectl := os.Getenv("RUNPLANE_KUBECTL")
 	if kubectl == "" {
 		b.Fatal("RUNPLANE_KUBECTL is not set")
 	}
 	e := needCluster(b)
 	ns := e.Namespace(b)
-	s := e.newServer(b, ns, func(c *server.Config) { c.MaxConcurrentJobs = 64 })
-	c := s.client(b)
 	// Like the bare Job: a public repository, no secrets (a job with secrets costs a Secret more).
 	url := gittest.ServeHTTPAt(b, e.HostIP, gittest.NewRepo(b, map[string]string{"README": "bench"}), "", "")
+	if noGit {
+		b.Setenv("PATH", b.TempDir()) // the repository's server found its git already
+	}
+	s := e.newServer(b, ns, func(c *server.Config) { c.MaxConcurrentJobs = 64 })
+	c := s.client(b)
 	if _, err := c.CreateRunner(b.Context(), api.Runner{Name: "r", Image: e.Busybox, GitURL: url}); err != nil {
 		b.Fatal(err)
 	}

@@ -95,6 +95,10 @@ func TestChartInstall(t *testing.T) {
 		t.Errorf("pods of job %s: %v, %v; want 1", j.ID, len(pods.Items), err)
 	} else {
 		jobPod := pods.Items[0].Spec
+		// The chart's server has no git binary; its built-in reader still makes the tree's archive: one container.
+		if len(jobPod.InitContainers) != 0 || len(jobPod.Containers) != 1 {
+			t.Errorf("job pod of %d init and %d containers, want 0 and 1 (the one-container pod)", len(jobPod.InitContainers), len(jobPod.Containers))
+		}
 		if jobPod.ServiceAccountName != jobSAName {
 			t.Errorf("job pod service account %q, want %s", jobPod.ServiceAccountName, jobSAName)
 		}

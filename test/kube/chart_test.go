@@ -9,6 +9,7 @@ package kube_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,6 +33,9 @@ var executorRules = []rbacv1.PolicyRule{
 	{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}},
 	{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create", "get", "delete", "patch"}},
 	{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"list"}},
+	// Promise pipelines' service accounts and the Roles of their rbac.permissions (rbac.pipelines.create).
+	{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "list", "create", "delete"}},
+	{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"roles", "rolebindings"}, Verbs: []string{"get", "list", "create", "patch", "delete"}},
 }
 
 func TestChartLint(t *testing.T) {
@@ -253,6 +257,20 @@ func TestChartValues(t *testing.T) {
 			}
 			if _, env := deployment(t, m); env["RUNPLANE_NAMESPACE"] != "jobs" {
 				t.Errorf("RUNPLANE_NAMESPACE = %q, want jobs", env["RUNPLANE_NAMESPACE"])
+			}
+		}},
+		{"pipeline permissions to delegate", []string{"rbac.pipelines.delegate[0].apiGroups[0]=", "rbac.pipelines.delegate[0].resources[0]=configmaps",
+			"rbac.pipelines.delegate[0].verbs[0]=get"}, func(t *testing.T, m manifests) {
+			role := chartObject[rbacv1.Role](t, m, chartKey("Role", "ops", chartName))
+			want := append(slices.Clone(executorRules), rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get"}})
+			if d := cmp.Diff(want, role.Rules); d != "" {
+				t.Errorf("Role rules (-want +got): the executor's and the delegated ones:\n%s", d)
+			}
+		}},
+		{"no pipeline rbac", []string{"rbac.pipelines.create=false"}, func(t *testing.T, m manifests) {
+			role := chartObject[rbacv1.Role](t, m, chartKey("Role", "ops", chartName))
+			if d := cmp.Diff(executorRules[:5], role.Rules); d != "" {
+				t.Errorf("Role rules (-want +got): the executor's only:\n%s", d)
 			}
 		}},
 		{"local executor", []string{"executor.type=local"}, func(t *testing.T, m manifests) {

@@ -129,9 +129,10 @@ func (e *Executor) fastPath(ctx context.Context, spec executor.Spec) (*fastPath,
 	if _, err := ar.Archive(ctx, spec.Repo, &buf, maxTree); errors.Is(err, gitsource.ErrTooLarge) {
 		return nil, nil
 	} else if errors.Is(err, exec.ErrNotFound) {
-		// This server cannot make archives: it has no git (runplane's image has none). The pod checks out.
+		// This server has no git (runplane's image has none), and its built-in reader cannot read this repository
+		// (ssh): the pod checks out.
 		e.noArchive.Do(func() {
-			e.log.Info("no git on this server: jobs check their repositories out in their pods (a container more per pod)")
+			e.log.Info("no git on this server for some repository URLs: their jobs check out in their pods (a container more per pod)", "url", gitsource.RedactURL(spec.Repo.URL))
 		})
 		return nil, nil
 	} else if err != nil {

@@ -1,6 +1,7 @@
 package kubeexec
 
 import (
+	"archive/tar"
 	"bytes"
 	"encoding/json"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor"
 	"github.com/runplane/runplane/internal/gitsource"
+	"github.com/runplane/runplane/internal/gitsource/gittest"
 )
 
 const testNonce = "0123456789abcdef01234567"
@@ -229,20 +231,55 @@ func TestOneContainerScriptParses(t *testing.T) {
 	}
 }
 
-// A server without git (runplane's image has none) cannot archive a tree: the job keeps the checkout container,
+// A server without git (runplane's image has none) still archives a job's tree, with its built-in git reader:
+// the job runs in one container. Only a repository it cannot read without git (ssh) keeps the checkout container,
 // rather than failing.
 func TestFastPathWithoutGit(t *testing.T) {
+	bare := gittest.NewRepo(t, map[string]string{"hello.txt": "hi\n", "bin/run.sh": "echo\n"})
+	t.Setenv("PATH", t.TempDir())
 	cache, err := gitsource.New(t.TempDir(), gitsource.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("PATH", t.TempDir())
 	e := testExecutor()
 	e.opts.Heads, e.log = cache, slog.New(slog.DiscardHandler)
-	spec := testSpec()
-	spec.Secrets = nil
-	f, err := e.fastPath(t.Context(), spec)
-	if err != nil || f != nil {
-		t.Fatalf("fastPath without git = %v, %v; want nil, nil (the checkout container)", f, err)
+	tests := []struct {
+		name     string
+		url      string
+		wantTree []string // nil: the checkout container
+	}{
+		{"file", gittest.URL(bare), []string{"bin/", "bin/run.sh", "hello.txt"}},
+		{"ssh", "ssh://git@git.example/repo.git", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := testSpec()
+			spec.Secrets, spec.Repo = nil, executor.Repo{URL: tc.url}
+			f, err := e.fastPath(t.Context(), spec)
+			if err != nil {
+				t.Fatalf("fastPath without git = %v", err)
+			}
+			if tc.wantTree == nil {
+				if f != nil {
+					t.Errorf("fastPath without git for %s = a one-container pod, want the checkout container", tc.url)
+				}
+				return
+			}
+			if f == nil || f.tree == nil {
+				t.Fatalf("fastPath without git for %s = %v, want a one-container pod with the tree", tc.url, f)
+			}
+			var names []string
+			tr := tar.NewReader(bytes.NewReader(f.tree))
+			for {
+				h, err := tr.Next()
+				if err != nil {
+					break
+				}
+				names = append(names, h.Name)
+			}
+			if !slices.Equal(names, tc.wantTree) {
+				t.Errorf("tree without git = %q, want %q", names, tc.wantTree)
+			}
+		})
 	}
 }

@@ -331,7 +331,7 @@ func (e *Executor) objects(name string, spec executor.Spec, fast *fastPath) (*co
 				Spec: corev1.PodSpec{
 					RestartPolicy:                 corev1.RestartPolicyNever,
 					ServiceAccountName:            sa,
-					AutomountServiceAccountToken:  ptr.To(false),
+					AutomountServiceAccountToken:  ptr.To(k.ServiceAccountToken && k.ServiceAccount != ""),
 					EnableServiceLinks:            ptr.To(false),
 					TerminationGracePeriodSeconds: ptr.To(seconds(e.opts.StopGrace)),
 					SecurityContext: &corev1.PodSecurityContext{

@@ -282,3 +282,34 @@ func jobContainer(t *testing.T, pod corev1.PodSpec) corev1.Container {
 	t.Fatalf("no %s container", containerJob)
 	return corev1.Container{}
 }
+
+// Only a job whose kubernetes settings ask for its service account's token (a promise pipeline with rbac) mounts
+// it; naming an account alone, as a task may, does not.
+func TestObjectsServiceAccountToken(t *testing.T) {
+	tests := []struct {
+		name      string
+		k         *api.TaskKubernetes
+		wantSA    string
+		wantToken bool
+	}{
+		{"none", nil, "runplane-job", false},
+		{"an account", &api.TaskKubernetes{ServiceAccount: "backup"}, "backup", false},
+		{"a pipeline's account and token", &api.TaskKubernetes{ServiceAccount: "redis-resource-configure-p", ServiceAccountToken: true},
+			"redis-resource-configure-p", true},
+		{"a token without an account", &api.TaskKubernetes{ServiceAccountToken: true}, "runplane-job", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := testSpec()
+			spec.Kubernetes = tc.k
+			_, job, err := testExecutor().objects("rp-x-xxxxx", spec, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pod := job.Spec.Template.Spec
+			if pod.ServiceAccountName != tc.wantSA || pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken != tc.wantToken {
+				t.Errorf("pod account %q, token %v; want %q, %v", pod.ServiceAccountName, pod.AutomountServiceAccountToken, tc.wantSA, tc.wantToken)
+			}
+		})
+	}
+}

@@ -69,6 +69,8 @@ type Options struct {
 	Resync time.Duration
 	// Workers bound the objects reconciled at once; 0: DefaultWorkers.
 	Workers int
+	// Access, if not nil, gives pipelines that ask for rbac their service accounts and permissions (Kubernetes).
+	Access Access
 	// Timeout bounds each pipeline's job; 0: the server's default job timeout.
 	Timeout time.Duration
 	Now     func() time.Time
@@ -90,6 +92,7 @@ type Controller struct {
 	mu       sync.Mutex
 	watching map[string]bool      // runs a goroutine awaits
 	ended    map[string]store.Run // by idempotency key: runs seen final, until the next reconcile takes them
+	granted  map[string]int64     // promise → the generation whose access was synced (grant)
 	watchers sync.WaitGroup
 }
 
@@ -115,7 +118,7 @@ func New(st Store, rs Runs, files Files, ws Writers, opts Options) *Controller {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Controller{st: st, runs: rs, files: files, writers: ws, opts: opts, log: log, q: newQueue(),
-		watching: map[string]bool{}, ended: map[string]store.Run{}}
+		watching: map[string]bool{}, ended: map[string]store.Run{}, granted: map[string]int64{}}
 }
 
 // Run reconciles every stored promise and request, then each as it changes, as its runs end, when a retry or
@@ -245,9 +248,12 @@ func (c *Controller) ReconcilePromise(ctx context.Context, change httpapi.Change
 	case httpapi.ChangeDeleting:
 		return c.deletingPromise(ctx, p)
 	case httpapi.ChangeDeleted:
-		return nil
+		return c.revoke(ctx, p.Metadata.Name)
 	}
 	c.q.add(promiseKey(p.Metadata.Name))
+	if err := c.grant(ctx, p); err != nil {
+		c.log.Warn("grant pipeline rbac (retried before its pipelines run)", "promise", p.Metadata.Name, "err", err)
+	}
 	if change == httpapi.ChangeUpdated {
 		rs, err := c.st.ListResourceRequests(ctx, p.Metadata.Name, "")
 		if err != nil {

@@ -178,7 +178,7 @@ func (c *Controller) remove(ctx context.Context, o *object) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%s: delete: %w", o.k, err)
 	}
-	return nil
+	return c.revoke(ctx, o.promise.Metadata.Name)
 }
 
 func decodeStatus(b []byte) (map[string]any, error) {

@@ -198,6 +198,9 @@ func (c *Controller) running(ctx context.Context, o *object, a kratix.Action, ps
 	run, ended := c.takeEnded(rk)
 	if !ended {
 		var def api.Workflow
+		if err := c.grant(ctx, o.promise); err != nil {
+			return false, fmt.Errorf("%s: start pipeline %s: %w", o.k, names[i], err)
+		}
 		if def, err = c.build(o, a, ps, i); err == nil {
 			run, _, err = c.runs.Start(ctx, runs.Request{Workflow: def.Name, Definition: &def, Owner: Owner, OwnerID: Owner,
 				IdempotencyKey: rk})

@@ -59,10 +59,11 @@ func Names(ps []api.Pipeline) []string {
 // the KRATIX_* variables (Env) followed by its own (its own replacing a KRATIX_* variable it sets again, as
 // Kubernetes lets the later of two entries win). Pod-only container settings (valueFrom, envFrom, volumeMounts,
 // securityContext, imagePullPolicy, resources) go to the container's kubernetes settings, Kratix's default
-// resources where it sets none; the pipeline's imagePullSecrets, nodeSelector, tolerations, volumes and
-// rbac.serviceAccount to the step's; jobOptions.backoffLimit becomes the step's retries (at most 10). Not carried: restartPolicy
-// (a step's job is attempted again by its retries instead), rbac.permissions and the pipeline's labels and
-// annotations (the controller's part on Kubernetes). Errors name the pipeline and field.
+// resources where it sets none; the pipeline's imagePullSecrets, nodeSelector, tolerations and volumes to the
+// step's, and, for a pipeline that asked for rbac, its service account (ServiceAccountOf) with its token;
+// jobOptions.backoffLimit becomes the step's retries (at most 10). Not carried: restartPolicy (a step's job is
+// attempted again by its retries instead), rbac.permissions (the controller grants them on Kubernetes, Access)
+// and the pipeline's labels and annotations. Errors name the pipeline and field.
 func Build(in Input) (api.Workflow, error) {
 	obj, err := ObjectYAML(in.Object)
 	if err != nil {
@@ -153,12 +154,14 @@ func step(in Input, p api.Pipeline, obj []byte) (api.Step, error) {
 	for _, ps := range p.Spec.ImagePullSecrets {
 		k.ImagePullSecrets = append(k.ImagePullSecrets, ps.Name)
 	}
-	if p.Spec.RBAC != nil {
-		k.ServiceAccount = p.Spec.RBAC.ServiceAccount
+	if sa := ServiceAccountOf(in.Target.Promise, in.Target.Type, in.Target.Action, p); sa != "" {
+		k.ServiceAccount = sa
 	}
 	if err := k.Validate(); err != nil {
 		return api.Step{}, api.Invalidf("%s: spec: %s", at, err.Error())
 	}
+	// After Validate: a token is refused to tasks and saved workflows, given to the pipelines that asked for rbac.
+	k.ServiceAccountToken = k.ServiceAccount != ""
 	if !k.IsZero() {
 		s.Kubernetes = k
 	}
