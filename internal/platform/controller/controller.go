@@ -13,6 +13,7 @@ import (
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/httpapi"
 	"github.com/runplane/runplane/internal/jobfiles"
+	"github.com/runplane/runplane/internal/platform/promise"
 	"github.com/runplane/runplane/internal/platform/statestore"
 	"github.com/runplane/runplane/internal/runs"
 	"github.com/runplane/runplane/internal/store"
@@ -90,6 +91,7 @@ type Controller struct {
 	mu       sync.Mutex
 	watching map[string]bool      // runs a goroutine awaits
 	ended    map[string]store.Run // by idempotency key: runs seen final, until the next reconcile takes them
+	apis     map[apiKey]*promise.API
 	watchers sync.WaitGroup
 }
 
@@ -115,7 +117,7 @@ func New(st Store, rs Runs, files Files, ws Writers, opts Options) *Controller {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Controller{st: st, runs: rs, files: files, writers: ws, opts: opts, log: log, q: newQueue(),
-		watching: map[string]bool{}, ended: map[string]store.Run{}}
+		watching: map[string]bool{}, ended: map[string]store.Run{}, apis: map[apiKey]*promise.API{}}
 }
 
 // Run reconciles every stored promise and request, then each as it changes, as its runs end, when a retry or

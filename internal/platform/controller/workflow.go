@@ -23,13 +23,15 @@ func (c *Controller) reconcilePromise(ctx context.Context, k key) error {
 	return c.steps(ctx, k, c.loadPromise)
 }
 
-// steps reconciles k one stored change at a time, reading it afresh before each.
+// steps reconciles k one stored change at a time. It reads k once: each change is stored over the version it
+// was made from and leaves o as stored (save), so the next change starts from it without reading it again; a
+// change made meanwhile by someone else fails the next save with store.ErrConflict, and the worker reads k afresh.
 func (c *Controller) steps(ctx context.Context, k key, load func(context.Context, key) (*object, error)) error {
+	o, err := load(ctx, k)
+	if err != nil || o == nil {
+		return err
+	}
 	for range maxSteps {
-		o, err := load(ctx, k)
-		if err != nil || o == nil {
-			return err
-		}
 		more, err := c.step(ctx, o)
 		if err != nil || !more {
 			return err
