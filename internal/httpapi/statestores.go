@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/runplane/runplane/api"
@@ -217,6 +218,7 @@ func (h *Handler) createDestination(w http.ResponseWriter, r *http.Request) erro
 	if err := h.st.CreateDestination(r.Context(), in); err != nil {
 		return storeMsg(err)
 	}
+	h.reconcileDestination(r.Context(), ChangeCreated, in)
 	return h.answerDestination(w, r, in.Name)
 }
 
@@ -245,17 +247,29 @@ func (h *Handler) replaceDestination(w http.ResponseWriter, r *http.Request) err
 	if err := h.st.UpdateDestination(r.Context(), in); err != nil {
 		return storeMsg(err)
 	}
+	h.reconcileDestination(r.Context(), ChangeUpdated, in)
 	return h.answerDestination(w, r, name)
 }
 
 func (h *Handler) deleteDestination(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("id")
+	d, err := h.destination(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	if dr, ok := h.reconciler.(DestinationReconciler); ok && dryRunFrom(r.Context()) == nil {
+		// cleanup all: the files written to it go first; if they cannot, the destination stays (retry the delete).
+		if err := dr.ReconcileDestination(r.Context(), ChangeDeleting, d); err != nil {
+			return fmt.Errorf("destination %q: remove its files: %w", name, err)
+		}
+	}
 	if err := h.st.DeleteDestination(r.Context(), name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("destination %q not found", name)
 		}
 		return err
 	}
+	h.reconcileDestination(r.Context(), ChangeDeleted, d)
 	writeJSON(w, http.StatusOK, msg{Msg: "destination deleted successfully"})
 	return nil
 }

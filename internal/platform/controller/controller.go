@@ -92,6 +92,10 @@ type Controller struct {
 	watching map[string]bool      // runs a goroutine awaits
 	ended    map[string]store.Run // by idempotency key: runs seen final, until the next reconcile takes them
 	apis     map[apiKey]*promise.API
+	// destinations counts the changes to destinations this process was told of; rehomed[k] is the count when
+	// k's unplaced output was last placed again.
+	destinations uint64
+	rehomed      map[key]uint64
 	watchers sync.WaitGroup
 }
 
@@ -117,7 +121,8 @@ func New(st Store, rs Runs, files Files, ws Writers, opts Options) *Controller {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Controller{st: st, runs: rs, files: files, writers: ws, opts: opts, log: log, q: newQueue(),
-		watching: map[string]bool{}, ended: map[string]store.Run{}, apis: map[apiKey]*promise.API{}}
+		watching: map[string]bool{}, ended: map[string]store.Run{}, apis: map[apiKey]*promise.API{},
+		rehomed: map[key]uint64{}}
 }
 
 // Run reconciles every stored promise and request, then each as it changes, as its runs end, when a retry or

@@ -85,7 +85,11 @@ func (c *Controller) place(ctx context.Context, o *object, pipeline string, job 
 			return nil, &outputError{err}
 		}
 	}
-	return c.placeFiles(ctx, o, pipeline, paths, sel, func(paths []string) ([]statestore.File, error) { return c.read(job.ID, paths) })
+	outs, err := c.placeFiles(ctx, o, pipeline, paths, sel, func(paths []string) ([]statestore.File, error) { return c.read(job.ID, paths) })
+	for i := range outs {
+		outs[i].Job = job.ID
+	}
+	return outs, err
 }
 
 // placeFiles is place for the files paths, read by read, with the selectors sel of destination-selectors.yaml.

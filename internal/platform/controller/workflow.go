@@ -68,7 +68,10 @@ func (c *Controller) step(ctx context.Context, o *object) (more bool, err error)
 		return true, c.restart(ctx, o, kratix.ActionConfigure, ps, now)
 	}
 	more, finished, err := c.advance(ctx, o, kratix.ActionConfigure, ps, now)
-	if finished {
+	if finished && err == nil {
+		if moved, err := c.rehome(ctx, o); err != nil || moved {
+			return moved, err
+		}
 		c.q.at(o.k, c.finishedAt(o).Add(c.interval(o)), now)
 	}
 	return more, err
