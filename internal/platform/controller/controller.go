@@ -96,7 +96,7 @@ type Controller struct {
 	// k's unplaced output was last placed again.
 	destinations uint64
 	rehomed      map[key]uint64
-	watchers sync.WaitGroup
+	watchers     sync.WaitGroup
 }
 
 var _ httpapi.PromiseReconciler = (*Controller)(nil)
