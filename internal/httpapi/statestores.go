@@ -122,6 +122,9 @@ func (h *Handler) createStateStore(w http.ResponseWriter, r *http.Request) error
 	if err := in.Validate(); err != nil {
 		return err
 	}
+	if err := checkSecretRef(r.Context(), in, nil); err != nil {
+		return err
+	}
 	in.Default()
 	if err := h.st.CreateStateStore(r.Context(), in); err != nil {
 		return storeMsg(err)
@@ -147,11 +150,28 @@ func (h *Handler) replaceStateStore(w http.ResponseWriter, r *http.Request) erro
 	if err := in.Validate(); err != nil {
 		return err
 	}
+	if err := checkSecretRef(r.Context(), in, stored.SecretRef); err != nil {
+		return err
+	}
 	in.Default()
 	if err := h.st.UpdateStateStore(r.Context(), in); err != nil {
 		return storeMsg(err)
 	}
 	return h.answerStateStore(w, r, name)
+}
+
+// checkSecretRef: a git state store's secretRef names the runner whose secret it pushes with, so naming one
+// (other than the one the stored store prev named) needs write access to that runner (403); otherwise a writer of
+// state stores could send a runner's password to a server of their own.
+func checkSecretRef(ctx context.Context, s api.StateStore, prev *api.SecretReference) error {
+	ref := s.SecretRef
+	if ref == nil || (prev != nil && prev.Name == ref.Name) {
+		return nil
+	}
+	if !may(ctx, api.AccessWrite, api.ResourceRunners, ref.Name) {
+		return withMsg(ErrForbidden, "forbidden: secretRef names the secret of runner %q, which needs write access to it", ref.Name)
+	}
+	return nil
 }
 
 func (h *Handler) deleteStateStore(w http.ResponseWriter, r *http.Request) error {

@@ -24,6 +24,8 @@ type Store interface {
 	store.Promises
 	ListDestinations(ctx context.Context) ([]api.Destination, error)
 	GetStateStore(ctx context.Context, name string) (api.StateStore, error)
+	// GetRunner reads the runner whose secret a git state store's secretRef names.
+	GetRunner(ctx context.Context, name string) (api.Runner, error)
 	GetJob(ctx context.Context, id string) (store.Job, error)
 }
 

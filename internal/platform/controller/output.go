@@ -270,6 +270,9 @@ func (c *Controller) write(ctx context.Context, name string, ps []statestore.Pla
 	if err != nil {
 		return statestore.Result{}, fmt.Errorf("state store %s: %w", name, err)
 	}
+	if s.Credentials, err = c.credentials(ctx, s); err != nil {
+		return statestore.Result{}, fmt.Errorf("state store %s: %w", name, err)
+	}
 	w, err := c.writers.For(s)
 	if err != nil {
 		return statestore.Result{}, fmt.Errorf("state store %s: %w", name, err)
