@@ -92,6 +92,8 @@ type Controller struct {
 
 	mu       sync.Mutex
 	watching map[string]bool      // runs a goroutine awaits
+	live     map[string]string    // by idempotency key: the id of each run a goroutine awaits
+	canceled map[string]bool      // by idempotency key: live runs of a replaced round, canceled (no one takes their end)
 	ended    map[string]store.Run // by idempotency key: runs seen final, until the next reconcile takes them
 	apis     map[apiKey]*promise.API
 	// destinations counts the changes to destinations this process was told of; rehomed[k] is the count when
@@ -123,7 +125,7 @@ func New(st Store, rs Runs, files Files, ws Writers, opts Options) *Controller {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Controller{st: st, runs: rs, files: files, writers: ws, opts: opts, log: log, q: newQueue(),
-		watching: map[string]bool{}, ended: map[string]store.Run{}, apis: map[apiKey]*promise.API{},
+		watching: map[string]bool{}, live: map[string]string{}, canceled: map[string]bool{}, ended: map[string]store.Run{}, apis: map[apiKey]*promise.API{},
 		rehomed: map[key]uint64{}}
 }
 
@@ -213,11 +215,14 @@ func (c *Controller) watch(ctx context.Context, id, runKey string, k key) {
 		return
 	}
 	c.watching[id] = true
+	c.live[runKey] = id
 	c.mu.Unlock()
 	c.watchers.Go(func() {
 		defer func() {
 			c.mu.Lock()
 			delete(c.watching, id)
+			delete(c.live, runKey)
+			delete(c.canceled, runKey)
 			c.mu.Unlock()
 		}()
 		for ctx.Err() == nil {
@@ -227,7 +232,9 @@ func (c *Controller) watch(ctx context.Context, id, runKey string, k key) {
 			}
 			if run.Status.Final() {
 				c.mu.Lock()
-				c.ended[runKey] = run
+				if !c.canceled[runKey] {
+					c.ended[runKey] = run
+				}
 				c.mu.Unlock()
 				break
 			}
