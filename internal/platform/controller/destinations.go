@@ -84,8 +84,9 @@ func (c *Controller) cleanDestination(ctx context.Context, d api.Destination) er
 }
 
 // rehome moves on o's output, once its configure workflow finished, as destinations changed: output at a
-// destination that is gone is unplaced (and placed elsewhere if it can be), and output that matched no
-// destination is placed if one matches now, from the job that made it. moved says a new status was stored.
+// destination that is gone is unplaced (and placed elsewhere if it can be), output that matched no destination is
+// placed if one matches now, and a promise's output also goes to every destination that matches it now, from the
+// job that made it (a promise's dependencies from its spec). moved says a new status was stored.
 func (c *Controller) rehome(ctx context.Context, o *object) (moved bool, err error) {
 	outs := outputs(o.status)
 	if len(outs) == 0 {
@@ -119,8 +120,16 @@ func (c *Controller) rehome(ctx context.Context, o *object) (moved bool, err err
 	gen, seen := c.destinations, c.rehomed[o.k]
 	_, tried := c.rehomed[o.k]
 	c.mu.Unlock()
-	if tried && seen == gen && !changed {
+	switch {
+	case tried && seen == gen && !changed:
 		redo = nil // no destination changed since the last try
+	case o.request == nil:
+		// A promise's output goes to every matching destination: a new one gets it too.
+		for _, out := range outs {
+			if !slices.Contains(redo, out.Pipeline) {
+				redo = append(redo, out.Pipeline)
+			}
+		}
 	}
 	for _, pipeline := range redo {
 		now, err := c.placeAgain(ctx, &object{k: o.k, promise: o.promise, request: o.request, status: st, api: o.api}, pipeline, outs)

@@ -108,3 +108,44 @@ echo "name: $KRATIX_OBJECT_NAME" > "$RUNPLANE_OUTPUT_DIR/app/deployment.yaml"`)
 		})
 	}
 }
+
+// A promise's own output goes to every matching destination: one created later gets it too, from the job that
+// made it.
+func TestPromiseOutputToNewDestination(t *testing.T) {
+	e := newEnv(t, false)
+	c, _ := e.controller(t, controller.Options{})
+	w := api.PromiseWorkflows{Promise: api.WorkflowActions{Configure: []api.Pipeline{e.pipeline("operator",
+		`echo run >> "$TESTDIR/operator.runs"
+echo 'kind: Operator' > "$RUNPLANE_OUTPUT_DIR/operator.yaml"`)}}}
+	p := e.promise(t, w)
+	if err := c.ReconcilePromise(t.Context(), httpapi.ChangeCreated, p); err != nil {
+		t.Fatal(err)
+	}
+	st := e.waitPromise(t, "cache", "configure completes", completed)
+	if outs := outputsOf(st); len(outs) != 1 || outs[0].Destination != "dev" {
+		t.Fatalf("promise outputs = %+v, want operator.yaml at dev alone", outs)
+	}
+	dev2 := api.Destination{Name: "dev2", Labels: map[string]string{"environment": "dev"},
+		StateStoreRef: api.StateStoreRef{Kind: api.KindDirectoryStateStore, Name: "local"}}
+	dev2.Default()
+	if err := e.st.CreateDestination(t.Context(), dev2); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ReconcileDestination(t.Context(), httpapi.ChangeCreated, dev2); err != nil {
+		t.Fatal(err)
+	}
+	e.waitPromise(t, "cache", "its output is at dev and dev2", func(st map[string]any) bool {
+		var at []string
+		for _, o := range outputsOf(st) {
+			at = append(at, o.Destination)
+		}
+		return strings.Join(at, ",") == "dev,dev2"
+	})
+	path := "dev2/dependencies/cache/operator/" + schedule.ShortID(schedule.GroupID(".")) + "/operator.yaml"
+	if got := e.files_(t)[path]; got != "kind: Operator\n" {
+		t.Errorf("%s = %q, want the promise's output", path, got)
+	}
+	if n := e.count("operator.runs"); n != 1 {
+		t.Errorf("the promise's pipeline ran %d times, want once", n)
+	}
+}
