@@ -141,6 +141,9 @@ type KratixOutput struct {
 	Files   []string `json:"files,omitempty"`
 	Version string   `json:"version,omitempty"`
 	Message string   `json:"message,omitempty"`
+	// Job is the pipeline job whose output this is: a group that matched no destination is placed from it when
+	// one appears.
+	Job string `json:"job,omitempty"`
 	// Selectors are the group's own selectors from its pipeline's destination-selectors.yaml; a promise
 	// workflow's, for its default group, also apply to its requests' output (Kratix's promise-workflow source).
 	Selectors map[string]string `json:"selectors,omitempty"`

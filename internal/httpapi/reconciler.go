@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/store"
 )
 
@@ -99,4 +100,23 @@ type RequestActor interface {
 	ActOnRequest(ctx context.Context, a WorkflowAction, p store.Promise, r store.ResourceRequest) (store.ResourceRequest, error)
 	// ActOnPromise is ActOnRequest for the promise's own workflows.
 	ActOnPromise(ctx context.Context, a WorkflowAction, p store.Promise) (store.Promise, error)
+}
+
+// DestinationReconciler is a PromiseReconciler that is also told of every stored change to destinations, as
+// ReconcilePromise is of promises: output that matched no destination may have one now (ChangeCreated,
+// ChangeUpdated), and a destination with cleanup all has the files written to it removed before it goes
+// (ChangeDeleting: an error fails the delete, and the destination stays). A reconciler without it is told nothing.
+type DestinationReconciler interface {
+	ReconcileDestination(ctx context.Context, change Change, d api.Destination) error
+}
+
+// reconcileDestination tells the reconciler, if it would know, of a stored change to d, logging its error.
+func (h *Handler) reconcileDestination(ctx context.Context, change Change, d api.Destination) {
+	dr, ok := h.reconciler.(DestinationReconciler)
+	if !ok || dryRunFrom(ctx) != nil {
+		return
+	}
+	if err := dr.ReconcileDestination(ctx, change, d); err != nil {
+		h.log.ErrorContext(ctx, "reconcile destination", "destination", d.Name, "change", string(change), "err", err)
+	}
 }

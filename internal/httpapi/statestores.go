@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/runplane/runplane/api"
@@ -121,6 +122,9 @@ func (h *Handler) createStateStore(w http.ResponseWriter, r *http.Request) error
 	if err := in.Validate(); err != nil {
 		return err
 	}
+	if err := checkSecretRef(r.Context(), in, nil); err != nil {
+		return err
+	}
 	in.Default()
 	if err := h.st.CreateStateStore(r.Context(), in); err != nil {
 		return storeMsg(err)
@@ -146,11 +150,28 @@ func (h *Handler) replaceStateStore(w http.ResponseWriter, r *http.Request) erro
 	if err := in.Validate(); err != nil {
 		return err
 	}
+	if err := checkSecretRef(r.Context(), in, stored.SecretRef); err != nil {
+		return err
+	}
 	in.Default()
 	if err := h.st.UpdateStateStore(r.Context(), in); err != nil {
 		return storeMsg(err)
 	}
 	return h.answerStateStore(w, r, name)
+}
+
+// checkSecretRef: a git state store's secretRef names the runner whose secret it pushes with, so naming one
+// (other than the one the stored store prev named) needs write access to that runner (403); otherwise a writer of
+// state stores could send a runner's password to a server of their own.
+func checkSecretRef(ctx context.Context, s api.StateStore, prev *api.SecretReference) error {
+	ref := s.SecretRef
+	if ref == nil || (prev != nil && prev.Name == ref.Name) {
+		return nil
+	}
+	if !may(ctx, api.AccessWrite, api.ResourceRunners, ref.Name) {
+		return withMsg(ErrForbidden, "forbidden: secretRef names the secret of runner %q, which needs write access to it", ref.Name)
+	}
+	return nil
 }
 
 func (h *Handler) deleteStateStore(w http.ResponseWriter, r *http.Request) error {
@@ -217,6 +238,7 @@ func (h *Handler) createDestination(w http.ResponseWriter, r *http.Request) erro
 	if err := h.st.CreateDestination(r.Context(), in); err != nil {
 		return storeMsg(err)
 	}
+	h.reconcileDestination(r.Context(), ChangeCreated, in)
 	return h.answerDestination(w, r, in.Name)
 }
 
@@ -245,17 +267,29 @@ func (h *Handler) replaceDestination(w http.ResponseWriter, r *http.Request) err
 	if err := h.st.UpdateDestination(r.Context(), in); err != nil {
 		return storeMsg(err)
 	}
+	h.reconcileDestination(r.Context(), ChangeUpdated, in)
 	return h.answerDestination(w, r, name)
 }
 
 func (h *Handler) deleteDestination(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("id")
+	d, err := h.destination(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	if dr, ok := h.reconciler.(DestinationReconciler); ok && dryRunFrom(r.Context()) == nil {
+		// cleanup all: the files written to it go first; if they cannot, the destination stays (retry the delete).
+		if err := dr.ReconcileDestination(r.Context(), ChangeDeleting, d); err != nil {
+			return fmt.Errorf("destination %q: remove its files: %w", name, err)
+		}
+	}
 	if err := h.st.DeleteDestination(r.Context(), name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("destination %q not found", name)
 		}
 		return err
 	}
+	h.reconcileDestination(r.Context(), ChangeDeleted, d)
 	writeJSON(w, http.StatusOK, msg{Msg: "destination deleted successfully"})
 	return nil
 }

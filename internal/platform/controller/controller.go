@@ -13,6 +13,7 @@ import (
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/httpapi"
 	"github.com/runplane/runplane/internal/jobfiles"
+	"github.com/runplane/runplane/internal/platform/promise"
 	"github.com/runplane/runplane/internal/platform/statestore"
 	"github.com/runplane/runplane/internal/runs"
 	"github.com/runplane/runplane/internal/store"
@@ -23,6 +24,8 @@ type Store interface {
 	store.Promises
 	ListDestinations(ctx context.Context) ([]api.Destination, error)
 	GetStateStore(ctx context.Context, name string) (api.StateStore, error)
+	// GetRunner reads the runner whose secret a git state store's secretRef names.
+	GetRunner(ctx context.Context, name string) (api.Runner, error)
 	GetJob(ctx context.Context, id string) (store.Job, error)
 }
 
@@ -91,9 +94,16 @@ type Controller struct {
 
 	mu       sync.Mutex
 	watching map[string]bool      // runs a goroutine awaits
+	live     map[string]string    // by idempotency key: the id of each run a goroutine awaits
+	canceled map[string]bool      // by idempotency key: live runs of a replaced round, canceled (no one takes their end)
 	ended    map[string]store.Run // by idempotency key: runs seen final, until the next reconcile takes them
 	granted  map[string]int64     // promise → the generation whose access was synced (grant)
-	watchers sync.WaitGroup
+	apis     map[apiKey]*promise.API
+	// destinations counts the changes to destinations this process was told of; rehomed[k] is the count when
+	// k's unplaced output was last placed again.
+	destinations uint64
+	rehomed      map[key]uint64
+	watchers     sync.WaitGroup
 }
 
 var _ httpapi.PromiseReconciler = (*Controller)(nil)
@@ -118,7 +128,8 @@ func New(st Store, rs Runs, files Files, ws Writers, opts Options) *Controller {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Controller{st: st, runs: rs, files: files, writers: ws, opts: opts, log: log, q: newQueue(),
-		watching: map[string]bool{}, ended: map[string]store.Run{}, granted: map[string]int64{}}
+		watching: map[string]bool{}, live: map[string]string{}, canceled: map[string]bool{}, ended: map[string]store.Run{}, apis: map[apiKey]*promise.API{},
+		rehomed: map[key]uint64{}, granted: map[string]int64{}}
 }
 
 // Run reconciles every stored promise and request, then each as it changes, as its runs end, when a retry or
@@ -207,11 +218,14 @@ func (c *Controller) watch(ctx context.Context, id, runKey string, k key) {
 		return
 	}
 	c.watching[id] = true
+	c.live[runKey] = id
 	c.mu.Unlock()
 	c.watchers.Go(func() {
 		defer func() {
 			c.mu.Lock()
 			delete(c.watching, id)
+			delete(c.live, runKey)
+			delete(c.canceled, runKey)
 			c.mu.Unlock()
 		}()
 		for ctx.Err() == nil {
@@ -221,7 +235,9 @@ func (c *Controller) watch(ctx context.Context, id, runKey string, k key) {
 			}
 			if run.Status.Final() {
 				c.mu.Lock()
-				c.ended[runKey] = run
+				if !c.canceled[runKey] {
+					c.ended[runKey] = run
+				}
 				c.mu.Unlock()
 				break
 			}

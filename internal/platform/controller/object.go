@@ -108,12 +108,44 @@ func (c *Controller) loadRequest(ctx context.Context, k key) (*object, error) {
 	if o.status, err = decodeStatus(r.Status); err != nil {
 		return nil, fmt.Errorf("%s: status: %w", k, err)
 	}
-	if len(p.Spec.API) > 0 {
-		if o.api, err = promise.ParseAPI(p.Spec.API); err != nil {
-			return nil, fmt.Errorf("promise %s: api: %w", p.Metadata.Name, err)
-		}
+	if o.api, err = c.parseAPI(p); err != nil {
+		return nil, fmt.Errorf("promise %s: api: %w", p.Metadata.Name, err)
 	}
 	return o, nil
+}
+
+// apiKey names one generation of a promise's spec (its API among it).
+type apiKey struct {
+	name, uid  string
+	generation int64
+}
+
+// parseAPI returns p's parsed API (nil when it has none), parsed once per generation of its spec: every look at a
+// request reads its promise, and a real promise's CRD is tens of kilobytes of JSON.
+func (c *Controller) parseAPI(p store.Promise) (*promise.API, error) {
+	if len(p.Spec.API) == 0 {
+		return nil, nil
+	}
+	k := apiKey{p.Metadata.Name, p.Metadata.UID, p.Metadata.Generation}
+	c.mu.Lock()
+	a, ok := c.apis[k]
+	c.mu.Unlock()
+	if ok {
+		return a, nil
+	}
+	a, err := promise.ParseAPI(p.Spec.API)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	for have := range c.apis {
+		if have.name == k.name {
+			delete(c.apis, have) // an older generation's
+		}
+	}
+	c.apis[k] = a
+	c.mu.Unlock()
+	return a, nil
 }
 
 // loadPromise reads the promise k names; nil when it is gone.
@@ -149,7 +181,11 @@ func (c *Controller) save(ctx context.Context, o *object, st map[string]any) err
 			return fmt.Errorf("%s: store status: %w", o.k, err)
 		}
 		o.request = &stored
-		o.status = st
+		// As a load would read it back (numbers as json.Number, nothing shared with st): the next step starts
+		// from o without reading it again.
+		if o.status, err = decodeStatus(b); err != nil {
+			return fmt.Errorf("%s: status: %w", o.k, err)
+		}
 		return nil
 	}
 	ps, err := promiseStatus(st)
@@ -161,7 +197,13 @@ func (c *Controller) save(ctx context.Context, o *object, st map[string]any) err
 		return fmt.Errorf("%s: store status: %w", o.k, err)
 	}
 	o.promise = stored
-	o.status = st
+	b, err := json.Marshal(stored.Status)
+	if err != nil {
+		return fmt.Errorf("%s: status: %w", o.k, err)
+	}
+	if o.status, err = decodeStatus(b); err != nil {
+		return fmt.Errorf("%s: status: %w", o.k, err)
+	}
 	return nil
 }
 

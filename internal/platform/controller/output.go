@@ -85,7 +85,11 @@ func (c *Controller) place(ctx context.Context, o *object, pipeline string, job 
 			return nil, &outputError{err}
 		}
 	}
-	return c.placeFiles(ctx, o, pipeline, paths, sel, func(paths []string) ([]statestore.File, error) { return c.read(job.ID, paths) })
+	outs, err := c.placeFiles(ctx, o, pipeline, paths, sel, func(paths []string) ([]statestore.File, error) { return c.read(job.ID, paths) })
+	for i := range outs {
+		outs[i].Job = job.ID
+	}
+	return outs, err
 }
 
 // placeFiles is place for the files paths, read by read, with the selectors sel of destination-selectors.yaml.
@@ -264,6 +268,9 @@ func (c *Controller) write(ctx context.Context, name string, ps []statestore.Pla
 	}
 	s, err := c.st.GetStateStore(ctx, name)
 	if err != nil {
+		return statestore.Result{}, fmt.Errorf("state store %s: %w", name, err)
+	}
+	if s.Credentials, err = c.credentials(ctx, s); err != nil {
 		return statestore.Result{}, fmt.Errorf("state store %s: %w", name, err)
 	}
 	w, err := c.writers.For(s)

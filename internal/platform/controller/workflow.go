@@ -23,13 +23,15 @@ func (c *Controller) reconcilePromise(ctx context.Context, k key) error {
 	return c.steps(ctx, k, c.loadPromise)
 }
 
-// steps reconciles k one stored change at a time, reading it afresh before each.
+// steps reconciles k one stored change at a time. It reads k once: each change is stored over the version it
+// was made from and leaves o as stored (save), so the next change starts from it without reading it again; a
+// change made meanwhile by someone else fails the next save with store.ErrConflict, and the worker reads k afresh.
 func (c *Controller) steps(ctx context.Context, k key, load func(context.Context, key) (*object, error)) error {
+	o, err := load(ctx, k)
+	if err != nil || o == nil {
+		return err
+	}
 	for range maxSteps {
-		o, err := load(ctx, k)
-		if err != nil || o == nil {
-			return err
-		}
 		more, err := c.step(ctx, o)
 		if err != nil || !more {
 			return err
@@ -66,7 +68,10 @@ func (c *Controller) step(ctx context.Context, o *object) (more bool, err error)
 		return true, c.restart(ctx, o, kratix.ActionConfigure, ps, now)
 	}
 	more, finished, err := c.advance(ctx, o, kratix.ActionConfigure, ps, now)
-	if finished {
+	if finished && err == nil {
+		if moved, err := c.rehome(ctx, o); err != nil || moved {
+			return moved, err
+		}
 		c.q.at(o.k, c.finishedAt(o).Add(c.interval(o)), now)
 	}
 	return more, err
@@ -119,7 +124,10 @@ func (c *Controller) interval(o *object) time.Duration {
 }
 
 // restart stores o's workflow of action a as starting from its first pipeline, in a new round, and starts it.
+// A pipeline of the round it replaces that still runs is canceled first (a spec change, a reconcile or a delete
+// makes its outcome moot: it would finish only to be ignored).
 func (c *Controller) restart(ctx context.Context, o *object, a kratix.Action, ps []api.Pipeline, now time.Time) error {
+	c.cancelRunning(ctx, o)
 	t := o.target(a)
 	st := kratix.ResetPipelines(o.status, t, kratix.Names(ps), now)
 	st = setRound(st, o, a)
@@ -135,6 +143,32 @@ func (c *Controller) restart(ctx context.Context, o *object, a kratix.Action, ps
 		st = kratix.StartPipeline(st, t, kratix.Names(ps)[0], now)
 	}
 	return c.save(ctx, o, st)
+}
+
+// cancelRunning cancels the runs of o's pipelines that its status says are running and that this process awaits
+// (it started them, or saw them running); a run another replica awaits ends as it would have, and is ignored.
+func (c *Controller) cancelRunning(ctx context.Context, o *object) {
+	a := kratix.Action(wfString(o.status, fieldAction))
+	for _, p := range mustPipelines(o.status) {
+		if p.Phase != kratix.PhaseRunning {
+			continue
+		}
+		rk := runKey(o, a, p.Name)
+		c.mu.Lock()
+		id, ok := c.live[rk]
+		if ok {
+			c.canceled[rk] = true
+		}
+		c.mu.Unlock()
+		if !ok {
+			continue
+		}
+		if _, err := c.runs.Cancel(ctx, id, Owner); err != nil && !errors.Is(err, runs.ErrFinished) {
+			c.log.Warn("cancel the previous round's pipeline", "object", o.k.String(), "pipeline", p.Name, "run", id, "err", err)
+			continue
+		}
+		c.log.Info("canceled the previous round's pipeline", "object", o.k.String(), "pipeline", p.Name, "run", id)
+	}
 }
 
 // setRound records in st that o's workflow of action a starts a new round, for the object's and its promise's

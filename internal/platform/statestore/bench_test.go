@@ -90,3 +90,34 @@ func countCommits(tb testing.TB, bare string) int {
 	fmt.Sscan(out, &c)
 	return c
 }
+
+// BenchmarkGitWrite is one request's files written to a git store and pushed, one write at a time (the latency a
+// request's status waits for), beside the same write to a directory store in the same run.
+//
+//	go test ./internal/platform/statestore -run '^$' -bench GitWrite -benchtime 50x
+func BenchmarkGitWrite(b *testing.B) {
+	p := func(kind, store string, i int) Placement {
+		return Placement{Destination: destination("dev", kind, store, "", ""), Promise: "redis",
+			Resource: fmt.Sprintf("r%03d", i), Namespace: "default", Pipeline: "instance-configure", GroupID: rootGroup,
+			Files: files("redis.yaml", fmt.Sprintf("name: r%03d\n", i))}
+	}
+	bare := emptyBare(b)
+	ws, _ := New(Options{Dir: b.TempDir()})
+	gw, _ := ws.For(gitStore("git", "file://"+bare))
+	dw := dirWriter(b, filepath.Join(b.TempDir(), "state"))
+	var git, dir time.Duration
+	for i := 0; b.Loop(); i++ {
+		start := time.Now()
+		if _, err := gw.Write(b.Context(), p(api.KindGitStateStore, "git", i)); err != nil {
+			b.Fatal(err)
+		}
+		git += time.Since(start)
+		start = time.Now()
+		if _, err := dw.Write(b.Context(), p(api.KindDirectoryStateStore, "local", i)); err != nil {
+			b.Fatal(err)
+		}
+		dir += time.Since(start)
+	}
+	b.ReportMetric(float64(git.Microseconds())/1000/float64(b.N), "git-ms")
+	b.ReportMetric(float64(dir.Microseconds())/1000/float64(b.N), "directory-ms")
+}

@@ -1,6 +1,7 @@
 package statestore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -191,6 +192,7 @@ func (r *gitRepo) attempt(ctx context.Context, batch []*gitOp, n int) (sha strin
 		return "", nil, err
 	}
 	defer t.Close()
+	t.track = true
 	var names []string
 	deletes := true
 	for _, op := range batch {
@@ -220,29 +222,41 @@ func (r *gitRepo) attempt(ctx context.Context, batch []*gitOp, n int) (sha strin
 	if len(live) == 0 {
 		return "", nil, nil
 	}
-	if _, err := run("add", "-A", "--", "."); err != nil {
-		return "", nil, err
-	}
-	if _, err := run("diff", "--cached", "--quiet"); err == nil {
+	if !t.changed {
 		// Nothing changed (Kratix #691: "no changes to be committed" is not an error).
 		r.pushed = base
 		return base, live, nil
+	}
+	// The index is HEAD's (a reset or this writer's last commit made it): staging exactly the files the ops
+	// wrote or removed is what "add -A" would find, without a scan of the tree or a process to ask whether
+	// anything is staged.
+	var stage bytes.Buffer
+	for _, p := range t.touched {
+		stage.WriteString(p)
+		stage.WriteByte(0)
+	}
+	if _, err := git.Run(ctx, r.work, &stage, "update-index", "--add", "--remove", "-z", "--stdin"); err != nil {
+		return "", nil, err
 	}
 	action := "Update"
 	if deletes {
 		action = "Delete"
 	}
 	if _, err := run("commit", "-q", "--no-verify", "--no-gpg-sign", "-m", commitMessage(action, names)); err != nil {
+		if _, derr := run("diff", "--cached", "--quiet"); derr == nil {
+			// What one op removed another wrote again as it was: nothing changed after all.
+			r.pushed = base
+			return base, live, nil
+		}
 		return "", nil, err
 	}
 	if r.opts.testHookBeforePush != nil {
 		r.opts.testHookBeforePush(n)
 	}
-	out, err := run("rev-parse", "--verify", "HEAD")
+	head, err := r.head(run)
 	if err != nil {
 		return "", nil, err
 	}
-	head := strings.TrimSpace(string(out))
 	// The lease: the branch must still be at base ("" = must not exist yet), or the push is refused as stale.
 	lease := "--force-with-lease=refs/heads/" + r.branch + ":" + base
 	if _, err := run("push", "-q", "--no-verify", lease, "--", r.url, "HEAD:refs/heads/"+r.branch); err != nil {
@@ -253,6 +267,33 @@ func (r *gitRepo) attempt(ctx context.Context, batch []*gitOp, n int) (sha strin
 	}
 	r.pushed = head
 	return head, live, nil
+}
+
+// head is the work tree's HEAD commit: the branch's loose ref, which the commit just wrote, read without a
+// process; rev-parse if it is not there.
+func (r *gitRepo) head(run func(args ...string) ([]byte, error)) (string, error) {
+	b, err := os.ReadFile(filepath.Join(r.work, ".git", "refs", "heads", filepath.FromSlash(r.branch)))
+	if sha := strings.TrimSpace(string(b)); err == nil && isSHA(sha) {
+		return sha, nil
+	}
+	out, err := run("rev-parse", "--verify", "HEAD")
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// isSHA says s is a full object name (SHA-1 or SHA-256), lower-case hex.
+func isSHA(s string) bool {
+	if len(s) != 40 && len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // planAll plans and applies each placement of op in order, so that one reads what the one before it wrote (two

@@ -1,0 +1,64 @@
+package httpapi
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/auth"
+	"github.com/runplane/runplane/internal/secret"
+	"github.com/runplane/runplane/internal/store/sqlite"
+)
+
+// TestStateStoreSecretRefAccess: a git state store's secretRef names the runner whose secret it pushes with, so
+// naming one needs write access to that runner (403 otherwise); a store that keeps the name it had needs nothing.
+func TestStateStoreSecretRefAccess(t *testing.T) {
+	t.Parallel()
+	c, err := secret.NewCipher(bytes.Repeat([]byte{1}, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db"), sqlite.Options{Cipher: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	h := &Handler{st: st, reconciler: NopReconciler{}, log: slog.New(slog.DiscardHandler)}
+	admin := auth.Principal{Username: "root", Grants: []api.Role{{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessWrite}}}
+	platform := auth.Principal{Username: "platform", Grants: []api.Role{
+		{Resource: api.ResourceStateStores, ResourceIDs: []string{"*"}, Access: api.AccessWrite},
+		{Resource: api.ResourceRunners, ResourceIDs: []string{"deploy"}, Access: api.AccessWrite}}}
+	store := func(ref string) string {
+		return `{"kind": "GitStateStore", "name": "git", "url": "https://git.example.com/state.git", "secretRef": {"name": "` + ref + `"}}`
+	}
+	for _, tc := range []struct {
+		name   string
+		who    auth.Principal
+		fn     handlerFunc
+		body   string
+		status int
+	}{
+		{"another runner's secret", platform, h.createStateStore, store("ci"), http.StatusForbidden},
+		{"a runner it may write", platform, h.createStateStore, store("deploy"), http.StatusOK},
+		{"admin moves it to another", admin, h.replaceStateStore, store("ci"), http.StatusOK},
+		{"unchanged reference", platform, h.replaceStateStore, store("ci"), http.StatusOK},
+		{"back to one it may write", platform, h.replaceStateStore, store("deploy"), http.StatusOK},
+		{"then one it may not", platform, h.replaceStateStore, store("ops"), http.StatusForbidden},
+	} {
+		r := httptest.NewRequestWithContext(auth.WithPrincipal(t.Context(), tc.who), "POST", "/x", strings.NewReader(tc.body))
+		r.SetPathValue("id", "git")
+		w := httptest.NewRecorder()
+		status := http.StatusOK
+		if err := tc.fn(w, r); err != nil {
+			status, _ = classify(err)
+		}
+		if status != tc.status {
+			t.Errorf("%s: status %d, want %d", tc.name, status, tc.status)
+		}
+	}
+}

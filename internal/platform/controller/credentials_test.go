@@ -1,0 +1,97 @@
+package controller_test
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/platform/controller"
+)
+
+// servePush serves bare over git's smart HTTP protocol, pushes included, to basic auth user:password only.
+func servePush(t *testing.T, bare, user, password string) string {
+	t.Helper()
+	execPath, err := exec.Command("git", "--exec-path").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend := &cgi.Handler{
+		Path: filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend"),
+		Dir:  filepath.Dir(bare),
+		Env: []string{"GIT_PROJECT_ROOT=" + filepath.Dir(bare), "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1",
+			"GIT_CONFIG_GLOBAL=/dev/null", "HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "REMOTE_USER=" + user},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !ok || u != user || subtle.ConstantTimeCompare([]byte(p), []byte(password)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="t"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		backend.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/" + filepath.Base(bare)
+}
+
+// A GitStateStore written as Kratix writes it, with a secretRef and no credentials, pushes with the username and
+// password (or token) of the secret of the runner the reference names; the password shows in no status.
+func TestGitStoreSecretRef(t *testing.T) {
+	const password = "s3cret-Passw0rd-xyz"
+	for _, tc := range []struct {
+		name   string
+		secret map[string]string
+	}{
+		{"basic auth", map[string]string{"username": "bot", "password": password}},
+		{"token", map[string]string{"username": "bot", "token": password}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, false)
+			bare := filepath.Join(t.TempDir(), "remote.git")
+			gitRun(t, "", "init", "-q", "--bare", "-b", "main", bare)
+			gitRun(t, bare, "config", "http.receivepack", "true")
+			url := servePush(t, bare, "bot", password)
+			if err := e.st.CreateRunner(t.Context(), api.Runner{Name: "git-creds", GitURL: "file:///nonexistent.git",
+				Secret: tc.secret}); err != nil {
+				t.Fatal(err)
+			}
+			s := api.StateStore{Kind: api.KindGitStateStore, Name: "remote", URL: url,
+				SecretRef: &api.SecretReference{Name: "git-creds", Namespace: "default"}}
+			s.Default()
+			if err := e.st.CreateStateStore(t.Context(), s); err != nil {
+				t.Fatal(err)
+			}
+			d := api.Destination{Name: "remote-dev", Labels: map[string]string{"environment": "dev", "store": "remote"},
+				StateStoreRef: api.StateStoreRef{Kind: api.KindGitStateStore, Name: "remote"}}
+			d.Default()
+			if err := e.st.CreateDestination(t.Context(), d); err != nil {
+				t.Fatal(err)
+			}
+			c, _ := e.controller(t, controller.Options{})
+			render := e.pipeline("render", `echo "name: $KRATIX_OBJECT_NAME" > "$RUNPLANE_OUTPUT_DIR/cache.yaml"
+printf -- '- matchLabels: {store: remote}\n' > "$RUNPLANE_METADATA_DIR/destination-selectors.yaml"`)
+			p := e.promise(t, api.PromiseWorkflows{Resource: api.WorkflowActions{Configure: []api.Pipeline{render}}})
+			e.request(t, c, p, "cache", `{}`, nil)
+			st := e.waitFor(t, "cache", "configure completes", completed)
+			outs := outputsOf(st)
+			if len(outs) != 1 || outs[0].Destination != "remote-dev" || len(outs[0].Version) != 40 {
+				t.Fatalf("outputs = %+v, want the file pushed to remote-dev", outs)
+			}
+			if got := gitRun(t, bare, "cat-file", "blob", "main:"+outs[0].Files[0]); got != "name: cache\n" {
+				t.Errorf("%s = %q", outs[0].Files[0], got)
+			}
+			r, _, _ := e.get(t, "cache")
+			if bytes.Contains(r.Status, []byte(password)) {
+				t.Errorf("the request's status holds the password: %s", r.Status)
+			}
+		})
+	}
+}
