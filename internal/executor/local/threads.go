@@ -9,22 +9,28 @@ import "github.com/runplane/runplane/internal/executor/cgroup"
 // a thread nor for what prepare does. A job that reports its thread reusable (an in-process sandbox, emptied
 // again) hands it on to the next job; any other thread ends with its job.
 type threads struct {
-	prepare func() error // run on each thread before its first job; nil for nothing
-	spare   chan chan func(ready error) bool
+	prepare func() *thread // run on each thread before its first job; nil for nothing
+	spare   chan chan func(*thread) bool
+}
+
+// thread is what a thread's preparation gave it, which each of its jobs gets.
+type thread struct {
+	err   error  // how the preparation went: a thread that failed serves one job, which fails with err
+	pidns *pidNS // the PID namespace of an in-process sandbox's thread (pidns.go); nil for none
 }
 
 // maxSpare is how many prepared threads wait for jobs at most; more end.
 const maxSpare = 8
 
-func newThreads(prepare func() error) *threads {
-	t := &threads{prepare: prepare, spare: make(chan chan func(error) bool, maxSpare)}
+func newThreads(prepare func() *thread) *threads {
+	t := &threads{prepare: prepare, spare: make(chan chan func(*thread) bool, maxSpare)}
 	t.refill()
 	return t
 }
 
-func (t *threads) ready() error {
+func (t *threads) ready() *thread {
 	if t.prepare == nil {
-		return nil
+		return &thread{}
 	}
 	return t.prepare()
 }
@@ -35,23 +41,24 @@ func (t *threads) refill() {
 }
 
 // serve offers the calling thread for jobs until one leaves it unusable, or enough others wait.
-func (t *threads) serve(ready error) {
+func (t *threads) serve(th *thread) {
+	defer th.close()
 	for {
-		work := make(chan func(error) bool)
+		work := make(chan func(*thread) bool)
 		select {
 		case t.spare <- work:
 		default:
 			return
 		}
-		if !(<-work)(ready) || ready != nil {
+		if !(<-work)(th) || th.err != nil {
 			return
 		}
 	}
 }
 
-// run runs f on a thread of its own (not the main thread), prepared (ready is how that went). The thread ends
+// run runs f on a thread of its own (not the main thread), prepared (th.err is how that went). The thread ends
 // when f returns, unless f says it can serve another job.
-func (t *threads) run(f func(ready error) bool) {
+func (t *threads) run(f func(th *thread) bool) {
 	select {
 	case w := <-t.spare:
 		w <- f
@@ -64,9 +71,18 @@ func (t *threads) run(f func(ready error) bool) {
 }
 
 // serve0 runs f on a new thread, then serves more jobs if f leaves the thread usable.
-func (t *threads) serve0(f func(error) bool) {
-	ready := t.ready()
-	if f(ready) && ready == nil {
-		t.serve(nil)
+func (t *threads) serve0(f func(*thread) bool) {
+	th := t.ready()
+	if f(th) && th.err == nil {
+		t.serve(th)
+		return
+	}
+	th.close()
+}
+
+// close lets go of what the thread's preparation holds open; the thread ends.
+func (th *thread) close() {
+	if th.pidns != nil {
+		th.pidns.close()
 	}
 }
