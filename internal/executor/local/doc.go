@@ -37,10 +37,11 @@
 // set-up, a proc mount, an init), now 37 with the idle timeout. The executor's share of the server's CPU samples
 // (a 20-25 s profile in a round of each binary) is now the baseline's, 23 % against 22 %: what remains of the
 // server's CPU above the baseline's is mostly outside it (one run with isolation none on both binaries: the
-// server's +0.4 ms/job, vs-baseline 1.17, the other changes since the baseline). BenchmarkThroughput -benchtime 1x, six
-// runs on 2 vCPUs shared with other engineers' builds and benchmarks (load average 23-73): vs-baseline 0.987,
-// 1.040, 0.857, 0.854, 0.995, 1.161, mean 0.98 (before these two changes: mean 0.854); the jobs' CPU -0.7 to
-// +0.9 ms/job from the baseline's (mean -0.08), the server's +0.2 to +1.9 (mean +0.91).
+// server's +0.4 ms/job, vs-baseline 1.17, the other changes since the baseline). BenchmarkThroughput, six runs
+// of -benchtime 1x and one of 2x on 2 vCPUs shared with other engineers' builds and benchmarks (load average
+// 16-73): vs-baseline 0.987, 1.040, 0.857, 0.854, 0.995, 1.161, 0.876, mean 0.97 (before these two changes: mean
+// 0.854); the jobs' CPU -0.7 to +0.9 ms/job from the baseline's (mean -0.07), the server's +0.2 to +1.9 (mean
+// +0.91).
 //
 // In every mode a job's processes end with its shell: when it exits, whatever it left running is killed (in a
 // sandbox, everything in its PID namespace). Without namespaces that means its process group; a process that
