@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -36,15 +37,15 @@ import (
 const initScript = "sleep 2147483647 & wait"
 
 // startInit gives the calling thread (locked, prepared, to die afterwards) a PID namespace for its children and
-// starts that namespace's init in the sandbox root. It returns the init's pid.
-func (l *sandboxLayout) startInit() (int, error) {
+// starts that namespace's init in the sandbox root.
+func (l *sandboxLayout) startInit() (*pidNS, error) {
 	// The first process os starts, it checks that it can fork with a pidfd, with a child that exits at once: not
 	// after the unshare, where that child would be the namespace's init (and end it). FindProcess runs the check.
 	if p, err := os.FindProcess(os.Getpid()); err == nil {
 		_ = p.Release()
 	}
 	if err := unix.Unshare(unix.CLONE_NEWPID); err != nil {
-		return 0, fmt.Errorf("unshare pid namespace: %w", err)
+		return nil, fmt.Errorf("unshare pid namespace: %w", err)
 	}
 	cmd := &exec.Cmd{Path: "/bin/sh", Args: []string{"sh", "-c", initScript}, Env: []string{"PATH=" + JobPath}, Dir: "/"}
 	if null := devNull(); null != nil {
@@ -52,10 +53,81 @@ func (l *sandboxLayout) startInit() (int, error) {
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL, Chroot: l.Dir}
 	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("start the sandbox's init: %w", err)
+		return nil, fmt.Errorf("start the sandbox's init: %w", err)
 	}
 	go func() { _ = cmd.Wait() }() // it ends with the thread
-	return cmd.Process.Pid, nil
+	return newPidNS(cmd.Process.Pid)
+}
+
+// pidNS is a thread's PID namespace as its thread sees it from the host: its init, and the children of the init
+// and of the thread, whose lists (the kernel's children files, one read each) say without a look through the
+// namespace's /proc that nothing of a job is left.
+//
+// Every process of a job descends from its shell, which the thread forks. When a process dies, the kernel gives
+// its children to the namespace's init (the job cannot name a reaper outside it); so while any process of an
+// ended job runs, one of them, or its zombie, is a child of the init other than the init's sleep. The exception
+// is a child that the shell itself forks with CLONE_PARENT: the thread's, beside the shell. So once the shell has
+// ended, nothing of the job is left if the init's only child is its sleep and the thread's only children are the
+// init and the shell (until the shell is reaped).
+type pidNS struct {
+	init       int
+	initKids   *os.File // /proc/<init>/task/<init>/children
+	threadKids *os.File // /proc/thread-self/children
+	// idle is initKids' content once nothing of a job runs: its sleep's pid. It is learnt from the first job's
+	// end (endJob), when a look through /proc has found nothing of it left, since the init forks its sleep in its
+	// own time; nil until then.
+	idle []byte
+}
+
+func newPidNS(init int) (*pidNS, error) {
+	n := &pidNS{init: init}
+	var err error
+	if n.initKids, err = os.Open(fmt.Sprintf("/proc/%d/task/%d/children", init, init)); err != nil {
+		return nil, fmt.Errorf("the sandbox's init: %w", err)
+	}
+	if n.threadKids, err = os.Open("/proc/thread-self/children"); err != nil {
+		n.initKids.Close()
+		return nil, fmt.Errorf("the sandbox's thread: %w", err)
+	}
+	return n, nil
+}
+
+func (n *pidNS) close() {
+	n.initKids.Close()
+	n.threadKids.Close()
+}
+
+// quiet reports whether, the job's shell having ended (shell is its pid while it is a zombie not yet reaped, 0 once
+// it is reaped), nothing else of the job runs. False means "may be": look through /proc (killJob).
+func (n *pidNS) quiet(shell int) bool {
+	if n == nil || n.idle == nil {
+		return false
+	}
+	want := strconv.Itoa(n.init) + " "
+	if shell != 0 {
+		want += strconv.Itoa(shell) + " "
+	}
+	return readIs(n.initKids, n.idle) && readIs(n.threadKids, []byte(want))
+}
+
+// learn records the init's children as idle, once nothing of a job is left, if they are its sleep alone.
+func (n *pidNS) learn() {
+	if n == nil || n.idle != nil {
+		return
+	}
+	var buf [32]byte
+	k, err := unix.Pread(int(n.initKids.Fd()), buf[:], 0)
+	if err != nil || k == 0 || k == len(buf) || bytes.Count(buf[:k], []byte(" ")) != 1 {
+		return // its sleep not forked yet: the next job's end looks again
+	}
+	n.idle = bytes.Clone(buf[:k])
+}
+
+// readIs reports whether the kernel file f (a children list) reads as want, from its start.
+func readIs(f *os.File, want []byte) bool {
+	var buf [64]byte
+	k, err := unix.Pread(int(f.Fd()), buf[:], 0)
+	return err == nil && k < len(buf) && bytes.Equal(buf[:k], want)
 }
 
 // jobGoneWithin bounds how long endJob waits for what it killed to be reaped.
@@ -65,19 +137,40 @@ const jobGoneWithin = 10 * time.Second
 // is (its init has reaped it all). The kills are not atomic with fork: a process may start a child before it
 // dies, which the next pass kills. The dead are reaped within microseconds unless the machine is very busy:
 // this looks again after growing pauses.
-func (l *sandboxLayout) endJob() error {
+func (l *sandboxLayout) endJob(ns *pidNS) error {
+	if ns.quiet(0) {
+		return nil
+	}
 	pause := 20 * time.Microsecond
 	deadline := time.Now().Add(jobGoneWithin)
 	for {
 		found, err := l.killJob()
-		if err != nil || found == 0 {
+		if err != nil {
 			return err
 		}
+		if found == 0 {
+			ns.learn()
+			return nil
+		}
+		reapOwnChildren()
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%d processes of the job still there after %v", found, jobGoneWithin)
 		}
 		time.Sleep(pause)
 		pause = min(2*pause, 10*time.Millisecond)
+	}
+}
+
+// reapOwnChildren reaps the calling thread's children that have ended. Its jobs' shells are reaped already and
+// its init runs; a process that a job's shell forked with CLONE_PARENT is the thread's child, not the init's, and
+// once killed would stay a zombie in the namespace (and in the server) for good: nothing else waits for it.
+func reapOwnChildren() {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG|unix.WNOTHREAD, nil)
+		if pid <= 0 || err != nil {
+			return
+		}
 	}
 }
 

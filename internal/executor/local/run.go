@@ -36,8 +36,9 @@ type attempt struct {
 	mu       sync.Mutex
 	proc     *os.Process // the job's shell (or its current container's process), or the launcher; signalled through its pidfd
 	pid      int
-	stopping bool // Stop was called: no more containers start
-	spoiled  bool // the in-process sandbox's thread cannot serve another job
+	stopping bool   // Stop was called: no more containers start
+	spoiled  bool   // the in-process sandbox's thread cannot serve another job
+	pidns    *pidNS // its thread's PID namespace, where the job runs (pidns.go); nil for none
 	// ownPidNS: the job's shell is PID 1 of a PID namespace of its own (an in-process sandbox on a kernel that
 	// cannot mount a proc for its thread's: pidns.go).
 	ownPidNS bool
@@ -78,18 +79,19 @@ type jobProcess struct {
 // own mount namespace, so that thread is never unlocked: it ends with its sandbox, or, emptied, serves the next
 // job (threads.go). Any other goes back to the runtime.
 //
-// ready is how the preparation of the thread went (threads.go): for an in-process sandbox, entering a copy of the
-// template with a /tmp of its own, and restrictThread.
+// th is what the preparation of the thread gave it (threads.go): for an in-process sandbox, a copy of the
+// template with a /tmp of its own, restrictThread, and the thread's PID namespace.
 //
 // It reports whether the thread can run another job: an in-process sandbox's thread whose job ended and whose
 // sandbox was emptied again (sandboxLayout.resetJob) can, which spares making and preparing a new one.
-func (e *Executor) run(a *attempt, job jobProcess, started chan<- error, ready error) (reusable bool) {
+func (e *Executor) run(a *attempt, job jobProcess, started chan<- error, th *thread) (reusable bool) {
 	runtime.LockOSThread()
 	if a.mode == modeInProc {
-		if err := ready; err != nil {
+		if err := th.err; err != nil {
 			started <- err
 			return false
 		}
+		a.pidns = th.pidns
 		a.ownSecrets = e.sandbox.Secrets && len(job.root.Secrets) > 0
 		a.ownPidNS = !e.sandbox.ProcNS
 		if err := e.enterSandbox(job); err != nil {
@@ -175,24 +177,24 @@ func (e *Executor) finishRun(a *attempt) (reusable bool) {
 // job: a copy of the template's mount namespace with a /tmp of its own, the jobs' IPC namespace, no_new_privs
 // and the seccomp filter (none of which stops what the thread does next: it is root), and a PID namespace for
 // its jobs (pidns.go) with its /proc.
-func (e *Executor) prepareThread() error {
+func (e *Executor) prepareThread() *thread {
 	if err := e.template.enter(); err != nil {
-		return err
+		return &thread{err: err}
 	}
 	if err := e.sandbox.mountTmp(); err != nil {
-		return err
+		return &thread{err: err}
 	}
 	if err := restrictThread(); err != nil {
-		return err
+		return &thread{err: err}
 	}
 	if !e.sandbox.ProcNS {
-		return nil // each job a PID namespace of its own
+		return &thread{} // each job a PID namespace of its own
 	}
-	pid, err := e.sandbox.startInit()
-	if err != nil {
-		return err
+	ns, err := e.sandbox.startInit()
+	if err == nil {
+		err = e.sandbox.mountProc(ns.init)
 	}
-	return e.sandbox.mountProc(pid)
+	return &thread{err: err, pidns: ns}
 }
 
 // enterSandbox finishes the job's root on its prepared thread: its workspace (checkout included) and secrets.
@@ -363,6 +365,7 @@ func (e *Executor) command(a *attempt, job jobProcess, p process) (*exec.Cmd, *l
 // wait until all of it is gone (pidns.go), and spoil their thread if it is not.
 func (e *Executor) wait(a *attempt, cmd *exec.Cmd) syscall.WaitStatus {
 	shared := a.mode == modeInProc && !a.ownPidNS
+	quiet := false // nothing of the job but its shell was left when it ended
 	if a.mode == modeNone || shared {
 		var info unix.Siginfo
 		for {
@@ -375,6 +378,8 @@ func (e *Executor) wait(a *attempt, cmd *exec.Cmd) syscall.WaitStatus {
 			// Without a PID namespace, kill what the shell left in its process group while its pid still
 			// names the group.
 			_ = syscall.Kill(-a.pid, syscall.SIGKILL)
+		} else if quiet = a.pidns.quiet(a.pid); quiet {
+			// nothing to kill
 		} else if _, err := e.sandbox.killJob(); err != nil {
 			e.log.Warn("kill what the job left running", "handle", a.handle, "err", err)
 			a.spoil()
@@ -386,8 +391,8 @@ func (e *Executor) wait(a *attempt, cmd *exec.Cmd) syscall.WaitStatus {
 			e.log.Warn("wait for job", "handle", a.handle, "err", err)
 		}
 	}
-	if shared && !a.spoiled {
-		if err := e.sandbox.endJob(); err != nil {
+	if shared && !a.spoiled && !quiet {
+		if err := e.sandbox.endJob(a.pidns); err != nil {
 			e.log.Warn("end what the job left running", "handle", a.handle, "err", err)
 			a.spoil()
 		}

@@ -88,9 +88,9 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) (executor.Hand
 	if a.group != nil || a.mode == modeInProc {
 		// A thread that is not the main thread, ended afterwards: what the job's start changed about it (its
 		// mount namespace, its control group) goes with it.
-		e.threads.run(func(ready error) bool { return e.run(a, job, started, ready) })
+		e.threads.run(func(th *thread) bool { return e.run(a, job, started, th) })
 	} else {
-		go e.run(a, job, started, nil)
+		go e.run(a, job, started, &thread{})
 	}
 	if err := <-started; err != nil {
 		a.removeWorkspace()
