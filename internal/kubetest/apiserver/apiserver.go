@@ -240,4 +240,3 @@ func Eventually(ctx context.Context, t testing.TB, d time.Duration, cond func() 
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
