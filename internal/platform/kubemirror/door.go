@@ -27,7 +27,9 @@ func (e *apiError) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Msg)
 
 // invalid reports whether the API refused the object itself (4xx other than a conflict of versions): retrying
 // the same object cannot succeed, so the mirror says so in the cluster object's status and waits for a change.
-func (e *apiError) invalid() bool { return e.Status >= 400 && e.Status < 500 && e.Status != http.StatusConflict }
+func (e *apiError) invalid() bool {
+	return e.Status >= 400 && e.Status < 500 && e.Status != http.StatusConflict
+}
 
 // call sends a request to the API and decodes a 2xx answer into out (when not nil); any other answer is an
 // *apiError. It returns the status.
