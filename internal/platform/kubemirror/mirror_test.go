@@ -316,6 +316,24 @@ func (e *env) testConcurrentEdits(t *testing.T) {
 	if last != fmt.Sprintf("rest-%d", n-1) && last != fmt.Sprintf("kube-%d", n-1) {
 		t.Errorf("settled on %q, want the last edit of one door", last)
 	}
+	// Settled stays settled (no ping-pong between the doors): after two more passes of the mirror — each proved
+	// by a new request reaching the cluster, which a pass handles after db — neither side of db was written.
+	u, _ := e.dc.Resource(caches).Namespace("default").Get(ctx, "db", metav1.GetOptions{})
+	var before map[string]any
+	e.rest(t, "GET", "/resources/race/db?namespace=default", nil, http.StatusOK, &before)
+	for _, name := range []string{"dz1", "dz2"} {
+		e.rest(t, "POST", "/resources/race", "apiVersion: race.example.dev/v1alpha1\nkind: Cache\nmetadata: {name: "+name+", namespace: default}\n", http.StatusOK)
+		e.waitCluster(t, caches, "default", name, name+" in the cluster", func(*unstructured.Unstructured) bool { return true })
+	}
+	after, _ := e.dc.Resource(caches).Namespace("default").Get(ctx, "db", metav1.GetOptions{})
+	var afterStore map[string]any
+	e.rest(t, "GET", "/resources/race/db?namespace=default", nil, http.StatusOK, &afterStore)
+	if after.GetResourceVersion() != u.GetResourceVersion() {
+		t.Errorf("cluster object written after settling: resourceVersion %s -> %s", u.GetResourceVersion(), after.GetResourceVersion())
+	}
+	if rv := func(m map[string]any) any { return m["metadata"].(map[string]any)["resourceVersion"] }; rv(before) != rv(afterStore) {
+		t.Errorf("stored request written after settling: resourceVersion %v -> %v", rv(before), rv(afterStore))
+	}
 }
 
 // --- helpers ---
