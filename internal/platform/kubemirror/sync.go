@@ -320,7 +320,7 @@ func (m *Mirror) manualReconciliation(ctx context.Context, k kind, c *unstructur
 		if !errors.As(err, &ae) {
 			return err
 		}
-		m.log.InfoContext(ctx, "manual reconciliation refused", "kind", k.kind, "name", c.GetName(), "reason", ae.Msg)
+		m.log.WarnContext(ctx, "manual reconciliation refused", "kind", k.kind, "name", c.GetName(), "reason", ae.Msg)
 	}
 	err := m.updateCluster(ctx, k, func(u *unstructured.Unstructured) {
 		l := u.GetLabels()
