@@ -10,7 +10,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
@@ -85,17 +84,15 @@ func (m *Mirror) Run(ctx context.Context) error {
 		}
 		m.log.InfoContext(ctx, "installed the CRDs")
 	}
-	factory := dynamicinformer.NewDynamicSharedInformerFactory(m.dc, 0)
 	informers := map[schema.GroupVersionResource]cache.SharedIndexInformer{}
 	for _, gvr := range staticGVRs {
-		inf := factory.ForResource(gvr).Informer()
+		inf := newInformer(m.dc, gvr)
 		if _, err := inf.AddEventHandler(m.handler()); err != nil {
 			return fmt.Errorf("kubemirror: %w", err)
 		}
 		informers[gvr] = inf
+		go inf.RunWithContext(ctx)
 	}
-	factory.Start(ctx.Done())
-	defer factory.Shutdown()
 	defer m.stopAPIs()
 	for gvr, inf := range informers {
 		if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {

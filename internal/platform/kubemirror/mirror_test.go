@@ -319,15 +319,20 @@ func (e *env) testConcurrentEdits(t *testing.T) {
 	if last != fmt.Sprintf("rest-%d", n-1) && last != fmt.Sprintf("kube-%d", n-1) {
 		t.Errorf("settled on %q, want the last edit of one door", last)
 	}
-	// Settled stays settled (no ping-pong between the doors): after two more passes of the mirror — each proved
-	// by a new request reaching the cluster, which a pass handles after db — neither side of db was written.
-	u, _ := e.dc.Resource(caches).Namespace("default").Get(ctx, "db", metav1.GetOptions{})
-	var before map[string]any
-	e.rest(t, "GET", "/resources/race/db?namespace=default", nil, http.StatusOK, &before)
-	for _, name := range []string{"dz1", "dz2"} {
+	// Settled stays settled (no ping-pong between the doors). A pass of the mirror is proved by a new request
+	// reaching the cluster, which a pass handles after db: two passes let the last marker and status writes land;
+	// after two more, neither side of db was written.
+	pass := func(name string) {
 		e.rest(t, "POST", "/resources/race", "apiVersion: race.example.dev/v1alpha1\nkind: Cache\nmetadata: {name: "+name+", namespace: default}\n", http.StatusOK)
 		e.waitCluster(t, caches, "default", name, name+" in the cluster", func(*unstructured.Unstructured) bool { return true })
 	}
+	pass("dz1")
+	pass("dz2")
+	u, _ := e.dc.Resource(caches).Namespace("default").Get(ctx, "db", metav1.GetOptions{})
+	var before map[string]any
+	e.rest(t, "GET", "/resources/race/db?namespace=default", nil, http.StatusOK, &before)
+	pass("dz3")
+	pass("dz4")
 	after, _ := e.dc.Resource(caches).Namespace("default").Get(ctx, "db", metav1.GetOptions{})
 	var afterStore map[string]any
 	e.rest(t, "GET", "/resources/race/db?namespace=default", nil, http.StatusOK, &afterStore)

@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/runplane/runplane/internal/platform/promise"
@@ -118,12 +117,12 @@ func (m *Mirror) installAPI(ctx context.Context, name string, raw []byte, a *pro
 		return nil, err
 	}
 	gvr := schema.GroupVersionResource{Group: a.Group, Version: a.StorageVersion().Name, Resource: a.Names.Plural}
-	inf := dynamicinformer.NewFilteredDynamicInformer(m.dc, gvr, "", 0, cache.Indexers{}, nil).Informer()
+	inf := newInformer(m.dc, gvr)
 	if _, err := inf.AddEventHandler(m.handler()); err != nil {
 		return nil, err
 	}
 	ictx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	go inf.Run(ictx.Done())
+	go inf.RunWithContext(ictx)
 	m.log.InfoContext(ctx, "serving a promise's API", "promise", name, "crd", crd.GetName())
 	return &promiseAPI{crd: crd.GetName(), inf: inf, stop: stop,
 		kind: requestKind(m.opts.Store, name, gvr, a.Names.Kind, a.Namespaced())}, nil
