@@ -61,7 +61,8 @@ echo "== cluster up"
 t_up=$(took)
 eval "$("$cluster" env)"
 
-pkgs=(./internal/executor/kubeexec/... ./test/kube/...)
+# kubemirror starts an API server of its own from the binaries cluster.sh built (internal/kubetest/apiserver).
+pkgs=(./internal/executor/kubeexec/... ./test/kube/... ./internal/kubetest/... ./internal/platform/kubemirror/...)
 echo "== go test ${pkgs[*]}"
 phase_start=$SECONDS
 rc=0

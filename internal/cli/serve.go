@@ -29,6 +29,7 @@ type serveFlags struct {
 	maxConns, maxConnsPerAddr  int
 	logFormat, logLevel        string
 	resetRootPassword          bool
+	kubeAPI, installCRDs       bool
 	// The Kubernetes executor's settings.
 	executor, kubeconfig, namespace string
 	jobImage, jobServiceAccount     string
@@ -123,6 +124,8 @@ func (sf *serveFlags) register(cmd *cobra.Command) {
 	f.StringVar(&sf.jobServiceAccount, "job-service-account", "", "ServiceAccount Kubernetes jobs run as unless their task names one; default: the namespace's default (env RUNPLANE_JOB_SERVICE_ACCOUNT)")
 	f.DurationVar(&sf.jobTTL, "job-ttl", sf.jobTTL, "how long finished Kubernetes Jobs and their pods are kept for inspection (ttlSecondsAfterFinished; logs are kept regardless) (env RUNPLANE_JOB_TTL)")
 	f.DurationVar(&sf.podStartTimeout, "pod-start-timeout", sf.podStartTimeout, "a Kubernetes job whose pod has not started this long after creation (unschedulable, image not pulled) fails (env RUNPLANE_POD_START_TIMEOUT)")
+	f.BoolVar(&sf.kubeAPI, "kube-api", false, "serve promises, resource requests, destinations and state stores as Kubernetes objects too (Kratix's CRDs, kubectl), in the cluster of --kubeconfig (env RUNPLANE_KUBE_API)")
+	f.BoolVar(&sf.installCRDs, "install-crds", false, "apply runplane's CRDs to the cluster at start (server-side apply) and serve them, as --kube-api (env RUNPLANE_INSTALL_CRDS)")
 	f.StringArrayVar(&sf.allowedOrigins, "allowed-origin", nil, "origins (scheme://host[:port]) besides the server's own whose pages may make state-changing requests with the session cookie; repeatable and comma-separated (env RUNPLANE_ALLOWED_ORIGINS, comma-separated)")
 	f.StringVar(&sf.tlsCert, "tls-cert", "", "PEM certificate chain: serve HTTPS (and HTTP/2); read again when the file changes (env RUNPLANE_TLS_CERT)")
 	f.StringVar(&sf.tlsKey, "tls-key", "", "PEM private key of --tls-cert (env RUNPLANE_TLS_KEY)")
@@ -226,6 +229,12 @@ func (sf *serveFlags) applyKubernetes(changed func(flag string) bool, cfg *serve
 	}
 	if changed("job-ttl") {
 		cfg.JobTTL = sf.jobTTL
+	}
+	if changed("kube-api") {
+		cfg.KubeAPI = sf.kubeAPI
+	}
+	if changed("install-crds") {
+		cfg.InstallCRDs = sf.installCRDs
 	}
 	if changed("pod-start-timeout") {
 		cfg.PodStartTimeout = sf.podStartTimeout

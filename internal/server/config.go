@@ -103,6 +103,11 @@ type Config struct {
 	// PodStartTimeout fails a job whose pod has not started this long after its Job was created (unschedulable,
 	// image not pulled).
 	PodStartTimeout time.Duration
+	// KubeAPI serves promises, requests, destinations and state stores as Kubernetes objects too (kubemirror):
+	// the mirror watches the cluster of Kubeconfig, whichever executor runs jobs. InstallCRDs applies runplane's
+	// CRDs first (server-side apply) and implies KubeAPI; without it the CRDs must be installed (the Helm chart's
+	// crds/).
+	KubeAPI, InstallCRDs bool
 
 	// ImageAllowlist lists the images runners may name, as glob patterns (see package imagepolicy): a runner
 	// naming another is refused when saved (400) and its jobs when submitted (403). Empty allows every image.
@@ -349,6 +354,18 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 			return fmt.Errorf("RUNPLANE_ALLOW_PRIVILEGED_TASKS=%q: want true or false", v)
 		}
 		c.AllowPrivilegedTasks = b
+	}
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{"RUNPLANE_KUBE_API", &c.KubeAPI}, {"RUNPLANE_INSTALL_CRDS", &c.InstallCRDs}} {
+		if v, ok := get(b.name); ok {
+			x, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%s=%q: want true or false", b.name, v)
+			}
+			*b.dst = x
+		}
 	}
 	if v, ok := get("RUNPLANE_MAX_BODY_BYTES"); ok {
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)

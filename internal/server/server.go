@@ -30,6 +30,7 @@ import (
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/jobs"
 	"github.com/runplane/runplane/internal/platform/controller"
+	"github.com/runplane/runplane/internal/platform/kubemirror"
 	"github.com/runplane/runplane/internal/platform/statestore"
 	"github.com/runplane/runplane/internal/runs"
 	"github.com/runplane/runplane/internal/secret"
@@ -75,6 +76,7 @@ type Server struct {
 	runs     *runs.Engine
 	events   *events.Dispatcher
 	promises *controller.Controller
+	kube     *kubemirror.Mirror // platform resources as Kubernetes objects (kubeapi.go); nil when off
 	engine   *jobs.Engine
 	outbox   *outbox.Outbox // events out: the outbox's Emitter and its delivery
 	executor runningExecutor
@@ -301,6 +303,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	}); err != nil {
 		return nil, err
 	}
+	if s.kube, err = s.openKubeAPI(authn, log.With("component", "kubemirror")); err != nil {
+		return nil, err
+	}
 	if ex.metadataDir != "" {
 		if s.meta, err = openMetadataSocket(ex.metadataDir, s.api, log.With("component", "http")); err != nil {
 			return nil, err
@@ -457,6 +462,9 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.cron.Run(bg) })
 	g.Go(func() error { return s.events.Run(bg) })
 	g.Go(func() error { return s.promises.Run(bg) })
+	if s.kube != nil {
+		g.Go(func() error { return s.kube.Run(bg) })
+	}
 	g.Go(func() error {
 		return audit.RunRetention(bg, s.store, s.cfg.AuditRetention, retentionInterval(s.cfg.AuditRetention), time.Now,
 			s.log.With("component", "audit"))

@@ -150,7 +150,8 @@ func TestDependencyRules(t *testing.T) {
 				t.Errorf("%s imports internal/server; only internal/cli (and the test support servertest) may", path)
 			}
 			if imp == mod+"/internal/server/servertest" || imp == mod+"/internal/executor/kubeexec/kubetest" ||
-				imp == mod+"/internal/executor/podman/podmantest" || imp == mod+"/internal/testlog" {
+				imp == mod+"/internal/executor/podman/podmantest" || imp == mod+"/internal/testlog" ||
+				imp == mod+"/internal/kubetest/apiserver" {
 				t.Errorf("%s imports %s; only _test.go files may", path, imp)
 			}
 		}

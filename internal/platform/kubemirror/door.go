@@ -1,0 +1,100 @@
+package kubemirror
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// door is runplane's REST API as the mirror uses it: in process, as the server's service identity, so that an
+// object written with kubectl is validated, authorized, audited and handed to the controller by the very code
+// that serves the REST API.
+type door struct {
+	api   http.Handler
+	token func(ctx context.Context) (string, error)
+}
+
+// apiError is the REST API's answer to a refused call: its status and its message ({"error"}).
+type apiError struct {
+	Status int
+	Msg    string
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Msg) }
+
+// invalid reports whether the API refused the object itself (4xx other than a conflict of versions): retrying
+// the same object cannot succeed, so the mirror says so in the cluster object's status and waits for a change.
+func (e *apiError) invalid() bool {
+	return e.Status >= 400 && e.Status < 500 && e.Status != http.StatusConflict
+}
+
+// call sends a request to the API and decodes a 2xx answer into out (when not nil); any other answer is an
+// *apiError. It returns the status.
+func (d door) call(ctx context.Context, method, path string, body any, out any) (int, error) {
+	var rd *bytes.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, err
+		}
+		rd = bytes.NewReader(b)
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "/api/v1"+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	tok, err := d.token(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("kubemirror: service identity: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "runplane-kubemirror")
+	req.RemoteAddr = "127.0.0.1:0"
+	w := &recorder{header: http.Header{}}
+	d.api.ServeHTTP(w, req)
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if w.status >= 300 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(w.body.Bytes(), &e)
+		if e.Error == "" {
+			e.Error = strings.ToLower(http.StatusText(w.status))
+		}
+		return w.status, &apiError{Status: w.status, Msg: e.Error}
+	}
+	if out != nil {
+		if err := json.Unmarshal(w.body.Bytes(), out); err != nil {
+			return w.status, fmt.Errorf("kubemirror: %s %s: decode answer: %w", method, path, err)
+		}
+	}
+	return w.status, nil
+}
+
+// recorder is the ResponseWriter of an in-process call.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(b)
+}
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
