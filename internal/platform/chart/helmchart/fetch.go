@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -45,7 +46,8 @@ type Fetcher struct {
 	Password Password
 	// Timeout bounds one fetch; 0 means 2 minutes.
 	Timeout time.Duration
-	// PlainHTTP lets oci:// references be pulled over http (test registries on loopback).
+	// PlainHTTP lets oci:// references be pulled over http. A registry on loopback (localhost, 127.0.0.1, ::1)
+	// is always reached over http, as Docker and Helm treat local registries.
 	PlainHTTP bool
 }
 
@@ -117,7 +119,7 @@ func (f Fetcher) pullOCI(hc *http.Client, c api.ChartInfo, user, pass string) ([
 	}
 	opts := []registry.ClientOption{registry.ClientOptHTTPClient(hc), registry.ClientOptAuthorizer(*authz),
 		registry.ClientOptCredentialsFile(noCredentialsFile)}
-	if f.PlainHTTP {
+	if f.PlainHTTP || loopback(ref) {
 		opts = append(opts, registry.ClientOptPlainHTTP())
 	}
 	client, err := registry.NewClient(opts...)
@@ -136,6 +138,19 @@ func (f Fetcher) pullOCI(hc *http.Client, c api.ChartInfo, user, pass string) ([
 		return nil, "", fmt.Errorf("chart oci://%s: %w", ref, err)
 	}
 	return res.Chart.Data, "oci://" + ref, nil
+}
+
+// loopback reports whether an OCI reference's host is the local machine.
+func loopback(ref string) bool {
+	host, _, _ := strings.Cut(ref, "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // noCredentialsFile is a path that holds no file, so the registry client never reads the process's own helm

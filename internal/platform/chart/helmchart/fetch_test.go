@@ -39,7 +39,7 @@ func TestFetch(t *testing.T) {
 	private := helmRepo(t, "krateo", secretPassword, v1)
 	openOCI := ociRegistry(t, "", "", v1, v2)
 	privateOCI := ociRegistry(t, "krateo", secretPassword, v1)
-	f := Fetcher{Password: passwords, PlainHTTP: true}
+	f := Fetcher{Password: passwords} // the registries are on loopback: reached over http
 
 	tests := []struct {
 		name        string
