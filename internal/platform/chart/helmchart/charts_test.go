@@ -82,6 +82,7 @@ func buildChart(t *testing.T, name, version string, noSchema bool) []byte {
 		Metadata: &chartv2.Metadata{APIVersion: chartv2.APIVersionV2, Name: name, Version: version, AppVersion: "1.0.0", Type: "application"},
 		Values:   map[string]any{"app": map[string]any{"replicas": 1, "greeting": "hello"}, "service": map[string]any{"port": 8080, "enabled": false}},
 	}
+	ch.Raw = []*common.File{{Name: "values.yaml", Data: []byte("app:\n  replicas: 1\n  greeting: hello\nservice:\n  port: 8080\n  enabled: false\n")}}
 	if !noSchema {
 		ch.Schema = []byte(valuesSchema)
 	}

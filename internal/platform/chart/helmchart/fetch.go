@@ -130,7 +130,8 @@ func (f Fetcher) pullOCI(hc *http.Client, c api.ChartInfo, user, pass string) ([
 	if err != nil {
 		msg := err.Error()
 		switch {
-		case strings.Contains(msg, "401") || strings.Contains(msg, "403") || strings.Contains(strings.ToLower(msg), "unauthorized"):
+		case strings.Contains(msg, "401") || strings.Contains(msg, "403") || strings.Contains(strings.ToLower(msg), "unauthorized") ||
+			strings.Contains(msg, "credential not found"): // the registry asked for credentials and none were given
 			return nil, "", fmt.Errorf("chart oci://%s: %w", ref, ErrUnauthorized)
 		case strings.Contains(msg, "not found") || strings.Contains(msg, "404"):
 			return nil, "", fmt.Errorf("chart oci://%s: %w", ref, ErrNotFound)
