@@ -48,6 +48,8 @@ func (a *app) applyCommand() *cobra.Command {
 			"labels), and runplane's own DirectoryStateStore:\n\n" +
 			"  apiVersion: platform.runplane.dev/v1alpha1\n  kind: DirectoryStateStore\n  metadata: {name: local}\n" +
 			"  spec: {path: /var/lib/runplane/state}\n\n" +
+			"A Krateo CompositionDefinition (apiVersion core.krateo.io/v1alpha1) is read as Krateo's own file,\n" +
+			"unchanged; the server reads its chart and apply says whether it is ready (its type) or why not.\n" +
 			"A Kratix Promise (apiVersion platform.kratix.io/v1alpha1, kind: Promise) is read as Kratix's own file,\n" +
 			"unchanged. A document of any other kind whose apiVersion is a group/version is a resource request of a\n" +
 			"promise's API: its apiVersion and kind are looked up among the promises the files declare and the server\n" +
@@ -114,7 +116,7 @@ func (a *app) applyCommand() *cobra.Command {
 			for _, m := range ms {
 				if m.kind != kindRunner && m.kind != kindTask && m.kind != kindWorkflow && m.kind != kindCronJob &&
 					m.kind != kindEventSink && m.kind != kindEventRules && !api.IsStateStoreManifestKind(m.kind) &&
-					m.kind != kindPromise && m.kind != kindRequest {
+					m.kind != kindPromise && m.kind != kindRequest && m.kind != kindDefinition {
 					continue
 				}
 				result, err := applyOne(ctx, c, m)
@@ -177,6 +179,8 @@ func applyOne(ctx context.Context, c *client.Client, m manifest) (string, error)
 		return upsert(ctx, m.rules, m.rules.Name, c.GetEventRules, c.CreateEventRules, c.UpdateEventRules, sameRules)
 	case kindPromise:
 		return applyPromise(ctx, c, m)
+	case kindDefinition:
+		return applyDefinition(ctx, c, m)
 	case kindRequest:
 		return applyRequest(ctx, c, m)
 	case kindWorkflow:

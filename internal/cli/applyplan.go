@@ -61,6 +61,8 @@ func planRunnersTasks(ctx context.Context, c *client.Client, ms []manifest) ([]p
 			p, err = planUpsert(ctx, m, m.dest, m.dest.Name, "/destinations", c.GetDestination, sameDestination)
 		case kindPromise:
 			p, err = planPromise(ctx, c, m)
+		case kindDefinition:
+			p, err = planDefinition(ctx, c, m)
 		case kindRequest:
 			p, err = planRequest(ctx, c, m)
 		default:

@@ -34,13 +34,14 @@ const (
 	kindRoleBinding = "RoleBinding"
 	kindEventRules  = "EventRules"
 	kindPromise     = "Promise"
+	kindDefinition  = "CompositionDefinition"
 	// kindRequest stands for a resource request of a promise's API, whatever its kind (applypromise.go).
 	kindRequest = "resource request"
 )
 
 // kinds lists the kinds in the order apply sends them (see applyCommand for why groups come before users).
 var kinds = []string{kindRunner, kindTask, kindWorkflow, kindCronJob, kindEventSink, kindGroup, kindUser, kindRole, kindRoleBinding, kindEventRules,
-	kindGitStateStore, kindDirectoryStateStore, kindDestination, kindPromise, kindRequest}
+	kindGitStateStore, kindDirectoryStateStore, kindDestination, kindPromise, kindDefinition, kindRequest}
 
 // kindList is kinds for messages: "Runner, Task, ... or Promise".
 var kindList = func() string {
@@ -65,6 +66,8 @@ type manifest struct {
 	store   api.StateStore
 	dest    api.Destination
 	promise api.Promise
+	// definition is a Krateo CompositionDefinition.
+	definition api.CompositionDefinition
 	// request is a resource request of the promise reqPromise (resolveRequests finds it), whose API is reqAPI.
 	request    api.ResourceRequest
 	reqPromise string
@@ -97,6 +100,8 @@ func (m manifest) name() string {
 		return m.dest.Name
 	case kindPromise:
 		return m.promise.Metadata.Name
+	case kindDefinition:
+		return m.definition.Metadata.Namespace + "/" + m.definition.Metadata.Name
 	case kindRequest:
 		return m.request.Metadata.Name
 	}
@@ -317,6 +322,9 @@ func parseManifest(doc []byte) (manifest, error) {
 	if m.kind == kindPromise {
 		return parsePromiseDoc(doc)
 	}
+	if m.kind == kindDefinition {
+		return parseDefinitionDoc(doc)
+	}
 	if !slices.Contains(kinds, m.kind) || m.kind == kindRequest {
 		if isRequestDoc(fields) {
 			return parseRequestDoc(doc)
@@ -395,7 +403,7 @@ func (m *manifest) validate() error {
 	case kindCronJob:
 		_, err := cron.Check(&m.cron)
 		return err
-	case kindPromise, kindRequest:
+	case kindPromise, kindRequest, kindDefinition:
 		return nil // checked when parsed
 	case kindEventRules:
 		if m.rules.APIVersion != "v2" {

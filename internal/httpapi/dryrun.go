@@ -66,7 +66,8 @@ func dryRunnable(rt Route) bool {
 	switch rt.Resource {
 	case api.ResourceRunners, api.ResourceTasks, api.ResourceWorkflows, api.ResourceUsers, api.ResourceGroups,
 		api.ResourceRoles, api.ResourceRoleBindings, api.ResourceEventSinks, api.ResourceEventRules,
-		api.ResourceStateStores, api.ResourceDestinations, api.ResourcePromises, api.ResourceResources:
+		api.ResourceStateStores, api.ResourceDestinations, api.ResourcePromises, api.ResourceResources,
+		api.ResourceCompositionDefinitions:
 		return true
 	case api.ResourceCronJobs:
 		return !strings.HasSuffix(rt.Path, "/trigger") // firing one starts a job

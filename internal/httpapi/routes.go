@@ -48,6 +48,7 @@ type Store interface {
 	store.StateStores
 	store.Destinations
 	store.Promises
+	store.CompositionDefinitions
 }
 
 // Auditor records the audit entries that no change's transaction wrote (failures, refusals, logins); *audit.Log
@@ -131,6 +132,8 @@ type Options struct {
 	// Promises is told of every stored change to promises and resource requests (reconciler.go); nil:
 	// NopReconciler, which runs nothing.
 	Promises PromiseReconciler
+	// Charts reads the charts of Krateo CompositionDefinitions; nil: definitions are stored, never Ready.
+	Charts ChartFetcher
 }
 
 // Route is one entry of the route table: an HTTP method, a ServeMux path pattern and how it is authorized.
@@ -178,6 +181,7 @@ type Handler struct {
 	maxTokenLife time.Duration
 	evin         eventsIn
 	reconciler   PromiseReconciler
+	charts       ChartFetcher
 	metrics      *httpMetrics
 	metricsPage  http.Handler
 	mux          *http.ServeMux
@@ -213,6 +217,7 @@ func New(opts Options) (*Handler, error) {
 		maxTokenLife: opts.MaxTokenLifetime,
 		evin:         eventsIn{events: opts.Events, privileged: opts.PrivilegedTasks},
 		reconciler:   opts.Promises,
+		charts:       opts.Charts,
 		mux:          http.NewServeMux(),
 	}
 	if h.firer == nil {
@@ -429,6 +434,7 @@ func (h *Handler) table() []route {
 	routes = append(routes, h.eventSinkRoutes()...)
 	routes = append(routes, h.stateStoreRoutes()...)
 	routes = append(routes, h.promiseRoutes()...)
+	routes = append(routes, h.definitionRoutes()...)
 	return append(routes, h.metadataRoutes(pub)...)
 }
 

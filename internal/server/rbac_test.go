@@ -42,7 +42,7 @@ func TestRBACEveryRoute(t *testing.T) {
 	personas = append(personas,
 		&persona{name: "*-read", role: &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessRead}},
 		&persona{name: "*-write", role: &api.Role{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessWrite}})
-	for _, res := range []string{"runners", "tasks", "jobs", "users", "groups", "roles", "role_bindings", "api_tokens", "audit_logs", "workflows", "runs", "cronjobs", "webhooks", "event_sinks", "events", "event_rules", "state_stores", "destinations", "promises", "resources"} {
+	for _, res := range []string{"runners", "tasks", "jobs", "users", "groups", "roles", "role_bindings", "api_tokens", "audit_logs", "workflows", "runs", "cronjobs", "webhooks", "event_sinks", "events", "event_rules", "state_stores", "destinations", "promises", "resources", "composition_definitions"} {
 		personas = append(personas,
 			&persona{name: res + "-read", role: &api.Role{Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessRead}},
 			&persona{name: res + "-write", role: &api.Role{Resource: res, ResourceIDs: []string{"*"}, Access: api.AccessWrite}},
@@ -203,6 +203,9 @@ func rbacBody(rt httpapi.Route, w *rbacWorld) string {
 		return fmt.Sprintf(`{"name":%q,"stateStoreRef":{"kind":"DirectoryStateStore","name":"target"}}`, n)
 	case api.ResourcePromises:
 		return fmt.Sprintf(`{"apiVersion":"platform.kratix.io/v1alpha1","kind":"Promise","metadata":{"name":%q}}`, n)
+	case api.ResourceCompositionDefinitions:
+		return fmt.Sprintf(`{"apiVersion":"core.krateo.io/v1alpha1","kind":"CompositionDefinition","metadata":{"name":%q,"namespace":"target"},`+
+			`"spec":{"chart":{"url":"https://127.0.0.1:1/c.tgz"}}}`, n)
 	}
 	return "{}"
 }
@@ -291,6 +294,12 @@ func seedRBACWorld(t *testing.T, ts *testServer) *rbacWorld {
 	ts.do(t, req{method: "POST", path: "/api/v1/resources/target", body: strings.Replace(redisRequest("target", "target", "  team: a"),
 		"  namespace: team-a\n", "", 1)}).want(t, http.StatusOK)
 	set(api.ResourceResources, "target", "target")
+	// Definitions are addressed by namespace and name (both "target") and authorized by their name; their chart
+	// cannot be read (nothing listens on port 1), which leaves them stored and not Ready.
+	ts.do(t, req{method: "POST", path: "/api/v1/compositiondefinitions", body: `{"apiVersion":"core.krateo.io/v1alpha1",` +
+		`"kind":"CompositionDefinition","metadata":{"name":"target","namespace":"target"},"spec":{"chart":{"url":"https://127.0.0.1:1/c.tgz"}}}`}).
+		want(t, http.StatusOK)
+	set(api.ResourceCompositionDefinitions, "target", "target")
 	return w
 }
 

@@ -300,6 +300,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		Events:           s.events,
 		PrivilegedTasks:  cfg.AllowPrivilegedTasks,
 		Promises:         s.promises,
+		Charts:           chartFetcher(s.store),
 	}); err != nil {
 		return nil, err
 	}

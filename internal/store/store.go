@@ -219,6 +219,7 @@ type Store interface {
 	StateStores
 	Destinations
 	Promises
+	CompositionDefinitions
 	// Close releases the backend's resources.
 	Close() error
 }

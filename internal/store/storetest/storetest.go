@@ -152,6 +152,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PromiseRoundTrip", testPromiseRoundTrip},
 		{"PromiseVersions", testPromiseVersions},
 		{"PromiseDeleteWithRequests", testPromiseDeleteWithRequests},
+		{"DefinitionRoundTrip", testDefinitionRoundTrip},
+		{"DefinitionVersions", testDefinitionVersions},
 		{"RequestLifecycle", testRequestLifecycle},
 		{"RequestUpdateConcurrent", testRequestUpdateConcurrent},
 	}

@@ -1,0 +1,103 @@
+// Package release installs, upgrades and uninstalls a composition's Helm release in a cluster, with the Helm v4
+// SDK: the step a composition's install/upgrade/uninstall job runs (see README, "Charts as APIs"). It is not yet
+// wired: the job that runs it (a `runplane helm` step with the chart, the values and a kubeconfig as input files,
+// run by the job engine so it is visible, logged, cancellable and retried) comes with the cluster tests.
+//
+// It must never log values (they may carry secrets) or the kubeconfig.
+package release
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+
+	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+
+	"github.com/runplane/runplane/internal/platform/chart/helmchart"
+)
+
+// Step is one release operation.
+type Step string
+
+// The steps of a composition's lifecycle.
+const (
+	Install   Step = "install" // install, or upgrade when the release exists (create or update of the instance)
+	Uninstall Step = "uninstall"
+)
+
+// Options say where the release goes.
+type Options struct {
+	// Kubeconfig is the path of the kubeconfig the step uses (the definition's service account's, whose Role
+	// allows the kinds helmchart.Render collected).
+	Kubeconfig string
+	// KrateoNamespace is passed to the chart as global.krateoNamespace and labels every object.
+	KrateoNamespace string
+	// MaxHistory bounds the release's stored revisions (Krateo's HELM_MAX_HISTORY, 10); 0 means 10.
+	MaxHistory int
+	Logger     *slog.Logger
+}
+
+// Run runs step for the composition with the chart archive (a .tgz), returning the objects the release manages
+// (the instance's status.managed).
+func Run(ctx context.Context, step Step, archive []byte, c helmchart.Composition, o Options) ([]helmchart.Object, error) {
+	cfg, err := configuration(c.Metadata.Namespace, o)
+	if err != nil {
+		return nil, err
+	}
+	name := c.ReleaseName()
+	if step == Uninstall {
+		u := action.NewUninstall(cfg)
+		u.WaitStrategy = "watcher"
+		if _, err := u.Run(name); err != nil {
+			return nil, fmt.Errorf("uninstall release %s: %w", name, err)
+		}
+		return nil, nil
+	}
+	// Render first: the values are checked against the chart's schema and the objects listed, with Krateo's labels.
+	rendered, err := helmchart.Render(archive, c, o.KrateoNamespace)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := loader.LoadArchive(bytes.NewReader(archive))
+	if err != nil {
+		return nil, fmt.Errorf("load chart: %w", err)
+	}
+	hist := action.NewHistory(cfg)
+	hist.Max = 1
+	if _, herr := hist.Run(name); herr != nil { // no release yet: install
+		in := action.NewInstall(cfg)
+		in.ReleaseName, in.Namespace = name, c.Metadata.Namespace
+		in.PostRenderer = labeler{labels: c.Labels(o.KrateoNamespace)}
+		if _, err := in.RunWithContext(ctx, ch, rendered.Values); err != nil {
+			return nil, fmt.Errorf("install release %s: %w", name, err)
+		}
+		return rendered.Objects, nil
+	}
+	up := action.NewUpgrade(cfg)
+	up.Namespace = c.Metadata.Namespace
+	up.MaxHistory = o.MaxHistory
+	if up.MaxHistory == 0 {
+		up.MaxHistory = 10
+	}
+	up.PostRenderer = labeler{labels: c.Labels(o.KrateoNamespace)}
+	if _, err := up.RunWithContext(ctx, name, ch, rendered.Values); err != nil {
+		return nil, fmt.Errorf("upgrade release %s: %w", name, err)
+	}
+	return rendered.Objects, nil
+}
+
+func configuration(namespace string, o Options) (*action.Configuration, error) {
+	flags := genericclioptions.NewConfigFlags(false)
+	flags.KubeConfig, flags.Namespace = &o.Kubeconfig, &namespace
+	cfg := action.NewConfiguration()
+	if o.Logger != nil {
+		cfg.SetLogger(o.Logger.Handler())
+	}
+	if err := cfg.Init(flags, namespace, "secret"); err != nil {
+		return nil, fmt.Errorf("helm configuration: %w", err)
+	}
+	return cfg, nil
+}
