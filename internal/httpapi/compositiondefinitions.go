@@ -28,15 +28,8 @@ type ChartFetcher interface {
 const chartTimeout = time.Minute
 
 func (h *Handler) definitionRoutes() []route {
-	const res = api.ResourceCompositionDefinitions
 	const p = apiPrefix + "/compositiondefinitions"
-	rt := func(method, path string, authz Authz, fn handlerFunc) route {
-		r := route{Route{Method: method, Path: path, Resource: res, Authz: authz}, fn}
-		if authz == Object {
-			r.Param = "name"
-		}
-		return r
-	}
+	rt := routesOf(api.ResourceCompositionDefinitions, "name")
 	return []route{
 		rt("GET", p, List, h.listDefinitions),
 		rt("POST", p, Create, h.createDefinition),

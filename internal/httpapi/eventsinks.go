@@ -15,14 +15,8 @@ import (
 // must have the key (400 otherwise). No answer carries a secret's value.
 
 func (h *Handler) eventSinkRoutes() []route {
-	const res, path = api.ResourceEventSinks, apiPrefix + "/event_sinks"
-	rt := func(method, path string, authz Authz, fn handlerFunc) route {
-		r := route{Route{Method: method, Path: path, Resource: res, Authz: authz}, fn}
-		if authz == Object {
-			r.Param = "id"
-		}
-		return r
-	}
+	const path = apiPrefix + "/event_sinks"
+	rt := routesOf(api.ResourceEventSinks, "id")
 	return []route{
 		rt("GET", path, List, h.listEventSinks),
 		rt("POST", path, Create, h.createEventSink),

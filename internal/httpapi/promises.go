@@ -21,31 +21,28 @@ import (
 // promises that require it up to date.
 
 func (h *Handler) promiseRoutes() []route {
-	const prom, res = api.ResourcePromises, api.ResourceResources
 	const promises, resources = apiPrefix + "/promises", apiPrefix + "/resources"
-	rt := func(method, path, resource string, authz Authz, param string, fn handlerFunc) route {
-		return route{Route{Method: method, Path: path, Resource: resource, Authz: authz, Param: param}, fn}
-	}
+	prom, res := routesOf(api.ResourcePromises, "name"), routesOf(api.ResourceResources, "promise")
 	return []route{
-		rt("GET", promises, prom, List, "", h.listPromises),
-		rt("POST", promises, prom, Create, "", h.createPromise),
-		rt("GET", promises+"/{name}", prom, Object, "name", h.getPromise),
-		rt("PUT", promises+"/{name}", prom, Object, "name", h.putPromise),
-		rt("DELETE", promises+"/{name}", prom, Object, "name", h.deletePromise),
-		rt("POST", promises+"/{name}/reconcile", prom, Object, "name", h.actOnPromise(ActionReconcile)),
-		rt("POST", promises+"/{name}/resume", prom, Object, "name", h.actOnPromise(ActionResume)),
-		rt("POST", promises+"/{name}/retry", prom, Object, "name", h.actOnPromise(ActionRetry)),
+		prom("GET", promises, List, h.listPromises),
+		prom("POST", promises, Create, h.createPromise),
+		prom("GET", promises+"/{name}", Object, h.getPromise),
+		prom("PUT", promises+"/{name}", Object, h.putPromise),
+		prom("DELETE", promises+"/{name}", Object, h.deletePromise),
+		prom("POST", promises+"/{name}/reconcile", Object, h.actOnPromise(ActionReconcile)),
+		prom("POST", promises+"/{name}/resume", Object, h.actOnPromise(ActionResume)),
+		prom("POST", promises+"/{name}/retry", Object, h.actOnPromise(ActionRetry)),
 
 		// Requests are authorized by their promise's name.
-		rt("GET", resources+"/{promise}", res, Object, "promise", h.listRequests),
-		rt("POST", resources+"/{promise}", res, Object, "promise", h.createRequest),
-		rt("GET", resources+"/{promise}/{name}", res, Object, "promise", h.getRequest),
-		rt("PUT", resources+"/{promise}/{name}", res, Object, "promise", h.putRequest),
-		rt("PATCH", resources+"/{promise}/{name}", res, Object, "promise", h.patchRequest),
-		rt("DELETE", resources+"/{promise}/{name}", res, Object, "promise", h.deleteRequest),
-		rt("POST", resources+"/{promise}/{name}/reconcile", res, Object, "promise", h.actOnRequest(ActionReconcile)),
-		rt("POST", resources+"/{promise}/{name}/resume", res, Object, "promise", h.actOnRequest(ActionResume)),
-		rt("POST", resources+"/{promise}/{name}/retry", res, Object, "promise", h.actOnRequest(ActionRetry)),
+		res("GET", resources+"/{promise}", Object, h.listRequests),
+		res("POST", resources+"/{promise}", Object, h.createRequest),
+		res("GET", resources+"/{promise}/{name}", Object, h.getRequest),
+		res("PUT", resources+"/{promise}/{name}", Object, h.putRequest),
+		res("PATCH", resources+"/{promise}/{name}", Object, h.patchRequest),
+		res("DELETE", resources+"/{promise}/{name}", Object, h.deleteRequest),
+		res("POST", resources+"/{promise}/{name}/reconcile", Object, h.actOnRequest(ActionReconcile)),
+		res("POST", resources+"/{promise}/{name}/resume", Object, h.actOnRequest(ActionResume)),
+		res("POST", resources+"/{promise}/{name}/retry", Object, h.actOnRequest(ActionRetry)),
 	}
 }
 

@@ -442,6 +442,18 @@ func (h *Handler) table() []route {
 // protected route (putting the Principal in the context), authorizes it (Route.Authz), answers a returned error
 // through writeError, and records every mutation in the audit log: in the transaction of the change it made, or,
 // when it changed nothing, through the Auditor.
+// routesOf makes the routes of one resource whose objects are named by the path parameter param: its Object
+// routes are authorized by that parameter, the others (List, Create, …) by none.
+func routesOf(resource, param string) func(method, path string, authz Authz, fn handlerFunc) route {
+	return func(method, path string, authz Authz, fn handlerFunc) route {
+		r := route{Route{Method: method, Path: path, Resource: resource, Authz: authz}, fn}
+		if authz == Object {
+			r.Param = param
+		}
+		return r
+	}
+}
+
 func (h *Handler) handle(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if sw, ok := w.(*statusWriter); ok {

@@ -18,26 +18,19 @@ import (
 // destination's state store must exist with the kind it names (400), and its filepath.mode cannot change.
 
 func (h *Handler) stateStoreRoutes() []route {
-	rt := func(method, path, res string, authz Authz, fn handlerFunc) route {
-		r := route{Route{Method: method, Path: path, Resource: res, Authz: authz}, fn}
-		if authz == Object {
-			r.Param = "id"
-		}
-		return r
-	}
-	const ss, dest = api.ResourceStateStores, api.ResourceDestinations
+	ss, dest := routesOf(api.ResourceStateStores, "id"), routesOf(api.ResourceDestinations, "id")
 	const sp, dp = apiPrefix + "/state_stores", apiPrefix + "/destinations"
 	return []route{
-		rt("GET", sp, ss, List, h.listStateStores),
-		rt("POST", sp, ss, Create, h.createStateStore),
-		rt("GET", sp+"/{id}", ss, Object, h.getStateStore),
-		rt("PUT", sp+"/{id}", ss, Object, h.replaceStateStore),
-		rt("DELETE", sp+"/{id}", ss, Object, h.deleteStateStore),
-		rt("GET", dp, dest, List, h.listDestinations),
-		rt("POST", dp, dest, Create, h.createDestination),
-		rt("GET", dp+"/{id}", dest, Object, h.getDestination),
-		rt("PUT", dp+"/{id}", dest, Object, h.replaceDestination),
-		rt("DELETE", dp+"/{id}", dest, Object, h.deleteDestination),
+		ss("GET", sp, List, h.listStateStores),
+		ss("POST", sp, Create, h.createStateStore),
+		ss("GET", sp+"/{id}", Object, h.getStateStore),
+		ss("PUT", sp+"/{id}", Object, h.replaceStateStore),
+		ss("DELETE", sp+"/{id}", Object, h.deleteStateStore),
+		dest("GET", dp, List, h.listDestinations),
+		dest("POST", dp, Create, h.createDestination),
+		dest("GET", dp+"/{id}", Object, h.getDestination),
+		dest("PUT", dp+"/{id}", Object, h.replaceDestination),
+		dest("DELETE", dp+"/{id}", Object, h.deleteDestination),
 	}
 }
 
