@@ -92,7 +92,7 @@ func TestApplyErrors(t *testing.T) {
 		{name: "invalid YAML", files: map[string]string{"bad.yaml": runner + "---\nkind: Task\nname: [unclosed\n"},
 			args: []string{"-f", "bad.yaml"}, wantErr: "apply DIR/bad.yaml (document 2): invalid YAML"},
 		{name: "unknown kind", files: map[string]string{"kind.yaml": runner + "---\nkind: Runnr\nname: x\n"},
-			args: []string{"-f", "kind.yaml"}, wantErr: `apply DIR/kind.yaml (document 2): unknown kind "Runnr": want Runner, Task, Workflow, CronJob, EventSink, Group, User, Role, RoleBinding, EventRules, GitStateStore, DirectoryStateStore, Destination or Promise, or the kind of a promise's API`},
+			args: []string{"-f", "kind.yaml"}, wantErr: `apply DIR/kind.yaml (document 2): unknown kind "Runnr": want Runner, Task, Workflow, CronJob, EventSink, Group, User, Role, RoleBinding, EventRules, GitStateStore, DirectoryStateStore, Destination, Promise or CompositionDefinition, or the kind of a promise's API`},
 		{name: "missing kind", files: map[string]string{"nokind.yaml": "name: x\n"},
 			args: []string{"-f", "nokind.yaml"}, wantErr: "apply DIR/nokind.yaml (document 1): kind is missing"},
 		{name: "unknown field", files: map[string]string{"field.yaml": "kind: Runner\nname: x\nrepo: " + h.gitURL + "\n"},

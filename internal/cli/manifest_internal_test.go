@@ -102,7 +102,7 @@ func TestParseManifests(t *testing.T) {
 		{name: "binding by id", in: "kind: RoleBinding\nname: b\nrole_id: x\ngroup_id: y\n", wantErr: `RoleBinding: unknown field "group_id"`},
 		{name: "binding with bad provider", in: "kind: RoleBinding\nname: b\nrole: r\ngroup: g\nprovider: x\n",
 			wantErr: `RoleBinding: unknown provider "x"`},
-		{name: "unknown kind lists all", in: "kind: Users\n", wantErr: `unknown kind "Users": want Runner, Task, Workflow, CronJob, EventSink, Group, User, Role, RoleBinding, EventRules, GitStateStore, DirectoryStateStore, Destination or Promise, or the kind of a promise's API`},
+		{name: "unknown kind lists all", in: "kind: Users\n", wantErr: `unknown kind "Users": want Runner, Task, Workflow, CronJob, EventSink, Group, User, Role, RoleBinding, EventRules, GitStateStore, DirectoryStateStore, Destination, Promise or CompositionDefinition, or the kind of a promise's API`},
 		{name: "task with kubernetes settings pasted from a pod spec",
 			in: "kind: Task\nmetadata: {name: t}\nspec:\n  runner: r\n  command: x\n  kubernetes:\n" +
 				"    resources:\n      requests: {cpu: 100m, memory: 64Mi}\n      limits: {cpu: 1, nvidia.com/gpu: 1}\n" +
