@@ -25,6 +25,20 @@ func ServeHTTP(t testing.TB, bareDir, user, password string) (url string) {
 // of a local Kubernetes cluster can reach).
 func ServeHTTPAt(t testing.TB, host, bareDir, user, password string) (url string) {
 	t.Helper()
+	return serveHTTP(t, host, bareDir, user, password, false)
+}
+
+// ServePushHTTP is ServeHTTP with pushes allowed, to user (who must be named) with password only.
+func ServePushHTTP(t testing.TB, bareDir, user, password string) (url string) {
+	t.Helper()
+	if user == "" || password == "" {
+		t.Fatal("gittest.ServePushHTTP: pushes need a user and a password")
+	}
+	return serveHTTP(t, "127.0.0.1", bareDir, user, password, true)
+}
+
+func serveHTTP(t testing.TB, host, bareDir, user, password string, push bool) (url string) {
+	t.Helper()
 	execPath, err := exec.Command("git", "--exec-path").Output()
 	if err != nil {
 		t.Fatalf("git --exec-path: %v", err)
@@ -39,6 +53,7 @@ func ServeHTTPAt(t testing.TB, host, bareDir, user, password string) (url string
 			"GIT_CONFIG_GLOBAL=/dev/null",
 			"HOME=" + t.TempDir(),
 			"PATH=" + os.Getenv("PATH"),
+			"REMOTE_USER=" + user, // http-backend takes pushes from an authenticated user only
 		},
 		Stderr: logWriter{t}, // "Not a git repository" and such, with the test's output
 	}
@@ -52,7 +67,7 @@ func ServeHTTPAt(t testing.TB, host, bareDir, user, password string) (url string
 				return
 			}
 		}
-		if strings.Contains(r.URL.Path, "git-receive-pack") || r.URL.Query().Get("service") == "git-receive-pack" {
+		if !push && (strings.Contains(r.URL.Path, "git-receive-pack") || r.URL.Query().Get("service") == "git-receive-pack") {
 			http.Error(w, "read-only", http.StatusForbidden)
 			return
 		}

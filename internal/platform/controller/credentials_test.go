@@ -2,45 +2,13 @@ package controller_test
 
 import (
 	"bytes"
-	"crypto/subtle"
-	"net/http"
-	"net/http/cgi"
-	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/gitsource/gittest"
 	"github.com/runplane/runplane/internal/platform/controller"
 )
-
-// servePush serves bare over git's smart HTTP protocol, pushes included, to basic auth user:password only.
-func servePush(t *testing.T, bare, user, password string) string {
-	t.Helper()
-	execPath, err := exec.Command("git", "--exec-path").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	backend := &cgi.Handler{
-		Path: filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend"),
-		Dir:  filepath.Dir(bare),
-		Env: []string{"GIT_PROJECT_ROOT=" + filepath.Dir(bare), "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1",
-			"GIT_CONFIG_GLOBAL=/dev/null", "HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "REMOTE_USER=" + user},
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, p, ok := r.BasicAuth()
-		if !ok || u != user || subtle.ConstantTimeCompare([]byte(p), []byte(password)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Basic realm="t"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		backend.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL + "/" + filepath.Base(bare)
-}
 
 // A GitStateStore written as Kratix writes it, with a secretRef and no credentials, pushes with the username and
 // password (or token) of the secret of the runner the reference names; the password shows in no status.
@@ -58,7 +26,7 @@ func TestGitStoreSecretRef(t *testing.T) {
 			bare := filepath.Join(t.TempDir(), "remote.git")
 			gitRun(t, "", "init", "-q", "--bare", "-b", "main", bare)
 			gitRun(t, bare, "config", "http.receivepack", "true")
-			url := servePush(t, bare, "bot", password)
+			url := gittest.ServePushHTTP(t, bare, "bot", password)
 			if err := e.st.CreateRunner(t.Context(), api.Runner{Name: "git-creds", GitURL: "file:///nonexistent.git",
 				Secret: tc.secret}); err != nil {
 				t.Fatal(err)

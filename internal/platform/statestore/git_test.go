@@ -1,14 +1,8 @@
 package statestore
 
 import (
-	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/cgi"
-	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -203,38 +197,12 @@ func TestGitDeleteAndBranch(t *testing.T) {
 	}
 }
 
-// servePush serves bareDir over smart HTTP on 127.0.0.1 with push allowed, for user and password only.
-func servePush(t *testing.T, bareDir, user, password string) string {
-	t.Helper()
-	execPath, err := exec.Command("git", "--exec-path").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	backend := &cgi.Handler{
-		Path: filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend"),
-		Dir:  filepath.Dir(bareDir),
-		Env: []string{"GIT_PROJECT_ROOT=" + filepath.Dir(bareDir), "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1",
-			"GIT_CONFIG_GLOBAL=/dev/null", "HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "REMOTE_USER=" + user},
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, p, ok := r.BasicAuth()
-		if !ok || u != user || subtle.ConstantTimeCompare([]byte(p), []byte(password)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Basic realm="t"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		backend.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL + "/" + filepath.Base(bareDir)
-}
-
 // TestGitHTTPCredentials pushes over HTTP with basic auth and with a token, and checks that a refused password
 // appears in no error, and that git never saw it in its arguments.
 func TestGitHTTPCredentials(t *testing.T) {
 	const password = "s3cret-Passw0rd-xyz"
 	bare := gittest.NewRepo(t, map[string]string{"README.md": "state\n"})
-	url := servePush(t, bare, "bot", password)
+	url := gittest.ServePushHTTP(t, bare, "bot", password)
 	tests := []struct {
 		name  string
 		creds *api.GitCredentials
