@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/inproc"
 )
 
 // apiError is an answer of the API other than 2xx: its status and its message, shown to the user in words.
@@ -44,24 +45,24 @@ func (h *Handler) call(r *http.Request, method, path, contentType string, body [
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	rec := &recorder{header: http.Header{}}
+	rec := inproc.NewRecorder()
 	h.api.ServeHTTP(rec, req)
-	if rec.status == 0 {
-		rec.status = http.StatusOK
+	if rec.Status == 0 {
+		rec.Status = http.StatusOK
 	}
-	if rec.status/100 != 2 {
+	if rec.Status/100 != 2 {
 		var e api.Error
-		if json.Unmarshal(rec.body.Bytes(), &e) != nil || e.Error == "" {
-			e.Error = strings.ToLower(http.StatusText(rec.status))
+		if json.Unmarshal(rec.Body.Bytes(), &e) != nil || e.Error == "" {
+			e.Error = strings.ToLower(http.StatusText(rec.Status))
 		}
-		return -1, &apiError{Status: rec.status, Msg: e.Error}
+		return -1, &apiError{Status: rec.Status, Msg: e.Error}
 	}
 	if out != nil {
-		if err := json.Unmarshal(rec.body.Bytes(), out); err != nil {
+		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
 			return -1, fmt.Errorf("ui: decode %s: %w", path, err)
 		}
 	}
-	return contentTotal(rec.header.Get("Content-Range")), nil
+	return contentTotal(rec.Header().Get("Content-Range")), nil
 }
 
 // contentTotal reads the total of "jobs 0-9/123" or "jobs */0"; -1 when there is none.
@@ -75,24 +76,4 @@ func contentTotal(cr string) int {
 		return -1
 	}
 	return n
-}
-
-// recorder is the ResponseWriter of an in-process API call.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (c *recorder) Header() http.Header { return c.header }
-func (c *recorder) Write(b []byte) (int, error) {
-	if c.status == 0 {
-		c.status = http.StatusOK
-	}
-	return c.body.Write(b)
-}
-func (c *recorder) WriteHeader(status int) {
-	if c.status == 0 {
-		c.status = status
-	}
 }

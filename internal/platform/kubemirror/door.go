@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/runplane/runplane/internal/inproc"
 )
 
 // door is runplane's REST API as the mirror uses it: in process, as the server's service identity, so that an
@@ -56,45 +58,25 @@ func (d door) call(ctx context.Context, method, path string, body any, out any) 
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "runplane-kubemirror")
 	req.RemoteAddr = "127.0.0.1:0"
-	w := &recorder{header: http.Header{}}
+	w := inproc.NewRecorder()
 	d.api.ServeHTTP(w, req)
-	if w.status == 0 {
-		w.status = http.StatusOK
+	if w.Status == 0 {
+		w.Status = http.StatusOK
 	}
-	if w.status >= 300 {
+	if w.Status >= 300 {
 		var e struct {
 			Error string `json:"error"`
 		}
-		_ = json.Unmarshal(w.body.Bytes(), &e)
+		_ = json.Unmarshal(w.Body.Bytes(), &e)
 		if e.Error == "" {
-			e.Error = strings.ToLower(http.StatusText(w.status))
+			e.Error = strings.ToLower(http.StatusText(w.Status))
 		}
-		return w.status, &apiError{Status: w.status, Msg: e.Error}
+		return w.Status, &apiError{Status: w.Status, Msg: e.Error}
 	}
 	if out != nil {
-		if err := json.Unmarshal(w.body.Bytes(), out); err != nil {
-			return w.status, fmt.Errorf("kubemirror: %s %s: decode answer: %w", method, path, err)
+		if err := json.Unmarshal(w.Body.Bytes(), out); err != nil {
+			return w.Status, fmt.Errorf("kubemirror: %s %s: decode answer: %w", method, path, err)
 		}
 	}
-	return w.status, nil
-}
-
-// recorder is the ResponseWriter of an in-process call.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.body.Write(b)
-}
-func (r *recorder) WriteHeader(status int) {
-	if r.status == 0 {
-		r.status = status
-	}
+	return w.Status, nil
 }
