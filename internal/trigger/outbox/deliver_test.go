@@ -269,9 +269,17 @@ func TestSinkDownThenUp(t *testing.T) {
 	back.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(back.serve)}}
 	back.srv.Start()
 	t.Cleanup(back.srv.Close)
-	waitFor(t, "every event at the sink that was down", func() bool { return len(back.events()) >= 20 })
-	if diff := cmp.Diff(want, back.ids()); diff != "" {
+	waitFor(t, "every event at the sink that was down", func() bool { return len(back.firstIDs()) >= 20 })
+	if diff := cmp.Diff(want, back.firstIDs()); diff != "" {
 		t.Errorf("events at the sink that was down (-want +got):\n%s", diff)
+	}
+	// An event comes twice only when the answer to its first delivery came too late (a loaded machine can take
+	// opts.Timeout to answer): at least once, with the same id.
+	timedOut := slices.ContainsFunc(strings.Split(logs.String(), "\n"), func(l string) bool {
+		return strings.Contains(l, "sink=down") && strings.Contains(l, "deadline exceeded")
+	})
+	if got := back.ids(); len(got) > len(want) && !timedOut {
+		t.Errorf("the sink that was down received %d deliveries of %d events, and none timed out: %v", len(got), len(want), got)
 	}
 	if diff := cmp.Diff(want, healthy.ids()); diff != "" {
 		t.Errorf("events at the healthy sink (-want +got):\n%s", diff)

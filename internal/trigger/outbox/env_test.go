@@ -163,6 +163,20 @@ func (r *receiver) ids() []string {
 	return ids
 }
 
+// firstIDs is ids without repeats, in the order of their first arrival: what a receiver that deduplicates by the
+// events' ids, as at-least-once delivery asks of it, keeps.
+func (r *receiver) firstIDs() []string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, id := range r.ids() {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // waitFor polls cond until it holds, failing the test after 15s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
