@@ -1,7 +1,6 @@
 package statestore
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -16,14 +15,8 @@ import (
 // the way, can lead out of it.
 type tree struct {
 	root *os.Root
-	// sync makes each write durable before it is renamed into place: a directory store's files are the store;
-	// a git work tree's are not (the pushed commit is).
+	// sync makes each write durable before it is renamed into place.
 	sync bool
-	// track makes apply record the files it changes (touched) and whether any content changed (changed), for a
-	// git work tree: the commit stages exactly those files, and a write that changes nothing makes no commit.
-	track   bool
-	changed bool
-	touched []string
 }
 
 func openTree(dir string, sync bool) (*tree, error) {
@@ -52,78 +45,15 @@ func (t *tree) apply(e edits) error {
 			return err
 		}
 	}
-	var before map[string][]byte // tracking: the files under the removed paths, and their content
-	if t.track {
-		before = map[string][]byte{}
-		for _, p := range e.remove {
-			if err := t.collect(p, before); err != nil {
-				return err
-			}
-		}
-	}
 	for _, p := range e.remove {
 		if err := t.root.RemoveAll(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove %s: %w", p, err)
 		}
 	}
 	for _, f := range e.write {
-		if t.track {
-			prev, had := before[f.Path]
-			if !had {
-				var err error
-				prev, err = t.root.ReadFile(f.Path)
-				had = err == nil
-			}
-			if !had || !bytes.Equal(prev, f.Content) {
-				t.changed = true
-			}
-			delete(before, f.Path)
-			t.touched = append(t.touched, f.Path)
-		}
 		if err := t.writeFile(f.Path, f.Content); err != nil {
 			return err
 		}
-	}
-	for p := range before { // removed and not written again
-		t.changed = true
-		t.touched = append(t.touched, p)
-	}
-	return nil
-}
-
-// collect adds to into the files at or under p, with their content (nil for what is not a regular file).
-func (t *tree) collect(p string, into map[string][]byte) error {
-	fi, err := t.root.Lstat(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read %s: %w", p, err)
-	}
-	switch {
-	case fi.Mode().IsRegular():
-		b, err := t.root.ReadFile(p)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", p, err)
-		}
-		into[p] = b
-	case fi.IsDir():
-		d, err := t.root.Open(p)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", p, err)
-		}
-		names, err := d.Readdirnames(-1)
-		d.Close()
-		if err != nil {
-			return fmt.Errorf("read %s: %w", p, err)
-		}
-		for _, n := range names {
-			if err := t.collect(path.Join(p, n), into); err != nil {
-				return err
-			}
-		}
-	default:
-		into[p] = nil
 	}
 	return nil
 }

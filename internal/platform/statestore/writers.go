@@ -103,7 +103,7 @@ func (ws *Writers) For(s api.StateStore) (Writer, error) {
 		ws.mu.Lock()
 		repo := ws.repos[key]
 		if repo == nil {
-			repo = &gitRepo{url: s.URL, branch: s.Branch, work: filepath.Join(ws.opts.Dir, "repos", key),
+			repo = &gitRepo{url: s.URL, branch: s.Branch, dir: filepath.Join(ws.opts.Dir, "repos", key+".git"),
 				home: filepath.Join(ws.opts.Dir, "home"), opts: &ws.opts}
 			ws.repos[key] = repo
 		}
