@@ -47,6 +47,8 @@ func TestInvalidPlacements(t *testing.T) {
 		{"backslash", func(p *Placement) { p.Files = files(`a\b`, "x") }, "'/' separators"},
 		{"dot", func(p *Placement) { p.Files = files(".", "x") }, "want a clean path"},
 		{"unclean", func(p *Placement) { p.Files = files("a//b", "x") }, "want a clean path"},
+		{"name too long", func(p *Placement) { p.Files = files("a/"+strings.Repeat("n", 256), "x") }, "longer than 255 bytes"},
+		{"path too long", func(p *Placement) { p.Files = files(strings.Repeat("d/", 2048)+"f", "x") }, "longer than 4096 bytes"},
 		{"promise with slash", func(p *Placement) { p.Promise = "a/b" }, "placement promise"},
 		{"resource dotdot", func(p *Placement) { p.Resource = ".." }, "placement resource"},
 		{"namespace dotdot", func(p *Placement) { p.Namespace = ".." }, "placement namespace"},

@@ -25,11 +25,10 @@ import (
 // git-receive-pack makes it: the new objects written loose, then the branch moved under git's own ref lock
 // (refs/heads/<branch>.lock, created exclusively), after checking that it is still at the old commit. Any other
 // repository (hooks to run, a checked-out branch, another ref or object format) is pushed to through
-// git-receive-pack, so that git applies its rules.
+// git-receive-pack, so that git applies its rules; which one a push gets is decided at each push.
 type localRemote struct {
 	url, branch string
 	gitDir      string // "" until found
-	direct      bool
 	st          *filesystem.Storage
 }
 
@@ -66,7 +65,6 @@ func (r *localRemote) open() error {
 		return fetchError(r.url, errors.New("not a git repository (or one this server cannot read)"))
 	}
 	r.gitDir = gitDir
-	r.direct = directPushable(gitDir)
 	r.st = filesystem.NewStorageWithOptions(osfs.New(gitDir), cache.NewObjectLRUDefault(), filesystem.Options{})
 	return nil
 }
@@ -136,7 +134,8 @@ func (r *localRemote) push(ctx context.Context, ov *overlay, old, new plumbing.H
 	if err := r.open(); err != nil {
 		return err
 	}
-	if !r.direct {
+	// Asked at every push: a hook may be installed at any time.
+	if !directPushable(r.gitDir) {
 		return sendPack(ctx, "file://"+r.gitDir, nil, ov, branchRef(r.branch), old, new)
 	}
 	if err := ov.flush(r.st); err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"syscall"
 )
 
 // tree is a directory that edits are applied to, through an os.Root: no path given to it, and no symlink met on
@@ -46,7 +47,8 @@ func (t *tree) apply(e edits) error {
 		}
 	}
 	for _, p := range e.remove {
-		if err := t.root.RemoveAll(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// A path under a file does not exist either (as in a git tree).
+		if err := t.root.RemoveAll(p); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
 			return fmt.Errorf("remove %s: %w", p, err)
 		}
 	}
