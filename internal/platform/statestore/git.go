@@ -271,7 +271,7 @@ func (r *gitRepo) notFound(rem remote, err error) error {
 func (r *gitRepo) remote(auth gitsource.Auth) remote {
 	if r.rem == nil {
 		if _, ok := localRepoPath(r.url); ok {
-			r.rem = &localRemote{url: r.url, branch: r.branch}
+			r.rem = &localRemote{url: r.url, branch: r.branch, home: r.home, log: r.opts.Logger}
 		} else {
 			r.rem = &fetchedRemote{url: r.url, branch: r.branch, dir: r.dir, home: r.home}
 		}

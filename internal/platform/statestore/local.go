@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -18,6 +21,8 @@ import (
 	gitconfig "github.com/go-git/go-git/v5/plumbing/format/config"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"github.com/runplane/runplane/internal/gitsource"
 )
 
 // localRemote is a repository on this machine (a file:// URL). Its objects are read in place, with no fetch.
@@ -28,8 +33,12 @@ import (
 // git-receive-pack, so that git applies its rules; which one a push gets is decided at each push.
 type localRemote struct {
 	url, branch string
+	home        string // git's HOME, for gc
+	log         *slog.Logger
 	gitDir      string // "" until found
 	st          *filesystem.Storage
+	pushes      int
+	gcRunning   atomic.Bool
 }
 
 var _ remote = (*localRemote)(nil)
@@ -141,7 +150,36 @@ func (r *localRemote) push(ctx context.Context, ov *overlay, old, new plumbing.H
 	if err := ov.flush(r.st); err != nil {
 		return pushError(r.url, err)
 	}
-	return casRef(r.gitDir, branchRef(r.branch), old, new)
+	if err := casRef(r.gitDir, branchRef(r.branch), old, new); err != nil {
+		return err
+	}
+	r.pushes++
+	if r.pushes%autoGCEvery == 0 {
+		r.autoGC()
+	}
+	return nil
+}
+
+// autoGCEvery: git-receive-pack runs `git gc --auto` after every push (receive.autogc), which packs loose objects
+// once there are enough of them; an in-process push leaves loose objects too, so every autoGCEvery-th one runs it,
+// in the background (one at a time, never waited for: a repack under this writer only makes its next read find
+// an object missing, which it recovers from). Without git on PATH, objects stay loose.
+const autoGCEvery = 100
+
+func (r *localRemote) autoGC() {
+	if !r.gcRunning.CompareAndSwap(false, true) {
+		return
+	}
+	gitDir, home, log := r.gitDir, r.home, r.log
+	go func() {
+		defer r.gcRunning.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+		defer cancel()
+		git := gitsource.Command{Home: home}
+		if _, err := git.Run(ctx, gitDir, nil, "gc", "--auto", "--quiet"); err != nil && log != nil {
+			log.Warn("git gc --auto in a git state store's repository failed", "dir", gitDir, "err", err)
+		}
+	}()
 }
 
 // readRef reads a ref as git's files backend stores it: a loose file, else a line of packed-refs. Zero when there
