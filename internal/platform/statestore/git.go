@@ -175,7 +175,7 @@ func (r *gitRepo) commit(ctx context.Context, batch []*gitOp) {
 	}
 }
 
-// errReplan: an op of the batch failed after changing the work tree; the batch starts again without it.
+// errReplan: an op of the batch failed after changing the tree; the batch starts again without it.
 var errReplan = errors.New("replan")
 
 // errMoved: the push was refused because the branch moved.

@@ -22,8 +22,8 @@ import (
 // (never for git: nothing is pushed) and can be retried: both are idempotent.
 //
 // Writers are safe for concurrent use. Writes to one repository (or directory) are serialized by a lock per
-// repository; a push refused because another writer moved the branch is retried on top of it (fetch, reset,
-// apply again) a bounded number of times, so concurrent writers lose no write and see no conflict.
+// repository; a push refused because another writer moved the branch is retried on top of it (read the new
+// head, apply again) a bounded number of times, so concurrent writers lose no write and see no conflict.
 //
 // Errors: *InvalidError (wrapped) for a placement that cannot be written (a path that would leave the store, a
 // mode the writer does not know): retrying does not help. Other errors (git or the filesystem failing) may pass
