@@ -18,6 +18,8 @@ type tree struct {
 	root *os.Root
 	// sync makes each write durable before it is renamed into place.
 	sync bool
+
+	testHookBeforeRename func(name string) // tests only
 }
 
 func openTree(dir string, sync bool) (*tree, error) {
@@ -34,7 +36,8 @@ func (t *tree) Close() error { return t.root.Close() }
 func (t *tree) ReadFile(name string) ([]byte, error) { return t.root.ReadFile(name) }
 
 // apply makes e's changes: removals, then each write atomically (a temporary file in the same directory, synced,
-// renamed over the old one).
+// renamed over the old one). A removal spares the files that a write of e replaces, so that a placement written
+// again never shows a reader (a GitOps agent watching the directory) its files missing: they change in place.
 func (t *tree) apply(e edits) error {
 	for _, p := range e.remove {
 		if err := notGit(p); err != nil {
@@ -46,9 +49,12 @@ func (t *tree) apply(e edits) error {
 			return err
 		}
 	}
+	keep := make(map[string]bool, len(e.write))
+	for _, f := range e.write {
+		keep[f.Path] = true
+	}
 	for _, p := range e.remove {
-		// A path under a file does not exist either (as in a git tree).
-		if err := t.root.RemoveAll(p); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+		if err := t.removeExcept(p, keep); err != nil {
 			return fmt.Errorf("remove %s: %w", p, err)
 		}
 	}
@@ -56,6 +62,55 @@ func (t *tree) apply(e edits) error {
 		if err := t.writeFile(f.Path, f.Content); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// removeExcept removes p and all it holds, except the files in keep (and the directories that lead to them).
+// A path under a file does not exist either (as in a git tree).
+func (t *tree) removeExcept(p string, keep map[string]bool) error {
+	kept := false
+	for k := range keep {
+		if k == p || strings.HasPrefix(k, p+"/") {
+			kept = true
+			break
+		}
+	}
+	if !kept {
+		if err := t.root.RemoveAll(p); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			return err
+		}
+		return nil
+	}
+	fi, err := t.root.Lstat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+		return nil
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		if keep[p] {
+			return nil // replaced by its write
+		}
+		return t.root.Remove(p)
+	}
+	d, err := t.root.Open(p)
+	if err != nil {
+		return err
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := t.removeExcept(path.Join(p, n), keep); err != nil {
+			return err
+		}
+	}
+	if keep[p] {
+		// A file is written where this directory is: it must go (the write then fails if it cannot).
+		return t.root.Remove(p)
 	}
 	return nil
 }
@@ -100,6 +155,9 @@ func (t *tree) writeFile(name string, content []byte) error {
 		}
 	}
 	if werr == nil {
+		if t.testHookBeforeRename != nil {
+			t.testHookBeforeRename(name)
+		}
 		werr = t.root.Rename(tmp, name)
 	}
 	if werr != nil {
