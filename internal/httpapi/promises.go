@@ -152,6 +152,11 @@ func (h *Handler) storePromise(ctx context.Context, p api.Promise, prev *store.P
 	if err != nil {
 		return store.Promise{}, err
 	}
+	if c, ok := h.reconciler.(PromiseChecker); ok {
+		if err := c.CheckPromise(ctx, p); err != nil {
+			return store.Promise{}, err
+		}
+	}
 	all, err := h.st.ListPromises(ctx)
 	if err != nil {
 		return store.Promise{}, err

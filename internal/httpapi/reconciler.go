@@ -59,6 +59,14 @@ func (NopReconciler) ReconcileRequest(context.Context, Change, store.Promise, st
 
 var _ PromiseReconciler = NopReconciler{}
 
+// PromiseChecker is an optional capability of a PromiseReconciler: CheckPromise is asked before a promise is
+// stored (created or replaced, dry runs too), and an error (an *api.InvalidError for a 400 naming the field)
+// refuses it with nothing stored. It checks what only the fulfilling side knows, such as where its pipelines can
+// run.
+type PromiseChecker interface {
+	CheckPromise(ctx context.Context, p api.Promise) error
+}
+
 // reconcilePromise tells the reconciler of a stored change, logging its error; nothing for a dry run.
 func (h *Handler) reconcilePromise(ctx context.Context, change Change, p store.Promise) {
 	if dryRunFrom(ctx) != nil {

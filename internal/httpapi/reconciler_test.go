@@ -141,3 +141,65 @@ func TestReconcilerSeam(t *testing.T) {
 		t.Errorf("after a failed delete, GetResourceRequest = %v, want the request still stored", err)
 	}
 }
+
+// checking is a recorder that is also a PromiseChecker refusing every promise whose pipelineNamespace is not
+// "jobs" (as the controller refuses one its Kubernetes executor cannot run).
+type checking struct{ recorder }
+
+func (c *checking) CheckPromise(_ context.Context, p api.Promise) error {
+	if ns := p.Spec.Workflows.Config.PipelineNamespace; ns != "" && ns != "jobs" {
+		return api.Invalidf("spec.workflows.config.pipelineNamespace: Unsupported value: %q", ns)
+	}
+	return nil
+}
+
+// TestPromiseChecker: a reconciler that checks promises is asked before one is stored, on create and replace;
+// its refusal is a 400 with its message, nothing is stored or changed, and the reconciler is told of nothing.
+func TestPromiseChecker(t *testing.T) {
+	t.Parallel()
+	c, err := secret.NewCipher(bytes.Repeat([]byte{1}, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db"), sqlite.Options{Cipher: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	rec := &checking{}
+	h := &Handler{st: st, reconciler: rec, log: slog.New(slog.DiscardHandler)}
+	admin := auth.Principal{Username: "root", Grants: []api.Role{{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessWrite}}}
+	withNS := func(ns string) string {
+		return seamPromise + "  workflows: {config: {pipelineNamespace: " + ns + "}}\n"
+	}
+	tests := []struct {
+		name   string
+		fn     handlerFunc
+		body   string
+		status int
+		want   string
+	}{
+		{"create in another namespace", h.createPromise, withNS("team-a"), 400, `pipelineNamespace: Unsupported value: "team-a"`},
+		{"create in the job namespace", h.createPromise, withNS("jobs"), 200, ""},
+		{"replace with another namespace", h.putPromise, withNS("team-b"), 400, `Unsupported value: "team-b"`},
+	}
+	for _, tc := range tests {
+		r := httptest.NewRequestWithContext(auth.WithPrincipal(t.Context(), admin), "POST", "/x", strings.NewReader(tc.body))
+		r.SetPathValue("name", "redis")
+		w := httptest.NewRecorder()
+		if err := tc.fn(w, r); err != nil {
+			w.Code, _ = classify(err)
+			w.Body.WriteString(err.Error())
+		}
+		if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.want) {
+			t.Fatalf("%s = %d %s, want %d with %q", tc.name, w.Code, w.Body, tc.status, tc.want)
+		}
+	}
+	p, err := st.GetPromise(t.Context(), "redis")
+	if err != nil || p.Spec.Workflows.Config.PipelineNamespace != "jobs" {
+		t.Errorf("stored promise = %+v, %v; want the accepted one, unchanged", p.Spec.Workflows.Config, err)
+	}
+	if got := strings.Join(rec.calls, "\n"); got != "promise created redis" {
+		t.Errorf("reconciler was told %q, want only the accepted create", got)
+	}
+}

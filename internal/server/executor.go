@@ -41,6 +41,8 @@ type runningExecutor struct {
 	metadataDir string
 	// access grants promise pipelines their rbac (Kubernetes); nil where pipelines have no identity to give.
 	access controller.Access
+	// jobNamespace is the one namespace every job runs in (Kubernetes); "" where jobs run on this machine.
+	jobNamespace string
 }
 
 // openCgroups opens the control groups that enforce local jobs' resource limits, named after the data dir so
@@ -139,7 +141,7 @@ func openExecutor(cfg Config, dir string, git *gitsource.Cache, images *imagepol
 			return runningExecutor{}, fmt.Errorf("server: %w", err)
 		}
 		return runningExecutor{ex: ex, run: ex.Run, maxJobs: kubeMaxJobs, access: kubeexec.NewAccess(client, ex.Namespace()),
-			attr: []any{"executor", ExecutorKubernetes, "namespace", ex.Namespace()}}, nil
+			jobNamespace: ex.Namespace(), attr: []any{"executor", ExecutorKubernetes, "namespace", ex.Namespace()}}, nil
 	}
 	return runningExecutor{}, fmt.Errorf("server: unknown executor %q", cfg.Executor)
 }

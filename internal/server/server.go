@@ -274,6 +274,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	}
 	s.promises = controller.New(s.store, s.runs, s.files, writers, controller.Options{
 		ReconcileInterval: cfg.ReconcileInterval, Logger: log.With("component", "promises"), Access: ex.access,
+		JobNamespace: ex.jobNamespace,
 	})
 	if s.api, err = httpapi.New(httpapi.Options{
 		Store:        s.store,

@@ -74,6 +74,10 @@ type Options struct {
 	Workers int
 	// Access, if not nil, gives pipelines that ask for rbac their service accounts and permissions (Kubernetes).
 	Access Access
+	// JobNamespace is the one namespace every pipeline's job runs in, when the executor has one (Kubernetes: the
+	// server's job namespace); a promise whose spec.workflows.config.pipelineNamespace names another is refused
+	// (CheckPromise). "" (embedded: jobs run on this machine) accepts any, to no effect.
+	JobNamespace string
 	// Timeout bounds each pipeline's job; 0: the server's default job timeout.
 	Timeout time.Duration
 	Now     func() time.Time

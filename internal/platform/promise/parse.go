@@ -125,6 +125,11 @@ func checkSpec(s *api.PromiseSpec) error {
 			return api.Invalidf("spec.dependencies[%d]: Invalid value: must be a Kubernetes object (a mapping)", i)
 		}
 	}
+	if ns := s.Workflows.Config.PipelineNamespace; ns != "" {
+		if err := ValidateLabel("spec.workflows.config.pipelineNamespace", ns); err != nil {
+			return err
+		}
+	}
 	if iv := s.Workflows.Config.ReconciliationInterval; iv != "" {
 		if _, err := api.ParseDuration(iv); err != nil {
 			return api.Invalidf("spec.workflows.config.reconciliationInterval: Invalid value: %q: %v", iv, err)
@@ -200,6 +205,18 @@ func ValidateName(path, n string) error {
 			return api.Invalidf("%s: Invalid value: %q: a lowercase RFC 1123 subdomain must consist of lower case "+
 				"alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character", path, n)
 		}
+	}
+	return nil
+}
+
+// ValidateLabel checks a Kubernetes namespace name: an RFC 1123 label (no dots), as the API server checks it.
+func ValidateLabel(path, n string) error {
+	if err := ValidateName(path, n); err != nil {
+		return err
+	}
+	if strings.Contains(n, ".") {
+		return api.Invalidf("%s: Invalid value: %q: a lowercase RFC 1123 label must consist of lower case "+
+			"alphanumeric characters or '-', and must start and end with an alphanumeric character", path, n)
 	}
 	return nil
 }

@@ -108,6 +108,15 @@ func TestParseKeepsPipelinesAsKratixWritesThem(t *testing.T) {
 	}
 }
 
+// spec.workflows.config.pipelineNamespace, a namespace name, is kept as written.
+func TestParsePipelineNamespace(t *testing.T) {
+	t.Parallel()
+	p, err := Parse([]byte("apiVersion: platform.kratix.io/v1alpha1\nkind: Promise\nmetadata: {name: p}\nspec: {workflows: {config: {pipelineNamespace: team-a}}}\n"))
+	if err != nil || p.Spec.Workflows.Config.PipelineNamespace != "team-a" {
+		t.Fatalf("Parse = %+v, %v; want pipelineNamespace team-a", p.Spec.Workflows.Config, err)
+	}
+}
+
 const crdHead = `apiVersion: platform.kratix.io/v1alpha1
 kind: Promise
 metadata: {name: p}
@@ -147,6 +156,9 @@ func TestParseRefuses(t *testing.T) {
 		{"pipeline without containers", "apiVersion: platform.kratix.io/v1alpha1\nkind: Promise\nmetadata: {name: p}\nspec: {workflows: {resource: {configure: [{kind: Pipeline, metadata: {name: a}, spec: {}}]}}}\n", "spec.workflows.resource.configure[0].spec.containers: Required value"},
 		{"pipeline without image", "apiVersion: platform.kratix.io/v1alpha1\nkind: Promise\nmetadata: {name: p}\nspec: {workflows: {promise: {delete: [{kind: Pipeline, metadata: {name: a}, spec: {containers: [{name: c}]}}]}}}\n", "spec.workflows.promise.delete[0].spec.containers[0].image: Required value"},
 		{"duplicate pipeline", "apiVersion: platform.kratix.io/v1alpha1\nkind: Promise\nmetadata: {name: p}\nspec: {workflows: {resource: {configure: [{metadata: {name: a}, spec: {containers: [{name: c, image: i}]}}, {metadata: {name: a}, spec: {containers: [{name: c, image: i}]}}]}}}\n", `configure[1].metadata.name: Duplicate value: "a"`},
+		{"pipelineNamespace with a dot", "apiVersion: platform.kratix.io/v1alpha1\nkind: Promise\nmetadata: {name: p}\nspec: {workflows: {config: {pipelineNamespace: team.a}}}\n", `spec.workflows.config.pipelineNamespace: Invalid value: "team.a": a lowercase RFC 1123 label`},
+		{"pipelineNamespace upper case", "apiVersion: platform.kratix.io/v1alpha1\nkind: Promise\nmetadata: {name: p}\nspec: {workflows: {config: {pipelineNamespace: Team}}}\n", `spec.workflows.config.pipelineNamespace: Invalid value: "Team"`},
+		{"pipelineNamespace too long", "apiVersion: platform.kratix.io/v1alpha1\nkind: Promise\nmetadata: {name: p}\nspec: {workflows: {config: {pipelineNamespace: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}}}\n", `spec.workflows.config.pipelineNamespace: Invalid value: "aaaaaaaaaaaaaaaaaaaa"...: must be no more than 63 characters`},
 		{"bad interval", "apiVersion: platform.kratix.io/v1alpha1\nkind: Promise\nmetadata: {name: p}\nspec: {workflows: {config: {reconciliationInterval: soon}}}\n", `reconciliationInterval: Invalid value: "soon"`},
 		{"dependency not an object", "apiVersion: platform.kratix.io/v1alpha1\nkind: Promise\nmetadata: {name: p}\nspec: {dependencies: [hello]}\n", "spec.dependencies[0]: Invalid value"},
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/runplane/runplane/api"
 )
 
@@ -47,6 +49,8 @@ func TestInvalidPlacements(t *testing.T) {
 		{"backslash", func(p *Placement) { p.Files = files(`a\b`, "x") }, "'/' separators"},
 		{"dot", func(p *Placement) { p.Files = files(".", "x") }, "want a clean path"},
 		{"unclean", func(p *Placement) { p.Files = files("a//b", "x") }, "want a clean path"},
+		{"name too long", func(p *Placement) { p.Files = files("a/"+strings.Repeat("n", 256), "x") }, "longer than 255 bytes"},
+		{"path too long", func(p *Placement) { p.Files = files(strings.Repeat("d/", 2048)+"f", "x") }, "longer than 4096 bytes"},
 		{"promise with slash", func(p *Placement) { p.Promise = "a/b" }, "placement promise"},
 		{"resource dotdot", func(p *Placement) { p.Resource = ".." }, "placement resource"},
 		{"namespace dotdot", func(p *Placement) { p.Namespace = ".." }, "placement namespace"},
@@ -193,4 +197,47 @@ func (m mapReader) ReadFile(name string) ([]byte, error) {
 		return []byte(c), nil
 	}
 	return nil, os.ErrNotExist
+}
+
+// TestDirectoryRewriteKeepsFiles: writing a placement again replaces its files in place: at the moment each new
+// file is renamed into place, the old one is still there (a GitOps agent reading the directory never sees the
+// placement's files missing), while a file the placement no longer has is gone.
+func TestDirectoryRewriteKeepsFiles(t *testing.T) {
+	dir := t.TempDir()
+	p := func(fs ...File) Placement {
+		return Placement{Destination: destination("dev", api.KindDirectoryStateStore, "local", "", ""), Promise: "redis",
+			Resource: "cache", Namespace: "default", Pipeline: "configure", GroupID: rootGroup, Files: fs}
+	}
+	first := p(files("a.yaml", "a1", "sub/b.yaml", "b1", "old.yaml", "o1")...)
+	tr, err := openTree(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	write := func(pl Placement) {
+		t.Helper()
+		e, _, err := plan(tr, "", pl, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.apply(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(first)
+	base := first.Dir()
+	var missing []string
+	tr.testHookBeforeRename = func(name string) {
+		if _, err := tr.root.Lstat(name); err != nil {
+			missing = append(missing, name)
+		}
+	}
+	write(p(files("a.yaml", "a2", "sub/b.yaml", "b2")...))
+	if len(missing) != 0 {
+		t.Errorf("files missing while they were rewritten: %v", missing)
+	}
+	want := map[string]string{base + "/a.yaml": "a2", base + "/sub/b.yaml": "b2"}
+	if diff := cmp.Diff(want, dirFiles(t, dir)); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
 }

@@ -1,15 +1,16 @@
 package statestore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/gitsource"
@@ -56,29 +57,34 @@ type gitOp struct {
 	err  error
 }
 
-// gitRepo is one repository and branch: its private work tree and the queue of changes to commit to it. Changes
-// queued while a commit is made go into the next one together (a group commit): the caller that finds no commit
-// under way makes them all, one batch after another, until the queue is empty.
+// gitRepo is one repository and branch, and the queue of changes to commit to it. Changes queued while a commit
+// is made go into the next one together (a group commit): the caller that finds no commit under way makes them
+// all, one batch after another, until the queue is empty.
+//
+// Commits are made in process (go-git): the branch's tree is read from the repository's objects only along the
+// paths a change touches, the changed directories become new tree objects, and the commit is pushed as one
+// compare-and-swap of the branch from the head it was made on (--force-with-lease's semantics): a branch that
+// moved meanwhile refuses it, and the change is made again on top of the new head.
 type gitRepo struct {
 	url, branch string
-	work, home  string
+	dir, home   string // the private repository of a fetched remote; git's HOME for ssh
 	opts        *Options
 
 	mu      sync.Mutex
 	queue   []*gitOp
 	leading bool
 
-	// pushed: the work tree and HEAD are exactly this commit, which is the remote branch's head as this writer last
-	// saw it (it pushed it, or found nothing to commit on top of it); "" when unknown. The next commit is made on
-	// top of it without fetching first, and pushed with a lease on it: if the branch moved meanwhile (another
-	// writer, or a hand-made rewind) the push is refused and the attempt starts again from a fetch. Only the
-	// leader reads and writes it.
-	pushed string
+	// Only the leader reads and writes what follows.
+	rem remote
+	// pushed: the branch's head as this writer last saw it (it pushed it, or found nothing to commit on top of
+	// it), when valid. The next commit is made on top of it without reading the remote's head first, and pushed
+	// under a lease on it: if the branch moved meanwhile (another writer, or a hand-made rewind) the push is
+	// refused and the attempt starts again from the remote's head. root is pushed's tree as far as it was read,
+	// kept so that the next commit reads nothing it read before.
+	pushed plumbing.Hash
+	valid  bool
+	root   *objDir
 }
-
-// workConfig applies to every git command in a work tree: its files and objects need no fsync (the pushed
-// commit is the durable copy), and no automatic gc runs while a caller waits.
-var workConfig = []string{"core.fsync=none", "gc.auto=0"}
 
 // do queues op and returns when it is committed and pushed, or failed. If ctx ends first, do returns ctx's error;
 // the change may still be made (Write and Delete are idempotent).
@@ -169,30 +175,25 @@ func (r *gitRepo) commit(ctx context.Context, batch []*gitOp) {
 	}
 }
 
-// errReplan: an op of the batch failed after changing the work tree; the batch starts again without it.
+// errReplan: an op of the batch failed after changing the tree; the batch starts again without it.
 var errReplan = errors.New("replan")
 
 // errMoved: the push was refused because the branch moved.
 var errMoved = errors.New("the remote branch moved")
 
-// attempt brings the work tree to the remote branch's head, applies every op of batch, commits and pushes. An op
-// whose placements cannot be planned fails alone (its done is closed); live are the others.
+// attempt builds one commit of batch on the branch's head and pushes it. An op whose placements cannot be planned
+// fails alone (its done is closed); live are the others.
 func (r *gitRepo) attempt(ctx context.Context, batch []*gitOp, n int) (sha string, live []*gitOp, err error) {
 	first := batch[0].w
-	git := gitsource.Command{Home: r.home, Remote: r.url, Auth: first.auth, Env: authorEnv(first.store.GitAuthor),
-		Config: workConfig}
-	run := func(args ...string) ([]byte, error) { return git.Run(ctx, r.work, nil, args...) }
-	base, err := r.sync(ctx, git)
-	r.pushed = "" // until this attempt is pushed, the work tree may differ from the remote
+	rem := r.remote(first.auth)
+	base, root, err := r.sync(ctx, rem)
+	r.valid, r.root = false, nil // until this attempt is pushed, the cached tree may differ from the remote's
 	if err != nil {
-		return "", nil, err
+		return "", nil, r.notFound(rem, err)
 	}
-	t, err := openTree(r.work, false)
-	if err != nil {
-		return "", nil, err
-	}
-	defer t.Close()
-	t.track = true
+	ov := newOverlay(rem.objects())
+	t := &objTree{st: ov, root: root}
+	before := root.hash
 	var names []string
 	deletes := true
 	for _, op := range batch {
@@ -210,7 +211,7 @@ func (r *gitRepo) attempt(ctx context.Context, batch []*gitOp, n int) (sha strin
 			return "", nil, errReplan
 		}
 		if perr != nil {
-			return "", nil, perr
+			return "", nil, r.notFound(rem, perr)
 		}
 		op.res = res
 		live = append(live, op)
@@ -222,65 +223,91 @@ func (r *gitRepo) attempt(ctx context.Context, batch []*gitOp, n int) (sha strin
 	if len(live) == 0 {
 		return "", nil, nil
 	}
-	if !t.changed {
-		// Nothing changed (Kratix #691: "no changes to be committed" is not an error).
-		r.pushed = base
-		return base, live, nil
-	}
-	// The index is HEAD's (a reset or this writer's last commit made it): staging exactly the files the ops
-	// wrote or removed is what "add -A" would find, without a scan of the tree or a process to ask whether
-	// anything is staged.
-	var stage bytes.Buffer
-	for _, p := range t.touched {
-		stage.WriteString(p)
-		stage.WriteByte(0)
-	}
-	if _, err := git.Run(ctx, r.work, &stage, "update-index", "--add", "--remove", "-z", "--stdin"); err != nil {
+	after, err := t.write()
+	if err != nil {
 		return "", nil, err
+	}
+	if after == before {
+		// Nothing changed (Kratix #691: "no changes to be committed" is not an error), or what one op removed
+		// another wrote again as it was.
+		r.pushed, r.valid, r.root = base, true, t.root
+		return hashString(base), live, nil
 	}
 	action := "Update"
 	if deletes {
 		action = "Delete"
 	}
-	if _, err := run("commit", "-q", "--no-verify", "--no-gpg-sign", "-m", commitMessage(action, names)); err != nil {
-		if _, derr := run("diff", "--cached", "--quiet"); derr == nil {
-			// What one op removed another wrote again as it was: nothing changed after all.
-			r.pushed = base
-			return base, live, nil
-		}
+	sig := signature(first.store.GitAuthor, time.Now())
+	c := &object.Commit{Author: sig, Committer: sig, Message: commitMessage(action, names) + "\n", TreeHash: after}
+	if !base.IsZero() {
+		c.ParentHashes = []plumbing.Hash{base}
+	}
+	o := ov.NewEncodedObject()
+	if err := c.Encode(o); err != nil {
 		return "", nil, err
 	}
+	head, _ := ov.SetEncodedObject(o)
 	if r.opts.testHookBeforePush != nil {
 		r.opts.testHookBeforePush(n)
 	}
-	head, err := r.head(run)
-	if err != nil {
-		return "", nil, err
+	if err := rem.push(ctx, ov, base, head); err != nil {
+		return "", nil, r.notFound(rem, err)
 	}
-	// The lease: the branch must still be at base ("" = must not exist yet), or the push is refused as stale.
-	lease := "--force-with-lease=refs/heads/" + r.branch + ":" + base
-	if _, err := run("push", "-q", "--no-verify", lease, "--", r.url, "HEAD:refs/heads/"+r.branch); err != nil {
-		if moved(gitsource.Stderr(err)) {
-			return "", nil, fmt.Errorf("%w: %v", errMoved, err)
-		}
-		return "", nil, err
-	}
-	r.pushed = head
-	return head, live, nil
+	r.pushed, r.valid, r.root = head, true, t.root
+	return head.String(), live, nil
 }
 
-// head is the work tree's HEAD commit: the branch's loose ref, which the commit just wrote, read without a
-// process; rev-parse if it is not there.
-func (r *gitRepo) head(run func(args ...string) ([]byte, error)) (string, error) {
-	b, err := os.ReadFile(filepath.Join(r.work, ".git", "refs", "heads", filepath.FromSlash(r.branch)))
-	if sha := strings.TrimSpace(string(b)); err == nil && isSHA(sha) {
-		return sha, nil
+// notFound turns a missing object (the repository was repacked or rewritten under this writer's view of it) into
+// a retry from the remote's head, with the view dropped.
+func (r *gitRepo) notFound(rem remote, err error) error {
+	if errNotFound(err) {
+		rem.forget()
+		return fmt.Errorf("%w: %v", errMoved, err)
 	}
-	out, err := run("rev-parse", "--verify", "HEAD")
+	return err
+}
+
+// remote is the repository's remote, authenticating as auth.
+func (r *gitRepo) remote(auth gitsource.Auth) remote {
+	if r.rem == nil {
+		if _, ok := localRepoPath(r.url); ok {
+			r.rem = &localRemote{url: r.url, branch: r.branch, home: r.home, log: r.opts.Logger}
+		} else {
+			r.rem = &fetchedRemote{url: r.url, branch: r.branch, dir: r.dir, home: r.home}
+		}
+	}
+	if f, ok := r.rem.(*fetchedRemote); ok {
+		f.auth = auth
+	}
+	return r.rem
+}
+
+// sync returns the commit to build on and its tree: the one this writer last pushed, as it is cached, when
+// valid; else the remote's head (an empty tree when the branch does not exist yet).
+func (r *gitRepo) sync(ctx context.Context, rem remote) (plumbing.Hash, *objDir, error) {
+	if r.valid && r.root != nil {
+		return r.pushed, r.root, nil
+	}
+	base, err := rem.head(ctx)
 	if err != nil {
-		return "", err
+		return base, nil, err
 	}
-	return strings.TrimSpace(string(out)), nil
+	root := &objDir{}
+	if !base.IsZero() {
+		c, err := object.GetCommit(rem.objects(), base)
+		if err != nil {
+			return base, nil, fmt.Errorf("read commit %s: %w", short(base), err)
+		}
+		root.hash = c.TreeHash
+	}
+	return base, root, nil
+}
+
+func hashString(h plumbing.Hash) string {
+	if h.IsZero() {
+		return ""
+	}
+	return h.String()
 }
 
 // isSHA says s is a full object name (SHA-1 or SHA-256), lower-case hex.
@@ -298,7 +325,7 @@ func isSHA(s string) bool {
 
 // planAll plans and applies each placement of op in order, so that one reads what the one before it wrote (two
 // placements of one aggregated file).
-func planAll(t *tree, op *gitOp) (Result, error) {
+func planAll(t *objTree, op *gitOp) (Result, error) {
 	res := Result{Store: op.w.store.Name, Placements: []Written{}}
 	for _, p := range op.ps {
 		e, w, err := plan(t, storeRoot(op.w.store.Path), p, op.del)
@@ -316,58 +343,6 @@ func planAll(t *tree, op *gitOp) (Result, error) {
 // storeRoot is a git store's path inside the repository, cleaned ("" for the root).
 func storeRoot(p string) string {
 	return strings.TrimPrefix(path.Clean("/"+p), "/")
-}
-
-// sync brings the work tree to the head of the remote branch, with nothing else in it: a fresh repository the
-// first time, an empty branch when the remote has none yet. It returns that head ("" for no branch). A work tree
-// still at the commit this writer last pushed is taken as it is, without a fetch: the push's lease finds out if
-// the remote moved.
-func (r *gitRepo) sync(ctx context.Context, git gitsource.Command) (string, error) {
-	if r.pushed != "" {
-		return r.pushed, nil
-	}
-	run := func(args ...string) ([]byte, error) { return git.Run(ctx, r.work, nil, args...) }
-	if _, err := os.Stat(filepath.Join(r.work, ".git")); err != nil {
-		if err := os.MkdirAll(r.work, 0o700); err != nil {
-			return "", err
-		}
-		if _, err := run("init", "-q", "-b", r.branch, "."); err != nil {
-			return "", err
-		}
-		// Checkouts are the commits' bytes: no in-tree .gitattributes conversion, filter or encoding applies.
-		attrs := "* -text -filter -ident !eol !working-tree-encoding\n"
-		if err := os.WriteFile(filepath.Join(r.work, ".git", "info", "attributes"), []byte(attrs), 0o600); err != nil {
-			return "", err
-		}
-	}
-	ref := "refs/remotes/origin/" + r.branch
-	base := ""
-	_, err := run("fetch", "-q", "--no-tags", "--no-write-fetch-head", "--", r.url, "+refs/heads/"+r.branch+":"+ref)
-	switch {
-	case err == nil:
-		if _, err := run("reset", "-q", "--hard", ref); err != nil {
-			return "", err
-		}
-		out, err := run("rev-parse", "--verify", "HEAD")
-		if err != nil {
-			return "", err
-		}
-		base = strings.TrimSpace(string(out))
-	case strings.Contains(gitsource.Stderr(err), "couldn't find remote ref"):
-		// An empty repository, or no such branch yet: the first commit starts it.
-		_, _ = run("update-ref", "-d", ref)
-		if _, err := run("symbolic-ref", "HEAD", "refs/heads/"+r.branch); err != nil {
-			return "", err
-		}
-		_, _ = run("update-ref", "-d", "refs/heads/"+r.branch)
-		if _, err := run("read-tree", "--empty"); err != nil {
-			return "", err
-		}
-	default:
-		return "", err
-	}
-	_, err = run("clean", "-q", "-f", "-d", "-x")
-	return base, err
 }
 
 // moved reports whether a push's stderr says the branch moved under it (rather than that access was denied).
@@ -391,13 +366,11 @@ func commitMessage(action string, names []string) string {
 		strings.Join(names, "\n"))
 }
 
-// authorEnv sets author and committer (Kratix's gitAuthor; name default kratix).
-func authorEnv(a api.GitAuthor) []string {
+// signature is the author and committer (Kratix's gitAuthor; name default kratix).
+func signature(a api.GitAuthor, now time.Time) object.Signature {
 	name := a.Name
 	if name == "" {
 		name = api.DefaultGitAuthor
 	}
-	email := a.Email
-	return []string{"GIT_AUTHOR_NAME=" + name, "GIT_AUTHOR_EMAIL=" + email,
-		"GIT_COMMITTER_NAME=" + name, "GIT_COMMITTER_EMAIL=" + email}
+	return object.Signature{Name: name, Email: a.Email, When: now}
 }

@@ -1,7 +1,6 @@
 package statestore
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -10,20 +9,17 @@ import (
 	"os"
 	"path"
 	"strings"
+	"syscall"
 )
 
 // tree is a directory that edits are applied to, through an os.Root: no path given to it, and no symlink met on
 // the way, can lead out of it.
 type tree struct {
 	root *os.Root
-	// sync makes each write durable before it is renamed into place: a directory store's files are the store;
-	// a git work tree's are not (the pushed commit is).
+	// sync makes each write durable before it is renamed into place.
 	sync bool
-	// track makes apply record the files it changes (touched) and whether any content changed (changed), for a
-	// git work tree: the commit stages exactly those files, and a write that changes nothing makes no commit.
-	track   bool
-	changed bool
-	touched []string
+
+	testHookBeforeRename func(name string) // tests only
 }
 
 func openTree(dir string, sync bool) (*tree, error) {
@@ -40,7 +36,8 @@ func (t *tree) Close() error { return t.root.Close() }
 func (t *tree) ReadFile(name string) ([]byte, error) { return t.root.ReadFile(name) }
 
 // apply makes e's changes: removals, then each write atomically (a temporary file in the same directory, synced,
-// renamed over the old one).
+// renamed over the old one). A removal spares the files that a write of e replaces, so that a placement written
+// again never shows a reader (a GitOps agent watching the directory) its files missing: they change in place.
 func (t *tree) apply(e edits) error {
 	for _, p := range e.remove {
 		if err := notGit(p); err != nil {
@@ -52,78 +49,68 @@ func (t *tree) apply(e edits) error {
 			return err
 		}
 	}
-	var before map[string][]byte // tracking: the files under the removed paths, and their content
-	if t.track {
-		before = map[string][]byte{}
-		for _, p := range e.remove {
-			if err := t.collect(p, before); err != nil {
-				return err
-			}
-		}
+	keep := make(map[string]bool, len(e.write))
+	for _, f := range e.write {
+		keep[f.Path] = true
 	}
 	for _, p := range e.remove {
-		if err := t.root.RemoveAll(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := t.removeExcept(p, keep); err != nil {
 			return fmt.Errorf("remove %s: %w", p, err)
 		}
 	}
 	for _, f := range e.write {
-		if t.track {
-			prev, had := before[f.Path]
-			if !had {
-				var err error
-				prev, err = t.root.ReadFile(f.Path)
-				had = err == nil
-			}
-			if !had || !bytes.Equal(prev, f.Content) {
-				t.changed = true
-			}
-			delete(before, f.Path)
-			t.touched = append(t.touched, f.Path)
-		}
 		if err := t.writeFile(f.Path, f.Content); err != nil {
 			return err
 		}
 	}
-	for p := range before { // removed and not written again
-		t.changed = true
-		t.touched = append(t.touched, p)
-	}
 	return nil
 }
 
-// collect adds to into the files at or under p, with their content (nil for what is not a regular file).
-func (t *tree) collect(p string, into map[string][]byte) error {
-	fi, err := t.root.Lstat(p)
-	if errors.Is(err, fs.ErrNotExist) {
+// removeExcept removes p and all it holds, except the files in keep (and the directories that lead to them).
+// A path under a file does not exist either (as in a git tree).
+func (t *tree) removeExcept(p string, keep map[string]bool) error {
+	kept := false
+	for k := range keep {
+		if k == p || strings.HasPrefix(k, p+"/") {
+			kept = true
+			break
+		}
+	}
+	if !kept {
+		if err := t.root.RemoveAll(p); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			return err
+		}
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("read %s: %w", p, err)
-	}
+	fi, err := t.root.Lstat(p)
 	switch {
-	case fi.Mode().IsRegular():
-		b, err := t.root.ReadFile(p)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", p, err)
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+		return nil
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		if keep[p] {
+			return nil // replaced by its write
 		}
-		into[p] = b
-	case fi.IsDir():
-		d, err := t.root.Open(p)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", p, err)
+		return t.root.Remove(p)
+	}
+	d, err := t.root.Open(p)
+	if err != nil {
+		return err
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := t.removeExcept(path.Join(p, n), keep); err != nil {
+			return err
 		}
-		names, err := d.Readdirnames(-1)
-		d.Close()
-		if err != nil {
-			return fmt.Errorf("read %s: %w", p, err)
-		}
-		for _, n := range names {
-			if err := t.collect(path.Join(p, n), into); err != nil {
-				return err
-			}
-		}
-	default:
-		into[p] = nil
+	}
+	if keep[p] {
+		// A file is written where this directory is: it must go (the write then fails if it cannot).
+		return t.root.Remove(p)
 	}
 	return nil
 }
@@ -168,6 +155,9 @@ func (t *tree) writeFile(name string, content []byte) error {
 		}
 	}
 	if werr == nil {
+		if t.testHookBeforeRename != nil {
+			t.testHookBeforeRename(name)
+		}
 		werr = t.root.Rename(tmp, name)
 	}
 	if werr != nil {

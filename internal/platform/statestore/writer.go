@@ -22,8 +22,8 @@ import (
 // (never for git: nothing is pushed) and can be retried: both are idempotent.
 //
 // Writers are safe for concurrent use. Writes to one repository (or directory) are serialized by a lock per
-// repository; a push refused because another writer moved the branch is retried on top of it (fetch, reset,
-// apply again) a bounded number of times, so concurrent writers lose no write and see no conflict.
+// repository; a push refused because another writer moved the branch is retried on top of it (read the new
+// head, apply again) a bounded number of times, so concurrent writers lose no write and see no conflict.
 //
 // Errors: *InvalidError (wrapped) for a placement that cannot be written (a path that would leave the store, a
 // mode the writer does not know): retrying does not help. Other errors (git or the filesystem failing) may pass
@@ -138,6 +138,13 @@ func (p Placement) check() error {
 	return nil
 }
 
+// maxName and maxPath are Linux's NAME_MAX and PATH_MAX: a file a directory store could not write, and a checkout
+// of a git store could not hold, is refused for both.
+const (
+	maxName = 255
+	maxPath = 4096
+)
+
 // checkRel checks a path relative to a placement's directory: clean, inside it, not into .git.
 func checkRel(p string) error {
 	switch {
@@ -148,7 +155,13 @@ func checkRel(p string) error {
 	case path.Clean(p) != p || p == ".":
 		return errors.New("want a clean path (no \".\" or empty segments, no trailing '/')")
 	}
+	if len(p) > maxPath {
+		return fmt.Errorf("longer than %d bytes", maxPath)
+	}
 	for _, seg := range strings.Split(p, "/") {
+		if len(seg) > maxName {
+			return fmt.Errorf("a name longer than %d bytes: no filesystem a GitOps agent checks it out to takes it", maxName)
+		}
 		switch seg {
 		case "..":
 			return errors.New(`".." would leave the placement's directory`)

@@ -17,7 +17,8 @@ import (
 
 // Options tune Writers. The zero value works, except that git stores need Dir.
 type Options struct {
-	// Dir is a private directory (0700) for git work trees and git's home; required for git stores.
+	// Dir is a private directory (0700) for the private repositories of fetched git stores and git's home;
+	// required for git stores.
 	Dir string
 	// Logger receives retries; nil discards.
 	Logger *slog.Logger
@@ -31,8 +32,8 @@ type Options struct {
 	testHookBeforePush func(attempt int) // called before each push; tests only
 }
 
-// Writers opens the Writer of each state store. Writers of one git repository and branch share its work tree
-// and its lock, as writers of one directory share theirs. It is safe for concurrent use.
+// Writers opens the Writer of each state store. Writers of one git repository and branch share its queue (and
+// its cached tree), as writers of one directory share their lock. It is safe for concurrent use.
 type Writers struct {
 	opts  Options
 	mu    sync.Mutex
@@ -73,7 +74,7 @@ func New(opts Options) (*Writers, error) {
 }
 
 // ErrNoDir: a git store was asked for but Options.Dir is empty.
-var ErrNoDir = errors.New("statestore: no directory for git work trees (Options.Dir)")
+var ErrNoDir = errors.New("statestore: no directory for git stores' private repositories (Options.Dir)")
 
 // For returns the Writer of s, which must be valid (s.Validate) with its credentials opened. A store's
 // secretRef is not read here: the caller resolves it into s.Credentials.
@@ -103,7 +104,7 @@ func (ws *Writers) For(s api.StateStore) (Writer, error) {
 		ws.mu.Lock()
 		repo := ws.repos[key]
 		if repo == nil {
-			repo = &gitRepo{url: s.URL, branch: s.Branch, work: filepath.Join(ws.opts.Dir, "repos", key),
+			repo = &gitRepo{url: s.URL, branch: s.Branch, dir: filepath.Join(ws.opts.Dir, "repos", key+".git"),
 				home: filepath.Join(ws.opts.Dir, "home"), opts: &ws.opts}
 			ws.repos[key] = repo
 		}
