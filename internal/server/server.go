@@ -77,18 +77,20 @@ type Server struct {
 	events   *events.Dispatcher
 	promises *controller.Controller
 	kube     *kubemirror.Mirror // platform resources as Kubernetes objects (kubeapi.go); nil when off
-	engine   *jobs.Engine
-	outbox   *outbox.Outbox // events out: the outbox's Emitter and its delivery
-	executor runningExecutor
-	audit    *audit.Log
-	cron     *cron.Loop
-	api      *httpapi.Handler
-	http     *http.Server
-	ln       net.Listener
-	unlock   func() error  // releases the data dir's lock (lock.go)
-	certs    *certReloader // the API's TLS certificate; nil serves plain HTTP
-	stopping atomic.Bool
-	ran      atomic.Bool
+	// kubeChanges is kube, for the notifying store (platformStore), which writers may use before it is set.
+	kubeChanges atomic.Pointer[kubemirror.Mirror]
+	engine      *jobs.Engine
+	outbox      *outbox.Outbox // events out: the outbox's Emitter and its delivery
+	executor    runningExecutor
+	audit       *audit.Log
+	cron        *cron.Loop
+	api         *httpapi.Handler
+	http        *http.Server
+	ln          net.Listener
+	unlock      func() error  // releases the data dir's lock (lock.go)
+	certs       *certReloader // the API's TLS certificate; nil serves plain HTTP
+	stopping    atomic.Bool
+	ran         atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -272,11 +274,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if err != nil {
 		return nil, err
 	}
-	s.promises = controller.New(s.store, s.runs, s.files, writers, controller.Options{
+	// The writers of platform resources tell the Kubernetes mirror (when on) of each change (kubeapi.go).
+	platform := s.platformStore()
+	s.promises = controller.New(platform, s.runs, s.files, writers, controller.Options{
 		ReconcileInterval: cfg.ReconcileInterval, Logger: log.With("component", "promises"), Access: ex.access,
 	})
 	if s.api, err = httpapi.New(httpapi.Options{
-		Store:        s.store,
+		Store:        platform,
 		Engine:       s.engine,
 		Logs:         s.logs,
 		Files:        s.files,

@@ -12,40 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/tools/cache"
 )
-
-// syncKind brings every object of k into step: the store's objects (listed fresh) against the cluster's (from
-// the informer's cache; each object is read again from the API server before anything is written for it).
-func (m *Mirror) syncKind(ctx context.Context, k kind, cached cache.Store) error {
-	inStore, err := k.list(ctx)
-	if err != nil {
-		return fmt.Errorf("kubemirror: list %ss: %w", k.name, err)
-	}
-	inCluster := map[string]*unstructured.Unstructured{}
-	for _, o := range cached.List() {
-		if u, ok := o.(*unstructured.Unstructured); ok {
-			inCluster[key(u.GetNamespace(), u.GetName())] = u
-		}
-	}
-	keys := make([]string, 0, len(inStore)+len(inCluster))
-	for k := range inStore {
-		keys = append(keys, k)
-	}
-	for k := range inCluster {
-		if _, ok := inStore[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	var errs []error
-	for _, id := range keys {
-		if err := m.syncOne(ctx, k, inCluster[id], inStore[id]); err != nil {
-			errs = append(errs, fmt.Errorf("%s %s: %w", k.name, id, err))
-		}
-	}
-	return errors.Join(errs...)
-}
 
 // syncOne brings one object into step; c (from the cache) or s is nil where the object is absent.
 func (m *Mirror) syncOne(ctx context.Context, k kind, c *unstructured.Unstructured, s *stored) error {
@@ -359,11 +326,7 @@ func (m *Mirror) updateCluster(ctx context.Context, k kind, change func(*unstruc
 
 // storedOne reads the store's object for c again.
 func (m *Mirror) storedOne(ctx context.Context, k kind, c *unstructured.Unstructured) (*stored, error) {
-	all, err := k.list(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return all[key(c.GetNamespace(), c.GetName())], nil
+	return k.get(ctx, c.GetNamespace(), c.GetName())
 }
 
 func ignoreConflict(err error) error {
