@@ -88,9 +88,11 @@ func (n *notifying) SetResourceRequestStatus(ctx context.Context, promise, names
 	return out, err
 }
 
+// DeleteResourceRequest tells of the promise too: a delete of it refused while it had requests may pass now.
 func (n *notifying) DeleteResourceRequest(ctx context.Context, promise, namespace, name string) error {
 	err := n.Store.DeleteResourceRequest(ctx, promise, namespace, name)
 	n.request(promise, namespace, name, err)
+	n.promise(promise, err)
 	return err
 }
 

@@ -177,7 +177,7 @@ func (m *Mirror) refused(ctx context.Context, k kind, c *unstructured.Unstructur
 	}
 	reason := "Invalid"
 	if !ae.invalid() {
-		reason = "Conflict" // may pass later (a promise becoming available): tried again each pass
+		reason = "Conflict" // may pass later (a promise becoming available): tried again with backoff
 	}
 	m.log.InfoContext(ctx, "refused a cluster object", "kind", k.kind, "namespace", c.GetNamespace(), "name", c.GetName(), "reason", ae.Msg)
 	var status map[string]any
@@ -236,11 +236,14 @@ func (m *Mirror) deleteFromCluster(ctx context.Context, k kind, c *unstructured.
 	if err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) && ae.Status != http.StatusNotFound {
-			// Refused (a promise with requests, a state store in use): shown, and asked again each pass.
-			return m.putStatus(ctx, k, c, withCondition(s.Status, map[string]any{
+			// Refused (a promise with requests, a state store in use): shown, and asked again with backoff.
+			if err := m.putStatus(ctx, k, c, withCondition(s.Status, map[string]any{
 				"type": ConditionAccepted, "status": "False", "reason": "DeleteRefused", "message": ae.Msg,
 				"observedGeneration": c.GetGeneration(),
-			}))
+			})); err != nil {
+				return err
+			}
+			return fmt.Errorf("delete refused: %w", err)
 		}
 		if !errors.As(err, &ae) {
 			return err
