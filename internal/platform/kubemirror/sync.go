@@ -16,7 +16,7 @@ import (
 
 // syncOne brings one object into step; c (from the cache) or s is nil where the object is absent.
 func (m *Mirror) syncOne(ctx context.Context, k kind, c *unstructured.Unstructured, s *stored) error {
-	if c != nil && needsAction(c, s) {
+	if c != nil && needsAction(c, s) && !firstSight(c, s) {
 		// The cache may be behind our own last write: decide on the object as the API server has it now.
 		fresh, err := m.resource(k, c.GetNamespace()).Get(ctx, c.GetName(), metav1.GetOptions{})
 		switch {
@@ -63,6 +63,14 @@ func (m *Mirror) syncOne(ctx context.Context, k kind, c *unstructured.Unstructur
 		return m.updateFromStore(ctx, k, c, s)
 	}
 	return m.writeStatus(ctx, k, c, s)
+}
+
+// firstSight reports whether c is an object created in the cluster that the mirror never wrote: its first write
+// (the finalizer) carries c's resourceVersion, so a cache behind the API server is refused there, and the event
+// that puts the cache in step queues c again; no read of it first.
+func firstSight(c *unstructured.Unstructured, s *stored) bool {
+	_, _, mirrored := marker(c)
+	return s == nil && !mirrored && c.GetDeletionTimestamp() == nil && !slices.Contains(c.GetFinalizers(), Finalizer)
 }
 
 // needsAction reports whether syncOne might write c (read fresh first) rather than only compare it.
@@ -121,9 +129,13 @@ func (m *Mirror) markAndStatus(ctx context.Context, k kind, c *unstructured.Unst
 // createInStore stores an object created in the cluster, through the REST API.
 func (m *Mirror) createInStore(ctx context.Context, k kind, c *unstructured.Unstructured) error {
 	if !slices.Contains(c.GetFinalizers(), Finalizer) {
-		return m.updateCluster(ctx, k, func(u *unstructured.Unstructured) {
+		err := m.updateCluster(ctx, k, func(u *unstructured.Unstructured) {
 			u.SetFinalizers(append(u.GetFinalizers(), Finalizer))
 		})(c)
+		if err != nil || !slices.Contains(c.GetFinalizers(), Finalizer) {
+			return err // refused (the object changed meanwhile): its next event queues it again
+		}
+		// c is as the API server stored it, finalizer included: store it now rather than on that write's event.
 	}
 	if refusal(c) != nil {
 		return nil // refused at this generation: wait for the next change
