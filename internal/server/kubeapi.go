@@ -25,7 +25,7 @@ func (s *Server) openKubeAPI(authn *auth.Authenticator, log *slog.Logger) (*kube
 	if err != nil {
 		return nil, fmt.Errorf("server: kubernetes API: load configuration: %w", err)
 	}
-	rc.QPS, rc.Burst, rc.UserAgent = 50, 100, "runplane"
+	rc.QPS, rc.Burst, rc.UserAgent = 100, 200, "runplane" // as the kubernetes executor's client
 	m, err := kubemirror.New(kubemirror.Options{
 		Config:      rc,
 		API:         s.api,
