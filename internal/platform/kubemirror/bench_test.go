@@ -28,7 +28,7 @@ import (
 // read there, against created and read through the REST API — alternately in one run, against a private API
 // server. Reported: each door's mean and kube/rest, their ratio (issue 16's target: ≤ 1.1).
 //
-//	go test ./internal/platform/kubemirror -run '^$' -bench RequestDoors -benchtime 20x
+//	go test ./internal/platform/kubemirror -run '^$' -bench RequestDoors -benchtime 30x
 func BenchmarkRequestDoors(b *testing.B) {
 	kube := apiserver.Start(b)
 	url := servertest.Start(b, func(c *server.Config) {
