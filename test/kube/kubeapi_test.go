@@ -120,8 +120,10 @@ func TestChartKubectlPromise(t *testing.T) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			dumpNamespace(t, kubectl, ns)
-			out, _ := k("get", "promises,destinations,directorystatestores,crd", "-o", "wide")
-			t.Logf("cluster-scoped objects:\n%s", out)
+			out, err := k("get", "promises,destinations,directorystatestores,crd", "-o", "wide")
+			t.Logf("cluster-scoped objects (%v):\n%s", err, out)
+			out, err = k("logs", "deployment/"+fullname, "-n", ns, "--tail=200")
+			t.Logf("the server's log (%v):\n%s", err, out)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
