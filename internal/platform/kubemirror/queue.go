@@ -106,7 +106,9 @@ func (m *Mirror) syncRef(ctx context.Context, k kind, cached cache.Store, ref Re
 	}
 	var c *unstructured.Unstructured
 	if o, ok, _ := cached.GetByKey(key(ref.Namespace, ref.Name)); ok {
-		c, _ = o.(*unstructured.Unstructured)
+		if u, ok := o.(*unstructured.Unstructured); ok {
+			c = u.DeepCopy() // the cache's objects are shared with the informer: syncOne writes into c
+		}
 	}
 	if err := m.syncOne(ctx, k, c, s); err != nil {
 		return fmt.Errorf("%s %s: %w", k.name, key(ref.Namespace, ref.Name), err)
