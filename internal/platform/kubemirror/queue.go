@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"golang.org/x/time/rate"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
@@ -39,12 +38,9 @@ func (m *Mirror) Wake() { m.q.Add(Ref{Kind: kindResync}) }
 
 // newQueue is the keyed work queue: each Ref at most once in the queue and with one worker at a time, a failed
 // one retried with per-item exponential backoff (5 ms doubling to 30 s: a request refused until its promise is
-// available is tried again soon enough) under an overall bucket (50/s, burst 200).
+// available is tried again soon enough). The API server is spared by the client's own rate limit (QPS).
 func newQueue() workqueue.TypedRateLimitingInterface[Ref] {
-	limiter := workqueue.NewTypedMaxOfRateLimiter(
-		workqueue.NewTypedItemExponentialFailureRateLimiter[Ref](5*time.Millisecond, 30*time.Second),
-		&workqueue.TypedBucketRateLimiter[Ref]{Limiter: rate.NewLimiter(rate.Limit(50), 200)},
-	)
+	limiter := workqueue.NewTypedItemExponentialFailureRateLimiter[Ref](5*time.Millisecond, 30*time.Second)
 	return workqueue.NewTypedRateLimitingQueueWithConfig(limiter, workqueue.TypedRateLimitingQueueConfig[Ref]{Name: "kubemirror"})
 }
 
