@@ -97,6 +97,9 @@ func TestChartKubeAPI(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			if out, err := h.run(t.Context(), append([]string{"lint", "--strict", chartDir}, setArgs(tt.set)...)...); err != nil {
+				t.Errorf("helm lint --strict: %v\n%s", err, out)
+			}
 			m, err := h.template(t, "ops", tt.set...)
 			if err != nil {
 				t.Fatal(err)
