@@ -77,20 +77,21 @@ type Server struct {
 	events   *events.Dispatcher
 	promises *controller.Controller
 	kube     *kubemirror.Mirror // platform resources as Kubernetes objects (kubeapi.go); nil when off
+	engine   *jobs.Engine
+	outbox   *outbox.Outbox // events out: the outbox's Emitter and its delivery
+	executor runningExecutor
+	audit    *audit.Log
+	cron     *cron.Loop
+	api      *httpapi.Handler
+	http     *http.Server
+	ln       net.Listener
+	unlock   func() error  // releases the data dir's lock (lock.go)
+	certs    *certReloader // the API's TLS certificate; nil serves plain HTTP
+	stopping atomic.Bool
+	ran      atomic.Bool
+
 	// kubeChanges is kube, for the notifying store (platformStore), which writers may use before it is set.
 	kubeChanges atomic.Pointer[kubemirror.Mirror]
-	engine      *jobs.Engine
-	outbox      *outbox.Outbox // events out: the outbox's Emitter and its delivery
-	executor    runningExecutor
-	audit       *audit.Log
-	cron        *cron.Loop
-	api         *httpapi.Handler
-	http        *http.Server
-	ln          net.Listener
-	unlock      func() error  // releases the data dir's lock (lock.go)
-	certs       *certReloader // the API's TLS certificate; nil serves plain HTTP
-	stopping    atomic.Bool
-	ran         atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error
