@@ -25,8 +25,8 @@ func (s *Server) openKubeAPI(authn *auth.Authenticator, log *slog.Logger) (*kube
 	if err != nil {
 		return nil, fmt.Errorf("server: kubernetes API: load configuration: %w", err)
 	}
-	rc.QPS, rc.Burst, rc.UserAgent = 50, 100, "runplane"
-	return kubemirror.New(kubemirror.Options{
+	rc.QPS, rc.Burst, rc.UserAgent = 100, 200, "runplane" // as the kubernetes executor's client
+	m, err := kubemirror.New(kubemirror.Options{
 		Config:      rc,
 		API:         s.api,
 		Store:       s.store,
@@ -43,6 +43,24 @@ func (s *Server) openKubeAPI(authn *auth.Authenticator, log *slog.Logger) (*kube
 			}
 			return authn.Issue(p)
 		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.kubeChanges.Store(m)
+	return m, nil
+}
+
+// platformStore is the store the writers of platform resources (the REST API, the promise controller) get: with
+// the mirror on, one that tells it of each change, by key, once openKubeAPI made it.
+func (s *Server) platformStore() store.Store {
+	if !s.cfg.KubeAPI && !s.cfg.InstallCRDs {
+		return s.store
+	}
+	return kubemirror.Notifying(s.store, func(r kubemirror.Ref) {
+		if m := s.kubeChanges.Load(); m != nil {
+			m.Changed(r)
+		}
 	})
 }
 

@@ -90,6 +90,9 @@ type Server struct {
 	stopping atomic.Bool
 	ran      atomic.Bool
 
+	// kubeChanges is kube, for the notifying store (platformStore), which writers may use before it is set.
+	kubeChanges atomic.Pointer[kubemirror.Mirror]
+
 	closeOnce sync.Once
 	closeErr  error
 
@@ -272,12 +275,14 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if err != nil {
 		return nil, err
 	}
-	s.promises = controller.New(s.store, s.runs, s.files, writers, controller.Options{
+	// The writers of platform resources tell the Kubernetes mirror (when on) of each change (kubeapi.go).
+	platform := s.platformStore()
+	s.promises = controller.New(platform, s.runs, s.files, writers, controller.Options{
 		ReconcileInterval: cfg.ReconcileInterval, Logger: log.With("component", "promises"), Access: ex.access,
 		JobNamespace: ex.jobNamespace,
 	})
 	if s.api, err = httpapi.New(httpapi.Options{
-		Store:        s.store,
+		Store:        platform,
 		Engine:       s.engine,
 		Logs:         s.logs,
 		Files:        s.files,

@@ -11,7 +11,8 @@
 //   - status is runplane's. The store's status is copied to the status subresource; what a client writes there is
 //     overwritten. The mirror adds one condition of its own, Accepted=False, when the REST API refused the object
 //     (reason Invalid, with the API's message naming the field; the object stays and is tried again when its
-//     generation changes; reason Conflict, such as a promise not yet available, is tried again every pass).
+//     generation changes; reason Conflict, such as a promise not yet available, is tried again with backoff and
+//     when its promise changes).
 //   - spec, labels and annotations belong to whichever door wrote them last. The annotation
 //     platform.runplane.dev/mirrored records the digests of both sides when they were last brought into step: a
 //     side whose digest moved since changed, and is copied to the other; if both moved, the cluster wins (GitOps
@@ -34,7 +35,11 @@
 //     platform.runplane.dev/promise) with a status subresource whose schema keeps every field, its storage version
 //     watched, and the CRD deleted when the promise is gone from the store.
 //
-// The mirror is level-based: each pass (on every watch event, on Wake, and every Resync) compares the store with
-// the cluster, and nothing it needs is held only in memory, so a restart resumes. One goroutine runs the passes.
-// It never writes the store directly, and it never runs a pipeline.
+// The mirror is level-based and keyed: one worker takes object references (kind, promise, namespace, name) from a
+// rate-limited work queue (client-go's workqueue: each key once in the queue, a failed key retried with backoff up
+// to 30 s) and compares that one object's two sides. Keys come from the cluster's watches (every event names its
+// object), from runplane's store (Notifying: the REST API and the promise controller write through a store that
+// tells the mirror each key they changed), and from a resync every few minutes that queues every key of both
+// sides (catching what no one said). Nothing it needs is held only in memory, so a restart resumes: the first
+// resync queues everything. It never writes the store directly, and it never runs a pipeline.
 package kubemirror

@@ -3,6 +3,7 @@ package kubemirror
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -13,9 +14,13 @@ import (
 
 // Store is what the mirror reads of runplane's store. It never writes it: writes go through the REST API.
 type Store interface {
+	GetPromise(ctx context.Context, name string) (store.Promise, error)
 	ListPromises(ctx context.Context) ([]store.Promise, error)
+	GetResourceRequest(ctx context.Context, promise, namespace, name string) (store.ResourceRequest, error)
 	ListResourceRequests(ctx context.Context, promise, namespace string) ([]store.ResourceRequest, error)
+	GetDestination(ctx context.Context, name string) (api.Destination, error)
 	ListDestinations(ctx context.Context) ([]api.Destination, error)
+	GetStateStore(ctx context.Context, name string) (api.StateStore, error)
 	ListStateStores(ctx context.Context) ([]api.StateStore, error)
 }
 
@@ -26,8 +31,9 @@ type kind struct {
 	apiVersion string
 	kind       string
 	namespaced bool
-	// list reads the store's objects of the kind, by key (namespace/name).
+	// list reads the store's objects of the kind, by key (namespace/name); get reads one (nil if absent).
 	list func(ctx context.Context) (map[string]*stored, error)
+	get  func(ctx context.Context, namespace, name string) (*stored, error)
 	// collection is the REST path objects are created at (POST); item the path of one (PUT, DELETE).
 	collection func(namespace string) string
 	item       func(namespace, name string) string
@@ -66,14 +72,33 @@ func promiseKind(st Store) kind {
 			}
 			out := make(map[string]*stored, len(all))
 			for _, p := range all {
-				s := &stored{Name: p.Metadata.Name, Labels: p.Metadata.Labels, Annotations: p.Metadata.Annotations,
-					Spec: p.Spec, Status: asMap(p.Status), Version: p.Version}
-				s.Deleting = p.Status.Kratix != nil && p.Status.Kratix.DeletionTimestamp != nil
-				out[key("", s.Name)] = s
+				out[key("", p.Metadata.Name)] = storedPromise(p)
 			}
 			return out, nil
 		},
+		get: func(ctx context.Context, _, name string) (*stored, error) {
+			p, err := st.GetPromise(ctx, name)
+			return orAbsent(storedPromise, p, err)
+		},
 	}
+}
+
+func storedPromise(p store.Promise) *stored {
+	s := &stored{Name: p.Metadata.Name, Labels: p.Metadata.Labels, Annotations: p.Metadata.Annotations,
+		Spec: p.Spec, Status: asMap(p.Status), Version: p.Version}
+	s.Deleting = p.Status.Kratix != nil && p.Status.Kratix.DeletionTimestamp != nil
+	return s
+}
+
+// orAbsent converts what a store's Get returned: nil for ErrNotFound.
+func orAbsent[T any](conv func(T) *stored, v T, err error) (*stored, error) {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return conv(v), nil
 }
 
 // requestKind is the kind of a promise's requests, served at gvr.
@@ -91,20 +116,28 @@ func requestKind(st Store, promise string, gvr schema.GroupVersionResource, kind
 			}
 			out := make(map[string]*stored, len(all))
 			for _, r := range all {
-				s := &stored{Name: r.Metadata.Name, Namespace: r.Metadata.Namespace, Labels: r.Metadata.Labels,
-					Annotations: r.Metadata.Annotations, Version: r.Version}
-				if len(r.Spec) > 0 {
-					s.Spec = json.RawMessage(r.Spec)
-				}
-				_ = json.Unmarshal(r.Status, &s.Status)
-				if k, ok := s.Status["kratix"].(map[string]any); ok && k["deletionTimestamp"] != nil {
-					s.Deleting = true
-				}
-				out[key(s.Namespace, s.Name)] = s
+				out[key(r.Metadata.Namespace, r.Metadata.Name)] = storedRequest(r)
 			}
 			return out, nil
 		},
+		get: func(ctx context.Context, ns, name string) (*stored, error) {
+			r, err := st.GetResourceRequest(ctx, promise, ns, name)
+			return orAbsent(storedRequest, r, err)
+		},
 	}
+}
+
+func storedRequest(r store.ResourceRequest) *stored {
+	s := &stored{Name: r.Metadata.Name, Namespace: r.Metadata.Namespace, Labels: r.Metadata.Labels,
+		Annotations: r.Metadata.Annotations, Version: r.Version}
+	if len(r.Spec) > 0 {
+		s.Spec = json.RawMessage(r.Spec)
+	}
+	_ = json.Unmarshal(r.Status, &s.Status)
+	if k, ok := s.Status["kratix"].(map[string]any); ok && k["deletionTimestamp"] != nil {
+		s.Deleting = true
+	}
+	return s
 }
 
 func nsQuery(ns string) string {
@@ -126,21 +159,29 @@ func destinationKind(st Store) kind {
 			}
 			out := make(map[string]*stored, len(all))
 			for _, d := range all {
-				spec := map[string]any{"path": d.Path, "stateStoreRef": d.StateStoreRef, "filepath": d.Filepath}
-				if d.StrictMatchLabels {
-					spec["strictMatchLabels"] = true
-				}
-				if d.Cleanup != "" {
-					spec["cleanup"] = d.Cleanup
-				}
-				if d.InitWorkloads != nil {
-					spec["initWorkloads"] = d.InitWorkloads
-				}
-				out[key("", d.Name)] = &stored{Name: d.Name, Labels: d.Labels, Spec: spec, Status: readyStatus()}
+				out[key("", d.Name)] = storedDestination(d)
 			}
 			return out, nil
 		},
+		get: func(ctx context.Context, _, name string) (*stored, error) {
+			d, err := st.GetDestination(ctx, name)
+			return orAbsent(storedDestination, d, err)
+		},
 	}
+}
+
+func storedDestination(d api.Destination) *stored {
+	spec := map[string]any{"path": d.Path, "stateStoreRef": d.StateStoreRef, "filepath": d.Filepath}
+	if d.StrictMatchLabels {
+		spec["strictMatchLabels"] = true
+	}
+	if d.Cleanup != "" {
+		spec["cleanup"] = d.Cleanup
+	}
+	if d.InitWorkloads != nil {
+		spec["initWorkloads"] = d.InitWorkloads
+	}
+	return &stored{Name: d.Name, Labels: d.Labels, Spec: spec, Status: readyStatus()}
 }
 
 // stateStoreKind is GitStateStore or DirectoryStateStore. Credentials runplane holds never reach the cluster:
@@ -161,24 +202,34 @@ func stateStoreKind(st Store, kindName string) kind {
 			}
 			out := map[string]*stored{}
 			for _, s := range all {
-				if s.Kind != kindName {
-					continue
+				if s.Kind == kindName {
+					out[key("", s.Name)] = storedStateStore(s)
 				}
-				spec := map[string]any{"path": s.Path}
-				if kindName == api.KindGitStateStore {
-					spec["url"], spec["branch"], spec["authMethod"] = s.URL, s.Branch, s.AuthMethod
-					if s.SecretRef != nil {
-						spec["secretRef"] = s.SecretRef
-					}
-					if s.GitAuthor != (api.GitAuthor{}) {
-						spec["gitAuthor"] = s.GitAuthor
-					}
-				}
-				out[key("", s.Name)] = &stored{Name: s.Name, Spec: spec, Status: readyStatus()}
 			}
 			return out, nil
 		},
+		get: func(ctx context.Context, _, name string) (*stored, error) {
+			s, err := st.GetStateStore(ctx, name)
+			if err == nil && s.Kind != kindName {
+				return nil, nil // a store of the other kind has the name
+			}
+			return orAbsent(storedStateStore, s, err)
+		},
 	}
+}
+
+func storedStateStore(s api.StateStore) *stored {
+	spec := map[string]any{"path": s.Path}
+	if s.Kind == api.KindGitStateStore {
+		spec["url"], spec["branch"], spec["authMethod"] = s.URL, s.Branch, s.AuthMethod
+		if s.SecretRef != nil {
+			spec["secretRef"] = s.SecretRef
+		}
+		if s.GitAuthor != (api.GitAuthor{}) {
+			spec["gitAuthor"] = s.GitAuthor
+		}
+	}
+	return &stored{Name: s.Name, Spec: spec, Status: readyStatus()}
 }
 
 // readyStatus is the status of a destination or state store runplane stored: Ready, as Kratix shows it.

@@ -8,16 +8,18 @@ import (
 	"net/http"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
 
 	"github.com/runplane/runplane/api"
 )
 
-// DefaultResync is how often the mirror compares the store with the cluster when nothing woke it.
-const DefaultResync = 2 * time.Second
+// DefaultResync is how often the mirror compares every object of both sides whatever it was told. Changes reach it
+// at once, keyed by object, from the cluster's watches and from runplane's store (Changed, Notifying): the resync
+// catches what neither said (a write by a replica without the notifying store, an event lost), not the common case.
+const DefaultResync = 5 * time.Minute
 
 // Options configure a Mirror. Config, API, Token and Store are required.
 type Options struct {
@@ -30,7 +32,7 @@ type Options struct {
 	Token func(ctx context.Context) (string, error)
 	// Store is read to see what the REST API changed.
 	Store Store
-	// Resync bounds how long a change made through the REST API takes to reach the cluster; 0: DefaultResync.
+	// Resync is how often every object is compared whatever the watches and Changed said; 0: DefaultResync.
 	Resync time.Duration
 	// InstallCRDs applies runplane's CRDs when Run starts (--install-crds).
 	InstallCRDs bool
@@ -44,9 +46,17 @@ type Mirror struct {
 	dc   dynamic.Interface
 	api  door
 	log  *slog.Logger
-	wake chan struct{}
-	// apis are the promises' CRDs the mirror installed and watches, by promise name; only Run's goroutine uses it.
+	q    workqueue.TypedRateLimitingInterface[Ref]
+	// static are runplane's own kinds, by Ref.Kind; set by Run before its worker starts.
+	static map[string]watched
+	// apis are the promises' CRDs the mirror installed and watches, by promise name; only the worker uses it.
 	apis map[string]*promiseAPI
+}
+
+// watched is a kind and the informer that watches it.
+type watched struct {
+	k   kind
+	inf cache.SharedIndexInformer
 }
 
 // New returns a Mirror; Run runs it.
@@ -65,78 +75,63 @@ func New(opts Options) (*Mirror, error) {
 		return nil, fmt.Errorf("kubemirror: %w", err)
 	}
 	return &Mirror{opts: opts, dc: dc, api: door{api: opts.API, token: opts.Token}, log: opts.Logger,
-		wake: make(chan struct{}, 1), apis: map[string]*promiseAPI{}}, nil
+		q: newQueue(), apis: map[string]*promiseAPI{}}, nil
 }
 
-// Wake makes the mirror compare the two sides now (a REST change it should not wait for a resync to see).
-func (m *Mirror) Wake() {
-	select {
-	case m.wake <- struct{}{}:
-	default:
-	}
-}
-
-// Run installs the CRDs when asked, watches runplane's kinds and keeps both sides in step until ctx ends.
+// Run installs the CRDs when asked, watches runplane's kinds and keeps both sides in step until ctx ends. It runs
+// once: its queue shuts down with it.
 func (m *Mirror) Run(ctx context.Context) error {
+	defer m.q.ShutDown()
 	if m.opts.InstallCRDs {
 		if err := InstallCRDs(ctx, m.dc); err != nil {
 			return err
 		}
 		m.log.InfoContext(ctx, "installed the CRDs")
 	}
-	informers := map[schema.GroupVersionResource]cache.SharedIndexInformer{}
-	for _, gvr := range staticGVRs {
-		inf := newInformer(m.dc, gvr)
-		if _, err := inf.AddEventHandler(m.handler()); err != nil {
+	st := m.opts.Store
+	m.static = map[string]watched{
+		api.KindDirectoryStateStore: {k: stateStoreKind(st, api.KindDirectoryStateStore)},
+		api.KindGitStateStore:       {k: stateStoreKind(st, api.KindGitStateStore)},
+		api.KindDestination:         {k: destinationKind(st)},
+		api.KindPromise:             {k: promiseKind(st)},
+	}
+	for _, name := range staticKinds {
+		w := m.static[name]
+		w.inf = newInformer(m.dc, w.k.gvr)
+		if _, err := w.inf.AddEventHandler(m.handler(name, "")); err != nil {
 			return fmt.Errorf("kubemirror: %w", err)
 		}
-		informers[gvr] = inf
-		go inf.RunWithContext(ctx)
+		m.static[name] = w
+		go w.inf.RunWithContext(ctx)
 	}
 	defer m.stopAPIs()
-	for gvr, inf := range informers {
-		if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+	for _, name := range staticKinds {
+		if !cache.WaitForCacheSync(ctx.Done(), m.static[name].inf.HasSynced) {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("kubemirror: watch %s: not synced", gvr.Resource)
+			return fmt.Errorf("kubemirror: watch %s: not synced", m.static[name].k.gvr.Resource)
 		}
 	}
 	m.log.InfoContext(ctx, "mirroring platform resources to the cluster")
-	kinds := []struct {
-		k   kind
-		inf cache.SharedIndexInformer
-	}{
-		{stateStoreKind(m.opts.Store, api.KindDirectoryStateStore), informers[dirStoreGVR]},
-		{stateStoreKind(m.opts.Store, api.KindGitStateStore), informers[gitStoreGVR]},
-		{destinationKind(m.opts.Store), informers[destGVR]},
-		{promiseKind(m.opts.Store), informers[promiseGVR]},
-	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.work(ctx)
+	}()
 	tick := time.NewTicker(m.opts.Resync)
 	defer tick.Stop()
 	for {
-		for _, x := range kinds {
-			if err := m.syncKind(ctx, x.k, x.inf.GetStore()); err != nil && ctx.Err() == nil {
-				m.log.WarnContext(ctx, "mirror", "err", err)
-			}
-		}
-		if err := m.syncAPIs(ctx); err != nil && ctx.Err() == nil {
-			m.log.WarnContext(ctx, "mirror promise APIs", "err", err)
-		}
+		m.Wake()
 		select {
 		case <-ctx.Done():
+			m.q.ShutDown()
+			<-done
 			return nil
-		case <-m.wake:
 		case <-tick.C:
 		}
 	}
 }
 
-// handler wakes the loop on every change in the cluster.
-func (m *Mirror) handler() cache.ResourceEventHandler {
-	return cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { m.Wake() },
-		UpdateFunc: func(any, any) { m.Wake() },
-		DeleteFunc: func(any) { m.Wake() },
-	}
-}
+// staticKinds are runplane's own kinds in the order a resync queues them: what others refer to first.
+var staticKinds = []string{api.KindDirectoryStateStore, api.KindGitStateStore, api.KindDestination, api.KindPromise}

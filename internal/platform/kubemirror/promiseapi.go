@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/runplane/runplane/internal/platform/promise"
+	"github.com/runplane/runplane/internal/store"
 )
 
 // PromiseLabel marks a CRD the mirror installed from a promise's spec.api, with the promise's name; the CRD is
@@ -29,57 +30,72 @@ type promiseAPI struct {
 	stop   context.CancelFunc
 }
 
-// syncAPIs installs the CRD of every stored promise with an API (again when spec.api changed), watches its kind
-// and brings its requests into step; a CRD whose promise is gone is removed.
-func (m *Mirror) syncAPIs(ctx context.Context) error {
-	promises, err := m.opts.Store.ListPromises(ctx)
-	if err != nil {
+// syncAPI serves the API of the stored promise name: its CRD installed (again when spec.api changed) and its kind
+// watched; when the promise is gone (or has no API), the watch stops and the CRD is removed.
+func (m *Mirror) syncAPI(ctx context.Context, name string) error {
+	p, err := m.opts.Store.GetPromise(ctx, name)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	var errs []error
+	var a *promise.API
+	if err == nil && len(p.Spec.API) > 0 {
+		a, _ = promise.ParseAPI(p.Spec.API) // an error: the REST API refused it when it was stored; nothing to serve
+	}
+	if a == nil {
+		if cur := m.apis[name]; cur != nil {
+			cur.stop()
+			delete(m.apis, name)
+		}
+		want, err := m.wantedAPIs(ctx)
+		if err != nil {
+			return err
+		}
+		return m.removeOrphanAPIs(ctx, want)
+	}
+	d := digest(json.RawMessage(p.Spec.API), nil, nil)
+	cur := m.apis[name]
+	if cur == nil || cur.digest != d {
+		if cur != nil {
+			cur.stop()
+			delete(m.apis, name)
+		}
+		pa, err := m.installAPI(ctx, name, p.Spec.API, a)
+		if err != nil {
+			return err
+		}
+		pa.digest = d
+		m.apis[name] = pa
+		return nil // its requests are queued once its watch synced
+	}
+	if cur.inf.HasSynced() {
+		// The promise may have become available: requests it refused until then are tried again now.
+		for _, o := range cur.inf.GetStore().List() {
+			if u, ok := o.(*unstructured.Unstructured); ok {
+				if _, _, mirrored := marker(u); !mirrored {
+					m.q.Add(Ref{Kind: KindRequest, Promise: name, Namespace: u.GetNamespace(), Name: u.GetName()})
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// wantedAPIs names the stored promises with an API.
+func (m *Mirror) wantedAPIs(ctx context.Context) (map[string]bool, error) {
+	promises, err := m.opts.Store.ListPromises(ctx)
+	if err != nil {
+		return nil, err
+	}
 	want := map[string]bool{}
 	for _, p := range promises {
 		if len(p.Spec.API) == 0 {
 			continue
 		}
-		a, err := promise.ParseAPI(p.Spec.API)
-		if err != nil {
-			continue // the REST API refused it when it was stored; nothing to serve
-		}
-		want[p.Metadata.Name] = true
-		d := digest(json.RawMessage(p.Spec.API), nil, nil)
-		cur := m.apis[p.Metadata.Name]
-		if cur == nil || cur.digest != d {
-			if cur != nil {
-				cur.stop()
-			}
-			pa, err := m.installAPI(ctx, p.Metadata.Name, p.Spec.API, a)
-			if err != nil {
-				delete(m.apis, p.Metadata.Name)
-				errs = append(errs, err)
-				continue
-			}
-			pa.digest = d
-			m.apis[p.Metadata.Name] = pa
-			cur = pa
-		}
-		if !cur.inf.HasSynced() {
-			continue // its first list arrives soon, and wakes the loop
-		}
-		if err := m.syncKind(ctx, cur.kind, cur.inf.GetStore()); err != nil {
-			errs = append(errs, err)
+		if _, err := promise.ParseAPI(p.Spec.API); err == nil {
+			want[p.Metadata.Name] = true
 		}
 	}
-	for name, pa := range m.apis {
-		if !want[name] {
-			pa.stop()
-			delete(m.apis, name)
-		}
-	}
-	if err := m.removeOrphanAPIs(ctx, want); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return want, nil
 }
 
 // installAPI applies the promise's CRD (with a status subresource whose schema keeps every field, as Kratix
@@ -118,11 +134,16 @@ func (m *Mirror) installAPI(ctx context.Context, name string, raw []byte, a *pro
 	}
 	gvr := schema.GroupVersionResource{Group: a.Group, Version: a.StorageVersion().Name, Resource: a.Names.Plural}
 	inf := newInformer(m.dc, gvr)
-	if _, err := inf.AddEventHandler(m.handler()); err != nil {
+	if _, err := inf.AddEventHandler(m.handler(KindRequest, name)); err != nil {
 		return nil, err
 	}
 	ictx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	go inf.RunWithContext(ictx)
+	go func() {
+		if cache.WaitForCacheSync(ictx.Done(), inf.HasSynced) {
+			m.q.Add(Ref{Kind: kindAllRequests, Promise: name})
+		}
+	}()
 	m.log.InfoContext(ctx, "serving a promise's API", "promise", name, "crd", crd.GetName())
 	return &promiseAPI{crd: crd.GetName(), inf: inf, stop: stop,
 		kind: requestKind(m.opts.Store, name, gvr, a.Names.Kind, a.Namespaced())}, nil

@@ -12,44 +12,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/tools/cache"
 )
-
-// syncKind brings every object of k into step: the store's objects (listed fresh) against the cluster's (from
-// the informer's cache; each object is read again from the API server before anything is written for it).
-func (m *Mirror) syncKind(ctx context.Context, k kind, cached cache.Store) error {
-	inStore, err := k.list(ctx)
-	if err != nil {
-		return fmt.Errorf("kubemirror: list %ss: %w", k.name, err)
-	}
-	inCluster := map[string]*unstructured.Unstructured{}
-	for _, o := range cached.List() {
-		if u, ok := o.(*unstructured.Unstructured); ok {
-			inCluster[key(u.GetNamespace(), u.GetName())] = u
-		}
-	}
-	keys := make([]string, 0, len(inStore)+len(inCluster))
-	for k := range inStore {
-		keys = append(keys, k)
-	}
-	for k := range inCluster {
-		if _, ok := inStore[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	var errs []error
-	for _, id := range keys {
-		if err := m.syncOne(ctx, k, inCluster[id], inStore[id]); err != nil {
-			errs = append(errs, fmt.Errorf("%s %s: %w", k.name, id, err))
-		}
-	}
-	return errors.Join(errs...)
-}
 
 // syncOne brings one object into step; c (from the cache) or s is nil where the object is absent.
 func (m *Mirror) syncOne(ctx context.Context, k kind, c *unstructured.Unstructured, s *stored) error {
-	if c != nil && needsAction(c, s) {
+	if c != nil && needsAction(c, s) && !firstSight(c, s) {
 		// The cache may be behind our own last write: decide on the object as the API server has it now.
 		fresh, err := m.resource(k, c.GetNamespace()).Get(ctx, c.GetName(), metav1.GetOptions{})
 		switch {
@@ -96,6 +63,14 @@ func (m *Mirror) syncOne(ctx context.Context, k kind, c *unstructured.Unstructur
 		return m.updateFromStore(ctx, k, c, s)
 	}
 	return m.writeStatus(ctx, k, c, s)
+}
+
+// firstSight reports whether c is an object created in the cluster that the mirror never wrote: its first write
+// (the finalizer) carries c's resourceVersion, so a cache behind the API server is refused there, and the event
+// that puts the cache in step queues c again; no read of it first.
+func firstSight(c *unstructured.Unstructured, s *stored) bool {
+	_, _, mirrored := marker(c)
+	return s == nil && !mirrored && c.GetDeletionTimestamp() == nil && !slices.Contains(c.GetFinalizers(), Finalizer)
 }
 
 // needsAction reports whether syncOne might write c (read fresh first) rather than only compare it.
@@ -154,9 +129,13 @@ func (m *Mirror) markAndStatus(ctx context.Context, k kind, c *unstructured.Unst
 // createInStore stores an object created in the cluster, through the REST API.
 func (m *Mirror) createInStore(ctx context.Context, k kind, c *unstructured.Unstructured) error {
 	if !slices.Contains(c.GetFinalizers(), Finalizer) {
-		return m.updateCluster(ctx, k, func(u *unstructured.Unstructured) {
+		err := m.updateCluster(ctx, k, func(u *unstructured.Unstructured) {
 			u.SetFinalizers(append(u.GetFinalizers(), Finalizer))
 		})(c)
+		if err != nil || !slices.Contains(c.GetFinalizers(), Finalizer) {
+			return err // refused (the object changed meanwhile): its next event queues it again
+		}
+		// c is as the API server stored it, finalizer included: store it now rather than on that write's event.
 	}
 	if refusal(c) != nil {
 		return nil // refused at this generation: wait for the next change
@@ -210,7 +189,7 @@ func (m *Mirror) refused(ctx context.Context, k kind, c *unstructured.Unstructur
 	}
 	reason := "Invalid"
 	if !ae.invalid() {
-		reason = "Conflict" // may pass later (a promise becoming available): tried again each pass
+		reason = "Conflict" // may pass later (a promise becoming available): tried again with backoff
 	}
 	m.log.InfoContext(ctx, "refused a cluster object", "kind", k.kind, "namespace", c.GetNamespace(), "name", c.GetName(), "reason", ae.Msg)
 	var status map[string]any
@@ -269,11 +248,14 @@ func (m *Mirror) deleteFromCluster(ctx context.Context, k kind, c *unstructured.
 	if err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) && ae.Status != http.StatusNotFound {
-			// Refused (a promise with requests, a state store in use): shown, and asked again each pass.
-			return m.putStatus(ctx, k, c, withCondition(s.Status, map[string]any{
+			// Refused (a promise with requests, a state store in use): shown, and asked again with backoff.
+			if err := m.putStatus(ctx, k, c, withCondition(s.Status, map[string]any{
 				"type": ConditionAccepted, "status": "False", "reason": "DeleteRefused", "message": ae.Msg,
 				"observedGeneration": c.GetGeneration(),
-			}))
+			})); err != nil {
+				return err
+			}
+			return fmt.Errorf("delete refused: %w", err)
 		}
 		if !errors.As(err, &ae) {
 			return err
@@ -359,11 +341,7 @@ func (m *Mirror) updateCluster(ctx context.Context, k kind, change func(*unstruc
 
 // storedOne reads the store's object for c again.
 func (m *Mirror) storedOne(ctx context.Context, k kind, c *unstructured.Unstructured) (*stored, error) {
-	all, err := k.list(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return all[key(c.GetNamespace(), c.GetName())], nil
+	return k.get(ctx, c.GetNamespace(), c.GetName())
 }
 
 func ignoreConflict(err error) error {
