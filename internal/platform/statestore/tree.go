@@ -1,6 +1,7 @@
 package statestore
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -129,7 +130,13 @@ func notGit(p string) error {
 	return nil
 }
 
+// writeFile puts content at name: through a new file renamed into place, so a reader sees the old file or the new
+// one, never a part; not at all when the file already holds exactly content (a placement written again as it was
+// changes nothing, and makes no temporary file a reader could see).
 func (t *tree) writeFile(name string, content []byte) error {
+	if t.holds(name, content) {
+		return nil
+	}
 	dir := path.Dir(name)
 	if err := t.root.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
@@ -165,4 +172,14 @@ func (t *tree) writeFile(name string, content []byte) error {
 		return fmt.Errorf("write %s: %w", name, werr)
 	}
 	return nil
+}
+
+// holds reports whether name is a regular file whose bytes are content.
+func (t *tree) holds(name string, content []byte) bool {
+	fi, err := t.root.Lstat(name)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != int64(len(content)) {
+		return false
+	}
+	b, err := t.root.ReadFile(name)
+	return err == nil && bytes.Equal(b, content)
 }
