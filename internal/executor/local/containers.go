@@ -18,9 +18,9 @@ import (
 // Multi-container jobs (Spec.Containers) run their containers one after another as host processes, the images
 // ignored, in one workspace: the checkout (or an empty directory) is every container's default working
 // directory, as a command job's. The three shared directories are made next to the workspace, in the attempt's
-// "<workspace>.io" directory (private to the server): in a sandbox they are bound at /runplane/input, output,
-// metadata and again at /kratix/input, output, metadata; without one the job finds them where they are on the
-// host. RUNPLANE_INPUT_DIR, RUNPLANE_OUTPUT_DIR and RUNPLANE_METADATA_DIR name them in every mode.
+// "<workspace>.io" directory (private to the server and the job's user): in a sandbox it is bound at /runplane,
+// so they are /runplane/input, output, metadata, and again /kratix/input, output, metadata through a link (and
+// the input directory /keptn); without one the job finds them where they are on the host. RUNPLANE_INPUT_DIR, RUNPLANE_OUTPUT_DIR and RUNPLANE_METADATA_DIR name them in every mode.
 //
 // Each container is its own process, started as `sh -c 'exec "$0" "$@"' command... args...`: sh only looks
 // the command up in the container's PATH (inside the sandbox, as execvp would) and replaces itself with it; no
@@ -75,6 +75,12 @@ func (e *Executor) makeIODir(a *attempt, spec executor.Spec, name string, uid in
 		return fmt.Errorf("shared directories: %w", err)
 	}
 	a.ioDir = dir
+	if uid >= 0 {
+		// A sandbox binds dir itself at /runplane (sandbox.go): the job's user must be able to enter it.
+		if err := os.Chown(dir, uid, uid); err != nil {
+			return fmt.Errorf("shared directories: %w", err)
+		}
+	}
 	for _, d := range []string{ioInput, ioOutput, ioMetadata} {
 		p := filepath.Join(dir, d)
 		if err := os.Mkdir(p, 0o755); err != nil {
