@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
-
 )
 
 // The sandbox: what a job of a namespace mode sees instead of the host.
