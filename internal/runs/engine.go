@@ -304,11 +304,13 @@ func (e *Engine) Cancel(ctx context.Context, id, by string) (store.Run, error) {
 		}
 		run.CancelRequested = true
 		run.Reason = "cancelled by " + by
-		if _, err := e.st.UpdateRun(ctx, run); errors.Is(err, store.ErrConflict) {
+		stored, err := e.st.UpdateRun(ctx, run)
+		if errors.Is(err, store.ErrConflict) {
 			continue
 		} else if err != nil {
 			return store.Run{}, err
 		}
+		e.states.remember(stored) // a step's job starting here now sees the run cancelled (StepEnv)
 		break
 	}
 	if err := e.Advance(ctx, id); err != nil {
