@@ -214,7 +214,7 @@ func (s *Store) CreateDispatchedEvent(ctx context.Context, e api.Event, rulesVer
 		}
 		failed = -1
 		return nil
-	}, rulesVersionSQL, insertEvent, lookupEvent, insertRun, lookupRunKey, insertJob, countQueuedOf)
+	}, rulesVersionSQL, insertEvent, lookupEvent, insertRunOnly, lookupRunKey, insertJob, countQueuedOf)
 	if err != nil {
 		if failed >= 0 {
 			err = news[failed].failed(err)

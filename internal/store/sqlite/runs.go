@@ -75,7 +75,7 @@ func (s *Store) CreateRunWithJobs(ctx context.Context, r store.Run, jobs []store
 			store.SetAuditTarget(ctx, stored.ID)
 		}
 		return err
-	}, insertRun, lookupRunKey, insertJob, countQueuedOf)
+	}, insertRunOnly, lookupRunKey, insertJob, countQueuedOf)
 	if err != nil {
 		return store.Run{}, false, n.failed(err)
 	}
@@ -95,6 +95,7 @@ func (s *Store) newRunWithJobs(r store.Run, jobs []store.Job) (*newRun, error) {
 	if r.ID == "" {
 		return nil, errors.New("sqlite: create run: id is required")
 	}
+	r.CreateTime = storedTime(r.CreateTime, s.now())
 	args, err := s.runArgs(r)
 	if err != nil {
 		return nil, err
@@ -133,10 +134,11 @@ func (t *wtx) insertRunWithJobs(n *newRun, maxQueued int) (store.Run, bool, erro
 			return store.Run{}, false, fmt.Errorf("%w: owner %q has %d queued jobs, the most allowed is %d", store.ErrQueueFull, r.Owner, q, maxQueued)
 		}
 	}
-	stored, err := scanRun(t.queryRow(insertRun, n.args...))
-	if err != nil {
+	// Inserted, the run is what scanRun would read back, built here: not decoded again.
+	if _, err := t.exec(insertRunOnly, n.args...); err != nil {
 		return store.Run{}, false, err
 	}
+	stored := asInserted(r)
 	for i, a := range n.jobArgs {
 		n.job = n.jobs[i].ID
 		if _, err := t.exec(insertJob, a...); err != nil {
@@ -144,6 +146,22 @@ func (t *wtx) insertRunWithJobs(n *newRun, maxQueued int) (store.Run, bool, erro
 		}
 	}
 	return stored, true, nil
+}
+
+// asInserted is r as insertRun stores it and scanRun reads it: version 1, an empty status queued, no parameters
+// when empty, times in UTC at the nanosecond, never nil steps (a copy), no cancel request.
+func asInserted(r store.Run) store.Run {
+	if r.Status == "" {
+		r.Status = api.RunQueued
+	}
+	if len(r.Parameters) == 0 {
+		r.Parameters = nil
+	}
+	r.CreateTime = fromNanos(toNanos(r.CreateTime))
+	r.StartTime, r.CompletionTime = fromNullNanos(nullNanos(r.StartTime)), fromNullNanos(nullNanos(r.CompletionTime))
+	r.Steps = append([]api.StepRun{}, r.Steps...)
+	r.Version, r.CancelRequested = 1, false
+	return r
 }
 
 // failed is the error of storing n that failed with err.
@@ -282,6 +300,9 @@ const (
 		reason, create_time, start_time, completion_time, trigger, version)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
 		RETURNING ` + runCols
+	insertRunOnly = `INSERT INTO runs (id, workflow, owner, owner_id, idempotency_key, status, parameters, definition,
+		steps, reason, create_time, start_time, completion_time, trigger, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`
 	// The idempotency_key != '' term lets SQLite use the partial unique index.
 	lookupRunKey = `SELECT ` + runCols + ` FROM runs
 		WHERE owner_id = ? AND idempotency_key = ? AND idempotency_key != ''`
