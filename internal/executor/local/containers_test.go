@@ -119,6 +119,10 @@ func TestContainerDirs(t *testing.T) {
 				// One bind shows the three directories at every path; metadata written at Kratix's is runplane's.
 				{Name: "c", Command: []string{"sh", "-c", `[ -d /runplane ] || exit 0; echo m > /kratix/metadata/m; cat /runplane/metadata/m; ls /runplane | tr '\n' ' '; echo; grep -c -E ' /(runplane|kratix|keptn)[/ ]' /proc/self/mountinfo`}},
 			}, InputFiles: map[string][]byte{"in": []byte("input\n")}}
+			if sandbox {
+				// A program found in PATH (env) runs as it would through sh: PWD is the working directory.
+				spec.Containers = append(spec.Containers, api.Container{Name: "d", Command: []string{"env"}, WorkingDir: "/kratix/output"})
+			}
 			h, err := ex.Start(t.Context(), spec)
 			if err != nil {
 				t.Fatal(err)
@@ -132,6 +136,11 @@ func TestContainerDirs(t *testing.T) {
 			if sandbox {
 				want := "==> container a\n/runplane/input /runplane/output /runplane/metadata\n==> container b\nx\ninput\ninput\n/workspace\n" +
 					"==> container c\nm\ninput metadata output \n1\n"
+				// d's env, minus what differs by run: PWD as getcwd names it.
+				if !strings.Contains(string(b), "\nPWD=/runplane/output\n") {
+					t.Errorf("output\n%s\nwant container d's env with PWD=/runplane/output", b)
+				}
+				b = []byte(string(b)[:strings.Index(string(b), "==> container d")])
 				if string(b) != want {
 					t.Errorf("output\n%s\nwant\n%s", b, want)
 				}
