@@ -51,16 +51,21 @@ func (e *Engine) createStarted(ctx context.Context, run store.Run, plan *workflo
 			return store.Run{}, false, err
 		}
 		if created {
-			p.Created(len(jobs))
-			e.states.remember(stored)
-			if stored.Status.Final() {
-				e.log.Info("run ended", "run", stored.ID, "workflow", stored.Workflow, "status", stored.Status)
-				e.notify(stored.ID)
-			}
+			e.created(p, stored, len(jobs))
 		}
 		return stored, created, nil
 	}
 	return store.Run{}, false, err
+}
+
+// created is told that a run started with n jobs of p was stored, as stored.
+func (e *Engine) created(p Preparer, stored store.Run, n int) {
+	p.Created(n)
+	e.states.remember(stored)
+	if stored.Status.Final() {
+		e.log.Info("run ended", "run", stored.ID, "workflow", stored.Workflow, "status", stored.Status)
+		e.notify(stored.ID)
+	}
 }
 
 // first applies to run, in memory, the decisions an advance would take and store one after another until none

@@ -129,65 +129,40 @@ type Request struct {
 // false. Errors: ErrWorkflowNotFound, *api.InvalidError for parameters that fail the workflow's schema (or a
 // trigger's binding that fails over its payload), ErrSkipped, ErrKeyReused.
 func (e *Engine) Start(ctx context.Context, r Request) (run store.Run, created bool, err error) {
+	w, err := e.workflowOf(ctx, r)
+	if err != nil {
+		return store.Run{}, false, err
+	}
+	return e.start(ctx, w, r, nil, nil)
+}
+
+// workflowOf checks r and returns the workflow it runs: its Definition, or the stored workflow it names.
+func (e *Engine) workflowOf(ctx context.Context, r Request) (api.Workflow, error) {
 	if r.OwnerID == "" {
-		return store.Run{}, false, errors.New("runs: start: the submitter's user id is required")
+		return api.Workflow{}, errors.New("runs: start: the submitter's user id is required")
 	}
 	if r.Definition != nil {
 		if r.Definition.Name != r.Workflow {
-			return store.Run{}, false, fmt.Errorf("runs: start: definition %q is not workflow %q", r.Definition.Name, r.Workflow)
+			return api.Workflow{}, fmt.Errorf("runs: start: definition %q is not workflow %q", r.Definition.Name, r.Workflow)
 		}
-		return e.start(ctx, *r.Definition, r, nil, nil)
+		return *r.Definition, nil
 	}
 	w, err := e.st.GetWorkflow(ctx, r.Workflow)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Run{}, false, fmt.Errorf("workflow %q: %w", r.Workflow, ErrWorkflowNotFound)
+		return api.Workflow{}, fmt.Errorf("workflow %q: %w", r.Workflow, ErrWorkflowNotFound)
 	}
 	if err != nil {
-		return store.Run{}, false, fmt.Errorf("start run: %w", err)
+		return api.Workflow{}, fmt.Errorf("start run: %w", err)
 	}
-	return e.start(ctx, w, r, nil, nil)
+	return w, nil
 }
 
 // start stores and advances a new run of w; reuse, when set, are steps carried over from an earlier run (a rerun
 // from failed), and values what those steps set through the metadata API there.
 func (e *Engine) start(ctx context.Context, w api.Workflow, r Request, reuse map[string]api.StepRun, values []store.RunValue) (store.Run, bool, error) {
-	plan, err := e.plans.get(w)
+	plan, run, err := e.newRun(w, r, reuse)
 	if err != nil {
 		return store.Run{}, false, err
-	}
-	if r.Bind != nil && r.Definition == nil {
-		params, derived, err := bindTrigger(plan, w, *r.Bind)
-		if err != nil {
-			return store.Run{}, false, err
-		}
-		if derived {
-			r.Parameters = params
-		}
-	}
-	p, err := plan.Parameters(r.Parameters)
-	if err != nil {
-		return store.Run{}, false, err
-	}
-	run := store.Run{
-		Run: api.Run{
-			Workflow:   w.Name,
-			Owner:      r.Owner,
-			Status:     api.RunQueued,
-			Parameters: p,
-			CreateTime: e.opts.Now().UTC(),
-			Steps:      make([]api.StepRun, 0, len(w.Steps)),
-			Trigger:    r.Trigger,
-		},
-		Definition:     w,
-		OwnerID:        r.OwnerID,
-		IdempotencyKey: r.IdempotencyKey,
-	}
-	for _, s := range w.Steps {
-		if prev, ok := reuse[s.Name]; ok {
-			run.Steps = append(run.Steps, prev)
-			continue
-		}
-		run.Steps = append(run.Steps, api.StepRun{Name: s.Name, Status: api.StepPending})
 	}
 	if p, ok := e.jobs.(Preparer); ok && len(values) == 0 {
 		stored, created, err := e.createStarted(ctx, run, plan, p)
@@ -241,6 +216,49 @@ func (e *Engine) start(ctx context.Context, w api.Workflow, r Request, reuse map
 	return now, true, nil
 }
 
+// newRun is a new run of w as r asks (no id yet), its steps pending but those of reuse, and w's plan.
+func (e *Engine) newRun(w api.Workflow, r Request, reuse map[string]api.StepRun) (*workflow.Plan, store.Run, error) {
+	plan, err := e.plans.get(w)
+	if err != nil {
+		return nil, store.Run{}, err
+	}
+	if r.Bind != nil && r.Definition == nil {
+		params, derived, err := bindTrigger(plan, w, *r.Bind)
+		if err != nil {
+			return nil, store.Run{}, err
+		}
+		if derived {
+			r.Parameters = params
+		}
+	}
+	p, err := plan.Parameters(r.Parameters)
+	if err != nil {
+		return nil, store.Run{}, err
+	}
+	run := store.Run{
+		Run: api.Run{
+			Workflow:   w.Name,
+			Owner:      r.Owner,
+			Status:     api.RunQueued,
+			Parameters: p,
+			CreateTime: e.opts.Now().UTC(),
+			Steps:      make([]api.StepRun, 0, len(w.Steps)),
+			Trigger:    r.Trigger,
+		},
+		Definition:     w,
+		OwnerID:        r.OwnerID,
+		IdempotencyKey: r.IdempotencyKey,
+	}
+	for _, s := range w.Steps {
+		if prev, ok := reuse[s.Name]; ok {
+			run.Steps = append(run.Steps, prev)
+			continue
+		}
+		run.Steps = append(run.Steps, api.StepRun{Name: s.Name, Status: api.StepPending})
+	}
+	return plan, run, nil
+}
+
 // Await returns run id as soon as it is final, or its current state once max has passed or ctx ended.
 // Errors: store.ErrNotFound.
 func (e *Engine) Await(ctx context.Context, id string, max time.Duration) (store.Run, error) {
@@ -286,11 +304,13 @@ func (e *Engine) Cancel(ctx context.Context, id, by string) (store.Run, error) {
 		}
 		run.CancelRequested = true
 		run.Reason = "cancelled by " + by
-		if _, err := e.st.UpdateRun(ctx, run); errors.Is(err, store.ErrConflict) {
+		stored, err := e.st.UpdateRun(ctx, run)
+		if errors.Is(err, store.ErrConflict) {
 			continue
 		} else if err != nil {
 			return store.Run{}, err
 		}
+		e.states.remember(stored) // a step's job starting here now sees the run cancelled (StepEnv)
 		break
 	}
 	if err := e.Advance(ctx, id); err != nil {

@@ -102,9 +102,15 @@ func inlineTask(s api.Step) (api.Task, error) {
 // StepEnv gives the job of a step what it needs when it starts: its env with templates resolved (values holding
 // secrets as secrets), the metadata API's URL, and its token. It is the job engine's Options.StepEnv.
 func (e *Engine) StepEnv(ctx context.Context, job store.Job) (jobs.Step, error) {
-	run, err := e.getRun(ctx, job.Run)
-	if err != nil {
-		return jobs.Step{}, fmt.Errorf("run %s: %w", job.Run, err)
+	// The run as this engine last stored it, when it records job as its step's running job: the decision that
+	// submitted the job was stored, and what happened to the run since (another server's cancel) reaches the job
+	// as it would a moment after it started. Else the run is read.
+	run, ok := e.states.take(job.Run)
+	if !ok || !records(run, job) {
+		var err error
+		if run, err = e.getRun(ctx, job.Run); err != nil {
+			return jobs.Step{}, fmt.Errorf("run %s: %w", job.Run, err)
+		}
 	}
 	// A job created for a decision that was never stored (its server lost the race to one that cancelled or
 	// ended the run) is cancelled, but it may be claimed first: it must not start.
@@ -159,6 +165,19 @@ func (e *Engine) StepEnv(ctx context.Context, job store.Job) (jobs.Step, error) 
 		secrets[api.EnvStepToken] = tok
 	}
 	return jobs.Step{Env: env, Secrets: secrets, Masks: sensitive, Timeout: timeout, DiscardFiles: discard}, nil
+}
+
+// records reports whether run, live, with its definition, has job as the running job of job's step.
+func records(run store.Run, job store.Job) bool {
+	if run.Status.Final() || run.CancelRequested || run.Definition.Name == "" {
+		return false
+	}
+	for _, s := range run.Steps {
+		if s.Name == job.Step {
+			return s.Job == job.ID && s.Status == api.StepRunning
+		}
+	}
+	return false
 }
 
 // holdsAny reports whether s contains any of values.

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/runplane/runplane/api"
@@ -44,6 +46,24 @@ type CloudEvents interface {
 	// PruneEvents deletes the events received before before, except received ones still to dispatch, and says
 	// how many it deleted.
 	PruneEvents(ctx context.Context, before time.Time) (int, error)
+	// CreateDispatchedEvent stores a received event already dispatched (its DispatchTime set) together with what
+	// dispatching it started — each of runs with its jobs, as CreateRunWithJobs stores them, maxQueued applying
+	// to each run's owner — in one transaction, and only while the event rule sets' version is still
+	// rulesVersion (EventRulesVersion). If an event of e's source and id is stored, it stores nothing and returns
+	// that one with created false. A run whose idempotency key is taken is not stored again: that run is
+	// returned in its place (runCreated false). Errors, with nothing stored: ErrRulesChanged, an error wrapping
+	// ErrQueueFull, ErrConflict when a run's or a job's id is taken.
+	CreateDispatchedEvent(ctx context.Context, e api.Event, rulesVersion int64, runs []RunWithJobs, maxQueued int) (
+		stored api.Event, created bool, started []Run, runCreated []bool, err error)
+}
+
+// ErrRulesChanged: the event rule sets changed since the version a caller read them at.
+var ErrRulesChanged = errors.New("store: event rules changed")
+
+// RunWithJobs is a new run and the jobs of its first steps, stored together (CreateRunWithJobs).
+type RunWithJobs struct {
+	Run  Run
+	Jobs []Job
 }
 
 // EventRuleSet is an event rule set as stored: the API view plus its owner's id and its own id, which stays for
@@ -62,9 +82,40 @@ type EventRules interface {
 	GetEventRules(ctx context.Context, name string) (EventRuleSet, error)
 	// ListEventRules returns every rule set ordered by name; never nil.
 	ListEventRules(ctx context.Context) ([]EventRuleSet, error)
+	// EventRulesVersion returns the rule sets' version: a number that every change to any rule set (create,
+	// update, delete) raises, in the transaction of the change.
+	EventRulesVersion(ctx context.Context) (int64, error)
+	// ListEventRulesVersion is ListEventRules with the version (EventRulesVersion) the rule sets listed are at.
+	ListEventRulesVersion(ctx context.Context) ([]EventRuleSet, int64, error)
 	// UpdateEventRules replaces the rule set named r.Name (its actions, owner and flags; it keeps its ID);
 	// ErrNotFound if absent.
 	UpdateEventRules(ctx context.Context, r EventRuleSet) (EventRuleSet, error)
 	// DeleteEventRules removes a rule set; ErrNotFound if absent.
 	DeleteEventRules(ctx context.Context, name string) error
+}
+
+// ListRulesAtVersion lists the rule sets with list and the version they are at, read with version before and
+// after the list: the same both times, no change was committed in between (each raises the version with it),
+// so the list is the rule sets at that version; else it reads again (ErrRulesChanged after a few tries).
+// Backends implement ListEventRulesVersion with it.
+func ListRulesAtVersion(ctx context.Context, version func(context.Context) (int64, error),
+	list func(context.Context) ([]EventRuleSet, error)) ([]EventRuleSet, int64, error) {
+	for range 10 {
+		before, err := version(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		sets, err := list(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		after, err := version(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		if before == after {
+			return sets, before, nil
+		}
+	}
+	return nil, 0, fmt.Errorf("%w: changing while listed", ErrRulesChanged)
 }

@@ -106,31 +106,13 @@ func NewFirer(owners Owners, js Jobs, rs Runs) *Firer {
 // target's schema, ...). A firing of one of a workflow's own triggers (api.WorkflowTrigger) gets its parameters from
 // the trigger's binding over x.Payload (an *api.InvalidError when it fails), or ErrSkipped when its when is false.
 func (f *Firer) Fire(ctx context.Context, x Firing) (Fired, error) {
-	if err := x.Target.Validate(); err != nil {
+	p, err := f.owner(ctx, x)
+	if err != nil {
 		return Fired{}, err
 	}
-	if x.TriggerID == "" || x.Trigger.Kind == "" {
-		return Fired{}, errors.New("trigger: fire: the trigger's kind and id are required")
-	}
-	p, err := f.owners.PrincipalOf(ctx, x.OwnerID)
-	if errors.Is(err, store.ErrNotFound) {
-		return Fired{}, fmt.Errorf("%w: its owner no longer exists", ErrRefused)
-	}
-	if err != nil {
-		return Fired{}, fmt.Errorf("trigger: owner of %s %s: %w", x.Trigger.Kind, x.Trigger.Name, err)
-	}
-	resource, name := api.ResourceJobs, x.Task
-	if x.Workflow != "" {
-		resource, name = api.ResourceRuns, x.Workflow
-	}
-	if !rbac.Allow(p.Grants, api.AccessWrite, resource, name) {
-		return Fired{}, fmt.Errorf("%w: its owner %s may not write %s of %q", ErrRefused, p.Username, resource, name)
-	}
-	// The scope is no user's id (those are UUIDs), so a key a user chose cannot answer for a firing.
-	scope := "trigger:" + string(x.Trigger.Kind) + ":" + x.TriggerID
 	trig := x.Trigger
 	if x.Task != "" {
-		sub, err := f.jobs.Submit(ctx, jobs.Request{Task: x.Task, Owner: p.Username, OwnerID: scope, Input: x.Input,
+		sub, err := f.jobs.Submit(ctx, jobs.Request{Task: x.Task, Owner: p.Username, OwnerID: scopeOf(x), Input: x.Input,
 			IdempotencyKey: x.Key, Trigger: &trig})
 		if err != nil {
 			return Fired{}, err
@@ -140,13 +122,69 @@ func (f *Firer) Fire(ctx context.Context, x Firing) (Fired, error) {
 	if f.runs == nil {
 		return Fired{}, fmt.Errorf("%w: workflows cannot run on this server", ErrRefused)
 	}
-	// A firing of one of the workflow's own triggers takes its parameters from the trigger's binding, evaluated
-	// over what fired it; the runs engine finds the trigger in the definition it starts.
-	bind := &runs.Bind{Kind: x.Trigger.Kind, Object: x.Trigger.Name, Payload: x.Payload, ScheduledTime: x.Trigger.ScheduledTime}
-	run, created, err := f.runs.Start(ctx, runs.Request{Workflow: x.Workflow, Owner: p.Username, OwnerID: scope,
-		Parameters: x.Input, IdempotencyKey: x.Key, Trigger: &trig, Definition: x.Definition, Bind: bind})
+	run, created, err := f.runs.Start(ctx, runRequest(x, p.Username))
 	if err != nil {
 		return Fired{}, err
 	}
 	return Fired{Run: run.ID, Owner: p.Username, Created: created, RunStatus: run.Status}, nil
+}
+
+// RunPreparer prepares runs without storing them; *runs.Engine implements it.
+type RunPreparer interface {
+	Prepare(ctx context.Context, r runs.Request) (runs.Prepared, error)
+}
+
+// Prepare is Fire for a workflow target that stores nothing: it checks the owner's rights now, as Fire does, and
+// returns the run the firing starts, prepared (runs.Engine.Prepare), for the caller to store in a transaction of
+// its own and report with runs.Prepared.Stored. Errors: Fire's, and runs.ErrNotPrepared when the run cannot be
+// prepared (Fire it instead).
+func (f *Firer) Prepare(ctx context.Context, x Firing) (runs.Prepared, error) {
+	rp, ok := f.runs.(RunPreparer)
+	if x.Workflow == "" || !ok {
+		return runs.Prepared{}, runs.ErrNotPrepared
+	}
+	p, err := f.owner(ctx, x)
+	if err != nil {
+		return runs.Prepared{}, err
+	}
+	return rp.Prepare(ctx, runRequest(x, p.Username))
+}
+
+// owner checks x and returns its owner as the principal it is now, if it may start x's target.
+func (f *Firer) owner(ctx context.Context, x Firing) (auth.Principal, error) {
+	if err := x.Target.Validate(); err != nil {
+		return auth.Principal{}, err
+	}
+	if x.TriggerID == "" || x.Trigger.Kind == "" {
+		return auth.Principal{}, errors.New("trigger: fire: the trigger's kind and id are required")
+	}
+	p, err := f.owners.PrincipalOf(ctx, x.OwnerID)
+	if errors.Is(err, store.ErrNotFound) {
+		return auth.Principal{}, fmt.Errorf("%w: its owner no longer exists", ErrRefused)
+	}
+	if err != nil {
+		return auth.Principal{}, fmt.Errorf("trigger: owner of %s %s: %w", x.Trigger.Kind, x.Trigger.Name, err)
+	}
+	resource, name := api.ResourceJobs, x.Task
+	if x.Workflow != "" {
+		resource, name = api.ResourceRuns, x.Workflow
+	}
+	if !rbac.Allow(p.Grants, api.AccessWrite, resource, name) {
+		return auth.Principal{}, fmt.Errorf("%w: its owner %s may not write %s of %q", ErrRefused, p.Username, resource, name)
+	}
+	return p, nil
+}
+
+// scopeOf is the idempotency scope of x's key: no user's id (those are UUIDs), so a key a user chose cannot
+// answer for a firing.
+func scopeOf(x Firing) string { return "trigger:" + string(x.Trigger.Kind) + ":" + x.TriggerID }
+
+// runRequest is the run x starts, as owner.
+func runRequest(x Firing, owner string) runs.Request {
+	trig := x.Trigger
+	// A firing of one of the workflow's own triggers takes its parameters from the trigger's binding, evaluated
+	// over what fired it; the runs engine finds the trigger in the definition it starts.
+	bind := &runs.Bind{Kind: x.Trigger.Kind, Object: x.Trigger.Name, Payload: x.Payload, ScheduledTime: x.Trigger.ScheduledTime}
+	return runs.Request{Workflow: x.Workflow, Owner: owner, OwnerID: scopeOf(x), Parameters: x.Input,
+		IdempotencyKey: x.Key, Trigger: &trig, Definition: x.Definition, Bind: bind}
 }

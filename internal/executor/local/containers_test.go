@@ -101,7 +101,7 @@ func TestContainerNeedsPod(t *testing.T) {
 }
 
 // TestContainerDirs: in a sandbox the shared directories are at /runplane/... and /kratix/... (the same
-// directories; the input directory at /keptn too); without one the env names them on the host, outside the checkout. Each container has a PID
+// directories, one mount; the input directory at /keptn too); without one the env names them on the host, outside the checkout. Each container has a PID
 // namespace of its own in a sandbox, so what one leaves running does not outlive it. The directories are gone
 // after the job.
 func TestContainerDirs(t *testing.T) {
@@ -116,7 +116,13 @@ func TestContainerDirs(t *testing.T) {
 			spec := executor.Spec{JobID: "dirs", Output: out, Containers: []api.Container{
 				{Name: "a", Command: []string{"sh", "-c", `echo x > "$RUNPLANE_OUTPUT_DIR/f"; echo "$RUNPLANE_INPUT_DIR $RUNPLANE_OUTPUT_DIR $RUNPLANE_METADATA_DIR"; ls -A`}},
 				{Name: "b", Command: []string{"sh", "-c", `cat /kratix/output/f 2>/dev/null || echo no-kratix; cat /kratix/input/in /keptn/in 2>/dev/null; pwd`}},
+				// One bind shows the three directories at every path; metadata written at Kratix's is runplane's.
+				{Name: "c", Command: []string{"sh", "-c", `[ -d /runplane ] || exit 0; echo m > /kratix/metadata/m; cat /runplane/metadata/m; ls /runplane | tr '\n' ' '; echo; grep -c -E ' /(runplane|kratix|keptn)[/ ]' /proc/self/mountinfo`}},
 			}, InputFiles: map[string][]byte{"in": []byte("input\n")}}
+			if sandbox {
+				// A program found in PATH (env) runs as it would through sh: PWD is the working directory.
+				spec.Containers = append(spec.Containers, api.Container{Name: "d", Command: []string{"env"}, WorkingDir: "/kratix/output"})
+			}
 			h, err := ex.Start(t.Context(), spec)
 			if err != nil {
 				t.Fatal(err)
@@ -128,11 +134,17 @@ func TestContainerDirs(t *testing.T) {
 			b, _ := os.ReadFile(out.Name())
 			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 			if sandbox {
-				want := "==> container a\n/runplane/input /runplane/output /runplane/metadata\n==> container b\nx\ninput\ninput\n/workspace\n"
+				want := "==> container a\n/runplane/input /runplane/output /runplane/metadata\n==> container b\nx\ninput\ninput\n/workspace\n" +
+					"==> container c\nm\ninput metadata output \n1\n"
+				// d's env, minus what differs by run: PWD as getcwd names it.
+				if !strings.Contains(string(b), "\nPWD=/runplane/output\n") {
+					t.Errorf("output\n%s\nwant container d's env with PWD=/runplane/output", b)
+				}
+				b = []byte(string(b)[:strings.Index(string(b), "==> container d")])
 				if string(b) != want {
 					t.Errorf("output\n%s\nwant\n%s", b, want)
 				}
-			} else if len(lines) != 5 || !strings.HasSuffix(lines[1], "/input "+strings.TrimSuffix(strings.Fields(lines[1])[0], "/input")+"/output "+
+			} else if len(lines) != 6 || !strings.HasSuffix(lines[1], "/input "+strings.TrimSuffix(strings.Fields(lines[1])[0], "/input")+"/output "+
 				strings.TrimSuffix(strings.Fields(lines[1])[0], "/input")+"/metadata") || lines[3] != "no-kratix" {
 				t.Errorf("output without a sandbox:\n%s\nwant the dirs on the host, an empty workspace, no /kratix", b)
 			}

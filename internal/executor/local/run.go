@@ -3,6 +3,7 @@
 package local
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -298,10 +299,11 @@ type process struct {
 	argv []string
 	dir  string
 	env  []string
+	path string // the program to run; "" is /bin/sh
 }
 
 func (e *Executor) command(a *attempt, job jobProcess, p process) (*exec.Cmd, *launchPipes, error) {
-	cmd := &exec.Cmd{Path: "/bin/sh", Args: p.argv, Env: p.env, Dir: p.dir}
+	cmd := &exec.Cmd{Path: cmp.Or(p.path, "/bin/sh"), Args: p.argv, Env: p.env, Dir: p.dir}
 	if null := devNull(); null != nil {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
 	}

@@ -13,8 +13,6 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/runplane/runplane/api"
 )
 
 // The sandbox: what a job of a namespace mode sees instead of the host.
@@ -137,8 +135,11 @@ func (l *sandboxLayout) buildBase(before func(r func(string) string) error) erro
 			return err
 		}
 	}
-	for _, m := range ioMounts {
-		if err := os.MkdirAll(r(m.path), 0o755); err != nil {
+	if err := os.Mkdir(r(ioMount), 0o755); err != nil {
+		return err
+	}
+	for link, target := range ioLinks {
+		if err := os.Symlink(target, r(link)); err != nil {
 			return err
 		}
 	}
@@ -202,9 +203,7 @@ func (l *sandboxLayout) mountTmp() error {
 func (l *sandboxLayout) resetJob(io, secrets bool) error {
 	paths := []string{WorkspacePath[1:]}
 	if io {
-		for _, m := range ioMounts {
-			paths = append(paths, m.path)
-		}
+		paths = append(paths, ioMount)
 	}
 	if l.Secrets && secrets {
 		paths = append(paths, SecretDir[1:])
@@ -283,22 +282,23 @@ func (l *sandboxLayout) mountJob(j jobRoot) error {
 		}
 	}
 	if j.IO != "" {
-		for _, m := range ioMounts {
-			if err := unix.Mount(filepath.Join(j.IO, m.dir), r(m.path), "", unix.MS_BIND|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
-				return fmt.Errorf("bind /%s: %w", m.path, err)
-			}
+		if err := unix.Mount(j.IO, r(ioMount), "", unix.MS_BIND|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+			return fmt.Errorf("bind /%s: %w", ioMount, err)
 		}
 	}
 	return nil
 }
 
-// ioMounts are where a sandbox shows a multi-container job's shared directories (containers.go): each twice, at
-// runplane's paths and Kratix's, and the input directory a third time at Keptn's /keptn.
-var ioMounts = []struct{ dir, path string }{
-	{ioInput, api.InputDir[1:]}, {ioOutput, api.OutputDir[1:]}, {ioMetadata, api.MetadataDir[1:]},
-	{ioInput, api.KratixInputDir[1:]}, {ioOutput, api.KratixOutputDir[1:]}, {ioMetadata, api.KratixMetadataDir[1:]},
-	{ioInput, api.KeptnDir[1:]},
-}
+// A sandbox shows a multi-container job's shared directories (containers.go) by binding the attempt's io
+// directory, which holds input, output and metadata, once at /runplane (api.InputDir, ...); /kratix and /keptn are
+// links in every root to /runplane and /runplane/input (Kratix's paths, Keptn's input directory). One bind and one
+// unmount per job where a bind of each directory at each of its paths took seven of each: a mount or an unmount
+// costs the server tens of µs of CPU under its mount namespace's lock, and these were most of what a workflow
+// step's job cost beyond a command job's.
+const ioMount = "runplane"
+
+// ioLinks are the links (name in the root → target) to the shared directories at Kratix's and Keptn's paths.
+var ioLinks = map[string]string{"kratix": ioMount, "keptn": ioMount + "/" + ioInput}
 
 // remountReadOnly makes the bind mount at p read-only, nosuid and nodev, keeping the flags it has: in a user
 // namespace the kernel refuses to clear the flags of a mount that came from the host (noexec, atime, ...).

@@ -232,3 +232,110 @@ func decodeEvent(def string, received time.Time, dispatched *time.Time, produced
 	}
 	return e, nil
 }
+
+// CreateDispatchedEvent stores e, dispatched, with the runs and jobs its dispatch started, in one transaction,
+// while the rule sets are at rulesVersion: the version's row is locked FOR SHARE, so a change to the rule sets
+// waits for this transaction, or this one sees it.
+func (s *Store) CreateDispatchedEvent(ctx context.Context, e api.Event, rulesVersion int64, runs []store.RunWithJobs,
+	maxQueued int) (api.Event, bool, []store.Run, []bool, error) {
+	if !textOK(e.Source) || !textOK(e.ID) || !textOK(e.Type) {
+		return api.Event{}, false, nil, nil, invalidf("event %q: source, id and type must be valid UTF-8 without NUL", e.ID)
+	}
+	e.ReceiveTime = storedTime(e.ReceiveTime, s.now())
+	def, err := store.EncodeJSON(e)
+	if err != nil {
+		return api.Event{}, false, nil, nil, fmt.Errorf("postgres: create event %q: encode: %w", e.ID, err)
+	}
+	args := make([][]any, len(runs))
+	jobArgs := make([][][]any, len(runs))
+	for i, r := range runs {
+		if r.Run.ID == "" {
+			return api.Event{}, false, nil, nil, errors.New("postgres: create dispatched event: a run's id is required")
+		}
+		if args[i], err = s.runArgs(r.Run); err != nil {
+			return api.Event{}, false, nil, nil, err
+		}
+		jobArgs[i] = make([][]any, len(r.Jobs))
+		for k, j := range r.Jobs {
+			if j.ID == "" {
+				return api.Event{}, false, nil, nil, fmt.Errorf("postgres: create run %q: a job's id is required", r.Run.ID)
+			}
+			if _, jobArgs[i][k], err = s.newJobRow(j); err != nil {
+				return api.Event{}, false, nil, nil, fmt.Errorf("postgres: create run %q: %w", r.Run.ID, err)
+			}
+		}
+	}
+	var stored api.Event
+	var created bool
+	var started []store.Run
+	var runCreated []bool
+	pa := store.AuditFrom(ctx)
+	audited := pa.Take()
+	change := func(tx pgx.Tx) error {
+		created, started, runCreated = false, make([]store.Run, len(runs)), make([]bool, len(runs))
+		var v int64
+		if err := tx.QueryRow(ctx, `SELECT version FROM event_rules_version WHERE id = 1 FOR SHARE`).Scan(&v); err != nil {
+			return err
+		}
+		if v != rulesVersion {
+			return fmt.Errorf("%w: version %d, not %d", store.ErrRulesChanged, v, rulesVersion)
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO events (source, id, type, event, produced, create_time, dispatch_time)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (source, id) DO NOTHING`,
+			e.Source, e.ID, e.Type, string(def), e.Produced, e.ReceiveTime, e.DispatchTime)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			// Stored by another request (the insert waited for its commit): pruned since, it is stored again by
+			// the next try, so nothing here.
+			p, err := scanEvent(tx.QueryRow(ctx, lookupEvent, e.Source, e.ID))
+			if err != nil {
+				return err
+			}
+			stored = p
+			return s.auditIf(ctx, tx, audited, pa)
+		}
+		stored, created = e, true
+		for i, r := range runs {
+			if started[i], runCreated[i], err = insertRunWithJobs(ctx, tx, r.Run, args[i], jobArgs[i], maxQueued); err != nil {
+				return err
+			}
+		}
+		return s.auditIf(ctx, tx, audited, pa)
+	}
+	if s.dry != nil {
+		err = pgx.BeginFunc(ctx, s.dry, change)
+	} else {
+		err = pgx.BeginFunc(ctx, s.pool, change)
+	}
+	if audited {
+		pa.Done(err == nil)
+	}
+	switch {
+	case errors.Is(err, store.ErrQueueFull), errors.Is(err, store.ErrRulesChanged):
+		return api.Event{}, false, nil, nil, err
+	case violated(err) == "runs_pkey", violated(err) == "jobs_pkey":
+		return api.Event{}, false, nil, nil, conflictf("a run or job of event %q already exists", e.ID)
+	case err != nil:
+		return api.Event{}, false, nil, nil, wrap(err, "postgres: create dispatched event %q", e.ID)
+	}
+	if !created {
+		return stored, false, nil, nil, nil
+	}
+	return stored, true, started, runCreated, nil
+}
+
+// EventRulesVersion returns the rule sets' version.
+func (s *Store) EventRulesVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.pool.QueryRow(ctx, `SELECT version FROM event_rules_version WHERE id = 1`).Scan(&v); err != nil {
+		return 0, wrap(err, "postgres: event rules version")
+	}
+	return v, nil
+}
+
+// ListEventRulesVersion lists the rule sets and the version they are at (store.ListRulesAtVersion).
+func (s *Store) ListEventRulesVersion(ctx context.Context) ([]store.EventRuleSet, int64, error) {
+	return store.ListRulesAtVersion(ctx, s.EventRulesVersion, s.ListEventRules)
+}

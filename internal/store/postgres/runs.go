@@ -102,50 +102,12 @@ func (s *Store) CreateRunWithJobs(ctx context.Context, r store.Run, jobs []store
 	pa := store.AuditFrom(ctx)
 	audited := pa.Take()
 	change := func(tx pgx.Tx) error {
-		if maxQueued > 0 && len(jobs) > 0 {
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, int32(queueLockClass), r.Owner); err != nil {
-				return err
-			}
-			var n int
-			if err := tx.QueryRow(ctx, countQueuedOf, r.Owner).Scan(&n); err != nil {
-				return err
-			}
-			if n+len(jobs) > maxQueued {
-				return fmt.Errorf("%w: owner %q has %d queued jobs, the most allowed is %d", store.ErrQueueFull, r.Owner, n, maxQueued)
-			}
+		var err error
+		if stored, created, err = insertRunWithJobs(ctx, tx, r, args, jobArgs, maxQueued); err != nil {
+			return err
 		}
-		for {
-			if r.IdempotencyKey == "" {
-				stored, err = scanRun(tx.QueryRow(ctx, insertRun+` RETURNING `+runCols, args...))
-				if err != nil {
-					return err
-				}
-				break
-			}
-			run, err := scanRun(tx.QueryRow(ctx, insertRunOnce, args...))
-			if err == nil {
-				stored = run
-				break
-			}
-			if !errors.Is(err, pgx.ErrNoRows) {
-				return err
-			}
-			p, err := scanRun(tx.QueryRow(ctx, `SELECT `+runCols+` FROM runs
-				WHERE owner_id = $1 AND idempotency_key = $2 AND idempotency_key <> ''`, r.OwnerID, r.IdempotencyKey))
-			if errors.Is(err, pgx.ErrNoRows) {
-				continue // see CreateRun
-			}
-			if err != nil {
-				return err
-			}
-			stored, created = p, false
-			store.SetAuditTarget(ctx, p.ID)
-			return s.auditIf(ctx, tx, audited, pa)
-		}
-		for _, a := range jobArgs {
-			if _, err := tx.Exec(ctx, createJob, a...); err != nil {
-				return err
-			}
+		if !created {
+			store.SetAuditTarget(ctx, stored.ID)
 		}
 		return s.auditIf(ctx, tx, audited, pa)
 	}
@@ -168,6 +130,58 @@ func (s *Store) CreateRunWithJobs(ctx context.Context, r store.Run, jobs []store
 		return store.Run{}, false, wrap(err, "postgres: create run %q", r.ID)
 	}
 	return stored, created, nil
+}
+
+// insertRunWithJobs inserts run r (args: runArgs) and its jobs (jobArgs: newJobRow's) in tx unless r's
+// idempotency key is taken (then it returns that run, created false); an error wrapping ErrQueueFull if the jobs
+// would take their owner past maxQueued (> 0).
+func insertRunWithJobs(ctx context.Context, tx pgx.Tx, r store.Run, args []any, jobArgs [][]any, maxQueued int) (store.Run, bool, error) {
+	if maxQueued > 0 && len(jobArgs) > 0 {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, int32(queueLockClass), r.Owner); err != nil {
+			return store.Run{}, false, err
+		}
+		var n int
+		if err := tx.QueryRow(ctx, countQueuedOf, r.Owner).Scan(&n); err != nil {
+			return store.Run{}, false, err
+		}
+		if n+len(jobArgs) > maxQueued {
+			return store.Run{}, false, fmt.Errorf("%w: owner %q has %d queued jobs, the most allowed is %d", store.ErrQueueFull, r.Owner, n, maxQueued)
+		}
+	}
+	var stored store.Run
+	for {
+		if r.IdempotencyKey == "" {
+			run, err := scanRun(tx.QueryRow(ctx, insertRun+` RETURNING `+runCols, args...))
+			if err != nil {
+				return store.Run{}, false, err
+			}
+			stored = run
+			break
+		}
+		run, err := scanRun(tx.QueryRow(ctx, insertRunOnce, args...))
+		if err == nil {
+			stored = run
+			break
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return store.Run{}, false, err
+		}
+		p, err := scanRun(tx.QueryRow(ctx, `SELECT `+runCols+` FROM runs
+			WHERE owner_id = $1 AND idempotency_key = $2 AND idempotency_key <> ''`, r.OwnerID, r.IdempotencyKey))
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue // see CreateRun
+		}
+		if err != nil {
+			return store.Run{}, false, err
+		}
+		return p, false, nil
+	}
+	for _, a := range jobArgs {
+		if _, err := tx.Exec(ctx, createJob, a...); err != nil {
+			return store.Run{}, false, err
+		}
+	}
+	return stored, true, nil
 }
 
 // auditIf writes p's entry in tx when audited.

@@ -160,3 +160,86 @@ func scanEvent(row scanner) (api.Event, error) {
 	}
 	return e, nil
 }
+
+// CreateDispatchedEvent stores e, dispatched, with the runs and jobs its dispatch started, in one write operation,
+// while the rule sets are at rulesVersion.
+func (s *Store) CreateDispatchedEvent(ctx context.Context, e api.Event, rulesVersion int64, runs []store.RunWithJobs,
+	maxQueued int) (api.Event, bool, []store.Run, []bool, error) {
+	e.ReceiveTime = storedTime(e.ReceiveTime, s.now())
+	def, err := store.EncodeJSON(e)
+	if err != nil {
+		return api.Event{}, false, nil, nil, fmt.Errorf("sqlite: create event %q: encode: %w", e.ID, err)
+	}
+	news := make([]*newRun, len(runs))
+	for i, r := range runs {
+		if news[i], err = s.newRunWithJobs(r.Run, r.Jobs); err != nil {
+			return api.Event{}, false, nil, nil, err
+		}
+	}
+	var stored api.Event
+	created := true
+	started := make([]store.Run, len(runs))
+	runCreated := make([]bool, len(runs))
+	failed := -1 // the run whose insert failed
+	err = s.write(ctx, func(tx *wtx) error {
+		var v int64
+		if err := tx.queryRow(rulesVersionSQL).Scan(&v); err != nil {
+			return err
+		}
+		if v != rulesVersion {
+			return fmt.Errorf("%w: version %d, not %d", store.ErrRulesChanged, v, rulesVersion)
+		}
+		res, err := tx.exec(insertEvent, e.Source, e.ID, e.Type, string(def), e.Produced, toNanos(e.ReceiveTime),
+			nullNanos(e.DispatchTime))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err != nil {
+				return err
+			}
+			p, err := scanEvent(tx.queryRow(lookupEvent, e.Source, e.ID))
+			if err != nil {
+				return err
+			}
+			stored, created = p, false
+			return nil
+		}
+		stored = e
+		for i, n := range news {
+			failed = i
+			if started[i], runCreated[i], err = tx.insertRunWithJobs(n, maxQueued); err != nil {
+				return err
+			}
+		}
+		failed = -1
+		return nil
+	}, rulesVersionSQL, insertEvent, lookupEvent, insertRunOnly, lookupRunKey, insertJob, countQueuedOf)
+	if err != nil {
+		if failed >= 0 {
+			err = news[failed].failed(err)
+		}
+		return api.Event{}, false, nil, nil, wrap(err, "sqlite: create dispatched event %q", e.ID)
+	}
+	if !created {
+		return stored, false, nil, nil, nil
+	}
+	return stored, true, started, runCreated, nil
+}
+
+// EventRulesVersion returns the rule sets' version.
+func (s *Store) EventRulesVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.rs.queryRow(ctx, rulesVersionSQL).Scan(&v); err != nil {
+		return 0, fmt.Errorf("sqlite: event rules version: %w", err)
+	}
+	return v, nil
+}
+
+// ListEventRulesVersion lists the rule sets and the version they are at: the version read before and after the
+// list is the same (each change raises it with the change), else it reads again.
+func (s *Store) ListEventRulesVersion(ctx context.Context) ([]store.EventRuleSet, int64, error) {
+	return store.ListRulesAtVersion(ctx, s.EventRulesVersion, s.ListEventRules)
+}
+
+const rulesVersionSQL = `SELECT version FROM event_rules_version WHERE id = 1`

@@ -61,70 +61,120 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, bool, er
 // CreateRunWithJobs is CreateRun and the jobs of r's first steps in one write operation (one savepoint of a batch
 // transaction): all of it or nothing.
 func (s *Store) CreateRunWithJobs(ctx context.Context, r store.Run, jobs []store.Job, maxQueued int) (store.Run, bool, error) {
-	if r.ID == "" {
-		return store.Run{}, false, errors.New("sqlite: create run: id is required")
-	}
-	args, err := s.runArgs(r)
+	n, err := s.newRunWithJobs(r, jobs)
 	if err != nil {
 		return store.Run{}, false, err
 	}
-	jobArgs := make([][]any, len(jobs))
-	for i, j := range jobs {
-		if j.ID == "" {
-			return store.Run{}, false, fmt.Errorf("sqlite: create run %q: a job's id is required", r.ID)
-		}
-		if _, jobArgs[i], err = s.newJobRow(j); err != nil {
-			return store.Run{}, false, fmt.Errorf("sqlite: create run %q: %w", r.ID, err)
-		}
-	}
 	var stored store.Run
 	created := true
-	job := "" // the job being inserted, for a conflict's message
 	store.SetAuditTarget(ctx, r.ID)
 	err = s.write(ctx, func(tx *wtx) error {
-		if r.IdempotencyKey != "" {
-			p, err := scanRun(tx.queryRow(lookupRunKey, r.OwnerID, r.IdempotencyKey))
-			if err == nil {
-				stored, created = p, false
-				store.SetAuditTarget(ctx, p.ID)
-				return nil
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-		}
-		if maxQueued > 0 && len(jobs) > 0 {
-			var n int
-			if err := tx.queryRow(countQueuedOf, r.Owner).Scan(&n); err != nil {
-				return err
-			}
-			if n+len(jobs) > maxQueued {
-				return fmt.Errorf("%w: owner %q has %d queued jobs, the most allowed is %d", store.ErrQueueFull, r.Owner, n, maxQueued)
-			}
-		}
 		var err error
-		if stored, err = scanRun(tx.queryRow(insertRun, args...)); err != nil {
-			return err
+		stored, created, err = tx.insertRunWithJobs(n, maxQueued)
+		if err == nil && !created {
+			store.SetAuditTarget(ctx, stored.ID)
 		}
-		for i, a := range jobArgs {
-			job = jobs[i].ID
-			if _, err := tx.exec(insertJob, a...); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, insertRun, lookupRunKey, insertJob, countQueuedOf)
-	switch {
-	case errors.Is(err, store.ErrQueueFull):
-		return store.Run{}, false, err
-	case isUnique(err) && job != "":
-		return store.Run{}, false, conflictf("job %q already exists", job)
-	case isUnique(err):
-		return store.Run{}, false, conflictf("run %q already exists", r.ID)
-	case err != nil:
-		return store.Run{}, false, fmt.Errorf("sqlite: create run %q: %w", r.ID, err)
+		return err
+	}, insertRunOnly, lookupRunKey, insertJob, countQueuedOf)
+	if err != nil {
+		return store.Run{}, false, n.failed(err)
 	}
 	return stored, created, nil
+}
+
+// newRun is a run and its first jobs as the arguments of their inserts.
+type newRun struct {
+	run     store.Run
+	args    []any
+	jobs    []store.Job
+	jobArgs [][]any
+	job     string // the job being inserted, for a conflict's message
+}
+
+func (s *Store) newRunWithJobs(r store.Run, jobs []store.Job) (*newRun, error) {
+	if r.ID == "" {
+		return nil, errors.New("sqlite: create run: id is required")
+	}
+	r.CreateTime = storedTime(r.CreateTime, s.now())
+	args, err := s.runArgs(r)
+	if err != nil {
+		return nil, err
+	}
+	n := &newRun{run: r, args: args, jobs: jobs, jobArgs: make([][]any, len(jobs))}
+	for i, j := range jobs {
+		if j.ID == "" {
+			return nil, fmt.Errorf("sqlite: create run %q: a job's id is required", r.ID)
+		}
+		if _, n.jobArgs[i], err = s.newJobRow(j); err != nil {
+			return nil, fmt.Errorf("sqlite: create run %q: %w", r.ID, err)
+		}
+	}
+	return n, nil
+}
+
+// insertRunWithJobs inserts n's run and jobs unless its idempotency key is taken (then it returns that run,
+// created false); an error wrapping ErrQueueFull if the jobs would take their owner past maxQueued (> 0).
+func (t *wtx) insertRunWithJobs(n *newRun, maxQueued int) (store.Run, bool, error) {
+	r := n.run
+	if r.IdempotencyKey != "" {
+		p, err := scanRun(t.queryRow(lookupRunKey, r.OwnerID, r.IdempotencyKey))
+		if err == nil {
+			return p, false, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return store.Run{}, false, err
+		}
+	}
+	if maxQueued > 0 && len(n.jobs) > 0 {
+		var q int
+		if err := t.queryRow(countQueuedOf, r.Owner).Scan(&q); err != nil {
+			return store.Run{}, false, err
+		}
+		if q+len(n.jobs) > maxQueued {
+			return store.Run{}, false, fmt.Errorf("%w: owner %q has %d queued jobs, the most allowed is %d", store.ErrQueueFull, r.Owner, q, maxQueued)
+		}
+	}
+	// Inserted, the run is what scanRun would read back, built here: not decoded again.
+	if _, err := t.exec(insertRunOnly, n.args...); err != nil {
+		return store.Run{}, false, err
+	}
+	stored := asInserted(r)
+	for i, a := range n.jobArgs {
+		n.job = n.jobs[i].ID
+		if _, err := t.exec(insertJob, a...); err != nil {
+			return store.Run{}, false, err
+		}
+	}
+	return stored, true, nil
+}
+
+// asInserted is r as insertRun stores it and scanRun reads it: version 1, an empty status queued, no parameters
+// when empty, times in UTC at the nanosecond, never nil steps (a copy), no cancel request.
+func asInserted(r store.Run) store.Run {
+	if r.Status == "" {
+		r.Status = api.RunQueued
+	}
+	if len(r.Parameters) == 0 {
+		r.Parameters = nil
+	}
+	r.CreateTime = fromNanos(toNanos(r.CreateTime))
+	r.StartTime, r.CompletionTime = fromNullNanos(nullNanos(r.StartTime)), fromNullNanos(nullNanos(r.CompletionTime))
+	r.Steps = append([]api.StepRun{}, r.Steps...)
+	r.Version, r.CancelRequested = 1, false
+	return r
+}
+
+// failed is the error of storing n that failed with err.
+func (n *newRun) failed(err error) error {
+	switch {
+	case errors.Is(err, store.ErrQueueFull), errors.Is(err, store.ErrRulesChanged):
+		return err
+	case isUnique(err) && n.job != "":
+		return conflictf("job %q already exists", n.job)
+	case isUnique(err):
+		return conflictf("run %q already exists", n.run.ID)
+	}
+	return fmt.Errorf("sqlite: create run %q: %w", n.run.ID, err)
 }
 
 // runArgs are the arguments of insertRun for r (an empty Status as queued).
@@ -250,6 +300,9 @@ const (
 		reason, create_time, start_time, completion_time, trigger, version)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
 		RETURNING ` + runCols
+	insertRunOnly = `INSERT INTO runs (id, workflow, owner, owner_id, idempotency_key, status, parameters, definition,
+		steps, reason, create_time, start_time, completion_time, trigger, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`
 	// The idempotency_key != '' term lets SQLite use the partial unique index.
 	lookupRunKey = `SELECT ` + runCols + ` FROM runs
 		WHERE owner_id = ? AND idempotency_key = ? AND idempotency_key != ''`

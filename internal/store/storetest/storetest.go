@@ -90,6 +90,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EventList", testEventList},
 		{"EventDispatchPrune", testEventDispatchPrune},
 		{"EventRules", testEventRules},
+		{"EventRulesVersion", testEventRulesVersion},
+		{"DispatchedEvent", testDispatchedEvent},
 		{"UserRoundTrip", testUserRoundTrip},
 		{"UserCreateConflict", testUserCreateConflict},
 		{"UserCreateInvalid", testUserCreateInvalid},

@@ -20,6 +20,8 @@ import (
 type Store interface {
 	store.CloudEvents
 	ListEventRules(ctx context.Context) ([]store.EventRuleSet, error)
+	EventRulesVersion(ctx context.Context) (int64, error)
+	ListEventRulesVersion(ctx context.Context) ([]store.EventRuleSet, int64, error)
 	GetRun(ctx context.Context, id string) (store.Run, error)
 	GetJob(ctx context.Context, id string) (store.Job, error)
 }
@@ -83,6 +85,7 @@ type Dispatcher struct {
 	opts  Options
 	log   *slog.Logger
 	wake  chan struct{}
+	rules rules
 
 	mu       sync.Mutex
 	tracking map[string]bool // answer bases whose run is being waited for
@@ -111,21 +114,34 @@ func NewDispatcher(st Store, f Firer, opts Options) *Dispatcher {
 }
 
 // Accept stores received events before anything else happens to them, and answers for each whether it was new
-// or a duplicate of a stored one (same source and id: stored once, dispatched once).
+// or a duplicate of a stored one (same source and id: stored once, dispatched once). An event whose actions can
+// start at once is stored dispatched, with their runs (accept.go); the others are dispatched by Run.
 func (d *Dispatcher) Accept(ctx context.Context, evs []api.Event) ([]api.EventAccepted, error) {
 	out := make([]api.EventAccepted, 0, len(evs))
 	now := d.opts.Now().UTC()
+	queued := false
 	for _, e := range evs {
 		e.Produced, e.DispatchTime, e.ReceiveTime = false, nil, now
+		acc, done, err := d.acceptDispatched(ctx, e)
+		if err != nil {
+			return out, err
+		}
+		if done {
+			out = append(out, acc)
+			continue
+		}
 		_, created, err := d.st.CreateEvent(ctx, e)
 		if err != nil {
 			return out, fmt.Errorf("accept event %q from %q: %w", e.ID, e.Source, err)
 		}
+		queued = queued || created
 		out = append(out, api.EventAccepted{ID: e.ID, Source: e.Source, Duplicate: !created})
 	}
-	select {
-	case d.wake <- struct{}{}:
-	default:
+	if queued {
+		select {
+		case d.wake <- struct{}{}:
+		default:
+		}
 	}
 	return out, nil
 }
@@ -180,7 +196,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context) error {
 		if len(pending) == 0 {
 			return nil
 		}
-		sets, err := d.st.ListEventRules(ctx)
+		sets, err := d.currentRules(ctx)
 		if err != nil {
 			return err
 		}
@@ -250,7 +266,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, sets []store.EventRuleSet, ev
 // right) is answered errored and not retried; an error returned is passing and the event is dispatched again.
 func (d *Dispatcher) fire(ctx context.Context, rs store.EventRuleSet, i int, ev api.Event, doc map[string]any) error {
 	a := rs.Actions[i]
-	key := fmt.Sprintf("%s\n%s\n%d", ev.Source, ev.ID, i)
+	key := actionKey(ev, i)
 	if rs.Workflow != "" {
 		return d.fireWorkflow(ctx, rs, key, ev, doc)
 	}
@@ -279,14 +295,7 @@ func (d *Dispatcher) fire(ctx context.Context, rs store.EventRuleSet, i int, ev 
 	for j := range w.Steps {
 		w.Steps[j].Files = files[j]
 	}
-	fired, err := d.firer.Fire(ctx, trigger.Firing{
-		Target:     trigger.Target{Workflow: rs.Name},
-		Definition: &w,
-		OwnerID:    rs.OwnerID,
-		TriggerID:  rs.ID,
-		Key:        key,
-		Trigger:    api.Trigger{Kind: api.TriggerEvent, Name: rs.Name, Delivery: ev.ID, Source: ev.Source},
-	})
+	fired, err := d.firer.Fire(ctx, actionFiring(rs, i, ev, &w))
 	var invalid *api.InvalidError
 	switch {
 	case errors.Is(err, trigger.ErrRefused), errors.As(err, &invalid):
