@@ -49,6 +49,7 @@ type Store interface {
 	store.Destinations
 	store.Promises
 	store.CompositionDefinitions
+	store.Compositions
 }
 
 // Auditor records the audit entries that no change's transaction wrote (failures, refusals, logins); *audit.Log
@@ -134,6 +135,9 @@ type Options struct {
 	Promises PromiseReconciler
 	// Charts reads the charts of Krateo CompositionDefinitions; nil: definitions are stored, never Ready.
 	Charts ChartFetcher
+	// Compositions is told of every stored change to Krateo compositions (compositions.go); nil: they are only
+	// stored, and deleted at once.
+	Compositions CompositionReconciler
 }
 
 // Route is one entry of the route table: an HTTP method, a ServeMux path pattern and how it is authorized.
@@ -182,6 +186,7 @@ type Handler struct {
 	evin         eventsIn
 	reconciler   PromiseReconciler
 	charts       ChartFetcher
+	compositions CompositionReconciler
 	metrics      *httpMetrics
 	metricsPage  http.Handler
 	mux          *http.ServeMux
@@ -218,6 +223,7 @@ func New(opts Options) (*Handler, error) {
 		evin:         eventsIn{events: opts.Events, privileged: opts.PrivilegedTasks},
 		reconciler:   opts.Promises,
 		charts:       opts.Charts,
+		compositions: opts.Compositions,
 		mux:          http.NewServeMux(),
 	}
 	if h.firer == nil {
@@ -435,6 +441,7 @@ func (h *Handler) table() []route {
 	routes = append(routes, h.stateStoreRoutes()...)
 	routes = append(routes, h.promiseRoutes()...)
 	routes = append(routes, h.definitionRoutes()...)
+	routes = append(routes, h.compositionRoutes()...)
 	return append(routes, h.metadataRoutes(pub)...)
 }
 
