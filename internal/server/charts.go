@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/platform/chart/composer"
 	"github.com/runplane/runplane/internal/platform/chart/helmchart"
+	helmrelease "github.com/runplane/runplane/internal/platform/chart/helmchart/release"
+	"github.com/runplane/runplane/internal/runs"
 	"github.com/runplane/runplane/internal/store"
 )
 
@@ -27,4 +32,24 @@ func chartFetcher(st store.Runners) helmchart.Fetcher {
 		}
 		return v, nil
 	}}
+}
+
+// newComposer makes what installs Krateo compositions' releases: runs of `runplane helm` (this binary) with the
+// cluster of --kubeconfig. Without an explicit --kubeconfig, compositions are stored and their status says no
+// cluster is configured (the in-cluster identity comes with the Kubernetes mode).
+func newComposer(cfg Config, st store.Store, rs *runs.Engine, log *slog.Logger) (*composer.Composer, error) {
+	var kubeconfig []byte
+	if cfg.Kubeconfig != "" {
+		b, err := os.ReadFile(cfg.Kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("server: read the kubeconfig for compositions: %w", err)
+		}
+		kubeconfig = b
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("server: find this binary, for composition jobs: %w", err)
+	}
+	return composer.New(st, rs, chartFetcher(st), composer.Options{Kubeconfig: kubeconfig, Command: []string{exe, helmrelease.StepArg},
+		Logger: log}), nil
 }

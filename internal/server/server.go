@@ -29,6 +29,7 @@ import (
 	"github.com/runplane/runplane/internal/jobfiles"
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/jobs"
+	"github.com/runplane/runplane/internal/platform/chart/composer"
 	"github.com/runplane/runplane/internal/platform/controller"
 	"github.com/runplane/runplane/internal/platform/kubemirror"
 	"github.com/runplane/runplane/internal/platform/statestore"
@@ -76,19 +77,21 @@ type Server struct {
 	runs     *runs.Engine
 	events   *events.Dispatcher
 	promises *controller.Controller
-	kube     *kubemirror.Mirror // platform resources as Kubernetes objects (kubeapi.go); nil when off
-	engine   *jobs.Engine
-	outbox   *outbox.Outbox // events out: the outbox's Emitter and its delivery
-	executor runningExecutor
-	audit    *audit.Log
-	cron     *cron.Loop
-	api      *httpapi.Handler
-	http     *http.Server
-	ln       net.Listener
-	unlock   func() error  // releases the data dir's lock (lock.go)
-	certs    *certReloader // the API's TLS certificate; nil serves plain HTTP
-	stopping atomic.Bool
-	ran      atomic.Bool
+	// compositions installs, upgrades and uninstalls Krateo compositions' releases, as jobs.
+	compositions *composer.Composer
+	kube         *kubemirror.Mirror // platform resources as Kubernetes objects (kubeapi.go); nil when off
+	engine       *jobs.Engine
+	outbox       *outbox.Outbox // events out: the outbox's Emitter and its delivery
+	executor     runningExecutor
+	audit        *audit.Log
+	cron         *cron.Loop
+	api          *httpapi.Handler
+	http         *http.Server
+	ln           net.Listener
+	unlock       func() error  // releases the data dir's lock (lock.go)
+	certs        *certReloader // the API's TLS certificate; nil serves plain HTTP
+	stopping     atomic.Bool
+	ran          atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -275,6 +278,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	s.promises = controller.New(s.store, s.runs, s.files, writers, controller.Options{
 		ReconcileInterval: cfg.ReconcileInterval, Logger: log.With("component", "promises"), Access: ex.access,
 	})
+	if s.compositions, err = newComposer(cfg, s.store, s.runs, log); err != nil {
+		return nil, err
+	}
 	if s.api, err = httpapi.New(httpapi.Options{
 		Store:        s.store,
 		Engine:       s.engine,
@@ -301,6 +307,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		PrivilegedTasks:  cfg.AllowPrivilegedTasks,
 		Promises:         s.promises,
 		Charts:           chartFetcher(s.store),
+		Compositions:     s.compositions,
 	}); err != nil {
 		return nil, err
 	}
@@ -463,6 +470,7 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.cron.Run(bg) })
 	g.Go(func() error { return s.events.Run(bg) })
 	g.Go(func() error { return s.promises.Run(bg) })
+	g.Go(func() error { return s.compositions.Run(bg) })
 	if s.kube != nil {
 		g.Go(func() error { return s.kube.Run(bg) })
 	}

@@ -119,11 +119,12 @@ type CompositionStatus struct {
 	Digest           string          `json:"digest,omitempty"`
 	PreviousDigest   string          `json:"previousDigest,omitempty"`
 	Managed          []ManagedObject `json:"managed,omitempty"`
-	// ObservedGeneration and Job are runplane's: the generation the last release operation was for, and the job
-	// (workflow run) that carries it out.
+	// ObservedGeneration, Run, Operation and Attempts are runplane's: the generation the last release operation
+	// was for, the workflow run (of one job) that carries it out, which operation, and its attempt.
 	ObservedGeneration int64  `json:"observedGeneration,omitempty"`
 	Run                string `json:"run,omitempty"`
 	Operation          string `json:"operation,omitempty"`
+	Attempts           int    `json:"attempts,omitempty"`
 }
 
 // ManagedObject is one object a release manages (status.managed[]).

@@ -50,7 +50,7 @@ func Run(ctx context.Context, step Step, archive []byte, c helmchart.Composition
 	name := c.ReleaseName()
 	if step == Uninstall {
 		u := action.NewUninstall(cfg)
-		u.WaitStrategy = "watcher"
+		u.WaitStrategy = "hookOnly"
 		if _, err := u.Run(name); err != nil {
 			return nil, fmt.Errorf("uninstall release %s: %w", name, err)
 		}
@@ -71,6 +71,7 @@ func Run(ctx context.Context, step Step, archive []byte, c helmchart.Composition
 		in := action.NewInstall(cfg)
 		in.ReleaseName, in.Namespace = name, c.Metadata.Namespace
 		in.PostRenderer = labeler{labels: c.Labels(o.KrateoNamespace)}
+		in.WaitStrategy = "hookOnly" // as Krateo: the release is done when applied (a cluster may run no pods)
 		if _, err := in.RunWithContext(ctx, ch, rendered.Values); err != nil {
 			return nil, fmt.Errorf("install release %s: %w", name, err)
 		}
@@ -83,6 +84,7 @@ func Run(ctx context.Context, step Step, archive []byte, c helmchart.Composition
 		up.MaxHistory = 10
 	}
 	up.PostRenderer = labeler{labels: c.Labels(o.KrateoNamespace)}
+	up.WaitStrategy = "hookOnly"
 	if _, err := up.RunWithContext(ctx, name, ch, rendered.Values); err != nil {
 		return nil, fmt.Errorf("upgrade release %s: %w", name, err)
 	}
