@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -171,6 +170,18 @@ func TestCompositionReleases(t *testing.T) {
 		return nil
 	})
 
+	// krateo.io/paused: "true" stops reconciliation: nothing is installed, and the status says why.
+	paused := strings.Replace(compositionDoc("held", "v0-2-0", `{app: {}}`), "  namespace: demo\n",
+		"  namespace: demo\n  annotations:\n    krateo.io/paused: \"true\"\n", 1)
+	ts.do(t, req{method: "POST", path: base, body: paused}).want(t, http.StatusOK)
+	_, st, _ = compositionStatus(t, ts, base+"/held")
+	if r := condition(st, "Synced"); r.Reason != chart.ReasonPaused || st.Run != "" {
+		t.Errorf("paused composition: Synced %+v, run %q; want %s and no run", r, st.Run, chart.ReasonPaused)
+	}
+	if _, err := configMap("held"); !apierrors.IsNotFound(err) {
+		t.Errorf("paused composition: ConfigMap get = %v, want NotFound", err)
+	}
+
 	// Delete: 202, the release uninstalled, then the composition gone.
 	ts.do(t, req{method: "DELETE", path: base + "/fw"}).want(t, http.StatusAccepted)
 	waitFor("uninstall", base+"/fw", func(_ api.ResourceRequest, _ chart.CompositionStatus, code int) error {
@@ -187,5 +198,4 @@ func TestCompositionReleases(t *testing.T) {
 			t.Errorf("the server log holds a secret (%.4s...)", secret)
 		}
 	}
-	_ = context.Background
 }
