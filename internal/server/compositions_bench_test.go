@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"sort"
 	"strings"
 	"testing"
@@ -75,7 +76,14 @@ func TestCompositionInstallBenchmark(t *testing.T) {
 		for {
 			_, st, _ := compositionStatus(t, ts, "/api/v1/compositions/default/fireworksapps/"+name)
 			if condition(st, "Ready").Status == "True" {
-				return time.Since(start)
+				d := time.Since(start)
+				var run api.Run
+				ts.do(t, req{method: "GET", path: "/api/v1/runs/" + st.Run}).want(t, http.StatusOK).decode(t, &run)
+				if s := run.Steps[0]; s.StartTime != nil && s.CompletionTime != nil {
+					t.Logf("  %s: step job %v of it, started %v after the POST", name, s.CompletionTime.Sub(*s.StartTime).Round(time.Millisecond),
+						s.StartTime.Sub(start).Round(time.Millisecond))
+				}
+				return d
 			}
 			if condition(st, "Ready").Reason == chart.ReasonReleaseFailed {
 				t.Fatalf("install failed: %s", jobLog(t, ts, st.Run))
@@ -86,18 +94,41 @@ func TestCompositionInstallBenchmark(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+	// And the helm CLI (hack/kube/cluster.sh builds it), a process per install as the composition's step is.
+	helmBin := os.Getenv("HOME") + "/.cache/runplane-k8s/bin/helm"
+	tgz := t.TempDir() + "/chart.tgz"
+	if err := os.WriteFile(tgz, pulled.Chart.Data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	helmCLI := func(name string) time.Duration {
+		if _, err := os.Stat(helmBin); err != nil {
+			return 0
+		}
+		start := time.Now()
+		cmd := exec.CommandContext(ctx, helmBin, "install", name, tgz, "--kubeconfig", kube.Kubeconfig, "-n", ns,
+			"--set", "app.replicas=1")
+		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=/usr/bin:/bin"}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("helm install: %v\n%s", err, out)
+		}
+		return time.Since(start)
+	}
 	const rounds = 5
+	var h []time.Duration
 	var b, r []time.Duration
 	for i := range rounds {
 		tb := bare(fmt.Sprintf("bare-%d", i))
+		th := helmCLI(fmt.Sprintf("cli-%d", i))
 		tr := viaAPI(fmt.Sprintf("fw-%d", i))
-		b, r = append(b, tb), append(r, tr)
+		b, r, h = append(b, tb), append(r, tr), append(h, th)
 		load, _ := os.ReadFile("/proc/loadavg")
-		t.Logf("round %d: bare helm install %v, composition -> release deployed %v (%.2fx); loadavg %s", i+1,
-			tb.Round(time.Millisecond), tr.Round(time.Millisecond), float64(tr)/float64(tb), strings.TrimSpace(string(load)))
+		t.Logf("round %d: Helm SDK install (in-process) %v, helm install (CLI) %v, composition -> release deployed %v (%.2fx the SDK's, %.2fx the CLI's); loadavg %s",
+			i+1, tb.Round(time.Millisecond), th.Round(time.Millisecond), tr.Round(time.Millisecond), float64(tr)/float64(tb),
+			float64(tr)/float64(th), strings.TrimSpace(string(load)))
 	}
-	mb, mr := median(b), median(r)
-	t.Logf("median: bare %v, composition %v: %.2fx (target <= 1.3x)", mb.Round(time.Millisecond), mr.Round(time.Millisecond), float64(mr)/float64(mb))
+	mb, mr, mh := median(b), median(r), median(h)
+	t.Logf("median: SDK %v, CLI %v, composition %v: %.2fx the SDK's, %.2fx the CLI's (target <= 1.3x)", mb.Round(time.Millisecond),
+		mh.Round(time.Millisecond), mr.Round(time.Millisecond), float64(mr)/float64(mb), float64(mr)/float64(mh))
 }
 
 func median(ds []time.Duration) time.Duration {
