@@ -71,7 +71,13 @@ type Composer struct {
 
 	mu      sync.Mutex
 	current map[string]string // composition key → the idempotency key of its latest operation
+	// packages caches chart packages by definition generation and chart (a version's package is read once per
+	// definition change, not once per install); bounded by maxPackages.
+	packages map[string][]byte
 }
+
+// maxPackages bounds the cached chart packages.
+const maxPackages = 32
 
 var _ httpapi.CompositionReconciler = (*Composer)(nil)
 
@@ -108,7 +114,7 @@ func New(st Store, rs Runs, charts ChartFetcher, opts Options) *Composer {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Composer{st: st, runs: rs, charts: charts, opts: opts, log: log.With("component", "composer"),
-		work: make(chan job, 256), current: map[string]string{}}
+		work: make(chan job, 256), current: map[string]string{}, packages: map[string][]byte{}}
 }
 
 // Run awaits the runs the composer started and writes their outcome, until ctx ends.
@@ -258,10 +264,24 @@ func (c *Composer) inputs(ctx context.Context, op release.Step, def store.Compos
 	if c.charts == nil {
 		return nil, nil, errors.New("this server reads no charts")
 	}
-	pkg, err := c.charts.Fetch(ctx, with, def.Metadata.Namespace)
-	if err != nil {
-		return nil, nil, fmt.Errorf("fetch the chart: %w", err)
+	ck := fmt.Sprintf("%s/%s/%s/g%d/%s/%s/%s", def.Metadata.Namespace, def.Metadata.Name, def.Metadata.UID,
+		def.Metadata.Generation, with.URL, with.Repo, with.Version)
+	c.mu.Lock()
+	archive, ok := c.packages[ck]
+	c.mu.Unlock()
+	if !ok {
+		pkg, err := c.charts.Fetch(ctx, with, def.Metadata.Namespace)
+		if err != nil {
+			return nil, nil, fmt.Errorf("fetch the chart: %w", err)
+		}
+		archive = pkg.Archive
+		c.mu.Lock()
+		if len(c.packages) >= maxPackages {
+			clear(c.packages)
+		}
+		c.packages[ck] = archive
+		c.mu.Unlock()
 	}
-	files[release.ChartFile] = pkg.Archive
+	files[release.ChartFile] = archive
 	return files, ci, nil
 }
