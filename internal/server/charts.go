@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 
+	"k8s.io/client-go/tools/clientcmd"
+
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/platform/chart/composer"
 	"github.com/runplane/runplane/internal/platform/chart/helmchart"
@@ -39,17 +41,22 @@ func chartFetcher(st store.Runners) helmchart.Fetcher {
 // cluster is configured (the in-cluster identity comes with the Kubernetes mode).
 func newComposer(cfg Config, st store.Store, rs *runs.Engine, log *slog.Logger) (*composer.Composer, error) {
 	var kubeconfig []byte
+	var access composer.Access
 	if cfg.Kubeconfig != "" {
 		b, err := os.ReadFile(cfg.Kubeconfig)
 		if err != nil {
 			return nil, fmt.Errorf("server: read the kubeconfig for compositions: %w", err)
 		}
-		kubeconfig = b
+		rc, err := clientcmd.RESTConfigFromKubeConfig(b)
+		if err != nil {
+			return nil, fmt.Errorf("server: the kubeconfig for compositions: %w", err)
+		}
+		kubeconfig, access = b, helmrelease.Access{Config: rc}
 	}
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("server: find this binary, for composition jobs: %w", err)
 	}
-	return composer.New(st, rs, chartFetcher(st), composer.Options{Kubeconfig: kubeconfig, Command: []string{exe, helmrelease.StepArg},
+	return composer.New(st, rs, chartFetcher(st), composer.Options{Kubeconfig: kubeconfig, Access: access, Command: []string{exe, helmrelease.StepArg},
 		Logger: log}), nil
 }

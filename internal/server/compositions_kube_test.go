@@ -134,6 +134,23 @@ func TestCompositionReleases(t *testing.T) {
 	if cm.Data["replicas"] != "1" || cm.Data["chart"] != "0.1.0" {
 		t.Errorf("installed ConfigMap data = %v", cm.Data)
 	}
+	// The install ran as the definition's ServiceAccount, whose Role allows exactly what the chart renders (and
+	// the Secrets Helm keeps the release in).
+	role, err := cs.RbacV1().Roles("demo").Get(ctx, "krateo-fireworks", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the definition's Role: %v", err)
+	}
+	var granted []string
+	for _, r := range role.Rules {
+		granted = append(granted, strings.Join(r.APIGroups, ",")+"/"+strings.Join(r.Resources, ",")+":"+strings.Join(r.Verbs, ","))
+	}
+	const verbs = "get,list,watch,create,update,patch,delete"
+	if want := []string{"/secrets:" + verbs, "/configmaps:" + verbs}; strings.Join(granted, " ") != strings.Join(want, " ") {
+		t.Errorf("the definition's Role grants %v, want %v", granted, want)
+	}
+	if _, err := cs.RbacV1().RoleBindings("demo").Get(ctx, "krateo-fireworks", metav1.GetOptions{}); err != nil {
+		t.Errorf("the definition's RoleBinding: %v", err)
+	}
 	// The run and its job are ordinary ones: visible through the API.
 	var run api.Run
 	ts.do(t, req{method: "GET", path: "/api/v1/runs/" + st.Run}).want(t, http.StatusOK).decode(t, &run)

@@ -38,6 +38,13 @@ type ChartFetcher interface {
 	Fetch(ctx context.Context, c api.ChartInfo, namespace string) (chart.Package, error)
 }
 
+// Access gives a definition's releases their own identity; release.Access implements it.
+type Access interface {
+	// Grant makes ServiceAccount name in namespace allowed exactly kinds (nil: as it is) and returns a kubeconfig
+	// for it.
+	Grant(ctx context.Context, namespace, name string, kinds [][2]string) ([]byte, error)
+}
+
 // Owner is the user composition runs are started as.
 const Owner = "krateo"
 
@@ -46,6 +53,10 @@ type Options struct {
 	// Kubeconfig is the kubeconfig (its content) the install steps reach the cluster with; it is given to each
 	// job as a secret input file. Empty: compositions are stored, and their status says no cluster is configured.
 	Kubeconfig []byte
+	// Access, if not nil, makes each definition's ServiceAccount (krateo-<definition>, in the composition's
+	// namespace) with a Role allowing exactly the kinds the chart renders, and the steps run with its token
+	// instead of Kubeconfig's identity.
+	Access Access
 	// Command is the step's command line before "install"/"uninstall": the runplane binary and "helm".
 	Command []string
 	// KrateoNamespace is global.krateoNamespace (default krateo-system).
@@ -245,7 +256,15 @@ func (c *Composer) inputs(ctx context.Context, op release.Step, def store.Compos
 		return nil, nil, err
 	}
 	files := map[string][]byte{release.CompositionFile: cb, release.KubeconfigFile: c.opts.Kubeconfig}
+	sa := "krateo-" + def.Metadata.Name
 	if op == release.Uninstall {
+		if c.opts.Access != nil {
+			kc, err := c.opts.Access.Grant(ctx, comp.Metadata.Namespace, sa, nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			files[release.KubeconfigFile] = kc
+		}
 		return files, nil, nil
 	}
 	o, err := chart.OfferOf(def.CompositionDefinition, def.Generated)
@@ -283,5 +302,17 @@ func (c *Composer) inputs(ctx context.Context, op release.Step, def store.Compos
 		c.mu.Unlock()
 	}
 	files[release.ChartFile] = archive
+	if c.opts.Access != nil {
+		// Render the chart as the step will (spec, Krateo's values and labels) and grant exactly its kinds.
+		r, err := helmchart.Render(archive, hc, c.opts.KrateoNamespace)
+		if err != nil {
+			return nil, nil, err
+		}
+		kc, err := c.opts.Access.Grant(ctx, comp.Metadata.Namespace, sa, r.Kinds())
+		if err != nil {
+			return nil, nil, err
+		}
+		files[release.KubeconfigFile] = kc
+	}
 	return files, ci, nil
 }
