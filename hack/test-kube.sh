@@ -69,6 +69,6 @@ rc=0
 # shellcheck disable=SC2086 # GOTESTFLAGS is a list of flags
 go test -count=1 -timeout 30m ${GOTESTFLAGS:-} "${pkgs[@]}" || rc=$?
 # Krateo compositions as Helm releases, against an API server of their own (TestCompositionReleases).
-go test -count=1 -timeout 15m -run '^TestComposition' ./internal/server/ || rc=$?
+go test -count=1 -timeout 15m -run '^TestComposition|^TestSecretPassword' ./internal/server/ ./internal/platform/chart/helmchart/ || rc=$?
 t_test=$(took)
 exit "$rc"

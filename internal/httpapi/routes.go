@@ -138,6 +138,9 @@ type Options struct {
 	// Compositions is told of every stored change to Krateo compositions (compositions.go); nil: they are only
 	// stored, and deleted at once.
 	Compositions CompositionReconciler
+	// ChartSecretsInCluster: a definition's passwordRef names a Kubernetes Secret of its own namespace (read when
+	// the chart is fetched), not a runner's secret, so no runner is checked.
+	ChartSecretsInCluster bool
 }
 
 // Route is one entry of the route table: an HTTP method, a ServeMux path pattern and how it is authorized.
@@ -165,33 +168,34 @@ type route struct {
 
 // Handler serves the API. It is safe for concurrent use.
 type Handler struct {
-	st           Store
-	engine       Engine
-	logs         *joblog.Store
-	files        *jobfiles.Store
-	runs         Runs
-	cron         CronLoop
-	steps        StepTokens
-	firer        *trigger.Firer
-	auth         *auth.Authenticator
-	audit        Auditor
-	log          *slog.Logger
-	ready        func(context.Context) error
-	maxBody      int64
-	bodyTimeout  time.Duration
-	stdoutLimit  int64
-	images       *imagepolicy.Allowlist
-	origins      map[string]bool
-	maxTokenLife time.Duration
-	evin         eventsIn
-	reconciler   PromiseReconciler
-	charts       ChartFetcher
-	compositions CompositionReconciler
-	metrics      *httpMetrics
-	metricsPage  http.Handler
-	mux          *http.ServeMux
-	routes       []Route
-	root         http.Handler
+	st               Store
+	engine           Engine
+	logs             *joblog.Store
+	files            *jobfiles.Store
+	runs             Runs
+	cron             CronLoop
+	steps            StepTokens
+	firer            *trigger.Firer
+	auth             *auth.Authenticator
+	audit            Auditor
+	log              *slog.Logger
+	ready            func(context.Context) error
+	maxBody          int64
+	bodyTimeout      time.Duration
+	stdoutLimit      int64
+	images           *imagepolicy.Allowlist
+	origins          map[string]bool
+	maxTokenLife     time.Duration
+	evin             eventsIn
+	reconciler       PromiseReconciler
+	charts           ChartFetcher
+	compositions     CompositionReconciler
+	secretsInCluster bool
+	metrics          *httpMetrics
+	metricsPage      http.Handler
+	mux              *http.ServeMux
+	routes           []Route
+	root             http.Handler
 }
 
 // New builds the API handler.
@@ -203,28 +207,29 @@ func New(opts Options) (*Handler, error) {
 		return nil, errors.New("httpapi: negative limit")
 	}
 	h := &Handler{
-		st:           opts.Store,
-		engine:       opts.Engine,
-		logs:         opts.Logs,
-		files:        opts.Files,
-		runs:         opts.Runs,
-		cron:         opts.Cron,
-		steps:        opts.StepTokens,
-		firer:        opts.Firer,
-		auth:         opts.Auth,
-		audit:        opts.Audit,
-		log:          opts.Logger,
-		ready:        opts.Ready,
-		maxBody:      opts.MaxBodyBytes,
-		bodyTimeout:  opts.BodyTimeout,
-		stdoutLimit:  opts.StdoutLimit,
-		images:       opts.Images,
-		maxTokenLife: opts.MaxTokenLifetime,
-		evin:         eventsIn{events: opts.Events, privileged: opts.PrivilegedTasks},
-		reconciler:   opts.Promises,
-		charts:       opts.Charts,
-		compositions: opts.Compositions,
-		mux:          http.NewServeMux(),
+		st:               opts.Store,
+		engine:           opts.Engine,
+		logs:             opts.Logs,
+		files:            opts.Files,
+		runs:             opts.Runs,
+		cron:             opts.Cron,
+		steps:            opts.StepTokens,
+		firer:            opts.Firer,
+		auth:             opts.Auth,
+		audit:            opts.Audit,
+		log:              opts.Logger,
+		ready:            opts.Ready,
+		maxBody:          opts.MaxBodyBytes,
+		bodyTimeout:      opts.BodyTimeout,
+		stdoutLimit:      opts.StdoutLimit,
+		images:           opts.Images,
+		maxTokenLife:     opts.MaxTokenLifetime,
+		evin:             eventsIn{events: opts.Events, privileged: opts.PrivilegedTasks},
+		reconciler:       opts.Promises,
+		charts:           opts.Charts,
+		compositions:     opts.Compositions,
+		secretsInCluster: opts.ChartSecretsInCluster,
+		mux:              http.NewServeMux(),
 	}
 	if h.firer == nil {
 		h.firer = trigger.NewFirer(opts.Auth, opts.Engine, opts.Runs)

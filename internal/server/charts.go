@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/runplane/runplane/api"
@@ -16,6 +17,30 @@ import (
 	"github.com/runplane/runplane/internal/runs"
 	"github.com/runplane/runplane/internal/store"
 )
+
+// chartSecretsInCluster says whether passwordRefs name Kubernetes Secrets: when the server runs with a cluster
+// (the Kubernetes executor, or the Kubernetes API served), as core-provider reads them.
+func chartSecretsInCluster(cfg Config) bool {
+	return cfg.Executor == ExecutorKubernetes || cfg.KubeAPI || cfg.InstallCRDs
+}
+
+// chartFetcherFor is chartFetcher, reading passwordRefs from Kubernetes Secrets when the server runs with a cluster.
+func chartFetcherFor(cfg Config, st store.Runners) (helmchart.Fetcher, error) {
+	if !chartSecretsInCluster(cfg) {
+		return chartFetcher(st), nil
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = cfg.Kubeconfig
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return helmchart.Fetcher{}, fmt.Errorf("server: chart credentials from Secrets: load configuration: %w", err)
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return helmchart.Fetcher{}, fmt.Errorf("server: chart credentials from Secrets: %w", err)
+	}
+	return helmchart.Fetcher{Password: helmchart.SecretPassword(cs)}, nil
+}
 
 // chartFetcher reads the charts of CompositionDefinitions. In embedded mode a passwordRef names a runner's
 // secret: passwordRef.name the runner, passwordRef.key the key (its namespace is not used).
@@ -39,7 +64,7 @@ func chartFetcher(st store.Runners) helmchart.Fetcher {
 // newComposer makes what installs Krateo compositions' releases: runs of `runplane helm` (this binary) with the
 // cluster of --kubeconfig. Without an explicit --kubeconfig, compositions are stored and their status says no
 // cluster is configured (the in-cluster identity comes with the Kubernetes mode).
-func newComposer(cfg Config, st store.Store, rs *runs.Engine, log *slog.Logger) (*composer.Composer, error) {
+func newComposer(cfg Config, st store.Store, rs *runs.Engine, charts helmchart.Fetcher, log *slog.Logger) (*composer.Composer, error) {
 	var kubeconfig []byte
 	var access composer.Access
 	if cfg.Kubeconfig != "" {
@@ -57,6 +82,6 @@ func newComposer(cfg Config, st store.Store, rs *runs.Engine, log *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("server: find this binary, for composition jobs: %w", err)
 	}
-	return composer.New(st, rs, chartFetcher(st), composer.Options{Kubeconfig: kubeconfig, Access: access, Command: []string{exe, helmrelease.StepArg},
+	return composer.New(st, rs, charts, composer.Options{Kubeconfig: kubeconfig, Access: access, Command: []string{exe, helmrelease.StepArg},
 		Logger: log}), nil
 }

@@ -278,7 +278,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	s.promises = controller.New(s.store, s.runs, s.files, writers, controller.Options{
 		ReconcileInterval: cfg.ReconcileInterval, Logger: log.With("component", "promises"), Access: ex.access,
 	})
-	if s.compositions, err = newComposer(cfg, s.store, s.runs, log); err != nil {
+	charts, err := chartFetcherFor(cfg, s.store)
+	if err != nil {
+		return nil, err
+	}
+	if s.compositions, err = newComposer(cfg, s.store, s.runs, charts, log); err != nil {
 		return nil, err
 	}
 	if s.api, err = httpapi.New(httpapi.Options{
@@ -306,8 +310,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		Events:           s.events,
 		PrivilegedTasks:  cfg.AllowPrivilegedTasks,
 		Promises:         s.promises,
-		Charts:           chartFetcher(s.store),
-		Compositions:     s.compositions,
+		Charts:           charts,
+		// With a cluster, passwordRef names a Secret of the definition's namespace, not a runner's secret.
+		ChartSecretsInCluster: chartSecretsInCluster(cfg),
+		Compositions:          s.compositions,
 	}); err != nil {
 		return nil, err
 	}
