@@ -18,7 +18,7 @@ import (
 func TestApplyKrateoComposition(t *testing.T) {
 	h := newHarness(t, true)
 	ch := &chartv2.Chart{Metadata: &chartv2.Metadata{APIVersion: chartv2.APIVersionV2, Name: "fireworks-app", Version: "0.1.0"},
-		Schema: []byte(`{"type":"object","required":["app"],"properties":{"app":{"type":"object","properties":{"replicas":{"type":"integer","default":1}}}}}`),
+		Schema:    []byte(`{"type":"object","required":["app"],"properties":{"app":{"type":"object","properties":{"replicas":{"type":"integer","default":1}}}}}`),
 		Templates: []*common.File{{Name: "templates/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}'}\n")}}}
 	file, err := chartutil.Save(ch, t.TempDir())
 	if err != nil {
