@@ -1,7 +1,7 @@
 // Package release installs, upgrades and uninstalls a composition's Helm release in a cluster, with the Helm v4
-// SDK: the step a composition's install/upgrade/uninstall job runs (see README, "Charts as APIs"). It is not yet
-// wired: the job that runs it (a `runplane helm` step with the chart, the values and a kubeconfig as input files,
-// run by the job engine so it is visible, logged, cancellable and retried) comes with the cluster tests.
+// SDK: the step a composition's install/upgrade/uninstall job runs (`runplane helm`, Main, with the chart, the
+// composition and a kubeconfig as the job's input files; see README, "Charts as APIs"), and the per-definition
+// access that step runs under (Access: a ServiceAccount whose Role allows exactly the kinds the chart renders).
 //
 // It must never log values (they may carry secrets) or the kubeconfig.
 package release
