@@ -15,6 +15,11 @@ const (
 // ResourceCompositionDefinitions guards CompositionDefinitions, by "namespace/name".
 const ResourceCompositionDefinitions = "composition_definitions"
 
+// ResourceCompositions guards the instances of the types CompositionDefinitions generate (Krateo compositions),
+// by the name of the definition whose type they are (write: may create, change and delete them, which installs,
+// upgrades and uninstalls their releases).
+const ResourceCompositions = "compositions"
+
 // CompositionDefinition is a Krateo CompositionDefinition as core-provider reads it: a Helm chart whose
 // values.schema.json becomes a resource type (group composition.krateo.io, one version per chart version), each
 // instance of which is a Helm release of the chart. It is namespaced. A file written for Krateo reads unchanged;

@@ -48,7 +48,7 @@ var Resources = []string{
 	ResourceRoleBindings, ResourceAPITokens, ResourceWebhooks, ResourceAuditLogs, ResourceWorkflows, ResourceRuns,
 	ResourceEventSinks,
 	ResourceEvents, ResourceEventRules, ResourcePromises, ResourceResources,
-	ResourceDestinations, ResourceStateStores, ResourceCompositionDefinitions,
+	ResourceDestinations, ResourceStateStores, ResourceCompositionDefinitions, ResourceCompositions,
 }
 
 // AllIDs in ResourceIDs grants every object of the resource.

@@ -36,6 +36,7 @@ func TestWriteAllRole(t *testing.T) {
 		api.ResourceDestinations:           "WriteAllDestinations",
 		api.ResourceStateStores:            "WriteAllStateStores",
 		api.ResourceCompositionDefinitions: "WriteAllCompositionDefinitions",
+		api.ResourceCompositions:           "WriteAllCompositions",
 	}
 	for _, res := range api.Resources {
 		w, ok := want[res]

@@ -116,7 +116,7 @@ func (a *app) applyCommand() *cobra.Command {
 			for _, m := range ms {
 				if m.kind != kindRunner && m.kind != kindTask && m.kind != kindWorkflow && m.kind != kindCronJob &&
 					m.kind != kindEventSink && m.kind != kindEventRules && !api.IsStateStoreManifestKind(m.kind) &&
-					m.kind != kindPromise && m.kind != kindRequest && m.kind != kindDefinition {
+					m.kind != kindPromise && m.kind != kindRequest && m.kind != kindDefinition && m.kind != kindComposition {
 					continue
 				}
 				result, err := applyOne(ctx, c, m)
@@ -183,6 +183,8 @@ func applyOne(ctx context.Context, c *client.Client, m manifest) (string, error)
 		return applyDefinition(ctx, c, m)
 	case kindRequest:
 		return applyRequest(ctx, c, m)
+	case kindComposition:
+		return applyComposition(ctx, c, m)
 	case kindWorkflow:
 		return applyWorkflow(ctx, c, m.flow)
 	case kindRunner:

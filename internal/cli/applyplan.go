@@ -65,6 +65,8 @@ func planRunnersTasks(ctx context.Context, c *client.Client, ms []manifest) ([]p
 			p, err = planDefinition(ctx, c, m)
 		case kindRequest:
 			p, err = planRequest(ctx, c, m)
+		case kindComposition:
+			p, err = planComposition(ctx, c, m)
 		default:
 			continue
 		}

@@ -104,6 +104,7 @@ func (a *app) rootCommand() *cobra.Command {
 		withoutClientFlags(a.serveCommand()),
 		withoutClientFlags(a.versionCommand()),
 		withoutClientFlags(a.backupCommand()),
+		withoutClientFlags(a.helmCommand()),
 		a.loginCommand(),
 		a.logoutCommand(),
 		withoutClientFlags(a.contextCommand()),

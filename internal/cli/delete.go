@@ -91,6 +91,8 @@ func (a *app) deleteFiles(cmd *cobra.Command, files []string, recursive, ignoreN
 		err := leaveGroups(cmd.Context(), c, m)
 		if err == nil && m.kind == kindRequest {
 			err = c.DeleteResourceRequest(cmd.Context(), m.reqPromise, m.request.Metadata.Namespace, m.request.Metadata.Name)
+		} else if err == nil && m.kind == kindComposition {
+			err = c.DeleteComposition(cmd.Context(), m.request.Metadata.Namespace, compositionResource(m.request), m.request.Metadata.Name)
 		} else if err == nil {
 			_, err = deleteOne(cmd.Context(), c, kindOf[m.kind], m.name())
 		}

@@ -37,15 +37,17 @@ const (
 	kindDefinition  = "CompositionDefinition"
 	// kindRequest stands for a resource request of a promise's API, whatever its kind (applypromise.go).
 	kindRequest = "resource request"
+	// kindComposition stands for a Krateo composition (apiVersion composition.krateo.io/...), whatever its kind.
+	kindComposition = "composition"
 )
 
 // kinds lists the kinds in the order apply sends them (see applyCommand for why groups come before users).
 var kinds = []string{kindRunner, kindTask, kindWorkflow, kindCronJob, kindEventSink, kindGroup, kindUser, kindRole, kindRoleBinding, kindEventRules,
-	kindGitStateStore, kindDirectoryStateStore, kindDestination, kindPromise, kindDefinition, kindRequest}
+	kindGitStateStore, kindDirectoryStateStore, kindDestination, kindPromise, kindDefinition, kindRequest, kindComposition}
 
 // kindList is kinds for messages: "Runner, Task, ... or Promise".
 var kindList = func() string {
-	ks := slices.DeleteFunc(slices.Clone(kinds), func(k string) bool { return k == kindRequest })
+	ks := slices.DeleteFunc(slices.Clone(kinds), func(k string) bool { return k == kindRequest || k == kindComposition })
 	return strings.Join(ks[:len(ks)-1], ", ") + " or " + ks[len(ks)-1] + ", or the kind of a promise's API"
 }()
 
@@ -104,6 +106,8 @@ func (m manifest) name() string {
 		return m.definition.Metadata.Namespace + "/" + m.definition.Metadata.Name
 	case kindRequest:
 		return m.request.Metadata.Name
+	case kindComposition:
+		return m.request.Metadata.Namespace + "/" + m.request.Metadata.Name
 	}
 	return m.binding.Name
 }
@@ -111,7 +115,7 @@ func (m manifest) name() string {
 // ref is how apply names the object: kind/NAME, lower case, as in runner/examples or rolebinding/ops. A user or
 // group of a provider other than local says so, since names are unique only per provider.
 func (m manifest) ref() string {
-	if m.kind == kindRequest {
+	if m.kind == kindRequest || m.kind == kindComposition {
 		return requestRef(m.request)
 	}
 	return strings.ToLower(m.kind) + "/" + m.name() + providerSuffix(m.provider())
@@ -325,7 +329,10 @@ func parseManifest(doc []byte) (manifest, error) {
 	if m.kind == kindDefinition {
 		return parseDefinitionDoc(doc)
 	}
-	if !slices.Contains(kinds, m.kind) || m.kind == kindRequest {
+	if isCompositionDoc(fields) {
+		return parseCompositionDoc(doc)
+	}
+	if !slices.Contains(kinds, m.kind) || m.kind == kindRequest || m.kind == kindComposition {
 		if isRequestDoc(fields) {
 			return parseRequestDoc(doc)
 		}
@@ -403,7 +410,7 @@ func (m *manifest) validate() error {
 	case kindCronJob:
 		_, err := cron.Check(&m.cron)
 		return err
-	case kindPromise, kindRequest, kindDefinition:
+	case kindPromise, kindRequest, kindDefinition, kindComposition:
 		return nil // checked when parsed
 	case kindEventRules:
 		if m.rules.APIVersion != "v2" {

@@ -98,9 +98,9 @@ func eventType(r *http.Request, rt Route) string {
 	case strings.HasSuffix(rt.Path, "/logout"):
 		return "logout"
 	// Requests are addressed by their promise: a POST to it creates one, a DELETE removes the one named.
-	case rt.Resource == api.ResourceResources && r.Method == http.MethodPost:
+	case (rt.Resource == api.ResourceResources || rt.Resource == api.ResourceCompositions) && r.Method == http.MethodPost:
 		return "create"
-	case rt.Resource == api.ResourceResources && r.Method == http.MethodDelete:
+	case (rt.Resource == api.ResourceResources || rt.Resource == api.ResourceCompositions) && r.Method == http.MethodDelete:
 		return "delete"
 	case rt.Authz == Create || (rt.Resource == api.ResourceAPITokens && rt.Authz == Authenticated),
 		rt.Resource == api.ResourceWebhooks && rt.Authz == Authenticated && rt.Param == "":

@@ -229,6 +229,9 @@ func (h *Handler) checkChartCredentials(ctx context.Context, c, prev *api.ChartI
 		return nil
 	}
 	ref := c.Credentials.PasswordRef
+	if h.secretsInCluster {
+		return nil // a Secret of the definition's namespace (helmchart.SecretPassword refuses any other)
+	}
 	if prev != nil && prev.Credentials != nil && prev.Credentials.PasswordRef == ref {
 		return nil
 	}

@@ -67,7 +67,7 @@ func dryRunnable(rt Route) bool {
 	case api.ResourceRunners, api.ResourceTasks, api.ResourceWorkflows, api.ResourceUsers, api.ResourceGroups,
 		api.ResourceRoles, api.ResourceRoleBindings, api.ResourceEventSinks, api.ResourceEventRules,
 		api.ResourceStateStores, api.ResourceDestinations, api.ResourcePromises, api.ResourceResources,
-		api.ResourceCompositionDefinitions:
+		api.ResourceCompositionDefinitions, api.ResourceCompositions:
 		return true
 	case api.ResourceCronJobs:
 		return !strings.HasSuffix(rt.Path, "/trigger") // firing one starts a job

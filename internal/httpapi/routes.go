@@ -49,6 +49,7 @@ type Store interface {
 	store.Destinations
 	store.Promises
 	store.CompositionDefinitions
+	store.Compositions
 }
 
 // Auditor records the audit entries that no change's transaction wrote (failures, refusals, logins); *audit.Log
@@ -134,6 +135,12 @@ type Options struct {
 	Promises PromiseReconciler
 	// Charts reads the charts of Krateo CompositionDefinitions; nil: definitions are stored, never Ready.
 	Charts ChartFetcher
+	// Compositions is told of every stored change to Krateo compositions (compositions.go); nil: they are only
+	// stored, and deleted at once.
+	Compositions CompositionReconciler
+	// ChartSecretsInCluster: a definition's passwordRef names a Kubernetes Secret of its own namespace (read when
+	// the chart is fetched), not a runner's secret, so no runner is checked.
+	ChartSecretsInCluster bool
 }
 
 // Route is one entry of the route table: an HTTP method, a ServeMux path pattern and how it is authorized.
@@ -161,32 +168,34 @@ type route struct {
 
 // Handler serves the API. It is safe for concurrent use.
 type Handler struct {
-	st           Store
-	engine       Engine
-	logs         *joblog.Store
-	files        *jobfiles.Store
-	runs         Runs
-	cron         CronLoop
-	steps        StepTokens
-	firer        *trigger.Firer
-	auth         *auth.Authenticator
-	audit        Auditor
-	log          *slog.Logger
-	ready        func(context.Context) error
-	maxBody      int64
-	bodyTimeout  time.Duration
-	stdoutLimit  int64
-	images       *imagepolicy.Allowlist
-	origins      map[string]bool
-	maxTokenLife time.Duration
-	evin         eventsIn
-	reconciler   PromiseReconciler
-	charts       ChartFetcher
-	metrics      *httpMetrics
-	metricsPage  http.Handler
-	mux          *http.ServeMux
-	routes       []Route
-	root         http.Handler
+	st               Store
+	engine           Engine
+	logs             *joblog.Store
+	files            *jobfiles.Store
+	runs             Runs
+	cron             CronLoop
+	steps            StepTokens
+	firer            *trigger.Firer
+	auth             *auth.Authenticator
+	audit            Auditor
+	log              *slog.Logger
+	ready            func(context.Context) error
+	maxBody          int64
+	bodyTimeout      time.Duration
+	stdoutLimit      int64
+	images           *imagepolicy.Allowlist
+	origins          map[string]bool
+	maxTokenLife     time.Duration
+	evin             eventsIn
+	reconciler       PromiseReconciler
+	charts           ChartFetcher
+	compositions     CompositionReconciler
+	secretsInCluster bool
+	metrics          *httpMetrics
+	metricsPage      http.Handler
+	mux              *http.ServeMux
+	routes           []Route
+	root             http.Handler
 }
 
 // New builds the API handler.
@@ -198,27 +207,29 @@ func New(opts Options) (*Handler, error) {
 		return nil, errors.New("httpapi: negative limit")
 	}
 	h := &Handler{
-		st:           opts.Store,
-		engine:       opts.Engine,
-		logs:         opts.Logs,
-		files:        opts.Files,
-		runs:         opts.Runs,
-		cron:         opts.Cron,
-		steps:        opts.StepTokens,
-		firer:        opts.Firer,
-		auth:         opts.Auth,
-		audit:        opts.Audit,
-		log:          opts.Logger,
-		ready:        opts.Ready,
-		maxBody:      opts.MaxBodyBytes,
-		bodyTimeout:  opts.BodyTimeout,
-		stdoutLimit:  opts.StdoutLimit,
-		images:       opts.Images,
-		maxTokenLife: opts.MaxTokenLifetime,
-		evin:         eventsIn{events: opts.Events, privileged: opts.PrivilegedTasks},
-		reconciler:   opts.Promises,
-		charts:       opts.Charts,
-		mux:          http.NewServeMux(),
+		st:               opts.Store,
+		engine:           opts.Engine,
+		logs:             opts.Logs,
+		files:            opts.Files,
+		runs:             opts.Runs,
+		cron:             opts.Cron,
+		steps:            opts.StepTokens,
+		firer:            opts.Firer,
+		auth:             opts.Auth,
+		audit:            opts.Audit,
+		log:              opts.Logger,
+		ready:            opts.Ready,
+		maxBody:          opts.MaxBodyBytes,
+		bodyTimeout:      opts.BodyTimeout,
+		stdoutLimit:      opts.StdoutLimit,
+		images:           opts.Images,
+		maxTokenLife:     opts.MaxTokenLifetime,
+		evin:             eventsIn{events: opts.Events, privileged: opts.PrivilegedTasks},
+		reconciler:       opts.Promises,
+		charts:           opts.Charts,
+		compositions:     opts.Compositions,
+		secretsInCluster: opts.ChartSecretsInCluster,
+		mux:              http.NewServeMux(),
 	}
 	if h.firer == nil {
 		h.firer = trigger.NewFirer(opts.Auth, opts.Engine, opts.Runs)
@@ -435,6 +446,7 @@ func (h *Handler) table() []route {
 	routes = append(routes, h.stateStoreRoutes()...)
 	routes = append(routes, h.promiseRoutes()...)
 	routes = append(routes, h.definitionRoutes()...)
+	routes = append(routes, h.compositionRoutes()...)
 	return append(routes, h.metadataRoutes(pub)...)
 }
 

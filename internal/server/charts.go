@@ -4,11 +4,43 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/platform/chart/composer"
 	"github.com/runplane/runplane/internal/platform/chart/helmchart"
+	helmrelease "github.com/runplane/runplane/internal/platform/chart/helmchart/release"
+	"github.com/runplane/runplane/internal/runs"
 	"github.com/runplane/runplane/internal/store"
 )
+
+// chartSecretsInCluster says whether passwordRefs name Kubernetes Secrets: when the server runs with a cluster
+// (the Kubernetes executor, or the Kubernetes API served), as core-provider reads them.
+func chartSecretsInCluster(cfg Config) bool {
+	return cfg.Executor == ExecutorKubernetes || cfg.KubeAPI || cfg.InstallCRDs
+}
+
+// chartFetcherFor is chartFetcher, reading passwordRefs from Kubernetes Secrets when the server runs with a cluster.
+func chartFetcherFor(cfg Config, st store.Runners) (helmchart.Fetcher, error) {
+	if !chartSecretsInCluster(cfg) {
+		return chartFetcher(st), nil
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = cfg.Kubeconfig
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return helmchart.Fetcher{}, fmt.Errorf("server: chart credentials from Secrets: load configuration: %w", err)
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return helmchart.Fetcher{}, fmt.Errorf("server: chart credentials from Secrets: %w", err)
+	}
+	return helmchart.Fetcher{Password: helmchart.SecretPassword(cs)}, nil
+}
 
 // chartFetcher reads the charts of CompositionDefinitions. In embedded mode a passwordRef names a runner's
 // secret: passwordRef.name the runner, passwordRef.key the key (its namespace is not used).
@@ -27,4 +59,29 @@ func chartFetcher(st store.Runners) helmchart.Fetcher {
 		}
 		return v, nil
 	}}
+}
+
+// newComposer makes what installs Krateo compositions' releases: runs of `runplane helm` (this binary) with the
+// cluster of --kubeconfig. Without an explicit --kubeconfig, compositions are stored and their status says no
+// cluster is configured (the in-cluster identity comes with the Kubernetes mode).
+func newComposer(cfg Config, st store.Store, rs *runs.Engine, charts helmchart.Fetcher, log *slog.Logger) (*composer.Composer, error) {
+	var kubeconfig []byte
+	var access composer.Access
+	if cfg.Kubeconfig != "" {
+		b, err := os.ReadFile(cfg.Kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("server: read the kubeconfig for compositions: %w", err)
+		}
+		rc, err := clientcmd.RESTConfigFromKubeConfig(b)
+		if err != nil {
+			return nil, fmt.Errorf("server: the kubeconfig for compositions: %w", err)
+		}
+		kubeconfig, access = b, helmrelease.Access{Config: rc}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("server: find this binary, for composition jobs: %w", err)
+	}
+	return composer.New(st, rs, charts, composer.Options{Kubeconfig: kubeconfig, Access: access, Command: []string{exe, helmrelease.StepArg},
+		Logger: log}), nil
 }

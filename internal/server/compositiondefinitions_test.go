@@ -49,8 +49,9 @@ func privateChartRegistry(t *testing.T) string {
 		name, version, schema string
 	}{{"fireworks-app", "0.1.0", schema}, {"fireworks-app", "0.2.0", schema}, {"bare", "1.0.0", ""}} {
 		ch := &chartv2.Chart{Metadata: &chartv2.Metadata{APIVersion: chartv2.APIVersionV2, Name: c.name, Version: c.version},
-			Values:    map[string]any{"app": map[string]any{"replicas": 1}},
-			Templates: []*common.File{{Name: "templates/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}'}\n")}}}
+			Values: map[string]any{"app": map[string]any{"replicas": 1}},
+			Templates: []*common.File{{Name: "templates/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}'}\n" +
+				"data: {replicas: '{{ .Values.app.replicas }}', chart: '{{ .Chart.Version }}'}\n")}}}
 		if c.schema != "" {
 			ch.Schema = []byte(c.schema)
 		}

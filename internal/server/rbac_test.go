@@ -300,6 +300,9 @@ func seedRBACWorld(t *testing.T, ts *testServer) *rbacWorld {
 		`"kind":"CompositionDefinition","metadata":{"name":"target","namespace":"target"},"spec":{"chart":{"url":"https://127.0.0.1:1/c.tgz"}}}`}).
 		want(t, http.StatusOK)
 	set(api.ResourceCompositionDefinitions, "target", "target")
+	// Compositions are authorized in their handlers, by their definition's name (TestCompositionInstances):
+	// here no definition generates "target", so every caller gets past authentication to a 404.
+	set(api.ResourceCompositions, "target", "target")
 	return w
 }
 

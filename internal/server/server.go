@@ -29,6 +29,7 @@ import (
 	"github.com/runplane/runplane/internal/jobfiles"
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/jobs"
+	"github.com/runplane/runplane/internal/platform/chart/composer"
 	"github.com/runplane/runplane/internal/platform/controller"
 	"github.com/runplane/runplane/internal/platform/kubemirror"
 	"github.com/runplane/runplane/internal/platform/statestore"
@@ -76,19 +77,21 @@ type Server struct {
 	runs     *runs.Engine
 	events   *events.Dispatcher
 	promises *controller.Controller
-	kube     *kubemirror.Mirror // platform resources as Kubernetes objects (kubeapi.go); nil when off
-	engine   *jobs.Engine
-	outbox   *outbox.Outbox // events out: the outbox's Emitter and its delivery
-	executor runningExecutor
-	audit    *audit.Log
-	cron     *cron.Loop
-	api      *httpapi.Handler
-	http     *http.Server
-	ln       net.Listener
-	unlock   func() error  // releases the data dir's lock (lock.go)
-	certs    *certReloader // the API's TLS certificate; nil serves plain HTTP
-	stopping atomic.Bool
-	ran      atomic.Bool
+	// compositions installs, upgrades and uninstalls Krateo compositions' releases, as jobs.
+	compositions *composer.Composer
+	kube         *kubemirror.Mirror // platform resources as Kubernetes objects (kubeapi.go); nil when off
+	engine       *jobs.Engine
+	outbox       *outbox.Outbox // events out: the outbox's Emitter and its delivery
+	executor     runningExecutor
+	audit        *audit.Log
+	cron         *cron.Loop
+	api          *httpapi.Handler
+	http         *http.Server
+	ln           net.Listener
+	unlock       func() error  // releases the data dir's lock (lock.go)
+	certs        *certReloader // the API's TLS certificate; nil serves plain HTTP
+	stopping     atomic.Bool
+	ran          atomic.Bool
 
 	// kubeChanges is kube, for the notifying store (platformStore), which writers may use before it is set.
 	kubeChanges atomic.Pointer[kubemirror.Mirror]
@@ -281,6 +284,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		ReconcileInterval: cfg.ReconcileInterval, Logger: log.With("component", "promises"), Access: ex.access,
 		JobNamespace: ex.jobNamespace,
 	})
+	charts, err := chartFetcherFor(cfg, s.store)
+	if err != nil {
+		return nil, err
+	}
+	if s.compositions, err = newComposer(cfg, s.store, s.runs, charts, log); err != nil {
+		return nil, err
+	}
 	if s.api, err = httpapi.New(httpapi.Options{
 		Store:        platform,
 		Engine:       s.engine,
@@ -306,7 +316,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		Events:           s.events,
 		PrivilegedTasks:  cfg.AllowPrivilegedTasks,
 		Promises:         s.promises,
-		Charts:           chartFetcher(s.store),
+		Charts:           charts,
+		// With a cluster, passwordRef names a Secret of the definition's namespace, not a runner's secret.
+		ChartSecretsInCluster: chartSecretsInCluster(cfg),
+		Compositions:          s.compositions,
 	}); err != nil {
 		return nil, err
 	}
@@ -469,6 +482,7 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.cron.Run(bg) })
 	g.Go(func() error { return s.events.Run(bg) })
 	g.Go(func() error { return s.promises.Run(bg) })
+	g.Go(func() error { return s.compositions.Run(bg) })
 	if s.kube != nil {
 		g.Go(func() error { return s.kube.Run(bg) })
 	}

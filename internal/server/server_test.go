@@ -14,12 +14,15 @@ import (
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor/local"
+	helmrelease "github.com/runplane/runplane/internal/platform/chart/helmchart/release"
 	"github.com/runplane/runplane/internal/store/postgres/pgtest"
 )
 
 func TestMain(m *testing.M) {
 	// The test binary doubles as the local executor's job launcher.
 	local.MaybeRunLauncher()
+	// And as `runplane helm`, the step of Krateo compositions' jobs.
+	helmrelease.MaybeRunStep()
 	pgtest.Main(m) // runs the tests, then stops the PostgreSQL server tests on the postgres store started
 
 }

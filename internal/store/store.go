@@ -220,6 +220,7 @@ type Store interface {
 	Destinations
 	Promises
 	CompositionDefinitions
+	Compositions
 	// Close releases the backend's resources.
 	Close() error
 }

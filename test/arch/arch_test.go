@@ -196,7 +196,9 @@ func TestBinaryLeavesOutUnusedKubernetes(t *testing.T) {
 	// The Helm v4 SDK (issue 16: Krateo charts) imports client-go's clientset and the apiextensions group from its
 	// chart packages (helm.sh/helm/v4/internal/version, pkg/chart/common): what only it brings in is allowed, the
 	// rest of the binary keeps to the rule.
-	helm := goListDeps(t, mod+"/internal/platform/chart/helmchart")
+	// Its install/upgrade/uninstall (pkg/action, in helmchart/release: the step of a composition's job) brings
+	// in the informers and the groups its kube client waits with.
+	helm := goListDeps(t, mod+"/internal/platform/chart/helmchart", mod+"/internal/platform/chart/helmchart/release")
 	heavy := []string{"k8s.io/client-go/kubernetes", "k8s.io/client-go/informers", "k8s.io/client-go/applyconfigurations",
 		"k8s.io/client-go/gentype", "k8s.io/client-go/testing", "k8s.io/client-go/listers/"}
 	for d := range deps {

@@ -156,6 +156,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PromiseDeleteWithRequests", testPromiseDeleteWithRequests},
 		{"DefinitionRoundTrip", testDefinitionRoundTrip},
 		{"DefinitionVersions", testDefinitionVersions},
+		{"CompositionLifecycle", testCompositionLifecycle},
 		{"RequestLifecycle", testRequestLifecycle},
 		{"RequestUpdateConcurrent", testRequestUpdateConcurrent},
 	}

@@ -1,7 +1,7 @@
 // Package release installs, upgrades and uninstalls a composition's Helm release in a cluster, with the Helm v4
-// SDK: the step a composition's install/upgrade/uninstall job runs (see README, "Charts as APIs"). It is not yet
-// wired: the job that runs it (a `runplane helm` step with the chart, the values and a kubeconfig as input files,
-// run by the job engine so it is visible, logged, cancellable and retried) comes with the cluster tests.
+// SDK: the step a composition's install/upgrade/uninstall job runs (`runplane helm`, Main, with the chart, the
+// composition and a kubeconfig as the job's input files; see README, "Charts as APIs"), and the per-definition
+// access that step runs under (Access: a ServiceAccount whose Role allows exactly the kinds the chart renders).
 //
 // It must never log values (they may carry secrets) or the kubeconfig.
 package release
@@ -50,7 +50,7 @@ func Run(ctx context.Context, step Step, archive []byte, c helmchart.Composition
 	name := c.ReleaseName()
 	if step == Uninstall {
 		u := action.NewUninstall(cfg)
-		u.WaitStrategy = "watcher"
+		u.WaitStrategy = "hookOnly"
 		if _, err := u.Run(name); err != nil {
 			return nil, fmt.Errorf("uninstall release %s: %w", name, err)
 		}
@@ -71,6 +71,7 @@ func Run(ctx context.Context, step Step, archive []byte, c helmchart.Composition
 		in := action.NewInstall(cfg)
 		in.ReleaseName, in.Namespace = name, c.Metadata.Namespace
 		in.PostRenderer = labeler{labels: c.Labels(o.KrateoNamespace)}
+		in.WaitStrategy = "hookOnly" // as Krateo: the release is done when applied (a cluster may run no pods)
 		if _, err := in.RunWithContext(ctx, ch, rendered.Values); err != nil {
 			return nil, fmt.Errorf("install release %s: %w", name, err)
 		}
@@ -83,6 +84,7 @@ func Run(ctx context.Context, step Step, archive []byte, c helmchart.Composition
 		up.MaxHistory = 10
 	}
 	up.PostRenderer = labeler{labels: c.Labels(o.KrateoNamespace)}
+	up.WaitStrategy = "hookOnly"
 	if _, err := up.RunWithContext(ctx, name, ch, rendered.Values); err != nil {
 		return nil, fmt.Errorf("upgrade release %s: %w", name, err)
 	}

@@ -1,0 +1,318 @@
+package composer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/httpapi"
+	"github.com/runplane/runplane/internal/platform/chart"
+	"github.com/runplane/runplane/internal/platform/chart/helmchart"
+	"github.com/runplane/runplane/internal/platform/chart/helmchart/release"
+	"github.com/runplane/runplane/internal/runs"
+	"github.com/runplane/runplane/internal/store"
+)
+
+// Store is the slice of the store the composer needs.
+type Store interface {
+	GetComposition(ctx context.Context, resource, namespace, name string) (store.Composition, error)
+	SetCompositionStatus(ctx context.Context, resource, namespace, name string, version int64, status json.RawMessage) (store.Composition, error)
+	DeleteComposition(ctx context.Context, resource, namespace, name string) error
+	GetCompositionDefinition(ctx context.Context, namespace, name string) (store.CompositionDefinition, error)
+}
+
+// Runs starts runs and tells when they end; *runs.Engine implements it.
+type Runs interface {
+	Start(ctx context.Context, r runs.Request) (store.Run, bool, error)
+	Await(ctx context.Context, id string, max time.Duration) (store.Run, error)
+}
+
+// ChartFetcher reads a chart (with its credentials); helmchart.Fetcher implements it.
+type ChartFetcher interface {
+	Fetch(ctx context.Context, c api.ChartInfo, namespace string) (chart.Package, error)
+}
+
+// Access gives a definition's releases their own identity; release.Access implements it.
+type Access interface {
+	// Grant makes ServiceAccount name in namespace allowed exactly kinds (nil: as it is) and returns a kubeconfig
+	// for it.
+	Grant(ctx context.Context, namespace, name string, kinds [][2]string) ([]byte, error)
+}
+
+// Owner is the user composition runs are started as.
+const Owner = "krateo"
+
+// Options configure a Composer. Kubeconfig is required for anything to be installed.
+type Options struct {
+	// Kubeconfig is the kubeconfig (its content) the install steps reach the cluster with; it is given to each
+	// job as a secret input file. Empty: compositions are stored, and their status says no cluster is configured.
+	Kubeconfig []byte
+	// Access, if not nil, makes each definition's ServiceAccount (krateo-<definition>, in the composition's
+	// namespace) with a Role allowing exactly the kinds the chart renders, and the steps run with its token
+	// instead of Kubeconfig's identity.
+	Access Access
+	// Command is the step's command line before "install"/"uninstall": the runplane binary and "helm".
+	Command []string
+	// KrateoNamespace is global.krateoNamespace (default krateo-system).
+	KrateoNamespace string
+	// MaxAttempts bounds the runs of one operation (default 5); Backoff is the wait before the second (default
+	// 2s), doubled each time up to MaxBackoff (default 5m).
+	MaxAttempts         int
+	Backoff, MaxBackoff time.Duration
+	// Timeout bounds one step (default 10m).
+	Timeout time.Duration
+	Logger  *slog.Logger
+}
+
+// Composer is an httpapi.CompositionReconciler. Its methods are safe for concurrent use; what they start is
+// awaited by Run, which must be running for statuses to be written.
+type Composer struct {
+	st     Store
+	runs   Runs
+	charts ChartFetcher
+	opts   Options
+	log    *slog.Logger
+	work   chan job
+
+	mu      sync.Mutex
+	current map[string]string // composition key → the idempotency key of its latest operation
+	// packages caches chart packages by definition generation and chart (a version's package is read once per
+	// definition change, not once per install); bounded by maxPackages.
+	packages map[string][]byte
+}
+
+// maxPackages bounds the cached chart packages.
+const maxPackages = 32
+
+var _ httpapi.CompositionReconciler = (*Composer)(nil)
+
+// job is an operation's run to await.
+type job struct {
+	op      release.Step
+	res, ns string
+	name    string
+	key     string
+	run     string
+	attempt int
+	def     store.CompositionDefinition
+}
+
+// New returns a Composer.
+func New(st Store, rs Runs, charts ChartFetcher, opts Options) *Composer {
+	if opts.KrateoNamespace == "" {
+		opts.KrateoNamespace = "krateo-system"
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 5
+	}
+	if opts.Backoff <= 0 {
+		opts.Backoff = 2 * time.Second
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 5 * time.Minute
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Minute
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Composer{st: st, runs: rs, charts: charts, opts: opts, log: log.With("component", "composer"),
+		work: make(chan job, 256), current: map[string]string{}, packages: map[string][]byte{}}
+}
+
+// Run awaits the runs the composer started and writes their outcome, until ctx ends.
+func (c *Composer) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case j := <-c.work:
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.await(ctx, j)
+			}()
+		}
+	}
+}
+
+func compKey(res, ns, name string) string { return res + "/" + ns + "/" + name }
+
+// ReconcileComposition starts the install (create, update) or uninstall (deleting) of c's release.
+func (c *Composer) ReconcileComposition(ctx context.Context, change httpapi.Change, def store.CompositionDefinition, comp store.Composition) error {
+	switch change {
+	case httpapi.ChangeCreated, httpapi.ChangeUpdated:
+		if chart.Paused(comp.Metadata) {
+			return c.setPaused(ctx, comp)
+		}
+		st := chart.ReadCompositionStatus(comp.Status)
+		if change == httpapi.ChangeUpdated && st.ObservedGeneration == comp.Metadata.Generation && st.Operation == string(release.Install) &&
+			installedFrom(st, comp) {
+			return nil // labels or annotations only, and the release is from this chart version already
+		}
+		return c.start(ctx, release.Install, def, comp, 1)
+	case httpapi.ChangeDeleting:
+		if chart.Paused(comp.Metadata) || len(c.opts.Kubeconfig) == 0 {
+			return nil // paused (removed without touching its release, as Krateo's orphan), or no cluster
+		}
+		if err := c.start(ctx, release.Uninstall, def, comp, 1); err != nil {
+			return err
+		}
+		return httpapi.ErrDeleteDeferred
+	}
+	return nil
+}
+
+// installedFrom reports whether the status says the release is from the chart version comp names.
+func installedFrom(st chart.CompositionStatus, comp store.Composition) bool {
+	_, v, _ := strings.Cut(comp.APIVersion, "/")
+	return st.HelmChartVersion != "" && "v"+strings.ReplaceAll(st.HelmChartVersion, ".", "-") == v
+}
+
+// start starts attempt n of operation op on comp's release and records it in comp's status.
+func (c *Composer) start(ctx context.Context, op release.Step, def store.CompositionDefinition, comp store.Composition, n int) error {
+	k := compKey(comp.Resource, comp.Metadata.Namespace, comp.Metadata.Name)
+	if len(c.opts.Kubeconfig) == 0 {
+		return c.fail(ctx, comp, op, "", "no cluster: start the server with --kubeconfig to install compositions' releases")
+	}
+	files, ci, err := c.inputs(ctx, op, def, comp)
+	if err != nil {
+		return c.fail(ctx, comp, op, "", err.Error())
+	}
+	// One run per stored write of the composition and attempt: a relabel is a write that keeps the generation.
+	key := fmt.Sprintf("krateo/%s/v%d/%s/%d", comp.Metadata.UID, comp.Version, op, n)
+	name := workflowName(comp, op)
+	args := append([]string{}, c.opts.Command[1:]...)
+	args = append(args, string(op))
+	def2 := api.Workflow{Name: name, Description: fmt.Sprintf("helm %s of %s %s/%s", op, comp.Kind, comp.Metadata.Namespace, comp.Metadata.Name),
+		Steps: []api.Step{{Name: "helm-" + string(op), Timeout: api.Duration(c.opts.Timeout), Files: files, DiscardFiles: true,
+			Containers: []api.Container{{Name: "helm", Command: []string{c.opts.Command[0]}, Args: args}}}}}
+	run, _, err := c.runs.Start(ctx, runs.Request{Workflow: name, Definition: &def2, Owner: Owner, OwnerID: Owner, IdempotencyKey: key})
+	if err != nil {
+		return fmt.Errorf("start helm %s of %s: %w", op, k, err)
+	}
+	c.mu.Lock()
+	c.current[k] = key
+	c.mu.Unlock()
+	st := chart.ReadCompositionStatus(comp.Status)
+	st.Run, st.Operation, st.Attempts = run.ID, string(op), n
+	reason, msg := chart.ReasonInstalling, "helm "+string(op)+" runs (run "+run.ID+")"
+	if op == release.Uninstall {
+		reason = chart.ReasonDeleting
+	}
+	if ci != nil {
+		st.HelmChartURL = ci.URL
+	}
+	st.SetConditions(time.Now(), comp.Metadata.Generation,
+		api.Condition{Type: api.ConditionReady, Status: ready(st), Reason: reason, Message: msg},
+		api.Condition{Type: api.ConditionSynced, Status: "False", Reason: reason, Message: msg})
+	if _, err := c.save(ctx, comp, st); err != nil {
+		return err
+	}
+	select {
+	case c.work <- job{op: op, res: comp.Resource, ns: comp.Metadata.Namespace, name: comp.Metadata.Name, key: key, run: run.ID, attempt: n, def: def}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// ready keeps Ready True while an upgrade runs over an installed release.
+func ready(st chart.CompositionStatus) string {
+	for _, c := range st.Conditions {
+		if c.Type == api.ConditionReady && c.Status == "True" {
+			return "True"
+		}
+	}
+	return "False"
+}
+
+// workflowName names an operation's runs: krateo-<resource>-<namespace>-<name>-<op>, cut to a valid name.
+func workflowName(comp store.Composition, op release.Step) string {
+	n := strings.ToLower(strings.Join([]string{"krateo", comp.Resource, comp.Metadata.Namespace, comp.Metadata.Name, string(op)}, "-"))
+	if len(n) > 63 {
+		n = strings.TrimRight(n[:63], "-.")
+	}
+	return n
+}
+
+// inputs are the job's input files: the composition, the kubeconfig and (install) the chart of the version the
+// composition names, fetched with the definition's credentials.
+func (c *Composer) inputs(ctx context.Context, op release.Step, def store.CompositionDefinition, comp store.Composition) (map[string][]byte, *api.ChartInfo, error) {
+	hc := helmchart.Composition{APIVersion: comp.APIVersion, Kind: comp.Kind, Resource: comp.Resource, Metadata: comp.Metadata, Spec: comp.Spec}
+	hc.Metadata.ResourceVersion, hc.Metadata.CreationTimestamp = "", nil
+	cb, err := json.Marshal(hc)
+	if err != nil {
+		return nil, nil, err
+	}
+	files := map[string][]byte{release.CompositionFile: cb, release.KubeconfigFile: c.opts.Kubeconfig}
+	sa := "krateo-" + def.Metadata.Name
+	if op == release.Uninstall {
+		if c.opts.Access != nil {
+			kc, err := c.opts.Access.Grant(ctx, comp.Metadata.Namespace, sa, nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			files[release.KubeconfigFile] = kc
+		}
+		return files, nil, nil
+	}
+	o, err := chart.OfferOf(def.CompositionDefinition, def.Generated)
+	if err != nil || o == nil {
+		return nil, nil, fmt.Errorf("composition definition %s/%s generated no type", def.Metadata.Namespace, def.Metadata.Name)
+	}
+	_, v, _ := strings.Cut(comp.APIVersion, "/")
+	ci := o.Chart(v)
+	if ci == nil {
+		return nil, nil, fmt.Errorf("composition definition %s/%s does not serve %s", def.Metadata.Namespace, def.Metadata.Name, comp.APIVersion)
+	}
+	with := *ci
+	if sc := def.Spec.Chart; sc != nil && sc.URL == ci.URL && sc.Repo == ci.Repo {
+		with.Credentials = sc.Credentials // the status keeps no credentials; the spec names them
+	}
+	if c.charts == nil {
+		return nil, nil, errors.New("this server reads no charts")
+	}
+	ck := fmt.Sprintf("%s/%s/%s/g%d/%s/%s/%s", def.Metadata.Namespace, def.Metadata.Name, def.Metadata.UID,
+		def.Metadata.Generation, with.URL, with.Repo, with.Version)
+	c.mu.Lock()
+	archive, ok := c.packages[ck]
+	c.mu.Unlock()
+	if !ok {
+		pkg, err := c.charts.Fetch(ctx, with, def.Metadata.Namespace)
+		if err != nil {
+			return nil, nil, fmt.Errorf("fetch the chart: %w", err)
+		}
+		archive = pkg.Archive
+		c.mu.Lock()
+		if len(c.packages) >= maxPackages {
+			clear(c.packages)
+		}
+		c.packages[ck] = archive
+		c.mu.Unlock()
+	}
+	files[release.ChartFile] = archive
+	if c.opts.Access != nil {
+		// Render the chart as the step will (spec, Krateo's values and labels) and grant exactly its kinds.
+		r, err := helmchart.Render(archive, hc, c.opts.KrateoNamespace)
+		if err != nil {
+			return nil, nil, err
+		}
+		kc, err := c.opts.Access.Grant(ctx, comp.Metadata.Namespace, sa, r.Kinds())
+		if err != nil {
+			return nil, nil, err
+		}
+		files[release.KubeconfigFile] = kc
+	}
+	return files, ci, nil
+}
