@@ -17,8 +17,6 @@ import (
 const (
 	promiseCols   = `name, uid, doc, spec, status, generation, version, create_time`
 	selectPromise = `SELECT ` + promiseCols + ` FROM promises WHERE name = $1`
-	requestCols   = `promise, namespace, name, uid, doc, spec, status, generation, version, create_time`
-	selectRequest = `SELECT ` + requestCols + ` FROM resource_requests WHERE promise = $1 AND namespace = $2 AND name = $3`
 )
 
 // CreatePromise stores a new promise; ErrConflict if the name is taken.
@@ -177,175 +175,45 @@ func scanPromise(row pgx.Row) (store.Promise, error) {
 	return p, nil
 }
 
+// Resource requests are rows of requestTable (nsobjects.go), under their promise.
+
 // CreateResourceRequest stores a new request of promise.
 func (s *Store) CreateResourceRequest(ctx context.Context, promise string, r api.ResourceRequest) (store.ResourceRequest, error) {
-	ns, name := r.Metadata.Namespace, r.Metadata.Name
-	doc, spec, status, err := store.EncodeRequest(r)
-	if err != nil {
-		return store.ResourceRequest{}, fmt.Errorf("postgres: create request %s/%s of promise %q: encode: %w", ns, name, promise, err)
-	}
 	if !textOK(promise) {
 		return store.ResourceRequest{}, invalidf("promise %q not found", promise)
 	}
-	if !textOK(ns) || !textOK(name) {
-		return store.ResourceRequest{}, invalidf("request name %q cannot be stored", name)
-	}
-	var stored store.ResourceRequest
-	err = s.write(ctx, func(tx pgx.Tx) error {
+	return s.createNS(ctx, requestTable, promise, r, func(tx pgx.Tx) error {
 		// A shared lock on the promise: DeletePromise, which locks it for update, waits for this request.
 		var one int
 		err := tx.QueryRow(ctx, `SELECT 1 FROM promises WHERE name = $1 FOR SHARE`, promise).Scan(&one)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return invalidf("promise %q not found", promise)
 		}
-		if err != nil {
-			return err
-		}
-		now := s.now()
-		if _, err := tx.Exec(ctx, `INSERT INTO resource_requests (promise, namespace, name, uid, doc, spec, status, generation,
-			version, create_time, update_time) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, 1, $8, $8)`,
-			promise, ns, name, uuid.NewString(), string(doc), string(spec), string(status), now); err != nil {
-			return err
-		}
-		stored, err = scanRequest(tx.QueryRow(ctx, selectRequest, promise, ns, name))
 		return err
 	})
-	if violated(err) != "" {
-		return store.ResourceRequest{}, conflictf("%s %q already exists in namespace %q", promise, name, ns)
-	}
-	return stored, wrap(err, "postgres: create request %s/%s of promise %q", ns, name, promise)
 }
 
 // GetResourceRequest returns a request; ErrNotFound if absent.
 func (s *Store) GetResourceRequest(ctx context.Context, promise, namespace, name string) (store.ResourceRequest, error) {
-	r, err := scanRequest(s.pool.QueryRow(ctx, selectRequest, promise, namespace, name))
-	if missing(err) {
-		return store.ResourceRequest{}, requestNotFound(promise, namespace, name)
-	}
-	return r, wrap(err, "postgres: get request %s/%s of promise %q", namespace, name, promise)
+	return s.getNS(ctx, requestTable, promise, namespace, name)
 }
 
 // ListResourceRequests returns the requests of promise in namespace ("" for all), by namespace then name.
 func (s *Store) ListResourceRequests(ctx context.Context, promise, namespace string) ([]store.ResourceRequest, error) {
-	if !textOK(promise) || !textOK(namespace) {
-		return []store.ResourceRequest{}, nil
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+requestCols+` FROM resource_requests
-		WHERE promise = $1 AND ($2 = '' OR namespace = $2) ORDER BY namespace, name`, promise, namespace)
-	if err != nil {
-		return nil, wrap(err, "postgres: list requests")
-	}
-	rs, err := collect(rows, scanRequest)
-	return rs, wrap(err, "postgres: list requests")
+	return s.listNS(ctx, requestTable, promise, namespace)
 }
 
 // UpdateResourceRequest replaces a request's apiVersion, labels, annotations and spec over version.
 func (s *Store) UpdateResourceRequest(ctx context.Context, promise string, r api.ResourceRequest, version int64) (store.ResourceRequest, error) {
-	ns, name := r.Metadata.Namespace, r.Metadata.Name
-	doc, spec, _, err := store.EncodeRequest(r)
-	if err != nil {
-		return store.ResourceRequest{}, fmt.Errorf("postgres: update request %s/%s of promise %q: encode: %w", ns, name, promise, err)
-	}
-	var stored store.ResourceRequest
-	err = s.write(ctx, func(tx pgx.Tx) error {
-		cur, err := requestAt(ctx, tx, promise, ns, name, version)
-		if err != nil {
-			return err
-		}
-		gen := cur.Generation
-		if !bytes.Equal(cur.Spec, spec) {
-			gen++
-		}
-		if _, err := tx.Exec(ctx, `UPDATE resource_requests SET doc = $1, spec = $2, generation = $3, version = version + 1,
-			update_time = $4 WHERE promise = $5 AND namespace = $6 AND name = $7`,
-			string(doc), string(spec), gen, s.now(), promise, ns, name); err != nil {
-			return err
-		}
-		stored, err = scanRequest(tx.QueryRow(ctx, selectRequest, promise, ns, name))
-		return err
-	})
-	return stored, wrap(err, "postgres: update request %s/%s of promise %q", ns, name, promise)
+	return s.updateNS(ctx, requestTable, promise, r, version)
 }
 
 // SetResourceRequestStatus replaces a request's status over version.
 func (s *Store) SetResourceRequestStatus(ctx context.Context, promise, namespace, name string, version int64, status json.RawMessage) (store.ResourceRequest, error) {
-	_, _, st, err := store.EncodeRequest(api.ResourceRequest{Status: status})
-	if err != nil {
-		return store.ResourceRequest{}, fmt.Errorf("postgres: set status of request %s/%s of promise %q: %w", namespace, name, promise, err)
-	}
-	var stored store.ResourceRequest
-	err = s.write(ctx, func(tx pgx.Tx) error {
-		if _, err := requestAt(ctx, tx, promise, namespace, name, version); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE resource_requests SET status = $1, version = version + 1, update_time = $2
-			WHERE promise = $3 AND namespace = $4 AND name = $5`, string(st), s.now(), promise, namespace, name); err != nil {
-			return err
-		}
-		stored, err = scanRequest(tx.QueryRow(ctx, selectRequest, promise, namespace, name))
-		return err
-	})
-	return stored, wrap(err, "postgres: set status of request %s/%s of promise %q", namespace, name, promise)
+	return s.setNSStatus(ctx, requestTable, promise, namespace, name, version, status)
 }
 
 // DeleteResourceRequest removes a request; ErrNotFound if absent.
 func (s *Store) DeleteResourceRequest(ctx context.Context, promise, namespace, name string) error {
-	if !textOK(promise) || !textOK(namespace) || !textOK(name) {
-		return requestNotFound(promise, namespace, name)
-	}
-	err := s.write(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM resource_requests WHERE promise = $1 AND namespace = $2 AND name = $3`,
-			promise, namespace, name)
-		if err == nil && tag.RowsAffected() == 0 {
-			return requestNotFound(promise, namespace, name)
-		}
-		return err
-	})
-	return wrap(err, "postgres: delete request %s/%s of promise %q", namespace, name, promise)
-}
-
-func requestNotFound(promise, namespace, name string) error {
-	if namespace == "" {
-		return notFoundf("%s %q not found", promise, name)
-	}
-	return notFoundf("%s %q not found in namespace %q", promise, name, namespace)
-}
-
-func requestAt(ctx context.Context, tx pgx.Tx, promise, ns, name string, version int64) (store.RequestRow, error) {
-	if !textOK(promise) || !textOK(ns) || !textOK(name) {
-		return store.RequestRow{}, requestNotFound(promise, ns, name)
-	}
-	row, err := scanRequestRow(tx.QueryRow(ctx, selectRequest+` FOR UPDATE`, promise, ns, name))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return row, requestNotFound(promise, ns, name)
-	}
-	if err != nil {
-		return row, err
-	}
-	if version != 0 && row.Version != version {
-		return row, conflictf("%s %q was changed: it is at version %d, not %d", promise, name, row.Version, version)
-	}
-	return row, nil
-}
-
-func scanRequestRow(row pgx.Row) (store.RequestRow, error) {
-	var r store.RequestRow
-	var doc, spec, status string
-	if err := row.Scan(&r.Promise, &r.Namespace, &r.Name, &r.UID, &doc, &spec, &status, &r.Generation, &r.Version, &r.Created); err != nil {
-		return r, err
-	}
-	r.Doc, r.Spec, r.Status = []byte(doc), []byte(spec), []byte(status)
-	return r, nil
-}
-
-func scanRequest(row pgx.Row) (store.ResourceRequest, error) {
-	r, err := scanRequestRow(row)
-	if err != nil {
-		return store.ResourceRequest{}, err
-	}
-	rr, err := r.Decode()
-	if err != nil {
-		return store.ResourceRequest{}, fmt.Errorf("request %s/%s of promise %q: decode: %w", r.Namespace, r.Name, r.Promise, err)
-	}
-	return rr, nil
+	return s.deleteNS(ctx, requestTable, promise, namespace, name)
 }

@@ -23,13 +23,6 @@ const (
 	deletePromise   = `DELETE FROM promises WHERE name = ?`
 	countRequests   = `SELECT count(*) FROM resource_requests WHERE promise = ?`
 	promiseExists   = `SELECT count(*) FROM promises WHERE name = ?`
-
-	requestCols     = `promise, namespace, name, uid, doc, spec, status, generation, version, create_time`
-	selectRequest   = `SELECT ` + requestCols + ` FROM resource_requests WHERE promise = ? AND namespace = ? AND name = ?`
-	insertRequest   = `INSERT INTO resource_requests (promise, namespace, name, uid, doc, spec, status, generation, version, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, 1, 1, ?, ?)`
-	updateRequest   = `UPDATE resource_requests SET doc = ?, spec = ?, generation = ?, version = version + 1, update_time = ? WHERE promise = ? AND namespace = ? AND name = ?`
-	updateRequestSt = `UPDATE resource_requests SET status = ?, version = version + 1, update_time = ? WHERE promise = ? AND namespace = ? AND name = ?`
-	deleteRequest   = `DELETE FROM resource_requests WHERE promise = ? AND namespace = ? AND name = ?`
 )
 
 // CreatePromise stores a new promise; ErrConflict if the name is taken.
@@ -171,16 +164,11 @@ func scanPromise(row scanner) (store.Promise, error) {
 	return p, nil
 }
 
+// Resource requests are rows of requestTable (nsobjects.go), under their promise.
+
 // CreateResourceRequest stores a new request of promise.
 func (s *Store) CreateResourceRequest(ctx context.Context, promise string, r api.ResourceRequest) (store.ResourceRequest, error) {
-	ns, name := r.Metadata.Namespace, r.Metadata.Name
-	doc, spec, status, err := store.EncodeRequest(r)
-	if err != nil {
-		return store.ResourceRequest{}, fmt.Errorf("sqlite: create request %s/%s of promise %q: encode: %w", ns, name, promise, err)
-	}
-	now := toNanos(s.now())
-	var stored store.ResourceRequest
-	err = s.write(ctx, func(tx *wtx) error {
+	return s.createNS(ctx, requestTable, promise, r, func(tx *wtx) error {
 		var exists int
 		if err := tx.queryRow(promiseExists, promise).Scan(&exists); err != nil {
 			return err
@@ -188,134 +176,31 @@ func (s *Store) CreateResourceRequest(ctx context.Context, promise string, r api
 		if exists == 0 {
 			return invalidf("promise %q not found", promise)
 		}
-		if _, err := tx.exec(insertRequest, promise, ns, name, uuid.NewString(), string(doc), string(spec), string(status), now, now); err != nil {
-			return err
-		}
-		stored, err = scanRequest(tx.queryRow(selectRequest, promise, ns, name))
-		return err
-	}, promiseExists, insertRequest, selectRequest)
-	if isUnique(err) {
-		return store.ResourceRequest{}, conflictf("%s %q already exists in namespace %q", promise, name, ns)
-	}
-	return stored, wrap(err, "sqlite: create request %s/%s of promise %q", ns, name, promise)
+		return nil
+	}, promiseExists)
 }
 
 // GetResourceRequest returns a request; ErrNotFound if absent.
 func (s *Store) GetResourceRequest(ctx context.Context, promise, namespace, name string) (store.ResourceRequest, error) {
-	return getOne(ctx, s.rs, scanRequest, requestNotFound(promise, namespace, name),
-		fmt.Sprintf("sqlite: get request %s/%s of promise %q", namespace, name, promise), selectRequest, promise, namespace, name)
+	return s.getNS(ctx, requestTable, promise, namespace, name)
 }
 
 // ListResourceRequests returns the requests of promise in namespace ("" for all), by namespace then name.
 func (s *Store) ListResourceRequests(ctx context.Context, promise, namespace string) ([]store.ResourceRequest, error) {
-	if namespace == "" {
-		return listAll(ctx, s.rs, scanRequest, "sqlite: list requests",
-			`SELECT `+requestCols+` FROM resource_requests WHERE promise = ? ORDER BY namespace, name`, promise)
-	}
-	return listAll(ctx, s.rs, scanRequest, "sqlite: list requests",
-		`SELECT `+requestCols+` FROM resource_requests WHERE promise = ? AND namespace = ? ORDER BY name`, promise, namespace)
+	return s.listNS(ctx, requestTable, promise, namespace)
 }
 
 // UpdateResourceRequest replaces a request's apiVersion, labels, annotations and spec over version.
 func (s *Store) UpdateResourceRequest(ctx context.Context, promise string, r api.ResourceRequest, version int64) (store.ResourceRequest, error) {
-	ns, name := r.Metadata.Namespace, r.Metadata.Name
-	doc, spec, _, err := store.EncodeRequest(r)
-	if err != nil {
-		return store.ResourceRequest{}, fmt.Errorf("sqlite: update request %s/%s of promise %q: encode: %w", ns, name, promise, err)
-	}
-	var stored store.ResourceRequest
-	err = s.write(ctx, func(tx *wtx) error {
-		cur, err := requestAt(tx, promise, ns, name, version)
-		if err != nil {
-			return err
-		}
-		gen := cur.Generation
-		if !bytes.Equal(cur.Spec, spec) {
-			gen++
-		}
-		if _, err := tx.exec(updateRequest, string(doc), string(spec), gen, toNanos(s.now()), promise, ns, name); err != nil {
-			return err
-		}
-		stored, err = scanRequest(tx.queryRow(selectRequest, promise, ns, name))
-		return err
-	}, selectRequest, updateRequest)
-	return stored, wrap(err, "sqlite: update request %s/%s of promise %q", ns, name, promise)
+	return s.updateNS(ctx, requestTable, promise, r, version)
 }
 
 // SetResourceRequestStatus replaces a request's status over version.
 func (s *Store) SetResourceRequestStatus(ctx context.Context, promise, namespace, name string, version int64, status json.RawMessage) (store.ResourceRequest, error) {
-	_, _, st, err := store.EncodeRequest(api.ResourceRequest{Status: status})
-	if err != nil {
-		return store.ResourceRequest{}, fmt.Errorf("sqlite: set status of request %s/%s of promise %q: %w", namespace, name, promise, err)
-	}
-	var stored store.ResourceRequest
-	err = s.write(ctx, func(tx *wtx) error {
-		if _, err := requestAt(tx, promise, namespace, name, version); err != nil {
-			return err
-		}
-		if _, err := tx.exec(updateRequestSt, string(st), toNanos(s.now()), promise, namespace, name); err != nil {
-			return err
-		}
-		stored, err = scanRequest(tx.queryRow(selectRequest, promise, namespace, name))
-		return err
-	}, selectRequest, updateRequestSt)
-	return stored, wrap(err, "sqlite: set status of request %s/%s of promise %q", namespace, name, promise)
+	return s.setNSStatus(ctx, requestTable, promise, namespace, name, version, status)
 }
 
 // DeleteResourceRequest removes a request; ErrNotFound if absent.
 func (s *Store) DeleteResourceRequest(ctx context.Context, promise, namespace, name string) error {
-	err := s.write(ctx, func(tx *wtx) error {
-		res, err := tx.exec(deleteRequest, promise, namespace, name)
-		if err == nil {
-			if n, _ := res.RowsAffected(); n == 0 {
-				return requestNotFound(promise, namespace, name)
-			}
-		}
-		return err
-	}, deleteRequest)
-	return wrap(err, "sqlite: delete request %s/%s of promise %q", namespace, name, promise)
-}
-
-func requestNotFound(promise, namespace, name string) error {
-	if namespace == "" {
-		return notFoundf("%s %q not found", promise, name)
-	}
-	return notFoundf("%s %q not found in namespace %q", promise, name, namespace)
-}
-
-func requestAt(tx *wtx, promise, ns, name string, version int64) (store.RequestRow, error) {
-	row, err := scanRequestRow(tx.queryRow(selectRequest, promise, ns, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return row, requestNotFound(promise, ns, name)
-	}
-	if err != nil {
-		return row, err
-	}
-	if version != 0 && row.Version != version {
-		return row, conflictf("%s %q was changed: it is at version %d, not %d", promise, name, row.Version, version)
-	}
-	return row, nil
-}
-
-func scanRequestRow(row scanner) (store.RequestRow, error) {
-	var r store.RequestRow
-	var doc, spec, status string
-	var created int64
-	if err := row.Scan(&r.Promise, &r.Namespace, &r.Name, &r.UID, &doc, &spec, &status, &r.Generation, &r.Version, &created); err != nil {
-		return r, err
-	}
-	r.Doc, r.Spec, r.Status, r.Created = []byte(doc), []byte(spec), []byte(status), fromNanos(created)
-	return r, nil
-}
-
-func scanRequest(row scanner) (store.ResourceRequest, error) {
-	r, err := scanRequestRow(row)
-	if err != nil {
-		return store.ResourceRequest{}, err
-	}
-	rr, err := r.Decode()
-	if err != nil {
-		return store.ResourceRequest{}, fmt.Errorf("request %s/%s of promise %q: decode: %w", r.Namespace, r.Name, r.Promise, err)
-	}
-	return rr, nil
+	return s.deleteNS(ctx, requestTable, promise, namespace, name)
 }
