@@ -68,7 +68,8 @@ phase_start=$SECONDS
 rc=0
 # shellcheck disable=SC2086 # GOTESTFLAGS is a list of flags
 go test -count=1 -timeout 30m ${GOTESTFLAGS:-} "${pkgs[@]}" || rc=$?
-# Krateo compositions as Helm releases, against an API server of their own (TestCompositionReleases).
+# Krateo compositions as Helm releases, against an API server of their own (TestCompositionReleases,
+# TestCompositionResumesAfterRestart).
 go test -count=1 -timeout 15m -run '^TestComposition|^TestSecretPassword' ./internal/server/ ./internal/platform/chart/helmchart/ || rc=$?
 t_test=$(took)
 exit "$rc"

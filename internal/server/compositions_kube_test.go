@@ -216,3 +216,51 @@ func TestCompositionReleases(t *testing.T) {
 		}
 	}
 }
+
+// TestCompositionResumesAfterRestart: a server that stops while a composition's install runs leaves the status
+// saying so; the next server on the same data dir takes the operation over and writes its outcome (the release
+// installed, or retried until it is). It fails when the composer awaits only the runs it started itself: the
+// status then says "Creating" for ever.
+func TestCompositionResumesAfterRestart(t *testing.T) {
+	kube := apiserver.Start(t)
+	ctx := t.Context()
+	cs, err := kubernetes.NewForConfig(kube.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "demo"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	config := func(c *Config) { c.Kubeconfig, c.Isolation, c.DataDir = kube.Kubeconfig, local.IsolationNone, dir }
+	host := privateChartRegistry(t)
+	const path = "/api/v1/compositions/demo/fireworksapps/fw"
+	var started chart.CompositionStatus
+	t.Run("first server", func(t *testing.T) {
+		ts := startServer(t, config)
+		ts.do(t, req{method: "POST", path: "/api/v1/runners", json: api.Runner{Name: "registry", GitURL: "https://example.com/x.git",
+			Secret: map[string]string{"password": chartPassword}}}).want(t, http.StatusOK)
+		readyDefinition(t, ts, host, "0.1.0")
+		ts.do(t, req{method: "POST", path: "/api/v1/compositions/demo/fireworksapps", body: compositionDoc("fw", "v0-1-0", `{app: {replicas: 3}}`)}).
+			want(t, http.StatusOK)
+		_, started, _ = compositionStatus(t, ts, path)
+		// The server stops at the end of this subtest, its install's outcome not written yet.
+	})
+	if started.Run == "" || !strings.Contains(condition(started, "Synced").Message, "runs") {
+		t.Fatalf("the first server's status = %+v, want an install under way", started)
+	}
+	ts := startServer(t, config)
+	apiserver.Eventually(ctx, t, 2*time.Minute, func() error {
+		_, st, code := compositionStatus(t, ts, path)
+		if code != http.StatusOK {
+			return fmt.Errorf("GET = %d", code)
+		}
+		if condition(st, "Ready").Status != "True" || st.Digest == "" {
+			return fmt.Errorf("not installed yet: %+v", st)
+		}
+		return nil
+	})
+	if cm, err := cs.CoreV1().ConfigMaps("demo").Get(ctx, "fw", metav1.GetOptions{}); err != nil || cm.Data["replicas"] != "3" {
+		t.Errorf("the release's ConfigMap: %v, %v; want replicas 3", cm, err)
+	}
+}

@@ -24,7 +24,9 @@ type Store interface {
 	GetComposition(ctx context.Context, resource, namespace, name string) (store.Composition, error)
 	SetCompositionStatus(ctx context.Context, resource, namespace, name string, version int64, status json.RawMessage) (store.Composition, error)
 	DeleteComposition(ctx context.Context, resource, namespace, name string) error
+	ListCompositions(ctx context.Context, resource, namespace string) ([]store.Composition, error)
 	GetCompositionDefinition(ctx context.Context, namespace, name string) (store.CompositionDefinition, error)
+	ListCompositionDefinitions(ctx context.Context, namespace string) ([]store.CompositionDefinition, error)
 }
 
 // Runs starts runs and tells when they end; *runs.Engine implements it.
@@ -128,10 +130,18 @@ func New(st Store, rs Runs, charts ChartFetcher, opts Options) *Composer {
 		work: make(chan job, 256), current: map[string]string{}, packages: map[string][]byte{}}
 }
 
-// Run awaits the runs the composer started and writes their outcome, until ctx ends.
+// Run awaits the runs the composer started and writes their outcome, until ctx ends. It first takes over the
+// operations a composer before it (a server that stopped) started and did not see end (resume).
 func (c *Composer) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	for _, j := range c.resume(ctx) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.await(ctx, j)
+		}()
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -315,4 +325,61 @@ func (c *Composer) inputs(ctx context.Context, op release.Step, def store.Compos
 		files[release.KubeconfigFile] = kc
 	}
 	return files, ci, nil
+}
+
+// resume finds the operations under way by the stored statuses: a composition whose status names a run while
+// Synced says an install or uninstall is running. The run goes on without its server (or ended meanwhile); its
+// outcome is written as if this composer had started it, retries included. An operation this composer started
+// since wins.
+func (c *Composer) resume(ctx context.Context) []job {
+	defs, err := c.st.ListCompositionDefinitions(ctx, "")
+	if err != nil {
+		c.log.Warn("list composition definitions to resume their releases", "err", err)
+		return nil
+	}
+	var jobs []job
+	seen := map[string]bool{}
+	for _, def := range defs {
+		res := def.Status.Resource
+		if res == "" || seen[res] {
+			continue
+		}
+		seen[res] = true
+		comps, err := c.st.ListCompositions(ctx, res, "")
+		if err != nil {
+			c.log.Warn("list compositions to resume their releases", "resource", res, "err", err)
+			continue
+		}
+		for _, comp := range comps {
+			st := chart.ReadCompositionStatus(comp.Status)
+			if st.Run == "" || !underWay(st) {
+				continue
+			}
+			k := compKey(res, comp.Metadata.Namespace, comp.Metadata.Name)
+			key := "resumed/" + st.Run
+			c.mu.Lock()
+			_, started := c.current[k]
+			if !started {
+				c.current[k] = key
+			}
+			c.mu.Unlock()
+			if started {
+				continue
+			}
+			c.log.Info("resume a composition's release operation", "composition", k, "operation", st.Operation, "run", st.Run)
+			jobs = append(jobs, job{op: release.Step(st.Operation), res: res, ns: comp.Metadata.Namespace,
+				name: comp.Metadata.Name, key: key, run: st.Run, attempt: max(st.Attempts, 1), def: def})
+		}
+	}
+	return jobs
+}
+
+// underWay reports whether st says its operation's run was started and its outcome not yet written.
+func underWay(st chart.CompositionStatus) bool {
+	for _, cd := range st.Conditions {
+		if cd.Type == api.ConditionSynced {
+			return cd.Status == "False" && (cd.Reason == chart.ReasonInstalling || cd.Reason == chart.ReasonDeleting)
+		}
+	}
+	return false
 }
