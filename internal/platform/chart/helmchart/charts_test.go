@@ -2,8 +2,10 @@ package helmchart
 
 import (
 	"crypto/subtle"
+	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -147,7 +149,10 @@ func helmRepo(t *testing.T, user, pass string, charts ...[]byte) *httptest.Serve
 // user is set, and pushes the charts to <host>/charts/<name>:<version> with the Helm SDK's registry client.
 func ociRegistry(t *testing.T, user, pass string, charts ...[]byte) string {
 	t.Helper()
-	srv := httptest.NewServer(basicAuth(user, pass, registry.New(registry.Logger(log.New(io.Discard, "", 0)))))
+	srv := httptest.NewUnstartedServer(basicAuth(user, pass, registry.New(registry.Logger(log.New(io.Discard, "", 0)))))
+	srv.Listener.Close()
+	srv.Listener = listen401(t)
+	srv.Start()
 	t.Cleanup(srv.Close)
 	host := srv.Listener.Addr().String()
 	opts := []helmregistry.ClientOption{helmregistry.ClientOptPlainHTTP(), helmregistry.ClientOptCredentialsFile(filepath.Join(t.TempDir(), "c.json"))}
@@ -174,4 +179,20 @@ func mustLoad(t *testing.T, archive []byte) *chartv2.Chart {
 		t.Fatal(err)
 	}
 	return &chartv2.Chart{Metadata: &chartv2.Metadata{Name: p.Name, Version: p.Version}}
+}
+
+// listen401 listens on a loopback port whose number reads 401 (40100–40199; any free one when none of those is):
+// the registry's address is in its errors, and an error must not be read as a status code from it.
+func listen401(t *testing.T) net.Listener {
+	t.Helper()
+	for port := 40100; port < 40200; port++ {
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			return l
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

@@ -19,7 +19,9 @@ import (
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"helm.sh/helm/v4/pkg/registry"
 	repo "helm.sh/helm/v4/pkg/repo/v1"
+	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/errcode"
 	"sigs.k8s.io/yaml"
 
 	"github.com/runplane/runplane/api"
@@ -128,12 +130,17 @@ func (f Fetcher) pullOCI(hc *http.Client, c api.ChartInfo, user, pass string) ([
 	}
 	res, err := client.Pull(ref)
 	if err != nil {
-		msg := err.Error()
+		// By the errors' types, not their text: the text holds the registry's address, whose port may read 401.
+		var resp *errcode.ErrorResponse
+		status := 0
+		if errors.As(err, &resp) {
+			status = resp.StatusCode
+		}
 		switch {
-		case strings.Contains(msg, "401") || strings.Contains(msg, "403") || strings.Contains(strings.ToLower(msg), "unauthorized") ||
-			strings.Contains(msg, "credential not found"): // the registry asked for credentials and none were given
+		case status == http.StatusUnauthorized || status == http.StatusForbidden ||
+			errors.Is(err, auth.ErrBasicCredentialNotFound): // the registry asked for credentials and none were given
 			return nil, "", fmt.Errorf("chart oci://%s: %w", ref, ErrUnauthorized)
-		case strings.Contains(msg, "not found") || strings.Contains(msg, "404"):
+		case status == http.StatusNotFound || errors.Is(err, errdef.ErrNotFound):
 			return nil, "", fmt.Errorf("chart oci://%s: %w", ref, ErrNotFound)
 		}
 		return nil, "", fmt.Errorf("chart oci://%s: %w", ref, err)
