@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v git >/dev/null 2>&1 || need+=(git)
+# A git state store over ssh is tested with the ssh client against a server the test starts (TestGitSSH).
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 # Go fetches modules over TLS.
 [ -s /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 # The race detector needs cgo, so a C compiler (the build itself is pure Go).
