@@ -63,8 +63,14 @@ func BenchmarkEventsDispatch(b *testing.B) {
 	ev, jobs := make([]rates, len(targets)), make([]rates, len(targets))
 	ratios := make([][]float64, len(targets)) // each round's dispatched-vs-jobs, per target
 	for round := range b.N {
-		// With a baseline, its rounds come right after this binary's: both see the same minute of the machine.
-		for i, tg := range targets {
+		// With a baseline, its rounds come right beside this binary's, so both see the same minute of the machine;
+		// which one goes first alternates from round to round.
+		for k := range targets {
+			i := k
+			if round%2 == 1 {
+				i = len(targets) - 1 - k
+			}
+			tg := targets[i]
 			e, j := eventsRound(b, tg.srv, tg.c, posters[i], round), submitRound(b, tg.srv, tg.c)
 			ev[i].add(e)
 			jobs[i].add(j)
