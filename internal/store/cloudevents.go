@@ -50,7 +50,7 @@ type CloudEvents interface {
 	// dispatching it started — each of runs with its jobs, as CreateRunWithJobs stores them, maxQueued applying
 	// to each run's owner — in one transaction, and only while the event rule sets' version is still
 	// rulesVersion (EventRulesVersion). If an event of e's source and id is stored, it stores nothing and returns
-	// that one with created false. A run whose idempotency key is taken is not stored again: that run is
+	// that one with created false, whatever the version. A run whose idempotency key is taken is not stored again: that run is
 	// returned in its place (runCreated false). Errors, with nothing stored: ErrRulesChanged, an error wrapping
 	// ErrQueueFull, ErrConflict when a run's or a job's id is taken.
 	CreateDispatchedEvent(ctx context.Context, e api.Event, rulesVersion int64, runs []RunWithJobs, maxQueued int) (

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,41 +36,75 @@ const (
 // come; both rounds then wait, polling the finished-jobs metric every 100 ms, until every job has finished (the
 // "done" rates), and check every job and run succeeded (untimed), so the next round starts from an idle engine.
 // Run: go test -run '^$' -bench EventsDispatch -benchtime 5x ./test/e2e/
+// With RUNPLANE_BENCH_BASELINE naming another runplane binary, a server of it is measured too, its rounds
+// alternating with this one's (its metrics prefixed baseline-); each target also reports the median of its
+// rounds' ratios, which one round slowed by the machine's other work moves less than the mean.
 // With RUNPLANE_E2E_TAGS=pprof RUNPLANE_BENCH_ENV=RUNPLANE_PPROF_ADDR=127.0.0.1:6061 the server serves
 // net/http/pprof there, e.g. for `curl 127.0.0.1:6061/debug/pprof/profile?seconds=30` during the rounds.
 func BenchmarkEventsDispatch(b *testing.B) {
-	srv, c := benchServer(b, api.Task{Name: "true-async", Command: "true"})
+	targets := benchTargets(b, api.Task{Name: "true-async", Command: "true"})
 	ctx := context.Background()
-	for i := range benchRuleSets {
-		rs := api.EventRules{Name: fmt.Sprintf("rules-%03d", i), APIVersion: "v2", Actions: []api.KeptnAction{{
-			Name:   "run",
-			Events: []api.KeptnEvent{{Name: fmt.Sprintf(`^dev\.bench\.t%03d$`, i)}},
-			Tasks:  []api.KeptnTask{{Name: "true", Image: "alpine", Cmd: []string{"true"}}},
-		}}}
-		if _, err := c.CreateEventRules(ctx, rs); err != nil {
-			b.Fatal(err)
+	for _, tg := range targets {
+		for i := range benchRuleSets {
+			rs := api.EventRules{Name: fmt.Sprintf("rules-%03d", i), APIVersion: "v2", Actions: []api.KeptnAction{{
+				Name:   "run",
+				Events: []api.KeptnEvent{{Name: fmt.Sprintf(`^dev\.bench\.t%03d$`, i)}},
+				Tasks:  []api.KeptnTask{{Name: "true", Image: "alpine", Cmd: []string{"true"}}},
+			}}}
+			if _, err := tg.c.CreateEventRules(ctx, rs); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
-	poster := newEventPoster(srv.url, c.Token())
-	var ev, jobs rates
+	posters := make([]*eventPoster, len(targets))
+	for i, tg := range targets {
+		posters[i] = newEventPoster(tg.srv.url, tg.c.Token())
+	}
+	ev, jobs := make([]rates, len(targets)), make([]rates, len(targets))
+	ratios := make([][]float64, len(targets)) // each round's dispatched-vs-jobs, per target
 	for round := range b.N {
-		ev.add(eventsRound(b, srv, c, poster, round))
-		jobs.add(submitRound(b, srv, c))
+		// With a baseline, its rounds come right beside this binary's, so both see the same minute of the machine;
+		// which one goes first alternates from round to round.
+		for k := range targets {
+			i := k
+			if round%2 == 1 {
+				i = len(targets) - 1 - k
+			}
+			tg := targets[i]
+			e, j := eventsRound(b, tg.srv, tg.c, posters[i], round), submitRound(b, tg.srv, tg.c)
+			ev[i].add(e)
+			jobs[i].add(j)
+			ratios[i] = append(ratios[i], e.dispatched/j.accepted)
+		}
 	}
 	n := float64(b.N)
-	b.ReportMetric(ev.accepted/n, "events-accepted/s")
-	b.ReportMetric(ev.dispatched/n, "events-dispatched/s")
-	b.ReportMetric(ev.done/n, "events-done/s")
-	b.ReportMetric(jobs.accepted/n, "jobs-accepted/s")
-	b.ReportMetric(jobs.done/n, "jobs-done/s")
-	b.ReportMetric(ev.dispatched/jobs.accepted, "dispatched-vs-jobs")
-	b.ReportMetric(ev.accepted/jobs.accepted, "accepted-vs-jobs")
-	b.ReportMetric(ev.done/jobs.done, "done-vs-jobs")
-	b.ReportMetric(ev.cpuAccept/n, "server-cpu-ms/200-events-accepted")
-	b.ReportMetric(jobs.cpuAccept/n, "server-cpu-ms/200-jobs-accepted")
-	b.ReportMetric(ev.cpuDone/n, "server-cpu-ms/200-events-done")
-	b.ReportMetric(jobs.cpuDone/n, "server-cpu-ms/200-jobs-done")
+	for i, tg := range targets {
+		ev, jobs := ev[i], jobs[i]
+		b.ReportMetric(ev.accepted/n, tg.name+"events-accepted/s")
+		b.ReportMetric(ev.dispatched/n, tg.name+"events-dispatched/s")
+		b.ReportMetric(ev.done/n, tg.name+"events-done/s")
+		b.ReportMetric(jobs.accepted/n, tg.name+"jobs-accepted/s")
+		b.ReportMetric(jobs.done/n, tg.name+"jobs-done/s")
+		b.ReportMetric(ev.dispatched/jobs.accepted, tg.name+"dispatched-vs-jobs")
+		b.ReportMetric(ev.accepted/jobs.accepted, tg.name+"accepted-vs-jobs")
+		b.ReportMetric(ev.done/jobs.done, tg.name+"done-vs-jobs")
+		b.ReportMetric(ev.cpuAccept/n, tg.name+"server-cpu-ms/200-events-accepted")
+		b.ReportMetric(jobs.cpuAccept/n, tg.name+"server-cpu-ms/200-jobs-accepted")
+		b.ReportMetric(ev.cpuDone/n, tg.name+"server-cpu-ms/200-events-done")
+		b.ReportMetric(jobs.cpuDone/n, tg.name+"server-cpu-ms/200-jobs-done")
+		b.ReportMetric(medianOf(ratios[i]), tg.name+"median-round-dispatched-vs-jobs")
+	}
 	b.ReportMetric(0, "ns/op")
+}
+
+// medianOf is the middle of v (the mean of the two middle values of an even count).
+func medianOf(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // rates are one round's items per second until the last was accepted (202), dispatched (its run exists and the

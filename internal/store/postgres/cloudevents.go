@@ -273,13 +273,6 @@ func (s *Store) CreateDispatchedEvent(ctx context.Context, e api.Event, rulesVer
 	audited := pa.Take()
 	change := func(tx pgx.Tx) error {
 		created, started, runCreated = false, make([]store.Run, len(runs)), make([]bool, len(runs))
-		var v int64
-		if err := tx.QueryRow(ctx, `SELECT version FROM event_rules_version WHERE id = 1 FOR SHARE`).Scan(&v); err != nil {
-			return err
-		}
-		if v != rulesVersion {
-			return fmt.Errorf("%w: version %d, not %d", store.ErrRulesChanged, v, rulesVersion)
-		}
 		tag, err := tx.Exec(ctx, `INSERT INTO events (source, id, type, event, produced, create_time, dispatch_time)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (source, id) DO NOTHING`,
 			e.Source, e.ID, e.Type, string(def), e.Produced, e.ReceiveTime, e.DispatchTime)
@@ -288,13 +281,22 @@ func (s *Store) CreateDispatchedEvent(ctx context.Context, e api.Event, rulesVer
 		}
 		if tag.RowsAffected() == 0 {
 			// Stored by another request (the insert waited for its commit): pruned since, it is stored again by
-			// the next try, so nothing here.
+			// the next try, so nothing here. A duplicate is one whatever the rules' version (as in SQLite).
 			p, err := scanEvent(tx.QueryRow(ctx, lookupEvent, e.Source, e.ID))
 			if err != nil {
 				return err
 			}
 			stored = p
 			return s.auditIf(ctx, tx, audited, pa)
+		}
+		// Checked (and held against a change, FOR SHARE) before anything the event starts is stored: a change
+		// fails the transaction, which stores nothing.
+		var v int64
+		if err := tx.QueryRow(ctx, `SELECT version FROM event_rules_version WHERE id = 1 FOR SHARE`).Scan(&v); err != nil {
+			return err
+		}
+		if v != rulesVersion {
+			return fmt.Errorf("%w: version %d, not %d", store.ErrRulesChanged, v, rulesVersion)
 		}
 		stored, created = e, true
 		for i, r := range runs {

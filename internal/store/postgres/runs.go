@@ -145,6 +145,14 @@ func insertRunWithJobs(ctx context.Context, tx pgx.Tx, r store.Run, args []any, 
 			return store.Run{}, false, err
 		}
 		if n+len(jobArgs) > maxQueued {
+			// The key's run, if there is one, answers first (as in SQLite): a retry is not refused for a full queue.
+			if r.IdempotencyKey != "" {
+				p, err := scanRun(tx.QueryRow(ctx, `SELECT `+runCols+` FROM runs
+					WHERE owner_id = $1 AND idempotency_key = $2 AND idempotency_key <> ''`, r.OwnerID, r.IdempotencyKey))
+				if err == nil || !errors.Is(err, pgx.ErrNoRows) {
+					return p, false, err
+				}
+			}
 			return store.Run{}, false, fmt.Errorf("%w: owner %q has %d queued jobs, the most allowed is %d", store.ErrQueueFull, r.Owner, n, maxQueued)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -137,6 +138,11 @@ const (
 	lookupEvent = `SELECT ` + eventCols + ` FROM events WHERE source = ? AND id = ?`
 	insertEvent = `INSERT INTO events (source, id, type, event, produced, create_time, dispatch_time)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, id) DO NOTHING`
+	// insertEvent, only while the rule sets are at the version given last. (SQLite needs the WHERE to read the
+	// ON CONFLICT of an INSERT … SELECT as the upsert's.)
+	insertEventAtVersion = `INSERT INTO events (source, id, type, event, produced, create_time, dispatch_time)
+		SELECT ?, ?, ?, ?, ?, ?, ? WHERE (SELECT version FROM event_rules_version WHERE id = 1) = ?
+		ON CONFLICT (source, id) DO NOTHING`
 	markEvent   = `UPDATE events SET dispatch_time = ? WHERE source = ? AND id = ?`
 	pruneEvents = `DELETE FROM events WHERE create_time < ? AND (dispatch_time IS NOT NULL OR produced != 0)`
 )
@@ -182,15 +188,11 @@ func (s *Store) CreateDispatchedEvent(ctx context.Context, e api.Event, rulesVer
 	runCreated := make([]bool, len(runs))
 	failed := -1 // the run whose insert failed
 	err = s.write(ctx, func(tx *wtx) error {
-		var v int64
-		if err := tx.queryRow(rulesVersionSQL).Scan(&v); err != nil {
-			return err
-		}
-		if v != rulesVersion {
-			return fmt.Errorf("%w: version %d, not %d", store.ErrRulesChanged, v, rulesVersion)
-		}
-		res, err := tx.exec(insertEvent, e.Source, e.ID, e.Type, string(def), e.Produced, toNanos(e.ReceiveTime),
-			nullNanos(e.DispatchTime))
+		// One statement inserts the event if it is new and the rule sets are at rulesVersion; only when it inserts
+		// nothing is it looked up, to tell a duplicate (answered as such, whatever the rules' version) from rules
+		// that changed.
+		res, err := tx.exec(insertEventAtVersion, e.Source, e.ID, e.Type, string(def), e.Produced, toNanos(e.ReceiveTime),
+			nullNanos(e.DispatchTime), rulesVersion)
 		if err != nil {
 			return err
 		}
@@ -199,6 +201,13 @@ func (s *Store) CreateDispatchedEvent(ctx context.Context, e api.Event, rulesVer
 				return err
 			}
 			p, err := scanEvent(tx.queryRow(lookupEvent, e.Source, e.ID))
+			if errors.Is(err, sql.ErrNoRows) {
+				var v int64
+				if err := tx.queryRow(rulesVersionSQL).Scan(&v); err != nil {
+					return err
+				}
+				return fmt.Errorf("%w: version %d, not %d", store.ErrRulesChanged, v, rulesVersion)
+			}
 			if err != nil {
 				return err
 			}
@@ -214,7 +223,7 @@ func (s *Store) CreateDispatchedEvent(ctx context.Context, e api.Event, rulesVer
 		}
 		failed = -1
 		return nil
-	}, rulesVersionSQL, insertEvent, lookupEvent, insertRunOnly, lookupRunKey, insertJob, countQueuedOf)
+	}, insertEventAtVersion, rulesVersionSQL, lookupEvent, insertRunOnly, lookupRunKey, insertJob, countQueuedOf)
 	if err != nil {
 		if failed >= 0 {
 			err = news[failed].failed(err)

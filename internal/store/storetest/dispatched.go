@@ -90,6 +90,7 @@ func testDispatchedEvent(t *testing.T, s store.Store) {
 		{"no run", "e2", version, nil, 0, true, nil, nil, nil},
 		{"duplicate: nothing more", "e1", version, started("run-3"), 0, false, nil, []string{"run-3"}, nil},
 		{"rules changed: nothing", "e4", version + 1, started("run-4"), 0, false, nil, []string{"run-4"}, store.ErrRulesChanged},
+		{"duplicate under changed rules: the duplicate", "e1", version + 1, started("run-8"), 0, false, nil, []string{"run-8"}, nil},
 		{"queue full: nothing", "e5", version, started("run-5"), 2, false, nil, []string{"run-5"}, store.ErrQueueFull},
 		{"a run's id taken: nothing", "e6", version, idTaken(started("run-6", "run-1")), 0, false, nil,
 			[]string{"run-6"}, store.ErrConflict},

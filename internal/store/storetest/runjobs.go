@@ -43,6 +43,7 @@ func testRunWithJobs(t *testing.T, s store.Store) {
 		{"no key", "run-c", "", 0, "", "run-c", true, nil},
 		{"queue full: nothing", "run-d", "", 2, "", "", false, store.ErrQueueFull},
 		{"room in the queue", "run-e", "", 3, "", "run-e", true, nil},
+		{"same key, queue full: the earlier run", "run-g", "k", 1, "", "run-a", false, nil},
 		{"a job's id taken: nothing", "run-f", "", 0, "run-a-j1", "", false, store.ErrConflict},
 		{"the run's id taken", "run-a", "", 0, "", "", false, store.ErrConflict},
 	}

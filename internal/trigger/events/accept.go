@@ -33,23 +33,27 @@ type Preparer interface {
 	Prepare(ctx context.Context, f trigger.Firing) (runs.Prepared, error)
 }
 
-// rules are the rule sets as the dispatcher last read them, at their store version.
+// rules are the rule sets as the dispatcher last read them, at their store version, and their index by event
+// type.
 type rules struct {
 	mu      sync.Mutex
 	sets    []store.EventRuleSet
+	index   ruleIndex
 	version int64
 	loaded  bool
 }
 
-// cached returns the rule sets as last read, reading them first if they are not held (or were found stale); the
-// store checks the version when it stores what they started.
-func (d *Dispatcher) cachedRules(ctx context.Context) ([]store.EventRuleSet, int64, error) {
+// cachedRules returns the rule sets as last read, with their index, reading them first if they are not held (or
+// were found stale); the store checks the version when it stores what they started.
+func (d *Dispatcher) cachedRules(ctx context.Context) ([]store.EventRuleSet, ruleIndex, int64, error) {
 	d.rules.mu.Lock()
 	defer d.rules.mu.Unlock()
-	if d.rules.loaded {
-		return d.rules.sets, d.rules.version, nil
+	if !d.rules.loaded {
+		if _, _, err := d.loadRules(ctx); err != nil {
+			return nil, ruleIndex{}, 0, err
+		}
 	}
-	return d.loadRules(ctx)
+	return d.rules.sets, d.rules.index, d.rules.version, nil
 }
 
 // currentRules returns the rule sets as they are now: those held when the store's version is theirs, else read
@@ -74,7 +78,7 @@ func (d *Dispatcher) loadRules(ctx context.Context) ([]store.EventRuleSet, int64
 	if err != nil {
 		return nil, 0, err
 	}
-	d.rules.sets, d.rules.version, d.rules.loaded = sets, v, true
+	d.rules.sets, d.rules.index, d.rules.version, d.rules.loaded = sets, newRuleIndex(sets), v, true
 	return sets, v, nil
 }
 
@@ -94,14 +98,16 @@ func (d *Dispatcher) acceptDispatched(ctx context.Context, e api.Event) (api.Eve
 	if !ok {
 		return api.EventAccepted{}, false, nil
 	}
-	sets, version, err := d.cachedRules(ctx)
+	sets, index, version, err := d.cachedRules(ctx)
 	if err != nil {
 		d.log.Warn("read event rules", "err", err)
 		return api.EventAccepted{}, false, nil
 	}
 	doc := Document(e)
 	var prepared []preparedAction
-	for _, rs := range sets {
+	// Only the rule sets the event's type can match (a rule set with a path among them, always).
+	for _, k := range index.candidates(e.Type) {
+		rs := sets[k]
 		if rs.Path != "" {
 			return api.EventAccepted{}, false, nil // its rules are read from a repository, at the event's commit
 		}
