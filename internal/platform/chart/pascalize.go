@@ -72,7 +72,9 @@ func flectParts(s string) []string {
 
 func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
 
-func isAlnum(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' }
+func isAlnum(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+}
 
 // acronyms are flect's baseAcronyms (v1.0.3) that can match: flect looks them up upper-cased, so its mixed-case
 // entries (gbps, kbps, Mbps, MoCA, WiFi) never do and are left out.

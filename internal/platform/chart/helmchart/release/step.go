@@ -60,7 +60,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func runStep(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || (args[0] != string(Install) && args[0] != string(Uninstall) && args[0] != "upgrade") {
-		return errors.New("usage: runplane helm install|upgrade|uninstall [--dir DIR] [--chart FILE] [--composition FILE] [--kubeconfig FILE] [--krateo-namespace NS]")
+		return errors.New("usage: runplane helm install|upgrade|uninstall [--dir DIR] [--chart FILE] [--composition FILE] [--kubeconfig FILE] [--discovery FILE] [--krateo-namespace NS]")
 	}
 	step := Install // install and upgrade are one: an upgrade when the release exists
 	if args[0] == string(Uninstall) {
@@ -72,6 +72,7 @@ func runStep(ctx context.Context, args []string, stdout io.Writer) error {
 	chartPath := fs.String("chart", "", "the chart archive (default DIR/"+ChartFile+")")
 	compPath := fs.String("composition", "", "the composition, JSON (default DIR/"+CompositionFile+")")
 	kubeconfig := fs.String("kubeconfig", "", "the kubeconfig (default DIR/"+KubeconfigFile+")")
+	discoveryPath := fs.String("discovery", "", "the server's discovery of the cluster, if any (default DIR/"+DiscoveryFile+")")
 	krateoNS := fs.String("krateo-namespace", "krateo-system", "global.krateoNamespace")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -100,8 +101,19 @@ func runStep(ctx context.Context, args []string, stdout io.Writer) error {
 	if _, err := os.Stat(kc); err != nil {
 		return errors.New("no kubeconfig: the step needs the cluster's (input file " + KubeconfigFile + ")")
 	}
+	opts := Options{Kubeconfig: kc, KrateoNamespace: *krateoNS}
+	// Optional: without it Helm discovers for itself. One named with --discovery must be there.
+	if b, err := os.ReadFile(in(discoveryPath, DiscoveryFile)); err == nil {
+		var d Discovery
+		if err := json.Unmarshal(b, &d); err != nil {
+			return fmt.Errorf("read the discovery: %w", err)
+		}
+		opts.Discovery = &d
+	} else if *discoveryPath != "" {
+		return fmt.Errorf("read the discovery: %w", err)
+	}
 	fmt.Fprintf(stdout, "%s release %s of %s %s/%s\n", step, c.ReleaseName(), c.Kind, c.Metadata.Namespace, c.Metadata.Name)
-	objs, err := Run(ctx, step, archive, c, Options{Kubeconfig: kc, KrateoNamespace: *krateoNS})
+	objs, err := Run(ctx, step, archive, c, opts)
 	if err != nil {
 		return err
 	}
