@@ -222,7 +222,7 @@ func (c *Composer) start(ctx context.Context, op release.Step, def store.Composi
 	args = append(args, string(op))
 	def2 := api.Workflow{Name: name, Description: fmt.Sprintf("helm %s of %s %s/%s", op, comp.Kind, comp.Metadata.Namespace, comp.Metadata.Name),
 		Steps: []api.Step{{Name: "helm-" + string(op), Timeout: api.Duration(c.opts.Timeout), Files: files, DiscardFiles: true,
-			Containers: []api.Container{{Name: "helm", Command: []string{c.opts.Command[0]}, Args: args}}}}}
+			Containers: []api.Container{{Name: "helm", Command: []string{c.opts.Command[0]}, Args: args, Env: release.StepEnv()}}}}}
 	run, _, err := c.runs.Start(ctx, runs.Request{Workflow: name, Definition: &def2, Owner: Owner, OwnerID: Owner, IdempotencyKey: key})
 	if err != nil {
 		return fmt.Errorf("start helm %s of %s: %w", op, k, err)
