@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -22,5 +23,16 @@ func TestStepBadDiscovery(t *testing.T) {
 		if code := Main(t.Context(), args, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "read the discovery") {
 			t.Errorf("Main(%q) = %d, stderr %q; want 1 and an error reading the discovery", args, code, errOut.String())
 		}
+	}
+}
+
+// A step started with StepEnv's GOGC=off collects garbage again once Main runs.
+func TestStepTurnsTheCollectorOn(t *testing.T) {
+	t.Setenv("GOGC", "off")
+	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // as GOGC=off had it at the start; restored after
+	var out, errOut bytes.Buffer
+	Main(t.Context(), nil, &out, &errOut)
+	if got := debug.SetGCPercent(-1); got != 100 {
+		t.Errorf("GC percent after Main under GOGC=off = %d, want 100", got)
 	}
 }
