@@ -12,7 +12,7 @@ import (
 // or uninstalls the composition's Helm release with the Helm SDK, from the job's input files.
 func (a *app) helmCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "helm install|upgrade|uninstall [--dir DIR] [--chart FILE] [--composition FILE] [--kubeconfig FILE] [--krateo-namespace NS]",
+		Use:   "helm install|upgrade|uninstall [--dir DIR] [--chart FILE] [--composition FILE] [--kubeconfig FILE] [--discovery FILE] [--krateo-namespace NS]",
 		Short: "Install, upgrade or uninstall a Krateo composition's Helm release (the step of its job)",
 		Long: "The step the server's composition jobs run: it reads the chart (chart.tgz), the composition\n" +
 			"(composition.json) and the kubeconfig from the job's input directory ($RUNPLANE_INPUT_DIR, or --dir),\n" +

@@ -76,7 +76,11 @@ func newComposer(cfg Config, st store.Store, rs *runs.Engine, charts helmchart.F
 		if err != nil {
 			return nil, fmt.Errorf("server: the kubeconfig for compositions: %w", err)
 		}
-		kubeconfig, access = b, helmrelease.Access{Config: rc}
+		a, err := helmrelease.NewAccess(rc)
+		if err != nil {
+			return nil, fmt.Errorf("server: the kubeconfig for compositions: %w", err)
+		}
+		kubeconfig, access = b, a
 	}
 	exe, err := os.Executable()
 	if err != nil {

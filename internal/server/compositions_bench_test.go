@@ -95,7 +95,11 @@ func TestCompositionInstallBenchmark(t *testing.T) {
 		}
 	}
 	// And the helm CLI (hack/kube/cluster.sh builds it), a process per install as the composition's step is.
-	helmBin := os.Getenv("HOME") + "/.cache/runplane-k8s/bin/helm"
+	k8sHome := os.Getenv("RUNPLANE_K8S_HOME") // as apiserver.Start finds its binaries
+	if k8sHome == "" {
+		k8sHome = os.Getenv("HOME") + "/.cache/runplane-k8s"
+	}
+	helmBin := k8sHome + "/bin/helm"
 	tgz := t.TempDir() + "/chart.tgz"
 	if err := os.WriteFile(tgz, pulled.Chart.Data, 0o600); err != nil {
 		t.Fatal(err)

@@ -42,33 +42,6 @@ func TypeOf(name, version string) (GVK, error) {
 	return GVK{Group: api.CompositionGroup, Version: v, Kind: kind}, nil
 }
 
-// Pascalize turns a chart name into a kind: each run of letters and digits capitalized, the rest dropped; a
-// leading digit is kept after "X" so the kind stays an identifier.
-func Pascalize(name string) string {
-	var b strings.Builder
-	up := true
-	for _, r := range name {
-		switch {
-		case r >= 'a' && r <= 'z':
-			if up {
-				r -= 'a' - 'A'
-			}
-			b.WriteRune(r)
-			up = false
-		case r >= 'A' && r <= 'Z' || r >= '0' && r <= '9':
-			b.WriteRune(r)
-			up = false
-		default:
-			up = true
-		}
-	}
-	s := b.String()
-	if s != "" && s[0] >= '0' && s[0] <= '9' {
-		s = "X" + s
-	}
-	return s
-}
-
 // Plural is the resource name of a kind: lower case, English plural (fireworksapps, policies, boxes).
 func Plural(kind string) string {
 	k := strings.ToLower(kind)

@@ -47,6 +47,19 @@ type Access interface {
 	Grant(ctx context.Context, namespace, name string, kinds [][2]string) ([]byte, error)
 }
 
+// Discoverer is an optional capability of an Access: what the server knows of the cluster's APIs, handed to the
+// step (release.DiscoveryFile) so that it need not discover them in each process; release.Access implements it.
+type Discoverer interface {
+	Discovery(ctx context.Context, kinds [][2]string) ([]byte, error)
+}
+
+// Forgetter is an optional capability of an Access: the next Grant for the ServiceAccount writes everything again
+// instead of reusing what it wrote a moment ago (a retry must not meet the rules or token the failure may have
+// come from); release.Access implements it.
+type Forgetter interface {
+	Forget(namespace, name string)
+}
+
 // Owner is the user composition runs are started as.
 const Owner = "krateo"
 
@@ -195,6 +208,9 @@ func (c *Composer) start(ctx context.Context, op release.Step, def store.Composi
 	if len(c.opts.Kubeconfig) == 0 {
 		return c.fail(ctx, comp, op, "", "no cluster: start the server with --kubeconfig to install compositions' releases")
 	}
+	if f, ok := c.opts.Access.(Forgetter); ok && n > 1 {
+		f.Forget(comp.Metadata.Namespace, serviceAccount(def))
+	}
 	files, ci, err := c.inputs(ctx, op, def, comp)
 	if err != nil {
 		return c.fail(ctx, comp, op, "", err.Error())
@@ -206,7 +222,7 @@ func (c *Composer) start(ctx context.Context, op release.Step, def store.Composi
 	args = append(args, string(op))
 	def2 := api.Workflow{Name: name, Description: fmt.Sprintf("helm %s of %s %s/%s", op, comp.Kind, comp.Metadata.Namespace, comp.Metadata.Name),
 		Steps: []api.Step{{Name: "helm-" + string(op), Timeout: api.Duration(c.opts.Timeout), Files: files, DiscardFiles: true,
-			Containers: []api.Container{{Name: "helm", Command: []string{c.opts.Command[0]}, Args: args}}}}}
+			Containers: []api.Container{{Name: "helm", Command: []string{c.opts.Command[0]}, Args: args, Env: release.StepEnv()}}}}}
 	run, _, err := c.runs.Start(ctx, runs.Request{Workflow: name, Definition: &def2, Owner: Owner, OwnerID: Owner, IdempotencyKey: key})
 	if err != nil {
 		return fmt.Errorf("start helm %s of %s: %w", op, k, err)
@@ -256,6 +272,9 @@ func workflowName(comp store.Composition, op release.Step) string {
 	return n
 }
 
+// serviceAccount is the ServiceAccount def's releases run as (in each composition's namespace).
+func serviceAccount(def store.CompositionDefinition) string { return "krateo-" + def.Metadata.Name }
+
 // inputs are the job's input files: the composition, the kubeconfig and (install) the chart of the version the
 // composition names, fetched with the definition's credentials.
 func (c *Composer) inputs(ctx context.Context, op release.Step, def store.CompositionDefinition, comp store.Composition) (map[string][]byte, *api.ChartInfo, error) {
@@ -266,7 +285,7 @@ func (c *Composer) inputs(ctx context.Context, op release.Step, def store.Compos
 		return nil, nil, err
 	}
 	files := map[string][]byte{release.CompositionFile: cb, release.KubeconfigFile: c.opts.Kubeconfig}
-	sa := "krateo-" + def.Metadata.Name
+	sa := serviceAccount(def)
 	if op == release.Uninstall {
 		if c.opts.Access != nil {
 			kc, err := c.opts.Access.Grant(ctx, comp.Metadata.Namespace, sa, nil)
@@ -323,6 +342,14 @@ func (c *Composer) inputs(ctx context.Context, op release.Step, def store.Compos
 			return nil, nil, err
 		}
 		files[release.KubeconfigFile] = kc
+		if d, ok := c.opts.Access.(Discoverer); ok {
+			// Without it the step discovers for itself, as it would anyway: only slower.
+			if b, err := d.Discovery(ctx, r.Kinds()); err == nil {
+				files[release.DiscoveryFile] = b
+			} else {
+				c.log.Warn("discover the cluster's APIs for a release step", "err", err)
+			}
+		}
 	}
 	return files, ci, nil
 }

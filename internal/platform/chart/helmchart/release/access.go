@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -13,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -24,52 +27,152 @@ import (
 // Access gives each definition's releases an identity of their own (Krateo's chart-inspector idea): a
 // ServiceAccount in the release's namespace whose Role allows exactly the kinds the chart renders (and the Secrets
 // Helm keeps releases in), with the verbs get, list, watch, create, update, patch and delete, and nothing more. It
-// acts with the server's own credentials (Config); the install step gets a kubeconfig with a short-lived token of
-// the ServiceAccount. Cluster-scoped kinds are granted by a ClusterRole bound to the ServiceAccount.
+// acts with the server's own credentials; the install step gets a kubeconfig with a short-lived token of the
+// ServiceAccount. Cluster-scoped kinds are granted by a ClusterRole bound to the ServiceAccount.
+//
+// A grant is remembered for a while (grantReuse), so that a burst of installs of one definition writes its
+// ServiceAccount, Roles and token once: a later Grant of the same kinds only checks that the ServiceAccount is the
+// one the token was made for. Its methods are safe for concurrent use.
 type Access struct {
-	Config *rest.Config
+	config *rest.Config
+	cs     *kubernetes.Clientset
+	mapper meta.ResettableRESTMapper // the kinds' resources and scopes, discovered once and again on a miss
+	disco  *discoverer
+	now    func() time.Time
+
+	mu      sync.Mutex
+	granted map[string]grant // namespace/name → the last grant
+}
+
+// grant is what Grant last wrote for a ServiceAccount, and the kubeconfig it made.
+type grant struct {
+	kinds      string    // the kinds the Role allows, as kindsKey
+	uid        types.UID // the ServiceAccount's: a token is void once its account is gone
+	at         time.Time // when the rules were written and the token issued
+	kubeconfig []byte
+}
+
+// grantReuse is how long a grant is reused: the token it holds lives tokenLife, so a step that starts within
+// grantReuse has at least tokenLife-grantReuse (55 minutes, more than a step's default timeout of 10) left.
+const (
+	grantReuse = 5 * time.Minute
+	tokenLife  = time.Hour
+)
+
+// NewAccess returns an Access acting with config.
+func NewAccess(config *rest.Config) (*Access, error) {
+	cs, err := kubernetes.NewForConfig(config)
+	if err != nil {
+		return nil, fmt.Errorf("access: %w", err)
+	}
+	dc := memory.NewMemCacheClient(cs.Discovery())
+	return &Access{config: config, cs: cs, mapper: restmapper.NewDeferredDiscoveryRESTMapper(dc), disco: &discoverer{dc: dc, now: time.Now},
+		now: time.Now, granted: map[string]grant{}}, nil
 }
 
 var verbs = []string{"get", "list", "watch", "create", "update", "patch", "delete"}
 
 // Grant makes (or updates) ServiceAccount name in namespace with a Role allowing kinds (apiVersion, kind pairs;
 // nil keeps the rules as they are, as an uninstall needs them), and returns a kubeconfig for it.
-func (a Access) Grant(ctx context.Context, namespace, name string, kinds [][2]string) ([]byte, error) {
-	cs, err := kubernetes.NewForConfig(a.Config)
-	if err != nil {
-		return nil, fmt.Errorf("access: %w", err)
-	}
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace,
-		Labels: map[string]string{"app.kubernetes.io/managed-by": "runplane"}}}
-	if _, err := cs.CoreV1().ServiceAccounts(namespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return nil, fmt.Errorf("access: service account %s/%s: %w", namespace, name, err)
-	}
-	if kinds != nil {
-		if err := a.rules(ctx, cs, namespace, name, kinds); err != nil {
-			return nil, err
+func (a *Access) Grant(ctx context.Context, namespace, name string, kinds [][2]string) ([]byte, error) {
+	key, kk := namespace+"/"+name, kindsKey(kinds)
+	a.mu.Lock()
+	g, ok := a.granted[key]
+	a.mu.Unlock()
+	if ok && a.now().Sub(g.at) < grantReuse && (kinds == nil || kk == g.kinds) {
+		sa, err := a.cs.CoreV1().ServiceAccounts(namespace).Get(ctx, name, metav1.GetOptions{})
+		if err == nil && sa.UID == g.uid {
+			return g.kubeconfig, nil
 		}
 	}
-	exp := int64(3600)
-	tok, err := cs.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name,
+	prev := g
+	g, err := a.grant(ctx, namespace, name, kinds)
+	if err != nil {
+		a.Forget(namespace, name)
+		return nil, err
+	}
+	if kinds == nil && ok {
+		g.kinds = prev.kinds // the rules were left as the last grant wrote them
+	}
+	a.mu.Lock()
+	a.granted[key] = g
+	a.mu.Unlock()
+	return g.kubeconfig, nil
+}
+
+// Forget makes the next Grant for ServiceAccount name in namespace write everything again (a step that failed
+// may have met rules or a token that are no longer there).
+func (a *Access) Forget(namespace, name string) {
+	a.mu.Lock()
+	delete(a.granted, namespace+"/"+name)
+	a.mu.Unlock()
+}
+
+// kindsKey is kinds in a canonical form ("" for nil).
+func kindsKey(kinds [][2]string) string {
+	if kinds == nil {
+		return ""
+	}
+	ks := make([]string, 0, len(kinds))
+	for _, k := range kinds {
+		ks = append(ks, k[0]+" "+k[1])
+	}
+	slices.Sort(ks)
+	return strings.Join(slices.Compact(ks), "\n") + "\n"
+}
+
+func (a *Access) grant(ctx context.Context, namespace, name string, kinds [][2]string) (grant, error) {
+	at := a.now()
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace,
+		Labels: map[string]string{"app.kubernetes.io/managed-by": "runplane"}}}
+	made, err := a.cs.CoreV1().ServiceAccounts(namespace).Create(ctx, sa, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		made, err = a.cs.CoreV1().ServiceAccounts(namespace).Get(ctx, name, metav1.GetOptions{})
+	}
+	if err != nil {
+		return grant{}, fmt.Errorf("access: service account %s/%s: %w", namespace, name, err)
+	}
+	if kinds != nil {
+		if err := a.rules(ctx, namespace, name, kinds); err != nil {
+			return grant{}, err
+		}
+	}
+	exp := int64(tokenLife / time.Second)
+	tok, err := a.cs.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name,
 		&authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: &exp}}, metav1.CreateOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("access: token of %s/%s: %w", namespace, name, err)
+		return grant{}, fmt.Errorf("access: token of %s/%s: %w", namespace, name, err)
 	}
 	kc := clientcmdapi.NewConfig()
-	kc.Clusters["cluster"] = &clientcmdapi.Cluster{Server: a.Config.Host, CertificateAuthorityData: a.Config.CAData,
-		InsecureSkipTLSVerify: a.Config.Insecure}
-	if a.Config.CAFile != "" && len(a.Config.CAData) == 0 {
-		kc.Clusters["cluster"].CertificateAuthority = a.Config.CAFile
+	kc.Clusters["cluster"] = &clientcmdapi.Cluster{Server: a.config.Host, CertificateAuthorityData: a.config.CAData,
+		InsecureSkipTLSVerify: a.config.Insecure}
+	if a.config.CAFile != "" && len(a.config.CAData) == 0 {
+		kc.Clusters["cluster"].CertificateAuthority = a.config.CAFile
 	}
 	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
 	kc.Contexts["release"] = &clientcmdapi.Context{Cluster: "cluster", AuthInfo: name, Namespace: namespace}
 	kc.CurrentContext = "release"
-	return clientcmd.Write(*kc)
+	b, err := clientcmd.Write(*kc)
+	if err != nil {
+		return grant{}, err
+	}
+	return grant{kinds: kindsKey(kinds), uid: made.UID, at: at, kubeconfig: b}, nil
+}
+
+// mapping is kind's resource, discovered again once when the cached discovery does not know it (a CRD installed
+// since).
+func (a *Access) mapping(gk schema.GroupKind, version string) (*meta.RESTMapping, error) {
+	m, err := a.mapper.RESTMapping(gk, version)
+	if meta.IsNoMatchError(err) {
+		a.mapper.Reset()
+		m, err = a.mapper.RESTMapping(gk, version)
+	}
+	return m, err
 }
 
 // rules writes the Role (and ClusterRole, for cluster-scoped kinds) and their bindings.
-func (a Access) rules(ctx context.Context, cs *kubernetes.Clientset, namespace, name string, kinds [][2]string) error {
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cs.Discovery()))
+func (a *Access) rules(ctx context.Context, namespace, name string, kinds [][2]string) error {
+	cs := a.cs
 	ns := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: verbs}} // Helm's release storage
 	var cluster []rbacv1.PolicyRule
 	for _, k := range kinds {
@@ -77,7 +180,7 @@ func (a Access) rules(ctx context.Context, cs *kubernetes.Clientset, namespace, 
 		if err != nil {
 			return fmt.Errorf("access: apiVersion %q: %w", k[0], err)
 		}
-		m, err := mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: k[1]}, gv.Version)
+		m, err := a.mapping(schema.GroupKind{Group: gv.Group, Kind: k[1]}, gv.Version)
 		if err != nil {
 			return fmt.Errorf("access: kind %s %s the chart renders: %w", k[0], k[1], err)
 		}

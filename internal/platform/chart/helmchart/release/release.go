@@ -13,8 +13,11 @@ import (
 	"log/slog"
 
 	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/chart/common"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/restmapper"
 
 	"github.com/runplane/runplane/internal/platform/chart/helmchart"
 )
@@ -35,6 +38,9 @@ type Options struct {
 	Kubeconfig string
 	// KrateoNamespace is passed to the chart as global.krateoNamespace and labels every object.
 	KrateoNamespace string
+	// Discovery, if not nil, is what the server discovered of the cluster (DiscoveryFile): Helm then takes its
+	// capabilities and REST mapping from it instead of asking the API server.
+	Discovery *Discovery
 	// MaxHistory bounds the release's stored revisions (Krateo's HELM_MAX_HISTORY, 10); 0 means 10.
 	MaxHistory int
 	Logger     *slog.Logger
@@ -72,6 +78,10 @@ func Run(ctx context.Context, step Step, archive []byte, c helmchart.Composition
 		in.ReleaseName, in.Namespace = name, c.Metadata.Namespace
 		in.PostRenderer = labeler{labels: c.Labels(o.KrateoNamespace)}
 		in.WaitStrategy = "hookOnly" // as Krateo: the release is done when applied (a cluster may run no pods)
+		// The API server validates every object strictly as Helm applies it (server-side apply, fieldValidation
+		// Strict): the client-side check against the OpenAPI schemas, which downloads and parses them in every
+		// process, adds nothing but time.
+		in.DisableOpenAPIValidation = true
 		if _, err := in.RunWithContext(ctx, ch, rendered.Values); err != nil {
 			return nil, fmt.Errorf("install release %s: %w", name, err)
 		}
@@ -85,6 +95,7 @@ func Run(ctx context.Context, step Step, archive []byte, c helmchart.Composition
 	}
 	up.PostRenderer = labeler{labels: c.Labels(o.KrateoNamespace)}
 	up.WaitStrategy = "hookOnly"
+	up.DisableOpenAPIValidation = true // as for an install
 	if _, err := up.RunWithContext(ctx, name, ch, rendered.Values); err != nil {
 		return nil, fmt.Errorf("upgrade release %s: %w", name, err)
 	}
@@ -94,12 +105,32 @@ func Run(ctx context.Context, step Step, archive []byte, c helmchart.Composition
 func configuration(namespace string, o Options) (*action.Configuration, error) {
 	flags := genericclioptions.NewConfigFlags(false)
 	flags.KubeConfig, flags.Namespace = &o.Kubeconfig, &namespace
+	var getter genericclioptions.RESTClientGetter = flags
 	cfg := action.NewConfiguration()
+	if d := o.Discovery; d != nil {
+		getter = knownMapper{flags, restmapper.NewDiscoveryRESTMapper(d.Groups)}
+		cfg.Capabilities = &common.Capabilities{KubeVersion: d.KubeVersion, APIVersions: d.APIVersions,
+			HelmVersion: common.DefaultCapabilities.HelmVersion}
+	}
 	if o.Logger != nil {
 		cfg.SetLogger(o.Logger.Handler())
 	}
-	if err := cfg.Init(flags, namespace, "secret"); err != nil {
+	if err := cfg.Init(getter, namespace, "secret"); err != nil {
 		return nil, fmt.Errorf("helm configuration: %w", err)
 	}
 	return cfg, nil
+}
+
+// knownMapper maps kinds with the server's discovery first, and discovers only the kinds it lacks.
+type knownMapper struct {
+	*genericclioptions.ConfigFlags
+	known meta.RESTMapper
+}
+
+func (k knownMapper) ToRESTMapper() (meta.RESTMapper, error) {
+	live, err := k.ConfigFlags.ToRESTMapper()
+	if err != nil {
+		return nil, err
+	}
+	return fallbackMapper{first: k.known, then: live}, nil
 }
