@@ -70,12 +70,19 @@ type JobMetadata struct {
 }
 
 // JobCreated is the answer to an asynchronous submission, or a synchronous one that did not finish in time:
-// Kriten's {"msg","id"} plus the job's status when answered (queued or running; a client tells "done" from "still
-// running" by it, never by parsing msg). The job's URL is in the answer's Location header.
+// Kriten's {"msg","id"}, the job's name (its id: Kriten's job id is the name of its Kubernetes Job, and Kriten's
+// API test suite reads "name"), and the job's status when answered (queued or running; a client tells "done" from
+// "still running" by it, never by parsing msg). The job's URL is in the answer's Location header.
 type JobCreated struct {
 	Msg    string    `json:"msg"`
 	ID     string    `json:"id"`
+	Name   string    `json:"name,omitempty"`
 	Status JobStatus `json:"status,omitempty"`
+}
+
+// NewJobCreated is the answer for job id, created in status.
+func NewJobCreated(id string, status JobStatus) JobCreated {
+	return JobCreated{Msg: JobCreatedMsg, ID: id, Name: id, Status: status}
 }
 
 // JobCreatedMsg is Kriten's message for a created job.

@@ -144,7 +144,7 @@ func (a *app) submitted(cmd *cobra.Command, c *client.Client, output string, wai
 
 func (a *app) printCreated(cmd *cobra.Command, output string, job api.Job) error {
 	if !isTable(output) {
-		return a.print(cmd, output, api.JobCreated{Msg: api.JobCreatedMsg, ID: job.ID}, nil)
+		return a.print(cmd, output, api.NewJobCreated(job.ID, ""), nil)
 	}
 	fmt.Fprintln(a.stdout, job.ID)
 	fmt.Fprintf(a.stderr, "job %s created; follow it with \"runplane logs -f %s\"\n", job.ID, job.ID)

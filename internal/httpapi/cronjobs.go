@@ -216,7 +216,7 @@ func (h *Handler) triggerCronJob(w http.ResponseWriter, r *http.Request) error {
 	case fired.Run != "":
 		writeJSON(w, http.StatusOK, map[string]string{"msg": "run created successfully", "id": fired.Run})
 	default:
-		writeJSON(w, http.StatusOK, map[string]string{"msg": "job created successfully", "id": fired.Job})
+		writeJSON(w, http.StatusOK, api.NewJobCreated(fired.Job, fired.JobStatus))
 	}
 	return nil
 }

@@ -94,7 +94,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, name string, in
 	}
 	// Not finished (or not waited for): Kriten's 200 {"msg","id"}, or 202 for a client that asked for async
 	// answers; either way the job's URL and status say where it is and how it stands.
-	answerCreated(w, pref, "/jobs/", api.JobCreated{Msg: api.JobCreatedMsg, ID: job.ID, Status: job.Status}, job.ID)
+	answerCreated(w, pref, "/jobs/", api.NewJobCreated(job.ID, job.Status), job.ID)
 	return nil
 }
 

@@ -173,7 +173,7 @@ func (h *Handler) runWebhook(w http.ResponseWriter, r *http.Request) error {
 		answerCreated(w, preference{}, "/runs/", api.RunCreated{Msg: api.RunCreatedMsg, ID: fired.Run, Status: fired.RunStatus}, fired.Run)
 		return nil
 	}
-	created := api.JobCreated{Msg: api.JobCreatedMsg, ID: fired.Job, Status: fired.JobStatus}
+	created := api.NewJobCreated(fired.Job, fired.JobStatus)
 	answerCreated(w, preference{}, "/jobs/", created, fired.Job)
 	return nil
 }
