@@ -23,23 +23,26 @@ func TestReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	const value = "the-Secret-value-9"
-	if _, err := cs.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git"},
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "platform"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Secrets("platform").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git"},
 		Data: map[string][]byte{"password": []byte(value)}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	r := kubesecret.New(cs.CoreV1())
-	if got, err := r.Key(ctx, "default", "git", "password"); err != nil || got != value {
-		t.Fatalf("Key(default/git, password) = %q, %v; want the value", got, err)
+	if got, err := r.Key(ctx, "platform", "git", "password"); err != nil || got != value {
+		t.Fatalf("Key(platform/git, password) = %q, %v; want the value", got, err)
 	}
-	if data, err := r.Data(ctx, "default", "git"); err != nil || string(data["password"]) != value {
-		t.Fatalf("Data(default/git) = %v, %v; want its data", data, err)
+	if data, err := r.Data(ctx, "platform", "git"); err != nil || string(data["password"]) != value {
+		t.Fatalf("Data(platform/git) = %v, %v; want its data", data, err)
 	}
 	for _, tt := range []struct {
 		name, ns, secret, key, want string
 	}{
-		{"no such secret", "default", "nope", "password", "secret default/nope not found"},
+		{"no such secret", "platform", "nope", "password", "secret platform/nope not found"},
 		{"no such namespace", "elsewhere", "git", "password", "secret elsewhere/git not found"},
-		{"no such key", "default", "git", "token", `secret default/git has no key "token"`},
+		{"no such key", "platform", "git", "token", `secret platform/git has no key "token"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := r.Key(ctx, tt.ns, tt.secret, tt.key)
