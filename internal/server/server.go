@@ -325,9 +325,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		PrivilegedTasks:  cfg.AllowPrivilegedTasks,
 		Promises:         s.promises,
 		Charts:           charts,
-		// With a cluster, passwordRef names a Secret of the definition's namespace, not a runner's secret.
-		ChartSecretsInCluster: secretsInCluster(cfg),
-		Compositions:          s.compositions,
+		// With a cluster, passwordRef and secretRef name Kubernetes Secrets, not runners' secrets.
+		SecretsInCluster: secretsInCluster(cfg),
+		Compositions:     s.compositions,
 	}); err != nil {
 		return nil, err
 	}
