@@ -70,7 +70,7 @@ rc=0
 go test -count=1 -timeout 30m ${GOTESTFLAGS:-} "${pkgs[@]}" || rc=$?
 # Krateo compositions as Helm releases, against an API server of their own (TestCompositionReleases,
 # TestCompositionResumesAfterRestart).
-go test -count=1 -timeout 15m -run '^TestComposition|^TestSecretPassword' ./internal/server/ ./internal/platform/chart/helmchart/ || rc=$?
+go test -count=1 -timeout 15m -run '^TestComposition|^TestSecretPassword|^TestGitStoreSecretInCluster' ./internal/server/ ./internal/platform/chart/helmchart/ || rc=$?
 # GitStateStores whose secretRef names a Kubernetes Secret, against an API server of their own.
 go test -count=1 -timeout 15m -run '^TestGitStoreKubeSecret' ./internal/platform/controller/ || rc=$?
 t_test=$(took)
