@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -73,4 +74,12 @@ func TestGitStoreSecretInCluster(t *testing.T) {
 	if strings.Contains(string(rr.Status), password) {
 		t.Errorf("the request's status holds the password: %s", rr.Status)
 	}
+	// The store is in the cluster too, naming its Secret (and the server stops cleanly once its mirror runs).
+	apiserver.Eventually(ctx, t, time.Minute, func() error {
+		b, err := cs.CoreV1().RESTClient().Get().AbsPath("/apis/platform.kratix.io/v1alpha1/gitstatestores/remote").DoRaw(ctx)
+		if err == nil && !strings.Contains(string(b), `"secretRef":{"name":"git-creds","namespace":"platform"}`) {
+			err = fmt.Errorf("GitStateStore remote in the cluster: %s", b)
+		}
+		return err
+	})
 }
