@@ -26,13 +26,6 @@ const (
 
 var secretKeys = []string{secretUsername, secretPassword, secretToken, secretSSHPrivateKey, secretKnownHosts}
 
-// credentialsError is a git state store's secretRef that cannot be read or lacks a key: the write waits (and is
-// retried) until the secret is mended, and the object's status says what is missing.
-type credentialsError struct{ err error }
-
-func (e *credentialsError) Error() string { return e.err.Error() }
-func (e *credentialsError) Unwrap() error { return e.err }
-
 // credentials are what git state store s authenticates with: the credentials runplane holds for it, else those of
 // its secretRef (Kratix's), read at each write — with a cluster (Options.Secrets) from the Kubernetes Secret it
 // names (namespace "default" when it names none, as Kratix's GetSecretRef), else from the secret of the runner it
@@ -52,15 +45,15 @@ func (c *Controller) credentials(ctx context.Context, s api.StateStore) (*api.Gi
 		m, where, err = c.runnerSecret(ctx, s.SecretRef.Name)
 	}
 	if err != nil {
-		return nil, &credentialsError{fmt.Errorf("secretRef: %w", err)}
+		return nil, fmt.Errorf("secretRef: %w", err)
 	}
 	cr := &api.GitCredentials{Username: m[secretUsername], Password: m[secretPassword], Token: m[secretToken],
 		SSHPrivateKey: m[secretSSHPrivateKey], KnownHosts: m[secretKnownHosts]}
 	switch {
 	case s.AuthMethod == api.AuthSSH && cr.SSHPrivateKey == "":
-		return nil, &credentialsError{fmt.Errorf("secretRef: %s has no key %q (authMethod ssh)", where, secretSSHPrivateKey)}
+		return nil, fmt.Errorf("secretRef: %s has no key %q (authMethod ssh)", where, secretSSHPrivateKey)
 	case s.AuthMethod != api.AuthSSH && cr.Password == "" && cr.Token == "":
-		return nil, &credentialsError{fmt.Errorf("secretRef: %s has no key %q (or %q; authMethod basicAuth)", where, secretPassword, secretToken)}
+		return nil, fmt.Errorf("secretRef: %s has no key %q (or %q; authMethod basicAuth)", where, secretPassword, secretToken)
 	}
 	return cr, nil
 }

@@ -66,8 +66,9 @@ printf -- '- matchLabels: {store: remote}\n' > "$RUNPLANE_METADATA_DIR/destinati
 }
 
 // TestGitStoreSecretRefMissing: in embedded mode, while the runner a secretRef names, or its password, is missing,
-// the request's WorksSucceeded condition says which (Kratix's WorksFailing) and the write is retried; once the
-// runner's secret holds the password the output is pushed and the condition turns True.
+// or the remote refuses the password, the request's WorksSucceeded condition says so (Kratix's WorksFailing) and
+// the write is retried; once the runner's secret holds the password the output is pushed and the condition turns
+// True.
 func TestGitStoreSecretRefMissing(t *testing.T) {
 	const password = "s3cret-Passw0rd-missing"
 	e := newEnv(t, false)
@@ -108,6 +109,15 @@ printf -- '- matchLabels: {store: remote}\n' > "$RUNPLANE_METADATA_DIR/destinati
 		t.Fatal(err)
 	}
 	e.waitFor(t, "cache", "WorksSucceeded False naming the missing key", failing(`runner "git-creds"'s secret has no key "password"`))
+	// A password the remote refuses: its answer shows, the password does not.
+	r.Secret["password"] = "wrong-Passw0rd-refused"
+	if err := e.st.UpdateRunner(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	st = e.waitFor(t, "cache", "WorksSucceeded False saying the remote refused the password", failing("authentication required"))
+	if _, _, msg := condition(st, "WorksSucceeded"); strings.Contains(msg, "wrong-Passw0rd") {
+		t.Errorf("WorksSucceeded's message shows the password: %s", msg)
+	}
 	r.Secret["password"] = password
 	if err := e.st.UpdateRunner(t.Context(), r); err != nil {
 		t.Fatal(err)

@@ -15,12 +15,20 @@ const (
 	reasonWorksSucceeded = "WorksSucceeded"
 )
 
-// worksFailing returns err, the failure to write a pipeline's output, after showing it in o's status when it is a
-// state store's credentials that are missing (Kratix's WorksSucceeded False, reason WorksFailing): the write is
-// retried, and the user must learn which Secret and key to mend. The message names them, never a value.
+// storeError is a state store that could not be written: its secret (missing, or without the key), its remote
+// (refusing the credentials, unreachable). The write is retried until it succeeds. Its text names the store, the
+// secret and the key, never a value (git's errors are scrubbed of credentials by package statestore).
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+// worksFailing returns err, the failure to write a pipeline's output, after showing it in o's status when a state
+// store could not be written (Kratix's WorksSucceeded False, reason WorksFailing): the write is retried, and the
+// user must learn what to mend (a Secret's key, the password the remote refused).
 func (c *Controller) worksFailing(ctx context.Context, o *object, err error, now time.Time) error {
-	var ce *credentialsError
-	if !errors.As(err, &ce) {
+	var se *storeError
+	if !errors.As(err, &se) {
 		return err
 	}
 	msg := "Some works associated with this resource failed: " + err.Error()
