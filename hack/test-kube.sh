@@ -62,7 +62,7 @@ t_up=$(took)
 eval "$("$cluster" env)"
 
 # kubemirror starts an API server of its own from the binaries cluster.sh built (internal/kubetest/apiserver).
-pkgs=(./internal/executor/kubeexec/... ./test/kube/... ./internal/kubetest/... ./internal/platform/kubemirror/...)
+pkgs=(./internal/executor/kubeexec/... ./test/kube/... ./internal/kubetest/... ./internal/kubesecret/... ./internal/platform/kubemirror/...)
 echo "== go test ${pkgs[*]}"
 phase_start=$SECONDS
 rc=0
@@ -70,6 +70,8 @@ rc=0
 go test -count=1 -timeout 30m ${GOTESTFLAGS:-} "${pkgs[@]}" || rc=$?
 # Krateo compositions as Helm releases, against an API server of their own (TestCompositionReleases,
 # TestCompositionResumesAfterRestart).
-go test -count=1 -timeout 15m -run '^TestComposition|^TestSecretPassword' ./internal/server/ ./internal/platform/chart/helmchart/ || rc=$?
+go test -count=1 -timeout 15m -run '^TestComposition|^TestSecretPassword|^TestGitStoreSecretInCluster' ./internal/server/ ./internal/platform/chart/helmchart/ || rc=$?
+# GitStateStores whose secretRef names a Kubernetes Secret, against an API server of their own.
+go test -count=1 -timeout 15m -run '^TestGitStoreKubeSecret' ./internal/platform/controller/ || rc=$?
 t_test=$(took)
 exit "$rc"

@@ -138,9 +138,11 @@ type Options struct {
 	// Compositions is told of every stored change to Krateo compositions (compositions.go); nil: they are only
 	// stored, and deleted at once.
 	Compositions CompositionReconciler
-	// ChartSecretsInCluster: a definition's passwordRef names a Kubernetes Secret of its own namespace (read when
-	// the chart is fetched), not a runner's secret, so no runner is checked.
-	ChartSecretsInCluster bool
+	// SecretsInCluster: the server runs with a cluster, where a definition's passwordRef names a Kubernetes Secret
+	// of its own namespace (read when the chart is fetched) and a GitStateStore's secretRef a Kubernetes Secret
+	// (read at each write), not runners' secrets: no runner is checked, and naming a Secret in a secretRef needs
+	// an admin.
+	SecretsInCluster bool
 }
 
 // Route is one entry of the route table: an HTTP method, a ServeMux path pattern and how it is authorized.
@@ -228,7 +230,7 @@ func New(opts Options) (*Handler, error) {
 		reconciler:       opts.Promises,
 		charts:           opts.Charts,
 		compositions:     opts.Compositions,
-		secretsInCluster: opts.ChartSecretsInCluster,
+		secretsInCluster: opts.SecretsInCluster,
 		mux:              http.NewServeMux(),
 	}
 	if h.firer == nil {

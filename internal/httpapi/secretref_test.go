@@ -62,3 +62,57 @@ func TestStateStoreSecretRefAccess(t *testing.T) {
 		}
 	}
 }
+
+// TestStateStoreSecretRefAccessInCluster: with a cluster, a secretRef names a Kubernetes Secret that the server
+// reads with its own identity, in any namespace, so only an admin may name one; write access to a runner of the
+// same name grants nothing; a store that keeps the Secret it named needs nothing.
+func TestStateStoreSecretRefAccessInCluster(t *testing.T) {
+	t.Parallel()
+	c, err := secret.NewCipher(bytes.Repeat([]byte{1}, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db"), sqlite.Options{Cipher: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	h := &Handler{st: st, reconciler: NopReconciler{}, log: slog.New(slog.DiscardHandler), secretsInCluster: true}
+	admin := auth.Principal{Username: "root", Grants: []api.Role{{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessWrite}}}
+	platform := auth.Principal{Username: "platform", Grants: []api.Role{
+		{Resource: api.ResourceStateStores, ResourceIDs: []string{"*"}, Access: api.AccessWrite},
+		{Resource: api.ResourceRunners, ResourceIDs: []string{"*"}, Access: api.AccessWrite}}}
+	store := func(ns, name string) string {
+		return `{"kind": "GitStateStore", "name": "git", "url": "https://git.example.com/state.git", "secretRef": {"name": "` +
+			name + `", "namespace": "` + ns + `"}}`
+	}
+	for _, tc := range []struct {
+		name   string
+		who    auth.Principal
+		fn     handlerFunc
+		body   string
+		status int
+		msg    string
+	}{
+		{"a writer of every runner names a Secret", platform, h.createStateStore, store("default", "git-creds"), http.StatusForbidden,
+			"Kubernetes Secret default/git-creds"},
+		{"admin names it", admin, h.createStateStore, store("", "git-creds"), http.StatusOK, ""},
+		{"unchanged reference, namespace spelled out", platform, h.replaceStateStore, store("default", "git-creds"), http.StatusOK, ""},
+		{"the same name in another namespace", platform, h.replaceStateStore, store("kube-system", "git-creds"), http.StatusForbidden,
+			"Kubernetes Secret kube-system/git-creds"},
+		{"admin moves it", admin, h.replaceStateStore, store("kube-system", "git-creds"), http.StatusOK, ""},
+	} {
+		r := httptest.NewRequestWithContext(auth.WithPrincipal(t.Context(), tc.who), "POST", "/x", strings.NewReader(tc.body))
+		r.SetPathValue("id", "git")
+		w := httptest.NewRecorder()
+		status, msg := http.StatusOK, ""
+		if err := tc.fn(w, r); err != nil {
+			var e api.Error
+			status, e = classify(err)
+			msg = e.Error
+		}
+		if status != tc.status || !strings.Contains(msg, tc.msg) {
+			t.Errorf("%s: %d %q, want %d %q", tc.name, status, msg, tc.status, tc.msg)
+		}
+	}
+}

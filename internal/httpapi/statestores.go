@@ -115,7 +115,7 @@ func (h *Handler) createStateStore(w http.ResponseWriter, r *http.Request) error
 	if err := in.Validate(); err != nil {
 		return err
 	}
-	if err := checkSecretRef(r.Context(), in, nil); err != nil {
+	if err := h.checkSecretRef(r.Context(), in, nil); err != nil {
 		return err
 	}
 	in.Default()
@@ -143,7 +143,7 @@ func (h *Handler) replaceStateStore(w http.ResponseWriter, r *http.Request) erro
 	if err := in.Validate(); err != nil {
 		return err
 	}
-	if err := checkSecretRef(r.Context(), in, stored.SecretRef); err != nil {
+	if err := h.checkSecretRef(r.Context(), in, stored.SecretRef); err != nil {
 		return err
 	}
 	in.Default()
@@ -153,18 +153,40 @@ func (h *Handler) replaceStateStore(w http.ResponseWriter, r *http.Request) erro
 	return h.answerStateStore(w, r, name)
 }
 
-// checkSecretRef: a git state store's secretRef names the runner whose secret it pushes with, so naming one
-// (other than the one the stored store prev named) needs write access to that runner (403); otherwise a writer of
-// state stores could send a runner's password to a server of their own.
-func checkSecretRef(ctx context.Context, s api.StateStore, prev *api.SecretReference) error {
+// checkSecretRef: a git state store's secretRef names the secret it pushes with, to the URL its writer chooses, so
+// naming one (other than the one the stored store prev named) needs the right to read that secret (403), or a
+// writer of state stores could send it to a server of their own. In embedded mode it names a runner: write access
+// to that runner. With a cluster it names a Kubernetes Secret, read with the server's identity, in any namespace
+// (Kratix's GitStateStore is cluster-scoped, made by cluster admins): write access to everything (an admin).
+func (h *Handler) checkSecretRef(ctx context.Context, s api.StateStore, prev *api.SecretReference) error {
 	ref := s.SecretRef
-	if ref == nil || (prev != nil && prev.Name == ref.Name) {
+	if ref == nil {
+		return nil
+	}
+	if h.secretsInCluster {
+		if prev != nil && prev.Name == ref.Name && secretNamespace(prev) == secretNamespace(ref) {
+			return nil
+		}
+		if !may(ctx, api.AccessWrite, api.ResourceAll, api.AllIDs) {
+			return withMsg(ErrForbidden, "forbidden: secretRef names Kubernetes Secret %s/%s, which the server reads with its own identity: only an admin (write on every resource) may name one", secretNamespace(ref), ref.Name)
+		}
+		return nil
+	}
+	if prev != nil && prev.Name == ref.Name {
 		return nil
 	}
 	if !may(ctx, api.AccessWrite, api.ResourceRunners, ref.Name) {
 		return withMsg(ErrForbidden, "forbidden: secretRef names the secret of runner %q, which needs write access to it", ref.Name)
 	}
 	return nil
+}
+
+// secretNamespace is ref's namespace, Kratix's default "default" when it names none.
+func secretNamespace(ref *api.SecretReference) string {
+	if ref.Namespace == "" {
+		return "default"
+	}
+	return ref.Namespace
 }
 
 func (h *Handler) deleteStateStore(w http.ResponseWriter, r *http.Request) error {

@@ -18,28 +18,13 @@ import (
 	"github.com/runplane/runplane/internal/store"
 )
 
-// chartSecretsInCluster says whether passwordRefs name Kubernetes Secrets: when the server runs with a cluster
-// (the Kubernetes executor, or the Kubernetes API served), as core-provider reads them.
-func chartSecretsInCluster(cfg Config) bool {
-	return cfg.Executor == ExecutorKubernetes || cfg.KubeAPI || cfg.InstallCRDs
-}
-
-// chartFetcherFor is chartFetcher, reading passwordRefs from Kubernetes Secrets when the server runs with a cluster.
-func chartFetcherFor(cfg Config, st store.Runners) (helmchart.Fetcher, error) {
-	if !chartSecretsInCluster(cfg) {
-		return chartFetcher(st), nil
+// chartFetcherFor is chartFetcher, reading passwordRefs from Kubernetes Secrets when the server runs with a
+// cluster (cs not nil).
+func chartFetcherFor(cs kubernetes.Interface, st store.Runners) helmchart.Fetcher {
+	if cs == nil {
+		return chartFetcher(st)
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = cfg.Kubeconfig
-	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-	if err != nil {
-		return helmchart.Fetcher{}, fmt.Errorf("server: chart credentials from Secrets: load configuration: %w", err)
-	}
-	cs, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return helmchart.Fetcher{}, fmt.Errorf("server: chart credentials from Secrets: %w", err)
-	}
-	return helmchart.Fetcher{Password: helmchart.SecretPassword(cs)}, nil
+	return helmchart.Fetcher{Password: helmchart.SecretPassword(cs)}
 }
 
 // chartFetcher reads the charts of CompositionDefinitions. In embedded mode a passwordRef names a runner's

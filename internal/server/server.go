@@ -29,6 +29,7 @@ import (
 	"github.com/runplane/runplane/internal/jobfiles"
 	"github.com/runplane/runplane/internal/joblog"
 	"github.com/runplane/runplane/internal/jobs"
+	"github.com/runplane/runplane/internal/kubesecret"
 	"github.com/runplane/runplane/internal/platform/chart/composer"
 	"github.com/runplane/runplane/internal/platform/controller"
 	"github.com/runplane/runplane/internal/platform/kubemirror"
@@ -280,14 +281,21 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	}
 	// The writers of platform resources tell the Kubernetes mirror (when on) of each change (kubeapi.go).
 	platform := s.platformStore()
-	s.promises = controller.New(platform, s.runs, s.files, writers, controller.Options{
-		ReconcileInterval: cfg.ReconcileInterval, Logger: log.With("component", "promises"), Access: ex.access,
-		JobNamespace: ex.jobNamespace,
-	})
-	charts, err := chartFetcherFor(cfg, s.store)
+	// With a cluster, GitStateStores' secretRefs and definitions' passwordRefs name Kubernetes Secrets, read by one
+	// reader; in embedded mode they name runners' secrets.
+	secrets, err := clusterSecrets(cfg)
 	if err != nil {
 		return nil, err
 	}
+	promiseOpts := controller.Options{
+		ReconcileInterval: cfg.ReconcileInterval, Logger: log.With("component", "promises"), Access: ex.access,
+		JobNamespace: ex.jobNamespace,
+	}
+	if secrets != nil {
+		promiseOpts.Secrets = kubesecret.New(secrets.CoreV1())
+	}
+	s.promises = controller.New(platform, s.runs, s.files, writers, promiseOpts)
+	charts := chartFetcherFor(secrets, s.store)
 	if s.compositions, err = newComposer(cfg, s.store, s.runs, charts, log); err != nil {
 		return nil, err
 	}
@@ -317,9 +325,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		PrivilegedTasks:  cfg.AllowPrivilegedTasks,
 		Promises:         s.promises,
 		Charts:           charts,
-		// With a cluster, passwordRef names a Secret of the definition's namespace, not a runner's secret.
-		ChartSecretsInCluster: chartSecretsInCluster(cfg),
-		Compositions:          s.compositions,
+		// With a cluster, passwordRef and secretRef name Kubernetes Secrets, not runners' secrets.
+		SecretsInCluster: secretsInCluster(cfg),
+		Compositions:     s.compositions,
 	}); err != nil {
 		return nil, err
 	}

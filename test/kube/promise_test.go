@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +18,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/runplane/runplane/internal/executor/kubeexec/kubetest"
+	"github.com/runplane/runplane/internal/gitsource/gittest"
+	"github.com/runplane/runplane/internal/server"
+	"github.com/runplane/runplane/internal/store/postgres/pgtest"
 )
 
 // accessPromise's configure pipeline asks, with rbac.permissions, to read one ConfigMap of the jobs' namespace,
@@ -89,14 +93,26 @@ spec:
                 command: [sh, -c, 'test ! -e /var/run/secrets/kubernetes.io/serviceaccount/token']
 `
 
-// TestPromiseOnKubernetes runs a promise from create to files in a directory state store and back to deletion, on
-// the cluster: the request's configure pipeline runs as the service account the server made for it, whose token
-// reads the ConfigMap its rbac.permissions grant and is refused another; the delete pipeline, without rbac, has no
-// token; the service account, Role and RoleBinding go with the promise.
+// TestPromiseOnKubernetes runs a promise from create to files in a state store and back to deletion, on the
+// cluster, on both stores: SQLite with a directory state store, PostgreSQL with a git state store whose secretRef
+// names a Kubernetes Secret (Kratix's form: basic auth, username and password). The request's configure pipeline
+// runs as the service account the server made for it, whose token reads the ConfigMap its rbac.permissions grant
+// and is refused another; the delete pipeline, without rbac, has no token; the service account, Role and
+// RoleBinding go with the promise.
 func TestPromiseOnKubernetes(t *testing.T) {
 	e := needCluster(t)
+	t.Run("sqlite", func(t *testing.T) { promiseOnKubernetes(t, e, nil, false) })
+	t.Run("postgres", func(t *testing.T) {
+		dsn := pgtest.NewDatabase(t)
+		promiseOnKubernetes(t, e, func(c *server.Config) { c.Store = dsn }, true)
+	})
+}
+
+// promiseOnKubernetes is TestPromiseOnKubernetes on a server edit configures, with a git state store or a
+// directory.
+func promiseOnKubernetes(t *testing.T, e env, edit func(*server.Config), git bool) {
 	ns := e.Namespace(t)
-	s := e.newServer(t, ns, nil)
+	s := e.newServer(t, ns, edit)
 	c := s.client(t)
 	for _, name := range []string{"granted", "other"} {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string]string{"v": name}}
@@ -127,9 +143,12 @@ func TestPromiseOnKubernetes(t *testing.T) {
 		}
 		return b
 	}
-	state := filepath.Join(t.TempDir(), "state")
-	call("POST", "/api/v1/state_stores", fmt.Sprintf(`{"kind":"DirectoryStateStore","name":"local","path":%q}`, state), 200)
-	call("POST", "/api/v1/destinations", `{"name":"dev","labels":{"environment":"dev"},"stateStoreRef":{"kind":"DirectoryStateStore","name":"local"}}`, 200)
+	var files func() map[string]string // path → content of each file the state store holds
+	if git {
+		files = gitStateStore(t, e, ns, call)
+	} else {
+		files = directoryStateStore(t, call)
+	}
 	call("POST", "/api/v1/promises", strings.ReplaceAll(accessPromise, "BUSYBOX", e.Busybox), 200)
 	const sa = "vault-resource-configure-reader"
 	if _, err := e.Client.CoreV1().ServiceAccounts(ns).Get(t.Context(), sa, metav1.GetOptions{}); err != nil {
@@ -152,14 +171,7 @@ func TestPromiseOnKubernetes(t *testing.T) {
 	if st["granted"] != "allowed" || !strings.Contains(fmt.Sprint(st["other"]), "403") {
 		t.Errorf("the pipeline's reads: granted %q, other %q; want allowed, refused with 403", st["granted"], st["other"])
 	}
-	var written string
-	filepath.WalkDir(state, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Name() == "access.yaml" {
-			b, _ := os.ReadFile(p)
-			written = string(b)
-		}
-		return nil
-	})
+	written, _ := find(files(), "access.yaml")
 	if !strings.Contains(written, `granted: "allowed"`) {
 		t.Errorf("access.yaml in the state store = %q, want the pipeline's output", written)
 	}
@@ -184,15 +196,8 @@ func TestPromiseOnKubernetes(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusNotFound
 	})
-	written = ""
-	filepath.WalkDir(state, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Name() == "access.yaml" {
-			written = p
-		}
-		return nil
-	})
-	if written != "" {
-		t.Errorf("after the request's deletion the state store still holds %s", written)
+	if _, p := find(files(), "access.yaml"); p != "" {
+		t.Errorf("after the request's deletion the state store still holds %s", p)
 	}
 
 	call("DELETE", "/api/v1/promises/vault", "", 200)
@@ -215,4 +220,75 @@ func condition(st map[string]any, typ string) (status, reason string) {
 		}
 	}
 	return "", ""
+}
+
+// directoryStateStore creates state store "local" (a directory) and destination "dev" in it, and returns what
+// reads the directory.
+func directoryStateStore(t *testing.T, call func(method, path, body string, want int) []byte) func() map[string]string {
+	state := filepath.Join(t.TempDir(), "state")
+	call("POST", "/api/v1/state_stores", fmt.Sprintf(`{"kind":"DirectoryStateStore","name":"local","path":%q}`, state), 200)
+	call("POST", "/api/v1/destinations", `{"name":"dev","labels":{"environment":"dev"},"stateStoreRef":{"kind":"DirectoryStateStore","name":"local"}}`, 200)
+	return func() map[string]string {
+		out := map[string]string{}
+		filepath.WalkDir(state, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				b, _ := os.ReadFile(p)
+				out[p] = string(b)
+			}
+			return nil
+		})
+		return out
+	}
+}
+
+// gitStateStore serves a git repository that takes pushes with basic auth only, puts its username and password in
+// a Kubernetes Secret of namespace ns, creates GitStateStore "remote" naming the Secret in its secretRef (as
+// Kratix's GitStateStore does) and destination "dev" in it, and returns what reads the repository's branch main.
+func gitStateStore(t *testing.T, e env, ns string, call func(method, path, body string, want int) []byte) func() map[string]string {
+	const password = "git-Secret-passw0rd"
+	bare := filepath.Join(t.TempDir(), "state.git")
+	gitCmd(t, "", "init", "-q", "--bare", "-b", "main", bare)
+	gitCmd(t, bare, "config", "http.receivepack", "true")
+	url := gittest.ServePushHTTP(t, bare, "kratix", password)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git-creds"},
+		Data: map[string][]byte{"username": []byte("kratix"), "password": []byte(password)}}
+	if _, err := e.Client.CoreV1().Secrets(ns).Create(t.Context(), secret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	call("POST", "/api/v1/state_stores", fmt.Sprintf(`{"apiVersion":"platform.kratix.io/v1alpha1","kind":"GitStateStore",
+		"metadata":{"name":"remote"},"spec":{"url":%q,"branch":"main","secretRef":{"name":"git-creds","namespace":%q}}}`, url, ns), 200)
+	call("POST", "/api/v1/destinations", `{"name":"dev","labels":{"environment":"dev"},"stateStoreRef":{"kind":"GitStateStore","name":"remote"}}`, 200)
+	return func() map[string]string {
+		out := map[string]string{}
+		if gitCmd(t, bare, "for-each-ref", "refs/heads/main") == "" {
+			return out // nothing pushed yet
+		}
+		for _, p := range strings.Fields(gitCmd(t, bare, "ls-tree", "-r", "--name-only", "main")) {
+			out[p] = gitCmd(t, bare, "cat-file", "blob", "main:"+p)
+		}
+		return out
+	}
+}
+
+// find returns the content and path of a file named name in files ("" if none).
+func find(files map[string]string, name string) (content, path string) {
+	for p, c := range files {
+		if filepath.Base(p) == name {
+			return c, p
+		}
+	}
+	return "", ""
+}
+
+// gitCmd runs git in dir and returns its output.
+func gitCmd(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
 }

@@ -74,6 +74,9 @@ type Options struct {
 	Workers int
 	// Access, if not nil, gives pipelines that ask for rbac their service accounts and permissions (Kubernetes).
 	Access Access
+	// Secrets, if not nil, reads the Kubernetes Secrets GitStateStores' secretRefs name (the server runs with a
+	// cluster); nil (embedded mode): a secretRef names the runner whose secret holds the keys.
+	Secrets Secrets
 	// JobNamespace is the one namespace every pipeline's job runs in, when the executor has one (Kubernetes: the
 	// server's job namespace); a promise whose spec.workflows.config.pipelineNamespace names another is refused
 	// (CheckPromise). "" (embedded: jobs run on this machine) accepts any, to no effect.

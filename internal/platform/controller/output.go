@@ -268,14 +268,14 @@ func (c *Controller) write(ctx context.Context, name string, ps []statestore.Pla
 	}
 	s, err := c.st.GetStateStore(ctx, name)
 	if err != nil {
-		return statestore.Result{}, fmt.Errorf("state store %s: %w", name, err)
+		return statestore.Result{}, &storeError{fmt.Errorf("state store %s: %w", name, err)}
 	}
 	if s.Credentials, err = c.credentials(ctx, s); err != nil {
-		return statestore.Result{}, fmt.Errorf("state store %s: %w", name, err)
+		return statestore.Result{}, &storeError{fmt.Errorf("state store %s: %w", name, err)}
 	}
 	w, err := c.writers.For(s)
 	if err != nil {
-		return statestore.Result{}, fmt.Errorf("state store %s: %w", name, err)
+		return statestore.Result{}, &storeError{fmt.Errorf("state store %s: %w", name, err)}
 	}
 	var res statestore.Result
 	if del {
@@ -287,7 +287,7 @@ func (c *Controller) write(ctx context.Context, name string, ps []statestore.Pla
 		return res, &outputError{err}
 	}
 	if err != nil {
-		return res, fmt.Errorf("state store %s: %w", name, err)
+		return res, &storeError{fmt.Errorf("state store %s: %w", name, err)}
 	}
 	return res, nil
 }

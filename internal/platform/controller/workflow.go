@@ -272,9 +272,9 @@ func (c *Controller) running(ctx context.Context, o *object, a kratix.Action, ps
 				kratix.Policy{}, now)
 			st = after.Status
 		case err != nil:
-			return false, err
+			return false, c.worksFailing(ctx, o, err, now)
 		default:
-			st = setOutputs(st, names[i], outs)
+			st = worksWritten(setOutputs(st, names[i], outs), now)
 		}
 	}
 	if after.Do == kratix.Retry {
