@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -239,7 +240,8 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 		if !textOK(f.Task) {
 			return []store.Job{}, 0, nil // no job has such a task
 		}
-		where = append(where, `task = `+arg(f.Task))
+		// The task <> '' terms let PostgreSQL use the partial index jobs_by_task (it holds no job without a task).
+		where = append(where, `task = `+arg(f.Task)+` AND task <> ''`)
 	}
 	if f.Run != "" {
 		if !textOK(f.Run) {
@@ -256,7 +258,11 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 				tasks = append(tasks, t)
 			}
 		}
-		where = append(where, `task = ANY(`+arg(tasks)+`)`)
+		in := `task = ANY(` + arg(tasks) + `)`
+		if !slices.Contains(tasks, "") {
+			in += ` AND task <> ''`
+		}
+		where = append(where, in)
 	}
 	if f.Owner != "" {
 		if !textOK(f.Owner) {

@@ -233,7 +233,8 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		{"expired", claimExpired, []any{time.Now(), "a", time.Now()}},
 		{"renew", renewLeases, []any{time.Now(), "a"}},
 		{"list", `SELECT id FROM jobs ORDER BY create_time DESC, id DESC LIMIT 10`, nil},
-		{"list by task", `SELECT id FROM jobs WHERE task = 't' ORDER BY create_time DESC, id DESC LIMIT 10`, nil},
+		// As ListJobs words its task filter: the partial index jobs_by_task holds only the jobs that have a task.
+		{"list by task", `SELECT id FROM jobs WHERE task = $1 AND task <> '' ORDER BY create_time DESC, id DESC LIMIT 10`, []any{"t"}},
 		{"count", `SELECT count(*) FROM jobs WHERE status = 'running'`, nil},
 		{"key", lookupJobKey, []any{"a", "k"}},
 		{"queued of an owner", countQueuedOf, []any{"a"}},
@@ -261,6 +262,23 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		if !strings.Contains(plan, "Index") || strings.Contains(plan, "Seq Scan") || strings.Contains(plan, "Sort") {
 			t.Errorf("%s: want an index and neither a sequential scan nor a sort; plan:\n%s", p.name, plan)
 		}
+	}
+	// ListJobs's task filter, as a prepared statement planned for any task (a generic plan, as PostgreSQL comes to
+	// use for a statement run often): only its task <> '' term lets it use the partial index jobs_by_task.
+	if _, err := conn.Exec(t.Context(), `SET plan_cache_mode = force_generic_plan;
+		PREPARE jobs_of_task(text) AS SELECT id FROM jobs WHERE task = $1 AND task <> ''
+		ORDER BY create_time DESC, id DESC LIMIT 10`); err != nil {
+		t.Fatal(err)
+	}
+	if rows, err := conn.Query(t.Context(), `EXPLAIN EXECUTE jobs_of_task('t')`); err != nil {
+		t.Fatalf("jobs of a task: EXPLAIN: %v", err)
+	} else if lines, err := pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatalf("jobs of a task: EXPLAIN: %v", err)
+	} else if plan := strings.Join(lines, "\n"); !strings.Contains(plan, "jobs_by_task") || strings.Contains(plan, "Sort") {
+		t.Errorf("jobs of a task: want the index jobs_by_task and no sort; plan:\n%s", plan)
+	}
+	if _, err := conn.Exec(t.Context(), `RESET plan_cache_mode`); err != nil {
+		t.Fatal(err)
 	}
 	// The live runs (the advancer's recovery lists them) come from the status index, sorted: they are few whatever
 	// the number of finished runs.

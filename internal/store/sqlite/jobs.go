@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/runplane/runplane/api"
@@ -154,7 +155,8 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 		}
 	}
 	if f.Task != "" {
-		where = append(where, `task = ?`)
+		// The task != '' terms let SQLite use the partial index jobs_by_task (it holds no job without a task).
+		where = append(where, `task = ? AND task != ''`)
 		args = append(args, f.Task)
 	}
 	if f.Run != "" {
@@ -168,7 +170,11 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, i
 		if err != nil {
 			return nil, 0, fmt.Errorf("sqlite: list jobs: %w", err)
 		}
-		where = append(where, `task IN (SELECT value FROM json_each(?))`)
+		in := `task IN (SELECT value FROM json_each(?))`
+		if !slices.Contains(f.Tasks, "") {
+			in += ` AND task != ''`
+		}
+		where = append(where, in)
 		args = append(args, string(b))
 	}
 	if f.Owner != "" {

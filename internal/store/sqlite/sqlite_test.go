@@ -363,6 +363,18 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 			t.Errorf("%s: query plan %q: want a search, no scan", name, plan)
 		}
 	}
+	// ListJobs's task filters, as it words them, search the partial index jobs_by_task (it holds only the jobs
+	// that have a task: a step's job is not written to it), not the table nor the index of every job by time.
+	byTask := map[string]string{
+		"jobs of a task": `SELECT id FROM jobs WHERE task = ? AND task != '' ORDER BY create_time DESC, id DESC LIMIT 10`,
+		"jobs of tasks": `SELECT id FROM jobs WHERE task IN (SELECT value FROM json_each(?)) AND task != ''
+			ORDER BY create_time DESC, id DESC LIMIT 10`,
+	}
+	for name, q := range byTask {
+		if plan := explain(t.Context(), t, s.r, q); !strings.HasPrefix(plan, "SEARCH jobs USING COVERING INDEX jobs_by_task") {
+			t.Errorf("%s: query plan %q: want a search of jobs_by_task", name, plan)
+		}
+	}
 }
 
 func explain(ctx context.Context, t *testing.T, db *sql.DB, q string) string {

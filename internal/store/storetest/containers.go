@@ -207,6 +207,13 @@ func testJobListByRun(t *testing.T, s store.Store) {
 		{"absent run", store.JobFilter{Run: "run-3"}, nil},
 		{"run and paging", store.JobFilter{Run: "run-1", Limit: 1, Offset: 1}, []string{"b-00002"}},
 		{"run and status", store.JobFilter{Run: "run-1", Status: []api.JobStatus{api.JobRunning}}, nil},
+		// Step jobs have no task: the task filters leave them out (jobs_by_task does not hold them), unless a
+		// filter of tasks names the empty one.
+		{"task beside step jobs", store.JobFilter{Task: "t"}, []string{"t-00004"}},
+		{"tasks beside step jobs", store.JobFilter{Tasks: []string{"t", "u"}}, []string{"t-00004"}},
+		{"tasks naming none", store.JobFilter{Tasks: []string{"", "t"}},
+			[]string{"b-00005", "t-00004", "a-00003", "b-00002", "a-00001"}},
+		{"tasks naming only none", store.JobFilter{Tasks: []string{""}}, []string{"b-00005", "a-00003", "b-00002", "a-00001"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -139,7 +139,10 @@ func (d *Dispatcher) acceptDispatched(ctx context.Context, e api.Event) (api.Eve
 	if created {
 		for i, p := range prepared {
 			p.Stored(stored[i], runCreated[i])
-			d.log.Info("event action started", "rules", p.rules, "action", p.action, "event", e.ID, "source", e.Source,
+			// Debug, not Info: an action started is as frequent as the events (a job submitted is not logged
+			// either), and the run says what started it (its trigger: rule set, event id and source). At Info,
+			// a line per event cost the server a formatted record and a write per request.
+			d.log.Debug("event action started", "rules", p.rules, "action", p.action, "event", e.ID, "source", e.Source,
 				"run", stored[i].ID, "created", runCreated[i])
 		}
 	}

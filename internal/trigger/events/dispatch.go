@@ -303,7 +303,7 @@ func (d *Dispatcher) fire(ctx context.Context, rs store.EventRuleSet, i int, ev 
 	case err != nil:
 		return err
 	}
-	log.Info("event action started", "run", fired.Run, "created", fired.Created)
+	log.Debug("event action started", "run", fired.Run, "created", fired.Created) // see acceptDispatched
 	if answers {
 		d.produce(ctx, Started(ev, base, fired.Run, d.opts.Source, d.opts.Now()))
 		d.track(ctx, base, ev, fired.Run)
