@@ -278,7 +278,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if err != nil {
 		return nil, err
 	}
-	// The writers of platform resources tell the Kubernetes mirror (when on) of each change (kubeapi.go).
+	// The writers of platform resources (the REST API, the promise controller, the composer) tell the Kubernetes
+	// mirror (when on) of each change (kubeapi.go).
 	platform := s.platformStore()
 	s.promises = controller.New(platform, s.runs, s.files, writers, controller.Options{
 		ReconcileInterval: cfg.ReconcileInterval, Logger: log.With("component", "promises"), Access: ex.access,
@@ -288,7 +289,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if err != nil {
 		return nil, err
 	}
-	if s.compositions, err = newComposer(cfg, s.store, s.runs, charts, log); err != nil {
+	if s.compositions, err = newComposer(cfg, platform, s.runs, charts, log); err != nil {
 		return nil, err
 	}
 	if s.api, err = httpapi.New(httpapi.Options{
