@@ -539,6 +539,9 @@ func (s *Server) Close() error {
 				errs = append(errs, s.meta.ln.Close())
 			}
 		}
+		if s.kube != nil {
+			s.kube.Close() // a server closed without running leaves no goroutine of the mirror's queue
+		}
 		if s.store != nil {
 			errs = append(errs, s.store.Close())
 		}

@@ -80,6 +80,10 @@ func New(opts Options) (*Mirror, error) {
 		q: newQueue(), apis: map[string]*promiseAPI{}, comps: map[string]*promiseAPI{}}, nil
 }
 
+// Close releases what New made (its work queue's goroutines) when Run never runs; after Run it does nothing more.
+// Changed and Wake after Close are dropped. Safe to call more than once.
+func (m *Mirror) Close() { m.q.ShutDown() }
+
 // Run installs the CRDs when asked, watches runplane's kinds and keeps both sides in step until ctx ends. It runs
 // once: its queue shuts down with it.
 func (m *Mirror) Run(ctx context.Context) error {
