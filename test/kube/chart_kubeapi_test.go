@@ -25,6 +25,12 @@ var kubeAPIRules = []rbacv1.PolicyRule{
 		Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
 	{APIGroups: []string{"platform.runplane.dev"}, Resources: []string{"directorystatestores/status"},
 		Verbs: []string{"get", "update", "patch"}},
+	{APIGroups: []string{"core.krateo.io"}, Resources: []string{"compositiondefinitions"},
+		Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
+	{APIGroups: []string{"core.krateo.io"}, Resources: []string{"compositiondefinitions/status"},
+		Verbs: []string{"get", "update", "patch"}},
+	{APIGroups: []string{"composition.krateo.io"}, Resources: []string{"*"},
+		Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
 	{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"},
 		Verbs: []string{"get", "list", "watch", "create", "patch", "delete"}},
 }
