@@ -193,6 +193,9 @@ func TestCompositionsInCluster(t *testing.T) {
 			return err
 		}
 		l := c.GetLabels()
+		if l == nil {
+			l = map[string]string{}
+		}
 		l["krateo.io/composition-version"] = "v0-2-0"
 		c.SetLabels(l)
 		_, err = comps("v0-2-0").Update(ctx, c, metav1.UpdateOptions{})
@@ -209,6 +212,29 @@ func TestCompositionsInCluster(t *testing.T) {
 	if stored.APIVersion != "composition.krateo.io/v0-1-0" {
 		t.Errorf("the other instance's stored apiVersion = %q, want composition.krateo.io/v0-1-0", stored.APIVersion)
 	}
+
+	// An edit in the cluster of the relabelled instance (read at v0-1-0, the watched version) keeps it at v0-2-0.
+	eventually("an annotation written", func() error {
+		c, err := comps("v0-1-0").Get(ctx, "fw", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		c.SetAnnotations(map[string]string{"example.com/touched": "yes"})
+		_, err = comps("v0-1-0").Update(ctx, c, metav1.UpdateOptions{})
+		return err
+	})
+	eventually("the annotation stored, the version kept", func() error {
+		var c api.ResourceRequest
+		ts.do(t, req{method: "GET", path: "/api/v1/compositions/demo/fireworksapps/fw"}).want(t, http.StatusOK).decode(t, &c)
+		if c.Metadata.Annotations["example.com/touched"] != "yes" {
+			return errors.New("not stored yet")
+		}
+		if c.APIVersion != "composition.krateo.io/v0-2-0" {
+			t.Fatalf("after an edit in the cluster, stored apiVersion = %q, want composition.krateo.io/v0-2-0", c.APIVersion)
+		}
+		return nil
+	})
+	eventually("still installed from 0.2.0", installed("fw", "0.2.0"))
 
 	// krateo.io/paused set in the cluster reaches the store, where the composer honours it.
 	eventually("paused written", func() error {
