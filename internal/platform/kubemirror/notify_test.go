@@ -130,9 +130,15 @@ func TestNotifying(t *testing.T) {
 			_, err := s.SetCompositionStatus(ctx, "fireworksapps", "demo", "c", 1, json.RawMessage(`{"a":2}`))
 			return err
 		}, nil},
-		{"delete composition", func(ctx context.Context, s store.Store) error { return s.DeleteComposition(ctx, "fireworksapps", "demo", "c") }, []kubemirror.Ref{compRef}},
-		{"delete absent composition", func(ctx context.Context, s store.Store) error { return s.DeleteComposition(ctx, "fireworksapps", "demo", "c") }, nil},
-		{"delete definition", func(ctx context.Context, s store.Store) error { return s.DeleteCompositionDefinition(ctx, "krateo-system", "fw") }, []kubemirror.Ref{defRef}},
+		{"delete composition", func(ctx context.Context, s store.Store) error {
+			return s.DeleteComposition(ctx, "fireworksapps", "demo", "c")
+		}, []kubemirror.Ref{compRef}},
+		{"delete absent composition", func(ctx context.Context, s store.Store) error {
+			return s.DeleteComposition(ctx, "fireworksapps", "demo", "c")
+		}, nil},
+		{"delete definition", func(ctx context.Context, s store.Store) error {
+			return s.DeleteCompositionDefinition(ctx, "krateo-system", "fw")
+		}, []kubemirror.Ref{defRef}},
 	}
 	for _, tt := range tests { // in order: each case writes over what the ones before left
 		t.Run(tt.name, func(t *testing.T) {
