@@ -149,8 +149,8 @@ func TestChartKubeAPI(t *testing.T) {
 				got = append(got, k)
 			}
 		}
-		if len(want) != 4 || !cmp.Equal(want, got) {
-			t.Errorf("CRDs rendered %q, want %q (four)", got, want)
+		if len(want) != 5 || !cmp.Equal(want, got) {
+			t.Errorf("CRDs rendered %q, want %q (five: Kratix's three, runplane's directory store, Krateo's definition)", got, want)
 		}
 	})
 }
