@@ -52,8 +52,7 @@ func (s *Server) openKubeAPI(authn *auth.Authenticator, log *slog.Logger) (*kube
 }
 
 // platformStore is the store the writers of platform resources (the REST API, the promise controller, the
-// composer) get: with
-// the mirror on, one that tells it of each change, by key, once openKubeAPI made it.
+// composer) get: with the mirror on, one that tells it of each change, by key, once openKubeAPI made it.
 func (s *Server) platformStore() store.Store {
 	if !s.cfg.KubeAPI && !s.cfg.InstallCRDs {
 		return s.store
