@@ -46,8 +46,11 @@ func chartFetcher(st store.Runners) helmchart.Fetcher {
 	}}
 }
 
-// newComposer makes what installs Krateo compositions' releases: runs of `runplane helm` (this binary) with the
-// cluster of --kubeconfig. Without an explicit --kubeconfig, compositions are stored and their status says no
+// imageBinary is runplane's binary in its image (hack/image).
+const imageBinary = "/usr/local/bin/runplane"
+
+// newComposer makes what installs Krateo compositions' releases: runs of `runplane helm` (this binary; on the
+// Kubernetes executor, the one in runplane's image) with the cluster of --kubeconfig. Without an explicit --kubeconfig, compositions are stored and their status says no
 // cluster is configured (the in-cluster identity comes with the Kubernetes mode).
 func newComposer(cfg Config, st store.Store, rs *runs.Engine, charts helmchart.Fetcher, log *slog.Logger) (*composer.Composer, error) {
 	var kubeconfig []byte
@@ -67,10 +70,16 @@ func newComposer(cfg Config, st store.Store, rs *runs.Engine, charts helmchart.F
 		}
 		kubeconfig, access = b, a
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("server: find this binary, for composition jobs: %w", err)
+	exe, image := imageBinary, ""
+	if cfg.Executor == ExecutorKubernetes {
+		// The step is a pod: runplane's own image (the job image), and the binary in it, not this process's path.
+		image = cfg.JobImage
+	} else {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("server: find this binary, for composition jobs: %w", err)
+		}
 	}
 	return composer.New(st, rs, charts, composer.Options{Kubeconfig: kubeconfig, Access: access, Command: []string{exe, helmrelease.StepArg},
-		Logger: log}), nil
+		Image: image, Logger: log}), nil
 }

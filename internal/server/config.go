@@ -103,7 +103,8 @@ type Config struct {
 	// PodStartTimeout fails a job whose pod has not started this long after its Job was created (unschedulable,
 	// image not pulled).
 	PodStartTimeout time.Duration
-	// KubeAPI serves promises, requests, destinations and state stores as Kubernetes objects too (kubemirror):
+	// KubeAPI serves promises, requests, destinations, state stores, Krateo's CompositionDefinitions and their
+	// compositions as Kubernetes objects too (kubemirror):
 	// the mirror watches the cluster of Kubeconfig, whichever executor runs jobs. InstallCRDs applies runplane's
 	// CRDs first (server-side apply) and implies KubeAPI; without it the CRDs must be installed (the Helm chart's
 	// crds/).

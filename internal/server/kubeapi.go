@@ -51,8 +51,8 @@ func (s *Server) openKubeAPI(authn *auth.Authenticator, log *slog.Logger) (*kube
 	return m, nil
 }
 
-// platformStore is the store the writers of platform resources (the REST API, the promise controller) get: with
-// the mirror on, one that tells it of each change, by key, once openKubeAPI made it.
+// platformStore is the store the writers of platform resources (the REST API, the promise controller, the
+// composer) get: with the mirror on, one that tells it of each change, by key, once openKubeAPI made it.
 func (s *Server) platformStore() store.Store {
 	if !s.cfg.KubeAPI && !s.cfg.InstallCRDs {
 		return s.store

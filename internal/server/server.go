@@ -279,7 +279,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if err != nil {
 		return nil, err
 	}
-	// The writers of platform resources tell the Kubernetes mirror (when on) of each change (kubeapi.go).
+	// The writers of platform resources (the REST API, the promise controller, the composer) tell the Kubernetes
+	// mirror (when on) of each change (kubeapi.go).
 	platform := s.platformStore()
 	// With a cluster, GitStateStores' secretRefs and definitions' passwordRefs name Kubernetes Secrets, read by one
 	// reader; in embedded mode they name runners' secrets.
@@ -296,7 +297,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	}
 	s.promises = controller.New(platform, s.runs, s.files, writers, promiseOpts)
 	charts := chartFetcherFor(secrets, s.store)
-	if s.compositions, err = newComposer(cfg, s.store, s.runs, charts, log); err != nil {
+	if s.compositions, err = newComposer(cfg, platform, s.runs, charts, log); err != nil {
 		return nil, err
 	}
 	if s.api, err = httpapi.New(httpapi.Options{
@@ -545,6 +546,9 @@ func (s *Server) Close() error {
 			if s.meta != nil {
 				errs = append(errs, s.meta.ln.Close())
 			}
+		}
+		if s.kube != nil {
+			s.kube.Close() // a server closed without running leaves no goroutine of the mirror's queue
 		}
 		if s.store != nil {
 			errs = append(errs, s.store.Close())

@@ -25,6 +25,12 @@ var kubeAPIRules = []rbacv1.PolicyRule{
 		Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
 	{APIGroups: []string{"platform.runplane.dev"}, Resources: []string{"directorystatestores/status"},
 		Verbs: []string{"get", "update", "patch"}},
+	{APIGroups: []string{"core.krateo.io"}, Resources: []string{"compositiondefinitions"},
+		Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
+	{APIGroups: []string{"core.krateo.io"}, Resources: []string{"compositiondefinitions/status"},
+		Verbs: []string{"get", "update", "patch"}},
+	{APIGroups: []string{"composition.krateo.io"}, Resources: []string{"*"},
+		Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
 	{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"},
 		Verbs: []string{"get", "list", "watch", "create", "patch", "delete"}},
 }
@@ -143,8 +149,8 @@ func TestChartKubeAPI(t *testing.T) {
 				got = append(got, k)
 			}
 		}
-		if len(want) != 4 || !cmp.Equal(want, got) {
-			t.Errorf("CRDs rendered %q, want %q (four)", got, want)
+		if len(want) != 5 || !cmp.Equal(want, got) {
+			t.Errorf("CRDs rendered %q, want %q (five: Kratix's three, runplane's directory store, Krateo's definition)", got, want)
 		}
 	})
 }

@@ -14,7 +14,9 @@ import (
 var ErrNoSchema = errors.New("chart: no values.schema.json")
 
 // statusSchema is the status of every generated type: core-provider's static status schema
-// (internal/tools/crd/generation/statics/status.schema.json) with provider-runtime's conditions.
+// (internal/tools/crd/generation/statics/status.schema.json) with provider-runtime's conditions, and the fields
+// runplane writes there too (observedGeneration, run, operation, attempts): in a cluster, a field the schema lacks
+// is pruned, and the mirror would read the status it wrote as changed on every pass.
 //
 //go:embed status.schema.json
 var statusSchema []byte

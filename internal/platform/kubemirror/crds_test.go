@@ -39,7 +39,8 @@ func TestCRDObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]bool{"promises.platform.kratix.io": true, "destinations.platform.kratix.io": true,
-		"gitstatestores.platform.kratix.io": true, "directorystatestores.platform.runplane.dev": true}
+		"gitstatestores.platform.kratix.io": true, "directorystatestores.platform.runplane.dev": true,
+		"compositiondefinitions.core.krateo.io": true}
 	for _, o := range objs {
 		if !want[o.GetName()] {
 			t.Errorf("unexpected CRD %q", o.GetName())

@@ -1,6 +1,7 @@
 // Package kubemirror serves runplane's platform resources as Kubernetes objects: Kratix's Promise, Destination
 // and GitStateStore (platform.kratix.io/v1alpha1), runplane's DirectoryStateStore (platform.runplane.dev/v1alpha1),
-// and the kind of every promise's API. The cluster is a second door into the same resources, not a second
+// the kind of every promise's API, Krateo's CompositionDefinition (core.krateo.io/v1alpha1) and the type each one
+// generates (composition.krateo.io), whose objects are compositions (Helm releases). The cluster is a second door into the same resources, not a second
 // engine: the mirror watches the cluster (dynamic informers) and writes what it sees into runplane's store through
 // the REST API itself, in process, as the server's service identity — so an object applied with kubectl is
 // validated, authorized, audited and handed to the promise controller by the very code that serves the API — and
@@ -34,6 +35,14 @@
 //   - a promise's API: the CRD in spec.api is applied (server-side, field manager runplane, labelled
 //     platform.runplane.dev/promise) with a status subresource whose schema keeps every field, its storage version
 //     watched, and the CRD deleted when the promise is gone from the store.
+//   - a composition type: the CRD a definition generated (chart/crd.go; one version per chart version, storage
+//     version vacuum) is applied, labelled platform.runplane.dev/composition-resource, when the store holds it and
+//     again when a chart version is added; deleted when no definition generates it. Its versions share their
+//     objects (conversion None), so the API server shows each composition at whatever version it is asked: the
+//     mirror reads and writes each at its own (label krateo.io/composition-version, else the apiVersion kubectl
+//     applied, else the newest other writer's), and a relabel moves the composition (its release upgrades). A
+//     composition's delete waits behind the finalizer for its uninstall; krateo.io/paused is an annotation like
+//     any, copied to the store, where the composer honours it.
 //
 // The mirror is level-based and keyed: one worker takes object references (kind, promise, namespace, name) from a
 // rate-limited work queue (client-go's workqueue: each key once in the queue, a failed key retried with backoff up

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/url"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/runplane/runplane/api"
@@ -22,6 +23,10 @@ type Store interface {
 	ListDestinations(ctx context.Context) ([]api.Destination, error)
 	GetStateStore(ctx context.Context, name string) (api.StateStore, error)
 	ListStateStores(ctx context.Context) ([]api.StateStore, error)
+	GetCompositionDefinition(ctx context.Context, namespace, name string) (store.CompositionDefinition, error)
+	ListCompositionDefinitions(ctx context.Context, namespace string) ([]store.CompositionDefinition, error)
+	GetComposition(ctx context.Context, resource, namespace, name string) (store.Composition, error)
+	ListCompositions(ctx context.Context, resource, namespace string) ([]store.Composition, error)
 }
 
 // kind is one kind of object kept in step: where it lives in the cluster and in the REST API.
@@ -40,6 +45,17 @@ type kind struct {
 	// versioned: updates carry the store's version (metadata.resourceVersion); actions: the object has
 	// reconcile and retry routes.
 	versioned, actions bool
+	// versionOf, for a kind served in several versions that share one stored object (a composition's type:
+	// conversion None, so the API server shows every object at whatever version it is asked for), is the version
+	// the object was written at; the mirror reads and writes each object at its own version.
+	versionOf func(u *unstructured.Unstructured) string
+}
+
+// normalize sets c's apiVersion to the version it was written at (kinds with versionOf; others keep theirs).
+func (k kind) normalize(c *unstructured.Unstructured) {
+	if c != nil && k.versionOf != nil {
+		c.SetAPIVersion(k.gvr.Group + "/" + k.versionOf(c))
+	}
 }
 
 func key(namespace, name string) string {
@@ -54,7 +70,7 @@ var (
 	destGVR      = schema.GroupVersionResource{Group: "platform.kratix.io", Version: "v1alpha1", Resource: "destinations"}
 	gitStoreGVR  = schema.GroupVersionResource{Group: "platform.kratix.io", Version: "v1alpha1", Resource: "gitstatestores"}
 	dirStoreGVR  = schema.GroupVersionResource{Group: "platform.runplane.dev", Version: "v1alpha1", Resource: "directorystatestores"}
-	staticGVRs   = []schema.GroupVersionResource{promiseGVR, destGVR, gitStoreGVR, dirStoreGVR}
+	staticGVRs   = []schema.GroupVersionResource{promiseGVR, destGVR, gitStoreGVR, dirStoreGVR, definitionGVR}
 	pathEscape   = url.PathEscape
 	promisesPath = "/promises"
 )

@@ -51,6 +51,8 @@ type Mirror struct {
 	static map[string]watched
 	// apis are the promises' CRDs the mirror installed and watches, by promise name; only the worker uses it.
 	apis map[string]*promiseAPI
+	// comps are the composition types the mirror installed and watches, by resource; only the worker uses it.
+	comps map[string]*promiseAPI
 }
 
 // watched is a kind and the informer that watches it.
@@ -75,8 +77,12 @@ func New(opts Options) (*Mirror, error) {
 		return nil, fmt.Errorf("kubemirror: %w", err)
 	}
 	return &Mirror{opts: opts, dc: dc, api: door{api: opts.API, token: opts.Token}, log: opts.Logger,
-		q: newQueue(), apis: map[string]*promiseAPI{}}, nil
+		q: newQueue(), apis: map[string]*promiseAPI{}, comps: map[string]*promiseAPI{}}, nil
 }
+
+// Close releases what New made (its work queue's goroutines) when Run never runs; after Run it does nothing more.
+// Changed and Wake after Close are dropped. Safe to call more than once.
+func (m *Mirror) Close() { m.q.ShutDown() }
 
 // Run installs the CRDs when asked, watches runplane's kinds and keeps both sides in step until ctx ends. It runs
 // once: its queue shuts down with it.
@@ -90,10 +96,11 @@ func (m *Mirror) Run(ctx context.Context) error {
 	}
 	st := m.opts.Store
 	m.static = map[string]watched{
-		api.KindDirectoryStateStore: {k: stateStoreKind(st, api.KindDirectoryStateStore)},
-		api.KindGitStateStore:       {k: stateStoreKind(st, api.KindGitStateStore)},
-		api.KindDestination:         {k: destinationKind(st)},
-		api.KindPromise:             {k: promiseKind(st)},
+		api.KindDirectoryStateStore:   {k: stateStoreKind(st, api.KindDirectoryStateStore)},
+		api.KindGitStateStore:         {k: stateStoreKind(st, api.KindGitStateStore)},
+		api.KindDestination:           {k: destinationKind(st)},
+		api.KindPromise:               {k: promiseKind(st)},
+		api.KindCompositionDefinition: {k: definitionKind(st)},
 	}
 	for _, name := range staticKinds {
 		w := m.static[name]
@@ -134,4 +141,5 @@ func (m *Mirror) Run(ctx context.Context) error {
 }
 
 // staticKinds are runplane's own kinds in the order a resync queues them: what others refer to first.
-var staticKinds = []string{api.KindDirectoryStateStore, api.KindGitStateStore, api.KindDestination, api.KindPromise}
+var staticKinds = []string{api.KindDirectoryStateStore, api.KindGitStateStore, api.KindDestination, api.KindPromise,
+	api.KindCompositionDefinition}

@@ -9,7 +9,7 @@ import (
 )
 
 // Notifying returns st telling changed (Mirror.Changed) of every write to a promise, a resource request, a
-// destination or a state store that succeeded, after it committed: the writers (the REST API, the promise
+// destination, a state store, a composition definition or a composition that succeeded, after it committed: the writers (the REST API, the promise
 // controller) are given it, so the mirror hears of each change by key instead of listing everything. A dry run's
 // writes (DryRunner's view) are not told: they never commit. Of the store's optional capabilities it keeps
 // DryRunner (the REST API uses it); give it to no one that needs another (store.Events is the job engine's).
@@ -143,5 +143,66 @@ func (n *notifying) UpdateStateStore(ctx context.Context, s api.StateStore) erro
 func (n *notifying) DeleteStateStore(ctx context.Context, name string) error {
 	err := n.Store.DeleteStateStore(ctx, name)
 	n.stateStore(name, err)
+	return err
+}
+
+func (n *notifying) definition(namespace, name string, err error) {
+	if err == nil {
+		n.changed(Ref{Kind: api.KindCompositionDefinition, Namespace: namespace, Name: name})
+	}
+}
+
+func (n *notifying) CreateCompositionDefinition(ctx context.Context, d api.CompositionDefinition) (store.CompositionDefinition, error) {
+	out, err := n.Store.CreateCompositionDefinition(ctx, d)
+	n.definition(out.Metadata.Namespace, out.Metadata.Name, err)
+	return out, err
+}
+
+func (n *notifying) UpdateCompositionDefinition(ctx context.Context, d api.CompositionDefinition, version int64) (store.CompositionDefinition, error) {
+	out, err := n.Store.UpdateCompositionDefinition(ctx, d, version)
+	n.definition(out.Metadata.Namespace, out.Metadata.Name, err)
+	return out, err
+}
+
+func (n *notifying) SetCompositionDefinitionStatus(ctx context.Context, namespace, name string, version int64,
+	st api.CompositionDefinitionStatus, generated json.RawMessage) (store.CompositionDefinition, error) {
+	out, err := n.Store.SetCompositionDefinitionStatus(ctx, namespace, name, version, st, generated)
+	n.definition(namespace, name, err)
+	return out, err
+}
+
+func (n *notifying) DeleteCompositionDefinition(ctx context.Context, namespace, name string) error {
+	err := n.Store.DeleteCompositionDefinition(ctx, namespace, name)
+	n.definition(namespace, name, err)
+	return err
+}
+
+func (n *notifying) composition(resource, namespace, name string, err error) {
+	if err == nil {
+		n.changed(Ref{Kind: KindComposition, Promise: resource, Namespace: namespace, Name: name})
+	}
+}
+
+func (n *notifying) CreateComposition(ctx context.Context, resource string, c api.ResourceRequest) (store.Composition, error) {
+	out, err := n.Store.CreateComposition(ctx, resource, c)
+	n.composition(resource, out.Metadata.Namespace, out.Metadata.Name, err)
+	return out, err
+}
+
+func (n *notifying) UpdateComposition(ctx context.Context, resource string, c api.ResourceRequest, version int64) (store.Composition, error) {
+	out, err := n.Store.UpdateComposition(ctx, resource, c, version)
+	n.composition(resource, out.Metadata.Namespace, out.Metadata.Name, err)
+	return out, err
+}
+
+func (n *notifying) SetCompositionStatus(ctx context.Context, resource, namespace, name string, version int64, status json.RawMessage) (store.Composition, error) {
+	out, err := n.Store.SetCompositionStatus(ctx, resource, namespace, name, version, status)
+	n.composition(resource, namespace, name, err)
+	return out, err
+}
+
+func (n *notifying) DeleteComposition(ctx context.Context, resource, namespace, name string) error {
+	err := n.Store.DeleteComposition(ctx, resource, namespace, name)
+	n.composition(resource, namespace, name, err)
 	return err
 }

@@ -44,6 +44,11 @@ func TestNotifying(t *testing.T) {
 	prom := kubemirror.Ref{Kind: api.KindPromise, Name: "p"}
 	stores := []kubemirror.Ref{{Kind: api.KindDirectoryStateStore, Name: "s"}, {Kind: api.KindGitStateStore, Name: "s"}}
 	destRef := kubemirror.Ref{Kind: api.KindDestination, Name: "d"}
+	definition := api.CompositionDefinition{APIVersion: api.KrateoCoreAPIVersion, Kind: api.KindCompositionDefinition,
+		Metadata: api.ObjectMeta{Name: "fw", Namespace: "krateo-system"}, Spec: api.CompositionDefinitionSpec{Chart: &api.ChartInfo{URL: "oci://r/c", Version: "0.1.0"}}}
+	composition := api.ResourceRequest{APIVersion: "composition.krateo.io/v0-1-0", Kind: "FireworksApp", Metadata: api.ObjectMeta{Name: "c", Namespace: "demo"}}
+	defRef := kubemirror.Ref{Kind: api.KindCompositionDefinition, Namespace: "krateo-system", Name: "fw"}
+	compRef := kubemirror.Ref{Kind: kubemirror.KindComposition, Promise: "fireworksapps", Namespace: "demo", Name: "c"}
 	tests := []struct {
 		name  string
 		write func(context.Context, store.Store) error
@@ -93,6 +98,47 @@ func TestNotifying(t *testing.T) {
 		{"delete destination", func(ctx context.Context, s store.Store) error { return s.DeleteDestination(ctx, "d") }, []kubemirror.Ref{destRef}},
 		{"delete state store", func(ctx context.Context, s store.Store) error { return s.DeleteStateStore(ctx, "s") }, stores},
 		{"delete absent state store", func(ctx context.Context, s store.Store) error { return s.DeleteStateStore(ctx, "s") }, nil},
+		{"create definition", func(ctx context.Context, s store.Store) error {
+			_, err := s.CreateCompositionDefinition(ctx, definition)
+			return err
+		}, []kubemirror.Ref{defRef}},
+		{"create definition taken", func(ctx context.Context, s store.Store) error {
+			_, err := s.CreateCompositionDefinition(ctx, definition)
+			return err
+		}, nil},
+		{"update definition", func(ctx context.Context, s store.Store) error {
+			_, err := s.UpdateCompositionDefinition(ctx, definition, 0)
+			return err
+		}, []kubemirror.Ref{defRef}},
+		{"definition status", func(ctx context.Context, s store.Store) error {
+			_, err := s.SetCompositionDefinitionStatus(ctx, "krateo-system", "fw", 0, api.CompositionDefinitionStatus{}, nil)
+			return err
+		}, []kubemirror.Ref{defRef}},
+		{"create composition", func(ctx context.Context, s store.Store) error {
+			_, err := s.CreateComposition(ctx, "fireworksapps", composition)
+			return err
+		}, []kubemirror.Ref{compRef}},
+		{"update composition", func(ctx context.Context, s store.Store) error {
+			_, err := s.UpdateComposition(ctx, "fireworksapps", composition, 0)
+			return err
+		}, []kubemirror.Ref{compRef}},
+		{"composition status", func(ctx context.Context, s store.Store) error {
+			_, err := s.SetCompositionStatus(ctx, "fireworksapps", "demo", "c", 0, json.RawMessage(`{"a":1}`))
+			return err
+		}, []kubemirror.Ref{compRef}},
+		{"composition status at a stale version", func(ctx context.Context, s store.Store) error {
+			_, err := s.SetCompositionStatus(ctx, "fireworksapps", "demo", "c", 1, json.RawMessage(`{"a":2}`))
+			return err
+		}, nil},
+		{"delete composition", func(ctx context.Context, s store.Store) error {
+			return s.DeleteComposition(ctx, "fireworksapps", "demo", "c")
+		}, []kubemirror.Ref{compRef}},
+		{"delete absent composition", func(ctx context.Context, s store.Store) error {
+			return s.DeleteComposition(ctx, "fireworksapps", "demo", "c")
+		}, nil},
+		{"delete definition", func(ctx context.Context, s store.Store) error {
+			return s.DeleteCompositionDefinition(ctx, "krateo-system", "fw")
+		}, []kubemirror.Ref{defRef}},
 	}
 	for _, tt := range tests { // in order: each case writes over what the ones before left
 		t.Run(tt.name, func(t *testing.T) {

@@ -31,6 +31,9 @@ type stored struct {
 	Annotations     map[string]string
 	Spec            any
 	Status          map[string]any
+	// APIVersion is the object's own apiVersion where the kind is served in several (a composition's chart
+	// version); "" for the kind's.
+	APIVersion string
 	// Version is the store's version of the object (0 for kinds without one), sent back on updates.
 	Version int64
 	// Deleting: a delete was asked for and its workflow has not finished.

@@ -50,7 +50,7 @@ func (m *Mirror) syncAPI(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		return m.removeOrphanAPIs(ctx, want)
+		return m.removeOrphanCRDs(ctx, PromiseLabel, want)
 	}
 	d := digest(json.RawMessage(p.Spec.API), nil, nil)
 	cur := m.apis[name]
@@ -149,31 +149,23 @@ func (m *Mirror) installAPI(ctx context.Context, name string, raw []byte, a *pro
 		kind: requestKind(m.opts.Store, name, gvr, a.Names.Kind, a.Namespaced())}, nil
 }
 
-// removeOrphanAPIs deletes the CRDs installed for promises that are gone, releasing what objects of theirs are
-// left (refused requests) first.
-func (m *Mirror) removeOrphanAPIs(ctx context.Context, want map[string]bool) error {
-	list, err := m.dc.Resource(crdGVR).List(ctx, metav1.ListOptions{LabelSelector: PromiseLabel})
+// removeOrphanCRDs deletes the CRDs the mirror installed (labelled label) whose label's value want does not name
+// (the promise, or the composition type, is gone), releasing what objects of theirs are left (refused ones) first.
+func (m *Mirror) removeOrphanCRDs(ctx context.Context, label string, want map[string]bool) error {
+	list, err := m.dc.Resource(crdGVR).List(ctx, metav1.ListOptions{LabelSelector: label})
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, crd := range list.Items {
-		if want[crd.GetLabels()[PromiseLabel]] || crd.GetDeletionTimestamp() != nil {
+		if want[crd.GetLabels()[label]] || crd.GetDeletionTimestamp() != nil {
 			continue
 		}
-		group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
-		plural, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "plural")
-		versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
-		for _, v := range versions {
-			vm, _ := v.(map[string]any)
-			if st, _ := vm["storage"].(bool); !st {
-				continue
-			}
-			gvr := schema.GroupVersionResource{Group: group, Version: fmt.Sprint(vm["name"]), Resource: plural}
+		if gvr, ok := listedVersion(&crd); ok {
 			objs, err := m.dc.Resource(gvr).List(ctx, metav1.ListOptions{})
 			if err != nil {
 				errs = append(errs, err)
-				continue
+				continue // not removed before its objects are released
 			}
 			for _, o := range objs.Items {
 				if !slices.Contains(o.GetFinalizers(), Finalizer) {
@@ -190,14 +182,41 @@ func (m *Mirror) removeOrphanAPIs(ctx context.Context, want map[string]bool) err
 			errs = append(errs, err)
 			continue
 		}
-		m.log.InfoContext(ctx, "removed a promise's API", "promise", crd.GetLabels()[PromiseLabel], "crd", crd.GetName())
+		m.log.InfoContext(ctx, "removed a CRD no one serves any more", label, crd.GetLabels()[label], "crd", crd.GetName())
 	}
 	return errors.Join(errs...)
 }
 
-// stopAPIs stops watching the promises' kinds.
+// listedVersion is the version a CRD's objects are listed at: its storage version when served, else its first
+// served one (a composition type's storage version, vacuum, is not served).
+func listedVersion(crd *unstructured.Unstructured) (schema.GroupVersionResource, bool) {
+	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+	plural, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "plural")
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	first := ""
+	for _, v := range versions {
+		vm, _ := v.(map[string]any)
+		served, _ := vm["served"].(bool)
+		if !served {
+			continue
+		}
+		name := fmt.Sprint(vm["name"])
+		if st, _ := vm["storage"].(bool); st {
+			return schema.GroupVersionResource{Group: group, Version: name, Resource: plural}, true
+		}
+		if first == "" {
+			first = name
+		}
+	}
+	return schema.GroupVersionResource{Group: group, Version: first, Resource: plural}, first != ""
+}
+
+// stopAPIs stops watching the promises' kinds and the composition types.
 func (m *Mirror) stopAPIs() {
 	for _, pa := range m.apis {
+		pa.stop()
+	}
+	for _, pa := range m.comps {
 		pa.stop()
 	}
 }

@@ -17,8 +17,9 @@ import (
 const KindRequest = "ResourceRequest"
 
 // Ref names one object the mirror keeps in step: Kind is api.KindPromise, api.KindDestination,
-// api.KindGitStateStore, api.KindDirectoryStateStore, or KindRequest with Promise naming the promise. Namespace is
-// a request's; the other kinds are cluster-scoped.
+// api.KindGitStateStore, api.KindDirectoryStateStore, api.KindCompositionDefinition, KindRequest with Promise
+// naming the promise, or KindComposition with Promise naming the type's resource. Namespace is a request's, a
+// definition's or a composition's; the other kinds are cluster-scoped.
 type Ref struct {
 	Kind, Promise, Namespace, Name string
 }
@@ -27,6 +28,8 @@ type Ref struct {
 const (
 	kindResync      = "resync"       // every object of every kind, and the promises' CRDs
 	kindAllRequests = "all-requests" // every request of Promise (its watch just synced)
+	// every composition of the type Promise names (its resource; its watch just synced)
+	kindAllCompositions = "all-compositions"
 )
 
 // Changed queues ref: something changed it in runplane's store (Notifying calls it). Safe for concurrent use,
@@ -81,14 +84,29 @@ func (m *Mirror) process(ctx context.Context, ref Ref) error {
 			return nil // queued again, with all its promise's requests, once its kind is watched
 		}
 		return m.syncRef(ctx, pa.kind, pa.inf.GetStore(), ref)
+	case kindAllCompositions:
+		pa := m.comps[ref.Promise]
+		if pa == nil {
+			return nil
+		}
+		return m.queueAll(ctx, pa.kind, pa.inf, KindComposition, ref.Promise)
+	case KindComposition:
+		pa := m.comps[ref.Promise]
+		if pa == nil || !pa.inf.HasSynced() {
+			return nil // queued again, with all of its type's, once its type is watched
+		}
+		return m.syncRef(ctx, pa.kind, pa.inf.GetStore(), ref)
 	}
 	w, ok := m.static[ref.Kind]
 	if !ok {
 		return fmt.Errorf("kubemirror: unknown kind %q", ref.Kind)
 	}
 	err := m.syncRef(ctx, w.k, w.inf.GetStore(), ref)
-	if ref.Kind == api.KindPromise {
+	switch ref.Kind {
+	case api.KindPromise:
 		err = errors.Join(err, m.syncAPI(ctx, ref.Name))
+	case api.KindCompositionDefinition:
+		err = errors.Join(err, m.syncCompositionAPIs(ctx))
 	}
 	return err
 }
@@ -104,6 +122,7 @@ func (m *Mirror) syncRef(ctx context.Context, k kind, cached cache.Store, ref Re
 	if o, ok, _ := cached.GetByKey(key(ref.Namespace, ref.Name)); ok {
 		if u, ok := o.(*unstructured.Unstructured); ok {
 			c = u.DeepCopy() // the cache's objects are shared with the informer: syncOne writes into c
+			k.normalize(c)
 		}
 	}
 	if err := m.syncOne(ctx, k, c, s); err != nil {
@@ -122,11 +141,15 @@ func (m *Mirror) resync(ctx context.Context) error {
 	for name := range m.apis {
 		m.q.Add(Ref{Kind: kindAllRequests, Promise: name})
 	}
+	for res := range m.comps {
+		m.q.Add(Ref{Kind: kindAllCompositions, Promise: res})
+	}
+	errs = append(errs, m.syncCompositionAPIs(ctx))
 	want, err := m.wantedAPIs(ctx)
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
-	errs = append(errs, m.removeOrphanAPIs(ctx, want))
+	errs = append(errs, m.removeOrphanCRDs(ctx, PromiseLabel, want))
 	return errors.Join(errs...)
 }
 

@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 )
 
@@ -18,7 +19,7 @@ import (
 func (m *Mirror) syncOne(ctx context.Context, k kind, c *unstructured.Unstructured, s *stored) error {
 	if c != nil && needsAction(c, s) && !firstSight(c, s) {
 		// The cache may be behind our own last write: decide on the object as the API server has it now.
-		fresh, err := m.resource(k, c.GetNamespace()).Get(ctx, c.GetName(), metav1.GetOptions{})
+		fresh, err := m.resource(k, c).Get(ctx, c.GetName(), metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
 			c = nil
@@ -26,6 +27,7 @@ func (m *Mirror) syncOne(ctx context.Context, k kind, c *unstructured.Unstructur
 			return err
 		default:
 			c = fresh
+			k.normalize(c)
 		}
 	}
 	switch {
@@ -85,10 +87,18 @@ func needsAction(c *unstructured.Unstructured, s *stored) bool {
 	return !ok || cd != clusterDigest(c) || sd != s.digest()
 }
 
-func (m *Mirror) resource(k kind, namespace string) dynamic.ResourceInterface {
-	r := m.dc.Resource(k.gvr)
+// resource is where o (of kind k) is read and written: its namespace, and its own version for a kind served in
+// several (o's apiVersion, set by kind.normalize or from the store).
+func (m *Mirror) resource(k kind, o *unstructured.Unstructured) dynamic.ResourceInterface {
+	gvr := k.gvr
+	if k.versionOf != nil {
+		if gv, err := schema.ParseGroupVersion(o.GetAPIVersion()); err == nil && gv.Group == gvr.Group && gv.Version != "" {
+			gvr.Version = gv.Version
+		}
+	}
+	r := m.dc.Resource(gvr)
 	if k.namespaced {
-		return r.Namespace(namespace)
+		return r.Namespace(o.GetNamespace())
 	}
 	return r
 }
@@ -97,6 +107,9 @@ func (m *Mirror) resource(k kind, namespace string) dynamic.ResourceInterface {
 func (m *Mirror) createInCluster(ctx context.Context, k kind, s *stored) error {
 	u := &unstructured.Unstructured{Object: map[string]any{}}
 	u.SetAPIVersion(k.apiVersion)
+	if s.APIVersion != "" {
+		u.SetAPIVersion(s.APIVersion)
+	}
 	u.SetKind(k.kind)
 	u.SetName(s.Name)
 	if k.namespaced {
@@ -104,7 +117,7 @@ func (m *Mirror) createInCluster(ctx context.Context, k kind, s *stored) error {
 	}
 	u.SetFinalizers([]string{Finalizer})
 	copyStored(u, s)
-	created, err := m.resource(k, s.Namespace).Create(ctx, u, metav1.CreateOptions{FieldManager: FieldManager})
+	created, err := m.resource(k, u).Create(ctx, u, metav1.CreateOptions{FieldManager: FieldManager})
 	if apierrors.IsAlreadyExists(err) {
 		return nil // the cache was behind: the next pass sees it
 	}
@@ -119,7 +132,7 @@ func (m *Mirror) createInCluster(ctx context.Context, k kind, s *stored) error {
 func (m *Mirror) markAndStatus(ctx context.Context, k kind, c *unstructured.Unstructured, s *stored) error {
 	cd := clusterDigest(c)
 	setMarker(c, cd, s.digest())
-	updated, err := m.resource(k, c.GetNamespace()).Update(ctx, c, metav1.UpdateOptions{FieldManager: FieldManager})
+	updated, err := m.resource(k, c).Update(ctx, c, metav1.UpdateOptions{FieldManager: FieldManager})
 	if err != nil {
 		return ignoreConflict(err)
 	}
@@ -172,7 +185,10 @@ func (m *Mirror) updateStore(ctx context.Context, k kind, c *unstructured.Unstru
 func (m *Mirror) updateFromStore(ctx context.Context, k kind, c *unstructured.Unstructured, s *stored) error {
 	u := c.DeepCopy()
 	copyStored(u, s)
-	updated, err := m.resource(k, u.GetNamespace()).Update(ctx, u, metav1.UpdateOptions{FieldManager: FieldManager})
+	if s.APIVersion != "" {
+		u.SetAPIVersion(s.APIVersion) // moved to another version through the REST API: written at it
+	}
+	updated, err := m.resource(k, u).Update(ctx, u, metav1.UpdateOptions{FieldManager: FieldManager})
 	if err != nil {
 		return ignoreConflict(err)
 	}
@@ -228,7 +244,7 @@ func (m *Mirror) putStatus(ctx context.Context, k kind, c *unstructured.Unstruct
 	}
 	u := c.DeepCopy()
 	u.Object["status"] = want
-	_, err := m.resource(k, u.GetNamespace()).UpdateStatus(ctx, u, metav1.UpdateOptions{FieldManager: FieldManager})
+	_, err := m.resource(k, u).UpdateStatus(ctx, u, metav1.UpdateOptions{FieldManager: FieldManager})
 	return ignoreConflict(err)
 }
 
@@ -251,7 +267,7 @@ func (m *Mirror) deleteFromCluster(ctx context.Context, k kind, c *unstructured.
 			// Refused (a promise with requests, a state store in use): shown, and asked again with backoff.
 			if err := m.putStatus(ctx, k, c, withCondition(s.Status, map[string]any{
 				"type": ConditionAccepted, "status": "False", "reason": "DeleteRefused", "message": ae.Msg,
-				"observedGeneration": c.GetGeneration(),
+				"observedGeneration": c.GetGeneration(), "lastTransitionTime": metav1.Now().UTC().Format("2006-01-02T15:04:05Z"),
 			})); err != nil {
 				return err
 			}
@@ -273,7 +289,7 @@ func (m *Mirror) removeFromCluster(ctx context.Context, k kind, c *unstructured.
 		return err
 	}
 	uid := c.GetUID()
-	err := m.resource(k, c.GetNamespace()).Delete(ctx, c.GetName(), metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	err := m.resource(k, c).Delete(ctx, c.GetName(), metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil
 	}
@@ -330,7 +346,7 @@ func (m *Mirror) updateCluster(ctx context.Context, k kind, change func(*unstruc
 	return func(c *unstructured.Unstructured) error {
 		u := c.DeepCopy()
 		change(u)
-		updated, err := m.resource(k, u.GetNamespace()).Update(ctx, u, metav1.UpdateOptions{FieldManager: FieldManager})
+		updated, err := m.resource(k, u).Update(ctx, u, metav1.UpdateOptions{FieldManager: FieldManager})
 		if err != nil {
 			return ignoreConflict(err)
 		}

@@ -74,6 +74,9 @@ type Options struct {
 	Access Access
 	// Command is the step's command line before "install"/"uninstall": the runplane binary and "helm".
 	Command []string
+	// Image is the image the step runs in where the executor runs images (Kubernetes: runplane's own image,
+	// Command naming its binary); "" for the local executor, which runs Command on the host.
+	Image string
 	// KrateoNamespace is global.krateoNamespace (default krateo-system).
 	KrateoNamespace string
 	// MaxAttempts bounds the runs of one operation (default 5); Backoff is the wait before the second (default
@@ -222,7 +225,7 @@ func (c *Composer) start(ctx context.Context, op release.Step, def store.Composi
 	args = append(args, string(op))
 	def2 := api.Workflow{Name: name, Description: fmt.Sprintf("helm %s of %s %s/%s", op, comp.Kind, comp.Metadata.Namespace, comp.Metadata.Name),
 		Steps: []api.Step{{Name: "helm-" + string(op), Timeout: api.Duration(c.opts.Timeout), Files: files, DiscardFiles: true,
-			Containers: []api.Container{{Name: "helm", Command: []string{c.opts.Command[0]}, Args: args, Env: release.StepEnv()}}}}}
+			Containers: []api.Container{{Name: "helm", Image: c.opts.Image, Command: []string{c.opts.Command[0]}, Args: args, Env: release.StepEnv()}}}}}
 	run, _, err := c.runs.Start(ctx, runs.Request{Workflow: name, Definition: &def2, Owner: Owner, OwnerID: Owner, IdempotencyKey: key})
 	if err != nil {
 		return fmt.Errorf("start helm %s of %s: %w", op, k, err)
