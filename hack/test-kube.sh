@@ -69,8 +69,9 @@ rc=0
 # shellcheck disable=SC2086 # GOTESTFLAGS is a list of flags
 go test -count=1 -timeout 30m ${GOTESTFLAGS:-} "${pkgs[@]}" || rc=$?
 # Krateo compositions as Helm releases, against an API server of their own (TestCompositionReleases,
-# TestCompositionResumesAfterRestart).
-go test -count=1 -timeout 15m -run '^TestComposition|^TestSecretPassword|^TestGitStoreSecretInCluster' ./internal/server/ ./internal/platform/chart/helmchart/ || rc=$?
+# TestCompositionResumesAfterRestart, TestCompositionsInCluster; the release step's grants and discovery).
+go test -count=1 -timeout 15m -run '^TestComposition|^TestSecretPassword|^TestGitStoreSecretInCluster|^TestAccessReusesAGrant|^TestStepWithDiscovery' \
+	./internal/server/ ./internal/platform/chart/helmchart/... || rc=$?
 # GitStateStores whose secretRef names a Kubernetes Secret, against an API server of their own.
 go test -count=1 -timeout 15m -run '^TestGitStoreKubeSecret' ./internal/platform/controller/ || rc=$?
 t_test=$(took)
