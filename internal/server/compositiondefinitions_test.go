@@ -1,23 +1,13 @@
 package server
 
 import (
-	"crypto/subtle"
 	"fmt"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/registry"
-	"helm.sh/helm/v4/pkg/chart/common"
-	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
-	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
-	helmregistry "helm.sh/helm/v4/pkg/registry"
-
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/platform/chart/helmchart/charttest"
 )
 
 const chartPassword = "registry-Pa55-for-tests"
@@ -27,47 +17,10 @@ const chartPassword = "registry-Pa55-for-tests"
 // (without) to <host>/charts, built with the Helm SDK.
 func privateChartRegistry(t *testing.T) string {
 	t.Helper()
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, p, ok := r.BasicAuth()
-		if !ok || u != "krateo" || subtle.ConstantTimeCompare([]byte(p), []byte(chartPassword)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	host := srv.Listener.Addr().String()
-	client, err := helmregistry.NewClient(helmregistry.ClientOptPlainHTTP(), helmregistry.ClientOptBasicAuth("krateo", chartPassword),
-		helmregistry.ClientOptCredentialsFile(t.TempDir()+"/c.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := `{"type":"object","required":["app"],"properties":{"app":{"type":"object","properties":{"replicas":{"type":"integer","default":1}}}}}`
-	for _, c := range []struct {
-		name, version, schema string
-	}{{"fireworks-app", "0.1.0", schema}, {"fireworks-app", "0.2.0", schema}, {"bare", "1.0.0", ""}} {
-		ch := &chartv2.Chart{Metadata: &chartv2.Metadata{APIVersion: chartv2.APIVersionV2, Name: c.name, Version: c.version},
-			Values: map[string]any{"app": map[string]any{"replicas": 1}},
-			Templates: []*common.File{{Name: "templates/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}'}\n" +
-				"data: {replicas: '{{ .Values.app.replicas }}', chart: '{{ .Chart.Version }}'}\n")}}}
-		if c.schema != "" {
-			ch.Schema = []byte(c.schema)
-		}
-		file, err := chartutil.Save(ch, t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := client.Push(b, fmt.Sprintf("%s/charts/%s:%s", host, c.name, c.version)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return host
+	return charttest.Registry(t, "krateo", chartPassword,
+		charttest.ConfigMapChart("fireworks-app", "0.1.0", charttest.FireworksSchema),
+		charttest.ConfigMapChart("fireworks-app", "0.2.0", charttest.FireworksSchema),
+		charttest.ConfigMapChart("bare", "1.0.0", ""))
 }
 
 // definitionDoc is a CompositionDefinition in the form of Krateo's compositiondefinition-postgresql-oci-repo.yaml.

@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -168,4 +171,47 @@ func dumpNamespace(t testing.TB, kubectl, ns string) {
 		out, err := exec.CommandContext(ctx, kubectl, append([]string{"--namespace", ns}, args...)...).CombinedOutput()
 		t.Logf("kubectl %s (%v):\n%s", strings.Join(args, " "), err, out)
 	}
+}
+
+// kubectlCLI runs kubectl for a test, each command bounded by timeout.
+type kubectlCLI struct {
+	t       testing.TB
+	path    string
+	timeout time.Duration
+}
+
+// run runs kubectl with args; the error carries the command and its output.
+func (k kubectlCLI) run(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(k.t.Context(), k.timeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, k.path, args...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+// apply applies manifest (kubectl apply -f), failing the test if kubectl refuses it.
+func (k kubectlCLI) apply(manifest string) {
+	k.t.Helper()
+	f := filepath.Join(k.t.TempDir(), "object.yaml")
+	if err := os.WriteFile(f, []byte(manifest), 0o644); err != nil {
+		k.t.Fatal(err)
+	}
+	if _, err := k.run("apply", "-f", f); err != nil {
+		k.t.Fatal(err)
+	}
+}
+
+// getJSON reads an object with kubectl get -o json; nil if absent (or unreadable).
+func (k kubectlCLI) getJSON(args ...string) map[string]any {
+	out, err := k.run(append([]string{"get", "-o", "json", "--ignore-not-found"}, args...)...)
+	if err != nil || strings.TrimSpace(out) == "" {
+		return nil
+	}
+	var m map[string]any
+	if json.Unmarshal([]byte(out), &m) != nil {
+		return nil
+	}
+	return m
 }

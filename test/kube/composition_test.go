@@ -1,31 +1,18 @@
 package kube_test
 
 import (
-	"context"
-	"crypto/subtle"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/registry"
-	"helm.sh/helm/v4/pkg/chart/common"
-	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
-	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
-	helmregistry "helm.sh/helm/v4/pkg/registry"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/runplane/runplane/internal/executor/kubeexec/kubetest"
+	"github.com/runplane/runplane/internal/platform/chart/helmchart/charttest"
 	"github.com/runplane/runplane/internal/server"
 )
 
@@ -36,42 +23,9 @@ const registryPassword = "kube-registry-Pa55"
 // version), built with the Helm SDK. The server reads charts; the pods get the package from it, never the registry.
 func chartRegistry(t *testing.T) string {
 	t.Helper()
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, p, ok := r.BasicAuth()
-		if !ok || u != "krateo" || subtle.ConstantTimeCompare([]byte(p), []byte(registryPassword)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	host := srv.Listener.Addr().String()
-	client, err := helmregistry.NewClient(helmregistry.ClientOptPlainHTTP(), helmregistry.ClientOptBasicAuth("krateo", registryPassword),
-		helmregistry.ClientOptCredentialsFile(filepath.Join(t.TempDir(), "c.json")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := `{"type":"object","required":["app"],"properties":{"app":{"type":"object","properties":{"replicas":{"type":"integer","default":1}}}}}`
-	for _, version := range []string{"0.1.0", "0.2.0"} {
-		ch := &chartv2.Chart{Metadata: &chartv2.Metadata{APIVersion: chartv2.APIVersionV2, Name: "fireworks-app", Version: version},
-			Values: map[string]any{"app": map[string]any{"replicas": 1}}, Schema: []byte(schema),
-			Templates: []*common.File{{Name: "templates/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}'}\n" +
-				"data: {replicas: '{{ .Values.app.replicas }}', chart: '{{ .Chart.Version }}'}\n")}}}
-		file, err := chartutil.Save(ch, t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := client.Push(b, fmt.Sprintf("%s/charts/fireworks-app:%s", host, version)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return host
+	return charttest.Registry(t, "krateo", registryPassword,
+		charttest.ConfigMapChart("fireworks-app", "0.1.0", charttest.FireworksSchema),
+		charttest.ConfigMapChart("fireworks-app", "0.2.0", charttest.FireworksSchema))
 }
 
 // TestKubectlComposition: the server (in this process, the Kubernetes executor, --install-crds, the cluster's
@@ -97,36 +51,8 @@ func TestKubectlComposition(t *testing.T) {
 	}
 	e.newServer(t, ns, func(c *server.Config) { c.Kubeconfig, c.InstallCRDs = kubeconfig, true })
 
-	k := func(args ...string) (string, error) {
-		ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, kubectl, args...).CombinedOutput()
-		if err != nil {
-			return string(out), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, out)
-		}
-		return string(out), nil
-	}
-	apply := func(manifest string) {
-		t.Helper()
-		f := filepath.Join(t.TempDir(), "object.yaml")
-		if err := os.WriteFile(f, []byte(manifest), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := k("apply", "-f", f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	getJSON := func(args ...string) map[string]any {
-		out, err := k(append([]string{"get", "-o", "json", "--ignore-not-found"}, args...)...)
-		if err != nil || strings.TrimSpace(out) == "" {
-			return nil
-		}
-		var m map[string]any
-		if json.Unmarshal([]byte(out), &m) != nil {
-			return nil
-		}
-		return m
-	}
+	kc := kubectlCLI{t: t, path: kubectl, timeout: 4 * time.Minute}
+	k, apply, getJSON := kc.run, kc.apply, kc.getJSON
 	const crd = "fireworksapps.composition.krateo.io"
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -2,11 +2,8 @@ package kube_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io/fs"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -86,37 +83,8 @@ func TestChartKubectlPromise(t *testing.T) {
 	values := installValues(e.Image[:colon], e.Image[colon+1:], class, e.Busybox)
 	values["kubeAPI"] = map[string]any{"enabled": true, "promiseGroups": []string{"kubectl.runplane.test"}}
 	valuesFile := writeValues(t, values)
-	k := func(args ...string) (string, error) {
-		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, kubectl, args...).CombinedOutput()
-		if err != nil {
-			return string(out), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, out)
-		}
-		return string(out), nil
-	}
-	apply := func(manifest string) {
-		t.Helper()
-		f := filepath.Join(t.TempDir(), "object.yaml")
-		if err := os.WriteFile(f, []byte(manifest), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := k("apply", "-f", f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// getJSON reads an object with kubectl get -o json; nil if absent.
-	getJSON := func(args ...string) map[string]any {
-		out, err := k(append([]string{"get", "-o", "json", "--ignore-not-found"}, args...)...)
-		if err != nil || strings.TrimSpace(out) == "" {
-			return nil
-		}
-		var m map[string]any
-		if json.Unmarshal([]byte(out), &m) != nil {
-			return nil
-		}
-		return m
-	}
+	kc := kubectlCLI{t: t, path: kubectl, timeout: time.Minute}
+	k, apply, getJSON := kc.run, kc.apply, kc.getJSON
 	t.Cleanup(func() {
 		if t.Failed() {
 			dumpNamespace(t, kubectl, ns)

@@ -1,0 +1,75 @@
+// Package charttest serves Helm charts to tests: a real OCI distribution server (go-containerregistry) on loopback
+// behind basic auth, and the small charts the tests install. Only tests import it.
+package charttest
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+	"helm.sh/helm/v4/pkg/chart/common"
+	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	helmregistry "helm.sh/helm/v4/pkg/registry"
+)
+
+// FireworksSchema is the values.schema.json of the tests' fireworks-app: an object app (required) whose replicas
+// is an integer defaulting to 1.
+const FireworksSchema = `{"type":"object","required":["app"],"properties":{"app":{"type":"object","properties":{"replicas":{"type":"integer","default":1}}}}}`
+
+// ConfigMapChart is chart name at version rendering one ConfigMap named after the release, whose data says
+// app.replicas and the chart's version; schema, when not empty, is its values.schema.json.
+func ConfigMapChart(name, version, schema string) *chartv2.Chart {
+	ch := &chartv2.Chart{Metadata: &chartv2.Metadata{APIVersion: chartv2.APIVersionV2, Name: name, Version: version},
+		Values: map[string]any{"app": map[string]any{"replicas": 1}},
+		Templates: []*common.File{{Name: "templates/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}'}\n" +
+			"data: {replicas: '{{ .Values.app.replicas }}', chart: '{{ .Chart.Version }}'}\n")}}}
+	if schema != "" {
+		ch.Schema = []byte(schema)
+	}
+	return ch
+}
+
+// Registry starts an OCI registry on loopback that answers only user and password (basic auth), pushes charts to
+// <host>/charts/<name>:<version> with the Helm SDK's registry client, and returns host. It stops when t ends.
+func Registry(t testing.TB, user, password string, charts ...*chartv2.Chart) string {
+	t.Helper()
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(user)) != 1 || subtle.ConstantTimeCompare([]byte(p), []byte(password)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	host := srv.Listener.Addr().String()
+	client, err := helmregistry.NewClient(helmregistry.ClientOptPlainHTTP(), helmregistry.ClientOptBasicAuth(user, password),
+		helmregistry.ClientOptCredentialsFile(filepath.Join(t.TempDir(), "c.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range charts {
+		file, err := chartutil.Save(ch, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.Push(b, fmt.Sprintf("%s/charts/%s:%s", host, ch.Metadata.Name, ch.Metadata.Version)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return host
+}
