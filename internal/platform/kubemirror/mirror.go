@@ -84,6 +84,26 @@ func New(opts Options) (*Mirror, error) {
 // Changed and Wake after Close are dropped. Safe to call more than once.
 func (m *Mirror) Close() { m.q.ShutDown() }
 
+// syncWarnAfter is how long the mirror waits for a kind's watch to sync before it says why it may never: the
+// cluster does not serve the kind (its CRD is not installed: `helm upgrade` leaves a chart's crds/ as they were).
+var syncWarnAfter = 30 * time.Second
+
+// waitSynced waits until w's watch has synced, warning every syncWarnAfter that it has not; false when ctx ended
+// first.
+func (m *Mirror) waitSynced(ctx context.Context, w watched) bool {
+	for {
+		wctx, cancel := context.WithTimeout(ctx, syncWarnAfter)
+		ok := cache.WaitForCacheSync(wctx.Done(), w.inf.HasSynced)
+		cancel()
+		if ok || ctx.Err() != nil {
+			return ok
+		}
+		m.log.WarnContext(ctx, "the cluster does not serve a kind the mirror watches (is its CRD installed? `helm upgrade` "+
+			"leaves a chart's crds/ as they were: kubectl apply -f the chart's crds/, or start the server with --install-crds)",
+			"crd", w.k.gvr.Resource+"."+w.k.gvr.Group, "version", w.k.gvr.Version)
+	}
+}
+
 // Run installs the CRDs when asked, watches runplane's kinds and keeps both sides in step until ctx ends. It runs
 // once: its queue shuts down with it.
 func (m *Mirror) Run(ctx context.Context) error {
@@ -113,11 +133,8 @@ func (m *Mirror) Run(ctx context.Context) error {
 	}
 	defer m.stopAPIs()
 	for _, name := range staticKinds {
-		if !cache.WaitForCacheSync(ctx.Done(), m.static[name].inf.HasSynced) {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("kubemirror: watch %s: not synced", m.static[name].k.gvr.Resource)
+		if !m.waitSynced(ctx, m.static[name]) {
+			return nil // ctx ended
 		}
 	}
 	m.log.InfoContext(ctx, "mirroring platform resources to the cluster")
