@@ -55,7 +55,8 @@ const imageBinary = "/usr/local/bin/runplane"
 func newComposer(cfg Config, st store.Store, rs *runs.Engine, charts helmchart.Fetcher, log *slog.Logger) (*composer.Composer, error) {
 	var kubeconfig []byte
 	var access composer.Access
-	if cfg.Kubeconfig != "" {
+	switch {
+	case cfg.Kubeconfig != "":
 		b, err := os.ReadFile(cfg.Kubeconfig)
 		if err != nil {
 			return nil, fmt.Errorf("server: read the kubeconfig for compositions: %w", err)
@@ -69,6 +70,16 @@ func newComposer(cfg Config, st store.Store, rs *runs.Engine, charts helmchart.F
 			return nil, fmt.Errorf("server: the kubeconfig for compositions: %w", err)
 		}
 		kubeconfig, access = b, a
+	case secretsInCluster(cfg):
+		// A server with a cluster and no --kubeconfig (the Helm chart's, in the cluster): its own configuration
+		// makes each definition's ServiceAccount; steps get only that account's token, never the server's.
+		rc, err := clusterConfig(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("server: the cluster for compositions: %w", err)
+		}
+		if access, err = helmrelease.NewAccess(rc); err != nil {
+			return nil, fmt.Errorf("server: the cluster for compositions: %w", err)
+		}
 	}
 	exe, image := imageBinary, ""
 	if cfg.Executor == ExecutorKubernetes {

@@ -264,3 +264,45 @@ func TestCompositionResumesAfterRestart(t *testing.T) {
 		t.Errorf("the release's ConfigMap: %v, %v; want replicas 3", cm, err)
 	}
 }
+
+// TestCompositionsWithTheServersCluster: a server with a cluster and no --kubeconfig (as the Helm chart runs it,
+// in the cluster; here $KUBECONFIG names it) installs compositions' releases with its own configuration, each
+// step with its definition's ServiceAccount.
+func TestCompositionsWithTheServersCluster(t *testing.T) {
+	kube := apiserver.Start(t)
+	ctx := t.Context()
+	cs, err := kubernetes.NewForConfig(kube.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{"krateo-system", "demo"} {
+		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cs.CoreV1().Secrets("krateo-system").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "registry"},
+		StringData: map[string]string{"password": chartPassword}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	host := privateChartRegistry(t)
+	t.Setenv("KUBECONFIG", kube.Kubeconfig)
+	// Jobs run unsandboxed: the step is this test binary, under /tmp (TestCompositionReleases).
+	ts := startServer(t, func(c *Config) { c.Isolation, c.InstallCRDs = local.IsolationNone, true })
+	readyDefinition(t, ts, host, "0.1.0")
+	ts.do(t, req{method: "POST", path: "/api/v1/compositions/demo/fireworksapps", body: compositionDoc("fw", "v0-1-0", `{app: {replicas: 2}}`)}).
+		want(t, http.StatusOK)
+	apiserver.Eventually(ctx, t, 2*time.Minute, func() error {
+		cm, err := cs.CoreV1().ConfigMaps("demo").Get(ctx, "fw", metav1.GetOptions{})
+		if err != nil {
+			_, st, _ := compositionStatus(t, ts, "/api/v1/compositions/demo/fireworksapps/fw")
+			return fmt.Errorf("the release's ConfigMap: %w (status %+v)", err, st)
+		}
+		if cm.Data["replicas"] != "2" {
+			return fmt.Errorf("the release's ConfigMap says replicas %q, want 2", cm.Data["replicas"])
+		}
+		return nil
+	})
+	if _, err := cs.CoreV1().ServiceAccounts("demo").Get(ctx, "krateo-fireworks", metav1.GetOptions{}); err != nil {
+		t.Errorf("the definition's ServiceAccount: %v", err)
+	}
+}

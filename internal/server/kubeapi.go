@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"k8s.io/client-go/tools/clientcmd"
-
 	"github.com/runplane/runplane/internal/auth"
 	"github.com/runplane/runplane/internal/platform/kubemirror"
 	"github.com/runplane/runplane/internal/store"
@@ -19,9 +17,7 @@ func (s *Server) openKubeAPI(authn *auth.Authenticator, log *slog.Logger) (*kube
 	if !s.cfg.KubeAPI && !s.cfg.InstallCRDs {
 		return nil, nil
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = s.cfg.Kubeconfig
-	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	rc, err := clusterConfig(s.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("server: kubernetes API: load configuration: %w", err)
 	}

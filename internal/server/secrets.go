@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
@@ -20,9 +21,7 @@ func clusterSecrets(cfg Config) (kubernetes.Interface, error) {
 	if !secretsInCluster(cfg) {
 		return nil, nil
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = cfg.Kubeconfig
-	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	rc, err := clusterConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("server: credentials from Kubernetes Secrets: load configuration: %w", err)
 	}
@@ -31,4 +30,12 @@ func clusterSecrets(cfg Config) (kubernetes.Interface, error) {
 		return nil, fmt.Errorf("server: credentials from Kubernetes Secrets: %w", err)
 	}
 	return cs, nil
+}
+
+// clusterConfig is how the server reaches its cluster: --kubeconfig, else $KUBECONFIG, the in-cluster configuration,
+// then ~/.kube/config.
+func clusterConfig(cfg Config) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = cfg.Kubeconfig
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
 }

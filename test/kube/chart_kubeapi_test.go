@@ -94,6 +94,22 @@ func TestChartKubeAPI(t *testing.T) {
 			}
 			chartObject[rbacv1.ClusterRole](t, m, chartKey("ClusterRole", "", kubeAPIRoleName))
 		}},
+		{"on, compositions installed by the server", []string{"kubeAPI.enabled=true", "kubeAPI.compositions.enabled=true",
+			"kubeAPI.compositions.releaseRules[0].apiGroups={}", // {} is [""], the core group
+			"kubeAPI.compositions.releaseRules[0].resources={configmaps}",
+			"kubeAPI.compositions.releaseRules[0].verbs={get,create}"}, func(t *testing.T, m manifests) {
+			role := chartObject[rbacv1.ClusterRole](t, m, chartKey("ClusterRole", "", kubeAPIRoleName))
+			want := append(append([]rbacv1.PolicyRule(nil), kubeAPIRules...),
+				rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "create"}},
+				rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, Verbs: []string{"create"}},
+				rbacv1.PolicyRule{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"roles", "rolebindings", "clusterroles", "clusterrolebindings"},
+					Verbs: []string{"get", "create", "update"}},
+				rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
+				rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "create"}})
+			if d := cmp.Diff(want, role.Rules); d != "" {
+				t.Errorf("ClusterRole rules (-want +got):\n%s", d)
+			}
+		}},
 		{"on, rbac off", []string{"kubeAPI.enabled=true", "rbac.create=false"}, func(t *testing.T, m manifests) {
 			if _, ok := m[chartKey("ClusterRole", "", kubeAPIRoleName)]; ok {
 				t.Error("rendered the ClusterRole with rbac.create=false")

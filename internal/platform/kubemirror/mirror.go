@@ -110,6 +110,9 @@ func (m *Mirror) Run(ctx context.Context) error {
 	defer m.q.ShutDown()
 	if m.opts.InstallCRDs {
 		if err := InstallCRDs(ctx, m.dc); err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped while installing: not a failure
+			}
 			return err
 		}
 		m.log.InfoContext(ctx, "installed the CRDs")

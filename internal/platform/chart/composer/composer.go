@@ -63,10 +63,11 @@ type Forgetter interface {
 // Owner is the user composition runs are started as.
 const Owner = "krateo"
 
-// Options configure a Composer. Kubeconfig is required for anything to be installed.
+// Options configure a Composer. Kubeconfig or Access is required for anything to be installed.
 type Options struct {
 	// Kubeconfig is the kubeconfig (its content) the install steps reach the cluster with; it is given to each
-	// job as a secret input file. Empty: compositions are stored, and their status says no cluster is configured.
+	// job as a secret input file. Empty, and no Access: compositions are stored, and their status says no cluster
+	// is configured.
 	Kubeconfig []byte
 	// Access, if not nil, makes each definition's ServiceAccount (krateo-<definition>, in the composition's
 	// namespace) with a Role allowing exactly the kinds the chart renders, and the steps run with its token
@@ -188,7 +189,7 @@ func (c *Composer) ReconcileComposition(ctx context.Context, change httpapi.Chan
 		}
 		return c.start(ctx, release.Install, def, comp, 1)
 	case httpapi.ChangeDeleting:
-		if chart.Paused(comp.Metadata) || len(c.opts.Kubeconfig) == 0 {
+		if chart.Paused(comp.Metadata) || !c.cluster() {
 			return nil // paused (removed without touching its release, as Krateo's orphan), or no cluster
 		}
 		if err := c.start(ctx, release.Uninstall, def, comp, 1); err != nil {
@@ -208,8 +209,9 @@ func installedFrom(st chart.CompositionStatus, comp store.Composition) bool {
 // start starts attempt n of operation op on comp's release and records it in comp's status.
 func (c *Composer) start(ctx context.Context, op release.Step, def store.CompositionDefinition, comp store.Composition, n int) error {
 	k := compKey(comp.Resource, comp.Metadata.Namespace, comp.Metadata.Name)
-	if len(c.opts.Kubeconfig) == 0 {
-		return c.fail(ctx, comp, op, "", "no cluster: start the server with --kubeconfig to install compositions' releases")
+	if !c.cluster() {
+		return c.fail(ctx, comp, op, "", "no cluster: start the server with --kubeconfig (or with the Kubernetes executor or "+
+			"--kube-api, in the cluster) to install compositions' releases")
 	}
 	if f, ok := c.opts.Access.(Forgetter); ok && n > 1 {
 		f.Forget(comp.Metadata.Namespace, serviceAccount(def))
@@ -275,6 +277,9 @@ func workflowName(comp store.Composition, op release.Step) string {
 	return n
 }
 
+// cluster reports whether releases can be installed: a kubeconfig, or an Access that makes one per definition.
+func (c *Composer) cluster() bool { return len(c.opts.Kubeconfig) > 0 || c.opts.Access != nil }
+
 // serviceAccount is the ServiceAccount def's releases run as (in each composition's namespace).
 func serviceAccount(def store.CompositionDefinition) string { return "krateo-" + def.Metadata.Name }
 
@@ -287,7 +292,10 @@ func (c *Composer) inputs(ctx context.Context, op release.Step, def store.Compos
 	if err != nil {
 		return nil, nil, err
 	}
-	files := map[string][]byte{release.CompositionFile: cb, release.KubeconfigFile: c.opts.Kubeconfig}
+	files := map[string][]byte{release.CompositionFile: cb}
+	if len(c.opts.Kubeconfig) > 0 {
+		files[release.KubeconfigFile] = c.opts.Kubeconfig // replaced by the ServiceAccount's below, with Access
+	}
 	sa := serviceAccount(def)
 	if op == release.Uninstall {
 		if c.opts.Access != nil {

@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -143,20 +144,31 @@ func (a *Access) grant(ctx context.Context, namespace, name string, kinds [][2]s
 	if err != nil {
 		return grant{}, fmt.Errorf("access: token of %s/%s: %w", namespace, name, err)
 	}
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["cluster"] = &clientcmdapi.Cluster{Server: a.config.Host, CertificateAuthorityData: a.config.CAData,
-		InsecureSkipTLSVerify: a.config.Insecure}
-	if a.config.CAFile != "" && len(a.config.CAData) == 0 {
-		kc.Clusters["cluster"].CertificateAuthority = a.config.CAFile
-	}
-	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
-	kc.Contexts["release"] = &clientcmdapi.Context{Cluster: "cluster", AuthInfo: name, Namespace: namespace}
-	kc.CurrentContext = "release"
-	b, err := clientcmd.Write(*kc)
+	b, err := stepKubeconfig(a.config, namespace, name, tok.Status.Token)
 	if err != nil {
 		return grant{}, err
 	}
 	return grant{kinds: kindsKey(kinds), uid: made.UID, at: at, kubeconfig: b}, nil
+}
+
+// stepKubeconfig is a kubeconfig for ServiceAccount name in namespace holding token, for the cluster of config.
+// It is a step's input file, read where the step runs (a pod, a sandbox): the cluster's CA goes in as data, never
+// as the path of a file of the server's (an in-cluster server's CA is a file of its own pod).
+func stepKubeconfig(config *rest.Config, namespace, name, token string) ([]byte, error) {
+	ca := config.CAData
+	if len(ca) == 0 && config.CAFile != "" {
+		b, err := os.ReadFile(config.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("access: the cluster's CA: %w", err)
+		}
+		ca = b
+	}
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["cluster"] = &clientcmdapi.Cluster{Server: config.Host, CertificateAuthorityData: ca, InsecureSkipTLSVerify: config.Insecure}
+	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: token}
+	kc.Contexts["release"] = &clientcmdapi.Context{Cluster: "cluster", AuthInfo: name, Namespace: namespace}
+	kc.CurrentContext = "release"
+	return clientcmd.Write(*kc)
 }
 
 // mapping is kind's resource, discovered again once when the cached discovery does not know it (a CRD installed
