@@ -223,6 +223,11 @@ func (s StateStore) Masked() StateStore {
 	return s
 }
 
+// KeepsAny reports whether c (an update's) keeps a stored value by sending Mask back.
+func (c *GitCredentials) KeepsAny() bool {
+	return c != nil && (c.Password == Mask || c.Token == Mask || c.SSHPrivateKey == Mask)
+}
+
 // MergeCredentials resolves masked credentials in an update against the stored state store: a Mask keeps the
 // stored value, "" deletes it. It returns the state store to save.
 func (s StateStore) MergeCredentials(stored StateStore) StateStore {

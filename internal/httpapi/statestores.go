@@ -115,7 +115,7 @@ func (h *Handler) createStateStore(w http.ResponseWriter, r *http.Request) error
 	if err := in.Validate(); err != nil {
 		return err
 	}
-	if err := h.checkSecretRef(r.Context(), in, nil); err != nil {
+	if err := h.checkSecretRef(r.Context(), in, nil, ""); err != nil {
 		return err
 	}
 	in.Default()
@@ -139,11 +139,15 @@ func (h *Handler) replaceStateStore(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	if in.URL != stored.URL && in.Credentials.KeepsAny() {
+		// A kept value would go to whoever serves the new URL: a writer who cannot read it must not send it there.
+		return api.Invalidf("credentials: Invalid value: the URL changes, so its credentials must be sent again, not kept with %q", api.Mask)
+	}
 	in = in.MergeCredentials(stored)
 	if err := in.Validate(); err != nil {
 		return err
 	}
-	if err := h.checkSecretRef(r.Context(), in, stored.SecretRef); err != nil {
+	if err := h.checkSecretRef(r.Context(), in, stored.SecretRef, stored.URL); err != nil {
 		return err
 	}
 	in.Default()
@@ -157,22 +161,23 @@ func (h *Handler) replaceStateStore(w http.ResponseWriter, r *http.Request) erro
 // naming one (other than the one the stored store prev named) needs the right to read that secret (403), or a
 // writer of state stores could send it to a server of their own. In embedded mode it names a runner: write access
 // to that runner. With a cluster it names a Kubernetes Secret, read with the server's identity, in any namespace
-// (Kratix's GitStateStore is cluster-scoped, made by cluster admins): write access to everything (an admin).
-func (h *Handler) checkSecretRef(ctx context.Context, s api.StateStore, prev *api.SecretReference) error {
+// (Kratix's GitStateStore is cluster-scoped, made by cluster admins): write access to everything (an admin) — also
+// to send the Secret to another URL (prevURL, the stored store's), which would hand it to whoever serves that one.
+func (h *Handler) checkSecretRef(ctx context.Context, s api.StateStore, prev *api.SecretReference, prevURL string) error {
 	ref := s.SecretRef
 	if ref == nil {
 		return nil
 	}
 	if h.secretsInCluster {
-		if prev != nil && prev.Name == ref.Name && secretNamespace(prev) == secretNamespace(ref) {
+		if prev != nil && prev.Name == ref.Name && secretNamespace(prev) == secretNamespace(ref) && s.URL == prevURL {
 			return nil
 		}
 		if !may(ctx, api.AccessWrite, api.ResourceAll, api.AllIDs) {
-			return withMsg(ErrForbidden, "forbidden: secretRef names Kubernetes Secret %s/%s, which the server reads with its own identity: only an admin (write on every resource) may name one", secretNamespace(ref), ref.Name)
+			return withMsg(ErrForbidden, "forbidden: secretRef names Kubernetes Secret %s/%s, which the server reads with its own identity: only an admin (write on every resource) may name one or change the URL it is sent to", secretNamespace(ref), ref.Name)
 		}
 		return nil
 	}
-	if prev != nil && prev.Name == ref.Name {
+	if prev != nil && prev.Name == ref.Name && s.URL == prevURL {
 		return nil
 	}
 	if !may(ctx, api.AccessWrite, api.ResourceRunners, ref.Name) {
