@@ -1,21 +1,17 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/auth"
-	"github.com/runplane/runplane/internal/secret"
 	"github.com/runplane/runplane/internal/store"
-	"github.com/runplane/runplane/internal/store/sqlite"
 )
 
 // destRecorder is a recorder that is also a DestinationReconciler.
@@ -37,15 +33,7 @@ func (r *destRecorder) ReconcileDestination(_ context.Context, c Change, d api.D
 // (created, updated, deleting before the delete, deleted after), and a failed deleting keeps the destination.
 func TestDestinationReconcilerSeam(t *testing.T) {
 	t.Parallel()
-	c, err := secret.NewCipher(bytes.Repeat([]byte{1}, secret.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db"), sqlite.Options{Cipher: c})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sealedStore(t)
 	if err := st.CreateStateStore(t.Context(), api.StateStore{Kind: api.KindDirectoryStateStore, Name: "local", Path: t.TempDir()}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,22 +1,18 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/auth"
-	"github.com/runplane/runplane/internal/secret"
 	"github.com/runplane/runplane/internal/store"
-	"github.com/runplane/runplane/internal/store/sqlite"
 )
 
 // recorder is a PromiseReconciler that records what it is told and answers ChangeDeleting with deleting.
@@ -65,15 +61,7 @@ spec:
 // it defers to it (202, nothing removed); a dry run tells it nothing.
 func TestReconcilerSeam(t *testing.T) {
 	t.Parallel()
-	c, err := secret.NewCipher(bytes.Repeat([]byte{1}, secret.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db"), sqlite.Options{Cipher: c})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sealedStore(t)
 	rec := &recorder{}
 	h := &Handler{st: st, reconciler: rec, log: slog.New(slog.DiscardHandler)}
 	admin := auth.Principal{Username: "root", Grants: []api.Role{{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessWrite}}}
@@ -157,15 +145,7 @@ func (c *checking) CheckPromise(_ context.Context, p api.Promise) error {
 // its refusal is a 400 with its message, nothing is stored or changed, and the reconciler is told of nothing.
 func TestPromiseChecker(t *testing.T) {
 	t.Parallel()
-	c, err := secret.NewCipher(bytes.Repeat([]byte{1}, secret.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db"), sqlite.Options{Cipher: c})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sealedStore(t)
 	rec := &checking{}
 	h := &Handler{st: st, reconciler: rec, log: slog.New(slog.DiscardHandler)}
 	admin := auth.Principal{Username: "root", Grants: []api.Role{{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessWrite}}}

@@ -1,33 +1,21 @@
 package httpapi
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/auth"
-	"github.com/runplane/runplane/internal/secret"
-	"github.com/runplane/runplane/internal/store/sqlite"
 )
 
 // TestStateStoreSecretRefAccess: a git state store's secretRef names the runner whose secret it pushes with, so
 // naming one needs write access to that runner (403 otherwise); a store that keeps the name it had needs nothing.
 func TestStateStoreSecretRefAccess(t *testing.T) {
 	t.Parallel()
-	c, err := secret.NewCipher(bytes.Repeat([]byte{1}, secret.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db"), sqlite.Options{Cipher: c})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sealedStore(t)
 	h := &Handler{st: st, reconciler: NopReconciler{}, log: slog.New(slog.DiscardHandler)}
 	admin := auth.Principal{Username: "root", Grants: []api.Role{{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessWrite}}}
 	platform := auth.Principal{Username: "platform", Grants: []api.Role{
@@ -70,15 +58,7 @@ func TestStateStoreSecretRefAccess(t *testing.T) {
 // same name grants nothing; a store that keeps the Secret it named needs nothing.
 func TestStateStoreSecretRefAccessInCluster(t *testing.T) {
 	t.Parallel()
-	c, err := secret.NewCipher(bytes.Repeat([]byte{1}, secret.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db"), sqlite.Options{Cipher: c})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sealedStore(t)
 	h := &Handler{st: st, reconciler: NopReconciler{}, log: slog.New(slog.DiscardHandler), secretsInCluster: true}
 	admin := auth.Principal{Username: "root", Grants: []api.Role{{Resource: "*", ResourceIDs: []string{"*"}, Access: api.AccessWrite}}}
 	platform := auth.Principal{Username: "platform", Grants: []api.Role{
@@ -126,15 +106,7 @@ func TestStateStoreSecretRefAccessInCluster(t *testing.T) {
 // change the URL they are sent to (400 naming credentials); sent again, or with the URL unchanged, it may.
 func TestStateStoreCredentialsFollowTheURL(t *testing.T) {
 	t.Parallel()
-	c, err := secret.NewCipher(bytes.Repeat([]byte{1}, secret.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db"), sqlite.Options{Cipher: c})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sealedStore(t)
 	h := &Handler{st: st, reconciler: NopReconciler{}, log: slog.New(slog.DiscardHandler)}
 	writer := auth.Principal{Username: "platform", Grants: []api.Role{{Resource: api.ResourceStateStores, ResourceIDs: []string{"*"}, Access: api.AccessWrite}}}
 	store := func(url, password string) string {
