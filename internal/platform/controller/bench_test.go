@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/executor/podman/podmantest"
 	"github.com/runplane/runplane/internal/platform/controller"
 	"github.com/runplane/runplane/internal/platform/kratix"
 	"github.com/runplane/runplane/internal/runs"
@@ -16,14 +17,19 @@ import (
 // BenchmarkRequestVsJob measures, in the same run, a request of a one-pipeline promise from its creation to its
 // files written (committed and pushed, for git) and its status Completed, against the same pipeline run as a
 // plain run of one job (started and awaited), alternately. It reports both means and their ratio (issue 15's
-// target: at most 1.3).
+// target: at most 1.3). The pipeline runs as the embedded mode runs Kratix's pipelines, in a podman container
+// (podman-*), and as a local process (process-*, with no sandbox: the smallest job there is, where the
+// controller's own work weighs the most).
 func BenchmarkRequestVsJob(b *testing.B) {
 	for _, tc := range []struct {
-		name string
-		git  bool
-	}{{"directory", false}, {"git", true}} {
+		name        string
+		git, podman bool
+	}{{"process-directory", false, false}, {"process-git", true, false}, {"podman-directory", false, true}, {"podman-git", true, true}} {
 		b.Run(tc.name, func(b *testing.B) {
-			e := newEnv(b, tc.git)
+			e, image := newEnv(b, tc.git), "alpine"
+			if tc.podman {
+				e, image = newPodmanEnv(b, tc.git), podmantest.Image
+			}
 			// The request's end is seen as the controller writes it (as the plain run's is, by Await), not by
 			// polling the store, which would cost the controller CPU on this one core.
 			writes := make(chan written, 1024)
@@ -31,6 +37,7 @@ func BenchmarkRequestVsJob(b *testing.B) {
 			c, _ := e.controller(b, controller.Options{Workers: 1})
 			render := e.pipeline("render", `mkdir -p "$RUNPLANE_OUTPUT_DIR/app"
 printf 'kind: Deployment\nname: %s\n' "$KRATIX_OBJECT_NAME" > "$RUNPLANE_OUTPUT_DIR/app/deployment.yaml"`)
+			render.Spec.Containers[0].Image = image
 			p := e.promise(b, api.PromiseWorkflows{Resource: api.WorkflowActions{Configure: []api.Pipeline{render}}})
 			var job, req time.Duration
 			for i := 0; b.Loop(); i++ {

@@ -25,37 +25,7 @@ import (
 // paths (/kratix/input/object.yaml, /kratix/output, /kratix/metadata); the request's files land in a git state
 // store and go on delete.
 func TestRequestLifecyclePodman(t *testing.T) {
-	podmantest.BuildImage(t)
-	dir := t.TempDir()
-	key, err := secret.LoadOrCreateKey(filepath.Join(dir, "secret.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := secret.NewCipher(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "runplane.db"), sqlite.Options{Cipher: c})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	const label = "runplane.dev/test"
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	mark := hex.EncodeToString(b[:])
-	var ex *podman.Executor
-	t.Cleanup(func() {
-		podmantest.RemoveLabelled(t, label, mark)
-		if ex != nil {
-			_ = ex.Close()
-		}
-	})
-	e := newEnvOver(t, dir, st, true, func(work string, src *gitsource.Cache) (executor.Executor, error) {
-		var err error
-		ex, err = podman.New(podman.Options{WorkDir: work, Git: src, Labels: map[string]string{label: mark}, Logger: testlog.New(t)})
-		return ex, err
-	})
+	e := newPodmanEnv(t, true)
 	ctl, _ := e.controller(t, controller.Options{})
 	render := api.Pipeline{APIVersion: kratix.PromiseAPIVersion, Kind: "Pipeline", Metadata: api.PipelineMetadata{Name: "render"},
 		Spec: api.PipelineSpec{Containers: []api.PipelineContainer{{Name: "render", Image: podmantest.Image,
@@ -84,4 +54,41 @@ printf 'endpoint: web.team-a:6379\n' > /kratix/metadata/status.yaml`}}}}}
 	if files := e.files_(t); len(files) != 0 {
 		t.Errorf("after delete the state store holds %v", keys(files))
 	}
+}
+
+// newPodmanEnv is newEnv with podman running the pipelines' containers (of podmantest's image), removed when
+// the test ends.
+func newPodmanEnv(t testing.TB, git bool) *env {
+	t.Helper()
+	podmantest.BuildImage(t)
+	dir := t.TempDir()
+	key, err := secret.LoadOrCreateKey(filepath.Join(dir, "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := secret.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "runplane.db"), sqlite.Options{Cipher: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	const label = "runplane.dev/test"
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	mark := hex.EncodeToString(b[:])
+	var ex *podman.Executor
+	t.Cleanup(func() {
+		podmantest.RemoveLabelled(t, label, mark)
+		if ex != nil {
+			_ = ex.Close()
+		}
+	})
+	return newEnvOver(t, dir, st, git, func(work string, src *gitsource.Cache) (executor.Executor, error) {
+		var err error
+		ex, err = podman.New(podman.Options{WorkDir: work, Git: src, Labels: map[string]string{label: mark}, Logger: testlog.New(t)})
+		return ex, err
+	})
 }
