@@ -1,6 +1,7 @@
 package kubemirror_test
 
 import (
+	"github.com/runplane/runplane/internal/platform/kubemirror/doorstest"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -479,16 +480,8 @@ func (e *env) eventually(t *testing.T, what string, cond func() error) {
 	}
 }
 
-func condition(u *unstructured.Unstructured, typ string) string {
-	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-	for _, c := range conds {
-		if m, _ := c.(map[string]any); m["type"] == typ {
-			s, _ := m["status"].(string)
-			return s
-		}
-	}
-	return ""
-}
+// condition is the status of u's condition typ ("" when it has none).
+var condition = doorstest.Condition
 
 func conditionMessage(u *unstructured.Unstructured, typ string) string {
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
