@@ -18,7 +18,8 @@
 // into the Secret (the pod never gets the token); the container's PID 1 is sh running a wrapper that extracts it
 // into the workspace (the image needs tar), merges stderr into stdout, passes a stop signal to every process of the
 // container, and ends the log with a marker line carrying a per-attempt nonce and the exit status. The log reader
-// strips the marker and ends the attempt when it has it (a marker followed by more output is output); the wrapper
+// strips the marker and ends the attempt when it has it (a marker that reaches it with more output after it is
+// output; a job that reads the nonce from PID 1's arguments can end its own log early, nothing more); the wrapper
 // waits, after it, for the executor's word that the log is read (a pod annotation it sees in a downward API volume),
 // because containerd drops the output still in the pipe when PID 1 exits. A job with secrets keeps the checkout
 // container: its secret files are 0400 files the job owns, which only a copy makes.

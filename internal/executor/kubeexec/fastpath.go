@@ -187,7 +187,8 @@ func fastReport(code int32, reason string, msg string) (signal string, marked bo
 
 // endFilter passes a one-container job's log on without its end marker, and says when it has come: the marker,
 // and nothing after it, is the last thing written so far. What may be the start of the marker is held back until
-// what follows shows it is not; a marker followed by anything is output like any other (a job may print one).
+// what follows shows it is not; a marker followed by anything in what was read is output like any other (a job
+// may print one; printed alone, it ends the job's own log there).
 type endFilter struct {
 	w      io.Writer
 	prefix []byte // endPrefix + nonce + " "

@@ -1,11 +1,11 @@
 package kubemirror_test
 
 import (
-	"github.com/runplane/runplane/internal/platform/kubemirror/doorstest"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/runplane/runplane/internal/platform/kubemirror/doorstest"
 	"io"
 	"net/http"
 	"os"
