@@ -11,6 +11,7 @@ import (
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/audit"
 	"github.com/runplane/runplane/internal/auth"
+	"github.com/runplane/runplane/internal/inproc"
 	"github.com/runplane/runplane/internal/rbac"
 	"github.com/runplane/runplane/internal/store"
 )
@@ -122,6 +123,9 @@ func setTarget(w http.ResponseWriter, target string) {
 // sourceAddr is the client's address as this server saw it. Forwarded headers are not trusted: a client could set
 // them to anything.
 func sourceAddr(r *http.Request) string {
+	if c := inproc.Caller(r.Context()); c != "" {
+		return c // an in-process call: the part of the server that made it (the Kubernetes mirror)
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

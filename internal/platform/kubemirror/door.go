@@ -19,6 +19,9 @@ type door struct {
 	token func(ctx context.Context) (string, error)
 }
 
+// AuditSource is the source of the audit log's entries of the changes the mirror makes through the REST API.
+const AuditSource = "kubernetes"
+
 // apiError is the REST API's answer to a refused call: its status and its message ({"error"}).
 type apiError struct {
 	Status int
@@ -46,7 +49,8 @@ func (d door) call(ctx context.Context, method, path string, body any, out any) 
 	} else {
 		rd = bytes.NewReader(nil)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "/api/v1"+path, rd)
+	// Audited as the server's identity with "kubernetes" as the source: the change came through the cluster.
+	req, err := http.NewRequestWithContext(inproc.WithCaller(ctx, AuditSource), method, "/api/v1"+path, rd)
 	if err != nil {
 		return 0, err
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/runplane/runplane/internal/platform/kubemirror/doorstest"
 	"io"
 	"net/http"
 	"os"
@@ -21,7 +20,10 @@ import (
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
+	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/kubetest/apiserver"
+	"github.com/runplane/runplane/internal/platform/kubemirror"
+	"github.com/runplane/runplane/internal/platform/kubemirror/doorstest"
 	"github.com/runplane/runplane/internal/server"
 	"github.com/runplane/runplane/internal/server/servertest"
 )
@@ -176,6 +178,12 @@ func (e *env) testKubectlPromiseAndRequest(t *testing.T) {
 	e.waitREST(t, "/resources/kubectl/web?namespace=default", http.StatusOK, &rr)
 	if spec, _ := rr["spec"].(map[string]any); spec["size"] != "large" {
 		t.Errorf("stored spec = %v, want size large", rr["spec"])
+	}
+	// The audit log says the request came through the cluster.
+	var audit []api.AuditLog
+	e.rest(t, "GET", "/audit_logs?event_category=resources&event_type=create", nil, http.StatusOK, &audit)
+	if len(audit) != 1 || !strings.Contains(audit[0].EventTarget, "web") || audit[0].Source != kubemirror.AuditSource {
+		t.Errorf("audit entries of the request's creation: %+v, want one, with source %q", audit, kubemirror.AuditSource)
 	}
 	got := e.waitCluster(t, caches, "default", "web", "ConfigureWorkflowCompleted=True in the cluster", func(u *unstructured.Unstructured) bool {
 		return condition(u, "ConfigureWorkflowCompleted") == "True"
