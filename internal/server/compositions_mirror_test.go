@@ -22,6 +22,7 @@ import (
 	"github.com/runplane/runplane/internal/executor/local"
 	"github.com/runplane/runplane/internal/kubetest/apiserver"
 	"github.com/runplane/runplane/internal/platform/kubemirror"
+	"github.com/runplane/runplane/internal/platform/kubemirror/doorstest"
 )
 
 var (
@@ -301,16 +302,7 @@ func mustGet(t *testing.T, r dynamic.ResourceInterface, name string) *unstructur
 }
 
 // conditionOf is the status of the condition typ of a cluster object.
-func conditionOf(u *unstructured.Unstructured, typ string) string {
-	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-	for _, c := range conds {
-		if m, _ := c.(map[string]any); m["type"] == typ {
-			s, _ := m["status"].(string)
-			return s
-		}
-	}
-	return ""
-}
+var conditionOf = doorstest.Condition
 
 func servedVersions(crd *unstructured.Unstructured) []string {
 	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")

@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/runplane/runplane/internal/platform/kubemirror/doorstest"
 )
 
 // gatedPromise is a promise of kind Cache whose configure pipeline only sets a status field and whose delete
@@ -124,14 +126,7 @@ func failedPipeline(u *unstructured.Unstructured) bool {
 }
 
 func conditionReason(u *unstructured.Unstructured, typ string) string {
-	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-	for _, c := range conds {
-		if m, _ := c.(map[string]any); m["type"] == typ {
-			s, _ := m["reason"].(string)
-			return s
-		}
-	}
-	return ""
+	return doorstest.ConditionField(u, typ, "reason")
 }
 
 // label sets a label on a cluster object in namespace default (retrying on conflicts, as kubectl label does).

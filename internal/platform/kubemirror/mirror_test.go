@@ -492,12 +492,5 @@ func (e *env) eventually(t *testing.T, what string, cond func() error) {
 var condition = doorstest.Condition
 
 func conditionMessage(u *unstructured.Unstructured, typ string) string {
-	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-	for _, c := range conds {
-		if m, _ := c.(map[string]any); m["type"] == typ {
-			s, _ := m["message"].(string)
-			return s
-		}
-	}
-	return ""
+	return doorstest.ConditionField(u, typ, "message")
 }

@@ -184,10 +184,15 @@ func loadavg() string {
 
 // Condition is the status of u's condition typ ("" when it has none).
 func Condition(u *unstructured.Unstructured, typ string) string {
+	return ConditionField(u, typ, "status")
+}
+
+// ConditionField is field (status, reason, message…) of u's condition typ ("" when it has none).
+func ConditionField(u *unstructured.Unstructured, typ, field string) string {
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 	for _, c := range conds {
 		if m, _ := c.(map[string]any); m["type"] == typ {
-			s, _ := m["status"].(string)
+			s, _ := m[field].(string)
 			return s
 		}
 	}
