@@ -272,6 +272,9 @@ func (h *Handler) deleteDefinition(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	setTarget(w, d.Metadata.Namespace+"/"+d.Metadata.Name)
+	if err := h.definitionInUse(r.Context(), d); err != nil {
+		return err
+	}
 	if err := h.st.DeleteCompositionDefinition(r.Context(), d.Metadata.Namespace, d.Metadata.Name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("composition definition %q not found in namespace %q", d.Metadata.Name, d.Metadata.Namespace)
@@ -279,5 +282,34 @@ func (h *Handler) deleteDefinition(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	writeJSON(w, http.StatusOK, msg{Msg: "composition definition deleted successfully"})
+	return nil
+}
+
+// definitionInUse refuses (409) the delete of the last definition that generates its resource while compositions
+// of that resource exist: they would be left with no chart to upgrade or uninstall them (their releases stay in
+// the cluster), so they go first, each uninstalled — as a promise goes only once its requests have. Krateo's
+// core-provider deletes them itself; here nothing is uninstalled that was not asked for.
+func (h *Handler) definitionInUse(ctx context.Context, d store.CompositionDefinition) error {
+	res := d.Status.Resource
+	if res == "" {
+		return nil // never generated a type: no composition can be of it
+	}
+	defs, err := h.st.ListCompositionDefinitions(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, o := range defs {
+		if o.Status.Resource == res && (o.Metadata.Namespace != d.Metadata.Namespace || o.Metadata.Name != d.Metadata.Name) {
+			return nil // another definition still serves the type
+		}
+	}
+	comps, err := h.st.ListCompositions(ctx, res, "")
+	if err != nil {
+		return err
+	}
+	if len(comps) > 0 {
+		return withMsg(store.ErrConflict, "composition definition %q generates %s, of which %s: delete them first",
+			d.Metadata.Name, res, store.Count(len(comps), "composition exists", "compositions exist"))
+	}
 	return nil
 }

@@ -127,4 +127,21 @@ func TestCompositionInstances(t *testing.T) {
 	if c.APIVersion != "composition.krateo.io/v0-2-0" {
 		t.Errorf("GET after relabel = %s", c.APIVersion)
 	}
+
+	// The last definition of a type goes only once its compositions have (as a promise once its requests have):
+	// they would be left with no chart to uninstall them. While another definition generates the type, one goes.
+	const defs = "/api/v1/compositiondefinitions"
+	ts.do(t, req{method: "POST", path: defs, body: definitionDoc("fireworks-too", host, "fireworks-app", "0.2.0", "password")}).
+		want(t, http.StatusOK)
+	ts.do(t, req{method: "DELETE", path: defs + "/krateo-system/fireworks"}).want(t, http.StatusOK)
+	ts.do(t, req{method: "GET", path: base + "/fw"}).want(t, http.StatusOK)
+	e := ts.do(t, req{method: "DELETE", path: defs + "/krateo-system/fireworks-too"}).want(t, http.StatusConflict).apiError(t)
+	if !strings.Contains(e.Error, "fireworksapps, of which 2 compositions exist: delete them first") {
+		t.Errorf("DELETE of the last definition with compositions = %q", e.Error)
+	}
+	ts.do(t, req{method: "GET", path: defs + "/krateo-system/fireworks-too"}).want(t, http.StatusOK)
+	ts.do(t, req{method: "DELETE", path: base + "/fw"}).want(t, http.StatusOK)
+	ts.do(t, req{method: "DELETE", path: base + "/fw2"}).want(t, http.StatusOK)
+	ts.do(t, req{method: "DELETE", path: defs + "/krateo-system/fireworks-too"}).want(t, http.StatusOK)
+	ts.do(t, req{method: "GET", path: base}).want(t, http.StatusNotFound)
 }
