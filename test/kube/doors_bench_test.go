@@ -1,7 +1,6 @@
 package kube_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -51,8 +50,6 @@ func BenchmarkKubeRequestDoors(b *testing.B) {
 	b.Cleanup(func() {
 		// The requests (each with the server's finalizer) go while the server still runs, then the kinds' objects
 		// and the promise's CRD; the namespace goes last.
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
 		_, _ = kc.run("delete", "caches."+group, "--all", "-n", ns, "--timeout=90s")
 		for _, obj := range [][]string{{"caches." + group, "--all", "-n", ns}, {"promise", "doors"}, {"destination", "doors-dev"},
 			{"directorystatestore", "doors-state"}} {
@@ -60,7 +57,6 @@ func BenchmarkKubeRequestDoors(b *testing.B) {
 			_, _ = kc.run(append([]string{"delete", "--ignore-not-found", "--wait=false"}, obj...)...)
 		}
 		_, _ = kc.run("delete", "crd", "caches."+group, "--ignore-not-found", "--wait=false")
-		_ = ctx
 	})
 	d.Call(b, "POST", "/state_stores", fmt.Sprintf(`{"kind":"DirectoryStateStore","name":"doors-state","path":%q}`, filepath.Join(b.TempDir(), "state")), nil)
 	d.Call(b, "POST", "/destinations", `{"name":"doors-dev","labels":{"environment":"doors"},"stateStoreRef":{"kind":"DirectoryStateStore","name":"doors-state"}}`, nil)
