@@ -188,7 +188,9 @@ func (e *Engine) advance(ctx context.Context, id string, k known) (store.Run, er
 		e.dropUnrecorded(stored, submitted)
 		if stored.Status.Final() {
 			e.log.Info("run ended", "run", id, "workflow", stored.Workflow, "status", stored.Status)
-			e.cancelLeftovers(ctx, id)
+			if !allSucceeded(stored) {
+				e.cancelLeftovers(ctx, id)
+			}
 			e.notify(id)
 			return stored, nil
 		}
@@ -222,6 +224,21 @@ func (e *Engine) cancelLeftovers(ctx context.Context, id string) {
 		e.log.Info("cancel a job left of an ended run", "run", id, "job", j.ID, "step", j.Step)
 		go e.cancelJob(j.ID)
 	}
+}
+
+// allSucceeded reports whether every step of run succeeded. Such a run can have left no job behind, so its end
+// need not look for one (a read of the run's jobs, as costly as the rest of its advance): a step's jobs have keys
+// (run, step, attempt), and a decision submits attempt n+1 only once it saw attempt n's job end failed — so when
+// the recorded attempt succeeded, every other job of the step (a lost decision's included: same key, same job)
+// ended before it, and no decision can have submitted a later one. A step never submitted, or skipped, is what a
+// lost decision may have started (an output read by a when changed in between, a cancel): such a run looks.
+func allSucceeded(run store.Run) bool {
+	for _, s := range run.Steps {
+		if s.Status != api.StepSucceeded {
+			return false
+		}
+	}
+	return true
 }
 
 // decide returns run advanced by one decision, and whether anything changed. It adds the jobs it submits to

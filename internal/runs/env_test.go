@@ -46,7 +46,7 @@ type env struct {
 }
 
 // newEnv starts the job engine over local processes; it runs until the test ends.
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	return newEnvWith(t, func(dir string, git *gitsource.Cache) (executor.Executor, error) {
 		return local.New(local.Options{WorkDir: dir, Git: git, Isolation: local.IsolationNone})
@@ -55,7 +55,7 @@ func newEnv(t *testing.T) *env {
 
 // newEnvWith starts the job engine over the executor newExecutor makes (with its work directory); it runs until
 // the test ends.
-func newEnvWith(t *testing.T, newExecutor func(workDir string, git *gitsource.Cache) (executor.Executor, error)) *env {
+func newEnvWith(t testing.TB, newExecutor func(workDir string, git *gitsource.Cache) (executor.Executor, error)) *env {
 	t.Helper()
 	e := &env{dir: t.TempDir()}
 	key, err := secret.LoadOrCreateKey(filepath.Join(e.dir, "secret.key"))
@@ -134,7 +134,7 @@ type engineOpts struct {
 }
 
 // addEngine adds a run engine over the env's store and job engine.
-func (e *env) addEngine(t *testing.T, o engineOpts) *runs.Engine {
+func (e *env) addEngine(t testing.TB, o engineOpts) *runs.Engine {
 	t.Helper()
 	var js runs.Jobs = e.jobs
 	if o.wrap != nil {
@@ -157,7 +157,7 @@ func (e *env) addEngine(t *testing.T, o engineOpts) *runs.Engine {
 }
 
 // sweep runs r's sweep until the test ends.
-func (e *env) sweep(t *testing.T, r *runs.Engine) {
+func (e *env) sweep(t testing.TB, r *runs.Engine) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()
@@ -171,7 +171,7 @@ func (e *env) engine(i int) *runs.Engine {
 }
 
 // workflow stores w.
-func (e *env) workflow(t *testing.T, w api.Workflow) {
+func (e *env) workflow(t testing.TB, w api.Workflow) {
 	t.Helper()
 	if err := e.st.CreateWorkflow(t.Context(), w); err != nil {
 		t.Fatal(err)
