@@ -248,9 +248,11 @@ func (e *Engine) decide(ctx context.Context, run store.Run, submitted map[string
 	if err != nil {
 		return run, false, err
 	}
-	values, err := e.st.RunValues(ctx, run.ID)
-	if err != nil {
-		return run, false, err
+	var values []store.RunValue
+	if mayStart(run) {
+		if values, err = e.st.RunValues(ctx, run.ID); err != nil {
+			return run, false, err
+		}
 	}
 	submit := func(sub workflow.Submit) (string, error) {
 		job, err := e.submit(ctx, run, sub)
@@ -260,6 +262,21 @@ func (e *Engine) decide(ctx context.Context, run store.Run, submitted map[string
 		return job, err
 	}
 	return e.apply(run, values, changed, submit, func(job string) { go e.cancelJob(job) })
+}
+
+// mayStart reports whether a decision over run may start a step (its pending ones, its failed ones with a retry
+// left): only then does it evaluate whens and inputs, which read the outputs steps set through the metadata API (the
+// run's values). A run whose every step ended, or is running, decides its status from their statuses alone.
+func mayStart(run store.Run) bool {
+	for _, s := range run.Steps {
+		switch {
+		case s.Status == api.StepFailed && s.Attempt <= retriesOf(run.Definition, s.Name):
+			return true
+		case s.Status != api.StepRunning && !s.Status.Final():
+			return true
+		}
+	}
+	return false
 }
 
 // apply returns run advanced by the decision workflow.Plan.Next takes over its state (its steps as they are, and

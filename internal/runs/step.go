@@ -130,7 +130,7 @@ func (e *Engine) StepEnv(ctx context.Context, job store.Job) (jobs.Step, error) 
 			}
 		}
 	}
-	resolved, sensitive, err := e.resolve(ctx, run, job.Step)
+	resolved, sensitive, err := e.resolve(ctx, run, job.Step, !firstJob(run, job.Step, attempt))
 	if err != nil {
 		return jobs.Step{}, err
 	}
@@ -165,6 +165,24 @@ func (e *Engine) StepEnv(ctx context.Context, job store.Job) (jobs.Step, error) 
 		secrets[api.EnvStepToken] = tok
 	}
 	return jobs.Step{Env: env, Secrets: secrets, Masks: sensitive, Timeout: timeout, DiscardFiles: discard}, nil
+}
+
+// firstJob reports whether the job of attempt of step is the first of run to start, so that the run can have no
+// values yet: only a step's running job sets values (through the metadata API, for its own step), and a rerun's
+// carried-over outputs belong to steps it carries over as succeeded. It holds for the first attempt of a step
+// while every other step of run is pending, never submitted: run records the job (or is as read after it was
+// submitted), and from there no other step can start before this job ends (a decision changes nothing more until
+// a job ends, and every decision from one state submits the same steps).
+func firstJob(run store.Run, step string, attempt int) bool {
+	if attempt != 1 {
+		return false
+	}
+	for _, s := range run.Steps {
+		if s.Name != step && (s.Status != api.StepPending && s.Status != "" || s.Attempt != 0 || s.Job != "") {
+			return false
+		}
+	}
+	return true
 }
 
 // records reports whether run, live, with its definition, has job as the running job of job's step.
@@ -215,13 +233,14 @@ func attemptOfKey(key string) int {
 
 // Resolve evaluates step's env and spec in run as it is now, for the metadata API.
 func (e *Engine) Resolve(ctx context.Context, run store.Run, step string) (workflow.Resolved, error) {
-	r, _, err := e.resolve(ctx, run, step)
+	r, _, err := e.resolve(ctx, run, step, true)
 	return r, err
 }
 
 // resolve evaluates step's input, env and spec over the run's parameters, outputs, step statuses and the secrets
 // the step references (from the runner it runs with), and returns the run's sensitive outputs as text, to mask.
-func (e *Engine) resolve(ctx context.Context, run store.Run, step string) (workflow.Resolved, []string, error) {
+// readValues false: the run has no values (firstJob), which are not read.
+func (e *Engine) resolve(ctx context.Context, run store.Run, step string, readValues bool) (workflow.Resolved, []string, error) {
 	plan, err := e.plans.forRun(run)
 	if err != nil {
 		return workflow.Resolved{}, nil, err
@@ -231,9 +250,11 @@ func (e *Engine) resolve(ctx context.Context, run store.Run, step string) (workf
 	if _, err := e.absorb(ctx, &run, nil, step); err != nil {
 		return workflow.Resolved{}, nil, err
 	}
-	values, err := e.st.RunValues(ctx, run.ID)
-	if err != nil {
-		return workflow.Resolved{}, nil, err
+	var values []store.RunValue
+	if readValues {
+		if values, err = e.st.RunValues(ctx, run.ID); err != nil {
+			return workflow.Resolved{}, nil, err
+		}
 	}
 	var sensitive []string
 	for _, v := range values {
