@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/runplane/runplane/api"
+	"github.com/runplane/runplane/internal/executor"
+	"github.com/runplane/runplane/internal/executor/local"
+	"github.com/runplane/runplane/internal/gitsource"
 	"github.com/runplane/runplane/internal/jobs"
 	"github.com/runplane/runplane/internal/runs"
 	"github.com/runplane/runplane/internal/store"
@@ -20,20 +24,29 @@ import (
 const benchBatch = 50
 
 // BenchmarkOneStepRunVsJob measures a one-step run of `true` — started as an event rule's action starts it (an
-// inline definition, stored with its step's job in one write), then run, its step's environment given and the run
-// advanced at its end — beside a plain job of a task running `true`, submitted and awaited, in alternate rounds
-// over one real SQLite store and local processes. It reports each kind's wall time and this process's CPU time
-// (the engines' and the store's; not the jobs' processes) per item, and their ratios: what a step costs over the
-// job it runs (issue 14, item 7).
+// inline definition of one container whose files are not kept, stored with its step's job in one write), then run,
+// its step's environment given and the run advanced at its end — beside plain jobs submitted and awaited: of a task
+// running the command `true` (what the events benchmark compares an event with: run-vs-job) and of a task of the
+// step's one container (the same executor path: run-vs-ctr-job is what the run adds to the job it runs), in rounds
+// taking turns over one real SQLite store and local processes. It reports each kind's wall time and this process's
+// CPU time (the engines' and the store's; not the jobs' processes) per item, and their ratios (issue 14, item 7).
 // Run: go test -run '^$' -bench OneStepRunVsJob -benchtime 20x ./internal/runs/
 func BenchmarkOneStepRunVsJob(b *testing.B) {
-	e := newEnv(b)
+	// No job keeps files: neither the step's (as a Keptn task's step declares) nor the plain container job's.
+	e := newEnvKeeping(b, func(dir string, git *gitsource.Cache) (executor.Executor, error) {
+		return local.New(local.Options{WorkDir: dir, Git: git, Isolation: local.IsolationNone})
+	}, false)
 	r := e.addEngine(b, engineOpts{})
 	ctx := context.Background()
-	if err := e.st.CreateTask(ctx, api.Task{Name: "true", Command: "true"}); err != nil {
-		b.Fatal(err)
+	step := api.Container{Name: "true", Image: "alpine", Command: api.Strings{"true"}}
+	for _, t := range []api.Task{{Name: "true", Command: "true"}, {Name: "true-ctr", Containers: []api.Container{step}}} {
+		if err := e.st.CreateTask(ctx, t); err != nil {
+			b.Fatal(err)
+		}
 	}
-	def := api.Workflow{Name: "bench-action", Steps: []api.Step{{Name: "true", Image: "alpine", Command: api.Strings{"true"}}}}
+	// As events.Build makes a Keptn task's step: one container, its files not kept.
+	def := api.Workflow{Name: "bench-action", Steps: []api.Step{{Name: "true",
+		Containers: []api.Container{step}, DiscardFiles: true}}}
 	runRound := func(round int) {
 		var wg sync.WaitGroup
 		errs := make(chan error, benchBatch)
@@ -76,12 +89,12 @@ func BenchmarkOneStepRunVsJob(b *testing.B) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	jobRound := func() {
+	jobRound := func(task string) {
 		var wg sync.WaitGroup
 		errs := make(chan error, benchBatch)
 		for range benchBatch {
 			wg.Go(func() {
-				s, err := e.jobs.Submit(ctx, jobs.Request{Task: "true", Owner: "ann", OwnerID: "u-ann"})
+				s, err := e.jobs.Submit(ctx, jobs.Request{Task: task, Owner: "ann", OwnerID: "u-ann"})
 				var j store.Job
 				if err == nil {
 					j, err = e.jobs.Await(ctx, s.ID, time.Minute)
@@ -100,37 +113,46 @@ func BenchmarkOneStepRunVsJob(b *testing.B) {
 			}
 		}
 	}
-	only := os.Getenv("RUNPLANE_BENCH_ONLY") // "runs" or "jobs": one kind alone, to profile it
-	if only == "jobs" {
-		runRound = func(int) {}
-	} else if only == "runs" {
-		jobRound = func() {}
+	// RUNPLANE_BENCH_ONLY=runs, jobs or ctr-jobs runs one kind alone, to profile it.
+	kinds := []struct {
+		name  string
+		round func(int)
+	}{
+		{"run", runRound},
+		{"job", func(int) { jobRound("true") }},
+		{"ctr-job", func(int) { jobRound("true-ctr") }},
 	}
-	runRound(-1) // warm both up: plans, prepared statements, the launcher
-	jobRound()
-	var runWall, jobWall, runCPU, jobCPU time.Duration
+	if only := os.Getenv("RUNPLANE_BENCH_ONLY"); only != "" {
+		kinds = slices.DeleteFunc(kinds, func(k struct {
+			name  string
+			round func(int)
+		}) bool {
+			return k.name+"s" != only
+		})
+	}
+	for _, k := range kinds {
+		k.round(-1) // warm each up: plans, prepared statements, the launcher
+	}
+	wall, cpu := make([]time.Duration, len(kinds)), make([]time.Duration, len(kinds))
 	b.ResetTimer()
 	for round := range b.N {
-		// Which goes first alternates, so that both see the same moments of the machine's other work.
-		if round%2 == 0 {
-			w, c := measure(func() { runRound(round) })
-			runWall, runCPU = runWall+w, runCPU+c
-			w, c = measure(jobRound)
-			jobWall, jobCPU = jobWall+w, jobCPU+c
-		} else {
-			w, c := measure(jobRound)
-			jobWall, jobCPU = jobWall+w, jobCPU+c
-			w, c = measure(func() { runRound(round) })
-			runWall, runCPU = runWall+w, runCPU+c
+		// Which goes first rotates, so that each kind sees the same moments of the machine's other work.
+		for i := range kinds {
+			k := (i + round) % len(kinds)
+			w, c := measure(func() { kinds[k].round(round) })
+			wall[k], cpu[k] = wall[k]+w, cpu[k]+c
 		}
 	}
 	n := float64(b.N * benchBatch)
-	b.ReportMetric(float64(runWall.Microseconds())/n, "run-µs/op")
-	b.ReportMetric(float64(jobWall.Microseconds())/n, "job-µs/op")
-	b.ReportMetric(float64(runCPU.Microseconds())/n, "run-cpu-µs/op")
-	b.ReportMetric(float64(jobCPU.Microseconds())/n, "job-cpu-µs/op")
-	b.ReportMetric(float64(runWall)/float64(jobWall), "run-vs-job-wall")
-	b.ReportMetric(float64(runCPU)/float64(jobCPU), "run-vs-job-cpu")
+	for i, k := range kinds {
+		b.ReportMetric(float64(wall[i].Microseconds())/n, k.name+"-µs/op")
+		b.ReportMetric(float64(cpu[i].Microseconds())/n, k.name+"-cpu-µs/op")
+	}
+	if len(kinds) == 3 {
+		b.ReportMetric(float64(wall[0])/float64(wall[1]), "run-vs-job-wall")
+		b.ReportMetric(float64(cpu[0])/float64(cpu[1]), "run-vs-job-cpu")
+		b.ReportMetric(float64(cpu[0])/float64(cpu[2]), "run-vs-ctr-job-cpu")
+	}
 	b.ReportMetric(0, "ns/op")
 }
 

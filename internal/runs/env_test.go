@@ -57,6 +57,12 @@ func newEnv(t testing.TB) *env {
 // the test ends.
 func newEnvWith(t testing.TB, newExecutor func(workDir string, git *gitsource.Cache) (executor.Executor, error)) *env {
 	t.Helper()
+	return newEnvKeeping(t, newExecutor, true)
+}
+
+// newEnvKeeping is newEnvWith, its job engine keeping the files of jobs of containers only when keep is set.
+func newEnvKeeping(t testing.TB, newExecutor func(workDir string, git *gitsource.Cache) (executor.Executor, error), keep bool) *env {
+	t.Helper()
 	e := &env{dir: t.TempDir()}
 	key, err := secret.LoadOrCreateKey(filepath.Join(e.dir, "secret.key"))
 	if err != nil {
@@ -85,8 +91,12 @@ func newEnvWith(t testing.TB, newExecutor func(workDir string, git *gitsource.Ca
 	if e.files, err = jobfiles.Open(filepath.Join(e.dir, "files")); err != nil {
 		t.Fatal(err)
 	}
+	var files *jobfiles.Store
+	if keep {
+		files = e.files
+	}
 	e.jobs = jobs.New(e.st, ex, logs, jobs.Options{
-		Files:         e.files,
+		Files:         files,
 		MaxConcurrent: 8,
 		StopGrace:     time.Second,
 		Exclusive:     true,
