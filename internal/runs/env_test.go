@@ -40,7 +40,8 @@ type env struct {
 	stopJ func()
 
 	mu       sync.Mutex
-	gate     chan struct{} // when set, steps' jobs start only once it is closed
+	gate     chan struct{}        // when set, steps' jobs start only once it is closed
+	gateJob  func(store.Job) bool // when set, only the jobs it picks wait for gate
 	engines  []*runs.Engine
 	finished []*runs.Engine // told when a job ends (the job engine's Options.Finished)
 }
@@ -103,6 +104,9 @@ func newEnvKeeping(t testing.TB, newExecutor func(workDir string, git *gitsource
 		StepEnv: func(ctx context.Context, j store.Job) (jobs.Step, error) {
 			e.mu.Lock()
 			gate := e.gate
+			if e.gateJob != nil && !e.gateJob(j) {
+				gate = nil
+			}
 			e.mu.Unlock()
 			if gate != nil {
 				<-gate

@@ -130,7 +130,7 @@ func (e *Engine) StepEnv(ctx context.Context, job store.Job) (jobs.Step, error) 
 			}
 		}
 	}
-	resolved, sensitive, err := e.resolve(ctx, run, job.Step, !firstJob(run, job.Step, attempt))
+	resolved, sensitive, err := e.resolve(ctx, run, job.Step, !firstJob(run, job))
 	if err != nil {
 		return jobs.Step{}, err
 	}
@@ -167,18 +167,21 @@ func (e *Engine) StepEnv(ctx context.Context, job store.Job) (jobs.Step, error) 
 	return jobs.Step{Env: env, Secrets: secrets, Masks: sensitive, Timeout: timeout, DiscardFiles: discard}, nil
 }
 
-// firstJob reports whether the job of attempt of step is the first of run to start, so that the run can have no
-// values yet: only a step's running job sets values (through the metadata API, for its own step), and a rerun's
-// carried-over outputs belong to steps it carries over as succeeded. It holds for the first attempt of a step
-// while every other step of run is pending, never submitted: run records the job (or is as read after it was
-// submitted), and from there no other step can start before this job ends (a decision changes nothing more until
-// a job ends, and every decision from one state submits the same steps).
-func firstJob(run store.Run, step string, attempt int) bool {
-	if attempt != 1 {
-		return false
-	}
+// firstJob reports whether job is the first job of run to start, so that the run can have no values
+// yet: only a step's running job sets values (through the metadata API, for its own step), and a rerun's
+// carried-over outputs belong to steps it carries over as succeeded. It holds when run records job as its step's
+// first attempt, running, and every other step as never submitted: the decision that submitted job submitted no
+// other step (each job it submits is recorded in the run it stores), and from there no step can start before a job
+// ends. A run that does not record job yet (read before the decision that submitted it was stored, which may have
+// submitted others beside it that already ran) does not tell.
+func firstJob(run store.Run, job store.Job) bool {
 	for _, s := range run.Steps {
-		if s.Name != step && (s.Status != api.StepPending && s.Status != "" || s.Attempt != 0 || s.Job != "") {
+		switch {
+		case s.Name == job.Step:
+			if s.Job != job.ID || s.Status != api.StepRunning || s.Attempt != 1 {
+				return false
+			}
+		case s.Status != api.StepPending && s.Status != "" || s.Attempt != 0 || s.Job != "":
 			return false
 		}
 	}

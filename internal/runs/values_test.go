@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/runplane/runplane/api"
@@ -15,44 +16,66 @@ import (
 )
 
 // TestStepEnvMasksSensitiveOutputs: a step's job starting once another job of the run may have set values (a
-// step that ran before it, an earlier attempt of its own step) has the run's sensitive outputs masked in its log;
+// step running beside it, an earlier attempt of its own step) has the run's sensitive outputs masked in its log;
 // only the first job of a run, which nothing can have preceded, skips reading them.
 func TestStepEnvMasksSensitiveOutputs(t *testing.T) {
-	e := newEnv(t)
-	e.workflow(t, api.Workflow{Name: "w", Steps: []api.Step{
-		{Name: "a", Image: "alpine", Command: api.Strings{"true"}, Retries: 1},
-		{Name: "b", Image: "alpine", Command: api.Strings{"true"}, DependsOn: api.Strings{"a"}},
-	}})
-	gate := make(chan struct{})
-	e.mu.Lock()
-	e.gate = gate // a's job waits to start: the run stays live, a running, b pending
-	e.mu.Unlock()
-	r := e.addEngine(t, engineOpts{})
-	run := e.start(t, r, "w", `{}`)
 	const secret = "s3cret-value"
-	v, _ := json.Marshal(secret)
-	if err := e.st.SetRunValue(t.Context(), store.RunValue{Run: run.ID, Step: "a", Kind: store.ValueOutput, Name: "tok",
-		Value: v, Sensitive: true}); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name  string
+		w     api.Workflow
+		hold  string                   // the key's tail of the job to hold at its start
+		gated func(s api.StepRun) bool // that job's step, as the run records it
+	}{
+		{"beside a step that set it", api.Workflow{Name: "w", Steps: []api.Step{sh("a", "true"), sh("b", "true")}},
+			"/b/1", func(s api.StepRun) bool { return s.Name == "b" && s.Status == api.StepRunning }},
+		{"a second attempt", api.Workflow{Name: "w", Steps: []api.Step{{Name: "a", Image: "alpine", Retries: 1,
+			Command: api.Strings{"sh", "-c", `test "$RUNPLANE_ATTEMPT" = 2`}}}},
+			"/a/2", func(s api.StepRun) bool { return s.Name == "a" && s.Status == api.StepRunning && s.Attempt == 2 }},
 	}
-	for _, tc := range []struct{ name, step string }{
-		{"b, after a ran", "b"},
-		{"a's second attempt", "a"},
-	} {
-		attempt := map[string]int{"a": 2, "b": 1}[tc.step]
-		job := store.Job{Job: api.Job{ID: "job-" + tc.step, Run: run.ID, Step: tc.step},
-			IdempotencyKey: fmt.Sprintf("run/%s/%s/%d", run.ID, tc.step, attempt)}
-		s, err := r.StepEnv(t.Context(), job)
-		if err != nil {
-			t.Fatalf("%s: StepEnv: %v", tc.name, err)
-		}
-		if !slices.Contains(s.Masks, secret) {
-			t.Errorf("%s: StepEnv masks %q, want a's sensitive output among them", tc.name, s.Masks)
-		}
-	}
-	close(gate)
-	if done := e.await(t, r, run.ID); done.Status != api.RunSucceeded {
-		t.Errorf("run = %s (%s), want succeeded", done.Status, done.Reason)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.workflow(t, tt.w)
+			gate := make(chan struct{})
+			e.mu.Lock()
+			e.gateJob = func(j store.Job) bool { return strings.HasSuffix(j.IdempotencyKey, tt.hold) }
+			e.gate = gate
+			e.mu.Unlock()
+			r := e.addEngine(t, engineOpts{})
+			run := e.start(t, r, "w", `{}`)
+			var held api.StepRun
+			waitFor(t, "the step's job to be recorded running", func() bool {
+				now, err := e.st.GetRun(t.Context(), run.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range now.Steps {
+					if tt.gated(s) {
+						held = s
+						return true
+					}
+				}
+				return false
+			})
+			v, _ := json.Marshal(secret)
+			if err := e.st.SetRunValue(t.Context(), store.RunValue{Run: run.ID, Step: "a", Kind: store.ValueOutput, Name: "tok",
+				Value: v, Sensitive: true}); err != nil {
+				t.Fatal(err)
+			}
+			job := store.Job{Job: api.Job{ID: held.Job, Run: run.ID, Step: held.Name},
+				IdempotencyKey: fmt.Sprintf("run/%s/%s/%d", run.ID, held.Name, held.Attempt)}
+			s, err := r.StepEnv(t.Context(), job)
+			if err != nil {
+				t.Fatalf("StepEnv: %v", err)
+			}
+			if !slices.Contains(s.Masks, secret) {
+				t.Errorf("StepEnv of step %s attempt %d masks %q, want a's sensitive output among them", held.Name, held.Attempt, s.Masks)
+			}
+			close(gate)
+			if done := e.await(t, r, run.ID); done.Status != api.RunSucceeded {
+				t.Errorf("run = %s (%s), want succeeded", done.Status, done.Reason)
+			}
+		})
 	}
 }
 
