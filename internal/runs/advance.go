@@ -188,7 +188,9 @@ func (e *Engine) advance(ctx context.Context, id string, k known) (store.Run, er
 		e.dropUnrecorded(stored, submitted)
 		if stored.Status.Final() {
 			e.log.Info("run ended", "run", id, "workflow", stored.Workflow, "status", stored.Status)
-			e.cancelLeftovers(ctx, id)
+			if !allSucceeded(stored) {
+				e.cancelLeftovers(ctx, id)
+			}
 			e.notify(id)
 			return stored, nil
 		}
@@ -224,6 +226,21 @@ func (e *Engine) cancelLeftovers(ctx context.Context, id string) {
 	}
 }
 
+// allSucceeded reports whether every step of run succeeded. Such a run can have left no job behind, so its end
+// need not look for one (a read of the run's jobs, as costly as the rest of its advance): a step's jobs have keys
+// (run, step, attempt), and a decision submits attempt n+1 only once it saw attempt n's job end failed — so when
+// the recorded attempt succeeded, every other job of the step (a lost decision's included: same key, same job)
+// ended before it, and no decision can have submitted a later one. A step never submitted, or skipped, is what a
+// lost decision may have started (an output read by a when changed in between, a cancel): such a run looks.
+func allSucceeded(run store.Run) bool {
+	for _, s := range run.Steps {
+		if s.Status != api.StepSucceeded {
+			return false
+		}
+	}
+	return true
+}
+
 // decide returns run advanced by one decision, and whether anything changed. It adds the jobs it submits to
 // submitted. ended, when not nil, is a step's job as it ended.
 func (e *Engine) decide(ctx context.Context, run store.Run, submitted map[string]bool, ended *store.Job) (store.Run, bool, error) {
@@ -231,9 +248,11 @@ func (e *Engine) decide(ctx context.Context, run store.Run, submitted map[string
 	if err != nil {
 		return run, false, err
 	}
-	values, err := e.st.RunValues(ctx, run.ID)
-	if err != nil {
-		return run, false, err
+	var values []store.RunValue
+	if mayStart(run) {
+		if values, err = e.st.RunValues(ctx, run.ID); err != nil {
+			return run, false, err
+		}
 	}
 	submit := func(sub workflow.Submit) (string, error) {
 		job, err := e.submit(ctx, run, sub)
@@ -243,6 +262,21 @@ func (e *Engine) decide(ctx context.Context, run store.Run, submitted map[string
 		return job, err
 	}
 	return e.apply(run, values, changed, submit, func(job string) { go e.cancelJob(job) })
+}
+
+// mayStart reports whether a decision over run may start a step (its pending ones, its failed ones with a retry
+// left): only then does it evaluate whens and inputs, which read the outputs steps set through the metadata API (the
+// run's values). A run whose every step ended, or is running, decides its status from their statuses alone.
+func mayStart(run store.Run) bool {
+	for _, s := range run.Steps {
+		switch {
+		case s.Status == api.StepFailed && s.Attempt <= retriesOf(run.Definition, s.Name):
+			return true
+		case s.Status != api.StepRunning && !s.Status.Final():
+			return true
+		}
+	}
+	return false
 }
 
 // apply returns run advanced by the decision workflow.Plan.Next takes over its state (its steps as they are, and

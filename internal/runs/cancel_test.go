@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -269,5 +270,58 @@ func TestAdvanceFromStaleState(t *testing.T) {
 	}
 	if m := marks(t, ran); len(m) != 0 {
 		t.Errorf("steps ran: %v, want none", m)
+	}
+}
+
+// leaveBehind submits, beside step a's first job, a job of a's second attempt, as a decision of another server
+// that submitted it and stopped before storing would have left it: no step of the run records it.
+type leaveBehind struct {
+	*jobs.Engine
+	script string
+	once   sync.Once
+	id     chan string
+}
+
+func (l *leaveBehind) Submit(ctx context.Context, r jobs.Request) (jobs.Submitted, error) {
+	s, err := l.Engine.Submit(ctx, r)
+	if err != nil || r.Step != "a" {
+		return s, err
+	}
+	l.once.Do(func() {
+		left := r
+		left.IdempotencyKey = strings.TrimSuffix(r.IdempotencyKey, "/1") + "/2"
+		t := *r.Inline
+		t.Containers = []api.Container{{Name: "a", Image: "alpine", Command: api.Strings{"sh", "-c", l.script}}}
+		left.Inline = &t
+		var ls jobs.Submitted
+		if ls, err = l.Engine.Submit(ctx, left); err == nil {
+			l.id <- ls.ID
+		}
+	})
+	return s, err
+}
+
+// TestEndCancelsLeftovers: a run that ends without every step succeeded cancels the job of it no step records
+// (left by a server that stopped between submitting it and storing its decision), which would run on otherwise.
+func TestEndCancelsLeftovers(t *testing.T) {
+	e := newEnv(t)
+	started := filepath.Join(e.dir, "started")
+	// a fails once the job left behind runs, so that the run ends while that job is running (one that had not
+	// started yet would be refused at its start anyway).
+	e.workflow(t, api.Workflow{Name: "w", Steps: []api.Step{
+		sh("a", fmt.Sprintf("while [ ! -e %s ]; do sleep 0.05; done; exit 1", started)),
+		sh("b", "true", "a")}})
+	l := &leaveBehind{script: fmt.Sprintf("touch %s; exec sleep 600", started), id: make(chan string, 1)}
+	r := e.addEngine(t, engineOpts{wrap: func(j runs.Jobs) runs.Jobs { l.Engine = j.(*jobs.Engine); return l }})
+	run := e.await(t, r, e.start(t, r, "w", `{}`).ID)
+	if run.Status != api.RunFailed || step(t, run, "b").Status != api.StepSkipped {
+		t.Fatalf("run = %s (%s), b %s; want failed, b skipped", run.Status, run.Reason, step(t, run, "b").Status)
+	}
+	left := <-l.id
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	j, err := e.jobs.Await(ctx, left, 30*time.Second)
+	if err != nil || j.Status != api.JobCancelled {
+		t.Errorf("the job left behind = %s (%v), want cancelled when its run ended", j.Status, err)
 	}
 }

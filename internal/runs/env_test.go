@@ -40,13 +40,14 @@ type env struct {
 	stopJ func()
 
 	mu       sync.Mutex
-	gate     chan struct{} // when set, steps' jobs start only once it is closed
+	gate     chan struct{}        // when set, steps' jobs start only once it is closed
+	gateJob  func(store.Job) bool // when set, only the jobs it picks wait for gate
 	engines  []*runs.Engine
 	finished []*runs.Engine // told when a job ends (the job engine's Options.Finished)
 }
 
 // newEnv starts the job engine over local processes; it runs until the test ends.
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	return newEnvWith(t, func(dir string, git *gitsource.Cache) (executor.Executor, error) {
 		return local.New(local.Options{WorkDir: dir, Git: git, Isolation: local.IsolationNone})
@@ -55,7 +56,13 @@ func newEnv(t *testing.T) *env {
 
 // newEnvWith starts the job engine over the executor newExecutor makes (with its work directory); it runs until
 // the test ends.
-func newEnvWith(t *testing.T, newExecutor func(workDir string, git *gitsource.Cache) (executor.Executor, error)) *env {
+func newEnvWith(t testing.TB, newExecutor func(workDir string, git *gitsource.Cache) (executor.Executor, error)) *env {
+	t.Helper()
+	return newEnvKeeping(t, newExecutor, true)
+}
+
+// newEnvKeeping is newEnvWith, its job engine keeping the files of jobs of containers only when keep is set.
+func newEnvKeeping(t testing.TB, newExecutor func(workDir string, git *gitsource.Cache) (executor.Executor, error), keep bool) *env {
 	t.Helper()
 	e := &env{dir: t.TempDir()}
 	key, err := secret.LoadOrCreateKey(filepath.Join(e.dir, "secret.key"))
@@ -85,14 +92,21 @@ func newEnvWith(t *testing.T, newExecutor func(workDir string, git *gitsource.Ca
 	if e.files, err = jobfiles.Open(filepath.Join(e.dir, "files")); err != nil {
 		t.Fatal(err)
 	}
+	var files *jobfiles.Store
+	if keep {
+		files = e.files
+	}
 	e.jobs = jobs.New(e.st, ex, logs, jobs.Options{
-		Files:         e.files,
+		Files:         files,
 		MaxConcurrent: 8,
 		StopGrace:     time.Second,
 		Exclusive:     true,
 		StepEnv: func(ctx context.Context, j store.Job) (jobs.Step, error) {
 			e.mu.Lock()
 			gate := e.gate
+			if e.gateJob != nil && !e.gateJob(j) {
+				gate = nil
+			}
 			e.mu.Unlock()
 			if gate != nil {
 				<-gate
@@ -134,7 +148,7 @@ type engineOpts struct {
 }
 
 // addEngine adds a run engine over the env's store and job engine.
-func (e *env) addEngine(t *testing.T, o engineOpts) *runs.Engine {
+func (e *env) addEngine(t testing.TB, o engineOpts) *runs.Engine {
 	t.Helper()
 	var js runs.Jobs = e.jobs
 	if o.wrap != nil {
@@ -157,7 +171,7 @@ func (e *env) addEngine(t *testing.T, o engineOpts) *runs.Engine {
 }
 
 // sweep runs r's sweep until the test ends.
-func (e *env) sweep(t *testing.T, r *runs.Engine) {
+func (e *env) sweep(t testing.TB, r *runs.Engine) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()
@@ -171,7 +185,7 @@ func (e *env) engine(i int) *runs.Engine {
 }
 
 // workflow stores w.
-func (e *env) workflow(t *testing.T, w api.Workflow) {
+func (e *env) workflow(t testing.TB, w api.Workflow) {
 	t.Helper()
 	if err := e.st.CreateWorkflow(t.Context(), w); err != nil {
 		t.Fatal(err)

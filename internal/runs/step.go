@@ -130,7 +130,7 @@ func (e *Engine) StepEnv(ctx context.Context, job store.Job) (jobs.Step, error) 
 			}
 		}
 	}
-	resolved, sensitive, err := e.resolve(ctx, run, job.Step)
+	resolved, sensitive, err := e.resolve(ctx, run, job.Step, !firstJob(run, job))
 	if err != nil {
 		return jobs.Step{}, err
 	}
@@ -165,6 +165,27 @@ func (e *Engine) StepEnv(ctx context.Context, job store.Job) (jobs.Step, error) 
 		secrets[api.EnvStepToken] = tok
 	}
 	return jobs.Step{Env: env, Secrets: secrets, Masks: sensitive, Timeout: timeout, DiscardFiles: discard}, nil
+}
+
+// firstJob reports whether job is the first job of run to start, so that the run can have no values
+// yet: only a step's running job sets values (through the metadata API, for its own step), and a rerun's
+// carried-over outputs belong to steps it carries over as succeeded. It holds when run records job as its step's
+// first attempt, running, and every other step as never submitted: the decision that submitted job submitted no
+// other step (each job it submits is recorded in the run it stores), and from there no step can start before a job
+// ends. A run that does not record job yet (read before the decision that submitted it was stored, which may have
+// submitted others beside it that already ran) does not tell.
+func firstJob(run store.Run, job store.Job) bool {
+	for _, s := range run.Steps {
+		switch {
+		case s.Name == job.Step:
+			if s.Job != job.ID || s.Status != api.StepRunning || s.Attempt != 1 {
+				return false
+			}
+		case s.Status != api.StepPending && s.Status != "" || s.Attempt != 0 || s.Job != "":
+			return false
+		}
+	}
+	return true
 }
 
 // records reports whether run, live, with its definition, has job as the running job of job's step.
@@ -215,13 +236,14 @@ func attemptOfKey(key string) int {
 
 // Resolve evaluates step's env and spec in run as it is now, for the metadata API.
 func (e *Engine) Resolve(ctx context.Context, run store.Run, step string) (workflow.Resolved, error) {
-	r, _, err := e.resolve(ctx, run, step)
+	r, _, err := e.resolve(ctx, run, step, true)
 	return r, err
 }
 
 // resolve evaluates step's input, env and spec over the run's parameters, outputs, step statuses and the secrets
 // the step references (from the runner it runs with), and returns the run's sensitive outputs as text, to mask.
-func (e *Engine) resolve(ctx context.Context, run store.Run, step string) (workflow.Resolved, []string, error) {
+// readValues false: the run has no values (firstJob), which are not read.
+func (e *Engine) resolve(ctx context.Context, run store.Run, step string, readValues bool) (workflow.Resolved, []string, error) {
 	plan, err := e.plans.forRun(run)
 	if err != nil {
 		return workflow.Resolved{}, nil, err
@@ -231,9 +253,11 @@ func (e *Engine) resolve(ctx context.Context, run store.Run, step string) (workf
 	if _, err := e.absorb(ctx, &run, nil, step); err != nil {
 		return workflow.Resolved{}, nil, err
 	}
-	values, err := e.st.RunValues(ctx, run.ID)
-	if err != nil {
-		return workflow.Resolved{}, nil, err
+	var values []store.RunValue
+	if readValues {
+		if values, err = e.st.RunValues(ctx, run.ID); err != nil {
+			return workflow.Resolved{}, nil, err
+		}
 	}
 	var sensitive []string
 	for _, v := range values {
