@@ -47,24 +47,12 @@ func BenchmarkOneStepRunVsJob(b *testing.B) {
 	// As events.Build makes a Keptn task's step: one container, its files not kept.
 	def := api.Workflow{Name: "bench-action", Steps: []api.Step{{Name: "true",
 		Containers: []api.Container{step}, DiscardFiles: true}}}
-	runRound := func(round int) {
+	// batch runs f(0) … f(benchBatch-1) at once and fails the benchmark with any error.
+	batch := func(f func(i int) error) {
 		var wg sync.WaitGroup
 		errs := make(chan error, benchBatch)
 		for i := range benchBatch {
-			wg.Go(func() {
-				d := def
-				run, _, err := r.Start(ctx, runs.Request{Workflow: d.Name, Definition: &d, Owner: "ann", OwnerID: "u-ann",
-					IdempotencyKey: fmt.Sprintf("bench/%d/%d", round, i), Trigger: &api.Trigger{Kind: api.TriggerEvent, Name: "bench"}})
-				if err == nil && (len(run.Steps) != 1 || run.Steps[0].Job == "") {
-					err = fmt.Errorf("run %s started with steps %+v, want its one step running", run.ID, run.Steps)
-				}
-				if err == nil {
-					// Its step's job, awaited as the plain jobs are: the run's own Await reads the run, which
-					// the events benchmark does not.
-					_, err = e.jobs.Await(ctx, run.Steps[0].Job, time.Minute)
-				}
-				errs <- err
-			})
+			wg.Go(func() { errs <- f(i) })
 		}
 		wg.Wait()
 		close(errs)
@@ -73,6 +61,22 @@ func BenchmarkOneStepRunVsJob(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	}
+	runRound := func(round int) {
+		batch(func(i int) error {
+			d := def
+			run, _, err := r.Start(ctx, runs.Request{Workflow: d.Name, Definition: &d, Owner: "ann", OwnerID: "u-ann",
+				IdempotencyKey: fmt.Sprintf("bench/%d/%d", round, i), Trigger: &api.Trigger{Kind: api.TriggerEvent, Name: "bench"}})
+			if err == nil && (len(run.Steps) != 1 || run.Steps[0].Job == "") {
+				err = fmt.Errorf("run %s started with steps %+v, want its one step running", run.ID, run.Steps)
+			}
+			if err == nil {
+				// Its step's job, awaited as the plain jobs are: the run's own Await reads the run, which
+				// the events benchmark does not.
+				_, err = e.jobs.Await(ctx, run.Steps[0].Job, time.Minute)
+			}
+			return err
+		})
 		// The runs advance once their jobs ended: the round ends when the last one is stored succeeded.
 		deadline := time.Now().Add(time.Minute)
 		for {
@@ -90,28 +94,17 @@ func BenchmarkOneStepRunVsJob(b *testing.B) {
 		}
 	}
 	jobRound := func(task string) {
-		var wg sync.WaitGroup
-		errs := make(chan error, benchBatch)
-		for range benchBatch {
-			wg.Go(func() {
-				s, err := e.jobs.Submit(ctx, jobs.Request{Task: task, Owner: "ann", OwnerID: "u-ann"})
-				var j store.Job
-				if err == nil {
-					j, err = e.jobs.Await(ctx, s.ID, time.Minute)
-				}
-				if err == nil && j.Status != api.JobSucceeded {
-					err = fmt.Errorf("job %s ended %s (%s)", j.ID, j.Status, j.Reason)
-				}
-				errs <- err
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				b.Fatal(err)
+		batch(func(int) error {
+			s, err := e.jobs.Submit(ctx, jobs.Request{Task: task, Owner: "ann", OwnerID: "u-ann"})
+			var j store.Job
+			if err == nil {
+				j, err = e.jobs.Await(ctx, s.ID, time.Minute)
 			}
-		}
+			if err == nil && j.Status != api.JobSucceeded {
+				err = fmt.Errorf("job %s ended %s (%s)", j.ID, j.Status, j.Reason)
+			}
+			return err
+		})
 	}
 	// RUNPLANE_BENCH_ONLY=runs, jobs or ctr-jobs runs one kind alone, to profile it.
 	kinds := []struct {
