@@ -276,8 +276,26 @@ func TestCompositionsInCluster(t *testing.T) {
 	})
 	ts.do(t, req{method: "GET", path: "/api/v1/compositions/demo/fireworksapps/fw"}).want(t, http.StatusNotFound)
 
-	// The definition deleted in the cluster: gone from the store, and its type's CRD removed.
+	// The definition deleted in the cluster while a composition of its type is left: refused, and shown.
 	if err := defs.Delete(ctx, "fireworks", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually("the definition's delete refused", func() error {
+		d, err := defs.Get(ctx, "fireworks", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if r := doorstest.ConditionField(d, "Accepted", "reason"); r != "DeleteRefused" {
+			return fmt.Errorf("condition Accepted reason %q, status %v", r, d.Object["status"])
+		}
+		if m := doorstest.ConditionField(d, "Accepted", "message"); !strings.Contains(m, "1 composition exists") {
+			t.Errorf("the refusal says %q", m)
+		}
+		return nil
+	})
+	// Its last composition deleted (paused: its release is left as it is), the definition goes from the store,
+	// and its type's CRD is removed.
+	if err := comps("v0-1-0").Delete(ctx, "rest", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	eventually("the generated CRD removed", func() error {
