@@ -201,8 +201,18 @@ func (n *notifying) SetCompositionStatus(ctx context.Context, resource, namespac
 	return out, err
 }
 
+// DeleteComposition tells of the definitions generating resource too (as DeleteResourceRequest of the promise): a
+// delete of the last one, refused while the type had compositions, may pass now.
 func (n *notifying) DeleteComposition(ctx context.Context, resource, namespace, name string) error {
 	err := n.Store.DeleteComposition(ctx, resource, namespace, name)
 	n.composition(resource, namespace, name, err)
+	if err == nil {
+		defs, lerr := n.Store.ListCompositionDefinitions(ctx, "")
+		for _, d := range defs {
+			if lerr == nil && d.Status.Resource == resource {
+				n.definition(d.Metadata.Namespace, d.Metadata.Name, nil)
+			}
+		}
+	}
 	return err
 }

@@ -111,7 +111,7 @@ func TestNotifying(t *testing.T) {
 			return err
 		}, []kubemirror.Ref{defRef}},
 		{"definition status", func(ctx context.Context, s store.Store) error {
-			_, err := s.SetCompositionDefinitionStatus(ctx, "krateo-system", "fw", 0, api.CompositionDefinitionStatus{}, nil)
+			_, err := s.SetCompositionDefinitionStatus(ctx, "krateo-system", "fw", 0, api.CompositionDefinitionStatus{Resource: "fireworksapps"}, nil)
 			return err
 		}, []kubemirror.Ref{defRef}},
 		{"create composition", func(ctx context.Context, s store.Store) error {
@@ -130,9 +130,10 @@ func TestNotifying(t *testing.T) {
 			_, err := s.SetCompositionStatus(ctx, "fireworksapps", "demo", "c", 1, json.RawMessage(`{"a":2}`))
 			return err
 		}, nil},
+		// The definition generating its type too: a delete of it refused while the type had compositions may pass.
 		{"delete composition", func(ctx context.Context, s store.Store) error {
 			return s.DeleteComposition(ctx, "fireworksapps", "demo", "c")
-		}, []kubemirror.Ref{compRef}},
+		}, []kubemirror.Ref{compRef, defRef}},
 		{"delete absent composition", func(ctx context.Context, s store.Store) error {
 			return s.DeleteComposition(ctx, "fireworksapps", "demo", "c")
 		}, nil},
