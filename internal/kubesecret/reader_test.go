@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/runplane/runplane/internal/kubesecret"
 	"github.com/runplane/runplane/internal/kubetest/apiserver"
@@ -18,14 +17,8 @@ import (
 func TestReader(t *testing.T) {
 	kube := apiserver.Start(t)
 	ctx := t.Context()
-	cs, err := kubernetes.NewForConfig(kube.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const value = "the-Secret-value-9"
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "platform"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	cs := kube.Clientset(t, "platform")
 	if _, err := cs.CoreV1().Secrets("platform").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git"},
 		Data: map[string][]byte{"password": []byte(value)}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/executor/local"
@@ -64,13 +63,7 @@ func condition(st chart.CompositionStatus, typ string) api.Condition {
 func TestCompositionReleases(t *testing.T) {
 	kube := apiserver.Start(t)
 	ctx := t.Context()
-	cs, err := kubernetes.NewForConfig(kube.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "demo"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	cs := kube.Clientset(t, "demo")
 	// The step is this test binary, under /tmp, which a sandboxed job cannot see (an installed runplane is in
 	// /usr/local/bin, which it can): run jobs unsandboxed here.
 	ts := startServer(t, func(c *Config) { c.Kubeconfig, c.Isolation = kube.Kubeconfig, local.IsolationNone })
@@ -224,13 +217,7 @@ func TestCompositionReleases(t *testing.T) {
 func TestCompositionResumesAfterRestart(t *testing.T) {
 	kube := apiserver.Start(t)
 	ctx := t.Context()
-	cs, err := kubernetes.NewForConfig(kube.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "demo"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	cs := kube.Clientset(t, "demo")
 	dir := t.TempDir()
 	config := func(c *Config) { c.Kubeconfig, c.Isolation, c.DataDir = kube.Kubeconfig, local.IsolationNone, dir }
 	host := privateChartRegistry(t)
@@ -271,15 +258,7 @@ func TestCompositionResumesAfterRestart(t *testing.T) {
 func TestCompositionsWithTheServersCluster(t *testing.T) {
 	kube := apiserver.Start(t)
 	ctx := t.Context()
-	cs, err := kubernetes.NewForConfig(kube.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ns := range []string{"krateo-system", "demo"} {
-		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	cs := kube.Clientset(t, "krateo-system", "demo")
 	if _, err := cs.CoreV1().Secrets("krateo-system").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "registry"},
 		StringData: map[string]string{"password": chartPassword}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
 	"github.com/runplane/runplane/api"
@@ -54,18 +53,10 @@ func fromYAML(t *testing.T, doc string) *unstructured.Unstructured {
 func TestCompositionsInCluster(t *testing.T) {
 	kube := apiserver.Start(t)
 	ctx := t.Context()
-	cs, err := kubernetes.NewForConfig(kube.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := kube.Clientset(t, "krateo-system", "demo")
 	dc, err := dynamic.NewForConfig(kube.Config)
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, ns := range []string{"krateo-system", "demo"} {
-		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
 	}
 	if _, err := cs.CoreV1().Secrets("krateo-system").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "registry"},
 		StringData: map[string]string{"password": chartPassword}}, metav1.CreateOptions{}); err != nil {

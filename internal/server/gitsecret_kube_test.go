@@ -12,7 +12,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/gitsource/gittest"
@@ -25,14 +24,8 @@ import (
 func TestGitStoreSecretInCluster(t *testing.T) {
 	kube := apiserver.Start(t)
 	ctx := t.Context()
-	cs, err := kubernetes.NewForConfig(kube.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const ns, password = "platform", "cluster-Secret-pw-7"
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	cs := kube.Clientset(t, ns)
 	if _, err := cs.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git-creds"},
 		Data: map[string][]byte{"username": []byte("kratix"), "password": []byte(password)}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)

@@ -26,14 +26,8 @@ import (
 func TestGitStoreKubeSecret(t *testing.T) {
 	kube := apiserver.Start(t)
 	ctx := t.Context()
-	cs, err := kubernetes.NewForConfig(kube.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const ns, password = "kratix-platform-system", "kube-s3cret-Passw0rd"
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	cs := kube.Clientset(t, ns)
 
 	e := newEnv(t, false)
 	bare := filepath.Join(t.TempDir(), "remote.git")
@@ -75,7 +69,8 @@ printf -- '- matchLabels: {store: remote}\n' > "$RUNPLANE_METADATA_DIR/destinati
 	}
 
 	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git-creds"}, Data: map[string][]byte{"username": []byte("bot")}}
-	if sec, err = cs.CoreV1().Secrets(ns).Create(ctx, sec, metav1.CreateOptions{}); err != nil {
+	sec, err := cs.CoreV1().Secrets(ns).Create(ctx, sec, metav1.CreateOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	e.waitFor(t, "cache", "WorksSucceeded False naming the missing key", failing(`secret `+ns+`/git-creds has no key "password"`))

@@ -6,7 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/runplane/runplane/api"
 	"github.com/runplane/runplane/internal/kubetest/apiserver"
@@ -18,15 +17,9 @@ import (
 func TestSecretPassword(t *testing.T) {
 	kube := apiserver.Start(t)
 	ctx := t.Context()
-	cs, err := kubernetes.NewForConfig(kube.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const secret = "the-registry-Pa55"
+	cs := kube.Clientset(t, "krateo-system", "other")
 	for _, ns := range []string{"krateo-system", "other"} {
-		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
 		if _, err := cs.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "registry"},
 			Data: map[string][]byte{"password": []byte(secret)}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)

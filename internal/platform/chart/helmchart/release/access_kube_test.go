@@ -27,13 +27,7 @@ import (
 func TestAccessReusesAGrant(t *testing.T) {
 	kube := apiserver.Start(t)
 	ctx := t.Context()
-	cs, err := kubernetes.NewForConfig(kube.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "demo"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	cs := kube.Clientset(t, "demo")
 	a, err := NewAccess(kube.Config)
 	if err != nil {
 		t.Fatal(err)
@@ -109,13 +103,7 @@ func TestAccessReusesAGrant(t *testing.T) {
 func TestStepWithDiscovery(t *testing.T) {
 	kube := apiserver.Start(t)
 	ctx := t.Context()
-	cs, err := kubernetes.NewForConfig(kube.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "demo"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	cs := kube.Clientset(t, "demo")
 	a, err := NewAccess(kube.Config)
 	if err != nil {
 		t.Fatal(err)
