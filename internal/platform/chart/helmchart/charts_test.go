@@ -1,7 +1,6 @@
 package helmchart
 
 import (
-	"crypto/subtle"
 	"fmt"
 	"io"
 	"log"
@@ -16,8 +15,9 @@ import (
 	"helm.sh/helm/v4/pkg/chart/common"
 	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
-	helmregistry "helm.sh/helm/v4/pkg/registry"
 	repo "helm.sh/helm/v4/pkg/repo/v1"
+
+	"github.com/runplane/runplane/internal/platform/chart/helmchart/charttest"
 )
 
 // The test charts are built by the tests, in the form of Krateo's examples (fireworks-app: a values schema, a
@@ -103,22 +103,6 @@ func buildChart(t *testing.T, name, version string, noSchema bool) []byte {
 	return b
 }
 
-// basicAuth puts HTTP basic auth (user, pass) in front of h; an empty user serves everyone.
-func basicAuth(user, pass string, h http.Handler) http.Handler {
-	if user == "" {
-		return h
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, p, ok := r.BasicAuth()
-		if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(user)) != 1 || subtle.ConstantTimeCompare([]byte(p), []byte(pass)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-}
-
 // helmRepo serves charts as an HTTP Helm repository (index.yaml and charts/<name>-<version>.tgz) over TLS on
 // loopback, behind basic auth when user is set; its URL is the repository's.
 func helmRepo(t *testing.T, user, pass string, charts ...[]byte) *httptest.Server {
@@ -133,7 +117,7 @@ func helmRepo(t *testing.T, user, pass string, charts ...[]byte) *httptest.Serve
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewTLSServer(basicAuth(user, pass, http.FileServer(http.Dir(dir))))
+	srv := httptest.NewTLSServer(charttest.BasicAuth(user, pass, http.FileServer(http.Dir(dir))))
 	t.Cleanup(srv.Close)
 	idx, err := repo.IndexDirectory(filepath.Join(dir, "charts"), "charts")
 	if err != nil {
@@ -149,26 +133,13 @@ func helmRepo(t *testing.T, user, pass string, charts ...[]byte) *httptest.Serve
 // user is set, and pushes the charts to <host>/charts/<name>:<version> with the Helm SDK's registry client.
 func ociRegistry(t *testing.T, user, pass string, charts ...[]byte) string {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(basicAuth(user, pass, registry.New(registry.Logger(log.New(io.Discard, "", 0)))))
+	srv := httptest.NewUnstartedServer(charttest.BasicAuth(user, pass, registry.New(registry.Logger(log.New(io.Discard, "", 0)))))
 	srv.Listener.Close()
 	srv.Listener = listen401(t)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	host := srv.Listener.Addr().String()
-	opts := []helmregistry.ClientOption{helmregistry.ClientOptPlainHTTP(), helmregistry.ClientOptCredentialsFile(filepath.Join(t.TempDir(), "c.json"))}
-	if user != "" {
-		opts = append(opts, helmregistry.ClientOptBasicAuth(user, pass))
-	}
-	client, err := helmregistry.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range charts {
-		ch := mustLoad(t, c)
-		if _, err := client.Push(c, host+"/charts/"+ch.Metadata.Name+":"+ch.Metadata.Version); err != nil {
-			t.Fatalf("push %s: %v", ch.Metadata.Name, err)
-		}
-	}
+	charttest.Push(t, host, user, pass, charts...)
 	return host
 }
 

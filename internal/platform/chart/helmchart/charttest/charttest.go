@@ -3,6 +3,7 @@
 package charttest
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"helm.sh/helm/v4/pkg/chart/common"
 	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	helmregistry "helm.sh/helm/v4/pkg/registry"
 )
@@ -41,23 +43,10 @@ func ConfigMapChart(name, version, schema string) *chartv2.Chart {
 // <host>/charts/<name>:<version> with the Helm SDK's registry client, and returns host. It stops when t ends.
 func Registry(t testing.TB, user, password string, charts ...*chartv2.Chart) string {
 	t.Helper()
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, p, ok := r.BasicAuth()
-		if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(user)) != 1 || subtle.ConstantTimeCompare([]byte(p), []byte(password)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		reg.ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(BasicAuth(user, password, registry.New(registry.Logger(log.New(io.Discard, "", 0)))))
 	t.Cleanup(srv.Close)
 	host := srv.Listener.Addr().String()
-	client, err := helmregistry.NewClient(helmregistry.ClientOptPlainHTTP(), helmregistry.ClientOptBasicAuth(user, password),
-		helmregistry.ClientOptCredentialsFile(filepath.Join(t.TempDir(), "c.json")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	var archives [][]byte
 	for _, ch := range charts {
 		file, err := chartutil.Save(ch, t.TempDir())
 		if err != nil {
@@ -67,9 +56,47 @@ func Registry(t testing.TB, user, password string, charts ...*chartv2.Chart) str
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := client.Push(b, fmt.Sprintf("%s/charts/%s:%s", host, ch.Metadata.Name, ch.Metadata.Version)); err != nil {
+		archives = append(archives, b)
+	}
+	Push(t, host, user, password, archives...)
+	return host
+}
+
+// Push pushes chart archives (.tgz) to the OCI registry at host (plain HTTP), as <host>/charts/<name>:<version>,
+// with the Helm SDK's registry client, as user (none when empty).
+func Push(t testing.TB, host, user, password string, archives ...[]byte) {
+	t.Helper()
+	opts := []helmregistry.ClientOption{helmregistry.ClientOptPlainHTTP(), helmregistry.ClientOptCredentialsFile(filepath.Join(t.TempDir(), "c.json"))}
+	if user != "" {
+		opts = append(opts, helmregistry.ClientOptBasicAuth(user, password))
+	}
+	client, err := helmregistry.NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range archives {
+		ch, err := loader.LoadArchive(bytes.NewReader(b))
+		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := client.Push(b, fmt.Sprintf("%s/charts/%s:%s", host, ch.Name(), ch.Metadata.Version)); err != nil {
+			t.Fatalf("push %s: %v", ch.Name(), err)
+		}
 	}
-	return host
+}
+
+// BasicAuth puts HTTP basic auth (user, password) in front of h; an empty user serves everyone.
+func BasicAuth(user, password string, h http.Handler) http.Handler {
+	if user == "" {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(user)) != 1 || subtle.ConstantTimeCompare([]byte(p), []byte(password)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
