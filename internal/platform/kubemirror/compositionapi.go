@@ -8,7 +8,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/runplane/runplane/internal/platform/chart"
 )
@@ -89,29 +88,12 @@ func (m *Mirror) installCompositionAPI(ctx context.Context, res string, generate
 		return nil, fmt.Errorf("kubemirror: generated type %s: %w", res, err)
 	}
 	crd := &unstructured.Unstructured{Object: obj}
-	labels := crd.GetLabels()
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	labels[CompositionLabel] = res
-	labels["app.kubernetes.io/managed-by"] = "runplane"
-	crd.SetLabels(labels)
-	if err := applyCRD(ctx, m.dc, crd); err != nil {
-		return nil, err
-	}
 	gvr := schema.GroupVersionResource{Group: doc.Spec.Group, Version: served[0], Resource: doc.Spec.Names.Plural}
-	inf := newInformer(m.dc, gvr)
-	if _, err := inf.AddEventHandler(m.handler(KindComposition, res)); err != nil {
+	typ, err := m.serveType(ctx, crd, CompositionLabel, res, gvr, KindComposition, kindAllCompositions)
+	if err != nil {
 		return nil, err
 	}
-	ictx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	go inf.RunWithContext(ictx)
-	go func() {
-		if cache.WaitForCacheSync(ictx.Done(), inf.HasSynced) {
-			m.q.Add(Ref{Kind: kindAllCompositions, Promise: res})
-		}
-	}()
 	m.log.InfoContext(ctx, "serving a composition type", "resource", res, "crd", crd.GetName(), "versions", served)
-	return &promiseAPI{crd: crd.GetName(), inf: inf, stop: stop,
-		kind: compositionKind(m.opts.Store, gvr, doc.Spec.Names.Kind, served)}, nil
+	typ.kind = compositionKind(m.opts.Store, gvr, doc.Spec.Names.Kind, served)
+	return typ, nil
 }

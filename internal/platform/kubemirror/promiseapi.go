@@ -106,13 +106,6 @@ func (m *Mirror) installAPI(ctx context.Context, name string, raw []byte, a *pro
 		return nil, fmt.Errorf("kubemirror: promise %s: spec.api: %w", name, err)
 	}
 	crd := &unstructured.Unstructured{Object: obj}
-	labels := crd.GetLabels()
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	labels[PromiseLabel] = name
-	labels["app.kubernetes.io/managed-by"] = "runplane"
-	crd.SetLabels(labels)
 	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
 	for i, v := range versions {
 		vm, _ := v.(map[string]any)
@@ -129,24 +122,43 @@ func (m *Mirror) installAPI(ctx context.Context, name string, raw []byte, a *pro
 		versions[i] = vm
 	}
 	_ = unstructured.SetNestedSlice(crd.Object, versions, "spec", "versions")
+	gvr := schema.GroupVersionResource{Group: a.Group, Version: a.StorageVersion().Name, Resource: a.Names.Plural}
+	typ, err := m.serveType(ctx, crd, PromiseLabel, name, gvr, KindRequest, kindAllRequests)
+	if err != nil {
+		return nil, err
+	}
+	m.log.InfoContext(ctx, "serving a promise's API", "promise", name, "crd", crd.GetName())
+	typ.kind = requestKind(m.opts.Store, name, gvr, a.Names.Kind, a.Namespaced())
+	return typ, nil
+}
+
+// serveType applies crd, labelled as the mirror's with label = owner (the promise, or the composition type), and
+// watches its kind at gvr: each object of it is queued as a Ref of kind k under owner, and all of them (kind all)
+// once the watch has synced. The caller sets the kind the objects are mirrored as.
+func (m *Mirror) serveType(ctx context.Context, crd *unstructured.Unstructured, label, owner string, gvr schema.GroupVersionResource,
+	k, all string) (*promiseAPI, error) {
+	labels := crd.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[label] = owner
+	labels["app.kubernetes.io/managed-by"] = "runplane"
+	crd.SetLabels(labels)
 	if err := applyCRD(ctx, m.dc, crd); err != nil {
 		return nil, err
 	}
-	gvr := schema.GroupVersionResource{Group: a.Group, Version: a.StorageVersion().Name, Resource: a.Names.Plural}
 	inf := newInformer(m.dc, gvr)
-	if _, err := inf.AddEventHandler(m.handler(KindRequest, name)); err != nil {
+	if _, err := inf.AddEventHandler(m.handler(k, owner)); err != nil {
 		return nil, err
 	}
 	ictx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	go inf.RunWithContext(ictx)
 	go func() {
 		if cache.WaitForCacheSync(ictx.Done(), inf.HasSynced) {
-			m.q.Add(Ref{Kind: kindAllRequests, Promise: name})
+			m.q.Add(Ref{Kind: all, Promise: owner})
 		}
 	}()
-	m.log.InfoContext(ctx, "serving a promise's API", "promise", name, "crd", crd.GetName())
-	return &promiseAPI{crd: crd.GetName(), inf: inf, stop: stop,
-		kind: requestKind(m.opts.Store, name, gvr, a.Names.Kind, a.Namespaced())}, nil
+	return &promiseAPI{crd: crd.GetName(), inf: inf, stop: stop}, nil
 }
 
 // removeOrphanCRDs deletes the CRDs the mirror installed (labelled label) whose label's value want does not name
