@@ -31,14 +31,7 @@ func definitionKind(st Store) kind {
 		item:       func(ns, name string) string { return base + "/" + pathEscape(ns) + "/" + pathEscape(name) },
 		list: func(ctx context.Context) (map[string]*stored, error) {
 			all, err := st.ListCompositionDefinitions(ctx, "")
-			if err != nil {
-				return nil, err
-			}
-			out := make(map[string]*stored, len(all))
-			for _, d := range all {
-				out[key(d.Metadata.Namespace, d.Metadata.Name)] = storedDefinition(d)
-			}
-			return out, nil
+			return byKey(all, err, storedDefinition)
 		},
 		get: func(ctx context.Context, ns, name string) (*stored, error) {
 			d, err := st.GetCompositionDefinition(ctx, ns, name)
@@ -87,14 +80,7 @@ func compositionKind(st Store, gvr schema.GroupVersionResource, kindName string,
 		item:       func(ns, name string) string { return path(ns) + "/" + pathEscape(name) },
 		list: func(ctx context.Context) (map[string]*stored, error) {
 			all, err := st.ListCompositions(ctx, resource, "")
-			if err != nil {
-				return nil, err
-			}
-			out := make(map[string]*stored, len(all))
-			for _, c := range all {
-				out[key(c.Metadata.Namespace, c.Metadata.Name)] = storedComposition(c)
-			}
-			return out, nil
+			return byKey(all, err, storedComposition)
 		},
 		get: func(ctx context.Context, ns, name string) (*stored, error) {
 			c, err := st.GetComposition(ctx, resource, ns, name)

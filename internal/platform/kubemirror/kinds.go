@@ -83,14 +83,7 @@ func promiseKind(st Store) kind {
 		item:       func(_, name string) string { return promisesPath + "/" + pathEscape(name) },
 		list: func(ctx context.Context) (map[string]*stored, error) {
 			all, err := st.ListPromises(ctx)
-			if err != nil {
-				return nil, err
-			}
-			out := make(map[string]*stored, len(all))
-			for _, p := range all {
-				out[key("", p.Metadata.Name)] = storedPromise(p)
-			}
-			return out, nil
+			return byKey(all, err, storedPromise)
 		},
 		get: func(ctx context.Context, _, name string) (*stored, error) {
 			p, err := st.GetPromise(ctx, name)
@@ -127,14 +120,7 @@ func requestKind(st Store, promise string, gvr schema.GroupVersionResource, kind
 		item:       func(ns, name string) string { return base + "/" + pathEscape(name) + nsQuery(ns) },
 		list: func(ctx context.Context) (map[string]*stored, error) {
 			all, err := st.ListResourceRequests(ctx, promise, "")
-			if err != nil {
-				return nil, err
-			}
-			out := make(map[string]*stored, len(all))
-			for _, r := range all {
-				out[key(r.Metadata.Namespace, r.Metadata.Name)] = storedRequest(r)
-			}
-			return out, nil
+			return byKey(all, err, storedRequest)
 		},
 		get: func(ctx context.Context, ns, name string) (*stored, error) {
 			r, err := st.GetResourceRequest(ctx, promise, ns, name)
@@ -170,14 +156,7 @@ func destinationKind(st Store) kind {
 		item:       func(_, name string) string { return "/destinations/" + pathEscape(name) },
 		list: func(ctx context.Context) (map[string]*stored, error) {
 			all, err := st.ListDestinations(ctx)
-			if err != nil {
-				return nil, err
-			}
-			out := make(map[string]*stored, len(all))
-			for _, d := range all {
-				out[key("", d.Name)] = storedDestination(d)
-			}
-			return out, nil
+			return byKey(all, err, storedDestination)
 		},
 		get: func(ctx context.Context, _, name string) (*stored, error) {
 			d, err := st.GetDestination(ctx, name)
@@ -259,4 +238,18 @@ func asMap(v any) map[string]any {
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
 	return m
+}
+
+// byKey is what a list of the store returned (all, or its error err), each object in its cluster form (conv), by
+// key(namespace, name).
+func byKey[T any](all []T, err error, conv func(T) *stored) (map[string]*stored, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*stored, len(all))
+	for _, o := range all {
+		s := conv(o)
+		out[key(s.Namespace, s.Name)] = s
+	}
+	return out, nil
 }
